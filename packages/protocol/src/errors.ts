@@ -1,0 +1,91 @@
+/**
+ * Typed errors shared by every fleetmesh package.
+ *
+ * Each class has a stable `name` (the class name) and `code` (an
+ * `ERR_*` string). Test and branch on `err.name` or `err.code`, never on
+ * `instanceof`: two copies of a package in one program break `instanceof`.
+ */
+
+/**
+ * What a gossip validator does with a message that raised an error
+ * (lodestar's pattern): `reject` penalises the sender's gossipsub score,
+ * `ignore` drops the message without a penalty.
+ */
+export type ValidationAction = 'reject' | 'ignore'
+
+/** Base class: every fleetmesh error carries a stable `code`. */
+export abstract class FleetmeshError extends Error {
+  abstract readonly code: string
+  /** how a gossip validator should treat a message that raised this error */
+  readonly action: ValidationAction = 'reject'
+}
+
+/** A message or frame is larger than the limit for its kind. */
+export class MessageTooLargeError extends FleetmeshError {
+  override readonly name = 'MessageTooLargeError'
+  readonly code = 'ERR_MESSAGE_TOO_LARGE'
+  /** size of the message, bytes */
+  readonly size: number
+  /** the limit it broke, bytes */
+  readonly limit: number
+
+  constructor (what: string, size: number, limit: number) {
+    super(`${what} is ${size} bytes, over the limit of ${limit} bytes; send a smaller one or raise the limit on the receiving node`)
+    this.size = size
+    this.limit = limit
+  }
+}
+
+/** Bytes that should hold a signed envelope could not be decoded. */
+export class InvalidEnvelopeError extends FleetmeshError {
+  override readonly name = 'InvalidEnvelopeError'
+  readonly code = 'ERR_INVALID_ENVELOPE'
+}
+
+/** A signature does not verify for the expected domain and key. */
+export class InvalidSignatureError extends FleetmeshError {
+  override readonly name = 'InvalidSignatureError'
+  readonly code = 'ERR_INVALID_SIGNATURE'
+}
+
+/** A certificate is malformed: it does not decode or a field is invalid. */
+export class InvalidCertificateError extends FleetmeshError {
+  override readonly name = 'InvalidCertificateError'
+  readonly code = 'ERR_INVALID_CERTIFICATE'
+}
+
+/** A certificate's expiry lies in the past. */
+export class CertificateExpiredError extends FleetmeshError {
+  override readonly name = 'CertificateExpiredError'
+  readonly code = 'ERR_CERTIFICATE_EXPIRED'
+}
+
+/** A certificate was signed by a key that is not a trusted fleet authority. */
+export class UnknownAuthorityError extends FleetmeshError {
+  override readonly name = 'UnknownAuthorityError'
+  readonly code = 'ERR_UNKNOWN_AUTHORITY'
+}
+
+/** A valid certificate was presented by a peer it was not issued to. */
+export class CertificatePeerMismatchError extends FleetmeshError {
+  override readonly name = 'CertificatePeerMismatchError'
+  readonly code = 'ERR_CERTIFICATE_PEER_MISMATCH'
+}
+
+/** A region is not a geohash prefix (base32 alphabet `0-9b-hjkmnp-z`, 1–12 chars). */
+export class InvalidRegionError extends FleetmeshError {
+  override readonly name = 'InvalidRegionError'
+  readonly code = 'ERR_INVALID_REGION'
+}
+
+/** A role is not `vehicle` or `station`. */
+export class InvalidRoleError extends FleetmeshError {
+  override readonly name = 'InvalidRoleError'
+  readonly code = 'ERR_INVALID_ROLE'
+}
+
+/** A configuration value given by a user or an integrator is wrong. */
+export class InvalidConfigError extends FleetmeshError {
+  override readonly name = 'InvalidConfigError'
+  readonly code = 'ERR_INVALID_CONFIG'
+}

@@ -1,0 +1,32 @@
+/**
+ * @packageDocumentation
+ *
+ * Wire-level vocabulary of fleetmesh: protobuf messages (protons codecs
+ * committed beside their `.proto`), protocol ids, gossipsub topic names,
+ * decode limits, libp2p signed envelopes with domain separation, device
+ * certificates, and the typed errors every package throws.
+ *
+ * @example
+ *
+ * ```TypeScript
+ * import { createAuthority, issueCertificate, verifyCertificate } from '@fleetmesh/protocol'
+ * import { generateKeyPair } from '@libp2p/crypto/keys'
+ * import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+ *
+ * const authority = await createAuthority()
+ * const device = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+ * const cert = await issueCertificate(authority, { peerId: device, role: 'vehicle', region: 'u33d', validForMs: 86_400_000 })
+ * const verified = await verifyCertificate(cert, { trustedAuthorities: [authority.publicKey], peerId: device })
+ * console.log(verified.role, verified.region) // vehicle u33d
+ * ```
+ */
+
+export * from './errors.js'
+export * from './limits.js'
+export * from './protocol-ids.js'
+export * from './topics.js'
+export * from './region.js'
+export * from './envelope.js'
+export * from './certificate.js'
+export { AdmissionHello, AdmissionResult } from './pb/admission.js'
+export { CertificateBody, Role as PbRole } from './pb/certificate.js'

@@ -1,0 +1,31 @@
+/**
+ * Decode limits: every message from the network is size-checked against
+ * these before it is parsed, so a peer cannot make a node allocate without
+ * bound. Values are chosen far above the largest honest message of each
+ * kind, and low enough that a flood costs the sender more than the node.
+ */
+
+/** Largest encoded device certificate envelope, bytes (an honest one is ~250). */
+export const MAX_CERTIFICATE_BYTES = 2048
+
+/** Largest admission frame (`AdmissionHello`/`AdmissionResult`), bytes. */
+export const MAX_ADMISSION_MESSAGE_BYTES = 4096
+
+/** Largest generic signed envelope accepted by `openEnvelope`, bytes. */
+export const MAX_ENVELOPE_BYTES = 64 * 1024
+
+/**
+ * Largest gossipsub RPC frame accepted from a peer, bytes. Gossip carries
+ * offers, bids and receipts (a few hundred bytes each) in batches; 1 MiB is
+ * gossipsub's own default ceiling for a message.
+ */
+export const MAX_GOSSIP_RPC_BYTES = 1024 * 1024
+
+/** Largest single gossip message payload, bytes. */
+export const MAX_GOSSIP_MESSAGE_BYTES = 64 * 1024
+
+/** Longest region (geohash prefix) in characters; 12 is geohash's full precision (~3.7 cm). */
+export const MAX_REGION_LENGTH = 12
+
+/** Longest owner id in a certificate, characters. */
+export const MAX_OWNER_LENGTH = 128

@@ -1,0 +1,35 @@
+/**
+ * Protocol ids. Every fleetmesh protocol is `/fleetmesh/<name>/<semver>`;
+ * bump the version instead of changing a message silently.
+ */
+
+/** Prefix of every fleetmesh protocol id and of the private Kad-DHT. */
+export const PROTOCOL_PREFIX = '/fleetmesh'
+
+/**
+ * The private Kad-DHT protocol (never the public IPFS `/ipfs/kad/1.0.0`).
+ * kad-dht appends `/kad/1.0.0` to its `protocol` option's prefix, so this is
+ * passed as `protocol`.
+ */
+export const DHT_PROTOCOL = `${PROTOCOL_PREFIX}/kad/1.0.0`
+
+/** Certificate exchange on every new connection. */
+export const ADMISSION_PROTOCOL = `${PROTOCOL_PREFIX}/admission/1.0.0`
+
+/** Chunked model transfer by CID. */
+export const MODEL_PROTOCOL = `${PROTOCOL_PREFIX}/model/1.0.0`
+
+/** Awards, accepts, heartbeats between a requester and a worker. */
+export const MARKET_PROTOCOL = `${PROTOCOL_PREFIX}/market/1.0.0`
+
+/** Tensor streams for shard execution. */
+export const INFER_PROTOCOL = `${PROTOCOL_PREFIX}/infer/1.0.0`
+
+/** Range-based set reconciliation of receipts. */
+export const RECONCILE_PROTOCOL = `${PROTOCOL_PREFIX}/reconcile/1.0.0`
+
+/** Domain of the signed envelope that holds a device certificate. */
+export const CERTIFICATE_DOMAIN = 'fleetmesh-certificate'
+
+/** Payload type (codec) of a certificate envelope. */
+export const CERTIFICATE_PAYLOAD_TYPE = new TextEncoder().encode('/fleetmesh/certificate/1')
