@@ -7,9 +7,8 @@
 export const PROTOCOL_PREFIX = '/fleetmesh'
 
 /**
- * The private Kad-DHT protocol (never the public IPFS `/ipfs/kad/1.0.0`).
- * kad-dht appends `/kad/1.0.0` to its `protocol` option's prefix, so this is
- * passed as `protocol`.
+ * The private Kad-DHT protocol (never the public IPFS `/ipfs/kad/1.0.0`),
+ * passed to @libp2p/kad-dht as its `protocol` option.
  */
 export const DHT_PROTOCOL = `${PROTOCOL_PREFIX}/kad/1.0.0`
 

@@ -1,0 +1,381 @@
+import { assertRegion, assertRole, commonPrefixLength } from '@fleetmesh/protocol'
+import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { ANNOUNCE_RETRY_MS, LOCAL_PROVIDE_TIMEOUT_MS, MAX_ANNOUNCE_RETRY_MS, PROVIDE_TIMEOUT_MS, RTT_MAX_AGE_MS, DIAL_TIMEOUT_MS, FIND_PEERS_CONCURRENCY, FIND_PEERS_LIMIT, FIND_PEERS_TIMEOUT_MS, MIN_ANNOUNCED_REGION_PREFIX, REANNOUNCE_INTERVAL_MS } from './constants.js'
+import { InvalidQueryError } from './errors.js'
+import type { Admission } from './admission.js'
+import type { NodeRole, VerifiedCertificate } from '@fleetmesh/protocol'
+import type { ComponentLogger, ContentRouting, Libp2pEvents, Logger, PeerId, Startable, TypedEventTarget } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/**
+ * Capabilities and discovery. A node announces what it is and can do as
+ * Kad-DHT provider records under the CID of a capability key:
+ * `role/<role>`, `region/<geohash prefix>` (every prefix from 2 characters up
+ * to its full region) and `model/<model CID>`. `findPeers` looks the most
+ * selective key up in the DHT, dials the providers, keeps those admitted
+ * whose certificate matches, and ranks them nearest first: longest shared
+ * region prefix with this node, then lowest measured RTT (libp2p ping).
+ */
+
+/** A capability key kind. */
+export type CapabilityKind = 'role' | 'region' | 'model'
+
+/** A peer found by `findPeers` or listed in the peer table. */
+export interface MeshPeer {
+  peerId: PeerId
+  role: NodeRole
+  region: string
+  /** vehicle owner from the certificate, '' if none */
+  owner: string
+  /** last measured round-trip time, ms; undefined if not measured yet */
+  rttMs?: number
+  /** characters of region prefix shared with this node */
+  sharedPrefix: number
+  /** known addresses of the peer */
+  multiaddrs: Multiaddr[]
+  /** certificate expiry, ms since the epoch */
+  expiresAt: number
+}
+
+/** What `findPeers` looks for; at least one of `role`, `region`, `model`. */
+export interface FindPeersQuery {
+  role?: NodeRole
+  /** geohash prefix the peer's region must start with */
+  region?: string
+  /** CID (string or CID) of a model the peer must provide */
+  model?: string | CID
+  /**
+   * most peers returned
+   *
+   * @default FIND_PEERS_LIMIT (20)
+   */
+  limit?: number
+  /**
+   * how long the lookup may take, ms; the peers found so far are returned when it runs out
+   *
+   * @default FIND_PEERS_TIMEOUT_MS (10000)
+   */
+  timeoutMs?: number
+  signal?: AbortSignal
+}
+
+/** The ping service as far as discovery needs it. */
+export interface PingLike {
+  ping(peer: PeerId | Multiaddr, options?: { signal?: AbortSignal }): Promise<number>
+}
+
+export interface CapabilitiesInit {
+  role: NodeRole
+  region: string
+  /** model CIDs to announce at start */
+  models?: string[]
+  /** dial timeout for providers found in the DHT, ms @default DIAL_TIMEOUT_MS */
+  dialTimeoutMs?: number
+}
+
+export interface CapabilitiesComponents {
+  peerId: PeerId
+  contentRouting: ContentRouting
+  connectionManager: ConnectionManager
+  events: TypedEventTarget<Libp2pEvents>
+  logger: ComponentLogger
+  admission: Admission
+  ping: PingLike
+  /** the Kad-DHT service; its routing table size tells when providing can reach a server */
+  dht?: { routingTable?: { size: number } }
+}
+
+/** The public face of the capabilities service. */
+export interface Capabilities {
+  /** Announces (provides) a capability key, e.g. `model/<cid>`. Retries until the DHT has peers. */
+  announce(kind: CapabilityKind, value: string): Promise<void>
+  /** The capability keys this node announces. */
+  announced(): string[]
+  /** Resolves once the first announce round reached the DHT. */
+  ready(): Promise<void>
+  /** Finds admitted peers by capability, nearest first. */
+  findPeers(query: FindPeersQuery): Promise<MeshPeer[]>
+  /** Admitted, connected peers, nearest first. */
+  peers(): MeshPeer[]
+  /** Measures RTT to a peer with libp2p ping and stores it in the peer table, ms. */
+  measureRtt(peerId: PeerId, options?: { signal?: AbortSignal }): Promise<number>
+}
+
+/** The DHT key text of a capability. */
+export function capabilityKey (kind: CapabilityKind, value: string): string {
+  return `${kind}/${value}`
+}
+
+/**
+ * The CID under which a capability key is provided: CIDv1, raw codec,
+ * sha2-256 of the UTF-8 text `fleetmesh/<kind>/<value>`.
+ */
+export async function capabilityCid (kind: CapabilityKind, value: string): Promise<CID> {
+  const digest = await sha256.digest(new TextEncoder().encode(`fleetmesh/${capabilityKey(kind, value)}`))
+  return CID.createV1(raw.code, digest)
+}
+
+/** Orders peers nearest first: longest shared region prefix, then lowest RTT, then PeerId (deterministic). */
+export function compareNearest (a: MeshPeer, b: MeshPeer): number {
+  if (a.sharedPrefix !== b.sharedPrefix) return b.sharedPrefix - a.sharedPrefix
+  const ra = a.rttMs ?? Number.POSITIVE_INFINITY
+  const rb = b.rttMs ?? Number.POSITIVE_INFINITY
+  if (ra !== rb) return ra - rb
+  const pa = a.peerId.toString()
+  const pb = b.peerId.toString()
+  return pa < pb ? -1 : pa > pb ? 1 : 0
+}
+
+export class CapabilitiesService implements Capabilities, Startable {
+  readonly [Symbol.toStringTag] = '@fleetmesh/capabilities'
+  readonly [serviceCapabilities]: string[] = ['@fleetmesh/capabilities']
+  readonly [serviceDependencies]: string[] = ['@fleetmesh/admission', '@libp2p/ping', '@libp2p/content-routing']
+
+  private readonly components: CapabilitiesComponents
+  private readonly role: NodeRole
+  private readonly region: string
+  private readonly dialTimeoutMs: number
+  private readonly log: Logger
+  private readonly keys = new Map<string, { kind: CapabilityKind, value: string, provided: boolean }>()
+  private readonly rtts = new Map<string, { rttMs: number, at: number }>()
+  private retryDelay = ANNOUNCE_RETRY_MS
+  private readonly firstAnnounce = Promise.withResolvers<void>()
+  private retryTimer?: ReturnType<typeof setTimeout>
+  private reannounceTimer?: ReturnType<typeof setInterval>
+  private announcing?: Promise<void>
+  private shutdown = new AbortController()
+  private started = false
+
+  constructor (components: CapabilitiesComponents, init: CapabilitiesInit) {
+    this.components = components
+    this.role = assertRole(init.role)
+    this.region = assertRegion(init.region)
+    this.dialTimeoutMs = init.dialTimeoutMs ?? DIAL_TIMEOUT_MS
+    this.log = components.logger.forComponent('fleetmesh:capabilities')
+    this.addKey('role', this.role)
+    for (let n = Math.min(MIN_ANNOUNCED_REGION_PREFIX, this.region.length); n <= this.region.length; n++) {
+      this.addKey('region', this.region.slice(0, n))
+    }
+    for (const model of init.models ?? []) this.addKey('model', model)
+    this.onAdmitted = this.onAdmitted.bind(this)
+    // a caller that never awaits ready() must not see an unhandled rejection
+    this.firstAnnounce.promise.catch(() => {})
+  }
+
+  isStarted (): boolean {
+    return this.started
+  }
+
+  start (): void {
+    this.shutdown = new AbortController()
+    this.started = true
+    this.components.admission.addEventListener('peer:admitted', this.onAdmitted)
+    this.reannounceTimer = setInterval(() => {
+      for (const k of this.keys.values()) k.provided = false
+      this.scheduleAnnounce(0)
+    }, REANNOUNCE_INTERVAL_MS)
+    this.reannounceTimer.unref?.()
+    this.scheduleAnnounce(0)
+  }
+
+  stop (): void {
+    this.started = false
+    this.shutdown.abort()
+    this.components.admission.removeEventListener('peer:admitted', this.onAdmitted)
+    clearTimeout(this.retryTimer)
+    clearInterval(this.reannounceTimer)
+  }
+
+  announced (): string[] {
+    return [...this.keys.keys()]
+  }
+
+  async ready (): Promise<void> {
+    return this.firstAnnounce.promise
+  }
+
+  async announce (kind: CapabilityKind, value: string): Promise<void> {
+    this.addKey(kind, value)
+    await this.announcePending()
+  }
+
+  peers (): MeshPeer[] {
+    return this.components.admission.admitted()
+      .map(cert => this.toMeshPeer(cert))
+      .sort(compareNearest)
+  }
+
+  async measureRtt (peerId: PeerId, options: { signal?: AbortSignal } = {}): Promise<number> {
+    const signal = options.signal ?? AbortSignal.timeout(this.dialTimeoutMs)
+    // one retry: the first ping may land on a duplicate connection that is being closed
+    const rtt = await this.components.ping.ping(peerId, { signal })
+      .catch(async () => this.components.ping.ping(peerId, { signal }))
+    this.rtts.set(peerId.toString(), { rttMs: rtt, at: Date.now() })
+    return rtt
+  }
+
+  async findPeers (query: FindPeersQuery): Promise<MeshPeer[]> {
+    if (query.role == null && query.region == null && query.model == null) {
+      throw new InvalidQueryError('findPeers needs at least one of role, region or model')
+    }
+    if (query.role != null) assertRole(query.role)
+    if (query.region != null) assertRegion(query.region)
+    const limit = query.limit ?? FIND_PEERS_LIMIT
+    if (!Number.isInteger(limit) || limit < 1) throw new InvalidQueryError(`limit ${limit} is not a positive integer`)
+
+    // the most selective key is looked up; the certificate filters the rest
+    const [kind, value] = query.model != null
+      ? ['model', query.model.toString()] as const
+      : query.region != null
+        ? ['region', query.region] as const
+        : ['role', query.role as string] as const
+    const cid = await capabilityCid(kind, value)
+    const signals = [AbortSignal.timeout(query.timeoutMs ?? FIND_PEERS_TIMEOUT_MS), this.shutdown.signal]
+    if (query.signal != null) signals.push(query.signal)
+    const signal = AbortSignal.any(signals)
+
+    const self = this.components.peerId
+    const seen = new Set<string>()
+    const found: MeshPeer[] = []
+    const inFlight = new Set<Promise<void>>()
+    // Enough candidates once `limit` matches are in hand for every cell as near as
+    // ours; we still wait for the query to finish or the time to run out so a
+    // nearer peer found later is not missed.
+    const check = async (id: PeerId, multiaddrs: Multiaddr[]): Promise<void> => {
+      try {
+        const cert = await this.admit(id, multiaddrs, signal)
+        if (!matches(cert, query)) return
+        const last = this.rtts.get(id.toString())
+        if (last == null || Date.now() - last.at > RTT_MAX_AGE_MS) {
+          await this.measureRtt(id, { signal: AbortSignal.any([signal, AbortSignal.timeout(this.dialTimeoutMs)]) }).catch((err) => { this.log('ping %p failed - %s', id, err?.message ?? err) })
+        }
+        found.push(this.toMeshPeer(cert, uniqueAddrs(multiaddrs)))
+      } catch (err: any) {
+        this.log('provider %p skipped - %s', id, err?.message ?? err)
+      }
+    }
+    try {
+      for await (const provider of this.components.contentRouting.findProviders(cid, { signal })) {
+        const key = provider.id.toString()
+        if (provider.id.equals(self) || seen.has(key)) continue
+        seen.add(key)
+        const p = check(provider.id, provider.multiaddrs).finally(() => inFlight.delete(p))
+        inFlight.add(p)
+        if (inFlight.size >= FIND_PEERS_CONCURRENCY) await Promise.race(inFlight)
+        if (found.length >= limit && found.every(f => f.sharedPrefix >= commonPrefixLength(value, this.region))) break
+      }
+    } catch (err: any) {
+      if (!signal.aborted) this.log('findProviders for %s ended - %s', capabilityKey(kind, value), err?.message ?? err)
+    }
+    await Promise.all(inFlight)
+    return found.sort(compareNearest).slice(0, limit)
+  }
+
+  private async admit (id: PeerId, multiaddrs: Multiaddr[], signal: AbortSignal): Promise<VerifiedCertificate> {
+    const known = this.components.admission.get(id)
+    if (known != null) return known
+    const dialSignal = AbortSignal.any([signal, AbortSignal.timeout(this.dialTimeoutMs)])
+    const wait = this.components.admission.waitFor(id, { signal: dialSignal })
+    wait.catch(() => {})
+    await this.components.connectionManager.openConnection(multiaddrs.length > 0 ? multiaddrs : id, { signal: dialSignal })
+      .catch(async err => {
+        if (multiaddrs.length === 0) throw err
+        // stale addresses in the provider record: let the peer store / peer routing find it
+        return this.components.connectionManager.openConnection(id, { signal: dialSignal })
+      })
+    return wait
+  }
+
+  private toMeshPeer (cert: VerifiedCertificate, multiaddrs?: Multiaddr[]): MeshPeer {
+    const conns = this.components.connectionManager.getConnections(cert.peerId)
+    return {
+      peerId: cert.peerId,
+      role: cert.role,
+      region: cert.region,
+      owner: cert.owner,
+      rttMs: this.rtts.get(cert.peerId.toString())?.rttMs,
+      sharedPrefix: commonPrefixLength(cert.region, this.region),
+      multiaddrs: multiaddrs ?? uniqueAddrs(conns.map(c => c.remoteAddr)),
+      expiresAt: cert.expiresAt
+    }
+  }
+
+  private addKey (kind: CapabilityKind, value: string): void {
+    const key = capabilityKey(kind, value)
+    if (!this.keys.has(key)) this.keys.set(key, { kind, value, provided: false })
+  }
+
+  private onAdmitted (evt: CustomEvent<VerifiedCertificate>): void {
+    // DHT servers are stations; once one is admitted, the routing table soon has a peer to provide to
+    if (evt.detail.role === 'station' && [...this.keys.values()].some(k => !k.provided)) {
+      this.retryDelay = ANNOUNCE_RETRY_MS
+      this.scheduleAnnounce(100)
+    }
+    void this.measureRtt(evt.detail.peerId).catch(() => {})
+  }
+
+  private scheduleAnnounce (delay: number): void {
+    if (!this.started) return
+    clearTimeout(this.retryTimer)
+    this.retryTimer = setTimeout(() => { void this.announcePending().catch(() => {}) }, delay)
+  }
+
+  /** Provides every key not yet provided; one round at a time. */
+  private async announcePending (): Promise<void> {
+    if (this.announcing != null) {
+      await this.announcing
+      if (![...this.keys.values()].some(k => !k.provided)) return
+    }
+    this.announcing = (async () => {
+      // With an empty routing table kad-dht's provide() stores the record
+      // locally and then waits for peers until its signal fires (measured);
+      // the local record still answers queries that reach this node, so a
+      // lone station is findable. Such keys stay pending and are retried.
+      const reachable = (this.components.dht?.routingTable?.size ?? 1) > 0
+      const pending = [...this.keys.values()].filter(k => !k.provided)
+      const results = await Promise.allSettled(pending.map(async k => {
+        const cid = await capabilityCid(k.kind, k.value)
+        const timeout = reachable ? PROVIDE_TIMEOUT_MS : LOCAL_PROVIDE_TIMEOUT_MS
+        try {
+          await this.components.contentRouting.provide(cid, { signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(timeout)]) })
+          if (!reachable) throw new Error('no DHT server in the routing table yet')
+          k.provided = true
+          this.log('announced %s', capabilityKey(k.kind, k.value))
+        } catch (err: any) {
+          this.log('announcing %s failed, will retry - %s', capabilityKey(k.kind, k.value), err?.message ?? err)
+          throw err
+        }
+      }))
+      if (!this.started) return
+      const failed = results.filter(r => r.status === 'rejected').length
+      if (failed > 0) {
+        this.scheduleAnnounce(this.retryDelay)
+        this.retryDelay = Math.min(this.retryDelay * 2, MAX_ANNOUNCE_RETRY_MS)
+      } else {
+        this.retryDelay = ANNOUNCE_RETRY_MS
+        this.firstAnnounce.resolve()
+      }
+    })().finally(() => { this.announcing = undefined })
+    await this.announcing
+  }
+}
+
+function matches (cert: VerifiedCertificate, query: FindPeersQuery): boolean {
+  if (query.role != null && cert.role !== query.role) return false
+  if (query.region != null && !cert.region.startsWith(query.region)) return false
+  return true
+}
+
+function uniqueAddrs (addrs: Multiaddr[]): Multiaddr[] {
+  const seen = new Set<string>()
+  return addrs.filter(a => {
+    const k = a.toString()
+    if (seen.has(k)) return false
+    seen.add(k)
+    return true
+  })
+}

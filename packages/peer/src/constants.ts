@@ -1,0 +1,67 @@
+/**
+ * Defaults of @fleetmesh/peer. Each is the `@default` of an init field.
+ */
+
+/**
+ * How long a new connection may stay open without a verified certificate
+ * from the remote peer, ms. The handshake is one stream round trip right
+ * after the connection opens (~5 ms on loopback, 2–3 RTT over cellular), so
+ * 3 s leaves room for a 1 s cellular RTT while still evicting a silent peer
+ * quickly. A peer that speaks no admission protocol, or sends a bad
+ * certificate, is refused at once, without waiting for this.
+ */
+export const ADMISSION_TIMEOUT_MS = 3000
+
+/** How long a refused peer is kept out by the connection gater, ms. */
+export const REFUSAL_BACKOFF_MS = 60_000
+
+/**
+ * Dial timeout, ms. pnet with a wrong key makes a dial hang until this
+ * timeout (DESIGN.md "Platform facts"), so it is always set.
+ */
+export const DIAL_TIMEOUT_MS = 5000
+
+/** Time a `findPeers` call may take by default, ms. */
+export const FIND_PEERS_TIMEOUT_MS = 10_000
+
+/** Number of peers `findPeers` returns by default. */
+export const FIND_PEERS_LIMIT = 20
+
+/** Number of peers pinged at once while ranking `findPeers` results. */
+export const FIND_PEERS_CONCURRENCY = 8
+
+/** First delay before re-trying to announce capabilities when the DHT has no server yet, ms (doubles up to MAX_ANNOUNCE_RETRY_MS). */
+export const ANNOUNCE_RETRY_MS = 250
+
+/** Longest delay between announce retries (doubling from ANNOUNCE_RETRY_MS), ms. */
+export const MAX_ANNOUNCE_RETRY_MS = 60_000
+
+/** Time one provide may take once the routing table has a DHT server, ms. */
+export const PROVIDE_TIMEOUT_MS = 30_000
+
+/** Time given to provide() while the routing table is empty: enough to store the record locally, ms. */
+export const LOCAL_PROVIDE_TIMEOUT_MS = 250
+
+/** An RTT measured within this many ms is reused by findPeers instead of pinging again. */
+export const RTT_MAX_AGE_MS = 30_000
+
+/** Interval at which capabilities are provided again, ms (kad-dht provider records expire after 48 h; 12 h keeps them fresh). */
+export const REANNOUNCE_INTERVAL_MS = 12 * 3600 * 1000
+
+/** Shortest region prefix announced in the DHT: `u33d` is announced as `u3`, `u33` and `u33d`. */
+export const MIN_ANNOUNCED_REGION_PREFIX = 2
+
+/** Most circuit relay reservations a station serves at once. */
+export const RELAY_MAX_RESERVATIONS = 256
+
+/** Connection manager ceiling. Kad-DHT lookups alone touch ~40 peers in a 100-node mesh (measured, DESIGN.md). */
+export const MAX_CONNECTIONS = 100
+
+/** Inbound connection attempts per second accepted from one host; libp2p's default of 5 drops bootstrap dials on a busy station. */
+export const INBOUND_CONNECTION_THRESHOLD = 100
+
+/** Name of the identity key file in a data directory. */
+export const IDENTITY_FILE = 'identity.key'
+
+/** Name of the datastore folder (peer store, DHT records) in a data directory. */
+export const DATASTORE_DIR = 'datastore'

@@ -1,0 +1,44 @@
+import { FleetmeshError } from '@fleetmesh/protocol'
+
+/** A swarm key is not in the libp2p pnet format (`/key/swarm/psk/1.0.0/`, `/base16/`, 64 hex chars). */
+export class InvalidSwarmKeyError extends FleetmeshError {
+  override readonly name = 'InvalidSwarmKeyError'
+  readonly code = 'ERR_INVALID_SWARM_KEY'
+}
+
+/** The data directory cannot be used: unreadable, or holds a corrupt identity key. */
+export class DataDirError extends FleetmeshError {
+  override readonly name = 'DataDirError'
+  readonly code = 'ERR_DATA_DIR'
+}
+
+/** A remote peer refused this node's certificate, or this node refused the peer's. */
+export class AdmissionRefusedError extends FleetmeshError {
+  override readonly name = 'AdmissionRefusedError'
+  readonly code = 'ERR_ADMISSION_REFUSED'
+  /** the code of the underlying certificate error, e.g. ERR_CERTIFICATE_EXPIRED */
+  readonly reason: string
+
+  constructor (message: string, reason: string) {
+    super(message)
+    this.reason = reason
+  }
+}
+
+/** An operation needs a peer that has not (yet) been admitted. */
+export class NotAdmittedError extends FleetmeshError {
+  override readonly name = 'NotAdmittedError'
+  readonly code = 'ERR_NOT_ADMITTED'
+}
+
+/** This node's own certificate does not fit it: wrong PeerId, role or region, or expired. */
+export class OwnCertificateError extends FleetmeshError {
+  override readonly name = 'OwnCertificateError'
+  readonly code = 'ERR_OWN_CERTIFICATE'
+}
+
+/** A `findPeers` query names nothing to look for or has a bad field. */
+export class InvalidQueryError extends FleetmeshError {
+  override readonly name = 'InvalidQueryError'
+  readonly code = 'ERR_INVALID_QUERY'
+}

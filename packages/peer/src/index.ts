@@ -1,0 +1,47 @@
+/**
+ * @packageDocumentation
+ *
+ * The embeddable fleetmesh node. `createMeshNode(init)` composes libp2p 3
+ * (TCP, noise, yamux, pnet, identify, ping, a private Kad-DHT, gossipsub,
+ * bootstrap, mDNS, circuit relay v2, DCUtR, AutoNAT) with fleetmesh's
+ * admission (device certificates from a fleet authority) and capability
+ * discovery (`findPeers`, nearest first).
+ *
+ * @example
+ *
+ * ```TypeScript
+ * import { createMeshNode, createAuthority, issueCertificate, generateSwarmKey } from '@fleetmesh/peer'
+ * import { generateKeyPair } from '@libp2p/crypto/keys'
+ * import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+ *
+ * const authority = await createAuthority()
+ * const swarmKey = generateSwarmKey()
+ * const start = async (role: 'station' | 'vehicle', region: string, bootstrap?: string[]) => {
+ *   const privateKey = await generateKeyPair('Ed25519')
+ *   const certificate = await issueCertificate(authority, { peerId: peerIdFromPrivateKey(privateKey), role, region })
+ *   return createMeshNode({ role, region, privateKey, certificate, swarmKey, bootstrap,
+ *     trustedAuthorities: [authority.publicKey], listen: ['/ip4/127.0.0.1/tcp/0'] })
+ * }
+ * const station = await start('station', 'u33d')
+ * const vehicle = await start('vehicle', 'u33d', station.getMultiaddrs().map(String))
+ * await vehicle.announced()
+ * console.log(await vehicle.findPeers({ role: 'station', region: 'u33d' }))
+ * await vehicle.stop()
+ * await station.stop()
+ * ```
+ */
+
+export { createMeshNode } from './mesh-node.js'
+export type { MeshNode, MeshNodeInit, MeshNodeEvents, MeshServices, GossipHandler, GossipValidator } from './mesh-node.js'
+export type { Admission, AdmissionEvents, AdmissionInit, AdmissionRefusal } from './admission.js'
+export { capabilityCid, capabilityKey, compareNearest } from './capabilities.js'
+export type { Capabilities, CapabilityKind, FindPeersQuery, MeshPeer } from './capabilities.js'
+export { generateSwarmKey, parseSwarmKey } from './swarm-key.js'
+export { loadOrCreateIdentity, openDatastore } from './data-dir.js'
+export * from './errors.js'
+export * from './constants.js'
+export {
+  createAuthority, authorityFromPrivateKey, exportAuthority, importAuthority, exportAuthorityPublicKey,
+  importAuthorityPublicKey, issueCertificate, verifyCertificate, decodeCertificate
+} from '@fleetmesh/protocol'
+export type { FleetAuthority, VerifiedCertificate, NodeRole, IssueCertificateInit } from '@fleetmesh/protocol'
