@@ -21,6 +21,14 @@ export interface TestFleet {
 
 let hostCounter = 0
 
+/**
+ * Outbound TCP dials on loopback leave from 127.0.0.1 whatever address the
+ * node listens on, so every inbound peer of a station shares one IP and
+ * gossipsub's IP-colocation penalty (more than 10 peers per IP) graylists
+ * them all. Tests on one machine whitelist loopback; real fleets do not.
+ */
+export const LOOPBACK_GOSSIP = { scoreParams: { IPColocationFactorWhitelist: new Set(['127.0.0.1']) } }
+
 /** The next unused loopback host, 127.0.<a>.<b>, starting at 127.0.1.1 and moving with the process id so parallel runs do not collide on ports. */
 export function nextLoopbackHost (): string {
   hostCounter++
@@ -47,6 +55,7 @@ export async function createTestFleet (): Promise<TestFleet> {
         swarmKey,
         trustedAuthorities: [authority.publicKey],
         listen: [`/ip4/${nextLoopbackHost()}/tcp/0`],
+        gossip: LOOPBACK_GOSSIP,
         ...init
       })
       nodes.push(node)
