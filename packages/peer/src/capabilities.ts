@@ -86,7 +86,7 @@ export interface CapabilitiesComponents {
   admission: Admission
   ping: PingLike
   /** the Kad-DHT service; its routing table size tells when providing can reach a server */
-  dht?: { routingTable?: { size: number } }
+  dht?: { routingTable?: { size: number }, getMode?: () => 'client' | 'server' }
 }
 
 /** The public face of the capabilities service. */
@@ -140,7 +140,7 @@ export class CapabilitiesService implements Capabilities, Startable {
   private readonly region: string
   private readonly dialTimeoutMs: number
   private readonly log: Logger
-  private readonly keys = new Map<string, { kind: CapabilityKind, value: string, provided: boolean }>()
+  private readonly keys = new Map<string, { kind: CapabilityKind, value: string, provided: boolean, localOnly: boolean }>()
   private readonly rtts = new Map<string, { rttMs: number, at: number }>()
   private retryDelay = ANNOUNCE_RETRY_MS
   private readonly firstAnnounce = Promise.withResolvers<void>()
@@ -306,11 +306,16 @@ export class CapabilitiesService implements Capabilities, Startable {
 
   private addKey (kind: CapabilityKind, value: string): void {
     const key = capabilityKey(kind, value)
-    if (!this.keys.has(key)) this.keys.set(key, { kind, value, provided: false })
+    if (!this.keys.has(key)) this.keys.set(key, { kind, value, provided: false, localOnly: false })
   }
 
   private onAdmitted (evt: CustomEvent<VerifiedCertificate>): void {
     // DHT servers are stations; once one is admitted, the routing table soon has a peer to provide to
+    if (evt.detail.role === 'station') {
+      for (const k of this.keys.values()) {
+        if (k.localOnly) { k.provided = false; k.localOnly = false }
+      }
+    }
     if (evt.detail.role === 'station' && [...this.keys.values()].some(k => !k.provided)) {
       this.retryDelay = ANNOUNCE_RETRY_MS
       this.scheduleAnnounce(100)
@@ -333,23 +338,34 @@ export class CapabilitiesService implements Capabilities, Startable {
     this.announcing = (async () => {
       // With an empty routing table kad-dht's provide() stores the record
       // locally and then waits for peers until its signal fires (measured);
-      // the local record still answers queries that reach this node, so a
-      // lone station is findable. Such keys stay pending and are retried.
+      // the local record still answers queries that reach this node. A
+      // client's keys stay pending and are retried until a server is known.
       const reachable = (this.components.dht?.routingTable?.size ?? 1) > 0
+      // a DHT server alone (the first station of a fleet) is the whole DHT:
+      // its local records answer every query; they are pushed to other
+      // servers as soon as one is admitted
+      const alone = !reachable && this.components.dht?.getMode?.() === 'server'
       const pending = [...this.keys.values()].filter(k => !k.provided)
       const results = await Promise.allSettled(pending.map(async k => {
         const cid = await capabilityCid(k.kind, k.value)
         const timeout = reachable ? PROVIDE_TIMEOUT_MS : LOCAL_PROVIDE_TIMEOUT_MS
         try {
           await this.components.contentRouting.provide(cid, { signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(timeout)]) })
-          if (!reachable) throw new Error('no DHT server in the routing table yet')
-          k.provided = true
-          this.log('announced %s', capabilityKey(k.kind, k.value))
         } catch (err: any) {
-          this.log('announcing %s failed, will retry - %s', capabilityKey(k.kind, k.value), err?.message ?? err)
-          throw err
+          if (!alone) {
+            this.log('announcing %s failed, will retry - %s', capabilityKey(k.kind, k.value), err?.message ?? err)
+            throw err
+          }
         }
+        if (!reachable && !alone) {
+          this.log('announcing %s deferred: no DHT server in the routing table yet', capabilityKey(k.kind, k.value))
+          throw new Error('no DHT server in the routing table yet')
+        }
+        k.provided = true
+        k.localOnly = alone
+        this.log('announced %s%s', capabilityKey(k.kind, k.value), alone ? ' (this node is the only DHT server)' : '')
       }))
+
       if (!this.started) return
       const failed = results.filter(r => r.status === 'rejected').length
       if (failed > 0) {

@@ -193,8 +193,8 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
   const datastore = init.datastore ?? ownedStore
 
   // the gater asks the admission service, which exists only once libp2p is built
-  let admission: Admission | undefined
-  const refused = (id: PeerId): boolean => admission?.isRefused(id) ?? false
+  const gate: { admission?: Admission } = {}
+  const refused = (id: PeerId): boolean => gate.admission?.isRefused(id) ?? false
 
   const services: Record<string, (components: any) => unknown> = {
     identify: identify({ runOnLimitedConnection: true }),
@@ -286,7 +286,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     await ownedStore?.close().catch(() => {})
     throw err
   }
-  admission = libp2p.services.admission
+  gate.admission = libp2p.services.admission
   const node = new FleetMeshNode(libp2p, certificate, ownedStore, dialTimeoutMs)
   if (init.start !== false) await node.start()
   return node
