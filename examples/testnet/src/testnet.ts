@@ -109,7 +109,7 @@ try {
   const started = Date.now()
   const authority = await createAuthority()
   const swarmKey = generateSwarmKey()
-  console.log(`fleetmesh testnet: ${stationCount} stations + ${vehicleCount} vehicles in ${regions.join(', ')} (authority ${short(authority.id)})`)
+  console.log(`fleetmesh testnet: ${stationCount} stations + ${vehicleCount} vehicles in ${regions.join(', ')} (authority ${short(authority.id)}, data in ${root})`)
   // the first station is the bootstrap node; the others start in parallel
   const first = await start('station-1', 'station', regions[0] as string, 0, [], authority, swarmKey)
   const boot = first.addrs

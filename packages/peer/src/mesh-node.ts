@@ -19,7 +19,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { AdmissionService } from './admission.js'
 import { CapabilitiesService } from './capabilities.js'
-import { DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, MAX_CONNECTIONS, RELAY_MAX_RESERVATIONS } from './constants.js'
+import { BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, MAX_BOOTSTRAP_RETRY_MS, MAX_CONNECTIONS, MAX_INCOMING_PENDING_CONNECTIONS, RELAY_MAX_RESERVATIONS } from './constants.js'
 import { loadOrCreateIdentity, openDatastore } from './data-dir.js'
 import { OwnCertificateError } from './errors.js'
 import { parseSwarmKey } from './swarm-key.js'
@@ -278,6 +278,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       connectionManager: {
         maxConnections: init.maxConnections ?? MAX_CONNECTIONS,
         inboundConnectionThreshold: INBOUND_CONNECTION_THRESHOLD,
+        maxIncomingPendingConnections: MAX_INCOMING_PENDING_CONNECTIONS,
         dialTimeout: dialTimeoutMs
       },
       services: services as any
@@ -287,7 +288,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     throw err
   }
   gate.admission = libp2p.services.admission
-  const node = new FleetMeshNode(libp2p, certificate, ownedStore, dialTimeoutMs)
+  const node = new FleetMeshNode(libp2p, certificate, ownedStore, dialTimeoutMs, init.bootstrap ?? [])
   if (init.start !== false) await node.start()
   return node
 }
@@ -301,8 +302,13 @@ class FleetMeshNode extends TypedEventEmitter<MeshNodeEvents> implements MeshNod
   private readonly forward: Array<[keyof AdmissionEvents, (evt: any) => void]>
   private readonly onGossip: (evt: CustomEvent<{ propagationSource: PeerId, msg: Message }>) => void
 
-  constructor (libp2p: Libp2p<MeshServices>, certificate: VerifiedCertificate, datastore: { close: () => Promise<void> } | undefined, dialTimeoutMs: number) {
+  private readonly bootstrapList: string[]
+  private bootstrapTimer?: ReturnType<typeof setTimeout>
+  private bootstrapDelay = BOOTSTRAP_RETRY_MS
+
+  constructor (libp2p: Libp2p<MeshServices>, certificate: VerifiedCertificate, datastore: { close: () => Promise<void> } | undefined, dialTimeoutMs: number, bootstrapList: string[]) {
     super()
+    this.bootstrapList = bootstrapList
     this.libp2p = libp2p
     this.certificate = certificate
     this.datastore = datastore
@@ -325,9 +331,34 @@ class FleetMeshNode extends TypedEventEmitter<MeshNodeEvents> implements MeshNod
     for (const [type, fn] of this.forward) this.libp2p.services.admission.addEventListener(type, fn)
     ;(this.libp2p.services.pubsub as any).addEventListener('gossipsub:message', this.onGossip)
     await this.libp2p.start()
+    this.scheduleBootstrap()
+  }
+
+  /**
+   * @libp2p/bootstrap dials its list once; a dial that fails (a station
+   * still starting, a reset under load) is not retried. While this node has
+   * no admitted peer, the list is re-dialled with exponential back-off.
+   */
+  private scheduleBootstrap (): void {
+    if (this.bootstrapList.length === 0) return
+    clearTimeout(this.bootstrapTimer)
+    this.bootstrapTimer = setTimeout(() => {
+      if (this.libp2p.status !== 'started') return
+      if (this.libp2p.services.admission.admitted().length > 0) {
+        this.bootstrapDelay = BOOTSTRAP_RETRY_MS
+      } else {
+        this.bootstrapDelay = Math.min(this.bootstrapDelay * 2, MAX_BOOTSTRAP_RETRY_MS)
+        for (const addr of this.bootstrapList) {
+          void this.libp2p.dial(multiaddr(addr), { signal: AbortSignal.timeout(this.dialTimeoutMs) }).catch(() => {})
+        }
+      }
+      this.scheduleBootstrap()
+    }, this.bootstrapDelay)
+    this.bootstrapTimer.unref?.()
   }
 
   async stop (): Promise<void> {
+    clearTimeout(this.bootstrapTimer)
     for (const [type, fn] of this.forward) this.libp2p.services.admission.removeEventListener(type, fn)
     ;(this.libp2p.services.pubsub as any).removeEventListener('gossipsub:message', this.onGossip)
     await this.libp2p.stop()

@@ -1,0 +1,152 @@
+/**
+ * bench/discovery: starts meshes of 50 and 100 nodes on 127.0.0.0/8 (split
+ * across worker processes), then measures
+ *  - DHT findProviders (`region/<r>`, time to the first provider other than
+ *    the seeker) p50/p99 and success rate within the timeout,
+ *  - gossip propagation to all nodes p50/p99 (publish to the last arrival)
+ *    and the share of nodes each message reached,
+ *  - RSS per node (MB): the workers' RSS summed, divided by the node count.
+ * Prints one JSON object. Run: npm run bench:discovery -- [--sizes 50,100] [--workers 4]
+ */
+import { fork } from 'node:child_process'
+import { parseArgs } from 'node:util'
+import { privateKeyToProtobuf, generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { createAuthority, exportAuthorityPublicKey, generateSwarmKey, issueCertificate } from '@fleetmesh/peer'
+import type { BenchNodeSpec, WorkerCommand } from './discovery-worker.js'
+import type { NodeRole } from '@fleetmesh/peer'
+import type { ChildProcess } from 'node:child_process'
+
+const { values } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '50,100' },
+    workers: { type: 'string', default: '4' },
+    lookups: { type: 'string', default: '100' },
+    messages: { type: 'string', default: '20' },
+    'lookup-timeout': { type: 'string', default: '5000' }
+  }
+})
+const REGIONS = ['u33d', 'u33e', 'u33f', 'gcpv']
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+
+function percentile (xs: number[], p: number): number | null {
+  if (xs.length === 0) return null
+  const s = [...xs].sort((a, b) => a - b)
+  return Math.round(s[Math.min(s.length - 1, Math.ceil(p / 100 * s.length) - 1)] as number * 10) / 10
+}
+
+class Worker {
+  private nextId = 1
+  constructor (readonly child: ChildProcess) {}
+  static async fork (): Promise<Worker> {
+    const child = fork(new URL('./discovery-worker.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    await new Promise<void>((resolve, reject) => {
+      child.once('message', () => { resolve() })
+      child.once('exit', (code) => { reject(new Error(`worker exited ${code}`)) })
+    })
+    return new Worker(child)
+  }
+
+  async call<T = any>(cmd: DistributiveOmit<WorkerCommand, 'id'>, timeoutMs = 600_000): Promise<T> {
+    const id = this.nextId++
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { reject(new Error(`worker did not answer ${cmd.type}`)) }, timeoutMs)
+      const on = (msg: any): void => {
+        if (msg?.id !== id) return
+        clearTimeout(timer)
+        this.child.off('message', on)
+        if (msg.ok === true) resolve(msg.result); else reject(new Error(msg.error))
+      }
+      this.child.on('message', on)
+      this.child.send({ ...cmd, id })
+    })
+  }
+}
+
+async function measure (size: number, workerCount: number): Promise<Record<string, unknown>> {
+  const authority = await createAuthority()
+  const swarmKey = new TextDecoder().decode(generateSwarmKey())
+  const stationCount = Math.max(2, Math.round(size / 10))
+  const specs: BenchNodeSpec[] = []
+  for (let i = 0; i < size; i++) {
+    const role: NodeRole = i < stationCount ? 'station' : 'vehicle'
+    const region = REGIONS[i % REGIONS.length] as string
+    const key = await generateKeyPair('Ed25519')
+    const certificate = await issueCertificate(authority, { peerId: peerIdFromPrivateKey(key), role, region })
+    specs.push({ role, region, key: Buffer.from(privateKeyToProtobuf(key)).toString('base64'), certificate: Buffer.from(certificate).toString('base64'), listen: `/ip4/127.1.${Math.floor(i / 250)}.${(i % 250) + 1}/tcp/0` })
+  }
+  const workers = await Promise.all(Array.from({ length: workerCount }, async () => Worker.fork()))
+  const placement: Array<{ worker: Worker, index: number, spec: BenchNodeSpec }> = []
+  try {
+    const t0 = Date.now()
+    // the first station alone, as the bootstrap node
+    const first = await workers[0]!.call<{ addrs: string[][] }>({ type: 'start', specs: [specs[0]!], bootstrap: [], swarmKey, authority: exportAuthorityPublicKey(authority.publicKey) })
+    placement.push({ worker: workers[0]!, index: 0, spec: specs[0]! })
+    const bootstrap = first.addrs[0]!
+    const shares: BenchNodeSpec[][] = workers.map(() => [])
+    specs.slice(1).forEach((s, i) => shares[i % workers.length]!.push(s))
+    await Promise.all(workers.map(async (w, wi) => {
+      await w.call({ type: 'start', specs: shares[wi]!, bootstrap, swarmKey, authority: exportAuthorityPublicKey(authority.publicKey) })
+    }))
+    workers.forEach((w, wi) => shares[wi]!.forEach((spec, k) => placement.push({ worker: w, index: (wi === 0 ? 1 : 0) + k, spec })))
+    const startupMs = Date.now() - t0
+    // let the DHT settle: routing tables filled, provider records placed
+    await new Promise(resolve => setTimeout(resolve, 5000))
+
+    const lookups = Number(values.lookups)
+    const lookupMs: number[] = []
+    let ok = 0
+    for (let i = 0; i < lookups; i++) {
+      const seeker = placement[(i * 7919) % placement.length]!
+      const region = REGIONS[(i * 31 + 1) % REGIONS.length] as string
+      const r = await seeker.worker.call<{ ok: boolean, ms: number }>({ type: 'lookup', node: seeker.index, region, timeoutMs: Number(values['lookup-timeout']) })
+      if (r.ok) { ok++; lookupMs.push(r.ms) }
+    }
+
+    const messages = Number(values.messages)
+    const toAll: number[] = []
+    const perNode: number[] = []
+    const reach: number[] = []
+    for (let m = 0; m < messages; m++) {
+      const publisher = placement[(m * 104729) % placement.length]!
+      const msgId = `bench-${size}-${m}-${Math.random()}`
+      const { t } = await publisher.worker.call<{ t: number }>({ type: 'publish', node: publisher.index, msgId })
+      await new Promise(resolve => setTimeout(resolve, 3000))
+      const replies = await Promise.all(workers.map(async w => w.call<{ times: number[], missing: string[] }>({ type: 'received', msgId })))
+      const times = replies.flatMap(r => r.times)
+      if (process.env.BENCH_DEBUG != null) console.error('missing', replies.flatMap(r => r.missing))
+      reach.push(times.length / (size - 1))
+      perNode.push(...times.map(x => x - t))
+      if (times.length === size - 1) toAll.push(Math.max(...times) - t)
+    }
+
+    const rss = await Promise.all(workers.map(async w => w.call<{ rss: number, nodes: number }>({ type: 'rss' })))
+    return {
+      nodes: size,
+      stations: stationCount,
+      workerProcesses: workerCount,
+      startupMs,
+      dht: { findProvidersP50Ms: percentile(lookupMs, 50), findProvidersP99Ms: percentile(lookupMs, 99), successRate: ok / lookups, lookups },
+      gossip: {
+        toAllP50Ms: percentile(toAll, 50),
+        toAllP99Ms: percentile(toAll, 99),
+        perNodeP50Ms: percentile(perNode, 50),
+        perNodeP99Ms: percentile(perNode, 99),
+        reachedAllRate: toAll.length / messages,
+        meanReach: reach.reduce((a, b) => a + b, 0) / reach.length,
+        messages
+      },
+      rssPerNodeMB: Math.round(rss.reduce((a, r) => a + r.rss, 0) / size / 1024 / 1024 * 10) / 10
+    }
+  } finally {
+    await Promise.allSettled(workers.map(async w => w.call({ type: 'stop' }, 30_000)))
+    for (const w of workers) if (w.child.exitCode == null) w.child.kill('SIGKILL')
+  }
+}
+
+const results = []
+for (const size of String(values.sizes).split(',').map(Number)) {
+  results.push(await measure(size, Number(values.workers)))
+}
+console.log(JSON.stringify({ bench: 'discovery', date: new Date().toISOString(), node: process.version, results }, null, 2))
