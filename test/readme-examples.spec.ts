@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { readFile, rm, writeFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+
+/** The first ```js block of a README. */
+async function firstJsBlock (readme: string): Promise<string> {
+  const text = await readFile(new URL(readme, `file://${ROOT}`), 'utf8')
+  const m = /```js\n([\s\S]*?)```/.exec(text)
+  assert.ok(m?.[1] != null, `${readme} has a js example`)
+  return m[1]
+}
+
+/** Runs code as an ES module from the repository root (so workspace packages resolve). */
+async function run (name: string, code: string, timeoutMs: number): Promise<{ code: number | null, out: string }> {
+  const file = `${ROOT}.readme-example-${name}.mjs`
+  await writeFile(file, code)
+  try {
+    const child = spawn(process.execPath, [file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => { out += d.toString() })
+    child.stderr.on('data', (d: Buffer) => { out += d.toString() })
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    const exit = await new Promise<number | null>(resolve => child.once('exit', resolve))
+    clearTimeout(timer)
+    return { code: exit, out }
+  } finally {
+    await rm(file, { force: true })
+  }
+}
+
+describe('README examples run as written', function () {
+  this.timeout(60_000)
+
+  it('packages/protocol/README.md', async () => {
+    const { code, out } = await run('protocol', await firstJsBlock('packages/protocol/README.md'), 30_000)
+    assert.equal(code, 0, out)
+    assert.match(out, /^vehicle u33d \d+ bytes$/m)
+    assert.match(out, /UnknownAuthorityError ERR_UNKNOWN_AUTHORITY/)
+  })
+
+  it('packages/peer/README.md', async () => {
+    const { code, out } = await run('peer', await firstJsBlock('packages/peer/README.md'), 30_000)
+    assert.equal(code, 0, out)
+    assert.match(out, /station u33d 12D3KooW\w+ rtt \d+ ms/)
+  })
+})
