@@ -89,6 +89,13 @@ export interface MeshNodeInit {
   maxConnections?: number
   /** extra gossipsub options (score parameters, mesh degree); fleetmesh's limits and StrictSign always apply */
   gossip?: Partial<GossipsubOpts>
+  /**
+   * Extra libp2p services composed into the node (libp2p's service shape:
+   * `name: (components) => service`), e.g. `{ market: market(init) }`. They
+   * receive libp2p's components plus the built-in services by name
+   * (`pubsub`, `dht`, `ping`, `admission`, `capabilities`).
+   */
+  services?: Record<string, (components: any) => unknown>
   /** the datastore to use instead of opening one in `dataDir` */
   datastore?: Datastore
   /** start the node at once @default true */
@@ -246,6 +253,11 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
         applyDefaultLimit: false
       }
     })
+  }
+
+  for (const [name, factory] of Object.entries(init.services ?? {})) {
+    if (name in services) throw new InvalidConfigError(`service name "${name}" is taken by a built-in service; choose another`)
+    services[name] = factory
   }
 
   const peerDiscovery: any[] = []
