@@ -89,3 +89,9 @@ export class InvalidConfigError extends FleetmeshError {
   override readonly name = 'InvalidConfigError'
   readonly code = 'ERR_INVALID_CONFIG'
 }
+
+/** A tensor's dtype, shape or data do not fit together, or it is not a tensor at all. */
+export class InvalidTensorError extends FleetmeshError {
+  override readonly name = 'InvalidTensorError'
+  readonly code = 'ERR_INVALID_TENSOR'
+}

@@ -29,3 +29,11 @@ export const MAX_REGION_LENGTH = 12
 
 /** Longest owner id in a certificate, characters. */
 export const MAX_OWNER_LENGTH = 128
+
+/**
+ * Largest tensor (and tensor list) accepted from the network, bytes.
+ * 64 MiB holds a batch of 64 PP-OCRv4 rec inputs (64 x 3 x 48 x 320 float32
+ * = 11.8 MB) or one det input at 2048 x 2048 (50 MB); bigger batches are
+ * split into shards first.
+ */
+export const MAX_TENSOR_BYTES = 64 * 1024 * 1024
