@@ -1,0 +1,83 @@
+import { FleetmeshError } from '@fleetmesh/protocol'
+
+/** Bytes are not an ONNX model: they do not parse, or the graph is missing. */
+export class InvalidModelError extends FleetmeshError {
+  override readonly name = 'InvalidModelError'
+  readonly code = 'ERR_INVALID_MODEL'
+}
+
+/**
+ * A tensor refers to external data (a file path beside the model). Refused
+ * always: a path such as `../../etc/passwd` would make onnxruntime read the
+ * worker's files.
+ */
+export class ExternalDataError extends FleetmeshError {
+  override readonly name = 'ExternalDataError'
+  readonly code = 'ERR_EXTERNAL_DATA'
+}
+
+/** A node uses an operator from a domain that is not allowed (custom ops). */
+export class ForbiddenOperatorError extends FleetmeshError {
+  override readonly name = 'ForbiddenOperatorError'
+  readonly code = 'ERR_FORBIDDEN_OPERATOR'
+}
+
+/** A model is over a configured size, node-count or initializer limit. */
+export class ModelTooLargeError extends FleetmeshError {
+  override readonly name = 'ModelTooLargeError'
+  readonly code = 'ERR_MODEL_TOO_LARGE'
+}
+
+/** No model with this CID in the store. */
+export class ModelNotFoundError extends FleetmeshError {
+  override readonly name = 'ModelNotFoundError'
+  readonly code = 'ERR_MODEL_NOT_FOUND'
+}
+
+/** Bytes do not hash to the CID they were fetched or stored under. */
+export class ModelHashMismatchError extends FleetmeshError {
+  override readonly name = 'ModelHashMismatchError'
+  readonly code = 'ERR_MODEL_HASH_MISMATCH'
+}
+
+/** A string is not a model CID (CIDv1, raw codec, sha2-256). */
+export class InvalidCidError extends FleetmeshError {
+  override readonly name = 'InvalidCidError'
+  readonly code = 'ERR_INVALID_CID'
+}
+
+/** A runner process died while running a call (crash, SIGKILL, out of memory). */
+export class RunnerCrashedError extends FleetmeshError {
+  override readonly name = 'RunnerCrashedError'
+  readonly code = 'ERR_RUNNER_CRASHED'
+}
+
+/** A call did not finish within its timeout; its runner was killed and replaced. */
+export class RunnerTimeoutError extends FleetmeshError {
+  override readonly name = 'RunnerTimeoutError'
+  readonly code = 'ERR_RUNNER_TIMEOUT'
+}
+
+/** onnxruntime refused the inputs or failed while running (wrong names, dtypes or shapes). */
+export class InferenceError extends FleetmeshError {
+  override readonly name = 'InferenceError'
+  readonly code = 'ERR_INFERENCE'
+}
+
+/** The runtime was stopped; no call is accepted. */
+export class RuntimeStoppedError extends FleetmeshError {
+  override readonly name = 'RuntimeStoppedError'
+  readonly code = 'ERR_RUNTIME_STOPPED'
+}
+
+/** A graph cannot be cut as asked (fewer cut points than stages, a bad stage count). */
+export class PartitionError extends FleetmeshError {
+  override readonly name = 'PartitionError'
+  readonly code = 'ERR_PARTITION'
+}
+
+/** Stages cannot be placed on the given peers (not enough memory or peers). */
+export class PlacementError extends FleetmeshError {
+  override readonly name = 'PlacementError'
+  readonly code = 'ERR_PLACEMENT'
+}

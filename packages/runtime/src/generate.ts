@@ -1,0 +1,162 @@
+import { encodeModel, onnx } from './onnx.js'
+import type onnxProto from 'onnx-proto'
+
+/**
+ * ONNX graphs generated in code (with onnx-proto), for tests, benchmarks and
+ * demos: no model file needs to be downloaded. Weights come from a seeded
+ * PRNG (mulberry32), so the same options give the same bytes (and CID).
+ */
+
+/** mulberry32: a small seeded PRNG (Tommy Ettinger, public domain). */
+function rng (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+function weights (name: string, dims: number[], random: () => number, scale: number): onnxProto.onnx.TensorProto {
+  const n = dims.reduce((a, b) => a * b, 1)
+  const data = Float32Array.from({ length: n }, () => (random() * 2 - 1) * scale)
+  return onnx.TensorProto.create({ name, dims, dataType: 1, rawData: new Uint8Array(data.buffer) })
+}
+
+function floatInput (name: string, dims: Array<number | string>): onnxProto.onnx.ValueInfoProto {
+  return onnx.ValueInfoProto.create({
+    name,
+    type: { tensorType: { elemType: 1, shape: { dim: dims.map(d => typeof d === 'number' ? { dimValue: d } : { dimParam: d }) } } }
+  })
+}
+
+function model (graph: onnxProto.onnx.IGraphProto, opset = 13): Uint8Array {
+  return encodeModel(onnx.ModelProto.create({ irVersion: 8, producerName: 'fleetmesh-generate', opsetImport: [{ domain: '', version: opset }], graph }))
+}
+
+/** Options of {@link generateMlp}. */
+export interface MlpOptions {
+  /** input features @default 16 */
+  inputs?: number
+  /** width of each hidden layer; its length is the depth @default [32, 32] */
+  hidden?: number[]
+  /** output features @default 4 */
+  outputs?: number
+  /** PRNG seed @default 1 */
+  seed?: number
+}
+
+/**
+ * A multi-layer perceptron: `x [batch, inputs]` → (MatMul, Add, Relu) per
+ * hidden layer → MatMul, Add → `y [batch, outputs]`. The batch dimension is
+ * dynamic (`batch`).
+ */
+export function generateMlp (options: MlpOptions = {}): Uint8Array {
+  const random = rng(options.seed ?? 1)
+  const widths = [options.inputs ?? 16, ...(options.hidden ?? [32, 32]), options.outputs ?? 4]
+  const nodes: onnxProto.onnx.INodeProto[] = []
+  const init: onnxProto.onnx.ITensorProto[] = []
+  let x = 'x'
+  for (let l = 0; l + 1 < widths.length; l++) {
+    const [a, b] = [widths[l] as number, widths[l + 1] as number]
+    init.push(weights(`w${l}`, [a, b], random, 1 / Math.sqrt(a)), weights(`b${l}`, [b], random, 0.1))
+    nodes.push({ opType: 'MatMul', input: [x, `w${l}`], output: [`mm${l}`], name: `matmul${l}` })
+    const last = l + 2 === widths.length
+    nodes.push({ opType: 'Add', input: [`mm${l}`, `b${l}`], output: [last ? 'y' : `add${l}`], name: `add${l}` })
+    if (!last) nodes.push({ opType: 'Relu', input: [`add${l}`], output: [`h${l}`], name: `relu${l}` })
+    x = `h${l}`
+  }
+  return model({
+    name: 'mlp',
+    node: nodes,
+    initializer: init,
+    input: [floatInput('x', ['batch', widths[0] as number])],
+    output: [floatInput('y', ['batch', widths[widths.length - 1] as number])]
+  })
+}
+
+/** Options of {@link generateConvNet}. */
+export interface ConvNetOptions {
+  /** residual conv blocks @default 3 */
+  depth?: number
+  /** channels of every block @default 8 */
+  channels?: number
+  /** input image side (square, 3 channels) @default 32 */
+  size?: number
+  /** classes of the final layer @default 10 */
+  classes?: number
+  /** PRNG seed @default 1 */
+  seed?: number
+}
+
+/**
+ * A small convolutional net: `x [batch, 3, size, size]` → stem Conv+Relu →
+ * `depth` residual blocks (Conv, Relu, Conv, Add skip, Relu; every second
+ * block halves the resolution with a stride-2 Conv first) → GlobalAveragePool
+ * → Flatten → Gemm → `logits [batch, classes]`. Skip connections make some
+ * cut points carry two tensors, as in real CNNs.
+ */
+export function generateConvNet (options: ConvNetOptions = {}): Uint8Array {
+  const random = rng(options.seed ?? 1)
+  const depth = options.depth ?? 3
+  const c = options.channels ?? 8
+  const size = options.size ?? 32
+  const classes = options.classes ?? 10
+  const nodes: onnxProto.onnx.INodeProto[] = []
+  const init: onnxProto.onnx.ITensorProto[] = []
+  const conv = (name: string, input: string, cin: number, cout: number, stride: number): string => {
+    init.push(weights(`${name}_w`, [cout, cin, 3, 3], random, 1 / Math.sqrt(cin * 9)), weights(`${name}_b`, [cout], random, 0.05))
+    nodes.push({
+      opType: 'Conv',
+      input: [input, `${name}_w`, `${name}_b`],
+      output: [name],
+      name,
+      attribute: [
+        { name: 'kernel_shape', type: 7, ints: [3, 3] },
+        { name: 'pads', type: 7, ints: [1, 1, 1, 1] },
+        { name: 'strides', type: 7, ints: [stride, stride] }
+      ]
+    })
+    return name
+  }
+  const relu = (input: string, name: string): string => { nodes.push({ opType: 'Relu', input: [input], output: [name], name }); return name }
+  let x = relu(conv('stem', 'x', 3, c, 1), 'stem_relu')
+  for (let b = 0; b < depth; b++) {
+    if (b % 2 === 1) x = relu(conv(`down${b}`, x, c, c, 2), `down${b}_relu`)
+    const h = relu(conv(`b${b}_c1`, x, c, c, 1), `b${b}_r1`)
+    const y = conv(`b${b}_c2`, h, c, c, 1)
+    nodes.push({ opType: 'Add', input: [y, x], output: [`b${b}_add`], name: `b${b}_add` })
+    x = relu(`b${b}_add`, `b${b}_out`)
+  }
+  nodes.push({ opType: 'GlobalAveragePool', input: [x], output: ['gap'], name: 'gap' })
+  nodes.push({ opType: 'Flatten', input: ['gap'], output: ['flat'], name: 'flatten' })
+  init.push(weights('fc_w', [c, classes], random, 1 / Math.sqrt(c)), weights('fc_b', [classes], random, 0.05))
+  nodes.push({ opType: 'Gemm', input: ['flat', 'fc_w', 'fc_b'], output: ['logits'], name: 'fc' })
+  return model({
+    name: 'convnet',
+    node: nodes,
+    initializer: init,
+    input: [floatInput('x', ['batch', 3, size, size])],
+    output: [floatInput('logits', ['batch', classes])]
+  })
+}
+
+/**
+ * A model with several named inputs and outputs of different element types
+ * (float32, int64, int32, uint8, bool, float16, float64) and a scalar, for
+ * testing the tensor path end to end: each output is its input through an
+ * operator that keeps the type (`Identity`, or `Not` for bool).
+ */
+export function generateDtypeProbe (): Uint8Array {
+  const types: Array<[string, number, number[]]> = [['f32', 1, [2, 3]], ['i64', 7, [4]], ['i32', 6, [2, 2]], ['u8', 2, [5]], ['flag', 9, [3]], ['f16', 10, [2]], ['f64', 11, [2]], ['scalar', 1, []]]
+  const vi = (name: string, elemType: number, dims: number[]): onnxProto.onnx.ValueInfoProto =>
+    onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType, shape: { dim: dims.map(d => ({ dimValue: d })) } } } })
+  return model({
+    name: 'dtype_probe',
+    node: types.map(([n, t]) => ({ opType: t === 9 ? 'Not' : 'Identity', input: [n], output: [`${n}_out`], name: `id_${n}` })),
+    input: types.map(([n, t, d]) => vi(n, t, d)),
+    output: types.map(([n, t, d]) => vi(`${n}_out`, t, d))
+  })
+}

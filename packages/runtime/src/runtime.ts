@@ -1,0 +1,256 @@
+import { fork } from 'node:child_process'
+import { EventEmitter } from 'node:events'
+import { checkTensor } from '@fleetmesh/protocol'
+import { InferenceError, RunnerCrashedError, RunnerTimeoutError, RuntimeStoppedError } from './errors.js'
+import type { ModelStore } from './store.js'
+import type { RunnerReply, RunnerRequest } from './runner-types.js'
+import type { WireTensor } from '@fleetmesh/protocol'
+import type { ChildProcess } from 'node:child_process'
+
+/**
+ * Isolated inference: onnxruntime runs in a small pool of runner child
+ * processes, never in the node's own process. A call whose runner dies
+ * (crash, SIGKILL, out of memory) fails with RunnerCrashedError, a call past
+ * its timeout kills its runner and fails with RunnerTimeoutError; either
+ * way a fresh runner takes the dead one's place and the node keeps serving.
+ */
+
+/** Options of {@link createRuntime}. Plain data plus the store. */
+export interface RuntimeInit {
+  /** where models come from: runners load only validated, stored models by CID */
+  store: ModelStore
+  /** runner processes @default 1 */
+  runners?: number
+  /** onnxruntime intra-op threads per runner; 0 lets onnxruntime choose (all cores) @default 0 */
+  intraOpNumThreads?: number
+  /** sessions cached per runner (LRU by model CID) @default 4 */
+  maxSessions?: number
+  /** default time one call may take before its runner is killed, ms @default 60000 */
+  timeoutMs?: number
+}
+
+/** Options of one call. */
+export interface RunOptions {
+  /** ms; overrides the runtime's default */
+  timeoutMs?: number
+  signal?: AbortSignal
+}
+
+/** Result of a call. */
+export interface RunResult {
+  outputs: WireTensor[]
+  /** onnxruntime run time inside the runner, ms */
+  computeMs: number
+  /** wall time of the call as seen by the node (queueing, IPC, compute), ms */
+  wallMs: number
+}
+
+/** Events of a runtime. */
+export interface RuntimeEvents {
+  /** a runner exited; `reason` is 'crash', 'timeout' or 'stop' */
+  'runner:exit': [{ pid: number | undefined, reason: string, code: number | null, signal: string | null }]
+  /** a new runner process is up */
+  'runner:start': [{ pid: number | undefined }]
+}
+
+export const DEFAULT_RUN_TIMEOUT_MS = 60_000
+
+interface Call {
+  req: RunnerRequest
+  resolve: (r: RunnerReply) => void
+  reject: (e: Error) => void
+  timer?: ReturnType<typeof setTimeout>
+  timeoutMs: number
+  signal?: AbortSignal
+  cid?: string
+}
+
+class Runner {
+  child: ChildProcess
+  busy?: Call
+  ready: Promise<void>
+  loaded = new Set<string>()
+  dead = false
+  private nextId = 1
+
+  constructor (private readonly pool: Runtime) {
+    this.child = fork(new URL('./runner-process.js', import.meta.url), [], {
+      serialization: 'advanced',
+      execArgv: [],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+    })
+    const { promise, resolve, reject } = Promise.withResolvers<void>()
+    this.ready = promise
+    this.ready.catch(() => {})
+    this.child.on('message', (reply: RunnerReply) => {
+      if (reply.ready === true) { resolve(); return }
+      const call = this.busy
+      if (call == null || (call.req.id !== reply.id)) return
+      this.finish(call)
+      call.resolve(reply)
+    })
+    this.child.once('exit', (code, signal) => {
+      this.dead = true
+      reject(new RunnerCrashedError(`runner exited (code ${code}, signal ${signal}) before it was ready`))
+      const call = this.busy
+      if (call != null) {
+        this.finish(call)
+        call.reject(new RunnerCrashedError(`runner ${this.child.pid} died during the call (code ${code}, signal ${signal}); the model or its inputs crashed onnxruntime`))
+      }
+      this.pool.onRunnerExit(this, code, signal)
+    })
+  }
+
+  id (): number { return this.nextId++ }
+
+  start (call: Call): void {
+    this.busy = call
+    call.timer = setTimeout(() => {
+      if (this.busy !== call) return
+      this.finish(call)
+      this.pool.killedForTimeout.add(this)
+      this.child.kill('SIGKILL')
+      call.reject(new RunnerTimeoutError(`call did not finish within ${call.timeoutMs} ms; its runner was killed and replaced`))
+    }, call.timeoutMs)
+    this.child.send(call.req)
+  }
+
+  private finish (call: Call): void {
+    clearTimeout(call.timer)
+    if (this.busy === call) this.busy = undefined
+    queueMicrotask(() => { this.pool.dispatch() })
+  }
+}
+
+/** The runner pool. Create with {@link createRuntime}. */
+export class Runtime extends EventEmitter<RuntimeEvents> {
+  readonly store: ModelStore
+  readonly killedForTimeout = new Set<Runner>()
+  private readonly size: number
+  private readonly threads: number
+  private readonly maxSessions: number
+  private readonly timeoutMs: number
+  private readonly pool: Runner[] = []
+  private readonly queue: Call[] = []
+  private stopped = false
+
+  constructor (init: RuntimeInit) {
+    super()
+    this.store = init.store
+    this.size = Math.max(1, init.runners ?? 1)
+    this.threads = init.intraOpNumThreads ?? 0
+    this.maxSessions = init.maxSessions ?? 4
+    this.timeoutMs = init.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS
+  }
+
+  /** Starts the runner processes and waits until they are ready. */
+  async start (): Promise<void> {
+    for (let i = 0; i < this.size; i++) this.spawn()
+    await Promise.all(this.pool.map(async r => r.ready))
+  }
+
+  /** Kills every runner; pending calls fail with RuntimeStoppedError. */
+  async stop (): Promise<void> {
+    this.stopped = true
+    for (const call of this.queue.splice(0)) call.reject(new RuntimeStoppedError('runtime stopped'))
+    await Promise.all(this.pool.map(async r => {
+      if (r.dead) return
+      const exited = new Promise(resolve => r.child.once('exit', resolve))
+      r.child.kill('SIGKILL')
+      await exited
+    }))
+    this.pool.length = 0
+  }
+
+  /** PIDs of the live runner processes. */
+  runnerPids (): number[] {
+    return this.pool.filter(r => !r.dead).map(r => r.child.pid as number)
+  }
+
+  /**
+   * Loads a stored model into a runner's session cache, optionally running
+   * warm-up inputs once (the first run of a session is slower).
+   *
+   * @throws ModelNotFoundError, InferenceError, RunnerCrashedError, RunnerTimeoutError
+   */
+  async load (cid: string, warmup?: WireTensor[], options: RunOptions = {}): Promise<void> {
+    const path = this.store.path(cid)
+    const reply = await this.call({ id: 0, type: 'load', cid, path, warmup }, options, cid)
+    if (!reply.ok) throw new InferenceError(`loading ${cid} failed: ${reply.error?.message ?? 'unknown error'}`)
+  }
+
+  /**
+   * Runs a stored model on named input tensors.
+   *
+   * @returns outputs in the model's output order
+   * @throws ModelNotFoundError if the CID is not stored
+   * @throws InvalidTensorError if an input's data does not fit its dtype and shape
+   * @throws InferenceError if onnxruntime refuses the inputs (names, dtypes, shapes) or fails
+   * @throws RunnerCrashedError, RunnerTimeoutError, RuntimeStoppedError
+   */
+  async run (cid: string, inputs: WireTensor[], options: RunOptions = {}): Promise<RunResult> {
+    for (const t of inputs) checkTensor(t)
+    const path = this.store.path(cid)
+    const start = performance.now()
+    const reply = await this.call({ id: 0, type: 'run', cid, path, inputs }, options, cid)
+    if (!reply.ok) throw new InferenceError(`running ${cid} failed: ${reply.error?.message ?? 'unknown error'}`)
+    return { outputs: reply.outputs ?? [], computeMs: reply.ms ?? 0, wallMs: performance.now() - start }
+  }
+
+  private async call (req: RunnerRequest, options: RunOptions, cid?: string): Promise<RunnerReply> {
+    if (this.stopped) throw new RuntimeStoppedError('runtime stopped; create a new one')
+    if (this.pool.length === 0) await this.start()
+    return new Promise<RunnerReply>((resolve, reject) => {
+      const call: Call = { req, resolve, reject, timeoutMs: options.timeoutMs ?? this.timeoutMs, signal: options.signal, cid }
+      if (options.signal?.aborted === true) { reject(options.signal.reason); return }
+      options.signal?.addEventListener('abort', () => {
+        const i = this.queue.indexOf(call)
+        if (i >= 0) { this.queue.splice(i, 1); reject(options.signal?.reason) }
+      }, { once: true })
+      this.queue.push(call)
+      this.dispatch()
+    })
+  }
+
+  /** Hands queued calls to idle runners, preferring one that has the model loaded. */
+  dispatch (): void {
+    while (this.queue.length > 0) {
+      const idle = this.pool.filter(r => !r.dead && r.busy == null)
+      if (idle.length === 0) return
+      const call = this.queue.shift() as Call
+      const runner = idle.find(r => call.cid != null && r.loaded.has(call.cid)) ?? idle[0] as Runner
+      call.req = { ...call.req, id: runner.id() } as RunnerRequest
+      if (call.cid != null) runner.loaded.add(call.cid)
+      void runner.ready.then(() => { runner.start(call) }, (err) => { call.reject(err) })
+    }
+  }
+
+  /** Called by a runner when its process exits: replaces it unless stopped. */
+  onRunnerExit (runner: Runner, code: number | null, signal: string | null): void {
+    const reason = this.stopped ? 'stop' : this.killedForTimeout.delete(runner) ? 'timeout' : 'crash'
+    this.emit('runner:exit', { pid: runner.child.pid, reason, code, signal })
+    const i = this.pool.indexOf(runner)
+    if (i >= 0) this.pool.splice(i, 1)
+    if (!this.stopped) {
+      this.spawn()
+      this.dispatch()
+    }
+  }
+
+  private spawn (): void {
+    const runner = new Runner(this)
+    this.pool.push(runner)
+    // configure once the child listens (sent before any call: both wait on `ready`, this one first)
+    void runner.ready.then(() => {
+      runner.child.send({ id: runner.id(), type: 'configure', maxSessions: this.maxSessions, intraOpNumThreads: this.threads } satisfies RunnerRequest)
+      this.emit('runner:start', { pid: runner.child.pid })
+    }, () => {})
+  }
+}
+
+/** Creates and starts a runner pool over a model store. */
+export async function createRuntime (init: RuntimeInit): Promise<Runtime> {
+  const runtime = new Runtime(init)
+  await runtime.start()
+  return runtime
+}

@@ -1,0 +1,195 @@
+import { createHash } from 'node:crypto'
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { cidDigest, modelCid, parseModelCid } from './cid.js'
+import { ModelHashMismatchError, ModelNotFoundError, ModelTooLargeError } from './errors.js'
+import { validateModel } from './validate.js'
+import type { ModelInfo, ModelLimits } from './validate.js'
+
+/**
+ * A persistent, content-addressed model store in a directory: each model is
+ * `<cid>.onnx` plus `<cid>.json` (metadata and last use). Only validated
+ * models get in. When the total size would pass the budget, the least
+ * recently used models are evicted.
+ */
+
+/** Options of {@link ModelStore.open}. */
+export interface ModelStoreInit {
+  /** most bytes of model files kept @default 2 GiB */
+  budgetBytes?: number
+  /** validation limits for models put into the store */
+  limits?: ModelLimits
+}
+
+/** A stored model. */
+export interface StoredModel {
+  cid: string
+  /** file size, bytes */
+  size: number
+  info: ModelInfo
+  /** ms since the epoch */
+  addedAt: number
+  /** ms since the epoch; drives LRU eviction */
+  lastUsed: number
+}
+
+/** Default store budget, bytes. */
+export const DEFAULT_STORE_BUDGET_BYTES = 2 * 1024 * 1024 * 1024
+
+export class ModelStore {
+  readonly dir: string
+  readonly budgetBytes: number
+  private readonly limits: ModelLimits
+  private readonly entries = new Map<string, StoredModel>()
+  private clock = 0
+
+  private constructor (dir: string, init: ModelStoreInit) {
+    this.dir = dir
+    this.budgetBytes = init.budgetBytes ?? DEFAULT_STORE_BUDGET_BYTES
+    this.limits = init.limits ?? {}
+  }
+
+  /** Opens (creating if needed) the store in `dir` and loads its index. */
+  static async open (dir: string, init: ModelStoreInit = {}): Promise<ModelStore> {
+    const store = new ModelStore(dir, init)
+    await mkdir(dir, { recursive: true })
+    for (const name of await readdir(dir)) {
+      if (!name.endsWith('.json')) continue
+      try {
+        const meta = JSON.parse(await readFile(join(dir, name), 'utf8')) as StoredModel
+        parseModelCid(meta.cid)
+        store.entries.set(meta.cid, meta)
+      } catch {
+        // a half-written or foreign file: ignore it, the model is fetched again if needed
+      }
+    }
+    return store
+  }
+
+  /** Total bytes of stored model files. */
+  get usedBytes (): number {
+    let n = 0
+    for (const e of this.entries.values()) n += e.size
+    return n
+  }
+
+  has (cid: string): boolean {
+    return this.entries.has(cid)
+  }
+
+  /** Metadata of every stored model, most recently used first. */
+  list (): StoredModel[] {
+    return [...this.entries.values()].sort((a, b) => b.lastUsed - a.lastUsed)
+  }
+
+  /** Metadata of one model. @throws ModelNotFoundError */
+  info (cid: string): StoredModel {
+    const e = this.entries.get(cid)
+    if (e == null) throw new ModelNotFoundError(`no model ${cid} in the store at ${this.dir}`)
+    return e
+  }
+
+  /**
+   * Validates and stores a model.
+   *
+   * @param bytes - the .onnx file
+   * @param expectedCid - if given, the bytes must hash to it
+   * @returns the stored entry (an existing one if the model is already there)
+   * @throws ModelHashMismatchError, ModelTooLargeError (over the budget alone), and validation errors
+   */
+  async put (bytes: Uint8Array, expectedCid?: string): Promise<StoredModel> {
+    if (expectedCid != null) {
+      const digest = cidDigest(expectedCid)
+      const actual = createHash('sha256').update(bytes).digest()
+      if (!Buffer.from(digest).equals(actual)) {
+        throw new ModelHashMismatchError(`model bytes hash to ${modelCid(bytes)}, not ${expectedCid}; the source sent corrupt or different data`)
+      }
+    }
+    const cid = expectedCid ?? modelCid(bytes)
+    const existing = this.entries.get(cid)
+    if (existing != null) {
+      this.touch(existing)
+      return existing
+    }
+    if (bytes.byteLength > this.budgetBytes) {
+      throw new ModelTooLargeError(`model is ${bytes.byteLength} bytes, over the store budget of ${this.budgetBytes} bytes`)
+    }
+    const info = validateModel(bytes, this.limits)
+    await this.evictFor(bytes.byteLength)
+    const now = Date.now()
+    const entry: StoredModel = { cid, size: bytes.byteLength, info, addedAt: now, lastUsed: now + (this.clock++ / 1000) }
+    const file = this.modelPath(cid)
+    await writeFile(`${file}.tmp`, bytes)
+    await rename(`${file}.tmp`, file)
+    await this.writeMeta(entry)
+    this.entries.set(cid, entry)
+    return entry
+  }
+
+  /**
+   * Reads a model's bytes and marks it used.
+   *
+   * @param options.verify - re-hash the file and compare with its CID (detects disk corruption)
+   * @throws ModelNotFoundError, ModelHashMismatchError
+   */
+  async get (cid: string, options: { verify?: boolean } = {}): Promise<Uint8Array> {
+    const entry = this.info(cid)
+    let bytes: Uint8Array
+    try {
+      bytes = await readFile(this.modelPath(cid))
+    } catch {
+      this.entries.delete(cid)
+      throw new ModelNotFoundError(`model ${cid} is indexed but its file is gone from ${this.dir}`)
+    }
+    if (options.verify === true && modelCid(bytes) !== cid) {
+      throw new ModelHashMismatchError(`stored file of ${cid} no longer matches its CID (disk corruption); delete it and fetch it again`)
+    }
+    this.touch(entry)
+    return bytes
+  }
+
+  /** Path of a stored model's file (for runner processes) and marks it used. @throws InvalidCidError, ModelNotFoundError */
+  path (cid: string): string {
+    parseModelCid(cid)
+    this.touch(this.info(cid))
+    return this.modelPath(cid)
+  }
+
+  /** Removes a model. */
+  async delete (cid: string): Promise<void> {
+    this.entries.delete(cid)
+    await rm(this.modelPath(cid), { force: true })
+    await rm(this.metaPath(cid), { force: true })
+  }
+
+  private modelPath (cid: string): string {
+    parseModelCid(cid) // never build a path from anything but a valid CID
+    return join(this.dir, `${cid}.onnx`)
+  }
+
+  private metaPath (cid: string): string {
+    return join(this.dir, `${cid}.json`)
+  }
+
+  private touch (entry: StoredModel): void {
+    entry.lastUsed = Date.now() + (this.clock++ / 1000)
+    void this.writeMeta(entry).catch(() => {})
+  }
+
+  private async writeMeta (entry: StoredModel): Promise<void> {
+    const file = this.metaPath(entry.cid)
+    await writeFile(`${file}.tmp`, JSON.stringify(entry))
+    await rename(`${file}.tmp`, file)
+  }
+
+  /** Evicts least recently used models until `incoming` more bytes fit the budget. */
+  private async evictFor (incoming: number): Promise<void> {
+    const byAge = [...this.entries.values()].sort((a, b) => a.lastUsed - b.lastUsed)
+    let used = this.usedBytes
+    for (const e of byAge) {
+      if (used + incoming <= this.budgetBytes) break
+      await this.delete(e.cid)
+      used -= e.size
+    }
+  }
+}
