@@ -107,6 +107,8 @@ class Runner {
     this.busy = call
     call.timer = setTimeout(() => {
       if (this.busy !== call) return
+      // no call may land on this runner between the kill and its exit event
+      this.dead = true
       this.finish(call)
       this.pool.killedForTimeout.add(this)
       this.child.kill('SIGKILL')

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createRuntime, generateDtypeProbe, generateMlp, LocalSession, maxAbsDiff, ModelStore, profile } from '../src/index.js'
+import { OCR_MODELS, patternInput, readOcrModel } from './utils/models.js'
+import type { Runtime, StoredModel } from '../src/index.js'
+import type { WireTensor } from '@fleetmesh/protocol'
+
+describe('isolated runners (onnxruntime in child processes)', function () {
+  this.timeout(120_000)
+  let dir: string
+  let store: ModelStore
+  let runtime: Runtime
+  const models: Partial<Record<'det' | 'rec' | 'cls', StoredModel>> = {}
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fleetmesh-runtime-'))
+    store = await ModelStore.open(dir)
+    for (const name of ['det', 'rec', 'cls'] as const) models[name] = await store.put(await readOcrModel(name))
+    runtime = await createRuntime({ store, runners: 2, intraOpNumThreads: 1 })
+  })
+  after(async () => {
+    await runtime?.stop()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('runs each real PP-OCR model in a runner with the same outputs as in-process onnxruntime', async () => {
+    for (const name of ['det', 'rec', 'cls'] as const) {
+      const bytes = await readOcrModel(name)
+      const input = patternInput('x', OCR_MODELS[name].dims)
+      const local = await LocalSession.create(bytes, { intraOpNumThreads: 1 })
+      const expected = await local.run([input])
+      await local.release()
+      const { outputs, computeMs } = await runtime.run(models[name]?.cid as string, [input])
+      assert.equal(outputs.length, expected.length, name)
+      assert.deepEqual(outputs[0]?.dims, expected[0]?.dims, `${name} output shape`)
+      assert.ok(maxAbsDiff(outputs[0] as WireTensor, expected[0] as WireTensor) <= 1e-5, `${name} outputs match`)
+      assert.ok(computeMs > 0, `${name} compute time measured`)
+      assert.ok(runtime.runnerPids().every(pid => pid !== process.pid), 'never in the node process')
+    }
+  })
+
+  it('carries every dtype, a scalar and several named inputs and outputs exactly', async () => {
+    const probe = await store.put(generateDtypeProbe())
+    const inputs: WireTensor[] = [
+      { name: 'f32', dtype: 'float32', dims: [2, 3], data: Float32Array.from([1.5, -2, 3, 4, 5, 6]) },
+      { name: 'i64', dtype: 'int64', dims: [4], data: BigInt64Array.from([1n, -2n, 2n ** 40n, 0n]) },
+      { name: 'i32', dtype: 'int32', dims: [2, 2], data: Int32Array.from([7, -8, 9, 10]) },
+      { name: 'u8', dtype: 'uint8', dims: [5], data: Uint8Array.from([0, 1, 2, 254, 255]) },
+      { name: 'flag', dtype: 'bool', dims: [3], data: Uint8Array.from([1, 0, 1]) },
+      { name: 'f16', dtype: 'float16', dims: [2], data: Uint16Array.from([0x3c00, 0xc000]) },
+      { name: 'f64', dtype: 'float64', dims: [2], data: Float64Array.from([Math.PI, -Math.E]) },
+      { name: 'scalar', dtype: 'float32', dims: [], data: Float32Array.from([42]) }
+    ]
+    const { outputs } = await runtime.run(probe.cid, inputs)
+    assert.deepEqual(outputs.map(o => o.name), inputs.map(i => `${i.name}_out`))
+    for (const input of inputs) {
+      const out = outputs.find(o => o.name === `${input.name}_out`) as WireTensor
+      assert.equal(out.dtype, input.dtype, input.name)
+      assert.deepEqual(out.dims, input.dims, input.name)
+      const expected = input.name === 'flag' ? [false, true, false] : Array.from(input.data as any)
+      assert.deepEqual(Array.from(out.data as any).map(v => input.name === 'flag' ? Boolean(v) : v), expected, `${input.name} values`)
+    }
+  })
+
+  it('wrong input names, dtypes or shapes give InferenceError and the runner keeps serving', async () => {
+    const cid = models.cls?.cid as string
+    await assert.rejects(runtime.run(cid, [patternInput('nope', [1, 3, 48, 192])]), { name: 'InferenceError' })
+    await assert.rejects(runtime.run(cid, [{ name: 'x', dtype: 'int32', dims: [1, 3, 48, 192], data: new Int32Array(3 * 48 * 192) }]), { name: 'InferenceError' })
+    await assert.rejects(runtime.run(cid, [patternInput('x', [1, 5, 48, 192])]), { name: 'InferenceError' })
+    await assert.rejects(runtime.run(cid, [{ name: 'x', dtype: 'float32', dims: [1, 3, 48, 192], data: new Float32Array(10) }]), { name: 'InvalidTensorError' })
+    await assert.rejects(runtime.run('bafkreiaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', []), (err: any) => ['ModelNotFoundError', 'InvalidCidError'].includes(err.name))
+    const { outputs } = await runtime.run(cid, [patternInput('x', [1, 3, 48, 192])])
+    assert.deepEqual(outputs[0]?.dims, [1, 2])
+  })
+
+  it('a runner SIGKILLed mid-inference fails that call with RunnerCrashedError; a fresh runner serves the next', async () => {
+    const cid = models.rec?.cid as string
+    const before = runtime.runnerPids()
+    const exits: string[] = []
+    runtime.on('runner:exit', e => exits.push(e.reason))
+    const call = runtime.run(cid, [patternInput('x', [32, 3, 48, 320])])
+    await new Promise(resolve => setTimeout(resolve, 150))
+    // kill every runner with SIGKILL, the one busy with the call among them
+    for (const pid of before) process.kill(pid, 'SIGKILL')
+    await assert.rejects(call, { name: 'RunnerCrashedError', code: 'ERR_RUNNER_CRASHED' })
+    const { outputs } = await runtime.run(models.cls?.cid as string, [patternInput('x', [1, 3, 48, 192])])
+    assert.deepEqual(outputs[0]?.dims, [1, 2])
+    const after = runtime.runnerPids()
+    assert.equal(after.length, 2, 'the pool is back to two runners')
+    assert.ok(after.every(pid => !before.includes(pid)), 'both runners were replaced')
+    assert.ok(exits.includes('crash'))
+  })
+
+  it('a call stuck past its timeout fails with RunnerTimeoutError; its runner is replaced and the next call works', async () => {
+    const cid = models.rec?.cid as string
+    const before = runtime.runnerPids()
+    await assert.rejects(runtime.run(cid, [patternInput('x', [32, 3, 48, 320])], { timeoutMs: 20 }), { name: 'RunnerTimeoutError', code: 'ERR_RUNNER_TIMEOUT' })
+    const { outputs } = await runtime.run(cid, [patternInput('x', [1, 3, 48, 160])])
+    assert.equal(outputs[0]?.dims[0], 1)
+    const after = runtime.runnerPids()
+    assert.equal(after.length, 2)
+    assert.equal(after.filter(pid => !before.includes(pid)).length, 1, 'exactly one runner was replaced')
+  })
+
+  it('profiles throughput and latency of a model on this node', async () => {
+    const mlp = await store.put(generateMlp({ hidden: [64, 64] }))
+    const p = await profile(runtime, mlp.cid, [{ name: 'x', dtype: 'float32', dims: [8, 16], data: new Float32Array(128).fill(0.1) }], { iterations: 10 })
+    assert.equal(p.batch, 8)
+    assert.equal(p.iterations, 10)
+    assert.ok(p.itemsPerSecond > 0 && Number.isFinite(p.itemsPerSecond))
+    assert.ok(p.latencyMsP50 > 0 && p.latencyMsP99 >= p.latencyMsP50)
+  })
+})
