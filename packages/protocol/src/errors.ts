@@ -95,3 +95,40 @@ export class InvalidTensorError extends FleetmeshError {
   override readonly name = 'InvalidTensorError'
   readonly code = 'ERR_INVALID_TENSOR'
 }
+
+/** A market message's expiry lies in the past, or its issue time lies too far in the future. */
+export class MessageExpiredError extends FleetmeshError {
+  override readonly name = 'MessageExpiredError'
+  readonly code = 'ERR_MESSAGE_EXPIRED'
+}
+
+/** A signed market message was seen before (same signer and nonce) within the replay window. */
+export class ReplayedMessageError extends FleetmeshError {
+  override readonly name = 'ReplayedMessageError'
+  readonly code = 'ERR_REPLAYED_MESSAGE'
+}
+
+/** A market message is malformed: no body or several, missing fields, values out of range, wrong kind for its topic or stream. */
+export class InvalidMarketMessageError extends FleetmeshError {
+  override readonly name = 'InvalidMarketMessageError'
+  readonly code = 'ERR_INVALID_MARKET_MESSAGE'
+}
+
+/** A market message's signer is not the peer it names (requester, bidder) or not the peer that sent it. */
+export class SignerMismatchError extends FleetmeshError {
+  override readonly name = 'SignerMismatchError'
+  readonly code = 'ERR_SIGNER_MISMATCH'
+}
+
+/** A message scoped to one region came from, or names, another region. */
+export class RegionMismatchError extends FleetmeshError {
+  override readonly name = 'RegionMismatchError'
+  readonly code = 'ERR_REGION_MISMATCH'
+}
+
+/** A message arrived through a peer that is not admitted; dropped without a penalty. */
+export class NotAdmittedError extends FleetmeshError {
+  override readonly name = 'NotAdmittedError'
+  readonly code = 'ERR_NOT_ADMITTED'
+  override readonly action = 'ignore'
+}

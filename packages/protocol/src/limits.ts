@@ -37,3 +37,27 @@ export const MAX_OWNER_LENGTH = 128
  * split into shards first.
  */
 export const MAX_TENSOR_BYTES = 64 * 1024 * 1024
+
+/** Largest gossiped job offer (signed envelope), bytes: header + certificate ~450, plus ~3 bytes per shard. */
+export const MAX_OFFER_BYTES = 16 * 1024
+
+/** Largest gossiped bid (signed envelope), bytes; an honest one is ~500. */
+export const MAX_BID_BYTES = 2048
+
+/** Largest market message on the direct stream (`Award` … `Complete`), bytes; a `Complete` carries the handler's result. */
+export const MAX_MARKET_DIRECT_BYTES = 1024 * 1024
+
+/** Most shards (or pipeline stages) in one job offer. */
+export const MAX_SHARDS = 1024
+
+/** Most lease ids in one heartbeat. */
+export const MAX_HEARTBEAT_LEASES = 4096
+
+/** Longest a market message may live (expiresAt - issuedAt), ms: bounds the replay window. */
+export const MAX_MARKET_MESSAGE_TTL_MS = 10 * 60 * 1000
+
+/** Clock skew tolerated between peers: a message issued further in the future is refused, ms. */
+export const MAX_CLOCK_SKEW_MS = 30_000
+
+/** Longest job id, model CID, lease id or reason text in a market message, characters. */
+export const MAX_MARKET_STRING_LENGTH = 256

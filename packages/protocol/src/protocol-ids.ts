@@ -32,3 +32,9 @@ export const CERTIFICATE_DOMAIN = 'fleetmesh-certificate'
 
 /** Payload type (codec) of a certificate envelope. */
 export const CERTIFICATE_PAYLOAD_TYPE = new TextEncoder().encode('/fleetmesh/certificate/1')
+
+/** Domain of the signed envelopes that carry market messages (offers, bids, awards, ...). */
+export const MARKET_DOMAIN = 'fleetmesh-market'
+
+/** Payload type (codec) of a market message envelope. */
+export const MARKET_PAYLOAD_TYPE = new TextEncoder().encode('/fleetmesh/market/1')

@@ -1,0 +1,91 @@
+/**
+ * Defaults of the market service. Each one is the `@default` of a
+ * {@link MarketInit} field (or of a policy field) and is documented there.
+ * Where a value comes from is stated beside it.
+ */
+
+/**
+ * How long a requester collects bids after publishing an offer, ms.
+ * Gossip to a region's peers takes 5–12 ms median on loopback and a few
+ * hundred ms across cellular links (DESIGN.md "Platform facts"); 500 ms
+ * leaves room for workers to price and answer.
+ */
+export const BID_WINDOW_MS = 500
+
+/** How long a requester waits for more bids after a re-offer, ms (same reasoning as BID_WINDOW_MS). */
+export const REOFFER_WINDOW_MS = 500
+
+/** Interval between a requester's heartbeats to each worker holding a lease, ms. */
+export const HEARTBEAT_INTERVAL_MS = 1000
+
+/**
+ * A lease is dead when no heartbeat got through for this long, ms (both
+ * sides: the requester re-awards the shard, the worker drops it). Three
+ * heartbeat intervals: one lost heartbeat is not churn.
+ */
+export const LEASE_TIMEOUT_MS = 3000
+
+/** How long a requester waits for an Accept/Decline to an Award, ms. */
+export const AWARD_TIMEOUT_MS = 5000
+
+/** Timeout of every other direct market stream exchange, ms. */
+export const DIRECT_TIMEOUT_MS = 5000
+
+/** Lifetime of a gossiped offer or bid and of direct messages, ms (the replay window covers it). */
+export const MESSAGE_TTL_MS = 60_000
+
+/** Job deadline when a job spec gives none: 5 minutes from submission, ms. */
+export const JOB_DEADLINE_MS = 5 * 60_000
+
+/** Replay-window entries kept at most; the oldest expire first. 100k entries ≈ 10 MB. */
+export const MAX_REPLAY_ENTRIES = 100_000
+
+/**
+ * Score weights (see `scoreBid`): price, latency and reputation are each
+ * normalised to about 0..1, so equal weights value "asks the full max
+ * price", "takes the job's whole time budget" and "reputation 0" equally.
+ */
+export const PRICE_WEIGHT = 1
+/** @see PRICE_WEIGHT */
+export const LATENCY_WEIGHT = 1
+/** @see PRICE_WEIGHT */
+export const REPUTATION_WEIGHT = 1
+
+/** RTT assumed for a bidder that could not be pinged, ms (a slow cellular round trip). */
+export const UNKNOWN_RTT_MS = 500
+
+/** Reputation of a peer when no reputation source is given (the ledger comes later). */
+export const DEFAULT_REPUTATION = 1
+
+/** Base price a worker asks, credits per compute unit. */
+export const BASE_PRICE_PER_UNIT = 1
+
+/** Load factor of the price policy: the price rises by this fraction at full load. */
+export const LOAD_FACTOR = 0.5
+
+/** Shards a worker holds at once (all jobs together). */
+export const MAX_CONCURRENT_LEASES = 4
+
+/** ms per compute unit a worker estimates when the integrator gives no throughput profile. */
+export const DEFAULT_MS_PER_UNIT = 10
+
+/** Setup ms a worker estimates for a model it has not cached (fetch and load). */
+export const DEFAULT_UNCACHED_SETUP_MS = 2000
+
+/** Power one running shard draws on a station, kW (an inference accelerator at full load). */
+export const POWER_PER_LEASE_KW = 0.5
+
+/** Vehicle owner policy: minimum state of charge for work while parked, 0..1. */
+export const MIN_PARKED_SOC = 0.5
+
+/** Vehicle owner policy: highest battery temperature for work, °C. */
+export const MAX_BATTERY_TEMP_C = 45
+
+/** Inbound/outbound market streams per connection. */
+export const MAX_MARKET_STREAMS = 32
+
+/** Largest result a lease handler may return, bytes (fits MAX_MARKET_DIRECT_BYTES with the header). */
+export const MAX_RESULT_BYTES = 1024 * 1024 - 4096
+
+/** Most job/lease state events kept in `events()` history per job. */
+export const MAX_JOB_HISTORY = 1000

@@ -1,0 +1,340 @@
+/**
+ * @packageDocumentation
+ *
+ * The fleetmesh market: requesters gossip signed job offers on their
+ * region's offers topic, workers gossip signed bids on the region's bids
+ * topic, and each requester runs the auction for its own jobs — no central
+ * coordinator. Awards, accepts, heartbeats, releases, cancels and
+ * completions go over a direct stream (`/fleetmesh/market/1.0.0`). Leases
+ * are kept alive by heartbeats; a lease that expires, a dropped
+ * connection, a release or a drained vehicle makes the requester re-award
+ * the shard to the next best bid, or re-offer it, until the job's deadline.
+ * Vehicles bid only while their owner's availability policy allows.
+ *
+ * The auction ({@link planAwards}, {@link scoreBid}), the validators
+ * ({@link validateMarketMessage}), the worker policy ({@link decideBid}) and
+ * the availability policy ({@link isWorkAllowed}) are pure functions.
+ *
+ * Score of a bid for a shard of `u` units (lower wins; ties by PeerId):
+ * `wPrice·(price·u)/(maxPrice·u) + wLatency·(setupMs + msPerUnit·u + rttMs)/(deadline − submittedAt) + wReputation·(1 − reputation)`.
+ *
+ * @example
+ *
+ * ```TypeScript
+ * import { createMeshNode } from '@fleetmesh/peer'
+ * import { market } from '@fleetmesh/market'
+ *
+ * // a worker: bids on offers in its region, runs each lease's shard
+ * const worker = await createMeshNode({ ...init, services: {
+ *   market: market({ certificate, trustedAuthorities, worker: {
+ *     onLease: async (lease, signal) => new TextEncoder().encode(`shard ${lease.shardIndex} done`)
+ *   } })
+ * } })
+ * // a requester
+ * const result = await requester.libp2p.services.market.submit({ modelCid, shardUnits: [100, 100], maxPricePerUnit: 2 })
+ * ```
+ */
+
+import { MarketService } from './market.js'
+import type { AvailabilityDecision, AvailabilityPolicy, VehicleState, VehicleStateSource } from './availability.js'
+import type { ScoreWeights } from './auction.js'
+import type { PowerBudget, PricePolicy, ThroughputEstimate } from './policy.js'
+import type { ComponentLogger, Libp2pEvents, PeerId, PrivateKey, PublicKey, TypedEventEmitter, TypedEventTarget } from '@libp2p/interface'
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+
+export * from './auction.js'
+export * from './availability.js'
+export * from './policy.js'
+export * from './errors.js'
+export * from './constants.js'
+export { sealMarketMessage, validateMarketMessage, verdictFor, toTopicValidatorResult, bodyKind, checkOfferFields, checkBidFields, ReplayWindow, CertificateCache, MARKET_BODY_KINDS } from './messages.js'
+export type { MarketBody, MarketBodyKind, MarketValidationContext, MarketValidationVerdict, ValidatedMarketMessage, SealMarketInit } from './messages.js'
+export { marketTopicScoreParams } from './score-params.js'
+
+/** A lease as the worker's handler sees it. */
+export interface WorkerLease {
+  leaseId: string
+  jobId: string
+  /** requester PeerId string */
+  requester: string
+  shardIndex: number
+  replica: number
+  /** total shards of the job (stages, for a pipeline) */
+  shardCount: number
+  /** compute units of this shard */
+  units: number
+  /** credits per unit the requester pays */
+  pricePerUnit: number
+  modelCid: string
+  mode: 'data' | 'pipeline'
+  /** ms since the epoch */
+  deadline: number
+}
+
+/**
+ * The integrator's shard work (issue 5 plugs real shard execution in here).
+ * Resolve with the result bytes (at most MAX_RESULT_BYTES) when the shard
+ * is done; the worker then sends `Complete` to the requester. Throw to hand
+ * the lease back (`Release`). `signal` aborts when the lease ends early
+ * (cancelled, requester gone, vehicle drained, service stopping).
+ */
+export type LeaseHandler = (lease: WorkerLease, signal: AbortSignal) => Promise<Uint8Array | undefined | void>
+
+/** The worker side of a market node. Omit it for a requester-only node. */
+export interface WorkerInit {
+  /** runs each accepted lease's shard */
+  onLease: LeaseHandler
+  /** most leases held at once, all jobs together @default MAX_CONCURRENT_LEASES (4) */
+  maxConcurrentLeases?: number
+  /** asking price @default `{ basePricePerUnit: 1, loadFactor: 0.5 }` */
+  pricing?: PricePolicy
+  /** stations: the site power budget; capacity is limited to what fits in it */
+  power?: PowerBudget
+  /** vehicles: where the vehicle's state comes from; without it a vehicle is always available */
+  vehicleState?: VehicleStateSource
+  /** vehicles: the owner's rule @default `{}` (parked with SoC ≥ 50 %, or charging; battery ≤ 45 °C) */
+  availability?: AvailabilityPolicy
+  /**
+   * throughput estimate for a model (from the runtime's measured profile)
+   *
+   * @default `{ msPerUnit: DEFAULT_MS_PER_UNIT, setupMs: DEFAULT_UNCACHED_SETUP_MS, modelCached: false }`
+   */
+  estimate?: (modelCid: string) => ThroughputEstimate
+  /** this worker's own reputation, 0..1, checked against an offer's minimum @default DEFAULT_REPUTATION (1) */
+  reputation?: number
+}
+
+/** Init of {@link market}. */
+export interface MarketInit {
+  /** this node's device certificate (carried in every market message) */
+  certificate: Uint8Array
+  /** fleet authorities whose certificates are accepted in market messages */
+  trustedAuthorities: PublicKey[]
+  /** bid on offers and run leases; omit for a requester-only node */
+  worker?: WorkerInit
+  /** default bid window of submitted jobs, ms @default BID_WINDOW_MS (500) */
+  bidWindowMs?: number
+  /** wait for bids after a re-offer, ms (doubles each round up to 8×) @default REOFFER_WINDOW_MS (500) */
+  reofferWindowMs?: number
+  /** requester → worker heartbeat interval, ms @default HEARTBEAT_INTERVAL_MS (1000) */
+  heartbeatIntervalMs?: number
+  /** a lease with no heartbeat through for this long is dead, ms @default LEASE_TIMEOUT_MS (3000) */
+  leaseTimeoutMs?: number
+  /** wait for Accept/Decline, ms @default AWARD_TIMEOUT_MS (5000) */
+  awardTimeoutMs?: number
+  /** other direct exchanges, ms @default DIRECT_TIMEOUT_MS (5000) */
+  directTimeoutMs?: number
+  /** lifetime of the messages this node sends, ms @default MESSAGE_TTL_MS (60000) */
+  messageTtlMs?: number
+  /** score weights @default DEFAULT_WEIGHTS (all 1) */
+  weights?: Partial<ScoreWeights>
+  /** RTT assumed for a bidder not pinged in time, ms @default UNKNOWN_RTT_MS (500) */
+  unknownRttMs?: number
+  /** reputation of a bidder (PeerId string), 0..1 @default () => DEFAULT_REPUTATION */
+  reputation?: (peerId: string) => number
+  /** replay window entries kept at most @default MAX_REPLAY_ENTRIES (100000) */
+  maxReplayEntries?: number
+}
+
+/** The gossipsub service as far as the market uses it (@libp2p/gossipsub's GossipSub fits). */
+export interface MarketPubSub {
+  topicValidators: Map<string, (propagationSource: PeerId, msg: any) => any>
+  subscribe(topic: string): void
+  unsubscribe(topic: string): void
+  publish(topic: string, data: Uint8Array): Promise<unknown>
+  addEventListener(type: 'gossipsub:message', listener: (evt: CustomEvent<{ propagationSource: PeerId, msgId: string, msg: any }>) => void): void
+  removeEventListener(type: 'gossipsub:message', listener: (evt: CustomEvent<{ propagationSource: PeerId, msgId: string, msg: any }>) => void): void
+  getScore?(peerId: string): number
+}
+
+/** The admission service as far as the market uses it (@fleetmesh/peer's fits). */
+export interface MarketAdmission {
+  isAdmitted(peerId: PeerId): boolean
+  isRefused(peerId: PeerId): boolean
+}
+
+/** The ping service as far as the market uses it (to measure bidders' RTT). */
+export interface MarketPing {
+  ping(peerId: PeerId, options?: { signal?: AbortSignal }): Promise<number>
+}
+
+/** What the market service needs from libp2p. */
+export interface MarketComponents {
+  peerId: PeerId
+  privateKey: PrivateKey
+  registrar: Registrar
+  connectionManager: ConnectionManager
+  events: TypedEventTarget<Libp2pEvents>
+  logger: ComponentLogger
+  pubsub: MarketPubSub
+  admission: MarketAdmission
+  ping?: MarketPing
+}
+
+/** What a job asks for. */
+export interface JobSpec {
+  /** @default a random UUID */
+  jobId?: string
+  /** CID of the model */
+  modelCid: string
+  /** @default 'data' */
+  mode?: 'data' | 'pipeline'
+  /** compute units of each shard (data) or stage (pipeline), each > 0 */
+  shardUnits: number[]
+  /** most credits per compute unit paid */
+  maxPricePerUnit: number
+  /** ms since the epoch @default now + JOB_DEADLINE_MS (5 min) */
+  deadline?: number
+  /** distinct workers per shard @default 1 */
+  redundancy?: number
+  /** 0..1 @default 0 */
+  minReputation?: number
+  /** region whose workers may bid @default this node's region */
+  region?: string
+  /** ms @default MarketInit.bidWindowMs */
+  bidWindowMs?: number
+}
+
+/** One completed shard replica of a job. */
+export interface ShardResult {
+  shardIndex: number
+  replica: number
+  /** worker PeerId string */
+  worker: string
+  leaseId: string
+  units: number
+  pricePerUnit: number
+  result: Uint8Array
+  computeMs: number
+}
+
+/** A completed job. */
+export interface JobResult {
+  jobId: string
+  shards: ShardResult[]
+  /** how many times a shard was re-awarded after a lost lease */
+  reawards: number
+  /** how many re-offers were published */
+  reoffers: number
+  /** ms since the epoch */
+  submittedAt: number
+  /** ms since the epoch: when every first-round award had been sent */
+  awardedAt?: number
+  /** ms since the epoch */
+  completedAt: number
+}
+
+/** States of a job, at its requester. */
+export type JobState = 'bidding' | 'awarding' | 'running' | 'reoffered' | 'completed' | 'failed' | 'cancelled'
+
+/** States of a lease. Requester side: awarded → active → completed | lost | declined | cancelled. Worker side: active → completed | released | expired | cancelled. */
+export type LeaseState = 'awarded' | 'active' | 'declined' | 'completed' | 'lost' | 'released' | 'expired' | 'cancelled'
+
+/** Detail of a `job` event. */
+export interface JobEvent {
+  jobId: string
+  state: JobState
+  /** offer round (0 = first offer) */
+  round: number
+  /** why, for failed/cancelled/reoffered */
+  reason?: string
+  /** ms since the epoch */
+  at: number
+}
+
+/** Detail of a `lease` event. */
+export interface LeaseEvent {
+  leaseId: string
+  jobId: string
+  shardIndex: number
+  replica: number
+  /** which end emitted it */
+  side: 'requester' | 'worker'
+  requester: string
+  worker: string
+  state: LeaseState
+  /** for lost/released/declined/expired/cancelled: why (`expired`, `disconnected`, `released: drained: driving`, …) */
+  reason?: string
+  at: number
+}
+
+/** Detail of a `bid` event. */
+export interface BidEvent {
+  jobId: string
+  bidder: string
+  /** `received` at the requester; `sent` or `skipped` at the worker */
+  side: 'received' | 'sent' | 'skipped'
+  pricePerUnit?: number
+  capacity?: number
+  reason?: string
+  at: number
+}
+
+/** Detail of a `gossip:rejected` event: a message a validator refused. */
+export interface GossipRejection {
+  topic: string
+  /** the peer that forwarded it */
+  from: string
+  verdict: 'ignore' | 'reject'
+  /** error code, e.g. ERR_INVALID_SIGNATURE */
+  code: string
+  at: number
+}
+
+export interface MarketEvents {
+  /** a job changed state (requester) */
+  job: CustomEvent<JobEvent>
+  /** a lease changed state (either side) */
+  lease: CustomEvent<LeaseEvent>
+  /** a bid was received, sent or skipped */
+  bid: CustomEvent<BidEvent>
+  /** an offer reached this worker */
+  offer: CustomEvent<{ jobId: string, requester: string, region: string, round: number, at: number }>
+  /** a vehicle's availability changed */
+  availability: CustomEvent<AvailabilityDecision & { state: VehicleState, at: number }>
+  /** a gossip validator refused a message */
+  'gossip:rejected': CustomEvent<GossipRejection>
+}
+
+/** Snapshot of a lease held by this worker. */
+export interface HeldLease extends WorkerLease {
+  /** ms since the epoch */
+  startedAt: number
+}
+
+/** The market service. */
+export interface Market extends TypedEventEmitter<MarketEvents> {
+  /**
+   * Runs a job: publishes its offer, collects bids, awards shards, keeps
+   * leases alive, re-awards lost ones and re-offers unplaced ones until every
+   * shard is complete.
+   *
+   * @throws InvalidJobError on a bad spec
+   * @throws JobFailedError at the deadline, naming the shards not done
+   * @throws JobCancelledError on `cancel()`, `signal` abort or stop
+   * @throws MarketNotStartedError if the service is not started
+   */
+  submit(spec: JobSpec, options?: { signal?: AbortSignal }): Promise<JobResult>
+  /** Cancels a running job (its leases are cancelled at the workers). Returns false if no such job runs. */
+  cancel(jobId: string, reason?: string): boolean
+  /** jobs this node runs as requester, with their state */
+  jobs(): Array<{ jobId: string, state: JobState, round: number, region: string, slots: number, done: number }>
+  /** leases this node holds as a worker */
+  heldLeases(): HeldLease[]
+  /** true if this node is a worker that would bid now (not draining, vehicle available) */
+  isBidding(): boolean
+  /** Drains the worker: no new bids, every lease released to its requester. */
+  drain(reason?: string): Promise<void>
+}
+
+/**
+ * The market service factory, in libp2p's service shape:
+ * `createMeshNode({ services: { market: market(init) } })`.
+ * Needs the `pubsub` (gossipsub) and `admission` services; `ping` if present
+ * is used to measure bidders' RTT.
+ *
+ * @throws InvalidConfigError at start if this node's certificate is invalid
+ */
+export function market (init: MarketInit): (components: MarketComponents) => Market {
+  return (components) => new MarketService(components, init)
+}

@@ -1,0 +1,118 @@
+import { BASE_PRICE_PER_UNIT, LOAD_FACTOR, POWER_PER_LEASE_KW } from './constants.js'
+import type { AvailabilityDecision } from './availability.js'
+
+/**
+ * The worker's side of the market, as pure functions: what to ask, how many
+ * shards to offer, and whether to bid at all. Each worker decides for
+ * itself; nothing here talks to the network.
+ */
+
+/** Price policy: `price = basePricePerUnit × (1 + loadFactor × load)`, load = held leases / max concurrent leases (0..1). Plain data. */
+export interface PricePolicy {
+  /** credits per compute unit when idle @default BASE_PRICE_PER_UNIT (1) */
+  basePricePerUnit?: number
+  /** price rise at full load, as a fraction of the base price @default LOAD_FACTOR (0.5) */
+  loadFactor?: number
+}
+
+/** Site power budget of a station. Plain data. */
+export interface PowerBudget {
+  /** power the site may spend on compute, kW */
+  siteBudgetKw: number
+  /** draw of one running shard, kW @default POWER_PER_LEASE_KW (0.5) */
+  perLeaseKw?: number
+  /** other load on the site budget now (chargers, cooling), kW @default 0 */
+  siteLoadKw?: number
+}
+
+/** The asking price, credits per compute unit, at `load` (0..1). */
+export function priceFor (policy: PricePolicy, load: number): number {
+  const base = policy.basePricePerUnit ?? BASE_PRICE_PER_UNIT
+  const factor = policy.loadFactor ?? LOAD_FACTOR
+  return base * (1 + factor * Math.min(1, Math.max(0, load)))
+}
+
+/** How many more shards fit in the site power budget with `held` shards running. */
+export function powerCapacity (budget: PowerBudget, held: number): number {
+  const per = budget.perLeaseKw ?? POWER_PER_LEASE_KW
+  if (per <= 0) return Number.MAX_SAFE_INTEGER
+  const spare = budget.siteBudgetKw - (budget.siteLoadKw ?? 0) - held * per
+  return Math.max(0, Math.floor(spare / per + 1e-9))
+}
+
+/** A worker's throughput estimate for a model (from the runtime's measured profile). */
+export interface ThroughputEstimate {
+  /** ms per compute unit */
+  msPerUnit: number
+  /** ms before the first unit (fetch and load if not cached) */
+  setupMs: number
+  /** the model is in the local cache */
+  modelCached: boolean
+}
+
+/** The offer, as the worker policy sees it. */
+export interface OfferView {
+  jobId: string
+  region: string
+  /** units of the shards still open */
+  openShardUnits: number[]
+  /** credits per unit */
+  maxPricePerUnit: number
+  /** ms since the epoch */
+  deadline: number
+  minReputation: number
+}
+
+/** The worker's situation when an offer arrives. */
+export interface WorkerSituation {
+  /** the worker's certified region */
+  region: string
+  /** leases held now (all jobs) */
+  held: number
+  /** most leases at once */
+  maxConcurrent: number
+  pricing: PricePolicy
+  /** stations: the site power budget */
+  power?: PowerBudget
+  /** vehicles: the availability decision for the current state */
+  availability?: AvailabilityDecision
+  /** true while the worker drains (stopping, or a vehicle leaving its allowed state) */
+  draining?: boolean
+  /** the worker's own reputation, 0..1 */
+  reputation: number
+  estimate: ThroughputEstimate
+}
+
+/** The decision of {@link decideBid}. */
+export type BidDecision =
+  | { bid: true, pricePerUnit: number, capacity: number, msPerUnit: number, setupMs: number, modelCached: boolean }
+  | { bid: false, reason: string }
+
+/**
+ * Whether and what to bid on an offer at `now` (ms): no bid for another
+ * region, while draining or unavailable (vehicle policy), below the offer's
+ * minimum reputation, without free capacity (concurrency and, for stations,
+ * power budget), when the policy's price is over the offer's maximum, or
+ * when even the smallest open shard cannot finish before the deadline.
+ * Capacity offered is the free capacity, at most the number of open shards.
+ */
+export function decideBid (offer: OfferView, w: WorkerSituation, now: number): BidDecision {
+  if (offer.region !== w.region) return { bid: false, reason: `offer is for region ${offer.region}, this worker is in ${w.region}` }
+  if (w.draining === true) return { bid: false, reason: 'draining' }
+  if (w.availability != null && !w.availability.allowed) return { bid: false, reason: `unavailable: ${w.availability.reason}` }
+  if (w.reputation < offer.minReputation) return { bid: false, reason: `reputation ${w.reputation} below the offer's ${offer.minReputation}` }
+  let capacity = Math.max(0, w.maxConcurrent - w.held)
+  if (capacity === 0) return { bid: false, reason: `at capacity (${w.held}/${w.maxConcurrent} leases)` }
+  if (w.power != null) {
+    capacity = Math.min(capacity, powerCapacity(w.power, w.held))
+    if (capacity === 0) return { bid: false, reason: `site power budget ${w.power.siteBudgetKw} kW is spent` }
+  }
+  if (offer.openShardUnits.length === 0) return { bid: false, reason: 'no open shards' }
+  capacity = Math.min(capacity, offer.openShardUnits.length)
+  const pricePerUnit = priceFor(w.pricing, w.maxConcurrent > 0 ? w.held / w.maxConcurrent : 1)
+  if (pricePerUnit > offer.maxPricePerUnit) return { bid: false, reason: `price ${pricePerUnit} over the offer's max ${offer.maxPricePerUnit} per unit` }
+  const smallest = Math.min(...offer.openShardUnits)
+  const eta = w.estimate.setupMs + w.estimate.msPerUnit * smallest
+  if (now + eta > offer.deadline) return { bid: false, reason: `cannot finish a shard before the deadline (needs ~${Math.round(eta)} ms)` }
+  return { bid: true, pricePerUnit, capacity, msPerUnit: w.estimate.msPerUnit, setupMs: w.estimate.setupMs, modelCached: w.estimate.modelCached }
+}

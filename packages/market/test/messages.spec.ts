@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict'
+import { BidderRole, JobMode, MAX_BID_BYTES, MAX_OFFER_BYTES, NotAdmittedError } from '@fleetmesh/protocol'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { CertificateCache, ReplayWindow, sealMarketMessage, toTopicValidatorResult, validateMarketMessage, verdictFor } from '../src/messages.js'
+import { createAuthority, identity } from './utils/identity.js'
+import type { MarketValidationContext } from '../src/messages.js'
+import type { TestIdentity } from './utils/identity.js'
+import type { Bid, FleetAuthority, JobOffer } from '@fleetmesh/protocol'
+
+describe('market message validators (pure, no network)', function () {
+  this.timeout(20_000)
+  let authority: FleetAuthority
+  let requester: TestIdentity
+  let worker: TestIdentity
+  let foreignWorker: TestIdentity
+  let ctx: (over?: Partial<MarketValidationContext>) => MarketValidationContext
+
+  const offer = (id: TestIdentity, over: Partial<JobOffer> = {}): JobOffer => ({
+    jobId: 'job-1',
+    requester: id.peerId.toMultihash().bytes,
+    modelCid: 'bafymodel',
+    mode: JobMode.DATA,
+    shardUnits: [100n, 100n],
+    maxPricePerUnit: 2,
+    deadline: BigInt(Date.now() + 60_000),
+    redundancy: 1,
+    minReputation: 0,
+    region: 'u33d',
+    round: 0,
+    openShards: [],
+    bidWindowMs: 500,
+    ...over
+  })
+  const bid = (id: TestIdentity, over: Partial<Bid> = {}): Bid => ({
+    jobId: 'job-1', bidder: id.peerId.toMultihash().bytes, pricePerUnit: 1, msPerUnit: 5, setupMs: 0, capacity: 2, modelCached: true, role: BidderRole.STATION, round: 0, ...over
+  })
+
+  before(async () => {
+    authority = await createAuthority()
+    requester = await identity(authority, 'station', 'u33d')
+    worker = await identity(authority, 'station', 'u33d')
+    foreignWorker = await identity(authority, 'station', 'gcpv')
+  })
+  beforeEach(() => {
+    const replay = new ReplayWindow()
+    const certificates = new CertificateCache()
+    ctx = (over = {}) => ({ now: Date.now(), trustedAuthorities: [authority.publicKey], replay, certificates, maxBytes: MAX_OFFER_BYTES, expect: ['offer'], region: 'u33d', ...over })
+  })
+
+  it('accepts a good offer and a good bid, returning the signer and its certificate', async () => {
+    const o = await validateMarketMessage(ctx(), await sealMarketMessage({ offer: offer(requester) }, requester))
+    assert.equal(o.kind, 'offer')
+    assert.ok(o.signer.equals(requester.peerId))
+    assert.equal(o.certificate.region, 'u33d')
+    const b = await validateMarketMessage(ctx({ expect: ['bid'], maxBytes: MAX_BID_BYTES }), await sealMarketMessage({ bid: bid(worker) }, worker))
+    assert.equal(b.message.bid?.capacity, 2)
+  })
+
+  it('rejects a replay of the same signed message', async () => {
+    const bytes = await sealMarketMessage({ offer: offer(requester) }, requester)
+    const c = ctx()
+    await validateMarketMessage(c, bytes)
+    await assert.rejects(validateMarketMessage(c, bytes), { name: 'ReplayedMessageError' })
+  })
+
+  it('rejects forged messages: another signer than the named requester/bidder, altered bytes', async () => {
+    await assert.rejects(validateMarketMessage(ctx(), await sealMarketMessage({ offer: offer(requester) }, worker)), { name: 'SignerMismatchError' })
+    await assert.rejects(validateMarketMessage(ctx({ expect: ['bid'] }), await sealMarketMessage({ bid: bid(requester) }, worker)), { name: 'SignerMismatchError' })
+    const bytes = await sealMarketMessage({ offer: offer(requester) }, requester)
+    const altered = Uint8Array.from(bytes)
+    const i = Buffer.from(altered).indexOf('bafymodel')
+    altered[i] = 'c'.charCodeAt(0)
+    await assert.rejects(validateMarketMessage(ctx(), altered), { name: 'InvalidSignatureError' })
+    await assert.rejects(validateMarketMessage(ctx(), new Uint8Array([1, 2, 3])), { name: 'InvalidEnvelopeError' })
+  })
+
+  it('rejects wrong certificates: unknown authority, issued to another peer', async () => {
+    const rogue = await createAuthority()
+    const outsider = await identity(rogue, 'station', 'u33d')
+    await assert.rejects(validateMarketMessage(ctx(), await sealMarketMessage({ offer: offer(outsider) }, outsider)), { name: 'UnknownAuthorityError' })
+    const borrowed = await sealMarketMessage({ offer: offer(worker) }, { privateKey: worker.privateKey, certificate: requester.certificate })
+    await assert.rejects(validateMarketMessage(ctx(), borrowed), { name: 'CertificatePeerMismatchError' })
+  })
+
+  it('rejects expired messages and messages from too far in the future', async () => {
+    const old = await sealMarketMessage({ offer: offer(requester) }, { ...requester, now: Date.now() - 120_000, ttlMs: 60_000 })
+    await assert.rejects(validateMarketMessage(ctx(), old), { name: 'MessageExpiredError' })
+    const future = await sealMarketMessage({ offer: offer(requester) }, { ...requester, now: Date.now() + 3_600_000 })
+    await assert.rejects(validateMarketMessage(ctx(), future), { name: 'MessageExpiredError' })
+    const tooLong = await sealMarketMessage({ offer: offer(requester) }, { ...requester, ttlMs: 24 * 3_600_000 })
+    await assert.rejects(validateMarketMessage(ctx(), tooLong), { name: 'InvalidMarketMessageError' })
+  })
+
+  it('rejects oversize messages before verifying them', async () => {
+    const big = await sealMarketMessage({ offer: offer(requester, { modelCid: 'x'.repeat(MAX_OFFER_BYTES) }) }, requester)
+    await assert.rejects(validateMarketMessage(ctx(), big), { name: 'MessageTooLargeError' })
+  })
+
+  it('enforces region scoping and message kinds', async () => {
+    await assert.rejects(validateMarketMessage(ctx(), await sealMarketMessage({ offer: offer(requester, { region: 'u33e' }) }, requester)), { name: 'RegionMismatchError' })
+    await assert.rejects(validateMarketMessage(ctx({ expect: ['bid'] }), await sealMarketMessage({ bid: bid(foreignWorker) }, foreignWorker)), { name: 'RegionMismatchError' })
+    await assert.rejects(validateMarketMessage(ctx({ expect: ['bid'] }), await sealMarketMessage({ bid: bid(worker, { role: BidderRole.VEHICLE }) }, worker)), { name: 'InvalidMarketMessageError' })
+    await assert.rejects(validateMarketMessage(ctx(), await sealMarketMessage({ bid: bid(worker) }, worker)), { name: 'InvalidMarketMessageError' }, 'a bid on the offers topic')
+    await assert.rejects(validateMarketMessage(ctx(), await sealMarketMessage({ offer: offer(requester, { shardUnits: [] }) }, requester)), { name: 'InvalidMarketMessageError' })
+    await assert.rejects(validateMarketMessage(ctx(), await sealMarketMessage({ offer: offer(requester, { maxPricePerUnit: Number.NaN }) }, requester)), { name: 'InvalidMarketMessageError' })
+  })
+
+  it('on a direct stream the signer must be the remote peer', async () => {
+    const award = { award: { jobId: 'j', leaseId: 'l', shardIndex: 0, replica: 0, units: 1n, pricePerUnit: 1, leaseTimeoutMs: 3000, deadline: 1n, modelCid: 'm', mode: JobMode.DATA, shardCount: 1 } }
+    const bytes = await sealMarketMessage(award, requester)
+    await assert.rejects(validateMarketMessage(ctx({ expect: ['award'], region: undefined, from: worker.peerId }), bytes), { name: 'SignerMismatchError' })
+    const ok = await validateMarketMessage(ctx({ expect: ['award'], region: undefined, from: requester.peerId }), bytes)
+    assert.equal(ok.kind, 'award')
+  })
+
+  it('maps errors to gossipsub verdicts: ignore for not-admitted, reject otherwise', () => {
+    assert.equal(verdictFor(undefined), 'accept')
+    assert.equal(verdictFor(new NotAdmittedError('x')), 'ignore')
+    assert.equal(verdictFor(new Error('boom')), 'reject')
+    assert.equal(toTopicValidatorResult('accept'), TopicValidatorResult.Accept)
+    assert.equal(toTopicValidatorResult('ignore'), TopicValidatorResult.Ignore)
+    assert.equal(toTopicValidatorResult('reject'), TopicValidatorResult.Reject)
+  })
+
+  it('the replay window forgets expired entries and stays bounded', () => {
+    const w = new ReplayWindow(10)
+    const now = 1000
+    for (let i = 0; i < 30; i++) w.record('p', new Uint8Array([i, 1, 2, 3, 4, 5, 6, 7]), i < 20 ? now - 1 : now + 1000, now)
+    assert.ok(w.size <= 10, `size ${w.size}`)
+    assert.equal(w.has('p', new Uint8Array([29, 1, 2, 3, 4, 5, 6, 7]), now), true)
+  })
+})
