@@ -73,6 +73,12 @@ export const BOOTSTRAP_RETRY_MS = 1000
 /** Longest delay between bootstrap re-dials, ms. */
 export const MAX_BOOTSTRAP_RETRY_MS = 60_000
 
+/** Time a whole model fetch may take by default, ms (a 256 MiB model at ~3 MB/s cellular would need more: raise it there). */
+export const MODEL_FETCH_TIMEOUT_MS = 120_000
+
+/** Name of the model store folder in a data directory. */
+export const MODELS_DIR = 'models'
+
 /** Name of the identity key file in a data directory. */
 export const IDENTITY_FILE = 'identity.key'
 

@@ -42,3 +42,21 @@ export class InvalidQueryError extends FleetmeshError {
   override readonly name = 'InvalidQueryError'
   readonly code = 'ERR_INVALID_QUERY'
 }
+
+/** A model could not be fetched from any provider; `attempts` lists each provider tried and why it failed. */
+export class ModelFetchError extends FleetmeshError {
+  override readonly name = 'ModelFetchError'
+  readonly code = 'ERR_MODEL_FETCH'
+  readonly attempts: Array<{ peer: string, code: string, message: string }>
+
+  constructor (message: string, attempts: Array<{ peer: string, code: string, message: string }>) {
+    super(message)
+    this.attempts = attempts
+  }
+}
+
+/** A model operation on a node started without a model store. */
+export class ModelsUnavailableError extends FleetmeshError {
+  override readonly name = 'ModelsUnavailableError'
+  readonly code = 'ERR_MODELS_UNAVAILABLE'
+}

@@ -36,6 +36,7 @@ export type { MeshNode, MeshNodeInit, MeshNodeEvents, MeshServices, GossipHandle
 export type { Admission, AdmissionEvents, AdmissionInit, AdmissionRefusal } from './admission.js'
 export { capabilityCid, capabilityKey, compareNearest } from './capabilities.js'
 export type { Capabilities, CapabilityKind, FindPeersQuery, MeshPeer } from './capabilities.js'
+export type { ModelTransfer, ModelTransferEvents, ModelProgress, FetchModelOptions } from './model-transfer.js'
 export { generateSwarmKey, parseSwarmKey } from './swarm-key.js'
 export { loadOrCreateIdentity, openDatastore } from './data-dir.js'
 export * from './errors.js'

@@ -19,12 +19,17 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { AdmissionService } from './admission.js'
 import { CapabilitiesService } from './capabilities.js'
-import { BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, MAX_BOOTSTRAP_RETRY_MS, MAX_CONNECTIONS, MAX_INCOMING_PENDING_CONNECTIONS, RELAY_MAX_RESERVATIONS } from './constants.js'
+import { MODELS_DIR, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, MAX_BOOTSTRAP_RETRY_MS, MAX_CONNECTIONS, MAX_INCOMING_PENDING_CONNECTIONS, RELAY_MAX_RESERVATIONS } from './constants.js'
 import { loadOrCreateIdentity, openDatastore } from './data-dir.js'
-import { OwnCertificateError } from './errors.js'
+import { ModelsUnavailableError, OwnCertificateError } from './errors.js'
+import { ModelTransferService } from './model-transfer.js'
+import { ModelStore } from '@fleetmesh/runtime'
+import { join } from 'node:path'
 import { parseSwarmKey } from './swarm-key.js'
 import type { Admission, AdmissionEvents, AdmissionRefusal } from './admission.js'
 import type { Capabilities, CapabilityKind, FindPeersQuery, MeshPeer } from './capabilities.js'
+import type { FetchModelOptions, ModelTransfer } from './model-transfer.js'
+import type { StoredModel } from '@fleetmesh/runtime'
 import type { NodeRole, VerifiedCertificate } from '@fleetmesh/protocol'
 import type { GossipSub, GossipsubOpts, Message } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
@@ -96,6 +101,21 @@ export interface MeshNodeInit {
    * (`pubsub`, `dht`, `ping`, `admission`, `capabilities`).
    */
   services?: Record<string, (components: any) => unknown>
+  /**
+   * The model store and the model transfer protocol. On by default when
+   * `dataDir` is set (store in `<dataDir>/models`); give `dir` or `store`
+   * to enable it without a data directory.
+   */
+  modelStore?: {
+    /** store directory @default `<dataDir>/models` */
+    dir?: string
+    /** an opened store to use instead */
+    store?: ModelStore
+    /** store size budget, bytes @default DEFAULT_STORE_BUDGET_BYTES (2 GiB) */
+    budgetBytes?: number
+    /** largest model fetched or served, bytes @default MAX_MODEL_BYTES (256 MiB) */
+    maxModelBytes?: number
+  }
   /** the datastore to use instead of opening one in `dataDir` */
   datastore?: Datastore
   /** start the node at once @default true */
@@ -110,6 +130,8 @@ export interface MeshServices {
   pubsub: GossipSub
   admission: Admission
   capabilities: Capabilities
+  /** present when the node has a model store (see `MeshNodeInit.modelStore`) */
+  models?: ModelTransfer
   [name: string]: unknown
 }
 
@@ -157,6 +179,20 @@ export interface MeshNode extends TypedEventEmitter<MeshNodeEvents> {
   subscribe(topic: string, handler: GossipHandler, validator?: GossipValidator): () => void
   /** Publishes on a gossip topic. @throws MessageTooLargeError */
   publish(topic: string, data: Uint8Array): Promise<void>
+  /** the model store, if the node has one */
+  readonly modelStore: ModelStore | undefined
+  /**
+   * Validates, stores and announces (`model/<cid>`) a model file.
+   *
+   * @throws ModelsUnavailableError without a model store; validation errors of @fleetmesh/runtime
+   */
+  addModel(bytes: Uint8Array): Promise<StoredModel>
+  /**
+   * Returns a stored model, fetching it by CID from a provider first if needed.
+   *
+   * @throws ModelsUnavailableError, InvalidCidError, ModelFetchError, ModelHashMismatchError
+   */
+  fetchModel(cid: string, options?: FetchModelOptions): Promise<StoredModel>
 }
 
 const DEFAULT_LISTEN: Record<NodeRole, string[]> = {
@@ -253,6 +289,12 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
         applyDefaultLimit: false
       }
     })
+  }
+
+  const modelsDir = init.modelStore?.dir ?? (init.dataDir != null ? join(init.dataDir, MODELS_DIR) : undefined)
+  const store = init.modelStore?.store ?? (modelsDir != null ? await ModelStore.open(modelsDir, { budgetBytes: init.modelStore?.budgetBytes }) : undefined)
+  if (store != null) {
+    services.models = (components: any) => new ModelTransferService(components, { store, maxModelBytes: init.modelStore?.maxModelBytes, dialTimeoutMs })
   }
 
   for (const [name, factory] of Object.entries(init.services ?? {})) {
@@ -431,6 +473,24 @@ class FleetMeshNode extends TypedEventEmitter<MeshNodeEvents> implements MeshNod
         pubsub.unsubscribe(topic)
       }
     }
+  }
+
+  get modelStore (): ModelStore | undefined {
+    return this.libp2p.services.models?.store
+  }
+
+  async addModel (bytes: Uint8Array): Promise<StoredModel> {
+    return this.models().add(bytes)
+  }
+
+  async fetchModel (cid: string, options?: FetchModelOptions): Promise<StoredModel> {
+    return this.models().fetch(cid, options)
+  }
+
+  private models (): ModelTransfer {
+    const m = this.libp2p.services.models
+    if (m == null) throw new ModelsUnavailableError('this node has no model store: start it with a dataDir or with modelStore.dir')
+    return m
   }
 
   async publish (topic: string, data: Uint8Array): Promise<void> {

@@ -61,3 +61,9 @@ export const MAX_CLOCK_SKEW_MS = 30_000
 
 /** Longest job id, model CID, lease id or reason text in a market message, characters. */
 export const MAX_MARKET_STRING_LENGTH = 256
+
+/** Bytes of model data per ModelChunk frame on /fleetmesh/model/1.0.0. */
+export const MODEL_CHUNK_BYTES = 256 * 1024
+
+/** Largest model a node fetches or serves by default, bytes. */
+export const MAX_MODEL_BYTES = 256 * 1024 * 1024

@@ -23,7 +23,7 @@
  */
 
 export * from './errors.js'
-export { modelCid, parseModelCid } from './cid.js'
+export { modelCid, parseModelCid, cidDigest } from './cid.js'
 export { validateModel, DEFAULT_MODEL_LIMITS } from './validate.js'
 export type { ModelInfo, ModelLimits, TensorInfo } from './validate.js'
 export { ModelStore, DEFAULT_STORE_BUDGET_BYTES } from './store.js'
