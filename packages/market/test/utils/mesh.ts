@@ -6,6 +6,7 @@ import { market, marketTopicScoreParams } from '../../src/index.js'
 import type { MarketService } from '../../src/market.js'
 import type { MarketInit, WorkerInit } from '../../src/index.js'
 import type { FleetAuthority, MeshNode, MeshNodeInit, NodeRole } from '@fleetmesh/peer'
+import type { PrivateKey } from '@libp2p/interface'
 import type { ChildProcess } from 'node:child_process'
 
 /**
@@ -33,6 +34,8 @@ export function testGossip (): MeshNodeInit['gossip'] {
 export interface MarketNode {
   node: MeshNode
   market: MarketService
+  privateKey: PrivateKey
+  certificate: Uint8Array
 }
 
 export interface AddOptions {
@@ -115,7 +118,7 @@ export async function createMarketFleet (): Promise<MarketFleet> {
         services
       })
       nodes.push(node)
-      return { node, market: node.libp2p.services.market as MarketService }
+      return { node, market: node.libp2p.services.market as MarketService, privateKey, certificate }
     },
     async fork (spec) {
       const key = await generateKeyPair('Ed25519')
