@@ -41,6 +41,15 @@ describe('README examples run as written', function () {
     assert.match(out, /UnknownAuthorityError ERR_UNKNOWN_AUTHORITY/)
   })
 
+  it('packages/runtime/README.md', async () => {
+    const { code, out } = await run('runtime', await firstJsBlock('packages/runtime/README.md'), 30_000)
+    assert.equal(code, 0, out)
+    assert.match(out, /^bafkrei\w+ \[/m)
+    assert.match(out, /max abs diff \d/)
+    const diff = Number(/max abs diff (\S+)/.exec(out)?.[1])
+    assert.ok(diff <= 1e-4, `chained stages equal the whole model: ${diff}`)
+  })
+
   it('packages/peer/README.md', async () => {
     const { code, out } = await run('peer', await firstJsBlock('packages/peer/README.md'), 30_000)
     assert.equal(code, 0, out)
