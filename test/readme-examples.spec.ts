@@ -55,4 +55,12 @@ describe('README examples run as written', function () {
     assert.equal(code, 0, out)
     assert.match(out, /station u33d 12D3KooW\w+ rtt \d+ ms/)
   })
+
+  it('packages/market/README.md', async () => {
+    const { code, out } = await run('market', await firstJsBlock('packages/market/README.md'), 45_000)
+    assert.equal(code, 0, out)
+    assert.match(out, /job bidding[\s\S]*job awarding[\s\S]*job running[\s\S]*job completed/)
+    assert.match(out, /^shard 0 at 0\.5\/unit$/m)
+    assert.match(out, /^shard 1 at 0\.8\/unit$/m)
+  })
 })

@@ -45,8 +45,20 @@ describe('gossip validation on real nodes', function () {
     await waitUntil(() => captured.length > 0, 5000, 'mallory to capture the genuine offer')
 
     const offer = (over: Partial<JobOffer>): JobOffer => ({
-      jobId: 'forged', requester: mallory.node.peerId.toMultihash().bytes, modelCid: 'bafy', mode: JobMode.DATA, shardUnits: [10n], maxPricePerUnit: 100,
-      deadline: BigInt(Date.now() + 60_000), redundancy: 1, minReputation: 0, region: 'u33d', round: 0, openShards: [], bidWindowMs: 500, ...over
+      jobId: 'forged',
+      requester: mallory.node.peerId.toMultihash().bytes,
+      modelCid: 'bafy',
+      mode: JobMode.DATA,
+      shardUnits: [10n],
+      maxPricePerUnit: 100,
+      deadline: BigInt(Date.now() + 60_000),
+      redundancy: 1,
+      minReputation: 0,
+      region: 'u33d',
+      round: 0,
+      openShards: [],
+      bidWindowMs: 500,
+      ...over
     })
     const asMallory = { privateKey: mallory.privateKey, certificate: mallory.certificate }
     const altered = Uint8Array.from(captured[0] as Uint8Array)

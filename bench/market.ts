@@ -1,0 +1,209 @@
+/**
+ * bench/market: one requester (this process) and 50 market workers spread
+ * over worker processes on 127.0.0.0/8, all in one region. Measures
+ *  - offer → all-awards latency: from `submit()` (the offer is published)
+ *    to the job's `running` state (every shard holds an accepted lease),
+ *    p50/p99 over sequential jobs of 50 shards; reported with and without
+ *    the bid window (the requester waits for bids by design),
+ *  - bids/s handled at the requester under a burst of concurrent offers
+ *    (bids validated and entered into auctions per second of the burst),
+ *  - bids/s through the pure validator alone (signature, certificate cache,
+ *    decoding, replay window) in one process.
+ * Prints one JSON object. Run: npm run bench:market -- [--workers-count 50] [--processes 4] [--jobs 20] [--burst 10] [--bid-window 500]
+ */
+import { fork } from 'node:child_process'
+import { parseArgs } from 'node:util'
+import { privateKeyToProtobuf, generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { createAuthority, createMeshNode, exportAuthorityPublicKey, generateSwarmKey, issueCertificate } from '@fleetmesh/peer'
+import { market, marketTopicScoreParams, ReplayWindow, CertificateCache, sealMarketMessage, validateMarketMessage } from '@fleetmesh/market'
+import { BidderRole, MAX_BID_BYTES } from '@fleetmesh/protocol'
+import type { MarketBenchSpec, MarketWorkerCommand } from './market-worker.js'
+import type { Market, JobEvent, BidEvent } from '@fleetmesh/market'
+import type { NodeRole } from '@fleetmesh/peer'
+import type { ChildProcess } from 'node:child_process'
+
+const { values } = parseArgs({
+  options: {
+    'workers-count': { type: 'string', default: '50' },
+    processes: { type: 'string', default: '4' },
+    jobs: { type: 'string', default: '20' },
+    burst: { type: 'string', default: '10' },
+    'bid-window': { type: 'string', default: '500' }
+  }
+})
+const REGION = 'u33d'
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+
+function percentile (xs: number[], p: number): number | null {
+  if (xs.length === 0) return null
+  const s = [...xs].sort((a, b) => a - b)
+  return Math.round(s[Math.min(s.length - 1, Math.ceil(p / 100 * s.length) - 1)] as number * 10) / 10
+}
+
+class Worker {
+  private nextId = 1
+  constructor (readonly child: ChildProcess) {}
+  static async fork (): Promise<Worker> {
+    const child = fork(new URL('./market-worker.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    await new Promise<void>((resolve, reject) => {
+      child.once('message', () => { resolve() })
+      child.once('exit', (code) => { reject(new Error(`worker exited ${code}`)) })
+    })
+    return new Worker(child)
+  }
+
+  async call<T = any>(cmd: DistributiveOmit<MarketWorkerCommand, 'id'>, timeoutMs = 600_000): Promise<T> {
+    const id = this.nextId++
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { reject(new Error(`worker did not answer ${cmd.type}`)) }, timeoutMs)
+      const on = (msg: any): void => {
+        if (msg?.id !== id) return
+        clearTimeout(timer)
+        this.child.off('message', on)
+        if (msg.ok === true) resolve(msg.result); else reject(new Error(msg.error))
+      }
+      this.child.on('message', on)
+      this.child.send({ ...cmd, id })
+    })
+  }
+}
+
+async function validatorThroughput (): Promise<number> {
+  const authority = await createAuthority()
+  const key = await generateKeyPair('Ed25519')
+  const peerId = peerIdFromPrivateKey(key)
+  const certificate = await issueCertificate(authority, { peerId, role: 'station', region: REGION })
+  const n = 2000
+  const sealed: Uint8Array[] = []
+  for (let i = 0; i < n; i++) {
+    sealed.push(await sealMarketMessage({ bid: { jobId: `j${i}`, bidder: peerId.toMultihash().bytes, pricePerUnit: 1, msPerUnit: 1, setupMs: 0, capacity: 1, modelCached: true, role: BidderRole.STATION, round: 0 } }, { privateKey: key, certificate }))
+  }
+  const replay = new ReplayWindow()
+  const certificates = new CertificateCache()
+  const t0 = performance.now()
+  for (const bytes of sealed) {
+    await validateMarketMessage({ now: Date.now(), trustedAuthorities: [authority.publicKey], replay, certificates, maxBytes: MAX_BID_BYTES, expect: ['bid'], region: REGION }, bytes)
+  }
+  return Math.round(n / ((performance.now() - t0) / 1000))
+}
+
+async function main (): Promise<Record<string, unknown>> {
+  const size = Number(values['workers-count'])
+  const processCount = Number(values.processes)
+  const jobs = Number(values.jobs)
+  const burst = Number(values.burst)
+  const bidWindowMs = Number(values['bid-window'])
+  const authority = await createAuthority()
+  const swarmKeyBytes = generateSwarmKey()
+  const swarmKey = new TextDecoder().decode(swarmKeyBytes)
+  const topics = marketTopicScoreParams([REGION])
+
+  const rKey = await generateKeyPair('Ed25519')
+  const rCert = await issueCertificate(authority, { peerId: peerIdFromPrivateKey(rKey), role: 'station', region: REGION })
+  const requester = await createMeshNode({
+    role: 'station',
+    region: REGION,
+    privateKey: rKey,
+    certificate: rCert,
+    swarmKey: swarmKeyBytes,
+    trustedAuthorities: [authority.publicKey],
+    listen: ['/ip4/127.3.0.1/tcp/0'],
+    maxConnections: 400,
+    gossip: { scoreParams: { IPColocationFactorWhitelist: new Set(['127.0.0.1']), topics: topics as any } },
+    services: { market: market({ certificate: rCert, trustedAuthorities: [authority.publicKey], bidWindowMs }) }
+  })
+  const m = requester.libp2p.services.market as Market
+  const specs: MarketBenchSpec[] = []
+  for (let i = 0; i < size; i++) {
+    const role: NodeRole = i % 5 === 0 ? 'station' : 'vehicle'
+    const key = await generateKeyPair('Ed25519')
+    const certificate = await issueCertificate(authority, { peerId: peerIdFromPrivateKey(key), role, region: REGION })
+    specs.push({ role, region: REGION, key: Buffer.from(privateKeyToProtobuf(key)).toString('base64'), certificate: Buffer.from(certificate).toString('base64'), listen: `/ip4/127.3.${1 + Math.floor(i / 250)}.${(i % 250) + 1}/tcp/0`, price: 0.5 + (i % 10) / 10 })
+  }
+  const workers = await Promise.all(Array.from({ length: processCount }, async () => Worker.fork()))
+  try {
+    const bootstrap = requester.getMultiaddrs().map(String)
+    const shares: MarketBenchSpec[][] = workers.map(() => [])
+    specs.forEach((s, i) => shares[i % workers.length]!.push(s))
+    const t0 = Date.now()
+    await Promise.all(workers.map(async (w, wi) => w.call({ type: 'start', specs: shares[wi]!, bootstrap, swarmKey, authority: exportAuthorityPublicKey(authority.publicKey), gossip: topics })))
+    const deadline = Date.now() + 60_000
+    while (requester.libp2p.services.admission.admitted().length < size && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 200))
+    const startupMs = Date.now() - t0
+    await new Promise(resolve => setTimeout(resolve, 3000)) // gossip meshes graft
+
+    const states = new Map<string, JobEvent[]>()
+    m.addEventListener('job', (e) => {
+      const list = states.get(e.detail.jobId) ?? []
+      list.push(e.detail)
+      states.set(e.detail.jobId, list)
+    })
+    const bidTimes: number[] = []
+    const bidsPerJob = new Map<string, number>()
+    m.addEventListener('bid', (e: CustomEvent<BidEvent>) => { bidTimes.push(Date.now()); bidsPerJob.set(e.detail.jobId, (bidsPerJob.get(e.detail.jobId) ?? 0) + 1) })
+
+    // sequential jobs: one shard per worker
+    const toAwards: number[] = []
+    const afterWindow: number[] = []
+    const complete: number[] = []
+    const bidsSeen: number[] = []
+    let failures = 0
+    for (let j = 0; j < jobs; j++) {
+      const submitted = Date.now()
+      try {
+        const r = await m.submit({ modelCid: 'bafy-bench', shardUnits: Array.from({ length: size }, () => 10), maxPricePerUnit: 5, deadline: Date.now() + 60_000 })
+        const ev = states.get(r.jobId) ?? []
+        const running = ev.find(e => e.state === 'running')
+        const awarding = ev.find(e => e.state === 'awarding')
+        if (running != null) toAwards.push(running.at - submitted)
+        if (running != null && awarding != null) afterWindow.push(running.at - awarding.at)
+        complete.push(r.completedAt - submitted)
+        bidsSeen.push(bidsPerJob.get(r.jobId) ?? 0)
+      } catch {
+        failures++
+      }
+    }
+
+    // burst: concurrent offers, one shard each; bids per second the requester handles
+    bidTimes.length = 0
+    const burstStart = Date.now()
+    await Promise.allSettled(Array.from({ length: burst }, async () => m.submit({ modelCid: 'bafy-bench', shardUnits: [10], maxPricePerUnit: 5, deadline: Date.now() + 60_000, bidWindowMs: 3000 })))
+    const burstBids = bidTimes.length
+    const burstSpan = bidTimes.length > 1 ? (bidTimes[bidTimes.length - 1]! - burstStart) / 1000 : NaN
+
+    const rss = await Promise.all(workers.map(async w => w.call<{ rss: number }>({ type: 'rss' })))
+    return {
+      workers: size,
+      workerProcesses: processCount,
+      region: REGION,
+      startupMs,
+      bidWindowMs,
+      offerToAllAwards: {
+        jobs,
+        shardsPerJob: size,
+        failures,
+        p50Ms: percentile(toAwards, 50),
+        p99Ms: percentile(toAwards, 99),
+        afterBidWindowP50Ms: percentile(afterWindow, 50),
+        afterBidWindowP99Ms: percentile(afterWindow, 99),
+        offerToCompleteP50Ms: percentile(complete, 50),
+        meanBidsPerJob: bidsSeen.length > 0 ? bidsSeen.reduce((a, b) => a + b, 0) / bidsSeen.length : 0
+      },
+      bidsPerSecond: {
+        requesterBurst: Number.isFinite(burstSpan) ? Math.round(burstBids / burstSpan) : null,
+        burstOffers: burst,
+        burstBids,
+        validatorOnly: await validatorThroughput()
+      },
+      rssPerWorkerNodeMB: Math.round(rss.reduce((a, r) => a + r.rss, 0) / size / 1024 / 1024 * 10) / 10
+    }
+  } finally {
+    await Promise.allSettled(workers.map(async w => w.call({ type: 'stop' }, 30_000)))
+    for (const w of workers) if (w.child.exitCode == null) w.child.kill('SIGKILL')
+    await requester.stop()
+  }
+}
+
+console.log(JSON.stringify(await main(), null, 2))
+process.exit(0)
