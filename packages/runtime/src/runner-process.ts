@@ -1,10 +1,13 @@
 /**
  * A runner: a child process that owns onnxruntime sessions. The node forks
- * it (IPC, structured-clone serialisation, so typed arrays cross with one
- * copy each way) and sends `load` / `run` requests. A model that crashes or
+ * it and sends `configure` / `load` requests over IPC and `run` requests
+ * with their tensors over a socket pair (tensor-channel.ts: raw bytes, one
+ * user-space copy on the receiving side). A model that crashes or
  * hangs onnxruntime takes down only this process.
  */
+import { Socket } from 'node:net'
 import ort from 'onnxruntime-node'
+import { readFrames, writeFrame } from './tensor-channel.js'
 import type { RunnerReply, RunnerRequest } from './runner-types.js'
 import type { WireTensor } from '@fleetmesh/protocol'
 
@@ -57,17 +60,27 @@ process.on('message', (req: RunnerRequest) => {
           if (req.warmup != null) await run(s, req.warmup)
           return { id: req.id, ok: true, inputNames: [...s.inputNames], outputNames: [...s.outputNames] }
         }
-        case 'run': {
-          const s = await session(req.cid, req.path)
-          const start = performance.now()
-          const outputs = await run(s, req.inputs)
-          return { id: req.id, ok: true, outputs, ms: performance.now() - start }
-        }
+        default:
+          return { id: req.id, ok: false, error: { name: 'Error', message: `request ${req.type} is not handled over IPC` } }
       }
     } catch (err: any) {
       return { id: req.id, ok: false, error: { name: err?.name ?? 'Error', message: String(err?.message ?? err) } }
     }
   })().then(reply => process.send?.(reply))
+})
+// run requests and their tensors come over the data socket (fd 4), see tensor-channel.ts
+const data = new Socket({ fd: 4, readable: true, writable: true })
+readFrames(data, (fields, inputs) => {
+  void (async () => {
+    try {
+      const s = await session(fields.cid, fields.path)
+      const start = performance.now()
+      const outputs = await run(s, inputs)
+      writeFrame(data, { id: fields.id, ok: true, ms: performance.now() - start }, outputs)
+    } catch (err: any) {
+      writeFrame(data, { id: fields.id, ok: false, error: { name: err?.name ?? 'Error', message: String(err?.message ?? err) } }, [])
+    }
+  })()
 })
 process.on('disconnect', () => process.exit(0))
 process.send?.({ id: 0, ok: true, ready: true })

@@ -1,11 +1,13 @@
 import { fork } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import { checkTensor } from '@fleetmesh/protocol'
+import { readFrames, writeFrame } from './tensor-channel.js'
 import { InferenceError, RunnerCrashedError, RunnerTimeoutError, RuntimeStoppedError } from './errors.js'
 import type { ModelStore } from './store.js'
 import type { RunnerReply, RunnerRequest } from './runner-types.js'
 import type { WireTensor } from '@fleetmesh/protocol'
 import type { ChildProcess } from 'node:child_process'
+import type { Socket } from 'node:net'
 
 /**
  * Isolated inference: onnxruntime runs in a small pool of runner child
@@ -67,6 +69,8 @@ interface Call {
 
 class Runner {
   child: ChildProcess
+  /** socket pair for run requests and tensors (fd 4 in the runner) */
+  data: Socket
   busy?: Call
   ready: Promise<void>
   loaded = new Set<string>()
@@ -77,17 +81,17 @@ class Runner {
     this.child = fork(new URL('./runner-process.js', import.meta.url), [], {
       serialization: 'advanced',
       execArgv: [],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe']
     })
+    this.data = this.child.stdio[4] as Socket
+    this.data.on('error', () => {}) // a dead runner is handled by its exit event
+    readFrames(this.data, (fields, outputs) => { this.onReply({ ...(fields as RunnerReply), outputs }) })
     const { promise, resolve, reject } = Promise.withResolvers<void>()
     this.ready = promise
     this.ready.catch(() => {})
     this.child.on('message', (reply: RunnerReply) => {
       if (reply.ready === true) { resolve(); return }
-      const call = this.busy
-      if (call == null || (call.req.id !== reply.id)) return
-      this.finish(call)
-      call.resolve(reply)
+      this.onReply(reply)
     })
     this.child.once('exit', (code, signal) => {
       this.dead = true
@@ -103,6 +107,13 @@ class Runner {
 
   id (): number { return this.nextId++ }
 
+  private onReply (reply: RunnerReply): void {
+    const call = this.busy
+    if (call == null || (call.req.id !== reply.id)) return
+    this.finish(call)
+    call.resolve(reply)
+  }
+
   start (call: Call): void {
     this.busy = call
     call.timer = setTimeout(() => {
@@ -114,7 +125,12 @@ class Runner {
       this.child.kill('SIGKILL')
       call.reject(new RunnerTimeoutError(`call did not finish within ${call.timeoutMs} ms; its runner was killed and replaced`))
     }, call.timeoutMs)
-    this.child.send(call.req)
+    if (call.req.type === 'run') {
+      const { inputs, ...fields } = call.req
+      writeFrame(this.data, fields, inputs)
+    } else {
+      this.child.send(call.req)
+    }
   }
 
   private finish (call: Call): void {

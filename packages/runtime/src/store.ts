@@ -33,6 +33,9 @@ export interface StoredModel {
   lastUsed: number
 }
 
+/** Most often a model's last-use time is written to disk, ms. */
+const TOUCH_PERSIST_MS = 5000
+
 /** Default store budget, bytes. */
 export const DEFAULT_STORE_BUDGET_BYTES = 2 * 1024 * 1024 * 1024
 
@@ -42,6 +45,7 @@ export class ModelStore {
   private readonly limits: ModelLimits
   private readonly entries = new Map<string, StoredModel>()
   private clock = 0
+  private readonly persistTimers = new Map<string, ReturnType<typeof setTimeout>>()
 
   private constructor (dir: string, init: ModelStoreInit) {
     this.dir = dir
@@ -171,9 +175,16 @@ export class ModelStore {
     return join(this.dir, `${cid}.json`)
   }
 
+  /** Marks a model used; the time reaches disk at most every TOUCH_PERSIST_MS per model (hot paths call this per inference). */
   private touch (entry: StoredModel): void {
     entry.lastUsed = Date.now() + (this.clock++ / 1000)
-    void this.writeMeta(entry).catch(() => {})
+    if (this.persistTimers.has(entry.cid)) return
+    const timer = setTimeout(() => {
+      this.persistTimers.delete(entry.cid)
+      if (this.entries.has(entry.cid)) void this.writeMeta(entry).catch(() => {})
+    }, TOUCH_PERSIST_MS)
+    timer.unref?.()
+    this.persistTimers.set(entry.cid, timer)
   }
 
   private async writeMeta (entry: StoredModel): Promise<void> {
