@@ -29,7 +29,7 @@ export function writeFrame (socket: Socket, fields: Record<string, unknown>, ten
 
 /** Reads frames from a socket and calls `onFrame` for each, in order. */
 export function readFrames (socket: Socket, onFrame: (fields: Record<string, any>, tensors: WireTensor[]) => void): void {
-  let chunks: Buffer[] = []
+  const chunks: Buffer[] = []
   let buffered = 0
   let header: (Record<string, any> & { tensors: TensorHeader[] }) | undefined
   let tensors: WireTensor[] = []
