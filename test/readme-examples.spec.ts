@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
+import { runNode } from './utils/run-node.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -18,14 +18,7 @@ async function run (name: string, code: string, timeoutMs: number): Promise<{ co
   const file = `${ROOT}.readme-example-${name}.mjs`
   await writeFile(file, code)
   try {
-    const child = spawn(process.execPath, [file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    child.stdout.on('data', (d: Buffer) => { out += d.toString() })
-    child.stderr.on('data', (d: Buffer) => { out += d.toString() })
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    const exit = await new Promise<number | null>(resolve => child.once('exit', resolve))
-    clearTimeout(timer)
-    return { code: exit, out }
+    return await runNode(file, [], timeoutMs, ROOT)
   } finally {
     await rm(file, { force: true })
   }

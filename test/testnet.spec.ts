@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict'
-import { spawn, execFileSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { runNode } from './utils/run-node.js'
 
 const MAIN = fileURLToPath(new URL('../../examples/testnet/dist/main.js', import.meta.url))
 
 /** Runs the testnet example as a user would and collects its output. */
 async function runTestnet (args: string[], timeoutMs: number): Promise<{ code: number | null, out: string }> {
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  child.stdout.on('data', (d: Buffer) => { out += d.toString() })
-  child.stderr.on('data', (d: Buffer) => { out += d.toString() })
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-  const code = await new Promise<number | null>(resolve => child.once('exit', resolve))
-  clearTimeout(timer)
-  return { code, out }
+  return runNode(MAIN, args, timeoutMs)
 }
 
 describe('examples/testnet (separate processes)', function () {
