@@ -177,6 +177,7 @@ export class MarketService extends TypedEventEmitter<MarketEvents> implements Ma
     this.components.pubsub.addEventListener('gossipsub:message', this.onGossip)
     this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
     this.heartbeatTimer = setInterval(() => { this.heartbeatRound() }, this.heartbeatIntervalMs)
+    this.draining = false
     this.started = true
     if (this.worker != null) {
       const region = this.own.region
