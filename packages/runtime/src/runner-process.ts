@@ -1,13 +1,12 @@
 /**
  * A runner: a child process that owns onnxruntime sessions. The node forks
  * it and sends `configure` / `load` requests over IPC and `run` requests
- * with their tensors over a socket pair (tensor-channel.ts: raw bytes, one
- * user-space copy on the receiving side). A model that crashes or
+ * over a socket pair, their tensors through tmpfs files (tensor-channel.ts). A model that crashes or
  * hangs onnxruntime takes down only this process.
  */
 import { Socket } from 'node:net'
 import ort from 'onnxruntime-node'
-import { readFrames, writeFrame } from './tensor-channel.js'
+import { receiveTensors, removeExchangeDir, sendTensors } from './tensor-channel.js'
 import type { RunnerReply, RunnerRequest } from './runner-types.js'
 import type { WireTensor } from '@fleetmesh/protocol'
 
@@ -68,19 +67,26 @@ process.on('message', (req: RunnerRequest) => {
     }
   })().then(reply => process.send?.(reply))
 })
-// run requests and their tensors come over the data socket (fd 4), see tensor-channel.ts
+// run requests come over the data socket (fd 4), their tensors through
+// files in the exchange directory the node made for this runner (argv[2])
+const exchange = process.argv[2] as string
 const data = new Socket({ fd: 4, readable: true, writable: true })
-readFrames(data, (fields, inputs) => {
+receiveTensors(data, exchange, (fields, inputs) => {
   void (async () => {
+    const reply = 'out'
     try {
       const s = await session(fields.cid, fields.path)
       const start = performance.now()
       const outputs = await run(s, inputs)
-      writeFrame(data, { id: fields.id, ok: true, ms: performance.now() - start }, outputs)
+      await sendTensors(data, exchange, reply, { id: fields.id, ok: true, ms: performance.now() - start }, outputs)
     } catch (err: any) {
-      writeFrame(data, { id: fields.id, ok: false, error: { name: err?.name ?? 'Error', message: String(err?.message ?? err) } }, [])
+      await sendTensors(data, exchange, reply, { id: fields.id, ok: false, error: { name: err?.name ?? 'Error', message: String(err?.message ?? err) } }, [])
     }
   })()
+}, () => process.exit(1), { reuseBuffer: true })
+// the node is gone (even SIGKILLed): leave no exchange files behind
+process.on('disconnect', () => {
+  removeExchangeDir(exchange)
+  process.exit(0)
 })
-process.on('disconnect', () => process.exit(0))
 process.send?.({ id: 0, ok: true, ready: true })

@@ -1,7 +1,7 @@
 import { fork } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import { checkTensor } from '@fleetmesh/protocol'
-import { readFrames, writeFrame } from './tensor-channel.js'
+import { createExchangeDir, receiveTensors, removeExchangeDir, sendTensors } from './tensor-channel.js'
 import { InferenceError, RunnerCrashedError, RunnerTimeoutError, RuntimeStoppedError } from './errors.js'
 import type { ModelStore } from './store.js'
 import type { RunnerReply, RunnerRequest } from './runner-types.js'
@@ -69,8 +69,10 @@ interface Call {
 
 class Runner {
   child: ChildProcess
-  /** socket pair for run requests and tensors (fd 4 in the runner) */
+  /** socket pair for run requests (fd 4 in the runner) */
   data: Socket
+  /** private tmpfs directory for this runner's tensor files */
+  readonly exchange: string
   busy?: Call
   ready: Promise<void>
   loaded = new Set<string>()
@@ -78,14 +80,15 @@ class Runner {
   private nextId = 1
 
   constructor (private readonly pool: Runtime) {
-    this.child = fork(new URL('./runner-process.js', import.meta.url), [], {
+    this.exchange = createExchangeDir()
+    this.child = fork(new URL('./runner-process.js', import.meta.url), [this.exchange], {
       serialization: 'advanced',
       execArgv: [],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe']
     })
     this.data = this.child.stdio[4] as Socket
     this.data.on('error', () => {}) // a dead runner is handled by its exit event
-    readFrames(this.data, (fields, outputs) => { this.onReply({ ...(fields as RunnerReply), outputs }) })
+    receiveTensors(this.data, this.exchange, (fields, outputs) => { this.onReply({ ...(fields as RunnerReply), outputs }) }, () => {})
     const { promise, resolve, reject } = Promise.withResolvers<void>()
     this.ready = promise
     this.ready.catch(() => {})
@@ -95,6 +98,7 @@ class Runner {
     })
     this.child.once('exit', (code, signal) => {
       this.dead = true
+      removeExchangeDir(this.exchange)
       reject(new RunnerCrashedError(`runner exited (code ${code}, signal ${signal}) before it was ready`))
       const call = this.busy
       if (call != null) {
@@ -127,7 +131,11 @@ class Runner {
     }, call.timeoutMs)
     if (call.req.type === 'run') {
       const { inputs, ...fields } = call.req
-      writeFrame(this.data, fields, inputs)
+      sendTensors(this.data, this.exchange, 'in', fields, inputs).catch((err: Error) => {
+        if (this.busy !== call) return
+        this.finish(call)
+        call.reject(new InferenceError(`cannot hand the inputs to runner ${this.child.pid}: ${err.message}`))
+      })
     } else {
       this.child.send(call.req)
     }
