@@ -266,6 +266,8 @@ export interface BidEvent {
   side: 'received' | 'sent' | 'skipped'
   pricePerUnit?: number
   capacity?: number
+  /** the bidder's throughput estimate, ms per compute unit (received bids) */
+  msPerUnit?: number
   reason?: string
   at: number
 }

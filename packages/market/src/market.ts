@@ -515,7 +515,7 @@ export class MarketService extends TypedEventEmitter<MarketEvents> implements Ma
       expiresAt: Number(v.message.expiresAt)
     })
     job.bidders.set(bidder, v.signer)
-    const detail: BidEvent = { jobId: job.id, bidder, side: 'received', pricePerUnit: bid.pricePerUnit, capacity: bid.capacity, at: Date.now() }
+    const detail: BidEvent = { jobId: job.id, bidder, side: 'received', pricePerUnit: bid.pricePerUnit, capacity: bid.capacity, msPerUnit: bid.msPerUnit, at: Date.now() }
     this.safeDispatchEvent('bid', { detail })
     if (!job.rtts.has(bidder) && this.components.ping != null) {
       job.rtts.set(bidder, NaN)

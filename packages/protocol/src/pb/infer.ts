@@ -1,0 +1,1073 @@
+/* eslint-disable require-yield */
+
+import { decodeMessage, encodeMessage, MaxLengthError, message, streamMessage } from 'protons-runtime'
+import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'
+import type { Codec, DecodeOptions } from 'protons-runtime'
+import type { Uint8ArrayList } from 'uint8arraylist'
+
+export interface InferOpen {
+  jobId: string
+  leaseId: string
+  modelCid: string
+  kind: string
+  stage: number
+  stageCount: number
+  source: Uint8Array<ArrayBuffer>
+  next: Uint8Array<ArrayBuffer>
+  nextAddrs: string[]
+  nextLeaseId: string
+}
+
+export namespace InferOpen {
+  let _codec: Codec<InferOpen>
+
+  export const codec = (): Codec<InferOpen> => {
+    if (_codec == null) {
+      _codec = message<InferOpen>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.jobId != null && obj.jobId !== '')) {
+          w.uint32(10)
+          w.string(obj.jobId)
+        }
+
+        if ((obj.leaseId != null && obj.leaseId !== '')) {
+          w.uint32(18)
+          w.string(obj.leaseId)
+        }
+
+        if ((obj.modelCid != null && obj.modelCid !== '')) {
+          w.uint32(26)
+          w.string(obj.modelCid)
+        }
+
+        if ((obj.kind != null && obj.kind !== '')) {
+          w.uint32(34)
+          w.string(obj.kind)
+        }
+
+        if ((obj.stage != null && obj.stage !== 0)) {
+          w.uint32(40)
+          w.uint32(obj.stage)
+        }
+
+        if ((obj.stageCount != null && obj.stageCount !== 0)) {
+          w.uint32(48)
+          w.uint32(obj.stageCount)
+        }
+
+        if ((obj.source != null && obj.source.byteLength > 0)) {
+          w.uint32(58)
+          w.bytes(obj.source)
+        }
+
+        if ((obj.next != null && obj.next.byteLength > 0)) {
+          w.uint32(66)
+          w.bytes(obj.next)
+        }
+
+        if (obj.nextAddrs != null && obj.nextAddrs.length > 0) {
+          for (const value of obj.nextAddrs) {
+            w.uint32(74)
+            w.string(value)
+          }
+        }
+
+        if ((obj.nextLeaseId != null && obj.nextLeaseId !== '')) {
+          w.uint32(82)
+          w.string(obj.nextLeaseId)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          jobId: '',
+          leaseId: '',
+          modelCid: '',
+          kind: '',
+          stage: 0,
+          stageCount: 0,
+          source: uint8ArrayAlloc(0),
+          next: uint8ArrayAlloc(0),
+          nextAddrs: [],
+          nextLeaseId: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.jobId = reader.string()
+              break
+            }
+            case 2: {
+              obj.leaseId = reader.string()
+              break
+            }
+            case 3: {
+              obj.modelCid = reader.string()
+              break
+            }
+            case 4: {
+              obj.kind = reader.string()
+              break
+            }
+            case 5: {
+              obj.stage = reader.uint32()
+              break
+            }
+            case 6: {
+              obj.stageCount = reader.uint32()
+              break
+            }
+            case 7: {
+              obj.source = reader.bytes()
+              break
+            }
+            case 8: {
+              obj.next = reader.bytes()
+              break
+            }
+            case 9: {
+              if (opts.limits?.nextAddrs != null && obj.nextAddrs.length === opts.limits.nextAddrs) {
+                throw new MaxLengthError('Decode error - repeated field "nextAddrs" had too many elements')
+              }
+
+              obj.nextAddrs.push(reader.string())
+              break
+            }
+            case 10: {
+              obj.nextLeaseId = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          nextAddrs: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.jobId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.leaseId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.modelCid`,
+                value: reader.string()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.kind`,
+                value: reader.string()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.stage`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.stageCount`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.source`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 8: {
+              yield {
+                field: `${prefix}.next`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 9: {
+              if (opts.limits?.nextAddrs != null && obj.nextAddrs === opts.limits.nextAddrs) {
+                throw new MaxLengthError('Streaming decode error - repeated field "nextAddrs" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.nextAddrs[]`,
+                index: obj.nextAddrs,
+                value: reader.string()
+              }
+
+              obj.nextAddrs++
+
+              break
+            }
+            case 10: {
+              yield {
+                field: `${prefix}.nextLeaseId`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface InferOpenJobIdFieldEvent {
+    field: '$.jobId'
+    value: string
+  }
+
+  export interface InferOpenLeaseIdFieldEvent {
+    field: '$.leaseId'
+    value: string
+  }
+
+  export interface InferOpenModelCidFieldEvent {
+    field: '$.modelCid'
+    value: string
+  }
+
+  export interface InferOpenKindFieldEvent {
+    field: '$.kind'
+    value: string
+  }
+
+  export interface InferOpenStageFieldEvent {
+    field: '$.stage'
+    value: number
+  }
+
+  export interface InferOpenStageCountFieldEvent {
+    field: '$.stageCount'
+    value: number
+  }
+
+  export interface InferOpenSourceFieldEvent {
+    field: '$.source'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface InferOpenNextFieldEvent {
+    field: '$.next'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface InferOpenNextAddrsFieldEvent {
+    field: '$.nextAddrs[]'
+    index: number
+    value: string
+  }
+
+  export interface InferOpenNextLeaseIdFieldEvent {
+    field: '$.nextLeaseId'
+    value: string
+  }
+
+  export function encode (obj: Partial<InferOpen>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, InferOpen.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferOpen>): InferOpen {
+    return decodeMessage(buf, InferOpen.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferOpen>): Generator<InferOpenJobIdFieldEvent | InferOpenLeaseIdFieldEvent | InferOpenModelCidFieldEvent | InferOpenKindFieldEvent | InferOpenStageFieldEvent | InferOpenStageCountFieldEvent | InferOpenSourceFieldEvent | InferOpenNextFieldEvent | InferOpenNextAddrsFieldEvent | InferOpenNextLeaseIdFieldEvent> {
+    return streamMessage(buf, InferOpen.codec(), opts)
+  }
+}
+
+export interface InferData {
+  seq: number
+  tensors: Uint8Array<ArrayBuffer>
+}
+
+export namespace InferData {
+  let _codec: Codec<InferData>
+
+  export const codec = (): Codec<InferData> => {
+    if (_codec == null) {
+      _codec = message<InferData>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.seq != null && obj.seq !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.seq)
+        }
+
+        if ((obj.tensors != null && obj.tensors.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.tensors)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          seq: 0,
+          tensors: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.seq = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.tensors = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.seq`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.tensors`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface InferDataSeqFieldEvent {
+    field: '$.seq'
+    value: number
+  }
+
+  export interface InferDataTensorsFieldEvent {
+    field: '$.tensors'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<InferData>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, InferData.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferData>): InferData {
+    return decodeMessage(buf, InferData.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferData>): Generator<InferDataSeqFieldEvent | InferDataTensorsFieldEvent> {
+    return streamMessage(buf, InferData.codec(), opts)
+  }
+}
+
+export interface InferResult {
+  seq: number
+  tensors: Uint8Array<ArrayBuffer>
+  computeMs: number
+}
+
+export namespace InferResult {
+  let _codec: Codec<InferResult>
+
+  export const codec = (): Codec<InferResult> => {
+    if (_codec == null) {
+      _codec = message<InferResult>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.seq != null && obj.seq !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.seq)
+        }
+
+        if ((obj.tensors != null && obj.tensors.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.tensors)
+        }
+
+        if ((obj.computeMs != null && obj.computeMs !== 0)) {
+          w.uint32(25)
+          w.double(obj.computeMs)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          seq: 0,
+          tensors: uint8ArrayAlloc(0),
+          computeMs: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.seq = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.tensors = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.computeMs = reader.double()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.seq`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.tensors`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.computeMs`,
+                value: reader.double()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface InferResultSeqFieldEvent {
+    field: '$.seq'
+    value: number
+  }
+
+  export interface InferResultTensorsFieldEvent {
+    field: '$.tensors'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface InferResultComputeMsFieldEvent {
+    field: '$.computeMs'
+    value: number
+  }
+
+  export function encode (obj: Partial<InferResult>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, InferResult.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferResult>): InferResult {
+    return decodeMessage(buf, InferResult.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferResult>): Generator<InferResultSeqFieldEvent | InferResultTensorsFieldEvent | InferResultComputeMsFieldEvent> {
+    return streamMessage(buf, InferResult.codec(), opts)
+  }
+}
+
+export interface InferEnd {}
+
+export namespace InferEnd {
+  let _codec: Codec<InferEnd>
+
+  export const codec = (): Codec<InferEnd> => {
+    if (_codec == null) {
+      _codec = message<InferEnd>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {}
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export function encode (obj: Partial<InferEnd>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, InferEnd.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferEnd>): InferEnd {
+    return decodeMessage(buf, InferEnd.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferEnd>): Generator<{}> {
+    return streamMessage(buf, InferEnd.codec(), opts)
+  }
+}
+
+export interface InferFinish {}
+
+export namespace InferFinish {
+  let _codec: Codec<InferFinish>
+
+  export const codec = (): Codec<InferFinish> => {
+    if (_codec == null) {
+      _codec = message<InferFinish>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {}
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export function encode (obj: Partial<InferFinish>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, InferFinish.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferFinish>): InferFinish {
+    return decodeMessage(buf, InferFinish.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferFinish>): Generator<{}> {
+    return streamMessage(buf, InferFinish.codec(), opts)
+  }
+}
+
+export interface InferError {
+  code: string
+  message: string
+}
+
+export namespace InferError {
+  let _codec: Codec<InferError>
+
+  export const codec = (): Codec<InferError> => {
+    if (_codec == null) {
+      _codec = message<InferError>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.code != null && obj.code !== '')) {
+          w.uint32(10)
+          w.string(obj.code)
+        }
+
+        if ((obj.message != null && obj.message !== '')) {
+          w.uint32(18)
+          w.string(obj.message)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          code: '',
+          message: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.code = reader.string()
+              break
+            }
+            case 2: {
+              obj.message = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.code`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.message`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface InferErrorCodeFieldEvent {
+    field: '$.code'
+    value: string
+  }
+
+  export interface InferErrorMessageFieldEvent {
+    field: '$.message'
+    value: string
+  }
+
+  export function encode (obj: Partial<InferError>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, InferError.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferError>): InferError {
+    return decodeMessage(buf, InferError.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferError>): Generator<InferErrorCodeFieldEvent | InferErrorMessageFieldEvent> {
+    return streamMessage(buf, InferError.codec(), opts)
+  }
+}
+
+export interface InferMessage {
+  open?: InferOpen
+  data?: InferData
+  result?: InferResult
+  end?: InferEnd
+  finish?: InferFinish
+  error?: InferError
+}
+
+export namespace InferMessage {
+  let _codec: Codec<InferMessage>
+
+  export const codec = (): Codec<InferMessage> => {
+    if (_codec == null) {
+      _codec = message<InferMessage>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.open != null) {
+          w.uint32(10)
+          InferOpen.codec().encode(obj.open, w)
+        }
+
+        if (obj.data != null) {
+          w.uint32(18)
+          InferData.codec().encode(obj.data, w)
+        }
+
+        if (obj.result != null) {
+          w.uint32(26)
+          InferResult.codec().encode(obj.result, w)
+        }
+
+        if (obj.end != null) {
+          w.uint32(34)
+          InferEnd.codec().encode(obj.end, w)
+        }
+
+        if (obj.finish != null) {
+          w.uint32(42)
+          InferFinish.codec().encode(obj.finish, w)
+        }
+
+        if (obj.error != null) {
+          w.uint32(50)
+          InferError.codec().encode(obj.error, w)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {}
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.open = InferOpen.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.open
+              })
+              break
+            }
+            case 2: {
+              obj.data = InferData.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.data
+              })
+              break
+            }
+            case 3: {
+              obj.result = InferResult.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.result
+              })
+              break
+            }
+            case 4: {
+              obj.end = InferEnd.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.end
+              })
+              break
+            }
+            case 5: {
+              obj.finish = InferFinish.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.finish
+              })
+              break
+            }
+            case 6: {
+              obj.error = InferError.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.error
+              })
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield * InferOpen.codec().stream(reader, reader.uint32(), `${prefix}.open`, {
+                limits: opts.limits?.open
+              })
+
+              break
+            }
+            case 2: {
+              yield * InferData.codec().stream(reader, reader.uint32(), `${prefix}.data`, {
+                limits: opts.limits?.data
+              })
+
+              break
+            }
+            case 3: {
+              yield * InferResult.codec().stream(reader, reader.uint32(), `${prefix}.result`, {
+                limits: opts.limits?.result
+              })
+
+              break
+            }
+            case 4: {
+              yield * InferEnd.codec().stream(reader, reader.uint32(), `${prefix}.end`, {
+                limits: opts.limits?.end
+              })
+
+              break
+            }
+            case 5: {
+              yield * InferFinish.codec().stream(reader, reader.uint32(), `${prefix}.finish`, {
+                limits: opts.limits?.finish
+              })
+
+              break
+            }
+            case 6: {
+              yield * InferError.codec().stream(reader, reader.uint32(), `${prefix}.error`, {
+                limits: opts.limits?.error
+              })
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface InferMessageOpenJobIdFieldEvent {
+    field: '$.open.jobId'
+    value: string
+  }
+
+  export interface InferMessageOpenLeaseIdFieldEvent {
+    field: '$.open.leaseId'
+    value: string
+  }
+
+  export interface InferMessageOpenModelCidFieldEvent {
+    field: '$.open.modelCid'
+    value: string
+  }
+
+  export interface InferMessageOpenKindFieldEvent {
+    field: '$.open.kind'
+    value: string
+  }
+
+  export interface InferMessageOpenStageFieldEvent {
+    field: '$.open.stage'
+    value: number
+  }
+
+  export interface InferMessageOpenStageCountFieldEvent {
+    field: '$.open.stageCount'
+    value: number
+  }
+
+  export interface InferMessageOpenSourceFieldEvent {
+    field: '$.open.source'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface InferMessageOpenNextFieldEvent {
+    field: '$.open.next'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface InferMessageOpenNextAddrsFieldEvent {
+    field: '$.open.nextAddrs[]'
+    index: number
+    value: string
+  }
+
+  export interface InferMessageOpenNextLeaseIdFieldEvent {
+    field: '$.open.nextLeaseId'
+    value: string
+  }
+
+  export interface InferMessageDataSeqFieldEvent {
+    field: '$.data.seq'
+    value: number
+  }
+
+  export interface InferMessageDataTensorsFieldEvent {
+    field: '$.data.tensors'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface InferMessageResultSeqFieldEvent {
+    field: '$.result.seq'
+    value: number
+  }
+
+  export interface InferMessageResultTensorsFieldEvent {
+    field: '$.result.tensors'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface InferMessageResultComputeMsFieldEvent {
+    field: '$.result.computeMs'
+    value: number
+  }
+
+  export interface InferMessageErrorCodeFieldEvent {
+    field: '$.error.code'
+    value: string
+  }
+
+  export interface InferMessageErrorMessageFieldEvent {
+    field: '$.error.message'
+    value: string
+  }
+
+  export function encode (obj: Partial<InferMessage>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, InferMessage.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferMessage>): InferMessage {
+    return decodeMessage(buf, InferMessage.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferMessage>): Generator<InferMessageOpenJobIdFieldEvent | InferMessageOpenLeaseIdFieldEvent | InferMessageOpenModelCidFieldEvent | InferMessageOpenKindFieldEvent | InferMessageOpenStageFieldEvent | InferMessageOpenStageCountFieldEvent | InferMessageOpenSourceFieldEvent | InferMessageOpenNextFieldEvent | InferMessageOpenNextAddrsFieldEvent | InferMessageOpenNextLeaseIdFieldEvent | InferMessageDataSeqFieldEvent | InferMessageDataTensorsFieldEvent | InferMessageResultSeqFieldEvent | InferMessageResultTensorsFieldEvent | InferMessageResultComputeMsFieldEvent | InferMessageErrorCodeFieldEvent | InferMessageErrorMessageFieldEvent> {
+    return streamMessage(buf, InferMessage.codec(), opts)
+  }
+}
