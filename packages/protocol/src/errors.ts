@@ -132,3 +132,34 @@ export class NotAdmittedError extends FleetmeshError {
   readonly code = 'ERR_NOT_ADMITTED'
   override readonly action = 'ignore'
 }
+
+/** A work receipt is malformed, inconsistent, or its signatures or certificates do not verify. */
+export class InvalidReceiptError extends FleetmeshError {
+  override readonly name = 'InvalidReceiptError'
+  readonly code = 'ERR_INVALID_RECEIPT'
+}
+
+/** A receipt that must move credits carries no requester countersignature. */
+export class NotCountersignedError extends FleetmeshError {
+  override readonly name = 'NotCountersignedError'
+  readonly code = 'ERR_NOT_COUNTERSIGNED'
+}
+
+/** A receipt or evidence record is dated too far in the future; dropped without a penalty (it may be valid later). */
+export class EntryFromFutureError extends FleetmeshError {
+  override readonly name = 'EntryFromFutureError'
+  readonly code = 'ERR_ENTRY_FROM_FUTURE'
+  override readonly action = 'ignore'
+}
+
+/** Evidence against a worker is malformed or does not prove what it claims. */
+export class InvalidEvidenceError extends FleetmeshError {
+  override readonly name = 'InvalidEvidenceError'
+  readonly code = 'ERR_INVALID_EVIDENCE'
+}
+
+/** A peer broke the receipt reconciliation protocol (bad range, too many rounds, unasked entries). */
+export class ReconcileProtocolError extends FleetmeshError {
+  override readonly name = 'ReconcileProtocolError'
+  readonly code = 'ERR_RECONCILE_PROTOCOL'
+}

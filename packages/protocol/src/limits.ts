@@ -67,3 +67,18 @@ export const MODEL_CHUNK_BYTES = 256 * 1024
 
 /** Largest model a node fetches or serves by default, bytes. */
 export const MAX_MODEL_BYTES = 256 * 1024 * 1024
+
+/** Largest encoded work receipt (body, two signatures, two certificates), bytes; an honest one is ~800. */
+export const MAX_RECEIPT_BYTES = 4096
+
+/** Largest encoded ledger entry (a receipt, or evidence holding up to three receipts), bytes. */
+export const MAX_LEDGER_ENTRY_BYTES = 16 * 1024
+
+/** Largest message on /fleetmesh/reconcile/1.0.0, bytes. */
+export const MAX_RECONCILE_MESSAGE_BYTES = 4 * 1024 * 1024
+
+/** Most ranges in one reconciliation message. */
+export const MAX_RECONCILE_RANGES = 8192
+
+/** Most messages one side sends in one reconciliation session. */
+export const MAX_RECONCILE_ROUNDS = 64

@@ -1,0 +1,80 @@
+/**
+ * Defaults of the ledger. Each one is the `@default` of a {@link LedgerInit}
+ * field (or of an option of a pure function) and is documented there.
+ */
+
+/** Signature domain of a worker's receipt signature (libp2p RFC 0002 signing input). */
+export const RECEIPT_WORKER_DOMAIN = 'fleetmesh-receipt-worker'
+
+/** Signature domain of a requester's countersignature. */
+export const RECEIPT_REQUESTER_DOMAIN = 'fleetmesh-receipt-requester'
+
+/** Signature domain of an evidence record's reporter signature. */
+export const EVIDENCE_DOMAIN = 'fleetmesh-evidence'
+
+/** Payload type bytes signed with a receipt body. */
+export const RECEIPT_PAYLOAD_TYPE = new TextEncoder().encode('/fleetmesh/receipt/1')
+
+/** Payload type bytes signed with an evidence body. */
+export const EVIDENCE_PAYLOAD_TYPE = new TextEncoder().encode('/fleetmesh/evidence/1')
+
+/** Bytes of a receipt or evidence id (sha2-256). */
+export const ID_BYTES = 32
+
+/** Bytes of a range fingerprint (sha2-256 of the range's id sum and count, truncated). */
+export const FINGERPRINT_BYTES = 16
+
+/**
+ * Sub-ranges a differing range is split into. 16 keeps the number of
+ * rounds at log16(n) (5 for 1M receipts) while each split costs ~16
+ * fingerprints (~25 bytes each).
+ *
+ * @default 16
+ */
+export const RECONCILE_BRANCHING = 16
+
+/**
+ * A differing range with at most this many ids is sent as an id list
+ * (32 bytes per id) instead of being split further.
+ *
+ * @default 12
+ */
+export const RECONCILE_ID_LIST_THRESHOLD = 12
+
+/** Interval between anti-entropy rounds with a random admitted peer, ms. @default 5000 */
+export const RECONCILE_INTERVAL_MS = 5000
+
+/** Timeout of one reconciliation session, ms. @default 30000 */
+export const RECONCILE_TIMEOUT_MS = 30_000
+
+/** Most ledger entries pushed in one reconciliation message (the rest follow in the next). @default 2000 */
+export const RECONCILE_ENTRIES_PER_MESSAGE = 2000
+
+/** Inbound + outbound reconciliation streams at once. @default 4 */
+export const MAX_RECONCILE_STREAMS = 4
+
+/**
+ * Quantisation grid of output digests: float outputs are rounded to
+ * multiples of this before hashing, so honest float noise (different
+ * kernels, thread counts) gives the same digest.
+ *
+ * @default 1e-3
+ */
+export const OUTPUT_TOLERANCE = 1e-3
+
+/** Share of shards a requester re-runs on a second worker, 0..1. @default 0.05 */
+export const SAMPLE_RATE = 0.05
+
+/**
+ * Weight of one proven output mismatch against one countersigned receipt
+ * in the reputation formula (see `reputationOf`).
+ *
+ * @default 10
+ */
+export const MISMATCH_WEIGHT = 10
+
+/** Micro-credits per credit: balances are summed as integers of micro-credits so the sum does not depend on order. */
+export const MICRO_PER_CREDIT = 1_000_000
+
+/** Verified certificates kept in the verification cache. @default 4096 */
+export const CERTIFICATE_CACHE_SIZE = 4096

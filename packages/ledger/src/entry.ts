@@ -1,0 +1,56 @@
+import { InvalidReceiptError, MAX_LEDGER_ENTRY_BYTES, MessageTooLargeError, PbLedgerEntry } from '@fleetmesh/protocol'
+import { evidenceId, verifyEvidence } from './evidence.js'
+import { receiptId, verifyReceipt } from './receipt.js'
+import type { VerifiedEvidence } from './evidence.js'
+import type { VerifiedReceipt, VerifyReceiptOptions } from './receipt.js'
+import type { PbEvidence, PbReceipt } from '@fleetmesh/protocol'
+
+/**
+ * A ledger entry is what a node stores, gossips and reconciles: a
+ * countersigned receipt or an evidence record. Its id is the sha2-256 of
+ * the receipt body or of the evidence body.
+ */
+export type VerifiedEntry =
+  | { kind: 'receipt', id: string, bytes: Uint8Array, receipt: VerifiedReceipt }
+  | { kind: 'evidence', id: string, bytes: Uint8Array, evidence: VerifiedEvidence }
+
+/** Encodes a receipt or evidence as a ledger entry. */
+export function encodeEntry (entry: { receipt: PbReceipt } | { evidence: PbEvidence }): Uint8Array {
+  return PbLedgerEntry.encode(entry)
+}
+
+/** Decodes a ledger entry. @throws MessageTooLargeError, InvalidReceiptError */
+export function decodeEntry (bytes: Uint8Array): PbLedgerEntry {
+  if (bytes.byteLength > MAX_LEDGER_ENTRY_BYTES) throw new MessageTooLargeError('ledger entry', bytes.byteLength, MAX_LEDGER_ENTRY_BYTES)
+  let entry: PbLedgerEntry
+  try {
+    entry = PbLedgerEntry.decode(bytes)
+  } catch (err: any) {
+    throw new InvalidReceiptError(`bytes are not a ledger entry: ${err?.message ?? err}`)
+  }
+  if ((entry.receipt == null) === (entry.evidence == null)) throw new InvalidReceiptError('a ledger entry holds exactly one of a receipt or evidence')
+  return entry
+}
+
+/** The id of an encoded entry without verifying it (32 bytes). */
+export function entryId (entry: PbLedgerEntry): Uint8Array {
+  if (entry.receipt != null) return receiptId(entry.receipt)
+  if (entry.evidence != null) return evidenceId(entry.evidence)
+  throw new InvalidReceiptError('empty ledger entry')
+}
+
+/**
+ * Verifies an encoded entry: a receipt must be countersigned; evidence
+ * must prove what it claims.
+ *
+ * @throws the errors of verifyReceipt / verifyEvidence, MessageTooLargeError
+ */
+export async function verifyEntry (bytes: Uint8Array, options: VerifyReceiptOptions): Promise<VerifiedEntry> {
+  const entry = decodeEntry(bytes)
+  if (entry.receipt != null) {
+    const receipt = await verifyReceipt(entry.receipt, { ...options, requireCountersigned: true })
+    return { kind: 'receipt', id: receipt.id, bytes, receipt }
+  }
+  const evidence = await verifyEvidence(entry.evidence as PbEvidence, options)
+  return { kind: 'evidence', id: evidence.id, bytes, evidence }
+}

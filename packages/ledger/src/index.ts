@@ -1,0 +1,216 @@
+/**
+ * @packageDocumentation
+ *
+ * The fleetmesh ledger: signed work receipts, persisted in the node's data
+ * directory, gossiped on `/fleetmesh/1/receipts` and reconciled pairwise by
+ * range-based set reconciliation over receipt ids, so every honest node
+ * converges on the same set with no chain and no central ledger. Balances,
+ * earnings and reputation are pure functions of that set.
+ *
+ * - A worker's lease handler returns {@link Ledger.shardReturn}: its output
+ *   plus a receipt it signed (job, shard, requester, worker, model, input
+ *   and output digests, compute time and units, price, times).
+ * - The requester settles the job with {@link settleJob}: it checks each
+ *   receipt, re-runs a sample of shards on other workers, compares output
+ *   digests (quantised, {@link outputDigest}), takes the majority of three
+ *   on a mismatch, countersigns the accepted receipts (stored durably, then
+ *   gossiped) and gossips signed evidence against a minority worker.
+ * - Only countersigned receipts move credits; evidence lowers reputation,
+ *   which the market reads through `MarketInit.reputation`.
+ *
+ * @example
+ *
+ * ```TypeScript
+ * import { createMeshNode } from '@fleetmesh/peer'
+ * import { market } from '@fleetmesh/market'
+ * import { ledger, settleJob, marketRerun } from '@fleetmesh/ledger'
+ *
+ * const node = await createMeshNode({ ...init, services: {
+ *   ledger: ledger({ certificate, trustedAuthorities, dir: `${dataDir}/ledger` }),
+ *   market: market({ certificate, trustedAuthorities, reputation: (id) => node.libp2p.services.ledger.reputation(id) })
+ * } })
+ * const job = await node.libp2p.services.market.submit(spec)
+ * const settled = await settleJob(node.libp2p.services.ledger, job, { sampleRate: 0.1, rerun: marketRerun(node.libp2p.services.market, spec) })
+ * console.log(node.libp2p.services.ledger.balances().peers)
+ * ```
+ */
+
+import { LedgerService } from './ledger.js'
+import type { Balances, EarningsReport, ReputationReport } from './balances.js'
+import type { VerifiedEntry } from './entry.js'
+import type { VerifiedEvidence } from './evidence.js'
+import type { ReceiptFields, VerifiedReceipt } from './receipt.js'
+import type { ReconcileOptions } from './reconcile.js'
+import type { SessionOptions, SessionStats } from './session.js'
+import type { PbReceipt, VerifiedCertificate } from '@fleetmesh/protocol'
+import type { ComponentLogger, PeerId, PrivateKey, PublicKey, TypedEventEmitter } from '@libp2p/interface'
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+
+export * from './balances.js'
+export * from './certificates.js'
+export * from './constants.js'
+export * from './digest.js'
+export * from './entry.js'
+export * from './errors.js'
+export * from './evidence.js'
+export * from './receipt.js'
+export * from './reconcile.js'
+export * from './session.js'
+export * from './settle.js'
+export { LevelEntryStore, MemoryEntryStore } from './store.js'
+export type { EntryStore } from './store.js'
+export { sha256, signingInput, toHex, fromHex } from './signing.js'
+export type { ReconcileOptions }
+
+/** Init of {@link ledger}. */
+export interface LedgerInit {
+  /** this node's device certificate (carried in the receipts it signs) */
+  certificate: Uint8Array
+  /** fleet authorities whose certificates are accepted in receipts and evidence */
+  trustedAuthorities: PublicKey[]
+  /** LevelDB directory of the receipt store, e.g. `<dataDir>/ledger`; in memory if omitted */
+  dir?: string
+  /** interval between anti-entropy rounds with a random admitted peer, ms; 0 turns them off @default RECONCILE_INTERVAL_MS (5000) */
+  reconcileIntervalMs?: number
+  /** timeout of one reconciliation session, ms @default RECONCILE_TIMEOUT_MS (30000) */
+  reconcileTimeoutMs?: number
+  /** range split and id-list threshold, entries per message @default branching 16, id lists at ≤ 12 ids, 2000 entries */
+  reconcile?: SessionOptions
+  /** weight of a proven mismatch in the reputation formula @default MISMATCH_WEIGHT (10) */
+  mismatchWeight?: number
+  /** secret seed of this node's shard sampling @default 16 random bytes */
+  sampleSeed?: string
+}
+
+/** The gossipsub service as far as the ledger uses it (@libp2p/gossipsub's GossipSub fits). */
+export interface LedgerPubSub {
+  topicValidators: Map<string, (propagationSource: PeerId, msg: any) => any>
+  subscribe(topic: string): void
+  unsubscribe(topic: string): void
+  publish(topic: string, data: Uint8Array): Promise<unknown>
+  addEventListener(type: 'gossipsub:message', listener: (evt: CustomEvent<any>) => void): void
+  removeEventListener(type: 'gossipsub:message', listener: (evt: CustomEvent<any>) => void): void
+}
+
+/** The admission service as far as the ledger uses it (@fleetmesh/peer's fits). */
+export interface LedgerAdmission {
+  isAdmitted(peerId: PeerId): boolean
+  admitted(): VerifiedCertificate[]
+}
+
+/** What the ledger service needs from libp2p. */
+export interface LedgerComponents {
+  peerId: PeerId
+  privateKey: PrivateKey
+  registrar: Registrar
+  connectionManager: ConnectionManager
+  logger: ComponentLogger
+  pubsub: LedgerPubSub
+  admission: LedgerAdmission
+}
+
+/** Filter of {@link Ledger.receipts}; one of jobId, worker, requester picks the index. */
+export interface ReceiptQuery {
+  jobId?: string
+  /** worker PeerId string */
+  worker?: string
+  /** requester PeerId string */
+  requester?: string
+  /** finish time ≥ since, ms since the epoch */
+  since?: number
+  /** finish time < until, ms since the epoch */
+  until?: number
+  limit?: number
+}
+
+/** The lease fields a worker receipt needs (the market's `WorkerLease` fits). */
+export interface LeaseInfo {
+  leaseId: string
+  jobId: string
+  /** requester PeerId string */
+  requester: string
+  shardIndex: number
+  replica: number
+  units: number
+  pricePerUnit: number
+  modelCid: string
+}
+
+/** Input of {@link Ledger.shardReturn}. */
+export interface ShardReturnInit {
+  lease: LeaseInfo
+  /** sha2-256 of the shard's input (32 bytes); the same input must give the same digest on every worker */
+  inputDigest: Uint8Array
+  /** {@link outputDigest} of the output (32 bytes) */
+  outputDigest: Uint8Array
+  /** the output bytes the requester receives @default empty */
+  output?: Uint8Array
+  /** ms since the epoch */
+  startedAt: number
+  /** ms since the epoch @default Date.now() */
+  finishedAt?: number
+  /** ms of compute @default finishedAt − startedAt */
+  computeMs?: number
+}
+
+export interface LedgerEvents {
+  /** a new entry was stored */
+  entry: CustomEvent<{ id: string, kind: 'receipt' | 'evidence', source: 'local' | 'gossip' | 'reconcile' }>
+  /** a reconciliation session ended */
+  reconcile: CustomEvent<SessionStats & { peer: string, initiator: boolean }>
+  /** a gossiped entry did not verify */
+  rejected: CustomEvent<{ code: string, source: 'gossip' }>
+}
+
+/** The ledger service. */
+export interface Ledger extends TypedEventEmitter<LedgerEvents> {
+  /** Verifies an encoded ledger entry, stores it durably and gossips it; undefined if already known. @throws verification errors */
+  add(bytes: Uint8Array): Promise<VerifiedEntry | undefined>
+  /** true if the entry (hex id) is stored */
+  has(id: string): boolean
+  /** number of stored entries (receipts and evidence) */
+  readonly size: number
+  /** hex ids of all stored entries, sorted */
+  entryIds(): string[]
+  /** countersigned receipts by the index `query` names, oldest first for worker/requester/time */
+  receipts(query?: ReceiptQuery): Promise<VerifiedReceipt[]>
+  /** all stored evidence, sorted by id */
+  evidence(): VerifiedEvidence[]
+  /** credits per PeerId and owner, a pure function of the set */
+  balances(): Balances
+  /** earnings of a worker per UTC day */
+  earnings(peer: PeerId | string): EarningsReport
+  /** reputation 0..1 (1 for a peer with no evidence); plug into `MarketInit.reputation` */
+  reputation(peer: PeerId | string): number
+  /** reputation with its inputs */
+  reputationReport(peer: PeerId | string): ReputationReport
+  /** worker: signs a receipt for work done for `fields.requester` */
+  signReceipt(fields: Omit<ReceiptFields, 'worker'>): Promise<PbReceipt>
+  /** worker: the bytes a lease handler returns: output plus a signed receipt */
+  shardReturn(init: ShardReturnInit): Promise<Uint8Array>
+  /** requester: verifies a worker-signed receipt naming this node as requester */
+  checkWorkerReceipt(receipt: PbReceipt): Promise<VerifiedReceipt>
+  /** requester: verifies, countersigns, stores durably (fsync), then gossips; resolves once durable */
+  countersign(receipt: PbReceipt): Promise<VerifiedReceipt>
+  /** requester: signs, stores and gossips evidence that `accused` disagrees with two witnesses */
+  reportMismatch(accused: PbReceipt, witnesses: [PbReceipt, PbReceipt]): Promise<VerifiedEvidence>
+  /** signs, stores and gossips evidence that one worker signed two receipts for one shard */
+  reportEquivocation(a: PbReceipt, b: PbReceipt): Promise<VerifiedEvidence>
+  /** one reconciliation session with `peer` as initiator */
+  reconcileWith(peer: PeerId, options?: { signal?: AbortSignal }): Promise<SessionStats>
+  /** one anti-entropy round with a random admitted peer (what the timer runs) */
+  reconcileRandom(): Promise<SessionStats | undefined>
+  /** secret seed of this node's sampling */
+  readonly sampleSeed: string
+}
+
+/**
+ * The ledger service factory, in libp2p's service shape:
+ * `createMeshNode({ services: { ledger: ledger(init) } })`. Needs the
+ * `pubsub` (gossipsub) and `admission` services.
+ *
+ * @throws InvalidConfigError at start if this node's certificate is invalid
+ */
+export function ledger (init: LedgerInit): (components: LedgerComponents) => Ledger {
+  return (components) => new LedgerService(components, init)
+}

@@ -1,0 +1,395 @@
+import { randomBytes } from 'node:crypto'
+import { InvalidConfigError, InvalidReceiptError, PbShardReturn, MAX_LEDGER_ENTRY_BYTES, MAX_RECONCILE_MESSAGE_BYTES, RECEIPTS_TOPIC, RECONCILE_PROTOCOL, verifyCertificate } from '@fleetmesh/protocol'
+import { serviceCapabilities, serviceDependencies, TypedEventEmitter } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { lpStream } from '@libp2p/utils'
+import { computeBalances, computeEarnings, computeReputation } from './balances.js'
+import { CertificateVerifier } from './certificates.js'
+import { MAX_RECONCILE_STREAMS, RECONCILE_INTERVAL_MS, RECONCILE_TIMEOUT_MS } from './constants.js'
+import { decodeEntry, encodeEntry, entryId, verifyEntry } from './entry.js'
+import { LedgerNotStartedError } from './errors.js'
+import { createEquivocationEvidence, createMismatchEvidence, verifyEvidence } from './evidence.js'
+import { countersignReceipt, signWorkerReceipt, verifyReceipt } from './receipt.js'
+import { IdSet } from './reconcile.js'
+import { initiateSession, respondSession } from './session.js'
+import { buf, fromHex, toHex } from './signing.js'
+import { indexPrefix, LevelEntryStore, MemoryEntryStore } from './store.js'
+import type { Balances, EarningsReport, ReputationReport } from './balances.js'
+import type { VerifiedEntry } from './entry.js'
+import type { VerifiedEvidence } from './evidence.js'
+import type { Ledger, LedgerComponents, LedgerEvents, LedgerInit, ReceiptQuery, ShardReturnInit } from './index.js'
+import type { ReceiptFields, VerifiedReceipt } from './receipt.js'
+import type { EntryStore } from './store.js'
+import type { SessionIo, SessionStats } from './session.js'
+import type { PbEvidence, PbReceipt, VerifiedCertificate } from '@fleetmesh/protocol'
+import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
+
+/** gossipsub's TopicValidatorResult values (string enum in @libp2p/gossipsub). */
+const ACCEPT = 'accept'
+const IGNORE = 'ignore'
+const REJECT = 'reject'
+
+function lpIo (stream: Stream, signal: AbortSignal): SessionIo {
+  const lp = lpStream(stream, { maxDataLength: MAX_RECONCILE_MESSAGE_BYTES })
+  return {
+    async read () {
+      try {
+        return (await lp.read({ signal })).subarray()
+      } catch (err: any) {
+        if (err?.name === 'UnexpectedEOFError') return undefined
+        throw err
+      }
+    },
+    async write (bytes) { await lp.write(bytes, { signal }) }
+  }
+}
+
+/**
+ * The ledger service: stores verified entries (countersigned receipts and
+ * evidence), gossips new ones on RECEIPTS_TOPIC, reconciles with a random
+ * admitted peer every `reconcileIntervalMs` over RECONCILE_PROTOCOL, and
+ * derives balances, earnings and reputation from the set. Not exported
+ * from the package; tests import it.
+ */
+export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Ledger, Startable {
+  readonly [Symbol.toStringTag] = '@fleetmesh/ledger'
+  readonly [serviceCapabilities]: string[] = ['@fleetmesh/ledger']
+  readonly [serviceDependencies]: string[] = ['@libp2p/pubsub', '@fleetmesh/admission']
+
+  private readonly components: LedgerComponents
+  private readonly init: LedgerInit
+  private readonly log: Logger
+  private readonly certificates: CertificateVerifier
+  private readonly ids = new IdSet()
+  private readonly entries = new Map<string, VerifiedEntry>()
+  private readonly inflight = new Map<string, Promise<VerifiedEntry | undefined>>()
+  private store?: EntryStore
+  private started = false
+  private timer?: ReturnType<typeof setInterval>
+  private own?: VerifiedCertificate
+  private derived?: { balances?: Balances, reputation?: Map<string, ReputationReport> }
+  private reconciling = false
+  /** secret seed of this node's shard sampling (workers must not predict which shards are checked) */
+  readonly sampleSeed: string
+
+  constructor (components: LedgerComponents, init: LedgerInit) {
+    super()
+    this.components = components
+    this.init = init
+    this.log = components.logger.forComponent('fleetmesh:ledger')
+    this.certificates = new CertificateVerifier(init.trustedAuthorities)
+    this.sampleSeed = init.sampleSeed ?? toHex(randomBytes(16))
+    if (components.pubsub == null) throw new InvalidConfigError('the ledger service needs the gossipsub service under the name "pubsub"')
+    if (components.admission == null) throw new InvalidConfigError('the ledger service needs the admission service under the name "admission"')
+  }
+
+  isStarted (): boolean {
+    return this.started
+  }
+
+  async start (): Promise<void> {
+    try {
+      this.own = await verifyCertificate(this.init.certificate, { trustedAuthorities: this.init.trustedAuthorities, peerId: this.components.peerId })
+    } catch (err: any) {
+      throw new InvalidConfigError(`the ledger's certificate is not valid for this node: ${err?.message ?? err}`)
+    }
+    this.store = this.init.dir != null ? new LevelEntryStore(this.init.dir) : new MemoryEntryStore()
+    await this.store.open()
+    let loaded = 0
+    for await (const { id, bytes } of this.store.all()) {
+      try {
+        const e = await verifyEntry(bytes, { certificates: this.certificates, now: Number.MAX_SAFE_INTEGER })
+        if (e.id !== id) throw new InvalidReceiptError('stored under another id')
+        this.remember(e)
+        loaded++
+      } catch (err: any) {
+        this.log.error('stored entry %s does not verify, ignored - %s', id, err?.message ?? err)
+      }
+    }
+    const pubsub = this.components.pubsub
+    pubsub.topicValidators.set(RECEIPTS_TOPIC, this.validate)
+    pubsub.addEventListener('gossipsub:message', this.onGossip)
+    pubsub.subscribe(RECEIPTS_TOPIC)
+    await this.components.registrar.handle(RECONCILE_PROTOCOL, (stream, connection) => { void this.onReconcileStream(stream, connection) }, {
+      maxInboundStreams: MAX_RECONCILE_STREAMS,
+      maxOutboundStreams: MAX_RECONCILE_STREAMS,
+      runOnLimitedConnection: true
+    })
+    const interval = this.init.reconcileIntervalMs ?? RECONCILE_INTERVAL_MS
+    if (interval > 0) this.timer = setInterval(() => { void this.reconcileRandom() }, interval)
+    this.started = true
+    this.log('started with %d entries from %s', loaded, this.init.dir ?? 'memory')
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    clearInterval(this.timer)
+    const pubsub = this.components.pubsub
+    pubsub.removeEventListener('gossipsub:message', this.onGossip)
+    pubsub.topicValidators.delete(RECEIPTS_TOPIC)
+    try { pubsub.unsubscribe(RECEIPTS_TOPIC) } catch {}
+    await this.components.registrar.unhandle(RECONCILE_PROTOCOL).catch(() => {})
+    await Promise.allSettled([...this.inflight.values()])
+    await this.store?.close()
+    this.store = undefined
+  }
+
+  // ---------------------------------------------------------------- the set
+
+  private remember (e: VerifiedEntry): void {
+    if (this.entries.has(e.id)) return
+    this.entries.set(e.id, e)
+    this.ids.add(fromHex(e.id))
+    this.derived = undefined
+  }
+
+  /**
+   * Verifies an encoded entry and stores it durably if new.
+   *
+   * @returns the entry, or undefined if it was already known
+   */
+  private async ingest (bytes: Uint8Array, source: 'local' | 'gossip' | 'reconcile'): Promise<VerifiedEntry | undefined> {
+    const id = toHex(entryId(decodeEntry(bytes)))
+    if (this.entries.has(id)) return undefined
+    const running = this.inflight.get(id)
+    if (running != null) return running.then(() => undefined)
+    const p = (async () => {
+      const e = await verifyEntry(bytes, { certificates: this.certificates })
+      const store = this.store
+      if (store == null) throw new LedgerNotStartedError('the ledger is not started')
+      await store.put(e)
+      this.remember(e)
+      this.safeDispatchEvent('entry', { detail: { id: e.id, kind: e.kind, source } })
+      return e
+    })()
+    this.inflight.set(id, p)
+    try {
+      return await p
+    } finally {
+      this.inflight.delete(id)
+    }
+  }
+
+  private readonly validate = async (_from: PeerId, msg: any): Promise<any> => {
+    try {
+      const data: Uint8Array = msg.data
+      if (data.byteLength > MAX_LEDGER_ENTRY_BYTES) return REJECT
+      const e = await this.ingest(data, 'gossip')
+      return e == null ? IGNORE : ACCEPT
+    } catch (err: any) {
+      this.log('gossiped entry refused - %s', err?.message ?? err)
+      this.safeDispatchEvent('rejected', { detail: { code: err?.code ?? 'ERR_UNKNOWN', source: 'gossip' } })
+      return err?.action === 'ignore' ? IGNORE : REJECT
+    }
+  }
+
+  private readonly onGossip = (): void => {}
+
+  private async publish (bytes: Uint8Array): Promise<void> {
+    try {
+      await this.components.pubsub.publish(RECEIPTS_TOPIC, bytes)
+    } catch (err: any) {
+      // no subscribed peer yet: reconciliation will carry it
+      this.log('publish failed - %s', err?.message ?? err)
+    }
+  }
+
+  /** {@inheritDoc Ledger.add} */
+  async add (bytes: Uint8Array): Promise<VerifiedEntry | undefined> {
+    if (!this.started) throw new LedgerNotStartedError('the ledger is not started; start the node first')
+    const e = await this.ingest(bytes, 'local')
+    if (e != null) await this.publish(bytes)
+    return e
+  }
+
+  has (id: string): boolean {
+    return this.entries.has(id)
+  }
+
+  get size (): number {
+    return this.entries.size
+  }
+
+  /** {@inheritDoc Ledger.entryIds} */
+  entryIds (): string[] {
+    return [...this.entries.keys()].sort()
+  }
+
+  private receiptList (): VerifiedReceipt[] {
+    const out: VerifiedReceipt[] = []
+    for (const e of this.entries.values()) if (e.kind === 'receipt') out.push(e.receipt)
+    return out
+  }
+
+  evidence (): VerifiedEvidence[] {
+    const out: VerifiedEvidence[] = []
+    for (const e of this.entries.values()) if (e.kind === 'evidence') out.push(e.evidence)
+    return out.sort((a, b) => a.id < b.id ? -1 : 1)
+  }
+
+  async receipts (query: ReceiptQuery = {}): Promise<VerifiedReceipt[]> {
+    const store = this.store
+    if (store == null) throw new LedgerNotStartedError('the ledger is not started')
+    const prefix = query.jobId != null
+      ? indexPrefix('job', query.jobId)
+      : query.worker != null ? indexPrefix('worker', query.worker) : query.requester != null ? indexPrefix('requester', query.requester) : indexPrefix('time')
+    const out: VerifiedReceipt[] = []
+    for await (const id of store.index(prefix, { since: query.since, until: query.until })) {
+      const e = this.entries.get(id)
+      if (e?.kind !== 'receipt') continue
+      const r = e.receipt
+      if (query.worker != null && r.worker !== query.worker) continue
+      if (query.requester != null && r.requester !== query.requester) continue
+      if (query.since != null && r.finishedAt < query.since) continue
+      if (query.until != null && r.finishedAt >= query.until) continue
+      out.push(r)
+      if (query.limit != null && out.length >= query.limit) break
+    }
+    return out
+  }
+
+  balances (): Balances {
+    this.derived ??= {}
+    this.derived.balances ??= computeBalances(this.receiptList())
+    return this.derived.balances
+  }
+
+  earnings (peer: PeerId | string): EarningsReport {
+    return computeEarnings(this.receiptList(), peer.toString())
+  }
+
+  reputationReport (peer: PeerId | string): ReputationReport {
+    this.derived ??= {}
+    this.derived.reputation ??= computeReputation(this.receiptList(), this.evidence(), { mismatchWeight: this.init.mismatchWeight })
+    const key = peer.toString()
+    return this.derived.reputation.get(key) ?? { peer: key, reputation: 1, good: 0, mismatches: 0, equivocated: false }
+  }
+
+  reputation (peer: PeerId | string): number {
+    return this.reputationReport(peer).reputation
+  }
+
+  // ---------------------------------------------------------------- signing
+
+  async signReceipt (fields: Omit<ReceiptFields, 'worker'>): Promise<PbReceipt> {
+    return signWorkerReceipt(this.components.privateKey, this.init.certificate, { ...fields, worker: this.components.peerId })
+  }
+
+  async shardReturn (init: ShardReturnInit): Promise<Uint8Array> {
+    const { lease } = init
+    const finishedAt = init.finishedAt ?? Date.now()
+    const receipt = await this.signReceipt({
+      jobId: lease.jobId,
+      shardIndex: lease.shardIndex,
+      replica: lease.replica,
+      requester: peerIdFromString(lease.requester),
+      modelCid: lease.modelCid,
+      inputDigest: init.inputDigest,
+      outputDigest: init.outputDigest,
+      computeMs: init.computeMs ?? Math.max(0, finishedAt - init.startedAt),
+      units: lease.units,
+      pricePerUnit: lease.pricePerUnit,
+      startedAt: init.startedAt,
+      finishedAt,
+      leaseId: lease.leaseId
+    })
+    return PbShardReturn.encode({ receipt, output: buf(init.output ?? new Uint8Array(0)) })
+  }
+
+  async checkWorkerReceipt (receipt: PbReceipt): Promise<VerifiedReceipt> {
+    const r = await verifyReceipt(receipt, { certificates: this.certificates })
+    if (r.requester !== this.components.peerId.toString()) throw new InvalidReceiptError(`receipt names requester ${r.requester}, not this node`)
+    return r
+  }
+
+  async countersign (receipt: PbReceipt): Promise<VerifiedReceipt> {
+    await this.checkWorkerReceipt(receipt)
+    const signed = await countersignReceipt(this.components.privateKey, this.init.certificate, receipt)
+    const bytes = encodeEntry({ receipt: signed })
+    // durable (sync batch) before it is acknowledged or gossiped
+    const e = await this.ingest(bytes, 'local')
+    if (e != null) await this.publish(bytes)
+    const stored = this.entries.get(toHex(entryId(decodeEntry(bytes))))
+    if (stored?.kind !== 'receipt') throw new InvalidReceiptError('countersigned receipt was not stored')
+    return stored.receipt
+  }
+
+  async reportMismatch (accused: PbReceipt, witnesses: [PbReceipt, PbReceipt]): Promise<VerifiedEvidence> {
+    const ev = await createMismatchEvidence(this.components.privateKey, this.components.peerId, this.init.certificate, accused, witnesses)
+    return this.report(ev)
+  }
+
+  async reportEquivocation (a: PbReceipt, b: PbReceipt): Promise<VerifiedEvidence> {
+    const ev = await createEquivocationEvidence(this.components.privateKey, this.components.peerId, this.init.certificate, a, b)
+    return this.report(ev)
+  }
+
+  private async report (ev: PbEvidence): Promise<VerifiedEvidence> {
+    const verified = await verifyEvidence(ev, { certificates: this.certificates })
+    await this.add(encodeEntry({ evidence: ev }))
+    this.log('evidence %s (%s) against %s', verified.id, verified.kind, verified.accused)
+    return verified
+  }
+
+  // ---------------------------------------------------------------- reconciliation
+
+  private hooks (): Parameters<typeof initiateSession>[1] {
+    // a snapshot: entries that arrive during the session change the live set, not this one
+    const ids = new IdSet(this.entryIds().map(fromHex))
+    return {
+      ids,
+      getEntry: (id) => this.entries.get(toHex(id))?.bytes,
+      putEntry: async (bytes) => { await this.ingest(bytes, 'reconcile') }
+    }
+  }
+
+  async reconcileWith (peer: PeerId, options: { signal?: AbortSignal } = {}): Promise<SessionStats> {
+    if (!this.started) throw new LedgerNotStartedError('the ledger is not started')
+    const signal = AbortSignal.any([AbortSignal.timeout(this.init.reconcileTimeoutMs ?? RECONCILE_TIMEOUT_MS), ...(options.signal != null ? [options.signal] : [])])
+    const stream = await this.components.connectionManager.openStream(peer, RECONCILE_PROTOCOL, { signal })
+    try {
+      const stats = await initiateSession(lpIo(stream, signal), this.hooks(), this.init.reconcile)
+      await stream.close({ signal }).catch(() => {})
+      this.log('reconciled with %p: %d sent, %d received, %d bytes out, %d in', peer, stats.entriesSent, stats.entriesReceived, stats.bytesSent, stats.bytesReceived)
+      this.safeDispatchEvent('reconcile', { detail: { peer: peer.toString(), initiator: true, ...stats } })
+      return stats
+    } catch (err: any) {
+      stream.abort(err)
+      throw err
+    }
+  }
+
+  private async onReconcileStream (stream: Stream, connection: Connection): Promise<void> {
+    if (!this.components.admission.isAdmitted(connection.remotePeer)) {
+      stream.abort(new Error('not admitted'))
+      return
+    }
+    const signal = AbortSignal.timeout(this.init.reconcileTimeoutMs ?? RECONCILE_TIMEOUT_MS)
+    try {
+      const stats = await respondSession(lpIo(stream, signal), this.hooks(), this.init.reconcile)
+      await stream.close({ signal }).catch(() => {})
+      this.safeDispatchEvent('reconcile', { detail: { peer: connection.remotePeer.toString(), initiator: false, ...stats } })
+    } catch (err: any) {
+      this.log('reconcile stream from %p failed - %s', connection.remotePeer, err?.message ?? err)
+      stream.abort(err)
+    }
+  }
+
+  /** One anti-entropy round with a random admitted peer; errors are logged. */
+  async reconcileRandom (): Promise<SessionStats | undefined> {
+    if (!this.started || this.reconciling) return undefined
+    const peers = this.components.admission.admitted()
+    if (peers.length === 0) return undefined
+    const pick = peers[Math.floor(Math.random() * peers.length)] as VerifiedCertificate
+    this.reconciling = true
+    try {
+      return await this.reconcileWith(pick.peerId)
+    } catch (err: any) {
+      this.log('reconcile with %p failed - %s', pick.peerId, err?.message ?? err)
+      return undefined
+    } finally {
+      this.reconciling = false
+    }
+  }
+}

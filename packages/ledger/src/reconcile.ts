@@ -1,0 +1,277 @@
+import { MAX_RECONCILE_RANGES, RangeMode, ReconcileProtocolError } from '@fleetmesh/protocol'
+import { FINGERPRINT_BYTES, ID_BYTES, RECONCILE_BRANCHING, RECONCILE_ID_LIST_THRESHOLD } from './constants.js'
+import { buf, sha256 } from './signing.js'
+import type { ReconcileRange } from '@fleetmesh/protocol'
+
+/**
+ * Range-based set reconciliation over 32-byte ids (after Negentropy,
+ * Doug Hoyte 2023): both sides sort their ids; one side sends
+ * fingerprints of ranges of the id space; the other compares each with its
+ * own fingerprint of the same range, skips equal ranges, splits differing
+ * ones into `branching` sub-ranges, and answers small ranges with the list
+ * of its ids. Whoever receives an id list knows exactly which ids each
+ * side lacks in that range. Traffic is about
+ * `d · log_b(n) · (b · fingerprint size)` for d differences among n ids,
+ * not proportional to n.
+ *
+ * A range is `[lower, upper)` where `lower` is the previous range's upper
+ * bound (the first starts at the empty bound) and bounds are id prefixes,
+ * compared bytewise (a prefix sorts before its extensions). The fingerprint
+ * of a range is sha2-256(sum of its ids mod 2^256 ‖ count) truncated to 16
+ * bytes; the sum, unlike XOR, does not cancel pairs (Negentropy's choice),
+ * and prefix sums make every range's fingerprint O(1).
+ */
+
+/** Options of {@link Reconciler}. */
+export interface ReconcileOptions {
+  /** sub-ranges per split @default RECONCILE_BRANCHING (16) */
+  branching?: number
+  /** ranges with at most this many ids are sent as id lists @default RECONCILE_ID_LIST_THRESHOLD (12) */
+  idListThreshold?: number
+}
+
+/** What one step of reconciliation produced. */
+export interface ReconcileStep {
+  /** ranges to send back; empty when this side is done */
+  ranges: ReconcileRange[]
+  /** ids this side has and the other lacks: send their entries */
+  have: Uint8Array[]
+  /** ids the other side has and this side lacks: ask for their entries */
+  need: Uint8Array[]
+}
+
+const WORDS = ID_BYTES / 4
+const EMPTY = new Uint8Array(0)
+
+/** Bytewise comparison; a prefix sorts before its extensions. */
+export function compareBytes (a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.byteLength, b.byteLength)
+  for (let i = 0; i < n; i++) {
+    const d = (a[i] as number) - (b[i] as number)
+    if (d !== 0) return d
+  }
+  return a.byteLength - b.byteLength
+}
+
+/**
+ * A sorted set of 32-byte ids with prefix sums for O(1) range
+ * fingerprints. Inserts keep it sorted; the prefix sums are rebuilt lazily
+ * (O(n)) before the next fingerprint.
+ */
+export class IdSet {
+  private ids: Uint8Array[]
+  private prefix: Uint32Array = new Uint32Array(WORDS)
+  private dirty = true
+
+  constructor (ids: Iterable<Uint8Array> = []) {
+    const sorted = [...ids].sort(compareBytes)
+    this.ids = sorted.filter((id, i) => i === 0 || compareBytes(id, sorted[i - 1] as Uint8Array) !== 0)
+    for (const id of this.ids) if (id.byteLength !== ID_BYTES) throw new RangeError(`ids must be ${ID_BYTES} bytes`)
+  }
+
+  get size (): number {
+    return this.ids.length
+  }
+
+  /** The id at sorted position `i`. */
+  at (i: number): Uint8Array {
+    return this.ids[i] as Uint8Array
+  }
+
+  /** Index of the first id that is not below `bound` (`size` for the infinite bound). */
+  lowerBound (bound: Uint8Array, infinite = false): number {
+    if (infinite) return this.ids.length
+    let lo = 0
+    let hi = this.ids.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (compareBytes(this.ids[mid] as Uint8Array, bound) < 0) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+
+  has (id: Uint8Array): boolean {
+    const i = this.lowerBound(id)
+    return i < this.ids.length && compareBytes(this.ids[i] as Uint8Array, id) === 0
+  }
+
+  /** Inserts `id`; false if it was there. */
+  add (id: Uint8Array): boolean {
+    if (id.byteLength !== ID_BYTES) throw new RangeError(`ids must be ${ID_BYTES} bytes`)
+    const i = this.lowerBound(id)
+    if (i < this.ids.length && compareBytes(this.ids[i] as Uint8Array, id) === 0) return false
+    this.ids.splice(i, 0, id)
+    this.dirty = true
+    return true
+  }
+
+  /** Ids in `[lo, hi)` by index. */
+  slice (lo: number, hi: number): Uint8Array[] {
+    return this.ids.slice(lo, hi)
+  }
+
+  private build (): void {
+    const n = this.ids.length
+    const p = new Uint32Array((n + 1) * WORDS)
+    for (let i = 0; i < n; i++) {
+      const id = this.ids[i] as Uint8Array
+      const view = new DataView(id.buffer, id.byteOffset, ID_BYTES)
+      let carry = 0
+      const base = i * WORDS
+      for (let w = 0; w < WORDS; w++) {
+        const s = (p[base + w] as number) + view.getUint32(w * 4, true) + carry
+        p[base + WORDS + w] = s >>> 0
+        carry = s > 0xffffffff ? 1 : 0
+      }
+    }
+    this.prefix = p
+    this.dirty = false
+  }
+
+  /** Fingerprint of the ids at indexes `[lo, hi)`, FINGERPRINT_BYTES bytes. */
+  fingerprint (lo: number, hi: number): Uint8Array {
+    if (this.dirty) this.build()
+    const p = this.prefix
+    const sum = new Uint8Array(ID_BYTES + 4)
+    const view = new DataView(sum.buffer)
+    let borrow = 0
+    for (let w = 0; w < WORDS; w++) {
+      let d = (p[hi * WORDS + w] as number) - (p[lo * WORDS + w] as number) - borrow
+      borrow = d < 0 ? 1 : 0
+      if (d < 0) d += 0x100000000
+      view.setUint32(w * 4, d, true)
+    }
+    view.setUint32(ID_BYTES, hi - lo, true)
+    return sha256(sum).subarray(0, FINGERPRINT_BYTES)
+  }
+}
+
+/** The shortest prefix of `next` that sorts above `prev` (prev < next). */
+function minimalBound (prev: Uint8Array, next: Uint8Array): Uint8Array {
+  let i = 0
+  while (i < ID_BYTES && prev[i] === next[i]) i++
+  return next.subarray(0, i + 1)
+}
+
+function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
+  return compareBytes(a, b) === 0
+}
+
+/**
+ * One side of a reconciliation. Pure: it holds a snapshot of the ids and
+ * turns received ranges into ranges to send back plus what each side lacks.
+ * The initiator calls {@link initiate} once, then both sides call
+ * {@link reconcile} on each message until a side produces no ranges.
+ */
+export class Reconciler {
+  private readonly set: IdSet
+  private readonly branching: number
+  private readonly threshold: number
+
+  constructor (set: IdSet, options: ReconcileOptions = {}) {
+    this.set = set
+    this.branching = Math.max(2, options.branching ?? RECONCILE_BRANCHING)
+    this.threshold = Math.max(0, options.idListThreshold ?? RECONCILE_ID_LIST_THRESHOLD)
+  }
+
+  /** The first message's ranges: the whole id space. */
+  initiate (): ReconcileRange[] {
+    const out: ReconcileRange[] = []
+    this.split(out, 0, this.set.size, true)
+    return out
+  }
+
+  /**
+   * Processes the other side's ranges.
+   *
+   * @throws ReconcileProtocolError on ranges out of order, too many, or malformed
+   */
+  reconcile (ranges: ReconcileRange[]): ReconcileStep {
+    if (ranges.length > MAX_RECONCILE_RANGES) throw new ReconcileProtocolError(`${ranges.length} ranges in one message, over ${MAX_RECONCILE_RANGES}`)
+    const out: ReconcileRange[] = []
+    const have: Uint8Array[] = []
+    const need: Uint8Array[] = []
+    let lower: Uint8Array = EMPTY
+    let lowerIndex = 0
+    let ended = false
+    // the upper bound of the last range written to `out`; a gap before the next one is a skip
+    let written: Uint8Array = EMPTY
+    let pendingWork = false
+    const emit = (r: ReconcileRange[], from: Uint8Array): void => {
+      if (!equalBytes(written, from)) out.push({ upperBound: buf(from), infinite: false, mode: RangeMode.RANGE_MODE_SKIP, fingerprint: EMPTY, ids: EMPTY })
+      out.push(...r)
+      const last = r[r.length - 1] as ReconcileRange
+      written = last.upperBound
+    }
+    for (const range of ranges) {
+      if (ended) throw new ReconcileProtocolError('a range follows the infinite range')
+      if (!range.infinite && (range.upperBound.byteLength === 0 || range.upperBound.byteLength > ID_BYTES || compareBytes(range.upperBound, lower) <= 0)) {
+        throw new ReconcileProtocolError('range bounds are not strictly increasing id prefixes')
+      }
+      const hi = this.set.lowerBound(range.upperBound, range.infinite)
+      const lo = lowerIndex
+      if (range.mode === RangeMode.FINGERPRINT) {
+        if (range.fingerprint.byteLength !== FINGERPRINT_BYTES) throw new ReconcileProtocolError(`fingerprint of ${range.fingerprint.byteLength} bytes`)
+        if (!equalBytes(this.set.fingerprint(lo, hi), range.fingerprint)) {
+          const sub: ReconcileRange[] = []
+          this.split(sub, lo, hi, range.infinite, range.upperBound)
+          emit(sub, lower)
+          pendingWork = true
+        }
+      } else if (range.mode === RangeMode.ID_LIST) {
+        if (range.ids.byteLength % ID_BYTES !== 0) throw new ReconcileProtocolError('id list is not a whole number of ids')
+        const theirs = new IdSet(chunks(range.ids))
+        for (let i = 0; i < theirs.size; i++) {
+          const id = theirs.at(i)
+          if (compareBytes(id, lower) < 0 || (!range.infinite && compareBytes(id, range.upperBound) >= 0)) throw new ReconcileProtocolError('an id lies outside its range')
+          if (!this.set.has(id)) need.push(id)
+        }
+        for (let i = lo; i < hi; i++) {
+          const id = this.set.at(i)
+          if (!theirs.has(id)) have.push(id)
+        }
+      } else if (range.mode !== RangeMode.RANGE_MODE_SKIP) {
+        throw new ReconcileProtocolError(`unknown range mode ${String(range.mode)}`)
+      }
+      lower = range.infinite ? lower : range.upperBound
+      lowerIndex = hi
+      ended = range.infinite
+    }
+    return { ranges: pendingWork ? out : [], have, need }
+  }
+
+  /** Appends fingerprints of `branching` sub-ranges of [lo, hi), or an id list when small. */
+  private split (out: ReconcileRange[], lo: number, hi: number, infinite: boolean, upper: Uint8Array = EMPTY): void {
+    const n = hi - lo
+    if (n <= this.threshold) {
+      const ids = new Uint8Array(n * ID_BYTES)
+      for (let i = 0; i < n; i++) ids.set(this.set.at(lo + i), i * ID_BYTES)
+      out.push({ upperBound: buf(infinite ? EMPTY : upper), infinite, mode: RangeMode.ID_LIST, fingerprint: EMPTY, ids })
+      return
+    }
+    const b = Math.min(this.branching, n)
+    let start = lo
+    for (let k = 1; k <= b; k++) {
+      const end = k === b ? hi : lo + Math.floor((n * k) / b)
+      const last = k === b
+      const bound = last ? (infinite ? EMPTY : upper) : minimalBound(this.set.at(end - 1), this.set.at(end))
+      out.push({ upperBound: buf(bound), infinite: last && infinite, mode: RangeMode.FINGERPRINT, fingerprint: buf(this.set.fingerprint(start, end)), ids: EMPTY })
+      start = end
+    }
+  }
+}
+
+/** Splits concatenated ids into 32-byte views. */
+export function chunks (ids: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = []
+  for (let o = 0; o + ID_BYTES <= ids.byteLength; o += ID_BYTES) out.push(ids.subarray(o, o + ID_BYTES))
+  return out
+}
+
+/** Concatenates 32-byte ids. */
+export function concatIds (ids: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(ids.length * ID_BYTES)
+  ids.forEach((id, i) => { out.set(id, i * ID_BYTES) })
+  return out
+}
