@@ -142,6 +142,15 @@ export interface PlanInput {
   /** ms since the epoch */
   now: number
   score?: ScoreOptions
+  /**
+   * spread shards over bidders: a bidder holding fewer slots of this job
+   * wins over a better-scoring one holding more (data- and pipeline-parallel
+   * jobs want one shard per worker; a worker still takes more when no other
+   * bidder has room)
+   *
+   * @default false
+   */
+  spread?: boolean
 }
 
 /** One award decided by {@link planAwards}. */
@@ -203,7 +212,9 @@ export function planAwards (input: PlanInput): AwardPlan {
       if (onShard.has(bid.bidder)) continue
       if ((used.get(bid.bidder) ?? 0) >= bid.capacity) { full++; continue }
       const score = scoreBid(terms, bid, units, input.score)
-      if (best == null || score < best.score || (score === best.score && bid.bidder < best.bid.bidder)) best = { bid, score }
+      const load = input.spread === true ? (used.get(bid.bidder) ?? 0) : 0
+      const bestLoad = best != null && input.spread === true ? (used.get(best.bid.bidder) ?? 0) : 0
+      if (best == null || load < bestLoad || (load === bestLoad && (score < best.score || (score === best.score && bid.bidder < best.bid.bidder)))) best = { bid, score }
     }
     if (best == null) {
       let reason: string

@@ -193,6 +193,8 @@ export interface JobSpec {
   region?: string
   /** ms @default MarketInit.bidWindowMs */
   bidWindowMs?: number
+  /** spread shards over as many bidders as possible (see `PlanInput.spread`) @default false */
+  spread?: boolean
 }
 
 /** One completed shard replica of a job. */

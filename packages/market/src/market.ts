@@ -41,6 +41,7 @@ interface Job {
   mode: JobMode
   redundancy: number
   bidWindowMs: number
+  spread: boolean
   terms: AuctionTerms
   slots: Slot[]
   bids: Map<string, AuctionBid>
@@ -422,6 +423,7 @@ export class MarketService extends TypedEventEmitter<MarketEvents> implements Ma
       mode: spec.mode === 'pipeline' ? JobMode.PIPELINE : JobMode.DATA,
       redundancy,
       bidWindowMs,
+      spread: spec.spread === true,
       terms: { shardUnits: [...spec.shardUnits], maxPricePerUnit: spec.maxPricePerUnit, minReputation, deadline, submittedAt: now, region },
       slots,
       bids: new Map(),
@@ -555,7 +557,8 @@ export class MarketService extends TypedEventEmitter<MarketEvents> implements Ma
           shardHolders,
           excluded: [...job.excluded],
           now,
-          score: { weights: this.init.weights, unknownRttMs: this.init.unknownRttMs ?? UNKNOWN_RTT_MS }
+          score: { weights: this.init.weights, unknownRttMs: this.init.unknownRttMs ?? UNKNOWN_RTT_MS },
+          spread: job.spread
         })
         for (const a of plan.awards) {
           const slot = job.slots.find(s => s.shardIndex === a.shardIndex && s.replica === a.replica)

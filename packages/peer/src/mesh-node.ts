@@ -13,7 +13,7 @@ import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p
 import { mdns } from '@libp2p/mdns'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
-import { preSharedKey } from '@libp2p/pnet'
+import { swarmKeyProtector } from './pnet.js'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
@@ -23,6 +23,10 @@ import { MODELS_DIR, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THR
 import { loadOrCreateIdentity, openDatastore } from './data-dir.js'
 import { ModelsUnavailableError, OwnCertificateError } from './errors.js'
 import { ModelTransferService } from './model-transfer.js'
+import { InferenceService } from './inference.js'
+import { market } from '@fleetmesh/market'
+import type { InferenceInit, JobHandle, SubmitInit } from './inference.js'
+import type { Market, MarketInit, WorkerInit, WorkerLease } from '@fleetmesh/market'
 import { ModelStore } from '@fleetmesh/runtime'
 import { join } from 'node:path'
 import { parseSwarmKey } from './swarm-key.js'
@@ -116,6 +120,17 @@ export interface MeshNodeInit {
     /** largest model fetched or served, bytes @default MAX_MODEL_BYTES (256 MiB) */
     maxModelBytes?: number
   }
+  /**
+   * Serve jobs: bid on offers in this node's region and run leased shards
+   * (needs a model store). `true` for the default worker policy; vehicles
+   * pass their `vehicleState` and `availability` here. Omit for a node that
+   * only submits jobs.
+   */
+  worker?: boolean | Omit<WorkerInit, 'onLease'>
+  /** market options (bid window, heartbeats, score weights, reputation) */
+  market?: Omit<MarketInit, 'certificate' | 'trustedAuthorities' | 'worker'>
+  /** inference options (runner processes, threads, input limits) */
+  inference?: InferenceInit
   /** the datastore to use instead of opening one in `dataDir` */
   datastore?: Datastore
   /** start the node at once @default true */
@@ -132,6 +147,10 @@ export interface MeshServices {
   capabilities: Capabilities
   /** present when the node has a model store (see `MeshNodeInit.modelStore`) */
   models?: ModelTransfer
+  /** offers, bids, awards and leases */
+  market: Market
+  /** sharded inference (present with a model store) */
+  inference?: InferenceService
   [name: string]: unknown
 }
 
@@ -193,6 +212,14 @@ export interface MeshNode extends TypedEventEmitter<MeshNodeEvents> {
    * @throws ModelsUnavailableError, InvalidCidError, ModelFetchError, ModelHashMismatchError
    */
   fetchModel(cid: string, options?: FetchModelOptions): Promise<StoredModel>
+  /**
+   * Submits a sharded inference job (data- or pipeline-parallel) to the
+   * mesh. Iterate the handle for progress; await `handle.result` for the
+   * output tensors in input order.
+   *
+   * @throws ModelsUnavailableError without a model store (other errors reject `result`)
+   */
+  submit(init: SubmitInit): JobHandle
 }
 
 const DEFAULT_LISTEN: Record<NodeRole, string[]> = {
@@ -236,7 +263,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
   const datastore = init.datastore ?? ownedStore
 
   // the gater asks the admission service, which exists only once libp2p is built
-  const gate: { admission?: Admission } = {}
+  const gate: { admission?: Admission, inference?: InferenceService } = {}
   const refused = (id: PeerId): boolean => gate.admission?.isRefused(id) ?? false
 
   const services: Record<string, (components: any) => unknown> = {
@@ -295,7 +322,23 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
   const store = init.modelStore?.store ?? (modelsDir != null ? await ModelStore.open(modelsDir, { budgetBytes: init.modelStore?.budgetBytes }) : undefined)
   if (store != null) {
     services.models = (components: any) => new ModelTransferService(components, { store, maxModelBytes: init.modelStore?.maxModelBytes, dialTimeoutMs })
+    services.inference = (components: any) => new InferenceService(components, init.inference)
   }
+  if (init.worker != null && init.worker !== false && store == null) {
+    throw new InvalidConfigError('a worker needs a model store: give dataDir or modelStore.dir')
+  }
+  const workerInit = init.worker === true ? {} : init.worker === false ? undefined : init.worker
+  const onLease = async (lease: WorkerLease, signal: AbortSignal): Promise<Uint8Array> => {
+    const inference = gate.inference
+    if (inference == null) throw new InvalidConfigError('this node runs no inference service')
+    return inference.onLease(lease, signal)
+  }
+  services.market = market({
+    ...init.market,
+    certificate: init.certificate,
+    trustedAuthorities: init.trustedAuthorities,
+    worker: workerInit != null ? { ...workerInit, onLease } : undefined
+  }) as any
 
   for (const [name, factory] of Object.entries(init.services ?? {})) {
     if (name in services) throw new InvalidConfigError(`service name "${name}" is taken by a built-in service; choose another`)
@@ -322,7 +365,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       transports: [tcp(), circuitRelayTransport()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
-      connectionProtector: psk != null ? preSharedKey({ psk }) : undefined,
+      connectionProtector: psk != null ? swarmKeyProtector(psk) : undefined,
       peerDiscovery,
       connectionGater: {
         denyDialPeer: refused,
@@ -342,6 +385,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     throw err
   }
   gate.admission = libp2p.services.admission
+  gate.inference = libp2p.services.inference
   const node = new FleetMeshNode(libp2p, certificate, ownedStore, dialTimeoutMs, init.bootstrap ?? [])
   if (init.start !== false) await node.start()
   return node
@@ -485,6 +529,12 @@ class FleetMeshNode extends TypedEventEmitter<MeshNodeEvents> implements MeshNod
 
   async fetchModel (cid: string, options?: FetchModelOptions): Promise<StoredModel> {
     return this.models().fetch(cid, options)
+  }
+
+  submit (init: SubmitInit): JobHandle {
+    const inference = this.libp2p.services.inference
+    if (inference == null) throw new ModelsUnavailableError('this node has no model store, so it cannot submit jobs: start it with a dataDir or with modelStore.dir')
+    return inference.submit(init)
   }
 
   private models (): ModelTransfer {

@@ -116,7 +116,7 @@ function fromPb (pb: PbTensor, maxBytes: number): WireTensor {
 }
 
 /** Encodes one tensor. @throws InvalidTensorError, MessageTooLargeError */
-export function encodeTensor (t: WireTensor, maxBytes = MAX_TENSOR_BYTES): Uint8Array {
+export function encodeTensor (t: WireTensor, maxBytes = MAX_TENSOR_BYTES): Uint8Array<ArrayBuffer> {
   return PbTensor.encode(toPb(t, maxBytes))
 }
 
@@ -133,7 +133,7 @@ export function decodeTensor (bytes: Uint8Array, maxBytes = MAX_TENSOR_BYTES): W
 }
 
 /** Encodes named tensors (a model's inputs or outputs). @throws InvalidTensorError, MessageTooLargeError */
-export function encodeTensors (tensors: WireTensor[], maxBytes = MAX_TENSOR_BYTES): Uint8Array {
+export function encodeTensors (tensors: WireTensor[], maxBytes = MAX_TENSOR_BYTES): Uint8Array<ArrayBuffer> {
   return PbTensorList.encode({ tensors: tensors.map(t => toPb(t, maxBytes)) })
 }
 

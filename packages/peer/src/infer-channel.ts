@@ -1,0 +1,80 @@
+import { InferMessage, MAX_TENSOR_BYTES } from '@fleetmesh/protocol'
+import { messageStreamToDuplex } from '@libp2p/utils'
+import * as lp from 'it-length-prefixed'
+import { pipe } from 'it-pipe'
+import { pushable } from 'it-pushable'
+import type { Stream } from '@libp2p/interface'
+import type { Pushable } from 'it-pushable'
+import type { Uint8ArrayList } from 'uint8arraylist'
+
+/** Bytes moved on infer streams, by what they carried. */
+export interface InferCounters {
+  /** requester → first worker: job inputs */
+  inputBytesSent: number
+  inputBytesReceived: number
+  /** stage → next stage: intermediate activations */
+  activationBytesSent: number
+  activationBytesReceived: number
+  /** worker → requester: outputs */
+  resultBytesSent: number
+  resultBytesReceived: number
+}
+
+export function emptyCounters (): InferCounters {
+  return { inputBytesSent: 0, inputBytesReceived: 0, activationBytesSent: 0, activationBytesReceived: 0, resultBytesSent: 0, resultBytesReceived: 0 }
+}
+
+/**
+ * One `/fleetmesh/infer/1.0.0` stream as a channel of InferMessage frames:
+ * outgoing frames go through it-pipe (length-prefixed, the stream's
+ * backpressure applies), incoming frames are decoded with a size limit.
+ */
+export class InferChannel {
+  private readonly out: Pushable<Uint8Array>
+  private readonly frames: AsyncIterator<Uint8ArrayList>
+  readonly done: Promise<void>
+
+  /**
+   * @param kind - what data frames on this stream carry, for the counters: `input` (requester → stage 0 or a data-parallel worker) or `activation` (stage → stage)
+   */
+  constructor (readonly stream: Stream, private readonly counters: InferCounters, readonly kind: 'input' | 'activation', maxFrameBytes = MAX_TENSOR_BYTES + 4096) {
+    const duplex = messageStreamToDuplex(stream)
+    this.out = pushable<Uint8Array>()
+    this.done = pipe(this.out, (source) => lp.encode(source), duplex.sink).catch(() => {})
+    this.frames = lp.decode(duplex.source, { maxDataLength: maxFrameBytes })[Symbol.asyncIterator]()
+  }
+
+  send (message: InferMessage): void {
+    const bytes = InferMessage.encode(message)
+    if (message.data != null) {
+      if (this.kind === 'input') this.counters.inputBytesSent += bytes.byteLength
+      else this.counters.activationBytesSent += bytes.byteLength
+    }
+    if (message.result != null) this.counters.resultBytesSent += bytes.byteLength
+    this.out.push(bytes)
+  }
+
+  /** The next frame, or undefined when the remote closed the stream. @throws on a malformed frame or a reset stream */
+  async next (): Promise<InferMessage | undefined> {
+    const r = await this.frames.next()
+    if (r.done === true) return undefined
+    const message = InferMessage.decode(r.value)
+    if (message.data != null) {
+      if (this.kind === 'input') this.counters.inputBytesReceived += r.value.byteLength
+      else this.counters.activationBytesReceived += r.value.byteLength
+    }
+    if (message.result != null) this.counters.resultBytesReceived += r.value.byteLength
+    return message
+  }
+
+  /** Ends our side after the queued frames are written. */
+  async close (): Promise<void> {
+    this.out.end()
+    await this.done
+  }
+
+  abort (err: Error): void {
+    this.out.end()
+    this.stream.abort(err)
+  }
+}

