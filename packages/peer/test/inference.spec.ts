@@ -77,4 +77,47 @@ describe('sharded inference across peers', function () {
     assert.equal(out2?.dims[0], 8)
     assert.equal(fetched.length, 4, 'no second fetch')
   })
+
+  it('pipeline: PP-OCRv4 det in 3 stages on 3 workers equals a local run; activations never pass through the requester', async () => {
+    const { requester, workers } = await mesh(3)
+    const bytes = await readFile(MODELS.detectionPath)
+    const input = pattern([4, 3, 160, 160], 2)
+    const job = requester.submit({ model: bytes, inputs: [input], mode: 'pipeline', stages: 3, maxPrice: 10 })
+    const events: JobProgress[] = []
+    for await (const e of job) { events.push(e); if (process.env.JOB_DEBUG != null) console.log(JSON.stringify(e)) }
+    const [out] = await job.result
+    const expected = await local(bytes, input)
+    assert.deepEqual(out?.dims, expected.dims)
+    const d = maxAbsDiff(out as WireTensor, expected)
+    assert.ok(d <= 1e-4, `max abs diff ${d}`)
+    const awarded = new Set(events.filter(e => e.type === 'awarded').map(e => (e as any).worker))
+    assert.equal(awarded.size, 3, 'three workers, one stage each')
+    const rq = requester.libp2p.services.inference?.counters
+    assert.ok(rq != null)
+    assert.equal(rq.activationBytesReceived, 0, 'the requester received no activations')
+    assert.equal(rq.activationBytesSent, 0, 'the requester sent no activations')
+    assert.ok(rq.inputBytesSent > input.data.byteLength, 'the requester sent the inputs (to stage 0)')
+    assert.ok(rq.resultBytesReceived > expected.data.byteLength, 'and received the outputs (from the last stage)')
+    const forwarded = workers.reduce((a, w) => a + (w.libp2p.services.inference?.counters.activationBytesSent ?? 0), 0)
+    const received = workers.reduce((a, w) => a + (w.libp2p.services.inference?.counters.activationBytesReceived ?? 0), 0)
+    assert.ok(forwarded > 0 && forwarded === received, `activations went worker to worker: ${forwarded} sent, ${received} received`)
+  })
+
+  it('bad jobs get typed errors at the requester and workers keep serving', async () => {
+    const { requester } = await mesh(2)
+    const bytes = await readFile(MODELS.recognitionPath)
+    const cid = modelCid(bytes)
+    const wrongDtype: WireTensor = { name: 'x', dtype: 'int32', dims: [2, 3, 48, 160], data: new Int32Array(2 * 3 * 48 * 160) }
+    await assert.rejects(requester.submit({ model: bytes, inputs: [wrongDtype], maxPrice: 10 }).result, { name: 'JobInputError' })
+    await assert.rejects(requester.submit({ model: bytes, inputs: [pattern([2, 4, 48, 160], 0)], maxPrice: 10 }).result, { name: 'JobInputError' })
+    await assert.rejects(requester.submit({ model: bytes, inputs: [{ ...pattern([2, 3, 48, 160], 0), name: 'y' }], maxPrice: 10 }).result, { name: 'JobInputError' })
+    await assert.rejects(requester.submit({ model: modelCid(new TextEncoder().encode('no such model')), inputs: [pattern([2, 3, 48, 160], 0)], maxPrice: 10 }).result, { name: 'ModelFetchError' })
+    await assert.rejects(requester.submit({ model: 'not-a-cid', inputs: [pattern([2, 3, 48, 160], 0)], maxPrice: 10 }).result, { name: 'InvalidCidError' })
+    const big = await fleet.add('station', 'u33d', { ...await store(), bootstrap: requester.getMultiaddrs().map(String), inference: { maxInputBytes: 100_000 } })
+    await assert.rejects(big.submit({ model: bytes, inputs: [pattern([4, 3, 48, 160], 0)], maxPrice: 10 }).result, { name: 'MessageTooLargeError' })
+    // the mesh still serves a good job
+    const job = requester.submit({ model: cid, inputs: [pattern([4, 3, 48, 160], 3)], mode: 'data', shards: 2, maxPrice: 10 })
+    const [out] = await job.result
+    assert.equal(out?.dims[0], 4)
+  })
 })
