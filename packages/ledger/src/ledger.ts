@@ -106,10 +106,6 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
         this.log.error('stored entry %s does not verify, ignored - %s', id, err?.message ?? err)
       }
     }
-    const pubsub = this.components.pubsub
-    pubsub.topicValidators.set(RECEIPTS_TOPIC, this.validate)
-    pubsub.addEventListener('gossipsub:message', this.onGossip)
-    pubsub.subscribe(RECEIPTS_TOPIC)
     await this.components.registrar.handle(RECONCILE_PROTOCOL, (stream, connection) => { void this.onReconcileStream(stream, connection) }, {
       maxInboundStreams: MAX_RECONCILE_STREAMS,
       maxOutboundStreams: MAX_RECONCILE_STREAMS,
@@ -121,12 +117,18 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
     this.log('started with %d entries from %s', loaded, this.init.dir ?? 'memory')
   }
 
+  /** Gossip starts once every service (gossipsub included) has started. */
+  afterStart (): void {
+    const pubsub = this.components.pubsub
+    pubsub.topicValidators.set(RECEIPTS_TOPIC, this.validate)
+    pubsub.subscribe(RECEIPTS_TOPIC)
+  }
+
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
     clearInterval(this.timer)
     const pubsub = this.components.pubsub
-    pubsub.removeEventListener('gossipsub:message', this.onGossip)
     pubsub.topicValidators.delete(RECEIPTS_TOPIC)
     try { pubsub.unsubscribe(RECEIPTS_TOPIC) } catch {}
     await this.components.registrar.unhandle(RECONCILE_PROTOCOL).catch(() => {})
@@ -183,8 +185,6 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
       return err?.action === 'ignore' ? IGNORE : REJECT
     }
   }
-
-  private readonly onGossip = (): void => {}
 
   private async publish (bytes: Uint8Array): Promise<void> {
     try {
