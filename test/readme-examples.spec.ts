@@ -56,4 +56,13 @@ describe('README examples run as written', function () {
     assert.match(out, /^shard 0 at 0\.5\/unit$/m)
     assert.match(out, /^shard 1 at 0\.8\/unit$/m)
   })
+
+  it('packages/ledger/README.md', async () => {
+    const { code, out } = await run('ledger', await firstJsBlock('packages/ledger/README.md'), 45_000)
+    assert.equal(code, 0, out)
+    assert.match(out, /^countersigned [0-9a-f]{16} 100 units at 0\.5$/m)
+    assert.match(out, /^worker holds 1 receipt\(s\) after reconciliation, \d+ bytes$/m)
+    assert.equal(out.match(/^balances 50 -50 50$/gm)?.length, 2, out)
+    assert.match(out, /^reputation 1$/m)
+  })
 })

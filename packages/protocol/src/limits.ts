@@ -77,8 +77,8 @@ export const MAX_LEDGER_ENTRY_BYTES = 16 * 1024
 /** Largest message on /fleetmesh/reconcile/1.0.0, bytes. */
 export const MAX_RECONCILE_MESSAGE_BYTES = 4 * 1024 * 1024
 
-/** Most ranges in one reconciliation message. */
-export const MAX_RECONCILE_RANGES = 8192
+/** Most ranges in one reconciliation message (a range is ≥ 3 bytes; 2000 differences among 100k ids need ~26k). */
+export const MAX_RECONCILE_RANGES = 131072
 
 /** Most messages one side sends in one reconciliation session. */
 export const MAX_RECONCILE_ROUNDS = 64
