@@ -180,6 +180,9 @@ export class MarketService extends TypedEventEmitter<MarketEvents> implements Ma
     this.heartbeatTimer = setInterval(() => { this.heartbeatRound() }, this.heartbeatIntervalMs)
     this.draining = false
     this.started = true
+    // every node can submit jobs: stay subscribed to the home region's bids,
+    // so workers already know this node listens when a job's offer goes out
+    if (this.worker == null) this.join(bidsTopic(this.own.region), 'bid', this.own.region)
     if (this.worker != null) {
       const region = this.own.region
       this.join(offersTopic(region), 'offer', region)

@@ -20,6 +20,9 @@ export interface InferCounters {
   resultBytesReceived: number
 }
 
+/** Largest tensor payload per frame, bytes: bigger payloads go as parts (`more`). */
+export const INFER_FRAME_PART_BYTES = 1024 * 1024
+
 export function emptyCounters (): InferCounters {
   return { inputBytesSent: 0, inputBytesReceived: 0, activationBytesSent: 0, activationBytesReceived: 0, resultBytesSent: 0, resultBytesReceived: 0 }
 }
@@ -37,14 +40,27 @@ export class InferChannel {
   /**
    * @param kind - what data frames on this stream carry, for the counters: `input` (requester → stage 0 or a data-parallel worker) or `activation` (stage → stage)
    */
-  constructor (readonly stream: Stream, private readonly counters: InferCounters, readonly kind: 'input' | 'activation', maxFrameBytes = MAX_TENSOR_BYTES + 4096) {
+  constructor (readonly stream: Stream, private readonly counters: InferCounters, readonly kind: 'input' | 'activation', private readonly maxFrameBytes = MAX_TENSOR_BYTES + 4096) {
     const duplex = messageStreamToDuplex(stream)
     this.out = pushable<Uint8Array>()
     this.done = pipe(this.out, (source) => lp.encode(source), duplex.sink).catch(() => {})
-    this.frames = lp.decode(duplex.source, { maxDataLength: maxFrameBytes })[Symbol.asyncIterator]()
+    this.frames = lp.decode(duplex.source, { maxDataLength: INFER_FRAME_PART_BYTES + 4096 })[Symbol.asyncIterator]()
   }
 
   send (message: InferMessage): void {
+    const payload = message.data ?? message.result
+    if (payload != null && payload.tensors.byteLength > INFER_FRAME_PART_BYTES) {
+      const all = payload.tensors
+      for (let at = 0; at < all.byteLength; at += INFER_FRAME_PART_BYTES) {
+        const part = { ...payload, tensors: all.subarray(at, at + INFER_FRAME_PART_BYTES), more: at + INFER_FRAME_PART_BYTES < all.byteLength }
+        this.sendFrame(message.data != null ? { data: part as any } : { result: part as any })
+      }
+      return
+    }
+    this.sendFrame(message)
+  }
+
+  private sendFrame (message: InferMessage): void {
     const bytes = InferMessage.encode(message)
     if (message.data != null) {
       if (this.kind === 'input') this.counters.inputBytesSent += bytes.byteLength
@@ -54,8 +70,33 @@ export class InferChannel {
     this.out.push(bytes)
   }
 
-  /** The next frame, or undefined when the remote closed the stream. @throws on a malformed frame or a reset stream */
+  private parts: Uint8Array[] = []
+
+  /** The next message (parts joined), or undefined when the remote closed the stream. @throws on a malformed frame or a reset stream */
   async next (): Promise<InferMessage | undefined> {
+    while (true) {
+      const m = await this.nextFrame()
+      if (m == null) return undefined
+      const payload = m.data ?? m.result
+      if (payload == null) return m
+      if (payload.more) {
+        this.parts.push(payload.tensors)
+        if (this.parts.reduce((a, p) => a + p.byteLength, 0) > this.maxFrameBytes) throw new Error('tensor parts exceed the frame limit')
+        continue
+      }
+      if (this.parts.length > 0) {
+        this.parts.push(payload.tensors)
+        const joined = new Uint8Array(this.parts.reduce((a, p) => a + p.byteLength, 0))
+        let at = 0
+        for (const p of this.parts) { joined.set(p, at); at += p.byteLength }
+        this.parts = []
+        payload.tensors = joined
+      }
+      return m
+    }
+  }
+
+  private async nextFrame (): Promise<InferMessage | undefined> {
     const r = await this.frames.next()
     if (r.done === true) return undefined
     const message = InferMessage.decode(r.value)

@@ -185,7 +185,7 @@ export class InferenceService extends TypedEventEmitter<{ progress: CustomEvent<
   readonly counters: InferCounters = emptyCounters()
   private readonly components: InferenceComponents
   private readonly init: InferenceInit
-  private readonly log: Logger
+  readonly log: Logger
   private readonly sessions = new Map<string, WorkerSession>()
   private runtime?: Runtime
   private starting?: Promise<Runtime>
@@ -290,6 +290,7 @@ export class InferenceService extends TypedEventEmitter<{ progress: CustomEvent<
 
   /** A requester's control stream: configure the session, then serve data (stage 0 / data-parallel). */
   private async serveControl (open: InferOpen, channel: InferChannel, remote: PeerId): Promise<void> {
+    this.log('open %s for lease %s from %p', open.kind, open.leaseId, remote)
     const lease = await this.leaseFor(open.leaseId)
     if (lease.requester !== remote.toString()) throw new InferenceError(`lease ${open.leaseId} belongs to another requester`)
     if (open.kind === 'data' && open.modelCid !== lease.modelCid) throw new InferenceError(`lease ${open.leaseId} is for model ${lease.modelCid}, not ${open.modelCid}`)
@@ -305,6 +306,7 @@ export class InferenceService extends TypedEventEmitter<{ progress: CustomEvent<
     s.ready.catch(() => {})
     s.configured.resolve()
     await s.ready
+    this.log('lease %s ready (model %s)', open.leaseId, open.modelCid)
     if (open.kind === 'stage' && open.stage < open.stageCount - 1) {
       s.next = await this.openNext(open)
     }
@@ -359,15 +361,16 @@ export class InferenceService extends TypedEventEmitter<{ progress: CustomEvent<
         continue
       }
       if (m.data == null) continue
+      this.log.trace('lease %s frame %d', open.leaseId, m.data.seq)
       const inputs = decodeTensors(m.data.tensors, this.init.maxInputBytes ?? MAX_TENSOR_BYTES)
       const { outputs, computeMs } = await runtime.run(open.modelCid, inputs)
       s.items += inputs[0]?.dims[0] ?? 0
       s.computeMs += computeMs
       const bytes = encodeTensors(outputs)
       if (s.next != null) {
-        s.next.send({ data: { seq: m.data.seq, tensors: bytes } })
+        s.next.send({ data: { seq: m.data.seq, tensors: bytes, more: false } })
       } else {
-        s.control?.send({ result: { seq: m.data.seq, tensors: bytes, computeMs } })
+        s.control?.send({ result: { seq: m.data.seq, tensors: bytes, computeMs, more: false } })
       }
     }
   }
@@ -552,7 +555,10 @@ class DataDispatcher implements Dispatcher {
   onActive (leaseId: string): void {
     const lease = this.leases.get(leaseId)
     if (lease == null || this.channels.has(leaseId)) return
-    void this.run(leaseId, lease.worker).catch(() => { this.drop(leaseId) })
+    void this.run(leaseId, lease.worker).catch((err) => {
+      this.svc.log('data channel to %p for lease %s ended - %s', lease.worker, leaseId, err?.message ?? err)
+      this.drop(leaseId)
+    })
   }
 
   onLost (leaseId: string): void {
@@ -608,7 +614,7 @@ class DataDispatcher implements Dispatcher {
       state.inFlight.add(seq)
       const range = this.batches[seq] as [number, number]
       this.emit({ type: 'shard-started', jobId: this.jobId, worker: state.worker.toString(), seq, items: range[1] - range[0], at: Date.now() })
-      state.channel.send({ data: { seq, tensors: this.svc.encodeBatch(this.inputs, range) } })
+      state.channel.send({ data: { seq, tensors: this.svc.encodeBatch(this.inputs, range), more: false } })
     }
   }
 
@@ -725,7 +731,7 @@ class PipelineDispatcher implements Dispatcher {
       for (const [seq, range] of this.batches.entries()) {
         if (this.results.has(seq)) continue
         this.emit({ type: 'shard-started', jobId: this.jobId, worker: byStage[0]?.worker.toString() ?? '', seq, items: range[1] - range[0], at: Date.now() })
-        first.send({ data: { seq, tensors: this.svc.encodeBatch(this.inputs, range) } })
+        first.send({ data: { seq, tensors: this.svc.encodeBatch(this.inputs, range), more: false } })
       }
       first.send({ end: {} })
     } catch {

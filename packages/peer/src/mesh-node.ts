@@ -102,7 +102,9 @@ export interface MeshNodeInit {
    * Extra libp2p services composed into the node (libp2p's service shape:
    * `name: (components) => service`), e.g. `{ market: market(init) }`. They
    * receive libp2p's components plus the built-in services by name
-   * (`pubsub`, `dht`, `ping`, `admission`, `capabilities`).
+   * (`pubsub`, `dht`, `ping`, `admission`, `capabilities`). A `market`
+   * entry replaces the built-in market (then `worker` has no effect and
+   * `submit()` uses the given market).
    */
   services?: Record<string, (components: any) => unknown>
   /**
@@ -341,7 +343,8 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
   }) as any
 
   for (const [name, factory] of Object.entries(init.services ?? {})) {
-    if (name in services) throw new InvalidConfigError(`service name "${name}" is taken by a built-in service; choose another`)
+    // the market may be replaced (a custom worker policy or lease handler); other built-ins may not
+    if (name in services && name !== 'market') throw new InvalidConfigError(`service name "${name}" is taken by a built-in service; choose another`)
     services[name] = factory
   }
 

@@ -323,6 +323,7 @@ export namespace InferOpen {
 export interface InferData {
   seq: number
   tensors: Uint8Array<ArrayBuffer>
+  more: boolean
 }
 
 export namespace InferData {
@@ -345,13 +346,19 @@ export namespace InferData {
           w.bytes(obj.tensors)
         }
 
+        if ((obj.more != null && obj.more !== false)) {
+          w.uint32(24)
+          w.bool(obj.more)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
           seq: 0,
-          tensors: uint8ArrayAlloc(0)
+          tensors: uint8ArrayAlloc(0),
+          more: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -366,6 +373,10 @@ export namespace InferData {
             }
             case 2: {
               obj.tensors = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.more = reader.bool()
               break
             }
             default: {
@@ -397,6 +408,13 @@ export namespace InferData {
               }
               break
             }
+            case 3: {
+              yield {
+                field: `${prefix}.more`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -419,6 +437,11 @@ export namespace InferData {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface InferDataMoreFieldEvent {
+    field: '$.more'
+    value: boolean
+  }
+
   export function encode (obj: Partial<InferData>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, InferData.codec())
   }
@@ -427,7 +450,7 @@ export namespace InferData {
     return decodeMessage(buf, InferData.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferData>): Generator<InferDataSeqFieldEvent | InferDataTensorsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferData>): Generator<InferDataSeqFieldEvent | InferDataTensorsFieldEvent | InferDataMoreFieldEvent> {
     return streamMessage(buf, InferData.codec(), opts)
   }
 }
@@ -436,6 +459,7 @@ export interface InferResult {
   seq: number
   tensors: Uint8Array<ArrayBuffer>
   computeMs: number
+  more: boolean
 }
 
 export namespace InferResult {
@@ -463,6 +487,11 @@ export namespace InferResult {
           w.double(obj.computeMs)
         }
 
+        if ((obj.more != null && obj.more !== false)) {
+          w.uint32(32)
+          w.bool(obj.more)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -470,7 +499,8 @@ export namespace InferResult {
         const obj: any = {
           seq: 0,
           tensors: uint8ArrayAlloc(0),
-          computeMs: 0
+          computeMs: 0,
+          more: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -489,6 +519,10 @@ export namespace InferResult {
             }
             case 3: {
               obj.computeMs = reader.double()
+              break
+            }
+            case 4: {
+              obj.more = reader.bool()
               break
             }
             default: {
@@ -527,6 +561,13 @@ export namespace InferResult {
               }
               break
             }
+            case 4: {
+              yield {
+                field: `${prefix}.more`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -554,6 +595,11 @@ export namespace InferResult {
     value: number
   }
 
+  export interface InferResultMoreFieldEvent {
+    field: '$.more'
+    value: boolean
+  }
+
   export function encode (obj: Partial<InferResult>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, InferResult.codec())
   }
@@ -562,7 +608,7 @@ export namespace InferResult {
     return decodeMessage(buf, InferResult.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferResult>): Generator<InferResultSeqFieldEvent | InferResultTensorsFieldEvent | InferResultComputeMsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferResult>): Generator<InferResultSeqFieldEvent | InferResultTensorsFieldEvent | InferResultComputeMsFieldEvent | InferResultMoreFieldEvent> {
     return streamMessage(buf, InferResult.codec(), opts)
   }
 }
@@ -1034,6 +1080,11 @@ export namespace InferMessage {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface InferMessageDataMoreFieldEvent {
+    field: '$.data.more'
+    value: boolean
+  }
+
   export interface InferMessageResultSeqFieldEvent {
     field: '$.result.seq'
     value: number
@@ -1047,6 +1098,11 @@ export namespace InferMessage {
   export interface InferMessageResultComputeMsFieldEvent {
     field: '$.result.computeMs'
     value: number
+  }
+
+  export interface InferMessageResultMoreFieldEvent {
+    field: '$.result.more'
+    value: boolean
   }
 
   export interface InferMessageErrorCodeFieldEvent {
@@ -1067,7 +1123,7 @@ export namespace InferMessage {
     return decodeMessage(buf, InferMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferMessage>): Generator<InferMessageOpenJobIdFieldEvent | InferMessageOpenLeaseIdFieldEvent | InferMessageOpenModelCidFieldEvent | InferMessageOpenKindFieldEvent | InferMessageOpenStageFieldEvent | InferMessageOpenStageCountFieldEvent | InferMessageOpenSourceFieldEvent | InferMessageOpenNextFieldEvent | InferMessageOpenNextAddrsFieldEvent | InferMessageOpenNextLeaseIdFieldEvent | InferMessageDataSeqFieldEvent | InferMessageDataTensorsFieldEvent | InferMessageResultSeqFieldEvent | InferMessageResultTensorsFieldEvent | InferMessageResultComputeMsFieldEvent | InferMessageErrorCodeFieldEvent | InferMessageErrorMessageFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferMessage>): Generator<InferMessageOpenJobIdFieldEvent | InferMessageOpenLeaseIdFieldEvent | InferMessageOpenModelCidFieldEvent | InferMessageOpenKindFieldEvent | InferMessageOpenStageFieldEvent | InferMessageOpenStageCountFieldEvent | InferMessageOpenSourceFieldEvent | InferMessageOpenNextFieldEvent | InferMessageOpenNextAddrsFieldEvent | InferMessageOpenNextLeaseIdFieldEvent | InferMessageDataSeqFieldEvent | InferMessageDataTensorsFieldEvent | InferMessageDataMoreFieldEvent | InferMessageResultSeqFieldEvent | InferMessageResultTensorsFieldEvent | InferMessageResultComputeMsFieldEvent | InferMessageResultMoreFieldEvent | InferMessageErrorCodeFieldEvent | InferMessageErrorMessageFieldEvent> {
     return streamMessage(buf, InferMessage.codec(), opts)
   }
 }
