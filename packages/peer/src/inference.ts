@@ -41,6 +41,13 @@ import type { Pushable } from 'it-pushable'
 /** Micro-batches outstanding per data-parallel worker. */
 export const DATA_IN_FLIGHT = 2
 
+/**
+ * A data-parallel micro-batch outstanding this long is also sent to an idle
+ * worker once the queue is empty (backup tasks, as in MapReduce): the first
+ * result wins. Bounds a job's tail when a worker stalls without failing, ms.
+ */
+export const STRAGGLER_MS = 2000
+
 /** What a submitted job asks for. */
 export interface SubmitInit {
   /** the model: its bytes (stored and announced by this node) or the CID of a model a provider has */
@@ -536,6 +543,9 @@ interface Dispatcher {
 class DataDispatcher implements Dispatcher {
   private readonly queue: number[]
   private finished = false
+  private readonly sentAt = new Map<number, number>()
+  private readonly backedUp = new Set<number>()
+  private readonly timer: ReturnType<typeof setInterval>
   private readonly channels = new Map<string, { channel: InferChannel, inFlight: Set<number>, worker: PeerId }>()
 
   constructor (
@@ -550,6 +560,7 @@ class DataDispatcher implements Dispatcher {
     private readonly emit: (p: JobProgress) => void
   ) {
     this.queue = batches.map((_, i) => i)
+    this.timer = setInterval(() => { this.pumpAll() }, STRAGGLER_MS / 4)
   }
 
   onActive (leaseId: string): void {
@@ -606,11 +617,31 @@ class DataDispatcher implements Dispatcher {
     for (const c of this.channels.values()) this.pump(c)
   }
 
+  /** The oldest micro-batch outstanding elsewhere past STRAGGLER_MS, not yet backed up. */
+  private straggler (state: { inFlight: Set<number> }): number | undefined {
+    let best: number | undefined
+    const now = Date.now()
+    for (const c of this.channels.values()) {
+      for (const seq of c.inFlight) {
+        if (state.inFlight.has(seq) || this.results.has(seq) || this.backedUp.has(seq)) continue
+        const at = this.sentAt.get(seq) ?? now
+        if (now - at < STRAGGLER_MS) continue
+        if (best == null || at < (this.sentAt.get(best) ?? now)) best = seq
+      }
+    }
+    return best
+  }
+
   private pump (state: { channel: InferChannel, inFlight: Set<number>, worker: PeerId }): void {
     while (state.inFlight.size < DATA_IN_FLIGHT) {
       let seq = this.queue.shift()
       while (seq != null && this.results.has(seq)) seq = this.queue.shift()
-      if (seq == null) return
+      if (seq == null) {
+        seq = this.straggler(state)
+        if (seq == null) return
+        this.backedUp.add(seq)
+      }
+      this.sentAt.set(seq, Date.now())
       state.inFlight.add(seq)
       const range = this.batches[seq] as [number, number]
       this.emit({ type: 'shard-started', jobId: this.jobId, worker: state.worker.toString(), seq, items: range[1] - range[0], at: Date.now() })
@@ -620,6 +651,7 @@ class DataDispatcher implements Dispatcher {
 
   finish (): void {
     this.finished = true
+    clearInterval(this.timer)
     for (const c of this.channels.values()) {
       c.channel.send({ finish: {} })
       void c.channel.close()
@@ -627,6 +659,7 @@ class DataDispatcher implements Dispatcher {
   }
 
   close (): void {
+    clearInterval(this.timer)
     for (const c of this.channels.values()) c.channel.abort(new Error('job over'))
     this.channels.clear()
   }
