@@ -8,14 +8,13 @@
  *  - RSS per node (MB): the workers' RSS summed, divided by the node count.
  * Prints one JSON object. Run: npm run bench:discovery -- [--sizes 50,100] [--workers 4]
  */
-import { fork } from 'node:child_process'
+import { IpcWorker, percentile } from './ipc-worker.js'
 import { parseArgs } from 'node:util'
 import { privateKeyToProtobuf, generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createAuthority, exportAuthorityPublicKey, generateSwarmKey, issueCertificate } from '@fleetmesh/peer'
 import type { BenchNodeSpec, WorkerCommand } from './discovery-worker.js'
 import type { NodeRole } from '@fleetmesh/peer'
-import type { ChildProcess } from 'node:child_process'
 
 const { values } = parseArgs({
   options: {
@@ -27,42 +26,6 @@ const { values } = parseArgs({
   }
 })
 const REGIONS = ['u33d', 'u33e', 'u33f', 'gcpv']
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
-
-function percentile (xs: number[], p: number): number | null {
-  if (xs.length === 0) return null
-  const s = [...xs].sort((a, b) => a - b)
-  return Math.round(s[Math.min(s.length - 1, Math.ceil(p / 100 * s.length) - 1)] as number * 10) / 10
-}
-
-class Worker {
-  private nextId = 1
-  constructor (readonly child: ChildProcess) {}
-  static async fork (): Promise<Worker> {
-    const child = fork(new URL('./discovery-worker.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    await new Promise<void>((resolve, reject) => {
-      child.once('message', () => { resolve() })
-      child.once('exit', (code) => { reject(new Error(`worker exited ${code}`)) })
-    })
-    return new Worker(child)
-  }
-
-  async call<T = any>(cmd: DistributiveOmit<WorkerCommand, 'id'>, timeoutMs = 600_000): Promise<T> {
-    const id = this.nextId++
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => { reject(new Error(`worker did not answer ${cmd.type}`)) }, timeoutMs)
-      const on = (msg: any): void => {
-        if (msg?.id !== id) return
-        clearTimeout(timer)
-        this.child.off('message', on)
-        if (msg.ok === true) resolve(msg.result); else reject(new Error(msg.error))
-      }
-      this.child.on('message', on)
-      this.child.send({ ...cmd, id })
-    })
-  }
-}
 
 async function measure (size: number, workerCount: number): Promise<Record<string, unknown>> {
   const authority = await createAuthority()
@@ -76,8 +39,8 @@ async function measure (size: number, workerCount: number): Promise<Record<strin
     const certificate = await issueCertificate(authority, { peerId: peerIdFromPrivateKey(key), role, region })
     specs.push({ role, region, key: Buffer.from(privateKeyToProtobuf(key)).toString('base64'), certificate: Buffer.from(certificate).toString('base64'), listen: `/ip4/127.1.${Math.floor(i / 250)}.${(i % 250) + 1}/tcp/0` })
   }
-  const workers = await Promise.all(Array.from({ length: workerCount }, async () => Worker.fork()))
-  const placement: Array<{ worker: Worker, index: number, spec: BenchNodeSpec }> = []
+  const workers = await Promise.all(Array.from({ length: workerCount }, async () => IpcWorker.fork<WorkerCommand>(new URL('./discovery-worker.js', import.meta.url))))
+  const placement: Array<{ worker: IpcWorker<WorkerCommand>, index: number, spec: BenchNodeSpec }> = []
   try {
     const t0 = Date.now()
     // the first station alone, as the bootstrap node

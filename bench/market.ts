@@ -11,7 +11,7 @@
  *    decoding, replay window) in one process.
  * Prints one JSON object. Run: npm run bench:market -- [--workers-count 50] [--processes 4] [--jobs 20] [--burst 10] [--bid-window 500]
  */
-import { fork } from 'node:child_process'
+import { IpcWorker, percentile } from './ipc-worker.js'
 import { parseArgs } from 'node:util'
 import { privateKeyToProtobuf, generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -21,7 +21,6 @@ import { BidderRole, MAX_BID_BYTES } from '@fleetmesh/protocol'
 import type { MarketBenchSpec, MarketWorkerCommand } from './market-worker.js'
 import type { Market, JobEvent, BidEvent } from '@fleetmesh/market'
 import type { NodeRole } from '@fleetmesh/peer'
-import type { ChildProcess } from 'node:child_process'
 
 const { values } = parseArgs({
   options: {
@@ -33,41 +32,6 @@ const { values } = parseArgs({
   }
 })
 const REGION = 'u33d'
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
-
-function percentile (xs: number[], p: number): number | null {
-  if (xs.length === 0) return null
-  const s = [...xs].sort((a, b) => a - b)
-  return Math.round(s[Math.min(s.length - 1, Math.ceil(p / 100 * s.length) - 1)] as number * 10) / 10
-}
-
-class Worker {
-  private nextId = 1
-  constructor (readonly child: ChildProcess) {}
-  static async fork (): Promise<Worker> {
-    const child = fork(new URL('./market-worker.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    await new Promise<void>((resolve, reject) => {
-      child.once('message', () => { resolve() })
-      child.once('exit', (code) => { reject(new Error(`worker exited ${code}`)) })
-    })
-    return new Worker(child)
-  }
-
-  async call<T = any>(cmd: DistributiveOmit<MarketWorkerCommand, 'id'>, timeoutMs = 600_000): Promise<T> {
-    const id = this.nextId++
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => { reject(new Error(`worker did not answer ${cmd.type}`)) }, timeoutMs)
-      const on = (msg: any): void => {
-        if (msg?.id !== id) return
-        clearTimeout(timer)
-        this.child.off('message', on)
-        if (msg.ok === true) resolve(msg.result); else reject(new Error(msg.error))
-      }
-      this.child.on('message', on)
-      this.child.send({ ...cmd, id })
-    })
-  }
-}
 
 async function validatorThroughput (): Promise<number> {
   const authority = await createAuthority()
@@ -121,7 +85,7 @@ async function main (): Promise<Record<string, unknown>> {
     const certificate = await issueCertificate(authority, { peerId: peerIdFromPrivateKey(key), role, region: REGION })
     specs.push({ role, region: REGION, key: Buffer.from(privateKeyToProtobuf(key)).toString('base64'), certificate: Buffer.from(certificate).toString('base64'), listen: `/ip4/127.3.${1 + Math.floor(i / 250)}.${(i % 250) + 1}/tcp/0`, price: 0.5 + (i % 10) / 10 })
   }
-  const workers = await Promise.all(Array.from({ length: processCount }, async () => Worker.fork()))
+  const workers = await Promise.all(Array.from({ length: processCount }, async () => IpcWorker.fork<MarketWorkerCommand>(new URL('./market-worker.js', import.meta.url))))
   try {
     const bootstrap = requester.getMultiaddrs().map(String)
     const shares: MarketBenchSpec[][] = workers.map(() => [])
