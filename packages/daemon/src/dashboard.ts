@@ -59,7 +59,10 @@ th { text-align: left; font-weight: 600; color: var(--muted); font-size: 12px; b
 td { border-bottom: 1px solid var(--line); padding: 4px 6px; vertical-align: top; }
 tr:last-child td { border-bottom: none; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { white-space: nowrap; }
+.scroll { overflow-x: auto; }
 .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; word-break: break-all; }
+.id { white-space: nowrap; word-break: normal; }
 .muted { color: var(--muted); }
 .empty { color: var(--muted); font-style: italic; padding: 4px 0; }
 .err { color: var(--bad); }
@@ -127,7 +130,7 @@ function h (tag, attrs, ...children) {
 const $ = id => document.getElementById(id)
 const str = v => v == null ? '' : String(v)
 const short = id => { const s = str(id); return s.length > 18 ? s.slice(0, 8) + '\\u2026' + s.slice(-6) : s }
-const idSpan = id => h('span', { class: 'mono', title: str(id) }, short(id))
+const idSpan = id => h('span', { class: 'mono id', title: str(id) }, short(id))
 const fullId = id => h('span', { class: 'mono' }, str(id))
 const num = (v, digits) => typeof v === 'number' && Number.isFinite(v) ? v.toLocaleString(undefined, { maximumFractionDigits: digits ?? 0 }) : '\\u2013'
 const credits = v => num(v, 6)
@@ -150,9 +153,9 @@ const badge = (text, cls) => h('span', { class: 'badge ' + str(cls).replace(/[^a
 const empty = text => h('div', { class: 'empty' }, text)
 const selfMark = id => id != null && id === selfId ? h('span', { class: 'muted' }, ' (this node)') : null
 function table (head, rows) {
-  return h('table', null,
-    h('thead', null, h('tr', null, head.map(c => typeof c === 'string' ? h('th', null, c) : h('th', { class: c.cls }, c.text)))),
-    h('tbody', null, rows))
+  return h('div', { class: 'scroll' }, h('table', null,
+    h('thead', null, h('tr', null, head.map(c => typeof c === 'string' ? h('th', null, c) : h('th', { class: c.cls, title: c.title }, c.text)))),
+    h('tbody', null, rows)))
 }
 function fill (id, ...children) {
   const el = $(id)
@@ -217,7 +220,6 @@ function renderPeers (data) {
   ]))
 }
 
-const STATE_ORDER = { running: 0, failed: 1, done: 2, cancelled: 3 }
 function renderJobs (data) {
   const jobs = Array.isArray(data.jobs) ? data.jobs.slice() : []
   const running = jobs.filter(j => j.state === 'running').length
@@ -225,7 +227,8 @@ function renderJobs (data) {
   const leases = Array.isArray(data.leases) ? data.leases : []
   const leaseNote = leases.length > 0 ? h('div', { class: 'muted', 'data-testid': 'worker-leases' }, 'This node holds ' + leases.length + (leases.length === 1 ? ' lease' : ' leases') + ' as a worker.') : null
   if (jobs.length === 0) return fill('jobs-body', empty('No jobs submitted from this node yet.'), leaseNote)
-  jobs.sort((a, b) => ((STATE_ORDER[a.state] ?? 9) - (STATE_ORDER[b.state] ?? 9)) || ((b.submittedAt ?? 0) - (a.submittedAt ?? 0)))
+  // running jobs first, then newest first
+  jobs.sort((a, b) => ((a.state === 'running' ? 0 : 1) - (b.state === 'running' ? 0 : 1)) || ((b.submittedAt ?? 0) - (a.submittedAt ?? 0)))
   const shown = jobs.slice(0, MAX_JOBS)
   fill('jobs-body', shown.map(renderJob), jobs.length > shown.length ? h('div', { class: 'muted' }, (jobs.length - shown.length) + ' older jobs not shown') : null, leaseNote)
 }
@@ -295,7 +298,7 @@ function renderReceipts (data) {
       h('td', { class: 'num' }, num(r.units)),
       h('td', { class: 'num' }, typeof r.units === 'number' && typeof r.pricePerUnit === 'number' ? credits(r.units * r.pricePerUnit) : '\\u2013'),
       h('td', { class: 'num' }, duration(r.computeMs)),
-      h('td', null, r.countersigned === true ? badge('both', 'done') : badge('worker', 'running'))))))
+      h('td', null, r.countersigned === true ? badge('countersigned', 'done') : badge('worker only', 'running'))))))
 }
 
 function renderBalances (b) {
@@ -307,7 +310,7 @@ function renderBalances (b) {
   out.push(h('h3', null, 'Peers'))
   out.push(peers.length === 0
     ? empty('No countersigned receipts yet.')
-    : table(['Account', { text: 'Credits', cls: 'num' }, { text: 'Earned', cls: 'num' }, { text: 'Spent', cls: 'num' }, { text: 'As worker', cls: 'num' }, { text: 'As requester', cls: 'num' }],
+    : table(['Account', { text: 'Credits', cls: 'num' }, { text: 'Earned', cls: 'num' }, { text: 'Spent', cls: 'num' }, { text: 'Run', cls: 'num', title: 'shards run as worker (countersigned receipts)' }, { text: 'Paid', cls: 'num', title: 'shards paid as requester (countersigned receipts)' }],
       peers.sort((x, y) => (y.credits ?? 0) - (x.credits ?? 0)).map(a => h('tr', { 'data-testid': 'balance', 'data-peer-id': str(a.account) },
         h('td', null, idSpan(a.account), selfMark(a.account)),
         h('td', { class: 'num' }, signed(a.credits)),
