@@ -84,3 +84,6 @@ export const IDENTITY_FILE = 'identity.key'
 
 /** Name of the datastore folder (peer store, DHT records) in a data directory. */
 export const DATASTORE_DIR = 'datastore'
+
+/** Subdirectory of the data directory holding the receipt ledger's LevelDB store. */
+export const LEDGER_DIR = 'ledger'

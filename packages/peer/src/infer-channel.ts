@@ -52,7 +52,8 @@ export class InferChannel {
     if (payload != null && payload.tensors.byteLength > INFER_FRAME_PART_BYTES) {
       const all = payload.tensors
       for (let at = 0; at < all.byteLength; at += INFER_FRAME_PART_BYTES) {
-        const part = { ...payload, tensors: all.subarray(at, at + INFER_FRAME_PART_BYTES), more: at + INFER_FRAME_PART_BYTES < all.byteLength }
+        const more = at + INFER_FRAME_PART_BYTES < all.byteLength
+        const part = { ...payload, tensors: all.subarray(at, at + INFER_FRAME_PART_BYTES), more, ...(message.result != null ? { receipt: more ? new Uint8Array(0) : message.result.receipt } : {}) }
         this.sendFrame(message.data != null ? { data: part as any } : { result: part as any })
       }
       return

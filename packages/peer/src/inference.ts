@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { decodeReceipt, encodeReceipt, inputDigest, isSampled, outputDigest, SAMPLE_RATE, settleJob, tensorsClose } from '@fleetmesh/ledger'
 import { decodeTensors, encodeTensors, FleetmeshError, INFER_PROTOCOL, MAX_TENSOR_BYTES, MessageTooLargeError, DTYPE_BYTES, typedArrayFor, elementCount } from '@fleetmesh/protocol'
 import { createRuntime, partitionModel, planStages } from '@fleetmesh/runtime'
 import { peerIdFromMultihash } from '@libp2p/peer-id'
@@ -12,6 +13,7 @@ import type { Admission } from './admission.js'
 import type { Capabilities } from './capabilities.js'
 import type { ModelTransfer } from './model-transfer.js'
 import type { Market, LeaseEvent, WorkerLease, JobResult } from '@fleetmesh/market'
+import type { Ledger, RejectedShard, SettleResult } from '@fleetmesh/ledger'
 import type { InferMessage, InferOpen, WireTensor } from '@fleetmesh/protocol'
 import type { Runtime, Stage, TensorInfo } from '@fleetmesh/runtime'
 import type { ComponentLogger, Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
@@ -85,6 +87,8 @@ export type JobProgress =
   | { type: 'model-transferred', jobId: string, cid: string, at: number }
   | { type: 'shard-started', jobId: string, worker: string, seq: number, items: number, at: number }
   | { type: 'shard-finished', jobId: string, worker: string, seq: number, computeMs: number, at: number }
+  | { type: 'verified', jobId: string, seq: number, workers: string[], agreed: boolean, at: number }
+  | { type: 'worker-rejected', jobId: string, worker: string, seq: number, reason: string, at: number }
   | { type: 'done', jobId: string, at: number }
   | { type: 'failed', jobId: string, error: string, at: number }
 
@@ -95,6 +99,13 @@ export interface JobHandle extends AsyncIterable<JobProgress> {
   result: Promise<WireTensor[]>
   /** the market's record of the job (leases, re-awards), once done */
   market: Promise<JobResult>
+  /**
+   * The job's settlement in the ledger, once `result` resolved: worker
+   * receipts checked and countersigned (durable, then gossiped), the
+   * receipts of workers caught by a spot check rejected and the mismatch
+   * evidence against them. Rejects if the job failed.
+   */
+  settlement: Promise<SettleResult>
   cancel(reason?: string): void
 }
 
@@ -107,6 +118,21 @@ export interface InferenceInit {
   maxInputBytes?: number
   /** time one micro-batch may run on a runner, ms @default 60000 */
   runTimeoutMs?: number
+  /**
+   * Share of data-parallel micro-batches the requester also runs on a
+   * second worker to compare outputs (a third decides a disagreement; the
+   * minority worker's lease receipt is not countersigned and mismatch
+   * evidence is gossiped). Which micro-batches is decided by the ledger's
+   * secret sampling seed, so a worker cannot tell.
+   *
+   * @default SAMPLE_RATE of @fleetmesh/ledger (0.05)
+   */
+  verifyRate?: number
+  /**
+   * Fault injection for tests and drills: alters a worker's outputs before
+   * they are sent. Never set it on a production node.
+   */
+  tamperOutputs?: (outputs: WireTensor[]) => WireTensor[]
 }
 
 export interface InferenceComponents {
@@ -118,6 +144,7 @@ export interface InferenceComponents {
   models: ModelTransfer
   admission: Admission
   capabilities: Capabilities
+  ledger?: Ledger
 }
 
 interface WorkerSession {
@@ -131,6 +158,10 @@ interface WorkerSession {
   items: number
   computeMs: number
   configured: PromiseWithResolvers<void>
+  /** ms since the epoch: when the lease handler started */
+  startedAt: number
+  /** input and output digests of each micro-batch served, by seq */
+  digests: Map<number, { input: Uint8Array, output: Uint8Array }>
 }
 
 /** Splits every input along dimension 0 into [start, end) rows. */
@@ -228,7 +259,7 @@ export class InferenceService extends TypedEventEmitter<{ progress: CustomEvent<
   private session (leaseId: string): WorkerSession {
     let s = this.sessions.get(leaseId)
     if (s == null) {
-      s = { finished: Promise.withResolvers(), configured: Promise.withResolvers(), items: 0, computeMs: 0 }
+      s = { finished: Promise.withResolvers(), configured: Promise.withResolvers(), items: 0, computeMs: 0, startedAt: Date.now(), digests: new Map() }
       s.finished.promise.catch(() => {})
       s.configured.promise.catch(() => {})
       this.sessions.set(leaseId, s)
@@ -240,7 +271,11 @@ export class InferenceService extends TypedEventEmitter<{ progress: CustomEvent<
 
   /**
    * The market's lease handler: holds the lease until the requester sends
-   * `finish` (or the lease ends), then reports what was done.
+   * `finish` (or the lease ends), then returns a receipt it signed for the
+   * lease (`Ledger.shardReturn`): input digest = sha2-256 over each served
+   * micro-batch's (seq, input digest) in seq order, output digest likewise
+   * over the quantised output digests. The output bytes are a JSON summary
+   * `{ items, computeMs, microBatches }`.
    */
   async onLease (lease: WorkerLease, signal: AbortSignal): Promise<Uint8Array> {
     const s = this.session(lease.leaseId)
@@ -249,7 +284,19 @@ export class InferenceService extends TypedEventEmitter<{ progress: CustomEvent<
     signal.addEventListener('abort', onAbort, { once: true })
     try {
       await s.finished.promise
-      return new TextEncoder().encode(JSON.stringify({ items: s.items, computeMs: Math.round(s.computeMs) }))
+      const summary = new TextEncoder().encode(JSON.stringify({ items: s.items, computeMs: Math.round(s.computeMs), microBatches: s.digests.size }))
+      const ledger = this.components.ledger
+      if (ledger == null) return summary
+      const seqs = [...s.digests.keys()].sort((a, b) => a - b)
+      const seqBytes = (seq: number): Uint8Array => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, seq); return b }
+      return await ledger.shardReturn({
+        lease,
+        inputDigest: inputDigest(...seqs.flatMap(q => [seqBytes(q), (s.digests.get(q) as { input: Uint8Array }).input])),
+        outputDigest: inputDigest(...seqs.flatMap(q => [seqBytes(q), (s.digests.get(q) as { output: Uint8Array }).output])),
+        output: summary,
+        startedAt: s.startedAt,
+        computeMs: Math.round(s.computeMs)
+      })
     } finally {
       signal.removeEventListener('abort', onAbort)
       s.control?.abort(new Error('lease over'))
@@ -370,16 +417,50 @@ export class InferenceService extends TypedEventEmitter<{ progress: CustomEvent<
       if (m.data == null) continue
       this.log.trace('lease %s frame %d', open.leaseId, m.data.seq)
       const inputs = decodeTensors(m.data.tensors, this.init.maxInputBytes ?? MAX_TENSOR_BYTES)
-      const { outputs, computeMs } = await runtime.run(open.modelCid, inputs)
-      s.items += inputs[0]?.dims[0] ?? 0
+      const startedAt = Date.now()
+      const ran = await runtime.run(open.modelCid, inputs)
+      const outputs = this.init.tamperOutputs?.(ran.outputs) ?? ran.outputs
+      const { computeMs } = ran
+      const items = inputs[0]?.dims[0] ?? 0
+      s.items += items
       s.computeMs += computeMs
+      const digests = { input: inputDigest(m.data.tensors), output: outputDigest(outputs) }
+      s.digests.set(m.data.seq, digests)
       const bytes = encodeTensors(outputs)
       if (s.next != null) {
         s.next.send({ data: { seq: m.data.seq, tensors: bytes, more: false } })
       } else {
-        s.control?.send({ result: { seq: m.data.seq, tensors: bytes, computeMs, more: false } })
+        const receipt = await this.frameReceipt(s, m.data.seq, digests, items, computeMs, startedAt)
+        s.control?.send({ result: { seq: m.data.seq, tensors: bytes, computeMs, more: false, receipt } })
       }
     }
+  }
+
+  /**
+   * A receipt for one micro-batch (job `<jobId>/mb/<seq>`, price 0: it
+   * moves no credits). The requester keeps it as evidence should a spot
+   * check find this output in the minority.
+   */
+  private async frameReceipt (s: WorkerSession, seq: number, digests: { input: Uint8Array, output: Uint8Array }, items: number, computeMs: number, startedAt: number): Promise<Uint8Array<ArrayBuffer>> {
+    const ledger = this.components.ledger
+    const lease = s.lease
+    if (ledger == null || lease == null || s.requester == null) return new Uint8Array(0)
+    const receipt = await ledger.signReceipt({
+      jobId: `${lease.jobId}/mb/${seq}`,
+      shardIndex: seq,
+      replica: 0,
+      requester: s.requester,
+      modelCid: lease.modelCid,
+      inputDigest: digests.input,
+      outputDigest: digests.output,
+      computeMs: Math.round(computeMs),
+      units: items,
+      pricePerUnit: 0,
+      startedAt,
+      finishedAt: Date.now(),
+      leaseId: lease.leaseId
+    })
+    return new Uint8Array(encodeReceipt(receipt))
   }
 
   // ------------------------------------------------------------- requester
@@ -397,21 +478,50 @@ export class InferenceService extends TypedEventEmitter<{ progress: CustomEvent<
     const signal = init.signal != null ? AbortSignal.any([init.signal, abort.signal]) : abort.signal
     const marketResult = Promise.withResolvers<JobResult>()
     marketResult.promise.catch(() => {})
-    const result = this.runJob(jobId, init, emit, signal, marketResult).then(
+    const verification: Verification = { caught: new Map(), mismatches: [] }
+    const result = this.runJob(jobId, init, emit, signal, marketResult, verification).then(
       (r) => { emit({ type: 'done', jobId, at: Date.now() }); events.end(); return r },
       (err) => { emit({ type: 'failed', jobId, error: `${err?.name ?? 'Error'}: ${err?.message ?? err}`, at: Date.now() }); events.end(); throw err }
     )
     result.catch(() => {})
+    const settlement = result.then(async () => this.settle(await marketResult.promise, verification))
+    settlement.catch((err) => { this.log('settling job %s failed - %s', jobId, err?.message ?? err) })
     return {
       jobId,
       result,
       market: marketResult.promise,
+      settlement,
       cancel: (reason) => { abort.abort(new Error(reason ?? 'cancelled')) },
       [Symbol.asyncIterator]: () => events[Symbol.asyncIterator]()
     }
   }
 
-  private async runJob (jobId: string, init: SubmitInit, emit: (p: JobProgress) => void, signal: AbortSignal, marketResult: PromiseWithResolvers<JobResult>): Promise<WireTensor[]> {
+  /**
+   * Settles a finished job in the ledger: the receipts of workers caught by
+   * a spot check are rejected, the others checked and countersigned
+   * (`settleJob` with no further sampling: spot checks ran during the job),
+   * and mismatch evidence is reported.
+   */
+  private async settle (job: JobResult, v: Verification): Promise<SettleResult> {
+    const ledger = this.components.ledger
+    if (ledger == null) throw new InferenceError('this node runs no ledger, so it cannot settle jobs')
+    const res = await settleJob(ledger, { jobId: job.jobId, shards: job.shards.filter(s => !v.caught.has(s.worker)) }, { sampleRate: 0 })
+    for (const s of job.shards) {
+      const caught = v.caught.get(s.worker)
+      if (caught != null) res.rejected.push({ shardIndex: s.shardIndex, replica: s.replica, worker: s.worker, reason: caught.reason } satisfies RejectedShard)
+    }
+    for (const m of v.mismatches) {
+      try {
+        res.evidence.push(await ledger.reportMismatch(decodeReceipt(m.accused), [decodeReceipt(m.witnesses[0]), decodeReceipt(m.witnesses[1])]))
+      } catch (err: any) {
+        // e.g. the witnesses' quantised digests straddle a rounding step: the rejection stands, the evidence would not verify
+        this.log('mismatch evidence for job %s not reported - %s', job.jobId, err?.message ?? err)
+      }
+    }
+    return res
+  }
+
+  private async runJob (jobId: string, init: SubmitInit, emit: (p: JobProgress) => void, signal: AbortSignal, marketResult: PromiseWithResolvers<JobResult>, verification: Verification): Promise<WireTensor[]> {
     const models = this.components.models
     const maxBytes = this.init.maxInputBytes ?? MAX_TENSOR_BYTES
     const entry = typeof init.model === 'string' ? await models.fetch(init.model) : await models.add(init.model)
@@ -466,7 +576,7 @@ export class InferenceService extends TypedEventEmitter<{ progress: CustomEvent<
     const results = new Map<number, WireTensor[]>()
     const allDone = Promise.withResolvers<void>()
     const dispatcher = mode === 'data'
-      ? new DataDispatcher(this, jobId, entry.cid, leases, batches, init.inputs, results, allDone, emit)
+      ? new DataDispatcher(this, jobId, entry.cid, leases, batches, init.inputs, results, allDone, emit, this.verifySampling(), verification)
       : new PipelineDispatcher(this, jobId, stages as Stage[], leases, batches, init.inputs, results, allDone, emit, bidSpeed)
     market.addEventListener('lease', onLease)
     market.addEventListener('bid', onBid)
@@ -498,6 +608,14 @@ export class InferenceService extends TypedEventEmitter<{ progress: CustomEvent<
       market.removeEventListener('bid', onBid)
       market.removeEventListener('job', onJob)
     }
+  }
+
+  /** Spot-check sampling of this requester (rate and the ledger's secret seed), or undefined when off. */
+  private verifySampling (): { rate: number, seed: string } | undefined {
+    const rate = this.init.verifyRate ?? SAMPLE_RATE
+    const ledger = this.components.ledger
+    if (ledger == null || !(rate > 0)) return undefined
+    return { rate: Math.min(1, rate), seed: ledger.sampleSeed }
   }
 
   /** True if a connection to the peer is open. */
@@ -539,7 +657,32 @@ interface Dispatcher {
   close(): void
 }
 
-/** Data-parallel: workers pull micro-batches; lost ones go back to the queue. */
+/** What the spot checks of one job found (filled by the DataDispatcher, read at settlement). */
+interface Verification {
+  /** workers caught in the minority, with why */
+  caught: Map<string, { seq: number, reason: string }>
+  /** encoded per-micro-batch receipts: the accused's and two agreeing witnesses' */
+  mismatches: Array<{ accused: Uint8Array, witnesses: [Uint8Array, Uint8Array] }>
+}
+
+/** A spot check of one micro-batch: outputs by worker until two agree (or a third decides). */
+interface SpotCheck {
+  outputs: Map<string, WireTensor[]>
+  /** workers running it now */
+  running: Set<string>
+  /** outputs wanted: 2, or 3 after a disagreement */
+  want: number
+  resolved: boolean
+}
+
+/**
+ * Data-parallel: workers pull micro-batches; lost ones go back to the queue.
+ * A sample of micro-batches (`verifyRate`, secret seed) is also run on a
+ * second worker and the outputs compared (`tensorsClose`); a disagreement
+ * goes to a third worker and the minority worker is caught: its results are
+ * thrown away and re-run elsewhere, it gets no more work in this job, and
+ * its lease receipt is rejected at settlement.
+ */
 class DataDispatcher implements Dispatcher {
   private readonly queue: number[]
   private finished = false
@@ -547,6 +690,11 @@ class DataDispatcher implements Dispatcher {
   private readonly backedUp = new Set<number>()
   private readonly timer: ReturnType<typeof setInterval>
   private readonly channels = new Map<string, { channel: InferChannel, inFlight: Set<number>, worker: PeerId }>()
+  /** which worker's output is in `results`, by seq */
+  private readonly resultFrom = new Map<number, string>()
+  /** per-micro-batch receipts, by seq, then worker */
+  private readonly frameReceipts = new Map<number, Map<string, Uint8Array>>()
+  private readonly checks = new Map<number, SpotCheck>()
 
   constructor (
     private readonly svc: InferenceService,
@@ -557,7 +705,9 @@ class DataDispatcher implements Dispatcher {
     private readonly inputs: WireTensor[],
     private readonly results: Map<number, WireTensor[]>,
     private readonly done: PromiseWithResolvers<void>,
-    private readonly emit: (p: JobProgress) => void
+    private readonly emit: (p: JobProgress) => void,
+    private readonly verify: { rate: number, seed: string } | undefined,
+    private readonly verification: Verification
   ) {
     this.queue = batches.map((_, i) => i)
     this.timer = setInterval(() => { this.pumpAll() }, STRAGGLER_MS / 4)
@@ -567,7 +717,7 @@ class DataDispatcher implements Dispatcher {
     const lease = this.leases.get(leaseId)
     if (lease == null || this.channels.has(leaseId)) return
     void this.run(leaseId, lease.worker).catch((err) => {
-      this.svc.log('data channel to %p for lease %s ended - %s', lease.worker, leaseId, err?.message ?? err)
+      if (!this.finished) this.svc.log('data channel to %p for lease %s ended - %s', lease.worker, leaseId, err?.message ?? err)
       this.drop(leaseId)
     })
   }
@@ -582,8 +732,11 @@ class DataDispatcher implements Dispatcher {
     const c = this.channels.get(leaseId)
     if (c == null) return
     this.channels.delete(leaseId)
+    if (this.finished) return
     for (const seq of c.inFlight) if (!this.results.has(seq)) this.queue.unshift(seq)
+    for (const check of this.checks.values()) check.running.delete(c.worker.toString())
     this.pumpAll()
+    this.maybeDone()
   }
 
   private async run (leaseId: string, worker: PeerId): Promise<void> {
@@ -595,22 +748,113 @@ class DataDispatcher implements Dispatcher {
       return
     }
     const state = { channel, inFlight: new Set<number>(), worker }
+    const w = worker.toString()
     this.channels.set(leaseId, state)
     this.pump(state)
     while (true) {
       const m = await channel.next()
-      if (m == null) throw new InferenceError(`worker ${worker} closed the stream`)
+      if (m == null) {
+        if (this.finished) return
+        throw new InferenceError(`worker ${worker} closed the stream`)
+      }
       if (m.error != null) throw new InferenceError(`worker ${worker}: ${m.error.code} ${m.error.message}`)
       if (m.result == null) continue
       const seq = m.result.seq
       state.inFlight.delete(seq)
-      if (!this.results.has(seq)) {
-        this.results.set(seq, decodeTensors(m.result.tensors))
-        this.emit({ type: 'shard-finished', jobId: this.jobId, worker: worker.toString(), seq, computeMs: m.result.computeMs, at: Date.now() })
+      if (this.verification.caught.has(w)) continue
+      if (m.result.receipt.byteLength > 0) {
+        let byWorker = this.frameReceipts.get(seq)
+        if (byWorker == null) { byWorker = new Map(); this.frameReceipts.set(seq, byWorker) }
+        byWorker.set(w, m.result.receipt)
       }
-      if (this.results.size === this.batches.length) { this.done.resolve(); return }
-      this.pump(state)
+      const check = this.checks.get(seq)
+      if (!this.results.has(seq)) {
+        const tensors = decodeTensors(m.result.tensors)
+        this.results.set(seq, tensors)
+        this.resultFrom.set(seq, w)
+        this.emit({ type: 'shard-finished', jobId: this.jobId, worker: w, seq, computeMs: m.result.computeMs, at: Date.now() })
+        if (check != null) {
+          check.running.delete(w)
+          check.outputs.set(w, tensors)
+          this.judge(seq, check)
+        } else if (this.verify != null && isSampled(this.jobId, seq, this.verify.rate, this.verify.seed)) {
+          this.checks.set(seq, { outputs: new Map([[w, tensors]]), running: new Set(), want: 2, resolved: false })
+        }
+      } else if (check?.running.has(w) === true) {
+        check.running.delete(w)
+        check.outputs.set(w, decodeTensors(m.result.tensors))
+        this.judge(seq, check)
+      }
+      this.maybeDone()
+      this.pumpAll()
     }
+  }
+
+  /** Compares a spot check's outputs once it has what it wants. */
+  private judge (seq: number, check: SpotCheck): void {
+    if (check.resolved || check.outputs.size < check.want) return
+    const entries = [...check.outputs]
+    const close = (a: [string, WireTensor[]], b: [string, WireTensor[]]): boolean => tensorsClose(a[1], b[1])
+    if (entries.length === 2) {
+      const agreed = close(entries[0] as [string, WireTensor[]], entries[1] as [string, WireTensor[]])
+      this.emit({ type: 'verified', jobId: this.jobId, seq, workers: entries.map(e => e[0]), agreed, at: Date.now() })
+      if (agreed) check.resolved = true
+      else check.want = 3
+      return
+    }
+    check.resolved = true
+    const [x, y, z] = entries as Array<[string, WireTensor[]]> as [[string, WireTensor[]], [string, WireTensor[]], [string, WireTensor[]]]
+    let loser: [string, WireTensor[]] | undefined
+    let witnesses: [[string, WireTensor[]], [string, WireTensor[]]] | undefined
+    if (close(y, z) && !close(x, y)) { loser = x; witnesses = [y, z] } else if (close(x, z) && !close(x, y)) { loser = y; witnesses = [x, z] } else if (close(x, y) && !close(x, z)) { loser = z; witnesses = [x, y] }
+    this.emit({ type: 'verified', jobId: this.jobId, seq, workers: entries.map(e => e[0]), agreed: loser == null, at: Date.now() })
+    if (loser == null || witnesses == null) {
+      this.svc.log('spot check of %s micro-batch %d: three workers, no majority', this.jobId, seq)
+      return
+    }
+    this.results.set(seq, witnesses[0][1])
+    this.resultFrom.set(seq, witnesses[0][0])
+    const receipts = this.frameReceipts.get(seq)
+    const accused = receipts?.get(loser[0])
+    const w1 = receipts?.get(witnesses[0][0])
+    const w2 = receipts?.get(witnesses[1][0])
+    if (accused != null && w1 != null && w2 != null) this.verification.mismatches.push({ accused, witnesses: [w1, w2] })
+    this.catchWorker(loser[0], seq, `output of micro-batch ${seq} disagrees with two other workers`)
+  }
+
+  /** A worker in the minority: its results are re-run elsewhere and it gets no more work in this job. */
+  private catchWorker (worker: string, seq: number, reason: string): void {
+    if (this.verification.caught.has(worker)) return
+    this.verification.caught.set(worker, { seq, reason })
+    this.emit({ type: 'worker-rejected', jobId: this.jobId, worker, seq, reason, at: Date.now() })
+    for (const [s, from] of [...this.resultFrom]) {
+      if (from !== worker) continue
+      this.results.delete(s)
+      this.resultFrom.delete(s)
+      const check = this.checks.get(s)
+      if (check != null && !check.resolved) {
+        check.outputs.delete(worker)
+        check.want = 2
+      }
+      this.queue.push(s)
+    }
+    for (const check of this.checks.values()) check.running.delete(worker)
+    for (const c of this.channels.values()) {
+      if (c.worker.toString() !== worker) continue
+      for (const s of c.inFlight) if (!this.results.has(s)) this.queue.push(s)
+    }
+  }
+
+  /** Resolves `done` once every micro-batch has a result and no spot check still waits on a worker that could serve it. */
+  private maybeDone (): void {
+    if (this.finished || this.results.size < this.batches.length) return
+    const available = [...this.channels.values()].map(c => c.worker.toString()).filter(w => !this.verification.caught.has(w))
+    for (const check of this.checks.values()) {
+      if (check.resolved) continue
+      if (check.running.size > 0) return
+      if (available.some(w => !check.outputs.has(w))) return
+    }
+    this.done.resolve()
   }
 
   private pumpAll (): void {
@@ -632,10 +876,24 @@ class DataDispatcher implements Dispatcher {
     return best
   }
 
+  /** A spot check this worker can run: not yet run by it, still short of outputs. */
+  private spotCheckFor (worker: string, state: { inFlight: Set<number> }): number | undefined {
+    for (const [seq, check] of this.checks) {
+      if (check.resolved || state.inFlight.has(seq) || check.outputs.has(worker) || check.running.has(worker)) continue
+      if (check.outputs.size + check.running.size >= check.want) continue
+      check.running.add(worker)
+      return seq
+    }
+    return undefined
+  }
+
   private pump (state: { channel: InferChannel, inFlight: Set<number>, worker: PeerId }): void {
+    const w = state.worker.toString()
+    if (this.finished || this.verification.caught.has(w)) return
     while (state.inFlight.size < DATA_IN_FLIGHT) {
       let seq = this.queue.shift()
       while (seq != null && this.results.has(seq)) seq = this.queue.shift()
+      seq ??= this.spotCheckFor(w, state)
       if (seq == null) {
         seq = this.straggler(state)
         if (seq == null) return
@@ -644,7 +902,7 @@ class DataDispatcher implements Dispatcher {
       this.sentAt.set(seq, Date.now())
       state.inFlight.add(seq)
       const range = this.batches[seq] as [number, number]
-      this.emit({ type: 'shard-started', jobId: this.jobId, worker: state.worker.toString(), seq, items: range[1] - range[0], at: Date.now() })
+      this.emit({ type: 'shard-started', jobId: this.jobId, worker: w, seq, items: range[1] - range[0], at: Date.now() })
       state.channel.send({ data: { seq, tensors: this.svc.encodeBatch(this.inputs, range), more: false } })
     }
   }
@@ -659,6 +917,7 @@ class DataDispatcher implements Dispatcher {
   }
 
   close (): void {
+    this.finished = true
     clearInterval(this.timer)
     for (const c of this.channels.values()) c.channel.abort(new Error('job over'))
     this.channels.clear()

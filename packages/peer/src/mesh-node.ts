@@ -19,12 +19,14 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { AdmissionService } from './admission.js'
 import { CapabilitiesService } from './capabilities.js'
-import { MODELS_DIR, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, MAX_BOOTSTRAP_RETRY_MS, MAX_CONNECTIONS, MAX_INCOMING_PENDING_CONNECTIONS, RELAY_MAX_RESERVATIONS } from './constants.js'
+import { LEDGER_DIR, MODELS_DIR, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, MAX_BOOTSTRAP_RETRY_MS, MAX_CONNECTIONS, MAX_INCOMING_PENDING_CONNECTIONS, RELAY_MAX_RESERVATIONS } from './constants.js'
 import { loadOrCreateIdentity, openDatastore } from './data-dir.js'
 import { ModelsUnavailableError, OwnCertificateError } from './errors.js'
 import { ModelTransferService } from './model-transfer.js'
 import { InferenceService } from './inference.js'
 import { market } from '@fleetmesh/market'
+import { ledger as ledgerService } from '@fleetmesh/ledger'
+import type { Ledger, LedgerInit } from '@fleetmesh/ledger'
 import type { InferenceInit, JobHandle, SubmitInit } from './inference.js'
 import type { Market, MarketInit, WorkerInit, WorkerLease } from '@fleetmesh/market'
 import { ModelStore } from '@fleetmesh/runtime'
@@ -37,7 +39,7 @@ import type { StoredModel } from '@fleetmesh/runtime'
 import type { NodeRole, VerifiedCertificate } from '@fleetmesh/protocol'
 import type { GossipSub, GossipsubOpts, Message } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
-import type { Libp2p, PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
+import type { Libp2p, Metrics, PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -131,8 +133,18 @@ export interface MeshNodeInit {
   worker?: boolean | Omit<WorkerInit, 'onLease'>
   /** market options (bid window, heartbeats, score weights, reputation) */
   market?: Omit<MarketInit, 'certificate' | 'trustedAuthorities' | 'worker'>
-  /** inference options (runner processes, threads, input limits) */
+  /** inference options (runner processes, threads, input limits, spot-check rate) */
   inference?: InferenceInit
+  /**
+   * The receipt ledger (always on): its store is `<dataDir>/ledger` (in
+   * memory without a data directory). Workers sign a receipt for every
+   * lease they serve; `submit()` settles each job (receipts checked,
+   * countersigned, gossiped and reconciled) and the market scores bidders
+   * with the ledger's reputation unless `market.reputation` is given.
+   */
+  ledger?: Omit<LedgerInit, 'certificate' | 'trustedAuthorities'>
+  /** libp2p metrics implementation, e.g. `prometheusMetrics()` from @libp2p/prometheus-metrics */
+  metrics?: (components: any) => Metrics
   /** the datastore to use instead of opening one in `dataDir` */
   datastore?: Datastore
   /** start the node at once @default true */
@@ -153,6 +165,8 @@ export interface MeshServices {
   market: Market
   /** sharded inference (present with a model store) */
   inference?: InferenceService
+  /** signed work receipts, balances, reputation */
+  ledger: Ledger
   [name: string]: unknown
 }
 
@@ -202,6 +216,8 @@ export interface MeshNode extends TypedEventEmitter<MeshNodeEvents> {
   publish(topic: string, data: Uint8Array): Promise<void>
   /** the model store, if the node has one */
   readonly modelStore: ModelStore | undefined
+  /** the receipt ledger: receipts, balances, earnings, reputation */
+  readonly ledger: Ledger
   /**
    * Validates, stores and announces (`model/<cid>`) a model file.
    *
@@ -265,7 +281,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
   const datastore = init.datastore ?? ownedStore
 
   // the gater asks the admission service, which exists only once libp2p is built
-  const gate: { admission?: Admission, inference?: InferenceService } = {}
+  const gate: { admission?: Admission, inference?: InferenceService, ledger?: Ledger } = {}
   const refused = (id: PeerId): boolean => gate.admission?.isRefused(id) ?? false
 
   const services: Record<string, (components: any) => unknown> = {
@@ -335,7 +351,15 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     if (inference == null) throw new InvalidConfigError('this node runs no inference service')
     return inference.onLease(lease, signal)
   }
+  services.ledger = ledgerService({
+    ...init.ledger,
+    certificate: init.certificate,
+    trustedAuthorities: init.trustedAuthorities,
+    dir: init.ledger?.dir ?? (init.dataDir != null ? join(init.dataDir, LEDGER_DIR) : undefined)
+  }) as any
   services.market = market({
+    // bidders are scored with the reputation the receipt set proves (evidence lowers it)
+    reputation: (peer: string) => gate.ledger?.reputation(peer) ?? 1,
     ...init.market,
     certificate: init.certificate,
     trustedAuthorities: init.trustedAuthorities,
@@ -343,8 +367,8 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
   }) as any
 
   for (const [name, factory] of Object.entries(init.services ?? {})) {
-    // the market may be replaced (a custom worker policy or lease handler); other built-ins may not
-    if (name in services && name !== 'market') throw new InvalidConfigError(`service name "${name}" is taken by a built-in service; choose another`)
+    // the market and the ledger may be replaced (a custom worker policy, lease handler or ledger); other built-ins may not
+    if (name in services && name !== 'market' && name !== 'ledger') throw new InvalidConfigError(`service name "${name}" is taken by a built-in service; choose another`)
     services[name] = factory
   }
 
@@ -369,6 +393,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       connectionProtector: psk != null ? swarmKeyProtector(psk) : undefined,
+      metrics: init.metrics,
       peerDiscovery,
       connectionGater: {
         denyDialPeer: refused,
@@ -389,6 +414,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
   }
   gate.admission = libp2p.services.admission
   gate.inference = libp2p.services.inference
+  gate.ledger = libp2p.services.ledger
   const node = new FleetMeshNode(libp2p, certificate, ownedStore, dialTimeoutMs, init.bootstrap ?? [])
   if (init.start !== false) await node.start()
   return node
@@ -524,6 +550,10 @@ class FleetMeshNode extends TypedEventEmitter<MeshNodeEvents> implements MeshNod
 
   get modelStore (): ModelStore | undefined {
     return this.libp2p.services.models?.store
+  }
+
+  get ledger (): Ledger {
+    return this.libp2p.services.ledger
   }
 
   async addModel (bytes: Uint8Array): Promise<StoredModel> {

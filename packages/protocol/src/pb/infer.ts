@@ -460,6 +460,7 @@ export interface InferResult {
   tensors: Uint8Array<ArrayBuffer>
   computeMs: number
   more: boolean
+  receipt: Uint8Array<ArrayBuffer>
 }
 
 export namespace InferResult {
@@ -492,6 +493,11 @@ export namespace InferResult {
           w.bool(obj.more)
         }
 
+        if ((obj.receipt != null && obj.receipt.byteLength > 0)) {
+          w.uint32(42)
+          w.bytes(obj.receipt)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -500,7 +506,8 @@ export namespace InferResult {
           seq: 0,
           tensors: uint8ArrayAlloc(0),
           computeMs: 0,
-          more: false
+          more: false,
+          receipt: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -523,6 +530,10 @@ export namespace InferResult {
             }
             case 4: {
               obj.more = reader.bool()
+              break
+            }
+            case 5: {
+              obj.receipt = reader.bytes()
               break
             }
             default: {
@@ -568,6 +579,13 @@ export namespace InferResult {
               }
               break
             }
+            case 5: {
+              yield {
+                field: `${prefix}.receipt`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -600,6 +618,11 @@ export namespace InferResult {
     value: boolean
   }
 
+  export interface InferResultReceiptFieldEvent {
+    field: '$.receipt'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<InferResult>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, InferResult.codec())
   }
@@ -608,7 +631,7 @@ export namespace InferResult {
     return decodeMessage(buf, InferResult.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferResult>): Generator<InferResultSeqFieldEvent | InferResultTensorsFieldEvent | InferResultComputeMsFieldEvent | InferResultMoreFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferResult>): Generator<InferResultSeqFieldEvent | InferResultTensorsFieldEvent | InferResultComputeMsFieldEvent | InferResultMoreFieldEvent | InferResultReceiptFieldEvent> {
     return streamMessage(buf, InferResult.codec(), opts)
   }
 }
@@ -1105,6 +1128,11 @@ export namespace InferMessage {
     value: boolean
   }
 
+  export interface InferMessageResultReceiptFieldEvent {
+    field: '$.result.receipt'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export interface InferMessageErrorCodeFieldEvent {
     field: '$.error.code'
     value: string
@@ -1123,7 +1151,7 @@ export namespace InferMessage {
     return decodeMessage(buf, InferMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferMessage>): Generator<InferMessageOpenJobIdFieldEvent | InferMessageOpenLeaseIdFieldEvent | InferMessageOpenModelCidFieldEvent | InferMessageOpenKindFieldEvent | InferMessageOpenStageFieldEvent | InferMessageOpenStageCountFieldEvent | InferMessageOpenSourceFieldEvent | InferMessageOpenNextFieldEvent | InferMessageOpenNextAddrsFieldEvent | InferMessageOpenNextLeaseIdFieldEvent | InferMessageDataSeqFieldEvent | InferMessageDataTensorsFieldEvent | InferMessageDataMoreFieldEvent | InferMessageResultSeqFieldEvent | InferMessageResultTensorsFieldEvent | InferMessageResultComputeMsFieldEvent | InferMessageResultMoreFieldEvent | InferMessageErrorCodeFieldEvent | InferMessageErrorMessageFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferMessage>): Generator<InferMessageOpenJobIdFieldEvent | InferMessageOpenLeaseIdFieldEvent | InferMessageOpenModelCidFieldEvent | InferMessageOpenKindFieldEvent | InferMessageOpenStageFieldEvent | InferMessageOpenStageCountFieldEvent | InferMessageOpenSourceFieldEvent | InferMessageOpenNextFieldEvent | InferMessageOpenNextAddrsFieldEvent | InferMessageOpenNextLeaseIdFieldEvent | InferMessageDataSeqFieldEvent | InferMessageDataTensorsFieldEvent | InferMessageDataMoreFieldEvent | InferMessageResultSeqFieldEvent | InferMessageResultTensorsFieldEvent | InferMessageResultComputeMsFieldEvent | InferMessageResultMoreFieldEvent | InferMessageResultReceiptFieldEvent | InferMessageErrorCodeFieldEvent | InferMessageErrorMessageFieldEvent> {
     return streamMessage(buf, InferMessage.codec(), opts)
   }
 }

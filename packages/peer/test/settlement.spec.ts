@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { generateMlp, LocalSession, maxAbsDiff } from '@fleetmesh/runtime'
+import { createTestFleet, waitUntil } from './utils/fleet.js'
+import type { TestFleet } from './utils/fleet.js'
+import type { JobProgress, MeshNode, MeshNodeInit } from '../src/index.js'
+import type { WireTensor } from '@fleetmesh/protocol'
+
+const MODEL = generateMlp({ inputs: 16, hidden: [64, 64], outputs: 8, seed: 7 })
+
+function input (batch: number, phase: number): WireTensor {
+  const n = batch * 16
+  return { name: 'x', dtype: 'float32', dims: [batch, 16], data: Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.31 + phase)) }
+}
+
+async function local (x: WireTensor): Promise<WireTensor> {
+  const s = await LocalSession.create(MODEL, { intraOpNumThreads: 1 })
+  try { return (await s.run([x]))[0] as WireTensor } finally { await s.release() }
+}
+
+/** Adds 0.5 to every float output: a worker that returns perturbed results. */
+function perturb (outputs: WireTensor[]): WireTensor[] {
+  return outputs.map(t => t.data instanceof Float32Array ? { ...t, data: t.data.map(v => v + 0.5) } : t)
+}
+
+describe('sharded jobs settle in the ledger', function () {
+  this.timeout(120_000)
+  let fleet: TestFleet
+  let dirs: string[]
+  const dataDir = async (): Promise<Partial<MeshNodeInit>> => {
+    const dir = await mkdtemp(join(tmpdir(), 'fleetmesh-settle-'))
+    dirs.push(dir)
+    return { dataDir: dir }
+  }
+
+  beforeEach(async () => { fleet = await createTestFleet(); dirs = [] })
+  afterEach(async () => {
+    await fleet.stop()
+    await Promise.all(dirs.map(async d => rm(d, { recursive: true, force: true })))
+  })
+
+  async function mesh (honest: number, tampering: number, verifyRate: number): Promise<{ requester: MeshNode, workers: MeshNode[], cheats: MeshNode[] }> {
+    const ledger = { reconcileIntervalMs: 500 }
+    const requester = await fleet.add('station', 'u33d', { ...await dataDir(), ledger, market: { bidWindowMs: 400 }, inference: { verifyRate } })
+    const boot = requester.getMultiaddrs().map(String)
+    const workers: MeshNode[] = []
+    const cheats: MeshNode[] = []
+    for (let i = 0; i < honest + tampering; i++) {
+      const cheat = i >= honest
+      const node = await fleet.add('station', 'u33d', { bootstrap: boot, worker: true, ledger, ...await dataDir(), ...(cheat ? { inference: { tamperOutputs: perturb } } : {}) })
+      ;(cheat ? cheats : workers).push(node)
+    }
+    await Promise.all(fleet.nodes.map(async n => n.announced()))
+    await new Promise(resolve => setTimeout(resolve, 1200)) // gossip mesh
+    return { requester, workers, cheats }
+  }
+
+  it('workers sign a receipt per lease, the requester countersigns, and every node ends with the same receipts and balances', async () => {
+    const { requester, workers } = await mesh(3, 0, 0.25)
+    const x = input(48, 0)
+    const job = requester.submit({ model: MODEL, inputs: [x], mode: 'data', shards: 3, microBatch: 4, maxPrice: 2 })
+    const events: JobProgress[] = []
+    for await (const e of job) events.push(e)
+    const [out] = await job.result
+    assert.ok(maxAbsDiff(out as WireTensor, await local(x)) <= 1e-4)
+    const settled = await job.settlement
+    const leases = (await job.market).shards
+    assert.equal(settled.accepted.length, leases.length, 'every lease receipt countersigned')
+    assert.equal(settled.rejected.length, 0)
+    const checks = events.filter(e => e.type === 'verified')
+    assert.ok(checks.length > 0 && checks.every(e => (e as any).agreed), `spot checks ran and agreed: ${checks.length}`)
+    for (const r of settled.accepted) {
+      assert.equal(r.requester, requester.peerId.toString())
+      assert.equal(r.jobId, job.jobId)
+    }
+
+    const all = [requester, ...workers]
+    await waitUntil(() => all.every(n => n.ledger.size === requester.ledger.size), 20_000, 'ledgers converge')
+    const ids = requester.ledger.entryIds()
+    for (const n of all) assert.deepEqual(n.ledger.entryIds(), ids)
+    const balances = JSON.stringify(requester.ledger.balances())
+    for (const n of all) assert.equal(JSON.stringify(n.ledger.balances()), balances)
+    const b = requester.ledger.balances().peers
+    const paid = leases.reduce((a, s) => a + s.units * s.pricePerUnit, 0)
+    assert.ok(Math.abs((b[requester.peerId.toString()]?.spent ?? 0) - paid) < 1e-6, `requester spent ${b[requester.peerId.toString()]?.spent}, leases cost ${paid}`)
+    for (const s of leases) assert.ok((b[s.worker]?.earned ?? 0) > 0, `worker ${s.worker} earned`)
+  })
+
+  it('a worker returning perturbed outputs is caught by a spot check, earns nothing, is reported, and then loses bids', async () => {
+    const { requester, workers, cheats } = await mesh(2, 1, 1)
+    const cheat = cheats[0] as MeshNode
+    const x = input(24, 1)
+    const job = requester.submit({ model: MODEL, inputs: [x], mode: 'data', shards: 3, microBatch: 4, maxPrice: 2 })
+    const events: JobProgress[] = []
+    for await (const e of job) events.push(e)
+    const [out] = await job.result
+    assert.ok(maxAbsDiff(out as WireTensor, await local(x)) <= 1e-4, 'the job output is correct despite the cheat')
+    assert.ok(events.some(e => e.type === 'worker-rejected' && e.worker === cheat.peerId.toString()), 'the cheat was caught')
+    const settled = await job.settlement
+    assert.ok(settled.rejected.some(r => r.worker === cheat.peerId.toString()), 'its lease receipt was rejected')
+    assert.ok(settled.accepted.every(r => r.worker !== cheat.peerId.toString()))
+    assert.equal(settled.evidence.length, 1)
+    assert.equal(settled.evidence[0]?.accused, cheat.peerId.toString())
+
+    // evidence reaches every node; the cheat's reputation drops everywhere and it earned nothing
+    const all = [requester, ...workers, cheat]
+    await waitUntil(() => all.every(n => n.ledger.evidence().length === 1 && n.ledger.size === requester.ledger.size), 20_000, 'evidence and receipts converge')
+    for (const n of all) assert.ok(n.ledger.reputation(cheat.peerId) < 0.5, `reputation at ${n.peerId}: ${n.ledger.reputation(cheat.peerId)}`)
+    assert.equal(requester.ledger.balances().peers[cheat.peerId.toString()]?.earned ?? 0, 0)
+
+    // the next job: two shards, three bidders; the cheat loses the auction
+    const next = requester.submit({ model: MODEL, inputs: [input(8, 2)], mode: 'data', shards: 2, maxPrice: 2 })
+    await next.result
+    const awarded = (await next.market).shards.map(s => s.worker)
+    assert.ok(!awarded.includes(cheat.peerId.toString()), `awarded ${awarded.join(', ')}`)
+  })
+})
