@@ -101,6 +101,19 @@ describe('OCR demo (PP-OCRv4 det + rec, one batch each, onnxruntime in process)'
     assert.equal(pageText(again, 0), pageText(result, 0))
   })
 
+  it('straightens skewed lines (rotated boxes and crops)', async () => {
+    const [skewed] = await renderPages([defaultPages[0]!], { skewDegrees: 4 })
+    const again = await ocrPages(await decodePages([skewed!.png]), local)
+    const accuracy = characterAccuracy(skewed!.text.join('\n'), pageText(again, 0))
+    console.log(`      skewed 4°: ${(accuracy * 100).toFixed(1)} %`)
+    assert.ok(accuracy >= 0.9, `accuracy ${accuracy}; read:\n${pageText(again, 0)}`)
+    for (const line of again.pages[0]!.lines) {
+      const [[x0, y0], [x1, y1]] = line.box as [[number, number], [number, number]]
+      const degrees = Math.atan2(y1 - y0, x1 - x0) * 180 / Math.PI
+      assert.ok(Math.abs(degrees - 4) < 1.5, `"${line.text}" box top edge at ${degrees.toFixed(1)}°`)
+    }
+  })
+
   it('rejects unreadable page files with ImageReadError', async () => {
     const file = join(dir, 'not-an-image.png')
     await writeFile(file, 'this is text, not a PNG')

@@ -36,6 +36,11 @@ export async function renderPages (pages: string[][], options: RenderOptions = {
     const ctx = canvas.getContext('2d')
     ctx.fillStyle = '#ffffff'
     ctx.fillRect(0, 0, width, height)
+    if (options.skewDegrees != null && options.skewDegrees !== 0) {
+      ctx.translate(width / 2, height / 2)
+      ctx.rotate(options.skewDegrees * Math.PI / 180)
+      ctx.translate(-width / 2, -height / 2)
+    }
     ctx.fillStyle = '#1a1a1a'
     ctx.font = `${fontSize}px "${FONT_FAMILY}"`
     ctx.textBaseline = 'alphabetic'

@@ -32,6 +32,8 @@ export interface RenderOptions {
   lineHeight?: number
   /** blank border on every side @default 48 */
   margin?: number
+  /** turns the text clockwise by this many degrees about the page centre, as a skewed scan would be (corners may leave the page at large angles) @default 0 */
+  skewDegrees?: number
 }
 
 /** A page rendered from known text. */
