@@ -1,0 +1,219 @@
+import { decodeTensors, encodeTensors } from '@fleetmesh/protocol'
+import { ApiError, DaemonNotRunningError, UnauthorizedError } from './errors.js'
+import { readApiAddress } from './files.js'
+import type { JobView } from './jobs.js'
+import type { WireTensor } from '@fleetmesh/protocol'
+
+/** `GET /api/v1/info`. */
+export interface NodeInfo {
+  peerId: string
+  role: 'station' | 'vehicle'
+  region: string
+  multiaddrs: string[]
+  version: string
+  /** ms since the epoch */
+  startedAt: number
+  uptimeMs: number
+  /** the node bids on offers and runs shards */
+  worker: boolean
+  /** scripted vehicles: the current state */
+  vehicle?: { state: 'parked' | 'charging' | 'driving', soc: number, batteryTempC?: number, bidding?: boolean }
+  /** the dashboard, with the token in the URL fragment */
+  dashboardUrl: string
+}
+
+/** A row of `GET /api/v1/peers`. */
+export interface PeerView {
+  peerId: string
+  role: 'station' | 'vehicle'
+  region: string
+  /** last measured RTT, ms; null if not measured yet */
+  rttMs: number | null
+  multiaddrs: string[]
+}
+
+/** Body of `POST /api/v1/jobs`, with the inputs as tensors (the client encodes them). */
+export interface SubmitJobInit {
+  /** model CID */
+  model: string
+  inputs: WireTensor[]
+  /** @default 'data' */
+  mode?: 'data' | 'pipeline'
+  shards?: number
+  stages?: number
+  microBatch?: number
+  /** most credits per compute unit */
+  maxPrice: number
+  /** time the job may take from submission, ms */
+  deadlineMs?: number
+  region?: string
+}
+
+/** Query of `GET /api/v1/receipts`. */
+export interface ReceiptsQuery {
+  jobId?: string
+  worker?: string
+  requester?: string
+  limit?: number
+}
+
+/** Where to find a daemon. */
+export interface ApiClientInit {
+  /** base URL, e.g. `http://127.0.0.1:41234` */
+  url: string
+  token: string
+  /** per-request timeout, ms @default 30000 */
+  timeoutMs?: number
+}
+
+/**
+ * A typed client of the daemon's local API: one method per route.
+ *
+ * Every method throws {@link DaemonNotRunningError} when nothing answers
+ * (connection refused), {@link UnauthorizedError} on a wrong token (401),
+ * and {@link ApiError} (with `status` and the daemon's `apiCode`) on any
+ * other error reply.
+ *
+ * @example
+ * ```TypeScript
+ * const client = await ApiClient.fromDataDir('/var/lib/fleetmesh')
+ * const { cid } = await client.uploadModel(modelBytes)
+ * const { jobId } = await client.submit({ model: cid, inputs, maxPrice: 2 })
+ * const outputs = await client.waitForResult(jobId)
+ * ```
+ */
+export class ApiClient {
+  readonly url: string
+  private readonly token: string
+  private readonly timeoutMs: number
+
+  constructor (init: ApiClientInit) {
+    this.url = init.url.replace(/\/+$/, '')
+    this.token = init.token
+    this.timeoutMs = init.timeoutMs ?? 30_000
+  }
+
+  /**
+   * A client of the daemon running on `dataDir` (reads `api.json` and `api-token`).
+   *
+   * @throws DaemonNotRunningError if no daemon runs there
+   */
+  static async fromDataDir (dataDir: string, options: { timeoutMs?: number } = {}): Promise<ApiClient> {
+    const { url, token } = await readApiAddress(dataDir)
+    return new ApiClient({ url, token, timeoutMs: options.timeoutMs })
+  }
+
+  /** Sends a request; returns the raw response of a 2xx. @throws DaemonNotRunningError, UnauthorizedError, ApiError */
+  async request (method: string, path: string, init: { json?: unknown, body?: Uint8Array, contentType?: string } = {}): Promise<Response> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` }
+    let body: string | Uint8Array | undefined
+    if (init.json !== undefined) {
+      headers['content-type'] = 'application/json'
+      body = JSON.stringify(init.json)
+    } else if (init.body != null) {
+      headers['content-type'] = init.contentType ?? 'application/octet-stream'
+      body = init.body
+    }
+    let res: Response
+    try {
+      res = await fetch(`${this.url}${path}`, { method, headers, body, signal: AbortSignal.timeout(this.timeoutMs) })
+    } catch (err: any) {
+      const code = err?.cause?.code ?? err?.code
+      if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EHOSTUNREACH' || code === 'ENOTFOUND') {
+        throw new DaemonNotRunningError(`no fleetmesh daemon answers at ${this.url} (${String(code)}); start one with \`fleetmesh daemon\``)
+      }
+      if (err?.name === 'TimeoutError') throw new DaemonNotRunningError(`the daemon at ${this.url} did not answer ${method} ${path} within ${this.timeoutMs} ms`)
+      throw new DaemonNotRunningError(`cannot reach the daemon at ${this.url}: ${err?.cause?.message ?? err?.message ?? err}`)
+    }
+    if (res.ok) return res
+    let code = 'ERR_HTTP'
+    let message = `${method} ${path}: HTTP ${res.status}`
+    try {
+      const j: any = await res.json()
+      if (typeof j?.error?.code === 'string') code = j.error.code
+      if (typeof j?.error?.message === 'string') message = j.error.message
+    } catch {}
+    if (res.status === 401) throw new UnauthorizedError(`the daemon at ${this.url} refused the API token (${message}); use the token in <dataDir>/api-token`)
+    throw new ApiError(message, res.status, code)
+  }
+
+  private async json<T> (method: string, path: string, json?: unknown): Promise<T> {
+    const res = await this.request(method, path, json !== undefined ? { json } : {})
+    return await res.json() as T
+  }
+
+  /** `GET /api/v1/info` */
+  async info (): Promise<NodeInfo> { return this.json('GET', '/api/v1/info') }
+
+  /** `GET /api/v1/peers` */
+  async peers (): Promise<PeerView[]> { return (await this.json<{ peers: PeerView[] }>('GET', '/api/v1/peers')).peers }
+
+  /** `GET /api/v1/jobs`: submitted jobs, newest first, and the leases this node holds as a worker */
+  async jobs (): Promise<{ jobs: JobView[], leases: Array<Record<string, unknown>> }> { return this.json('GET', '/api/v1/jobs') }
+
+  /** `GET /api/v1/jobs/:id` */
+  async job (jobId: string): Promise<JobView> { return this.json('GET', `/api/v1/jobs/${encodeURIComponent(jobId)}`) }
+
+  /** `GET /api/v1/jobs/:id/result`: the output tensors. @throws ApiError 409 while the job runs or if it failed */
+  async result (jobId: string): Promise<WireTensor[]> {
+    const res = await this.request('GET', `/api/v1/jobs/${encodeURIComponent(jobId)}/result`)
+    return decodeTensors(new Uint8Array(await res.arrayBuffer()), Number.MAX_SAFE_INTEGER)
+  }
+
+  /** `DELETE /api/v1/jobs/:id` */
+  async cancel (jobId: string): Promise<{ jobId: string, cancelled: boolean, state: string }> { return this.json('DELETE', `/api/v1/jobs/${encodeURIComponent(jobId)}`) }
+
+  /** `POST /api/v1/models`: stores and announces an ONNX model. */
+  async uploadModel (bytes: Uint8Array): Promise<{ cid: string, bytes: number }> {
+    const res = await this.request('POST', '/api/v1/models', { body: bytes })
+    return await res.json() as { cid: string, bytes: number }
+  }
+
+  /** `POST /api/v1/jobs` */
+  async submit (init: SubmitJobInit): Promise<{ jobId: string }> {
+    const { inputs, ...rest } = init
+    return this.json('POST', '/api/v1/jobs', { ...rest, mode: init.mode ?? 'data', inputs: Buffer.from(encodeTensors(inputs, Number.MAX_SAFE_INTEGER)).toString('base64') })
+  }
+
+  /**
+   * Polls a job until it is no longer running, calling `onProgress` with each view.
+   *
+   * @returns the final view
+   */
+  async wait (jobId: string, options: { intervalMs?: number, onProgress?: (view: JobView) => void, signal?: AbortSignal } = {}): Promise<JobView> {
+    while (true) {
+      options.signal?.throwIfAborted()
+      const view = await this.job(jobId)
+      options.onProgress?.(view)
+      if (view.state !== 'running') return view
+      await new Promise(resolve => setTimeout(resolve, options.intervalMs ?? 250))
+    }
+  }
+
+  /** `GET /api/v1/receipts` */
+  async receipts (query: ReceiptsQuery = {}): Promise<Array<Record<string, any>>> {
+    const qs = new URLSearchParams()
+    for (const [k, v] of Object.entries(query)) if (v != null) qs.set(k, String(v))
+    const s = qs.toString()
+    return (await this.json<{ receipts: Array<Record<string, any>> }>('GET', `/api/v1/receipts${s === '' ? '' : `?${s}`}`)).receipts
+  }
+
+  /** `GET /api/v1/balances` (the ledger's `Balances`, JSON-safe) */
+  async balances (): Promise<{ peers: Record<string, any>, owners: Record<string, any>, receipts: number }> { return this.json('GET', '/api/v1/balances') }
+
+  /** `GET /api/v1/earnings?peer=` (default: the daemon's own node) */
+  async earnings (peer?: string): Promise<{ worker: string, days: Array<Record<string, any>>, total: Record<string, any> }> {
+    return this.json('GET', `/api/v1/earnings${peer != null ? `?peer=${encodeURIComponent(peer)}` : ''}`)
+  }
+
+  /** `POST /api/v1/vehicle`: sets a scripted vehicle's state. @throws ApiError 400 if the daemon is not a scripted vehicle */
+  async setVehicle (state: { state: 'parked' | 'charging' | 'driving', soc?: number, batteryTempC?: number }): Promise<{ state: string, soc: number, batteryTempC: number }> {
+    return this.json('POST', '/api/v1/vehicle', state)
+  }
+
+  /** `POST /api/v1/shutdown`: the daemon drains and exits */
+  async shutdown (): Promise<void> { await this.request('POST', '/api/v1/shutdown') }
+
+  /** `GET /metrics`: Prometheus text */
+  async metrics (): Promise<string> { return (await this.request('GET', '/metrics')).text() }
+}

@@ -1,0 +1,268 @@
+import { readFileSync } from 'node:fs'
+import { mkdir, readFile } from 'node:fs/promises'
+import { ScriptedVehicleState } from '@fleetmesh/market'
+import { createMeshNode, importAuthorityPublicKey, loadOrCreateIdentity } from '@fleetmesh/peer'
+import { enable, logger } from '@libp2p/logger'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import { createApi } from './api.js'
+import { ConfigError, DaemonStartError } from './errors.js'
+import { loadOrCreateToken, removeApiAddress, writeApiAddress } from './files.js'
+import { JobTracker } from './jobs.js'
+import { DaemonMetrics } from './metrics.js'
+import type { DaemonConfig, LogLevel } from './config.js'
+import type { Ledger } from '@fleetmesh/ledger'
+import type { WorkerInit } from '@fleetmesh/market'
+import type { MeshNode, MeshNodeInit } from '@fleetmesh/peer'
+import type { PublicKey } from '@libp2p/interface'
+import type { FastifyInstance } from 'fastify'
+
+const log = logger('fleetmesh:daemon')
+
+/** How long a stopping daemon waits for the market to drain (leases handed back), ms. */
+export const DRAIN_TIMEOUT_MS = 5000
+/** How long a stopping daemon waits for the node to stop, ms. */
+export const NODE_STOP_TIMEOUT_MS = 7000
+
+/** The daemon's version (its package's). */
+export const VERSION: string = (() => {
+  try {
+    return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version ?? '0.0.0'
+  } catch {
+    return '0.0.0'
+  }
+})()
+
+/** A running daemon. */
+export interface Daemon {
+  /** the mesh node */
+  node: MeshNode
+  /** base URL of the local API, e.g. `http://127.0.0.1:41234` */
+  url: string
+  /** the API bearer token */
+  token: string
+  config: DaemonConfig
+  metrics: DaemonMetrics
+  /** resolves once the daemon has stopped, by `stop()` or `POST /api/v1/shutdown` */
+  closed: Promise<void>
+  /** Drains the market (no new bids, leases handed back), cancels running jobs, stops the API and the node, removes `api.json`. Idempotent. */
+  stop(): Promise<void>
+}
+
+/** Options of {@link startDaemon}. */
+export interface StartDaemonOptions {
+  /** receives one line per lifecycle step @default lines to stdout, filtered by `config.logLevel` */
+  log?: (level: LogLevel, line: string) => void
+  /** extra mesh node init merged over what the config gives (tests) */
+  meshInit?: Partial<MeshNodeInit>
+}
+
+const LEVEL_ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 }
+
+/** The default lifecycle logger: `fleetmesh: <line>` on stdout (errors and warnings on stderr), up to `level`. */
+export function consoleLog (level: LogLevel): (at: LogLevel, line: string) => void {
+  return (at, line) => {
+    if (LEVEL_ORDER[at] > LEVEL_ORDER[level]) return
+    const text = `${new Date().toISOString()} fleetmesh: ${line}\n`
+    if (at === 'error' || at === 'warn') process.stderr.write(text)
+    else process.stdout.write(text)
+  }
+}
+
+async function readRequired (file: string, what: string, fix: string): Promise<Uint8Array> {
+  try {
+    return await readFile(file)
+  } catch (err: any) {
+    throw new DaemonStartError(`cannot read the ${what} ${file} (${err?.code ?? err?.message ?? err}); ${fix}`)
+  }
+}
+
+/**
+ * Parses the trusted authorities: each entry is a public key file (made
+ * absolute by `loadConfig`) or the base64 key itself.
+ *
+ * @throws ConfigError naming the entry that is neither
+ */
+export async function loadAuthorities (entries: string[]): Promise<PublicKey[]> {
+  const keys: PublicKey[] = []
+  for (const [i, entry] of entries.entries()) {
+    let text = entry
+    if (entry.startsWith('/')) {
+      try {
+        text = await readFile(entry, 'utf8')
+      } catch (err: any) {
+        throw new ConfigError(`config key "authorities[${i}]": expected an authority public key file or a base64 key, got ${JSON.stringify(entry)} (${err?.code ?? 'unreadable'})`, 'authorities')
+      }
+    }
+    try {
+      keys.push(importAuthorityPublicKey(text))
+    } catch {
+      throw new ConfigError(`config key "authorities[${i}]": expected an authority public key file or a base64 key (authority.pub from \`fleetmesh authority init\`), got ${JSON.stringify(entry.slice(0, 100))}`, 'authorities')
+    }
+  }
+  return keys
+}
+
+/**
+ * Starts a daemon from a validated config: loads the identity, certificate,
+ * authorities and swarm key, builds the mesh node (worker policy, scripted
+ * vehicle state, metrics), then serves the local API on `config.api` and
+ * writes `<dataDir>/api.json`.
+ *
+ * @throws DaemonStartError if the certificate or swarm key file cannot be read
+ * @throws ConfigError on a bad authority entry
+ * @throws the mesh node's errors (OwnCertificateError, InvalidSwarmKeyError, DataDirError, …) and listen errors (EADDRINUSE)
+ */
+export async function startDaemon (config: DaemonConfig, options: StartDaemonOptions = {}): Promise<Daemon> {
+  const say = options.log ?? consoleLog(config.logLevel)
+  if (config.logLevel === 'debug') enable('fleetmesh:*')
+  const startedAt = Date.now()
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
+  const token = await loadOrCreateToken(config.dataDir)
+  const privateKey = await loadOrCreateIdentity(config.dataDir)
+  const peerId = peerIdFromPrivateKey(privateKey)
+  say('info', `starting ${config.role} in region ${config.region}, data dir ${config.dataDir}`)
+  say('info', `peerId ${peerId.toString()}`)
+
+  const certificate = await readRequired(config.certificateFile, 'certificate', `have the fleet authority issue one: fleetmesh authority issue --authority DIR --peer ${peerId.toString()} --role ${config.role} --region ${config.region} --out ${config.certificateFile}`)
+  const swarmKey = config.swarmKeyFile != null ? await readRequired(config.swarmKeyFile, 'swarm key', 'copy the fleet\'s swarm key there (fleetmesh swarm-key makes a new one)') : undefined
+  const trustedAuthorities = await loadAuthorities(config.authorities)
+
+  let vehicle: ScriptedVehicleState | undefined
+  if (config.role === 'vehicle' && config.vehicle.scripted) {
+    vehicle = new ScriptedVehicleState({ drive: config.vehicle.state, soc: config.vehicle.soc, batteryTempC: config.vehicle.batteryTempC })
+  }
+  let worker: Omit<WorkerInit, 'onLease'> | undefined
+  if (config.worker.enabled) {
+    worker = {
+      maxConcurrentLeases: config.worker.maxLeases,
+      pricing: { basePricePerUnit: config.worker.pricePerUnit, loadFactor: config.worker.loadFactor },
+      ...(config.worker.siteBudgetKw != null ? { power: { siteBudgetKw: config.worker.siteBudgetKw, perLeaseKw: config.worker.perLeaseKw } } : {}),
+      ...(config.role === 'vehicle' ? { availability: config.worker.availability } : {}),
+      ...(vehicle != null ? { vehicleState: vehicle } : {})
+    }
+  }
+
+  // the metrics exist before the node (libp2p registers its own into their registry); their sources read the node once it runs
+  const ref: { node?: MeshNode } = {}
+  const metrics = new DaemonMetrics(() => ref.node?.peers() ?? [], () => ref.node?.libp2p.services.market.heldLeases().length ?? 0)
+  const market = Object.fromEntries(Object.entries(config.market).filter(([, v]) => v != null))
+  const mesh = ref.node = await createMeshNode({
+    role: config.role,
+    region: config.region,
+    dataDir: config.dataDir,
+    privateKey,
+    certificate,
+    trustedAuthorities,
+    swarmKey,
+    listen: config.listen,
+    announce: config.announce,
+    bootstrap: config.bootstrap,
+    mdns: config.mdns,
+    worker,
+    market,
+    inference: { runners: config.inference.runners, intraOpNumThreads: config.inference.intraOpNumThreads, maxInputBytes: config.inference.maxInputBytes },
+    modelStore: { budgetBytes: config.modelStore.budgetBytes, maxModelBytes: config.modelStore.maxModelBytes },
+    ...(config.gossipIpWhitelist.length > 0 ? { gossip: { scoreParams: { IPColocationFactorWhitelist: new Set(config.gossipIpWhitelist) } } } : {}),
+    metrics: prometheusMetrics({ registry: metrics.registry, preserveExistingMetrics: true, collectDefaultMetrics: true, statfsLocation: config.dataDir }),
+    ...options.meshInit
+  })
+  for (const addr of mesh.getMultiaddrs()) say('info', `listening on ${addr.toString()}`)
+  const ledger = (): Ledger | undefined => mesh.libp2p.services.ledger as Ledger | undefined
+  const unwire = wireMetrics(mesh, metrics, ledger())
+  const jobs = new JobTracker(mesh, metrics)
+
+  let app: FastifyInstance | undefined
+  let url = ''
+  let stopping: Promise<void> | undefined
+  const closed = Promise.withResolvers<void>()
+
+  const stop = async (): Promise<void> => {
+    stopping ??= (async () => {
+      say('info', 'stopping: draining the market (no new bids, leases handed back)')
+      const drained = await withTimeout(mesh.libp2p.services.market.drain('the daemon is stopping'), DRAIN_TIMEOUT_MS)
+      say(drained ? 'info' : 'warn', drained ? 'drained' : `drain did not finish in ${DRAIN_TIMEOUT_MS} ms; stopping anyway`)
+      jobs.stop()
+      await app?.close().catch((err: any) => { log.error('closing the API failed - %s', err?.message ?? err) })
+      say('info', 'API stopped')
+      unwire()
+      const stopped = await withTimeout(mesh.stop(), NODE_STOP_TIMEOUT_MS)
+      say(stopped ? 'info' : 'warn', stopped ? 'node stopped (stores flushed)' : `the node did not stop in ${NODE_STOP_TIMEOUT_MS} ms`)
+      await removeApiAddress(config.dataDir).catch(() => {})
+      say('info', 'stopped')
+      closed.resolve()
+    })()
+    return stopping
+  }
+
+  try {
+    app = await createApi({
+      node: mesh,
+      config,
+      token,
+      jobs,
+      metrics,
+      startedAt,
+      version: VERSION,
+      vehicle,
+      ledger,
+      url: () => url,
+      shutdown: () => { void stop().catch((err: any) => { log.error('shutdown failed - %s', err?.message ?? err) }) }
+    })
+    await app.listen({ host: config.api.host, port: config.api.port })
+    const address = app.server.address()
+    const port = typeof address === 'object' && address != null ? address.port : config.api.port
+    url = `http://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${port}`
+    await writeApiAddress(config.dataDir, { url, pid: process.pid })
+  } catch (err) {
+    unwire()
+    await app?.close().catch(() => {})
+    await mesh.stop().catch(() => {})
+    throw err
+  }
+  say('info', `API on ${url} (token in ${config.dataDir}/api-token)`)
+  say('info', `dashboard on ${url}/`)
+  return { node: mesh, url, token, config, metrics, closed: closed.promise, stop }
+}
+
+async function withTimeout (p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<boolean>(resolve => { timer = setTimeout(() => { resolve(false) }, ms) })
+  try {
+    return await Promise.race([p.then(() => true, (err: any) => { log.error('%s', err?.message ?? err); return true }), timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Counts market and ledger events into the daemon's metrics; returns the function that removes the listeners. */
+function wireMetrics (node: MeshNode, metrics: DaemonMetrics, ledger: Ledger | undefined): () => void {
+  const market = node.libp2p.services.market
+  const inference = node.libp2p.services.inference
+  metrics.trackInferBytes(() => inference?.counters)
+  const onOffer = (): void => { metrics.offersReceived.inc() }
+  const onBid = (evt: CustomEvent<{ side: string }>): void => { metrics.bids.inc({ side: evt.detail.side }) }
+  const onJob = (evt: CustomEvent<{ state: string }>): void => {
+    if (evt.detail.state === 'bidding' || evt.detail.state === 'reoffered') metrics.offersPublished.inc()
+  }
+  const onLease = (evt: CustomEvent<{ side: string, state: string }>): void => {
+    metrics.leases.inc({ side: evt.detail.side, state: evt.detail.state })
+    if (evt.detail.side === 'requester' && evt.detail.state === 'awarded') metrics.awards.inc()
+  }
+  const onEntry = (evt: CustomEvent<{ kind: string, source: string }>): void => { metrics.ledgerEntries.inc({ kind: evt.detail.kind, source: evt.detail.source }) }
+  const onReconcile = (evt: CustomEvent<{ initiator: boolean }>): void => { metrics.reconcileRounds.inc({ role: evt.detail.initiator ? 'initiator' : 'responder' }) }
+  market.addEventListener('offer', onOffer)
+  market.addEventListener('bid', onBid as any)
+  market.addEventListener('job', onJob as any)
+  market.addEventListener('lease', onLease as any)
+  ledger?.addEventListener('entry', onEntry as any)
+  ledger?.addEventListener('reconcile', onReconcile as any)
+  return () => {
+    market.removeEventListener('offer', onOffer)
+    market.removeEventListener('bid', onBid as any)
+    market.removeEventListener('job', onJob as any)
+    market.removeEventListener('lease', onLease as any)
+    ledger?.removeEventListener('entry', onEntry as any)
+    ledger?.removeEventListener('reconcile', onReconcile as any)
+  }
+}
