@@ -177,8 +177,11 @@ function renderInfo (info) {
     ['Worker', workerText(info.worker)]
   ]
   if (info.vehicle != null && typeof info.vehicle === 'object') {
-    rows.push(['Vehicle', h('span', { 'data-testid': 'node-vehicle' }, str(info.vehicle.state),
-      typeof info.vehicle.soc === 'number' ? ' \\u00b7 SoC ' + Math.round(info.vehicle.soc * 100) + ' %' : '')])
+    const v = info.vehicle
+    rows.push(['Vehicle', h('span', { 'data-testid': 'node-vehicle' }, str(v.state),
+      typeof v.soc === 'number' ? ' \\u00b7 SoC ' + Math.round(v.soc * 100) + ' %' : '',
+      typeof v.batteryTempC === 'number' ? ' \\u00b7 ' + num(v.batteryTempC, 1) + ' \\u00b0C' : '',
+      typeof v.bidding === 'boolean' ? ' \\u00b7 ' + (v.bidding ? 'bidding' : 'not bidding') : '')])
   }
   const addrs = Array.isArray(info.multiaddrs) ? info.multiaddrs : []
   rows.push(['Addresses', addrs.length === 0 ? h('span', { class: 'muted' }, 'none') : h('div', null, addrs.map(a => h('div', { class: 'mono' }, str(a))))])
@@ -360,11 +363,15 @@ async function getJson (path) {
   } catch (err) {
     throw new ApiError('unreachable', err && err.name === 'TimeoutError' ? 'no answer within ' + REQUEST_TIMEOUT_MS / 1000 + ' s' : 'connection failed')
   }
-  if (res.status === 401 || res.status === 403) throw new ApiError('unauthorized', 'HTTP ' + res.status)
   if (!res.ok) {
-    let msg = 'HTTP ' + res.status
-    try { const body = await res.json(); if (body && body.message) msg += ': ' + String(body.message) } catch {}
-    throw new ApiError('http', msg)
+    let msg = ''
+    try {
+      const body = await res.json()
+      const m = body && (body.error && body.error.message != null ? body.error.message : body.message)
+      if (m != null) msg = String(m)
+    } catch {}
+    if (res.status === 401 || res.status === 403) throw new ApiError('unauthorized', msg)
+    throw new ApiError('http', 'HTTP ' + res.status + (msg ? ': ' + msg : ''))
   }
   try { return await res.json() } catch { throw new ApiError('http', 'invalid JSON') }
 }
@@ -378,9 +385,10 @@ async function poll () {
   const names = Object.keys(ENDPOINTS)
   const results = await Promise.allSettled(names.map(n => getJson(ENDPOINTS[n])))
   const errors = results.filter(r => r.status === 'rejected').map(r => r.reason)
-  if (errors.some(e => e.kind === 'unauthorized')) {
+  const denied = errors.find(e => e.kind === 'unauthorized')
+  if (denied != null) {
     setState('unauthorized', '401 Unauthorized: the daemon rejected this API token',
-      'Open the dashboard URL that the daemon printed (it ends in #token=\\u2026), or paste the token below.')
+      (denied.message ? 'The daemon says: ' + denied.message + '. ' : '') + 'Open the dashboard URL that the daemon printed (it ends in #token=\\u2026), or paste the token below.')
   } else if (errors.length === names.length && errors.every(e => e.kind === 'unreachable')) {
     setState('unreachable', 'Daemon unreachable',
       'No answer from ' + location.origin + (lastOkAt > 0 ? ' since ' + new Date(lastOkAt).toLocaleTimeString() : '') + ' (' + errors[0].message + '). Retrying every second; the figures below are the last ones received.')

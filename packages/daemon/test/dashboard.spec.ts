@@ -1,7 +1,18 @@
 import { strict as assert } from 'node:assert'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createAuthority, exportAuthorityPublicKey, generateSwarmKey, issueCertificate, loadOrCreateIdentity } from '@fleetmesh/peer'
+import { encodeTensors } from '@fleetmesh/protocol'
+import { generateMlp } from '@fleetmesh/runtime'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import Fastify from 'fastify'
 import { chromium } from 'playwright-core'
+import { loadConfig } from '../src/config.js'
+import { startDaemon } from '../src/daemon.js'
 import { registerDashboard } from '../src/dashboard.js'
+import type { Daemon } from '../src/daemon.js'
+import type { FleetAuthority, NodeRole } from '@fleetmesh/peer'
 import type { FastifyInstance } from 'fastify'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 
@@ -173,5 +184,166 @@ describe('dashboard page (stub API)', function () {
     } finally {
       await context.close()
     }
+  })
+})
+
+/** Rejects with `what` if `p` has not settled within `ms`. */
+async function within<T> (p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error(`timed out after ${ms} ms: ${what}`)) }, ms) })
+  try {
+    return await Promise.race([p, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+describe('dashboard on a real mesh: a station requester and two worker daemons', function () {
+  this.timeout(180_000)
+  const REGION = 'u33d'
+  // this run's own loopback hosts (all of 127.0.0.0/8 is loopback on Linux)
+  const HOST_PREFIX = `127.0.${200 + (process.pid % 50)}`
+  let root = ''
+  let browser: Browser | undefined
+  const daemons: Daemon[] = []
+  let station: Daemon
+  let workers: Daemon[] = []
+  const contexts: BrowserContext[] = []
+
+  async function startNode (authority: FleetAuthority, authorityFile: string, swarmKeyFile: string, name: string, role: NodeRole, index: number, bootstrap: string[], worker: boolean): Promise<Daemon> {
+    const dataDir = join(root, name)
+    await mkdir(dataDir, { recursive: true, mode: 0o700 })
+    const key = await loadOrCreateIdentity(dataDir)
+    const certificate = await issueCertificate(authority, { peerId: peerIdFromPrivateKey(key), role, region: REGION, validForMs: 3600_000, owner: role === 'vehicle' ? `owner-${name}` : '' })
+    await writeFile(join(dataDir, 'certificate'), certificate)
+    const config = loadConfig({
+      env: {},
+      flags: {
+        dataDir,
+        role,
+        region: REGION,
+        listen: [`/ip4/${HOST_PREFIX}.${index}/tcp/0`],
+        bootstrap,
+        swarmKeyFile,
+        authorities: [authorityFile],
+        gossipIpWhitelist: ['127.0.0.1'],
+        'worker.enabled': worker,
+        'vehicle.scripted': role === 'vehicle',
+        'market.bidWindowMs': 500
+      }
+    })
+    const daemon = await within(startDaemon(config, {
+      log: (level, line) => { if (level === 'error' || level === 'warn') process.stderr.write(`[${name}] ${line}\n`) }
+    }), 30_000, `${name} starting`)
+    daemons.push(daemon)
+    return daemon
+  }
+
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'fleetmesh-dashboard-'))
+    const authority = await createAuthority()
+    const authorityFile = join(root, 'authority.pub')
+    await writeFile(authorityFile, exportAuthorityPublicKey(authority.publicKey))
+    const swarmKeyFile = join(root, 'swarm.key')
+    await writeFile(swarmKeyFile, generateSwarmKey(), { mode: 0o600 })
+
+    station = await startNode(authority, authorityFile, swarmKeyFile, 'station-1', 'station', 1, [], false)
+    const bootstrap = station.node.getMultiaddrs().map(String)
+    workers = await Promise.all([
+      startNode(authority, authorityFile, swarmKeyFile, 'station-2', 'station', 2, bootstrap, true),
+      startNode(authority, authorityFile, swarmKeyFile, 'vehicle-1', 'vehicle', 3, bootstrap, true)
+    ])
+    await within(Promise.all(daemons.map(async d => d.node.announced())), 30_000, 'every daemon announced in the DHT')
+    browser = await launchBrowser()
+  })
+
+  after(async () => {
+    await Promise.allSettled(contexts.map(async c => c.close()))
+    await browser?.close().catch(() => {})
+    await Promise.allSettled(daemons.map(async d => d.stop()))
+    if (root !== '') await rm(root, { recursive: true, force: true })
+  })
+
+  async function api<T> (d: Daemon, path: string, init: RequestInit = {}): Promise<{ status: number, body: T }> {
+    const res = await fetch(d.url + path, { ...init, headers: { authorization: `Bearer ${d.token}`, ...init.headers }, signal: AbortSignal.timeout(WAIT_MS) })
+    return { status: res.status, body: await res.json() as T }
+  }
+
+  it('shows the other daemons, then a job submitted through the API live, through to done, with its receipts and balances', async () => {
+    assert.ok(browser != null)
+    const { context, page, problems } = await openPage(browser, `${station.url}/#token=${station.token}`)
+    contexts.push(context)
+
+    // node info and both workers in the peers section, grouped by role
+    await page.locator(`[data-testid="node-peer-id"]:text-is("${station.node.peerId.toString()}")`).waitFor({ timeout: WAIT_MS })
+    assert.equal(await page.getByTestId('node-region').textContent(), REGION)
+    for (const w of workers) {
+      const row = page.locator(`[data-testid="peer"][data-peer-id="${w.node.peerId.toString()}"]`)
+      await row.waitFor({ timeout: WAIT_MS })
+      assert.equal(await row.getAttribute('data-role'), w.config.role, `role of ${w.config.dataDir}`)
+      assert.match(await row.innerText(), new RegExp(w.node.peerId.toString()), `the PeerId of ${w.config.dataDir} is shown`)
+    }
+    assert.equal(await page.locator('[data-testid="peer-group"]').count(), 2, 'one group per (role, region)')
+    assert.equal(await page.getByTestId('banner').getAttribute('data-state'), 'ok')
+
+    // the same document all along: a marker set now must survive until the job is done
+    await page.evaluate('window.__sameDocument = true')
+
+    const model = generateMlp({ inputs: 16, hidden: [32, 32], outputs: 4, seed: 7 })
+    const uploaded = await api<{ cid: string }>(station, '/api/v1/models', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: model })
+    assert.equal(uploaded.status, 201, JSON.stringify(uploaded.body))
+    const batch = 32
+    const inputs = encodeTensors([{ name: 'x', dtype: 'float32', dims: [batch, 16], data: Float32Array.from({ length: batch * 16 }, (_, i) => Math.sin(i * 0.37)) }])
+    const submitted = await api<{ jobId: string }>(station, '/api/v1/jobs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: uploaded.body.cid, inputs: Buffer.from(inputs).toString('base64'), mode: 'data', shards: 2, maxPrice: 10 })
+    })
+    assert.equal(submitted.status, 202, JSON.stringify(submitted.body))
+    const { jobId } = submitted.body
+
+    const job = page.locator(`[data-testid="job"][data-job-id="${jobId}"]`)
+    await job.waitFor({ timeout: WAIT_MS })
+    try {
+      await page.locator(`[data-testid="job"][data-job-id="${jobId}"][data-state="done"]`).waitFor({ timeout: WAIT_MS })
+    } catch (err) {
+      const view = await api<unknown>(station, `/api/v1/jobs/${jobId}`)
+      throw new Error(`job ${jobId} did not show as done: ${(err as Error).message}; API view: ${JSON.stringify(view.body).slice(0, 2000)}`)
+    }
+    assert.equal(await page.evaluate('window.__sameDocument'), true, 'the page was not reloaded')
+    assert.equal(await job.getByTestId('job-id').textContent(), jobId)
+    assert.equal(await job.getByTestId('job-state').textContent(), 'done')
+    const progress = await job.getByTestId('job-progress').textContent()
+    const m = /^(\d+) \/ (\d+) micro-batches$/.exec(progress ?? '')
+    assert.ok(m != null && Number(m[1]) === Number(m[2]) && Number(m[2]) > 0, `all micro-batches done: ${progress}`)
+    const workerIds = new Set(workers.map(w => w.node.peerId.toString()))
+    const shown = await job.locator('[data-testid="job-worker"]').evaluateAll(rows => rows.map(r => r.getAttribute('data-peer-id')))
+    assert.ok(shown.length > 0, 'the job lists its workers')
+    for (const id of shown) assert.ok(workerIds.has(id ?? ''), `job worker ${id} is one of the worker daemons`)
+
+    // the job's receipts reach the receipts section, and the workers the balances
+    await page.locator(`[data-testid="receipt"][data-job-id="${jobId}"]`).first().waitFor({ timeout: WAIT_MS })
+    await page.locator('[data-testid="balance"]').filter({ has: page.locator('td') }).first().waitFor({ timeout: WAIT_MS })
+    const balanceIds = await page.locator('[data-testid="balance"]').evaluateAll(rows => rows.map(r => r.getAttribute('data-peer-id')))
+    assert.ok(balanceIds.includes(station.node.peerId.toString()), `the requester pays: ${balanceIds.join(', ')}`)
+    assert.ok(shown.every(id => balanceIds.includes(id)), `every worker of the job earns: ${balanceIds.join(', ')}`)
+
+    const screenshot = process.env.FLEETMESH_DASHBOARD_SCREENSHOT
+    if (screenshot != null && screenshot !== '') await page.screenshot({ path: screenshot, fullPage: true })
+    assert.deepEqual(problems, [])
+  })
+
+  it('shows the 401 message for a wrong token and no data', async () => {
+    assert.ok(browser != null)
+    const { context, page, problems } = await openPage(browser, `${station.url}/#token=not-the-token`)
+    contexts.push(context)
+    const banner = page.locator('[data-testid="banner"][data-state="unauthorized"]')
+    await banner.waitFor({ timeout: WAIT_MS })
+    assert.match(await banner.innerText(), /401 Unauthorized/)
+    assert.match(await banner.innerText(), /wrong API token/)
+    assert.equal(await page.locator('[data-testid="peer"]').count(), 0)
+    assert.equal(await page.locator('[data-testid="job"]').count(), 0)
+    assert.doesNotMatch(await page.locator('body').innerText(), new RegExp(station.node.peerId.toString()))
+    assert.deepEqual(problems, [])
   })
 })
