@@ -346,4 +346,21 @@ describe('dashboard on a real mesh: a station requester and two worker daemons',
     assert.doesNotMatch(await page.locator('body').innerText(), new RegExp(station.node.peerId.toString()))
     assert.deepEqual(problems, [])
   })
+
+  it("shows a vehicle's drive state and charge, and follows a change live", async () => {
+    assert.ok(browser != null)
+    const vehicle = workers.find(w => w.config.role === 'vehicle')
+    assert.ok(vehicle != null)
+    const { context, page, problems } = await openPage(browser, `${vehicle.url}/#token=${vehicle.token}`)
+    contexts.push(context)
+    const state = page.getByTestId('node-vehicle')
+    await page.locator('[data-testid="node-vehicle"]:text-matches("^parked · SoC 80 %")').waitFor({ timeout: WAIT_MS })
+    assert.match(await state.innerText(), /bidding/)
+    assert.equal(await page.locator(`[data-testid="peer"][data-peer-id="${station.node.peerId.toString()}"]`).count(), 1, 'the vehicle sees the station')
+
+    const changed = await api<{ state: string }>(vehicle, '/api/v1/vehicle', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ state: 'driving', soc: 0.42 }) })
+    assert.equal(changed.status, 200, JSON.stringify(changed.body))
+    await page.locator('[data-testid="node-vehicle"]:text-matches("^driving · SoC 42 %.*not bidding$")').waitFor({ timeout: WAIT_MS })
+    assert.deepEqual(problems, [])
+  })
 })
