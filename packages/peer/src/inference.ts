@@ -588,7 +588,8 @@ export class InferenceService extends TypedEventEmitter<{ progress: CustomEvent<
         mode,
         shardUnits: mode === 'data'
           ? Array.from({ length: parts }, () => Math.ceil(batch / parts))
-          : (stages as Stage[]).map(st => Math.max(1, Math.round(st.flops / 1e6 * batch / micro))),
+          // a stage's compute units: its GFLOP over the whole batch (flops are measured on one micro-batch)
+          : (stages as Stage[]).map(st => Math.max(1, Math.round(st.flops / 1e9 * batch / micro))),
         maxPricePerUnit: init.maxPrice,
         deadline: init.deadline,
         redundancy: init.redundancy,
