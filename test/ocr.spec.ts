@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
   DET_INPUT_SHAPE, REC_HEIGHT, characterAccuracy, decodePages, defaultPages, detSampleInput, loadPages, localBackend, ocrPages, renderPages
-} from '@fleetmesh/example-testnet/dist/ocr/index.js'
-import type { OcrBackend, OcrResult, RenderedPage } from '@fleetmesh/example-testnet/dist/ocr/index.js'
+} from '@fleetmesh/example-testnet/ocr'
+import type { OcrBackend, OcrResult, RenderedPage } from '@fleetmesh/example-testnet/ocr'
 import type { WireTensor } from '@fleetmesh/protocol'
 
 /** Wraps a backend and records the input shape of every call. */
