@@ -288,8 +288,7 @@ export function createProgram (io: CliIo = defaultIo): Command {
     .option('--log-level <level>', 'error, warn, info or debug')
     .option('--set <key=value>', 'any config key (repeatable)', collect)
     .action(async (o: Record<string, any>) => {
-      const flags: Record<string, unknown> = {
-        ...parseSets(o.set),
+      const named: Record<string, unknown> = {
         dataDir: o.dataDir,
         role: o.role,
         region: o.region,
@@ -309,6 +308,8 @@ export function createProgram (io: CliIo = defaultIo): Command {
         'market.bidWindowMs': o.bidWindowMs,
         logLevel: o.logLevel
       }
+      // a named flag beats the same key in --set
+      const flags: Record<string, unknown> = { ...parseSets(o.set), ...Object.fromEntries(Object.entries(named).filter(([, v]) => v !== undefined)) }
       const config = loadConfig({ file: o.config, env: io.env, flags })
       const say = consoleLog(config.logLevel)
       const daemon = await startDaemon(config, { log: say })
