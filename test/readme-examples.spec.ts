@@ -65,4 +65,14 @@ describe('README examples run as written', function () {
     assert.equal(out.match(/^balances 50 -50 50$/gm)?.length, 2, out)
     assert.match(out, /^reputation 1$/m)
   })
+
+  it('README.md (embedding)', async () => {
+    const { code, out } = await run('root', await firstJsBlock('README.md'), 50_000)
+    assert.equal(code, 0, out)
+    assert.match(out, /^awarded$/m)
+    assert.match(out, /^done$/m)
+    assert.match(out, /^output 8x4$/m)
+    assert.match(out, /^countersigned receipts 1$/m)
+    assert.match(out, /^station earned [1-9][\d.]* same on both nodes true$/m)
+  })
 })
