@@ -120,3 +120,38 @@ export class InferChannel {
     this.stream.abort(err)
   }
 }
+
+/** Where a stage sends its outputs: a feed stream to the next stage's worker, or a {@link LocalInferChannel}. */
+export interface FrameSink {
+  send(message: InferMessage): void
+  abort(err: Error): void
+}
+
+/** What a stage reads its inputs from. */
+export interface FrameSource {
+  next(): Promise<InferMessage | undefined>
+}
+
+/**
+ * An in-process feed: when one worker holds two consecutive pipeline stages
+ * (the market could place no other worker), stage k's outputs go straight
+ * to stage k+1's session instead of a stream the worker cannot dial to
+ * itself. Messages keep their order; `abort` ends the reader.
+ */
+export class LocalInferChannel implements FrameSink, FrameSource {
+  private readonly queue: Pushable<InferMessage> = pushable({ objectMode: true })
+  private readonly reader = this.queue[Symbol.asyncIterator]()
+
+  send (message: InferMessage): void {
+    this.queue.push(message)
+  }
+
+  abort (err: Error): void {
+    this.queue.end(err)
+  }
+
+  async next (): Promise<InferMessage | undefined> {
+    const r = await this.reader.next()
+    return r.done === true ? undefined : r.value
+  }
+}

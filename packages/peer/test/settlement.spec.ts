@@ -91,12 +91,14 @@ describe('sharded jobs settle in the ledger', function () {
   it('a worker returning perturbed outputs is caught by a spot check, earns nothing, is reported, and then loses bids', async () => {
     const { requester, workers, cheats } = await mesh(2, 1, 1)
     const cheat = cheats[0] as MeshNode
-    const x = input(24, 1)
-    const job = requester.submit({ model: MODEL, inputs: [x], mode: 'data', shards: 3, microBatch: 4, maxPrice: 2 })
+    const x = input(48, 1)
+    // a long bid window so all three workers' bids are in: the cheat must hold a lease
+    const job = requester.submit({ model: MODEL, inputs: [x], mode: 'data', shards: 3, microBatch: 2, maxPrice: 2, bidWindowMs: 1500 })
     const events: JobProgress[] = []
     for await (const e of job) events.push(e)
     const [out] = await job.result
     assert.ok(maxAbsDiff(out as WireTensor, await local(x)) <= 1e-4, 'the job output is correct despite the cheat')
+    assert.ok(events.some(e => e.type === 'awarded' && e.worker === cheat.peerId.toString()), 'the cheat held a lease')
     assert.ok(events.some(e => e.type === 'worker-rejected' && e.worker === cheat.peerId.toString()), 'the cheat was caught')
     const settled = await job.settlement
     assert.ok(settled.rejected.some(r => r.worker === cheat.peerId.toString()), 'its lease receipt was rejected')

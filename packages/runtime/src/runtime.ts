@@ -247,7 +247,14 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
       const runner = idle.find(r => call.cid != null && r.loaded.has(call.cid)) ?? idle[0] as Runner
       call.req = { ...call.req, id: runner.id() } as RunnerRequest
       if (call.cid != null) runner.loaded.add(call.cid)
-      void runner.ready.then(() => { runner.start(call) }, (err) => { call.reject(err) })
+      // reserve the runner now: a runner that is still starting looks idle, and a
+      // second call handed to it before it is ready would replace this one, whose
+      // reply would then be dropped (the call hung until its caller gave up)
+      runner.busy = call
+      void runner.ready.then(() => { if (runner.busy === call) runner.start(call) }, (err) => {
+        if (runner.busy === call) runner.busy = undefined
+        call.reject(err)
+      })
     }
   }
 

@@ -112,4 +112,19 @@ describe('isolated runners (onnxruntime in child processes)', function () {
     assert.ok(p.itemsPerSecond > 0 && Number.isFinite(p.itemsPerSecond))
     assert.ok(p.latencyMsP50 > 0 && p.latencyMsP99 >= p.latencyMsP50)
   })
+
+  it('calls made while a fresh runner is still starting queue behind each other: every one is answered', async () => {
+    const fresh = await createRuntime({ store, runners: 1, intraOpNumThreads: 1 })
+    try {
+      const a = await store.put(generateMlp({ hidden: [8], seed: 11 }))
+      const b = await store.put(generateMlp({ hidden: [16], seed: 12 }))
+      const x: WireTensor = { name: 'x', dtype: 'float32', dims: [2, 16], data: new Float32Array(32).fill(0.5) }
+      // all at once, before the runner has reported ready
+      const results = await Promise.all([fresh.load(a.cid), fresh.load(b.cid), fresh.run(a.cid, [x]), fresh.run(b.cid, [x])])
+      assert.equal((results[2] as { outputs: WireTensor[] }).outputs[0]?.dims[0], 2)
+      assert.equal((results[3] as { outputs: WireTensor[] }).outputs[0]?.dims[0], 2)
+    } finally {
+      await fresh.stop()
+    }
+  })
 })
