@@ -87,6 +87,9 @@ export class FleetStartError extends Error {
   }
 }
 
+/** Wait after every node is admitted, so gossipsub's topic meshes (1 s heartbeat) include every worker before the first offer, ms. */
+export const GOSSIP_SETTLE_MS = 2000
+
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
 async function logTail (file: string, lines = 15): Promise<string> {
@@ -100,8 +103,8 @@ async function logTail (file: string, lines = 15): Promise<string> {
 /**
  * Starts a local fleet: the first station is every other node's bootstrap
  * node; it starts first, the others in parallel. Resolves once every
- * daemon answers on its API and the first station has admitted every
- * other node.
+ * daemon answers on its API, the first station has admitted every other
+ * node, every node has an admitted peer, and GOSSIP_SETTLE_MS have passed.
  *
  * @throws FleetStartError (after stopping what it started) if a daemon exits or is not ready in time
  */
@@ -187,6 +190,14 @@ export async function startLocalFleet (init: LocalFleetInit): Promise<LocalFleet
       if (Date.now() > deadline) throw new FleetStartError(`${first.name} admitted ${(await boot.client.peers()).length} of ${daemons.length - 1} nodes within ${readyTimeoutMs} ms`)
       await sleep(200)
     }
+    for (const d of daemons) {
+      while ((await d.client.peers()).length === 0) {
+        if (Date.now() > deadline) throw new FleetStartError(`${d.name} has no admitted peer within ${readyTimeoutMs} ms:\n${await logTail(d.logFile)}`)
+        await sleep(200)
+      }
+    }
+    // gossipsub grafts topic meshes on its 1 s heartbeat: give offers and bids two rounds to find every subscriber
+    await sleep(GOSSIP_SETTLE_MS)
   } catch (err) {
     // a caller-chosen root keeps its logs for a post-mortem
     await stop({ keep: init.root != null })
