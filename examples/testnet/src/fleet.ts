@@ -35,6 +35,12 @@ export interface FleetNodeSpec {
   owner?: string
   /** asking price, credits per compute unit @default 1 */
   pricePerUnit?: number
+  /**
+   * names of nodes started before this one whose addresses join its
+   * bootstrap list (a gateway that submits jobs to another region needs
+   * peers there: gossip travels only through a topic's subscribers)
+   */
+  connectTo?: string[]
 }
 
 /** Options of {@link startLocalFleet}. */
@@ -102,7 +108,7 @@ async function logTail (file: string, lines = 15): Promise<string> {
 
 /**
  * Starts a local fleet: the first station is every other node's bootstrap
- * node; it starts first, the others in parallel. Resolves once every
+ * node; it starts first, the others one after another. Resolves once every
  * daemon answers on its API, the first station has admitted every other
  * node, every node has an admitted peer, and GOSSIP_SETTLE_MS have passed.
  *
@@ -184,7 +190,15 @@ export async function startLocalFleet (init: LocalFleetInit): Promise<LocalFleet
     const bootstrap = (await boot.client.info()).multiaddrs.filter(a => a.includes('/tcp/') && !a.includes('/p2p-circuit'))
     let stations = 1
     let vehicles = 0
-    await Promise.all(init.nodes.filter(n => n !== first).map(async spec => launch(spec, spec.role === 'station' ? stations++ : vehicles++, bootstrap)))
+    // one after another: nine Node.js processes booting at once on two cores can miss the 3 s admission timeout
+    for (const spec of init.nodes.filter(n => n !== first)) {
+      const extra: string[] = []
+      for (const name of spec.connectTo ?? []) {
+        const d = daemons.find(x => x.name === name)
+        if (d != null) extra.push(...(await d.client.info()).multiaddrs.filter(a => a.includes('/tcp/') && !a.includes('/p2p-circuit')))
+      }
+      await launch(spec, spec.role === 'station' ? stations++ : vehicles++, [...bootstrap, ...extra])
+    }
     const deadline = Date.now() + readyTimeoutMs
     while ((await boot.client.peers()).length < daemons.length - 1) {
       if (Date.now() > deadline) throw new FleetStartError(`${first.name} admitted ${(await boot.client.peers()).length} of ${daemons.length - 1} nodes within ${readyTimeoutMs} ms`)

@@ -131,6 +131,19 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
     this.started = true
   }
 
+  /**
+   * Connections opened while the node was starting (bootstrap dials at
+   * once) may predate the `connection:open` listener: their certificates
+   * were never sent, and the remote would refuse this node on its timeout.
+   * Start the exchange on every connection already open.
+   */
+  afterStart (): void {
+    // (sending a certificate twice is harmless: the remote admits idempotently)
+    for (const connection of this.components.connectionManager.getConnections()) {
+      if (connection.status === 'open') this.onConnectionOpen(new CustomEvent('connection:open', { detail: connection }))
+    }
+  }
+
   async stop (): Promise<void> {
     this.started = false
     this.components.events.removeEventListener('connection:open', this.onConnectionOpen)
@@ -223,7 +236,7 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
   }
 
   /** Opens an admission stream on `connection` and sends our certificate. */
-  private async sendCertificate (connection: Connection): Promise<void> {
+  private async sendCertificate (connection: Connection, attempt = 0): Promise<void> {
     let stream: Stream | undefined
     try {
       stream = await connection.newStream(ADMISSION_PROTOCOL, {
@@ -243,6 +256,11 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
       if (connection.status !== 'open' || !this.started) return
       // a peer that does not speak the admission protocol cannot be admitted
       if (err?.name === 'UnsupportedProtocolError' || err?.name === 'ProtocolError') {
+        if (attempt < NO_PROTOCOL_RETRIES) {
+          // a fleetmesh node dialled while it starts registers the protocol a moment later
+          setTimeout(() => { void this.sendCertificate(connection, attempt + 1) }, NO_PROTOCOL_RETRY_MS)
+          return
+        }
         this.refuse(connection.remotePeer, 'ERR_NO_ADMISSION_PROTOCOL', `peer does not speak ${ADMISSION_PROTOCOL}`)
       } else {
         this.log('sending certificate to %p failed - %e', connection.remotePeer, err)
@@ -322,6 +340,12 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
     }
   }
 }
+
+/** Retries of a certificate send refused as an unsupported protocol before the peer is refused. */
+const NO_PROTOCOL_RETRIES = 2
+
+/** Delay between those retries, ms: a starting node registers its protocols within a few hundred ms (measured in the local testnet). */
+const NO_PROTOCOL_RETRY_MS = 300
 
 function refusedError (r: AdmissionRefusal): AdmissionRefusedError {
   return new AdmissionRefusedError(`peer ${r.peerId} was not admitted: ${r.code} ${r.message}`, r.code)

@@ -50,6 +50,12 @@ export const DATA_IN_FLIGHT = 2
  */
 export const STRAGGLER_MS = 2000
 
+/** Peers of a job's region a requester in another region connects to before offering, so the offer's gossip reaches the region. */
+export const REACH_REGION_PEERS = 3
+
+/** How long a requester looks for and connects to peers of another region before offering, ms. */
+export const REACH_REGION_TIMEOUT_MS = 5000
+
 /** What a submitted job asks for. */
 export interface SubmitInit {
   /** the model: its bytes (stored and announced by this node) or the CID of a model a provider has */
@@ -552,6 +558,7 @@ export class InferenceService extends TypedEventEmitter<{ progress: CustomEvent<
       for (const st of stages) await models.add(st.bytes)
     }
 
+    if (init.region != null) await this.reachRegion(init.region, signal)
     const market = this.components.market
     const leases = new Map<string, { worker: PeerId, leaseId: string, shard: number }>()
     const onLease = (evt: CustomEvent<LeaseEvent>): void => {
@@ -617,6 +624,28 @@ export class InferenceService extends TypedEventEmitter<{ progress: CustomEvent<
       market.removeEventListener('lease', onLease)
       market.removeEventListener('bid', onBid)
       market.removeEventListener('job', onJob)
+    }
+  }
+
+  /**
+   * Gossip travels only through peers subscribed to a topic, so a job
+   * offered in another region reaches its workers only if this node is
+   * connected to some of them: find a few by DHT (`region/<prefix>`
+   * provider records), connect, and wait for their admission (bounded by
+   * REACH_REGION_TIMEOUT_MS; the offer goes out either way).
+   */
+  private async reachRegion (region: string, signal: AbortSignal): Promise<void> {
+    const admission = this.components.admission
+    const inRegion = (): number => admission.admitted().filter(c => c.region.startsWith(region)).length
+    if (inRegion() >= REACH_REGION_PEERS) return
+    const deadline = AbortSignal.any([signal, AbortSignal.timeout(REACH_REGION_TIMEOUT_MS)])
+    try {
+      const found = await this.components.capabilities.findPeers({ region, limit: REACH_REGION_PEERS, signal: deadline })
+      await Promise.allSettled(found.map(async p => admission.waitFor(p.peerId, { signal: deadline })))
+      // subscriptions are exchanged as soon as the streams open; one gossipsub heartbeat grafts the topic mesh
+      if (found.length > 0) await new Promise(resolve => setTimeout(resolve, 1000))
+    } catch (err: any) {
+      this.log('reaching region %s failed - %s', region, err?.message ?? err)
     }
   }
 

@@ -58,7 +58,7 @@ describe('sharded jobs settle in the ledger', function () {
   }
 
   it('workers sign a receipt per lease, the requester countersigns, and every node ends with the same receipts and balances', async () => {
-    const { requester, workers } = await mesh(3, 0, 0.25)
+    const { requester, workers } = await mesh(3, 0, 0.5)
     const x = input(48, 0)
     const job = requester.submit({ model: MODEL, inputs: [x], mode: 'data', shards: 3, microBatch: 4, maxPrice: 2 })
     const events: JobProgress[] = []
