@@ -377,10 +377,16 @@ export class InferenceService extends TypedEventEmitter<{ progress: CustomEvent<
   /** A previous stage's feed stream. */
   private async serveFeed (open: InferOpen, channel: FrameSource, remote: PeerId): Promise<void> {
     const s = this.session(open.leaseId)
-    await Promise.race([s.configured.promise, new Promise((_resolve, reject) => setTimeout(() => { reject(new InferenceError(`lease ${open.leaseId} is not configured for a pipeline here`)) }, 10_000))])
-    const source = s.open?.source
-    if (source == null || source.byteLength === 0 || !peerIdFromMultihash(Digest.decode(source)).equals(remote)) {
-      throw new InferenceError(`${remote} is not the stage that feeds lease ${open.leaseId}`)
+    // wait for the requester's control stream of this lease to configure the stage this feed is for: after a
+    // pipeline rebuild the session may still hold the previous generation's stage (another model)
+    const fedBy = (): boolean => {
+      const source = s.open?.source
+      return s.open?.kind === 'stage' && s.open.stage === open.stage && source != null && source.byteLength > 0 && peerIdFromMultihash(Digest.decode(source)).equals(remote)
+    }
+    const deadline = Date.now() + 10_000
+    while (!fedBy()) {
+      if (Date.now() > deadline) throw new InferenceError(`${remote} is not the stage that feeds lease ${open.leaseId} (stage ${open.stage})`)
+      await new Promise(resolve => setTimeout(resolve, 20))
     }
     await s.ready
     await this.serveFrames(s, new InferChannelView(channel, this.counters), 'stage')
