@@ -1,25 +1,17 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { readNpy, writeNpy } from '@fleetmesh/daemon'
 import { FLEETMESH_BIN, startLocalFleet } from '@fleetmesh/example-testnet/fleet'
 import { generateConvNet, generateMlp, LocalSession, maxAbsDiff } from '@fleetmesh/runtime'
+import { runNode } from './utils/run-node.js'
 import type { LocalFleet } from '@fleetmesh/example-testnet/fleet'
 import type { WireTensor } from '@fleetmesh/protocol'
 
 /** Runs the `fleetmesh` CLI; resolves with its exit code and output. */
 async function cli (args: string[], timeoutMs = 120_000): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const child = spawn(process.execPath, [FLEETMESH_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-  const code = await new Promise<number | null>(resolve => child.once('exit', resolve))
-  clearTimeout(timer)
-  return { code, stdout, stderr }
+  return runNode(FLEETMESH_BIN, args, timeoutMs)
 }
 
 async function local (model: Uint8Array, x: WireTensor): Promise<WireTensor[]> {
