@@ -1,0 +1,260 @@
+import { DTYPE_CODES } from '@fleetmesh/protocol'
+import { PartitionError } from './errors.js'
+import { LocalSession } from './local.js'
+import { encodeModel, onnx, ONNX_DTYPE_BYTES } from './onnx.js'
+import type { GraphProto, ModelProto, ValueInfoProto } from './onnx.js'
+import type { WireTensor } from '@fleetmesh/protocol'
+import type onnxProto from 'onnx-proto'
+
+/**
+ * Shapes of every tensor of a graph, for the partitioner: measured by
+ * running the model once on sample inputs, and again with each symbolic
+ * input dimension (the batch, an image side, a sequence length) set to
+ * another size. A dimension of an intermediate tensor that changes when an
+ * input dimension changes is symbolic in the stage models (a `dim_param`);
+ * one that does not change is fixed. Nothing is inferred from two sizes
+ * that merely happen to be equal.
+ */
+
+/** dtype (ONNX code), dims and size of one tensor at the sample inputs. */
+export interface TensorMeta { dtype: number, dims: number[], bytes: number }
+
+/** A dimension of a stage tensor: a fixed size, or the `dim_param` name of a symbolic one. */
+export type StageDim = number | string
+
+/** One symbolic dimension of the graph inputs that the stage models keep symbolic. */
+export interface SymbolicDim {
+  /** its `dim_param` name in the stage models (the model's own name where it declares one, else `batch` or `<input>_dim<axis>`) */
+  name: string
+  /** the graph-input axes it stands for */
+  axes: Array<{ input: string, axis: number }>
+  /** its size in the sample inputs */
+  sampleSize: number
+}
+
+/** What {@link measureShapes} learns. */
+export interface MeasuredShapes {
+  /** every tensor (node outputs and graph inputs) at the sample inputs */
+  meta: Map<string, TensorMeta>
+  /** every measured tensor's dims, symbolic where they follow a symbolic input dimension */
+  shapes: Map<string, StageDim[]>
+  /** the input dimensions measured to vary, each a `dim_param` of the stages */
+  symbolic: SymbolicDim[]
+}
+
+interface DimGroup extends SymbolicDim { isBatch: boolean }
+
+/** One measuring run with a dim group resized, and the run it is compared with. */
+interface Variant {
+  group: DimGroup | undefined
+  /** the group's size in this run */
+  size: number
+  inputs: WireTensor[]
+  meta: Map<string, TensorMeta>
+  reference: Map<string, TensorMeta>
+}
+
+const symbolicDim = (d: onnxProto.onnx.TensorShapeProto.IDimension | undefined): boolean => d == null || !(Number(d.dimValue ?? 0) > 0)
+
+/**
+ * The batch axis of each graph input: `batchAxes[name]` where given (`null`
+ * = broadcast), else axis 0 when the input's declared dim 0 is symbolic, or
+ * when the input declares no shape and the sample has an axis 0; else none.
+ *
+ * @throws PartitionError if `batchAxes` names something that is not a graph input, or an axis the sample tensor does not have
+ */
+export function resolveBatchAxes (inputs: ValueInfoProto[], sample: Map<string, WireTensor>, batchAxes: Record<string, number | null> = {}): Map<string, number | null> {
+  const names = inputs.map(v => v.name ?? '')
+  for (const name of Object.keys(batchAxes)) {
+    if (!names.includes(name)) throw new PartitionError(`batchAxes names "${name}", which is not an input of the graph (${names.join(', ')}); name graph inputs only`)
+  }
+  const axes = new Map<string, number | null>()
+  for (const v of inputs) {
+    const name = v.name ?? ''
+    const given = sample.get(name)
+    const rank = given?.dims.length ?? 0
+    const shape = v.type?.tensorType?.shape
+    let axis: number | null
+    if (Object.hasOwn(batchAxes, name)) axis = batchAxes[name] ?? null
+    else if (shape == null) axis = rank > 0 ? 0 : null
+    else axis = (shape.dim ?? []).length > 0 && symbolicDim(shape.dim?.[0]) ? 0 : null
+    // a sample without this input fails when it runs, with onnxruntime's message naming it
+    if (axis != null && given != null && (!Number.isInteger(axis) || axis < 0 || axis >= rank)) {
+      throw new PartitionError(`batchAxes puts the batch of "${name}" on axis ${axis}, but its sample tensor has rank ${rank}; give an axis in [0, ${rank}) or null for a broadcast input`)
+    }
+    axes.set(name, axis)
+  }
+  return axes
+}
+
+/** Groups the symbolic input dims: the batch (every batched axis, and any axis sharing its dim_param), then one group per other dim_param or unnamed symbolic dim. */
+function dimGroups (inputs: ValueInfoProto[], sample: Map<string, WireTensor>, batchAxes: Map<string, number | null>): DimGroup[] {
+  const batch: DimGroup = { name: '', axes: [], sampleSize: 0, isBatch: true }
+  const declaredDims = (v: ValueInfoProto): onnxProto.onnx.TensorShapeProto.IDimension[] | undefined => v.type?.tensorType?.shape?.dim ?? (v.type?.tensorType?.shape != null ? [] : undefined)
+  const batchParams = new Set<string>()
+  for (const v of inputs) {
+    const axis = batchAxes.get(v.name ?? '')
+    if (axis == null) continue
+    const dims = declaredDims(v)
+    const d = dims?.[axis]
+    if (dims != null && !symbolicDim(d)) continue // a fixed batch size the model declares stays fixed
+    batch.axes.push({ input: v.name ?? '', axis })
+    if (d?.dimParam != null && d.dimParam !== '') batchParams.add(d.dimParam)
+    if (batch.name === '' && d?.dimParam != null && d.dimParam !== '') batch.name = d.dimParam
+  }
+  const groups = new Map<string, DimGroup>()
+  for (const v of inputs) {
+    const input = v.name ?? ''
+    for (const [axis, d] of (declaredDims(v) ?? []).entries()) {
+      if (!symbolicDim(d) || batch.axes.some(a => a.input === input && a.axis === axis)) continue
+      const param = d.dimParam != null && d.dimParam !== '' ? d.dimParam : undefined
+      if (param != null && batchParams.has(param)) { batch.axes.push({ input, axis }); continue }
+      const key = param != null ? `param:${param}` : `anon:${input}:${axis}`
+      const g = groups.get(key) ?? { name: param ?? `${input}_dim${axis}`, axes: [], sampleSize: 0, isBatch: false }
+      g.axes.push({ input, axis })
+      groups.set(key, g)
+    }
+  }
+  const all = [...(batch.axes.length > 0 ? [batch] : []), ...groups.values()]
+  const taken = new Set<string>()
+  for (const g of all) {
+    let name = g.name !== '' ? g.name : 'batch'
+    for (let i = 1; taken.has(name); i++) name = `${g.name !== '' ? g.name : 'batch'}_${i}`
+    g.name = name
+    taken.add(name)
+    const sizes = g.axes.map(a => sample.get(a.input)?.dims[a.axis])
+    if (sizes.some(s => s == null)) continue // a missing sample input: onnxruntime names it when the sample runs
+    if (sizes.some(s => s !== sizes[0])) {
+      throw new PartitionError(`the sample inputs disagree on dim "${name}": ${g.axes.map((a, i) => `${a.input} axis ${a.axis} is ${String(sizes[i])}`).join(', ')}; give every input the same ${g.isBatch ? 'batch size' : 'size there'}`)
+    }
+    g.sampleSize = sizes[0] as number
+  }
+  return all
+}
+
+/** The tensor with its `axis` set to `size` items, item i being the sample's item i mod (its size): a slice or a cyclic extension. */
+export function resizeAxis (t: WireTensor, axis: number, size: number): WireTensor {
+  const dims = t.dims
+  const from = dims[axis] as number
+  const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1)
+  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1)
+  const Ctor = t.data.constructor as new (length: number) => WireTensor['data']
+  const data = new Ctor(outer * size * inner)
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < size; i++) {
+      const src = (o * from + (i % from)) * inner
+      ;(data as any).set(t.data.subarray(src, src + inner), (o * size + i) * inner)
+    }
+  }
+  return { name: t.name, dtype: t.dtype, dims: dims.map((d, i) => i === axis ? size : d), data }
+}
+
+/**
+ * Other sizes to try for a dim group: the batch sliced to one item (the
+ * cheapest run), else one item more; other dims doubled first (keeps
+ * strides and multiples of 32 whole, and never shrinks a feature map to
+ * where two sizes give the same), then halved, then ±1.
+ */
+function candidateSizes (g: DimGroup): number[] {
+  const s = g.sampleSize
+  if (s <= 0) return [1]
+  if (g.isBatch) return s >= 2 ? [1, s + 1] : [s + 1]
+  return [2 * s, ...(s % 2 === 0 && s >= 2 ? [s / 2] : []), s + 1, ...(s >= 2 ? [s - 1] : [])]
+}
+
+function metaOf (outputs: WireTensor[], sample: WireTensor[]): Map<string, TensorMeta> {
+  const meta = new Map<string, TensorMeta>()
+  for (const t of [...outputs, ...sample]) meta.set(t.name, { dtype: DTYPE_CODES[t.dtype] ?? 1, dims: t.dims, bytes: t.data.byteLength })
+  return meta
+}
+
+/**
+ * Runs the model with every intermediate tensor exposed as an output: once
+ * on the sample, then once per symbolic input dim with that dim resized
+ * (the batch one item fewer or more, other dims doubled or halved; a size
+ * the model refuses is skipped, and a dim the model runs at no other size
+ * stays fixed). A tensor's dim is symbolic when it changed in some run:
+ * named after the input dim when it equals it in both runs and nothing else
+ * moved it, else `<tensor>_dim<axis>`.
+ *
+ * @param inputs - the graph inputs that are not initializers
+ * @param batchAxes - see {@link resolveBatchAxes}
+ * @throws PartitionError on bad `batchAxes`, sample inputs that disagree on a dim, or a sample the model does not run on
+ */
+export async function measureShapes (model: ModelProto, inputs: ValueInfoProto[], sample: WireTensor[], batchAxes?: Record<string, number | null>): Promise<MeasuredShapes> {
+  const probe = onnx.ModelProto.decode(onnx.ModelProto.encode(model).finish())
+  const graph = probe.graph as onnxProto.onnx.GraphProto
+  const existing = new Set(graph.output.map(o => o.name))
+  for (const n of graph.node) {
+    for (const o of n.output ?? []) {
+      if (o !== '' && !existing.has(o)) {
+        graph.output.push(onnx.ValueInfoProto.create({ name: o }))
+        existing.add(o)
+      }
+    }
+  }
+  const byName = new Map(sample.map(t => [t.name, t]))
+  const groups = dimGroups(inputs, byName, resolveBatchAxes(inputs, byName, batchAxes))
+  const session = await LocalSession.create(encodeModel(probe), { intraOpNumThreads: 1 })
+  try {
+    let base: Map<string, TensorMeta>
+    try {
+      base = metaOf(await session.run(sample), sample)
+    } catch (err: any) {
+      throw new PartitionError(`the model does not run on the sample inputs (${err?.message ?? err}); give sampleInputs it accepts`)
+    }
+    // each dim group is compared with a reference run: the batch with the
+    // sample; the others with the batch run where that shrank the batch (a
+    // cheaper run), else with the sample
+    const varied: Variant[] = []
+    let reference: Variant = { group: undefined, size: 0, inputs: sample, meta: base, reference: base }
+    for (const g of groups) {
+      const from = g.isBatch ? { inputs: sample, meta: base } : reference
+      for (const size of candidateSizes(g)) {
+        const resized = from.inputs.map(t => g.axes.filter(a => a.input === t.name).reduce((r, a) => resizeAxis(r, a.axis, size), t))
+        let meta: Map<string, TensorMeta>
+        try {
+          meta = metaOf(await session.run(resized), resized)
+        } catch {
+          continue // the model refuses this size (e.g. a side that is not a multiple of its stride): try the next
+        }
+        const v: Variant = { group: g, size, inputs: resized, meta, reference: from.meta }
+        varied.push(v)
+        if (g.isBatch && size < g.sampleSize) reference = v
+        break
+      }
+    }
+    const shapes = new Map<string, StageDim[]>()
+    for (const [name, m] of base) {
+      shapes.set(name, m.dims.map((d, axis) => {
+        const movers = varied.filter(v => {
+          const before = v.reference.get(name)?.dims
+          const after = v.meta.get(name)?.dims
+          return before == null || after == null || before.length !== after.length || before[axis] !== after[axis]
+        })
+        if (movers.length === 0) return d
+        const only = movers[0] as Variant
+        const group = only.group as DimGroup
+        const same = movers.length === 1 && d === group.sampleSize && only.reference.get(name)?.dims[axis] === group.sampleSize && only.meta.get(name)?.dims[axis] === only.size
+        return same ? group.name : `${name}_dim${axis}`
+      }))
+    }
+    return { meta: base, shapes, symbolic: varied.map(v => v.group as DimGroup).map(g => ({ name: g.name, axes: g.axes, sampleSize: g.sampleSize })) }
+  } finally {
+    await session.release()
+  }
+}
+
+/** Tensor metadata from the graph's own declarations (static shapes only), for a partition without sample inputs. */
+export function declaredShapes (graph: GraphProto): MeasuredShapes {
+  const meta = new Map<string, TensorMeta>()
+  const shapes = new Map<string, StageDim[]>()
+  for (const v of [...(graph.input ?? []), ...(graph.valueInfo ?? []), ...(graph.output ?? [])]) {
+    const tt = v.type?.tensorType
+    const dims = (tt?.shape?.dim ?? []).map(d => Number(d.dimValue ?? 0))
+    if (tt?.elemType == null || dims.some(d => d <= 0) || tt.shape == null) continue
+    meta.set(v.name ?? '', { dtype: tt.elemType, dims, bytes: dims.reduce((a, b) => a * b, 1) * (ONNX_DTYPE_BYTES[tt.elemType] ?? 4) })
+    shapes.set(v.name ?? '', dims)
+  }
+  return { meta, shapes, symbolic: [] }
+}
