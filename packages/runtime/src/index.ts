@@ -6,7 +6,9 @@
  * (ONNX validation before onnxruntime sees a model: no external data, no
  * custom operator domains, size limits), isolated onnxruntime sessions in
  * runner child processes, a throughput profile, and pipeline partitioning
- * of ONNX graphs with placement of the stages on peers.
+ * of ONNX graphs (stage models that take any micro-batch size, each
+ * listing which inputs come from the previous stage and which from the
+ * requester) with placement of the stages on peers.
  *
  * @example
  *

@@ -50,14 +50,17 @@ export interface PartitionOptions {
   sampleInputs?: WireTensor[]
   /**
    * input name → the axis it is batched on, or `null` for a broadcast
-   * input (not batched: a scalar, a per-job constant). Used with
-   * `sampleInputs` only: the sample is run again with every batched input
-   * one item shorter (or longer, for a batch of 1) along its axis, and the
-   * stage tensor dims that change are the batch dims. Other symbolic dims
-   * the graph inputs declare (an image side, a sequence length; each
-   * `dim_param` name once, whatever inputs share it) are measured the same
-   * way, resized to twice (else half, else ±1) their sample size. A model
-   * that declares a number on a batched axis keeps that fixed size.
+   * input (not batched: a scalar, a per-job constant, sent whole to every
+   * micro-batch). Used with `sampleInputs` only: the sample is run again
+   * with every batched input sliced to one item along its axis (two items
+   * for a sample batch of 1), and the stage tensor dims that change are the
+   * batch dims. An axis that shares the `dim_param` of a batched axis is
+   * batched with it. Other symbolic dims the graph inputs declare (an image
+   * side, a sequence length; each `dim_param` name once, whatever inputs
+   * share it) are measured the same way, resized to twice (else half, else
+   * ±1) their sample size. A model that declares a number on a batched axis
+   * keeps that fixed size; the non-batch axes of an input that declares no
+   * shape stay the sample's.
    *
    * @default axis 0 for every input whose declared dim 0 is symbolic, and for every input that declares no shape; none (`null`) for the others
    * @throws PartitionError (from partitionModel) if a name is not a graph input, or an axis is not one of its sample tensor's
@@ -125,8 +128,9 @@ export interface Partition {
  * Cuts an ONNX model into `options.stages` pipeline stages.
  *
  * @param bytes - a validated ONNX model
+ * @param options - stage count, sample inputs (one micro-batch), batch axes, slack
  * @throws InvalidModelError if the bytes are not ONNX
- * @throws PartitionError if the stage count is not an integer in [1, nodes], or tensor types are unknown and no sample inputs were given
+ * @throws PartitionError if the stage count is not an integer in [1, nodes]; tensor types are unknown and no sample inputs were given; the model does not run on the sample; `batchAxes` names an unknown input or axis; or the sample's batched inputs disagree on the batch size
  */
 export async function partitionModel (bytes: Uint8Array, options: PartitionOptions): Promise<Partition> {
   const K = options.stages

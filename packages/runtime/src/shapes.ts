@@ -150,10 +150,11 @@ export function resizeAxis (t: WireTensor, axis: number, size: number): WireTens
 }
 
 /**
- * Other sizes to try for a dim group: the batch sliced to one item (the
- * cheapest run), else one item more; other dims doubled first (keeps
- * strides and multiples of 32 whole, and never shrinks a feature map to
- * where two sizes give the same), then halved, then ±1.
+ * Other sizes to try for a dim group, in order: the batch sliced to one
+ * item (the cheapest run), else one item more (a sample batch of 1 becomes
+ * 2); other dims doubled first (keeps strides and multiples of 32 whole,
+ * and never shrinks a feature map to where two sizes round to the same),
+ * then halved, then ±1.
  */
 function candidateSizes (g: DimGroup): number[] {
   const s = g.sampleSize
@@ -170,12 +171,15 @@ function metaOf (outputs: WireTensor[], sample: WireTensor[]): Map<string, Tenso
 
 /**
  * Runs the model with every intermediate tensor exposed as an output: once
- * on the sample, then once per symbolic input dim with that dim resized
- * (the batch one item fewer or more, other dims doubled or halved; a size
- * the model refuses is skipped, and a dim the model runs at no other size
- * stays fixed). A tensor's dim is symbolic when it changed in some run:
- * named after the input dim when it equals it in both runs and nothing else
- * moved it, else `<tensor>_dim<axis>`.
+ * on the sample, then once per symbolic input dim group with that dim
+ * resized (see `candidateSizes`: the batch sliced to one item, other dims
+ * doubled; a size the model refuses is skipped, and a dim the model runs
+ * at no other size stays fixed). Each resized run is compared with the run
+ * before the resize (the sample, or for non-batch dims the batch-of-one run
+ * when there is one, the cheaper run), so each change is the work of one
+ * dim group. A tensor's dim is symbolic when it changed in some comparison:
+ * named after the input dim when it equals that dim in both runs and no
+ * other group moved it, else `<tensor>_dim<axis>`.
  *
  * @param inputs - the graph inputs that are not initializers
  * @param batchAxes - see {@link resolveBatchAxes}
