@@ -4,7 +4,7 @@ import { MissingStageInputError, PartitionError } from './errors.js'
 import { constantBytes, nodeFlops, nodeInputs, topoOrder } from './graph.js'
 import { LocalSession } from './local.js'
 import { decodeModel, encodeModel, onnx, tensorByteLength } from './onnx.js'
-import { declaredShapes, measureShapes } from './shapes.js'
+import { declaredTensors, dimGroups, measureSymbolicShapes, measureTensors } from './shapes.js'
 import type { GraphProto, NodeProto, TensorProto } from './onnx.js'
 import type { SymbolicDim } from './shapes.js'
 import type { TensorDType, WireTensor } from '@fleetmesh/protocol'
@@ -24,7 +24,7 @@ import type onnxProto from 'onnx-proto'
  * Stage models take any micro-batch size the whole model takes: with sample
  * inputs, every dimension of a stage input, output or intermediate tensor
  * that depends on a symbolic input dimension (the batch, an image side, a
- * sequence length) is measured (see `measureShapes`) and kept symbolic
+ * sequence length) is measured (see `measureSymbolicShapes`) and kept symbolic
  * (a `dim_param`); dimensions that do not depend on one stay fixed, and a
  * batch size the model declares as a number stays that number.
  *
@@ -160,10 +160,9 @@ export async function partitionModel (bytes: Uint8Array, options: PartitionOptio
   const N = nodes.length
   if (!Number.isInteger(K) || K < 1 || K > N) throw new PartitionError(`cannot cut a graph of ${N} nodes into ${K} stages; use 1..${N}`)
 
-  const measured = options.sampleInputs != null
-    ? await measureShapes(model, (graph.input ?? []).filter(v => !initializers.has(v.name ?? '')), options.sampleInputs, options.batchAxes)
-    : declaredShapes(graph)
-  const meta = measured.meta
+  const sample = options.sampleInputs
+  const groups = sample != null ? dimGroups((graph.input ?? []).filter(v => !initializers.has(v.name ?? '')), sample, options.batchAxes) : []
+  const meta = sample != null ? await measureTensors(model, sample) : declaredTensors(graph)
   const shapesKnown = nodes.every(n => (n.output ?? []).every(o => o === '' || meta.has(o)))
   const costMetric: Partition['costMetric'] = shapesKnown ? 'flops' : 'paramBytes'
 
@@ -241,6 +240,11 @@ export async function partitionModel (bytes: Uint8Array, options: PartitionOptio
     for (let s = from; s < to && s < K - 1; s++) (crossing[s] as string[]).push(t)
   }
   const alias = (t: string, boundary: number): string => stageOf(producerOf.get(t) as number) === boundary ? t : `${t}__fm${boundary}`
+  // only the tensors that cross a cut, the graph inputs and the model's outputs become stage inputs and outputs: their symbolic dims are measured
+  const boundary = [...new Set([...crossing.flat(), ...graphInputs, ...graphOutputs])]
+  const measured = sample != null
+    ? await measureSymbolicShapes(model, sample, groups, boundary, meta)
+    : { shapes: new Map([...meta].map(([t, m]) => [t, m.dims])), symbolic: [] }
 
   const stages: Stage[] = []
   for (let s = 0; s < K; s++) {

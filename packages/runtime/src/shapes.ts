@@ -7,13 +7,14 @@ import type { WireTensor } from '@fleetmesh/protocol'
 import type onnxProto from 'onnx-proto'
 
 /**
- * Shapes of every tensor of a graph, for the partitioner: measured by
- * running the model once on sample inputs, and again with each symbolic
- * input dimension (the batch, an image side, a sequence length) set to
- * another size. A dimension of an intermediate tensor that changes when an
- * input dimension changes is symbolic in the stage models (a `dim_param`);
- * one that does not change is fixed. Nothing is inferred from two sizes
- * that merely happen to be equal.
+ * Shapes of a graph's tensors, for the partitioner. Every tensor is
+ * measured once on the sample inputs (dtype, dims, bytes: the cost model).
+ * Then the tensors that become stage inputs and outputs are measured again
+ * with each symbolic input dimension (the batch, an image side, a sequence
+ * length) set to another size: a dimension of such a tensor that changes
+ * when an input dimension changes is symbolic in the stage models (a
+ * `dim_param`); one that does not change is fixed. Nothing is inferred from
+ * two sizes that merely happen to be equal.
  */
 
 /** dtype (ONNX code), dims and size of one tensor at the sample inputs. */
@@ -32,24 +33,22 @@ export interface SymbolicDim {
   sampleSize: number
 }
 
-/** What {@link measureShapes} learns. */
-export interface MeasuredShapes {
-  /** every tensor (node outputs and graph inputs) at the sample inputs */
-  meta: Map<string, TensorMeta>
-  /** every measured tensor's dims, symbolic where they follow a symbolic input dimension */
+/** What {@link measureSymbolicShapes} learns. */
+export interface SymbolicShapes {
+  /** each asked tensor's dims, symbolic where they follow a symbolic input dimension */
   shapes: Map<string, StageDim[]>
   /** the input dimensions measured to vary, each a `dim_param` of the stages */
   symbolic: SymbolicDim[]
 }
 
-interface DimGroup extends SymbolicDim { isBatch: boolean }
+/** A group of graph-input axes that vary together (one `dim_param`), and whether it is the batch. */
+export interface DimGroup extends SymbolicDim { isBatch: boolean }
 
 /** One measuring run with a dim group resized, and the run it is compared with. */
 interface Variant {
-  group: DimGroup | undefined
+  group: DimGroup
   /** the group's size in this run */
   size: number
-  inputs: WireTensor[]
   meta: Map<string, TensorMeta>
   reference: Map<string, TensorMeta>
 }
@@ -87,8 +86,20 @@ export function resolveBatchAxes (inputs: ValueInfoProto[], sample: Map<string, 
   return axes
 }
 
-/** Groups the symbolic input dims: the batch (every batched axis, and any axis sharing its dim_param), then one group per other dim_param or unnamed symbolic dim. */
-function dimGroups (inputs: ValueInfoProto[], sample: Map<string, WireTensor>, batchAxes: Map<string, number | null>): DimGroup[] {
+/**
+ * Groups the symbolic input dims: the batch (every batched axis, and any
+ * axis sharing its dim_param), then one group per other dim_param or
+ * unnamed symbolic dim. Cheap and run first, so bad options fail before
+ * anything runs.
+ *
+ * @param inputs - the graph inputs that are not initializers
+ * @param sample - the sample inputs
+ * @param batchAxes - see {@link resolveBatchAxes}
+ * @throws PartitionError on bad `batchAxes` or sample inputs that disagree on a dim
+ */
+export function dimGroups (inputs: ValueInfoProto[], sampleInputs: WireTensor[], batchAxesOption?: Record<string, number | null>): DimGroup[] {
+  const sample = new Map(sampleInputs.map(t => [t.name, t]))
+  const batchAxes = resolveBatchAxes(inputs, sample, batchAxesOption)
   const batch: DimGroup = { name: '', axes: [], sampleSize: 0, isBatch: true }
   const declaredDims = (v: ValueInfoProto): onnxProto.onnx.TensorShapeProto.IDimension[] | undefined => v.type?.tensorType?.shape?.dim ?? (v.type?.tensorType?.shape != null ? [] : undefined)
   const batchParams = new Set<string>()
@@ -169,96 +180,104 @@ function metaOf (outputs: WireTensor[], sample: WireTensor[]): Map<string, Tenso
   return meta
 }
 
-/**
- * Runs the model with every intermediate tensor exposed as an output: once
- * on the sample, then once per symbolic input dim group with that dim
- * resized (see `candidateSizes`: the batch sliced to one item, other dims
- * doubled; a size the model refuses is skipped, and a dim the model runs
- * at no other size stays fixed). Each resized run is compared with the run
- * before the resize (the sample, or for non-batch dims the batch-of-one run
- * when there is one, the cheaper run), so each change is the work of one
- * dim group. A tensor's dim is symbolic when it changed in some comparison:
- * named after the input dim when it equals that dim in both runs and no
- * other group moved it, else `<tensor>_dim<axis>`.
- *
- * @param inputs - the graph inputs that are not initializers
- * @param batchAxes - see {@link resolveBatchAxes}
- * @throws PartitionError on bad `batchAxes`, sample inputs that disagree on a dim, or a sample the model does not run on
- */
-export async function measureShapes (model: ModelProto, inputs: ValueInfoProto[], sample: WireTensor[], batchAxes?: Record<string, number | null>): Promise<MeasuredShapes> {
+/** The model with `names` as its outputs (node outputs only; graph inputs are known from the inputs). */
+function exposing (model: ModelProto, names: Iterable<string>): Uint8Array {
   const probe = onnx.ModelProto.decode(onnx.ModelProto.encode(model).finish())
   const graph = probe.graph as onnxProto.onnx.GraphProto
-  const existing = new Set(graph.output.map(o => o.name))
-  for (const n of graph.node) {
-    for (const o of n.output ?? []) {
-      if (o !== '' && !existing.has(o)) {
-        graph.output.push(onnx.ValueInfoProto.create({ name: o }))
-        existing.add(o)
-      }
-    }
-  }
-  const byName = new Map(sample.map(t => [t.name, t]))
-  const groups = dimGroups(inputs, byName, resolveBatchAxes(inputs, byName, batchAxes))
-  const session = await LocalSession.create(encodeModel(probe), { intraOpNumThreads: 1 })
+  const produced = new Set(graph.node.flatMap(n => n.output ?? []))
+  graph.output = [...new Set(names)].filter(n => n !== '' && produced.has(n)).map(name => onnx.ValueInfoProto.create({ name }))
+  return encodeModel(probe)
+}
+
+/**
+ * Runs the model once on the sample with every node output exposed,
+ * recording each tensor's dtype, dims and bytes (graph inputs included).
+ *
+ * @throws PartitionError if the model does not run on the sample
+ */
+export async function measureTensors (model: ModelProto, sample: WireTensor[]): Promise<Map<string, TensorMeta>> {
+  const session = await LocalSession.create(exposing(model, (model.graph?.node ?? []).flatMap(n => n.output ?? [])), { intraOpNumThreads: 1 })
   try {
-    let base: Map<string, TensorMeta>
-    try {
-      base = metaOf(await session.run(sample), sample)
-    } catch (err: any) {
-      throw new PartitionError(`the model does not run on the sample inputs (${err?.message ?? err}); give sampleInputs it accepts`)
-    }
-    // each dim group is compared with a reference run: the batch with the
-    // sample; the others with the batch run where that shrank the batch (a
-    // cheaper run), else with the sample
-    const varied: Variant[] = []
-    let reference: Variant = { group: undefined, size: 0, inputs: sample, meta: base, reference: base }
-    for (const g of groups) {
-      const from = g.isBatch ? { inputs: sample, meta: base } : reference
-      for (const size of candidateSizes(g)) {
-        const resized = from.inputs.map(t => g.axes.filter(a => a.input === t.name).reduce((r, a) => resizeAxis(r, a.axis, size), t))
-        let meta: Map<string, TensorMeta>
-        try {
-          meta = metaOf(await session.run(resized), resized)
-        } catch {
-          continue // the model refuses this size (e.g. a side that is not a multiple of its stride): try the next
-        }
-        const v: Variant = { group: g, size, inputs: resized, meta, reference: from.meta }
-        varied.push(v)
-        if (g.isBatch && size < g.sampleSize) reference = v
-        break
-      }
-    }
-    const shapes = new Map<string, StageDim[]>()
-    for (const [name, m] of base) {
-      shapes.set(name, m.dims.map((d, axis) => {
-        const movers = varied.filter(v => {
-          const before = v.reference.get(name)?.dims
-          const after = v.meta.get(name)?.dims
-          return before == null || after == null || before.length !== after.length || before[axis] !== after[axis]
-        })
-        if (movers.length === 0) return d
-        const only = movers[0] as Variant
-        const group = only.group as DimGroup
-        const same = movers.length === 1 && d === group.sampleSize && only.reference.get(name)?.dims[axis] === group.sampleSize && only.meta.get(name)?.dims[axis] === only.size
-        return same ? group.name : `${name}_dim${axis}`
-      }))
-    }
-    return { meta: base, shapes, symbolic: varied.map(v => v.group as DimGroup).map(g => ({ name: g.name, axes: g.axes, sampleSize: g.sampleSize })) }
+    return metaOf(await session.run(sample), sample)
+  } catch (err: any) {
+    throw new PartitionError(`the model does not run on the sample inputs (${err?.message ?? err}); give sampleInputs it accepts`)
   } finally {
     await session.release()
   }
 }
 
-/** Tensor metadata from the graph's own declarations (static shapes only), for a partition without sample inputs. */
-export function declaredShapes (graph: GraphProto): MeasuredShapes {
-  const meta = new Map<string, TensorMeta>()
+/**
+ * Which dims of the tensors `names` follow a symbolic input dim: runs the
+ * model with only those tensors exposed (so onnxruntime still fuses the
+ * rest), on the sample and then once per dim group with that group
+ * resized (see `candidateSizes`: the batch sliced to one item, other dims
+ * doubled; a size the model refuses is skipped, and a dim the model runs
+ * at no other size stays fixed). Each resized run is compared with the run
+ * before the resize (the sample, or for non-batch dims the batch-of-one run
+ * when there is one, the cheaper run), so each change is the work of one
+ * dim group. A dim is symbolic when it changed in some comparison: named
+ * after the input dim when it equals that dim in both runs and no other
+ * group moved it, else `<tensor>_dim<axis>`.
+ *
+ * @param groups - from {@link dimGroups}
+ * @param names - the tensors whose dims are wanted (node outputs or graph inputs)
+ * @param base - {@link measureTensors} on the same sample
+ */
+export async function measureSymbolicShapes (model: ModelProto, sample: WireTensor[], groups: DimGroup[], names: string[], base: Map<string, TensorMeta>): Promise<SymbolicShapes> {
+  const varied: Variant[] = []
+  if (groups.length > 0) {
+    const session = await LocalSession.create(exposing(model, names), { intraOpNumThreads: 1 })
+    try {
+      // each dim group is compared with a reference run: the batch with the
+      // sample; the others with the batch run where that shrank the batch (a
+      // cheaper run), else with the sample
+      let reference: { inputs: WireTensor[], meta: Map<string, TensorMeta> } = { inputs: sample, meta: base }
+      for (const g of groups) {
+        const from = g.isBatch ? { inputs: sample, meta: base } : reference
+        for (const size of candidateSizes(g)) {
+          const resized = from.inputs.map(t => g.axes.filter(a => a.input === t.name).reduce((r, a) => resizeAxis(r, a.axis, size), t))
+          let meta: Map<string, TensorMeta>
+          try {
+            meta = metaOf(await session.run(resized), resized)
+          } catch {
+            continue // the model refuses this size (e.g. a side that is not a multiple of its stride): try the next
+          }
+          varied.push({ group: g, size, meta, reference: from.meta })
+          if (g.isBatch && size < g.sampleSize) reference = { inputs: resized, meta }
+          break
+        }
+      }
+    } finally {
+      await session.release()
+    }
+  }
   const shapes = new Map<string, StageDim[]>()
+  for (const name of names) {
+    const m = base.get(name)
+    if (m == null) continue
+    shapes.set(name, m.dims.map((d, axis) => {
+      const movers = varied.filter(v => {
+        const before = v.reference.get(name)?.dims
+        const after = v.meta.get(name)?.dims
+        return before == null || after == null || before.length !== after.length || before[axis] !== after[axis]
+      })
+      if (movers.length === 0) return d
+      const only = movers[0] as Variant
+      const same = movers.length === 1 && d === only.group.sampleSize && only.reference.get(name)?.dims[axis] === only.group.sampleSize && only.meta.get(name)?.dims[axis] === only.size
+      return same ? only.group.name : `${name}_dim${axis}`
+    }))
+  }
+  return { shapes, symbolic: varied.map(v => ({ name: v.group.name, axes: v.group.axes, sampleSize: v.group.sampleSize })) }
+}
+
+/** Tensor metadata from the graph's own declarations (static shapes only), for a partition without sample inputs. */
+export function declaredTensors (graph: GraphProto): Map<string, TensorMeta> {
+  const meta = new Map<string, TensorMeta>()
   for (const v of [...(graph.input ?? []), ...(graph.valueInfo ?? []), ...(graph.output ?? [])]) {
     const tt = v.type?.tensorType
     const dims = (tt?.shape?.dim ?? []).map(d => Number(d.dimValue ?? 0))
     if (tt?.elemType == null || dims.some(d => d <= 0) || tt.shape == null) continue
     meta.set(v.name ?? '', { dtype: tt.elemType, dims, bytes: dims.reduce((a, b) => a * b, 1) * (ONNX_DTYPE_BYTES[tt.elemType] ?? 4) })
-    shapes.set(v.name ?? '', dims)
   }
-  return { meta, shapes, symbolic: [] }
+  return meta
 }
