@@ -127,12 +127,14 @@ export function dimGroups (inputs: ValueInfoProto[], sampleInputs: WireTensor[],
     }
   }
   const all = [...(batch.axes.length > 0 ? [batch] : []), ...groups.values()]
-  const taken = new Set<string>()
+  // the model's own dim_param names first; an unnamed batch is `batch`, or `batch_<n>` if the model uses that name
+  const taken = new Set(all.map(g => g.name).filter(n => n !== ''))
+  if (batch.name === '') {
+    batch.name = 'batch'
+    for (let i = 1; taken.has(batch.name); i++) batch.name = `batch_${i}`
+  }
   for (const g of all) {
-    let name = g.name !== '' ? g.name : 'batch'
-    for (let i = 1; taken.has(name); i++) name = `${g.name !== '' ? g.name : 'batch'}_${i}`
-    g.name = name
-    taken.add(name)
+    const name = g.name
     const sizes = g.axes.map(a => sample.get(a.input)?.dims[a.axis])
     if (sizes.some(s => s == null)) continue // a missing sample input: onnxruntime names it when the sample runs
     if (sizes.some(s => s !== sizes[0])) {
