@@ -22,11 +22,12 @@ import type onnxProto from 'onnx-proto'
  * stage that reads one gets it from the requester.
  *
  * Stage models take any micro-batch size the whole model takes: with sample
- * inputs, every dimension of a stage input, output or intermediate tensor
- * that depends on a symbolic input dimension (the batch, an image side, a
- * sequence length) is measured (see `measureSymbolicShapes`) and kept symbolic
- * (a `dim_param`); dimensions that do not depend on one stay fixed, and a
- * batch size the model declares as a number stays that number.
+ * inputs, every dimension of a stage input or output that depends on a
+ * symbolic input dimension (the batch, an image side, a sequence length)
+ * is measured (see `measureSymbolicShapes`) and kept symbolic (a
+ * `dim_param`); dimensions that do not depend on one stay fixed, and a
+ * batch size the model declares as a number stays that number. Stage
+ * models declare no value_info: onnxruntime infers the tensors inside.
  *
  * Cut choice: first the smallest achievable bottleneck stage cost B* (FLOPs
  * when tensor shapes are known, else parameter bytes; dynamic programming
