@@ -1,23 +1,42 @@
-import { BidderRole, bidsTopic, JobMode, offersTopic } from '@fleetmesh/protocol'
+import { BidderRole, bidsTopic, JobMode, MAX_MARKET_STRING_LENGTH, offersTopic } from '@fleetmesh/protocol'
 import { isWorkAllowed } from './availability.js'
 import { DEFAULT_MS_PER_UNIT, DEFAULT_REPUTATION, DEFAULT_UNCACHED_SETUP_MS, MAX_CONCURRENT_LEASES, MAX_RESULT_BYTES } from './constants.js'
 import { sleep } from './context.js'
 import { decideBid } from './policy.js'
 import type { AvailabilityDecision } from './availability.js'
 import type { MarketContext } from './context.js'
-import type { HeldLease, LeaseEvent, LeaseState, WorkerInit, WorkerLease } from './index.js'
+import type { BidRefusal, HeldLease, LeaseEvent, LeaseHandler, LeaseHandlerOptions, LeaseState, OfferRequirements, WorkerInit, WorkerLease } from './index.js'
 import type { MarketBody, ValidatedMarketMessage } from './messages.js'
+import type { NoBidCode } from './no-bids.js'
 import type { JobOffer } from '@fleetmesh/protocol'
 import type { PeerId } from '@libp2p/interface'
 
 interface HeldWorkerLease {
   view: WorkerLease
   requester: PeerId
+  handler: LeaseHandler
   controller: AbortController
   lastHeartbeat: number
   timeoutMs: number
   startedAt: number
   ended: boolean
+}
+
+/** Why a vehicle without a state source never works (the skipped bid's reason). */
+export const NO_VEHICLE_STATE_SOURCE = 'no vehicle state source'
+
+/** Why a worker with no lease handler does not bid. */
+export const NO_LEASE_HANDLER = 'no lease handler registered'
+
+const REFUSAL_CODES: ReadonlySet<string> = new Set(['MODEL_TOO_LARGE', 'INPUT_TOO_LARGE', 'MODEL_INVALID', 'UNSUPPORTED'])
+
+/** The requirements of an offer, as `canServe` sees them. */
+function requirementsOf (offer: JobOffer, requester: string): OfferRequirements {
+  const req: OfferRequirements = { jobId: offer.jobId, requester, modelCid: offer.modelCid, mode: offer.mode === JobMode.PIPELINE ? 'pipeline' : 'data' }
+  if (offer.modelBytes != null) req.modelBytes = Number(offer.modelBytes)
+  if (offer.maxFrameBytes != null) req.maxFrameBytes = Number(offer.maxFrameBytes)
+  if (offer.inputs.length > 0) req.inputs = offer.inputs.map(i => ({ name: i.name, dtype: i.dtype, dims: [...i.dims] }))
+  return req
 }
 
 interface KnownOffer {
@@ -38,6 +57,9 @@ export class MarketWorker {
   private readonly held = new Map<string, HeldWorkerLease>()
   private readonly offers = new Map<string, KnownOffer>()
   private readonly myBids = new Map<string, { round: number, pricePerUnit: number }>()
+  /** job id -> the offer round a NoBid was sent for (at most one per round) */
+  private readonly noBidsSent = new Map<string, number>()
+  private registered?: { handler: LeaseHandler, options: LeaseHandlerOptions }
   private draining = false
   private availability?: AvailabilityDecision
   private workerTimer?: ReturnType<typeof setInterval>
@@ -58,6 +80,38 @@ export class MarketWorker {
       source.addEventListener('change', this.onVehicleState)
       await source.start?.()
       this.evaluateAvailability()
+    } else if (this.ctx.own()?.role === 'vehicle') {
+      // a vehicle that cannot tell whether it is driving must never work
+      this.availability = { allowed: false, reason: NO_VEHICLE_STATE_SOURCE }
+    }
+  }
+
+  /** Registers the lease handler (replacing one registered before); see `Market.handleLeases`. */
+  handleLeases (handler: LeaseHandler, options: LeaseHandlerOptions = {}): void {
+    this.registered = { handler, options }
+  }
+
+  /** Removes the registered lease handler; `WorkerInit.onLease`, if given, serves again. */
+  unhandleLeases (): void {
+    this.registered = undefined
+  }
+
+  /** The handler new leases run with: the registered one, else `WorkerInit.onLease`. */
+  private handler (): LeaseHandler | undefined {
+    return this.registered?.handler ?? this.worker.onLease
+  }
+
+  /** The registered handler's refusal of an offer, if any; a throwing `canServe` refuses as UNSUPPORTED. */
+  private canServe (offer: JobOffer, requester: string): BidRefusal | undefined {
+    const check = this.registered?.options.canServe
+    if (check == null) return undefined
+    try {
+      const refusal = check(requirementsOf(offer, requester))
+      if (refusal == null) return undefined
+      if (!REFUSAL_CODES.has(refusal.code)) return { code: 'UNSUPPORTED', message: String(refusal.message ?? refusal.code) }
+      return refusal
+    } catch (err: any) {
+      return { code: 'UNSUPPORTED', message: `canServe failed: ${err?.message ?? err}` }
     }
   }
 
@@ -80,12 +134,18 @@ export class MarketWorker {
 
   /** true if this worker would bid now (started, not draining, vehicle available) */
   isBidding (): boolean {
-    return this.ctx.isStarted() && !this.draining && (this.availability?.allowed ?? true)
+    return this.ctx.isStarted() && !this.draining && (this.availability?.allowed ?? true) && this.handler() != null
   }
 
   /** leases held now */
   heldLeases (): HeldLease[] {
     return [...this.held.values()].map(h => ({ ...h.view, startedAt: h.startedAt }))
+  }
+
+  /** a lease held now, by id */
+  heldLease (leaseId: string): HeldLease | undefined {
+    const h = this.held.get(leaseId)
+    return h == null ? undefined : { ...h.view, startedAt: h.startedAt }
   }
 
   private readonly onVehicleState = (): void => { this.evaluateAvailability() }
@@ -148,6 +208,20 @@ export class MarketWorker {
     this.ctx.emit('offer', { jobId: offer.jobId, requester: requesterStr, region: offer.region, round: offer.round, at: Date.now() })
     const previous = this.myBids.get(offer.jobId)
     if (previous != null && previous.round >= offer.round) return
+    const known = { offer, requester: v.signer }
+    if (offer.region !== own.region) {
+      this.skipped(known, 'REGION', `offer is for region ${offer.region}, this worker is in ${own.region}`)
+      return
+    }
+    if (this.handler() == null) {
+      await this.refuse(known, 'UNAVAILABLE', NO_LEASE_HANDLER)
+      return
+    }
+    const refusal = this.canServe(offer, requesterStr)
+    if (refusal != null) {
+      await this.refuse(known, refusal.code, refusal.message)
+      return
+    }
     const open = offer.openShards.length > 0 ? offer.openShards : offer.shardUnits.map((_, i) => i)
     const situation = this.situation()
     if (this.worker.estimate != null) situation.estimate = this.worker.estimate(offer.modelCid)
@@ -161,7 +235,8 @@ export class MarketWorker {
       minReputation: offer.minReputation
     }, situation, now)
     if (!decision.bid) {
-      this.ctx.emit('bid', { jobId: offer.jobId, bidder: this.ctx.components.peerId.toString(), side: 'skipped', reason: decision.reason, at: now })
+      if (decision.code === 'REGION' || decision.code === 'NO_OPEN_SHARDS') this.skipped(known, decision.code, decision.reason)
+      else await this.refuse(known, decision.code, decision.reason, decision.askPricePerUnit)
       return
     }
     this.myBids.set(offer.jobId, { round: offer.round, pricePerUnit: decision.pricePerUnit })
@@ -181,6 +256,26 @@ export class MarketWorker {
     this.ctx.emit('bid', { jobId: offer.jobId, bidder: this.ctx.components.peerId.toString(), side: 'sent', pricePerUnit: decision.pricePerUnit, capacity: decision.capacity, at: Date.now() })
   }
 
+  /** Emits a skipped bid. */
+  private skipped (known: { offer: JobOffer }, code: string, reason: string): void {
+    this.ctx.emit('bid', { jobId: known.offer.jobId, bidder: this.ctx.components.peerId.toString(), side: 'skipped', reason, code, at: Date.now() })
+  }
+
+  /**
+   * Skips the bid and tells the requester why with one signed `NoBid` per
+   * job and offer round (a failed delivery is logged: the requester then
+   * waits for its placement timeout).
+   */
+  private async refuse (known: { offer: JobOffer, requester: PeerId }, code: NoBidCode, reason: string, askPricePerUnit?: number): Promise<void> {
+    const { offer, requester } = known
+    this.skipped(known, code, reason)
+    if (this.noBidsSent.get(offer.jobId) === offer.round) return
+    this.noBidsSent.set(offer.jobId, offer.round)
+    const noBid = { jobId: offer.jobId, round: offer.round, code, message: reason.slice(0, MAX_MARKET_STRING_LENGTH), askPricePerUnit }
+    await this.ctx.exchange(requester, { noBid }, ['ack'], this.ctx.timings.directTimeoutMs)
+      .catch(err => { this.ctx.log('noBid for job %s to %p not delivered - %s', offer.jobId, requester, err?.message ?? err) })
+  }
+
   /** An Award from a requester: accept it (and run the lease) or decline it. */
   onAward (v: ValidatedMarketMessage): MarketBody {
     const a = v.message.award
@@ -194,6 +289,8 @@ export class MarketWorker {
     if (known == null) return decline('no offer known for this job')
     if (!known.requester.equals(v.signer)) return decline('the award does not come from the job\'s requester')
     if (this.held.has(a.leaseId)) return { accept: { jobId: a.jobId, leaseId: a.leaseId } }
+    const handler = this.handler()
+    if (handler == null) return decline(NO_LEASE_HANDLER)
     if (!this.isBidding()) return decline(this.draining ? 'draining' : `unavailable: ${this.availability?.reason ?? ''}`)
     const max = w.maxConcurrentLeases ?? MAX_CONCURRENT_LEASES
     if (this.held.size >= max) return decline(`at capacity (${this.held.size}/${max})`)
@@ -216,15 +313,21 @@ export class MarketWorker {
       pricePerUnit: a.pricePerUnit,
       modelCid: a.modelCid,
       mode: a.mode === JobMode.PIPELINE ? 'pipeline' : 'data',
-      deadline: Number(a.deadline)
+      deadline: Number(a.deadline),
+      leaseTimeoutMs: a.leaseTimeoutMs > 0 ? a.leaseTimeoutMs : this.ctx.timings.leaseTimeoutMs
     }
+    const req = requirementsOf(known.offer, known.requesterStr)
+    if (req.modelBytes != null) view.modelBytes = req.modelBytes
+    if (req.maxFrameBytes != null) view.maxFrameBytes = req.maxFrameBytes
+    if (req.inputs != null) view.inputs = req.inputs
     const now = Date.now()
     const wl: HeldWorkerLease = {
       view,
       requester: known.requester,
+      handler,
       controller: new AbortController(),
       lastHeartbeat: now,
-      timeoutMs: a.leaseTimeoutMs > 0 ? a.leaseTimeoutMs : this.ctx.timings.leaseTimeoutMs,
+      timeoutMs: view.leaseTimeoutMs,
       startedAt: now,
       ended: false
     }
@@ -266,7 +369,7 @@ export class MarketWorker {
     const t0 = Date.now()
     let result: Uint8Array<ArrayBuffer>
     try {
-      const out = await this.worker.onLease({ ...wl.view }, wl.controller.signal)
+      const out = await wl.handler({ ...wl.view }, wl.controller.signal)
       result = out instanceof Uint8Array ? new Uint8Array(out) : new Uint8Array()
     } catch (err: any) {
       if (wl.ended) return
@@ -332,6 +435,7 @@ export class MarketWorker {
       if (Number(k.offer.deadline) < now) {
         this.offers.delete(jobId)
         this.myBids.delete(jobId)
+        this.noBidsSent.delete(jobId)
       }
     }
   }
