@@ -28,6 +28,8 @@ export interface MarketContext {
   readonly timings: MarketTimings
   /** this node's verified certificate (set once the service started) */
   own(): VerifiedCertificate | undefined
+  /** a bidder's reputation (PeerId string), 0..1: `MarketInit.reputation`, else the ledger component's, else DEFAULT_REPUTATION */
+  reputation(peerId: string): number
   /** true between start() and stop() */
   isStarted(): boolean
   /** dispatches a market event */

@@ -4,7 +4,7 @@ import {
 import { serviceCapabilities, serviceDependencies, TypedEventEmitter } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import {
-  AWARD_TIMEOUT_MS, BID_WINDOW_MS, DIRECT_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, LEASE_TIMEOUT_MS, MAX_MARKET_STREAMS, MAX_REPLAY_ENTRIES, MESSAGE_TTL_MS,
+  AWARD_TIMEOUT_MS, BID_WINDOW_MS, DEFAULT_REPUTATION, DIRECT_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, LEASE_TIMEOUT_MS, MAX_MARKET_STREAMS, MAX_REPLAY_ENTRIES, MESSAGE_TTL_MS,
   REOFFER_WINDOW_MS
 } from './constants.js'
 import { DirectExchangeError } from './errors.js'
@@ -12,7 +12,9 @@ import { CertificateCache, ReplayWindow, sealMarketMessage, toTopicValidatorResu
 import { MarketRequester } from './requester.js'
 import { MarketWorker } from './worker.js'
 import type { MarketContext, MarketTimings } from './context.js'
-import type { HeldLease, JobResult, JobSpec, JobState, Market, MarketComponents, MarketEvents, MarketInit } from './index.js'
+import type {
+  HeldLease, JobResult, JobSpec, JobState, LeaseHandler, LeaseHandlerOptions, Market, MarketComponents, MarketEvents, MarketInit, MarketLedger
+} from './index.js'
 import type { MarketBody, MarketBodyKind, ValidatedMarketMessage } from './messages.js'
 import type { VerifiedCertificate } from '@fleetmesh/protocol'
 import type { TopicValidatorResult } from '@libp2p/gossipsub'
@@ -44,6 +46,7 @@ export class MarketService extends TypedEventEmitter<MarketEvents> implements Ma
   private readonly worker?: MarketWorker
   private started = false
   private own?: VerifiedCertificate
+  private ledger?: MarketLedger
 
   constructor (components: MarketComponents, init: MarketInit) {
     super()
@@ -68,6 +71,7 @@ export class MarketService extends TypedEventEmitter<MarketEvents> implements Ma
       log: this.log,
       timings: this.timings,
       own: () => this.own,
+      reputation: (peerId) => this.init.reputation?.(peerId) ?? this.ledger?.reputation(peerId) ?? DEFAULT_REPUTATION,
       isStarted: () => this.started,
       emit: (type, detail) => { this.safeDispatchEvent(type, { detail } as any) },
       join: (topic, kind, region) => { this.join(topic, kind, region) },
@@ -89,6 +93,8 @@ export class MarketService extends TypedEventEmitter<MarketEvents> implements Ma
     } catch (err: any) {
       throw new InvalidConfigError(`the market's certificate is not valid for this node: ${err?.message ?? err}`)
     }
+    // optional: libp2p's components throw on a service that is not configured
+    try { this.ledger = this.components.ledger } catch { this.ledger = undefined }
     await this.components.registrar.handle(MARKET_PROTOCOL, (stream, connection) => { void this.onStream(stream, connection) }, {
       maxInboundStreams: MAX_MARKET_STREAMS,
       maxOutboundStreams: MAX_MARKET_STREAMS,
@@ -137,6 +143,14 @@ export class MarketService extends TypedEventEmitter<MarketEvents> implements Ma
     return this.requester.cancel(jobId, reason)
   }
 
+  failJob (jobId: string, error: Error): boolean {
+    return this.requester.failJob(jobId, error)
+  }
+
+  releaseLease (leaseId: string, reason: string, options?: { reaward?: boolean }): boolean {
+    return this.requester.releaseLease(leaseId, reason, options)
+  }
+
   jobs (): Array<{ jobId: string, state: JobState, round: number, region: string, slots: number, done: number }> {
     return this.requester.jobs()
   }
@@ -147,6 +161,19 @@ export class MarketService extends TypedEventEmitter<MarketEvents> implements Ma
 
   heldLeases (): HeldLease[] {
     return this.worker?.heldLeases() ?? []
+  }
+
+  heldLease (leaseId: string): HeldLease | undefined {
+    return this.worker?.heldLease(leaseId)
+  }
+
+  handleLeases (handler: LeaseHandler, options?: LeaseHandlerOptions): void {
+    if (this.worker == null) this.log('handleLeases on a node that is not a worker: it never bids, the handler is not used')
+    this.worker?.handleLeases(handler, options)
+  }
+
+  unhandleLeases (): void {
+    this.worker?.unhandleLeases()
   }
 
   async drain (reason?: string): Promise<void> {
@@ -285,7 +312,7 @@ export class MarketService extends TypedEventEmitter<MarketEvents> implements Ma
       const bytes = await lp.read({ signal })
       let reply: MarketBody
       try {
-        const v = await this.validateDirect(bytes.subarray(), connection.remotePeer, ['award', 'heartbeat', 'cancel', 'release', 'complete'])
+        const v = await this.validateDirect(bytes.subarray(), connection.remotePeer, ['award', 'heartbeat', 'cancel', 'release', 'complete', 'noBid'])
         reply = this.onDirect(v)
       } catch (err: any) {
         this.log('refused market message from %p - %s', connection.remotePeer, err?.message ?? err)
@@ -304,6 +331,7 @@ export class MarketService extends TypedEventEmitter<MarketEvents> implements Ma
     const m = v.message
     if (m.release != null) return this.requester.onRelease(v)
     if (m.complete != null) return this.requester.onComplete(v)
+    if (m.noBid != null) return this.requester.onNoBid(v)
     if (this.worker != null) {
       if (m.award != null) return this.worker.onAward(v)
       if (m.heartbeat != null) return this.worker.onHeartbeat(v)

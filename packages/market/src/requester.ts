@@ -1,71 +1,39 @@
 import { randomUUID } from 'node:crypto'
-import { assertRegion, BidderRole, bidsTopic, JobMode, MAX_SHARDS, offersTopic } from '@fleetmesh/protocol'
+import { bidsTopic, offersTopic } from '@fleetmesh/protocol'
 import { planAwards } from './auction.js'
-import { DEFAULT_REPUTATION, JOB_DEADLINE_MS, UNKNOWN_RTT_MS } from './constants.js'
+import { UNKNOWN_RTT_MS } from './constants.js'
 import { sleep } from './context.js'
-import { InvalidJobError, JobCancelledError, JobFailedError, MarketNotStartedError } from './errors.js'
-import type { AuctionBid, AuctionTerms } from './auction.js'
+import { InvalidJobError, JobCancelledError, JobFailedError, MarketNotStartedError, NoBidsError } from './errors.js'
+import { createJob } from './job.js'
+import { explainNoBids } from './no-bids.js'
+import { acceptBid, acceptNoBid, noBidsInput, shouldFailFast } from './requester-answers.js'
 import type { MarketContext } from './context.js'
-import type { BidEvent, JobEvent, JobResult, JobSpec, JobState, LeaseEvent, LeaseState, ShardResult } from './index.js'
+import type { JobResult, JobSpec, JobState, LeaseEvent, LeaseState, ShardResult } from './index.js'
+import type { Job, RequesterLease, Slot } from './job.js'
 import type { MarketBody, ValidatedMarketMessage } from './messages.js'
+import type { UnplacedShard } from './errors.js'
 import type { PeerId } from '@libp2p/interface'
-
-interface Slot {
-  shardIndex: number
-  replica: number
-  units: number
-  lease?: RequesterLease
-  done?: ShardResult
-  lastReason?: string
-}
-
-interface Job {
-  id: string
-  region: string
-  modelCid: string
-  mode: JobMode
-  redundancy: number
-  bidWindowMs: number
-  spread: boolean
-  terms: AuctionTerms
-  slots: Slot[]
-  bids: Map<string, AuctionBid>
-  bidders: Map<string, PeerId>
-  rtts: Map<string, number>
-  excluded: Set<string>
-  state: JobState
-  round: number
-  reawards: number
-  reoffers: number
-  submittedAt: number
-  awardedAt?: number
-  placing: boolean
-  placeAgain: boolean
-  deadlineTimer?: ReturnType<typeof setTimeout>
-  abort: AbortController
-  resolve: (r: JobResult) => void
-  reject: (err: Error) => void
-}
-
-interface RequesterLease {
-  leaseId: string
-  job: Job
-  slot: Slot
-  worker: PeerId
-  workerStr: string
-  pricePerUnit: number
-  state: LeaseState
-  lastHeartbeat: number
-}
 
 const TERMINAL: ReadonlySet<LeaseState> = new Set(['declined', 'completed', 'lost', 'released', 'expired', 'cancelled'])
 const ACTIVE_JOB: ReadonlySet<JobState> = new Set(['bidding', 'awarding', 'running', 'reoffered'])
 
+/** The reason an abort signal carries: its reason's message (an Error), the reason itself (a string), or a default. */
+function abortReason (signal: AbortSignal): string {
+  const r = signal.reason
+  if (r instanceof Error && r.message !== '') return r.message
+  if (typeof r === 'string' && r !== '') return r
+  return 'aborted by its signal'
+}
+
+const isOpen = (s: Slot): boolean => s.done == null && s.lease == null
+
 /**
  * The requester side of the market: this node's jobs. Publishes each job's
- * offer, collects bids, runs the auction, awards shards, keeps leases alive
- * with heartbeats, re-awards lost leases, re-offers unplaced shards and
- * settles the job's promise. Composed by the market shell (market.ts).
+ * offer, collects bids and refusals (requester-answers.ts), runs the
+ * auction, awards shards, keeps leases alive with heartbeats, re-awards
+ * lost leases, re-offers unplaced shards, fails a job that cannot be
+ * placed with the reason, and settles the job's promise. Composed by the
+ * market shell (market.ts).
  */
 export class MarketRequester {
   private readonly ctx: MarketContext
@@ -94,69 +62,55 @@ export class MarketRequester {
     clearInterval(this.heartbeatTimer)
   }
 
+  /** See `Market.submit`. */
   async submit (spec: JobSpec, options: { signal?: AbortSignal } = {}): Promise<JobResult> {
     const own = this.ctx.own()
     if (!this.ctx.isStarted() || own == null) throw new MarketNotStartedError('the market service is not started; start the node first')
     const now = Date.now()
-    const job = this.makeJob(spec, now, own.region)
+    const job = createJob(spec, { now, region: own.region, bidWindowMs: this.ctx.timings.bidWindowMs })
     if (this.jobsById.has(job.id)) throw new InvalidJobError(`a job with id ${job.id} is already running`)
-    options.signal?.throwIfAborted()
+    const signal = options.signal
+    if (signal?.aborted === true) throw new JobCancelledError(job.id, abortReason(signal))
     const promise = new Promise<JobResult>((resolve, reject) => { job.resolve = resolve; job.reject = reject })
     this.jobsById.set(job.id, job)
     this.ctx.join(bidsTopic(job.region), 'bid', job.region)
     job.deadlineTimer = setTimeout(() => { this.endJob(job, 'failed', 'deadline') }, job.terms.deadline - now)
-    const onAbort = (): void => { this.cancel(job.id, 'aborted by its signal') }
-    options.signal?.addEventListener('abort', onAbort, { once: true })
-    void promise.finally(() => options.signal?.removeEventListener('abort', onAbort)).catch(() => {})
+    if (signal != null) {
+      const onAbort = (): void => { this.cancel(job.id, abortReason(signal)) }
+      signal.addEventListener('abort', onAbort, { once: true })
+      void promise.finally(() => { signal.removeEventListener('abort', onAbort) }).catch(() => {})
+    }
     void this.runJob(job).catch(err => { this.ctx.log.error('job %s failed to run - %e', job.id, err) })
     return promise
   }
 
-  private makeJob (spec: JobSpec, now: number, ownRegion: string): Job {
-    const bad = (msg: string): never => { throw new InvalidJobError(msg) }
-    if (typeof spec.modelCid !== 'string' || spec.modelCid.length === 0) bad('modelCid is empty')
-    if (!Array.isArray(spec.shardUnits) || spec.shardUnits.length === 0 || spec.shardUnits.length > MAX_SHARDS) bad(`shardUnits must list 1..${MAX_SHARDS} shard sizes`)
-    for (const u of spec.shardUnits) if (!Number.isSafeInteger(u) || u <= 0) bad(`shard size ${u} is not a positive integer of compute units`)
-    if (!Number.isFinite(spec.maxPricePerUnit) || spec.maxPricePerUnit <= 0) bad(`maxPricePerUnit ${spec.maxPricePerUnit} is not a positive number of credits`)
-    const deadline = spec.deadline ?? now + JOB_DEADLINE_MS
-    if (!Number.isFinite(deadline) || deadline <= now) bad(`deadline ${deadline} is not in the future`)
-    const redundancy = spec.redundancy ?? 1
-    if (!Number.isInteger(redundancy) || redundancy < 1 || redundancy > 16) bad(`redundancy ${redundancy} is not 1..16`)
-    const minReputation = spec.minReputation ?? 0
-    if (!(minReputation >= 0 && minReputation <= 1)) bad(`minReputation ${minReputation} is not 0..1`)
-    let region = ownRegion
-    try { region = assertRegion(spec.region ?? ownRegion) } catch (err: any) { bad(err.message) }
-    const bidWindowMs = spec.bidWindowMs ?? this.ctx.timings.bidWindowMs
-    if (!(bidWindowMs >= 0 && bidWindowMs <= 60_000)) bad(`bidWindowMs ${bidWindowMs} is not 0..60000`)
-    const slots: Slot[] = []
-    spec.shardUnits.forEach((units, shardIndex) => {
-      for (let replica = 0; replica < redundancy; replica++) slots.push({ shardIndex, replica, units })
-    })
-    return {
-      id: spec.jobId ?? randomUUID(),
-      region,
-      modelCid: spec.modelCid,
-      mode: spec.mode === 'pipeline' ? JobMode.PIPELINE : JobMode.DATA,
-      redundancy,
-      bidWindowMs,
-      spread: spec.spread === true,
-      terms: { shardUnits: [...spec.shardUnits], maxPricePerUnit: spec.maxPricePerUnit, minReputation, deadline, submittedAt: now, region },
-      slots,
-      bids: new Map(),
-      bidders: new Map(),
-      rtts: new Map(),
-      excluded: new Set(),
-      state: 'bidding',
-      round: 0,
-      reawards: 0,
-      reoffers: 0,
-      submittedAt: now,
-      placing: false,
-      placeAgain: false,
-      abort: new AbortController(),
-      resolve: () => {},
-      reject: () => {}
-    }
+  /** See `Market.cancel`. */
+  cancel (jobId: string, reason = 'cancelled by the requester'): boolean {
+    const job = this.jobsById.get(jobId)
+    if (job == null) return false
+    this.endJob(job, 'cancelled', reason)
+    return true
+  }
+
+  /** See `Market.failJob`. */
+  failJob (jobId: string, error: Error): boolean {
+    const job = this.jobsById.get(jobId)
+    if (job == null || !ACTIVE_JOB.has(job.state)) return false
+    this.endJob(job, 'failed', error.message, error)
+    return true
+  }
+
+  /** See `Market.releaseLease`. */
+  releaseLease (leaseId: string, reason: string, options: { reaward?: boolean } = {}): boolean {
+    const lease = this.leasesById.get(leaseId)
+    if (lease == null || TERMINAL.has(lease.state)) return false
+    this.loseLease(lease, 'released', reason, { notifyWorker: true, place: options.reaward ?? true })
+    return true
+  }
+
+  /** See `Market.jobs`. */
+  jobs (): Array<{ jobId: string, state: JobState, round: number, region: string, slots: number, done: number }> {
+    return [...this.jobsById.values()].map(j => ({ jobId: j.id, state: j.state, round: j.round, region: j.region, slots: j.slots.length, done: j.slots.filter(s => s.done != null).length }))
   }
 
   private async runJob (job: Job): Promise<void> {
@@ -165,6 +119,7 @@ export class MarketRequester {
     await sleep(job.bidWindowMs, job.abort.signal)
     if (!ACTIVE_JOB.has(job.state)) return
     this.setJobState(job, 'awarding')
+    job.placementStarted = true
     await this.place(job)
   }
 
@@ -183,7 +138,10 @@ export class MarketRequester {
         region: job.region,
         round: job.round,
         openShards,
-        bidWindowMs: job.bidWindowMs
+        bidWindowMs: job.bidWindowMs,
+        modelBytes: job.modelBytes != null ? BigInt(job.modelBytes) : undefined,
+        maxFrameBytes: job.maxFrameBytes != null ? BigInt(job.maxFrameBytes) : undefined,
+        inputs: job.inputs
       }
     })
   }
@@ -191,9 +149,8 @@ export class MarketRequester {
   private setJobState (job: Job, state: JobState, reason?: string): void {
     if (job.state === state && state !== 'bidding' && state !== 'reoffered') return
     job.state = state
-    const detail: JobEvent = { jobId: job.id, state, round: job.round, reason, at: Date.now() }
     this.ctx.log('job %s %s%s', job.id, state, reason != null ? ` (${reason})` : '')
-    this.ctx.emit('job', detail)
+    this.ctx.emit('job', { jobId: job.id, state, round: job.round, reason, at: Date.now() })
   }
 
   private emitLease (lease: RequesterLease, reason?: string): void {
@@ -212,38 +169,26 @@ export class MarketRequester {
     this.ctx.emit('lease', detail)
   }
 
+  /** A validated bid from the bids topic: kept for the auction, or recorded as a refusal (price, reputation). */
   onBid (v: ValidatedMarketMessage): void {
-    const bid = v.message.bid
-    if (bid == null) return
-    const job = this.jobsById.get(bid.jobId)
+    const job = v.message.bid == null ? undefined : this.jobsById.get(v.message.bid.jobId)
     if (job == null || !ACTIVE_JOB.has(job.state)) return
-    const bidder = v.signer.toString()
-    const reputation = this.ctx.init.reputation?.(bidder) ?? DEFAULT_REPUTATION
-    job.bids.set(bidder, {
-      bidder,
-      pricePerUnit: bid.pricePerUnit,
-      msPerUnit: bid.msPerUnit,
-      setupMs: bid.setupMs,
-      capacity: bid.capacity,
-      modelCached: bid.modelCached,
-      role: bid.role === BidderRole.VEHICLE ? 'vehicle' : 'station',
-      region: v.certificate.region,
-      rttMs: job.rtts.get(bidder),
-      reputation,
-      expiresAt: Number(v.message.expiresAt)
-    })
-    job.bidders.set(bidder, v.signer)
-    const detail: BidEvent = { jobId: job.id, bidder, side: 'received', pricePerUnit: bid.pricePerUnit, capacity: bid.capacity, msPerUnit: bid.msPerUnit, at: Date.now() }
-    this.ctx.emit('bid', detail)
-    if (!job.rtts.has(bidder) && this.ctx.components.ping != null) {
-      job.rtts.set(bidder, NaN)
-      const signal = AbortSignal.any([job.abort.signal, AbortSignal.timeout(Math.max(200, job.bidWindowMs))])
-      void this.ctx.components.ping.ping(v.signer, { signal }).then(ms => {
-        job.rtts.set(bidder, ms)
-        const b = job.bids.get(bidder)
-        if (b != null) b.rttMs = ms
-      }, () => { job.rtts.delete(bidder) })
-    }
+    acceptBid(this.ctx, job, v)
+    this.checkFailFast(job)
+  }
+
+  /** A worker's NoBid (direct stream): recorded, at most one per worker; may fail the job at once. */
+  onNoBid (v: ValidatedMarketMessage): MarketBody {
+    const job = v.message.noBid == null ? undefined : this.jobsById.get(v.message.noBid.jobId)
+    const answer = acceptNoBid(this.ctx, job != null && ACTIVE_JOB.has(job.state) ? job : undefined, v)
+    if (job != null) this.checkFailFast(job)
+    return answer
+  }
+
+  /** Once placement began: fails the job when every worker of its region refused and a slot is open. */
+  private checkFailFast (job: Job): void {
+    if (!job.placementStarted || !ACTIVE_JOB.has(job.state) || !job.slots.some(isOpen)) return
+    if (shouldFailFast(this.ctx, job)) this.failPlacement(job)
   }
 
   /** Places every open slot on the best bids; re-offers what cannot be placed. Serialised per job. */
@@ -254,8 +199,12 @@ export class MarketRequester {
     try {
       while (ACTIVE_JOB.has(job.state)) {
         job.placeAgain = false
-        const open = job.slots.filter(s => s.done == null && s.lease == null)
-        if (open.length === 0) break
+        const open = job.slots.filter(isOpen)
+        if (open.length === 0) {
+          clearTimeout(job.placementTimer)
+          job.placementTimer = undefined
+          break
+        }
         const held: Record<string, number> = {}
         const shardHolders: Record<number, string[]> = {}
         for (const s of job.slots) {
@@ -288,6 +237,11 @@ export class MarketRequester {
             const slot = job.slots.find(s => s.shardIndex === u.shardIndex && s.replica === u.replica)
             if (slot != null) slot.lastReason = u.reason
           }
+          this.armPlacementTimer(job)
+          if (shouldFailFast(this.ctx, job)) {
+            this.failPlacement(job)
+            break
+          }
           if (Date.now() + window >= job.terms.deadline) break
           job.round++
           job.reoffers++
@@ -304,6 +258,52 @@ export class MarketRequester {
       job.placing = false
     }
     if (job.placeAgain && ACTIVE_JOB.has(job.state)) void this.place(job)
+  }
+
+  /** Starts the job's placement timeout if it is not running: a slot still open when it fires fails the job. */
+  private armPlacementTimer (job: Job): void {
+    if (job.placementTimer != null || !job.placementStarted || !ACTIVE_JOB.has(job.state)) return
+    job.placementTimer = setTimeout(() => {
+      job.placementTimer = undefined
+      if (ACTIVE_JOB.has(job.state) && job.slots.some(isOpen)) this.failPlacement(job)
+    }, job.placementTimeoutMs)
+  }
+
+  /**
+   * Fails a job with an open slot: JobFailedError when an open slot lost a
+   * lease (naming how, and why it was not placed again), NoBidsError with
+   * the explanation of what the requester saw otherwise.
+   */
+  private failPlacement (job: Job): void {
+    const explained = explainNoBids(noBidsInput(this.ctx, job))
+    const open = job.slots.filter(isOpen)
+    if (open.some(s => s.lost != null)) {
+      this.endJob(job, 'failed', explained.message, new JobFailedError(job.id, this.unplacedOf(job, explained.message), 'placement'))
+      return
+    }
+    const error = new NoBidsError({
+      jobId: job.id,
+      reason: explained.reason,
+      message: explained.message,
+      region: job.region,
+      maxPricePerUnit: job.terms.maxPricePerUnit,
+      lowestAsk: explained.lowestAsk,
+      refusals: [...job.refusals.values()].map(r => ({ ...r }))
+    })
+    this.endJob(job, 'failed', explained.message, error)
+  }
+
+  /** Each slot not done and why: still leased, lost (and why not placed again), or the planner's reason. */
+  private unplacedOf (job: Job, notPlacedAgain?: string): UnplacedShard[] {
+    return job.slots.filter(s => s.done == null).map(s => ({
+      shardIndex: s.shardIndex,
+      replica: s.replica,
+      reason: s.lease != null
+        ? `leased to ${s.lease.workerStr}, not completed in time`
+        : s.lost != null
+          ? `${s.lost}; not placed again: ${notPlacedAgain ?? s.lastReason ?? 'no other bid'}`
+          : (s.lastReason ?? 'no bids')
+    }))
   }
 
   private award (job: Job, slot: Slot, worker: PeerId, pricePerUnit: number): void {
@@ -357,8 +357,12 @@ export class MarketRequester {
     if (job.slots.every(s => s.done != null || s.lease?.state === 'active')) this.setJobState(job, 'running')
   }
 
-  /** A lease ended without completing: free the slot, keep the worker off this job, place the slot again. */
-  private loseLease (lease: RequesterLease, state: 'lost' | 'declined' | 'released', reason: string, notifyWorker = false): void {
+  /**
+   * A lease ended without completing: free the slot, keep the worker off
+   * this job, and (unless `place` is false) place the slot again. With
+   * `notifyWorker` the worker is sent a Cancel with `reason`.
+   */
+  private loseLease (lease: RequesterLease, state: 'lost' | 'declined' | 'released', reason: string, options: { notifyWorker?: boolean, place?: boolean } = {}): void {
     if (TERMINAL.has(lease.state)) return
     const wasActive = lease.state === 'active'
     lease.state = state
@@ -366,13 +370,15 @@ export class MarketRequester {
     if (lease.slot.lease === lease) lease.slot.lease = undefined
     lease.slot.lastReason = reason
     const job = lease.job
+    if (wasActive || state !== 'declined') lease.slot.lost = `${reason} (lease to ${lease.workerStr})`
     job.excluded.add(lease.workerStr)
     this.emitLease(lease, reason)
-    if (notifyWorker) void this.sendCancel(lease, reason)
+    if (options.notifyWorker === true) void this.sendCancel(lease, reason)
     if (ACTIVE_JOB.has(job.state)) {
       if (wasActive || state !== 'declined') job.reawards++
       if (job.state === 'running') this.setJobState(job, 'awarding', reason)
-      void this.place(job)
+      if (options.place ?? true) void this.place(job)
+      else this.armPlacementTimer(job)
     }
   }
 
@@ -387,7 +393,7 @@ export class MarketRequester {
     for (const lease of this.leasesById.values()) {
       if (lease.state !== 'active') continue
       if (now - lease.lastHeartbeat > this.ctx.timings.leaseTimeoutMs) {
-        this.loseLease(lease, 'lost', `expired: no heartbeat answered for ${now - lease.lastHeartbeat} ms`, true)
+        this.loseLease(lease, 'lost', `expired: no heartbeat answered for ${now - lease.lastHeartbeat} ms`, { notifyWorker: true })
         continue
       }
       let list = byWorker.get(lease.workerStr)
@@ -454,19 +460,29 @@ export class MarketRequester {
     return { ack: { ok: true, code: '' } }
   }
 
-  /** Ends a job (completed, failed at its deadline, or cancelled): settles its promise, cancels live leases, leaves its bids topic. */
-  private endJob (job: Job, state: 'completed' | 'failed' | 'cancelled', reason?: string): void {
+  /**
+   * Ends a job: completed, failed (deadline, placement, or `failJob`'s
+   * `error`) or cancelled. The failure is built before the leases are
+   * cancelled (so a running shard reads as leased, not as unplaced); then
+   * live leases are cancelled at the workers, the job's bids topic is left
+   * and its promise settles.
+   */
+  private endJob (job: Job, state: 'completed' | 'failed' | 'cancelled', reason?: string, error?: Error): void {
     if (!ACTIVE_JOB.has(job.state)) return
     clearTimeout(job.deadlineTimer)
+    clearTimeout(job.placementTimer)
+    job.placementTimer = undefined
     job.abort.abort()
+    const failure = state === 'failed' ? (error ?? new JobFailedError(job.id, this.unplacedOf(job), 'deadline')) : undefined
+    const toWorker = error?.message ?? `job ${state}${reason != null ? `: ${reason}` : ''}`
     for (const slot of job.slots) {
       const lease = slot.lease
       if (lease == null || TERMINAL.has(lease.state)) continue
       lease.state = 'cancelled'
       this.leasesById.delete(lease.leaseId)
       slot.lease = undefined
-      this.emitLease(lease, `job ${state}${reason != null ? `: ${reason}` : ''}`)
-      if (this.ctx.isStarted()) void this.sendCancel(lease, `job ${state}`)
+      this.emitLease(lease, toWorker)
+      if (this.ctx.isStarted()) void this.sendCancel(lease, toWorker)
     }
     this.setJobState(job, state, reason)
     this.jobsById.delete(job.id)
@@ -481,25 +497,10 @@ export class MarketRequester {
         awardedAt: job.awardedAt,
         completedAt: Date.now()
       })
-    } else if (state === 'failed') {
-      job.reject(new JobFailedError(job.id, job.slots.filter(s => s.done == null).map(s => ({
-        shardIndex: s.shardIndex,
-        replica: s.replica,
-        reason: s.lease != null ? `leased to ${s.lease.workerStr}, not completed in time` : (s.lastReason ?? 'no bids')
-      }))))
+    } else if (failure != null) {
+      job.reject(failure)
     } else {
       job.reject(new JobCancelledError(job.id, reason ?? 'cancelled'))
     }
-  }
-
-  cancel (jobId: string, reason = 'cancelled by the requester'): boolean {
-    const job = this.jobsById.get(jobId)
-    if (job == null) return false
-    this.endJob(job, 'cancelled', reason)
-    return true
-  }
-
-  jobs (): Array<{ jobId: string, state: JobState, round: number, region: string, slots: number, done: number }> {
-    return [...this.jobsById.values()].map(j => ({ jobId: j.id, state: j.state, round: j.round, region: j.region, slots: j.slots.length, done: j.slots.filter(s => s.done != null).length }))
   }
 }
