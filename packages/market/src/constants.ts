@@ -39,7 +39,9 @@ export const MESSAGE_TTL_MS = 60_000
  * from the end of the first bid window (or from when a lost lease left
  * the shard open): the job then fails with NoBidsError (JobFailedError
  * for a shard that had lost its lease) instead of re-offering until its
- * deadline. Re-offers wait REOFFER_WINDOW_MS doubling each round (500,
+ * deadline. While a bidder of the job holds one of its leases (its
+ * capacity frees up when that shard completes) the timeout starts again.
+ * Re-offers wait REOFFER_WINDOW_MS doubling each round (500,
  * 1000, 2000, 4000 ms: 7.5 s), so 10 s leaves four re-offer rounds plus
  * gossip across cellular links (a few hundred ms) for a worker that frees
  * up or joins.

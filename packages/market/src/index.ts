@@ -281,7 +281,8 @@ export interface JobSpec {
   inputs?: JobInput[]
   /**
    * a shard still unplaced this long after the first bid window (or after
-   * its lease was lost) fails the job, ms @default PLACEMENT_TIMEOUT_MS (10000)
+   * its lease was lost) fails the job, ms; it starts again while a bidder
+   * of the job holds one of its leases @default PLACEMENT_TIMEOUT_MS (10000)
    */
   placementTimeoutMs?: number
 }
@@ -353,16 +354,29 @@ export interface LeaseEvent {
 export interface BidEvent {
   jobId: string
   bidder: string
-  /** `received` or `refused` (a worker's NoBid, or a bid the requester refused) at the requester; `sent` or `skipped` at the worker */
-  side: 'received' | 'refused' | 'sent' | 'skipped'
-  /** the bid's price, or a refusing worker's ask, credits per compute unit */
+  /** `received` at the requester; `sent` or `skipped` at the worker */
+  side: 'received' | 'sent' | 'skipped'
+  /** credits per compute unit */
   pricePerUnit?: number
   capacity?: number
   /** the bidder's throughput estimate, ms per compute unit (received bids) */
   msPerUnit?: number
   reason?: string
-  /** skipped and refused: the refusal code (a NoBidCode; a worker also skips with REGION or NO_OPEN_SHARDS, which it does not send) */
+  /** skipped: the refusal code (a NoBidCode, sent to the requester as NoBid; or REGION / NO_OPEN_SHARDS, not sent) */
   code?: string
+  at: number
+}
+
+/** Detail of a `refusal` event: a worker will not serve a job (its NoBid, or a bid the requester refused for price or reputation). */
+export interface RefusalEvent {
+  jobId: string
+  /** worker PeerId string */
+  worker: string
+  /** a NoBidCode */
+  code: string
+  message: string
+  /** the worker's ask, credits per compute unit (PRICE) */
+  askPricePerUnit?: number
   at: number
 }
 
@@ -384,6 +398,8 @@ export interface MarketEvents {
   lease: CustomEvent<LeaseEvent>
   /** a bid was received, sent or skipped */
   bid: CustomEvent<BidEvent>
+  /** a worker refused one of this node's jobs (requester) */
+  refusal: CustomEvent<RefusalEvent>
   /** an offer reached this worker */
   offer: CustomEvent<{ jobId: string, requester: string, region: string, round: number, at: number }>
   /** a vehicle's availability changed */

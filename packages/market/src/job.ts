@@ -72,6 +72,10 @@ export interface Job {
   deadlineTimer?: ReturnType<typeof setTimeout>
   /** runs while a slot is unplaced; fires the placement failure */
   placementTimer?: ReturnType<typeof setTimeout>
+  /** ms since the epoch: when a shard of the job last completed (0: none yet) */
+  progressAt: number
+  /** ends the current re-offer wait early (a completed shard freed capacity) */
+  wake?: AbortController
   abort: AbortController
   resolve: (r: JobResult) => void
   reject: (err: Error) => void
@@ -150,6 +154,7 @@ export function createJob (spec: JobSpec, defaults: JobDefaults): Job {
     placing: false,
     placeAgain: false,
     placementStarted: false,
+    progressAt: 0,
     abort: new AbortController(),
     resolve: () => {},
     reject: () => {}

@@ -18,7 +18,7 @@ import type { NoBidsInput, Refusal } from './no-bids.js'
 function record (ctx: MarketContext, job: Job, refusal: Refusal): void {
   if (!job.refusals.has(refusal.worker) && job.refusals.size >= MAX_REFUSALS_PER_JOB) return
   job.refusals.set(refusal.worker, refusal)
-  ctx.emit('bid', { jobId: job.id, bidder: refusal.worker, side: 'refused', code: refusal.code, reason: refusal.message, pricePerUnit: refusal.askPricePerUnit, at: Date.now() })
+  ctx.emit('refusal', { jobId: job.id, ...refusal, at: Date.now() })
 }
 
 /**

@@ -248,7 +248,9 @@ export class MarketRequester {
           const reason = plan.unplaced.slice(0, 3).map(u => `shard ${u.shardIndex}: ${u.reason}`).join('; ')
           this.setJobState(job, 'reoffered', reason)
           await this.publishOffer(job, [...new Set(plan.unplaced.map(u => u.shardIndex))].sort((a, b) => a - b))
-          await sleep(window, job.abort.signal)
+          const wake = job.wake = new AbortController()
+          await sleep(window, AbortSignal.any([job.abort.signal, wake.signal]))
+          job.wake = undefined
           window = Math.min(window * 2, this.ctx.timings.reofferWindowMs * 8)
           continue
         }
@@ -260,13 +262,38 @@ export class MarketRequester {
     if (job.placeAgain && ACTIVE_JOB.has(job.state)) void this.place(job)
   }
 
-  /** Starts the job's placement timeout if it is not running: a slot still open when it fires fails the job. */
+  /**
+   * Starts the job's placement timeout if it is not running: a slot still
+   * open when it fires fails the job, unless the job made progress (a
+   * shard completed meanwhile, or a bidder of the job holds one of its
+   * leases, so capacity frees up when that shard completes): then the
+   * timeout starts again.
+   */
   private armPlacementTimer (job: Job): void {
     if (job.placementTimer != null || !job.placementStarted || !ACTIVE_JOB.has(job.state)) return
+    const armedAt = Date.now()
     job.placementTimer = setTimeout(() => {
       job.placementTimer = undefined
-      if (ACTIVE_JOB.has(job.state) && job.slots.some(isOpen)) this.failPlacement(job)
+      if (!ACTIVE_JOB.has(job.state) || !job.slots.some(isOpen)) return
+      if (job.progressAt >= armedAt || this.waitingForCapacity(job)) this.armPlacementTimer(job)
+      else this.failPlacement(job)
     }, job.placementTimeoutMs)
+  }
+
+  /** A shard completed and others are open: place them now (its worker has capacity again), not after the re-offer wait. */
+  private wakePlacement (job: Job): void {
+    if (!ACTIVE_JOB.has(job.state) || !job.slots.some(isOpen)) return
+    if (job.placing) {
+      job.placeAgain = true
+      job.wake?.abort()
+    } else {
+      void this.place(job)
+    }
+  }
+
+  /** True while a usable bidder of the job holds one of its live leases: the job is progressing and more capacity will come. */
+  private waitingForCapacity (job: Job): boolean {
+    return job.slots.some(s => s.lease != null && job.bids.has(s.lease.workerStr) && !job.excluded.has(s.lease.workerStr))
   }
 
   /**
@@ -448,7 +475,9 @@ export class MarketRequester {
       computeMs: c.computeMs
     }
     this.emitLease(lease)
+    job.progressAt = Date.now()
     if (job.slots.every(s => s.done != null)) this.endJob(job, 'completed')
+    else this.wakePlacement(job)
     return { ack: { ok: true, code: '' } }
   }
 

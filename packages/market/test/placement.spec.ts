@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createMarketFleet, connectedTo, delay, workFor } from './utils/mesh.js'
-import type { BidEvent, BidRefusal, OfferRequirements } from '../src/index.js'
+import type { BidEvent, BidRefusal, OfferRequirements, RefusalEvent } from '../src/index.js'
 import type { MarketFleet, MarketNode } from './utils/mesh.js'
 
 /** Runs `submit` to its rejection; returns the error and how long it took, ms. */
@@ -38,8 +38,8 @@ describe('placement fails fast, with the real reason', function () {
 
   it('price: two workers ask 1.0 for a job paying at most 0.5: NoBidsError naming the lowest ask right after the bid window (deadline 5 min)', async () => {
     const { requester, workers } = await mesh([{ price: 1 }, { price: 1 }])
-    const refused: BidEvent[] = []
-    requester.market.addEventListener('bid', (e) => { if (e.detail.side === 'refused') refused.push(e.detail) })
+    const refused: RefusalEvent[] = []
+    requester.market.addEventListener('refusal', (e) => { refused.push(e.detail) })
     const { err, ms } = await failure('price', requester.market.submit({ modelCid: 'bafy', shardUnits: [10], maxPricePerUnit: 0.5, bidWindowMs: 500, placementTimeoutMs: 60_000 }))
     assert.equal(err?.name, 'NoBidsError', String(err))
     assert.equal(err.code, 'ERR_NO_BIDS')
@@ -50,7 +50,7 @@ describe('placement fails fast, with the real reason', function () {
     assert.equal(err.region, 'u33d')
     assert.deepEqual(err.refusals.map((r: any) => r.worker).sort(), peerIds(workers))
     for (const r of err.refusals) assert.equal(r.code, 'PRICE', `refusal of ${r.worker as string}`)
-    assert.equal(refused.length, 2, 'one NoBid per worker')
+    assert.deepEqual(refused.map(r => [r.code, r.askPricePerUnit]), [['PRICE', 1], ['PRICE', 1]], 'one NoBid per worker')
     assert.ok(ms < 30_000, `failed after ${ms} ms: at the bid window, not at the 60 s placement timeout or the 5 min deadline`)
     assert.deepEqual(requester.market.jobs(), [])
   })
@@ -97,6 +97,15 @@ describe('placement fails fast, with the real reason', function () {
     assert.match(err.message, /GPU fell off the bus/)
     assert.equal(err.at, 'placement')
     assert.ok(ms < 30_000, `failed after ${ms} ms: at the placement timeout, not at the 40 s deadline`)
+  })
+
+  it('more shards than capacity: the placement timeout waits while the job\'s own bidders work through its shards', async () => {
+    const requester = await fleet.add('station', 'u33d')
+    const worker = await fleet.add('station', 'u33d', { bootstrap: requester.node.getMultiaddrs().map(String), worker: { onLease: workFor(1500), maxConcurrentLeases: 1 } })
+    await connectedTo(requester.node, [worker.node])
+    await delay(1500)
+    const result = await requester.market.submit({ modelCid: 'bafy', shardUnits: [10, 10, 10], maxPricePerUnit: 2, placementTimeoutMs: 500, deadline: Date.now() + 40_000 })
+    assert.deepEqual(result.shards.map(s => s.worker), new Array(3).fill(worker.node.peerId.toString()), 'one worker ran the shards one after another')
   })
 
   it('the requester refuses bidders below minReputation, reading reputation from the ledger component', async () => {
