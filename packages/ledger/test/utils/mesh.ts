@@ -1,6 +1,6 @@
 import { createAuthority, createMeshNode, generateSwarmKey, issueCertificate } from '@fleetmesh/peer'
 import { encodeTensors, MARKET_PROTOCOL } from '@fleetmesh/protocol'
-import { market } from '@fleetmesh/market'
+import { market, ScriptedVehicleState } from '@fleetmesh/market'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { inputDigest, outputDigest } from '../../src/digest.js'
@@ -170,7 +170,13 @@ export async function createLedgerFleet (): Promise<LedgerFleet> {
             bidWindowMs: 150,
             reputation: (id) => getLedger().reputation(id),
             worker: w != null
-              ? { onLease: syntheticWorker(getLedger, w), pricing: { basePricePerUnit: w.price ?? 1, loadFactor: 0 }, maxConcurrentLeases: w.capacity ?? 8 }
+              ? {
+                  onLease: syntheticWorker(getLedger, w),
+                  pricing: { basePricePerUnit: w.price ?? 1, loadFactor: 0 },
+                  maxConcurrentLeases: w.capacity ?? 8,
+                  // a vehicle works only with a state source: parked at SoC 0.9
+                  ...(role === 'vehicle' ? { vehicleState: new ScriptedVehicleState({ drive: 'parked', soc: 0.9, batteryTempC: 20 }) } : {})
+                }
               : undefined
           })
         }
