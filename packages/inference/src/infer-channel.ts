@@ -1,4 +1,4 @@
-import { InferMessage, MAX_TENSOR_BYTES } from '@fleetmesh/protocol'
+import { InferMessage, MAX_TENSOR_BYTES, MessageTooLargeError } from '@fleetmesh/protocol'
 import { messageStreamToDuplex } from '@libp2p/utils'
 import * as lp from 'it-length-prefixed'
 import { pipe } from 'it-pipe'
@@ -28,7 +28,7 @@ export function emptyCounters (): InferCounters {
 }
 
 /**
- * One `/fleetmesh/infer/1.0.0` stream as a channel of InferMessage frames:
+ * One `/fleetmesh/infer/1.1.0` stream as a channel of InferMessage frames:
  * outgoing frames go through it-pipe (length-prefixed, the stream's
  * backpressure applies), incoming frames are decoded with a size limit.
  */
@@ -82,7 +82,7 @@ export class InferChannel {
       if (payload == null) return m
       if (payload.more) {
         this.parts.push(payload.tensors)
-        if (this.parts.reduce((a, p) => a + p.byteLength, 0) > this.maxFrameBytes) throw new Error('tensor parts exceed the frame limit')
+        if (this.parts.reduce((a, p) => a + p.byteLength, 0) > this.maxFrameBytes) throw new MessageTooLargeError('micro-batch tensors', this.parts.reduce((a, p) => a + p.byteLength, 0), this.maxFrameBytes)
         continue
       }
       if (this.parts.length > 0) {
@@ -153,5 +153,19 @@ export class LocalInferChannel implements FrameSink, FrameSource {
   async next (): Promise<InferMessage | undefined> {
     const r = await this.reader.next()
     return r.done === true ? undefined : r.value
+  }
+}
+
+/** Reads a feed stream's frames as activations (the shared channel counted them as input). */
+export class InferChannelView implements FrameSource {
+  constructor (private readonly channel: FrameSource, private readonly counters: InferCounters) {}
+
+  async next (): Promise<InferMessage | undefined> {
+    const before = this.counters.inputBytesReceived
+    const m = await this.channel.next()
+    const delta = this.counters.inputBytesReceived - before
+    this.counters.inputBytesReceived -= delta
+    this.counters.activationBytesReceived += delta
+    return m
   }
 }
