@@ -89,6 +89,18 @@ describe('jobs fail fast with the real reason', function () {
     assert.match(r.error.message, /worker /)
   })
 
+  it('workers refuse before bidding a model over their store budget or a micro-batch over their input limit, and the job says so', async function () {
+    mesh = await startJobMesh([{ modelStore: { budgetBytes: 5000 } }, { inference: { maxInputBytes: 2000 } }])
+    this.timeout(20_000)
+    const big = await follow(mesh.requester.submit({ model: MLP, inputs: [x(64)], shards: 2, microBatch: 32, maxPrice: 10, deadline: Date.now() + FIVE_MIN }))
+    report('model and input over every worker\'s limits', big.ms)
+    assert.equal(big.error?.name, 'NoBidsError', String(big.error?.message))
+    assert.equal(big.error.reason, 'limits')
+    const codes = new Set((big.error.refusals as Array<{ code: string }>).map(r => r.code))
+    assert.deepEqual([...codes].sort(), ['INPUT_TOO_LARGE', 'MODEL_TOO_LARGE'], JSON.stringify(big.error.refusals))
+    assert.ok(!big.events.some(e => e.type === 'awarded'), 'nothing was awarded')
+  })
+
   it('cancel(reason) rejects with JobCancelledError carrying the reason', async function () {
     mesh = await startJobMesh([{}])
     this.timeout(20_000)
