@@ -132,7 +132,7 @@ export class MarketWorker {
     }
   }
 
-  /** true if this worker would bid now (started, not draining, vehicle available) */
+  /** true if this worker would bid now (started, not draining, vehicle available, a lease handler registered) */
   isBidding (): boolean {
     return this.ctx.isStarted() && !this.draining && (this.availability?.allowed ?? true) && this.handler() != null
   }
