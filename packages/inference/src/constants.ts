@@ -62,3 +62,9 @@ export const STAGE_READY_TIMEOUT_MS = 120_000
 
 /** After a pipeline build failed for want of connected workers, try again after this, ms. */
 export const REBUILD_DELAY_MS = 500
+
+/** Writes smaller than this are joined before they reach the stream, so noise seals large frames (node:crypto's path, over 1.2 kB), bytes. */
+export const COALESCE_BYTES = 64 * 1024
+
+/** Largest infer frame header (the message without its tensor bytes), bytes. */
+export const MAX_INFER_HEADER_BYTES = 64 * 1024

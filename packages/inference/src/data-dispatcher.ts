@@ -1,5 +1,4 @@
 import { isSampled, tensorsClose } from '@fleetmesh/ledger'
-import { decodeTensors } from '@fleetmesh/protocol'
 import { MAX_MICRO_BATCH_RETRIES, STRAGGLER_CHECK_MS } from './constants.js'
 import { Pace } from './pace.js'
 import { judgeSpotCheck } from './spot-check.js'
@@ -144,13 +143,13 @@ export class DataDispatcher implements Dispatcher {
       state.inFlight.delete(seq)
       if (sentAt != null) this.pace.result(w, Date.now() - sentAt, m.result.computeMs, Date.now())
       if (this.verification.caught.has(w)) continue
-      this.onResult(w, seq, m.result.tensors, m.result.computeMs, m.result.receipt)
+      this.onResult(w, seq, m.payload ?? [], m.result.computeMs, m.result.receipt)
       this.maybeDone()
       this.pumpAll()
     }
   }
 
-  private onResult (w: string, seq: number, bytes: Uint8Array, computeMs: number, receipt: Uint8Array): void {
+  private onResult (w: string, seq: number, tensors: WireTensor[], computeMs: number, receipt: Uint8Array): void {
     if (receipt.byteLength > 0) {
       let byWorker = this.frameReceipts.get(seq)
       if (byWorker == null) { byWorker = new Map(); this.frameReceipts.set(seq, byWorker) }
@@ -158,7 +157,6 @@ export class DataDispatcher implements Dispatcher {
     }
     const check = this.checks.get(seq)
     if (!this.ctx.results.has(seq)) {
-      const tensors = decodeTensors(bytes)
       this.ctx.results.set(seq, tensors)
       this.resultFrom.set(seq, w)
       this.ctx.emit({ type: 'shard-finished', jobId: this.ctx.jobId, worker: w, seq, computeMs, at: Date.now() })
@@ -171,7 +169,7 @@ export class DataDispatcher implements Dispatcher {
       }
     } else if (check?.running.has(w) === true) {
       check.running.delete(w)
-      check.outputs.push([w, decodeTensors(bytes)])
+      check.outputs.push([w, tensors])
       this.judge(seq, check)
     }
   }
@@ -292,7 +290,7 @@ export class DataDispatcher implements Dispatcher {
       this.pace.sent(w, now)
       const range = this.ctx.batches[seq] as [number, number]
       this.ctx.emit({ type: 'shard-started', jobId: this.ctx.jobId, worker: w, seq, items: range[1] - range[0], at: now })
-      state.channel.send({ data: { seq, tensors: this.ctx.encodeBatch(range), more: false, items: range[1] - range[0] } })
+      state.channel.send({ data: { seq, tensors: new Uint8Array(), more: false, items: range[1] - range[0] } }, this.ctx.batchTensors(range)).catch(() => {})
     }
     this.pace.full(w, Date.now())
   }

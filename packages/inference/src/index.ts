@@ -52,8 +52,8 @@ export * from './micro-batch.js'
 export * from './pipeline-plan.js'
 export * from './spot-check.js'
 export { Pace, median } from './pace.js'
-export { InferChannel, LocalInferChannel, INFER_FRAME_PART_BYTES, emptyCounters } from './infer-channel.js'
-export type { InferCounters, FrameSink, FrameSource } from './infer-channel.js'
+export { InferChannel, LocalInferChannel, emptyCounters } from './infer-channel.js'
+export type { InferCounters, InferFrame, FrameSink, FrameSource } from './infer-channel.js'
 
 /** What a submitted job asks for. */
 export interface SubmitInit extends BatchLayout {

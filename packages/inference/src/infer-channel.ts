@@ -1,11 +1,11 @@
-import { InferMessage, MAX_TENSOR_BYTES, MessageTooLargeError } from '@fleetmesh/protocol'
-import { messageStreamToDuplex } from '@libp2p/utils'
-import * as lp from 'it-length-prefixed'
-import { pipe } from 'it-pipe'
+import { decodeTensorHeader, encodeTensorHeader, InferMessage, InvalidTensorError, MAX_TENSOR_BYTES, MessageTooLargeError, tensorsFromPayload } from '@fleetmesh/protocol'
 import { pushable } from 'it-pushable'
+import * as varint from 'uint8-varint'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { COALESCE_BYTES, MAX_INFER_HEADER_BYTES } from './constants.js'
+import type { WireTensor } from '@fleetmesh/protocol'
 import type { Stream } from '@libp2p/interface'
 import type { Pushable } from 'it-pushable'
-import type { Uint8ArrayList } from 'uint8arraylist'
 
 /** Bytes moved on infer streams, by what they carried. */
 export interface InferCounters {
@@ -20,137 +20,216 @@ export interface InferCounters {
   resultBytesReceived: number
 }
 
-/** Largest tensor payload per frame, bytes: bigger payloads go as parts (`more`). */
-export const INFER_FRAME_PART_BYTES = 1024 * 1024
-
 export function emptyCounters (): InferCounters {
   return { inputBytesSent: 0, inputBytesReceived: 0, activationBytesSent: 0, activationBytesReceived: 0, resultBytesSent: 0, resultBytesReceived: 0 }
 }
 
 /**
- * One `/fleetmesh/infer/1.1.0` stream as a channel of InferMessage frames:
- * outgoing frames go through it-pipe (length-prefixed, the stream's
- * backpressure applies), incoming frames are decoded with a size limit.
+ * One frame of the infer protocol: the message, and for `data` and
+ * `result` the tensors that travelled raw behind it (`data.tensors` /
+ * `result.tensors` then hold only their header).
  */
-export class InferChannel {
-  private readonly out: Pushable<Uint8Array>
-  private readonly frames: AsyncIterator<Uint8ArrayList>
-  readonly done: Promise<void>
+export type InferFrame = InferMessage & { payload?: WireTensor[] }
+
+/**
+ * One `/fleetmesh/infer/1.1.0` stream as a channel of frames.
+ *
+ * On the wire a frame is a varint-length-prefixed InferMessage header
+ * followed, for `data` and `result`, by the tensors' bytes as they sit in
+ * memory (no protobuf re-encoding, no re-chunking): `encodeTensorHeader`
+ * puts their names, dtypes and dims in the header, so the reader knows the
+ * payload's length before it buffers a byte of it, and refuses a payload
+ * over its limit at once. The reader builds typed arrays straight over the
+ * received bytes where they sit in one chunk at an aligned offset.
+ *
+ * Writes go out in order through one queue that waits for the stream's
+ * `onDrain()` whenever `send()` reports a full buffer; small pieces are
+ * coalesced up to COALESCE_BYTES so noise frames stay large.
+ */
+export class InferChannel implements FrameSink, FrameSource {
+  private writing: Promise<void> = Promise.resolve()
+  private queuedBytes = 0
+  private readonly buffer = new Uint8ArrayList()
+  private readonly chunks: AsyncIterator<Uint8Array | Uint8ArrayList>
+  private failed?: Error
 
   /**
    * @param kind - what data frames on this stream carry, for the counters: `input` (requester → stage 0 or a data-parallel worker) or `activation` (stage → stage)
+   * @param maxFrameBytes - largest tensor payload of one frame accepted, bytes
    */
   constructor (readonly stream: Stream, private readonly counters: InferCounters, readonly kind: 'input' | 'activation', private readonly maxFrameBytes = MAX_TENSOR_BYTES + 4096) {
-    const duplex = messageStreamToDuplex(stream)
-    this.out = pushable<Uint8Array>()
-    this.done = pipe(this.out, (source) => lp.encode(source), duplex.sink).catch(() => {})
-    this.frames = lp.decode(duplex.source, { maxDataLength: INFER_FRAME_PART_BYTES + 4096 })[Symbol.asyncIterator]()
+    this.chunks = stream[Symbol.asyncIterator]()
   }
 
-  send (message: InferMessage): void {
-    const payload = message.data ?? message.result
-    if (payload != null && payload.tensors.byteLength > INFER_FRAME_PART_BYTES) {
-      const all = payload.tensors
-      for (let at = 0; at < all.byteLength; at += INFER_FRAME_PART_BYTES) {
-        const more = at + INFER_FRAME_PART_BYTES < all.byteLength
-        const part = { ...payload, tensors: all.subarray(at, at + INFER_FRAME_PART_BYTES), more, ...(message.result != null ? { receipt: more ? new Uint8Array(0) : message.result.receipt } : {}) }
-        this.sendFrame(message.data != null ? { data: part as any } : { result: part as any })
-      }
-      return
+  /** bytes queued for writing and not yet handed to the stream */
+  get pending (): number { return this.queuedBytes }
+
+  /**
+   * Queues a frame; `payload` are the tensors of a `data` or `result`
+   * frame. Resolves once the frame is handed to the stream (callers may
+   * ignore it; frames keep their order).
+   *
+   * @throws InvalidTensorError, MessageTooLargeError for tensors that cannot be framed
+   */
+  send (message: InferMessage, payload?: WireTensor[]): Promise<void> {
+    const body = message.data ?? message.result
+    let pieces: Uint8Array[] = []
+    if (body != null) {
+      const { header, payload: raw } = encodeTensorHeader(payload ?? [], Number.MAX_SAFE_INTEGER)
+      body.tensors = header
+      pieces = raw
     }
-    this.sendFrame(message)
-  }
-
-  private sendFrame (message: InferMessage): void {
-    const bytes = InferMessage.encode(message)
+    const head = InferMessage.encode(message)
+    const prefix = varint.encode(head.byteLength)
+    const total = prefix.byteLength + head.byteLength + pieces.reduce((a, p) => a + p.byteLength, 0)
     if (message.data != null) {
-      if (this.kind === 'input') this.counters.inputBytesSent += bytes.byteLength
-      else this.counters.activationBytesSent += bytes.byteLength
+      if (this.kind === 'input') this.counters.inputBytesSent += total
+      else this.counters.activationBytesSent += total
     }
-    if (message.result != null) this.counters.resultBytesSent += bytes.byteLength
-    this.out.push(bytes)
+    if (message.result != null) this.counters.resultBytesSent += total
+    const writes = coalesce([prefix, head, ...pieces])
+    this.queuedBytes += total
+    const done = this.writing.then(async () => {
+      for (const w of writes) {
+        if (this.failed != null) throw this.failed
+        if (!this.stream.send(w)) await this.stream.onDrain()
+      }
+    }).finally(() => { this.queuedBytes -= total })
+    this.writing = done.catch((err) => { this.failed ??= err })
+    return done
   }
 
-  private parts: Uint8Array[] = []
-
-  /** The next message (parts joined), or undefined when the remote closed the stream. @throws on a malformed frame or a reset stream */
-  async next (): Promise<InferMessage | undefined> {
-    while (true) {
-      const m = await this.nextFrame()
-      if (m == null) return undefined
-      const payload = m.data ?? m.result
-      if (payload == null) return m
-      if (payload.more) {
-        this.parts.push(payload.tensors)
-        if (this.parts.reduce((a, p) => a + p.byteLength, 0) > this.maxFrameBytes) throw new MessageTooLargeError('micro-batch tensors', this.parts.reduce((a, p) => a + p.byteLength, 0), this.maxFrameBytes)
-        continue
-      }
-      if (this.parts.length > 0) {
-        this.parts.push(payload.tensors)
-        const joined = new Uint8Array(this.parts.reduce((a, p) => a + p.byteLength, 0))
-        let at = 0
-        for (const p of this.parts) { joined.set(p, at); at += p.byteLength }
-        this.parts = []
-        payload.tensors = joined
-      }
-      return m
+  /**
+   * The next frame, or undefined when the remote closed the stream.
+   *
+   * @throws MessageTooLargeError for a header or payload over the limits (checked before buffering the payload), InvalidTensorError for a malformed header, or the stream's error when it was reset
+   */
+  async next (): Promise<InferFrame | undefined> {
+    const headLen = await this.readVarint()
+    if (headLen == null) return undefined
+    if (headLen > MAX_INFER_HEADER_BYTES) throw new MessageTooLargeError('infer frame header', headLen, MAX_INFER_HEADER_BYTES)
+    await this.fill(headLen)
+    const message: InferFrame = InferMessage.decode(this.buffer.subarray(0, headLen))
+    this.buffer.consume(headLen)
+    let received = varint.encodingLength(headLen) + headLen
+    const body = message.data ?? message.result
+    if (body != null) {
+      const { slots, payloadBytes } = decodeTensorHeader(body.tensors, this.maxFrameBytes)
+      await this.fill(payloadBytes)
+      const chunks = [...this.buffer.sublist(0, payloadBytes)]
+      this.buffer.consume(payloadBytes)
+      message.payload = tensorsFromPayload(slots, chunks)
+      received += payloadBytes
     }
-  }
-
-  private async nextFrame (): Promise<InferMessage | undefined> {
-    const r = await this.frames.next()
-    if (r.done === true) return undefined
-    const message = InferMessage.decode(r.value)
     if (message.data != null) {
-      if (this.kind === 'input') this.counters.inputBytesReceived += r.value.byteLength
-      else this.counters.activationBytesReceived += r.value.byteLength
+      if (this.kind === 'input') this.counters.inputBytesReceived += received
+      else this.counters.activationBytesReceived += received
     }
-    if (message.result != null) this.counters.resultBytesReceived += r.value.byteLength
+    if (message.result != null) this.counters.resultBytesReceived += received
     return message
+  }
+
+  /** Reads a varint length (undefined at a clean end of stream). */
+  private async readVarint (): Promise<number | undefined> {
+    while (true) {
+      if (this.buffer.byteLength > 0) {
+        try {
+          const n = varint.decode(this.buffer)
+          this.buffer.consume(varint.encodingLength(n))
+          return n
+        } catch (err) {
+          if (this.buffer.byteLength >= 10) throw new InvalidTensorError('infer frame: malformed length prefix')
+        }
+      }
+      if (!await this.pull()) {
+        if (this.buffer.byteLength === 0) return undefined
+        throw new InvalidTensorError('infer stream ended inside a frame')
+      }
+    }
+  }
+
+  /** Buffers at least `n` bytes. @throws InvalidTensorError when the stream ends first */
+  private async fill (n: number): Promise<void> {
+    while (this.buffer.byteLength < n) {
+      if (!await this.pull()) throw new InvalidTensorError(`infer stream ended ${n - this.buffer.byteLength} bytes inside a frame`)
+    }
+  }
+
+  private async pull (): Promise<boolean> {
+    const r = await this.chunks.next()
+    if (r.done === true) return false
+    this.buffer.append(r.value)
+    return true
   }
 
   /** Ends our side after the queued frames are written. */
   async close (): Promise<void> {
-    this.out.end()
-    await this.done
+    await this.writing
+    await this.stream.close().catch(() => {})
   }
 
   abort (err: Error): void {
-    this.out.end()
+    this.failed ??= err
     this.stream.abort(err)
   }
 }
 
+/** Joins runs of small pieces into writes of up to COALESCE_BYTES; large pieces go as they are. */
+function coalesce (pieces: Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = []
+  let run: Uint8Array[] = []
+  let runBytes = 0
+  const flush = (): void => {
+    if (run.length === 1) out.push(run[0] as Uint8Array)
+    else if (run.length > 1) {
+      const joined = new Uint8Array(runBytes)
+      let at = 0
+      for (const p of run) { joined.set(p, at); at += p.byteLength }
+      out.push(joined)
+    }
+    run = []
+    runBytes = 0
+  }
+  for (const p of pieces) {
+    if (p.byteLength >= COALESCE_BYTES) { flush(); out.push(p); continue }
+    if (runBytes + p.byteLength > COALESCE_BYTES) flush()
+    run.push(p)
+    runBytes += p.byteLength
+  }
+  flush()
+  return out
+}
+
 /** Where a stage sends its outputs: a feed stream to the next stage's worker, or a {@link LocalInferChannel}. */
 export interface FrameSink {
-  send(message: InferMessage): void
+  send(message: InferMessage, payload?: WireTensor[]): Promise<void>
   abort(err: Error): void
 }
 
 /** What a stage reads its inputs from. */
 export interface FrameSource {
-  next(): Promise<InferMessage | undefined>
+  next(): Promise<InferFrame | undefined>
 }
 
 /**
  * An in-process feed: when one worker holds two consecutive pipeline stages
  * (the market could place no other worker), stage k's outputs go straight
- * to stage k+1's session instead of a stream the worker cannot dial to
- * itself. Messages keep their order; `abort` ends the reader.
+ * to stage k+1's session, tensors and all, instead of a stream the worker
+ * cannot dial to itself. Frames keep their order; `abort` ends the reader.
  */
 export class LocalInferChannel implements FrameSink, FrameSource {
-  private readonly queue: Pushable<InferMessage> = pushable({ objectMode: true })
+  private readonly queue: Pushable<InferFrame> = pushable({ objectMode: true })
   private readonly reader = this.queue[Symbol.asyncIterator]()
 
-  send (message: InferMessage): void {
-    this.queue.push(message)
+  async send (message: InferMessage, payload?: WireTensor[]): Promise<void> {
+    this.queue.push({ ...message, payload })
   }
 
   abort (err: Error): void {
     this.queue.end(err)
   }
 
-  async next (): Promise<InferMessage | undefined> {
+  async next (): Promise<InferFrame | undefined> {
     const r = await this.reader.next()
     return r.done === true ? undefined : r.value
   }
@@ -160,7 +239,7 @@ export class LocalInferChannel implements FrameSink, FrameSource {
 export class InferChannelView implements FrameSource {
   constructor (private readonly channel: FrameSource, private readonly counters: InferCounters) {}
 
-  async next (): Promise<InferMessage | undefined> {
+  async next (): Promise<InferFrame | undefined> {
     const before = this.counters.inputBytesReceived
     const m = await this.channel.next()
     const delta = this.counters.inputBytesReceived - before

@@ -65,8 +65,8 @@ export interface DispatchContext {
   /** opens a control stream and sends `open` @throws when the worker cannot be reached */
   openControl: (worker: PeerId, open: InferOpen) => Promise<InferChannel>
   isConnected: (worker: PeerId) => boolean
-  /** the batched inputs of micro-batch [start, end), only those named (all if omitted), encoded */
-  encodeBatch: (range: [number, number], names?: string[]) => Uint8Array<ArrayBuffer>
+  /** the batched inputs of micro-batch [start, end), only those named (all if omitted) */
+  batchTensors: (range: [number, number], names?: string[]) => WireTensor[]
   /** the broadcast inputs named, encoded (empty bytes if none) */
   encodeConstants: (names?: string[]) => Uint8Array<ArrayBuffer>
 }
@@ -151,9 +151,9 @@ export async function runJob (svc: InferenceService, jobId: string, init: Submit
     streamLost: (lease, reason) => { release(lease, reason) },
     openControl: async (worker, open) => svc.openControl(worker, open, signal),
     isConnected: (worker) => svc.isConnected(worker),
-    encodeBatch: ([start, end], names) => {
+    batchTensors: ([start, end], names) => {
       const picked = names == null ? init.inputs : init.inputs.filter(t => names.includes(t.name))
-      return encodeTensors(sliceBatch(picked, axes, start, end), maxBytes)
+      return sliceBatch(picked, axes, start, end)
     },
     encodeConstants: (names) => {
       const picked = broadcastInputs(init.inputs, axes).filter(t => names == null || names.includes(t.name))
@@ -206,7 +206,7 @@ export async function runJob (svc: InferenceService, jobId: string, init: Submit
   signal.addEventListener('abort', onAbort, { once: true })
   try {
     const first = batches[0] as [number, number]
-    const frameBytes = ctx.encodeBatch(first).byteLength
+    const frameBytes = ctx.batchTensors(first).reduce((a, t) => a + t.data.byteLength, 0)
     const submitted = market.submit({
       jobId,
       modelCid: entry.cid,

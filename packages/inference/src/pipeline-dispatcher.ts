@@ -1,4 +1,3 @@
-import { decodeTensors } from '@fleetmesh/protocol'
 import { planStages } from '@fleetmesh/runtime'
 import { REBUILD_DELAY_MS, STAGE_READY_TIMEOUT_MS } from './constants.js'
 import { SessionError } from './errors.js'
@@ -176,7 +175,7 @@ export class PipelineDispatcher implements Dispatcher {
       for (const [k, c] of channels.entries()) {
         const feed = this.feeds[k] as StageFeed
         if (k > 0 && feed.batched.length === 0) continue
-        c.send({ data: { seq, tensors: this.ctx.encodeBatch(range, feed.batched), more: false, items } })
+        c.send({ data: { seq, tensors: new Uint8Array(), more: false, items } }, this.ctx.batchTensors(range, feed.batched)).catch(() => {})
       }
     }
   }
@@ -203,7 +202,7 @@ export class PipelineDispatcher implements Dispatcher {
         }
         if (!last || m.result == null) continue
         if (!this.ctx.results.has(m.result.seq)) {
-          this.ctx.results.set(m.result.seq, decodeTensors(m.result.tensors))
+          this.ctx.results.set(m.result.seq, m.payload ?? [])
           this.ctx.emit({ type: 'shard-finished', jobId: this.ctx.jobId, worker: w, seq: m.result.seq, computeMs: m.result.computeMs, at: Date.now() })
         }
         if (this.ctx.results.size === this.ctx.batches.length) { this.ctx.done(); return }

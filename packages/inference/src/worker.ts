@@ -1,5 +1,5 @@
 import { encodeReceipt, inputDigest, outputDigest } from '@fleetmesh/ledger'
-import { decodeTensors, encodeTensors, INFER_PROTOCOL, MessageTooLargeError } from '@fleetmesh/protocol'
+import { decodeTensors, encodeTensorHeader, INFER_PROTOCOL, MessageTooLargeError } from '@fleetmesh/protocol'
 import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
 import { FEED_WAIT_MS, FIRST_FRAME_TIMEOUT_MS, LEASE_WAIT_MS, MAX_PENDING_JOIN, OPEN_STREAM_TIMEOUT_MS } from './constants.js'
@@ -59,6 +59,8 @@ interface SessionConfig {
   chain: Promise<void>
   /** graph inputs this stage takes from the requester per micro-batch */
   requesterInputs: boolean
+  /** the last output frame handed to the channel */
+  lastSend: Promise<void>
   ended: boolean
 }
 
@@ -74,6 +76,12 @@ interface WorkerSession {
   startedAt: number
   /** input and output digests of each micro-batch served, by seq */
   digests: Map<number, { input: Uint8Array, output: Uint8Array }>
+}
+
+/** sha2-256 over a micro-batch's tensor header and bytes: the input digest of its receipt. */
+function digestTensors (tensors: WireTensor[]): Uint8Array {
+  const { header, payload } = encodeTensorHeader(tensors, Number.MAX_SAFE_INTEGER)
+  return inputDigest(header, ...payload)
 }
 
 /** An error as an InferError frame field set. */
@@ -205,6 +213,7 @@ export class InferenceWorker {
       join: new StageJoin(sources, MAX_PENDING_JOIN),
       chain: Promise.resolve(),
       requesterInputs: sources.includes('requester'),
+      lastSend: Promise.resolve(),
       ended: false
     }
     config.ready = this.prepare(config, remote)
@@ -300,17 +309,10 @@ export class InferenceWorker {
       if (m.data == null) continue
       const data = m.data
       if (source === 'requester' && !config.requesterInputs) throw new InferenceError(`stage ${config.open.stage} takes no micro-batches from the requester`)
-      let tensors: WireTensor[]
-      try {
-        tensors = decodeTensors(data.tensors, this.ctx.maxInputBytes)
-      } catch (err: any) {
-        config.control.send(errorFrame(err, data.seq, config.open.stage))
-        continue
-      }
-      const parts = config.join.add(data.seq, source, tensors)
+      const parts = config.join.add(data.seq, source, m.payload ?? [])
       if (parts == null) continue
       const inputs = [...(parts.get('previous') ?? []), ...(parts.get('requester') ?? [])]
-      const run = config.chain.then(async () => { await this.runOne(s, config, data.seq, data.items, inputs, data.tensors) })
+      const run = config.chain.then(async () => { await this.runOne(s, config, data.seq, data.items, inputs) })
       config.chain = run.catch(() => {})
       // the stream that completed a micro-batch waits for its run: back-pressure on the sender
       await run.catch(() => {})
@@ -318,7 +320,7 @@ export class InferenceWorker {
   }
 
   /** Runs one micro-batch and sends its outputs on (next stage) or back (result); reports a failure on the control stream. */
-  private async runOne (s: WorkerSession, config: SessionConfig, seq: number, items: number, inputs: WireTensor[], raw: Uint8Array): Promise<void> {
+  private async runOne (s: WorkerSession, config: SessionConfig, seq: number, items: number, inputs: WireTensor[]): Promise<void> {
     if (config.ended) return
     const open = config.open
     try {
@@ -328,18 +330,20 @@ export class InferenceWorker {
       const startedAt = Date.now()
       const ran = await runtime.run(open.modelCid, feed)
       const outputs = this.ctx.tamperOutputs?.(ran.outputs, open) ?? ran.outputs
-      const bytes = encodeTensors(outputs, Number.MAX_SAFE_INTEGER)
-      if (bytes.byteLength > this.ctx.maxInputBytes + 4096 && config.next != null) throw new MessageTooLargeError('stage output', bytes.byteLength, this.ctx.maxInputBytes)
+      const bytes = outputs.reduce((a, t) => a + t.data.byteLength, 0)
+      if (bytes > this.ctx.maxInputBytes && config.next != null) throw new MessageTooLargeError('stage output', bytes, this.ctx.maxInputBytes)
       s.items += items
       s.computeMs += ran.computeMs
-      const digests = { input: inputDigest(raw), output: outputDigest(outputs) }
+      const digests = { input: digestTensors(inputs), output: outputDigest(outputs) }
       s.digests.set(seq, digests)
       if (config.ended) return
+      // the next run may start while this one's outputs are written; the one after waits for them (bounded buffering)
+      await config.lastSend
       if (config.next != null) {
-        config.next.send({ data: { seq, tensors: bytes, more: false, items } })
+        config.lastSend = config.next.send({ data: { seq, tensors: new Uint8Array(), more: false, items } }, outputs).catch(() => {})
       } else {
         const receipt = await this.frameReceipt(s, seq, digests, items, ran.computeMs, startedAt)
-        config.control.send({ result: { seq, tensors: bytes, computeMs: ran.computeMs, more: false, receipt } })
+        config.lastSend = config.control.send({ result: { seq, tensors: new Uint8Array(), computeMs: ran.computeMs, more: false, receipt } }, outputs).catch(() => {})
       }
     } catch (err: any) {
       this.ctx.log('lease %s micro-batch %d failed - %s', open.leaseId, seq, err?.message ?? err)
