@@ -68,3 +68,10 @@ export const COALESCE_BYTES = 64 * 1024
 
 /** Largest infer frame header (the message without its tensor bytes), bytes. */
 export const MAX_INFER_HEADER_BYTES = 64 * 1024
+
+/**
+ * Micro-batches a pipeline holds beyond one per stage: one waiting at each
+ * hop hides the transfer behind the next compute (GPipe keeps every stage
+ * busy this way) without queues growing at a slow stage.
+ */
+export const PIPELINE_EXTRA_CREDITS = 2

@@ -1,11 +1,16 @@
 import { planStages } from '@fleetmesh/runtime'
-import { REBUILD_DELAY_MS, STAGE_READY_TIMEOUT_MS } from './constants.js'
+import { PIPELINE_EXTRA_CREDITS, REBUILD_DELAY_MS, STAGE_READY_TIMEOUT_MS } from './constants.js'
 import { SessionError } from './errors.js'
 import { planPipelineFeeds } from './pipeline-plan.js'
 import type { InferChannel } from './infer-channel.js'
 import type { ActiveLease, DispatchContext, Dispatcher } from './job.js'
 import type { StageFeed } from './pipeline-plan.js'
 import type { Stage } from '@fleetmesh/runtime'
+
+/** Micro-batches a pipeline of `stages` stages holds at once: one per stage plus PIPELINE_EXTRA_CREDITS in transit. */
+export function pipelineCredits (stages: number): number {
+  return stages + PIPELINE_EXTRA_CREDITS
+}
 
 /**
  * Pipeline: one worker per stage, placed with `planStages` (speed from
@@ -27,6 +32,10 @@ export class PipelineDispatcher implements Dispatcher {
   private usedLeases = new Set<string>()
   private readonly feeds: StageFeed[]
   private rebuildTimer?: ReturnType<typeof setTimeout>
+  /** micro-batches of this generation not sent yet, in order */
+  private pendingSeqs: number[] = []
+  /** micro-batches in the pipeline now (sent, no result yet) */
+  private inFlight = 0
 
   constructor (
     private readonly ctx: DispatchContext,
@@ -166,11 +175,30 @@ export class PipelineDispatcher implements Dispatcher {
     }
   }
 
-  /** Sends every micro-batch without a result: to stage 0 what it reads, to each later stage its batched graph inputs. */
+  /**
+   * Starts a generation's flow: micro-batches without a result go out in
+   * order, at most `pipelineCredits(K)` in the pipeline at once (sent to
+   * stage 0, no result yet). Each result returns a credit, so a slow stage
+   * holds the requester back instead of queues growing at every stage,
+   * while every stage still has a micro-batch to work on and one waiting
+   * (GPipe's schedule: stage k runs micro-batch i while i−1 moves on).
+   */
   private sendAll (channels: InferChannel[]): void {
-    for (const [seq, range] of this.ctx.batches.entries()) {
+    this.pendingSeqs = [...this.ctx.batches.keys()].filter(seq => !this.ctx.results.has(seq))
+    this.inFlight = 0
+    this.sendMore(channels)
+  }
+
+  /** Sends queued micro-batches while credits last: to stage 0 what it reads, to each later stage its batched graph inputs. */
+  private sendMore (channels: InferChannel[]): void {
+    const credits = pipelineCredits(this.stages.length)
+    while (this.inFlight < credits) {
+      const seq = this.pendingSeqs.shift()
+      if (seq == null) return
       if (this.ctx.results.has(seq)) continue
+      const range = this.ctx.batches[seq] as [number, number]
       const items = range[1] - range[0]
+      this.inFlight++
       this.ctx.emit({ type: 'shard-started', jobId: this.ctx.jobId, worker: this.workerOf(0), seq, items, at: Date.now() })
       for (const [k, c] of channels.entries()) {
         const feed = this.feeds[k] as StageFeed
@@ -204,6 +232,8 @@ export class PipelineDispatcher implements Dispatcher {
         if (!this.ctx.results.has(m.result.seq)) {
           this.ctx.results.set(m.result.seq, m.payload ?? [])
           this.ctx.emit({ type: 'shard-finished', jobId: this.ctx.jobId, worker: w, seq: m.result.seq, computeMs: m.result.computeMs, at: Date.now() })
+          this.inFlight = Math.max(0, this.inFlight - 1)
+          this.sendMore(this.channels)
         }
         if (this.ctx.results.size === this.ctx.batches.length) { this.ctx.done(); return }
       }
