@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
+import { isWorkAllowed } from '@fleetmesh/market'
 import { checkInputs } from '@fleetmesh/peer'
 import { decodeTensors, encodeTensors, MAX_TENSOR_BYTES } from '@fleetmesh/protocol'
 import { parseModelCid } from '@fleetmesh/runtime'
@@ -10,7 +11,7 @@ import type { DaemonConfig } from './config.js'
 import type { JobRequest, JobTracker } from './jobs.js'
 import type { DaemonMetrics } from './metrics.js'
 import type { Ledger } from '@fleetmesh/ledger'
-import type { ScriptedVehicleState } from '@fleetmesh/market'
+import type { ScriptedVehicleState, VehicleStateSource } from '@fleetmesh/market'
 import type { MeshNode } from '@fleetmesh/peer'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
@@ -39,6 +40,8 @@ export interface ApiContext {
   version: string
   /** the settable state source of a scripted vehicle */
   vehicle?: ScriptedVehicleState
+  /** a vehicle worker's state source (scripted, file, http or none) */
+  vehicleSource?: VehicleStateSource
   /** the node's ledger, if it runs one */
   ledger: () => Ledger | undefined
   /** the API's own base URL, once listening */
@@ -192,7 +195,8 @@ export async function createApi (ctx: ApiContext): Promise<FastifyInstance> {
   }
 
   app.get(`${API_PREFIX}/info`, async () => {
-    const v = ctx.vehicle?.current()
+    const v = (ctx.vehicleSource ?? ctx.vehicle)?.current()
+    const decision = v != null ? isWorkAllowed(v, ctx.config.worker.availability) : undefined
     return {
       peerId: node.peerId.toString(),
       role: node.role,
@@ -202,7 +206,20 @@ export async function createApi (ctx: ApiContext): Promise<FastifyInstance> {
       startedAt: ctx.startedAt,
       uptimeMs: Date.now() - ctx.startedAt,
       worker: ctx.config.worker.enabled,
-      ...(v != null ? { vehicle: { state: v.drive, soc: v.soc, batteryTempC: v.batteryTempC, bidding: node.libp2p.services.market.isBidding() } } : {}),
+      ...(v != null && decision != null
+        ? {
+            vehicle: {
+              source: ctx.config.vehicle.source ?? (ctx.config.vehicle.scripted ? 'scripted' : 'none'),
+              state: v.unknown != null ? 'unknown' : v.drive,
+              soc: Number.isFinite(v.soc) ? v.soc : null,
+              batteryTempC: Number.isFinite(v.batteryTempC) ? v.batteryTempC : null,
+              heardAt: v.heardAt ?? null,
+              allowed: decision.allowed,
+              reason: decision.reason,
+              bidding: node.libp2p.services.market.isBidding()
+            }
+          }
+        : {}),
       dashboardUrl: `${ctx.url()}/#token=${ctx.token}`
     }
   })

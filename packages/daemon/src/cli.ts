@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
@@ -9,7 +9,8 @@ import cliProgress from 'cli-progress'
 import Table from 'cli-table3'
 import { Command, CommanderError, Option } from 'commander'
 import { ApiClient } from './client.js'
-import { CONFIG_KEYS, loadConfig } from './config.js'
+import { coerceValue, CONFIG_KEYS, loadConfig } from './config.js'
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, PARENT_CHECK_INTERVAL_MS } from './constants.js'
 import { consoleLog, startDaemon, VERSION } from './daemon.js'
 import { JobError, UsageError } from './errors.js'
 import { CERTIFICATE_FILE, CONFIG_FILE, loadOrCreateToken, writeFileAtomic } from './files.js'
@@ -225,18 +226,13 @@ export function createProgram (io: CliIo = defaultIo): Command {
       if (o.bootstrap != null) config.bootstrap = o.bootstrap
       if (o.listen != null) config.listen = o.listen
       if (o.worker === true) config.worker = { enabled: true }
-      // validate before touching the data directory
-      try {
-        loadConfig({ env: {}, flags: { ...sets, role: o.role, region: o.region, authorities: authorities.length > 0 ? authorities : undefined, dataDir, bootstrap: o.bootstrap, listen: o.listen } })
-      } catch (err: any) {
-        if (!(err?.name === 'ConfigError' && err.key === 'authorities' && authorities.length === 0)) throw err
-      }
+      // validate every key before touching the data directory (no authority yet is fine: it can be added later)
+      loadConfig({ env: {}, allowNoAuthorities: true, flags: { ...sets, role: o.role, region: o.region, authorities, dataDir, bootstrap: o.bootstrap, listen: o.listen } })
       for (const [k, v] of Object.entries(sets)) {
         const parts = k.split('.')
         let at = config
         for (const p of parts.slice(0, -1)) at = (at[p] ??= {})
-        const spec = CONFIG_KEYS.find(s => s.key === k)
-        at[parts[parts.length - 1] as string] = spec?.kind === 'list' ? v.split(',').map(s => s.trim()).filter(Boolean) : spec?.kind === 'int' || spec?.kind === 'number' ? Number(v) : spec?.kind === 'bool' ? /^(true|1|yes|on)$/i.test(v) : v
+        at[parts[parts.length - 1] as string] = coerceValue(k, v)
       }
       await mkdir(dataDir, { recursive: true, mode: 0o700 })
       await chmod(dataDir, 0o700).catch(() => {})
@@ -246,12 +242,10 @@ export function createProgram (io: CliIo = defaultIo): Command {
       const tmp = `${configFile}.tmp`
       await writeFile(tmp, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 })
       try {
-        loadConfig({ file: tmp, env: {} })
+        loadConfig({ file: tmp, env: {}, allowNoAuthorities: true })
       } catch (err: any) {
-        if (!(err?.name === 'ConfigError' && err.key === 'authorities' && authorities.length === 0)) {
-          await rm(tmp, { force: true })
-          throw err
-        }
+        await rm(tmp, { force: true })
+        throw err
       }
       await rename(tmp, configFile)
       const peerId = peerIdFromPrivateKey(key).toString()
@@ -261,7 +255,8 @@ export function createProgram (io: CliIo = defaultIo): Command {
       }
       io.stdout(`peerId ${peerId}\nconfig ${configFile}\n`)
       if (authorities.length === 0) io.stdout('no trusted authority yet: add its public key to "authorities" in config.json\n')
-      io.stdout(`next: the fleet authority runs\n  fleetmesh authority issue --authority DIR --peer ${peerId} --role ${o.role} --region ${o.region} --out ${join(dataDir, CERTIFICATE_FILE)}\nthen start the node with\n  fleetmesh daemon --data-dir ${dataDir}\n`)
+      const owner = o.role === 'vehicle' ? ' --owner OWNER_ACCOUNT' : ''
+      io.stdout(`next: the fleet authority runs\n  fleetmesh authority issue --authority DIR --peer ${peerId} --role ${o.role} --region ${o.region}${owner} --out ${join(dataDir, CERTIFICATE_FILE)}\nthen start the node with\n  fleetmesh daemon --data-dir ${dataDir}\n`)
     })
 
   // ---- daemon -----------------------------------------------------------
@@ -327,9 +322,22 @@ export function createProgram (io: CliIo = defaultIo): Command {
       const onTerm = (): void => { onSignal('SIGTERM') }
       process.on('SIGINT', onInt)
       process.on('SIGTERM', onTerm)
+      // started by npm (`npm run fleetmesh`, `npx fleetmesh`): a killed npm does not always pass its signal on, so its exit counts as one
+      let parentTimer: ReturnType<typeof setInterval> | undefined
+      if (io.env.npm_command != null || io.env.npm_lifecycle_event != null) {
+        const parent = process.ppid
+        const npm = npmAncestor()
+        parentTimer = setInterval(() => {
+          if (process.ppid === parent && (npm == null || isAlive(npm))) return
+          clearInterval(parentTimer)
+          onSignal('npm exited')
+        }, PARENT_CHECK_INTERVAL_MS)
+        parentTimer.unref()
+      }
       try {
         await daemon.closed
       } finally {
+        clearInterval(parentTimer)
         process.off('SIGINT', onInt)
         process.off('SIGTERM', onTerm)
       }
@@ -424,7 +432,11 @@ export function createProgram (io: CliIo = defaultIo): Command {
         ['uptime', `${Math.round(info.uptimeMs / 1000)} s`], ['worker', info.worker ? 'yes' : 'no'], ['peers', String(peers.length)],
         ['addresses', info.multiaddrs.join('\n')], ['API', client.url]
       ]
-      if (info.vehicle != null) rows.push(['vehicle', `${info.vehicle.state}, SoC ${Math.round(info.vehicle.soc * 100)} %${info.vehicle.bidding === true ? ', bidding' : ''}`])
+      if (info.vehicle != null) {
+        const v = info.vehicle
+        rows.push(['vehicle', `${v.state}${v.soc != null ? `, SoC ${Math.round(v.soc * 100)} %` : ''} (source ${v.source}${v.heardAt != null ? `, heard ${Math.round((Date.now() - v.heardAt) / 1000)} s ago` : ''})`])
+        rows.push(['bidding', v.bidding ? `yes (${v.reason})` : `no: ${v.allowed ? 'draining' : v.reason}`])
+      }
       const t = new Table({ style: { head: [], border: [] } })
       for (const r of rows) t.push(r)
       io.stdout(t.toString() + '\n')
@@ -502,28 +514,53 @@ export function createProgram (io: CliIo = defaultIo): Command {
   return program
 }
 
+/** The pid of the npm process this one runs under (npm → sh → node), read from /proc; undefined where there is no /proc or no npm. */
+function npmAncestor (): number | undefined {
+  let pid = process.ppid
+  for (let depth = 0; depth < 4 && pid > 1; depth++) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      if (/(^|[/\0])(npm|npx)(-cli\.js)?(\0|$)/.test(cmdline) || cmdline.includes('npm-cli.js') || cmdline.includes('npx-cli.js')) return pid
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      pid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+    } catch {
+      return undefined
+    }
+  }
+  return undefined
+}
+
+function isAlive (pid: number): boolean {
+  try { process.kill(pid, 0); return true } catch (err: any) { return err?.code === 'EPERM' }
+}
+
 /**
  * Runs the CLI with `argv` (without the node and script paths).
  *
- * @returns the exit code: 0 on success (and for `--help`/`--version`), 1 on any error, after printing one line `fleetmesh: <message>` on stderr
+ * @returns the exit code: {@link EXIT_OK} (0) on success and for `--help`/`--version`; {@link EXIT_USAGE} (2) for bad usage or config (commander's errors, UsageError, ConfigError); {@link EXIT_FAILURE} (1) for any other error. Every error prints one line `fleetmesh: <message>` on stderr.
  */
 export async function main (argv: string[], io: CliIo = defaultIo): Promise<number> {
   const program = createProgram(io)
   try {
     if (argv.length === 0) throw new UsageError('missing command; run `fleetmesh --help`')
     await program.parseAsync(argv, { from: 'user' })
-    return 0
+    return EXIT_OK
   } catch (err: any) {
     if (err instanceof CommanderError || err?.name === 'CommanderError') {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT_OK
       if (err.code === 'commander.help' || err.code === 'commander.executeSubCommandAsync') {
         io.stderr('fleetmesh: missing subcommand; run `fleetmesh --help`\n')
-        return 1
+        return EXIT_USAGE
       }
       io.stderr(errorLine(err) + '\n')
-      return err.exitCode !== 0 ? (err.exitCode ?? 1) : 1
+      return EXIT_USAGE
     }
     io.stderr(errorLine(err) + '\n')
-    return err?.name === 'ConfigError' || err?.name === 'UsageError' ? 2 : 1
+    return exitCodeOf(err)
   }
+}
+
+/** The exit code of an error: {@link EXIT_USAGE} for UsageError and ConfigError, else {@link EXIT_FAILURE}. */
+export function exitCodeOf (err: any): number {
+  return err?.name === 'ConfigError' || err?.name === 'UsageError' ? EXIT_USAGE : EXIT_FAILURE
 }

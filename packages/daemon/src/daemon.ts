@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { mkdir, readFile } from 'node:fs/promises'
-import { ScriptedVehicleState } from '@fleetmesh/market'
+import { ScriptedVehicleState, UnknownVehicleState } from '@fleetmesh/market'
 import { createMeshNode, importAuthorityPublicKey, loadOrCreateIdentity } from '@fleetmesh/peer'
 import { enable, logger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -10,9 +10,10 @@ import { ConfigError, DaemonStartError } from './errors.js'
 import { loadOrCreateToken, removeApiAddress, writeApiAddress } from './files.js'
 import { JobTracker } from './jobs.js'
 import { DaemonMetrics } from './metrics.js'
+import { FileVehicleState, HttpVehicleState } from './vehicle-state.js'
 import type { DaemonConfig, LogLevel } from './config.js'
 import type { Ledger } from '@fleetmesh/ledger'
-import type { WorkerInit } from '@fleetmesh/market'
+import type { VehicleStateSource, WorkerInit } from '@fleetmesh/market'
 import type { MeshNode, MeshNodeInit } from '@fleetmesh/peer'
 import type { PublicKey } from '@libp2p/interface'
 import type { FastifyInstance } from 'fastify'
@@ -124,13 +125,15 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
   say('info', `starting ${config.role} in region ${config.region}, data dir ${config.dataDir}`)
   say('info', `peerId ${peerId.toString()}`)
 
-  const certificate = await readRequired(config.certificateFile, 'certificate', `have the fleet authority issue one: fleetmesh authority issue --authority DIR --peer ${peerId.toString()} --role ${config.role} --region ${config.region} --out ${config.certificateFile}`)
+  const certificate = await readRequired(config.certificateFile, 'certificate', `have the fleet authority issue one: fleetmesh authority issue --authority DIR --peer ${peerId.toString()} --role ${config.role} --region ${config.region}${config.role === 'vehicle' ? ' --owner OWNER_ACCOUNT' : ''} --out ${config.certificateFile}`)
   const swarmKey = config.swarmKeyFile != null ? await readRequired(config.swarmKeyFile, 'swarm key', 'copy the fleet\'s swarm key there (fleetmesh swarm-key makes a new one)') : undefined
   const trustedAuthorities = await loadAuthorities(config.authorities)
 
   let vehicle: ScriptedVehicleState | undefined
-  if (config.role === 'vehicle' && config.vehicle.scripted) {
-    vehicle = new ScriptedVehicleState({ drive: config.vehicle.state, soc: config.vehicle.soc, batteryTempC: config.vehicle.batteryTempC })
+  let vehicleSource: VehicleStateSource | undefined
+  if (config.role === 'vehicle' && config.worker.enabled) {
+    ({ vehicle, vehicleSource } = await startVehicleSource(config))
+    say('info', `vehicle state source: ${describeSource(config, vehicleSource)}`)
   }
   let worker: Omit<WorkerInit, 'onLease'> | undefined
   if (config.worker.enabled) {
@@ -139,7 +142,7 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
       pricing: { basePricePerUnit: config.worker.pricePerUnit, loadFactor: config.worker.loadFactor },
       ...(config.worker.siteBudgetKw != null ? { power: { siteBudgetKw: config.worker.siteBudgetKw, perLeaseKw: config.worker.perLeaseKw } } : {}),
       ...(config.role === 'vehicle' ? { availability: config.worker.availability } : {}),
-      ...(vehicle != null ? { vehicleState: vehicle } : {})
+      ...(vehicleSource != null ? { vehicleState: vehicleSource } : {})
     }
   }
 
@@ -147,7 +150,7 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
   const ref: { node?: MeshNode } = {}
   const metrics = new DaemonMetrics(() => ref.node?.peers() ?? [], () => ref.node?.libp2p.services.market.heldLeases().length ?? 0)
   const market = Object.fromEntries(Object.entries(config.market).filter(([, v]) => v != null))
-  const mesh = ref.node = await createMeshNode({
+  const mesh = ref.node = await listenErrorsNamed(config, vehicleSource, async () => createMeshNode({
     role: config.role,
     region: config.region,
     dataDir: config.dataDir,
@@ -166,7 +169,7 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
     ...(config.gossipIpWhitelist.length > 0 ? { gossip: { scoreParams: { IPColocationFactorWhitelist: new Set(config.gossipIpWhitelist) } } } : {}),
     metrics: prometheusMetrics({ registry: metrics.registry, preserveExistingMetrics: true, collectDefaultMetrics: true, statfsLocation: config.dataDir }),
     ...options.meshInit
-  })
+  }))
   for (const addr of mesh.getMultiaddrs()) say('info', `listening on ${addr.toString()}`)
   const ledger = (): Ledger | undefined => mesh.libp2p.services.ledger as Ledger | undefined
   const unwire = wireMetrics(mesh, metrics, ledger())
@@ -205,11 +208,15 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
       startedAt,
       version: VERSION,
       vehicle,
+      vehicleSource,
       ledger,
       url: () => url,
       shutdown: () => { void stop().catch((err: any) => { log.error('shutdown failed - %s', err?.message ?? err) }) }
     })
-    await app.listen({ host: config.api.host, port: config.api.port })
+    await app.listen({ host: config.api.host, port: config.api.port }).catch((err: any) => {
+      if (err?.code === 'EADDRINUSE') throw new ConfigError(`config key "api.port": port ${config.api.port} on ${config.api.host} is in use; set api.port (--api-port) to a free port, or 0 for any`, 'api.port')
+      throw err
+    })
     const address = app.server.address()
     const port = typeof address === 'object' && address != null ? address.port : config.api.port
     url = `http://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${port}`
@@ -221,7 +228,7 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
     throw err
   }
   say('info', `API on ${url} (token in ${config.dataDir}/api-token)`)
-  say('info', `dashboard on ${url}/`)
+  say('info', `dashboard on ${url}/#token=${token}`)
   return { node: mesh, url, token, config, metrics, closed: closed.promise, stop }
 }
 
@@ -264,5 +271,52 @@ function wireMetrics (node: MeshNode, metrics: DaemonMetrics, ledger: Ledger | u
     market.removeEventListener('lease', onLease as any)
     ledger?.removeEventListener('entry', onEntry as any)
     ledger?.removeEventListener('reconcile', onReconcile as any)
+  }
+}
+
+/** The vehicle state source the config names, started (so a listen error names its key before the node starts). */
+async function startVehicleSource (config: DaemonConfig): Promise<{ vehicle?: ScriptedVehicleState, vehicleSource: VehicleStateSource }> {
+  const maxStaleMs = config.worker.availability.maxStaleMs
+  switch (config.vehicle.source ?? (config.vehicle.scripted ? 'scripted' : 'none')) {
+    case 'scripted': {
+      const vehicle = new ScriptedVehicleState({ drive: config.vehicle.state, soc: config.vehicle.soc, batteryTempC: config.vehicle.batteryTempC })
+      return { vehicle, vehicleSource: vehicle }
+    }
+    case 'file': {
+      const source = new FileVehicleState({ file: config.vehicle.stateFile as string, maxStaleMs })
+      await source.start()
+      return { vehicleSource: source }
+    }
+    case 'http': {
+      const source = new HttpVehicleState({ listen: config.vehicle.stateListen as string, maxStaleMs })
+      await source.start().catch((err: any) => {
+        throw new ConfigError(`config key "vehicle.stateListen": cannot listen on ${config.vehicle.stateListen ?? ''} (${err?.code ?? err?.message ?? err}); pick a free port or socket path`, 'vehicle.stateListen')
+      })
+      return { vehicleSource: source }
+    }
+    default:
+      return { vehicleSource: new UnknownVehicleState('no state source configured; set vehicle.source to file, http or scripted') }
+  }
+}
+
+function describeSource (config: DaemonConfig, source: VehicleStateSource): string {
+  if (source instanceof FileVehicleState) return `file ${source.file}`
+  if (source instanceof HttpVehicleState) return `http ${source.address()} (PUT /state)`
+  if (source instanceof ScriptedVehicleState) return 'scripted (POST /api/v1/vehicle)'
+  return `none: the vehicle does not work until vehicle.source is set (${config.vehicle.source ?? 'none'})`
+}
+
+/** Runs `fn` (the node's creation); an address that cannot be listened on becomes a ConfigError naming `listen`. Stops the vehicle source if it fails. */
+async function listenErrorsNamed<T> (config: DaemonConfig, source: VehicleStateSource | undefined, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err: any) {
+    await source?.stop?.()
+    const text = `${String(err?.name)} ${String(err?.message)} ${String(err?.code)} ${String(err?.cause?.message)}`
+    if (/EADDRINUSE|EADDRNOTAVAIL|EACCES|faultTolerance|UnsupportedListenAddress|NoValidAddresses/i.test(text)) {
+      const why = /EADDRNOTAVAIL/.test(text) ? 'address not available on this machine' : /EACCES/.test(text) ? 'permission denied' : 'address in use'
+      throw new ConfigError(`config key "listen": cannot listen on ${(config.listen ?? ['the role default']).join(', ')} (${why}); set listen (--listen) to a free port, or tcp/0 for any`, 'listen')
+    }
+    throw err
   }
 }
