@@ -13,7 +13,7 @@ import { DaemonMetrics } from './metrics.js'
 import { FileVehicleState, HttpVehicleState } from './vehicle-state.js'
 import type { DaemonConfig, LogLevel } from './config.js'
 import type { Ledger } from '@fleetmesh/ledger'
-import type { VehicleStateSource, WorkerInit } from '@fleetmesh/market'
+import type { LeaseEvent, VehicleStateSource, WorkerInit } from '@fleetmesh/market'
 import type { MeshNode, MeshNodeInit } from '@fleetmesh/peer'
 import type { PublicKey } from '@libp2p/interface'
 import type { FastifyInstance } from 'fastify'
@@ -148,7 +148,7 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
 
   // the metrics exist before the node (libp2p registers its own into their registry); their sources read the node once it runs
   const ref: { node?: MeshNode } = {}
-  const metrics = new DaemonMetrics(() => ref.node?.peers() ?? [], () => ref.node?.libp2p.services.market.heldLeases().length ?? 0)
+  const metrics = new DaemonMetrics(() => ref.node?.peers() ?? [], () => ref.node?.libp2p.services.market.heldLeases().length ?? 0, VERSION)
   const market = Object.fromEntries(Object.entries(config.market).filter(([, v]) => v != null))
   const mesh = ref.node = await listenErrorsNamed(config, vehicleSource, async () => createMeshNode({
     role: config.role,
@@ -167,12 +167,19 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
     inference: { runners: config.inference.runners, intraOpNumThreads: config.inference.intraOpNumThreads, maxInputBytes: config.inference.maxInputBytes },
     modelStore: { budgetBytes: config.modelStore.budgetBytes, maxModelBytes: config.modelStore.maxModelBytes },
     ...(config.gossipIpWhitelist.length > 0 ? { gossip: { scoreParams: { IPColocationFactorWhitelist: new Set(config.gossipIpWhitelist) } } } : {}),
-    metrics: prometheusMetrics({ registry: metrics.registry, preserveExistingMetrics: true, collectDefaultMetrics: true, statfsLocation: config.dataDir }),
+    metrics: prometheusMetrics({ registry: metrics.registry, preserveExistingMetrics: false, collectDefaultMetrics: true, statfsLocation: config.dataDir }),
     ...options.meshInit
   }))
   for (const addr of mesh.getMultiaddrs()) say('info', `listening on ${addr.toString()}`)
   const ledger = (): Ledger | undefined => mesh.libp2p.services.ledger as Ledger | undefined
-  const unwire = wireMetrics(mesh, metrics, ledger())
+  const unwire = wireMetrics(mesh, metrics)
+  if (vehicleSource != null) {
+    const source = vehicleSource
+    metrics.trackVehicle(() => {
+      const v = source.current()
+      return { state: v.unknown != null ? 'unknown' : v.drive, soc: v.soc, batteryTempC: v.batteryTempC, heardAt: v.heardAt, bidding: mesh.libp2p.services.market.isBidding() }
+    })
+  }
   const jobs = new JobTracker(mesh, metrics)
 
   let app: FastifyInstance | undefined
@@ -242,38 +249,43 @@ async function withTimeout (p: Promise<unknown>, ms: number): Promise<boolean> {
   }
 }
 
-/** Counts market and ledger events into the daemon's metrics; returns the function that removes the listeners. */
-function wireMetrics (node: MeshNode, metrics: DaemonMetrics, ledger: Ledger | undefined): () => void {
+/** Counts market events into the daemon's metrics (the ledger registers its own); returns the function that removes the listeners. */
+function wireMetrics (node: MeshNode, metrics: DaemonMetrics): () => void {
   const market = node.libp2p.services.market
   const inference = node.libp2p.services.inference
   metrics.trackInferBytes(() => inference?.counters)
+  const leaseStarts = new Map<string, number>()
   const onOffer = (): void => { metrics.offersReceived.inc() }
   const onBid = (evt: CustomEvent<{ side: string }>): void => { metrics.bids.inc({ side: evt.detail.side }) }
   const onJob = (evt: CustomEvent<{ state: string }>): void => {
     if (evt.detail.state === 'bidding' || evt.detail.state === 'reoffered') metrics.offersPublished.inc()
   }
-  const onLease = (evt: CustomEvent<{ side: string, state: string }>): void => {
-    metrics.leases.inc({ side: evt.detail.side, state: evt.detail.state })
-    if (evt.detail.side === 'requester' && evt.detail.state === 'awarded') metrics.awards.inc()
+  const onLease = (evt: CustomEvent<LeaseEvent>): void => {
+    const e = evt.detail
+    metrics.leases.inc({ side: e.side, state: e.state })
+    if (e.side === 'requester' && e.state === 'awarded') metrics.awards.inc()
+    const key = `${e.side}/${e.leaseId}`
+    if (e.state === 'awarded' || (e.state === 'active' && !leaseStarts.has(key))) {
+      leaseStarts.set(key, e.at)
+      return
+    }
+    if (e.state === 'active') return
+    const started = leaseStarts.get(key)
+    leaseStarts.delete(key)
+    if (started != null) metrics.leaseDuration.observe({ side: e.side, state: e.state }, Math.max(0, e.at - started) / 1000)
+    if (e.state !== 'completed') metrics.leasesLost.inc({ side: e.side, reason: e.state })
   }
-  const onEntry = (evt: CustomEvent<{ kind: string, source: string }>): void => { metrics.ledgerEntries.inc({ kind: evt.detail.kind, source: evt.detail.source }) }
-  const onReconcile = (evt: CustomEvent<{ initiator: boolean }>): void => { metrics.reconcileRounds.inc({ role: evt.detail.initiator ? 'initiator' : 'responder' }) }
   market.addEventListener('offer', onOffer)
   market.addEventListener('bid', onBid as any)
   market.addEventListener('job', onJob as any)
   market.addEventListener('lease', onLease as any)
-  ledger?.addEventListener('entry', onEntry as any)
-  ledger?.addEventListener('reconcile', onReconcile as any)
   return () => {
     market.removeEventListener('offer', onOffer)
     market.removeEventListener('bid', onBid as any)
     market.removeEventListener('job', onJob as any)
     market.removeEventListener('lease', onLease as any)
-    ledger?.removeEventListener('entry', onEntry as any)
-    ledger?.removeEventListener('reconcile', onReconcile as any)
   }
 }
-
 /** The vehicle state source the config names, started (so a listen error names its key before the node starts). */
 async function startVehicleSource (config: DaemonConfig): Promise<{ vehicle?: ScriptedVehicleState, vehicleSource: VehicleStateSource }> {
   const maxStaleMs = config.worker.availability.maxStaleMs

@@ -175,6 +175,7 @@ export class JobTracker {
     if (state === 'done') view.microBatches.done = view.microBatches.total
     if (error != null) view.error = error
     this.metrics?.jobs.inc({ state })
+    this.metrics?.jobDuration.observe({ state }, (view.finishedAt - view.submittedAt) / 1000)
     log('job %s %s%s', view.jobId, state, error != null ? ` - ${error}` : '')
   }
 
