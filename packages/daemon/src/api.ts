@@ -42,6 +42,8 @@ export interface ApiContext {
   vehicle?: ScriptedVehicleState
   /** a vehicle worker's state source (scripted, file, http or none) */
   vehicleSource?: VehicleStateSource
+  /** the daemon's latest RTT measurement of a peer (PeerId string), if it took one */
+  rtt?: (peerId: string) => { rttMs: number, at: number } | undefined
   /** the node's ledger, if it runs one */
   ledger: () => Ledger | undefined
   /** the API's own base URL, once listening */
@@ -141,6 +143,20 @@ function peerParam (value: unknown, name: string): string | undefined {
 }
 
 /**
+ * The addresses a peer listens on (from identify, in the peer store); the
+ * address of a connection it dialled is its ephemeral source port, so it
+ * is used only when the peer store has nothing.
+ */
+async function listenAddrs (node: MeshNode, p: { peerId: any, multiaddrs: Array<{ toString: () => string }> }): Promise<string[]> {
+  try {
+    const peer = await node.libp2p.peerStore.get(p.peerId)
+    const addrs = peer.addresses.map(a => a.multiaddr.toString()).filter(a => !a.includes('/p2p-circuit'))
+    if (addrs.length > 0) return addrs
+  } catch {}
+  return p.multiaddrs.map(String)
+}
+
+/**
  * Builds the API server (not yet listening): auth hook, JSON errors, the
  * routes, and the dashboard at `GET /`.
  */
@@ -225,7 +241,10 @@ export async function createApi (ctx: ApiContext): Promise<FastifyInstance> {
   })
 
   app.get(`${API_PREFIX}/peers`, async () => ({
-    peers: node.peers().map(p => ({ peerId: p.peerId.toString(), role: p.role, region: p.region, rttMs: p.rttMs ?? null, multiaddrs: p.multiaddrs.map(String) }))
+    peers: await Promise.all(node.peers().map(async p => {
+      const measured = ctx.rtt?.(p.peerId.toString())
+      return { peerId: p.peerId.toString(), role: p.role, region: p.region, owner: p.owner ?? '', rttMs: measured?.rttMs ?? p.rttMs ?? null, rttAt: measured?.at ?? null, multiaddrs: await listenAddrs(node, p) }
+    }))
   }))
 
   app.get(`${API_PREFIX}/jobs`, async () => ({
@@ -285,7 +304,9 @@ export async function createApi (ctx: ApiContext): Promise<FastifyInstance> {
       requester: peerParam(q.requester, 'requester'),
       limit: intParam(q.limit, 'limit', 1, 10_000) ?? 100
     }
-    const receipts = await ledger().receipts(query)
+    // the ledger lists oldest first; the API gives the newest `limit`, newest first
+    const { limit, ...unlimited } = query
+    const receipts = (await ledger().receipts(unlimited)).sort((a, b) => b.finishedAt - a.finishedAt).slice(0, limit)
     return { receipts: jsonSafe(receipts.map(r => { const { receipt: _raw, ...rest } = r as any; return rest })) }
   })
 

@@ -447,7 +447,7 @@ export function createProgram (io: CliIo = defaultIo): Command {
     .action(async (o: ConnectOptions & { json?: boolean }) => {
       const peers = await (await connect(o, io)).peers()
       if (o.json === true) { io.stdout(JSON.stringify(peers) + '\n'); return }
-      io.stdout(table(['peer', 'role', 'region', 'rtt ms', 'address'], peers.map(p => [p.peerId, p.role, p.region, p.rttMs ?? '', p.multiaddrs[0] ?? ''])))
+      io.stdout(table(['peer', 'role', 'region', 'rtt ms', 'address'], peers.map(p => [p.peerId, p.role, p.region, p.rttMs != null ? Number(p.rttMs.toFixed(1)) : '', p.multiaddrs[0] ?? ''])))
     })
 
   withConnect(program.command('jobs'))
@@ -476,8 +476,9 @@ export function createProgram (io: CliIo = defaultIo): Command {
     .action(async (o: ConnectOptions & { json?: boolean }) => {
       const b = await (await connect(o, io)).balances()
       if (o.json === true) { io.stdout(JSON.stringify(b) + '\n'); return }
-      const rows = Object.entries(b.peers ?? {}).map(([id, a]: [string, any]) => [id, a.earned ?? '', a.spent ?? '', a.balance ?? '', a.receiptsAsWorker ?? '', a.receiptsAsRequester ?? ''])
-      io.stdout(table(['peer', 'earned', 'spent', 'balance', 'as worker', 'as requester'], rows))
+      const rows = (accounts: Record<string, any>): Array<Array<string | number>> => Object.entries(accounts ?? {}).map(([id, a]) => [id, a.earned ?? 0, a.spent ?? 0, a.credits ?? 0, a.receiptsAsWorker ?? 0, a.receiptsAsRequester ?? 0])
+      io.stdout(table(['peer', 'earned', 'spent', 'credits', 'as worker', 'as requester'], rows(b.peers)))
+      if (Object.keys(b.owners ?? {}).length > 0) io.stdout(table(['owner', 'earned', 'spent', 'credits', 'as worker', 'as requester'], rows(b.owners)))
       io.stdout(`from ${b.receipts ?? 0} countersigned receipts\n`)
     })
 

@@ -44,8 +44,13 @@ export interface PeerView {
   peerId: string
   role: 'station' | 'vehicle'
   region: string
+  /** vehicle owner account from the certificate ('' if none) */
+  owner: string
   /** last measured RTT, ms; null if not measured yet */
   rttMs: number | null
+  /** when the daemon last measured it, ms since the epoch; null if it has not */
+  rttAt: number | null
+  /** the addresses the peer listens on */
   multiaddrs: string[]
 }
 

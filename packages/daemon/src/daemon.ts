@@ -11,6 +11,7 @@ import { loadOrCreateToken, removeApiAddress, writeApiAddress } from './files.js
 import { JobTracker } from './jobs.js'
 import { DaemonMetrics } from './metrics.js'
 import { FileVehicleState, HttpVehicleState } from './vehicle-state.js'
+import { RTT_REFRESH_MS } from './constants.js'
 import type { DaemonConfig, LogLevel } from './config.js'
 import type { Ledger } from '@fleetmesh/ledger'
 import type { LeaseEvent, VehicleStateSource, WorkerInit } from '@fleetmesh/market'
@@ -56,6 +57,8 @@ export interface StartDaemonOptions {
   log?: (level: LogLevel, line: string) => void
   /** extra mesh node init merged over what the config gives (tests) */
   meshInit?: Partial<MeshNodeInit>
+  /** how often each admitted peer's RTT is measured again, ms @default RTT_REFRESH_MS (30 s) */
+  rttRefreshMs?: number
 }
 
 const LEVEL_ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 }
@@ -181,6 +184,9 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
     })
   }
   const jobs = new JobTracker(mesh, metrics)
+  const rtts = new Map<string, { rttMs: number, at: number }>()
+  const rttTimer = setInterval(() => { void refreshRtts(mesh, rtts) }, options.rttRefreshMs ?? RTT_REFRESH_MS)
+  rttTimer.unref()
 
   let app: FastifyInstance | undefined
   let url = ''
@@ -193,6 +199,7 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
       const drained = await withTimeout(mesh.libp2p.services.market.drain('the daemon is stopping'), DRAIN_TIMEOUT_MS)
       say(drained ? 'info' : 'warn', drained ? 'drained' : `drain did not finish in ${DRAIN_TIMEOUT_MS} ms; stopping anyway`)
       jobs.stop()
+      clearInterval(rttTimer)
       await app?.close().catch((err: any) => { log.error('closing the API failed - %s', err?.message ?? err) })
       say('info', 'API stopped')
       unwire()
@@ -216,6 +223,7 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
       version: VERSION,
       vehicle,
       vehicleSource,
+      rtt: (peerId) => rtts.get(peerId),
       ledger,
       url: () => url,
       shutdown: () => { void stop().catch((err: any) => { log.error('shutdown failed - %s', err?.message ?? err) }) }
@@ -229,6 +237,7 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
     url = `http://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${port}`
     await writeApiAddress(config.dataDir, { url, pid: process.pid })
   } catch (err) {
+    clearInterval(rttTimer)
     unwire()
     await app?.close().catch(() => {})
     await mesh.stop().catch(() => {})
@@ -330,5 +339,22 @@ async function listenErrorsNamed<T> (config: DaemonConfig, source: VehicleStateS
       throw new ConfigError(`config key "listen": cannot listen on ${(config.listen ?? ['the role default']).join(', ')} (${why}); set listen (--listen) to a free port, or tcp/0 for any`, 'listen')
     }
     throw err
+  }
+}
+
+/** Pings every admitted peer once (at most 8 at a time) and records the RTTs; a failed ping keeps the last value. */
+async function refreshRtts (mesh: MeshNode, rtts: Map<string, { rttMs: number, at: number }>): Promise<void> {
+  const peers = mesh.peers()
+  const live = new Set(peers.map(p => p.peerId.toString()))
+  for (const id of rtts.keys()) if (!live.has(id)) rtts.delete(id)
+  for (let i = 0; i < peers.length; i += 8) {
+    await Promise.all(peers.slice(i, i + 8).map(async p => {
+      try {
+        const rttMs = await mesh.libp2p.services.capabilities.measureRtt(p.peerId, { signal: AbortSignal.timeout(5000) })
+        rtts.set(p.peerId.toString(), { rttMs, at: Date.now() })
+      } catch (err: any) {
+        log('ping %p failed - %s', p.peerId, err?.message ?? err)
+      }
+    }))
   }
 }

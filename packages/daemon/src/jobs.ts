@@ -17,8 +17,10 @@ export interface JobWorkerView {
   leaseId: string
   /** shard (data) or stage (pipeline) index */
   shard: number
-  /** `leased` while the lease runs (or ran to the end), `lost` when it was lost or handed back */
-  state: 'leased' | 'lost'
+  /** `leased` while the lease runs, `done` once the job is done (the lease ran to the end), `lost` when it was lost or handed back */
+  state: 'leased' | 'done' | 'lost'
+  /** why a lost lease was lost (`expired`, `disconnected`, `released: drained: driving`) */
+  reason?: string
 }
 
 /** A job submitted through this daemon, as `GET /api/v1/jobs/:id` returns it. */
@@ -155,7 +157,11 @@ export class JobTracker {
         if (p.type === 'awarded') {
           view.workers.push({ peerId: p.worker, leaseId: p.leaseId, shard: p.shard, state: 'leased' })
         } else if (p.type === 'lease-lost') {
-          for (const w of view.workers) if (w.leaseId === p.leaseId) w.state = 'lost'
+          for (const w of view.workers) {
+            if (w.leaseId !== p.leaseId) continue
+            w.state = 'lost'
+            if (p.reason != null) w.reason = p.reason
+          }
         } else if (p.type === 'shard-finished') {
           entry.seqDone.add(p.seq)
           view.microBatches.done = Math.min(entry.seqDone.size, Math.max(view.microBatches.total, entry.seqDone.size))
@@ -173,6 +179,12 @@ export class JobTracker {
     view.state = state
     view.finishedAt = Date.now()
     if (state === 'done') view.microBatches.done = view.microBatches.total
+    // the job's end ends every lease still running: done with it, or lost with the job
+    for (const w of view.workers) {
+      if (w.state !== 'leased') continue
+      w.state = state === 'done' ? 'done' : 'lost'
+      if (state !== 'done') w.reason = `job ${state}`
+    }
     if (error != null) view.error = error
     this.metrics?.jobs.inc({ state })
     this.metrics?.jobDuration.observe({ state }, (view.finishedAt - view.submittedAt) / 1000)
