@@ -100,6 +100,7 @@ const jobBody = z.strictObject({
   microBatch: z.number().int().min(1).optional(),
   maxPrice: z.number().positive(),
   deadlineMs: z.number().int().positive().optional(),
+  graceMs: z.number().int().min(0).max(3_600_000).optional(),
   region: z.string().min(1).optional()
 })
 

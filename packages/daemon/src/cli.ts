@@ -15,6 +15,7 @@ import { consoleLog, startDaemon, VERSION } from './daemon.js'
 import { JobError, UsageError } from './errors.js'
 import { CERTIFICATE_FILE, CONFIG_FILE, loadOrCreateToken, writeFileAtomic } from './files.js'
 import { readNpy, writeNpy } from './npy.js'
+import { placementMessage, progressFigures, progressLine } from './progress.js'
 import type { JobView } from './jobs.js'
 import type { WireTensor } from '@fleetmesh/protocol'
 
@@ -355,8 +356,9 @@ export function createProgram (io: CliIo = defaultIo): Command {
     .requiredOption('--max-price <credits>', 'most credits per compute unit', numberArg('--max-price'))
     .option('--deadline-ms <ms>', 'time the job may take, ms', intArg('--deadline-ms', 1))
     .option('--region <geohash>', 'region whose workers may bid (default: the node\'s)')
+    .option('--grace <ms>', 'fail when no acceptable bid came within the bid window plus this long, ms', intArg('--grace', 0, 3_600_000))
     .option('--out <dir>', 'directory for the outputs (<out>/<name>.npy)', '.')
-    .action(async (o: { model: string, input: string[], mode: 'data' | 'pipeline', shards?: number, stages?: number, microBatch?: number, maxPrice: number, deadlineMs?: number, region?: string, out: string, json?: boolean } & ConnectOptions) => {
+    .action(async (o: { model: string, input: string[], mode: 'data' | 'pipeline', shards?: number, stages?: number, microBatch?: number, maxPrice: number, deadlineMs?: number, region?: string, grace?: number, out: string, json?: boolean } & ConnectOptions) => {
       // read everything local first: bad input fails before the daemon is asked
       const inputs: WireTensor[] = []
       for (const spec of o.input) {
@@ -380,29 +382,10 @@ export function createProgram (io: CliIo = defaultIo): Command {
       }
       const client = await connect(o, io)
       if (modelBytes != null) cid = (await client.uploadModel(modelBytes)).cid
-      const { jobId } = await client.submit({ model: cid as string, inputs, mode: o.mode, shards: o.shards, stages: o.stages, microBatch: o.microBatch, maxPrice: o.maxPrice, deadlineMs: o.deadlineMs, region: o.region })
-      const bar = new cliProgress.SingleBar({
-        stream: process.stderr,
-        format: `job ${short(jobId)} [{bar}] {value}/{total} micro-batches | {workers} workers | {state}`,
-        hideCursor: true,
-        clearOnComplete: false
-      }, cliProgress.Presets.shades_classic)
-      let started = false
+      const { jobId } = await client.submit({ model: cid as string, inputs, mode: o.mode, shards: o.shards, stages: o.stages, microBatch: o.microBatch, maxPrice: o.maxPrice, deadlineMs: o.deadlineMs, graceMs: o.grace, region: o.region })
       let view: JobView
-      try {
-        view = await client.wait(jobId, {
-          intervalMs: 200,
-          onProgress: (v) => {
-            const payload = { state: v.state, workers: v.workers.filter(w => w.state === 'leased').length }
-            if (!started) { bar.start(Math.max(1, v.microBatches.total), v.microBatches.done, payload); started = true }
-            bar.setTotal(Math.max(1, v.microBatches.total))
-            bar.update(v.microBatches.done, payload)
-          }
-        })
-      } finally {
-        if (started) bar.stop()
-      }
-      if (view.state !== 'done') throw new JobError(`job ${jobId} ${view.state}${view.error != null ? `: ${view.error}` : ''}`)
+      view = await follow(client, jobId, io)
+      if (view.state !== 'done') throw new JobError(placementMessage(view, { maxPrice: o.maxPrice, region: o.region, graceMs: o.grace }) ?? `job ${jobId} ${view.state}${view.error != null ? `: ${view.error}` : ''}`)
       const outputs = await client.result(jobId)
       const outDir = resolve(o.out)
       await mkdir(outDir, { recursive: true })
@@ -505,6 +488,16 @@ export function createProgram (io: CliIo = defaultIo): Command {
       io.stdout(o.json === true ? JSON.stringify(r) + '\n' : `vehicle ${r.state}, SoC ${Math.round(r.soc * 100)} %\n`)
     })
 
+  withConnect(program.command('cancel'))
+    .description('cancel a running job submitted through this daemon (DELETE /api/v1/jobs/:id)')
+    .argument('<jobId>', 'the job (fleetmesh jobs lists them)')
+    .action(async (jobId: string, o: ConnectOptions & { json?: boolean }) => {
+      const r = await (await connect(o, io)).cancel(jobId)
+      if (o.json === true) { io.stdout(JSON.stringify(r) + '\n'); return }
+      if (!r.cancelled) throw new JobError(`job ${jobId} is ${r.state}; only a running job can be cancelled`)
+      io.stdout(`job ${jobId} cancelled\n`)
+    })
+
   withConnect(program.command('stop'))
     .description('ask the daemon to drain and exit (POST /api/v1/shutdown)')
     .action(async (o: ConnectOptions) => {
@@ -513,6 +506,58 @@ export function createProgram (io: CliIo = defaultIo): Command {
     })
 
   return program
+}
+
+/**
+ * Follows a submitted job to its end: a progress bar on a terminal (rate,
+ * ETA, workers, re-awards), else one plain line per change on stderr; Ctrl-C
+ * (or SIGTERM) cancels the job on the daemon before giving up.
+ */
+async function follow (client: ApiClient, jobId: string, io: CliIo): Promise<JobView> {
+  const tty = process.stderr.isTTY === true
+  const bar = tty
+    ? new cliProgress.SingleBar({
+      stream: process.stderr,
+      format: `job ${short(jobId)} [{bar}] {value}/{total} micro-batches | {rate} items/s | ETA {eta_s} | {workers} workers | {reawards} re-awards | {state}`,
+      hideCursor: true,
+      clearOnComplete: false
+    }, cliProgress.Presets.shades_classic)
+    : undefined
+  let started = false
+  let last = ''
+  const stop = new AbortController()
+  const onSignal = (): void => { stop.abort(new JobError(`job ${jobId} cancelled (interrupted)`)) }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  try {
+    return await client.wait(jobId, {
+      intervalMs: 200,
+      signal: stop.signal,
+      onProgress: (v) => {
+        const f = progressFigures(v, Date.now())
+        if (bar != null) {
+          const payload = { state: v.state, workers: f.workers, reawards: f.reawards, rate: f.itemsPerSecond.toFixed(1), eta_s: f.etaSeconds != null ? `${Math.ceil(f.etaSeconds)} s` : '?' }
+          if (!started) { bar.start(f.total, f.done, payload); started = true }
+          bar.setTotal(f.total)
+          bar.update(f.done, payload)
+          return
+        }
+        const line = progressLine(v, Date.now())
+        const key = `${f.done}/${f.total}/${f.workers}/${f.reawards}/${v.state}`
+        if (key !== last) { last = key; io.stderr(line + '\n') }
+      }
+    })
+  } catch (err: any) {
+    if (stop.signal.aborted) {
+      await client.cancel(jobId).catch(() => {})
+      throw stop.signal.reason
+    }
+    throw err
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    if (started) bar?.stop()
+  }
 }
 
 /** The pid of the npm process this one runs under (npm → sh → node), read from /proc; undefined where there is no /proc or no npm. */

@@ -68,6 +68,8 @@ export interface SubmitJobInit {
   maxPrice: number
   /** time the job may take from submission, ms */
   deadlineMs?: number
+  /** how long after the bid window a job with no acceptable bid may wait before it fails, ms @default the mesh's */
+  graceMs?: number
   region?: string
 }
 

@@ -36,6 +36,8 @@ export interface JobView {
   finishedAt?: number
   /** `Name: message` of the failure */
   error?: string
+  /** the failure's fields */
+  errorInfo?: JobErrorInfo
   /** batch size (dimension 0 of the inputs) */
   batch: number
   microBatches: { total: number, done: number }
@@ -59,7 +61,25 @@ export interface JobRequest {
   maxPrice: number
   /** time the job may take from submission, ms @default the mesh's (5 min) */
   deadlineMs?: number
+  /** how long after the bid window a job with no acceptable bid may wait before it fails (the market's `placementTimeoutMs`), ms */
+  graceMs?: number
   region?: string
+}
+
+/** Why a job failed, as structured data (from the error's fields) so the CLI can name the flag to change. */
+export interface JobErrorInfo {
+  /** the error's `name`, e.g. `NoBidsError` */
+  name: string
+  /** the error's `code`, e.g. `ERR_NO_BIDS` */
+  code?: string
+  /** NoBidsError: `no-workers`, `price`, `reputation`, `limits`, `busy` or `unknown` */
+  reason?: string
+  /** NoBidsError: the region offered in */
+  region?: string
+  /** NoBidsError: the job's most credits per compute unit */
+  maxPricePerUnit?: number
+  /** NoBidsError: the lowest price asked, credits per compute unit */
+  lowestAsk?: number
 }
 
 interface Entry {
@@ -101,8 +121,10 @@ export class JobTracker {
       microBatch: req.microBatch,
       maxPrice: req.maxPrice,
       deadline: req.deadlineMs != null ? Date.now() + req.deadlineMs : undefined,
-      region: req.region
-    }
+      region: req.region,
+      // the market fails a job with no acceptable bid after the bid window plus this grace
+      ...(req.graceMs != null ? { placementTimeoutMs: req.graceMs } : {})
+    } as SubmitInit
     const handle = this.node.submit(init)
     const batch = req.inputs[0]?.dims[0] ?? 0
     const view: JobView = {
@@ -123,6 +145,7 @@ export class JobTracker {
       entry.outputs = outputs
       this.finish(entry, 'done')
     }, (err: any) => {
+      view.errorInfo = errorInfo(err)
       this.finish(entry, entry.cancelled ? 'cancelled' : 'failed', `${err?.name ?? 'Error'}: ${err?.message ?? err}`)
     })
     const settlement = (handle as Partial<JobHandle> & { settlement?: Promise<any> }).settlement
@@ -224,4 +247,14 @@ export class JobTracker {
   stop (): void {
     for (const e of this.jobs.values()) if (e.view.state === 'running') this.cancel(e.view.jobId, 'the daemon is stopping')
   }
+}
+
+function errorInfo (err: any): JobErrorInfo {
+  const info: JobErrorInfo = { name: String(err?.name ?? 'Error') }
+  if (typeof err?.code === 'string') info.code = err.code
+  if (typeof err?.reason === 'string') info.reason = err.reason
+  if (typeof err?.region === 'string') info.region = err.region
+  if (typeof err?.maxPricePerUnit === 'number') info.maxPricePerUnit = err.maxPricePerUnit
+  if (typeof err?.lowestAsk === 'number') info.lowestAsk = err.lowestAsk
+  return info
 }
