@@ -383,8 +383,7 @@ export function createProgram (io: CliIo = defaultIo): Command {
       const client = await connect(o, io)
       if (modelBytes != null) cid = (await client.uploadModel(modelBytes)).cid
       const { jobId } = await client.submit({ model: cid as string, inputs, mode: o.mode, shards: o.shards, stages: o.stages, microBatch: o.microBatch, maxPrice: o.maxPrice, deadlineMs: o.deadlineMs, graceMs: o.grace, region: o.region })
-      let view: JobView
-      view = await follow(client, jobId, io)
+      const view = await follow(client, jobId, io)
       if (view.state !== 'done') throw new JobError(placementMessage(view, { maxPrice: o.maxPrice, region: o.region, graceMs: o.grace }) ?? `job ${jobId} ${view.state}${view.error != null ? `: ${view.error}` : ''}`)
       const outputs = await client.result(jobId)
       const outDir = resolve(o.out)
