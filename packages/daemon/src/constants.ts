@@ -19,5 +19,5 @@ export const STATE_FILE_POLL_MS = 1000
 /** Largest vehicle state report read (file or request body), bytes; a report is a small JSON object. */
 export const MAX_STATE_REPORT_BYTES = 4096
 
-/** How often the daemon re-measures the RTT of each admitted peer, ms (the peer table's own measurement is taken once, at discovery). */
+/** A suggested `rttRefreshMs` for startDaemon, ms (the peer table measures a peer once, at discovery); the daemon does not refresh by default yet. */
 export const RTT_REFRESH_MS = 30_000

@@ -11,7 +11,6 @@ import { loadOrCreateToken, removeApiAddress, writeApiAddress } from './files.js
 import { JobTracker } from './jobs.js'
 import { DaemonMetrics } from './metrics.js'
 import { FileVehicleState, HttpVehicleState } from './vehicle-state.js'
-import { RTT_REFRESH_MS } from './constants.js'
 import type { DaemonConfig, LogLevel } from './config.js'
 import type { Ledger } from '@fleetmesh/ledger'
 import type { LeaseEvent, VehicleStateSource, WorkerInit } from '@fleetmesh/market'
@@ -57,7 +56,11 @@ export interface StartDaemonOptions {
   log?: (level: LogLevel, line: string) => void
   /** extra mesh node init merged over what the config gives (tests) */
   meshInit?: Partial<MeshNodeInit>
-  /** how often each admitted peer's RTT is measured again, ms @default RTT_REFRESH_MS (30 s) */
+  /**
+   * how often each directly connected peer's RTT is measured again, ms (0 = never);
+   * off by default for now: pinging every peer every RTT_REFRESH_MS stalled the testnet's cross-region job
+   * @default 0
+   */
   rttRefreshMs?: number
 }
 
@@ -185,8 +188,9 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
   }
   const jobs = new JobTracker(mesh, metrics)
   const rtts = new Map<string, { rttMs: number, at: number }>()
-  const rttTimer = setInterval(() => { void refreshRtts(mesh, rtts) }, options.rttRefreshMs ?? RTT_REFRESH_MS)
-  rttTimer.unref()
+  const rttEvery = options.rttRefreshMs ?? 0
+  const rttTimer = rttEvery > 0 ? setInterval(() => { void refreshRtts(mesh, rtts) }, rttEvery) : undefined
+  rttTimer?.unref()
 
   let app: FastifyInstance | undefined
   let url = ''
@@ -342,19 +346,23 @@ async function listenErrorsNamed<T> (config: DaemonConfig, source: VehicleStateS
   }
 }
 
-/** Pings every admitted peer once (at most 8 at a time) and records the RTTs; a failed ping keeps the last value. */
+/**
+ * Pings, one at a time, every admitted peer this node has a direct (not
+ * relayed) connection to, over that connection (never a new dial), and
+ * records the RTTs; a failed ping keeps the last value.
+ */
 async function refreshRtts (mesh: MeshNode, rtts: Map<string, { rttMs: number, at: number }>): Promise<void> {
   const peers = mesh.peers()
   const live = new Set(peers.map(p => p.peerId.toString()))
   for (const id of rtts.keys()) if (!live.has(id)) rtts.delete(id)
-  for (let i = 0; i < peers.length; i += 8) {
-    await Promise.all(peers.slice(i, i + 8).map(async p => {
-      try {
-        const rttMs = await mesh.libp2p.services.capabilities.measureRtt(p.peerId, { signal: AbortSignal.timeout(5000) })
-        rtts.set(p.peerId.toString(), { rttMs, at: Date.now() })
-      } catch (err: any) {
-        log('ping %p failed - %s', p.peerId, err?.message ?? err)
-      }
-    }))
+  for (const p of peers) {
+    const conn = mesh.libp2p.getConnections(p.peerId).find(c => c.status === 'open' && c.limits == null)
+    if (conn == null) continue
+    try {
+      const rttMs = await mesh.libp2p.services.ping.ping(conn.remoteAddr, { signal: AbortSignal.timeout(5000) })
+      rtts.set(p.peerId.toString(), { rttMs, at: Date.now() })
+    } catch (err: any) {
+      log('ping %p failed - %s', p.peerId, err?.message ?? err)
+    }
   }
 }
