@@ -7,26 +7,26 @@ import { encodeTensors } from '@fleetmesh/protocol'
 import { generateMlp } from '@fleetmesh/runtime'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import Fastify from 'fastify'
-import { chromium } from 'playwright-core'
 import { loadConfig } from '../src/config.js'
 import { startDaemon } from '../src/daemon.js'
 import { registerDashboard } from '../src/dashboard.js'
+import { launchChromium } from './utils/browser.js'
 import type { Daemon } from '../src/daemon.js'
 import type { FleetAuthority, NodeRole } from '@fleetmesh/peer'
 import type { FastifyInstance } from 'fastify'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 
 /**
- * The dashboard in a real headless Chromium (Debian's /usr/bin/chromium,
- * driven by playwright-core).
+ * The dashboard in a real headless Chromium (the system's /usr/bin/chromium
+ * if present, else the binary the @sparticuz/chromium package ships),
+ * driven by playwright-core.
  */
 
-const CHROMIUM = '/usr/bin/chromium'
 /** Bound on every single wait in this file. */
 const WAIT_MS = 30_000
 
 async function launchBrowser (): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--headless=new'], timeout: WAIT_MS })
+  return launchChromium(WAIT_MS)
 }
 
 interface OpenedPage {

@@ -106,3 +106,11 @@ export const MAX_RESULT_BYTES = 1024 * 1024 - 4096
 
 /** Most job/lease state events kept in `events()` history per job. */
 export const MAX_JOB_HISTORY = 1000
+
+/**
+ * Vehicle owner policy: a state source that has not heard from the vehicle
+ * for longer than this counts as stale and the vehicle stops working, ms.
+ * A telematics bridge reports every few seconds; 30 s tolerates a few
+ * missed reports before a vehicle that may be driving off is drained.
+ */
+export const MAX_STATE_STALE_MS = 30_000
