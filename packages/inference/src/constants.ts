@@ -30,7 +30,7 @@ export const REACH_REGION_TIMEOUT_MS = 5000
 export const OPEN_STREAM_TIMEOUT_MS = 10_000
 
 /** The first frame of an infer stream must arrive within this, ms. */
-export const FIRST_FRAME_TIMEOUT_MS = 5000
+export const FIRST_FRAME_TIMEOUT_MS = 2000
 
 /**
  * A requester's infer stream for a lease the market has not yet handed to

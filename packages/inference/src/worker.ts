@@ -175,7 +175,7 @@ export class InferenceWorker {
     let open: InferOpen | undefined
     try {
       const timeout = AbortSignal.timeout(FIRST_FRAME_TIMEOUT_MS)
-      open = (await Promise.race([first.next(), new Promise<never>((resolve, reject) => timeout.addEventListener('abort', () => { reject(new InferenceError(`no open frame within ${FIRST_FRAME_TIMEOUT_MS} ms`)) }))]))?.open
+      open = (await Promise.race([first.next({ mustOpen: true }), new Promise<never>((resolve, reject) => timeout.addEventListener('abort', () => { reject(new InferenceError(`no open frame within ${FIRST_FRAME_TIMEOUT_MS} ms`)) }))]))?.open
       if (open == null) throw new InferenceError('the first frame must be open')
       if (open.kind === 'feed') {
         await this.serveFeed(open, first, remote)
