@@ -1,13 +1,14 @@
 /**
- * bench/jobs, heterogeneous case: two worker processes, one pinned to core
- * 0, the other pinned to core 1 beside CPU-heavy sibling processes (so it
- * runs several times slower). A data-parallel job of many micro-batches
- * runs on both; then the same job on the fast worker alone. Prints, per
- * worker, the micro-batches it took against its throughput share (from
- * its own measured compute time per micro-batch), and the job time on
- * both against the fast worker alone.
+ * bench/jobs, heterogeneous case: two worker processes on core 0; the
+ * slow one's runner process (its onnxruntime) is moved to core 1 beside
+ * CPU-heavy sibling processes, so it computes several times slower. The same data-parallel job of many
+ * micro-batches runs on the slow worker alone, on both, then on the fast
+ * worker alone. Prints, per
+ * worker, the micro-batches it took against its throughput share (its
+ * rate alone ÷ both rates), and the job time on both against the fast
+ * worker alone.
  */
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { exportAuthorityPublicKey, issueCertificate } from '@fleetmesh/peer'
@@ -55,22 +56,29 @@ export async function heterogeneousSplit (o: HeteroOptions): Promise<Record<stri
     })
     return { child, peerId }
   }
-  const fast = await start('hetero-fast', 0)
-  const slow = await start('hetero-slow', 1)
+  // both workers' node processes share core 0; the slow worker's runner (its onnxruntime child) moves to core 1 beside the hogs,
+  // so only its compute is slowed, not its heartbeats (a starved node process loses its leases: see bench/README.md)
+  const slow = await start('hetero-slow', 0)
   const hogs: ChildProcess[] = []
-  for (let i = 0; i < (o.hogs ?? 4); i++) {
-    const hog = spawn('taskset', ['-c', '1', process.execPath, '-e', 'for (;;) {}'], { stdio: 'ignore' })
-    hogs.push(hog)
-    o.children.push(hog)
+  const slowDown = (): void => {
+    for (const pid of execFileSync('pgrep', ['-P', String(slow.child.pid)]).toString().trim().split(/\s+/).filter(Boolean)) {
+      execFileSync('taskset', ['-a', '-p', '-c', '1', pid])
+    }
+    for (let i = 0; i < (o.hogs ?? 4); i++) {
+      const hog = spawn('taskset', ['-c', '1', process.execPath, '-e', 'for (;;) {}'], { stdio: 'ignore' })
+      hogs.push(hog)
+      o.children.push(hog)
+    }
   }
   await new Promise(resolve => setTimeout(resolve, 1500))
-  const model = generateMlp({ inputs: 256, hidden: [1024, 1024, 1024], outputs: 64, seed: 11 })
-  const micro = 16
+  const model = generateMlp({ inputs: 256, hidden: [1536, 1536, 1536], outputs: 64, seed: 11 })
+  const micro = 128
   const n = (o.microBatches ?? 48) * micro
   const input: WireTensor = { name: 'x', dtype: 'float32', dims: [n, 256], data: Float32Array.from({ length: n * 256 }, (_, i) => Math.sin(i * 0.01)) }
-  const run = async (shards: number): Promise<{ ms: number, taken: Map<string, number>, computeMs: Map<string, number[]> }> => {
-    // warm: both workers fetch and load the model
-    await o.requester.submit({ model, inputs: [{ ...input, dims: [micro * 2, 256], data: input.data.subarray(0, micro * 2 * 256) }], shards, microBatch: micro, maxPrice: 10, deadline: Date.now() + 120_000 }).result
+  const run = async (shards: number, afterWarm?: () => void): Promise<{ ms: number, taken: Map<string, number>, computeMs: Map<string, number[]> }> => {
+    // warm: every worker fetches and loads the model
+    await o.requester.submit({ model, inputs: [{ ...input, dims: [micro * shards, 256], data: input.data.subarray(0, micro * shards * 256) }], shards, microBatch: micro, maxPrice: 10, deadline: Date.now() + 120_000 }).result
+    afterWarm?.()
     const job = o.requester.submit({ model, inputs: [input], shards, microBatch: micro, maxPrice: 10, deadline: Date.now() + 120_000 })
     const taken = new Map<string, number>()
     const computeMs = new Map<string, number[]>()
@@ -78,6 +86,7 @@ export async function heterogeneousSplit (o: HeteroOptions): Promise<Record<stri
     let first = 0
     let last = 0
     for await (const e of job) {
+      if (process.env.BENCH_TRACE != null) console.error(e.at % 100000, e.type, (e as any).worker?.slice(-4) ?? '', (e as any).seq ?? '', (e as any).reason ?? (e as any).message ?? '')
       if (e.type === 'shard-started' && first === 0) first = e.at
       if (e.type === 'shard-finished') {
         last = e.at
@@ -90,26 +99,30 @@ export async function heterogeneousSplit (o: HeteroOptions): Promise<Record<stri
     await job.result
     return { ms: last - first, taken, computeMs }
   }
+  // each worker alone gives its throughput; then both together
+  const slowAlone = await run(1, slowDown)
+  const fast = await start('hetero-fast', 0)
+  await new Promise(resolve => setTimeout(resolve, 1500))
   const both = await run(2)
   slow.child.kill('SIGKILL')
   for (const h of hogs) h.kill('SIGKILL')
   await new Promise(resolve => setTimeout(resolve, 3000))
   const alone = await run(1)
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number
-  const rate = (w: string): number => 1 / median(both.computeMs.get(w) ?? [Infinity])
-  const total = rate(fast.peerId) + rate(slow.peerId)
   const microBatches = n / micro
-  const workers = [['fast', fast.peerId], ['slow', slow.peerId]].map(([label, id]) => ({
+  const rate = { fast: microBatches / alone.ms, slow: microBatches / slowAlone.ms }
+  const workers = ([['fast', fast.peerId], ['slow', slow.peerId]] as const).map(([label, id]) => ({
     worker: label,
-    medianComputeMsPerMicroBatch: round(median(both.computeMs.get(id as string) ?? [0]), 1),
-    microBatchesTaken: both.taken.get(id as string) ?? 0,
-    throughputShareMicroBatches: round(microBatches * rate(id as string) / total, 1)
+    medianComputeMsPerMicroBatch: round(median(both.computeMs.get(id) ?? [0]), 1),
+    jobMsAlone: label === 'fast' ? alone.ms : slowAlone.ms,
+    microBatchesTaken: both.taken.get(id) ?? 0,
+    throughputShareMicroBatches: round(microBatches * rate[label] / (rate.fast + rate.slow), 1)
   }))
   return {
-    model: 'MLP 256-1024-1024-1024-64',
+    model: 'MLP 256-1536-1536-1536-64',
     microBatches,
     microBatch: micro,
-    hogsBesideSlowWorker: o.hogs ?? 4,
+    hogsBesideSlowRunner: o.hogs ?? 4,
     workers,
     jobMsBoth: both.ms,
     jobMsFastAlone: alone.ms,
