@@ -25,6 +25,8 @@ export interface ForkNodeOptions {
   start?: unknown
   /** Node.js flags of the child @default the parent's (`process.execArgv`) */
   execArgv?: string[]
+  /** variables added to this process's environment for the child */
+  env?: Record<string, string | undefined>
   /** how long the child may take to report ready, ms @default FORK_READY_TIMEOUT_MS (20000) */
   readyTimeoutMs?: number
   /** what the child is, for error messages @default the script's file name */
@@ -53,7 +55,11 @@ export interface ForkedNode<Ready = any> {
 export async function forkNode<Ready = any> (script: URL | string, options: ForkNodeOptions = {}): Promise<ForkedNode<Ready>> {
   const name = options.name ?? String(script).split('/').pop()
   const timeoutMs = options.readyTimeoutMs ?? FORK_READY_TIMEOUT_MS
-  const child = trackChild(fork(script, options.args ?? [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: options.execArgv }))
+  const child = trackChild(fork(script, options.args ?? [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: options.execArgv,
+    env: options.env == null ? process.env : { ...process.env, ...options.env }
+  }))
   const messages: any[] = []
   const node: ForkedNode<Ready> = {
     child,

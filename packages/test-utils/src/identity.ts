@@ -78,20 +78,23 @@ export interface SerializedIdentity {
   authority: string
 }
 
+/** The fleet's part of a {@link SerializedIdentity}: the swarm key file text and the authority's public key. */
+export function serializeFleetKeys (keys: FleetKeys): Pick<SerializedIdentity, 'swarmKey' | 'authority'> {
+  return { swarmKey: new TextDecoder().decode(keys.swarmKey), authority: exportAuthorityPublicKey(keys.authority.publicKey) }
+}
+
 /** Writes `identity` and `keys` as strings for a forked node; {@link deserializeIdentity} reads them back. */
 export function serializeIdentity (identity: TestIdentity, keys: FleetKeys): SerializedIdentity {
   return {
     key: Buffer.from(privateKeyToProtobuf(identity.privateKey)).toString('base64'),
     certificate: Buffer.from(identity.certificate).toString('base64'),
-    swarmKey: new TextDecoder().decode(keys.swarmKey),
-    authority: exportAuthorityPublicKey(keys.authority.publicKey)
+    ...serializeFleetKeys(keys)
   }
 }
 
-/** What a forked node needs to start a mesh node: the fields of `createMeshNode`'s init. */
+/** What a forked node needs to start a mesh node: exactly these fields of `createMeshNode`'s init, so it can be spread into one. */
 export interface DeserializedIdentity {
   privateKey: PrivateKey
-  peerId: PeerId
   certificate: Uint8Array
   /** PSK v1 swarm key file text */
   swarmKey: string
@@ -104,10 +107,8 @@ export interface DeserializedIdentity {
  * @throws the key or authority decoding error of @libp2p/crypto or @fleetmesh/protocol for a malformed field
  */
 export function deserializeIdentity (serialized: SerializedIdentity): DeserializedIdentity {
-  const privateKey = privateKeyFromProtobuf(Buffer.from(serialized.key, 'base64'))
   return {
-    privateKey,
-    peerId: peerIdFromPrivateKey(privateKey),
+    privateKey: privateKeyFromProtobuf(Buffer.from(serialized.key, 'base64')),
     certificate: Uint8Array.from(Buffer.from(serialized.certificate, 'base64')),
     swarmKey: serialized.swarmKey,
     trustedAuthorities: [importAuthorityPublicKey(serialized.authority)]
