@@ -36,6 +36,8 @@ export interface SpawnNodeOptions {
   /** variables added to (or, set to `undefined`, kept from) this process's environment */
   env?: Record<string, string | undefined>
   cwd?: string
+  /** start the script as the leader of its own process group (so the group can be killed together) @default false */
+  processGroup?: boolean
 }
 
 /** Spawns `process.execPath script ...args` with piped stdout and stderr, without waiting. */
@@ -43,7 +45,8 @@ export function spawnNode (script: string, args: string[], options: SpawnNodeOpt
   const child = spawn(process.execPath, [script, ...args], {
     cwd: options.cwd,
     env: options.env == null ? process.env : { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe']
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.processGroup === true
   }) as NodeProcess
   child.out = { stdout: '', stderr: '', all: '' }
   child.stdout?.setEncoding('utf8').on('data', (d: string) => { child.out.stdout += d; child.out.all += d })
@@ -82,15 +85,29 @@ export interface RunNodeOptions extends SpawnNodeOptions {
 
 /**
  * Runs a script to its end. A script still running after `timeoutMs` is
- * SIGKILLed and resolves with `code: null`, `signal: 'SIGKILL'` (its output
- * so far kept, for the assertion message). It resolves on the script's
- * exit, even if a process it started still holds its output open.
+ * SIGKILLed together with every process it started (it runs as the leader
+ * of its own process group: a testnet's daemons and their runners must not
+ * outlive a test that timed out) and resolves with `code: null`,
+ * `signal: 'SIGKILL'` (its output so far kept, for the assertion message).
+ * It resolves on the script's exit, even if a process it started still
+ * holds its output open. A script that ends by itself is responsible for
+ * what it started.
  */
 export async function runNode (script: string, args: string[], options: RunNodeOptions): Promise<NodeRun> {
-  const child = spawnNode(script, args, options)
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs)
+  const child = spawnNode(script, args, { ...options, processGroup: true })
+  const timer = setTimeout(() => { killGroup(child) }, options.timeoutMs)
   // 'exit', not 'close': a grandchild that inherited the pipes must not hold the run open
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(resolve => child.once('exit', (c, s) => { resolve([c, s]) }))
   clearTimeout(timer)
   return result(child, code, signal)
+}
+
+/** SIGKILLs the process group `child` leads (see `processGroup`), or `child` alone if that fails. */
+function killGroup (child: ChildProcess): void {
+  try {
+    if (child.pid == null) throw new Error('no pid')
+    process.kill(-child.pid, 'SIGKILL')
+  } catch {
+    child.kill('SIGKILL')
+  }
 }
