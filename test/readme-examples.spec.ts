@@ -66,6 +66,14 @@ describe('README examples run as written', function () {
     assert.match(out, /^reputation 1$/m)
   })
 
+  it('packages/inference/README.md', async () => {
+    const { code, out } = await run('inference', await firstJsBlock('packages/inference/README.md'), 45_000)
+    assert.equal(code, 0, out)
+    const diffs = [...out.matchAll(/^(y \[12,8\]|state_out \[4,12,16\]) max abs diff (\S+)$/gm)]
+    assert.equal(diffs.length, 2, out)
+    for (const d of diffs) assert.ok(Number(d[2]) <= 1e-5, d[0])
+  })
+
   it('README.md (embedding)', async () => {
     const { code, out } = await run('root', await firstJsBlock('README.md'), 50_000)
     assert.equal(code, 0, out)

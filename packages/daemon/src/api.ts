@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
+import { isWorkAllowed } from '@fleetmesh/market'
 import { checkInputs } from '@fleetmesh/peer'
 import { decodeTensors, encodeTensors, MAX_TENSOR_BYTES } from '@fleetmesh/protocol'
 import { parseModelCid } from '@fleetmesh/runtime'
@@ -10,7 +11,7 @@ import type { DaemonConfig } from './config.js'
 import type { JobRequest, JobTracker } from './jobs.js'
 import type { DaemonMetrics } from './metrics.js'
 import type { Ledger } from '@fleetmesh/ledger'
-import type { ScriptedVehicleState } from '@fleetmesh/market'
+import type { ScriptedVehicleState, VehicleStateSource } from '@fleetmesh/market'
 import type { MeshNode } from '@fleetmesh/peer'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
@@ -39,6 +40,10 @@ export interface ApiContext {
   version: string
   /** the settable state source of a scripted vehicle */
   vehicle?: ScriptedVehicleState
+  /** a vehicle worker's state source (scripted, file, http or none) */
+  vehicleSource?: VehicleStateSource
+  /** the daemon's latest RTT measurement of a peer (PeerId string), if it took one */
+  rtt?: (peerId: string) => { rttMs: number, at: number } | undefined
   /** the node's ledger, if it runs one */
   ledger: () => Ledger | undefined
   /** the API's own base URL, once listening */
@@ -95,6 +100,7 @@ const jobBody = z.strictObject({
   microBatch: z.number().int().min(1).optional(),
   maxPrice: z.number().positive(),
   deadlineMs: z.number().int().positive().optional(),
+  graceMs: z.number().int().min(0).max(3_600_000).optional(),
   region: z.string().min(1).optional()
 })
 
@@ -135,6 +141,20 @@ function peerParam (value: unknown, name: string): string | undefined {
   } catch {
     throw badRequest(`query parameter "${name}": ${JSON.stringify(value.slice(0, 80))} is not a PeerId`)
   }
+}
+
+/**
+ * The addresses a peer listens on (from identify, in the peer store); the
+ * address of a connection it dialled is its ephemeral source port, so it
+ * is used only when the peer store has nothing.
+ */
+async function listenAddrs (node: MeshNode, p: { peerId: any, multiaddrs: Array<{ toString: () => string }> }): Promise<string[]> {
+  try {
+    const peer = await node.libp2p.peerStore.get(p.peerId)
+    const addrs = peer.addresses.map(a => a.multiaddr.toString()).filter(a => !a.includes('/p2p-circuit'))
+    if (addrs.length > 0) return addrs
+  } catch {}
+  return p.multiaddrs.map(String)
 }
 
 /**
@@ -192,7 +212,8 @@ export async function createApi (ctx: ApiContext): Promise<FastifyInstance> {
   }
 
   app.get(`${API_PREFIX}/info`, async () => {
-    const v = ctx.vehicle?.current()
+    const v = (ctx.vehicleSource ?? ctx.vehicle)?.current()
+    const decision = v != null ? isWorkAllowed(v, ctx.config.worker.availability) : undefined
     return {
       peerId: node.peerId.toString(),
       role: node.role,
@@ -202,13 +223,29 @@ export async function createApi (ctx: ApiContext): Promise<FastifyInstance> {
       startedAt: ctx.startedAt,
       uptimeMs: Date.now() - ctx.startedAt,
       worker: ctx.config.worker.enabled,
-      ...(v != null ? { vehicle: { state: v.drive, soc: v.soc, batteryTempC: v.batteryTempC, bidding: node.libp2p.services.market.isBidding() } } : {}),
+      ...(v != null && decision != null
+        ? {
+            vehicle: {
+              source: ctx.config.vehicle.source ?? (ctx.config.vehicle.scripted ? 'scripted' : 'none'),
+              state: v.unknown != null ? 'unknown' : v.drive,
+              soc: Number.isFinite(v.soc) ? v.soc : null,
+              batteryTempC: Number.isFinite(v.batteryTempC) ? v.batteryTempC : null,
+              heardAt: v.heardAt ?? null,
+              allowed: decision.allowed,
+              reason: decision.reason,
+              bidding: node.libp2p.services.market.isBidding()
+            }
+          }
+        : {}),
       dashboardUrl: `${ctx.url()}/#token=${ctx.token}`
     }
   })
 
   app.get(`${API_PREFIX}/peers`, async () => ({
-    peers: node.peers().map(p => ({ peerId: p.peerId.toString(), role: p.role, region: p.region, rttMs: p.rttMs ?? null, multiaddrs: p.multiaddrs.map(String) }))
+    peers: await Promise.all(node.peers().map(async p => {
+      const measured = ctx.rtt?.(p.peerId.toString())
+      return { peerId: p.peerId.toString(), role: p.role, region: p.region, owner: p.owner ?? '', rttMs: measured?.rttMs ?? p.rttMs ?? null, rttAt: measured?.at ?? null, multiaddrs: await listenAddrs(node, p) }
+    }))
   }))
 
   app.get(`${API_PREFIX}/jobs`, async () => ({
@@ -268,7 +305,9 @@ export async function createApi (ctx: ApiContext): Promise<FastifyInstance> {
       requester: peerParam(q.requester, 'requester'),
       limit: intParam(q.limit, 'limit', 1, 10_000) ?? 100
     }
-    const receipts = await ledger().receipts(query)
+    // the ledger lists oldest first; the API gives the newest `limit`, newest first
+    const { limit, ...unlimited } = query
+    const receipts = (await ledger().receipts(unlimited)).sort((a, b) => b.finishedAt - a.finishedAt).slice(0, limit)
     return { receipts: jsonSafe(receipts.map(r => { const { receipt: _raw, ...rest } = r as any; return rest })) }
   })
 

@@ -1,14 +1,31 @@
 #!/usr/bin/env node
 /**
  * The `fleetmesh` executable. Everything that escapes is printed as one
- * line, `fleetmesh: <message>`, never a stack trace.
+ * line, `fleetmesh: <message>`, never a stack trace. Exit codes: 0 ok,
+ * 1 runtime failure, 2 usage or config error.
  */
 import { errorLine, main } from './cli.js'
+import { EXIT_FAILURE } from './constants.js'
+
+/** Resolves once everything written to `stream` so far has been handed to the OS (a pipe may hold only 64 KiB at a time). */
+async function drain (stream: NodeJS.WriteStream): Promise<void> {
+  await new Promise<void>(resolve => { stream.write('', () => { resolve() }) })
+}
+
+async function exit (code: number): Promise<never> {
+  await Promise.all([drain(process.stdout), drain(process.stderr)]).catch(() => {})
+  process.exit(code)
+}
+
+// `npm run fleetmesh -- …` runs in the repository root; relative paths mean the user's directory
+if (process.env.npm_lifecycle_event === 'fleetmesh' && process.env.INIT_CWD != null && process.env.INIT_CWD !== '') {
+  process.chdir(process.env.INIT_CWD)
+}
 
 const daemonMode = process.argv[2] === 'daemon'
 process.on('uncaughtException', (err) => {
   process.stderr.write(errorLine(err) + '\n')
-  process.exit(1)
+  void exit(EXIT_FAILURE)
 })
 process.on('unhandledRejection', (err: any) => {
   if (daemonMode) {
@@ -17,9 +34,10 @@ process.on('unhandledRejection', (err: any) => {
     return
   }
   process.stderr.write(errorLine(err) + '\n')
-  process.exit(1)
+  void exit(EXIT_FAILURE)
 })
 
 const code = await main(process.argv.slice(2))
-// the daemon's stores are flushed and its API closed by now; leftover handles (runner processes, timers) must not keep it alive
-process.exit(code)
+// the daemon's stores are flushed and its API closed by now; leftover handles (runner processes, timers) must not keep it alive,
+// but everything printed must reach a pipe first (`--json` output is often larger than a pipe's buffer)
+await exit(code)

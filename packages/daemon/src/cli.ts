@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
@@ -9,11 +9,13 @@ import cliProgress from 'cli-progress'
 import Table from 'cli-table3'
 import { Command, CommanderError, Option } from 'commander'
 import { ApiClient } from './client.js'
-import { CONFIG_KEYS, loadConfig } from './config.js'
+import { coerceValue, CONFIG_KEYS, loadConfig } from './config.js'
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, PARENT_CHECK_INTERVAL_MS } from './constants.js'
 import { consoleLog, startDaemon, VERSION } from './daemon.js'
 import { JobError, UsageError } from './errors.js'
 import { CERTIFICATE_FILE, CONFIG_FILE, loadOrCreateToken, writeFileAtomic } from './files.js'
 import { readNpy, writeNpy } from './npy.js'
+import { placementMessage, progressFigures, progressLine } from './progress.js'
 import type { JobView } from './jobs.js'
 import type { WireTensor } from '@fleetmesh/protocol'
 
@@ -225,18 +227,13 @@ export function createProgram (io: CliIo = defaultIo): Command {
       if (o.bootstrap != null) config.bootstrap = o.bootstrap
       if (o.listen != null) config.listen = o.listen
       if (o.worker === true) config.worker = { enabled: true }
-      // validate before touching the data directory
-      try {
-        loadConfig({ env: {}, flags: { ...sets, role: o.role, region: o.region, authorities: authorities.length > 0 ? authorities : undefined, dataDir, bootstrap: o.bootstrap, listen: o.listen } })
-      } catch (err: any) {
-        if (!(err?.name === 'ConfigError' && err.key === 'authorities' && authorities.length === 0)) throw err
-      }
+      // validate every key before touching the data directory (no authority yet is fine: it can be added later)
+      loadConfig({ env: {}, allowNoAuthorities: true, flags: { ...sets, role: o.role, region: o.region, authorities, dataDir, bootstrap: o.bootstrap, listen: o.listen } })
       for (const [k, v] of Object.entries(sets)) {
         const parts = k.split('.')
         let at = config
         for (const p of parts.slice(0, -1)) at = (at[p] ??= {})
-        const spec = CONFIG_KEYS.find(s => s.key === k)
-        at[parts[parts.length - 1] as string] = spec?.kind === 'list' ? v.split(',').map(s => s.trim()).filter(Boolean) : spec?.kind === 'int' || spec?.kind === 'number' ? Number(v) : spec?.kind === 'bool' ? /^(true|1|yes|on)$/i.test(v) : v
+        at[parts[parts.length - 1] as string] = coerceValue(k, v)
       }
       await mkdir(dataDir, { recursive: true, mode: 0o700 })
       await chmod(dataDir, 0o700).catch(() => {})
@@ -246,12 +243,10 @@ export function createProgram (io: CliIo = defaultIo): Command {
       const tmp = `${configFile}.tmp`
       await writeFile(tmp, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 })
       try {
-        loadConfig({ file: tmp, env: {} })
+        loadConfig({ file: tmp, env: {}, allowNoAuthorities: true })
       } catch (err: any) {
-        if (!(err?.name === 'ConfigError' && err.key === 'authorities' && authorities.length === 0)) {
-          await rm(tmp, { force: true })
-          throw err
-        }
+        await rm(tmp, { force: true })
+        throw err
       }
       await rename(tmp, configFile)
       const peerId = peerIdFromPrivateKey(key).toString()
@@ -261,7 +256,8 @@ export function createProgram (io: CliIo = defaultIo): Command {
       }
       io.stdout(`peerId ${peerId}\nconfig ${configFile}\n`)
       if (authorities.length === 0) io.stdout('no trusted authority yet: add its public key to "authorities" in config.json\n')
-      io.stdout(`next: the fleet authority runs\n  fleetmesh authority issue --authority DIR --peer ${peerId} --role ${o.role} --region ${o.region} --out ${join(dataDir, CERTIFICATE_FILE)}\nthen start the node with\n  fleetmesh daemon --data-dir ${dataDir}\n`)
+      const owner = o.role === 'vehicle' ? ' --owner OWNER_ACCOUNT' : ''
+      io.stdout(`next: the fleet authority runs\n  fleetmesh authority issue --authority DIR --peer ${peerId} --role ${o.role} --region ${o.region}${owner} --out ${join(dataDir, CERTIFICATE_FILE)}\nthen start the node with\n  fleetmesh daemon --data-dir ${dataDir}\n`)
     })
 
   // ---- daemon -----------------------------------------------------------
@@ -327,9 +323,22 @@ export function createProgram (io: CliIo = defaultIo): Command {
       const onTerm = (): void => { onSignal('SIGTERM') }
       process.on('SIGINT', onInt)
       process.on('SIGTERM', onTerm)
+      // started by npm (`npm run fleetmesh`, `npx fleetmesh`): a killed npm does not always pass its signal on, so its exit counts as one
+      let parentTimer: ReturnType<typeof setInterval> | undefined
+      if (io.env.npm_command != null || io.env.npm_lifecycle_event != null) {
+        const parent = process.ppid
+        const npm = npmAncestor()
+        parentTimer = setInterval(() => {
+          if (process.ppid === parent && (npm == null || isAlive(npm))) return
+          clearInterval(parentTimer)
+          onSignal('npm exited')
+        }, PARENT_CHECK_INTERVAL_MS)
+        parentTimer.unref()
+      }
       try {
         await daemon.closed
       } finally {
+        clearInterval(parentTimer)
         process.off('SIGINT', onInt)
         process.off('SIGTERM', onTerm)
       }
@@ -347,8 +356,9 @@ export function createProgram (io: CliIo = defaultIo): Command {
     .requiredOption('--max-price <credits>', 'most credits per compute unit', numberArg('--max-price'))
     .option('--deadline-ms <ms>', 'time the job may take, ms', intArg('--deadline-ms', 1))
     .option('--region <geohash>', 'region whose workers may bid (default: the node\'s)')
+    .option('--grace <ms>', 'fail when no acceptable bid came within the bid window plus this long, ms', intArg('--grace', 0, 3_600_000))
     .option('--out <dir>', 'directory for the outputs (<out>/<name>.npy)', '.')
-    .action(async (o: { model: string, input: string[], mode: 'data' | 'pipeline', shards?: number, stages?: number, microBatch?: number, maxPrice: number, deadlineMs?: number, region?: string, out: string, json?: boolean } & ConnectOptions) => {
+    .action(async (o: { model: string, input: string[], mode: 'data' | 'pipeline', shards?: number, stages?: number, microBatch?: number, maxPrice: number, deadlineMs?: number, region?: string, grace?: number, out: string, json?: boolean } & ConnectOptions) => {
       // read everything local first: bad input fails before the daemon is asked
       const inputs: WireTensor[] = []
       for (const spec of o.input) {
@@ -372,29 +382,9 @@ export function createProgram (io: CliIo = defaultIo): Command {
       }
       const client = await connect(o, io)
       if (modelBytes != null) cid = (await client.uploadModel(modelBytes)).cid
-      const { jobId } = await client.submit({ model: cid as string, inputs, mode: o.mode, shards: o.shards, stages: o.stages, microBatch: o.microBatch, maxPrice: o.maxPrice, deadlineMs: o.deadlineMs, region: o.region })
-      const bar = new cliProgress.SingleBar({
-        stream: process.stderr,
-        format: `job ${short(jobId)} [{bar}] {value}/{total} micro-batches | {workers} workers | {state}`,
-        hideCursor: true,
-        clearOnComplete: false
-      }, cliProgress.Presets.shades_classic)
-      let started = false
-      let view: JobView
-      try {
-        view = await client.wait(jobId, {
-          intervalMs: 200,
-          onProgress: (v) => {
-            const payload = { state: v.state, workers: v.workers.filter(w => w.state === 'leased').length }
-            if (!started) { bar.start(Math.max(1, v.microBatches.total), v.microBatches.done, payload); started = true }
-            bar.setTotal(Math.max(1, v.microBatches.total))
-            bar.update(v.microBatches.done, payload)
-          }
-        })
-      } finally {
-        if (started) bar.stop()
-      }
-      if (view.state !== 'done') throw new JobError(`job ${jobId} ${view.state}${view.error != null ? `: ${view.error}` : ''}`)
+      const { jobId } = await client.submit({ model: cid as string, inputs, mode: o.mode, shards: o.shards, stages: o.stages, microBatch: o.microBatch, maxPrice: o.maxPrice, deadlineMs: o.deadlineMs, graceMs: o.grace, region: o.region })
+      const view = await follow(client, jobId, io)
+      if (view.state !== 'done') throw new JobError(placementMessage(view, { maxPrice: o.maxPrice, region: o.region, graceMs: o.grace }) ?? `job ${jobId} ${view.state}${view.error != null ? `: ${view.error}` : ''}`)
       const outputs = await client.result(jobId)
       const outDir = resolve(o.out)
       await mkdir(outDir, { recursive: true })
@@ -424,7 +414,11 @@ export function createProgram (io: CliIo = defaultIo): Command {
         ['uptime', `${Math.round(info.uptimeMs / 1000)} s`], ['worker', info.worker ? 'yes' : 'no'], ['peers', String(peers.length)],
         ['addresses', info.multiaddrs.join('\n')], ['API', client.url]
       ]
-      if (info.vehicle != null) rows.push(['vehicle', `${info.vehicle.state}, SoC ${Math.round(info.vehicle.soc * 100)} %${info.vehicle.bidding === true ? ', bidding' : ''}`])
+      if (info.vehicle != null) {
+        const v = info.vehicle
+        rows.push(['vehicle', `${v.state}${v.soc != null ? `, SoC ${Math.round(v.soc * 100)} %` : ''} (source ${v.source}${v.heardAt != null ? `, heard ${Math.round((Date.now() - v.heardAt) / 1000)} s ago` : ''})`])
+        rows.push(['bidding', v.bidding ? `yes (${v.reason})` : `no: ${v.allowed ? 'draining' : v.reason}`])
+      }
       const t = new Table({ style: { head: [], border: [] } })
       for (const r of rows) t.push(r)
       io.stdout(t.toString() + '\n')
@@ -435,7 +429,7 @@ export function createProgram (io: CliIo = defaultIo): Command {
     .action(async (o: ConnectOptions & { json?: boolean }) => {
       const peers = await (await connect(o, io)).peers()
       if (o.json === true) { io.stdout(JSON.stringify(peers) + '\n'); return }
-      io.stdout(table(['peer', 'role', 'region', 'rtt ms', 'address'], peers.map(p => [p.peerId, p.role, p.region, p.rttMs ?? '', p.multiaddrs[0] ?? ''])))
+      io.stdout(table(['peer', 'role', 'region', 'rtt ms', 'address'], peers.map(p => [p.peerId, p.role, p.region, p.rttMs != null ? Number(p.rttMs.toFixed(1)) : '', p.multiaddrs[0] ?? ''])))
     })
 
   withConnect(program.command('jobs'))
@@ -464,8 +458,9 @@ export function createProgram (io: CliIo = defaultIo): Command {
     .action(async (o: ConnectOptions & { json?: boolean }) => {
       const b = await (await connect(o, io)).balances()
       if (o.json === true) { io.stdout(JSON.stringify(b) + '\n'); return }
-      const rows = Object.entries(b.peers ?? {}).map(([id, a]: [string, any]) => [id, a.earned ?? '', a.spent ?? '', a.balance ?? '', a.receiptsAsWorker ?? '', a.receiptsAsRequester ?? ''])
-      io.stdout(table(['peer', 'earned', 'spent', 'balance', 'as worker', 'as requester'], rows))
+      const rows = (accounts: Record<string, any>): Array<Array<string | number>> => Object.entries(accounts ?? {}).map(([id, a]) => [id, a.earned ?? 0, a.spent ?? 0, a.credits ?? 0, a.receiptsAsWorker ?? 0, a.receiptsAsRequester ?? 0])
+      io.stdout(table(['peer', 'earned', 'spent', 'credits', 'as worker', 'as requester'], rows(b.peers)))
+      if (Object.keys(b.owners ?? {}).length > 0) io.stdout(table(['owner', 'earned', 'spent', 'credits', 'as worker', 'as requester'], rows(b.owners)))
       io.stdout(`from ${b.receipts ?? 0} countersigned receipts\n`)
     })
 
@@ -492,6 +487,16 @@ export function createProgram (io: CliIo = defaultIo): Command {
       io.stdout(o.json === true ? JSON.stringify(r) + '\n' : `vehicle ${r.state}, SoC ${Math.round(r.soc * 100)} %\n`)
     })
 
+  withConnect(program.command('cancel'))
+    .description('cancel a running job submitted through this daemon (DELETE /api/v1/jobs/:id)')
+    .argument('<jobId>', 'the job (fleetmesh jobs lists them)')
+    .action(async (jobId: string, o: ConnectOptions & { json?: boolean }) => {
+      const r = await (await connect(o, io)).cancel(jobId)
+      if (o.json === true) { io.stdout(JSON.stringify(r) + '\n'); return }
+      if (!r.cancelled) throw new JobError(`job ${jobId} is ${r.state}; only a running job can be cancelled`)
+      io.stdout(`job ${jobId} cancelled\n`)
+    })
+
   withConnect(program.command('stop'))
     .description('ask the daemon to drain and exit (POST /api/v1/shutdown)')
     .action(async (o: ConnectOptions) => {
@@ -503,27 +508,104 @@ export function createProgram (io: CliIo = defaultIo): Command {
 }
 
 /**
+ * Follows a submitted job to its end: a progress bar on a terminal (rate,
+ * ETA, workers, re-awards), else one plain line per change on stderr; Ctrl-C
+ * (or SIGTERM) cancels the job on the daemon before giving up.
+ */
+async function follow (client: ApiClient, jobId: string, io: CliIo): Promise<JobView> {
+  const tty = process.stderr.isTTY === true
+  const bar = tty
+    ? new cliProgress.SingleBar({
+      stream: process.stderr,
+      format: `job ${short(jobId)} [{bar}] {value}/{total} micro-batches | {rate} items/s | ETA {eta_s} | {workers} workers | {reawards} re-awards | {state}`,
+      hideCursor: true,
+      clearOnComplete: false
+    }, cliProgress.Presets.shades_classic)
+    : undefined
+  let started = false
+  let last = ''
+  const stop = new AbortController()
+  const onSignal = (): void => { stop.abort(new JobError(`job ${jobId} cancelled (interrupted)`)) }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  try {
+    return await client.wait(jobId, {
+      intervalMs: 200,
+      signal: stop.signal,
+      onProgress: (v) => {
+        const f = progressFigures(v, Date.now())
+        if (bar != null) {
+          const payload = { state: v.state, workers: f.workers, reawards: f.reawards, rate: f.itemsPerSecond.toFixed(1), eta_s: f.etaSeconds != null ? `${Math.ceil(f.etaSeconds)} s` : '?' }
+          if (!started) { bar.start(f.total, f.done, payload); started = true }
+          bar.setTotal(f.total)
+          bar.update(f.done, payload)
+          return
+        }
+        const line = progressLine(v, Date.now())
+        const key = `${f.done}/${f.total}/${f.workers}/${f.reawards}/${v.state}`
+        if (key !== last) { last = key; io.stderr(line + '\n') }
+      }
+    })
+  } catch (err: any) {
+    if (stop.signal.aborted) {
+      await client.cancel(jobId).catch(() => {})
+      throw stop.signal.reason
+    }
+    throw err
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    if (started) bar?.stop()
+  }
+}
+
+/** The pid of the npm process this one runs under (npm → sh → node), read from /proc; undefined where there is no /proc or no npm. */
+function npmAncestor (): number | undefined {
+  let pid = process.ppid
+  for (let depth = 0; depth < 4 && pid > 1; depth++) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      if (/(^|[/\0])(npm|npx)(-cli\.js)?(\0|$)/.test(cmdline) || cmdline.includes('npm-cli.js') || cmdline.includes('npx-cli.js')) return pid
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      pid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+    } catch {
+      return undefined
+    }
+  }
+  return undefined
+}
+
+function isAlive (pid: number): boolean {
+  try { process.kill(pid, 0); return true } catch (err: any) { return err?.code === 'EPERM' }
+}
+
+/**
  * Runs the CLI with `argv` (without the node and script paths).
  *
- * @returns the exit code: 0 on success (and for `--help`/`--version`), 1 on any error, after printing one line `fleetmesh: <message>` on stderr
+ * @returns the exit code: {@link EXIT_OK} (0) on success and for `--help`/`--version`; {@link EXIT_USAGE} (2) for bad usage or config (commander's errors, UsageError, ConfigError); {@link EXIT_FAILURE} (1) for any other error. Every error prints one line `fleetmesh: <message>` on stderr.
  */
 export async function main (argv: string[], io: CliIo = defaultIo): Promise<number> {
   const program = createProgram(io)
   try {
     if (argv.length === 0) throw new UsageError('missing command; run `fleetmesh --help`')
     await program.parseAsync(argv, { from: 'user' })
-    return 0
+    return EXIT_OK
   } catch (err: any) {
     if (err instanceof CommanderError || err?.name === 'CommanderError') {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT_OK
       if (err.code === 'commander.help' || err.code === 'commander.executeSubCommandAsync') {
         io.stderr('fleetmesh: missing subcommand; run `fleetmesh --help`\n')
-        return 1
+        return EXIT_USAGE
       }
       io.stderr(errorLine(err) + '\n')
-      return err.exitCode !== 0 ? (err.exitCode ?? 1) : 1
+      return EXIT_USAGE
     }
     io.stderr(errorLine(err) + '\n')
-    return err?.name === 'ConfigError' || err?.name === 'UsageError' ? 2 : 1
+    return exitCodeOf(err)
   }
+}
+
+/** The exit code of an error: {@link EXIT_USAGE} for UsageError and ConfigError, else {@link EXIT_FAILURE}. */
+export function exitCodeOf (err: any): number {
+  return err?.name === 'ConfigError' || err?.name === 'UsageError' ? EXIT_USAGE : EXIT_FAILURE
 }

@@ -16,8 +16,25 @@ export interface NodeInfo {
   uptimeMs: number
   /** the node bids on offers and runs shards */
   worker: boolean
-  /** scripted vehicles: the current state */
-  vehicle?: { state: 'parked' | 'charging' | 'driving', soc: number, batteryTempC?: number, bidding?: boolean }
+  /** vehicle workers: the state, where it comes from and whether the owner's rule lets the vehicle work now */
+  vehicle?: {
+    /** the configured state source */
+    source: 'none' | 'scripted' | 'file' | 'http'
+    /** `unknown` when the source has no state (none configured, nothing reported yet, an unreadable file) */
+    state: 'parked' | 'charging' | 'driving' | 'unknown'
+    /** 0..1; null when unknown */
+    soc: number | null
+    /** °C; null when unknown */
+    batteryTempC: number | null
+    /** ms since the epoch the source last heard from the vehicle; null for a scripted source or none yet */
+    heardAt: number | null
+    /** the owner's rule allows work in this state */
+    allowed: boolean
+    /** why (`driving`, `state source stale for 42 s`, `parked, SoC 80%`) */
+    reason: string
+    /** the market bids now (allowed, not draining) */
+    bidding: boolean
+  }
   /** the dashboard, with the token in the URL fragment */
   dashboardUrl: string
 }
@@ -27,8 +44,13 @@ export interface PeerView {
   peerId: string
   role: 'station' | 'vehicle'
   region: string
+  /** vehicle owner account from the certificate ('' if none) */
+  owner: string
   /** last measured RTT, ms; null if not measured yet */
   rttMs: number | null
+  /** when the daemon last measured it, ms since the epoch; null if it has not */
+  rttAt: number | null
+  /** the addresses the peer listens on */
   multiaddrs: string[]
 }
 
@@ -46,6 +68,8 @@ export interface SubmitJobInit {
   maxPrice: number
   /** time the job may take from submission, ms */
   deadlineMs?: number
+  /** how long after the bid window a job with no acceptable bid may wait before it fails, ms @default the mesh's */
+  graceMs?: number
   region?: string
 }
 

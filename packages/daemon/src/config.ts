@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { isRegion } from '@fleetmesh/protocol'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
 import { ConfigError } from './errors.js'
 
@@ -29,7 +31,12 @@ export interface AvailabilityConfig {
   minChargingSoc: number
   /** highest battery temperature to work at, °C @default 45 */
   maxBatteryTempC: number
+  /** a state source silent for longer than this is stale and the vehicle stops working, ms @default 30000 */
+  maxStaleMs?: number
 }
+
+/** Where a vehicle's state comes from: `none` (the vehicle never works), `scripted` (the API sets it), `file` (a JSON file a telematics bridge writes), `http` (a local endpoint the bridge posts to). */
+export type VehicleSourceKind = 'none' | 'scripted' | 'file' | 'http'
 
 /** The validated daemon configuration, defaults applied, paths absolute. */
 export interface DaemonConfig {
@@ -81,7 +88,13 @@ export interface DaemonConfig {
   }
   /** vehicles: where the vehicle state comes from */
   vehicle: {
-    /** the state is set through the API (`POST /api/v1/vehicle`), for testnets @default false */
+    /** where the state comes from @default none (or scripted when `scripted` is set) */
+    source?: VehicleSourceKind
+    /** `file` source: the JSON state file the telematics bridge writes */
+    stateFile?: string
+    /** `http` source: `host:port` on loopback or an absolute Unix socket path to accept state reports on */
+    stateListen?: string
+    /** shorthand for `source: scripted`: the state is set through the API (`POST /api/v1/vehicle`), for testnets @default false */
     scripted: boolean
     /** initial drive state of a scripted vehicle @default parked */
     state: 'parked' | 'charging' | 'driving'
@@ -170,6 +183,10 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
   { key: 'worker.availability.minParkedSoc', kind: 'number', expect: 'a number 0..1', default: '0.5', doc: 'vehicles: minimum state of charge to work while parked, 0..1' },
   { key: 'worker.availability.minChargingSoc', kind: 'number', expect: 'a number 0..1', default: '0', doc: 'vehicles: minimum state of charge to work while charging, 0..1' },
   { key: 'worker.availability.maxBatteryTempC', kind: 'number', expect: 'a number (°C)', default: '45', doc: 'vehicles: highest battery temperature to work at, °C' },
+  { key: 'worker.availability.maxStaleMs', kind: 'int', expect: 'an integer 100..86400000 (ms)', default: '30000', doc: 'vehicles: a state source silent for longer than this is stale; the vehicle stops bidding and drains, ms' },
+  { key: 'vehicle.source', kind: 'enum', expect: 'one of none, scripted, file, http', default: 'none', doc: 'vehicles: where the state comes from; `none` never works (the safe default), `file` watches `vehicle.stateFile`, `http` listens on `vehicle.stateListen`' },
+  { key: 'vehicle.stateFile', kind: 'path', expect: 'a file path', default: 'none', doc: 'vehicles, `file` source: JSON `{"drive":"parked","soc":0.8,"batteryTempC":20,"at":<ms>}` rewritten by the telematics bridge' },
+  { key: 'vehicle.stateListen', kind: 'string', expect: 'a loopback host:port (127.0.0.1:7070) or an absolute Unix socket path', default: 'none', doc: 'vehicles, `http` source: where the bridge `PUT`s or `POST`s the same JSON to `/state`' },
   { key: 'vehicle.scripted', kind: 'bool', expect: 'true or false', default: 'false', doc: 'vehicles: state set through `POST /api/v1/vehicle` (testnets) instead of a telematics source' },
   { key: 'vehicle.state', kind: 'enum', expect: 'one of parked, charging, driving', default: 'parked', doc: 'scripted vehicles: initial drive state' },
   { key: 'vehicle.soc', kind: 'number', expect: 'a number 0..1', default: '0.8', doc: 'scripted vehicles: initial battery state of charge, 0..1' },
@@ -190,12 +207,33 @@ const SPECS = new Map(CONFIG_KEYS.map(s => [s.key, s]))
 const int = (min: number, max: number): z.ZodNumber => z.number().int().min(min).max(max)
 const list = z.array(z.string().min(1))
 
+/** True if `text` parses as a multiaddr. */
+function isMultiaddr (text: string): boolean {
+  try { multiaddr(text); return text.startsWith('/') } catch { return false }
+}
+
+/** True if `text` parses as a multiaddr that names its peer (`…/p2p/<PeerId>`). */
+function isPeerMultiaddr (text: string): boolean {
+  if (!isMultiaddr(text)) return false
+  const id = multiaddr(text).getComponents().findLast(c => c.name === 'p2p')?.value
+  if (id == null) return false
+  try { peerIdFromString(id); return true } catch { return false }
+}
+
+/** True for a loopback `host:port` or an absolute Unix socket path. */
+function isStateListen (text: string): boolean {
+  if (text.startsWith('/')) return true
+  const m = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\]):(\d{1,5})$/.exec(text)
+  return m != null && Number(m[2]) <= 65535
+}
+
 const availabilitySchema = z.strictObject({
   whileCharging: z.boolean().default(true),
   whileParked: z.boolean().default(true),
   minParkedSoc: z.number().min(0).max(1).default(0.5),
   minChargingSoc: z.number().min(0).max(1).default(0),
-  maxBatteryTempC: z.number().default(45)
+  maxBatteryTempC: z.number().default(45),
+  maxStaleMs: int(100, 86_400_000).default(30_000)
 })
 
 /** The zod schema of the config (before path resolution). */
@@ -203,9 +241,9 @@ export const configSchema = z.strictObject({
   dataDir: z.string().min(1),
   role: z.enum(['station', 'vehicle']),
   region: z.string().refine(isRegion),
-  listen: list.optional(),
-  announce: list.default([]),
-  bootstrap: list.default([]),
+  listen: z.array(z.string().refine(isMultiaddr)).optional(),
+  announce: z.array(z.string().refine(isMultiaddr)).default([]),
+  bootstrap: z.array(z.string().refine(isPeerMultiaddr)).default([]),
   swarmKeyFile: z.string().min(1).optional(),
   certificateFile: z.string().min(1).optional(),
   authorities: list.min(1),
@@ -225,6 +263,9 @@ export const configSchema = z.strictObject({
     availability: availabilitySchema.default(availabilitySchema.parse({}))
   }).prefault({}),
   vehicle: z.strictObject({
+    source: z.enum(['none', 'scripted', 'file', 'http']).optional(),
+    stateFile: z.string().min(1).optional(),
+    stateListen: z.string().refine(isStateListen).optional(),
     scripted: z.boolean().default(false),
     state: z.enum(['parked', 'charging', 'driving']).default('parked'),
     soc: z.number().min(0).max(1).default(0.8),
@@ -265,6 +306,8 @@ export interface LoadConfigInit {
   flags?: Record<string, unknown>
   /** base directory of relative paths in env and flags @default process.cwd() */
   cwd?: string
+  /** accept a config with no `authorities` yet (`fleetmesh init` before the authority is known) @default false */
+  allowNoAuthorities?: boolean
 }
 
 function setPath (target: Record<string, any>, key: string, value: unknown): void {
@@ -315,6 +358,16 @@ function coerce (spec: ConfigKeySpec, value: unknown): unknown {
     return value
   }
   return value
+}
+
+/**
+ * The typed value of a string given for `key` (`--set key=value`): a
+ * number, a boolean or a list where the key takes one; a string that does
+ * not parse stays a string (so validation names it).
+ */
+export function coerceValue (key: string, value: string): unknown {
+  const spec = SPECS.get(key)
+  return spec == null ? value : coerce(spec, value)
 }
 
 function describe (value: unknown): string {
@@ -392,7 +445,12 @@ export function loadConfig (init: LoadConfigInit = {}): DaemonConfig {
   }
   if (merged.dataDir == null) merged.dataDir = join(homedir(), '.fleetmesh')
 
-  const result = configSchema.safeParse(merged)
+  if (file == null && merged.role == null) {
+    const dir = resolve(cwd, String(merged.dataDir))
+    throw new ConfigError(`no config for data directory ${dir} (no ${join(dir, 'config.json')}): run \`fleetmesh init --data-dir ${dir} --role station|vehicle --region GEOHASH\` first, or give --config FILE`, 'role')
+  }
+  const schema = init.allowNoAuthorities === true ? configSchema.extend({ authorities: list.default([]) }) : configSchema
+  const result = schema.safeParse(merged)
   if (!result.success) {
     const issue = result.error.issues[0] as z.core.$ZodIssue
     if (issue.code === 'unrecognized_keys') {
@@ -408,7 +466,15 @@ export function loadConfig (init: LoadConfigInit = {}): DaemonConfig {
     throw new ConfigError(`config key "${key}": expected ${expect}, got ${describe(got)}${source != null ? ` (from ${source})` : ''}`, spec?.key ?? path)
   }
   const out = result.data
-  return { ...out, certificateFile: out.certificateFile ?? join(out.dataDir, 'certificate') }
+  const source: VehicleSourceKind = out.vehicle.source ?? (out.vehicle.scripted ? 'scripted' : 'none')
+  if (out.role === 'vehicle' && source === 'file' && out.vehicle.stateFile == null) throw new ConfigError(`config key "vehicle.stateFile": expected a file path for vehicle.source "file", got nothing${sourceOf(sources, 'vehicle.source')}`, 'vehicle.stateFile')
+  if (out.role === 'vehicle' && source === 'http' && out.vehicle.stateListen == null) throw new ConfigError(`config key "vehicle.stateListen": expected a loopback host:port or a Unix socket path for vehicle.source "http", got nothing${sourceOf(sources, 'vehicle.source')}`, 'vehicle.stateListen')
+  return { ...out, vehicle: { ...out.vehicle, source }, certificateFile: out.certificateFile ?? join(out.dataDir, 'certificate') }
+}
+
+function sourceOf (sources: Map<string, string>, key: string): string {
+  const s = sources.get(key)
+  return s != null ? ` (vehicle.source from ${s})` : ''
 }
 
 function resolvePaths (spec: ConfigKeySpec, value: unknown, base: string): unknown {

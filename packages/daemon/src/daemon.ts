@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { mkdir, readFile } from 'node:fs/promises'
-import { ScriptedVehicleState } from '@fleetmesh/market'
+import { ScriptedVehicleState, UnknownVehicleState } from '@fleetmesh/market'
 import { createMeshNode, importAuthorityPublicKey, loadOrCreateIdentity } from '@fleetmesh/peer'
 import { enable, logger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -10,9 +10,10 @@ import { ConfigError, DaemonStartError } from './errors.js'
 import { loadOrCreateToken, removeApiAddress, writeApiAddress } from './files.js'
 import { JobTracker } from './jobs.js'
 import { DaemonMetrics } from './metrics.js'
+import { FileVehicleState, HttpVehicleState } from './vehicle-state.js'
 import type { DaemonConfig, LogLevel } from './config.js'
 import type { Ledger } from '@fleetmesh/ledger'
-import type { WorkerInit } from '@fleetmesh/market'
+import type { LeaseEvent, VehicleStateSource, WorkerInit } from '@fleetmesh/market'
 import type { MeshNode, MeshNodeInit } from '@fleetmesh/peer'
 import type { PublicKey } from '@libp2p/interface'
 import type { FastifyInstance } from 'fastify'
@@ -55,6 +56,12 @@ export interface StartDaemonOptions {
   log?: (level: LogLevel, line: string) => void
   /** extra mesh node init merged over what the config gives (tests) */
   meshInit?: Partial<MeshNodeInit>
+  /**
+   * how often each directly connected peer's RTT is measured again, ms (0 = never);
+   * off by default for now: pinging every peer every RTT_REFRESH_MS stalled the testnet's cross-region job
+   * @default 0
+   */
+  rttRefreshMs?: number
 }
 
 const LEVEL_ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 }
@@ -124,13 +131,15 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
   say('info', `starting ${config.role} in region ${config.region}, data dir ${config.dataDir}`)
   say('info', `peerId ${peerId.toString()}`)
 
-  const certificate = await readRequired(config.certificateFile, 'certificate', `have the fleet authority issue one: fleetmesh authority issue --authority DIR --peer ${peerId.toString()} --role ${config.role} --region ${config.region} --out ${config.certificateFile}`)
+  const certificate = await readRequired(config.certificateFile, 'certificate', `have the fleet authority issue one: fleetmesh authority issue --authority DIR --peer ${peerId.toString()} --role ${config.role} --region ${config.region}${config.role === 'vehicle' ? ' --owner OWNER_ACCOUNT' : ''} --out ${config.certificateFile}`)
   const swarmKey = config.swarmKeyFile != null ? await readRequired(config.swarmKeyFile, 'swarm key', 'copy the fleet\'s swarm key there (fleetmesh swarm-key makes a new one)') : undefined
   const trustedAuthorities = await loadAuthorities(config.authorities)
 
   let vehicle: ScriptedVehicleState | undefined
-  if (config.role === 'vehicle' && config.vehicle.scripted) {
-    vehicle = new ScriptedVehicleState({ drive: config.vehicle.state, soc: config.vehicle.soc, batteryTempC: config.vehicle.batteryTempC })
+  let vehicleSource: VehicleStateSource | undefined
+  if (config.role === 'vehicle' && config.worker.enabled) {
+    ({ vehicle, vehicleSource } = await startVehicleSource(config))
+    say('info', `vehicle state source: ${describeSource(config, vehicleSource)}`)
   }
   let worker: Omit<WorkerInit, 'onLease'> | undefined
   if (config.worker.enabled) {
@@ -139,15 +148,15 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
       pricing: { basePricePerUnit: config.worker.pricePerUnit, loadFactor: config.worker.loadFactor },
       ...(config.worker.siteBudgetKw != null ? { power: { siteBudgetKw: config.worker.siteBudgetKw, perLeaseKw: config.worker.perLeaseKw } } : {}),
       ...(config.role === 'vehicle' ? { availability: config.worker.availability } : {}),
-      ...(vehicle != null ? { vehicleState: vehicle } : {})
+      ...(vehicleSource != null ? { vehicleState: vehicleSource } : {})
     }
   }
 
   // the metrics exist before the node (libp2p registers its own into their registry); their sources read the node once it runs
   const ref: { node?: MeshNode } = {}
-  const metrics = new DaemonMetrics(() => ref.node?.peers() ?? [], () => ref.node?.libp2p.services.market.heldLeases().length ?? 0)
+  const metrics = new DaemonMetrics(() => ref.node?.peers() ?? [], () => ref.node?.libp2p.services.market.heldLeases().length ?? 0, VERSION)
   const market = Object.fromEntries(Object.entries(config.market).filter(([, v]) => v != null))
-  const mesh = ref.node = await createMeshNode({
+  const mesh = ref.node = await listenErrorsNamed(config, vehicleSource, async () => createMeshNode({
     role: config.role,
     region: config.region,
     dataDir: config.dataDir,
@@ -164,13 +173,24 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
     inference: { runners: config.inference.runners, intraOpNumThreads: config.inference.intraOpNumThreads, maxInputBytes: config.inference.maxInputBytes },
     modelStore: { budgetBytes: config.modelStore.budgetBytes, maxModelBytes: config.modelStore.maxModelBytes },
     ...(config.gossipIpWhitelist.length > 0 ? { gossip: { scoreParams: { IPColocationFactorWhitelist: new Set(config.gossipIpWhitelist) } } } : {}),
-    metrics: prometheusMetrics({ registry: metrics.registry, preserveExistingMetrics: true, collectDefaultMetrics: true, statfsLocation: config.dataDir }),
+    metrics: prometheusMetrics({ registry: metrics.registry, preserveExistingMetrics: false, collectDefaultMetrics: true, statfsLocation: config.dataDir }),
     ...options.meshInit
-  })
+  }))
   for (const addr of mesh.getMultiaddrs()) say('info', `listening on ${addr.toString()}`)
   const ledger = (): Ledger | undefined => mesh.libp2p.services.ledger as Ledger | undefined
-  const unwire = wireMetrics(mesh, metrics, ledger())
+  const unwire = wireMetrics(mesh, metrics)
+  if (vehicleSource != null) {
+    const source = vehicleSource
+    metrics.trackVehicle(() => {
+      const v = source.current()
+      return { state: v.unknown != null ? 'unknown' : v.drive, soc: v.soc, batteryTempC: v.batteryTempC, heardAt: v.heardAt, bidding: mesh.libp2p.services.market.isBidding() }
+    })
+  }
   const jobs = new JobTracker(mesh, metrics)
+  const rtts = new Map<string, { rttMs: number, at: number }>()
+  const rttEvery = options.rttRefreshMs ?? 0
+  const rttTimer = rttEvery > 0 ? setInterval(() => { void refreshRtts(mesh, rtts) }, rttEvery) : undefined
+  rttTimer?.unref()
 
   let app: FastifyInstance | undefined
   let url = ''
@@ -183,6 +203,7 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
       const drained = await withTimeout(mesh.libp2p.services.market.drain('the daemon is stopping'), DRAIN_TIMEOUT_MS)
       say(drained ? 'info' : 'warn', drained ? 'drained' : `drain did not finish in ${DRAIN_TIMEOUT_MS} ms; stopping anyway`)
       jobs.stop()
+      clearInterval(rttTimer)
       await app?.close().catch((err: any) => { log.error('closing the API failed - %s', err?.message ?? err) })
       say('info', 'API stopped')
       unwire()
@@ -205,23 +226,29 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
       startedAt,
       version: VERSION,
       vehicle,
+      vehicleSource,
+      rtt: (peerId) => rtts.get(peerId),
       ledger,
       url: () => url,
       shutdown: () => { void stop().catch((err: any) => { log.error('shutdown failed - %s', err?.message ?? err) }) }
     })
-    await app.listen({ host: config.api.host, port: config.api.port })
+    await app.listen({ host: config.api.host, port: config.api.port }).catch((err: any) => {
+      if (err?.code === 'EADDRINUSE') throw new ConfigError(`config key "api.port": port ${config.api.port} on ${config.api.host} is in use; set api.port (--api-port) to a free port, or 0 for any`, 'api.port')
+      throw err
+    })
     const address = app.server.address()
     const port = typeof address === 'object' && address != null ? address.port : config.api.port
     url = `http://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${port}`
     await writeApiAddress(config.dataDir, { url, pid: process.pid })
   } catch (err) {
+    clearInterval(rttTimer)
     unwire()
     await app?.close().catch(() => {})
     await mesh.stop().catch(() => {})
     throw err
   }
   say('info', `API on ${url} (token in ${config.dataDir}/api-token)`)
-  say('info', `dashboard on ${url}/`)
+  say('info', `dashboard on ${url}/#token=${token}`)
   return { node: mesh, url, token, config, metrics, closed: closed.promise, stop }
 }
 
@@ -235,34 +262,107 @@ async function withTimeout (p: Promise<unknown>, ms: number): Promise<boolean> {
   }
 }
 
-/** Counts market and ledger events into the daemon's metrics; returns the function that removes the listeners. */
-function wireMetrics (node: MeshNode, metrics: DaemonMetrics, ledger: Ledger | undefined): () => void {
+/** Counts market events into the daemon's metrics (the ledger registers its own); returns the function that removes the listeners. */
+function wireMetrics (node: MeshNode, metrics: DaemonMetrics): () => void {
   const market = node.libp2p.services.market
   const inference = node.libp2p.services.inference
   metrics.trackInferBytes(() => inference?.counters)
+  const leaseStarts = new Map<string, number>()
   const onOffer = (): void => { metrics.offersReceived.inc() }
   const onBid = (evt: CustomEvent<{ side: string }>): void => { metrics.bids.inc({ side: evt.detail.side }) }
   const onJob = (evt: CustomEvent<{ state: string }>): void => {
     if (evt.detail.state === 'bidding' || evt.detail.state === 'reoffered') metrics.offersPublished.inc()
   }
-  const onLease = (evt: CustomEvent<{ side: string, state: string }>): void => {
-    metrics.leases.inc({ side: evt.detail.side, state: evt.detail.state })
-    if (evt.detail.side === 'requester' && evt.detail.state === 'awarded') metrics.awards.inc()
+  const onLease = (evt: CustomEvent<LeaseEvent>): void => {
+    const e = evt.detail
+    metrics.leases.inc({ side: e.side, state: e.state })
+    if (e.side === 'requester' && e.state === 'awarded') metrics.awards.inc()
+    const key = `${e.side}/${e.leaseId}`
+    if (e.state === 'awarded' || (e.state === 'active' && !leaseStarts.has(key))) {
+      leaseStarts.set(key, e.at)
+      return
+    }
+    if (e.state === 'active') return
+    const started = leaseStarts.get(key)
+    leaseStarts.delete(key)
+    if (started != null) metrics.leaseDuration.observe({ side: e.side, state: e.state }, Math.max(0, e.at - started) / 1000)
+    if (e.state !== 'completed') metrics.leasesLost.inc({ side: e.side, reason: e.state })
   }
-  const onEntry = (evt: CustomEvent<{ kind: string, source: string }>): void => { metrics.ledgerEntries.inc({ kind: evt.detail.kind, source: evt.detail.source }) }
-  const onReconcile = (evt: CustomEvent<{ initiator: boolean }>): void => { metrics.reconcileRounds.inc({ role: evt.detail.initiator ? 'initiator' : 'responder' }) }
   market.addEventListener('offer', onOffer)
   market.addEventListener('bid', onBid as any)
   market.addEventListener('job', onJob as any)
   market.addEventListener('lease', onLease as any)
-  ledger?.addEventListener('entry', onEntry as any)
-  ledger?.addEventListener('reconcile', onReconcile as any)
   return () => {
     market.removeEventListener('offer', onOffer)
     market.removeEventListener('bid', onBid as any)
     market.removeEventListener('job', onJob as any)
     market.removeEventListener('lease', onLease as any)
-    ledger?.removeEventListener('entry', onEntry as any)
-    ledger?.removeEventListener('reconcile', onReconcile as any)
+  }
+}
+/** The vehicle state source the config names, started (so a listen error names its key before the node starts). */
+async function startVehicleSource (config: DaemonConfig): Promise<{ vehicle?: ScriptedVehicleState, vehicleSource: VehicleStateSource }> {
+  const maxStaleMs = config.worker.availability.maxStaleMs
+  switch (config.vehicle.source ?? (config.vehicle.scripted ? 'scripted' : 'none')) {
+    case 'scripted': {
+      const vehicle = new ScriptedVehicleState({ drive: config.vehicle.state, soc: config.vehicle.soc, batteryTempC: config.vehicle.batteryTempC })
+      return { vehicle, vehicleSource: vehicle }
+    }
+    case 'file': {
+      const source = new FileVehicleState({ file: config.vehicle.stateFile as string, maxStaleMs })
+      await source.start()
+      return { vehicleSource: source }
+    }
+    case 'http': {
+      const source = new HttpVehicleState({ listen: config.vehicle.stateListen as string, maxStaleMs })
+      await source.start().catch((err: any) => {
+        throw new ConfigError(`config key "vehicle.stateListen": cannot listen on ${config.vehicle.stateListen ?? ''} (${err?.code ?? err?.message ?? err}); pick a free port or socket path`, 'vehicle.stateListen')
+      })
+      return { vehicleSource: source }
+    }
+    default:
+      return { vehicleSource: new UnknownVehicleState('no state source configured; set vehicle.source to file, http or scripted') }
+  }
+}
+
+function describeSource (config: DaemonConfig, source: VehicleStateSource): string {
+  if (source instanceof FileVehicleState) return `file ${source.file}`
+  if (source instanceof HttpVehicleState) return `http ${source.address()} (PUT /state)`
+  if (source instanceof ScriptedVehicleState) return 'scripted (POST /api/v1/vehicle)'
+  return `none: the vehicle does not work until vehicle.source is set (${config.vehicle.source ?? 'none'})`
+}
+
+/** Runs `fn` (the node's creation); an address that cannot be listened on becomes a ConfigError naming `listen`. Stops the vehicle source if it fails. */
+async function listenErrorsNamed<T> (config: DaemonConfig, source: VehicleStateSource | undefined, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err: any) {
+    await source?.stop?.()
+    const text = `${String(err?.name)} ${String(err?.message)} ${String(err?.code)} ${String(err?.cause?.message)}`
+    if (/EADDRINUSE|EADDRNOTAVAIL|EACCES|faultTolerance|UnsupportedListenAddress|NoValidAddresses/i.test(text)) {
+      const why = /EADDRNOTAVAIL/.test(text) ? 'address not available on this machine' : /EACCES/.test(text) ? 'permission denied' : 'address in use'
+      throw new ConfigError(`config key "listen": cannot listen on ${(config.listen ?? ['the role default']).join(', ')} (${why}); set listen (--listen) to a free port, or tcp/0 for any`, 'listen')
+    }
+    throw err
+  }
+}
+
+/**
+ * Pings, one at a time, every admitted peer this node has a direct (not
+ * relayed) connection to, over that connection (never a new dial), and
+ * records the RTTs; a failed ping keeps the last value.
+ */
+async function refreshRtts (mesh: MeshNode, rtts: Map<string, { rttMs: number, at: number }>): Promise<void> {
+  const peers = mesh.peers()
+  const live = new Set(peers.map(p => p.peerId.toString()))
+  for (const id of rtts.keys()) if (!live.has(id)) rtts.delete(id)
+  for (const p of peers) {
+    const conn = mesh.libp2p.getConnections(p.peerId).find(c => c.status === 'open' && c.limits == null)
+    if (conn == null) continue
+    try {
+      const rttMs = await mesh.libp2p.services.ping.ping(conn.remoteAddr, { signal: AbortSignal.timeout(5000) })
+      rtts.set(p.peerId.toString(), { rttMs, at: Date.now() })
+    } catch (err: any) {
+      log('ping %p failed - %s', p.peerId, err?.message ?? err)
+    }
   }
 }

@@ -178,10 +178,11 @@ function renderInfo (info) {
   ]
   if (info.vehicle != null && typeof info.vehicle === 'object') {
     const v = info.vehicle
-    rows.push(['Vehicle', h('span', { 'data-testid': 'node-vehicle' }, str(v.state),
+    rows.push(['Vehicle', h('div', null, h('span', { 'data-testid': 'node-vehicle' }, str(v.state),
       typeof v.soc === 'number' ? ' \\u00b7 SoC ' + Math.round(v.soc * 100) + ' %' : '',
       typeof v.batteryTempC === 'number' ? ' \\u00b7 ' + num(v.batteryTempC, 1) + ' \\u00b0C' : '',
-      typeof v.bidding === 'boolean' ? ' \\u00b7 ' + (v.bidding ? 'bidding' : 'not bidding') : '')])
+      typeof v.bidding === 'boolean' ? ' \\u00b7 ' + (v.bidding ? 'bidding' : 'not bidding') : ''),
+      typeof v.reason === 'string' && v.bidding !== true ? h('div', { class: 'muted', 'data-testid': 'node-vehicle-reason' }, str(v.reason)) : '')])
   }
   const addrs = Array.isArray(info.multiaddrs) ? info.multiaddrs : []
   rows.push(['Addresses', addrs.length === 0 ? h('span', { class: 'muted' }, 'none') : h('div', null, addrs.map(a => h('div', { class: 'mono' }, str(a))))])

@@ -78,3 +78,10 @@ export class JobError extends DaemonError {
     super(message, 'ERR_JOB', 'JobError')
   }
 }
+
+/** A vehicle state report (state file or `/state` endpoint body) is malformed. */
+export class VehicleStateError extends DaemonError {
+  constructor (message: string) {
+    super(message, 'ERR_VEHICLE_STATE', 'VehicleStateError')
+  }
+}

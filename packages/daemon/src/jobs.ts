@@ -17,8 +17,10 @@ export interface JobWorkerView {
   leaseId: string
   /** shard (data) or stage (pipeline) index */
   shard: number
-  /** `leased` while the lease runs (or ran to the end), `lost` when it was lost or handed back */
-  state: 'leased' | 'lost'
+  /** `leased` while the lease runs, `done` once the job is done (the lease ran to the end), `lost` when it was lost or handed back */
+  state: 'leased' | 'done' | 'lost'
+  /** why a lost lease was lost (`expired`, `disconnected`, `released: drained: driving`) */
+  reason?: string
 }
 
 /** A job submitted through this daemon, as `GET /api/v1/jobs/:id` returns it. */
@@ -34,6 +36,8 @@ export interface JobView {
   finishedAt?: number
   /** `Name: message` of the failure */
   error?: string
+  /** the failure's fields */
+  errorInfo?: JobErrorInfo
   /** batch size (dimension 0 of the inputs) */
   batch: number
   microBatches: { total: number, done: number }
@@ -57,7 +61,25 @@ export interface JobRequest {
   maxPrice: number
   /** time the job may take from submission, ms @default the mesh's (5 min) */
   deadlineMs?: number
+  /** how long after the bid window a job with no acceptable bid may wait before it fails (the market's `placementTimeoutMs`), ms */
+  graceMs?: number
   region?: string
+}
+
+/** Why a job failed, as structured data (from the error's fields) so the CLI can name the flag to change. */
+export interface JobErrorInfo {
+  /** the error's `name`, e.g. `NoBidsError` */
+  name: string
+  /** the error's `code`, e.g. `ERR_NO_BIDS` */
+  code?: string
+  /** NoBidsError: `no-workers`, `price`, `reputation`, `limits`, `busy` or `unknown` */
+  reason?: string
+  /** NoBidsError: the region offered in */
+  region?: string
+  /** NoBidsError: the job's most credits per compute unit */
+  maxPricePerUnit?: number
+  /** NoBidsError: the lowest price asked, credits per compute unit */
+  lowestAsk?: number
 }
 
 interface Entry {
@@ -99,8 +121,10 @@ export class JobTracker {
       microBatch: req.microBatch,
       maxPrice: req.maxPrice,
       deadline: req.deadlineMs != null ? Date.now() + req.deadlineMs : undefined,
-      region: req.region
-    }
+      region: req.region,
+      // the market fails a job with no acceptable bid after the bid window plus this grace
+      ...(req.graceMs != null ? { placementTimeoutMs: req.graceMs } : {})
+    } as SubmitInit
     const handle = this.node.submit(init)
     const batch = req.inputs[0]?.dims[0] ?? 0
     const view: JobView = {
@@ -121,6 +145,7 @@ export class JobTracker {
       entry.outputs = outputs
       this.finish(entry, 'done')
     }, (err: any) => {
+      view.errorInfo = errorInfo(err)
       this.finish(entry, entry.cancelled ? 'cancelled' : 'failed', `${err?.name ?? 'Error'}: ${err?.message ?? err}`)
     })
     const settlement = (handle as Partial<JobHandle> & { settlement?: Promise<any> }).settlement
@@ -155,7 +180,11 @@ export class JobTracker {
         if (p.type === 'awarded') {
           view.workers.push({ peerId: p.worker, leaseId: p.leaseId, shard: p.shard, state: 'leased' })
         } else if (p.type === 'lease-lost') {
-          for (const w of view.workers) if (w.leaseId === p.leaseId) w.state = 'lost'
+          for (const w of view.workers) {
+            if (w.leaseId !== p.leaseId) continue
+            w.state = 'lost'
+            if (p.reason != null) w.reason = p.reason
+          }
         } else if (p.type === 'shard-finished') {
           entry.seqDone.add(p.seq)
           view.microBatches.done = Math.min(entry.seqDone.size, Math.max(view.microBatches.total, entry.seqDone.size))
@@ -173,8 +202,15 @@ export class JobTracker {
     view.state = state
     view.finishedAt = Date.now()
     if (state === 'done') view.microBatches.done = view.microBatches.total
+    // the job's end ends every lease still running: done with it, or lost with the job
+    for (const w of view.workers) {
+      if (w.state !== 'leased') continue
+      w.state = state === 'done' ? 'done' : 'lost'
+      if (state !== 'done') w.reason = `job ${state}`
+    }
     if (error != null) view.error = error
     this.metrics?.jobs.inc({ state })
+    this.metrics?.jobDuration.observe({ state }, (view.finishedAt - view.submittedAt) / 1000)
     log('job %s %s%s', view.jobId, state, error != null ? ` - ${error}` : '')
   }
 
@@ -211,4 +247,14 @@ export class JobTracker {
   stop (): void {
     for (const e of this.jobs.values()) if (e.view.state === 'running') this.cancel(e.view.jobId, 'the daemon is stopping')
   }
+}
+
+function errorInfo (err: any): JobErrorInfo {
+  const info: JobErrorInfo = { name: String(err?.name ?? 'Error') }
+  if (typeof err?.code === 'string') info.code = err.code
+  if (typeof err?.reason === 'string') info.reason = err.reason
+  if (typeof err?.region === 'string') info.region = err.region
+  if (typeof err?.maxPricePerUnit === 'number') info.maxPricePerUnit = err.maxPricePerUnit
+  if (typeof err?.lowestAsk === 'number') info.lowestAsk = err.lowestAsk
+  return info
 }

@@ -75,7 +75,7 @@ describe('local HTTP API', function () {
     const metrics = await call(d, 'GET', '/metrics')
     assert.equal(metrics.status, 200)
     assert.match(metrics.type ?? '', /text\/plain/)
-    for (const name of ['fleetmesh_offers_received_total', 'fleetmesh_bids_total', 'fleetmesh_awards_total', 'fleetmesh_reawards_total', 'fleetmesh_shard_latency_ms_bucket', 'fleetmesh_infer_bytes_total', 'fleetmesh_ledger_entries_stored_total', 'fleetmesh_reconcile_rounds_total', 'fleetmesh_peers']) {
+    for (const name of ['fleetmesh_offers_received_total', 'fleetmesh_bids_total', 'fleetmesh_awards_total', 'fleetmesh_reawards_total', 'fleetmesh_micro_batch_latency_seconds_bucket', 'fleetmesh_infer_bytes_total', 'fleetmesh_ledger_receipts_stored_total', 'fleetmesh_ledger_reconcile_sessions_total', 'fleetmesh_peers', 'fleetmesh_build_info']) {
       assert.ok(metrics.text.includes(name), `metrics have ${name}`)
     }
     assert.match(metrics.text, /^libp2p_/m, 'libp2p\'s own metrics are in the same registry')

@@ -27,12 +27,12 @@ describe('config', () => {
     assert.equal(fromFile.worker.loadFactor, 0.5, 'a default fills what the file leaves out')
     assert.equal(fromFile.api.host, '127.0.0.1')
 
-    const env = { FLEETMESH_API_PORT: '2000', FLEETMESH_WORKER_MAX_LEASES: '3', FLEETMESH_BOOTSTRAP: '/ip4/127.0.0.1/tcp/1/p2p/a, /ip4/127.0.0.1/tcp/2/p2p/b' }
+    const env = { FLEETMESH_API_PORT: '2000', FLEETMESH_WORKER_MAX_LEASES: '3', FLEETMESH_BOOTSTRAP: '/ip4/127.0.0.1/tcp/1/p2p/12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq, /ip4/127.0.0.1/tcp/2/p2p/12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK' }
     const fromEnv = loadConfig({ file: f, env })
     assert.equal(fromEnv.api.port, 2000, 'env beats file')
     assert.equal(fromEnv.worker.maxLeases, 3, 'env beats file')
     assert.equal(fromEnv.worker.pricePerUnit, 5, 'file value kept where env says nothing')
-    assert.deepEqual(fromEnv.bootstrap, ['/ip4/127.0.0.1/tcp/1/p2p/a', '/ip4/127.0.0.1/tcp/2/p2p/b'], 'env lists are comma separated')
+    assert.deepEqual(fromEnv.bootstrap, ['/ip4/127.0.0.1/tcp/1/p2p/12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq', '/ip4/127.0.0.1/tcp/2/p2p/12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK'], 'env lists are comma separated')
 
     const fromFlags = loadConfig({ file: f, env, flags: { 'api.port': '3000', logLevel: 'debug', 'worker.enabled': true } })
     assert.equal(fromFlags.api.port, 3000, 'flag beats env')
@@ -72,7 +72,7 @@ describe('config', () => {
     { layer: 'file', key: 'vehicle.state', value: 'flying', expect: /config key "vehicle\.state": expected one of parked, charging, driving/ },
     { layer: 'env', key: 'mdns', value: 'maybe', expect: /config key "mdns": expected true or false, got "maybe"/ },
     { layer: 'flag', key: 'logLevel', value: 'loud', expect: /config key "logLevel": expected one of error, warn, info, debug, got "loud"/ },
-    { layer: 'file', key: 'bootstrap', value: ['/ip4/1.2.3.4/tcp/1', 7], expect: /config key "bootstrap\[1\]": expected a list of multiaddrs/ },
+    { layer: 'file', key: 'bootstrap', value: ['/ip4/1.2.3.4/tcp/1/p2p/12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq', 7], expect: /config key "bootstrap\[1\]": expected a list of multiaddrs/ },
     { layer: 'file', key: 'authorities', value: [], expect: /config key "authorities": expected a non-empty list/ },
     { layer: 'file', key: 'worker.availability.minParkedSoc', value: 2, expect: /config key "worker\.availability\.minParkedSoc": expected a number 0\.\.1, got 2/ },
     { layer: 'env', key: 'market.bidWindowMs', value: '10s', expect: /config key "market\.bidWindowMs": expected an integer 1\.\.600000 \(ms\), got "10s"/ },
@@ -110,7 +110,8 @@ describe('config', () => {
     const nested = await file({ ...BASE, api: { prot: 1 } }, 'nested.json')
     assert.throws(() => loadConfig({ file: nested, env: {} }), { name: 'ConfigError', message: /config key "api\.prot".*unknown key/ })
     assert.throws(() => loadConfig({ env: {}, flags: { ...BASE, 'api.prot': '1' } }), { name: 'ConfigError', message: /config key "api\.prot": unknown key/ })
-    assert.throws(() => loadConfig({ env: {}, flags: { region: 'u33d', authorities: [KEY] } }), { name: 'ConfigError', message: /config key "role": expected one of station, vehicle, got nothing/ })
+    assert.throws(() => loadConfig({ env: {}, flags: { region: 'u33d', authorities: [KEY] } }), { name: 'ConfigError', message: /no config for data directory .*: run `fleetmesh init --data-dir/ })
+    assert.throws(() => loadConfig({ env: {}, flags: { role: 'station', authorities: [KEY] } }), { name: 'ConfigError', message: /config key "region": expected .*, got nothing/ })
   })
 
   it('every key is in the README reference table with its env var', async () => {

@@ -4,10 +4,10 @@ import { generateMlp } from '@fleetmesh/runtime'
 import { LOOPBACK_GOSSIP_WHITELIST, loopbackListen, removeTempDirs, tempDir } from '@fleetmesh/test-utils'
 import { createDaemonIdentity, createFleetFiles } from '@fleetmesh/test-utils/fleet'
 import Fastify from 'fastify'
-import { chromium } from 'playwright-core'
 import { loadConfig } from '../src/config.js'
 import { startDaemon } from '../src/daemon.js'
 import { registerDashboard } from '../src/dashboard.js'
+import { launchChromium } from './utils/browser.js'
 import type { Daemon } from '../src/daemon.js'
 import type { NodeRole } from '@fleetmesh/peer'
 import type { FleetFiles } from '@fleetmesh/test-utils/fleet'
@@ -15,16 +15,16 @@ import type { FastifyInstance } from 'fastify'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 
 /**
- * The dashboard in a real headless Chromium (Debian's /usr/bin/chromium,
- * driven by playwright-core).
+ * The dashboard in a real headless Chromium (the system's /usr/bin/chromium
+ * if present, else the binary the @sparticuz/chromium package ships),
+ * driven by playwright-core.
  */
 
-const CHROMIUM = '/usr/bin/chromium'
 /** Bound on every single wait in this file. */
 const WAIT_MS = 30_000
 
 async function launchBrowser (): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--headless=new'], timeout: WAIT_MS })
+  return launchChromium(WAIT_MS)
 }
 
 interface OpenedPage {

@@ -43,7 +43,7 @@ import type { ReceiptFields, VerifiedReceipt } from './receipt.js'
 import type { ReconcileOptions } from './reconcile.js'
 import type { SessionOptions, SessionStats } from './session.js'
 import type { PbReceipt, VerifiedCertificate } from '@fleetmesh/protocol'
-import type { ComponentLogger, PeerId, PrivateKey, PublicKey, TypedEventEmitter } from '@libp2p/interface'
+import type { ComponentLogger, Metrics, PeerId, PrivateKey, PublicKey, TypedEventEmitter } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
 export * from './balances.js'
@@ -107,6 +107,8 @@ export interface LedgerComponents {
   logger: ComponentLogger
   pubsub: LedgerPubSub
   admission: LedgerAdmission
+  /** libp2p's metrics; when present the ledger registers its own (see `registerLedgerMetrics`) */
+  metrics?: Metrics
 }
 
 /** Filter of {@link Ledger.receipts}; one of jobId, worker, requester picks the index. */

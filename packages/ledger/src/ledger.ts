@@ -17,6 +17,8 @@ import { indexPrefix, LevelEntryStore, MemoryEntryStore } from './store.js'
 import type { Balances, EarningsReport, ReputationReport } from './balances.js'
 import type { VerifiedEntry } from './entry.js'
 import type { VerifiedEvidence } from './evidence.js'
+import { registerLedgerMetrics } from './metrics.js'
+import type { LedgerMetrics } from './metrics.js'
 import type { Ledger, LedgerComponents, LedgerEvents, LedgerInit, ReceiptQuery, ShardReturnInit } from './index.js'
 import type { ReceiptFields, VerifiedReceipt } from './receipt.js'
 import type { EntryStore } from './store.js'
@@ -69,6 +71,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
   private own?: VerifiedCertificate
   private derived?: { balances?: Balances, reputation?: Map<string, ReputationReport> }
   private reconciling = false
+  private readonly metrics?: LedgerMetrics
   /** secret seed of this node's shard sampling (workers must not predict which shards are checked) */
   readonly sampleSeed: string
 
@@ -81,6 +84,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
     this.sampleSeed = init.sampleSeed ?? toHex(randomBytes(16))
     if (components.pubsub == null) throw new InvalidConfigError('the ledger service needs the gossipsub service under the name "pubsub"')
     if (components.admission == null) throw new InvalidConfigError('the ledger service needs the admission service under the name "admission"')
+    if (components.metrics != null) this.metrics = registerLedgerMetrics(components.metrics, components.peerId.toString(), () => this.balances())
   }
 
   isStarted (): boolean {
@@ -162,6 +166,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
       if (store == null) throw new LedgerNotStartedError('the ledger is not started')
       await store.put(e)
       this.remember(e)
+      this.metrics?.stored[e.kind].increment({ [source]: true })
       this.safeDispatchEvent('entry', { detail: { id: e.id, kind: e.kind, source } })
       return e
     })()
@@ -176,13 +181,20 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
   private readonly validate = async (_from: PeerId, msg: any): Promise<any> => {
     try {
       const data: Uint8Array = msg.data
-      if (data.byteLength > MAX_LEDGER_ENTRY_BYTES) return REJECT
+      if (data.byteLength > MAX_LEDGER_ENTRY_BYTES) {
+        this.metrics?.gossipValidation.increment({ reject: true })
+        return REJECT
+      }
       const e = await this.ingest(data, 'gossip')
+      this.metrics?.gossipValidation.increment(e == null ? { ignore: true } : { accept: true })
       return e == null ? IGNORE : ACCEPT
     } catch (err: any) {
       this.log('gossiped entry refused - %s', err?.message ?? err)
       this.safeDispatchEvent('rejected', { detail: { code: err?.code ?? 'ERR_UNKNOWN', source: 'gossip' } })
-      return err?.action === 'ignore' ? IGNORE : REJECT
+      const ignore = err?.action === 'ignore'
+      this.metrics?.gossipValidation.increment(ignore ? { ignore: true } : { reject: true })
+      this.metrics?.gossipRejected.increment({ [String(err?.code ?? 'ERR_UNKNOWN')]: true })
+      return ignore ? IGNORE : REJECT
     }
   }
 
@@ -352,6 +364,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
       const stats = await initiateSession(lpIo(stream, signal), this.hooks(), this.init.reconcile)
       await stream.close({ signal }).catch(() => {})
       this.log('reconciled with %p: %d sent, %d received, %d bytes out, %d in', peer, stats.entriesSent, stats.entriesReceived, stats.bytesSent, stats.bytesReceived)
+      this.metrics?.reconcileSessions.increment({ initiator: true })
       this.safeDispatchEvent('reconcile', { detail: { peer: peer.toString(), initiator: true, ...stats } })
       return stats
     } catch (err: any) {
@@ -369,6 +382,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
     try {
       const stats = await respondSession(lpIo(stream, signal), this.hooks(), this.init.reconcile)
       await stream.close({ signal }).catch(() => {})
+      this.metrics?.reconcileSessions.increment({ responder: true })
       this.safeDispatchEvent('reconcile', { detail: { peer: connection.remotePeer.toString(), initiator: false, ...stats } })
     } catch (err: any) {
       this.log('reconcile stream from %p failed - %s', connection.remotePeer, err?.message ?? err)

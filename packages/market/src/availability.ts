@@ -1,5 +1,5 @@
 import { TypedEventEmitter } from '@libp2p/interface'
-import { MAX_BATTERY_TEMP_C, MIN_PARKED_SOC } from './constants.js'
+import { MAX_BATTERY_TEMP_C, MAX_STATE_STALE_MS, MIN_PARKED_SOC } from './constants.js'
 
 /**
  * Vehicle availability: when a vehicle's owner lets it work. A
@@ -18,6 +18,13 @@ export interface VehicleState {
   soc: number
   /** battery temperature, °C */
   batteryTempC: number
+  /**
+   * when the source last heard from the vehicle, ms since the epoch;
+   * omitted by sources whose state is always current (a scripted timeline)
+   */
+  heardAt?: number
+  /** set when the source has no state to report, saying why (`no state source configured`, `no report from the vehicle yet`); the vehicle does not work */
+  unknown?: string
 }
 
 /** The owner's rule for when the vehicle may work. Plain data. */
@@ -32,6 +39,8 @@ export interface AvailabilityPolicy {
   minChargingSoc?: number
   /** highest battery temperature to work at, °C @default MAX_BATTERY_TEMP_C (45) */
   maxBatteryTempC?: number
+  /** a state whose `heardAt` is older than this is stale and work stops, ms @default MAX_STATE_STALE_MS (30 s) */
+  maxStaleMs?: number
 }
 
 /** The decision of {@link isWorkAllowed}. */
@@ -44,13 +53,17 @@ export interface AvailabilityDecision {
 const pct = (x: number): string => `${Math.round(x * 100)}%`
 
 /**
- * Whether the owner policy allows work in `state`. A vehicle never works
- * while driving; otherwise the battery must be at most `maxBatteryTempC`,
- * and parked (or charging) work must be enabled with the SoC at or above
- * its threshold.
+ * Whether the owner policy allows work in `state` at `now` (ms since the
+ * epoch). A vehicle never works while its state is unknown or stale
+ * (`heardAt` more than `maxStaleMs` before `now`), nor while driving;
+ * otherwise the battery must be at most `maxBatteryTempC`, and parked (or
+ * charging) work must be enabled with the SoC at or above its threshold.
  */
-export function isWorkAllowed (state: VehicleState, policy: AvailabilityPolicy = {}): AvailabilityDecision {
+export function isWorkAllowed (state: VehicleState, policy: AvailabilityPolicy = {}, now: number = Date.now()): AvailabilityDecision {
   const maxTemp = policy.maxBatteryTempC ?? MAX_BATTERY_TEMP_C
+  if (state.unknown != null) return { allowed: false, reason: `state unknown: ${state.unknown}` }
+  const maxStale = policy.maxStaleMs ?? MAX_STATE_STALE_MS
+  if (state.heardAt != null && now - state.heardAt > maxStale) return { allowed: false, reason: `state source stale for ${Math.floor((now - state.heardAt) / 1000)} s` }
   if (state.drive === 'driving') return { allowed: false, reason: 'driving' }
   if (!Number.isFinite(state.soc) || !Number.isFinite(state.batteryTempC)) return { allowed: false, reason: 'state unknown' }
   if (state.batteryTempC > maxTemp) return { allowed: false, reason: `battery ${state.batteryTempC} °C > ${maxTemp} °C` }
@@ -141,5 +154,86 @@ export class ScriptedVehicleState extends TypedEventEmitter<VehicleStateEvents> 
   stop (): void {
     for (const t of this.timers) clearTimeout(t)
     this.timers = []
+  }
+}
+
+/** Init of {@link ReportedVehicleState}. */
+export interface ReportedVehicleStateInit {
+  /** a report older than this makes the source emit `change` so the market re-evaluates (and finds it stale), ms @default MAX_STATE_STALE_MS (30 s) */
+  maxStaleMs?: number
+  /** why the state is unknown before the first report @default 'no report from the vehicle yet' */
+  unknownReason?: string
+}
+
+/**
+ * The base of a state source fed by reports from the vehicle (a telematics
+ * bridge writing a file or posting to an endpoint): the last report with
+ * the time it was heard. Before the first report the state is unknown; when
+ * a report grows older than `maxStaleMs` the source emits `change` itself,
+ * so the market re-evaluates with no timer of its own and finds the state
+ * stale ({@link isWorkAllowed} with the same `maxStaleMs`).
+ */
+export class ReportedVehicleState extends TypedEventEmitter<VehicleStateEvents> implements VehicleStateSource {
+  private state?: VehicleState
+  private readonly maxStaleMs: number
+  private readonly unknownReason: string
+  private staleTimer?: ReturnType<typeof setTimeout>
+
+  constructor (init: ReportedVehicleStateInit = {}) {
+    super()
+    this.maxStaleMs = init.maxStaleMs ?? MAX_STATE_STALE_MS
+    this.unknownReason = init.unknownReason ?? 'no report from the vehicle yet'
+  }
+
+  current (): VehicleState {
+    return this.state != null ? { ...this.state } : { drive: 'parked', soc: Number.NaN, batteryTempC: Number.NaN, unknown: this.unknownReason }
+  }
+
+  /** ms since the epoch of the last report; undefined before the first */
+  heardAt (): number | undefined {
+    return this.state?.heardAt
+  }
+
+  /**
+   * Takes a report from the vehicle heard at `heardAt` (ms since the epoch,
+   * default now), emits `change`, and schedules the staleness check.
+   */
+  report (state: Pick<VehicleState, 'drive' | 'soc' | 'batteryTempC'>, heardAt: number = Date.now()): void {
+    this.state = { drive: state.drive, soc: state.soc, batteryTempC: state.batteryTempC, heardAt }
+    clearTimeout(this.staleTimer)
+    const due = heardAt + this.maxStaleMs + 1 - Date.now()
+    this.staleTimer = setTimeout(() => { this.safeDispatchEvent('change', { detail: this.current() }) }, Math.max(0, due))
+    this.staleTimer.unref?.()
+    this.safeDispatchEvent('change', { detail: this.current() })
+  }
+
+  /** Forgets the last report (the source lost the vehicle): the state is unknown for `reason`. */
+  forget (reason: string): void {
+    clearTimeout(this.staleTimer)
+    this.state = { drive: 'parked', soc: Number.NaN, batteryTempC: Number.NaN, unknown: reason }
+    this.safeDispatchEvent('change', { detail: this.current() })
+  }
+
+  stop (): void | Promise<void> {
+    clearTimeout(this.staleTimer)
+  }
+}
+
+/**
+ * The source of a vehicle that has none configured: its state is always
+ * unknown, so it never works (the safe default for a vehicle whose
+ * operator forgot the telematics bridge).
+ */
+export class UnknownVehicleState extends TypedEventEmitter<VehicleStateEvents> implements VehicleStateSource {
+  private readonly reason: string
+
+  /** @param reason - shown as `state unknown: <reason>` @default 'no state source configured' */
+  constructor (reason = 'no state source configured') {
+    super()
+    this.reason = reason
+  }
+
+  current (): VehicleState {
+    return { drive: 'parked', soc: Number.NaN, batteryTempC: Number.NaN, unknown: this.reason }
   }
 }

@@ -34,6 +34,23 @@ export const DIRECT_TIMEOUT_MS = 5000
 /** Lifetime of a gossiped offer or bid and of direct messages, ms (the replay window covers it). */
 export const MESSAGE_TTL_MS = 60_000
 
+/**
+ * How long a shard may stay unplaced before its job fails, ms, counted
+ * from the end of the first bid window (or from when a lost lease left
+ * the shard open): the job then fails with NoBidsError (JobFailedError
+ * for a shard that had lost its lease) instead of re-offering until its
+ * deadline. While a bidder of the job holds one of its leases (its
+ * capacity frees up when that shard completes) the timeout starts again.
+ * Re-offers wait REOFFER_WINDOW_MS doubling each round (500,
+ * 1000, 2000, 4000 ms: 7.5 s), so 10 s leaves four re-offer rounds plus
+ * gossip across cellular links (a few hundred ms) for a worker that frees
+ * up or joins.
+ */
+export const PLACEMENT_TIMEOUT_MS = 10_000
+
+/** Most refusals (NoBid) a requester keeps per job, one per worker: a region's workers fit many times over. */
+export const MAX_REFUSALS_PER_JOB = 1024
+
 /** Job deadline when a job spec gives none: 5 minutes from submission, ms. */
 export const JOB_DEADLINE_MS = 5 * 60_000
 
@@ -54,7 +71,7 @@ export const REPUTATION_WEIGHT = 1
 /** RTT assumed for a bidder that could not be pinged, ms (a slow cellular round trip). */
 export const UNKNOWN_RTT_MS = 500
 
-/** Reputation of a peer when no reputation source is given (the ledger comes later). */
+/** Reputation of a peer when no reputation source is given (neither `MarketInit.reputation` nor a ledger component). */
 export const DEFAULT_REPUTATION = 1
 
 /** Base price a worker asks, credits per compute unit. */
@@ -89,3 +106,11 @@ export const MAX_RESULT_BYTES = 1024 * 1024 - 4096
 
 /** Most job/lease state events kept in `events()` history per job. */
 export const MAX_JOB_HISTORY = 1000
+
+/**
+ * Vehicle owner policy: a state source that has not heard from the vehicle
+ * for longer than this counts as stale and the vehicle stops working, ms.
+ * A telematics bridge reports every few seconds; 30 s tolerates a few
+ * missed reports before a vehicle that may be driving off is drained.
+ */
+export const MAX_STATE_STALE_MS = 30_000

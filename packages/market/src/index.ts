@@ -8,12 +8,21 @@
  * completions go over a direct stream (`/fleetmesh/market/1.0.0`). Leases
  * are kept alive by heartbeats; a lease that expires, a dropped
  * connection, a release or a drained vehicle makes the requester re-award
- * the shard to the next best bid, or re-offer it, until the job's deadline.
- * Vehicles bid only while their owner's availability policy allows.
+ * the shard to the next best bid, or re-offer it. A job whose shard stays
+ * unplaced (every worker of the region refused, or nobody took it within
+ * `placementTimeoutMs`) fails with a `NoBidsError` saying why, built from
+ * the workers' `NoBid` answers by {@link explainNoBids}. Vehicles bid only
+ * while their owner's availability policy allows, and only with a vehicle
+ * state source.
+ *
+ * Lease handling is registrar style: the service that runs shards (the
+ * inference service) calls {@link Market.handleLeases} when it starts; a
+ * worker with no handler does not bid.
  *
  * The auction ({@link planAwards}, {@link scoreBid}), the validators
- * ({@link validateMarketMessage}), the worker policy ({@link decideBid}) and
- * the availability policy ({@link isWorkAllowed}) are pure functions.
+ * ({@link validateMarketMessage}), the worker policy ({@link decideBid}),
+ * the availability policy ({@link isWorkAllowed}) and the failure
+ * explanation ({@link explainNoBids}) are pure functions.
  *
  * Score of a bid for a shard of `u` units (lower wins; ties by PeerId):
  * `wPrice·(price·u)/(maxPrice·u) + wLatency·(setupMs + msPerUnit·u + rttMs)/(deadline − submittedAt) + wReputation·(1 − reputation)`.
@@ -24,12 +33,11 @@
  * import { createMeshNode } from '@fleetmesh/peer'
  * import { market } from '@fleetmesh/market'
  *
- * // a worker: bids on offers in its region, runs each lease's shard
- * const worker = await createMeshNode({ ...init, services: {
- *   market: market({ certificate, trustedAuthorities, worker: {
- *     onLease: async (lease, signal) => new TextEncoder().encode(`shard ${lease.shardIndex} done`)
- *   } })
- * } })
+ * // a worker: bids on offers in its region once a lease handler is registered
+ * const worker = await createMeshNode({ ...init, services: { market: market({ certificate, trustedAuthorities, worker: {} }) } })
+ * worker.libp2p.services.market.handleLeases(async (lease, signal) => new TextEncoder().encode(`shard ${lease.shardIndex} done`), {
+ *   canServe: (offer) => (offer.modelBytes ?? 0) > 100e6 ? { code: 'MODEL_TOO_LARGE', message: 'over this worker\'s 100 MB model store' } : undefined
+ * })
  * // a requester
  * const result = await requester.libp2p.services.market.submit({ modelCid, shardUnits: [100, 100], maxPricePerUnit: 2 })
  * ```
@@ -38,6 +46,7 @@
 import { MarketService } from './market.js'
 import type { AvailabilityDecision, AvailabilityPolicy, VehicleState, VehicleStateSource } from './availability.js'
 import type { ScoreWeights } from './auction.js'
+import type { BidRefusalCode } from './no-bids.js'
 import type { PowerBudget, PricePolicy, ThroughputEstimate } from './policy.js'
 import type { ComponentLogger, Libp2pEvents, PeerId, PrivateKey, PublicKey, TypedEventEmitter, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
@@ -47,9 +56,44 @@ export * from './availability.js'
 export * from './policy.js'
 export * from './errors.js'
 export * from './constants.js'
-export { sealMarketMessage, validateMarketMessage, verdictFor, toTopicValidatorResult, bodyKind, checkOfferFields, checkBidFields, ReplayWindow, CertificateCache, MARKET_BODY_KINDS } from './messages.js'
-export type { MarketBody, MarketBodyKind, MarketValidationContext, MarketValidationVerdict, ValidatedMarketMessage, SealMarketInit } from './messages.js'
+export * from './no-bids.js'
+export {
+  sealMarketMessage, validateMarketMessage, verdictFor, toTopicValidatorResult, bodyKind, checkOfferFields, checkOfferInputs, checkBidFields, checkNoBidFields,
+  checkNoBid, ReplayWindow, CertificateCache, MARKET_BODY_KINDS
+} from './messages.js'
+export type { MarketBody, MarketBodyKind, MarketValidationContext, MarketValidationVerdict, NoBidJobView, ValidatedMarketMessage, SealMarketInit } from './messages.js'
 export { marketTopicScoreParams } from './score-params.js'
+
+/** One model input of a job, as one micro-batch carries it. Plain data. */
+export interface JobInput {
+  name: string
+  /** element type, named as onnxruntime names it: float32, float16, float64, int8, uint8, int16, uint16, int32, uint32, int64, uint64, bool */
+  dtype: string
+  /** shape of one micro-batch, at most MAX_OFFER_INPUT_RANK (16) dimensions */
+  dims: number[]
+}
+
+/** What an offer asks of a worker, as `LeaseHandlerOptions.canServe` sees it before the worker bids. */
+export interface OfferRequirements {
+  jobId: string
+  /** requester PeerId string */
+  requester: string
+  modelCid: string
+  mode: 'data' | 'pipeline'
+  /** model size, bytes (absent: the requester did not say) */
+  modelBytes?: number
+  /** largest single micro-batch input a lease will receive, bytes */
+  maxFrameBytes?: number
+  /** input shapes of one micro-batch */
+  inputs?: JobInput[]
+}
+
+/** Why a lease handler refuses an offer: no bid, and the requester is told (`NoBid`). */
+export interface BidRefusal {
+  code: BidRefusalCode
+  /** what is wrong, for the job's owner (at most MAX_MARKET_STRING_LENGTH characters are sent) */
+  message: string
+}
 
 /** A lease as the worker's handler sees it. */
 export interface WorkerLease {
@@ -69,28 +113,52 @@ export interface WorkerLease {
   mode: 'data' | 'pipeline'
   /** ms since the epoch */
   deadline: number
+  /** the worker drops the lease when no requester heartbeat arrived for this long, ms (the requester's `leaseTimeoutMs`) */
+  leaseTimeoutMs: number
+  /** model size, bytes, as the offer stated it */
+  modelBytes?: number
+  /** largest single micro-batch input of this lease, bytes, as the offer stated it: bound frames by it */
+  maxFrameBytes?: number
+  /** input shapes of one micro-batch, as the offer stated them */
+  inputs?: JobInput[]
 }
 
 /**
- * The integrator's shard work (issue 5 plugs real shard execution in here).
- * Resolve with the result bytes (at most MAX_RESULT_BYTES) when the shard
- * is done; the worker then sends `Complete` to the requester. Throw to hand
- * the lease back (`Release`). `signal` aborts when the lease ends early
- * (cancelled, requester gone, vehicle drained, service stopping).
+ * The shard work of a worker (the inference service registers one with
+ * {@link Market.handleLeases}). Resolve with the result bytes (at most
+ * MAX_RESULT_BYTES) when the shard is done; the worker then sends
+ * `Complete` to the requester. Throw to hand the lease back (`Release`).
+ * `signal` aborts when the lease ends early (cancelled, requester gone,
+ * vehicle drained, service stopping). The worker's `lease` event with state
+ * `active` is emitted before the handler is called.
  */
 export type LeaseHandler = (lease: WorkerLease, signal: AbortSignal) => Promise<Uint8Array | undefined | void>
 
+/** Options of {@link Market.handleLeases}. */
+export interface LeaseHandlerOptions {
+  /**
+   * Called for each offer before the worker bids: return a refusal to not
+   * bid (the requester gets a `NoBid` with its code and message), or
+   * undefined to go on. A throw counts as an `UNSUPPORTED` refusal.
+   */
+  canServe?: (offer: OfferRequirements) => BidRefusal | undefined
+}
+
 /** The worker side of a market node. Omit it for a requester-only node. */
 export interface WorkerInit {
-  /** runs each accepted lease's shard */
-  onLease: LeaseHandler
+  /**
+   * runs each accepted lease's shard until a handler is registered with
+   * {@link Market.handleLeases}, which takes precedence; with neither, the
+   * worker does not bid
+   */
+  onLease?: LeaseHandler
   /** most leases held at once, all jobs together @default MAX_CONCURRENT_LEASES (4) */
   maxConcurrentLeases?: number
   /** asking price @default `{ basePricePerUnit: 1, loadFactor: 0.5 }` */
   pricing?: PricePolicy
   /** stations: the site power budget; capacity is limited to what fits in it */
   power?: PowerBudget
-  /** vehicles: where the vehicle's state comes from; without it a vehicle is always available */
+  /** vehicles: where the vehicle's state comes from; a vehicle without one never bids (`no vehicle state source`) */
   vehicleState?: VehicleStateSource
   /** vehicles: the owner's rule @default `{}` (parked with SoC ≥ 50 %, or charging; battery ≤ 45 °C) */
   availability?: AvailabilityPolicy
@@ -130,7 +198,7 @@ export interface MarketInit {
   weights?: Partial<ScoreWeights>
   /** RTT assumed for a bidder not pinged in time, ms @default UNKNOWN_RTT_MS (500) */
   unknownRttMs?: number
-  /** reputation of a bidder (PeerId string), 0..1 @default () => DEFAULT_REPUTATION */
+  /** reputation of a bidder (PeerId string), 0..1 @default the `ledger` component's reputation, else DEFAULT_REPUTATION (1) */
   reputation?: (peerId: string) => number
   /** replay window entries kept at most @default MAX_REPLAY_ENTRIES (100000) */
   maxReplayEntries?: number
@@ -151,6 +219,14 @@ export interface MarketPubSub {
 export interface MarketAdmission {
   isAdmitted(peerId: PeerId): boolean
   isRefused(peerId: PeerId): boolean
+  /** certificates of the admitted, connected peers: a requester counts the workers of a job's region from them */
+  admitted?(): Array<{ peerId: PeerId, region: string }>
+}
+
+/** The ledger as far as the market uses it (@fleetmesh/ledger's fits). */
+export interface MarketLedger {
+  /** a peer's reputation (PeerId string), 0..1 */
+  reputation(peerId: string): number
 }
 
 /** The ping service as far as the market uses it (to measure bidders' RTT). */
@@ -169,6 +245,8 @@ export interface MarketComponents {
   pubsub: MarketPubSub
   admission: MarketAdmission
   ping?: MarketPing
+  /** scores bidders when `MarketInit.reputation` is not given; a node without a ledger uses DEFAULT_REPUTATION */
+  ledger?: MarketLedger
 }
 
 /** What a job asks for. */
@@ -195,6 +273,18 @@ export interface JobSpec {
   bidWindowMs?: number
   /** spread shards over as many bidders as possible (see `PlanInput.spread`) @default false */
   spread?: boolean
+  /** model size, bytes: workers whose model store cannot hold it refuse (`MODEL_TOO_LARGE`) */
+  modelBytes?: number
+  /** largest single micro-batch input a lease will receive, bytes: workers with a smaller frame limit refuse (`INPUT_TOO_LARGE`) */
+  maxFrameBytes?: number
+  /** input shapes of one micro-batch (at most MAX_OFFER_INPUTS) */
+  inputs?: JobInput[]
+  /**
+   * a shard still unplaced this long after the first bid window (or after
+   * its lease was lost) fails the job, ms; it starts again while a bidder
+   * of the job holds one of its leases @default PLACEMENT_TIMEOUT_MS (10000)
+   */
+  placementTimeoutMs?: number
 }
 
 /** One completed shard replica of a job. */
@@ -266,11 +356,27 @@ export interface BidEvent {
   bidder: string
   /** `received` at the requester; `sent` or `skipped` at the worker */
   side: 'received' | 'sent' | 'skipped'
+  /** credits per compute unit */
   pricePerUnit?: number
   capacity?: number
   /** the bidder's throughput estimate, ms per compute unit (received bids) */
   msPerUnit?: number
   reason?: string
+  /** skipped: the refusal code (a NoBidCode, sent to the requester as NoBid; or REGION / NO_OPEN_SHARDS, not sent) */
+  code?: string
+  at: number
+}
+
+/** Detail of a `refusal` event: a worker will not serve a job (its NoBid, or a bid the requester refused for price or reputation). */
+export interface RefusalEvent {
+  jobId: string
+  /** worker PeerId string */
+  worker: string
+  /** a NoBidCode */
+  code: string
+  message: string
+  /** the worker's ask, credits per compute unit (PRICE) */
+  askPricePerUnit?: number
   at: number
 }
 
@@ -292,6 +398,8 @@ export interface MarketEvents {
   lease: CustomEvent<LeaseEvent>
   /** a bid was received, sent or skipped */
   bid: CustomEvent<BidEvent>
+  /** a worker refused one of this node's jobs (requester) */
+  refusal: CustomEvent<RefusalEvent>
   /** an offer reached this worker */
   offer: CustomEvent<{ jobId: string, requester: string, region: string, round: number, at: number }>
   /** a vehicle's availability changed */
@@ -314,18 +422,48 @@ export interface Market extends TypedEventEmitter<MarketEvents> {
    * shard is complete.
    *
    * @throws InvalidJobError on a bad spec
-   * @throws JobFailedError at the deadline, naming the shards not done
-   * @throws JobCancelledError on `cancel()`, `signal` abort or stop
+   * @throws NoBidsError when a shard finds no worker (every worker of the region refused, or none took it within `placementTimeoutMs`)
+   * @throws JobFailedError at the deadline, or when a shard that lost its lease is not placed again within `placementTimeoutMs`; names the shards not done
+   * @throws JobCancelledError on `cancel()`, `signal` abort or stop, carrying the reason
+   * @throws the error given to `failJob()`, unchanged
    * @throws MarketNotStartedError if the service is not started
    */
   submit(spec: JobSpec, options?: { signal?: AbortSignal }): Promise<JobResult>
-  /** Cancels a running job (its leases are cancelled at the workers). Returns false if no such job runs. */
+  /** Cancels a running job (its leases are cancelled at the workers); `submit` rejects with a JobCancelledError carrying `reason`. Returns false if no such job runs. */
   cancel(jobId: string, reason?: string): boolean
+  /**
+   * Ends a running job now: its leases are cancelled at the workers (the
+   * reason sent is `error.message`) and `submit()` rejects with `error`
+   * itself. Returns false if no such job runs.
+   */
+  failJob(jobId: string, error: Error): boolean
+  /**
+   * Ends a lease of one of this node's jobs (requester side): the worker
+   * gets a Cancel with `reason`, a `lease` event (side requester, state
+   * `released`) carries `reason`, and the worker is not awarded that job
+   * again. With `reaward` (default true) the shard is re-awarded to the
+   * next best bid or re-offered, exactly like a lost lease; without, it
+   * stays open until the job places again or its placement timeout ends
+   * the job. Returns false if no such live lease exists.
+   */
+  releaseLease(leaseId: string, reason: string, options?: { reaward?: boolean }): boolean
   /** jobs this node runs as requester, with their state */
   jobs(): Array<{ jobId: string, state: JobState, round: number, region: string, slots: number, done: number }>
   /** leases this node holds as a worker */
   heldLeases(): HeldLease[]
-  /** true if this node is a worker that would bid now (not draining, vehicle available) */
+  /** a lease this node holds as a worker, by id; undefined once it ended */
+  heldLease(leaseId: string): HeldLease | undefined
+  /**
+   * Registers the worker's shard work (registrar style: the inference
+   * service calls it in its `start()`); it replaces any handler registered
+   * before and takes precedence over `WorkerInit.onLease`. Leases already
+   * running keep the handler they started with. On a node without
+   * `MarketInit.worker` it has no effect (such a node never bids).
+   */
+  handleLeases(handler: LeaseHandler, options?: LeaseHandlerOptions): void
+  /** Removes the handler registered with handleLeases; with no `WorkerInit.onLease` the worker stops bidding. */
+  unhandleLeases(): void
+  /** true if this node is a worker that would bid now (not draining, vehicle available with a state source) */
   isBidding(): boolean
   /** Drains the worker: no new bids, every lease released to its requester. */
   drain(reason?: string): Promise<void>

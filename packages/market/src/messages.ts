@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto'
 import {
-  BidderRole, InvalidMarketMessageError, JobMode, MARKET_DOMAIN, MARKET_PAYLOAD_TYPE, MarketMessage, MAX_CLOCK_SKEW_MS, MAX_HEARTBEAT_LEASES,
-  MAX_MARKET_MESSAGE_TTL_MS, MAX_MARKET_STRING_LENGTH, MAX_SHARDS, MessageExpiredError, openEnvelope, RegionMismatchError, ReplayedMessageError,
-  sealEnvelope, SignerMismatchError, verifyCertificate
+  BidderRole, DTYPE_BYTES, InvalidMarketMessageError, JobMode, MARKET_DOMAIN, MARKET_PAYLOAD_TYPE, MarketMessage, MAX_CLOCK_SKEW_MS, MAX_HEARTBEAT_LEASES,
+  MAX_MARKET_MESSAGE_TTL_MS, MAX_MARKET_STRING_LENGTH, MAX_NO_BID_BYTES, MAX_OFFER_INPUT_RANK, MAX_OFFER_INPUTS, MAX_SHARDS, MessageExpiredError,
+  MessageTooLargeError, openEnvelope, RegionMismatchError, ReplayedMessageError, sealEnvelope, SignerMismatchError, verifyCertificate
 } from '@fleetmesh/protocol'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { MAX_REPLAY_ENTRIES, MESSAGE_TTL_MS } from './constants.js'
-import type { Ack, Accept, Award, Bid, Cancel, Complete, Decline, Heartbeat, JobOffer, Release, VerifiedCertificate } from '@fleetmesh/protocol'
+import { UnknownJobError } from './errors.js'
+import type { Ack, Accept, Award, Bid, Cancel, Complete, Decline, Heartbeat, JobOffer, NoBid, Release, VerifiedCertificate } from '@fleetmesh/protocol'
 import type { PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
 
 /**
@@ -17,15 +18,21 @@ import type { PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
  */
 
 /** The body kinds of a {@link MarketMessage}. */
-export type MarketBodyKind = 'offer' | 'bid' | 'award' | 'accept' | 'decline' | 'heartbeat' | 'release' | 'cancel' | 'complete' | 'ack'
+export type MarketBodyKind = 'offer' | 'bid' | 'award' | 'accept' | 'decline' | 'heartbeat' | 'release' | 'cancel' | 'complete' | 'ack' | 'noBid'
 
 /** All body kinds, in field order. */
-export const MARKET_BODY_KINDS: readonly MarketBodyKind[] = ['offer', 'bid', 'award', 'accept', 'decline', 'heartbeat', 'release', 'cancel', 'complete', 'ack']
+export const MARKET_BODY_KINDS: readonly MarketBodyKind[] = ['offer', 'bid', 'award', 'accept', 'decline', 'heartbeat', 'release', 'cancel', 'complete', 'ack', 'noBid']
 
 /** Exactly one body of a market message. */
 export type MarketBody =
   { offer: JobOffer } | { bid: Bid } | { award: Award } | { accept: Accept } | { decline: Decline } |
-  { heartbeat: Heartbeat } | { release: Release } | { cancel: Cancel } | { complete: Complete } | { ack: Ack }
+  { heartbeat: Heartbeat } | { release: Release } | { cancel: Cancel } | { complete: Complete } | { ack: Ack } | { noBid: NoBid }
+
+/** Largest message of a body kind on the direct stream, bytes, where it is below MAX_MARKET_DIRECT_BYTES. */
+const KIND_MAX_BYTES: Partial<Record<MarketBodyKind, number>> = { noBid: MAX_NO_BID_BYTES }
+
+/** A stable refusal code of a `NoBid`: capital letters and `_`, 1..32 characters (see NoBidCode in index.ts). */
+const NO_BID_CODE = /^[A-Z][A-Z_]{0,31}$/
 
 /** Input of {@link sealMarketMessage}. */
 export interface SealMarketInit {
@@ -202,6 +209,34 @@ export function checkOfferFields (offer: JobOffer, now: number): void {
   checkNumber('offer minReputation', offer.minReputation, 0, 1)
   checkNumber('offer bidWindowMs', offer.bidWindowMs, 0, 60_000)
   for (const s of offer.openShards) if (s >= offer.shardUnits.length) throw new InvalidMarketMessageError(`offer open shard ${s} is not one of its ${offer.shardUnits.length} shards`)
+  if (offer.modelBytes != null) checkNumber('offer modelBytes', Number(offer.modelBytes), 1, Number.MAX_SAFE_INTEGER)
+  if (offer.maxFrameBytes != null) checkNumber('offer maxFrameBytes', Number(offer.maxFrameBytes), 1, Number.MAX_SAFE_INTEGER)
+  checkOfferInputs('offer', offer.inputs ?? [])
+}
+
+/**
+ * Checks the input shapes of an offer (or a job spec): at most
+ * MAX_OFFER_INPUTS inputs, each with a name (1..MAX_MARKET_STRING_LENGTH
+ * characters, distinct), an element type onnxruntime names (float32,
+ * int64, ...) and at most MAX_OFFER_INPUT_RANK non-negative integer
+ * dimensions below 2^32.
+ *
+ * @throws InvalidMarketMessageError naming the bad input
+ */
+export function checkOfferInputs (what: string, inputs: ReadonlyArray<{ name: string, dtype: string, dims: readonly number[] }>): void {
+  if (inputs.length > MAX_OFFER_INPUTS) throw new InvalidMarketMessageError(`${what} lists ${inputs.length} inputs, over ${MAX_OFFER_INPUTS}`)
+  const names = new Set<string>()
+  for (const input of inputs) {
+    if (typeof input?.name !== 'string') throw new InvalidMarketMessageError(`${what} input has no name`)
+    checkString(`${what} input name`, input.name)
+    if (names.has(input.name)) throw new InvalidMarketMessageError(`${what} lists input "${input.name}" twice`)
+    names.add(input.name)
+    if (!Object.hasOwn(DTYPE_BYTES, input.dtype)) throw new InvalidMarketMessageError(`${what} input "${input.name}" has element type "${String(input.dtype).slice(0, 32)}"; use one of ${Object.keys(DTYPE_BYTES).join(', ')}`)
+    if (!Array.isArray(input.dims) || input.dims.length > MAX_OFFER_INPUT_RANK) throw new InvalidMarketMessageError(`${what} input "${input.name}" needs a shape of at most ${MAX_OFFER_INPUT_RANK} dimensions`)
+    for (const d of input.dims) {
+      if (!Number.isInteger(d) || d < 0 || d > 0xffffffff) throw new InvalidMarketMessageError(`${what} input "${input.name}" has dimension ${d}, not an integer in 0..${0xffffffff}`)
+    }
+  }
 }
 
 /**
@@ -218,6 +253,44 @@ export function checkBidFields (bid: Bid): void {
 }
 
 /**
+ * Checks the fields of a `NoBid`: job id, a stable code (capital letters
+ * and `_`, at most 32), a message of at most MAX_MARKET_STRING_LENGTH
+ * characters, and an asking price that is a non-negative number.
+ *
+ * @throws InvalidMarketMessageError naming the bad field
+ */
+export function checkNoBidFields (noBid: NoBid): void {
+  checkString('noBid jobId', noBid.jobId)
+  if (!NO_BID_CODE.test(noBid.code)) throw new InvalidMarketMessageError(`noBid code "${noBid.code.slice(0, 40)}" is not 1..32 capital letters or _`)
+  checkString('noBid message', noBid.message, false)
+  if (noBid.askPricePerUnit != null) checkNumber('noBid askPricePerUnit', noBid.askPricePerUnit, 0, Number.MAX_SAFE_INTEGER)
+}
+
+/** The requester's view of one of its jobs, as {@link checkNoBid} needs it. */
+export interface NoBidJobView {
+  jobId: string
+  /** the latest offer round published */
+  round: number
+  /** the job's region */
+  region: string
+}
+
+/**
+ * Checks a validated `NoBid` against the requester's jobs: the job must be
+ * one this node runs (`job` undefined: it is not, or it ended), the round
+ * one that was offered, and the worker certified for the job's region.
+ *
+ * @throws UnknownJobError if the job is not running here (a late answer; ignore)
+ * @throws InvalidMarketMessageError if the round was never offered
+ * @throws RegionMismatchError if the worker is certified for another region
+ */
+export function checkNoBid (noBid: NoBid, job: NoBidJobView | undefined, worker: VerifiedCertificate): void {
+  if (job == null || job.jobId !== noBid.jobId) throw new UnknownJobError(`noBid for job ${noBid.jobId}, which this node does not run`)
+  if (noBid.round > job.round) throw new InvalidMarketMessageError(`noBid for round ${noBid.round} of job ${job.jobId}, which is only at round ${job.round}`)
+  if (worker.region !== job.region) throw new RegionMismatchError(`noBid for job ${job.jobId} (region "${job.region}") from a worker certified for "${worker.region}"`)
+}
+
+/**
  * Validates a received market message, in order of cost: size, envelope
  * signature (domain MARKET_DOMAIN), decoding with limits, exactly one body
  * of an expected kind, issue time and expiry, replay (signer + nonce), the
@@ -225,7 +298,9 @@ export function checkBidFields (bid: Bid): void {
  * signer), then the body: an offer's requester / a bid's bidder must be the
  * signer; on a region topic an offer must name that region and a bidder's
  * certificate must be issued for it, with the bid's role equal to the
- * certificate's; on a direct stream the signer must be the remote peer.
+ * certificate's; a `NoBid` must be at most MAX_NO_BID_BYTES and pass
+ * {@link checkNoBidFields}; on a direct stream the signer must be the
+ * remote peer.
  * A message that passes is recorded in `ctx.replay`.
  *
  * Pure apart from `ctx.replay`/`ctx.certificates`; never touches the network.
@@ -240,12 +315,19 @@ export async function validateMarketMessage (ctx: MarketValidationContext, bytes
   const opened = await openEnvelope(bytes, MARKET_DOMAIN, { payloadType: MARKET_PAYLOAD_TYPE, maxBytes: ctx.maxBytes })
   let message: MarketMessage
   try {
-    message = MarketMessage.decode(opened.payload, { limits: { offer: { shardUnits: MAX_SHARDS, openShards: MAX_SHARDS }, heartbeat: { leaseIds: MAX_HEARTBEAT_LEASES } } } as any)
+    message = MarketMessage.decode(opened.payload, {
+      limits: {
+        offer: { shardUnits: MAX_SHARDS, openShards: MAX_SHARDS, inputs: MAX_OFFER_INPUTS, inputs$: { dims: MAX_OFFER_INPUT_RANK } },
+        heartbeat: { leaseIds: MAX_HEARTBEAT_LEASES }
+      }
+    } as any)
   } catch (err: any) {
     throw new InvalidMarketMessageError(`market message does not decode: ${err?.message ?? err}`)
   }
   const kind = bodyKind(message)
   if (!ctx.expect.includes(kind)) throw new InvalidMarketMessageError(`a ${kind} is not expected here (expected ${ctx.expect.join(' or ')})`)
+  const kindMax = KIND_MAX_BYTES[kind]
+  if (kindMax != null && bytes.byteLength > kindMax) throw new MessageTooLargeError(`a ${kind}`, bytes.byteLength, kindMax)
 
   const issuedAt = Number(message.issuedAt)
   const expiresAt = Number(message.expiresAt)
@@ -278,6 +360,8 @@ export async function validateMarketMessage (ctx: MarketValidationContext, bytes
     checkString('award leaseId', message.award.leaseId)
   } else if (message.heartbeat != null) {
     for (const id of message.heartbeat.leaseIds) checkString('heartbeat leaseId', id)
+  } else if (message.noBid != null) {
+    checkNoBidFields(message.noBid)
   } else {
     const b = (message.accept ?? message.decline ?? message.release ?? message.cancel ?? message.complete) as { jobId: string, leaseId: string, reason?: string } | undefined
     if (b != null) {

@@ -1,5 +1,6 @@
 import { BASE_PRICE_PER_UNIT, LOAD_FACTOR, POWER_PER_LEASE_KW } from './constants.js'
 import type { AvailabilityDecision } from './availability.js'
+import type { NoBidCode } from './no-bids.js'
 
 /**
  * The worker's side of the market, as pure functions: what to ask, how many
@@ -83,10 +84,15 @@ export interface WorkerSituation {
   estimate: ThroughputEstimate
 }
 
-/** The decision of {@link decideBid}. */
+/**
+ * The decision of {@link decideBid}. A refusal carries its code: a
+ * {@link NoBidCode} the worker tells the requester, or `REGION` /
+ * `NO_OPEN_SHARDS`, which concern no requester of this region; `PRICE`
+ * refusals carry the ask.
+ */
 export type BidDecision =
   | { bid: true, pricePerUnit: number, capacity: number, msPerUnit: number, setupMs: number, modelCached: boolean }
-  | { bid: false, reason: string }
+  | { bid: false, reason: string, code: NoBidCode | 'REGION' | 'NO_OPEN_SHARDS', askPricePerUnit?: number }
 
 /**
  * Whether and what to bid on an offer at `now` (ms): no bid for another
@@ -97,22 +103,22 @@ export type BidDecision =
  * Capacity offered is the free capacity, at most the number of open shards.
  */
 export function decideBid (offer: OfferView, w: WorkerSituation, now: number): BidDecision {
-  if (offer.region !== w.region) return { bid: false, reason: `offer is for region ${offer.region}, this worker is in ${w.region}` }
-  if (w.draining === true) return { bid: false, reason: 'draining' }
-  if (w.availability != null && !w.availability.allowed) return { bid: false, reason: `unavailable: ${w.availability.reason}` }
-  if (w.reputation < offer.minReputation) return { bid: false, reason: `reputation ${w.reputation} below the offer's ${offer.minReputation}` }
+  if (offer.region !== w.region) return { bid: false, code: 'REGION', reason: `offer is for region ${offer.region}, this worker is in ${w.region}` }
+  if (w.draining === true) return { bid: false, code: 'DRAINING', reason: 'draining' }
+  if (w.availability != null && !w.availability.allowed) return { bid: false, code: 'UNAVAILABLE', reason: `unavailable: ${w.availability.reason}` }
+  if (w.reputation < offer.minReputation) return { bid: false, code: 'REPUTATION', reason: `reputation ${w.reputation} below the offer's ${offer.minReputation}` }
   let capacity = Math.max(0, w.maxConcurrent - w.held)
-  if (capacity === 0) return { bid: false, reason: `at capacity (${w.held}/${w.maxConcurrent} leases)` }
+  if (capacity === 0) return { bid: false, code: 'BUSY', reason: `at capacity (${w.held}/${w.maxConcurrent} leases)` }
   if (w.power != null) {
     capacity = Math.min(capacity, powerCapacity(w.power, w.held))
-    if (capacity === 0) return { bid: false, reason: `site power budget ${w.power.siteBudgetKw} kW is spent` }
+    if (capacity === 0) return { bid: false, code: 'BUSY', reason: `site power budget ${w.power.siteBudgetKw} kW is spent` }
   }
-  if (offer.openShardUnits.length === 0) return { bid: false, reason: 'no open shards' }
+  if (offer.openShardUnits.length === 0) return { bid: false, code: 'NO_OPEN_SHARDS', reason: 'no open shards' }
   capacity = Math.min(capacity, offer.openShardUnits.length)
   const pricePerUnit = priceFor(w.pricing, w.maxConcurrent > 0 ? w.held / w.maxConcurrent : 1)
-  if (pricePerUnit > offer.maxPricePerUnit) return { bid: false, reason: `price ${pricePerUnit} over the offer's max ${offer.maxPricePerUnit} per unit` }
+  if (pricePerUnit > offer.maxPricePerUnit) return { bid: false, code: 'PRICE', reason: `price ${pricePerUnit} over the offer's max ${offer.maxPricePerUnit} per unit`, askPricePerUnit: pricePerUnit }
   const smallest = Math.min(...offer.openShardUnits)
   const eta = w.estimate.setupMs + w.estimate.msPerUnit * smallest
-  if (now + eta > offer.deadline) return { bid: false, reason: `cannot finish a shard before the deadline (needs ~${Math.round(eta)} ms)` }
+  if (now + eta > offer.deadline) return { bid: false, code: 'DEADLINE', reason: `cannot finish a shard before the deadline (needs ~${Math.round(eta)} ms)` }
   return { bid: true, pricePerUnit, capacity, msPerUnit: w.estimate.msPerUnit, setupMs: w.estimate.setupMs, modelCached: w.estimate.modelCached }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { delay, waitAdmitted, waitUntil } from '@fleetmesh/test-utils'
 import { planAwards } from '../src/auction.js'
-import { createMarketFleet, workFor } from './utils/mesh.js'
+import { createMarketFleet, parkedVehicle, workFor } from './utils/mesh.js'
 import type { AuctionBid } from '../src/auction.js'
 import type { BidEvent, JobEvent, LeaseEvent } from '../src/index.js'
 import type { MarketFleet, MarketNode } from './utils/mesh.js'
@@ -23,7 +23,8 @@ describe('market on real nodes: 1 requester + 8 workers in two regions', functio
     const workers = new Map<string, { name: string, region: string, w: MarketNode }>()
     for (const [list, region] of [[local, 'u33d'], [foreign, 'gcpv']] as const) {
       for (const [name, role, price, cap] of list) {
-        const w = await fleet.add(role, region, { bootstrap, worker: { onLease: workFor(150), pricing: { basePricePerUnit: price, loadFactor: 0.5 }, maxConcurrentLeases: cap } })
+        const vehicleState = role === 'vehicle' ? parkedVehicle() : undefined
+        const w = await fleet.add(role, region, { bootstrap, worker: { onLease: workFor(150), pricing: { basePricePerUnit: price, loadFactor: 0.5 }, maxConcurrentLeases: cap, vehicleState } })
         workers.set(w.node.peerId.toString(), { name, region, w })
       }
     }

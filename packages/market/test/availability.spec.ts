@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { delay, waitAdmitted, waitUntil } from '@fleetmesh/test-utils'
-import { ScriptedVehicleState } from '../src/availability.js'
+import { isWorkAllowed, ReportedVehicleState, ScriptedVehicleState, UnknownVehicleState } from '../src/availability.js'
 import { createMarketFleet, workFor } from './utils/mesh.js'
 import type { BidEvent, LeaseEvent } from '../src/index.js'
 import type { MarketFleet } from './utils/mesh.js'
@@ -58,5 +58,34 @@ describe('vehicle availability on real nodes', function () {
     assert.equal(skipped.v2?.length, 2)
     for (const r of skipped.v2 ?? []) assert.match(r, /SoC 30% < 50%/)
     assert.match(skipped.v1?.[0] ?? '', /unavailable: driving/)
+  })
+})
+
+describe('vehicle state: unknown and stale states', () => {
+  const parked = { drive: 'parked' as const, soc: 0.8, batteryTempC: 20 }
+
+  it('a report older than maxStaleMs is not allowed, naming how long the source has been stale', () => {
+    const now = 1_000_000
+    assert.deepEqual(isWorkAllowed({ ...parked, heardAt: now - 5000 }, { maxStaleMs: 10_000 }, now).allowed, true)
+    const stale = isWorkAllowed({ ...parked, heardAt: now - 42_500 }, { maxStaleMs: 10_000 }, now)
+    assert.deepEqual(stale, { allowed: false, reason: 'state source stale for 42 s' })
+    assert.equal(isWorkAllowed({ ...parked, heardAt: now - 31_000 }, {}, now).allowed, false, 'default maxStaleMs is 30 s')
+    assert.equal(isWorkAllowed(parked, { maxStaleMs: 1 }, now).allowed, true, 'a state with no heardAt (scripted) is never stale')
+  })
+
+  it('a source with no state, or none configured, is not allowed and says why', () => {
+    assert.deepEqual(isWorkAllowed(new UnknownVehicleState().current()), { allowed: false, reason: 'state unknown: no state source configured' })
+    assert.deepEqual(isWorkAllowed(new ReportedVehicleState().current()), { allowed: false, reason: 'state unknown: no report from the vehicle yet' })
+  })
+
+  it('a reported source emits change when its last report goes stale', async () => {
+    const source = new ReportedVehicleState({ maxStaleMs: 200 })
+    const changes: boolean[] = []
+    source.addEventListener('change', () => { changes.push(isWorkAllowed(source.current(), { maxStaleMs: 200 }).allowed) })
+    source.report(parked)
+    assert.deepEqual(changes, [true], 'the report itself is a change')
+    await new Promise(resolve => setTimeout(resolve, 1000))
+    assert.deepEqual(changes, [true, false], 'one more change once the report is stale, and it is then not allowed')
+    await source.stop()
   })
 })

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { delay, waitAdmitted, waitUntil } from '@fleetmesh/test-utils'
-import { createMarketFleet, workFor } from './utils/mesh.js'
+import { createMarketFleet, parkedVehicle, workFor } from './utils/mesh.js'
 import type { LeaseEvent } from '../src/index.js'
 import type { MarketFleet, MarketNode } from './utils/mesh.js'
 
@@ -35,7 +35,7 @@ describe('market churn: re-award, requester gone, cancel, deadline', function ()
     const doomed = await fleet.fork({ mode: 'worker', role: 'station', region: 'u33d', bootstrap, price: 0.1, workMs: 60_000 })
     // one lease each: the two lost shards must go to the next two best bids
     const w1 = await fleet.add('station', 'u33d', { bootstrap, worker: { onLease: workFor(200), pricing: { basePricePerUnit: 1 }, maxConcurrentLeases: 1 } })
-    const w2 = await fleet.add('vehicle', 'u33d', { bootstrap, worker: { onLease: workFor(200), pricing: { basePricePerUnit: 1.2 }, maxConcurrentLeases: 1 } })
+    const w2 = await fleet.add('vehicle', 'u33d', { bootstrap, worker: { onLease: workFor(200), pricing: { basePricePerUnit: 1.2 }, maxConcurrentLeases: 1, vehicleState: parkedVehicle() } })
     await waitAdmitted(requester.node, [w1.node, w2.node])
     await waitUntil(() => requester.node.isAdmitted(peerIdFromString(doomed.peerId)), { timeoutMs: 15_000, message: 'forked worker admitted' })
     await delay(1500)
@@ -124,21 +124,21 @@ describe('market churn: re-award, requester gone, cancel, deadline', function ()
     assert.deepEqual(requester.market.jobs(), [])
   })
 
-  it('a job that cannot be placed fails at its deadline with a typed error naming each shard and why', async () => {
-    const requester = await fleet.add('station', 'u33d', { market: { reofferWindowMs: 200 } })
-    const worker = await fleet.add('station', 'u33d', { bootstrap: requester.node.getMultiaddrs().map(String), worker: { onLease: workFor(10), pricing: { basePricePerUnit: 3 } } })
+  it('a job whose shard is still running at its deadline fails naming the lease, not "no bids"', async () => {
+    const requester = await fleet.add('station', 'u33d')
+    const worker = await fleet.add('station', 'u33d', { bootstrap: requester.node.getMultiaddrs().map(String), worker: { onLease: workFor(60_000) } })
     await waitAdmitted(requester.node, [worker.node])
     await delay(1500)
-    const offers: number[] = []
-    worker.market.addEventListener('offer', (e) => { offers.push(e.detail.round) })
-    const skipped: string[] = []
-    worker.market.addEventListener('bid', (e) => { if (e.detail.side === 'skipped') skipped.push(e.detail.reason ?? '') })
-    const err = await requester.market.submit({ modelCid: 'bafy', shardUnits: [10, 20], maxPricePerUnit: 2, deadline: Date.now() + 2500, bidWindowMs: 300 }).then(() => undefined, (e: any) => e)
-    assert.equal(err?.name, 'JobFailedError')
+    const cancelled: string[] = []
+    worker.market.addEventListener('lease', (e) => { if (e.detail.state === 'cancelled') cancelled.push(e.detail.reason ?? '') })
+    const err = await requester.market.submit({ modelCid: 'bafy', shardUnits: [10], maxPricePerUnit: 2, deadline: Date.now() + 4000 }).then(() => undefined, (e: any) => e)
+    assert.equal(err?.name, 'JobFailedError', String(err))
     assert.equal(err.code, 'ERR_JOB_FAILED')
-    assert.deepEqual(err.unplaced.map((u: any) => u.shardIndex).sort(), [0, 1])
-    assert.match(err.unplaced[0].reason, /no bids/)
-    assert.ok(offers.length >= 2, `the requester re-offered (rounds seen: ${offers.join(',')})`)
-    assert.match(skipped[0] ?? '', /over the offer's max/, 'the worker declined to bid above the max price')
+    assert.equal(err.unplaced.length, 1)
+    assert.equal(err.unplaced[0].reason, `leased to ${worker.node.peerId.toString()}, not completed in time`)
+    assert.doesNotMatch(err.message, /no bids|raise maxPricePerUnit/)
+    assert.equal(err.at, 'deadline')
+    await waitUntil(() => cancelled.length === 1, { timeoutMs: 5000, message: 'the worker to see its lease cancelled' })
+    assert.match(cancelled[0] ?? '', /job failed: deadline/)
   })
 })

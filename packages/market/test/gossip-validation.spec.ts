@@ -59,6 +59,7 @@ describe('gossip validation on real nodes', function () {
       round: 0,
       openShards: [],
       bidWindowMs: 500,
+      inputs: [],
       ...over
     })
     const asMallory = { privateKey: mallory.privateKey, certificate: mallory.certificate }

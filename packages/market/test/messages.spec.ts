@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict'
-import { BidderRole, createAuthority, JobMode, MAX_BID_BYTES, MAX_OFFER_BYTES, NotAdmittedError } from '@fleetmesh/protocol'
+import { BidderRole, createAuthority, JobMode, MAX_BID_BYTES, MAX_MARKET_DIRECT_BYTES, MAX_OFFER_BYTES, MAX_OFFER_INPUT_RANK, MAX_OFFER_INPUTS, NotAdmittedError } from '@fleetmesh/protocol'
 import { createTestIdentity } from '@fleetmesh/test-utils'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
-import { CertificateCache, ReplayWindow, sealMarketMessage, toTopicValidatorResult, validateMarketMessage, verdictFor } from '../src/messages.js'
+import { UnknownJobError } from '../src/errors.js'
+import { CertificateCache, checkNoBid, ReplayWindow, sealMarketMessage, toTopicValidatorResult, validateMarketMessage, verdictFor } from '../src/messages.js'
 import type { MarketValidationContext } from '../src/messages.js'
 import type { TestIdentity } from '@fleetmesh/test-utils'
-import type { Bid, FleetAuthority, JobOffer } from '@fleetmesh/protocol'
+import type { Bid, FleetAuthority, JobOffer, NoBid } from '@fleetmesh/protocol'
 
 describe('market message validators (pure, no network)', function () {
   this.timeout(20_000)
@@ -29,6 +30,7 @@ describe('market message validators (pure, no network)', function () {
     round: 0,
     openShards: [],
     bidWindowMs: 500,
+    inputs: [],
     ...over
   })
   const bid = (id: TestIdentity, over: Partial<Bid> = {}): Bid => ({
@@ -103,6 +105,57 @@ describe('market message validators (pure, no network)', function () {
     await assert.rejects(validateMarketMessage(ctx(), await sealMarketMessage({ bid: bid(worker) }, worker)), { name: 'InvalidMarketMessageError' }, 'a bid on the offers topic')
     await assert.rejects(validateMarketMessage(ctx(), await sealMarketMessage({ offer: offer(requester, { shardUnits: [] }) }, requester)), { name: 'InvalidMarketMessageError' })
     await assert.rejects(validateMarketMessage(ctx(), await sealMarketMessage({ offer: offer(requester, { maxPricePerUnit: Number.NaN }) }, requester)), { name: 'InvalidMarketMessageError' })
+  })
+
+  it('offers carry what a worker checks before bidding: model size, largest frame, input shapes (bounded)', async () => {
+    const inputs = [{ name: 'x', dtype: 'float32', dims: [1, 3, 48, 320] }, { name: 'scale', dtype: 'int64', dims: [] }]
+    const good = await validateMarketMessage(ctx(), await sealMarketMessage({ offer: offer(requester, { modelBytes: 4_700_000n, maxFrameBytes: 184_320n, inputs }) }, requester))
+    assert.equal(good.message.offer?.modelBytes, 4_700_000n)
+    assert.equal(good.message.offer?.maxFrameBytes, 184_320n)
+    assert.deepEqual(good.message.offer?.inputs, inputs)
+    const absent = await validateMarketMessage(ctx(), await sealMarketMessage({ offer: offer(requester) }, requester))
+    assert.equal(absent.message.offer?.modelBytes, undefined, 'absent when not stated')
+    const bad: Array<[string, Partial<JobOffer>]> = [
+      ['zero model size', { modelBytes: 0n }],
+      ['zero frame size', { maxFrameBytes: 0n }],
+      ['model size over 2^53', { modelBytes: 2n ** 60n }],
+      ['unknown element type', { inputs: [{ name: 'x', dtype: 'complex128', dims: [1] }] }],
+      ['empty input name', { inputs: [{ name: '', dtype: 'float32', dims: [1] }] }],
+      ['input name too long', { inputs: [{ name: 'x'.repeat(300), dtype: 'float32', dims: [1] }] }],
+      ['an input listed twice', { inputs: [{ name: 'x', dtype: 'float32', dims: [1] }, { name: 'x', dtype: 'float32', dims: [2] }] }],
+      ['too many dimensions', { inputs: [{ name: 'x', dtype: 'float32', dims: new Array(MAX_OFFER_INPUT_RANK + 1).fill(1) }] }],
+      ['too many inputs', { inputs: Array.from({ length: MAX_OFFER_INPUTS + 1 }, (_, i) => ({ name: `i${i}`, dtype: 'uint8', dims: [1] })) }]
+    ]
+    for (const [what, over] of bad) {
+      await assert.rejects(validateMarketMessage(ctx({ maxBytes: MAX_MARKET_DIRECT_BYTES }), await sealMarketMessage({ offer: offer(requester, over) }, requester)), { name: 'InvalidMarketMessageError' }, what)
+    }
+  })
+
+  it('NoBid: a good one validates; bad signature, oversize, bad fields, wrong job, unoffered round and foreign worker are typed errors', async () => {
+    const noBid = (over: Partial<NoBid> = {}): NoBid => ({ jobId: 'job-1', round: 0, code: 'PRICE', message: 'price 1 over the offer\'s max 0.5 per unit', askPricePerUnit: 1, ...over })
+    const direct = (over: Partial<MarketValidationContext> = {}): MarketValidationContext => ctx({ expect: ['noBid'], region: undefined, maxBytes: MAX_MARKET_DIRECT_BYTES, from: worker.peerId, ...over })
+    const ok = await validateMarketMessage(direct(), await sealMarketMessage({ noBid: noBid() }, worker))
+    assert.equal(ok.kind, 'noBid')
+    assert.equal(ok.message.noBid?.askPricePerUnit, 1)
+    const job = { jobId: 'job-1', round: 2, region: 'u33d' }
+    checkNoBid(ok.message.noBid as NoBid, job, ok.certificate)
+
+    const bytes = await sealMarketMessage({ noBid: noBid({ message: 'price 1 over the max' }) }, worker)
+    const altered = Uint8Array.from(bytes)
+    altered[Buffer.from(altered).indexOf('over the max')] = 'O'.charCodeAt(0)
+    await assert.rejects(validateMarketMessage(direct(), altered), { name: 'InvalidSignatureError' })
+    await assert.rejects(validateMarketMessage(direct(), await sealMarketMessage({ noBid: noBid({ message: 'x'.repeat(3000) }) }, worker)), { name: 'MessageTooLargeError' })
+    await assert.rejects(validateMarketMessage(direct(), await sealMarketMessage({ noBid: noBid({ code: 'price' }) }, worker)), { name: 'InvalidMarketMessageError' }, 'a code in lower case')
+    await assert.rejects(validateMarketMessage(direct(), await sealMarketMessage({ noBid: noBid({ askPricePerUnit: -1 }) }, worker)), { name: 'InvalidMarketMessageError' }, 'a negative ask')
+    await assert.rejects(validateMarketMessage(direct({ from: requester.peerId }), await sealMarketMessage({ noBid: noBid() }, worker)), { name: 'SignerMismatchError' })
+
+    const nb = noBid()
+    assert.throws(() => { checkNoBid(nb, undefined, ok.certificate) }, { name: 'UnknownJobError', code: 'ERR_UNKNOWN_JOB' })
+    assert.throws(() => { checkNoBid(nb, { ...job, jobId: 'job-2' }, ok.certificate) }, { name: 'UnknownJobError' })
+    assert.throws(() => { checkNoBid({ ...nb, round: 3 }, job, ok.certificate) }, { name: 'InvalidMarketMessageError' }, 'a round never offered')
+    const foreign = await validateMarketMessage(direct({ from: foreignWorker.peerId }), await sealMarketMessage({ noBid: noBid() }, foreignWorker))
+    assert.throws(() => { checkNoBid(nb, job, foreign.certificate) }, { name: 'RegionMismatchError' })
+    assert.equal(verdictFor(new UnknownJobError('late')), 'ignore', 'a late NoBid is not an attack')
   })
 
   it('on a direct stream the signer must be the remote peer', async () => {

@@ -30,21 +30,25 @@ describe('worker policy (pure)', () => {
   })
 
   it('does not bid when it should not', () => {
-    const cases: Array<[string, OfferView, WorkerSituation, RegExp]> = [
-      ['other region', { ...offer, region: 'gcpv' }, station, /region/],
-      ['at capacity', offer, { ...station, held: 4 }, /at capacity/],
-      ['power budget', offer, { ...station, power: { siteBudgetKw: 1, perLeaseKw: 0.5 }, held: 2 }, /power budget/],
-      ['price over max', { ...offer, maxPricePerUnit: 0.9 }, station, /over the offer's max/],
-      ['reputation', { ...offer, minReputation: 0.9 }, { ...station, reputation: 0.5 }, /reputation/],
-      ['deadline', { ...offer, deadline: NOW + 500 }, station, /deadline/],
-      ['draining', offer, { ...station, draining: true }, /draining/],
-      ['vehicle unavailable', offer, { ...station, availability: { allowed: false, reason: 'driving' } }, /unavailable: driving/]
+    const cases: Array<[string, OfferView, WorkerSituation, RegExp, string]> = [
+      ['other region', { ...offer, region: 'gcpv' }, station, /region/, 'REGION'],
+      ['at capacity', offer, { ...station, held: 4 }, /at capacity/, 'BUSY'],
+      ['power budget', offer, { ...station, power: { siteBudgetKw: 1, perLeaseKw: 0.5 }, held: 2 }, /power budget/, 'BUSY'],
+      ['price over max', { ...offer, maxPricePerUnit: 0.9 }, station, /over the offer's max/, 'PRICE'],
+      ['reputation', { ...offer, minReputation: 0.9 }, { ...station, reputation: 0.5 }, /reputation/, 'REPUTATION'],
+      ['deadline', { ...offer, deadline: NOW + 500 }, station, /deadline/, 'DEADLINE'],
+      ['draining', offer, { ...station, draining: true }, /draining/, 'DRAINING'],
+      ['vehicle unavailable', offer, { ...station, availability: { allowed: false, reason: 'driving' } }, /unavailable: driving/, 'UNAVAILABLE'],
+      ['no open shards', { ...offer, openShardUnits: [] }, station, /no open shards/, 'NO_OPEN_SHARDS']
     ]
-    for (const [what, o, s, re] of cases) {
+    for (const [what, o, s, re, code] of cases) {
       const d = decideBid(o, s, NOW)
       assert.equal(d.bid, false, `${what}: must not bid`)
       assert.match((d as { reason: string }).reason, re, `${what}: reason`)
+      assert.equal((d as { code: string }).code, code, `${what}: code`)
     }
+    const price = decideBid({ ...offer, maxPricePerUnit: 0.9 }, station, NOW)
+    assert.equal(!price.bid && price.askPricePerUnit, 1, 'a price refusal carries the ask')
   })
 })
 

@@ -60,15 +60,3 @@ export class ModelsUnavailableError extends FleetmeshError {
   override readonly name = 'ModelsUnavailableError'
   readonly code = 'ERR_MODELS_UNAVAILABLE'
 }
-
-/** Job inputs do not fit the model: names, dtypes, shapes or batch. */
-export class JobInputError extends FleetmeshError {
-  override readonly name = 'JobInputError'
-  readonly code = 'ERR_JOB_INPUT'
-}
-
-/** A worker could not run a shard, or a stream of the execution protocol failed. */
-export class InferenceError extends FleetmeshError {
-  override readonly name = 'InferenceError'
-  readonly code = 'ERR_INFERENCE'
-}

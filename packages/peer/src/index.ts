@@ -32,14 +32,13 @@
  */
 
 export { createMeshNode } from './mesh-node.js'
-export type { MeshNode, MeshNodeInit, MeshNodeEvents, MeshServices, GossipHandler, GossipValidator } from './mesh-node.js'
+export type { MeshNode, MeshNodeInit, MeshNodeEvents, MeshServices, GossipHandler, GossipValidator } from './mesh-node-types.js'
 export type { Admission, AdmissionEvents, AdmissionInit, AdmissionRefusal } from './admission.js'
 export { capabilityCid, capabilityKey, compareNearest } from './capabilities.js'
 export type { Capabilities, CapabilityKind, FindPeersQuery, MeshPeer } from './capabilities.js'
 export type { ModelTransfer, ModelTransferEvents, ModelProgress, FetchModelOptions } from './model-transfer.js'
-export { InferenceService, DATA_IN_FLIGHT, checkInputs } from './inference.js'
-export type { SubmitInit, JobHandle, JobProgress, InferenceInit } from './inference.js'
-export type { InferCounters } from './infer-channel.js'
+export { inference, checkInputs, JobInputError, InferenceError, JobCancelledError, RemoteError, SessionError, MAX_IN_FLIGHT } from '@fleetmesh/inference'
+export type { Inference, SubmitInit, JobHandle, JobProgress, InferenceInit, InferCounters } from '@fleetmesh/inference'
 export { generateSwarmKey, parseSwarmKey } from './swarm-key.js'
 export { loadOrCreateIdentity, openDatastore } from './data-dir.js'
 export * from './errors.js'

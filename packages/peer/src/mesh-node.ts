@@ -23,222 +23,23 @@ import { LEDGER_DIR, MODELS_DIR, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CO
 import { loadOrCreateIdentity, openDatastore } from './data-dir.js'
 import { ModelsUnavailableError, OwnCertificateError } from './errors.js'
 import { ModelTransferService } from './model-transfer.js'
-import { InferenceService } from './inference.js'
+import { inference } from '@fleetmesh/inference'
 import { market } from '@fleetmesh/market'
 import { ledger as ledgerService } from '@fleetmesh/ledger'
-import type { Ledger, LedgerInit } from '@fleetmesh/ledger'
-import type { InferenceInit, JobHandle, SubmitInit } from './inference.js'
-import type { Market, MarketInit, WorkerInit, WorkerLease } from '@fleetmesh/market'
+import type { JobHandle, SubmitInit } from '@fleetmesh/inference'
+import type { Ledger } from '@fleetmesh/ledger'
+import type { GossipHandler, GossipValidator, MeshNode, MeshNodeEvents, MeshNodeInit, MeshServices } from './mesh-node-types.js'
 import { ModelStore } from '@fleetmesh/runtime'
 import { join } from 'node:path'
 import { parseSwarmKey } from './swarm-key.js'
 import type { Admission, AdmissionEvents, AdmissionRefusal } from './admission.js'
-import type { Capabilities, CapabilityKind, FindPeersQuery, MeshPeer } from './capabilities.js'
+import type { CapabilityKind, FindPeersQuery, MeshPeer } from './capabilities.js'
 import type { FetchModelOptions, ModelTransfer } from './model-transfer.js'
 import type { StoredModel } from '@fleetmesh/runtime'
 import type { NodeRole, VerifiedCertificate } from '@fleetmesh/protocol'
-import type { GossipSub, GossipsubOpts, Message } from '@libp2p/gossipsub'
-import type { Identify } from '@libp2p/identify'
-import type { Libp2p, Metrics, PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
-import type { KadDHT } from '@libp2p/kad-dht'
-import type { Ping } from '@libp2p/ping'
+import type { Message } from '@libp2p/gossipsub'
+import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { Datastore } from 'interface-datastore'
-
-/** Init of {@link createMeshNode}. Plain data (survives `structuredClone`) except keys and callbacks. */
-export interface MeshNodeInit {
-  /** `station` (always on, DHT server, relay) or `vehicle` (DHT client, reachable through relays) */
-  role: NodeRole
-  /** geohash prefix of the node's area, e.g. `u33d`; must equal the certificate's */
-  region: string
-  /**
-   * This node's device certificate from the fleet authority (bytes from
-   * `issueCertificate`); it must be issued to this node's PeerId. Checked
-   * at start: a node with an invalid own certificate refuses to start.
-   */
-  certificate: Uint8Array
-  /** public keys of the fleet authorities whose certificates this node accepts */
-  trustedAuthorities: PublicKey[]
-  /** pnet pre-shared swarm key (PSK v1 file bytes); without it the node joins no private network */
-  swarmKey?: Uint8Array | string
-  /**
-   * Data directory: identity key and LevelDB datastore (peer store, DHT
-   * records) persist there, so a restarted node keeps its PeerId.
-   * In memory if omitted.
-   */
-  dataDir?: string
-  /** identity key; overrides the one in `dataDir`. A fresh key is generated if neither is given. */
-  privateKey?: PrivateKey
-  /**
-   * multiaddrs to listen on
-   *
-   * @default station: `/ip4/0.0.0.0/tcp/0`; vehicle: `/ip4/0.0.0.0/tcp/0` and `/p2p-circuit` (a relay reservation on a station)
-   */
-  listen?: string[]
-  /** multiaddrs to announce instead of the listen addresses (public address of a station behind port forwarding) */
-  announce?: string[]
-  /** bootstrap multiaddrs (with `/p2p/<PeerId>`), usually stations */
-  bootstrap?: string[]
-  /** discover peers on the LAN with mDNS @default false */
-  mdns?: boolean
-  /**
-   * keep private (RFC 1918, loopback) addresses in DHT records; needed for a
-   * LAN fleet or a loopback testnet, off for nodes on the public internet
-   *
-   * @default true
-   */
-  allowPrivateAddresses?: boolean
-  /** dial timeout, ms @default DIAL_TIMEOUT_MS (5000) */
-  dialTimeoutMs?: number
-  /** how long a connection may stay open without a verified certificate, ms @default ADMISSION_TIMEOUT_MS (3000) */
-  admissionTimeoutMs?: number
-  /** how long a refused peer is denied, ms @default REFUSAL_BACKOFF_MS (60000) */
-  refusalBackoffMs?: number
-  /** model CIDs to announce as `model/<cid>` at start */
-  models?: string[]
-  /** connection manager ceiling @default MAX_CONNECTIONS (100) */
-  maxConnections?: number
-  /** extra gossipsub options (score parameters, mesh degree); fleetmesh's limits and StrictSign always apply */
-  gossip?: Partial<GossipsubOpts>
-  /**
-   * Extra libp2p services composed into the node (libp2p's service shape:
-   * `name: (components) => service`), e.g. `{ market: market(init) }`. They
-   * receive libp2p's components plus the built-in services by name
-   * (`pubsub`, `dht`, `ping`, `admission`, `capabilities`). A `market`
-   * entry replaces the built-in market (then `worker` has no effect and
-   * `submit()` uses the given market).
-   */
-  services?: Record<string, (components: any) => unknown>
-  /**
-   * The model store and the model transfer protocol. On by default when
-   * `dataDir` is set (store in `<dataDir>/models`); give `dir` or `store`
-   * to enable it without a data directory.
-   */
-  modelStore?: {
-    /** store directory @default `<dataDir>/models` */
-    dir?: string
-    /** an opened store to use instead */
-    store?: ModelStore
-    /** store size budget, bytes @default DEFAULT_STORE_BUDGET_BYTES (2 GiB) */
-    budgetBytes?: number
-    /** largest model fetched or served, bytes @default MAX_MODEL_BYTES (256 MiB) */
-    maxModelBytes?: number
-  }
-  /**
-   * Serve jobs: bid on offers in this node's region and run leased shards
-   * (needs a model store). `true` for the default worker policy; vehicles
-   * pass their `vehicleState` and `availability` here. Omit for a node that
-   * only submits jobs.
-   */
-  worker?: boolean | Omit<WorkerInit, 'onLease'>
-  /** market options (bid window, heartbeats, score weights, reputation) */
-  market?: Omit<MarketInit, 'certificate' | 'trustedAuthorities' | 'worker'>
-  /** inference options (runner processes, threads, input limits, spot-check rate) */
-  inference?: InferenceInit
-  /**
-   * The receipt ledger (always on): its store is `<dataDir>/ledger` (in
-   * memory without a data directory). Workers sign a receipt for every
-   * lease they serve; `submit()` settles each job (receipts checked,
-   * countersigned, gossiped and reconciled) and the market scores bidders
-   * with the ledger's reputation unless `market.reputation` is given.
-   */
-  ledger?: Omit<LedgerInit, 'certificate' | 'trustedAuthorities'>
-  /** libp2p metrics implementation, e.g. `prometheusMetrics()` from @libp2p/prometheus-metrics */
-  metrics?: (components: any) => Metrics
-  /** the datastore to use instead of opening one in `dataDir` */
-  datastore?: Datastore
-  /** start the node at once @default true */
-  start?: boolean
-}
-
-/** libp2p services every mesh node runs. */
-export interface MeshServices {
-  identify: Identify
-  ping: Ping
-  dht: KadDHT
-  pubsub: GossipSub
-  admission: Admission
-  capabilities: Capabilities
-  /** present when the node has a model store (see `MeshNodeInit.modelStore`) */
-  models?: ModelTransfer
-  /** offers, bids, awards and leases */
-  market: Market
-  /** sharded inference (present with a model store) */
-  inference?: InferenceService
-  /** signed work receipts, balances, reputation */
-  ledger: Ledger
-  [name: string]: unknown
-}
-
-/** A gossip handler: receives each validated message on a topic. */
-export type GossipHandler = (message: Message & { type: 'signed' }, propagationSource: PeerId) => void
-
-/**
- * A gossip validator run after the admission check. Throw or return
- * `'reject'` to drop the message and lower the sender's gossipsub score,
- * `'ignore'` to drop it without penalty, `'accept'` to deliver it.
- */
-export type GossipValidator = (message: Message & { type: 'signed' }, propagationSource: PeerId) => 'accept' | 'ignore' | 'reject' | Promise<'accept' | 'ignore' | 'reject'>
-
-export interface MeshNodeEvents extends AdmissionEvents {}
-
-/** A running fleetmesh node. */
-export interface MeshNode extends TypedEventEmitter<MeshNodeEvents> {
-  readonly peerId: PeerId
-  readonly role: NodeRole
-  readonly region: string
-  /** this node's own verified certificate */
-  readonly certificate: VerifiedCertificate
-  /** the underlying libp2p node (for protocols built on top) */
-  readonly libp2p: Libp2p<MeshServices>
-  start(): Promise<void>
-  /** Stops the node and closes its datastore. */
-  stop(): Promise<void>
-  /** addresses other peers can dial, with `/p2p/<PeerId>` */
-  getMultiaddrs(): Multiaddr[]
-  /** Dials a peer and resolves once it is admitted. @throws AdmissionRefusedError, dial errors */
-  connect(peer: PeerId | Multiaddr | string, options?: { signal?: AbortSignal }): Promise<VerifiedCertificate>
-  /** Finds admitted peers by role/region/model, nearest first (see `CapabilitiesService`). */
-  findPeers(query: FindPeersQuery): Promise<MeshPeer[]>
-  /** admitted, connected peers, nearest first: the peer table */
-  peers(): MeshPeer[]
-  /** Provides a capability in the DHT (e.g. `('model', cid)`). */
-  announce(kind: CapabilityKind, value: string): Promise<void>
-  /** Resolves once the node's capabilities reached the DHT. */
-  announced(): Promise<void>
-  /** true if the peer is connected and admitted */
-  isAdmitted(peerId: PeerId): boolean
-  /** recent refusals (peers disconnected for a bad or missing certificate) */
-  refusals(): AdmissionRefusal[]
-  /** Subscribes to a gossip topic; messages from peers that are not admitted never reach `handler`. Returns an unsubscribe function. */
-  subscribe(topic: string, handler: GossipHandler, validator?: GossipValidator): () => void
-  /** Publishes on a gossip topic. @throws MessageTooLargeError */
-  publish(topic: string, data: Uint8Array): Promise<void>
-  /** the model store, if the node has one */
-  readonly modelStore: ModelStore | undefined
-  /** the receipt ledger: receipts, balances, earnings, reputation */
-  readonly ledger: Ledger
-  /**
-   * Validates, stores and announces (`model/<cid>`) a model file.
-   *
-   * @throws ModelsUnavailableError without a model store; validation errors of @fleetmesh/runtime
-   */
-  addModel(bytes: Uint8Array): Promise<StoredModel>
-  /**
-   * Returns a stored model, fetching it by CID from a provider first if needed.
-   *
-   * @throws ModelsUnavailableError, InvalidCidError, ModelFetchError, ModelHashMismatchError
-   */
-  fetchModel(cid: string, options?: FetchModelOptions): Promise<StoredModel>
-  /**
-   * Submits a sharded inference job (data- or pipeline-parallel) to the
-   * mesh. Iterate the handle for progress; await `handle.result` for the
-   * output tensors in input order.
-   *
-   * @throws ModelsUnavailableError without a model store (other errors reject `result`)
-   */
-  submit(init: SubmitInit): JobHandle
-}
 
 const DEFAULT_LISTEN: Record<NodeRole, string[]> = {
   station: ['/ip4/0.0.0.0/tcp/0'],
@@ -281,7 +82,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
   const datastore = init.datastore ?? ownedStore
 
   // the gater asks the admission service, which exists only once libp2p is built
-  const gate: { admission?: Admission, inference?: InferenceService, ledger?: Ledger } = {}
+  const gate: { admission?: Admission } = {}
   const refused = (id: PeerId): boolean => gate.admission?.isRefused(id) ?? false
 
   const services: Record<string, (components: any) => unknown> = {
@@ -340,17 +141,11 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
   const store = init.modelStore?.store ?? (modelsDir != null ? await ModelStore.open(modelsDir, { budgetBytes: init.modelStore?.budgetBytes }) : undefined)
   if (store != null) {
     services.models = (components: any) => new ModelTransferService(components, { store, maxModelBytes: init.modelStore?.maxModelBytes, dialTimeoutMs })
-    services.inference = (components: any) => new InferenceService(components, init.inference)
   }
   if (init.worker != null && init.worker !== false && store == null) {
     throw new InvalidConfigError('a worker needs a model store: give dataDir or modelStore.dir')
   }
   const workerInit = init.worker === true ? {} : init.worker === false ? undefined : init.worker
-  const onLease = async (lease: WorkerLease, signal: AbortSignal): Promise<Uint8Array> => {
-    const inference = gate.inference
-    if (inference == null) throw new InvalidConfigError('this node runs no inference service')
-    return inference.onLease(lease, signal)
-  }
   services.ledger = ledgerService({
     ...init.ledger,
     certificate: init.certificate,
@@ -358,13 +153,15 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     dir: init.ledger?.dir ?? (init.dataDir != null ? join(init.dataDir, LEDGER_DIR) : undefined)
   }) as any
   services.market = market({
-    // bidders are scored with the reputation the receipt set proves (evidence lowers it)
-    reputation: (peer: string) => gate.ledger?.reputation(peer) ?? 1,
     ...init.market,
     certificate: init.certificate,
     trustedAuthorities: init.trustedAuthorities,
-    worker: workerInit != null ? { ...workerInit, onLease } : undefined
+    // the inference service registers itself as the lease handler (handleLeases) when it starts
+    worker: workerInit
   }) as any
+
+  // after the market and the ledger: libp2p builds services in order, and inference takes both as components
+  if (store != null) services.inference = inference(init.inference)
 
   for (const [name, factory] of Object.entries(init.services ?? {})) {
     // the market and the ledger may be replaced (a custom worker policy, lease handler or ledger); other built-ins may not
@@ -413,8 +210,6 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     throw err
   }
   gate.admission = libp2p.services.admission
-  gate.inference = libp2p.services.inference
-  gate.ledger = libp2p.services.ledger
   const node = new FleetMeshNode(libp2p, certificate, ownedStore, dialTimeoutMs, init.bootstrap ?? [])
   if (init.start !== false) await node.start()
   return node

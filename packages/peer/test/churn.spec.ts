@@ -63,7 +63,6 @@ describe('churn: a worker process SIGKILLed halfway through a job', function () 
     let finished = 0
     let killed = false
     for await (const e of job) {
-      if (process.env.JOB_DEBUG != null) console.log(e.type, (e as any).worker?.slice(-6) ?? '', (e as any).seq ?? '')
       events.push(e)
       if (e.type === 'shard-finished') finished++
       if (!killed && killWhen(e, finished)) {
@@ -71,9 +70,7 @@ describe('churn: a worker process SIGKILLed halfway through a job', function () 
         killed = true
       }
     }
-    if (process.env.JOB_DEBUG != null) console.log('events done, killed', killed)
     const [out] = await job.result
-    if (process.env.JOB_DEBUG != null) console.log('result in')
     return { out: out as WireTensor, events, killed }
   }
 

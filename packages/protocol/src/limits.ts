@@ -47,6 +47,15 @@ export const MAX_BID_BYTES = 2048
 /** Largest market message on the direct stream (`Award` … `Complete`), bytes; a `Complete` carries the handler's result. */
 export const MAX_MARKET_DIRECT_BYTES = 1024 * 1024
 
+/** Largest `NoBid` (signed envelope, header and certificate included), bytes; an honest one is ~700. */
+export const MAX_NO_BID_BYTES = 2048
+
+/** Most model inputs an offer lists (`JobOffer.inputs`); ONNX models of the field take 1–4, a pipeline stage a few more. */
+export const MAX_OFFER_INPUTS = 64
+
+/** Most dimensions of one offer input's shape; ONNX tensors of real models have at most 6. */
+export const MAX_OFFER_INPUT_RANK = 16
+
 /** Most shards (or pipeline stages) in one job offer. */
 export const MAX_SHARDS = 1024
 

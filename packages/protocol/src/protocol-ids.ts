@@ -22,7 +22,7 @@ export const MODEL_PROTOCOL = `${PROTOCOL_PREFIX}/model/1.0.0`
 export const MARKET_PROTOCOL = `${PROTOCOL_PREFIX}/market/1.0.0`
 
 /** Tensor streams for shard execution. */
-export const INFER_PROTOCOL = `${PROTOCOL_PREFIX}/infer/1.0.0`
+export const INFER_PROTOCOL = `${PROTOCOL_PREFIX}/infer/1.1.0`
 
 /** Range-based set reconciliation of receipts. */
 export const RECONCILE_PROTOCOL = `${PROTOCOL_PREFIX}/reconcile/1.0.0`

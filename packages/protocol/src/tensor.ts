@@ -152,3 +152,111 @@ export function decodeTensors (bytes: Uint8Array, maxBytes = MAX_TENSOR_BYTES): 
     return fromPb(t, maxBytes)
   })
 }
+
+/**
+ * Tensors as a header and raw bytes (the infer protocol's framing): the
+ * header is a TensorList whose tensors carry name, dtype and dims but no
+ * data; the payload is each tensor's bytes as they are in memory, in
+ * order, with no copy and no re-encoding.
+ *
+ * @returns the encoded header, the payload views and their total length
+ * @throws InvalidTensorError, MessageTooLargeError (total over `maxBytes`)
+ */
+export function encodeTensorHeader (tensors: WireTensor[], maxBytes = MAX_TENSOR_BYTES): { header: Uint8Array<ArrayBuffer>, payload: Uint8Array[], payloadBytes: number } {
+  let total = 0
+  const payload: Uint8Array[] = []
+  const meta = tensors.map(t => {
+    checkTensor(t, maxBytes)
+    total += t.data.byteLength
+    if (total > maxBytes) throw new MessageTooLargeError('tensor list', total, maxBytes)
+    payload.push(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength))
+    return { name: t.name, dtype: DTYPE_CODES[t.dtype], dims: t.dims.map(BigInt), data: new Uint8Array(0) }
+  })
+  return { header: PbTensorList.encode({ tensors: meta }), payload, payloadBytes: total }
+}
+
+/** One tensor's place in a payload, from {@link decodeTensorHeader}. */
+export interface TensorSlot {
+  name: string
+  dtype: TensorDType
+  dims: number[]
+  /** bytes of this tensor in the payload */
+  bytes: number
+}
+
+/**
+ * Decodes a tensor header: what each tensor is and how many payload bytes
+ * it takes, so a reader knows the payload's length before it buffers it.
+ *
+ * @throws InvalidTensorError on a malformed header, MessageTooLargeError when the payload would exceed `maxBytes`
+ */
+export function decodeTensorHeader (header: Uint8Array, maxBytes = MAX_TENSOR_BYTES): { slots: TensorSlot[], payloadBytes: number } {
+  let pb: PbTensorList
+  try {
+    pb = PbTensorList.decode(header, { limits: { tensors: 1024 } } as any)
+  } catch (err: any) {
+    throw new InvalidTensorError(`bytes are not a tensor header: ${err?.message ?? err}`)
+  }
+  let total = 0
+  const slots = pb.tensors.map(t => {
+    const dtype = dtypeFromCode(t.dtype)
+    if (dtype == null) throw new InvalidTensorError(`tensor "${t.name}" has unknown dtype code ${t.dtype}`)
+    const dims = t.dims.map(d => {
+      if (d < 0n || d > BigInt(Number.MAX_SAFE_INTEGER)) throw new InvalidTensorError(`tensor "${t.name}" has dimension ${d}`)
+      return Number(d)
+    })
+    const bytes = elementCount(dims) * DTYPE_BYTES[dtype]
+    total += bytes
+    if (total > maxBytes) throw new MessageTooLargeError('tensor list', total, maxBytes)
+    return { name: t.name, dtype, dims, bytes }
+  })
+  return { slots, payloadBytes: total }
+}
+
+/**
+ * Builds tensors over payload bytes: a typed array straight over the
+ * received bytes when they sit in one chunk at an offset the element type
+ * allows, else one copy into an aligned buffer.
+ *
+ * @param chunks - the payload, in order (e.g. `Uint8ArrayList` chunks), exactly the slots' total length
+ * @throws InvalidTensorError when the payload length does not match
+ */
+export function tensorsFromPayload (slots: TensorSlot[], chunks: Uint8Array[]): WireTensor[] {
+  let chunk = 0
+  let at = 0
+  const take = (n: number): Uint8Array => {
+    const first = chunks[chunk]
+    if (first != null && first.byteLength - at >= n) {
+      const view = first.subarray(at, at + n)
+      at += n
+      if (at === first.byteLength) { chunk++; at = 0 }
+      return view
+    }
+    const out = new Uint8Array(n)
+    let filled = 0
+    while (filled < n) {
+      const c = chunks[chunk]
+      if (c == null) throw new InvalidTensorError(`tensor payload ends ${n - filled} bytes short`)
+      const k = Math.min(n - filled, c.byteLength - at)
+      out.set(c.subarray(at, at + k), filled)
+      filled += k
+      at += k
+      if (at === c.byteLength) { chunk++; at = 0 }
+    }
+    return out
+  }
+  const tensors = slots.map(s => {
+    const bytes = take(s.bytes)
+    const size = DTYPE_BYTES[s.dtype]
+    const Ctor = typedArrayFor(s.dtype)
+    if (bytes.byteOffset % size === 0) return { name: s.name, dtype: s.dtype, dims: s.dims, data: new Ctor(bytes.buffer, bytes.byteOffset, s.bytes / size) }
+    const aligned = new Uint8Array(s.bytes)
+    aligned.set(bytes)
+    return { name: s.name, dtype: s.dtype, dims: s.dims, data: new Ctor(aligned.buffer, 0, s.bytes / size) }
+  })
+  if (chunk < chunks.length && !(chunk === chunks.length - 1 && at === (chunks[chunk] as Uint8Array).byteLength)) {
+    const left = chunks.slice(chunk).reduce((a, c) => a + c.byteLength, 0) - at
+    if (left > 0) throw new InvalidTensorError(`tensor payload has ${left} bytes beyond its header`)
+  }
+  return tensors
+}

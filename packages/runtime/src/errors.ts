@@ -81,3 +81,23 @@ export class PlacementError extends FleetmeshError {
   override readonly name = 'PlacementError'
   readonly code = 'ERR_PLACEMENT'
 }
+
+/**
+ * A pipeline stage reads an input that is neither an output of the stage
+ * before it nor one of the graph inputs it lists (`Stage.graphInputs`)
+ * given by the caller.
+ */
+export class MissingStageInputError extends FleetmeshError {
+  override readonly name = 'MissingStageInputError'
+  readonly code = 'ERR_MISSING_STAGE_INPUT'
+  /** index of the stage that could not be fed */
+  readonly stage: number
+  /** the input name it lacks */
+  readonly input: string
+
+  constructor (stage: number, input: string, message: string) {
+    super(message)
+    this.stage = stage
+    this.input = input
+  }
+}

@@ -160,3 +160,147 @@ export function generateDtypeProbe (): Uint8Array {
     output: types.map(([n, t, d]) => vi(`${n}_out`, t, d))
   })
 }
+
+function int64Scalar (name: string, value: number): onnxProto.onnx.TensorProto {
+  return onnx.TensorProto.create({ name, dims: [], dataType: 7, rawData: new Uint8Array(BigInt64Array.of(BigInt(value)).buffer) })
+}
+
+function int64Vector (name: string, values: number[]): onnxProto.onnx.TensorProto {
+  return onnx.TensorProto.create({ name, dims: [values.length], dataType: 7, rawData: new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer) })
+}
+
+/** Options of {@link skipInputModel}. */
+export interface SkipInputOptions {
+  /** input features of `x` @default 16 */
+  inputs?: number
+  /** width of every hidden layer @default 32 */
+  hidden?: number
+  /** layers (MatMul, Add, then Relu except on the last), at least 2 @default 6 */
+  layers?: number
+  /** output features of `y` @default 4 */
+  outputs?: number
+  /** PRNG seed @default 1 */
+  seed?: number
+}
+
+/**
+ * An MLP whose last layer also reads the original input (a skip from the
+ * graph input to the output): `x [batch, inputs]` → `layers − 1` hidden
+ * layers `h = Relu(h·W + b)` → `y = h·W_last + x·V + b_last`
+ * (`y [batch, outputs]`). The `x·V` product comes last in the file, so a
+ * cut into 3 or more stages leaves the last stage reading the graph input
+ * `x` itself rather than an activation. The batch dimension is symbolic
+ * (`batch`).
+ *
+ * @throws RangeError if `layers` is not an integer >= 2
+ */
+export function skipInputModel (options: SkipInputOptions = {}): Uint8Array {
+  const random = rng(options.seed ?? 1)
+  const inputs = options.inputs ?? 16
+  const hidden = options.hidden ?? 32
+  const layers = options.layers ?? 6
+  const outputs = options.outputs ?? 4
+  if (!Number.isInteger(layers) || layers < 2) throw new RangeError(`skipInputModel needs layers >= 2 (an integer), got ${layers}`)
+  const nodes: onnxProto.onnx.INodeProto[] = []
+  const init: onnxProto.onnx.ITensorProto[] = []
+  let h = 'x'
+  let width = inputs
+  for (let l = 0; l + 1 < layers; l++) {
+    init.push(weights(`w${l}`, [width, hidden], random, 1 / Math.sqrt(width)), weights(`b${l}`, [hidden], random, 0.1))
+    nodes.push({ opType: 'MatMul', input: [h, `w${l}`], output: [`mm${l}`], name: `matmul${l}` })
+    nodes.push({ opType: 'Add', input: [`mm${l}`, `b${l}`], output: [`add${l}`], name: `add${l}` })
+    nodes.push({ opType: 'Relu', input: [`add${l}`], output: [`h${l}`], name: `relu${l}` })
+    h = `h${l}`
+    width = hidden
+  }
+  init.push(weights('w_last', [width, outputs], random, 1 / Math.sqrt(width)), weights('v_skip', [inputs, outputs], random, 1 / Math.sqrt(inputs)), weights('b_last', [outputs], random, 0.1))
+  nodes.push({ opType: 'MatMul', input: [h, 'w_last'], output: ['mm_last'], name: 'matmul_last' })
+  nodes.push({ opType: 'MatMul', input: ['x', 'v_skip'], output: ['mm_skip'], name: 'matmul_skip' })
+  nodes.push({ opType: 'Add', input: ['mm_last', 'mm_skip'], output: ['sum_last'], name: 'add_skip' })
+  nodes.push({ opType: 'Add', input: ['sum_last', 'b_last'], output: ['y'], name: 'add_last' })
+  return model({
+    name: 'skip_input_mlp',
+    node: nodes,
+    initializer: init,
+    input: [floatInput('x', ['batch', inputs])],
+    output: [floatInput('y', ['batch', outputs])]
+  })
+}
+
+/** Options of {@link broadcastInputModel}. */
+export interface BroadcastInputOptions {
+  /** features of `x` and `y` @default 8 */
+  features?: number
+  /** features of each layer's state @default 16 */
+  hidden?: number
+  /** recurrent layers, at least 1; also the first dimension of `state` @default 4 */
+  layers?: number
+  /** PRNG seed @default 1 */
+  seed?: number
+}
+
+/**
+ * A stacked recurrent cell with broadcast and non-zero-axis batched inputs,
+ * for pipeline jobs whose inputs are not all batched on axis 0:
+ *
+ * - `x [batch, features]` (batched on axis 0),
+ * - `scale []`, a float32 scalar (broadcast: the same for every item),
+ * - `state [layers, batch, hidden]` (batched on axis 1, like an RNN state).
+ *
+ * Layer l reads its own state row and the scalar:
+ * `h_l = Tanh(scale · (h_{l−1}·W_l + state[l]·U_l + b_l))` with `h_{−1} = x`.
+ * Outputs: `y = h_{L−1}·W_out + scale · x` (`[batch, features]`) and
+ * `state_out = stack(h_0 … h_{L−1})` (`[layers, batch, hidden]`), so every
+ * stage of a 2- or 3-stage cut reads `scale` and `state`, and the earlier
+ * layers' `h_l` pass through to the stage that stacks them. The batch
+ * dimension is symbolic (`batch`) on `x`, `state`, `y` and `state_out`.
+ *
+ * @throws RangeError if `layers` is not an integer >= 1
+ */
+export function broadcastInputModel (options: BroadcastInputOptions = {}): Uint8Array {
+  const random = rng(options.seed ?? 1)
+  const d = options.features ?? 8
+  const h = options.hidden ?? 16
+  const layers = options.layers ?? 4
+  if (!Number.isInteger(layers) || layers < 1) throw new RangeError(`broadcastInputModel needs layers >= 1 (an integer), got ${layers}`)
+  const nodes: onnxProto.onnx.INodeProto[] = []
+  const init: onnxProto.onnx.ITensorProto[] = [int64Vector('axis0', [0])]
+  let prev = 'x'
+  let width = d
+  const stacked: string[] = []
+  for (let l = 0; l < layers; l++) {
+    init.push(
+      int64Scalar(`row${l}`, l),
+      weights(`w${l}`, [width, h], random, 1 / Math.sqrt(width)),
+      weights(`u${l}`, [h, h], random, 1 / Math.sqrt(h)),
+      weights(`b${l}`, [h], random, 0.1)
+    )
+    nodes.push(
+      { opType: 'Gather', input: ['state', `row${l}`], output: [`s${l}`], name: `state_row${l}`, attribute: [{ name: 'axis', type: 2, i: 0 }] },
+      { opType: 'MatMul', input: [prev, `w${l}`], output: [`xw${l}`], name: `matmul_w${l}` },
+      { opType: 'MatMul', input: [`s${l}`, `u${l}`], output: [`su${l}`], name: `matmul_u${l}` },
+      { opType: 'Add', input: [`xw${l}`, `su${l}`], output: [`pre${l}`], name: `add_state${l}` },
+      { opType: 'Add', input: [`pre${l}`, `b${l}`], output: [`biased${l}`], name: `add_bias${l}` },
+      { opType: 'Mul', input: [`biased${l}`, 'scale'], output: [`scaled${l}`], name: `mul_scale${l}` },
+      { opType: 'Tanh', input: [`scaled${l}`], output: [`h${l}`], name: `tanh${l}` },
+      { opType: 'Unsqueeze', input: [`h${l}`, 'axis0'], output: [`stack${l}`], name: `unsqueeze${l}` }
+    )
+    stacked.push(`stack${l}`)
+    prev = `h${l}`
+    width = h
+  }
+  init.push(weights('w_out', [h, d], random, 1 / Math.sqrt(h)))
+  nodes.push(
+    { opType: 'MatMul', input: [prev, 'w_out'], output: ['out'], name: 'matmul_out' },
+    { opType: 'Mul', input: ['x', 'scale'], output: ['x_scaled'], name: 'mul_skip' },
+    { opType: 'Add', input: ['out', 'x_scaled'], output: ['y'], name: 'add_out' },
+    { opType: 'Concat', input: stacked, output: ['state_out'], name: 'stack_state', attribute: [{ name: 'axis', type: 2, i: 0 }] }
+  )
+  return model({
+    name: 'broadcast_input_rnn',
+    node: nodes,
+    initializer: init,
+    input: [floatInput('x', ['batch', d]), floatInput('scale', []), floatInput('state', [layers, 'batch', h])],
+    output: [floatInput('y', ['batch', d]), floatInput('state_out', [layers, 'batch', h])]
+  })
+}

@@ -6,7 +6,9 @@
  * (ONNX validation before onnxruntime sees a model: no external data, no
  * custom operator domains, size limits), isolated onnxruntime sessions in
  * runner child processes, a throughput profile, and pipeline partitioning
- * of ONNX graphs with placement of the stages on peers.
+ * of ONNX graphs (stage models that take any micro-batch size, each
+ * listing which inputs come from the previous stage and which from the
+ * requester) with placement of the stages on peers.
  *
  * @example
  *
@@ -34,8 +36,9 @@ export { LocalSession, maxAbsDiff } from './local.js'
 export { profile } from './profile.js'
 export type { ThroughputProfile } from './profile.js'
 export { partitionModel, runStagesLocally } from './partition.js'
-export type { Partition, PartitionOptions, Stage } from './partition.js'
+export type { Partition, PartitionOptions, Stage, SymbolicDim } from './partition.js'
+export { DEFAULT_PARTITION_SLACK } from './constants.js'
 export { planStages, MAX_EXHAUSTIVE_PLANS } from './plan.js'
 export type { PlacementPeer, PlanOptions, StagePlacement, StagePlan } from './plan.js'
-export { generateMlp, generateConvNet, generateDtypeProbe } from './generate.js'
-export type { MlpOptions, ConvNetOptions } from './generate.js'
+export { generateMlp, generateConvNet, generateDtypeProbe, skipInputModel, broadcastInputModel } from './generate.js'
+export type { MlpOptions, ConvNetOptions, SkipInputOptions, BroadcastInputOptions } from './generate.js'

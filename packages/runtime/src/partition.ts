@@ -1,20 +1,33 @@
-import { DTYPE_CODES } from '@fleetmesh/protocol'
 import { modelCid } from './cid.js'
-import { PartitionError } from './errors.js'
+import { DEFAULT_PARTITION_SLACK } from './constants.js'
+import { MissingStageInputError, PartitionError } from './errors.js'
+import { constantBytes, nodeFlops, nodeInputs, topoOrder } from './graph.js'
 import { LocalSession } from './local.js'
 import { decodeModel, encodeModel, onnx, tensorByteLength } from './onnx.js'
-import type { GraphProto, ModelProto, NodeProto, TensorProto } from './onnx.js'
+import { declaredTensors, dimGroups, measureSymbolicShapes, measureTensors } from './shapes.js'
+import type { GraphProto, NodeProto, TensorProto } from './onnx.js'
+import type { SymbolicDim } from './shapes.js'
 import type { TensorDType, WireTensor } from '@fleetmesh/protocol'
 import type onnxProto from 'onnx-proto'
 
 /**
  * Pipeline partitioning: cuts an ONNX graph into K stage models along a
- * topological order of its nodes. Stage k's inputs are the tensors that
- * cross the cut before it (produced earlier, used at or after stage k) plus
- * the original graph inputs its nodes read; its outputs are the tensors that
- * cross the cut after it. A tensor that an earlier stage produced and a
- * later stage needs is passed through the stages between (Identity nodes),
- * so activations only ever flow stage k → stage k+1.
+ * topological order of its nodes. Stage k's inputs are its activations
+ * (the tensors that cross the cut before it: produced by an earlier stage,
+ * used at or after stage k) plus the original graph inputs its own nodes
+ * read; its outputs are the tensors that cross the cut after it. An
+ * activation that stage j produces and stage k > j + 1 reads is passed
+ * through the stages between (Identity nodes), so activations only ever
+ * flow stage k → stage k+1. Graph inputs are never passed through: every
+ * stage that reads one gets it from the requester.
+ *
+ * Stage models take any micro-batch size the whole model takes: with sample
+ * inputs, every dimension of a stage input or output that depends on a
+ * symbolic input dimension (the batch, an image side, a sequence length)
+ * is measured (see `measureSymbolicShapes`) and kept symbolic (a
+ * `dim_param`); dimensions that do not depend on one stay fixed, and a
+ * batch size the model declares as a number stays that number. Stage
+ * models declare no value_info: onnxruntime infers the tensors inside.
  *
  * Cut choice: first the smallest achievable bottleneck stage cost B* (FLOPs
  * when tensor shapes are known, else parameter bytes; dynamic programming
@@ -29,16 +42,36 @@ export interface PartitionOptions {
   /** number of stages, >= 1 */
   stages: number
   /**
-   * inputs used once (in this process) to measure every intermediate
-   * tensor's dtype and shape, so FLOPs and crossing bytes are real; needed
-   * when the graph declares dynamic shapes
+   * inputs run in this process (a few times: see `batchAxes`) to measure
+   * every intermediate tensor's dtype and shape, so FLOPs and crossing
+   * bytes are real and the stages keep symbolic dimensions symbolic;
+   * needed when the graph declares dynamic shapes. One micro-batch is
+   * enough: FLOPs and bytes are reported for it.
    */
   sampleInputs?: WireTensor[]
+  /**
+   * input name → the axis it is batched on, or `null` for a broadcast
+   * input (not batched: a scalar, a per-job constant, sent whole to every
+   * micro-batch). Used with `sampleInputs` only: the sample is run again
+   * with every batched input sliced to one item along its axis (two items
+   * for a sample batch of 1), and the stage tensor dims that change are the
+   * batch dims. An axis that shares the `dim_param` of a batched axis is
+   * batched with it. Other symbolic dims the graph inputs declare (an image
+   * side, a sequence length; each `dim_param` name once, whatever inputs
+   * share it) are measured the same way, resized to twice (else half, else
+   * ±1) their sample size. A model that declares a number on a batched axis
+   * keeps that fixed size; the non-batch axes of an input that declares no
+   * shape stay the sample's.
+   *
+   * @default axis 0 for every input whose declared dim 0 is symbolic, and for every input that declares no shape; none (`null`) for the others
+   * @throws PartitionError (from partitionModel) if a name is not a graph input, or an axis is not one of its sample tensor's
+   */
+  batchAxes?: Record<string, number | null>
   /**
    * allowed bottleneck excess over the best balance when trading balance
    * for fewer crossing bytes
    *
-   * @default 0.15
+   * @default DEFAULT_PARTITION_SLACK (0.15)
    */
   slack?: number
 }
@@ -51,9 +84,19 @@ export interface Stage {
   bytes: Uint8Array
   /** CID of `bytes` */
   cid: string
-  /** input names, in order: tensors from the previous stage first, then original graph inputs */
+  /** input names, in order: `activations`, then `graphInputs` */
   inputs: string[]
-  /** the original graph inputs among `inputs` */
+  /**
+   * the inputs produced by the previous stage: exactly its `outputs`
+   * (empty for stage 0); a name is the original tensor's where the
+   * previous stage computed it, `<tensor>__fm<k>` where stage k passed it through
+   */
+  activations: string[]
+  /**
+   * the original graph inputs this stage's own nodes read, which the
+   * requester sends it directly (never passed through an earlier stage),
+   * in graph-input order
+   */
   graphInputs: string[]
   /** output names (the next stage's inputs; the model's outputs for the last stage) */
   outputs: string[]
@@ -74,144 +117,21 @@ export interface Partition {
   costMetric: 'flops' | 'paramBytes'
   /** the bottleneck stage's share of the total cost (1/K is perfect balance) */
   bottleneckShare: number
-}
-
-interface TensorMeta { dtype: number, dims: number[], bytes: number }
-
-const DEFAULT_SLACK = 0.15
-
-/** Names a node reads, including outer-scope names its subgraphs use. */
-function nodeInputs (node: NodeProto): string[] {
-  const names = (node.input ?? []).filter(n => n !== '')
-  for (const a of node.attribute ?? []) {
-    for (const g of [a.g, ...(a.graphs ?? [])]) {
-      if (g != null) names.push(...outerScopeNames(g))
-    }
-  }
-  return names
-}
-
-function outerScopeNames (g: GraphProto): string[] {
-  const defined = new Set<string>([...(g.input ?? []).map(v => v.name ?? ''), ...(g.initializer ?? []).map(t => t.name ?? '')])
-  const used: string[] = []
-  for (const n of g.node ?? []) {
-    for (const i of nodeInputs(n)) if (!defined.has(i)) used.push(i)
-    for (const o of n.output ?? []) defined.add(o)
-  }
-  return used
-}
-
-/** Kahn's algorithm, stable: keeps file order where the file is already topological. */
-function topoOrder (nodes: NodeProto[], available: Set<string>): NodeProto[] {
-  const producer = new Map<string, number>()
-  nodes.forEach((n, i) => { for (const o of n.output ?? []) producer.set(o, i) })
-  const deps = nodes.map(n => new Set(nodeInputs(n).map(x => producer.get(x)).filter((p): p is number => p != null && !available.has(nodes[p]?.output?.[0] ?? ''))))
-  const out: NodeProto[] = []
-  const done = new Set<number>()
-  while (out.length < nodes.length) {
-    let progressed = false
-    for (let i = 0; i < nodes.length; i++) {
-      if (done.has(i)) continue
-      if ([...(deps[i] ?? [])].every(d => done.has(d))) {
-        done.add(i)
-        out.push(nodes[i] as NodeProto)
-        progressed = true
-      }
-    }
-    if (!progressed) throw new PartitionError('graph has a cycle; it is not a valid ONNX graph')
-  }
-  return out
-}
-
-/** Bytes a Constant node's value holds. */
-function constantBytes (n: NodeProto): number {
-  let bytes = 0
-  for (const a of n.attribute ?? []) {
-    if (a.t != null) bytes += tensorByteLength(a.t)
-    bytes += 4 * ((a.floats ?? []).length + (a.ints ?? []).length) + (a.f != null || a.i != null ? 4 : 0)
-  }
-  return bytes
-}
-
-function prod (dims: number[]): number {
-  return dims.reduce((a, b) => a * b, 1)
-}
-
-/** Estimated FLOPs of one node from measured shapes (multiply-add = 2 FLOPs). */
-function nodeFlops (node: NodeProto, meta: Map<string, TensorMeta>, init: Map<string, TensorProto>): number {
-  const out = meta.get(node.output?.[0] ?? '')
-  if (out == null) return 0
-  const weightDims = (name: string | undefined): number[] | undefined => {
-    if (name == null) return undefined
-    const t = init.get(name)
-    if (t != null) return (t.dims ?? []).map(Number)
-    return meta.get(name)?.dims
-  }
-  switch (node.opType) {
-    case 'Conv': {
-      const w = weightDims(node.input?.[1])
-      return w != null ? 2 * prod(out.dims) * prod(w.slice(1)) : prod(out.dims)
-    }
-    case 'ConvTranspose': {
-      const w = weightDims(node.input?.[1])
-      const x = meta.get(node.input?.[0] ?? '')
-      return w != null && x != null ? 2 * prod(x.dims) * prod(w.slice(1)) : prod(out.dims)
-    }
-    case 'MatMul': case 'Gemm': {
-      const a = weightDims(node.input?.[0])
-      const transA = (node.attribute ?? []).find(x => x.name === 'transA')?.i
-      const k = a == null ? 1 : (node.opType === 'Gemm' && Number(transA ?? 0) === 1 ? a[0] : a[a.length - 1]) ?? 1
-      return 2 * prod(out.dims) * k
-    }
-    default:
-      return prod(out.dims)
-  }
-}
-
-/** Runs the model once with every intermediate tensor exposed as an output, recording dtypes and shapes. */
-async function measureTensors (model: ModelProto, sample: WireTensor[]): Promise<Map<string, TensorMeta>> {
-  const probe = onnx.ModelProto.decode(onnx.ModelProto.encode(model).finish())
-  const graph = probe.graph as onnxProto.onnx.GraphProto
-  const existing = new Set(graph.output.map(o => o.name))
-  for (const n of graph.node) {
-    for (const o of n.output ?? []) {
-      if (o !== '' && !existing.has(o)) {
-        graph.output.push(onnx.ValueInfoProto.create({ name: o }))
-        existing.add(o)
-      }
-    }
-  }
-  const session = await LocalSession.create(encodeModel(probe), { intraOpNumThreads: 1 })
-  try {
-    const outputs = await session.run(sample)
-    const meta = new Map<string, TensorMeta>()
-    for (const t of outputs) meta.set(t.name, { dtype: DTYPE_CODES[t.dtype] ?? 1, dims: t.dims, bytes: t.data.byteLength })
-    for (const t of sample) meta.set(t.name, { dtype: DTYPE_CODES[t.dtype] ?? 1, dims: t.dims, bytes: t.data.byteLength })
-    return meta
-  } finally {
-    await session.release()
-  }
-}
-
-/** Tensor metadata from the graph's own declarations (static shapes only). */
-function declaredTensors (graph: GraphProto): Map<string, TensorMeta> {
-  const meta = new Map<string, TensorMeta>()
-  for (const v of [...(graph.input ?? []), ...(graph.valueInfo ?? []), ...(graph.output ?? [])]) {
-    const tt = v.type?.tensorType
-    const dims = (tt?.shape?.dim ?? []).map(d => Number(d.dimValue ?? 0))
-    if (tt?.elemType == null || dims.some(d => d <= 0) || tt.shape == null) continue
-    const elem = ({ 1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8 } as Record<number, number>)[tt.elemType] ?? 4
-    meta.set(v.name ?? '', { dtype: tt.elemType, dims, bytes: prod(dims) * elem })
-  }
-  return meta
+  /**
+   * the graph-input dims the stage models keep symbolic (the batch first,
+   * where it is symbolic): the ones the whole model was measured to run at
+   * another size. Empty without `sampleInputs`, or for a model of fixed shapes.
+   */
+  symbolicDims: SymbolicDim[]
 }
 
 /**
  * Cuts an ONNX model into `options.stages` pipeline stages.
  *
  * @param bytes - a validated ONNX model
+ * @param options - stage count, sample inputs (one micro-batch), batch axes, slack
  * @throws InvalidModelError if the bytes are not ONNX
- * @throws PartitionError if the stage count is not an integer in [1, nodes], or tensor types are unknown and no sample inputs were given
+ * @throws PartitionError if the stage count is not an integer in [1, nodes]; tensor types are unknown and no sample inputs were given; the model does not run on the sample; `batchAxes` names an unknown input or axis; or the sample's batched inputs disagree on the batch size
  */
 export async function partitionModel (bytes: Uint8Array, options: PartitionOptions): Promise<Partition> {
   const K = options.stages
@@ -241,7 +161,9 @@ export async function partitionModel (bytes: Uint8Array, options: PartitionOptio
   const N = nodes.length
   if (!Number.isInteger(K) || K < 1 || K > N) throw new PartitionError(`cannot cut a graph of ${N} nodes into ${K} stages; use 1..${N}`)
 
-  const meta = options.sampleInputs != null ? await measureTensors(model, options.sampleInputs) : declaredTensors(graph)
+  const sample = options.sampleInputs
+  const groups = sample != null ? dimGroups((graph.input ?? []).filter(v => !initializers.has(v.name ?? '')), sample, options.batchAxes) : []
+  const meta = sample != null ? await measureTensors(model, sample) : declaredTensors(graph)
   const shapesKnown = nodes.every(n => (n.output ?? []).every(o => o === '' || meta.has(o)))
   const costMetric: Partition['costMetric'] = shapesKnown ? 'flops' : 'paramBytes'
 
@@ -285,7 +207,7 @@ export async function partitionModel (bytes: Uint8Array, options: PartitionOptio
     }
   }
   const bottleneck = (best[K] as number[])[N] as number
-  const limit = bottleneck * (1 + (options.slack ?? DEFAULT_SLACK))
+  const limit = bottleneck * (1 + (options.slack ?? DEFAULT_PARTITION_SLACK))
 
   // 2) among cuts within the limit, the fewest bytes crossing
   const traffic: number[][] = Array.from({ length: K + 1 }, () => new Array<number>(N + 1).fill(Number.POSITIVE_INFINITY))
@@ -319,6 +241,11 @@ export async function partitionModel (bytes: Uint8Array, options: PartitionOptio
     for (let s = from; s < to && s < K - 1; s++) (crossing[s] as string[]).push(t)
   }
   const alias = (t: string, boundary: number): string => stageOf(producerOf.get(t) as number) === boundary ? t : `${t}__fm${boundary}`
+  // only the tensors that cross a cut, the graph inputs and the model's outputs become stage inputs and outputs: their symbolic dims are measured
+  const boundary = [...new Set([...crossing.flat(), ...graphInputs, ...graphOutputs])]
+  const measured = sample != null
+    ? await measureSymbolicShapes(model, sample, groups, boundary, meta)
+    : { shapes: new Map([...meta].map(([t, m]) => [t, m.dims])), symbolic: [] }
 
   const stages: Stage[] = []
   for (let s = 0; s < K; s++) {
@@ -326,27 +253,34 @@ export async function partitionModel (bytes: Uint8Array, options: PartitionOptio
     const incoming = s > 0 ? crossing[s - 1] as string[] : []
     const rename = new Map(incoming.map(t => [t, alias(t, s - 1)]))
     for (const n of stageNodes) n.input = n.input.map(i => rename.get(i) ?? i)
-    const used = new Set(stageNodes.flatMap(n => nodeInputs(n)))
-    const needGraphInputs = graphInputs.filter(i => used.has(i))
     const outputNames: string[] = []
     const passThrough: onnxProto.onnx.NodeProto[] = []
     const leaving = s < K - 1 ? crossing[s] as string[] : graphOutputs
+    // a graph output that is a graph input itself (only ever the last stage's
+    // outputs: graph inputs never cross a cut) is read from the requester
+    const outputGraphInputs = new Set<string>()
     for (const t of leaving) {
       const producedHere = producerOf.has(t) && stageOf(producerOf.get(t) as number) === s
       const outName = s < K - 1 ? alias(t, s) : t
-      if (!producedHere) {
-        const source = graphInputs.includes(t) ? t : (rename.get(t) as string)
+      if (graphInputs.includes(t)) {
+        outputGraphInputs.add(t)
+      } else if (!producedHere) {
+        const source = rename.get(t)
         if (source == null) throw new PartitionError(`tensor ${t} is needed after stage ${s} but does not reach it`)
         passThrough.push(onnx.NodeProto.create({ opType: 'Identity', input: [source], output: [outName], name: `fleetmesh_pass_${outName}` }))
       }
       outputNames.push(outName)
     }
+    const used = new Set([...stageNodes.flatMap(n => nodeInputs(n)), ...outputGraphInputs])
+    const needGraphInputs = graphInputs.filter(i => used.has(i))
     const typeOf = (t: string): onnxProto.onnx.ITypeProto => {
       const m = meta.get(t)
-      if (m == null) throw new PartitionError(`the type of tensor ${t} is unknown; give sampleInputs so tensor types can be measured`)
-      return { tensorType: { elemType: m.dtype, shape: { dim: m.dims.map(d => ({ dimValue: d })) } } }
+      const dims = measured.shapes.get(t)
+      if (m == null || dims == null) throw new PartitionError(`the type of tensor ${t} is unknown; give sampleInputs so tensor types can be measured`)
+      return { tensorType: { elemType: m.dtype, shape: { dim: dims.map(d => typeof d === 'number' ? { dimValue: d } : { dimParam: d }) } } }
     }
-    const inputNames = [...incoming.map(t => alias(t, s - 1)), ...needGraphInputs.filter(i => !incoming.includes(i))]
+    const activations = incoming.map(t => alias(t, s - 1))
+    const inputNames = [...activations, ...needGraphInputs]
     const origByAlias = new Map<string, string>(incoming.map(t => [alias(t, s - 1), t]))
     const stageInit = [...used].filter(i => initializers.has(i)).map(i => initializers.get(i) as TensorProto)
     const stageConstants = [...new Set([...used].filter(i => constants.has(i)).map(i => constants.get(i)?.node as NodeProto))]
@@ -370,6 +304,7 @@ export async function partitionModel (bytes: Uint8Array, options: PartitionOptio
       bytes: stageBytes,
       cid: modelCid(stageBytes),
       inputs: inputNames,
+      activations,
       graphInputs: needGraphInputs,
       outputs: outputNames,
       nodeCount: range[1] - range[0],
@@ -379,26 +314,46 @@ export async function partitionModel (bytes: Uint8Array, options: PartitionOptio
     })
   }
   const stageCosts = cuts.slice(1).map((c, i) => segment(cuts[i] as number, c))
-  return { stages, costMetric, bottleneckShare: Math.max(...stageCosts) / total }
+  return { stages, costMetric, bottleneckShare: Math.max(...stageCosts) / total, symbolicDims: measured.symbolic }
 }
 
 /**
  * Runs stages one after another in this process (reference for tests and
- * benchmarks): stage k gets stage k-1's outputs plus the graph inputs it reads.
+ * benchmarks), feeding each exactly what the mesh sends it: every name in
+ * `stage.inputs`, taken from the previous stage's outputs, or from `inputs`
+ * if the stage lists it in `stage.graphInputs`. A graph input is never
+ * handed to a stage that does not list it.
+ *
+ * @param stages - a partition's stages, in pipeline order
+ * @param inputs - the original graph inputs
+ * @returns the last stage's outputs
+ * @throws MissingStageInputError naming the stage and the input that is neither
  */
 export async function runStagesLocally (stages: Stage[], inputs: WireTensor[]): Promise<WireTensor[]> {
-  let carried: WireTensor[] = []
+  let previous: WireTensor[] = []
+  let previousIndex: number | undefined
   for (const stage of stages) {
+    const feed = stage.inputs.map(name => {
+      const fromPrevious = previous.find(t => t.name === name)
+      if (fromPrevious != null) return fromPrevious
+      const isGraphInput = stage.graphInputs.includes(name)
+      const given = isGraphInput ? inputs.find(t => t.name === name) : undefined
+      if (given != null) return given
+      const after = previousIndex == null ? 'it runs first' : `stage ${previousIndex} does not output it`
+      throw new MissingStageInputError(stage.index, name, isGraphInput
+        ? `stage ${stage.index} reads the graph input "${name}", which the inputs do not include; pass every graph input the stages list`
+        : `stage ${stage.index} reads "${name}", which is not among its graph inputs and ${after}; run the stages of one partition in order, from stage 0`)
+    })
     const session = await LocalSession.create(stage.bytes)
     try {
-      const feed = stage.inputs.map(name => carried.find(t => t.name === name) ?? inputs.find(t => t.name === name))
-      if (feed.some(t => t == null)) throw new PartitionError(`stage ${stage.index} needs ${stage.inputs.join(', ')}`)
-      carried = await session.run(feed as WireTensor[])
+      previous = await session.run(feed)
     } finally {
       await session.release()
     }
+    previousIndex = stage.index
   }
-  return carried
+  return previous
 }
 
 export type { TensorDType }
+export type { SymbolicDim }

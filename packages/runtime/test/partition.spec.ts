@@ -1,32 +1,9 @@
 import assert from 'node:assert/strict'
 import onnxProto from 'onnx-proto'
-import { generateConvNet, generateMlp, LocalSession, maxAbsDiff, partitionModel, runStagesLocally, validateModel } from '../src/index.js'
+import { generateConvNet, generateMlp, maxAbsDiff, partitionModel, runStagesLocally, validateModel } from '../src/index.js'
 import { OCR_MODELS, patternInput, readOcrModel } from './utils/models.js'
-import type { Partition } from '../src/index.js'
+import { checkStructure, wholeModel } from './utils/partition.js'
 import type { WireTensor } from '@fleetmesh/protocol'
-
-async function wholeModel (bytes: Uint8Array, inputs: WireTensor[]): Promise<WireTensor[]> {
-  const s = await LocalSession.create(bytes)
-  try { return await s.run(inputs) } finally { await s.release() }
-}
-
-/** Structural properties every partition must have. */
-function checkStructure (label: string, p: Partition, K: number, graphInputs: string[], graphOutputs: string[], totalNodes: number): void {
-  assert.equal(p.stages.length, K, `${label}: ${K} stages`)
-  assert.equal(p.stages.reduce((a, s) => a + s.nodeCount, 0), totalNodes, `${label}: every compute node in exactly one stage`)
-  for (const s of p.stages) {
-    assert.ok(s.nodeCount > 0, `${label}: stage ${s.index} is not empty`)
-    const info = validateModel(s.bytes) // each stage is a valid, safe ONNX model on its own
-    assert.deepEqual(info.inputs.map(i => i.name).sort(), [...s.inputs].sort(), `${label}: stage ${s.index} declares its inputs`)
-    const prev = s.index > 0 ? (p.stages[s.index - 1]?.outputs ?? []) : []
-    for (const name of s.inputs) {
-      assert.ok(prev.includes(name) || graphInputs.includes(name), `${label}: stage ${s.index} input ${name} comes from stage ${s.index - 1} or the graph inputs`)
-    }
-    assert.deepEqual(s.graphInputs.every(i => graphInputs.includes(i)), true)
-  }
-  assert.deepEqual([...(p.stages.at(-1)?.outputs ?? [])].sort(), [...graphOutputs].sort(), `${label}: the last stage gives the model's outputs`)
-  assert.ok(p.bottleneckShare >= 1 / K - 1e-9 && p.bottleneckShare <= 1, `${label}: bottleneck share ${p.bottleneckShare}`)
-}
 
 describe('pipeline partitioning of ONNX graphs', function () {
   this.timeout(180_000)

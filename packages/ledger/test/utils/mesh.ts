@@ -1,5 +1,5 @@
 import { encodeTensors, MARKET_PROTOCOL } from '@fleetmesh/protocol'
-import { market } from '@fleetmesh/market'
+import { market, ScriptedVehicleState } from '@fleetmesh/market'
 import { createTestMesh, delay, waitUntil } from '@fleetmesh/test-utils'
 import { inputDigest, outputDigest } from '../../src/digest.js'
 import { ledger } from '../../src/index.js'
@@ -145,7 +145,13 @@ export async function createLedgerFleet (): Promise<LedgerFleet> {
             bidWindowMs: 150,
             reputation: (id) => getLedger().reputation(id),
             worker: w != null
-              ? { onLease: syntheticWorker(getLedger, w), pricing: { basePricePerUnit: w.price ?? 1, loadFactor: 0 }, maxConcurrentLeases: w.capacity ?? 8 }
+              ? {
+                  onLease: syntheticWorker(getLedger, w),
+                  pricing: { basePricePerUnit: w.price ?? 1, loadFactor: 0 },
+                  maxConcurrentLeases: w.capacity ?? 8,
+                  // a vehicle works only with a state source: parked at SoC 0.9
+                  ...(role === 'vehicle' ? { vehicleState: new ScriptedVehicleState({ drive: 'parked', soc: 0.9, batteryTempC: 20 }) } : {})
+                }
               : undefined
           })
         }

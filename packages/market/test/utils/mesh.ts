@@ -1,7 +1,7 @@
 import { createTestMesh, delay, forkNode, loopbackGossip, loopbackListen, serializeIdentity } from '@fleetmesh/test-utils'
-import { market, marketTopicScoreParams } from '../../src/index.js'
+import { market, marketTopicScoreParams, ScriptedVehicleState } from '../../src/index.js'
 import type { MarketService } from '../../src/market.js'
-import type { MarketInit, WorkerInit } from '../../src/index.js'
+import type { LeaseHandler, MarketInit, WorkerInit } from '../../src/index.js'
 import type { FleetAuthority, MeshNode, MeshNodeInit, NodeRole } from '@fleetmesh/peer'
 import type { ForkedNode, SerializedIdentity } from '@fleetmesh/test-utils'
 import type { PrivateKey } from '@libp2p/interface'
@@ -36,6 +36,8 @@ export interface AddOptions {
   /** no market service at all (an attacker node publishing raw gossip) */
   noMarket?: boolean
   bootstrap?: string[]
+  /** more libp2p services (a stand-in ledger, say) */
+  services?: Record<string, (components: any) => unknown>
 }
 
 export interface MarketFleet {
@@ -87,6 +89,7 @@ export async function createMarketFleet (): Promise<MarketFleet> {
       const services: Record<string, (components: any) => unknown> = options.noMarket === true
         ? {}
         : { market: market({ certificate, trustedAuthorities: [mesh.authority.publicKey], worker: options.worker, ...options.market }) }
+      Object.assign(services, options.services)
       const node = await mesh.add(role, region, { privateKey, certificate, bootstrap: options.bootstrap, services })
       return { node, market: node.libp2p.services.market as MarketService, privateKey, certificate }
     },
@@ -104,8 +107,13 @@ export async function createMarketFleet (): Promise<MarketFleet> {
   }
 }
 
+/** A vehicle state source parked at SoC 0.9, 20 °C: the owner's default policy lets it work. */
+export function parkedVehicle (): ScriptedVehicleState {
+  return new ScriptedVehicleState({ drive: 'parked', soc: 0.9, batteryTempC: 20 })
+}
+
 /** A lease handler that "works" for `ms` (the integrator's part in these tests) and returns the shard index as text. */
-export function workFor (ms: number): WorkerInit['onLease'] {
+export function workFor (ms: number): LeaseHandler {
   return async (lease, signal) => {
     await delay(ms, signal)
     return new TextEncoder().encode(`shard ${lease.shardIndex} by worker`)

@@ -16,6 +16,8 @@ export interface InferOpen {
   next: Uint8Array<ArrayBuffer>
   nextAddrs: string[]
   nextLeaseId: string
+  constants: Uint8Array<ArrayBuffer>
+  fromRequester: string[]
 }
 
 export namespace InferOpen {
@@ -80,6 +82,18 @@ export namespace InferOpen {
           w.string(obj.nextLeaseId)
         }
 
+        if ((obj.constants != null && obj.constants.byteLength > 0)) {
+          w.uint32(90)
+          w.bytes(obj.constants)
+        }
+
+        if (obj.fromRequester != null && obj.fromRequester.length > 0) {
+          for (const value of obj.fromRequester) {
+            w.uint32(98)
+            w.string(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -94,7 +108,9 @@ export namespace InferOpen {
           source: uint8ArrayAlloc(0),
           next: uint8ArrayAlloc(0),
           nextAddrs: [],
-          nextLeaseId: ''
+          nextLeaseId: '',
+          constants: uint8ArrayAlloc(0),
+          fromRequester: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -147,6 +163,18 @@ export namespace InferOpen {
               obj.nextLeaseId = reader.string()
               break
             }
+            case 11: {
+              obj.constants = reader.bytes()
+              break
+            }
+            case 12: {
+              if (opts.limits?.fromRequester != null && obj.fromRequester.length === opts.limits.fromRequester) {
+                throw new MaxLengthError('Decode error - repeated field "fromRequester" had too many elements')
+              }
+
+              obj.fromRequester.push(reader.string())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -157,7 +185,8 @@ export namespace InferOpen {
         return obj
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
-          nextAddrs: 0
+          nextAddrs: 0,
+          fromRequester: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -244,6 +273,28 @@ export namespace InferOpen {
               }
               break
             }
+            case 11: {
+              yield {
+                field: `${prefix}.constants`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 12: {
+              if (opts.limits?.fromRequester != null && obj.fromRequester === opts.limits.fromRequester) {
+                throw new MaxLengthError('Streaming decode error - repeated field "fromRequester" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.fromRequester[]`,
+                index: obj.fromRequester,
+                value: reader.string()
+              }
+
+              obj.fromRequester++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -307,6 +358,17 @@ export namespace InferOpen {
     value: string
   }
 
+  export interface InferOpenConstantsFieldEvent {
+    field: '$.constants'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface InferOpenFromRequesterFieldEvent {
+    field: '$.fromRequester[]'
+    index: number
+    value: string
+  }
+
   export function encode (obj: Partial<InferOpen>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, InferOpen.codec())
   }
@@ -315,7 +377,7 @@ export namespace InferOpen {
     return decodeMessage(buf, InferOpen.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferOpen>): Generator<InferOpenJobIdFieldEvent | InferOpenLeaseIdFieldEvent | InferOpenModelCidFieldEvent | InferOpenKindFieldEvent | InferOpenStageFieldEvent | InferOpenStageCountFieldEvent | InferOpenSourceFieldEvent | InferOpenNextFieldEvent | InferOpenNextAddrsFieldEvent | InferOpenNextLeaseIdFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferOpen>): Generator<InferOpenJobIdFieldEvent | InferOpenLeaseIdFieldEvent | InferOpenModelCidFieldEvent | InferOpenKindFieldEvent | InferOpenStageFieldEvent | InferOpenStageCountFieldEvent | InferOpenSourceFieldEvent | InferOpenNextFieldEvent | InferOpenNextAddrsFieldEvent | InferOpenNextLeaseIdFieldEvent | InferOpenConstantsFieldEvent | InferOpenFromRequesterFieldEvent> {
     return streamMessage(buf, InferOpen.codec(), opts)
   }
 }
@@ -324,6 +386,7 @@ export interface InferData {
   seq: number
   tensors: Uint8Array<ArrayBuffer>
   more: boolean
+  items: number
 }
 
 export namespace InferData {
@@ -351,6 +414,11 @@ export namespace InferData {
           w.bool(obj.more)
         }
 
+        if ((obj.items != null && obj.items !== 0)) {
+          w.uint32(32)
+          w.uint32(obj.items)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -358,7 +426,8 @@ export namespace InferData {
         const obj: any = {
           seq: 0,
           tensors: uint8ArrayAlloc(0),
-          more: false
+          more: false,
+          items: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -377,6 +446,10 @@ export namespace InferData {
             }
             case 3: {
               obj.more = reader.bool()
+              break
+            }
+            case 4: {
+              obj.items = reader.uint32()
               break
             }
             default: {
@@ -415,6 +488,13 @@ export namespace InferData {
               }
               break
             }
+            case 4: {
+              yield {
+                field: `${prefix}.items`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -442,6 +522,11 @@ export namespace InferData {
     value: boolean
   }
 
+  export interface InferDataItemsFieldEvent {
+    field: '$.items'
+    value: number
+  }
+
   export function encode (obj: Partial<InferData>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, InferData.codec())
   }
@@ -450,7 +535,7 @@ export namespace InferData {
     return decodeMessage(buf, InferData.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferData>): Generator<InferDataSeqFieldEvent | InferDataTensorsFieldEvent | InferDataMoreFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferData>): Generator<InferDataSeqFieldEvent | InferDataTensorsFieldEvent | InferDataMoreFieldEvent | InferDataItemsFieldEvent> {
     return streamMessage(buf, InferData.codec(), opts)
   }
 }
@@ -767,6 +852,9 @@ export namespace InferFinish {
 export interface InferError {
   code: string
   message: string
+  name: string
+  seq?: number
+  stage?: number
 }
 
 export namespace InferError {
@@ -789,13 +877,29 @@ export namespace InferError {
           w.string(obj.message)
         }
 
+        if ((obj.name != null && obj.name !== '')) {
+          w.uint32(26)
+          w.string(obj.name)
+        }
+
+        if (obj.seq != null) {
+          w.uint32(32)
+          w.uint32(obj.seq)
+        }
+
+        if (obj.stage != null) {
+          w.uint32(40)
+          w.uint32(obj.stage)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
           code: '',
-          message: ''
+          message: '',
+          name: ''
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -810,6 +914,18 @@ export namespace InferError {
             }
             case 2: {
               obj.message = reader.string()
+              break
+            }
+            case 3: {
+              obj.name = reader.string()
+              break
+            }
+            case 4: {
+              obj.seq = reader.uint32()
+              break
+            }
+            case 5: {
+              obj.stage = reader.uint32()
               break
             }
             default: {
@@ -841,6 +957,27 @@ export namespace InferError {
               }
               break
             }
+            case 3: {
+              yield {
+                field: `${prefix}.name`,
+                value: reader.string()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.seq`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.stage`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -863,6 +1000,21 @@ export namespace InferError {
     value: string
   }
 
+  export interface InferErrorNameFieldEvent {
+    field: '$.name'
+    value: string
+  }
+
+  export interface InferErrorSeqFieldEvent {
+    field: '$.seq'
+    value: number
+  }
+
+  export interface InferErrorStageFieldEvent {
+    field: '$.stage'
+    value: number
+  }
+
   export function encode (obj: Partial<InferError>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, InferError.codec())
   }
@@ -871,8 +1023,72 @@ export namespace InferError {
     return decodeMessage(buf, InferError.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferError>): Generator<InferErrorCodeFieldEvent | InferErrorMessageFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferError>): Generator<InferErrorCodeFieldEvent | InferErrorMessageFieldEvent | InferErrorNameFieldEvent | InferErrorSeqFieldEvent | InferErrorStageFieldEvent> {
     return streamMessage(buf, InferError.codec(), opts)
+  }
+}
+
+export interface InferReady {}
+
+export namespace InferReady {
+  let _codec: Codec<InferReady>
+
+  export const codec = (): Codec<InferReady> => {
+    if (_codec == null) {
+      _codec = message<InferReady>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {}
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export function encode (obj: Partial<InferReady>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, InferReady.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferReady>): InferReady {
+    return decodeMessage(buf, InferReady.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferReady>): Generator<{}> {
+    return streamMessage(buf, InferReady.codec(), opts)
   }
 }
 
@@ -883,6 +1099,7 @@ export interface InferMessage {
   end?: InferEnd
   finish?: InferFinish
   error?: InferError
+  ready?: InferReady
 }
 
 export namespace InferMessage {
@@ -923,6 +1140,11 @@ export namespace InferMessage {
         if (obj.error != null) {
           w.uint32(50)
           InferError.codec().encode(obj.error, w)
+        }
+
+        if (obj.ready != null) {
+          w.uint32(58)
+          InferReady.codec().encode(obj.ready, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -970,6 +1192,12 @@ export namespace InferMessage {
             case 6: {
               obj.error = InferError.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.error
+              })
+              break
+            }
+            case 7: {
+              obj.ready = InferReady.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.ready
               })
               break
             }
@@ -1026,6 +1254,13 @@ export namespace InferMessage {
             case 6: {
               yield * InferError.codec().stream(reader, reader.uint32(), `${prefix}.error`, {
                 limits: opts.limits?.error
+              })
+
+              break
+            }
+            case 7: {
+              yield * InferReady.codec().stream(reader, reader.uint32(), `${prefix}.ready`, {
+                limits: opts.limits?.ready
               })
 
               break
@@ -1093,6 +1328,17 @@ export namespace InferMessage {
     value: string
   }
 
+  export interface InferMessageOpenConstantsFieldEvent {
+    field: '$.open.constants'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface InferMessageOpenFromRequesterFieldEvent {
+    field: '$.open.fromRequester[]'
+    index: number
+    value: string
+  }
+
   export interface InferMessageDataSeqFieldEvent {
     field: '$.data.seq'
     value: number
@@ -1106,6 +1352,11 @@ export namespace InferMessage {
   export interface InferMessageDataMoreFieldEvent {
     field: '$.data.more'
     value: boolean
+  }
+
+  export interface InferMessageDataItemsFieldEvent {
+    field: '$.data.items'
+    value: number
   }
 
   export interface InferMessageResultSeqFieldEvent {
@@ -1143,6 +1394,21 @@ export namespace InferMessage {
     value: string
   }
 
+  export interface InferMessageErrorNameFieldEvent {
+    field: '$.error.name'
+    value: string
+  }
+
+  export interface InferMessageErrorSeqFieldEvent {
+    field: '$.error.seq'
+    value: number
+  }
+
+  export interface InferMessageErrorStageFieldEvent {
+    field: '$.error.stage'
+    value: number
+  }
+
   export function encode (obj: Partial<InferMessage>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, InferMessage.codec())
   }
@@ -1151,7 +1417,7 @@ export namespace InferMessage {
     return decodeMessage(buf, InferMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferMessage>): Generator<InferMessageOpenJobIdFieldEvent | InferMessageOpenLeaseIdFieldEvent | InferMessageOpenModelCidFieldEvent | InferMessageOpenKindFieldEvent | InferMessageOpenStageFieldEvent | InferMessageOpenStageCountFieldEvent | InferMessageOpenSourceFieldEvent | InferMessageOpenNextFieldEvent | InferMessageOpenNextAddrsFieldEvent | InferMessageOpenNextLeaseIdFieldEvent | InferMessageDataSeqFieldEvent | InferMessageDataTensorsFieldEvent | InferMessageDataMoreFieldEvent | InferMessageResultSeqFieldEvent | InferMessageResultTensorsFieldEvent | InferMessageResultComputeMsFieldEvent | InferMessageResultMoreFieldEvent | InferMessageResultReceiptFieldEvent | InferMessageErrorCodeFieldEvent | InferMessageErrorMessageFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferMessage>): Generator<InferMessageOpenJobIdFieldEvent | InferMessageOpenLeaseIdFieldEvent | InferMessageOpenModelCidFieldEvent | InferMessageOpenKindFieldEvent | InferMessageOpenStageFieldEvent | InferMessageOpenStageCountFieldEvent | InferMessageOpenSourceFieldEvent | InferMessageOpenNextFieldEvent | InferMessageOpenNextAddrsFieldEvent | InferMessageOpenNextLeaseIdFieldEvent | InferMessageOpenConstantsFieldEvent | InferMessageOpenFromRequesterFieldEvent | InferMessageDataSeqFieldEvent | InferMessageDataTensorsFieldEvent | InferMessageDataMoreFieldEvent | InferMessageDataItemsFieldEvent | InferMessageResultSeqFieldEvent | InferMessageResultTensorsFieldEvent | InferMessageResultComputeMsFieldEvent | InferMessageResultMoreFieldEvent | InferMessageResultReceiptFieldEvent | InferMessageErrorCodeFieldEvent | InferMessageErrorMessageFieldEvent | InferMessageErrorNameFieldEvent | InferMessageErrorSeqFieldEvent | InferMessageErrorStageFieldEvent> {
     return streamMessage(buf, InferMessage.codec(), opts)
   }
 }

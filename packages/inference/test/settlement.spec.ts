@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { generateMlp, LocalSession, maxAbsDiff } from '@fleetmesh/runtime'
 import { createTestFleet, waitUntil } from './utils/fleet.js'
 import type { TestFleet } from './utils/fleet.js'
-import type { JobProgress, MeshNode, MeshNodeInit } from '../src/index.js'
+import type { JobProgress, MeshNode, MeshNodeInit } from '@fleetmesh/peer'
 import type { WireTensor } from '@fleetmesh/protocol'
 
 const MODEL = generateMlp({ inputs: 16, hidden: [64, 64], outputs: 8, seed: 7 })

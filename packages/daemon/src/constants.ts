@@ -1,0 +1,23 @@
+/**
+ * Defaults and fixed values of the daemon and the CLI. Where a value comes
+ * from is stated beside it.
+ */
+
+/** Exit code: the command did what it was asked. */
+export const EXIT_OK = 0
+/** Exit code: a runtime failure (a job failed or could not be placed, the daemon is not running, a network error). */
+export const EXIT_FAILURE = 1
+/** Exit code: bad usage or config (unknown command or flag, a bad flag value, a bad config key); fix the command line or the config. */
+export const EXIT_USAGE = 2
+
+/** How often a daemon started by npm checks that its npm parent still lives, ms (npm does not always pass signals on). */
+export const PARENT_CHECK_INTERVAL_MS = 1000
+
+/** How often the file state source also stats its file, in case a file system event was missed, ms. */
+export const STATE_FILE_POLL_MS = 1000
+
+/** Largest vehicle state report read (file or request body), bytes; a report is a small JSON object. */
+export const MAX_STATE_REPORT_BYTES = 4096
+
+/** A suggested `rttRefreshMs` for startDaemon, ms (the peer table measures a peer once, at discovery); the daemon does not refresh by default yet. */
+export const RTT_REFRESH_MS = 30_000

@@ -1,0 +1,77 @@
+/** Most micro-batches one data-parallel worker holds at once (its window starts at 1 and grows while it is starved, see `Pace`). */
+export const MAX_IN_FLIGHT = 4
+
+/** A worker whose results arrive further apart than this × its compute time is starved: its window grows. */
+export const STARVED_FACTOR = 1.5
+
+/** Samples of send-to-result and compute time kept per worker. */
+export const PACE_SAMPLES = 16
+
+/**
+ * A data-parallel micro-batch outstanding longer than this × its worker's
+ * median send-to-result time is also sent to an idle worker once the queue
+ * is empty (backup tasks, as in MapReduce): the first result wins.
+ */
+export const STRAGGLER_FACTOR = 3
+
+/** Backups never start before a micro-batch has been out this long, ms. */
+export const STRAGGLER_MIN_MS = 200
+
+/** How often the requester looks for late micro-batches, ms. */
+export const STRAGGLER_CHECK_MS = 100
+
+/** Peers of a job's region a requester in another region connects to before offering, so the offer's gossip reaches the region. */
+export const REACH_REGION_PEERS = 3
+
+/** How long a requester looks for and connects to peers of another region before offering, ms. */
+export const REACH_REGION_TIMEOUT_MS = 5000
+
+/** Opening an infer stream to a worker (dial + protocol negotiation), ms. */
+export const OPEN_STREAM_TIMEOUT_MS = 10_000
+
+/** The first frame of an infer stream must arrive within this, ms. */
+export const FIRST_FRAME_TIMEOUT_MS = 2000
+
+/**
+ * A requester's infer stream for a lease the market has not yet handed to
+ * this worker waits at most this long for it (the Accept and the stream
+ * race each other), ms.
+ */
+export const LEASE_WAIT_MS = 2000
+
+/** A stage's feed stream waits at most this long for the requester to configure that stage, ms. */
+export const FEED_WAIT_MS = 10_000
+
+/** Incomplete micro-batches a pipeline stage holds while waiting for their other part. */
+export const MAX_PENDING_JOIN = 1024
+
+/** Runner processes of a worker @default for `InferenceInit.runners`. */
+export const DEFAULT_RUNNERS = 1
+
+/** Time one micro-batch may run on a runner, ms. */
+export const RUN_TIMEOUT_MS = 60_000
+
+/** Recoverable worker errors (re-awarded shards) a job absorbs before it fails with the last one. */
+export const MAX_LEASE_FAILURES = 3
+
+/** A runner that crashed or timed out costs its micro-batch one more try, at most this many times per micro-batch. */
+export const MAX_MICRO_BATCH_RETRIES = 2
+
+/** A pipeline stage must answer `ready` (model fetched and loaded, next stage open) within this, ms. */
+export const STAGE_READY_TIMEOUT_MS = 120_000
+
+/** After a pipeline build failed for want of connected workers, try again after this, ms. */
+export const REBUILD_DELAY_MS = 500
+
+/** Writes smaller than this are joined before they reach the stream, so noise seals large frames (node:crypto's path, over 1.2 kB), bytes. */
+export const COALESCE_BYTES = 64 * 1024
+
+/** Largest infer frame header (the message without its tensor bytes), bytes. */
+export const MAX_INFER_HEADER_BYTES = 64 * 1024
+
+/**
+ * Micro-batches a pipeline holds beyond one per stage: one waiting at each
+ * hop hides the transfer behind the next compute (GPipe keeps every stage
+ * busy this way) without queues growing at a slow stage.
+ */
+export const PIPELINE_EXTRA_CREDITS = 2

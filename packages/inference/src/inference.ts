@@ -1,0 +1,190 @@
+import { randomUUID } from 'node:crypto'
+import { SAMPLE_RATE } from '@fleetmesh/ledger'
+import { INFER_PROTOCOL, MAX_TENSOR_BYTES } from '@fleetmesh/protocol'
+import { createRuntime } from '@fleetmesh/runtime'
+import { serviceCapabilities, serviceDependencies, TypedEventEmitter } from '@libp2p/interface'
+import { pushable } from 'it-pushable'
+import { DEFAULT_RUNNERS, OPEN_STREAM_TIMEOUT_MS, REACH_REGION_PEERS, REACH_REGION_TIMEOUT_MS, RUN_TIMEOUT_MS } from './constants.js'
+import { JobCancelledError } from './errors.js'
+import { emptyCounters, InferChannel } from './infer-channel.js'
+import { runJob, settle } from './job.js'
+import { InferenceWorker } from './worker.js'
+import type { InferCounters } from './infer-channel.js'
+import type { Inference, InferenceComponents, InferenceEvents, InferenceInit, JobHandle, JobProgress, SubmitInit } from './index.js'
+import type { Verification } from './job.js'
+import type { Ledger, SettleResult } from '@fleetmesh/ledger'
+import type { JobResult } from '@fleetmesh/market'
+import type { InferOpen, WireTensor } from '@fleetmesh/protocol'
+import type { Runtime } from '@fleetmesh/runtime'
+import type { Logger, PeerId, Startable } from '@libp2p/interface'
+
+/** A component libp2p may not have: its components object throws for a missing service. */
+function optional<T> (get: () => T): T | undefined {
+  try { return get() } catch { return undefined }
+}
+
+/**
+ * The inference service shell: registers the infer protocol and the
+ * market's lease handler at start, owns the runner pool, and composes the
+ * worker side (`worker.ts`) and the requester side of each job (`job.ts`
+ * with its dispatcher).
+ */
+export class InferenceService extends TypedEventEmitter<InferenceEvents> implements Inference, Startable {
+  readonly [Symbol.toStringTag] = '@fleetmesh/inference'
+  readonly [serviceCapabilities]: string[] = ['@fleetmesh/inference']
+  readonly [serviceDependencies]: string[] = ['@fleetmesh/market', '@fleetmesh/model-transfer', '@fleetmesh/admission']
+  readonly counters: InferCounters = emptyCounters()
+  readonly components: InferenceComponents
+  readonly log: Logger
+  /** largest job input (all tensors) accepted, bytes */
+  readonly maxInputBytes: number
+  private readonly init: InferenceInit
+  private readonly worker: InferenceWorker
+  private runtime?: Runtime
+  private starting?: Promise<Runtime>
+
+  constructor (components: InferenceComponents, init: InferenceInit = {}) {
+    super()
+    this.components = components
+    this.init = init
+    this.log = components.logger.forComponent('fleetmesh:inference')
+    this.maxInputBytes = init.maxInputBytes ?? MAX_TENSOR_BYTES
+    this.worker = new InferenceWorker({
+      peerId: components.peerId,
+      log: this.log,
+      counters: this.counters,
+      connectionManager: components.connectionManager,
+      admission: components.admission,
+      models: components.models,
+      ledger: optional(() => components.ledger),
+      runtime: async () => this.getRuntime(),
+      maxInputBytes: this.maxInputBytes,
+      delayNextStage: init.delayNextStage,
+      tamperOutputs: init.tamperOutputs != null ? (outputs, open) => (init.tamperOutputs as NonNullable<InferenceInit['tamperOutputs']>)(outputs, { stage: open.stage, kind: open.kind }) : undefined
+    })
+  }
+
+  async start (): Promise<void> {
+    await this.components.registrar.handle(INFER_PROTOCOL, this.worker.handle, { maxInboundStreams: 64, maxOutboundStreams: 64, runOnLimitedConnection: true })
+    this.components.market.handleLeases(this.worker.onLease, {
+      canServe: (offer) => this.canServe(offer)
+    })
+  }
+
+  async stop (): Promise<void> {
+    this.components.market.unhandleLeases()
+    await this.components.registrar.unhandle(INFER_PROTOCOL)
+    this.worker.stop()
+    await this.runtime?.stop()
+    this.runtime = undefined
+    this.starting = undefined
+  }
+
+  /** the ledger service, if the node runs one (libp2p's components throw for a missing service) */
+  get ledger (): Ledger | undefined {
+    return optional(() => this.components.ledger)
+  }
+
+  sessions (): number {
+    return this.worker.size
+  }
+
+  /**
+   * Whether this worker can run an offer's shards, checked before bidding:
+   * the model's size against the store budget, one micro-batch's input
+   * against `maxInputBytes`, and a model already stored against validation.
+   */
+  private canServe (offer: { modelCid: string, modelBytes?: number, maxFrameBytes?: number }): { code: 'MODEL_TOO_LARGE' | 'INPUT_TOO_LARGE' | 'MODEL_INVALID', message: string } | undefined {
+    const store = this.components.models.store
+    if (offer.modelBytes != null && offer.modelBytes > store.budgetBytes) {
+      return { code: 'MODEL_TOO_LARGE', message: `model is ${offer.modelBytes} bytes, over this worker's store budget of ${store.budgetBytes} bytes` }
+    }
+    if (offer.maxFrameBytes != null && offer.maxFrameBytes > this.maxInputBytes) {
+      return { code: 'INPUT_TOO_LARGE', message: `a micro-batch input is ${offer.maxFrameBytes} bytes, over this worker's limit of ${this.maxInputBytes} bytes` }
+    }
+    return undefined
+  }
+
+  /** The runner pool, started on first use. */
+  private async getRuntime (): Promise<Runtime> {
+    if (this.runtime != null) return this.runtime
+    this.starting ??= createRuntime({ store: this.components.models.store, runners: this.init.runners ?? DEFAULT_RUNNERS, intraOpNumThreads: this.init.intraOpNumThreads ?? 1, timeoutMs: this.init.runTimeoutMs ?? RUN_TIMEOUT_MS })
+    this.runtime = await this.starting
+    return this.runtime
+  }
+
+  /**
+   * Submits a sharded inference job.
+   *
+   * @throws (through `result`) see {@link Inference.submit}
+   */
+  submit (init: SubmitInit): JobHandle {
+    const jobId = randomUUID()
+    const events = pushable<JobProgress>({ objectMode: true })
+    const emit = (p: JobProgress): void => { events.push(p); this.safeDispatchEvent('progress', { detail: p }) }
+    const abort = new AbortController()
+    const signal = init.signal != null ? AbortSignal.any([init.signal, abort.signal]) : abort.signal
+    const marketResult = Promise.withResolvers<JobResult>()
+    marketResult.promise.catch(() => {})
+    const verification: Verification = { caught: new Map(), mismatches: [] }
+    const result = runJob(this, jobId, init, emit, signal, marketResult, verification).then(
+      (r: WireTensor[]) => { emit({ type: 'done', jobId, at: Date.now() }); events.end(); return r },
+      (err: any) => { emit({ type: 'failed', jobId, error: `${err?.name ?? 'Error'}: ${err?.message ?? err}`, at: Date.now() }); events.end(); throw err }
+    )
+    result.catch(() => {})
+    const settlement: Promise<SettleResult> = result.then(async () => settle(this, await marketResult.promise, verification))
+    settlement.catch((err) => { this.log('settling job %s failed - %s', jobId, err?.message ?? err) })
+    return {
+      jobId,
+      result,
+      market: marketResult.promise,
+      settlement,
+      cancel: (reason) => { abort.abort(new JobCancelledError(jobId, reason ?? 'cancelled by the requester')) },
+      [Symbol.asyncIterator]: () => events[Symbol.asyncIterator]()
+    }
+  }
+
+  /**
+   * Gossip travels only through peers subscribed to a topic, so a job
+   * offered in another region reaches its workers only if this node is
+   * connected to some of them: find a few by DHT (`region/<prefix>`
+   * provider records), connect, and wait for their admission (bounded by
+   * REACH_REGION_TIMEOUT_MS; the offer goes out either way).
+   */
+  async reachRegion (region: string, signal: AbortSignal): Promise<void> {
+    const admission = this.components.admission
+    const inRegion = (): number => admission.admitted().filter(c => c.region.startsWith(region)).length
+    if (inRegion() >= REACH_REGION_PEERS) return
+    const deadline = AbortSignal.any([signal, AbortSignal.timeout(REACH_REGION_TIMEOUT_MS)])
+    try {
+      const found = await this.components.capabilities.findPeers({ region, limit: REACH_REGION_PEERS, signal: deadline })
+      await Promise.allSettled(found.map(async p => admission.waitFor(p.peerId, { signal: deadline })))
+      // subscriptions are exchanged as soon as the streams open; one gossipsub heartbeat grafts the topic mesh
+      if (found.length > 0) await new Promise(resolve => setTimeout(resolve, 1000))
+    } catch (err: any) {
+      this.log('reaching region %s failed - %s', region, err?.message ?? err)
+    }
+  }
+
+  /** Spot-check sampling of this requester (rate and the ledger's secret seed), or undefined when off. */
+  verifySampling (): { rate: number, seed: string } | undefined {
+    const rate = this.init.verifyRate ?? SAMPLE_RATE
+    const ledger = this.ledger
+    if (ledger == null || !(rate > 0)) return undefined
+    return { rate: Math.min(1, rate), seed: ledger.sampleSeed }
+  }
+
+  /** True if a connection to the peer is open. */
+  isConnected (peer: PeerId): boolean {
+    return this.components.connectionManager.getConnections(peer).some(c => c.status === 'open')
+  }
+
+  /** Opens a control stream to a leased worker and sends `open`. */
+  async openControl (worker: PeerId, open: InferOpen, signal?: AbortSignal): Promise<InferChannel> {
+    const timeout = AbortSignal.timeout(OPEN_STREAM_TIMEOUT_MS)
+    const stream = await this.components.connectionManager.openStream(worker, INFER_PROTOCOL, { signal: signal != null ? AbortSignal.any([signal, timeout]) : timeout, runOnLimitedConnection: true })
+    const channel = new InferChannel(stream, this.counters, 'input', this.maxInputBytes + 4096)
+    channel.send({ open })
+    return channel
+  }
+}

@@ -1,0 +1,73 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { LocalSession } from '@fleetmesh/runtime'
+import { createTestFleet } from './fleet.js'
+import type { TestFleet } from './fleet.js'
+import type { JobHandle, JobProgress, MeshNode, MeshNodeInit } from '@fleetmesh/peer'
+import type { WireTensor } from '@fleetmesh/protocol'
+
+/** A deterministic float32 tensor. */
+export function pattern (name: string, dims: number[], phase: number): WireTensor {
+  const n = dims.reduce((a, b) => a * b, 1)
+  return { name, dtype: 'float32', dims, data: Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + phase) * 0.5) }
+}
+
+/** The model run whole in this process (the reference every sharded run must equal). */
+export async function runLocal (bytes: Uint8Array, inputs: WireTensor[]): Promise<WireTensor[]> {
+  const s = await LocalSession.create(bytes, { intraOpNumThreads: 1 })
+  try { return await s.run(inputs) } finally { await s.release() }
+}
+
+/** Every progress event of a job, and its outputs or its error. */
+export async function follow (job: JobHandle): Promise<{ events: JobProgress[], outputs?: WireTensor[], error?: any, ms: number }> {
+  const start = Date.now()
+  const events: JobProgress[] = []
+  for await (const e of job) events.push(e)
+  try {
+    return { events, outputs: await job.result, ms: Date.now() - start }
+  } catch (error) {
+    return { events, error, ms: Date.now() - start }
+  }
+}
+
+/** A test mesh: one requester station and `workers` worker stations of region u33d, each with its own data directory. */
+export interface JobMesh {
+  fleet: TestFleet
+  requester: MeshNode
+  workers: MeshNode[]
+  /** adds one more worker */
+  addWorker(init?: Partial<MeshNodeInit>): Promise<MeshNode>
+  stop(): Promise<void>
+}
+
+export async function startJobMesh (workers: Array<Partial<MeshNodeInit>>, requesterInit: Partial<MeshNodeInit> = {}): Promise<JobMesh> {
+  const fleet = await createTestFleet()
+  const dirs: string[] = []
+  const dataDir = async (): Promise<string> => {
+    const dir = await mkdtemp(join(tmpdir(), 'fleetmesh-jobs-'))
+    dirs.push(dir)
+    return dir
+  }
+  const stop = async (): Promise<void> => {
+    await fleet.stop()
+    await Promise.all(dirs.map(async d => rm(d, { recursive: true, force: true })))
+  }
+  try {
+    const requester = await fleet.add('station', 'u33d', { dataDir: await dataDir(), market: { bidWindowMs: 400 }, ...requesterInit })
+    const boot = requester.getMultiaddrs().map(String)
+    const addWorker = async (init: Partial<MeshNodeInit> = {}): Promise<MeshNode> => {
+      const node = await fleet.add('station', 'u33d', { bootstrap: boot, worker: true, dataDir: await dataDir(), ...init })
+      await node.announced()
+      return node
+    }
+    const ws: MeshNode[] = []
+    for (const init of workers) ws.push(await addWorker(init))
+    await requester.announced()
+    await new Promise(resolve => setTimeout(resolve, 1200)) // gossip mesh
+    return { fleet, requester, workers: ws, addWorker, stop }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict'
+import { encodeTensorHeader, INFER_PROTOCOL, InferMessage } from '@fleetmesh/protocol'
+import * as varint from 'uint8-varint'
+import { FIRST_FRAME_TIMEOUT_MS, LEASE_WAIT_MS } from '../src/constants.js'
+import { emptyCounters, InferChannel } from '../src/infer-channel.js'
+import { startJobMesh } from './utils/jobs.js'
+import type { JobMesh } from './utils/jobs.js'
+import type { MeshNode } from '@fleetmesh/peer'
+
+/** An admitted peer misusing the infer protocol: the worker answers at once, buffers nothing, keeps no session. */
+describe('infer streams are bounded at the worker', function () {
+  this.timeout(60_000)
+  let mesh: JobMesh
+  let worker: MeshNode
+  before(async () => { mesh = await startJobMesh([{}]); worker = mesh.workers[0] as MeshNode })
+  after(async () => { await mesh?.stop() })
+
+  const open = async (): Promise<InferChannel> => {
+    const stream = await mesh.requester.libp2p.dialProtocol(worker.peerId, INFER_PROTOCOL)
+    return new InferChannel(stream, emptyCounters(), 'input')
+  }
+
+  it('a first frame that is not open is refused before its payload is read', async () => {
+    const c = await open()
+    // a data header announcing 64 MiB that never comes
+    const { header } = encodeTensorHeader([{ name: 'x', dtype: 'uint8', dims: [1], data: new Uint8Array(1) }])
+    const big = InferMessage.encode({ data: { seq: 0, tensors: header, more: false, items: 1 } })
+    c.stream.send(varint.encode(big.byteLength))
+    c.stream.send(big)
+    const t = Date.now()
+    const answer = await c.next()
+    assert.match(String(answer?.error?.message), /first frame of an infer stream must be open/)
+    assert.ok(Date.now() - t < FIRST_FRAME_TIMEOUT_MS, 'answered before any timeout')
+    assert.equal(await c.next(), undefined, 'and the stream is closed')
+  })
+
+  it('opens for leases the worker does not hold leave no session behind', async () => {
+    const before = worker.libp2p.services.inference?.sessions()
+    const answers = await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+      const c = await open()
+      void c.send({ open: { jobId: 'j', leaseId: `nope-${i}`, modelCid: 'x', kind: i % 2 === 0 ? 'data' : 'feed', stage: 1, stageCount: 2, source: new Uint8Array(), next: new Uint8Array(), nextAddrs: [], nextLeaseId: '', constants: new Uint8Array(), fromRequester: [] } })
+      const a = await c.next()
+      return a?.error
+    }))
+    assert.ok(answers.every(e => e?.code === 'ERR_SESSION' && /no live lease/.test(e.message)), JSON.stringify(answers.slice(0, 2)))
+    assert.equal(worker.libp2p.services.inference?.sessions(), before, 'no sessions were created')
+  }).timeout(LEASE_WAIT_MS * 4 + 10_000)
+
+  it('a silent stream is closed after the first-frame timeout', async () => {
+    const c = await open()
+    const t = Date.now()
+    const answer = await c.next()
+    const ms = Date.now() - t
+    assert.match(String(answer?.error?.message), /no open frame within/)
+    assert.ok(ms >= FIRST_FRAME_TIMEOUT_MS - 100 && ms < FIRST_FRAME_TIMEOUT_MS + 3000, `closed after ${ms} ms`)
+  })
+})

@@ -1,0 +1,165 @@
+import { randomUUID } from 'node:crypto'
+import { assertRegion, JobMode, MAX_SHARDS } from '@fleetmesh/protocol'
+import { JOB_DEADLINE_MS, PLACEMENT_TIMEOUT_MS } from './constants.js'
+import { InvalidJobError } from './errors.js'
+import { checkOfferInputs } from './messages.js'
+import type { AuctionBid, AuctionTerms } from './auction.js'
+import type { JobInput, JobResult, JobSpec, JobState, LeaseState, ShardResult } from './index.js'
+import type { Refusal } from './no-bids.js'
+import type { PeerId } from '@libp2p/interface'
+
+/**
+ * A job as its requester runs it (requester.ts), and {@link createJob},
+ * which validates a job spec into one.
+ */
+
+/** One shard replica of a job. */
+export interface Slot {
+  shardIndex: number
+  replica: number
+  units: number
+  lease?: RequesterLease
+  done?: ShardResult
+  /** the planner's latest reason this slot could not be placed */
+  lastReason?: string
+  /** how its latest lease ended without completing (`lease to <worker> lost: <reason>`) */
+  lost?: string
+}
+
+/** A lease of a job, at the requester. */
+export interface RequesterLease {
+  leaseId: string
+  job: Job
+  slot: Slot
+  worker: PeerId
+  workerStr: string
+  pricePerUnit: number
+  state: LeaseState
+  lastHeartbeat: number
+}
+
+export interface Job {
+  id: string
+  region: string
+  modelCid: string
+  mode: JobMode
+  redundancy: number
+  bidWindowMs: number
+  placementTimeoutMs: number
+  spread: boolean
+  modelBytes?: number
+  maxFrameBytes?: number
+  inputs: JobInput[]
+  terms: AuctionTerms
+  slots: Slot[]
+  bids: Map<string, AuctionBid>
+  bidders: Map<string, PeerId>
+  rtts: Map<string, number>
+  /** workers that lost, declined or released a lease of this job */
+  excluded: Set<string>
+  /** at most one refusal per worker (NoBid, or a bid the requester refused) */
+  refusals: Map<string, Refusal>
+  state: JobState
+  round: number
+  reawards: number
+  reoffers: number
+  submittedAt: number
+  awardedAt?: number
+  placing: boolean
+  placeAgain: boolean
+  /** the first bid window is over: placement (and its timeout) has begun */
+  placementStarted: boolean
+  deadlineTimer?: ReturnType<typeof setTimeout>
+  /** runs while a slot is unplaced; fires the placement failure */
+  placementTimer?: ReturnType<typeof setTimeout>
+  /** ms since the epoch: when a shard of the job last completed (0: none yet) */
+  progressAt: number
+  /** ends the current re-offer wait early (a completed shard freed capacity) */
+  wake?: AbortController
+  abort: AbortController
+  resolve: (r: JobResult) => void
+  reject: (err: Error) => void
+}
+
+/** Requester defaults a job spec falls back on. */
+export interface JobDefaults {
+  /** ms since the epoch */
+  now: number
+  /** the requester's region (a job's default region) */
+  region: string
+  /** ms */
+  bidWindowMs: number
+}
+
+const positiveBytes = (what: string, n: number | undefined): void => {
+  if (n != null && !(Number.isSafeInteger(n) && n > 0)) throw new InvalidJobError(`${what} ${n} is not a positive whole number of bytes`)
+}
+
+/**
+ * Validates a job spec and builds the job (state `bidding`, round 0, one
+ * slot per shard replica).
+ *
+ * @throws InvalidJobError naming the bad field
+ */
+export function createJob (spec: JobSpec, defaults: JobDefaults): Job {
+  const { now } = defaults
+  const bad = (msg: string): never => { throw new InvalidJobError(msg) }
+  if (typeof spec.modelCid !== 'string' || spec.modelCid.length === 0) bad('modelCid is empty')
+  if (!Array.isArray(spec.shardUnits) || spec.shardUnits.length === 0 || spec.shardUnits.length > MAX_SHARDS) bad(`shardUnits must list 1..${MAX_SHARDS} shard sizes`)
+  for (const u of spec.shardUnits) if (!Number.isSafeInteger(u) || u <= 0) bad(`shard size ${u} is not a positive integer of compute units`)
+  if (!Number.isFinite(spec.maxPricePerUnit) || spec.maxPricePerUnit <= 0) bad(`maxPricePerUnit ${spec.maxPricePerUnit} is not a positive number of credits`)
+  const deadline = spec.deadline ?? now + JOB_DEADLINE_MS
+  if (!Number.isFinite(deadline) || deadline <= now) bad(`deadline ${deadline} is not in the future`)
+  const redundancy = spec.redundancy ?? 1
+  if (!Number.isInteger(redundancy) || redundancy < 1 || redundancy > 16) bad(`redundancy ${redundancy} is not 1..16`)
+  const minReputation = spec.minReputation ?? 0
+  if (!(minReputation >= 0 && minReputation <= 1)) bad(`minReputation ${minReputation} is not 0..1`)
+  let region = defaults.region
+  try { region = assertRegion(spec.region ?? defaults.region) } catch (err: any) { bad(err.message) }
+  const bidWindowMs = spec.bidWindowMs ?? defaults.bidWindowMs
+  if (!(bidWindowMs >= 0 && bidWindowMs <= 60_000)) bad(`bidWindowMs ${bidWindowMs} is not 0..60000`)
+  const placementTimeoutMs = spec.placementTimeoutMs ?? PLACEMENT_TIMEOUT_MS
+  if (!(Number.isFinite(placementTimeoutMs) && placementTimeoutMs >= 0)) bad(`placementTimeoutMs ${placementTimeoutMs} is not a non-negative number of ms`)
+  positiveBytes('modelBytes', spec.modelBytes)
+  positiveBytes('maxFrameBytes', spec.maxFrameBytes)
+  const inputs = spec.inputs ?? []
+  if (!Array.isArray(inputs)) bad('inputs must be a list of { name, dtype, dims }')
+  try { checkOfferInputs('job', inputs) } catch (err: any) { bad(err.message) }
+  const slots: Slot[] = []
+  spec.shardUnits.forEach((units, shardIndex) => {
+    for (let replica = 0; replica < redundancy; replica++) slots.push({ shardIndex, replica, units })
+  })
+  const job: Job = {
+    id: spec.jobId ?? randomUUID(),
+    region,
+    modelCid: spec.modelCid,
+    mode: spec.mode === 'pipeline' ? JobMode.PIPELINE : JobMode.DATA,
+    redundancy,
+    bidWindowMs,
+    placementTimeoutMs,
+    spread: spec.spread === true,
+    inputs: inputs.map(i => ({ name: i.name, dtype: i.dtype, dims: [...i.dims] })),
+    terms: { shardUnits: [...spec.shardUnits], maxPricePerUnit: spec.maxPricePerUnit, minReputation, deadline, submittedAt: now, region },
+    slots,
+    bids: new Map(),
+    bidders: new Map(),
+    rtts: new Map(),
+    excluded: new Set(),
+    refusals: new Map(),
+    state: 'bidding',
+    round: 0,
+    reawards: 0,
+    reoffers: 0,
+    submittedAt: now,
+    placing: false,
+    placeAgain: false,
+    placementStarted: false,
+    progressAt: 0,
+    abort: new AbortController(),
+    resolve: () => {},
+    reject: () => {}
+  }
+  if (spec.modelBytes != null) job.modelBytes = spec.modelBytes
+  if (spec.maxFrameBytes != null) job.maxFrameBytes = spec.maxFrameBytes
+  return job
+}

@@ -1,0 +1,132 @@
+import { BidderRole } from '@fleetmesh/protocol'
+import { MAX_REFUSALS_PER_JOB } from './constants.js'
+import { checkNoBid } from './messages.js'
+import { everyWorkerRefused } from './no-bids.js'
+import type { MarketContext } from './context.js'
+import type { Job } from './job.js'
+import type { MarketBody, ValidatedMarketMessage } from './messages.js'
+import type { NoBidsInput, Refusal } from './no-bids.js'
+
+/**
+ * What workers answer to a requester's offer: bids (gossiped) and
+ * refusals (`NoBid`, direct), kept on the job; and the requester's view of
+ * them when a shard cannot be placed ({@link noBidsInput},
+ * {@link shouldFailFast}). Used by requester.ts.
+ */
+
+/** Keeps a refusal, one per worker (a newer one replaces it), at most MAX_REFUSALS_PER_JOB per job. */
+function record (ctx: MarketContext, job: Job, refusal: Refusal): void {
+  if (!job.refusals.has(refusal.worker) && job.refusals.size >= MAX_REFUSALS_PER_JOB) return
+  job.refusals.set(refusal.worker, refusal)
+  ctx.emit('refusal', { jobId: job.id, ...refusal, at: Date.now() })
+}
+
+/**
+ * A validated bid for one of this node's running jobs. A bid over the
+ * job's maximum price, or from a bidder whose reputation (MarketInit's
+ * `reputation`, else the ledger's) is below the job's minimum, is recorded
+ * as a refusal (PRICE, REPUTATION) instead of entering the auction. A good
+ * bid replaces the bidder's earlier bid and refusal; the bidder's RTT is
+ * measured once (ping) while the bid window runs.
+ */
+export function acceptBid (ctx: MarketContext, job: Job, v: ValidatedMarketMessage): void {
+  const bid = v.message.bid
+  if (bid == null) return
+  const bidder = v.signer.toString()
+  ctx.emit('bid', { jobId: job.id, bidder, side: 'received', pricePerUnit: bid.pricePerUnit, capacity: bid.capacity, msPerUnit: bid.msPerUnit, at: Date.now() })
+  const reputation = ctx.reputation(bidder)
+  if (bid.pricePerUnit > job.terms.maxPricePerUnit) {
+    job.bids.delete(bidder)
+    record(ctx, job, { worker: bidder, code: 'PRICE', message: `ask ${bid.pricePerUnit} over the job's maxPricePerUnit ${job.terms.maxPricePerUnit}`, askPricePerUnit: bid.pricePerUnit })
+    return
+  }
+  if (reputation < job.terms.minReputation) {
+    job.bids.delete(bidder)
+    record(ctx, job, { worker: bidder, code: 'REPUTATION', message: `reputation ${reputation} below the job's minReputation ${job.terms.minReputation}` })
+    return
+  }
+  job.refusals.delete(bidder)
+  job.bids.set(bidder, {
+    bidder,
+    pricePerUnit: bid.pricePerUnit,
+    msPerUnit: bid.msPerUnit,
+    setupMs: bid.setupMs,
+    capacity: bid.capacity,
+    modelCached: bid.modelCached,
+    role: bid.role === BidderRole.VEHICLE ? 'vehicle' : 'station',
+    region: v.certificate.region,
+    rttMs: job.rtts.get(bidder),
+    reputation,
+    expiresAt: Number(v.message.expiresAt)
+  })
+  job.bidders.set(bidder, v.signer)
+  const ping = ctx.components.ping
+  if (!job.rtts.has(bidder) && ping != null) {
+    job.rtts.set(bidder, NaN)
+    const signal = AbortSignal.any([job.abort.signal, AbortSignal.timeout(Math.max(200, job.bidWindowMs))])
+    void ping.ping(v.signer, { signal }).then(ms => {
+      job.rtts.set(bidder, ms)
+      const b = job.bids.get(bidder)
+      if (b != null) b.rttMs = ms
+    }, () => { job.rtts.delete(bidder) })
+  }
+}
+
+/**
+ * A validated `NoBid` from the direct stream, for `job` (undefined: no such
+ * job runs here). Checked by `checkNoBid` (the job runs here, the round was
+ * offered, the worker is certified for the job's region) and recorded.
+ *
+ * @returns the answer: ack ok, or ack with the error code (ERR_UNKNOWN_JOB, ERR_INVALID_MARKET_MESSAGE, ERR_REGION_MISMATCH)
+ */
+export function acceptNoBid (ctx: MarketContext, job: Job | undefined, v: ValidatedMarketMessage): MarketBody {
+  const nb = v.message.noBid
+  if (nb == null) return { ack: { ok: false, code: 'ERR_UNEXPECTED_MESSAGE' } }
+  try {
+    checkNoBid(nb, job == null ? undefined : { jobId: job.id, round: job.round, region: job.region }, v.certificate)
+  } catch (err: any) {
+    ctx.log('noBid from %p refused - %s', v.signer, err?.message ?? err)
+    return { ack: { ok: false, code: err?.code ?? 'ERR_UNKNOWN' } }
+  }
+  const refusal: Refusal = { worker: v.signer.toString(), code: nb.code, message: nb.message }
+  if (nb.askPricePerUnit != null) refusal.askPricePerUnit = nb.askPricePerUnit
+  record(ctx, job as Job, refusal)
+  return { ack: { ok: true, code: '' } }
+}
+
+/** Admitted, connected peers certified for the job's region (PeerId strings), this node left out. */
+function regionPeers (ctx: MarketContext, job: Job): string[] {
+  const self = ctx.components.peerId
+  const admitted = ctx.components.admission.admitted?.() ?? []
+  return admitted.filter(c => c.region === job.region && !c.peerId.equals(self)).map(c => c.peerId.toString())
+}
+
+/**
+ * What the requester saw of a job, as `explainNoBids` takes it: usable bids
+ * are those of bidders not excluded from the job; a refusal counts only
+ * for a worker without a usable bid; excluded workers (they lost, declined
+ * or released a lease of the job) are not counted as region peers.
+ */
+export function noBidsInput (ctx: MarketContext, job: Job): NoBidsInput {
+  const usable = new Set([...job.bids.keys()].filter(b => !job.excluded.has(b)))
+  const input: NoBidsInput = {
+    region: job.region,
+    maxPricePerUnit: job.terms.maxPricePerUnit,
+    minReputation: job.terms.minReputation,
+    regionPeers: regionPeers(ctx, job).filter(p => !job.excluded.has(p)),
+    refusals: [...job.refusals.values()].filter(r => !usable.has(r.worker)),
+    bids: usable.size,
+    excluded: job.excluded.size
+  }
+  if (job.modelBytes != null) input.modelBytes = job.modelBytes
+  if (job.maxFrameBytes != null) input.maxFrameBytes = job.maxFrameBytes
+  const reason = job.slots.find(s => s.done == null && s.lease == null)?.lastReason
+  if (reason != null) input.unplacedReason = reason
+  return input
+}
+
+/** True when no usable bid is left and every admitted worker of the job's region refused for a reason that will not clear by itself. */
+export function shouldFailFast (ctx: MarketContext, job: Job): boolean {
+  const input = noBidsInput(ctx, job)
+  return (input.bids ?? 0) === 0 && everyWorkerRefused(input)
+}

@@ -1,0 +1,535 @@
+import { randomUUID } from 'node:crypto'
+import { bidsTopic, offersTopic } from '@fleetmesh/protocol'
+import { planAwards } from './auction.js'
+import { UNKNOWN_RTT_MS } from './constants.js'
+import { sleep } from './context.js'
+import { InvalidJobError, JobCancelledError, JobFailedError, MarketNotStartedError, NoBidsError } from './errors.js'
+import { createJob } from './job.js'
+import { explainNoBids } from './no-bids.js'
+import { acceptBid, acceptNoBid, noBidsInput, shouldFailFast } from './requester-answers.js'
+import type { MarketContext } from './context.js'
+import type { JobResult, JobSpec, JobState, LeaseEvent, LeaseState, ShardResult } from './index.js'
+import type { Job, RequesterLease, Slot } from './job.js'
+import type { MarketBody, ValidatedMarketMessage } from './messages.js'
+import type { UnplacedShard } from './errors.js'
+import type { PeerId } from '@libp2p/interface'
+
+const TERMINAL: ReadonlySet<LeaseState> = new Set(['declined', 'completed', 'lost', 'released', 'expired', 'cancelled'])
+const ACTIVE_JOB: ReadonlySet<JobState> = new Set(['bidding', 'awarding', 'running', 'reoffered'])
+
+/** The reason an abort signal carries: its reason's message (an Error), the reason itself (a string), or a default. */
+function abortReason (signal: AbortSignal): string {
+  const r = signal.reason
+  if (r instanceof Error && r.message !== '') return r.message
+  if (typeof r === 'string' && r !== '') return r
+  return 'aborted by its signal'
+}
+
+const isOpen = (s: Slot): boolean => s.done == null && s.lease == null
+
+/**
+ * The requester side of the market: this node's jobs. Publishes each job's
+ * offer, collects bids and refusals (requester-answers.ts), runs the
+ * auction, awards shards, keeps leases alive with heartbeats, re-awards
+ * lost leases, re-offers unplaced shards, fails a job that cannot be
+ * placed with the reason, and settles the job's promise. Composed by the
+ * market shell (market.ts).
+ */
+export class MarketRequester {
+  private readonly ctx: MarketContext
+  private readonly jobsById = new Map<string, Job>()
+  private readonly leasesById = new Map<string, RequesterLease>()
+  private readonly heartbeatsInFlight = new Set<string>()
+  private heartbeatTimer?: ReturnType<typeof setInterval>
+
+  constructor (ctx: MarketContext) {
+    this.ctx = ctx
+  }
+
+  /** Starts the heartbeat round. */
+  start (): void {
+    this.heartbeatTimer = setInterval(() => { this.heartbeatRound() }, this.ctx.timings.heartbeatIntervalMs)
+  }
+
+  /** Ends every running job as cancelled with `reason` (its leases are cancelled at the workers while connections are up). */
+  cancelAll (reason: string): void {
+    for (const job of [...this.jobsById.values()]) this.endJob(job, 'cancelled', reason)
+  }
+
+  /** Cancels every running job and stops the heartbeat round. */
+  stop (reason: string): void {
+    this.cancelAll(reason)
+    clearInterval(this.heartbeatTimer)
+  }
+
+  /** See `Market.submit`. */
+  async submit (spec: JobSpec, options: { signal?: AbortSignal } = {}): Promise<JobResult> {
+    const own = this.ctx.own()
+    if (!this.ctx.isStarted() || own == null) throw new MarketNotStartedError('the market service is not started; start the node first')
+    const now = Date.now()
+    const job = createJob(spec, { now, region: own.region, bidWindowMs: this.ctx.timings.bidWindowMs })
+    if (this.jobsById.has(job.id)) throw new InvalidJobError(`a job with id ${job.id} is already running`)
+    const signal = options.signal
+    if (signal?.aborted === true) throw new JobCancelledError(job.id, abortReason(signal))
+    const promise = new Promise<JobResult>((resolve, reject) => { job.resolve = resolve; job.reject = reject })
+    this.jobsById.set(job.id, job)
+    this.ctx.join(bidsTopic(job.region), 'bid', job.region)
+    job.deadlineTimer = setTimeout(() => { this.endJob(job, 'failed', 'deadline') }, job.terms.deadline - now)
+    if (signal != null) {
+      const onAbort = (): void => { this.cancel(job.id, abortReason(signal)) }
+      signal.addEventListener('abort', onAbort, { once: true })
+      void promise.finally(() => { signal.removeEventListener('abort', onAbort) }).catch(() => {})
+    }
+    void this.runJob(job).catch(err => { this.ctx.log.error('job %s failed to run - %e', job.id, err) })
+    return promise
+  }
+
+  /** See `Market.cancel`. */
+  cancel (jobId: string, reason = 'cancelled by the requester'): boolean {
+    const job = this.jobsById.get(jobId)
+    if (job == null) return false
+    this.endJob(job, 'cancelled', reason)
+    return true
+  }
+
+  /** See `Market.failJob`. */
+  failJob (jobId: string, error: Error): boolean {
+    const job = this.jobsById.get(jobId)
+    if (job == null || !ACTIVE_JOB.has(job.state)) return false
+    this.endJob(job, 'failed', error.message, error)
+    return true
+  }
+
+  /** See `Market.releaseLease`. */
+  releaseLease (leaseId: string, reason: string, options: { reaward?: boolean } = {}): boolean {
+    const lease = this.leasesById.get(leaseId)
+    if (lease == null || TERMINAL.has(lease.state)) return false
+    this.loseLease(lease, 'released', reason, { notifyWorker: true, place: options.reaward ?? true })
+    return true
+  }
+
+  /** See `Market.jobs`. */
+  jobs (): Array<{ jobId: string, state: JobState, round: number, region: string, slots: number, done: number }> {
+    return [...this.jobsById.values()].map(j => ({ jobId: j.id, state: j.state, round: j.round, region: j.region, slots: j.slots.length, done: j.slots.filter(s => s.done != null).length }))
+  }
+
+  private async runJob (job: Job): Promise<void> {
+    this.setJobState(job, 'bidding')
+    await this.publishOffer(job, [])
+    await sleep(job.bidWindowMs, job.abort.signal)
+    if (!ACTIVE_JOB.has(job.state)) return
+    this.setJobState(job, 'awarding')
+    job.placementStarted = true
+    await this.place(job)
+  }
+
+  private async publishOffer (job: Job, openShards: number[]): Promise<void> {
+    await this.ctx.publish(offersTopic(job.region), {
+      offer: {
+        jobId: job.id,
+        requester: this.ctx.components.peerId.toMultihash().bytes,
+        modelCid: job.modelCid,
+        mode: job.mode,
+        shardUnits: job.terms.shardUnits.map(u => BigInt(u)),
+        maxPricePerUnit: job.terms.maxPricePerUnit,
+        deadline: BigInt(job.terms.deadline),
+        redundancy: job.redundancy,
+        minReputation: job.terms.minReputation,
+        region: job.region,
+        round: job.round,
+        openShards,
+        bidWindowMs: job.bidWindowMs,
+        modelBytes: job.modelBytes != null ? BigInt(job.modelBytes) : undefined,
+        maxFrameBytes: job.maxFrameBytes != null ? BigInt(job.maxFrameBytes) : undefined,
+        inputs: job.inputs
+      }
+    })
+  }
+
+  private setJobState (job: Job, state: JobState, reason?: string): void {
+    if (job.state === state && state !== 'bidding' && state !== 'reoffered') return
+    job.state = state
+    this.ctx.log('job %s %s%s', job.id, state, reason != null ? ` (${reason})` : '')
+    this.ctx.emit('job', { jobId: job.id, state, round: job.round, reason, at: Date.now() })
+  }
+
+  private emitLease (lease: RequesterLease, reason?: string): void {
+    const detail: LeaseEvent = {
+      leaseId: lease.leaseId,
+      jobId: lease.job.id,
+      shardIndex: lease.slot.shardIndex,
+      replica: lease.slot.replica,
+      side: 'requester',
+      requester: this.ctx.components.peerId.toString(),
+      worker: lease.workerStr,
+      state: lease.state,
+      reason,
+      at: Date.now()
+    }
+    this.ctx.emit('lease', detail)
+  }
+
+  /** A validated bid from the bids topic: kept for the auction, or recorded as a refusal (price, reputation). */
+  onBid (v: ValidatedMarketMessage): void {
+    const job = v.message.bid == null ? undefined : this.jobsById.get(v.message.bid.jobId)
+    if (job == null || !ACTIVE_JOB.has(job.state)) return
+    acceptBid(this.ctx, job, v)
+    this.checkFailFast(job)
+  }
+
+  /** A worker's NoBid (direct stream): recorded, at most one per worker; may fail the job at once. */
+  onNoBid (v: ValidatedMarketMessage): MarketBody {
+    const job = v.message.noBid == null ? undefined : this.jobsById.get(v.message.noBid.jobId)
+    const answer = acceptNoBid(this.ctx, job != null && ACTIVE_JOB.has(job.state) ? job : undefined, v)
+    if (job != null) this.checkFailFast(job)
+    return answer
+  }
+
+  /** Once placement began: fails the job when every worker of its region refused and a slot is open. */
+  private checkFailFast (job: Job): void {
+    if (!job.placementStarted || !ACTIVE_JOB.has(job.state) || !job.slots.some(isOpen)) return
+    if (shouldFailFast(this.ctx, job)) this.failPlacement(job)
+  }
+
+  /** Places every open slot on the best bids; re-offers what cannot be placed. Serialised per job. */
+  private async place (job: Job): Promise<void> {
+    if (job.placing) { job.placeAgain = true; return }
+    job.placing = true
+    let window = this.ctx.timings.reofferWindowMs
+    try {
+      while (ACTIVE_JOB.has(job.state)) {
+        job.placeAgain = false
+        const open = job.slots.filter(isOpen)
+        if (open.length === 0) {
+          clearTimeout(job.placementTimer)
+          job.placementTimer = undefined
+          break
+        }
+        const held: Record<string, number> = {}
+        const shardHolders: Record<number, string[]> = {}
+        for (const s of job.slots) {
+          const who = s.lease?.workerStr ?? s.done?.worker
+          if (who == null) continue
+          ;(shardHolders[s.shardIndex] ??= []).push(who)
+          if (s.lease != null) held[who] = (held[who] ?? 0) + 1
+        }
+        const now = Date.now()
+        const plan = planAwards({
+          terms: job.terms,
+          bids: [...job.bids.values()].map(b => ({ ...b, rttMs: Number.isNaN(b.rttMs) ? undefined : b.rttMs })),
+          open,
+          held,
+          shardHolders,
+          excluded: [...job.excluded],
+          now,
+          score: { weights: this.ctx.init.weights, unknownRttMs: this.ctx.init.unknownRttMs ?? UNKNOWN_RTT_MS },
+          spread: job.spread
+        })
+        for (const a of plan.awards) {
+          const slot = job.slots.find(s => s.shardIndex === a.shardIndex && s.replica === a.replica)
+          const worker = job.bidders.get(a.bidder)
+          if (slot == null || worker == null || slot.lease != null) continue
+          this.award(job, slot, worker, a.pricePerUnit)
+        }
+        if (job.awardedAt == null && plan.awards.length > 0 && plan.unplaced.length === 0) job.awardedAt = Date.now()
+        if (plan.unplaced.length > 0) {
+          for (const u of plan.unplaced) {
+            const slot = job.slots.find(s => s.shardIndex === u.shardIndex && s.replica === u.replica)
+            if (slot != null) slot.lastReason = u.reason
+          }
+          this.armPlacementTimer(job)
+          if (shouldFailFast(this.ctx, job)) {
+            this.failPlacement(job)
+            break
+          }
+          if (Date.now() + window >= job.terms.deadline) break
+          job.round++
+          job.reoffers++
+          const reason = plan.unplaced.slice(0, 3).map(u => `shard ${u.shardIndex}: ${u.reason}`).join('; ')
+          this.setJobState(job, 'reoffered', reason)
+          await this.publishOffer(job, [...new Set(plan.unplaced.map(u => u.shardIndex))].sort((a, b) => a - b))
+          const wake = job.wake = new AbortController()
+          await sleep(window, AbortSignal.any([job.abort.signal, wake.signal]))
+          job.wake = undefined
+          window = Math.min(window * 2, this.ctx.timings.reofferWindowMs * 8)
+          continue
+        }
+        if (!job.placeAgain) break
+      }
+    } finally {
+      job.placing = false
+    }
+    if (job.placeAgain && ACTIVE_JOB.has(job.state)) void this.place(job)
+  }
+
+  /**
+   * Starts the job's placement timeout if it is not running: a slot still
+   * open when it fires fails the job, unless the job made progress (a
+   * shard completed meanwhile, or a bidder of the job holds one of its
+   * leases, so capacity frees up when that shard completes): then the
+   * timeout starts again.
+   */
+  private armPlacementTimer (job: Job): void {
+    if (job.placementTimer != null || !job.placementStarted || !ACTIVE_JOB.has(job.state)) return
+    const armedAt = Date.now()
+    job.placementTimer = setTimeout(() => {
+      job.placementTimer = undefined
+      if (!ACTIVE_JOB.has(job.state) || !job.slots.some(isOpen)) return
+      if (job.progressAt >= armedAt || this.waitingForCapacity(job)) this.armPlacementTimer(job)
+      else this.failPlacement(job)
+    }, job.placementTimeoutMs)
+  }
+
+  /** A shard completed and others are open: place them now (its worker has capacity again), not after the re-offer wait. */
+  private wakePlacement (job: Job): void {
+    if (!ACTIVE_JOB.has(job.state) || !job.slots.some(isOpen)) return
+    if (job.placing) {
+      job.placeAgain = true
+      job.wake?.abort()
+    } else {
+      void this.place(job)
+    }
+  }
+
+  /** True while a usable bidder of the job holds one of its live leases: the job is progressing and more capacity will come. */
+  private waitingForCapacity (job: Job): boolean {
+    return job.slots.some(s => s.lease != null && job.bids.has(s.lease.workerStr) && !job.excluded.has(s.lease.workerStr))
+  }
+
+  /**
+   * Fails a job with an open slot: JobFailedError when an open slot lost a
+   * lease (naming how, and why it was not placed again), NoBidsError with
+   * the explanation of what the requester saw otherwise.
+   */
+  private failPlacement (job: Job): void {
+    const explained = explainNoBids(noBidsInput(this.ctx, job))
+    const open = job.slots.filter(isOpen)
+    if (open.some(s => s.lost != null)) {
+      this.endJob(job, 'failed', explained.message, new JobFailedError(job.id, this.unplacedOf(job, explained.message), 'placement'))
+      return
+    }
+    const error = new NoBidsError({
+      jobId: job.id,
+      reason: explained.reason,
+      message: explained.message,
+      region: job.region,
+      maxPricePerUnit: job.terms.maxPricePerUnit,
+      lowestAsk: explained.lowestAsk,
+      refusals: [...job.refusals.values()].map(r => ({ ...r }))
+    })
+    this.endJob(job, 'failed', explained.message, error)
+  }
+
+  /** Each slot not done and why: still leased, lost (and why not placed again), or the planner's reason. */
+  private unplacedOf (job: Job, notPlacedAgain?: string): UnplacedShard[] {
+    return job.slots.filter(s => s.done == null).map(s => ({
+      shardIndex: s.shardIndex,
+      replica: s.replica,
+      reason: s.lease != null
+        ? `leased to ${s.lease.workerStr}, not completed in time`
+        : s.lost != null
+          ? `${s.lost}; not placed again: ${notPlacedAgain ?? s.lastReason ?? 'no other bid'}`
+          : (s.lastReason ?? 'no bids')
+    }))
+  }
+
+  private award (job: Job, slot: Slot, worker: PeerId, pricePerUnit: number): void {
+    const lease: RequesterLease = {
+      leaseId: randomUUID(),
+      job,
+      slot,
+      worker,
+      workerStr: worker.toString(),
+      pricePerUnit,
+      state: 'awarded',
+      lastHeartbeat: Date.now()
+    }
+    slot.lease = lease
+    this.leasesById.set(lease.leaseId, lease)
+    this.emitLease(lease)
+    void (async () => {
+      try {
+        const reply = await this.ctx.exchange(worker, {
+          award: {
+            jobId: job.id,
+            leaseId: lease.leaseId,
+            shardIndex: slot.shardIndex,
+            replica: slot.replica,
+            units: BigInt(slot.units),
+            pricePerUnit,
+            leaseTimeoutMs: this.ctx.timings.leaseTimeoutMs,
+            deadline: BigInt(job.terms.deadline),
+            modelCid: job.modelCid,
+            mode: job.mode,
+            shardCount: job.terms.shardUnits.length
+          }
+        }, ['accept', 'decline'], this.ctx.timings.awardTimeoutMs)
+        if (lease.state !== 'awarded') return
+        if (reply.message.accept?.leaseId === lease.leaseId) {
+          lease.state = 'active'
+          lease.lastHeartbeat = Date.now()
+          this.emitLease(lease)
+          this.checkRunning(job)
+        } else {
+          this.loseLease(lease, 'declined', `declined: ${reply.message.decline?.reason ?? 'no reason'}`)
+        }
+      } catch (err: any) {
+        if (lease.state === 'awarded') this.loseLease(lease, 'declined', `award not answered: ${err?.message ?? err}`)
+      }
+    })()
+  }
+
+  private checkRunning (job: Job): void {
+    if (!ACTIVE_JOB.has(job.state) || job.state === 'running') return
+    if (job.slots.every(s => s.done != null || s.lease?.state === 'active')) this.setJobState(job, 'running')
+  }
+
+  /**
+   * A lease ended without completing: free the slot, keep the worker off
+   * this job, and (unless `place` is false) place the slot again. With
+   * `notifyWorker` the worker is sent a Cancel with `reason`.
+   */
+  private loseLease (lease: RequesterLease, state: 'lost' | 'declined' | 'released', reason: string, options: { notifyWorker?: boolean, place?: boolean } = {}): void {
+    if (TERMINAL.has(lease.state)) return
+    const wasActive = lease.state === 'active'
+    lease.state = state
+    this.leasesById.delete(lease.leaseId)
+    if (lease.slot.lease === lease) lease.slot.lease = undefined
+    lease.slot.lastReason = reason
+    const job = lease.job
+    if (wasActive || state !== 'declined') lease.slot.lost = `${reason} (lease to ${lease.workerStr})`
+    job.excluded.add(lease.workerStr)
+    this.emitLease(lease, reason)
+    if (options.notifyWorker === true) void this.sendCancel(lease, reason)
+    if (ACTIVE_JOB.has(job.state)) {
+      if (wasActive || state !== 'declined') job.reawards++
+      if (job.state === 'running') this.setJobState(job, 'awarding', reason)
+      if (options.place ?? true) void this.place(job)
+      else this.armPlacementTimer(job)
+    }
+  }
+
+  private async sendCancel (lease: RequesterLease, reason: string): Promise<void> {
+    await this.ctx.exchange(lease.worker, { cancel: { jobId: lease.job.id, leaseId: lease.leaseId, reason: reason.slice(0, 200) } }, ['ack'], this.ctx.timings.directTimeoutMs)
+      .catch(err => { this.ctx.log('cancel of lease %s at %p failed - %s', lease.leaseId, lease.worker, err?.message ?? err) })
+  }
+
+  private heartbeatRound (): void {
+    const now = Date.now()
+    const byWorker = new Map<string, RequesterLease[]>()
+    for (const lease of this.leasesById.values()) {
+      if (lease.state !== 'active') continue
+      if (now - lease.lastHeartbeat > this.ctx.timings.leaseTimeoutMs) {
+        this.loseLease(lease, 'lost', `expired: no heartbeat answered for ${now - lease.lastHeartbeat} ms`, { notifyWorker: true })
+        continue
+      }
+      let list = byWorker.get(lease.workerStr)
+      if (list == null) byWorker.set(lease.workerStr, list = [])
+      list.push(lease)
+    }
+    for (const [workerStr, leases] of byWorker) {
+      if (this.heartbeatsInFlight.has(workerStr)) continue
+      this.heartbeatsInFlight.add(workerStr)
+      const worker = (leases[0] as RequesterLease).worker
+      void this.ctx.exchange(worker, { heartbeat: { leaseIds: leases.map(l => l.leaseId) } }, ['heartbeat'], Math.min(this.ctx.timings.directTimeoutMs, this.ctx.timings.leaseTimeoutMs))
+        .then(reply => {
+          const heldIds = new Set(reply.message.heartbeat?.leaseIds ?? [])
+          const t = Date.now()
+          for (const lease of leases) {
+            if (lease.state !== 'active') continue
+            if (heldIds.has(lease.leaseId)) lease.lastHeartbeat = t
+            else this.loseLease(lease, 'lost', 'the worker no longer holds the lease')
+          }
+        }, err => { this.ctx.log('heartbeat to %p failed - %s', worker, err?.message ?? err) })
+        .finally(() => { this.heartbeatsInFlight.delete(workerStr) })
+    }
+  }
+
+  /** A peer disconnected: its awarded and active leases are lost. */
+  onDisconnect (peer: PeerId): void {
+    for (const lease of [...this.leasesById.values()]) {
+      if ((lease.state === 'active' || lease.state === 'awarded') && lease.worker.equals(peer)) {
+        this.loseLease(lease, 'lost', 'disconnected')
+      }
+    }
+  }
+
+  onComplete (v: ValidatedMarketMessage): MarketBody {
+    const c = v.message.complete
+    const lease = c == null ? undefined : this.leasesById.get(c.leaseId)
+    if (c == null || lease == null || lease.job.id !== c.jobId || !lease.worker.equals(v.signer) || TERMINAL.has(lease.state)) {
+      return { ack: { ok: false, code: 'ERR_LEASE_NOT_ACTIVE' } }
+    }
+    const job = lease.job
+    lease.state = 'completed'
+    this.leasesById.delete(lease.leaseId)
+    lease.slot.lease = undefined
+    lease.slot.done = {
+      shardIndex: lease.slot.shardIndex,
+      replica: lease.slot.replica,
+      worker: lease.workerStr,
+      leaseId: lease.leaseId,
+      units: lease.slot.units,
+      pricePerUnit: lease.pricePerUnit,
+      result: c.result,
+      computeMs: c.computeMs
+    }
+    this.emitLease(lease)
+    job.progressAt = Date.now()
+    if (job.slots.every(s => s.done != null)) this.endJob(job, 'completed')
+    else this.wakePlacement(job)
+    return { ack: { ok: true, code: '' } }
+  }
+
+  onRelease (v: ValidatedMarketMessage): MarketBody {
+    const r = v.message.release
+    const lease = r == null ? undefined : this.leasesById.get(r.leaseId)
+    if (r == null || lease == null || lease.job.id !== r.jobId || !lease.worker.equals(v.signer)) return { ack: { ok: false, code: 'ERR_LEASE_NOT_ACTIVE' } }
+    this.loseLease(lease, 'released', `released: ${r.reason}`)
+    return { ack: { ok: true, code: '' } }
+  }
+
+  /**
+   * Ends a job: completed, failed (deadline, placement, or `failJob`'s
+   * `error`) or cancelled. The failure is built before the leases are
+   * cancelled (so a running shard reads as leased, not as unplaced); then
+   * live leases are cancelled at the workers, the job's bids topic is left
+   * and its promise settles.
+   */
+  private endJob (job: Job, state: 'completed' | 'failed' | 'cancelled', reason?: string, error?: Error): void {
+    if (!ACTIVE_JOB.has(job.state)) return
+    clearTimeout(job.deadlineTimer)
+    clearTimeout(job.placementTimer)
+    job.placementTimer = undefined
+    job.abort.abort()
+    const failure = state === 'failed' ? (error ?? new JobFailedError(job.id, this.unplacedOf(job), 'deadline')) : undefined
+    const toWorker = error?.message ?? `job ${state}${reason != null ? `: ${reason}` : ''}`
+    for (const slot of job.slots) {
+      const lease = slot.lease
+      if (lease == null || TERMINAL.has(lease.state)) continue
+      lease.state = 'cancelled'
+      this.leasesById.delete(lease.leaseId)
+      slot.lease = undefined
+      this.emitLease(lease, toWorker)
+      if (this.ctx.isStarted()) void this.sendCancel(lease, toWorker)
+    }
+    this.setJobState(job, state, reason)
+    this.jobsById.delete(job.id)
+    this.ctx.leave(bidsTopic(job.region))
+    if (state === 'completed') {
+      job.resolve({
+        jobId: job.id,
+        shards: job.slots.map(s => s.done as ShardResult),
+        reawards: job.reawards,
+        reoffers: job.reoffers,
+        submittedAt: job.submittedAt,
+        awardedAt: job.awardedAt,
+        completedAt: Date.now()
+      })
+    } else if (failure != null) {
+      job.reject(failure)
+    } else {
+      job.reject(new JobCancelledError(job.id, reason ?? 'cancelled'))
+    }
+  }
+}

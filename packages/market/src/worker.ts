@@ -1,0 +1,442 @@
+import { BidderRole, bidsTopic, JobMode, MAX_MARKET_STRING_LENGTH, offersTopic } from '@fleetmesh/protocol'
+import { isWorkAllowed } from './availability.js'
+import { DEFAULT_MS_PER_UNIT, DEFAULT_REPUTATION, DEFAULT_UNCACHED_SETUP_MS, MAX_CONCURRENT_LEASES, MAX_RESULT_BYTES } from './constants.js'
+import { sleep } from './context.js'
+import { decideBid } from './policy.js'
+import type { AvailabilityDecision } from './availability.js'
+import type { MarketContext } from './context.js'
+import type { BidRefusal, HeldLease, LeaseEvent, LeaseHandler, LeaseHandlerOptions, LeaseState, OfferRequirements, WorkerInit, WorkerLease } from './index.js'
+import type { MarketBody, ValidatedMarketMessage } from './messages.js'
+import type { NoBidCode } from './no-bids.js'
+import type { JobOffer } from '@fleetmesh/protocol'
+import type { PeerId } from '@libp2p/interface'
+
+interface HeldWorkerLease {
+  view: WorkerLease
+  requester: PeerId
+  handler: LeaseHandler
+  controller: AbortController
+  lastHeartbeat: number
+  timeoutMs: number
+  startedAt: number
+  ended: boolean
+}
+
+/** Why a vehicle without a state source never works (the skipped bid's reason). */
+export const NO_VEHICLE_STATE_SOURCE = 'no vehicle state source'
+
+/** Why a worker with no lease handler does not bid. */
+export const NO_LEASE_HANDLER = 'no lease handler registered'
+
+const REFUSAL_CODES: ReadonlySet<string> = new Set(['MODEL_TOO_LARGE', 'INPUT_TOO_LARGE', 'MODEL_INVALID', 'UNSUPPORTED'])
+
+/** The requirements of an offer, as `canServe` sees them. */
+function requirementsOf (offer: JobOffer, requester: string): OfferRequirements {
+  const req: OfferRequirements = { jobId: offer.jobId, requester, modelCid: offer.modelCid, mode: offer.mode === JobMode.PIPELINE ? 'pipeline' : 'data' }
+  if (offer.modelBytes != null) req.modelBytes = Number(offer.modelBytes)
+  if (offer.maxFrameBytes != null) req.maxFrameBytes = Number(offer.maxFrameBytes)
+  if (offer.inputs.length > 0) req.inputs = offer.inputs.map(i => ({ name: i.name, dtype: i.dtype, dims: [...i.dims] }))
+  return req
+}
+
+interface KnownOffer {
+  offer: JobOffer
+  requester: PeerId
+  requesterStr: string
+}
+
+/**
+ * The worker side of the market: offers seen, bid decisions, awards
+ * accepted, leases held and run, heartbeats answered, drain and vehicle
+ * availability. Composed by the market shell (market.ts) when
+ * `MarketInit.worker` is given.
+ */
+export class MarketWorker {
+  private readonly ctx: MarketContext
+  private readonly worker: WorkerInit
+  private readonly held = new Map<string, HeldWorkerLease>()
+  private readonly offers = new Map<string, KnownOffer>()
+  private readonly myBids = new Map<string, { round: number, pricePerUnit: number }>()
+  /** job id -> the offer round a NoBid was sent for (at most one per round) */
+  private readonly noBidsSent = new Map<string, number>()
+  private registered?: { handler: LeaseHandler, options: LeaseHandlerOptions }
+  private draining = false
+  private availability?: AvailabilityDecision
+  private workerTimer?: ReturnType<typeof setInterval>
+
+  constructor (ctx: MarketContext, worker: WorkerInit) {
+    this.ctx = ctx
+    this.worker = worker
+  }
+
+  /** Joins the region's offers and bids topics, starts the lease timer and the vehicle state source. */
+  async start (region: string): Promise<void> {
+    this.draining = false
+    this.ctx.join(offersTopic(region), 'offer', region)
+    this.ctx.join(bidsTopic(region), 'bid', region)
+    this.workerTimer = setInterval(() => { this.workerTick() }, Math.max(50, Math.min(250, this.ctx.timings.heartbeatIntervalMs / 2)))
+    const source = this.worker.vehicleState
+    if (source != null) {
+      source.addEventListener('change', this.onVehicleState)
+      await source.start?.()
+      this.evaluateAvailability()
+    } else if (this.ctx.own()?.role === 'vehicle') {
+      // a vehicle that cannot tell whether it is driving must never work
+      this.availability = { allowed: false, reason: NO_VEHICLE_STATE_SOURCE }
+    }
+  }
+
+  /** Registers the lease handler (replacing one registered before); see `Market.handleLeases`. */
+  handleLeases (handler: LeaseHandler, options: LeaseHandlerOptions = {}): void {
+    this.registered = { handler, options }
+  }
+
+  /** Removes the registered lease handler; `WorkerInit.onLease`, if given, serves again. */
+  unhandleLeases (): void {
+    this.registered = undefined
+  }
+
+  /** The handler new leases run with: the registered one, else `WorkerInit.onLease`. */
+  private handler (): LeaseHandler | undefined {
+    return this.registered?.handler ?? this.worker.onLease
+  }
+
+  /** The registered handler's refusal of an offer, if any; a throwing `canServe` refuses as UNSUPPORTED. */
+  private canServe (offer: JobOffer, requester: string): BidRefusal | undefined {
+    const check = this.registered?.options.canServe
+    if (check == null) return undefined
+    try {
+      const refusal = check(requirementsOf(offer, requester))
+      if (refusal == null) return undefined
+      if (!REFUSAL_CODES.has(refusal.code)) return { code: 'UNSUPPORTED', message: String(refusal.message ?? refusal.code) }
+      return refusal
+    } catch (err: any) {
+      return { code: 'UNSUPPORTED', message: `canServe failed: ${err?.message ?? err}` }
+    }
+  }
+
+  /** Graceful part of stopping, while connections are still up: stop bidding, release held leases. */
+  async beforeStop (): Promise<void> {
+    this.draining = true
+    await this.releaseAll('the worker is stopping')
+  }
+
+  /** Ends what is still held, stops the timer and the vehicle state source. */
+  async stop (): Promise<void> {
+    for (const wl of [...this.held.values()]) this.endHeld(wl, 'cancelled', 'the worker stopped')
+    clearInterval(this.workerTimer)
+    const source = this.worker.vehicleState
+    if (source != null) {
+      source.removeEventListener('change', this.onVehicleState)
+      await source.stop?.()
+    }
+  }
+
+  /** true if this worker would bid now (started, not draining, vehicle available, a lease handler registered) */
+  isBidding (): boolean {
+    return this.ctx.isStarted() && !this.draining && (this.availability?.allowed ?? true) && this.handler() != null
+  }
+
+  /** leases held now */
+  heldLeases (): HeldLease[] {
+    return [...this.held.values()].map(h => ({ ...h.view, startedAt: h.startedAt }))
+  }
+
+  /** a lease held now, by id */
+  heldLease (leaseId: string): HeldLease | undefined {
+    const h = this.held.get(leaseId)
+    return h == null ? undefined : { ...h.view, startedAt: h.startedAt }
+  }
+
+  private readonly onVehicleState = (): void => { this.evaluateAvailability() }
+
+  private evaluateAvailability (): void {
+    const source = this.worker.vehicleState
+    if (source == null) return
+    const state = source.current()
+    const decision = isWorkAllowed(state, this.worker.availability)
+    const changed = this.availability == null || this.availability.allowed !== decision.allowed || this.availability.reason !== decision.reason
+    const wasAllowed = this.availability?.allowed
+    this.availability = decision
+    if (changed) {
+      this.ctx.log('availability: %s (%s)', decision.allowed ? 'allowed' : 'not allowed', decision.reason)
+      this.ctx.emit('availability', { ...decision, state, at: Date.now() })
+    }
+    if (!decision.allowed && (wasAllowed ?? true) && this.held.size > 0) {
+      void this.releaseAll(`drained: ${decision.reason}`)
+    }
+  }
+
+  /** Stops bidding and releases every held lease to its requester. */
+  async drain (reason = 'drained by the operator'): Promise<void> {
+    this.draining = true
+    await this.releaseAll(reason)
+  }
+
+  private async releaseAll (reason: string): Promise<void> {
+    const leases = [...this.held.values()]
+    await Promise.allSettled(leases.map(async wl => {
+      if (!this.endHeld(wl, 'released', reason)) return
+      await this.ctx.exchange(wl.requester, { release: { jobId: wl.view.jobId, leaseId: wl.view.leaseId, reason: reason.slice(0, 200) } }, ['ack'], this.ctx.timings.directTimeoutMs)
+        .catch(err => { this.ctx.log('release of %s to %p failed - %s', wl.view.leaseId, wl.requester, err?.message ?? err) })
+    }))
+  }
+
+  private situation (): Parameters<typeof decideBid>[1] {
+    const w = this.worker
+    return {
+      region: this.ctx.own()?.region ?? '',
+      held: this.held.size,
+      maxConcurrent: w.maxConcurrentLeases ?? MAX_CONCURRENT_LEASES,
+      pricing: w.pricing ?? {},
+      power: w.power,
+      availability: this.availability,
+      draining: this.draining || !this.ctx.isStarted(),
+      reputation: w.reputation ?? DEFAULT_REPUTATION,
+      estimate: { msPerUnit: DEFAULT_MS_PER_UNIT, setupMs: DEFAULT_UNCACHED_SETUP_MS, modelCached: false }
+    }
+  }
+
+  /** A validated offer arrived on the region's offers topic: bid on it, or say why not. */
+  async onOffer (v: ValidatedMarketMessage): Promise<void> {
+    const offer = v.message.offer
+    const own = this.ctx.own()
+    if (offer == null || own == null) return
+    const requesterStr = v.signer.toString()
+    if (v.signer.equals(this.ctx.components.peerId)) return
+    this.offers.set(offer.jobId, { offer, requester: v.signer, requesterStr })
+    this.ctx.emit('offer', { jobId: offer.jobId, requester: requesterStr, region: offer.region, round: offer.round, at: Date.now() })
+    const previous = this.myBids.get(offer.jobId)
+    if (previous != null && previous.round >= offer.round) return
+    const known = { offer, requester: v.signer }
+    if (offer.region !== own.region) {
+      this.skipped(known, 'REGION', `offer is for region ${offer.region}, this worker is in ${own.region}`)
+      return
+    }
+    if (this.handler() == null) {
+      await this.refuse(known, 'UNAVAILABLE', NO_LEASE_HANDLER)
+      return
+    }
+    const refusal = this.canServe(offer, requesterStr)
+    if (refusal != null) {
+      await this.refuse(known, refusal.code, refusal.message)
+      return
+    }
+    const open = offer.openShards.length > 0 ? offer.openShards : offer.shardUnits.map((_, i) => i)
+    const situation = this.situation()
+    if (this.worker.estimate != null) situation.estimate = this.worker.estimate(offer.modelCid)
+    const now = Date.now()
+    const decision = decideBid({
+      jobId: offer.jobId,
+      region: offer.region,
+      openShardUnits: open.map(i => Number(offer.shardUnits[i] ?? 0n)),
+      maxPricePerUnit: offer.maxPricePerUnit,
+      deadline: Number(offer.deadline),
+      minReputation: offer.minReputation
+    }, situation, now)
+    if (!decision.bid) {
+      if (decision.code === 'REGION' || decision.code === 'NO_OPEN_SHARDS') this.skipped(known, decision.code, decision.reason)
+      else await this.refuse(known, decision.code, decision.reason, decision.askPricePerUnit)
+      return
+    }
+    this.myBids.set(offer.jobId, { round: offer.round, pricePerUnit: decision.pricePerUnit })
+    await this.ctx.publish(bidsTopic(own.region), {
+      bid: {
+        jobId: offer.jobId,
+        bidder: this.ctx.components.peerId.toMultihash().bytes,
+        pricePerUnit: decision.pricePerUnit,
+        msPerUnit: decision.msPerUnit,
+        setupMs: Math.round(decision.setupMs),
+        capacity: decision.capacity,
+        modelCached: decision.modelCached,
+        role: own.role === 'vehicle' ? BidderRole.VEHICLE : BidderRole.STATION,
+        round: offer.round
+      }
+    })
+    this.ctx.emit('bid', { jobId: offer.jobId, bidder: this.ctx.components.peerId.toString(), side: 'sent', pricePerUnit: decision.pricePerUnit, capacity: decision.capacity, at: Date.now() })
+  }
+
+  /** Emits a skipped bid. */
+  private skipped (known: { offer: JobOffer }, code: string, reason: string): void {
+    this.ctx.emit('bid', { jobId: known.offer.jobId, bidder: this.ctx.components.peerId.toString(), side: 'skipped', reason, code, at: Date.now() })
+  }
+
+  /**
+   * Skips the bid and tells the requester why with one signed `NoBid` per
+   * job and offer round (a failed delivery is logged: the requester then
+   * waits for its placement timeout).
+   */
+  private async refuse (known: { offer: JobOffer, requester: PeerId }, code: NoBidCode, reason: string, askPricePerUnit?: number): Promise<void> {
+    const { offer, requester } = known
+    this.skipped(known, code, reason)
+    if (this.noBidsSent.get(offer.jobId) === offer.round) return
+    this.noBidsSent.set(offer.jobId, offer.round)
+    const noBid = { jobId: offer.jobId, round: offer.round, code, message: reason.slice(0, MAX_MARKET_STRING_LENGTH), askPricePerUnit }
+    await this.ctx.exchange(requester, { noBid }, ['ack'], this.ctx.timings.directTimeoutMs)
+      .catch(err => { this.ctx.log('noBid for job %s to %p not delivered - %s', offer.jobId, requester, err?.message ?? err) })
+  }
+
+  /** An Award from a requester: accept it (and run the lease) or decline it. */
+  onAward (v: ValidatedMarketMessage): MarketBody {
+    const a = v.message.award
+    if (a == null) return { ack: { ok: false, code: 'ERR_UNEXPECTED_MESSAGE' } }
+    const decline = (reason: string): MarketBody => {
+      this.ctx.log('declined lease %s of job %s - %s', a.leaseId, a.jobId, reason)
+      return { decline: { jobId: a.jobId, leaseId: a.leaseId, reason } }
+    }
+    const w = this.worker
+    const known = this.offers.get(a.jobId)
+    if (known == null) return decline('no offer known for this job')
+    if (!known.requester.equals(v.signer)) return decline('the award does not come from the job\'s requester')
+    if (this.held.has(a.leaseId)) return { accept: { jobId: a.jobId, leaseId: a.leaseId } }
+    const handler = this.handler()
+    if (handler == null) return decline(NO_LEASE_HANDLER)
+    if (!this.isBidding()) return decline(this.draining ? 'draining' : `unavailable: ${this.availability?.reason ?? ''}`)
+    const max = w.maxConcurrentLeases ?? MAX_CONCURRENT_LEASES
+    if (this.held.size >= max) return decline(`at capacity (${this.held.size}/${max})`)
+    if (w.power != null && decideBid({ jobId: a.jobId, region: this.ctx.own()?.region ?? '', openShardUnits: [1], maxPricePerUnit: Infinity, deadline: Infinity, minReputation: 0 }, this.situation(), Date.now()).bid === false) {
+      return decline('site power budget is spent')
+    }
+    const myBid = this.myBids.get(a.jobId)
+    if (myBid != null && a.pricePerUnit < myBid.pricePerUnit) return decline(`price ${a.pricePerUnit} is below the bid's ${myBid.pricePerUnit}`)
+    for (const h of this.held.values()) {
+      if (h.view.jobId === a.jobId && h.view.shardIndex === a.shardIndex) return decline('already holds a replica of this shard')
+    }
+    const view: WorkerLease = {
+      leaseId: a.leaseId,
+      jobId: a.jobId,
+      requester: known.requesterStr,
+      shardIndex: a.shardIndex,
+      replica: a.replica,
+      shardCount: a.shardCount,
+      units: Number(a.units),
+      pricePerUnit: a.pricePerUnit,
+      modelCid: a.modelCid,
+      mode: a.mode === JobMode.PIPELINE ? 'pipeline' : 'data',
+      deadline: Number(a.deadline),
+      leaseTimeoutMs: a.leaseTimeoutMs > 0 ? a.leaseTimeoutMs : this.ctx.timings.leaseTimeoutMs
+    }
+    const req = requirementsOf(known.offer, known.requesterStr)
+    if (req.modelBytes != null) view.modelBytes = req.modelBytes
+    if (req.maxFrameBytes != null) view.maxFrameBytes = req.maxFrameBytes
+    if (req.inputs != null) view.inputs = req.inputs
+    const now = Date.now()
+    const wl: HeldWorkerLease = {
+      view,
+      requester: known.requester,
+      handler,
+      controller: new AbortController(),
+      lastHeartbeat: now,
+      timeoutMs: view.leaseTimeoutMs,
+      startedAt: now,
+      ended: false
+    }
+    this.held.set(a.leaseId, wl)
+    this.emitHeld(wl, 'active')
+    setTimeout(() => { void this.runLease(wl) }, 0)
+    return { accept: { jobId: a.jobId, leaseId: a.leaseId } }
+  }
+
+  private emitHeld (wl: HeldWorkerLease, state: LeaseState, reason?: string): void {
+    const detail: LeaseEvent = {
+      leaseId: wl.view.leaseId,
+      jobId: wl.view.jobId,
+      shardIndex: wl.view.shardIndex,
+      replica: wl.view.replica,
+      side: 'worker',
+      requester: wl.view.requester,
+      worker: this.ctx.components.peerId.toString(),
+      state,
+      reason,
+      at: Date.now()
+    }
+    this.ctx.log('lease %s %s%s', wl.view.leaseId, state, reason != null ? ` (${reason})` : '')
+    this.ctx.emit('lease', detail)
+  }
+
+  /** Ends a held lease once; returns false if it had ended already. */
+  private endHeld (wl: HeldWorkerLease, state: LeaseState, reason?: string): boolean {
+    if (wl.ended) return false
+    wl.ended = true
+    this.held.delete(wl.view.leaseId)
+    wl.controller.abort(new Error(reason ?? state))
+    this.emitHeld(wl, state, reason)
+    return true
+  }
+
+  private async runLease (wl: HeldWorkerLease): Promise<void> {
+    if (wl.ended) return
+    const t0 = Date.now()
+    let result: Uint8Array<ArrayBuffer>
+    try {
+      const out = await wl.handler({ ...wl.view }, wl.controller.signal)
+      result = out instanceof Uint8Array ? new Uint8Array(out) : new Uint8Array()
+    } catch (err: any) {
+      if (wl.ended) return
+      const reason = `failed: ${String(err?.message ?? err).slice(0, 180)}`
+      this.endHeld(wl, 'released', reason)
+      await this.ctx.exchange(wl.requester, { release: { jobId: wl.view.jobId, leaseId: wl.view.leaseId, reason } }, ['ack'], this.ctx.timings.directTimeoutMs).catch(() => {})
+      return
+    }
+    if (wl.ended) return
+    if (result.byteLength > MAX_RESULT_BYTES) {
+      const reason = `result is ${result.byteLength} bytes, over ${MAX_RESULT_BYTES}`
+      this.endHeld(wl, 'released', reason)
+      await this.ctx.exchange(wl.requester, { release: { jobId: wl.view.jobId, leaseId: wl.view.leaseId, reason } }, ['ack'], this.ctx.timings.directTimeoutMs).catch(() => {})
+      return
+    }
+    const computeMs = Math.min(0xffffffff, Date.now() - t0)
+    for (let attempt = 0; attempt < 3 && !wl.ended; attempt++) {
+      try {
+        const reply = await this.ctx.exchange(wl.requester, { complete: { jobId: wl.view.jobId, leaseId: wl.view.leaseId, result, computeMs } }, ['ack'], this.ctx.timings.directTimeoutMs)
+        if (reply.message.ack?.ok === true) this.endHeld(wl, 'completed')
+        else this.endHeld(wl, 'cancelled', `the requester refused the result: ${reply.message.ack?.code ?? ''}`)
+        return
+      } catch (err: any) {
+        this.ctx.log('completion of %s not delivered - %s', wl.view.leaseId, err?.message ?? err)
+        await sleep(Math.min(1000, wl.timeoutMs / 3))
+      }
+    }
+    this.endHeld(wl, 'expired', 'could not deliver the result to the requester')
+  }
+
+  /** A requester's heartbeat: answers with the listed leases still held, and keeps them alive. */
+  onHeartbeat (v: ValidatedMarketMessage): MarketBody {
+    const ids = v.message.heartbeat?.leaseIds ?? []
+    const now = Date.now()
+    const heldIds: string[] = []
+    for (const id of ids) {
+      const wl = this.held.get(id)
+      if (wl == null || !wl.requester.equals(v.signer)) continue
+      wl.lastHeartbeat = now
+      heldIds.push(id)
+    }
+    return { heartbeat: { leaseIds: heldIds } }
+  }
+
+  /** A requester's Cancel: ends the named lease (or every lease of the job) at once. */
+  onCancel (v: ValidatedMarketMessage): MarketBody {
+    const c = v.message.cancel
+    if (c == null) return { ack: { ok: false, code: 'ERR_UNEXPECTED_MESSAGE' } }
+    for (const wl of [...this.held.values()]) {
+      if (!wl.requester.equals(v.signer) || wl.view.jobId !== c.jobId) continue
+      if (c.leaseId !== '' && c.leaseId !== wl.view.leaseId) continue
+      this.endHeld(wl, 'cancelled', c.reason)
+    }
+    return { ack: { ok: true, code: '' } }
+  }
+
+  private workerTick (): void {
+    const now = Date.now()
+    for (const wl of [...this.held.values()]) {
+      if (now - wl.lastHeartbeat > wl.timeoutMs) this.endHeld(wl, 'expired', `requester gone: no heartbeat for ${now - wl.lastHeartbeat} ms`)
+    }
+    for (const [jobId, k] of this.offers) {
+      if (Number(k.offer.deadline) < now) {
+        this.offers.delete(jobId)
+        this.myBids.delete(jobId)
+        this.noBidsSent.delete(jobId)
+      }
+    }
+  }
+}
