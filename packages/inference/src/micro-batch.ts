@@ -221,3 +221,34 @@ export function itemsOf (tensors: WireTensor[], axes: BatchAxes): number {
   }
   return tensors[0]?.dims[0] ?? 0
 }
+
+/** What {@link choosePipelineMicroBatch} decides from. */
+export interface PipelineTiming {
+  /** items in the job */
+  batch: number
+  stages: number
+  /** compute time of the slowest stage per item, ms */
+  bottleneckMsPerItem: number
+  /** fixed cost of one micro-batch at one hop (framing, stream, scheduling, runner exchange), ms */
+  hopOverheadMs: number
+}
+
+/**
+ * Items per pipeline micro-batch that minimise the job's time under the
+ * GPipe model: with `M = ceil(batch / m)` micro-batches and K stages, the
+ * pipeline runs `M + K − 1` steps of `m × bottleneck + overhead` each.
+ * Small micro-batches fill the pipeline sooner; large ones pay the
+ * per-hop overhead fewer times.
+ *
+ * @returns an integer in [1, batch]
+ */
+export function choosePipelineMicroBatch (t: PipelineTiming): number {
+  let best = 1
+  let bestMs = Number.POSITIVE_INFINITY
+  for (let m = 1; m <= t.batch; m++) {
+    const steps = Math.ceil(t.batch / m) + t.stages - 1
+    const ms = steps * (m * t.bottleneckMsPerItem + t.hopOverheadMs)
+    if (ms < bestMs - 1e-9) { best = m; bestMs = ms }
+  }
+  return best
+}

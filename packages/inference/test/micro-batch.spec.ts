@@ -93,3 +93,14 @@ describe('micro-batch planning (pure)', () => {
     assert.throws(() => concatBatches([[ramp('y', [1, 4])], [ramp('y', [1, 5])]]), { name: 'JobInputError' })
   })
 })
+
+describe('pipeline micro-batch size from measured costs (pure)', () => {
+  it('uses single items when the per-hop overhead is negligible and grows them as overhead dominates', async () => {
+    const { choosePipelineMicroBatch } = await import('../src/micro-batch.js')
+    assert.equal(choosePipelineMicroBatch({ batch: 24, stages: 3, bottleneckMsPerItem: 100, hopOverheadMs: 0.1 }), 1)
+    const m = choosePipelineMicroBatch({ batch: 24, stages: 3, bottleneckMsPerItem: 1, hopOverheadMs: 10 })
+    assert.ok(m >= 4 && m <= 12, `micro-batch ${m}`)
+    assert.equal(choosePipelineMicroBatch({ batch: 5, stages: 2, bottleneckMsPerItem: 0, hopOverheadMs: 5 }), 5, 'pure overhead: one micro-batch')
+    assert.equal(choosePipelineMicroBatch({ batch: 1, stages: 4, bottleneckMsPerItem: 3, hopOverheadMs: 3 }), 1)
+  })
+})
