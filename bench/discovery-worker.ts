@@ -4,11 +4,12 @@
  * for. Not a test; prints nothing itself.
  */
 import { createMeshNode, capabilityCid } from '@fleetmesh/peer'
-import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
-import { importAuthorityPublicKey } from '@fleetmesh/protocol'
+import { deserializeIdentity, loopbackGossip } from '@fleetmesh/test-utils'
 import type { MeshNode, NodeRole } from '@fleetmesh/peer'
+import type { SerializedIdentity } from '@fleetmesh/test-utils'
 
-export interface BenchNodeSpec { role: NodeRole, region: string, key: string, certificate: string, listen: string }
+/** One node to host: its role, region and listen address, and its key and certificate as `serializeIdentity` writes them. */
+export interface BenchNodeSpec extends Pick<SerializedIdentity, 'key' | 'certificate'> { role: NodeRole, region: string, listen: string }
 export type WorkerCommand =
   | { id: number, type: 'start', specs: BenchNodeSpec[], bootstrap: string[], swarmKey: string, authority: string }
   | { id: number, type: 'lookup', node: number, region: string, timeoutMs: number }
@@ -27,18 +28,14 @@ const now = (): number => performance.timeOrigin + performance.now()
 async function handle (cmd: WorkerCommand): Promise<unknown> {
   switch (cmd.type) {
     case 'start': {
-      const trusted = [importAuthorityPublicKey(cmd.authority)]
       for (const spec of cmd.specs) {
         const node = await createMeshNode({
           role: spec.role,
           region: spec.region,
-          privateKey: privateKeyFromProtobuf(Buffer.from(spec.key, 'base64')),
-          certificate: Buffer.from(spec.certificate, 'base64'),
-          swarmKey: cmd.swarmKey,
-          trustedAuthorities: trusted,
+          ...deserializeIdentity({ ...spec, swarmKey: cmd.swarmKey, authority: cmd.authority }),
           listen: [spec.listen],
           bootstrap: cmd.bootstrap,
-          gossip: { scoreParams: { IPColocationFactorWhitelist: new Set(['127.0.0.1']) } }
+          gossip: loopbackGossip()
         })
         node.subscribe(TOPIC, (msg) => {
           const id = new TextDecoder().decode(msg.data)

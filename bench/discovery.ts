@@ -10,9 +10,7 @@
  */
 import { IpcWorker, percentile } from './ipc-worker.js'
 import { parseArgs } from 'node:util'
-import { privateKeyToProtobuf, generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { createAuthority, exportAuthorityPublicKey, generateSwarmKey, issueCertificate } from '@fleetmesh/peer'
+import { createFleetKeys, createTestIdentity, loopbackListen, serializeFleetKeys, serializeIdentity } from '@fleetmesh/test-utils'
 import type { BenchNodeSpec, WorkerCommand } from './discovery-worker.js'
 import type { NodeRole } from '@fleetmesh/peer'
 
@@ -28,29 +26,28 @@ const { values } = parseArgs({
 const REGIONS = ['u33d', 'u33e', 'u33f', 'gcpv']
 
 async function measure (size: number, workerCount: number): Promise<Record<string, unknown>> {
-  const authority = await createAuthority()
-  const swarmKey = new TextDecoder().decode(generateSwarmKey())
+  const keys = await createFleetKeys()
   const stationCount = Math.max(2, Math.round(size / 10))
   const specs: BenchNodeSpec[] = []
   for (let i = 0; i < size; i++) {
     const role: NodeRole = i < stationCount ? 'station' : 'vehicle'
     const region = REGIONS[i % REGIONS.length] as string
-    const key = await generateKeyPair('Ed25519')
-    const certificate = await issueCertificate(authority, { peerId: peerIdFromPrivateKey(key), role, region })
-    specs.push({ role, region, key: Buffer.from(privateKeyToProtobuf(key)).toString('base64'), certificate: Buffer.from(certificate).toString('base64'), listen: `/ip4/127.1.${Math.floor(i / 250)}.${(i % 250) + 1}/tcp/0` })
+    const { key, certificate } = serializeIdentity(await createTestIdentity(keys.authority, { role, region }), keys)
+    specs.push({ role, region, key, certificate, listen: loopbackListen() })
   }
+  const { swarmKey, authority } = serializeFleetKeys(keys)
   const workers = await Promise.all(Array.from({ length: workerCount }, async () => IpcWorker.fork<WorkerCommand>(new URL('./discovery-worker.js', import.meta.url))))
   const placement: Array<{ worker: IpcWorker<WorkerCommand>, index: number, spec: BenchNodeSpec }> = []
   try {
     const t0 = Date.now()
     // the first station alone, as the bootstrap node
-    const first = await workers[0]!.call<{ addrs: string[][] }>({ type: 'start', specs: [specs[0]!], bootstrap: [], swarmKey, authority: exportAuthorityPublicKey(authority.publicKey) })
+    const first = await workers[0]!.call<{ addrs: string[][] }>({ type: 'start', specs: [specs[0]!], bootstrap: [], swarmKey, authority })
     placement.push({ worker: workers[0]!, index: 0, spec: specs[0]! })
     const bootstrap = first.addrs[0]!
     const shares: BenchNodeSpec[][] = workers.map(() => [])
     specs.slice(1).forEach((s, i) => shares[i % workers.length]!.push(s))
     await Promise.all(workers.map(async (w, wi) => {
-      await w.call({ type: 'start', specs: shares[wi]!, bootstrap, swarmKey, authority: exportAuthorityPublicKey(authority.publicKey) })
+      await w.call({ type: 'start', specs: shares[wi]!, bootstrap, swarmKey, authority })
     }))
     workers.forEach((w, wi) => shares[wi]!.forEach((spec, k) => placement.push({ worker: w, index: (wi === 0 ? 1 : 0) + k, spec })))
     const startupMs = Date.now() - t0

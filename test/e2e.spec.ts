@@ -3,15 +3,15 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { readNpy, writeNpy } from '@fleetmesh/daemon'
-import { FLEETMESH_BIN, startLocalFleet } from '@fleetmesh/example-testnet/fleet'
 import { generateConvNet, generateMlp, LocalSession, maxAbsDiff } from '@fleetmesh/runtime'
-import { runNode } from './utils/run-node.js'
-import type { LocalFleet } from '@fleetmesh/example-testnet/fleet'
+import { runNode } from '@fleetmesh/test-utils'
+import { FLEETMESH_BIN, startLocalFleet } from '@fleetmesh/test-utils/fleet'
+import type { LocalFleet } from '@fleetmesh/test-utils/fleet'
 import type { WireTensor } from '@fleetmesh/protocol'
 
 /** Runs the `fleetmesh` CLI; resolves with its exit code and output. */
 async function cli (args: string[], timeoutMs = 120_000): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  return runNode(FLEETMESH_BIN, args, timeoutMs)
+  return runNode(FLEETMESH_BIN, args, { timeoutMs })
 }
 
 async function local (model: Uint8Array, x: WireTensor): Promise<WireTensor[]> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import { runNode } from './utils/run-node.js'
+import { runNode } from '@fleetmesh/test-utils'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -18,7 +18,7 @@ async function run (name: string, code: string, timeoutMs: number): Promise<{ co
   const file = `${ROOT}.readme-example-${name}.mjs`
   await writeFile(file, code)
   try {
-    return await runNode(file, [], timeoutMs, ROOT)
+    return await runNode(file, [], { timeoutMs, cwd: ROOT })
   } finally {
     await rm(file, { force: true })
   }

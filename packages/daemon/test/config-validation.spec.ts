@@ -4,7 +4,8 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { loadConfig } from '../src/config.js'
 import { startDaemon } from '../src/daemon.js'
-import { cleanupDirs, createTestFleet, killAll, nodeConfig, runCli, tempDir } from './utils/fleet.js'
+import { killChildProcesses, removeTempDirs, tempDir } from '@fleetmesh/test-utils'
+import { createFleetFiles, runCli, testDaemonConfig } from '@fleetmesh/test-utils/fleet'
 import type { Daemon } from '../src/daemon.js'
 import type { AddressInfo, Server } from 'node:net'
 
@@ -21,9 +22,9 @@ describe('config validation at init and at start', function () {
   const daemons: Daemon[] = []
   afterEach(async () => {
     await Promise.all(daemons.splice(0).map(async d => d.stop()))
-    await killAll()
+    await killChildProcesses()
   })
-  after(cleanupDirs)
+  after(removeTempDirs)
 
   it('multiaddrs are parsed; bootstrap addresses must carry /p2p/<PeerId>', () => {
     const base = { dataDir: '/tmp/x', role: 'station', region: 'u33d', authorities: [AUTH] }
@@ -57,11 +58,11 @@ describe('config validation at init and at start', function () {
   })
 
   it('a listen port in use names the key to change (listen, api.port), with no stack trace', async () => {
-    const fleet = await createTestFleet()
+    const fleet = await createFleetFiles(await tempDir('fleetmesh-daemon-'))
     const host = '127.0.0.1'
     const { server, port } = await holdPort(host)
     try {
-      const config = await nodeConfig(fleet, 'busy', 'station', { listen: [`/ip4/${host}/tcp/${port}`] })
+      const config = await testDaemonConfig(fleet, 'busy', 'station', { listen: [`/ip4/${host}/tcp/${port}`] })
       await assert.rejects(startDaemon(config, { log: () => {} }), (err: any) => {
         assert.equal(err.name, 'ConfigError')
         assert.equal(err.key, 'listen')
@@ -69,7 +70,7 @@ describe('config validation at init and at start', function () {
         assert.doesNotMatch(err.message, /faultTolerance/)
         return true
       })
-      const apiBusy = await nodeConfig(fleet, 'busy-api', 'station', { api: { host: '127.0.0.1', port } })
+      const apiBusy = await testDaemonConfig(fleet, 'busy-api', 'station', { api: { host: '127.0.0.1', port } })
       await assert.rejects(startDaemon(apiBusy, { log: () => {} }), { name: 'ConfigError', key: 'api.port', message: new RegExp(`config key "api.port": port ${port} on 127.0.0.1 is in use`) })
     } finally {
       server.close()
@@ -77,9 +78,9 @@ describe('config validation at init and at start', function () {
   })
 
   it('the daemon log prints the dashboard URL with its token', async () => {
-    const fleet = await createTestFleet()
+    const fleet = await createFleetFiles(await tempDir('fleetmesh-daemon-'))
     const lines: string[] = []
-    const d = await startDaemon(await nodeConfig(fleet, 'log', 'station'), { log: (_level, line) => { lines.push(line) } })
+    const d = await startDaemon(await testDaemonConfig(fleet, 'log', 'station'), { log: (_level, line) => { lines.push(line) } })
     daemons.push(d)
     assert.ok(lines.includes(`dashboard on ${d.url}/#token=${d.token}`), lines.join('\n'))
   })

@@ -2,8 +2,8 @@ import { strict as assert } from 'node:assert'
 import { readFile, mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { removeTempDirs, tempDir } from '@fleetmesh/test-utils'
 import { CONFIG_KEYS, envName, loadConfig } from '../src/config.js'
-import { cleanupDirs, tempDir } from './utils/fleet.js'
 
 const KEY = 'CAESIJP8Bf/JJV8WAnC3npDM2Uz3Xc/Niz+CArX6BUXiAO85'
 const BASE = { role: 'station', region: 'u33d', authorities: [KEY] }
@@ -11,7 +11,7 @@ const BASE = { role: 'station', region: 'u33d', authorities: [KEY] }
 describe('config', () => {
   let dir: string
   beforeEach(async () => { dir = await tempDir('fleetmesh-config-') })
-  after(cleanupDirs)
+  after(removeTempDirs)
 
   async function file (content: unknown, name = 'config.json'): Promise<string> {
     const f = join(dir, name)

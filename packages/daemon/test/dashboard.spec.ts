@@ -1,18 +1,16 @@
 import { strict as assert } from 'node:assert'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { createAuthority, exportAuthorityPublicKey, generateSwarmKey, issueCertificate, loadOrCreateIdentity } from '@fleetmesh/peer'
 import { encodeTensors } from '@fleetmesh/protocol'
 import { generateMlp } from '@fleetmesh/runtime'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { LOOPBACK_GOSSIP_WHITELIST, loopbackListen, removeTempDirs, tempDir } from '@fleetmesh/test-utils'
+import { createDaemonIdentity, createFleetFiles } from '@fleetmesh/test-utils/fleet'
 import Fastify from 'fastify'
 import { loadConfig } from '../src/config.js'
 import { startDaemon } from '../src/daemon.js'
 import { registerDashboard } from '../src/dashboard.js'
 import { launchChromium } from './utils/browser.js'
 import type { Daemon } from '../src/daemon.js'
-import type { FleetAuthority, NodeRole } from '@fleetmesh/peer'
+import type { NodeRole } from '@fleetmesh/peer'
+import type { FleetFiles } from '@fleetmesh/test-utils/fleet'
 import type { FastifyInstance } from 'fastify'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 
@@ -201,32 +199,25 @@ async function within<T> (p: Promise<T>, ms: number, what: string): Promise<T> {
 describe('dashboard on a real mesh: a station requester and two worker daemons', function () {
   this.timeout(180_000)
   const REGION = 'u33d'
-  // this run's own loopback hosts (all of 127.0.0.0/8 is loopback on Linux)
-  const HOST_PREFIX = `127.0.${200 + (process.pid % 50)}`
-  let root = ''
   let browser: Browser | undefined
   const daemons: Daemon[] = []
   let station: Daemon
   let workers: Daemon[] = []
   const contexts: BrowserContext[] = []
 
-  async function startNode (authority: FleetAuthority, authorityFile: string, swarmKeyFile: string, name: string, role: NodeRole, index: number, bootstrap: string[], worker: boolean): Promise<Daemon> {
-    const dataDir = join(root, name)
-    await mkdir(dataDir, { recursive: true, mode: 0o700 })
-    const key = await loadOrCreateIdentity(dataDir)
-    const certificate = await issueCertificate(authority, { peerId: peerIdFromPrivateKey(key), role, region: REGION, validForMs: 3600_000, owner: role === 'vehicle' ? `owner-${name}` : '' })
-    await writeFile(join(dataDir, 'certificate'), certificate)
+  async function startNode (files: FleetFiles, name: string, role: NodeRole, bootstrap: string[], worker: boolean): Promise<Daemon> {
+    const { dataDir } = await createDaemonIdentity(files, { name, role, region: REGION, owner: role === 'vehicle' ? `owner-${name}` : '' })
     const config = loadConfig({
       env: {},
       flags: {
         dataDir,
         role,
         region: REGION,
-        listen: [`/ip4/${HOST_PREFIX}.${index}/tcp/0`],
+        listen: [loopbackListen()],
         bootstrap,
-        swarmKeyFile,
-        authorities: [authorityFile],
-        gossipIpWhitelist: ['127.0.0.1'],
+        swarmKeyFile: files.swarmKeyFile,
+        authorities: [files.authorityFile],
+        gossipIpWhitelist: [...LOOPBACK_GOSSIP_WHITELIST],
         'worker.enabled': worker,
         'vehicle.scripted': role === 'vehicle',
         'market.bidWindowMs': 500
@@ -240,18 +231,12 @@ describe('dashboard on a real mesh: a station requester and two worker daemons',
   }
 
   before(async () => {
-    root = await mkdtemp(join(tmpdir(), 'fleetmesh-dashboard-'))
-    const authority = await createAuthority()
-    const authorityFile = join(root, 'authority.pub')
-    await writeFile(authorityFile, exportAuthorityPublicKey(authority.publicKey))
-    const swarmKeyFile = join(root, 'swarm.key')
-    await writeFile(swarmKeyFile, generateSwarmKey(), { mode: 0o600 })
-
-    station = await startNode(authority, authorityFile, swarmKeyFile, 'station-1', 'station', 1, [], false)
+    const files = await createFleetFiles(await tempDir('fleetmesh-dashboard-'))
+    station = await startNode(files, 'station-1', 'station', [], false)
     const bootstrap = station.node.getMultiaddrs().map(String)
     workers = await Promise.all([
-      startNode(authority, authorityFile, swarmKeyFile, 'station-2', 'station', 2, bootstrap, true),
-      startNode(authority, authorityFile, swarmKeyFile, 'vehicle-1', 'vehicle', 3, bootstrap, true)
+      startNode(files, 'station-2', 'station', bootstrap, true),
+      startNode(files, 'vehicle-1', 'vehicle', bootstrap, true)
     ])
     await within(Promise.all(daemons.map(async d => d.node.announced())), 30_000, 'every daemon announced in the DHT')
     browser = await launchBrowser()
@@ -261,7 +246,7 @@ describe('dashboard on a real mesh: a station requester and two worker daemons',
     await Promise.allSettled(contexts.map(async c => c.close()))
     await browser?.close().catch(() => {})
     await Promise.allSettled(daemons.map(async d => d.stop()))
-    if (root !== '') await rm(root, { recursive: true, force: true })
+    await removeTempDirs()
   })
 
   async function api<T> (d: Daemon, path: string, init: RequestInit = {}): Promise<{ status: number, body: T }> {

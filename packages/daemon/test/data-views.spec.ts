@@ -6,7 +6,8 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { ApiClient } from '../src/client.js'
 import { startDaemon } from '../src/daemon.js'
-import { cleanupDirs, createTestFleet, killAll, nodeConfig, runCli, waitUntil } from './utils/fleet.js'
+import { killChildProcesses, removeTempDirs, tempDir, waitUntil } from '@fleetmesh/test-utils'
+import { createFleetFiles, runCli, testDaemonConfig } from '@fleetmesh/test-utils/fleet'
 import type { Daemon } from '../src/daemon.js'
 
 /**
@@ -23,16 +24,16 @@ describe('data views after real jobs', function () {
   const jobIds: string[] = []
 
   before(async () => {
-    const fleet = await createTestFleet()
-    requester = await startDaemon(await nodeConfig(fleet, 'requester', 'station'), { log: () => {}, rttRefreshMs: 300 })
+    const fleet = await createFleetFiles(await tempDir('fleetmesh-daemon-'))
+    requester = await startDaemon(await testDaemonConfig(fleet, 'requester', 'station'), { log: () => {}, rttRefreshMs: 300 })
     daemons.push(requester)
-    const base = await nodeConfig(fleet, 'car', 'vehicle')
+    const base = await testDaemonConfig(fleet, 'car', 'vehicle')
     // the vehicle's certificate names its owner
     const key = await loadOrCreateIdentity(base.dataDir)
     await writeFile(base.certificateFile, await issueCertificate(fleet.authority, { peerId: peerIdFromPrivateKey(key), role: 'vehicle', region: 'u33d', validForMs: 3600_000, owner: 'alice' }))
     car = await startDaemon({ ...base, bootstrap: requester.node.getMultiaddrs().map(String), worker: { ...base.worker, enabled: true }, vehicle: { ...base.vehicle, source: 'scripted' } }, { log: () => {} })
     daemons.push(car)
-    await waitUntil(() => requester.node.peers().length === 1 && car.node.libp2p.services.market.isBidding(), 30_000, 'the requester to admit the bidding vehicle')
+    await waitUntil(() => requester.node.peers().length === 1 && car.node.libp2p.services.market.isBidding(), { timeoutMs: 30_000, intervalMs: 100, message: 'the requester to admit the bidding vehicle' })
     client = new ApiClient({ url: requester.url, token: requester.token })
     const { cid } = await client.uploadModel(generateMlp({ inputs: 8, hidden: [16], outputs: 2, seed: 5 }))
     for (let i = 0; i < 2; i++) {
@@ -42,12 +43,12 @@ describe('data views after real jobs', function () {
       jobIds.push(jobId)
       await new Promise(resolve => setTimeout(resolve, 20))
     }
-    await waitUntil(async () => (await client.receipts({ limit: 100 })).length >= 2, 30_000, 'both jobs\' receipts in the ledger')
+    await waitUntil(async () => (await client.receipts({ limit: 100 })).length >= 2, { timeoutMs: 30_000, intervalMs: 100, message: 'both jobs\' receipts in the ledger' })
   })
   after(async () => {
-    await killAll()
+    await killChildProcesses()
     await Promise.all(daemons.splice(0).map(async d => d.stop()))
-    await cleanupDirs()
+    await removeTempDirs()
   })
 
   it('receipts --limit N are the newest N, newest first', async () => {
@@ -83,8 +84,8 @@ describe('data views after real jobs', function () {
     const [peer] = await client.peers()
     assert.ok(peer != null)
     assert.ok(listenPorts.includes(port(peer.multiaddrs[0] as string)), `${peer.multiaddrs[0]} is one of the vehicle's listen addresses`)
-    await waitUntil(async () => (await client.peers())[0]?.rttAt != null, 10_000, 'a measured RTT')
+    await waitUntil(async () => (await client.peers())[0]?.rttAt != null, { timeoutMs: 10_000, intervalMs: 100, message: 'a measured RTT' })
     const first = (await client.peers())[0]?.rttAt as number
-    await waitUntil(async () => ((await client.peers())[0]?.rttAt ?? 0) > first, 10_000, 'the RTT to be measured again')
+    await waitUntil(async () => ((await client.peers())[0]?.rttAt ?? 0) > first, { timeoutMs: 10_000, intervalMs: 100, message: 'the RTT to be measured again' })
   })
 })

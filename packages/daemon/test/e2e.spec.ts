@@ -3,8 +3,9 @@ import { existsSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateMlp, LocalSession, maxAbsDiff } from '@fleetmesh/runtime'
+import { killChildProcesses, LOOPBACK_GOSSIP_WHITELIST, loopbackListen, removeTempDirs, tempDir, waitUntil } from '@fleetmesh/test-utils'
+import { runCli, spawnCli, waitExit } from '@fleetmesh/test-utils/fleet'
 import { readNpy, writeNpy } from '../src/npy.js'
-import { cleanupDirs, killAll, nextLoopbackHost, runCli, spawnCli, tempDir, waitExit, waitUntil } from './utils/fleet.js'
 import type { WireTensor } from '@fleetmesh/protocol'
 
 /**
@@ -15,10 +16,10 @@ import type { WireTensor } from '@fleetmesh/protocol'
  */
 describe('end to end through the CLI: 3 daemons, one data-parallel job', function () {
   this.timeout(180_000)
-  afterEach(killAll)
+  afterEach(killChildProcesses)
   after(async () => {
-    await killAll()
-    await cleanupDirs()
+    await killChildProcesses()
+    await removeTempDirs()
   })
 
   async function ok (args: string[], timeoutMs = 60_000): Promise<string> {
@@ -45,10 +46,10 @@ describe('end to end through the CLI: 3 daemons, one data-parallel job', functio
       const init = JSON.parse(await ok([
         'init', '--data-dir', dataDir, '--role', n.role, '--region', 'u33d',
         '--authority-pub', join(auth, 'authority.pub'), '--swarm-key', swarmKey,
-        '--listen', `/ip4/${nextLoopbackHost()}/tcp/0`,
+        '--listen', loopbackListen(),
         ...(n.worker ? ['--worker'] : []),
         ...(n.role === 'vehicle' ? ['--set', 'vehicle.scripted=true', '--set', 'vehicle.state=charging'] : []),
-        '--set', 'market.bidWindowMs=400', '--set', 'gossipIpWhitelist=127.0.0.1',
+        '--set', 'market.bidWindowMs=400', '--set', `gossipIpWhitelist=${LOOPBACK_GOSSIP_WHITELIST.join(',')}`,
         '--json'
       ]))
       assert.match(init.peerId, /^12D3Koo/)
@@ -64,7 +65,7 @@ describe('end to end through the CLI: 3 daemons, one data-parallel job', functio
       if (r.code !== 0) return false
       stationAddr = JSON.parse(r.stdout).multiaddrs[0]
       return true
-    }, 30_000, 'the station daemon to serve its API')
+    }, { timeoutMs: 30_000, intervalMs: 100, message: 'the station daemon to serve its API' })
     for (const n of nodes.slice(1)) procs.push(spawnCli(['daemon', '--data-dir', dirs[n.name] as string, '--bootstrap', stationAddr]))
 
     const peerCount = async (name: string): Promise<number> => {
@@ -74,7 +75,7 @@ describe('end to end through the CLI: 3 daemons, one data-parallel job', functio
     await waitUntil(async () => {
       for (const p of procs) if (p.exitCode != null) throw new Error(`a daemon exited: ${p.out.stderr}`)
       return await peerCount('station') === 2 && await peerCount('worker-station') >= 1 && await peerCount('worker-vehicle') >= 1
-    }, 60_000, 'the station to see both workers and each worker the station', 300)
+    }, { timeoutMs: 60_000, intervalMs: 300, message: 'the station to see both workers and each worker the station' })
 
     // a small model and a batch as .npy
     const model = generateMlp({ inputs: 16, hidden: [32, 32], outputs: 4, seed: 7 })

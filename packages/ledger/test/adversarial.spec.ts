@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict'
 import { PbReceiptBody, RECEIPTS_TOPIC } from '@fleetmesh/protocol'
+import { delay, waitUntil } from '@fleetmesh/test-utils'
 import { decodeEntry, encodeEntry, entryId } from '../src/entry.js'
 import { fromHex, toHex } from '../src/signing.js'
 import { marketRerun, settleJob } from '../src/settle.js'
-import { addrs, connect, converged, createLedgerFleet, delay, waitUntil } from './utils/mesh.js'
+import { addrs, connect, converged, createLedgerFleet } from './utils/mesh.js'
 import type { LedgerFleet, LedgerNode } from './utils/mesh.js'
 
 async function admittedAll (nodes: LedgerNode[]): Promise<void> {
-  await waitUntil(() => nodes.every(a => nodes.every(b => a === b || a.node.isAdmitted(b.peerId) || a.node.libp2p.getConnections(b.peerId).length === 0)), 20_000, 'admission')
+  await waitUntil(() => nodes.every(a => nodes.every(b => a === b || a.node.isAdmitted(b.peerId) || a.node.libp2p.getConnections(b.peerId).length === 0)), { timeoutMs: 20_000, message: 'admission' })
 }
 
 describe('ledger under partition, cheating and forgery', function () {
@@ -20,7 +21,7 @@ describe('ledger under partition, cheating and forgery', function () {
     const hub = await fleet.add({ worker: true })
     const nodes = [hub]
     for (let i = 1; i < 6; i++) nodes.push(await fleet.add({ worker: true, bootstrap: addrs(hub), ledger: { reconcileIntervalMs: 500 } }))
-    await waitUntil(() => nodes.slice(1).every(n => hub.node.isAdmitted(n.peerId)), 20_000, 'all admitted by the hub')
+    await waitUntil(() => nodes.slice(1).every(n => hub.node.isAdmitted(n.peerId)), { timeoutMs: 20_000, message: 'all admitted by the hub' })
     const left = nodes.slice(0, 3)
     const right = nodes.slice(3)
     // partition: each side's gater refuses the other side; existing connections are closed
@@ -39,13 +40,13 @@ describe('ledger under partition, cheating and forgery', function () {
       }
     }
     await Promise.all([run(left, 'left'), run(right, 'right')])
-    await waitUntil(() => converged(left) && converged(right) && (left[0] as LedgerNode).ledger.size === 10 && (right[0] as LedgerNode).ledger.size === 10, 20_000, 'each side to converge on its own 10 receipts')
+    await waitUntil(() => converged(left) && converged(right) && (left[0] as LedgerNode).ledger.size === 10 && (right[0] as LedgerNode).ledger.size === 10, { timeoutMs: 20_000, message: 'each side to converge on its own 10 receipts' })
     for (const a of left) for (const b of right) assert.equal(a.node.libp2p.getConnections(b.peerId).length, 0, 'still no connection across the partition')
     assert.notDeepEqual((left[0] as LedgerNode).ledger.entryIds(), (right[0] as LedgerNode).ledger.entryIds(), 'the halves diverged')
     // heal: gaters allow again, one link across; gossip of old receipts is over, anti-entropy merges
     for (const n of nodes) n.deny.clear()
     await connect(right[0] as LedgerNode, left[0] as LedgerNode)
-    await waitUntil(() => nodes.every(n => n.ledger.size === 20) && converged(nodes), 30_000, 'all six ledgers to hold all 20 receipts')
+    await waitUntil(() => nodes.every(n => n.ledger.size === 20) && converged(nodes), { timeoutMs: 30_000, message: 'all six ledgers to hold all 20 receipts' })
     const expected = JSON.stringify(hub.ledger.balances())
     for (const [i, n] of nodes.entries()) assert.equal(JSON.stringify(n.ledger.balances()), expected, `node ${i} balances`)
   })
@@ -58,7 +59,7 @@ describe('ledger under partition, cheating and forgery', function () {
     const honest = [] as LedgerNode[]
     for (let i = 0; i < 3; i++) honest.push(await fleet.add({ worker: { price: 1 + i / 10, capacity: 4 }, bootstrap: addrs(requester) }))
     const all = [requester, cheater, ...honest]
-    await waitUntil(() => all.slice(1).every(n => requester.node.isAdmitted(n.peerId)), 20_000, 'admitted')
+    await waitUntil(() => all.slice(1).every(n => requester.node.isAdmitted(n.peerId)), { timeoutMs: 20_000, message: 'admitted' })
     await delay(1500)
     const terms = { maxPricePerUnit: 5, deadlineMs: 60_000 }
     const rerun = marketRerun(requester.market, terms)
@@ -74,7 +75,7 @@ describe('ledger under partition, cheating and forgery', function () {
     for (const e of settled.evidence) assert.equal(e.accused, c, 'evidence names the cheater')
     for (const i of [0, 1, 2, 3]) assert.ok(settled.outputs.has(i), `shard ${i} has an accepted output`)
     // evidence and receipts reach every node; reputation and balances agree everywhere
-    await waitUntil(() => converged(all) && cheater.ledger.size === requester.ledger.size, 20_000, 'ledgers to converge')
+    await waitUntil(() => converged(all) && cheater.ledger.size === requester.ledger.size, { timeoutMs: 20_000, message: 'ledgers to converge' })
     for (const n of all) {
       assert.ok(n.ledger.reputation(c) < 0.5, `reputation of the cheater at every node: ${n.ledger.reputation(c)}`)
       assert.equal(n.ledger.balances().peers[c]?.earned ?? 0, 0, 'the cheater earned nothing')
@@ -91,10 +92,10 @@ describe('ledger under partition, cheating and forgery', function () {
     const b = await fleet.add({ bootstrap: addrs(a), ledger: { reconcileIntervalMs: 0 } })
     const mallory = await fleet.add({ bootstrap: addrs(a), ledger: { reconcileIntervalMs: 0 } })
     await admittedAll([a, b, mallory])
-    await waitUntil(() => a.node.isAdmitted(mallory.peerId) && a.node.isAdmitted(b.peerId), 20_000, 'admitted')
+    await waitUntil(() => a.node.isAdmitted(mallory.peerId) && a.node.isAdmitted(b.peerId), { timeoutMs: 20_000, message: 'admitted' })
     await delay(1500)
     const honest = await a.ledger.countersign(await b.ledger.signReceipt({ jobId: 'j', shardIndex: 0, requester: a.peerId, modelCid: 'm', inputDigest: new Uint8Array(32), outputDigest: new Uint8Array(32), computeMs: 5, units: 10, pricePerUnit: 1, startedAt: Date.now() - 10, finishedAt: Date.now() - 5 }))
-    await waitUntil(() => mallory.ledger.size === 1 && b.ledger.size === 1, 10_000, 'the honest receipt everywhere')
+    await waitUntil(() => mallory.ledger.size === 1 && b.ledger.size === 1, { timeoutMs: 10_000, message: 'the honest receipt everywhere' })
     const before = JSON.stringify(a.ledger.balances())
     const rejected: string[] = []
     a.ledger.addEventListener('rejected', (e) => { rejected.push(e.detail.code) })
@@ -108,7 +109,7 @@ describe('ledger under partition, cheating and forgery', function () {
     const bad = [encodeEntry({ receipt: single }), encodeEntry({ receipt: altered as any }), encodeEntry({ receipt: forged })]
     for (const bytes of bad) await mallory.node.libp2p.services.pubsub.publish(RECEIPTS_TOPIC, bytes).catch(() => {})
     for (const bytes of bad) await assert.rejects(a.ledger.add(bytes))
-    await waitUntil(() => rejected.length >= 3, 10_000, 'the gossiped forgeries to be rejected')
+    await waitUntil(() => rejected.length >= 3, { timeoutMs: 10_000, message: 'the gossiped forgeries to be rejected' })
     assert.deepEqual([...new Set(rejected)].sort(), ['ERR_INVALID_SIGNATURE', 'ERR_NOT_COUNTERSIGNED'])
     // reconciliation: mallory's ledger has them injected into its set; a pulls and refuses them
     const m = mallory.ledger as any

@@ -1,55 +1,40 @@
 import assert from 'node:assert/strict'
-import { fork } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { createAuthority, exportAuthorityPublicKey, generateSwarmKey, issueCertificate } from '@fleetmesh/peer'
-import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { createFleetKeys, createTestIdentity, forkNode, killChildProcesses, loopbackListen, removeTempDirs, serializeIdentity, tempDir, waitUntil } from '@fleetmesh/test-utils'
 import { CertificateVerifier } from '../src/certificates.js'
 import { verifyEntry } from '../src/entry.js'
 import { LevelEntryStore } from '../src/store.js'
-import { nextLoopbackHost, waitUntil } from './utils/mesh.js'
-import type { ChildProcess } from 'node:child_process'
+import type { LedgerNodeSpec } from './fixtures/ledger-node.js'
 
 describe('ledger durability', function () {
   this.timeout(60_000)
-  let child: ChildProcess | undefined
-  let dir: string | undefined
   afterEach(async () => {
-    if (child != null && child.exitCode == null && child.signalCode == null) child.kill('SIGKILL')
-    child = undefined
-    if (dir != null) await rm(dir, { recursive: true, force: true })
-    dir = undefined
+    await killChildProcesses()
+    await removeTempDirs()
   })
 
   it('SIGKILL a node (separate process) while it writes receipts: after restart no acknowledged countersigned receipt is missing', async () => {
-    const authority = await createAuthority()
-    dir = await mkdtemp(join(tmpdir(), 'fleetmesh-ledger-kill-'))
-    const key = await generateKeyPair('Ed25519')
-    const workerKey = await generateKeyPair('Ed25519')
-    const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64')
-    const spec = {
+    const keys = await createFleetKeys()
+    const { authority } = keys
+    const dir = await tempDir('fleetmesh-ledger-kill-')
+    const worker = serializeIdentity(await createTestIdentity(authority, { role: 'vehicle' }), keys)
+    const spec: LedgerNodeSpec = {
+      ...serializeIdentity(await createTestIdentity(authority, { role: 'station' }), keys),
       run: 1,
       dir,
-      key: b64(privateKeyToProtobuf(key)),
-      certificate: b64(await issueCertificate(authority, { peerId: peerIdFromPrivateKey(key), role: 'station', region: 'u33d', validForMs: 3600_000 })),
-      workerKey: b64(privateKeyToProtobuf(workerKey)),
-      workerCertificate: b64(await issueCertificate(authority, { peerId: peerIdFromPrivateKey(workerKey), role: 'vehicle', region: 'u33d', validForMs: 3600_000 })),
-      authority: exportAuthorityPublicKey(authority.publicKey),
-      swarmKey: new TextDecoder().decode(generateSwarmKey()),
-      listen: `/ip4/${nextLoopbackHost()}/tcp/0`
+      workerKey: worker.key,
+      workerCertificate: worker.certificate,
+      listen: loopbackListen()
     }
-    const acked: string[] = []
-    const c = fork(new URL('./fixtures/ledger-node.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    child = c
-    c.on('message', (m: any) => { if (m?.type === 'ack') acked.push(m.id) })
-    c.send({ type: 'start', spec })
-    await waitUntil(() => acked.length >= 150, 30_000, '150 acknowledged receipts')
+    // every message is recorded from the fork on, so no acknowledgement sent right after `ready` is missed
+    const forked = await forkNode(new URL('./fixtures/ledger-node.js', import.meta.url), { start: spec, name: 'ledger node' })
+    const c = forked.child
+    const acks = (): string[] => forked.messages.filter(m => m?.type === 'ack').map(m => m.id)
+    await waitUntil(() => acks().length >= 150, { timeoutMs: 30_000, message: '150 acknowledged receipts' })
     const exited = new Promise(resolve => c.once('exit', resolve))
     c.kill('SIGKILL')
     await exited
     assert.equal(c.signalCode, 'SIGKILL')
+    const acked = acks()
     // "restart": open the ledger's store again and check every acknowledged receipt
     const store = new LevelEntryStore(dir)
     await store.open()

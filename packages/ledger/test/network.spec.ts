@@ -2,8 +2,9 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { delay, waitUntil } from '@fleetmesh/test-utils'
 import { settleJob } from '../src/settle.js'
-import { converged, createLedgerFleet, delay, waitUntil, addrs } from './utils/mesh.js'
+import { converged, createLedgerFleet, addrs } from './utils/mesh.js'
 import type { LedgerFleet, LedgerNode } from './utils/mesh.js'
 
 /** Submits a job on `requester` and settles it without sampling; returns the countersigned receipt ids. */
@@ -29,7 +30,7 @@ describe('ledger on real nodes', function () {
     const hub = await fleet.add({ worker: true })
     const nodes = [hub]
     for (let i = 1; i < 10; i++) nodes.push(await fleet.add({ worker: { price: 0.5 + i / 10 }, bootstrap: addrs(hub), role: i % 2 === 0 ? 'station' : 'vehicle', owner: i % 2 === 0 ? '' : `owner-${i % 3}` }))
-    await waitUntil(() => nodes.slice(1).every(n => hub.node.isAdmitted(n.peerId)), 20_000, 'all admitted by the hub')
+    await waitUntil(() => nodes.slice(1).every(n => hub.node.isAdmitted(n.peerId)), { timeoutMs: 20_000, message: 'all admitted by the hub' })
     await delay(1500)
     const ids: string[] = []
     await Promise.all(nodes.map(async (r, k) => {
@@ -40,7 +41,7 @@ describe('ledger on real nodes', function () {
       }
     }))
     assert.equal(ids.length, 200, '200 jobs, one countersigned receipt each')
-    await waitUntil(() => nodes.every(n => n.ledger.size === 200) && converged(nodes), 60_000, 'all 10 ledgers to hold the 200 receipts')
+    await waitUntil(() => nodes.every(n => n.ledger.size === 200) && converged(nodes), { timeoutMs: 60_000, message: 'all 10 ledgers to hold the 200 receipts' })
     const expected = JSON.stringify(hub.ledger.balances())
     for (const [i, n] of nodes.entries()) {
       assert.deepEqual(n.ledger.entryIds(), [...ids].sort(), `node ${i} receipt set`)
@@ -66,7 +67,7 @@ describe('ledger on real nodes', function () {
     const a = await fleet.add(noTimer)
     const b = await fleet.add({ ...noTimer, bootstrap: addrs(a) })
     const c = await fleet.add({ ledger: { reconcileIntervalMs: 0, dir }, bootstrap: addrs(a) })
-    await waitUntil(() => a.node.isAdmitted(b.peerId) && a.node.isAdmitted(c.peerId), 20_000, 'admitted')
+    await waitUntil(() => a.node.isAdmitted(b.peerId) && a.node.isAdmitted(c.peerId), { timeoutMs: 20_000, message: 'admitted' })
     await delay(1500)
     // receipts for work b did for a: worker-signed by b, countersigned by a, gossiped
     const make = async (jobId: string, n: number): Promise<void> => {
@@ -78,14 +79,14 @@ describe('ledger on real nodes', function () {
       }
     }
     await make('before', 600)
-    await waitUntil(() => c.ledger.size === 600 && b.ledger.size === 600, 30_000, 'c to hold the first 600 receipts')
+    await waitUntil(() => c.ledger.size === 600 && b.ledger.size === 600, { timeoutMs: 30_000, message: 'c to hold the first 600 receipts' })
     await fleet.stopNode(c)
     await make('offline', 100)
-    await waitUntil(() => b.ledger.size === 700, 30_000, 'b to hold 700')
+    await waitUntil(() => b.ledger.size === 700, { timeoutMs: 30_000, message: 'b to hold 700' })
     // c comes back with its key and its ledger directory; the gossip it missed is gone, one session catches it up
     const c2 = await fleet.add({ ledger: { reconcileIntervalMs: 0, dir }, key: c.key, bootstrap: addrs(a) })
     assert.equal(c2.ledger.size, 600, 'the 600 receipts persisted across the restart')
-    await waitUntil(() => c2.node.isAdmitted(a.peerId), 20_000, 'c2 admitted')
+    await waitUntil(() => c2.node.isAdmitted(a.peerId), { timeoutMs: 20_000, message: 'c2 admitted' })
     const stats = await c2.ledger.reconcileWith(a.peerId)
     assert.deepEqual(c2.ledger.entryIds(), a.ledger.entryIds(), 'c caught up')
     assert.equal(stats.entriesReceived, 100)

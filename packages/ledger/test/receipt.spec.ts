@@ -1,35 +1,36 @@
 import assert from 'node:assert/strict'
 import { PbReceipt, PbReceiptBody } from '@fleetmesh/protocol'
+import { createTestIdentity } from '@fleetmesh/test-utils'
 import { computeBalances, computeEarnings, computeReputation, receiptAmount } from '../src/balances.js'
 import { outputDigest, tensorsClose } from '../src/digest.js'
 import { encodeEntry, verifyEntry } from '../src/entry.js'
 import { createEquivocationEvidence, createMismatchEvidence, verifyEvidence } from '../src/evidence.js'
 import { countersignReceipt, receiptId, signWorkerReceipt, verifyReceipt } from '../src/receipt.js'
 import { toHex } from '../src/signing.js'
-import { device, fields, paidEntry, world } from './utils/identity.js'
+import { fields, paidEntry, world } from './utils/receipts.js'
 import type { CertificateVerifier } from '../src/certificates.js'
 import type { VerifiedReceipt } from '../src/receipt.js'
-import type { Device } from './utils/identity.js'
+import type { TestIdentity } from '@fleetmesh/test-utils'
 import type { FleetAuthority, WireTensor } from '@fleetmesh/protocol'
 
 describe('receipts: sign, countersign, verify', () => {
   let authority: FleetAuthority
   let verifier: CertificateVerifier
-  let requester: Device
-  let worker: Device
+  let requester: TestIdentity
+  let worker: TestIdentity
   before(async () => {
     ({ authority, verifier } = await world())
-    requester = await device(authority)
-    worker = await device(authority, 'vehicle', 'owner-anna')
+    requester = await createTestIdentity(authority, { role: 'station' })
+    worker = await createTestIdentity(authority, { role: 'vehicle', owner: 'owner-anna' })
   })
 
   it('a worker-signed receipt verifies; the countersigned one keeps the same id (sha2-256 of the body)', async () => {
-    const signed = await signWorkerReceipt(worker.key, worker.certificate, fields(requester, worker, 'job-1', 0))
+    const signed = await signWorkerReceipt(worker.privateKey, worker.certificate, fields(requester, worker, 'job-1', 0))
     const v1 = await verifyReceipt(signed, { certificates: verifier })
     assert.equal(v1.countersigned, false)
     assert.equal(v1.worker, worker.peerId.toString())
     assert.equal(v1.workerOwner, 'owner-anna')
-    const counter = await countersignReceipt(requester.key, requester.certificate, signed)
+    const counter = await countersignReceipt(requester.privateKey, requester.certificate, signed)
     const v2 = await verifyReceipt(PbReceipt.encode(counter), { certificates: verifier, requireCountersigned: true })
     assert.equal(v2.countersigned, true)
     assert.equal(v2.id, v1.id)
@@ -37,50 +38,50 @@ describe('receipts: sign, countersign, verify', () => {
   })
 
   it('single-signed, altered and forged receipts are refused as ledger entries', async () => {
-    const signed = await signWorkerReceipt(worker.key, worker.certificate, fields(requester, worker, 'job-2', 0))
+    const signed = await signWorkerReceipt(worker.privateKey, worker.certificate, fields(requester, worker, 'job-2', 0))
     await assert.rejects(verifyEntry(encodeEntry({ receipt: signed }), { certificates: verifier }), { name: 'NotCountersignedError' })
-    const counter = await countersignReceipt(requester.key, requester.certificate, signed)
+    const counter = await countersignReceipt(requester.privateKey, requester.certificate, signed)
     // altered: price doubled after both signed
     const body = PbReceiptBody.decode(counter.body)
     const altered = { ...counter, body: PbReceiptBody.encode({ ...body, pricePerUnit: body.pricePerUnit * 2 }) }
     await assert.rejects(verifyEntry(encodeEntry({ receipt: altered }), { certificates: verifier }), { name: 'InvalidSignatureError' })
     // forged: a third party signs as the requester
-    const mallory = await device(authority)
-    const forged = { ...signed, requesterSignature: (await countersignReceipt(mallory.key, mallory.certificate, await signWorkerReceipt(worker.key, worker.certificate, fields(mallory, worker, 'job-2', 0)))).requesterSignature, requesterCertificate: requester.certificate as Uint8Array<ArrayBuffer> }
+    const mallory = await createTestIdentity(authority, { role: 'station' })
+    const forged = { ...signed, requesterSignature: (await countersignReceipt(mallory.privateKey, mallory.certificate, await signWorkerReceipt(worker.privateKey, worker.certificate, fields(mallory, worker, 'job-2', 0)))).requesterSignature, requesterCertificate: requester.certificate as Uint8Array<ArrayBuffer> }
     await assert.rejects(verifyEntry(encodeEntry({ receipt: forged }), { certificates: verifier }), { name: 'InvalidSignatureError' })
     // a certificate from another authority
     const other = await world()
-    const outsider = await device(other.authority)
+    const outsider = await createTestIdentity(other.authority, { role: 'station' })
     const out = await paidEntry(requester, outsider, 'job-2', 1)
     await assert.rejects(verifyEntry(out.bytes, { certificates: verifier }), { name: 'UnknownAuthorityError' })
     // countersigning a receipt that names another requester is refused
-    await assert.rejects(countersignReceipt(mallory.key, mallory.certificate, signed), { name: 'InvalidReceiptError' })
+    await assert.rejects(countersignReceipt(mallory.privateKey, mallory.certificate, signed), { name: 'InvalidReceiptError' })
     // a receipt from the future is ignored (not rejected)
     const future = await paidEntry(requester, worker, 'job-2', 2, { startedAt: Date.now() + 3600_000, finishedAt: Date.now() + 3600_000 })
     await assert.rejects(verifyEntry(future.bytes, { certificates: verifier }), { name: 'EntryFromFutureError' })
   })
 
   it('evidence: mismatch needs two agreeing witnesses of other workers; equivocation needs two bodies of one worker for one shard', async () => {
-    const w2 = await device(authority)
-    const w3 = await device(authority)
+    const w2 = await createTestIdentity(authority, { role: 'station' })
+    const w3 = await createTestIdentity(authority, { role: 'station' })
     const good = fields(requester, w2, 'job-3/verify/0/1', 0)
-    const bad = await signWorkerReceipt(worker.key, worker.certificate, fields(requester, worker, 'job-3', 0, { outputDigest: new Uint8Array(32).fill(7) }))
-    const r2 = await signWorkerReceipt(w2.key, w2.certificate, { ...good, inputDigest: fields(requester, worker, 'job-3', 0).inputDigest, outputDigest: new Uint8Array(32).fill(1) })
-    const r3 = await signWorkerReceipt(w3.key, w3.certificate, { ...fields(requester, w3, 'job-3/verify/0/2', 0), inputDigest: fields(requester, worker, 'job-3', 0).inputDigest, outputDigest: new Uint8Array(32).fill(1) })
-    const ev = await createMismatchEvidence(requester.key, requester.peerId, requester.certificate, bad, [r2, r3])
+    const bad = await signWorkerReceipt(worker.privateKey, worker.certificate, fields(requester, worker, 'job-3', 0, { outputDigest: new Uint8Array(32).fill(7) }))
+    const r2 = await signWorkerReceipt(w2.privateKey, w2.certificate, { ...good, inputDigest: fields(requester, worker, 'job-3', 0).inputDigest, outputDigest: new Uint8Array(32).fill(1) })
+    const r3 = await signWorkerReceipt(w3.privateKey, w3.certificate, { ...fields(requester, w3, 'job-3/verify/0/2', 0), inputDigest: fields(requester, worker, 'job-3', 0).inputDigest, outputDigest: new Uint8Array(32).fill(1) })
+    const ev = await createMismatchEvidence(requester.privateKey, requester.peerId, requester.certificate, bad, [r2, r3])
     const v = await verifyEvidence(ev, { certificates: verifier })
     assert.equal(v.kind, 'mismatch')
     assert.equal(v.accused, worker.peerId.toString())
     // the witnesses must agree; the reporter must be the requester
-    await assert.rejects(verifyEvidence(await createMismatchEvidence(requester.key, requester.peerId, requester.certificate, r2, [bad, r3]), { certificates: verifier }), { name: 'InvalidEvidenceError' })
-    await assert.rejects(verifyEvidence(await createMismatchEvidence(w2.key, w2.peerId, w2.certificate, bad, [r2, r3]), { certificates: verifier }), { name: 'InvalidEvidenceError' })
+    await assert.rejects(verifyEvidence(await createMismatchEvidence(requester.privateKey, requester.peerId, requester.certificate, r2, [bad, r3]), { certificates: verifier }), { name: 'InvalidEvidenceError' })
+    await assert.rejects(verifyEvidence(await createMismatchEvidence(w2.privateKey, w2.peerId, w2.certificate, bad, [r2, r3]), { certificates: verifier }), { name: 'InvalidEvidenceError' })
     // equivocation
-    const a = await signWorkerReceipt(worker.key, worker.certificate, fields(requester, worker, 'job-4', 0))
-    const b = await signWorkerReceipt(worker.key, worker.certificate, fields(requester, worker, 'job-4', 0, { outputDigest: new Uint8Array(32).fill(9) }))
-    const eq = await verifyEvidence(await createEquivocationEvidence(w3.key, w3.peerId, w3.certificate, a, b), { certificates: verifier })
+    const a = await signWorkerReceipt(worker.privateKey, worker.certificate, fields(requester, worker, 'job-4', 0))
+    const b = await signWorkerReceipt(worker.privateKey, worker.certificate, fields(requester, worker, 'job-4', 0, { outputDigest: new Uint8Array(32).fill(9) }))
+    const eq = await verifyEvidence(await createEquivocationEvidence(w3.privateKey, w3.peerId, w3.certificate, a, b), { certificates: verifier })
     assert.equal(eq.kind, 'equivocation')
-    const c = await signWorkerReceipt(worker.key, worker.certificate, fields(requester, worker, 'job-4', 1))
-    await assert.rejects(verifyEvidence(await createEquivocationEvidence(w3.key, w3.peerId, w3.certificate, a, c), { certificates: verifier }), { name: 'InvalidEvidenceError' })
+    const c = await signWorkerReceipt(worker.privateKey, worker.certificate, fields(requester, worker, 'job-4', 1))
+    await assert.rejects(verifyEvidence(await createEquivocationEvidence(w3.privateKey, w3.peerId, w3.certificate, a, c), { certificates: verifier }), { name: 'InvalidEvidenceError' })
     const rep = computeReputation([], [v, eq])
     assert.equal(rep.get(worker.peerId.toString())?.reputation, 0, 'equivocation zeroes reputation')
     const rep2 = computeReputation([], [v])
@@ -91,13 +92,13 @@ describe('receipts: sign, countersign, verify', () => {
 describe('balances, earnings and reputation are pure functions of the set', () => {
   it('same set in any order → identical balances; owners roll up; one payment per slot; exact micro-credit sums', async () => {
     const { authority, verifier } = await world()
-    const req = await device(authority, 'station', 'fleet-ops')
-    const w1 = await device(authority, 'vehicle', 'owner-anna')
-    const w2 = await device(authority, 'vehicle', 'owner-anna')
-    const w3 = await device(authority, 'station')
+    const req = await createTestIdentity(authority, { role: 'station', owner: 'fleet-ops' })
+    const w1 = await createTestIdentity(authority, { role: 'vehicle', owner: 'owner-anna' })
+    const w2 = await createTestIdentity(authority, { role: 'vehicle', owner: 'owner-anna' })
+    const w3 = await createTestIdentity(authority, { role: 'station' })
     const receipts: VerifiedReceipt[] = []
     for (let i = 0; i < 30; i++) {
-      const w = [w1, w2, w3][i % 3] as Device
+      const w = [w1, w2, w3][i % 3] as TestIdentity
       const e = await paidEntry(req, w, `job-${i % 7}`, i, { pricePerUnit: 0.1 + i / 100, units: 10 + i, finishedAt: Date.UTC(2026, 10, 1 + (i % 2), 12), startedAt: Date.UTC(2026, 10, 1 + (i % 2), 11) })
       const v = await verifyEntry(e.bytes, { certificates: verifier })
       assert.equal(v.kind, 'receipt')

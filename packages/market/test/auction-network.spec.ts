@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
+import { delay, waitAdmitted, waitUntil } from '@fleetmesh/test-utils'
 import { planAwards } from '../src/auction.js'
-import { createMarketFleet, connectedTo, delay, parkedVehicle, waitUntil, workFor } from './utils/mesh.js'
+import { createMarketFleet, parkedVehicle, workFor } from './utils/mesh.js'
 import type { AuctionBid } from '../src/auction.js'
 import type { BidEvent, JobEvent, LeaseEvent } from '../src/index.js'
 import type { MarketFleet, MarketNode } from './utils/mesh.js'
@@ -27,7 +28,7 @@ describe('market on real nodes: 1 requester + 8 workers in two regions', functio
         workers.set(w.node.peerId.toString(), { name, region, w })
       }
     }
-    await connectedTo(requester.node, [...workers.values()].map(x => x.w.node))
+    await waitAdmitted(requester.node, [...workers.values()].map(x => x.w.node))
     await delay(1500) // gossipsub heartbeat grafts the mesh
 
     const bids: BidEvent[] = []
@@ -63,6 +64,6 @@ describe('market on real nodes: 1 requester + 8 workers in two regions', functio
       assert.deepEqual(leases.filter(l => l.leaseId === s.leaseId).map(l => l.state), ['awarded', 'active', 'completed'], `lease of shard ${s.shardIndex}`)
     }
     // a worker ends its lease when the requester acknowledged its Complete
-    await waitUntil(() => [...workers.values()].every(({ w }) => w.market.heldLeases().length === 0), 5000, 'every worker to end its leases')
+    await waitUntil(() => [...workers.values()].every(({ w }) => w.market.heldLeases().length === 0), { timeoutMs: 5000, message: 'every worker to end its leases' })
   })
 })

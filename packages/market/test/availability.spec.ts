@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
+import { delay, waitAdmitted, waitUntil } from '@fleetmesh/test-utils'
 import { isWorkAllowed, ReportedVehicleState, ScriptedVehicleState, UnknownVehicleState } from '../src/availability.js'
-import { createMarketFleet, connectedTo, delay, waitUntil, workFor } from './utils/mesh.js'
+import { createMarketFleet, workFor } from './utils/mesh.js'
 import type { BidEvent, LeaseEvent } from '../src/index.js'
 import type { MarketFleet } from './utils/mesh.js'
 
@@ -18,7 +19,7 @@ describe('vehicle availability on real nodes', function () {
     const v1 = await fleet.add('vehicle', 'u33d', { bootstrap, worker: { onLease: workFor(60_000), pricing: { basePricePerUnit: 0.1 }, vehicleState: driver, availability: { minParkedSoc: 0.5 } } })
     const v2 = await fleet.add('vehicle', 'u33d', { bootstrap, worker: { onLease: workFor(100), pricing: { basePricePerUnit: 0.05 }, vehicleState: lowBattery, availability: { minParkedSoc: 0.5 } } })
     const station = await fleet.add('station', 'u33d', { bootstrap, worker: { onLease: workFor(200), pricing: { basePricePerUnit: 1 } } })
-    await connectedTo(requester.node, [v1.node, v2.node, station.node])
+    await waitAdmitted(requester.node, [v1.node, v2.node, station.node])
     await delay(1500)
     assert.equal(v1.market.isBidding(), true)
     assert.equal(v2.market.isBidding(), false, 'SoC 30 % is below the owner threshold of 50 %')
@@ -36,7 +37,7 @@ describe('vehicle availability on real nodes', function () {
     v1.market.addEventListener('availability', (e) => { availability.push(e.detail.allowed) })
 
     const job1 = requester.market.submit({ modelCid: 'bafy', shardUnits: [100], maxPricePerUnit: 2, deadline: Date.now() + 30_000 })
-    await waitUntil(() => v1.market.heldLeases().length === 1, 10_000, 'the cheapest available vehicle to hold the lease')
+    await waitUntil(() => v1.market.heldLeases().length === 1, { timeoutMs: 10_000, message: 'the cheapest available vehicle to hold the lease' })
     driver.set({ drive: 'driving', soc: 0.8, batteryTempC: 22 })
     const r1 = await job1
 

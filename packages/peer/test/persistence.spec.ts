@@ -4,18 +4,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createMeshNode, issueCertificate, loadOrCreateIdentity } from '../src/index.js'
-import { createTestFleet, nextLoopbackHost } from './utils/fleet.js'
-import type { TestFleet } from './utils/fleet.js'
+import { createTestMesh, loopbackListen } from '@fleetmesh/test-utils'
+import type { TestMesh } from '@fleetmesh/test-utils'
 import type { MeshNode } from '../src/index.js'
 
 describe('persistence in a data directory', function () {
   this.timeout(30_000)
-  let fleet: TestFleet
+  let fleet: TestMesh
   let dir: string
   let node: MeshNode | undefined
 
   beforeEach(async () => {
-    fleet = await createTestFleet()
+    fleet = await createTestMesh()
     dir = await mkdtemp(join(tmpdir(), 'fleetmesh-peer-'))
   })
   afterEach(async () => {
@@ -29,7 +29,7 @@ describe('persistence in a data directory', function () {
     const station = await fleet.add('station', 'u33d')
     const key = await loadOrCreateIdentity(dir)
     const certificate = await issueCertificate(fleet.authority, { peerId: peerIdFromPrivateKey(key), role: 'vehicle', region: 'u33d' })
-    const init = { role: 'vehicle' as const, region: 'u33d', dataDir: dir, certificate, swarmKey: fleet.swarmKey, trustedAuthorities: [fleet.authority.publicKey], listen: [`/ip4/${nextLoopbackHost()}/tcp/0`] }
+    const init = { role: 'vehicle' as const, region: 'u33d', dataDir: dir, certificate, swarmKey: fleet.swarmKey, trustedAuthorities: [fleet.authority.publicKey], listen: [loopbackListen()] }
     node = await createMeshNode(init)
     const firstId = node.peerId.toString()
     assert.equal(firstId, peerIdFromPrivateKey(key).toString())

@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict'
 import { pbStream } from '@libp2p/utils'
 import { AdmissionResult } from '@fleetmesh/protocol'
-import { createTestFleet, waitUntil } from './utils/fleet.js'
-import type { TestFleet } from './utils/fleet.js'
+import { createTestMesh, waitUntil } from '@fleetmesh/test-utils'
+import type { TestMesh } from '@fleetmesh/test-utils'
 import type { MeshNode } from '../src/index.js'
 
 const ECHO = '/fleetmesh/test-echo/1.0.0'
 
 describe('reachability through a station relay', function () {
   this.timeout(60_000)
-  let fleet: TestFleet
+  let fleet: TestMesh
 
-  beforeEach(async () => { fleet = await createTestFleet() })
+  beforeEach(async () => { fleet = await createTestMesh() })
   afterEach(async () => { await fleet.stop() })
 
   it('a vehicle that listens only through a station relay is found and reached by another vehicle', async () => {
@@ -19,7 +19,7 @@ describe('reachability through a station relay', function () {
     const boot = station.getMultiaddrs().map(String)
     // no direct listen address at all: reachable only through a relay reservation
     const hidden: MeshNode = await fleet.add('vehicle', 'u33d', { listen: ['/p2p-circuit'], bootstrap: boot })
-    await waitUntil(() => hidden.getMultiaddrs().some(a => a.toString().includes('/p2p-circuit')), 10_000, 'a relay reservation')
+    await waitUntil(() => hidden.getMultiaddrs().some(a => a.toString().includes('/p2p-circuit')), { timeoutMs: 10_000, message: 'a relay reservation' })
     assert.ok(hidden.getMultiaddrs().every(a => a.toString().includes('/p2p-circuit')), `only circuit addresses: ${hidden.getMultiaddrs().join(', ')}`)
     await hidden.libp2p.handle(ECHO, async (stream) => {
       const pb = pbStream(stream)

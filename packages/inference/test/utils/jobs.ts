@@ -1,9 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rm } from 'node:fs/promises'
 import { LocalSession } from '@fleetmesh/runtime'
-import { createTestFleet } from './fleet.js'
-import type { TestFleet } from './fleet.js'
+import { createTestMesh, delay, tempDir } from '@fleetmesh/test-utils'
+import type { TestMesh } from '@fleetmesh/test-utils'
 import type { JobHandle, JobProgress, MeshNode, MeshNodeInit } from '@fleetmesh/peer'
 import type { WireTensor } from '@fleetmesh/protocol'
 
@@ -31,9 +29,9 @@ export async function follow (job: JobHandle): Promise<{ events: JobProgress[], 
   }
 }
 
-/** A test mesh: one requester station and `workers` worker stations of region u33d, each with its own data directory. */
+/** A test mesh (`createTestMesh` of @fleetmesh/test-utils): one requester station and `workers` worker stations of region u33d, each with its own data directory. */
 export interface JobMesh {
-  fleet: TestFleet
+  fleet: TestMesh
   requester: MeshNode
   workers: MeshNode[]
   /** adds one more worker */
@@ -42,10 +40,10 @@ export interface JobMesh {
 }
 
 export async function startJobMesh (workers: Array<Partial<MeshNodeInit>>, requesterInit: Partial<MeshNodeInit> = {}): Promise<JobMesh> {
-  const fleet = await createTestFleet()
+  const fleet = await createTestMesh()
   const dirs: string[] = []
   const dataDir = async (): Promise<string> => {
-    const dir = await mkdtemp(join(tmpdir(), 'fleetmesh-jobs-'))
+    const dir = await tempDir('fleetmesh-jobs-')
     dirs.push(dir)
     return dir
   }
@@ -64,7 +62,7 @@ export async function startJobMesh (workers: Array<Partial<MeshNodeInit>>, reque
     const ws: MeshNode[] = []
     for (const init of workers) ws.push(await addWorker(init))
     await requester.announced()
-    await new Promise(resolve => setTimeout(resolve, 1200)) // gossip mesh
+    await delay(1200) // gossip mesh
     return { fleet, requester, workers: ws, addWorker, stop }
   } catch (err) {
     await stop()

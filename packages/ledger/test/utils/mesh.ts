@@ -1,8 +1,6 @@
-import { createAuthority, createMeshNode, generateSwarmKey, issueCertificate } from '@fleetmesh/peer'
 import { encodeTensors, MARKET_PROTOCOL } from '@fleetmesh/protocol'
 import { market, ScriptedVehicleState } from '@fleetmesh/market'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { createTestMesh, delay, waitUntil } from '@fleetmesh/test-utils'
 import { inputDigest, outputDigest } from '../../src/digest.js'
 import { ledger } from '../../src/index.js'
 import { parseVerificationJobId } from '../../src/settle.js'
@@ -14,22 +12,11 @@ import type { WireTensor } from '@fleetmesh/protocol'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 
 /**
- * Test helpers: real mesh nodes with the ledger and market services on
- * loopback, each on its own 127.x address, with the loopback gossip
- * whitelist (as @fleetmesh/peer's test fleet does). Workers compute a
- * deterministic synthetic output per (job, shard) — the integrator's part —
- * and a cheating worker perturbs it.
+ * Test helpers: real mesh nodes with the ledger and market services (a
+ * test mesh of @fleetmesh/test-utils). Workers compute a deterministic
+ * synthetic output per (job, shard) — the integrator's part — and a
+ * cheating worker perturbs it.
  */
-
-let hostCounter = 0
-/** The next unused loopback host; moves with the pid so parallel runs do not collide. */
-export function nextLoopbackHost (): string {
-  hostCounter++
-  const n = 8192 + ((process.pid * 11) % 3000) * 16 + hostCounter
-  return `127.${(n >> 16) & 0xff}.${(n >> 8) & 0xff}.${(n & 0xff) === 0 ? 1 : n & 0xff}`
-}
-
-export const LOOPBACK_GOSSIP = { scoreParams: { IPColocationFactorWhitelist: new Set(['127.0.0.1']) } }
 
 /** The synthetic output of shard `shardIndex` of `jobId`: 64 floats; `noise` is added by a cheater. */
 export function syntheticOutput (jobId: string, shardIndex: number, noise = 0): WireTensor {
@@ -44,10 +31,7 @@ export function syntheticWorker (getLedger: () => LedgerService, options: { nois
   return async (lease, signal) => {
     const startedAt = Date.now()
     const orig = parseVerificationJobId(lease.jobId) ?? { jobId: lease.jobId, shardIndex: lease.shardIndex }
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(resolve, options.workMs ?? 20)
-      signal.addEventListener('abort', () => { clearTimeout(t); reject(new Error('aborted')) }, { once: true })
-    })
+    await delay(options.workMs ?? 20, signal)
     const y = syntheticOutput(orig.jobId, orig.shardIndex, options.noise ?? 0)
     return getLedger().shardReturn({
       lease,
@@ -122,7 +106,7 @@ function syntheticMarket (init: MarketInit): (components: any) => { market: Mark
     return {
       market: inner,
       async start () {
-        await waitUntil(() => components.market?.isStarted?.() !== false, 10_000, 'the built-in market to start', 5)
+        await waitUntil(() => components.market?.isStarted?.() !== false, { timeoutMs: 10_000, intervalMs: 5, message: 'the built-in market to start' })
         await components.registrar.unhandle(MARKET_PROTOCOL)
         await inner.start()
       },
@@ -133,33 +117,24 @@ function syntheticMarket (init: MarketInit): (components: any) => { market: Mark
 }
 
 export async function createLedgerFleet (): Promise<LedgerFleet> {
-  const authority = await createAuthority()
-  const swarmKey = generateSwarmKey()
+  const mesh = await createTestMesh()
   const nodes: LedgerNode[] = []
   const fleet: LedgerFleet = {
-    authority,
-    swarmKey,
+    authority: mesh.authority,
+    swarmKey: mesh.swarmKey,
     nodes,
     async add (options = {}) {
       const role = options.role ?? 'station'
       const region = options.region ?? 'u33d'
-      const key = options.key ?? await generateKeyPair('Ed25519')
-      const peerId = peerIdFromPrivateKey(key)
-      const certificate = await issueCertificate(authority, { peerId, role, region, validForMs: 3600_000, owner: options.owner })
-      const trustedAuthorities = [authority.publicKey]
+      const { privateKey: key, peerId, certificate } = await mesh.identity(role, region, { privateKey: options.key, owner: options.owner })
+      const trustedAuthorities = [mesh.authority.publicKey]
       const ref: { ledger?: LedgerService } = {}
       const getLedger = (): LedgerService => ref.ledger as LedgerService
       const w = options.worker === true ? {} : options.worker === false ? undefined : options.worker
       const deny = new Set<string>()
-      const node = await createMeshNode({
-        role,
-        region,
+      const node = await mesh.add(role, region, {
         privateKey: key,
         certificate,
-        swarmKey,
-        trustedAuthorities,
-        listen: [`/ip4/${nextLoopbackHost()}/tcp/0`],
-        gossip: LOOPBACK_GOSSIP,
         bootstrap: options.bootstrap,
         services: {
           partition: partitionService(deny),
@@ -189,11 +164,11 @@ export async function createLedgerFleet (): Promise<LedgerFleet> {
     async stopNode (n) {
       const i = nodes.indexOf(n)
       if (i >= 0) nodes.splice(i, 1)
-      await n.node.stop()
+      await mesh.stopNode(n.node)
     },
     async stop () {
-      await Promise.allSettled(nodes.map(async n => n.node.stop()))
       nodes.length = 0
+      await mesh.stop()
     }
   }
   return fleet
@@ -209,20 +184,6 @@ export async function connect (from: LedgerNode, to: LedgerNode): Promise<void> 
   const ma = to.node.getMultiaddrs()[0]
   if (ma == null) throw new Error('node has no address')
   await from.node.libp2p.dial(ma)
-}
-
-/** Resolves when `predicate` is true, polling every `intervalMs`; rejects after `timeoutMs` naming `what`. */
-export async function waitUntil (predicate: () => boolean | Promise<boolean>, timeoutMs: number, what: string, intervalMs = 50): Promise<number> {
-  const start = Date.now()
-  while (true) {
-    if (await predicate()) return Date.now() - start
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, intervalMs))
-  }
-}
-
-export async function delay (ms: number): Promise<void> {
-  await new Promise(resolve => setTimeout(resolve, ms))
 }
 
 /** True if every node holds the same entry ids. */

@@ -5,7 +5,7 @@ import { identify } from '@libp2p/identify'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
-import { nextLoopbackHost } from './fleet.js'
+import { loopbackListen } from '@fleetmesh/test-utils'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -16,7 +16,7 @@ import type { Libp2p } from '@libp2p/interface'
  */
 export async function createRawNode (swarmKey: Uint8Array | undefined): Promise<Libp2p<{ pubsub: GossipSub, identify: unknown }>> {
   return createLibp2p({
-    addresses: { listen: [`/ip4/${nextLoopbackHost()}/tcp/0`] },
+    addresses: { listen: [loopbackListen()] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],

@@ -1,24 +1,22 @@
-/**
- * A local fleet of `fleetmesh daemon` processes on 127.0.0.0/8: one fleet
- * authority, one swarm key, one data directory, identity, certificate and
- * config file per node, every daemon its own process with its own loopback
- * address, reached through its local HTTP API. Used by `npm run testnet`
- * and the end-to-end tests.
- */
 import { spawn } from 'node:child_process'
-import { openSync, closeSync } from 'node:fs'
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { closeSync, openSync } from 'node:fs'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { ApiClient } from '@fleetmesh/daemon'
-import { createAuthority, exportAuthorityPublicKey, generateSwarmKey, issueCertificate, loadOrCreateIdentity } from '@fleetmesh/peer'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { trackChild } from './children.js'
+import { FLEET_CERTIFICATE_VALID_MS, FLEET_READY_TIMEOUT_MS, FLEET_STOP_TIMEOUT_MS, GOSSIP_SETTLE_MS } from './constants.js'
+import { FLEETMESH_BIN } from './cli.js'
+import { createDaemonIdentity, createFleetFiles, loopbackDaemonConfig } from './daemon-files.js'
+import { FleetStartError } from './errors.js'
+import { delay } from './wait.js'
 import type { FleetAuthority, NodeRole } from '@fleetmesh/peer'
 import type { ChildProcess } from 'node:child_process'
 
-/** The `fleetmesh` CLI entry of @fleetmesh/daemon. */
-export const FLEETMESH_BIN = fileURLToPath(new URL('./bin.js', import.meta.resolve('@fleetmesh/daemon')))
+/**
+ * A local fleet of `fleetmesh daemon` processes on 127.0.0.0/8, started
+ * from a list of nodes: `npm run testnet` and the end-to-end tests.
+ */
 
 /** One node of a local fleet. */
 export interface FleetNodeSpec {
@@ -48,7 +46,7 @@ export interface LocalFleetInit {
   nodes: FleetNodeSpec[]
   /** directory for every node's data (kept if starting fails); a fresh temporary directory if omitted (removed by `stop` and on failure) */
   root?: string
-  /** how long a daemon may take to start and find its peers, ms @default 60000 */
+  /** how long a daemon may take to start and find its peers, ms @default FLEET_READY_TIMEOUT_MS (60000) */
   readyTimeoutMs?: number
   /** bid window of every daemon's market, ms @default 500 */
   bidWindowMs?: number
@@ -76,27 +74,14 @@ export interface LocalFleet {
   /** the daemon with this name @throws Error if there is none */
   get(name: string): FleetDaemon
   /**
-   * SIGTERM to every daemon (they drain and exit), SIGKILL after 15 s;
-   * then the data directory is removed unless `keep`.
+   * SIGTERM to every daemon (they drain and exit), SIGKILL after
+   * FLEET_STOP_TIMEOUT_MS (15 s); then the data directory is removed
+   * unless `keep`.
    *
    * @returns each daemon's exit code (null if it had to be killed)
    */
   stop(options?: { keep?: boolean }): Promise<Array<{ name: string, code: number | null }>>
 }
-
-/** The error of a daemon that did not come up; its log tail is in the message. */
-export class FleetStartError extends Error {
-  readonly code = 'ERR_FLEET_START'
-  constructor (message: string) {
-    super(message)
-    this.name = 'FleetStartError'
-  }
-}
-
-/** Wait after every node is admitted, so gossipsub's topic meshes (1 s heartbeat) include every worker before the first offer, ms. */
-export const GOSSIP_SETTLE_MS = 2000
-
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
 async function logTail (file: string, lines = 15): Promise<string> {
   try {
@@ -106,31 +91,31 @@ async function logTail (file: string, lines = 15): Promise<string> {
   }
 }
 
+/** A daemon's TCP multiaddrs other nodes can bootstrap from (no relayed addresses). */
+async function tcpAddrs (client: ApiClient): Promise<string[]> {
+  return (await client.info()).multiaddrs.filter(a => a.includes('/tcp/') && !a.includes('/p2p-circuit'))
+}
+
 /**
  * Starts a local fleet: the first station is every other node's bootstrap
  * node; it starts first, the others one after another. Resolves once every
  * daemon answers on its API, the first station has admitted every other
  * node, every node has an admitted peer, and GOSSIP_SETTLE_MS have passed.
  *
- * @throws FleetStartError (after stopping what it started) if a daemon exits or is not ready in time
+ * @throws FleetStartError (after stopping what it started) if there is no station, or a daemon exits or is not ready in time
  */
 export async function startLocalFleet (init: LocalFleetInit): Promise<LocalFleet> {
   const first = init.nodes.find(n => n.role === 'station')
   if (first == null) throw new FleetStartError('a local fleet needs at least one station (the bootstrap node)')
-  const root = init.root ?? await mkdtemp(join(tmpdir(), 'fleetmesh-testnet-'))
-  await mkdir(root, { recursive: true })
-  const readyTimeoutMs = init.readyTimeoutMs ?? 60_000
-  const authority = await createAuthority()
-  const authorityFile = join(root, 'authority.pub')
-  await writeFile(authorityFile, exportAuthorityPublicKey(authority.publicKey))
-  const swarmKeyFile = join(root, 'swarm.key')
-  await writeFile(swarmKeyFile, generateSwarmKey(), { mode: 0o600 })
+  const files = await createFleetFiles(init.root ?? await mkdtemp(join(tmpdir(), 'fleetmesh-testnet-')))
+  const root = files.root
+  const readyTimeoutMs = init.readyTimeoutMs ?? FLEET_READY_TIMEOUT_MS
   const daemons: FleetDaemon[] = []
 
   const stop = async (options: { keep?: boolean } = {}): Promise<Array<{ name: string, code: number | null }>> => {
     const codes = await Promise.all(daemons.map(async d => {
       if (d.child.exitCode == null && d.child.signalCode == null) d.child.kill('SIGTERM')
-      const timer = setTimeout(() => { d.child.kill('SIGKILL') }, 15_000)
+      const timer = setTimeout(() => { d.child.kill('SIGKILL') }, FLEET_STOP_TIMEOUT_MS)
       const code = await d.exited
       clearTimeout(timer)
       return { name: d.name, code }
@@ -139,38 +124,22 @@ export async function startLocalFleet (init: LocalFleetInit): Promise<LocalFleet
     return codes
   }
 
-  const launch = async (spec: FleetNodeSpec, index: number, bootstrap: string[]): Promise<FleetDaemon> => {
-    const dataDir = join(root, spec.name)
-    await mkdir(dataDir, { recursive: true, mode: 0o700 })
-    const key = await loadOrCreateIdentity(dataDir)
-    const peerId = peerIdFromPrivateKey(key)
-    const certificate = await issueCertificate(authority, { peerId, role: spec.role, region: spec.region, validForMs: 24 * 3600_000, owner: spec.owner ?? '' })
-    await writeFile(join(dataDir, 'certificate'), certificate)
+  const launch = async (spec: FleetNodeSpec, bootstrap: string[]): Promise<FleetDaemon> => {
+    const identity = await createDaemonIdentity(files, { name: spec.name, role: spec.role, region: spec.region, owner: spec.owner ?? '', validForMs: FLEET_CERTIFICATE_VALID_MS })
     const config = {
-      dataDir,
-      role: spec.role,
-      region: spec.region,
-      // every node its own loopback address (all of 127.0.0.0/8 is loopback on Linux)
-      listen: [`/ip4/127.0.${spec.role === 'station' ? 10 : 20}.${index + 1}/tcp/0`],
-      bootstrap,
-      swarmKeyFile,
-      authorities: [authorityFile],
-      // outbound loopback dials all leave from 127.0.0.1: without this gossipsub's IP-colocation penalty graylists every peer (never on a real fleet)
-      gossipIpWhitelist: ['127.0.0.1'],
-      api: { host: '127.0.0.1', port: 0 },
+      ...loopbackDaemonConfig(files, identity, { role: spec.role, region: spec.region, bootstrap, bidWindowMs: init.bidWindowMs }),
       worker: { enabled: spec.worker, pricePerUnit: spec.pricePerUnit ?? 1 },
-      ...(spec.role === 'vehicle' ? { vehicle: { scripted: true, state: spec.vehicle?.state ?? 'parked', soc: spec.vehicle?.soc ?? 0.8 } } : {}),
-      inference: { runners: 1, intraOpNumThreads: 1 },
-      market: { bidWindowMs: init.bidWindowMs ?? 500 }
+      ...(spec.role === 'vehicle' ? { vehicle: { scripted: true, state: spec.vehicle?.state ?? 'parked', soc: spec.vehicle?.soc ?? 0.8 } } : {})
     }
+    const { dataDir } = identity
     const configFile = join(dataDir, 'config.json')
     await writeFile(configFile, JSON.stringify(config, null, 2))
     const logFile = join(dataDir, 'daemon.log')
     const fd = openSync(logFile, 'a')
-    const child = spawn(process.execPath, [FLEETMESH_BIN, 'daemon', '--config', configFile], { stdio: ['ignore', fd, fd] })
+    const child = trackChild(spawn(process.execPath, [FLEETMESH_BIN, 'daemon', '--config', configFile], { stdio: ['ignore', fd, fd] }))
     closeSync(fd)
     const exited = new Promise<number | null>(resolve => { child.once('exit', (code) => { resolve(code) }) })
-    const daemon: FleetDaemon = { ...spec, peerId: peerId.toString(), dataDir, logFile, child, exited, client: undefined as unknown as ApiClient }
+    const daemon: FleetDaemon = { ...spec, peerId: identity.peerId, dataDir, logFile, child, exited, client: undefined as unknown as ApiClient }
     daemons.push(daemon)
     const deadline = Date.now() + readyTimeoutMs
     while (true) {
@@ -181,37 +150,35 @@ export async function startLocalFleet (init: LocalFleetInit): Promise<LocalFleet
         return daemon
       } catch {}
       if (Date.now() > deadline) throw new FleetStartError(`${spec.name} did not answer on its API within ${readyTimeoutMs} ms:\n${await logTail(logFile)}`)
-      await sleep(100)
+      await delay(100)
     }
   }
 
   try {
-    const boot = await launch(first, 0, [])
-    const bootstrap = (await boot.client.info()).multiaddrs.filter(a => a.includes('/tcp/') && !a.includes('/p2p-circuit'))
-    let stations = 1
-    let vehicles = 0
+    const boot = await launch(first, [])
+    const bootstrap = await tcpAddrs(boot.client)
     // one after another: nine Node.js processes booting at once on two cores can miss the 3 s admission timeout
     for (const spec of init.nodes.filter(n => n !== first)) {
       const extra: string[] = []
       for (const name of spec.connectTo ?? []) {
         const d = daemons.find(x => x.name === name)
-        if (d != null) extra.push(...(await d.client.info()).multiaddrs.filter(a => a.includes('/tcp/') && !a.includes('/p2p-circuit')))
+        if (d != null) extra.push(...await tcpAddrs(d.client))
       }
-      await launch(spec, spec.role === 'station' ? stations++ : vehicles++, [...bootstrap, ...extra])
+      await launch(spec, [...bootstrap, ...extra])
     }
     const deadline = Date.now() + readyTimeoutMs
     while ((await boot.client.peers()).length < daemons.length - 1) {
       if (Date.now() > deadline) throw new FleetStartError(`${first.name} admitted ${(await boot.client.peers()).length} of ${daemons.length - 1} nodes within ${readyTimeoutMs} ms`)
-      await sleep(200)
+      await delay(200)
     }
     for (const d of daemons) {
       while ((await d.client.peers()).length === 0) {
         if (Date.now() > deadline) throw new FleetStartError(`${d.name} has no admitted peer within ${readyTimeoutMs} ms:\n${await logTail(d.logFile)}`)
-        await sleep(200)
+        await delay(200)
       }
     }
     // gossipsub grafts topic meshes on its 1 s heartbeat: give offers and bids two rounds to find every subscriber
-    await sleep(GOSSIP_SETTLE_MS)
+    await delay(GOSSIP_SETTLE_MS)
   } catch (err) {
     // a caller-chosen root keeps its logs for a post-mortem
     await stop({ keep: init.root != null })
@@ -220,7 +187,7 @@ export async function startLocalFleet (init: LocalFleetInit): Promise<LocalFleet
 
   return {
     root,
-    authority,
+    authority: files.authority,
     daemons,
     byPeer: (peerId) => daemons.find(d => d.peerId === peerId),
     get: (name) => {
