@@ -261,7 +261,7 @@ export interface JobSpec {
   shardUnits: number[]
   /** most credits per compute unit paid */
   maxPricePerUnit: number
-  /** ms since the epoch @default now + JOB_DEADLINE_MS (5 min) */
+  /** ms since the epoch, at most MAX_JOB_DEADLINE_MS (1 h) after submission @default now + JOB_DEADLINE_MS (5 min) */
   deadline?: number
   /** distinct workers per shard @default 1 */
   redundancy?: number

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { assertRegion, JobMode, MAX_SHARDS } from '@fleetmesh/protocol'
+import { assertRegion, JobMode, MAX_JOB_DEADLINE_MS, MAX_SHARDS } from '@fleetmesh/protocol'
 import { JOB_DEADLINE_MS, PLACEMENT_TIMEOUT_MS } from './constants.js'
 import { InvalidJobError } from './errors.js'
 import { checkOfferInputs } from './messages.js'
@@ -110,6 +110,7 @@ export function createJob (spec: JobSpec, defaults: JobDefaults): Job {
   if (!Number.isFinite(spec.maxPricePerUnit) || spec.maxPricePerUnit <= 0) bad(`maxPricePerUnit ${spec.maxPricePerUnit} is not a positive number of credits`)
   const deadline = spec.deadline ?? now + JOB_DEADLINE_MS
   if (!Number.isFinite(deadline) || deadline <= now) bad(`deadline ${deadline} is not in the future`)
+  if (deadline > now + MAX_JOB_DEADLINE_MS) bad(`deadline ${deadline} is more than MAX_JOB_DEADLINE_MS (${MAX_JOB_DEADLINE_MS} ms) away; split the job or give it an earlier deadline`)
   const redundancy = spec.redundancy ?? 1
   if (!Number.isInteger(redundancy) || redundancy < 1 || redundancy > 16) bad(`redundancy ${redundancy} is not 1..16`)
   const minReputation = spec.minReputation ?? 0

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import {
   BidderRole, DTYPE_BYTES, InvalidMarketMessageError, JobMode, MARKET_DOMAIN, MARKET_PAYLOAD_TYPE, MarketMessage, MAX_CLOCK_SKEW_MS, MAX_HEARTBEAT_LEASES,
-  MAX_MARKET_MESSAGE_TTL_MS, MAX_MARKET_STRING_LENGTH, MAX_NO_BID_BYTES, MAX_OFFER_INPUT_RANK, MAX_OFFER_INPUTS, MAX_SHARDS, MessageExpiredError,
+  MAX_JOB_DEADLINE_MS, MAX_MARKET_MESSAGE_TTL_MS, MAX_MARKET_STRING_LENGTH, MAX_NO_BID_BYTES, MAX_OFFER_INPUT_RANK, MAX_OFFER_INPUTS, MAX_SHARDS, MessageExpiredError,
   MessageTooLargeError, openEnvelope, RegionMismatchError, ReplayedMessageError, sealEnvelope, SignerMismatchError, verifyCertificate
 } from '@fleetmesh/protocol'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
@@ -204,7 +204,10 @@ export function checkOfferFields (offer: JobOffer, now: number): void {
   if (offer.shardUnits.length === 0 || offer.shardUnits.length > MAX_SHARDS) throw new InvalidMarketMessageError(`offer has ${offer.shardUnits.length} shards, not 1..${MAX_SHARDS}`)
   for (const u of offer.shardUnits) if (u <= 0n || u > BigInt(Number.MAX_SAFE_INTEGER)) throw new InvalidMarketMessageError(`offer shard size ${u} units is not a positive safe integer`)
   checkNumber('offer maxPricePerUnit', offer.maxPricePerUnit, Number.MIN_VALUE, Number.MAX_SAFE_INTEGER)
-  if (Number(offer.deadline) <= now) throw new InvalidMarketMessageError(`offer deadline ${offer.deadline} has passed`)
+  if (Number(offer.deadline) <= now) throw new InvalidMarketMessageError(`offer deadline ${offer.deadline} has passed`, { action: 'ignore' })
+  if (Number(offer.deadline) > now + MAX_JOB_DEADLINE_MS + MAX_CLOCK_SKEW_MS) {
+    throw new InvalidMarketMessageError(`offer deadline ${offer.deadline} is more than MAX_JOB_DEADLINE_MS (${MAX_JOB_DEADLINE_MS} ms) away; no fleet member takes a job that long`)
+  }
   checkNumber('offer redundancy', offer.redundancy, 1, 16)
   checkNumber('offer minReputation', offer.minReputation, 0, 1)
   checkNumber('offer bidWindowMs', offer.bidWindowMs, 0, 60_000)
@@ -331,14 +334,15 @@ export async function validateMarketMessage (ctx: MarketValidationContext, bytes
 
   const issuedAt = Number(message.issuedAt)
   const expiresAt = Number(message.expiresAt)
-  if (expiresAt < ctx.now) throw new MessageExpiredError(`${kind} expired ${ctx.now - expiresAt} ms ago`)
-  if (issuedAt > ctx.now + MAX_CLOCK_SKEW_MS) throw new MessageExpiredError(`${kind} is issued ${issuedAt - ctx.now} ms in the future, more than the ${MAX_CLOCK_SKEW_MS} ms clock skew allowed`)
+  // late, early and replayed messages may come from an honest forwarder: ignore, no penalty
+  if (expiresAt < ctx.now) throw new MessageExpiredError(`${kind} expired ${ctx.now - expiresAt} ms ago`, { action: 'ignore' })
+  if (issuedAt > ctx.now + MAX_CLOCK_SKEW_MS) throw new MessageExpiredError(`${kind} is issued ${issuedAt - ctx.now} ms in the future, more than the ${MAX_CLOCK_SKEW_MS} ms clock skew allowed`, { action: 'ignore' })
   if (expiresAt - issuedAt > MAX_MARKET_MESSAGE_TTL_MS || expiresAt < issuedAt) throw new InvalidMarketMessageError(`${kind} lifetime ${expiresAt - issuedAt} ms is outside 0..${MAX_MARKET_MESSAGE_TTL_MS} ms`)
   if (message.nonce.byteLength < 8 || message.nonce.byteLength > 64) throw new InvalidMarketMessageError(`nonce is ${message.nonce.byteLength} bytes, not 8..64`)
 
   const signer = opened.signer
   const signerStr = signer.toString()
-  if (ctx.replay.has(signerStr, message.nonce, ctx.now)) throw new ReplayedMessageError(`${kind} from ${signerStr} was seen before (same nonce)`)
+  if (ctx.replay.has(signerStr, message.nonce, ctx.now)) throw new ReplayedMessageError(`${kind} from ${signerStr} was seen before (same nonce)`, { action: 'ignore' })
   if (ctx.from != null && !ctx.from.equals(signer)) throw new SignerMismatchError(`${kind} is signed by ${signerStr} but was sent by ${ctx.from}`)
 
   const certificate = await (ctx.certificates ?? new CertificateCache()).verify(message.certificate, signer, ctx.trustedAuthorities, ctx.now)
