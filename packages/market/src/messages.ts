@@ -394,3 +394,43 @@ export function verdictFor (err?: unknown): MarketValidationVerdict {
 export function toTopicValidatorResult (verdict: MarketValidationVerdict): TopicValidatorResult {
   return verdict === 'accept' ? TopicValidatorResult.Accept : verdict === 'ignore' ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject
 }
+
+/**
+ * The error codes a market validator or budget can raise: the fixed label
+ * set of the validation metrics. Any other code is counted as ERR_UNKNOWN.
+ */
+export const MARKET_ERROR_CODES = [
+  'ERR_NOT_ADMITTED', 'ERR_UNSIGNED_GOSSIP', 'ERR_RATE_LIMITED', 'ERR_MESSAGE_TOO_LARGE', 'ERR_INVALID_ENVELOPE', 'ERR_INVALID_SIGNATURE',
+  'ERR_INVALID_MARKET_MESSAGE', 'ERR_MESSAGE_EXPIRED', 'ERR_REPLAYED_MESSAGE', 'ERR_INVALID_CERTIFICATE', 'ERR_UNKNOWN_AUTHORITY',
+  'ERR_CERTIFICATE_EXPIRED', 'ERR_CERTIFICATE_PEER_MISMATCH', 'ERR_SIGNER_MISMATCH', 'ERR_REGION_MISMATCH', 'ERR_UNKNOWN_JOB', 'ERR_UNKNOWN'
+] as const
+
+/** One of {@link MARKET_ERROR_CODES}. */
+export type MarketErrorCode = typeof MARKET_ERROR_CODES[number]
+
+const ERROR_CODES: ReadonlySet<string> = new Set(MARKET_ERROR_CODES)
+
+/** What {@link validationOutcome} decides for a message. */
+export interface MarketValidationOutcome {
+  verdict: MarketValidationVerdict
+  /** gossipsub's answer */
+  result: TopicValidatorResult
+  /** the gossipsub score effect on the forwarding peer: `penalty` for Reject (where the topic has score params), `none` otherwise */
+  score: 'none' | 'penalty'
+  /** metric label: the error's code when it is one of MARKET_ERROR_CODES, ERR_UNKNOWN for any other error, `OK` for none */
+  code: MarketErrorCode | 'OK'
+}
+
+/**
+ * The one mapping from a validation error (or none) to everything done
+ * with it: the verdict the throw site chose (`err.action`: `ignore`
+ * ignores; any other error rejects — see {@link verdictFor}), gossipsub's
+ * result, the peer-score effect and the bounded metric label. Used by the
+ * gossip validators and, for the label, by the direct stream.
+ */
+export function validationOutcome (err?: unknown): MarketValidationOutcome {
+  const verdict = verdictFor(err)
+  const raw = err == null ? 'OK' : String((err as { code?: unknown }).code ?? 'ERR_UNKNOWN')
+  const code = raw === 'OK' ? 'OK' : ERROR_CODES.has(raw) ? raw as MarketErrorCode : 'ERR_UNKNOWN'
+  return { verdict, result: toTopicValidatorResult(verdict), score: verdict === 'reject' ? 'penalty' : 'none', code }
+}

@@ -143,11 +143,14 @@ export class RegionMismatchError extends FleetmeshError {
   readonly code = 'ERR_REGION_MISMATCH'
 }
 
-/** A message arrived through a peer that is not admitted; dropped without a penalty. */
+/** A message arrived through a peer that is not admitted; dropped without a penalty (unless the thrower says `reject`: a refused peer). */
 export class NotAdmittedError extends FleetmeshError {
   override readonly name = 'NotAdmittedError'
   readonly code = 'ERR_NOT_ADMITTED'
-  override readonly action = 'ignore'
+
+  constructor (message?: string, options: FleetmeshErrorOptions = {}) {
+    super(message, { action: 'ignore', ...options })
+  }
 }
 
 /** A work receipt is malformed, inconsistent, or its signatures or certificates do not verify. */
