@@ -232,3 +232,64 @@ export function planAwards (input: PlanInput): AwardPlan {
   }
   return plan
 }
+
+/** Input of {@link shouldAwardEarly}: what {@link planAwards} takes, and what the requester heard so far. */
+export interface EarlyAwardInput extends PlanInput {
+  /**
+   * acceptable bids needed before the bid window ends (see
+   * {@link shouldAwardEarly}) @default the job's shard count
+   */
+  minBids?: number
+  /** bidders whose RTT is still being measured (their bid's score is not final yet) */
+  pendingRtt?: string[]
+  /** the admitted peers of the offer's region (PeerId strings), the requester left out */
+  regionPeers?: string[]
+  /** workers that answered the offer with a refusal (NoBid, or a bid refused for price or reputation) */
+  refused?: string[]
+}
+
+/** Result of {@link shouldAwardEarly}. */
+export interface EarlyAwardDecision {
+  /** award now instead of waiting out the bid window */
+  award: boolean
+  /** `enough-bids`: minBids acceptable bids place every open slot; `all-answered`: every region peer bid or refused, no more answers are coming; `waiting`: neither */
+  reason: 'enough-bids' | 'all-answered' | 'waiting'
+  /** acceptable bids held now */
+  acceptable: number
+}
+
+/**
+ * Whether a requester may award before its bid window ends. Pure.
+ *
+ * A bid is *acceptable* (better than the requester's reserve) when it is
+ * eligible ({@link ineligibility}: asks at most `maxPricePerUnit`, its
+ * bidder's reputation is at least `minReputation`, unexpired, certified
+ * for the offer's region, capacity ≥ 1) and its bidder is not excluded
+ * from the job. While the RTT of a bidder is still being measured
+ * (`pendingRtt`), no early award is made: its score is not final.
+ *
+ * Award early when either
+ * - `enough-bids`: at least `minBids` acceptable bids (default: the shard
+ *   count), and {@link planAwards} over them places every open slot; or
+ * - `all-answered`: every region peer not excluded from the job has bid or
+ *   refused (`regionPeers`, at least one): waiting cannot bring another
+ *   bid, so the plan is what the window's end would give.
+ *
+ * The bid window stays the upper bound; the awards themselves are then
+ * planned by {@link planAwards} as ever (same score, same tie-break).
+ */
+export function shouldAwardEarly (input: EarlyAwardInput): EarlyAwardDecision {
+  const excluded = new Set(input.excluded ?? [])
+  const pending = new Set(input.pendingRtt ?? [])
+  const acceptable = input.bids.filter(b => !excluded.has(b.bidder) && ineligibility(input.terms, b, input.now) == null)
+  const decision = (award: boolean, reason: EarlyAwardDecision['reason']): EarlyAwardDecision => ({ award, reason, acceptable: acceptable.length })
+  if (input.bids.some(b => pending.has(b.bidder))) return decision(false, 'waiting')
+  const minBids = input.minBids ?? input.terms.shardUnits.length
+  if (acceptable.length >= minBids && acceptable.length > 0 && planAwards({ ...input, bids: acceptable }).unplaced.length === 0) return decision(true, 'enough-bids')
+  const peers = (input.regionPeers ?? []).filter(p => !excluded.has(p))
+  if (peers.length > 0) {
+    const answered = new Set([...input.bids.map(b => b.bidder), ...(input.refused ?? [])])
+    if (peers.every(p => answered.has(p))) return decision(true, 'all-answered')
+  }
+  return decision(false, 'waiting')
+}

@@ -114,3 +114,60 @@ export const MAX_JOB_HISTORY = 1000
  * missed reports before a vehicle that may be driving off is drained.
  */
 export const MAX_STATE_STALE_MS = 30_000
+
+/**
+ * Longest heartbeat timeout a worker grants a lease, ms, whatever the
+ * award asks (`Award.leaseTimeoutMs`): a requester that stops
+ * heartbeating loses the lease within this long, and the worker's
+ * capacity is free again. Ten default heartbeat intervals
+ * (HEARTBEAT_INTERVAL_MS) leave room for slow cellular links.
+ */
+export const MAX_LEASE_TIMEOUT_MS = 10_000
+
+/**
+ * Longest total life a worker grants a lease, ms from its award, whatever
+ * the job's deadline: equal to the fleet-wide MAX_JOB_DEADLINE_MS (1 h) of
+ * @fleetmesh/protocol, so a worker accepts any valid job; a worker may set
+ * it lower (`WorkerInit.maxLeaseLifeMs`).
+ */
+export const MAX_LEASE_LIFE_MS = 60 * 60 * 1000
+
+/**
+ * Offers a worker takes per second from one requester (the offer's
+ * signer), sustained and in a burst. A requester publishes one offer per
+ * job and one per re-offer round (REOFFER_WINDOW_MS, 500 ms doubling):
+ * ten jobs placing at once fit the burst; more are ignored until tokens
+ * refill, and an honest forwarder is not penalised.
+ */
+export const OFFER_BUDGET = Object.freeze({ perSecond: 10, burst: 20 })
+
+/** Bids a requester takes per second from one bidder (the bid's signer): one per offer round of each job; a worker answering a burst of offers fits. */
+export const BID_BUDGET = Object.freeze({ perSecond: 20, burst: 50 })
+
+/** Awards a worker takes per second from one requester (direct stream); a worker holds MAX_CONCURRENT_LEASES (4) at once, so more are declines in any case. */
+export const AWARD_BUDGET = Object.freeze({ perSecond: 10, burst: 20 })
+
+/** NoBids a requester takes per second from one worker (direct stream): one per job and offer round. */
+export const NO_BID_BUDGET = Object.freeze({ perSecond: 10, burst: 20 })
+
+/**
+ * Direct market messages of any kind a node takes per second from one
+ * peer: heartbeats (one per second per requester–worker pair), completes,
+ * releases, cancels, awards and NoBids together.
+ */
+export const DIRECT_BUDGET = Object.freeze({ perSecond: 50, burst: 100 })
+
+/** Direct market streams one peer may have in progress at this node at once (half of MAX_MARKET_STREAMS per connection). */
+export const DIRECT_CONCURRENCY_PER_PEER = 16
+
+/** Peers tracked per budget table (least recently used forgotten first); a region's members fit several times over. */
+export const MAX_BUDGET_PEERS = 4096
+
+/** Offers a worker keeps at once, all requesters together (the oldest forgotten first). */
+export const MAX_KNOWN_OFFERS = 4096
+
+/** Offers a worker keeps at once from one requester (its oldest forgotten first): one per running job; 64 jobs in flight is far above an honest requester. */
+export const MAX_KNOWN_OFFERS_PER_REQUESTER = 64
+
+/** Bidders a requester keeps per job (later bidders are not entered): a region's workers fit. */
+export const MAX_BIDS_PER_JOB = 1024

@@ -1,3 +1,4 @@
+import type { MarketMetrics } from './metrics.js'
 import type { MarketComponents, MarketEvents, MarketInit } from './index.js'
 import type { MarketBody, MarketBodyKind, ValidatedMarketMessage } from './messages.js'
 import type { VerifiedCertificate } from '@fleetmesh/protocol'
@@ -26,6 +27,8 @@ export interface MarketContext {
   readonly init: MarketInit
   readonly log: Logger
   readonly timings: MarketTimings
+  /** the market's counters (no-ops without a metrics component) */
+  readonly metrics: MarketMetrics
   /** this node's verified certificate (set once the service started) */
   own(): VerifiedCertificate | undefined
   /** a bidder's reputation (PeerId string), 0..1: `MarketInit.reputation`, else the ledger component's, else DEFAULT_REPUTATION */

@@ -126,3 +126,21 @@ export class DirectExchangeError extends FleetmeshError {
   override readonly name = 'DirectExchangeError'
   readonly code = 'ERR_DIRECT_EXCHANGE'
 }
+
+/**
+ * A peer went over its budget for a request type (see `MarketInit.budgets`).
+ * Gossip over the budget is ignored (an honest forwarder may pass it on);
+ * a direct message over the budget is refused with this code, and the
+ * sender's exchange throws this error: slow down and try again later.
+ */
+export class RateLimitedError extends FleetmeshError {
+  override readonly name = 'RateLimitedError'
+  readonly code = 'ERR_RATE_LIMITED'
+  override readonly action = 'ignore'
+}
+
+/** A market gossip message is not signed by its gossip author (gossipsub StrictSign); rejected. */
+export class UnsignedGossipError extends FleetmeshError {
+  override readonly name = 'UnsignedGossipError'
+  readonly code = 'ERR_UNSIGNED_GOSSIP'
+}

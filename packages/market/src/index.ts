@@ -48,7 +48,8 @@ import type { AvailabilityDecision, AvailabilityPolicy, VehicleState, VehicleSta
 import type { ScoreWeights } from './auction.js'
 import type { BidRefusalCode } from './no-bids.js'
 import type { PowerBudget, PricePolicy, ThroughputEstimate } from './policy.js'
-import type { ComponentLogger, Libp2pEvents, PeerId, PrivateKey, PublicKey, TypedEventEmitter, TypedEventTarget } from '@libp2p/interface'
+import type { MarketBudgets } from './budgets.js'
+import type { ComponentLogger, Libp2pEvents, Metrics, PeerId, PrivateKey, PublicKey, TypedEventEmitter, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
 export * from './auction.js'
@@ -57,11 +58,13 @@ export * from './policy.js'
 export * from './errors.js'
 export * from './constants.js'
 export * from './no-bids.js'
+export * from './budgets.js'
+export * from './lease-bounds.js'
 export {
   sealMarketMessage, validateMarketMessage, verdictFor, toTopicValidatorResult, bodyKind, checkOfferFields, checkOfferInputs, checkBidFields, checkNoBidFields,
-  checkNoBid, ReplayWindow, CertificateCache, MARKET_BODY_KINDS
+  checkNoBid, ReplayWindow, CertificateCache, MARKET_BODY_KINDS, MARKET_ERROR_CODES, validationOutcome
 } from './messages.js'
-export type { MarketBody, MarketBodyKind, MarketValidationContext, MarketValidationVerdict, NoBidJobView, ValidatedMarketMessage, SealMarketInit } from './messages.js'
+export type { MarketErrorCode, MarketValidationOutcome, MarketBody, MarketBodyKind, MarketValidationContext, MarketValidationVerdict, NoBidJobView, ValidatedMarketMessage, SealMarketInit } from './messages.js'
 export { marketTopicScoreParams } from './score-params.js'
 
 /** One model input of a job, as one micro-batch carries it. Plain data. */
@@ -170,6 +173,18 @@ export interface WorkerInit {
   estimate?: (modelCid: string) => ThroughputEstimate
   /** this worker's own reputation, 0..1, checked against an offer's minimum @default DEFAULT_REPUTATION (1) */
   reputation?: number
+  /**
+   * longest heartbeat timeout granted to a lease, ms, whatever the award
+   * asks: a lease with no heartbeat for this long expires here and frees
+   * its capacity @default MAX_LEASE_TIMEOUT_MS (10000)
+   */
+  maxLeaseTimeoutMs?: number
+  /**
+   * longest total life of a lease from its award, ms (it also ends at the
+   * job's deadline, itself at most MAX_JOB_DEADLINE_MS away)
+   * @default MAX_LEASE_LIFE_MS (1 h)
+   */
+  maxLeaseLifeMs?: number
 }
 
 /** Init of {@link market}. */
@@ -202,6 +217,12 @@ export interface MarketInit {
   reputation?: (peerId: string) => number
   /** replay window entries kept at most @default MAX_REPLAY_ENTRIES (100000) */
   maxReplayEntries?: number
+  /**
+   * per-peer budgets of inbound requests; gossip over a budget is ignored,
+   * a direct message over it refused with ERR_RATE_LIMITED
+   * @default OFFER_BUDGET, BID_BUDGET, AWARD_BUDGET, NO_BID_BUDGET, DIRECT_BUDGET, DIRECT_CONCURRENCY_PER_PEER, MAX_BUDGET_PEERS
+   */
+  budgets?: Partial<MarketBudgets>
 }
 
 /** The gossipsub service as far as the market uses it (@libp2p/gossipsub's GossipSub fits). */
@@ -247,6 +268,8 @@ export interface MarketComponents {
   ping?: MarketPing
   /** scores bidders when `MarketInit.reputation` is not given; a node without a ledger uses DEFAULT_REPUTATION */
   ledger?: MarketLedger
+  /** the market registers its counters here when present (see metrics.ts) */
+  metrics?: Metrics
 }
 
 /** What a job asks for. */
@@ -261,7 +284,7 @@ export interface JobSpec {
   shardUnits: number[]
   /** most credits per compute unit paid */
   maxPricePerUnit: number
-  /** ms since the epoch @default now + JOB_DEADLINE_MS (5 min) */
+  /** ms since the epoch, at most MAX_JOB_DEADLINE_MS (1 h) after submission @default now + JOB_DEADLINE_MS (5 min) */
   deadline?: number
   /** distinct workers per shard @default 1 */
   redundancy?: number
@@ -269,8 +292,19 @@ export interface JobSpec {
   minReputation?: number
   /** region whose workers may bid @default this node's region */
   region?: string
-  /** ms @default MarketInit.bidWindowMs */
+  /**
+   * the longest the requester collects bids, ms: it awards earlier once it
+   * holds `minBids` acceptable bids that place every shard, or once every
+   * worker of the region answered (see `shouldAwardEarly`)
+   * @default MarketInit.bidWindowMs
+   */
   bidWindowMs?: number
+  /**
+   * acceptable bids (asking at most maxPricePerUnit, from bidders of at
+   * least minReputation, RTT measured) that end the bid window early
+   * @default the shard count (`shardUnits.length`)
+   */
+  minBids?: number
   /** spread shards over as many bidders as possible (see `PlanInput.spread`) @default false */
   spread?: boolean
   /** model size, bytes: workers whose model store cannot hold it refuse (`MODEL_TOO_LARGE`) */

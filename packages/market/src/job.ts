@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { assertRegion, JobMode, MAX_SHARDS } from '@fleetmesh/protocol'
+import { assertRegion, JobMode, MAX_JOB_DEADLINE_MS, MAX_SHARDS } from '@fleetmesh/protocol'
 import { JOB_DEADLINE_MS, PLACEMENT_TIMEOUT_MS } from './constants.js'
 import { InvalidJobError } from './errors.js'
 import { checkOfferInputs } from './messages.js'
@@ -45,6 +45,8 @@ export interface Job {
   mode: JobMode
   redundancy: number
   bidWindowMs: number
+  /** acceptable bids that end the bid window early (JobSpec.minBids) */
+  minBids: number
   placementTimeoutMs: number
   spread: boolean
   modelBytes?: number
@@ -74,7 +76,7 @@ export interface Job {
   placementTimer?: ReturnType<typeof setTimeout>
   /** ms since the epoch: when a shard of the job last completed (0: none yet) */
   progressAt: number
-  /** ends the current re-offer wait early (a completed shard freed capacity) */
+  /** ends the current wait for bids early (first bid window or re-offer round: enough bids came, or a completed shard freed capacity) */
   wake?: AbortController
   abort: AbortController
   resolve: (r: JobResult) => void
@@ -110,6 +112,7 @@ export function createJob (spec: JobSpec, defaults: JobDefaults): Job {
   if (!Number.isFinite(spec.maxPricePerUnit) || spec.maxPricePerUnit <= 0) bad(`maxPricePerUnit ${spec.maxPricePerUnit} is not a positive number of credits`)
   const deadline = spec.deadline ?? now + JOB_DEADLINE_MS
   if (!Number.isFinite(deadline) || deadline <= now) bad(`deadline ${deadline} is not in the future`)
+  if (deadline > now + MAX_JOB_DEADLINE_MS) bad(`deadline ${deadline} is more than MAX_JOB_DEADLINE_MS (${MAX_JOB_DEADLINE_MS} ms) away; split the job or give it an earlier deadline`)
   const redundancy = spec.redundancy ?? 1
   if (!Number.isInteger(redundancy) || redundancy < 1 || redundancy > 16) bad(`redundancy ${redundancy} is not 1..16`)
   const minReputation = spec.minReputation ?? 0
@@ -118,6 +121,8 @@ export function createJob (spec: JobSpec, defaults: JobDefaults): Job {
   try { region = assertRegion(spec.region ?? defaults.region) } catch (err: any) { bad(err.message) }
   const bidWindowMs = spec.bidWindowMs ?? defaults.bidWindowMs
   if (!(bidWindowMs >= 0 && bidWindowMs <= 60_000)) bad(`bidWindowMs ${bidWindowMs} is not 0..60000`)
+  const minBids = spec.minBids ?? spec.shardUnits.length
+  if (!(Number.isInteger(minBids) && minBids >= 1)) bad(`minBids ${minBids} is not a whole number of bids >= 1`)
   const placementTimeoutMs = spec.placementTimeoutMs ?? PLACEMENT_TIMEOUT_MS
   if (!(Number.isFinite(placementTimeoutMs) && placementTimeoutMs >= 0)) bad(`placementTimeoutMs ${placementTimeoutMs} is not a non-negative number of ms`)
   positiveBytes('modelBytes', spec.modelBytes)
@@ -136,6 +141,7 @@ export function createJob (spec: JobSpec, defaults: JobDefaults): Job {
     mode: spec.mode === 'pipeline' ? JobMode.PIPELINE : JobMode.DATA,
     redundancy,
     bidWindowMs,
+    minBids,
     placementTimeoutMs,
     spread: spec.spread === true,
     inputs: inputs.map(i => ({ name: i.name, dtype: i.dtype, dims: [...i.dims] })),

@@ -1,14 +1,16 @@
 import {
-  bidsTopic, InvalidConfigError, MARKET_PROTOCOL, MAX_BID_BYTES, MAX_MARKET_DIRECT_BYTES, MAX_OFFER_BYTES, SignerMismatchError, verifyCertificate
+  bidsTopic, InvalidConfigError, MARKET_PROTOCOL, MAX_BID_BYTES, MAX_MARKET_DIRECT_BYTES, MAX_OFFER_BYTES, NotAdmittedError, SignerMismatchError, verifyCertificate
 } from '@fleetmesh/protocol'
 import { serviceCapabilities, serviceDependencies, TypedEventEmitter } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
+import { PeerBudgets } from './budgets.js'
 import {
-  AWARD_TIMEOUT_MS, BID_WINDOW_MS, DEFAULT_REPUTATION, DIRECT_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, LEASE_TIMEOUT_MS, MAX_MARKET_STREAMS, MAX_REPLAY_ENTRIES, MESSAGE_TTL_MS,
-  REOFFER_WINDOW_MS
+  AWARD_BUDGET, AWARD_TIMEOUT_MS, BID_BUDGET, BID_WINDOW_MS, DEFAULT_REPUTATION, DIRECT_BUDGET, DIRECT_CONCURRENCY_PER_PEER, DIRECT_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS,
+  LEASE_TIMEOUT_MS, MAX_BUDGET_PEERS, MAX_MARKET_STREAMS, MAX_REPLAY_ENTRIES, MESSAGE_TTL_MS, NO_BID_BUDGET, OFFER_BUDGET, REOFFER_WINDOW_MS
 } from './constants.js'
-import { DirectExchangeError } from './errors.js'
-import { CertificateCache, ReplayWindow, sealMarketMessage, toTopicValidatorResult, validateMarketMessage, verdictFor } from './messages.js'
+import { DirectExchangeError, RateLimitedError, UnsignedGossipError } from './errors.js'
+import { CertificateCache, ReplayWindow, sealMarketMessage, validateMarketMessage, validationOutcome } from './messages.js'
+import { MarketMetrics } from './metrics.js'
 import { MarketRequester } from './requester.js'
 import { MarketWorker } from './worker.js'
 import type { MarketContext, MarketTimings } from './context.js'
@@ -44,6 +46,8 @@ export class MarketService extends TypedEventEmitter<MarketEvents> implements Ma
   private readonly messageTtlMs: number
   private readonly requester: MarketRequester
   private readonly worker?: MarketWorker
+  private readonly budgets: PeerBudgets
+  private readonly metrics: MarketMetrics
   private started = false
   private own?: VerifiedCertificate
   private ledger?: MarketLedger
@@ -63,6 +67,20 @@ export class MarketService extends TypedEventEmitter<MarketEvents> implements Ma
       directTimeoutMs: init.directTimeoutMs ?? DIRECT_TIMEOUT_MS
     }
     this.messageTtlMs = init.messageTtlMs ?? MESSAGE_TTL_MS
+    const b = init.budgets ?? {}
+    this.budgets = new PeerBudgets({
+      offer: b.offer ?? OFFER_BUDGET,
+      bid: b.bid ?? BID_BUDGET,
+      award: b.award ?? AWARD_BUDGET,
+      noBid: b.noBid ?? NO_BID_BUDGET,
+      direct: b.direct ?? DIRECT_BUDGET,
+      directConcurrency: b.directConcurrency ?? DIRECT_CONCURRENCY_PER_PEER,
+      maxPeers: b.maxPeers ?? MAX_BUDGET_PEERS
+    })
+    let metrics
+    // optional: libp2p's components throw on a component that is not configured
+    try { metrics = components.metrics } catch {}
+    this.metrics = new MarketMetrics(metrics)
     if (components.pubsub == null) throw new InvalidConfigError('the market service needs the gossipsub service under the name "pubsub"')
     if (components.admission == null) throw new InvalidConfigError('the market service needs the admission service under the name "admission"')
     const ctx: MarketContext = {
@@ -70,6 +88,7 @@ export class MarketService extends TypedEventEmitter<MarketEvents> implements Ma
       init,
       log: this.log,
       timings: this.timings,
+      metrics: this.metrics,
       own: () => this.own,
       reputation: (peerId) => this.init.reputation?.(peerId) ?? this.ledger?.reputation(peerId) ?? DEFAULT_REPUTATION,
       isStarted: () => this.started,
@@ -211,19 +230,21 @@ export class MarketService extends TypedEventEmitter<MarketEvents> implements Ma
   /**
    * The gossip validator of an offers or bids topic: the forwarding peer
    * must be admitted (else ignore, or reject if it was refused), the
-   * message must be signed by its gossip author, and the market message
-   * must pass {@link validateMarketMessage}. Never throws.
+   * message must be signed by its gossip author, the author must be within
+   * its per-peer budget for the kind (else ignore: an honest forwarder may
+   * pass a flood on), and the market message must pass
+   * {@link validateMarketMessage}. Each error carries the action chosen
+   * where it was thrown; {@link validationOutcome} maps it to gossipsub's
+   * result, the score effect and the metric label. Never throws.
    */
   private async validateGossip (topic: string, kind: 'offer' | 'bid', region: string, source: PeerId, msg: any): Promise<TopicValidatorResult> {
-    const reject = (verdict: 'ignore' | 'reject', code: string): TopicValidatorResult => {
-      this.log('%s from %p on %s: %s (%s)', kind, source, topic, verdict, code)
-      this.safeDispatchEvent('gossip:rejected', { detail: { topic, from: source.toString(), verdict, code, at: Date.now() } })
-      return toTopicValidatorResult(verdict)
-    }
-    const { admission } = this.components
-    if (!admission.isAdmitted(source)) return reject(admission.isRefused(source) ? 'reject' : 'ignore', 'ERR_NOT_ADMITTED')
-    if (msg?.type !== 'signed' || !(msg.data instanceof Uint8Array)) return reject('reject', 'ERR_UNSIGNED_GOSSIP')
+    let error: unknown
     try {
+      const { admission } = this.components
+      if (!admission.isAdmitted(source)) throw new NotAdmittedError(`${kind} forwarded by ${source}, which is not admitted`, { action: admission.isRefused(source) ? 'reject' : 'ignore' })
+      if (msg?.type !== 'signed' || !(msg.data instanceof Uint8Array) || msg.from == null) throw new UnsignedGossipError(`${kind} gossip is not signed by its author`)
+      const author = msg.from.toString()
+      if (!this.budgets.take(kind, author, Date.now())) throw new RateLimitedError(`${kind}s from ${author} are over its budget`)
       const v = await validateMarketMessage({
         now: Date.now(),
         trustedAuthorities: this.init.trustedAuthorities,
@@ -233,13 +254,18 @@ export class MarketService extends TypedEventEmitter<MarketEvents> implements Ma
         expect: [kind],
         region
       }, msg.data)
-      if (msg.from != null && !v.signer.equals(msg.from)) throw new SignerMismatchError(`${kind} signed by ${v.signer} was published by ${msg.from}`)
+      if (!v.signer.equals(msg.from)) throw new SignerMismatchError(`${kind} signed by ${v.signer} was published by ${msg.from}`)
       this.validated.set(msg, v)
-      return toTopicValidatorResult('accept')
     } catch (err: any) {
-      const verdict = verdictFor(err)
-      return reject(verdict === 'accept' ? 'reject' : verdict, err?.code ?? 'ERR_UNKNOWN')
+      error = err ?? new Error('validation failed')
     }
+    const outcome = validationOutcome(error)
+    this.metrics.gossipValidation(kind, outcome.verdict, outcome.code)
+    if (outcome.verdict !== 'accept') {
+      this.log('%s from %p on %s: %s (%s)', kind, source, topic, outcome.verdict, outcome.code)
+      this.safeDispatchEvent('gossip:rejected', { detail: { topic, from: source.toString(), verdict: outcome.verdict, code: outcome.code, at: Date.now() } })
+    }
+    return outcome.result
   }
 
   private readonly onGossip = (evt: CustomEvent<{ propagationSource: PeerId, msg: any }>): void => {
@@ -279,11 +305,12 @@ export class MarketService extends TypedEventEmitter<MarketEvents> implements Ma
       const reply = await lp.read({ signal })
       const v = await this.validateDirect(reply.subarray(), peer, [...expect, 'ack'])
       await stream.close({ signal }).catch(() => {})
+      if (v.kind === 'ack' && v.message.ack?.ok === false && v.message.ack.code === 'ERR_RATE_LIMITED') throw new RateLimitedError(`peer ${peer} refused the message: this node is over its budget there; slow down`)
       if (v.kind === 'ack' && !expect.includes('ack')) throw new DirectExchangeError(`peer ${peer} refused the message: ${v.message.ack?.code ?? ''}`)
       return v
     } catch (err: any) {
       stream?.abort(err)
-      if (err?.name === 'DirectExchangeError') throw err
+      if (err?.name === 'DirectExchangeError' || err?.name === 'RateLimitedError') throw err
       throw new DirectExchangeError(`market exchange with ${peer} failed: ${err?.message ?? err}`)
     }
   }
@@ -303,18 +330,28 @@ export class MarketService extends TypedEventEmitter<MarketEvents> implements Ma
   /**
    * Inbound market stream: one message, one answer. The message's own
    * certificate proves fleet membership (the stream may open before
-   * admission finished on a fresh connection).
+   * admission finished on a fresh connection). Budgets first: a peer with
+   * DIRECT_CONCURRENCY_PER_PEER streams in progress, or over its direct
+   * message rate, is answered ERR_RATE_LIMITED before its message is read
+   * or verified; awards and NoBids have their own rates per signer.
    */
   private async onStream (stream: Stream, connection: Connection): Promise<void> {
     const signal = AbortSignal.timeout(this.timings.directTimeoutMs)
+    const peer = connection.remotePeer.toString()
+    const slot = this.budgets.directInFlight.acquire(peer)
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_MARKET_DIRECT_BYTES })
-      const bytes = await lp.read({ signal })
       let reply: MarketBody
       try {
+        if (!slot) throw new RateLimitedError(`${peer} has ${this.budgets.directInFlight.held(peer)} market streams in progress here, the most allowed`)
+        if (!this.budgets.take('direct', peer, Date.now())) throw new RateLimitedError(`direct market messages from ${peer} are over its budget`)
+        const bytes = await lp.read({ signal })
         const v = await this.validateDirect(bytes.subarray(), connection.remotePeer, ['award', 'heartbeat', 'cancel', 'release', 'complete', 'noBid'])
+        if ((v.kind === 'award' || v.kind === 'noBid') && !this.budgets.take(v.kind, peer, Date.now())) throw new RateLimitedError(`${v.kind}s from ${peer} are over its budget`)
         reply = this.onDirect(v)
       } catch (err: any) {
+        const { code } = validationOutcome(err)
+        this.metrics.directRefused(code === 'OK' ? 'ERR_UNKNOWN' : code)
         this.log('refused market message from %p - %s', connection.remotePeer, err?.message ?? err)
         reply = { ack: { ok: false, code: err?.code ?? 'ERR_UNKNOWN' } }
       }
@@ -323,6 +360,8 @@ export class MarketService extends TypedEventEmitter<MarketEvents> implements Ma
     } catch (err: any) {
       this.log('market stream from %p failed - %s', connection.remotePeer, err?.message ?? err)
       stream.abort(err)
+    } finally {
+      if (slot) this.budgets.directInFlight.release(peer)
     }
   }
 

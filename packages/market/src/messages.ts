@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import {
   BidderRole, DTYPE_BYTES, InvalidMarketMessageError, JobMode, MARKET_DOMAIN, MARKET_PAYLOAD_TYPE, MarketMessage, MAX_CLOCK_SKEW_MS, MAX_HEARTBEAT_LEASES,
-  MAX_MARKET_MESSAGE_TTL_MS, MAX_MARKET_STRING_LENGTH, MAX_NO_BID_BYTES, MAX_OFFER_INPUT_RANK, MAX_OFFER_INPUTS, MAX_SHARDS, MessageExpiredError,
+  MAX_JOB_DEADLINE_MS, MAX_MARKET_MESSAGE_TTL_MS, MAX_MARKET_STRING_LENGTH, MAX_NO_BID_BYTES, MAX_OFFER_INPUT_RANK, MAX_OFFER_INPUTS, MAX_SHARDS, MessageExpiredError,
   MessageTooLargeError, openEnvelope, RegionMismatchError, ReplayedMessageError, sealEnvelope, SignerMismatchError, verifyCertificate
 } from '@fleetmesh/protocol'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
@@ -204,7 +204,10 @@ export function checkOfferFields (offer: JobOffer, now: number): void {
   if (offer.shardUnits.length === 0 || offer.shardUnits.length > MAX_SHARDS) throw new InvalidMarketMessageError(`offer has ${offer.shardUnits.length} shards, not 1..${MAX_SHARDS}`)
   for (const u of offer.shardUnits) if (u <= 0n || u > BigInt(Number.MAX_SAFE_INTEGER)) throw new InvalidMarketMessageError(`offer shard size ${u} units is not a positive safe integer`)
   checkNumber('offer maxPricePerUnit', offer.maxPricePerUnit, Number.MIN_VALUE, Number.MAX_SAFE_INTEGER)
-  if (Number(offer.deadline) <= now) throw new InvalidMarketMessageError(`offer deadline ${offer.deadline} has passed`)
+  if (Number(offer.deadline) <= now) throw new InvalidMarketMessageError(`offer deadline ${offer.deadline} has passed`, { action: 'ignore' })
+  if (Number(offer.deadline) > now + MAX_JOB_DEADLINE_MS + MAX_CLOCK_SKEW_MS) {
+    throw new InvalidMarketMessageError(`offer deadline ${offer.deadline} is more than MAX_JOB_DEADLINE_MS (${MAX_JOB_DEADLINE_MS} ms) away; no fleet member takes a job that long`)
+  }
   checkNumber('offer redundancy', offer.redundancy, 1, 16)
   checkNumber('offer minReputation', offer.minReputation, 0, 1)
   checkNumber('offer bidWindowMs', offer.bidWindowMs, 0, 60_000)
@@ -331,14 +334,15 @@ export async function validateMarketMessage (ctx: MarketValidationContext, bytes
 
   const issuedAt = Number(message.issuedAt)
   const expiresAt = Number(message.expiresAt)
-  if (expiresAt < ctx.now) throw new MessageExpiredError(`${kind} expired ${ctx.now - expiresAt} ms ago`)
-  if (issuedAt > ctx.now + MAX_CLOCK_SKEW_MS) throw new MessageExpiredError(`${kind} is issued ${issuedAt - ctx.now} ms in the future, more than the ${MAX_CLOCK_SKEW_MS} ms clock skew allowed`)
+  // late, early and replayed messages may come from an honest forwarder: ignore, no penalty
+  if (expiresAt < ctx.now) throw new MessageExpiredError(`${kind} expired ${ctx.now - expiresAt} ms ago`, { action: 'ignore' })
+  if (issuedAt > ctx.now + MAX_CLOCK_SKEW_MS) throw new MessageExpiredError(`${kind} is issued ${issuedAt - ctx.now} ms in the future, more than the ${MAX_CLOCK_SKEW_MS} ms clock skew allowed`, { action: 'ignore' })
   if (expiresAt - issuedAt > MAX_MARKET_MESSAGE_TTL_MS || expiresAt < issuedAt) throw new InvalidMarketMessageError(`${kind} lifetime ${expiresAt - issuedAt} ms is outside 0..${MAX_MARKET_MESSAGE_TTL_MS} ms`)
   if (message.nonce.byteLength < 8 || message.nonce.byteLength > 64) throw new InvalidMarketMessageError(`nonce is ${message.nonce.byteLength} bytes, not 8..64`)
 
   const signer = opened.signer
   const signerStr = signer.toString()
-  if (ctx.replay.has(signerStr, message.nonce, ctx.now)) throw new ReplayedMessageError(`${kind} from ${signerStr} was seen before (same nonce)`)
+  if (ctx.replay.has(signerStr, message.nonce, ctx.now)) throw new ReplayedMessageError(`${kind} from ${signerStr} was seen before (same nonce)`, { action: 'ignore' })
   if (ctx.from != null && !ctx.from.equals(signer)) throw new SignerMismatchError(`${kind} is signed by ${signerStr} but was sent by ${ctx.from}`)
 
   const certificate = await (ctx.certificates ?? new CertificateCache()).verify(message.certificate, signer, ctx.trustedAuthorities, ctx.now)
@@ -389,4 +393,44 @@ export function verdictFor (err?: unknown): MarketValidationVerdict {
 /** Maps a verdict to gossipsub's TopicValidatorResult (Reject lowers the sender's score where the topic has score params). */
 export function toTopicValidatorResult (verdict: MarketValidationVerdict): TopicValidatorResult {
   return verdict === 'accept' ? TopicValidatorResult.Accept : verdict === 'ignore' ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject
+}
+
+/**
+ * The error codes a market validator or budget can raise: the fixed label
+ * set of the validation metrics. Any other code is counted as ERR_UNKNOWN.
+ */
+export const MARKET_ERROR_CODES = [
+  'ERR_NOT_ADMITTED', 'ERR_UNSIGNED_GOSSIP', 'ERR_RATE_LIMITED', 'ERR_MESSAGE_TOO_LARGE', 'ERR_INVALID_ENVELOPE', 'ERR_INVALID_SIGNATURE',
+  'ERR_INVALID_MARKET_MESSAGE', 'ERR_MESSAGE_EXPIRED', 'ERR_REPLAYED_MESSAGE', 'ERR_INVALID_CERTIFICATE', 'ERR_UNKNOWN_AUTHORITY',
+  'ERR_CERTIFICATE_EXPIRED', 'ERR_CERTIFICATE_PEER_MISMATCH', 'ERR_SIGNER_MISMATCH', 'ERR_REGION_MISMATCH', 'ERR_UNKNOWN_JOB', 'ERR_UNKNOWN'
+] as const
+
+/** One of {@link MARKET_ERROR_CODES}. */
+export type MarketErrorCode = typeof MARKET_ERROR_CODES[number]
+
+const ERROR_CODES: ReadonlySet<string> = new Set(MARKET_ERROR_CODES)
+
+/** What {@link validationOutcome} decides for a message. */
+export interface MarketValidationOutcome {
+  verdict: MarketValidationVerdict
+  /** gossipsub's answer */
+  result: TopicValidatorResult
+  /** the gossipsub score effect on the forwarding peer: `penalty` for Reject (where the topic has score params), `none` otherwise */
+  score: 'none' | 'penalty'
+  /** metric label: the error's code when it is one of MARKET_ERROR_CODES, ERR_UNKNOWN for any other error, `OK` for none */
+  code: MarketErrorCode | 'OK'
+}
+
+/**
+ * The one mapping from a validation error (or none) to everything done
+ * with it: the verdict the throw site chose (`err.action`: `ignore`
+ * ignores; any other error rejects — see {@link verdictFor}), gossipsub's
+ * result, the peer-score effect and the bounded metric label. Used by the
+ * gossip validators and, for the label, by the direct stream.
+ */
+export function validationOutcome (err?: unknown): MarketValidationOutcome {
+  const verdict = verdictFor(err)
+  const raw = err == null ? 'OK' : String((err as { code?: unknown }).code ?? 'ERR_UNKNOWN')
+  const code = raw === 'OK' ? 'OK' : ERROR_CODES.has(raw) ? raw as MarketErrorCode : 'ERR_UNKNOWN'
+  return { verdict, result: toTopicValidatorResult(verdict), score: verdict === 'reject' ? 'penalty' : 'none', code }
 }

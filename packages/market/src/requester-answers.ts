@@ -1,5 +1,5 @@
 import { BidderRole } from '@fleetmesh/protocol'
-import { MAX_REFUSALS_PER_JOB } from './constants.js'
+import { MAX_BIDS_PER_JOB, MAX_REFUSALS_PER_JOB } from './constants.js'
 import { checkNoBid } from './messages.js'
 import { everyWorkerRefused } from './no-bids.js'
 import type { MarketContext } from './context.js'
@@ -27,21 +27,31 @@ function record (ctx: MarketContext, job: Job, refusal: Refusal): void {
  * `reputation`, else the ledger's) is below the job's minimum, is recorded
  * as a refusal (PRICE, REPUTATION) instead of entering the auction. A good
  * bid replaces the bidder's earlier bid and refusal; the bidder's RTT is
- * measured once (ping) while the bid window runs.
+ * measured once (ping) while the bid window runs, and `onRtt` is called
+ * when that measurement settles. A job keeps at most MAX_BIDS_PER_JOB
+ * bidders: a bid from a new bidder past that is dropped.
  */
-export function acceptBid (ctx: MarketContext, job: Job, v: ValidatedMarketMessage): void {
+export function acceptBid (ctx: MarketContext, job: Job, v: ValidatedMarketMessage, onRtt?: () => void): void {
   const bid = v.message.bid
   if (bid == null) return
   const bidder = v.signer.toString()
+  ctx.metrics.bid('received')
+  if (!job.bids.has(bidder) && job.bids.size >= MAX_BIDS_PER_JOB) {
+    ctx.metrics.bid('refused')
+    ctx.log('bid of %s for job %s dropped: the job holds MAX_BIDS_PER_JOB (%d) bidders', bidder, job.id, MAX_BIDS_PER_JOB)
+    return
+  }
   ctx.emit('bid', { jobId: job.id, bidder, side: 'received', pricePerUnit: bid.pricePerUnit, capacity: bid.capacity, msPerUnit: bid.msPerUnit, at: Date.now() })
   const reputation = ctx.reputation(bidder)
   if (bid.pricePerUnit > job.terms.maxPricePerUnit) {
     job.bids.delete(bidder)
+    ctx.metrics.bid('refused')
     record(ctx, job, { worker: bidder, code: 'PRICE', message: `ask ${bid.pricePerUnit} over the job's maxPricePerUnit ${job.terms.maxPricePerUnit}`, askPricePerUnit: bid.pricePerUnit })
     return
   }
   if (reputation < job.terms.minReputation) {
     job.bids.delete(bidder)
+    ctx.metrics.bid('refused')
     record(ctx, job, { worker: bidder, code: 'REPUTATION', message: `reputation ${reputation} below the job's minReputation ${job.terms.minReputation}` })
     return
   }
@@ -68,7 +78,11 @@ export function acceptBid (ctx: MarketContext, job: Job, v: ValidatedMarketMessa
       job.rtts.set(bidder, ms)
       const b = job.bids.get(bidder)
       if (b != null) b.rttMs = ms
-    }, () => { job.rtts.delete(bidder) })
+      onRtt?.()
+    }, () => {
+      job.rtts.delete(bidder)
+      onRtt?.()
+    })
   }
 }
 
@@ -95,7 +109,7 @@ export function acceptNoBid (ctx: MarketContext, job: Job | undefined, v: Valida
 }
 
 /** Admitted, connected peers certified for the job's region (PeerId strings), this node left out. */
-function regionPeers (ctx: MarketContext, job: Job): string[] {
+export function regionPeers (ctx: MarketContext, job: Job): string[] {
   const self = ctx.components.peerId
   const admitted = ctx.components.admission.admitted?.() ?? []
   return admitted.filter(c => c.region === job.region && !c.peerId.equals(self)).map(c => c.peerId.toString())

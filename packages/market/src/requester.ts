@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import { bidsTopic, offersTopic } from '@fleetmesh/protocol'
-import { planAwards } from './auction.js'
+import { planAwards, shouldAwardEarly } from './auction.js'
 import { UNKNOWN_RTT_MS } from './constants.js'
 import { sleep } from './context.js'
 import { InvalidJobError, JobCancelledError, JobFailedError, MarketNotStartedError, NoBidsError } from './errors.js'
 import { createJob } from './job.js'
 import { explainNoBids } from './no-bids.js'
-import { acceptBid, acceptNoBid, noBidsInput, shouldFailFast } from './requester-answers.js'
+import { acceptBid, acceptNoBid, noBidsInput, regionPeers, shouldFailFast } from './requester-answers.js'
 import type { MarketContext } from './context.js'
 import type { JobResult, JobSpec, JobState, LeaseEvent, LeaseState, ShardResult } from './index.js'
 import type { Job, RequesterLease, Slot } from './job.js'
@@ -115,8 +115,11 @@ export class MarketRequester {
 
   private async runJob (job: Job): Promise<void> {
     this.setJobState(job, 'bidding')
+    const early = job.wake = new AbortController()
     await this.publishOffer(job, [])
-    await sleep(job.bidWindowMs, job.abort.signal)
+    // the window is the upper bound: enough acceptable bids end it early (checkEarlyAward)
+    await sleep(job.bidWindowMs, AbortSignal.any([job.abort.signal, early.signal]))
+    job.wake = undefined
     if (!ACTIVE_JOB.has(job.state)) return
     this.setJobState(job, 'awarding')
     job.placementStarted = true
@@ -124,6 +127,7 @@ export class MarketRequester {
   }
 
   private async publishOffer (job: Job, openShards: number[]): Promise<void> {
+    this.ctx.metrics.offer('published')
     await this.ctx.publish(offersTopic(job.region), {
       offer: {
         jobId: job.id,
@@ -154,6 +158,7 @@ export class MarketRequester {
   }
 
   private emitLease (lease: RequesterLease, reason?: string): void {
+    if (TERMINAL.has(lease.state)) this.ctx.metrics.leaseEnded(lease.state)
     const detail: LeaseEvent = {
       leaseId: lease.leaseId,
       jobId: lease.job.id,
@@ -173,15 +178,57 @@ export class MarketRequester {
   onBid (v: ValidatedMarketMessage): void {
     const job = v.message.bid == null ? undefined : this.jobsById.get(v.message.bid.jobId)
     if (job == null || !ACTIVE_JOB.has(job.state)) return
-    acceptBid(this.ctx, job, v)
+    acceptBid(this.ctx, job, v, () => { this.checkEarlyAward(job) })
     this.checkFailFast(job)
+    this.checkEarlyAward(job)
+  }
+
+  /**
+   * While the job waits for bids (its first bid window, or a re-offer
+   * round): ends the wait as soon as `shouldAwardEarly` says the bids at
+   * hand are enough (or every region worker answered).
+   */
+  private checkEarlyAward (job: Job): void {
+    if ((job.state !== 'bidding' && job.state !== 'reoffered') || job.wake == null || job.wake.signal.aborted) return
+    const open = job.slots.filter(isOpen)
+    if (open.length === 0) return
+    const held: Record<string, number> = {}
+    const shardHolders: Record<number, string[]> = {}
+    for (const s of job.slots) {
+      const who = s.lease?.workerStr ?? s.done?.worker
+      if (who == null) continue
+      ;(shardHolders[s.shardIndex] ??= []).push(who)
+      if (s.lease != null) held[who] = (held[who] ?? 0) + 1
+    }
+    const decision = shouldAwardEarly({
+      terms: job.terms,
+      bids: [...job.bids.values()].map(b => ({ ...b, rttMs: Number.isNaN(b.rttMs) ? undefined : b.rttMs })),
+      open,
+      held,
+      shardHolders,
+      excluded: [...job.excluded],
+      now: Date.now(),
+      score: { weights: this.ctx.init.weights, unknownRttMs: this.ctx.init.unknownRttMs ?? UNKNOWN_RTT_MS },
+      spread: job.spread,
+      minBids: job.minBids,
+      pendingRtt: [...job.rtts].filter(([, ms]) => Number.isNaN(ms)).map(([bidder]) => bidder),
+      regionPeers: regionPeers(this.ctx, job),
+      refused: [...job.refusals.keys()]
+    })
+    // a re-offer round ends early only on new bids: refusals from busy workers would re-offer in a loop
+    if (!decision.award || (job.state === 'reoffered' && decision.reason !== 'enough-bids')) return
+    this.ctx.log('job %s: bids are in early (%s, %d acceptable)', job.id, decision.reason, decision.acceptable)
+    job.wake.abort()
   }
 
   /** A worker's NoBid (direct stream): recorded, at most one per worker; may fail the job at once. */
   onNoBid (v: ValidatedMarketMessage): MarketBody {
     const job = v.message.noBid == null ? undefined : this.jobsById.get(v.message.noBid.jobId)
     const answer = acceptNoBid(this.ctx, job != null && ACTIVE_JOB.has(job.state) ? job : undefined, v)
-    if (job != null) this.checkFailFast(job)
+    if (job != null) {
+      this.checkFailFast(job)
+      this.checkEarlyAward(job)
+    }
     return answer
   }
 
@@ -346,6 +393,7 @@ export class MarketRequester {
     }
     slot.lease = lease
     this.leasesById.set(lease.leaseId, lease)
+    this.ctx.metrics.award('sent')
     this.emitLease(lease)
     void (async () => {
       try {

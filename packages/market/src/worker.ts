@@ -1,7 +1,12 @@
 import { BidderRole, bidsTopic, JobMode, MAX_MARKET_STRING_LENGTH, offersTopic } from '@fleetmesh/protocol'
 import { isWorkAllowed } from './availability.js'
-import { DEFAULT_MS_PER_UNIT, DEFAULT_REPUTATION, DEFAULT_UNCACHED_SETUP_MS, MAX_CONCURRENT_LEASES, MAX_RESULT_BYTES } from './constants.js'
+import {
+  DEFAULT_MS_PER_UNIT, DEFAULT_REPUTATION, DEFAULT_UNCACHED_SETUP_MS, MAX_CONCURRENT_LEASES, MAX_KNOWN_OFFERS, MAX_KNOWN_OFFERS_PER_REQUESTER, MAX_LEASE_LIFE_MS, MAX_LEASE_TIMEOUT_MS,
+  MAX_RESULT_BYTES
+} from './constants.js'
 import { sleep } from './context.js'
+import { KnownOffers } from './known-offers.js'
+import { boundLease } from './lease-bounds.js'
 import { decideBid } from './policy.js'
 import type { AvailabilityDecision } from './availability.js'
 import type { MarketContext } from './context.js'
@@ -17,7 +22,10 @@ interface HeldWorkerLease {
   handler: LeaseHandler
   controller: AbortController
   lastHeartbeat: number
+  /** heartbeat timeout granted, ms (capped by the worker) */
   timeoutMs: number
+  /** ms since the epoch: the lease ends then at the latest */
+  endsAt: number
   startedAt: number
   ended: boolean
 }
@@ -39,12 +47,6 @@ function requirementsOf (offer: JobOffer, requester: string): OfferRequirements 
   return req
 }
 
-interface KnownOffer {
-  offer: JobOffer
-  requester: PeerId
-  requesterStr: string
-}
-
 /**
  * The worker side of the market: offers seen, bid decisions, awards
  * accepted, leases held and run, heartbeats answered, drain and vehicle
@@ -55,7 +57,7 @@ export class MarketWorker {
   private readonly ctx: MarketContext
   private readonly worker: WorkerInit
   private readonly held = new Map<string, HeldWorkerLease>()
-  private readonly offers = new Map<string, KnownOffer>()
+  private readonly offers = new KnownOffers(MAX_KNOWN_OFFERS, MAX_KNOWN_OFFERS_PER_REQUESTER)
   private readonly myBids = new Map<string, { round: number, pricePerUnit: number }>()
   /** job id -> the offer round a NoBid was sent for (at most one per round) */
   private readonly noBidsSent = new Map<string, number>()
@@ -204,7 +206,8 @@ export class MarketWorker {
     if (offer == null || own == null) return
     const requesterStr = v.signer.toString()
     if (v.signer.equals(this.ctx.components.peerId)) return
-    this.offers.set(offer.jobId, { offer, requester: v.signer, requesterStr })
+    for (const jobId of this.offers.set({ offer, requester: v.signer, requesterStr })) this.forgetJob(jobId)
+    this.ctx.metrics.offer('received')
     this.ctx.emit('offer', { jobId: offer.jobId, requester: requesterStr, region: offer.region, round: offer.round, at: Date.now() })
     const previous = this.myBids.get(offer.jobId)
     if (previous != null && previous.round >= offer.round) return
@@ -253,6 +256,7 @@ export class MarketWorker {
         round: offer.round
       }
     })
+    this.ctx.metrics.bid('sent')
     this.ctx.emit('bid', { jobId: offer.jobId, bidder: this.ctx.components.peerId.toString(), side: 'sent', pricePerUnit: decision.pricePerUnit, capacity: decision.capacity, at: Date.now() })
   }
 
@@ -281,6 +285,7 @@ export class MarketWorker {
     const a = v.message.award
     if (a == null) return { ack: { ok: false, code: 'ERR_UNEXPECTED_MESSAGE' } }
     const decline = (reason: string): MarketBody => {
+      this.ctx.metrics.award('declined')
       this.ctx.log('declined lease %s of job %s - %s', a.leaseId, a.jobId, reason)
       return { decline: { jobId: a.jobId, leaseId: a.leaseId, reason } }
     }
@@ -302,6 +307,14 @@ export class MarketWorker {
     for (const h of this.held.values()) {
       if (h.view.jobId === a.jobId && h.view.shardIndex === a.shardIndex) return decline('already holds a replica of this shard')
     }
+    const now = Date.now()
+    // the worker's own bounds, whatever the award asks
+    const bounds = boundLease({ leaseTimeoutMs: a.leaseTimeoutMs, deadline: Number(a.deadline), offerDeadline: Number(known.offer.deadline) }, {
+      maxLeaseTimeoutMs: w.maxLeaseTimeoutMs ?? MAX_LEASE_TIMEOUT_MS,
+      maxLeaseLifeMs: w.maxLeaseLifeMs ?? MAX_LEASE_LIFE_MS,
+      defaultLeaseTimeoutMs: this.ctx.timings.leaseTimeoutMs
+    }, now)
+    if ('decline' in bounds) return decline(bounds.decline)
     const view: WorkerLease = {
       leaseId: a.leaseId,
       jobId: a.jobId,
@@ -313,25 +326,26 @@ export class MarketWorker {
       pricePerUnit: a.pricePerUnit,
       modelCid: a.modelCid,
       mode: a.mode === JobMode.PIPELINE ? 'pipeline' : 'data',
-      deadline: Number(a.deadline),
-      leaseTimeoutMs: a.leaseTimeoutMs > 0 ? a.leaseTimeoutMs : this.ctx.timings.leaseTimeoutMs
+      deadline: bounds.endsAt,
+      leaseTimeoutMs: bounds.timeoutMs
     }
     const req = requirementsOf(known.offer, known.requesterStr)
     if (req.modelBytes != null) view.modelBytes = req.modelBytes
     if (req.maxFrameBytes != null) view.maxFrameBytes = req.maxFrameBytes
     if (req.inputs != null) view.inputs = req.inputs
-    const now = Date.now()
     const wl: HeldWorkerLease = {
       view,
       requester: known.requester,
       handler,
       controller: new AbortController(),
       lastHeartbeat: now,
-      timeoutMs: view.leaseTimeoutMs,
+      timeoutMs: bounds.timeoutMs,
+      endsAt: bounds.endsAt,
       startedAt: now,
       ended: false
     }
     this.held.set(a.leaseId, wl)
+    this.ctx.metrics.award('accepted')
     this.emitHeld(wl, 'active')
     setTimeout(() => { void this.runLease(wl) }, 0)
     return { accept: { jobId: a.jobId, leaseId: a.leaseId } }
@@ -360,6 +374,7 @@ export class MarketWorker {
     wl.ended = true
     this.held.delete(wl.view.leaseId)
     wl.controller.abort(new Error(reason ?? state))
+    this.ctx.metrics.leaseEnded(state)
     this.emitHeld(wl, state, reason)
     return true
   }
@@ -426,17 +441,31 @@ export class MarketWorker {
     return { ack: { ok: true, code: '' } }
   }
 
+  /**
+   * Expires leases at the worker: one with no heartbeat for its (capped)
+   * timeout, or past the end of its life (deadline, or maxLeaseLifeMs),
+   * ends here and frees its capacity; the requester is told with a
+   * Release (best effort). Forgets offers past their deadline.
+   */
   private workerTick (): void {
     const now = Date.now()
     for (const wl of [...this.held.values()]) {
-      if (now - wl.lastHeartbeat > wl.timeoutMs) this.endHeld(wl, 'expired', `requester gone: no heartbeat for ${now - wl.lastHeartbeat} ms`)
+      let reason: string | undefined
+      if (now - wl.lastHeartbeat > wl.timeoutMs) reason = `requester gone: no heartbeat for ${now - wl.lastHeartbeat} ms (timeout ${wl.timeoutMs} ms)`
+      else if (now >= wl.endsAt) reason = `expired: the lease's life ended at ${new Date(wl.endsAt).toISOString()}`
+      if (reason == null || !this.endHeld(wl, 'expired', reason)) continue
+      void this.ctx.exchange(wl.requester, { release: { jobId: wl.view.jobId, leaseId: wl.view.leaseId, reason } }, ['ack'], this.ctx.timings.directTimeoutMs)
+        .catch(err => { this.ctx.log('release of expired lease %s to %p failed - %s', wl.view.leaseId, wl.requester, err?.message ?? err) })
     }
-    for (const [jobId, k] of this.offers) {
-      if (Number(k.offer.deadline) < now) {
-        this.offers.delete(jobId)
-        this.myBids.delete(jobId)
-        this.noBidsSent.delete(jobId)
-      }
+    for (const k of [...this.offers.values()]) {
+      if (Number(k.offer.deadline) < now) this.forgetJob(k.offer.jobId)
     }
+  }
+
+  /** Forgets a job's offer and what this worker sent for it. */
+  private forgetJob (jobId: string): void {
+    this.offers.forget(jobId)
+    this.myBids.delete(jobId)
+    this.noBidsSent.delete(jobId)
   }
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { ineligibility, planAwards, rankBids, scoreBid } from '../src/auction.js'
+import { ineligibility, planAwards, rankBids, scoreBid, shouldAwardEarly } from '../src/auction.js'
 import type { AuctionBid, AuctionTerms } from '../src/auction.js'
 
 const NOW = 1_000_000
@@ -84,5 +84,41 @@ describe('auction core (pure)', () => {
     const plan = planAwards({ terms: t, bids: [bid('slow', { msPerUnit: 5, setupMs: 0 }), bid('fast', { msPerUnit: 1, setupMs: 2000 })], open: [{ shardIndex: 0, replica: 0 }], now: NOW })
     // slow: 5000 ms; fast: 2000 + 1000 = 3000 ms
     assert.equal(plan.awards[0]?.bidder, 'fast')
+  })
+
+  describe('shouldAwardEarly', () => {
+    const open = [{ shardIndex: 0, replica: 0 }, { shardIndex: 1, replica: 0 }, { shardIndex: 2, replica: 0 }]
+    const base = { terms, open, now: NOW }
+
+    it('waits until minBids (default: the shard count) acceptable bids place every open slot', () => {
+      assert.deepEqual(shouldAwardEarly({ ...base, bids: [bid('a'), bid('b')] }), { award: false, reason: 'waiting', acceptable: 2 })
+      assert.deepEqual(shouldAwardEarly({ ...base, bids: [bid('a'), bid('b'), bid('c')] }), { award: true, reason: 'enough-bids', acceptable: 3 })
+      assert.equal(shouldAwardEarly({ ...base, bids: [bid('a'), bid('b'), bid('c')], minBids: 4 }).award, false, 'minBids above the shard count waits for more')
+      assert.equal(shouldAwardEarly({ ...base, bids: [bid('a', { capacity: 3 })], minBids: 1 }).award, true, 'one bidder with room for every shard')
+      assert.equal(shouldAwardEarly({ ...base, bids: [bid('a'), bid('b'), bid('c')], minBids: 1, open: [...open, { shardIndex: 0, replica: 1 }, { shardIndex: 1, replica: 1 }, { shardIndex: 2, replica: 1 }, { shardIndex: 0, replica: 2 }] }).award, false, 'bids that cannot place every slot are not enough')
+    })
+
+    it('counts only bids better than the reserve: within max price and min reputation, unexpired, same region, not excluded', () => {
+      const bad = [bid('p', { pricePerUnit: 3 }), bid('r', { reputation: 0.2 }), bid('e', { expiresAt: NOW - 1 }), bid('g', { region: 'gcpv' }), bid('x')]
+      const d = shouldAwardEarly({ ...base, bids: [bid('a'), bid('b'), ...bad], excluded: ['x'] })
+      assert.deepEqual(d, { award: false, reason: 'waiting', acceptable: 2 })
+    })
+
+    it('waits while a bidder\'s RTT is being measured (its score is not final)', () => {
+      const bids = [bid('a'), bid('b'), bid('c')]
+      assert.equal(shouldAwardEarly({ ...base, bids, pendingRtt: ['c'] }).award, false)
+      assert.equal(shouldAwardEarly({ ...base, bids, pendingRtt: ['z'] }).award, true, 'a pending RTT of someone who did not bid does not matter')
+    })
+
+    it('awards once every region peer bid or refused, even below minBids: no more answers are coming', () => {
+      assert.deepEqual(shouldAwardEarly({ ...base, bids: [bid('a')], regionPeers: ['a', 'b', 'c'], refused: ['b'] }), { award: false, reason: 'waiting', acceptable: 1 })
+      assert.deepEqual(shouldAwardEarly({ ...base, bids: [bid('a')], regionPeers: ['a', 'b', 'c'], refused: ['b', 'c'] }), { award: true, reason: 'all-answered', acceptable: 1 })
+      assert.equal(shouldAwardEarly({ ...base, bids: [], regionPeers: [] }).award, false, 'no region peers known: wait for the window')
+    })
+
+    it('is deterministic: the order of bids does not matter', () => {
+      const bids = [bid('c'), bid('a', { pricePerUnit: 1.5 }), bid('b')]
+      assert.deepEqual(shouldAwardEarly({ ...base, bids }), shouldAwardEarly({ ...base, bids: [...bids].reverse() }))
+    })
   })
 })

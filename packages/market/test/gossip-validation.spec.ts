@@ -17,7 +17,7 @@ describe('gossip validation on real nodes', function () {
   let fleet: MarketFleet
   afterEach(async () => { await fleet.stop() })
 
-  it('forged, expired, replayed and oversize offers/bids are rejected, never reach the auction, and lower the sender score', async () => {
+  it('forged and oversize offers/bids are rejected, expired and replayed ones ignored; none reaches the auction, and the sender\'s score drops', async () => {
     fleet = await createMarketFleet()
     const requester = await fleet.add('station', 'u33d')
     const bootstrap = requester.node.getMultiaddrs().map(String)
@@ -85,8 +85,10 @@ describe('gossip validation on real nodes', function () {
     for (const code of ['ERR_REPLAYED_MESSAGE', 'ERR_SIGNER_MISMATCH', 'ERR_INVALID_SIGNATURE', 'ERR_MESSAGE_EXPIRED', 'ERR_MESSAGE_TOO_LARGE']) {
       assert.ok(codes.has(code), `worker rejected with ${code}: got ${[...codes].join(', ')}`)
     }
+    // late and replayed messages may come from an honest forwarder: ignored; forged and malformed ones are rejected
+    const ignored = new Set(['ERR_REPLAYED_MESSAGE', 'ERR_MESSAGE_EXPIRED'])
     for (const r of [...rejectedAtWorker, ...rejectedAtRequester]) {
-      assert.equal(r.verdict, 'reject', `${r.code} rejects`)
+      assert.equal(r.verdict, ignored.has(r.code) ? 'ignore' : 'reject', `${r.code} ${ignored.has(r.code) ? 'ignores' : 'rejects'}`)
       assert.equal(r.from, mallory.node.peerId.toString())
     }
     assert.ok(rejectedAtRequester.some(r => r.code === 'ERR_SIGNER_MISMATCH'), 'the requester rejected the forged bid')

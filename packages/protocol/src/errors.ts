@@ -13,11 +13,28 @@
  */
 export type ValidationAction = 'reject' | 'ignore'
 
+/** Options of a {@link FleetmeshError}. */
+export interface FleetmeshErrorOptions {
+  /**
+   * how a gossip validator should treat the message, chosen where the error
+   * is thrown (an expired or replayed message an honest forwarder may pass
+   * on is `ignore`) @default 'reject' (or the class's own action)
+   */
+  action?: ValidationAction
+  /** the error that caused this one */
+  cause?: unknown
+}
+
 /** Base class: every fleetmesh error carries a stable `code`. */
 export abstract class FleetmeshError extends Error {
   abstract readonly code: string
   /** how a gossip validator should treat a message that raised this error */
-  readonly action: ValidationAction = 'reject'
+  readonly action: ValidationAction
+
+  constructor (message?: string, options: FleetmeshErrorOptions = {}) {
+    super(message, options.cause != null ? { cause: options.cause } : undefined)
+    this.action = options.action ?? 'reject'
+  }
 }
 
 /** A message or frame is larger than the limit for its kind. */
@@ -126,11 +143,14 @@ export class RegionMismatchError extends FleetmeshError {
   readonly code = 'ERR_REGION_MISMATCH'
 }
 
-/** A message arrived through a peer that is not admitted; dropped without a penalty. */
+/** A message arrived through a peer that is not admitted; dropped without a penalty (unless the thrower says `reject`: a refused peer). */
 export class NotAdmittedError extends FleetmeshError {
   override readonly name = 'NotAdmittedError'
   readonly code = 'ERR_NOT_ADMITTED'
-  override readonly action = 'ignore'
+
+  constructor (message?: string, options: FleetmeshErrorOptions = {}) {
+    super(message, { action: 'ignore', ...options })
+  }
 }
 
 /** A work receipt is malformed, inconsistent, or its signatures or certificates do not verify. */

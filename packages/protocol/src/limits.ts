@@ -65,6 +65,14 @@ export const MAX_HEARTBEAT_LEASES = 4096
 /** Longest a market message may live (expiresAt - issuedAt), ms: bounds the replay window. */
 export const MAX_MARKET_MESSAGE_TTL_MS = 10 * 60 * 1000
 
+/**
+ * Latest deadline a job offer may name, ms after the offer is checked:
+ * fleet-wide, so no lease can be asked to live longer. One hour covers the
+ * longest batch jobs of the field (an OCR pass over a day of a vehicle's
+ * frames) and bounds every table keyed by a job.
+ */
+export const MAX_JOB_DEADLINE_MS = 60 * 60 * 1000
+
 /** Clock skew tolerated between peers: a message issued further in the future is refused, ms. */
 export const MAX_CLOCK_SKEW_MS = 30_000
 

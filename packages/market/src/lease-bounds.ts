@@ -1,0 +1,45 @@
+/**
+ * The worker's own bounds on a lease it accepts, whatever the award asks:
+ * a pure function over plain data (see worker.ts).
+ */
+
+/** A worker's lease limits, ms. Plain data. */
+export interface LeaseLimits {
+  /** longest heartbeat timeout granted (`WorkerInit.maxLeaseTimeoutMs`) */
+  maxLeaseTimeoutMs: number
+  /** longest total life of a lease from its award (`WorkerInit.maxLeaseLifeMs`) */
+  maxLeaseLifeMs: number
+  /** heartbeat timeout when the award states none (the worker's `MarketInit.leaseTimeoutMs`) */
+  defaultLeaseTimeoutMs: number
+}
+
+/** What an award asks, as far as the bounds go. */
+export interface LeaseAsk {
+  /** heartbeat timeout asked, ms (0: none stated) */
+  leaseTimeoutMs: number
+  /** the award's deadline, ms since the epoch */
+  deadline: number
+  /** the deadline of the job's offer the worker bid on, ms since the epoch */
+  offerDeadline: number
+}
+
+/** The lease the worker grants: its heartbeat timeout and the time it ends at the latest. */
+export interface LeaseBounds {
+  /** the lease ends when no heartbeat came for this long, ms */
+  timeoutMs: number
+  /** ms since the epoch: the lease ends then whatever happens (the earliest of the award's deadline, the offer's deadline and `now + maxLeaseLifeMs`) */
+  endsAt: number
+}
+
+/**
+ * Bounds a lease by the worker's limits at `now` (ms since the epoch).
+ *
+ * @returns the bounds, or a decline reason when the lease would end before it starts
+ */
+export function boundLease (ask: LeaseAsk, limits: LeaseLimits, now: number): LeaseBounds | { decline: string } {
+  const asked = ask.leaseTimeoutMs > 0 ? ask.leaseTimeoutMs : limits.defaultLeaseTimeoutMs
+  const timeoutMs = Math.max(1, Math.min(asked, limits.maxLeaseTimeoutMs))
+  const endsAt = Math.min(ask.deadline, ask.offerDeadline, now + limits.maxLeaseLifeMs)
+  if (!(endsAt > now)) return { decline: `the lease would end before it starts (deadline ${Math.min(ask.deadline, ask.offerDeadline)} has passed)` }
+  return { timeoutMs, endsAt }
+}
