@@ -19,7 +19,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { AdmissionService } from './admission.js'
 import { CapabilitiesService } from './capabilities.js'
-import { LEDGER_DIR, MODELS_DIR, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, MAX_BOOTSTRAP_RETRY_MS, MAX_CONNECTIONS, MAX_INCOMING_PENDING_CONNECTIONS, RELAY_MAX_RESERVATIONS } from './constants.js'
+import { RevocationService } from './revocation.js'
+import { LEDGER_DIR, MODELS_DIR, REVOCATION_LIST_FILE, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, MAX_BOOTSTRAP_RETRY_MS, MAX_CONNECTIONS, MAX_INCOMING_PENDING_CONNECTIONS, RELAY_MAX_RESERVATIONS } from './constants.js'
 import { loadOrCreateIdentity, openDatastore } from './data-dir.js'
 import { ModelsUnavailableError, OwnCertificateError } from './errors.js'
 import { ModelTransferService } from './model-transfer.js'
@@ -30,16 +31,18 @@ import type { Ledger, LedgerInit } from '@fleetmesh/ledger'
 import type { InferenceInit, JobHandle, SubmitInit } from './inference.js'
 import type { Market, MarketInit, WorkerInit, WorkerLease } from '@fleetmesh/market'
 import { ModelStore } from '@fleetmesh/runtime'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseSwarmKey } from './swarm-key.js'
 import type { Admission, AdmissionEvents, AdmissionRefusal } from './admission.js'
+import type { Revocations } from './revocation.js'
 import type { Capabilities, CapabilityKind, FindPeersQuery, MeshPeer } from './capabilities.js'
 import type { FetchModelOptions, ModelTransfer } from './model-transfer.js'
 import type { StoredModel } from '@fleetmesh/runtime'
-import type { NodeRole, VerifiedCertificate } from '@fleetmesh/protocol'
+import type { NodeRole, VerifiedCertificate, VerifiedRevocationList } from '@fleetmesh/protocol'
 import type { GossipSub, GossipsubOpts, Message } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
-import type { Libp2p, Metrics, PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
+import type { Libp2p, Metrics, PeerId, PeerInfo, PrivateKey, PublicKey } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -90,8 +93,15 @@ export interface MeshNodeInit {
   allowPrivateAddresses?: boolean
   /** dial timeout, ms @default DIAL_TIMEOUT_MS (5000) */
   dialTimeoutMs?: number
-  /** how long a connection may stay open without a verified certificate, ms @default ADMISSION_TIMEOUT_MS (3000) */
+  /** how long a connection may stay open without a verified certificate, ms @default ADMISSION_TIMEOUT_MS (750) */
   admissionTimeoutMs?: number
+  /** longest certificate validity the fleet accepts from peers, ms; unbounded when omitted */
+  maxCertificateValidityMs?: number
+  /**
+   * signed revocation lists (from `createRevocationList`) applied at start,
+   * besides those stored in the datastore and `<dataDir>/revocation.list`
+   */
+  revocationLists?: Uint8Array[]
   /** how long a refused peer is denied, ms @default REFUSAL_BACKOFF_MS (60000) */
   refusalBackoffMs?: number
   /** model CIDs to announce as `model/<cid>` at start */
@@ -158,6 +168,7 @@ export interface MeshServices {
   dht: KadDHT
   pubsub: GossipSub
   admission: Admission
+  revocations: Revocations
   capabilities: Capabilities
   /** present when the node has a model store (see `MeshNodeInit.modelStore`) */
   models?: ModelTransfer
@@ -210,6 +221,18 @@ export interface MeshNode extends TypedEventEmitter<MeshNodeEvents> {
   isAdmitted(peerId: PeerId): boolean
   /** recent refusals (peers disconnected for a bad or missing certificate) */
   refusals(): AdmissionRefusal[]
+  /**
+   * Applies a signed revocation list (from `createRevocationList`), stores
+   * it and spreads it: gossip plus a push to every admitted peer. Revoked
+   * peers are disconnected and refused here at once, elsewhere as the list
+   * arrives.
+   *
+   * @throws StaleRevocationListError if a list of its authority with an equal or higher sequence is held
+   * @throws UnknownAuthorityError, InvalidRevocationListError, InvalidSignatureError on a bad list
+   */
+  revoke(list: Uint8Array): Promise<VerifiedRevocationList>
+  /** the revocation lists this node holds, one per authority */
+  revocationLists(): VerifiedRevocationList[]
   /** Subscribes to a gossip topic; messages from peers that are not admitted never reach `handler`. Returns an unsubscribe function. */
   subscribe(topic: string, handler: GossipHandler, validator?: GossipValidator): () => void
   /** Publishes on a gossip topic. @throws MessageTooLargeError */
@@ -238,6 +261,11 @@ export interface MeshNode extends TypedEventEmitter<MeshNodeEvents> {
    * @throws ModelsUnavailableError without a model store (other errors reject `result`)
    */
   submit(init: SubmitInit): JobHandle
+}
+
+/** A Kad-DHT peer info mapper that empties the addresses of excluded peers (kad-dht then leaves them out of its answers). */
+function excludingMapper (base: (info: PeerInfo) => PeerInfo, excluded: (id: PeerId) => boolean): (info: PeerInfo) => PeerInfo {
+  return (info) => excluded(info.id) ? { id: info.id, multiaddrs: [] } : base(info)
 }
 
 const DEFAULT_LISTEN: Record<NodeRole, string[]> = {
@@ -277,6 +305,11 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     throw new OwnCertificateError(`this node runs as ${role} in ${region} but its certificate says ${certificate.role} in ${certificate.region}`)
   }
   const dialTimeoutMs = init.dialTimeoutMs ?? DIAL_TIMEOUT_MS
+  const revocationLists = [...(init.revocationLists ?? [])]
+  if (init.dataDir != null) {
+    const file = await readFile(join(init.dataDir, REVOCATION_LIST_FILE)).catch(() => undefined)
+    if (file != null) revocationLists.push(file)
+  }
   const ownedStore = init.datastore == null && init.dataDir != null ? await openDatastore(init.dataDir) : undefined
   const datastore = init.datastore ?? ownedStore
 
@@ -285,13 +318,18 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
   const refused = (id: PeerId): boolean => gate.admission?.isRefused(id) ?? false
 
   const services: Record<string, (components: any) => unknown> = {
-    identify: identify({ runOnLimitedConnection: true }),
+    // identify runs only once a peer is admitted (the admission service
+    // starts it): libp2p notifies gossipsub's, Kad-DHT's and the relay's
+    // topologies of a peer only after its identify, so they never learn of
+    // a peer that is not a member
+    identify: identify({ runOnLimitedConnection: true, runOnConnectionOpen: false }),
     // findPeers pings several providers while the connection monitor and DHT ping too
     ping: ping({ runOnLimitedConnection: true, maxOutboundStreams: 8, maxInboundStreams: 8 }),
     dht: kadDHT({
       protocol: DHT_PROTOCOL,
       clientMode: role !== 'station',
-      peerInfoMapper: (init.allowPrivateAddresses ?? true) ? passthroughMapper : removePrivateAddressesMapper,
+      // answers never name a refused or revoked peer (kad-dht drops entries left without addresses)
+      peerInfoMapper: excludingMapper((init.allowPrivateAddresses ?? true) ? passthroughMapper : removePrivateAddressesMapper, (id) => gate.admission?.isExcluded(id) ?? false),
       // fleets are small and stations few: a quiet routing table refresh is enough
       initialQuerySelfInterval: 1000,
       querySelfInterval: 5 * 60 * 1000
@@ -319,8 +357,10 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       certificate: init.certificate,
       trustedAuthorities: init.trustedAuthorities,
       timeoutMs: init.admissionTimeoutMs,
-      refusalBackoffMs: init.refusalBackoffMs
+      refusalBackoffMs: init.refusalBackoffMs,
+      maxCertificateValidityMs: init.maxCertificateValidityMs
     }),
+    revocations: (components: any) => new RevocationService(components, { trustedAuthorities: init.trustedAuthorities, lists: revocationLists }),
     capabilities: (components: any) => new CapabilitiesService(components, { role, region, models: init.models, dialTimeoutMs }),
     dcutr: dcutr(),
     autonat: autoNAT()
@@ -525,6 +565,14 @@ class FleetMeshNode extends TypedEventEmitter<MeshNodeEvents> implements MeshNod
 
   refusals (): AdmissionRefusal[] {
     return this.libp2p.services.admission.refusals()
+  }
+
+  async revoke (list: Uint8Array): Promise<VerifiedRevocationList> {
+    return this.libp2p.services.revocations.revoke(list)
+  }
+
+  revocationLists (): VerifiedRevocationList[] {
+    return this.libp2p.services.revocations.lists()
   }
 
   subscribe (topic: string, handler: GossipHandler, validator?: GossipValidator): () => void {
