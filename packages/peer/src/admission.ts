@@ -12,7 +12,8 @@ import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 /**
  * The admission service ("walled garden"): on every new connection each side
  * opens a `/fleetmesh/admission/1.0.0` stream and sends its device
- * certificate; each side verifies the certificate it receives (trusted
+ * certificate (the dialling side at once, the accepting side once the
+ * dialler's certificate verified); each side verifies the certificate it receives (trusted
  * authority, valid now within the clock skew, not revoked, no longer-lived
  * than the fleet allows, issued to the connection's remote PeerId) and
  * answers with an `AdmissionResult`.
@@ -149,6 +150,8 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
   /** refused PeerId string -> until (ms since the epoch), oldest refusal first */
   private readonly refusedUntil = new Map<string, { peerId: PeerId, until: number }>()
   private readonly recentRefusals: AdmissionRefusal[] = []
+  /** connections this node sent its certificate on */
+  private readonly sentOn = new WeakSet<Connection>()
   private sweepTimer?: ReturnType<typeof setInterval>
   private started = false
 
@@ -328,7 +331,10 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
       }
       this.makeRoom(connection)
     }
-    void this.sendCertificate(connection)
+    // the dialling side presents its certificate first; the accepting side
+    // answers with its own only once the dialler's verified (admit), so a
+    // peer that dials in and stays silent learns nothing, not even who we are
+    if (connection.direction === 'outbound' || this.certs.has(peerId)) void this.sendCertificate(connection)
   }
 
   /** The admission timeout ran out: a peer still connected that sent no certificate is refused; one that only lost its connection is not. */
@@ -375,6 +381,7 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
 
   /** Opens an admission stream on `connection` and sends our certificate. */
   private async sendCertificate (connection: Connection, attempt = 0): Promise<void> {
+    this.sentOn.add(connection)
     let stream: Stream | undefined
     try {
       stream = await connection.newStream(ADMISSION_PROTOCOL, {
@@ -484,7 +491,9 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
       this.safeDispatch('peer:admitted', cert)
       // identify (and with it the topologies of gossipsub, Kad-DHT, relay) only now
       for (const c of this.components.connectionManager.getConnections(peerId)) {
-        if (c.status === 'open') void this.identify(c)
+        if (c.status !== 'open') continue
+        if (!this.sentOn.has(c)) void this.sendCertificate(c)
+        void this.identify(c)
       }
       if (connection.status !== 'open') this.log('%p admitted on a connection that closed meanwhile', peerId)
     }

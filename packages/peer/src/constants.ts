@@ -135,3 +135,11 @@ export const REVOCATION_PUSH_TIMEOUT_MS = 5000
 
 /** Name of the revocation list file a node loads from its data directory at start (written by `fleetmesh authority revoke --out`). */
 export const REVOCATION_LIST_FILE = 'revocation.list'
+
+/**
+ * Time from a connection's start until the remote's pnet nonce and its
+ * first handshake bytes must have arrived, ms. Two loopback or LAN round
+ * trips take a few ms; 800 ms keeps a wrong or missing swarm key failing,
+ * on both sides, within 1 s, and still fits a ~400 ms cellular RTT.
+ */
+export const PNET_HANDSHAKE_TIMEOUT_MS = 800
