@@ -167,9 +167,12 @@ describe('walled garden: nothing for outsiders', function () {
     const station = await fleet.add('station', 'u33d', { refusalBackoffMs: 60_000 })
     const outsiders = await Promise.all(Array.from({ length: 20 }, async () => createRawNode(fleet.swarmKey)))
     extra.push(...outsiders)
+    // the worst outsiders: they take the admission stream and stay silent
+    const held: any[] = []
+    await Promise.all(outsiders.map(async o => o.handle(ADMISSION_PROTOCOL, (stream) => { held.push(stream) })))
     const target = station.getMultiaddrs()[0] as any
     const flood = Promise.allSettled(outsiders.flatMap(o => Array.from({ length: 10 }, async () => o.dial(target, { force: true, signal: AbortSignal.timeout(3000) }))))
-    await new Promise(resolve => setTimeout(resolve, 150))
+    await flood
     const start = Date.now()
     const vehicle = await fleet.add('vehicle', 'u33d', { bootstrap: [String(target)] })
     await waitUntil(() => station.isAdmitted(vehicle.peerId) && vehicle.isAdmitted(station.peerId), 5000, 'the vehicle joins during the flood')
