@@ -42,7 +42,12 @@ describe('fleetmesh authority revoke', function () {
     await mkdir(dataDir)
     await writeFile(join(dataDir, REVOCATION_LIST_FILE), await readFile(out))
     const node = await createMeshNode({
-      role: 'station', region: 'u33d', privateKey: key, dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], trustedAuthorities: [authority.publicKey],
+      role: 'station',
+      region: 'u33d',
+      privateKey: key,
+      dataDir,
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      trustedAuthorities: [authority.publicKey],
       certificate: await issueCertificate(authority, { peerId: peerIdFromPrivateKey(key), role: 'station', region: 'u33d' })
     })
     try {
