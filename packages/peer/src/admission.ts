@@ -41,7 +41,7 @@ export interface AdmissionInit {
   /**
    * how long a connection may stay open without a verified certificate, ms
    *
-   * @default ADMISSION_TIMEOUT_MS (750)
+   * @default ADMISSION_TIMEOUT_MS (600)
    */
   timeoutMs?: number
   /**

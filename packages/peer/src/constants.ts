@@ -6,14 +6,14 @@
  * How long a new connection may stay open without a verified certificate
  * from the remote peer, ms. The handshake is one stream round trip right
  * after the connection opens (~5 ms on loopback, a few ms on a LAN, 2–3
- * RTT over cellular), and a silent peer must be cut within 1 s: 750 ms
- * leaves ~250 ms for the timer to fire late on a loaded node and for the
- * close. A fleet whose vehicles sit behind slow cellular links raises it
+ * RTT over cellular), and a silent peer must be cut within 1 s: 600 ms
+ * leaves ~400 ms for the dial, a timer firing late on a loaded node
+ * (measured up to +450 ms on two busy cores) and the close. A fleet whose vehicles sit behind slow cellular links raises it
  * (`admissionTimeoutMs`); silence costs a member only the short
  * TIMEOUT_REFUSAL_BACKOFF_MS. A peer that speaks no admission protocol, or
  * sends a bad certificate, is refused at once, without waiting for this.
  */
-export const ADMISSION_TIMEOUT_MS = 750
+export const ADMISSION_TIMEOUT_MS = 600
 
 /**
  * How long `Admission.waitFor` waits for a peer's admission, ms, when the
@@ -139,7 +139,9 @@ export const REVOCATION_LIST_FILE = 'revocation.list'
 /**
  * Time from a connection's start until the remote's pnet nonce and its
  * first handshake bytes must have arrived, ms. Two loopback or LAN round
- * trips take a few ms; 800 ms keeps a wrong or missing swarm key failing,
- * on both sides, within 1 s, and still fits a ~400 ms cellular RTT.
+ * trips take a few ms; 600 ms keeps a wrong or missing swarm key failing,
+ * on both sides, within 1 s on a loaded node, and still fits a ~300 ms
+ * cellular RTT (a fleet on slower links passes a longer timeout to
+ * `swarmKeyProtector`).
  */
-export const PNET_HANDSHAKE_TIMEOUT_MS = 800
+export const PNET_HANDSHAKE_TIMEOUT_MS = 600

@@ -93,7 +93,7 @@ export interface MeshNodeInit {
   allowPrivateAddresses?: boolean
   /** dial timeout, ms @default DIAL_TIMEOUT_MS (5000) */
   dialTimeoutMs?: number
-  /** how long a connection may stay open without a verified certificate, ms @default ADMISSION_TIMEOUT_MS (750) */
+  /** how long a connection may stay open without a verified certificate, ms @default ADMISSION_TIMEOUT_MS (600) */
   admissionTimeoutMs?: number
   /** longest certificate validity the fleet accepts from peers, ms; unbounded when omitted */
   maxCertificateValidityMs?: number

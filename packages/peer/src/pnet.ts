@@ -205,7 +205,7 @@ class SwarmKeyProtector implements ConnectionProtector {
  * that sends none within `timeoutMs` of connecting, is dropped at once: a
  * wrong or missing key fails on both sides within `timeoutMs`.
  *
- * @param timeoutMs - time from connecting until the remote's nonce and first handshake bytes must have arrived, ms @default PNET_HANDSHAKE_TIMEOUT_MS (800)
+ * @param timeoutMs - time from connecting until the remote's nonce and first handshake bytes must have arrived, ms @default PNET_HANDSHAKE_TIMEOUT_MS (600)
  * @throws InvalidSwarmKeyError
  */
 export function swarmKeyProtector (swarmKey: Uint8Array, timeoutMs = PNET_HANDSHAKE_TIMEOUT_MS): () => ConnectionProtector {
