@@ -114,8 +114,15 @@ async function main (): Promise<void> {
     const privateKey = await generateKeyPair('Ed25519')
     const certificate = await issueCertificate(authority, { peerId: peerIdFromPrivateKey(privateKey), role, region: 'u33d', validForMs: 3600_000 })
     const node = await createMeshNode({
-      role, region: 'u33d', privateKey, certificate, swarmKey, trustedAuthorities: [authority.publicKey], bootstrap,
-      listen: [`/ip4/${nextHost()}/tcp/0`], gossip: { scoreParams: { IPColocationFactorWhitelist: new Set(['127.0.0.1']) } }
+      role,
+      region: 'u33d',
+      privateKey,
+      certificate,
+      swarmKey,
+      trustedAuthorities: [authority.publicKey],
+      bootstrap,
+      listen: [`/ip4/${nextHost()}/tcp/0`],
+      gossip: { scoreParams: { IPColocationFactorWhitelist: new Set(['127.0.0.1']) } }
     })
     nodes.push(node)
     return node
@@ -143,7 +150,7 @@ async function main (): Promise<void> {
       dhtAnswers += await dhtProbe(outsider, target, 4, capabilityCid(key).bytes)
     }
     try {
-      for await (const _ of outsider.services.dht.findProviders(capabilityCid('role/station'), { signal: AbortSignal.timeout(1000) })) dhtAnswers++
+      for await (const provider of outsider.services.dht.findProviders(capabilityCid('role/station'), { signal: AbortSignal.timeout(1000) })) if (provider != null) dhtAnswers++
     } catch {}
     for (const p of FLEET_PROTOCOLS) {
       if (!outsider.getConnections().some(c => c.status === 'open')) await outsider.dial(target).catch(() => {})
