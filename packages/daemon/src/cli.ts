@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
-import { exportAuthority, exportAuthorityPublicKey, createAuthority, generateSwarmKey, importAuthority, importAuthorityPublicKey, issueCertificate, loadOrCreateIdentity, parseSwarmKey } from '@fleetmesh/peer'
+import { exportAuthority, exportAuthorityPublicKey, createAuthority, createRevocationList, generateSwarmKey, importAuthority, importAuthorityPublicKey, issueCertificate, loadOrCreateIdentity, parseSwarmKey, verifyRevocationList } from '@fleetmesh/peer'
 import { parseModelCid } from '@fleetmesh/runtime'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import cliProgress from 'cli-progress'
@@ -17,7 +17,7 @@ import { CERTIFICATE_FILE, CONFIG_FILE, loadOrCreateToken, writeFileAtomic } fro
 import { readNpy, writeNpy } from './npy.js'
 import { placementMessage, progressFigures, progressLine } from './progress.js'
 import type { JobView } from './jobs.js'
-import type { WireTensor } from '@fleetmesh/protocol'
+import type { RevocationEntry, WireTensor } from '@fleetmesh/protocol'
 
 /**
  * The `fleetmesh` command line: authority and swarm key tools, `init`,
@@ -181,6 +181,44 @@ export function createProgram (io: CliIo = defaultIo): Command {
       const out = resolve(o.out)
       await writeFileAtomic(out, cert, 0o644)
       io.stdout(`certificate for ${peerId.toString()} (${o.role} in ${o.region}, ${o.days} days) written to ${out}\n`)
+    })
+
+  authority.command('revoke')
+    .description('sign a revocation list (devices by PeerId, certificates by serial) into FILE; a node loads <dataDir>/revocation.list at start and spreads it to the whole fleet (gossip, and a push to every peer it admits)')
+    .requiredOption('--authority <dir>', 'directory of authority.key')
+    .option('--peer <peerId>', 'revoke a device: its certificates issued until now (repeatable)', collect)
+    .option('--serial <hex>', 'revoke one certificate by its serial, sha2-256 hex of the certificate file (repeatable)', collect)
+    .option('--reason <text>', 'reason recorded with the new entries', '')
+    .requiredOption('--out <file>', 'revocation list to write; an existing list there is extended (its entries kept, its sequence raised)')
+    .action(async (o: { authority: string, peer?: string[], serial?: string[], reason: string, out: string }) => {
+      const a = importAuthority((await readInputFile(join(resolve(o.authority), AUTHORITY_KEY_FILE), 'authority key')).toString('utf8'))
+      if ((o.peer ?? []).length === 0 && (o.serial ?? []).length === 0) throw new UsageError('name what to revoke: --peer <PeerId> or --serial <hex>')
+      const now = Date.now()
+      const entries: RevocationEntry[] = []
+      for (const p of o.peer ?? []) {
+        try { entries.push({ peerId: peerIdFromString(p), revokedAt: now, reason: o.reason }) } catch { throw new UsageError(`--peer ${JSON.stringify(p)} is not a PeerId`) }
+      }
+      for (const serial of o.serial ?? []) entries.push({ serial: serial.toLowerCase(), revokedAt: now, reason: o.reason })
+      const out = resolve(o.out)
+      let sequence = now
+      if (existsSync(out)) {
+        let previous
+        try {
+          previous = await verifyRevocationList(await readInputFile(out, 'revocation list'), { trustedAuthorities: [a.publicKey] })
+        } catch (err: any) {
+          throw new UsageError(`${out} is not a revocation list of this authority (${err?.message ?? err}); give another --out`)
+        }
+        entries.unshift(...previous.entries)
+        sequence = Math.max(now, previous.sequence + 1)
+      }
+      let list: Uint8Array
+      try {
+        list = await createRevocationList(a, entries, { sequence, issuedAt: now })
+      } catch (err: any) {
+        throw new UsageError(err?.message ?? String(err))
+      }
+      await writeFileAtomic(out, list, 0o644)
+      io.stdout(`revocation list ${sequence} with ${entries.length} entries written to ${out}\ncopy it to <dataDir>/revocation.list of a node and restart it: the node applies it and spreads it to the fleet\n`)
     })
 
   // ---- swarm key --------------------------------------------------------

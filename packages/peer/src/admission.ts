@@ -1,21 +1,36 @@
-import { ADMISSION_PROTOCOL, AdmissionHello, AdmissionResult, MAX_ADMISSION_MESSAGE_BYTES, verifyCertificate } from '@fleetmesh/protocol'
+import { ADMISSION_PROTOCOL, AdmissionHello, AdmissionResult, MAX_ADMISSION_MESSAGE_BYTES, RevocationSet, verifyCertificate } from '@fleetmesh/protocol'
 import { serviceCapabilities, TypedEventEmitter } from '@libp2p/interface'
 import { PeerMap } from '@libp2p/peer-collections'
 import { pbStream } from '@libp2p/utils'
-import { ADMISSION_TIMEOUT_MS, REFUSAL_BACKOFF_MS, TIMEOUT_REFUSAL_BACKOFF_MS } from './constants.js'
+import { ADMISSION_TIMEOUT_MS, ADMISSION_WAIT_MS, ADMITTED_TAG, ADMITTED_TAG_VALUE, MAX_REFUSED_PEERS, MAX_UNADMITTED_CONNECTIONS, REFUSAL_BACKOFF_MS, REFUSAL_SWEEP_INTERVAL_MS, TIMEOUT_REFUSAL_BACKOFF_MS } from './constants.js'
 import { AdmissionRefusedError } from './errors.js'
-import type { VerifiedCertificate } from '@fleetmesh/protocol'
-import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PublicKey, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
+import { ProtocolGate } from './protocol-gate.js'
+import type { VerifiedCertificate, VerifiedRevocationList } from '@fleetmesh/protocol'
+import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PeerStore, PublicKey, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
 /**
  * The admission service ("walled garden"): on every new connection each side
  * opens a `/fleetmesh/admission/1.0.0` stream and sends its device
- * certificate; each side verifies the certificate it receives (trusted
- * authority, not expired, issued to the connection's remote PeerId) and
- * answers with an `AdmissionResult`. A peer that sends a bad certificate, or
- * none within `timeoutMs`, is hung up on and kept out by the connection gater
- * for `refusalBackoffMs`. Certificates are re-checked at expiry.
+ * certificate (the dialling side at once, the accepting side once the
+ * dialler's certificate verified); each side verifies the certificate it receives (trusted
+ * authority, valid now within the clock skew, not revoked, no longer-lived
+ * than the fleet allows, issued to the connection's remote PeerId) and
+ * answers with an `AdmissionResult`.
+ *
+ * Admission comes before anything else: every other protocol's stream
+ * handler is gated (`protocol-gate.ts`), and identify runs only after a
+ * peer is admitted (the node starts identify with `runOnConnectionOpen:
+ * false`), so libp2p tells gossipsub, Kad-DHT, relay and AutoNAT about a
+ * peer (their topologies) only once it is a member.
+ *
+ * A refusal, and its back-off in the connection gater, follows only a
+ * certificate that was received and failed verification, a peer that
+ * answers that it speaks no admission protocol, or silence past
+ * `timeoutMs` on a live connection. An aborted or duplicate connection (its
+ * admission stream reads EOF or resets) is never a refusal. Refused peers
+ * are forgotten after their back-off. Certificates are re-checked at expiry
+ * and whenever a revocation list arrives.
  */
 
 export interface AdmissionInit {
@@ -26,7 +41,7 @@ export interface AdmissionInit {
   /**
    * how long a connection may stay open without a verified certificate, ms
    *
-   * @default ADMISSION_TIMEOUT_MS (3000)
+   * @default ADMISSION_TIMEOUT_MS (600)
    */
   timeoutMs?: number
   /**
@@ -35,20 +50,31 @@ export interface AdmissionInit {
    * @default REFUSAL_BACKOFF_MS (60000)
    */
   refusalBackoffMs?: number
+  /** longest certificate validity this fleet accepts, ms; unbounded when omitted (see `verifyCertificate`) */
+  maxCertificateValidityMs?: number
+  /**
+   * most connections of peers not yet admitted kept at once
+   *
+   * @default MAX_UNADMITTED_CONNECTIONS (32)
+   */
+  maxUnadmittedConnections?: number
 }
 
 export interface AdmissionComponents {
   peerId: PeerId
   registrar: Registrar
   connectionManager: ConnectionManager
+  peerStore: PeerStore
   events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
+  /** libp2p identify, started with `runOnConnectionOpen: false`: admission runs it once a peer is admitted */
+  identify?: { identify(connection: Connection, options?: { signal?: AbortSignal }): Promise<unknown> }
 }
 
 /** Why a peer was refused. */
 export interface AdmissionRefusal {
   peerId: PeerId
-  /** stable error code, e.g. `ERR_CERTIFICATE_EXPIRED`, `ERR_ADMISSION_TIMEOUT` */
+  /** stable error code, e.g. `ERR_CERTIFICATE_EXPIRED`, `ERR_ADMISSION_TIMEOUT`, `ERR_CERTIFICATE_REVOKED` */
   code: string
   message: string
   /** ms since the epoch */
@@ -72,19 +98,35 @@ export interface Admission extends TypedEventEmitter<AdmissionEvents> {
   isAdmitted(peerId: PeerId): boolean
   /** true if the peer was refused within the back-off window */
   isRefused(peerId: PeerId): boolean
+  /** true if the peer must not be named to others (refused, or revoked by a held revocation list) */
+  isExcluded(peerId: PeerId): boolean
   /** certificates of all admitted, connected peers */
   admitted(): VerifiedCertificate[]
   /**
    * Resolves with the peer's certificate once it is admitted.
    *
-   * @throws AdmissionRefusedError if it is refused, or not admitted before `timeoutMs`
+   * @throws AdmissionRefusedError if it is refused, it refuses this node, the signal aborts, or it is not admitted within ADMISSION_WAIT_MS
    */
   waitFor(peerId: PeerId, options?: { signal?: AbortSignal }): Promise<VerifiedCertificate>
   /** the latest refusals, newest last (at most 100) */
   refusals(): AdmissionRefusal[]
+  /**
+   * Applies a verified revocation list: it replaces the held list of its
+   * authority, and every admitted peer it revokes is refused and
+   * disconnected at once.
+   *
+   * @returns the peers dropped
+   * @throws StaleRevocationListError if a list of the same authority with an equal or higher sequence is held
+   */
+  addRevocationList(list: VerifiedRevocationList): PeerId[]
+  /** the revocation lists held, one per authority */
+  revocationLists(): VerifiedRevocationList[]
 }
 
 const MAX_REFUSALS_KEPT = 100
+
+/** Errors of a stream that ended or was aborted (a duplicate or closing connection): never a refusal. */
+const STREAM_ENDED = new Set(['UnexpectedEOFError', 'StreamResetError', 'StreamAbortedError', 'StreamClosedError', 'StreamStateError', 'ConnectionClosedError', 'ConnectionClosingError', 'MuxerClosedError', 'AbortError', 'TimeoutError'])
 
 export class AdmissionService extends TypedEventEmitter<AdmissionEvents> implements Admission, Startable {
   readonly [Symbol.toStringTag] = '@fleetmesh/admission'
@@ -95,12 +137,22 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
   private readonly trusted: PublicKey[]
   private readonly timeoutMs: number
   private readonly backoffMs: number
+  private readonly maxValidityMs?: number
+  private readonly maxUnadmitted: number
   private readonly log: Logger
+  private readonly gate: ProtocolGate
+  private readonly revocations = new RevocationSet()
   private readonly certs = new PeerMap<VerifiedCertificate>()
   private readonly pending = new PeerMap<ReturnType<typeof setTimeout>>()
+  /** peers whose certificate arrived and is being verified: not silent */
+  private readonly verifying = new PeerMap<true>()
   private readonly expiryTimers = new PeerMap<ReturnType<typeof setTimeout>>()
-  private readonly refusedUntil = new PeerMap<number>()
+  /** refused PeerId string -> until (ms since the epoch), oldest refusal first */
+  private readonly refusedUntil = new Map<string, { peerId: PeerId, until: number }>()
   private readonly recentRefusals: AdmissionRefusal[] = []
+  /** connections this node sent its certificate on */
+  private readonly sentOn = new WeakSet<Connection>()
+  private sweepTimer?: ReturnType<typeof setInterval>
   private started = false
 
   constructor (components: AdmissionComponents, init: AdmissionInit) {
@@ -110,7 +162,10 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
     this.trusted = init.trustedAuthorities
     this.timeoutMs = init.timeoutMs ?? ADMISSION_TIMEOUT_MS
     this.backoffMs = init.refusalBackoffMs ?? REFUSAL_BACKOFF_MS
+    this.maxValidityMs = init.maxCertificateValidityMs
+    this.maxUnadmitted = init.maxUnadmittedConnections ?? MAX_UNADMITTED_CONNECTIONS
     this.log = components.logger.forComponent('fleetmesh:admission')
+    this.gate = new ProtocolGate(components, this, { open: [ADMISSION_PROTOCOL], waitMs: this.timeoutMs * 2, log: this.log })
     this.onConnectionOpen = this.onConnectionOpen.bind(this)
     this.onPeerDisconnect = this.onPeerDisconnect.bind(this)
     this.handleStream = this.handleStream.bind(this)
@@ -121,6 +176,8 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
   }
 
   async start (): Promise<void> {
+    // before any await: handlers other services register while starting are gated as they appear
+    this.gate.start()
     await this.components.registrar.handle(ADMISSION_PROTOCOL, this.handleStream, {
       maxInboundStreams: 4,
       maxOutboundStreams: 4,
@@ -128,6 +185,8 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
     })
     this.components.events.addEventListener('connection:open', this.onConnectionOpen)
     this.components.events.addEventListener('peer:disconnect', this.onPeerDisconnect)
+    this.sweepTimer = setInterval(() => { this.sweepRefusals() }, REFUSAL_SWEEP_INTERVAL_MS)
+    this.sweepTimer.unref?.()
     this.started = true
   }
 
@@ -137,7 +196,8 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
    * were never sent, and the remote would refuse this node on its timeout.
    * Start the exchange on every connection already open.
    */
-  afterStart (): void {
+  async afterStart (): Promise<void> {
+    await this.gate.settled()
     // (sending a certificate twice is harmless: the remote admits idempotently)
     for (const connection of this.components.connectionManager.getConnections()) {
       if (connection.status === 'open') this.onConnectionOpen(new CustomEvent('connection:open', { detail: connection }))
@@ -146,14 +206,22 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
 
   async stop (): Promise<void> {
     this.started = false
+    this.gate.stop()
+    clearInterval(this.sweepTimer)
     this.components.events.removeEventListener('connection:open', this.onConnectionOpen)
     this.components.events.removeEventListener('peer:disconnect', this.onPeerDisconnect)
     await this.components.registrar.unhandle(ADMISSION_PROTOCOL)
     for (const t of this.pending.values()) clearTimeout(t)
     for (const t of this.expiryTimers.values()) clearTimeout(t)
     this.pending.clear()
+    this.verifying.clear()
     this.expiryTimers.clear()
     this.certs.clear()
+  }
+
+  /** True if the protocol's stream handler only serves admitted peers (see `protocol-gate.ts`). */
+  isGated (protocol: string): boolean {
+    return this.gate.isGated(protocol)
   }
 
   get (peerId: PeerId): VerifiedCertificate | undefined {
@@ -165,13 +233,22 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
   }
 
   isRefused (peerId: PeerId): boolean {
-    const until = this.refusedUntil.get(peerId)
-    if (until == null) return false
-    if (until < Date.now()) {
-      this.refusedUntil.delete(peerId)
+    const key = peerId.toString()
+    const entry = this.refusedUntil.get(key)
+    if (entry == null) return false
+    if (entry.until < Date.now()) {
+      this.refusedUntil.delete(key)
       return false
     }
     return true
+  }
+
+  isExcluded (peerId: PeerId): boolean {
+    if (this.isRefused(peerId)) return true
+    const cert = this.certs.get(peerId)
+    if (cert != null) return this.revocations.revocationOf(cert) != null
+    // not connected, certificate unknown: any PeerId entry excludes it
+    return this.revocations.all().some(l => l.entries.some(e => e.peerId?.equals(peerId) === true))
   }
 
   admitted (): VerifiedCertificate[] {
@@ -182,6 +259,28 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
     return [...this.recentRefusals]
   }
 
+  /** Number of refused peers remembered now (bounded by MAX_REFUSED_PEERS). */
+  refusedCount (): number {
+    return this.refusedUntil.size
+  }
+
+  revocationLists (): VerifiedRevocationList[] {
+    return this.revocations.all()
+  }
+
+  addRevocationList (list: VerifiedRevocationList): PeerId[] {
+    this.revocations.add(list)
+    const dropped: PeerId[] = []
+    for (const cert of [...this.certs.values()]) {
+      const r = this.revocations.revocationOf(cert)
+      if (r == null) continue
+      dropped.push(cert.peerId)
+      this.refuse(cert.peerId, 'ERR_CERTIFICATE_REVOKED', `certificate revoked by its authority${r.reason !== '' ? ` (${r.reason})` : ''}`)
+    }
+    this.log('revocation list %d of %s applied: %d peers dropped', list.sequence, list.authority, dropped.length)
+    return dropped
+  }
+
   async waitFor (peerId: PeerId, options: { signal?: AbortSignal } = {}): Promise<VerifiedCertificate> {
     const known = this.certs.get(peerId)
     if (known != null) return known
@@ -190,6 +289,7 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
       clearTimeout(timer)
       this.removeEventListener('peer:admitted', onAdmitted)
       this.removeEventListener('peer:refused', onRefused)
+      this.removeEventListener('admission:rejected-by-peer', onRejected)
       options.signal?.removeEventListener('abort', onAbort)
     }
     const onAdmitted = (evt: CustomEvent<VerifiedCertificate>): void => {
@@ -198,14 +298,20 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
     const onRefused = (evt: CustomEvent<AdmissionRefusal>): void => {
       if (evt.detail.peerId.equals(peerId)) { cleanup(); reject(refusedError(evt.detail)) }
     }
+    // the peer refused this node's certificate: it hangs up, so waiting is pointless
+    const onRejected = (evt: CustomEvent<{ peerId: PeerId, code: string }>): void => {
+      if (evt.detail.peerId.equals(peerId)) { cleanup(); reject(refusedError({ peerId, code: evt.detail.code, message: 'the peer refused this node\'s certificate', at: Date.now() })) }
+    }
     const onAbort = (): void => { cleanup(); reject(refusedError({ peerId, code: 'ERR_ABORTED', message: 'wait for admission was aborted', at: Date.now() })) }
     const timer = setTimeout(() => {
       cleanup()
-      reject(refusedError({ peerId, code: 'ERR_ADMISSION_TIMEOUT', message: `no valid certificate from ${peerId} within ${this.timeoutMs} ms`, at: Date.now() }))
-    }, this.timeoutMs)
+      reject(refusedError({ peerId, code: 'ERR_ADMISSION_TIMEOUT', message: `not admitted within ${ADMISSION_WAIT_MS} ms`, at: Date.now() }))
+    }, ADMISSION_WAIT_MS)
     this.addEventListener('peer:admitted', onAdmitted)
     this.addEventListener('peer:refused', onRefused)
-    options.signal?.addEventListener('abort', onAbort)
+    this.addEventListener('admission:rejected-by-peer', onRejected)
+    if (options.signal?.aborted === true) onAbort()
+    else options.signal?.addEventListener('abort', onAbort)
     return promise
   }
 
@@ -216,12 +322,49 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
       void connection.close().catch(() => {})
       return
     }
-    if (!this.certs.has(peerId) && !this.pending.has(peerId)) {
-      this.pending.set(peerId, setTimeout(() => {
-        this.refuse(peerId, 'ERR_ADMISSION_TIMEOUT', `no valid certificate within ${this.timeoutMs} ms`)
-      }, this.timeoutMs))
+    if (this.certs.has(peerId)) {
+      // a further connection of a member: identify it as libp2p would on open
+      void this.identify(connection)
+    } else {
+      if (!this.pending.has(peerId)) {
+        this.pending.set(peerId, setTimeout(() => { this.onSilence(peerId) }, this.timeoutMs))
+      }
+      this.makeRoom(connection)
     }
-    void this.sendCertificate(connection)
+    // the dialling side presents its certificate first; the accepting side
+    // answers with its own only once the dialler's verified (admit), so a
+    // peer that dials in and stays silent learns nothing, not even who we are
+    if (connection.direction === 'outbound' || this.certs.has(peerId)) void this.sendCertificate(connection)
+  }
+
+  /** The admission timeout ran out: a peer still connected that sent no certificate is refused; one that only lost its connection is not. */
+  private onSilence (peerId: PeerId): void {
+    this.pending.delete(peerId)
+    if (this.certs.has(peerId) || this.verifying.has(peerId)) return
+    const live = this.components.connectionManager.getConnections(peerId).some(c => c.status === 'open')
+    if (!live) return
+    this.refuse(peerId, 'ERR_ADMISSION_TIMEOUT', `no valid certificate within ${this.timeoutMs} ms`)
+  }
+
+  /**
+   * Keeps at most `maxUnadmitted` connections of peers not yet admitted:
+   * beyond that, the oldest of those whose certificate has not arrived is
+   * closed (not a refusal: the peer may come back).
+   */
+  private makeRoom (opened: Connection): void {
+    const waiting = this.components.connectionManager.getConnections()
+      .filter(c => c.status === 'open' && !this.certs.has(c.remotePeer))
+    let excess = waiting.length - this.maxUnadmitted
+    if (excess <= 0) return
+    const silent = waiting
+      .filter(c => !this.verifying.has(c.remotePeer))
+      .sort((a, b) => a.timeline.open - b.timeline.open)
+    for (const c of silent) {
+      if (excess-- <= 0) break
+      this.log('connection table: closing the connection of %p, not admitted (%d connections wait for admission)', c.remotePeer, waiting.length)
+      c.abort(new Error('too many connections waiting for admission'))
+    }
+    if (opened.status !== 'open') this.log('closed the new connection of %p at once', opened.remotePeer)
   }
 
   private onPeerDisconnect (evt: CustomEvent<PeerId>): void {
@@ -229,6 +372,7 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
     const t = this.pending.get(peerId)
     if (t != null) clearTimeout(t)
     this.pending.delete(peerId)
+    this.verifying.delete(peerId)
     const e = this.expiryTimers.get(peerId)
     if (e != null) clearTimeout(e)
     this.expiryTimers.delete(peerId)
@@ -237,6 +381,7 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
 
   /** Opens an admission stream on `connection` and sends our certificate. */
   private async sendCertificate (connection: Connection, attempt = 0): Promise<void> {
+    this.sentOn.add(connection)
     let stream: Stream | undefined
     try {
       stream = await connection.newStream(ADMISSION_PROTOCOL, {
@@ -272,30 +417,59 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
   private async handleStream (stream: Stream, connection: Connection): Promise<void> {
     const peerId = connection.remotePeer
     const pb = pbStream(stream, { maxDataLength: MAX_ADMISSION_MESSAGE_BYTES })
+    let hello: AdmissionHello
+    try {
+      hello = await pb.read(AdmissionHello, { signal: AbortSignal.timeout(this.timeoutMs) })
+    } catch (err: any) {
+      stream.abort(err)
+      if (STREAM_ENDED.has(err?.name)) {
+        // EOF, reset or timeout: no certificate was received. A duplicate
+        // dial that libp2p aborted ends here; silence on a live connection
+        // is refused by the admission timer, not by this stream.
+        this.log('admission stream of %p ended without a certificate - %s', peerId, err?.name)
+        return
+      }
+      await this.refuseAfterAnswer(undefined, peerId, err?.name === 'InvalidDataLengthError' ? 'ERR_MESSAGE_TOO_LARGE' : 'ERR_INVALID_CERTIFICATE', `admission message does not decode: ${err?.message ?? err}`)
+      return
+    }
+    this.verifying.set(peerId, true)
     let code = ''
     let message = ''
     let cert: VerifiedCertificate | undefined
     try {
-      const hello = await pb.read(AdmissionHello, { signal: AbortSignal.timeout(this.timeoutMs) })
-      cert = await verifyCertificate(hello.certificate, { trustedAuthorities: this.trusted, peerId })
+      cert = await verifyCertificate(hello.certificate, { trustedAuthorities: this.trusted, peerId, maxValidityMs: this.maxValidityMs })
+      this.revocations.assertNotRevoked(cert)
     } catch (err: any) {
+      cert = undefined
       code = typeof err?.code === 'string' && err.code.startsWith('ERR_') ? err.code : 'ERR_INVALID_CERTIFICATE'
       message = err?.message ?? String(err)
+    } finally {
+      this.verifying.delete(peerId)
     }
+    if (cert != null) {
+      // admit before answering: the remote sends gated streams as soon as it reads the answer
+      this.admit(cert, connection)
+      await this.answer(pb, stream, true, '')
+    } else {
+      await this.refuseAfterAnswer(pb, peerId, code, message, stream)
+    }
+  }
+
+  private async refuseAfterAnswer (pb: ReturnType<typeof pbStream> | undefined, peerId: PeerId, code: string, message: string, stream?: Stream): Promise<void> {
+    if (pb != null && stream != null) await this.answer(pb, stream, false, code)
+    this.refuse(peerId, code, message)
+  }
+
+  private async answer (pb: ReturnType<typeof pbStream>, stream: Stream, accepted: boolean, code: string): Promise<void> {
     try {
-      await pb.write({ accepted: cert != null, code }, AdmissionResult, { signal: AbortSignal.timeout(this.timeoutMs) })
+      await pb.write({ accepted, code }, AdmissionResult, { signal: AbortSignal.timeout(this.timeoutMs) })
       await stream.close({ signal: AbortSignal.timeout(this.timeoutMs) })
     } catch (err: any) {
       stream.abort(err)
     }
-    if (cert == null) {
-      this.refuse(peerId, code, message)
-    } else {
-      this.admit(cert)
-    }
   }
 
-  private admit (cert: VerifiedCertificate): void {
+  private admit (cert: VerifiedCertificate, connection: Connection): void {
     const peerId = cert.peerId
     const t = this.pending.get(peerId)
     if (t != null) clearTimeout(t)
@@ -313,7 +487,23 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
     }
     if (!wasAdmitted) {
       this.log('admitted %p as %s in %s', peerId, cert.role, cert.region)
+      void this.components.peerStore.merge(peerId, { tags: { [ADMITTED_TAG]: { value: ADMITTED_TAG_VALUE } } }).catch(() => {})
       this.safeDispatch('peer:admitted', cert)
+      // identify (and with it the topologies of gossipsub, Kad-DHT, relay) only now
+      for (const c of this.components.connectionManager.getConnections(peerId)) {
+        if (c.status !== 'open') continue
+        if (!this.sentOn.has(c)) void this.sendCertificate(c)
+        void this.identify(c)
+      }
+      if (connection.status !== 'open') this.log('%p admitted on a connection that closed meanwhile', peerId)
+    }
+  }
+
+  private async identify (connection: Connection): Promise<void> {
+    try {
+      await this.components.identify?.identify(connection, { signal: AbortSignal.timeout(ADMISSION_WAIT_MS) })
+    } catch (err: any) {
+      this.log('identify of %p failed - %s', connection.remotePeer, err?.message ?? err)
     }
   }
 
@@ -323,13 +513,31 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
     this.pending.delete(peerId)
     this.certs.delete(peerId)
     if (!this.started) return
-    this.refusedUntil.set(peerId, Date.now() + (code === 'ERR_ADMISSION_TIMEOUT' ? Math.min(this.backoffMs, TIMEOUT_REFUSAL_BACKOFF_MS) : this.backoffMs))
+    const key = peerId.toString()
+    this.refusedUntil.delete(key)
+    this.refusedUntil.set(key, { peerId, until: Date.now() + (code === 'ERR_ADMISSION_TIMEOUT' ? Math.min(this.backoffMs, TIMEOUT_REFUSAL_BACKOFF_MS) : this.backoffMs) })
+    // bounded: the oldest refusal is forgotten first (Map keeps insertion order)
+    while (this.refusedUntil.size > MAX_REFUSED_PEERS) {
+      const oldest = this.refusedUntil.keys().next().value as string
+      this.refusedUntil.delete(oldest)
+    }
     const refusal: AdmissionRefusal = { peerId, code, message, at: Date.now() }
     this.recentRefusals.push(refusal)
     if (this.recentRefusals.length > MAX_REFUSALS_KEPT) this.recentRefusals.shift()
     this.log.error('refused %p: %s %s', peerId, code, message)
     void this.components.connectionManager.closeConnections(peerId).catch(() => {})
     this.safeDispatch('peer:refused', refusal)
+  }
+
+  /** Forgets refusals past their back-off, and what the peer store learnt of a refused peer that is gone. */
+  private sweepRefusals (): void {
+    const now = Date.now()
+    for (const [key, { peerId, until }] of this.refusedUntil) {
+      if (until >= now) continue
+      this.refusedUntil.delete(key)
+      if (this.components.connectionManager.getConnections(peerId).length > 0) continue
+      void this.components.peerStore.delete(peerId).catch(() => {})
+    }
   }
 
   private safeDispatch (type: keyof AdmissionEvents, detail: any): void {
@@ -345,7 +553,7 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
 const NO_PROTOCOL_RETRIES = 2
 
 /** Delay between those retries, ms: a starting node registers its protocols within a few hundred ms (measured in the local testnet). */
-const NO_PROTOCOL_RETRY_MS = 300
+const NO_PROTOCOL_RETRY_MS = 150
 
 function refusedError (r: AdmissionRefusal): AdmissionRefusedError {
   return new AdmissionRefusedError(`peer ${r.peerId} was not admitted: ${r.code} ${r.message}`, r.code)

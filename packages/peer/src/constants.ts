@@ -5,12 +5,45 @@
 /**
  * How long a new connection may stay open without a verified certificate
  * from the remote peer, ms. The handshake is one stream round trip right
- * after the connection opens (~5 ms on loopback, 2–3 RTT over cellular), so
- * 3 s leaves room for a 1 s cellular RTT while still evicting a silent peer
- * quickly. A peer that speaks no admission protocol, or sends a bad
- * certificate, is refused at once, without waiting for this.
+ * after the connection opens (~5 ms on loopback, a few ms on a LAN, 2–3
+ * RTT over cellular), and a silent peer must be cut within 1 s: 600 ms
+ * leaves ~400 ms for the dial, a timer firing late on a loaded node
+ * (measured up to +450 ms on two busy cores) and the close. A fleet whose vehicles sit behind slow cellular links raises it
+ * (`admissionTimeoutMs`); silence costs a member only the short
+ * TIMEOUT_REFUSAL_BACKOFF_MS. A peer that speaks no admission protocol, or
+ * sends a bad certificate, is refused at once, without waiting for this.
  */
-export const ADMISSION_TIMEOUT_MS = 3000
+export const ADMISSION_TIMEOUT_MS = 600
+
+/**
+ * How long `Admission.waitFor` waits for a peer's admission, ms, when the
+ * caller's signal does not end it first; it includes the dial that is
+ * usually under way (DIAL_TIMEOUT_MS) and the handshake. A refusal ends
+ * the wait at once.
+ */
+export const ADMISSION_WAIT_MS = 6000
+
+/**
+ * Most connections of peers not (yet) admitted a node keeps open at once.
+ * Beyond it the oldest such connection whose peer has not even sent a
+ * certificate is closed, so an outsider flood never fills the connection
+ * table (MAX_CONNECTIONS): the rest stays reserved for members, and a
+ * member's fresh connection survives as its certificate arrives within one
+ * round trip.
+ */
+export const MAX_UNADMITTED_CONNECTIONS = 32
+
+/** Most refused peers remembered at once (the connection gater keeps them out); the oldest are forgotten first. */
+export const MAX_REFUSED_PEERS = 1024
+
+/** Interval at which refusals past their back-off are forgotten (with the peer store entry of a disconnected refused peer), ms. */
+export const REFUSAL_SWEEP_INTERVAL_MS = 5000
+
+/** Peer store tag given to admitted peers, so the connection pruner closes connections of peers that are not admitted first. */
+export const ADMITTED_TAG = 'fleetmesh-admitted'
+
+/** Value of ADMITTED_TAG (libp2p's pruner closes the lowest total tag value first; KEEP_ALIVE tags are 50). */
+export const ADMITTED_TAG_VALUE = 100
 
 /** How long a refused peer is kept out by the connection gater, ms. */
 export const REFUSAL_BACKOFF_MS = 60_000
@@ -96,3 +129,19 @@ export const DATASTORE_DIR = 'datastore'
 
 /** Subdirectory of the data directory holding the receipt ledger's LevelDB store. */
 export const LEDGER_DIR = 'ledger'
+
+/** Time a push of revocation lists to one peer may take, ms. */
+export const REVOCATION_PUSH_TIMEOUT_MS = 5000
+
+/** Name of the revocation list file a node loads from its data directory at start (written by `fleetmesh authority revoke --out`). */
+export const REVOCATION_LIST_FILE = 'revocation.list'
+
+/**
+ * Time from a connection's start until the remote's pnet nonce and its
+ * first handshake bytes must have arrived, ms. Two loopback or LAN round
+ * trips take a few ms; 600 ms keeps a wrong or missing swarm key failing,
+ * on both sides, within 1 s on a loaded node, and still fits a ~300 ms
+ * cellular RTT (a fleet on slower links passes a longer timeout to
+ * `swarmKeyProtector`).
+ */
+export const PNET_HANDSHAKE_TIMEOUT_MS = 600

@@ -34,6 +34,7 @@
 export { createMeshNode } from './mesh-node.js'
 export type { MeshNode, MeshNodeInit, MeshNodeEvents, MeshServices, GossipHandler, GossipValidator } from './mesh-node-types.js'
 export type { Admission, AdmissionEvents, AdmissionInit, AdmissionRefusal } from './admission.js'
+export type { Revocations, RevocationInit } from './revocation.js'
 export { capabilityCid, capabilityKey, compareNearest } from './capabilities.js'
 export type { Capabilities, CapabilityKind, FindPeersQuery, MeshPeer } from './capabilities.js'
 export type { ModelTransfer, ModelTransferEvents, ModelProgress, FetchModelOptions } from './model-transfer.js'
@@ -45,6 +46,6 @@ export * from './errors.js'
 export * from './constants.js'
 export {
   createAuthority, authorityFromPrivateKey, exportAuthority, importAuthority, exportAuthorityPublicKey,
-  importAuthorityPublicKey, issueCertificate, verifyCertificate, decodeCertificate
+  importAuthorityPublicKey, issueCertificate, verifyCertificate, decodeCertificate, createRevocationList, verifyRevocationList
 } from '@fleetmesh/protocol'
-export type { FleetAuthority, VerifiedCertificate, NodeRole, IssueCertificateInit } from '@fleetmesh/protocol'
+export type { FleetAuthority, VerifiedCertificate, NodeRole, IssueCertificateInit, RevocationEntry, VerifiedRevocationList } from '@fleetmesh/protocol'

@@ -1,10 +1,11 @@
 import type { Admission, AdmissionEvents, AdmissionRefusal } from './admission.js'
 import type { Capabilities, CapabilityKind, FindPeersQuery, MeshPeer } from './capabilities.js'
 import type { FetchModelOptions, ModelTransfer } from './model-transfer.js'
+import type { Revocations } from './revocation.js'
 import type { Inference, InferenceInit, JobHandle, SubmitInit } from '@fleetmesh/inference'
 import type { Ledger, LedgerInit } from '@fleetmesh/ledger'
 import type { Market, MarketInit, WorkerInit } from '@fleetmesh/market'
-import type { NodeRole, VerifiedCertificate } from '@fleetmesh/protocol'
+import type { NodeRole, VerifiedCertificate, VerifiedRevocationList } from '@fleetmesh/protocol'
 import type { ModelStore, StoredModel } from '@fleetmesh/runtime'
 import type { GossipSub, GossipsubOpts, Message } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
@@ -64,8 +65,15 @@ export interface MeshNodeInit {
   allowPrivateAddresses?: boolean
   /** dial timeout, ms @default DIAL_TIMEOUT_MS (5000) */
   dialTimeoutMs?: number
-  /** how long a connection may stay open without a verified certificate, ms @default ADMISSION_TIMEOUT_MS (3000) */
+  /** how long a connection may stay open without a verified certificate, ms @default ADMISSION_TIMEOUT_MS (600) */
   admissionTimeoutMs?: number
+  /** longest certificate validity the fleet accepts from peers, ms; unbounded when omitted */
+  maxCertificateValidityMs?: number
+  /**
+   * signed revocation lists (from `createRevocationList`) applied at start,
+   * besides those stored in the datastore and `<dataDir>/revocation.list`
+   */
+  revocationLists?: Uint8Array[]
   /** how long a refused peer is denied, ms @default REFUSAL_BACKOFF_MS (60000) */
   refusalBackoffMs?: number
   /** model CIDs to announce as `model/<cid>` at start */
@@ -132,6 +140,7 @@ export interface MeshServices {
   dht: KadDHT
   pubsub: GossipSub
   admission: Admission
+  revocations: Revocations
   capabilities: Capabilities
   /** present when the node has a model store (see `MeshNodeInit.modelStore`) */
   models?: ModelTransfer
@@ -184,6 +193,18 @@ export interface MeshNode extends TypedEventEmitter<MeshNodeEvents> {
   isAdmitted(peerId: PeerId): boolean
   /** recent refusals (peers disconnected for a bad or missing certificate) */
   refusals(): AdmissionRefusal[]
+  /**
+   * Applies a signed revocation list (from `createRevocationList`), stores
+   * it and spreads it: gossip plus a push to every admitted peer. Revoked
+   * peers are disconnected and refused here at once, elsewhere as the list
+   * arrives.
+   *
+   * @throws StaleRevocationListError if a list of its authority with an equal or higher sequence is held
+   * @throws UnknownAuthorityError, InvalidRevocationListError, InvalidSignatureError on a bad list
+   */
+  revoke(list: Uint8Array): Promise<VerifiedRevocationList>
+  /** the revocation lists this node holds, one per authority */
+  revocationLists(): VerifiedRevocationList[]
   /** Subscribes to a gossip topic; messages from peers that are not admitted never reach `handler`. Returns an unsubscribe function. */
   subscribe(topic: string, handler: GossipHandler, validator?: GossipValidator): () => void
   /** Publishes on a gossip topic. @throws MessageTooLargeError */

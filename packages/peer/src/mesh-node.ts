@@ -19,7 +19,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { AdmissionService } from './admission.js'
 import { CapabilitiesService } from './capabilities.js'
-import { LEDGER_DIR, MODELS_DIR, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, MAX_BOOTSTRAP_RETRY_MS, MAX_CONNECTIONS, MAX_INCOMING_PENDING_CONNECTIONS, RELAY_MAX_RESERVATIONS } from './constants.js'
+import { RevocationService } from './revocation.js'
+import { LEDGER_DIR, MODELS_DIR, REVOCATION_LIST_FILE, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, MAX_BOOTSTRAP_RETRY_MS, MAX_CONNECTIONS, MAX_INCOMING_PENDING_CONNECTIONS, RELAY_MAX_RESERVATIONS } from './constants.js'
 import { loadOrCreateIdentity, openDatastore } from './data-dir.js'
 import { ModelsUnavailableError, OwnCertificateError } from './errors.js'
 import { ModelTransferService } from './model-transfer.js'
@@ -30,16 +31,22 @@ import type { JobHandle, SubmitInit } from '@fleetmesh/inference'
 import type { Ledger } from '@fleetmesh/ledger'
 import type { GossipHandler, GossipValidator, MeshNode, MeshNodeEvents, MeshNodeInit, MeshServices } from './mesh-node-types.js'
 import { ModelStore } from '@fleetmesh/runtime'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseSwarmKey } from './swarm-key.js'
 import type { Admission, AdmissionEvents, AdmissionRefusal } from './admission.js'
 import type { CapabilityKind, FindPeersQuery, MeshPeer } from './capabilities.js'
 import type { FetchModelOptions, ModelTransfer } from './model-transfer.js'
 import type { StoredModel } from '@fleetmesh/runtime'
-import type { NodeRole, VerifiedCertificate } from '@fleetmesh/protocol'
+import type { NodeRole, VerifiedCertificate, VerifiedRevocationList } from '@fleetmesh/protocol'
 import type { Message } from '@libp2p/gossipsub'
-import type { Libp2p, PeerId } from '@libp2p/interface'
+import type { Libp2p, PeerId, PeerInfo } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** A Kad-DHT peer info mapper that empties the addresses of excluded peers (kad-dht then leaves them out of its answers). */
+function excludingMapper (base: (info: PeerInfo) => PeerInfo, excluded: (id: PeerId) => boolean): (info: PeerInfo) => PeerInfo {
+  return (info) => excluded(info.id) ? { id: info.id, multiaddrs: [] } : base(info)
+}
 
 const DEFAULT_LISTEN: Record<NodeRole, string[]> = {
   station: ['/ip4/0.0.0.0/tcp/0'],
@@ -78,6 +85,11 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     throw new OwnCertificateError(`this node runs as ${role} in ${region} but its certificate says ${certificate.role} in ${certificate.region}`)
   }
   const dialTimeoutMs = init.dialTimeoutMs ?? DIAL_TIMEOUT_MS
+  const revocationLists = [...(init.revocationLists ?? [])]
+  if (init.dataDir != null) {
+    const file = await readFile(join(init.dataDir, REVOCATION_LIST_FILE)).catch(() => undefined)
+    if (file != null) revocationLists.push(file)
+  }
   const ownedStore = init.datastore == null && init.dataDir != null ? await openDatastore(init.dataDir) : undefined
   const datastore = init.datastore ?? ownedStore
 
@@ -86,13 +98,18 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
   const refused = (id: PeerId): boolean => gate.admission?.isRefused(id) ?? false
 
   const services: Record<string, (components: any) => unknown> = {
-    identify: identify({ runOnLimitedConnection: true }),
+    // identify runs only once a peer is admitted (the admission service
+    // starts it): libp2p notifies gossipsub's, Kad-DHT's and the relay's
+    // topologies of a peer only after its identify, so they never learn of
+    // a peer that is not a member
+    identify: identify({ runOnLimitedConnection: true, runOnConnectionOpen: false }),
     // findPeers pings several providers while the connection monitor and DHT ping too
     ping: ping({ runOnLimitedConnection: true, maxOutboundStreams: 8, maxInboundStreams: 8 }),
     dht: kadDHT({
       protocol: DHT_PROTOCOL,
       clientMode: role !== 'station',
-      peerInfoMapper: (init.allowPrivateAddresses ?? true) ? passthroughMapper : removePrivateAddressesMapper,
+      // answers never name a refused or revoked peer (kad-dht drops entries left without addresses)
+      peerInfoMapper: excludingMapper((init.allowPrivateAddresses ?? true) ? passthroughMapper : removePrivateAddressesMapper, (id) => gate.admission?.isExcluded(id) ?? false),
       // fleets are small and stations few: a quiet routing table refresh is enough
       initialQuerySelfInterval: 1000,
       querySelfInterval: 5 * 60 * 1000
@@ -120,8 +137,10 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       certificate: init.certificate,
       trustedAuthorities: init.trustedAuthorities,
       timeoutMs: init.admissionTimeoutMs,
-      refusalBackoffMs: init.refusalBackoffMs
+      refusalBackoffMs: init.refusalBackoffMs,
+      maxCertificateValidityMs: init.maxCertificateValidityMs
     }),
+    revocations: (components: any) => new RevocationService(components, { trustedAuthorities: init.trustedAuthorities, lists: revocationLists }),
     capabilities: (components: any) => new CapabilitiesService(components, { role, region, models: init.models, dialTimeoutMs }),
     dcutr: dcutr(),
     autonat: autoNAT()
@@ -320,6 +339,14 @@ class FleetMeshNode extends TypedEventEmitter<MeshNodeEvents> implements MeshNod
 
   refusals (): AdmissionRefusal[] {
     return this.libp2p.services.admission.refusals()
+  }
+
+  async revoke (list: Uint8Array): Promise<VerifiedRevocationList> {
+    return this.libp2p.services.revocations.revoke(list)
+  }
+
+  revocationLists (): VerifiedRevocationList[] {
+    return this.libp2p.services.revocations.lists()
   }
 
   subscribe (topic: string, handler: GossipHandler, validator?: GossipValidator): () => void {

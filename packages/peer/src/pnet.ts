@@ -1,6 +1,7 @@
 import { xsalsa20 } from '@noble/ciphers/salsa.js'
 import { InvalidParametersError } from '@libp2p/interface'
 import { AbstractMultiaddrConnection, byteStream } from '@libp2p/utils'
+import { PNET_HANDSHAKE_TIMEOUT_MS } from './constants.js'
 import { InvalidSwarmKeyError } from './errors.js'
 import type { AbortOptions, ConnectionProtector, MultiaddrConnection } from '@libp2p/interface'
 import type { AbstractMultiaddrConnectionInit, SendResult } from '@libp2p/utils'
@@ -22,6 +23,17 @@ import type { Uint8ArrayList } from 'uint8arraylist'
  * @noble/ciphers' XSalsa20 (pure JS, audited), which has no shared state.
  * Replace it with @libp2p/pnet once a fixed release is out.
  */
+
+/**
+ * What a libp2p peer sends first over a protected connection: the
+ * length-prefixed multistream-select header with which the connection
+ * encrypter is negotiated (libp2p's connection upgrade always starts so).
+ * With a wrong swarm key the first decrypted bytes are noise, and without
+ * a key they are not even encrypted; checking them turns both into an
+ * immediate failure instead of a wait for a length prefix that never
+ * completes.
+ */
+const FIRST_BYTES = Uint8Array.from([19, ...new TextEncoder().encode('/multistream/1.0.0\n')])
 
 const NONCE_LENGTH = 24
 const KEY_LENGTH = 32
@@ -64,24 +76,33 @@ interface BoxInit extends Omit<AbstractMultiaddrConnectionInit, 'remoteAddr' | '
   localNonce: Uint8Array
   remoteNonce: Uint8Array
   psk: Uint8Array
+  /** ms since the epoch by which the remote's first bytes must have checked out */
+  checkBy: number
 }
 
 class BoxedConnection extends AbstractMultiaddrConnection {
   private readonly maConn: MultiaddrConnection
   private readonly inbound: XorStream
   private readonly outbound: XorStream
+  /** decrypted bytes held until the first FIRST_BYTES.length have checked out; undefined once they have */
+  private held?: Uint8Array[] = []
+  private heldBytes = 0
+  private checkTimer?: ReturnType<typeof setTimeout>
 
   constructor (init: BoxInit) {
     super({ ...init, remoteAddr: init.maConn.remoteAddr, direction: init.maConn.direction })
     this.maConn = init.maConn
     this.inbound = new XorStream(init.psk, init.remoteNonce)
     this.outbound = new XorStream(init.psk, init.localNonce)
+    this.checkTimer = setTimeout(() => {
+      this.wrongKey(`no libp2p handshake within ${PNET_HANDSHAKE_TIMEOUT_MS} ms of connecting`)
+    }, Math.max(0, init.checkBy - Date.now()))
     this.maConn.addEventListener('message', (evt) => {
       const data = evt.data as Uint8Array | Uint8ArrayList
       if (data instanceof Uint8Array) {
-        this.onData(this.inbound.update(data))
+        this.receive(this.inbound.update(data))
       } else {
-        for (const buf of data) this.onData(this.inbound.update(buf))
+        for (const buf of data) this.receive(this.inbound.update(buf))
       }
     })
     this.maConn.addEventListener('drain', () => { this.onMuxerDrain() })
@@ -92,7 +113,38 @@ class BoxedConnection extends AbstractMultiaddrConnection {
       } else {
         this.onTransportClosed()
       }
+      clearTimeout(this.checkTimer)
     })
+  }
+
+  /** Passes decrypted bytes on, once the first ones proved that both sides hold the same key. */
+  private receive (data: Uint8Array): void {
+    if (this.held == null) {
+      this.onData(data)
+      return
+    }
+    const from = this.heldBytes
+    for (let i = 0; i < data.byteLength && from + i < FIRST_BYTES.byteLength; i++) {
+      if (data[i] !== FIRST_BYTES[from + i]) {
+        this.wrongKey('the first bytes do not decrypt to a libp2p handshake')
+        return
+      }
+    }
+    this.held.push(data)
+    this.heldBytes += data.byteLength
+    if (this.heldBytes < FIRST_BYTES.byteLength) return
+    clearTimeout(this.checkTimer)
+    const held = this.held
+    this.held = undefined
+    for (const buf of held) this.onData(buf)
+  }
+
+  private wrongKey (why: string): void {
+    if (this.held == null) return
+    this.held = undefined
+    clearTimeout(this.checkTimer)
+    this.log('dropping the connection: %s - the remote holds another swarm key, or none', why)
+    this.maConn.abort(new InvalidSwarmKeyError(`connection from ${this.maConn.remoteAddr.toString()} dropped: ${why}; the remote holds another swarm key, or none`))
   }
 
   async sendClose (options?: AbortOptions): Promise<void> {
@@ -120,7 +172,7 @@ class SwarmKeyProtector implements ConnectionProtector {
   readonly [Symbol.toStringTag] = '@fleetmesh/pnet'
   private readonly psk: Uint8Array
 
-  constructor (swarmKey: Uint8Array, private readonly timeoutMs: number) {
+  constructor (swarmKey: Uint8Array, private readonly timeoutMs: number = PNET_HANDSHAKE_TIMEOUT_MS) {
     this.psk = decodeSwarmKey(swarmKey)
     if (this.psk.byteLength !== KEY_LENGTH) throw new InvalidSwarmKeyError('swarm key must hold 32 bytes')
   }
@@ -128,7 +180,12 @@ class SwarmKeyProtector implements ConnectionProtector {
   async protect (connection: MultiaddrConnection, options?: AbortOptions): Promise<MultiaddrConnection> {
     if (connection == null) throw new InvalidParametersError('No connection for the handshake provided')
     const log = connection.log.newScope('pnet')
-    const signal = options?.signal ?? AbortSignal.timeout(this.timeoutMs)
+    // the nonce exchange and the first bytes after it are bounded by our own
+    // timeout, not only by the (much longer) upgrade or dial timeout
+    const checkBy = Date.now() + this.timeoutMs
+    const signals = [AbortSignal.timeout(this.timeoutMs)]
+    if (options?.signal != null) signals.push(options.signal)
+    const signal = AbortSignal.any(signals)
     const localNonce = crypto.getRandomValues(new Uint8Array(NONCE_LENGTH))
     const bytes = byteStream(connection)
     const [result] = await Promise.all([
@@ -136,7 +193,7 @@ class SwarmKeyProtector implements ConnectionProtector {
       bytes.write(localNonce, { signal })
     ])
     log('exchanged nonces')
-    return new BoxedConnection({ localNonce, remoteNonce: result.subarray(), psk: this.psk, maConn: bytes.unwrap(), log } as BoxInit)
+    return new BoxedConnection({ localNonce, remoteNonce: result.subarray(), psk: this.psk, maConn: bytes.unwrap(), log, checkBy } as BoxInit)
   }
 }
 
@@ -144,10 +201,14 @@ class SwarmKeyProtector implements ConnectionProtector {
  * A libp2p connection protector for a swarm key (PSK v1 file bytes),
  * interoperable with @libp2p/pnet's `preSharedKey`.
  *
- * @param timeoutMs - nonce exchange timeout, ms @default 1000 (as @libp2p/pnet)
+ * A connection whose first decrypted bytes are not a libp2p handshake, or
+ * that sends none within `timeoutMs` of connecting, is dropped at once: a
+ * wrong or missing key fails on both sides within `timeoutMs`.
+ *
+ * @param timeoutMs - time from connecting until the remote's nonce and first handshake bytes must have arrived, ms @default PNET_HANDSHAKE_TIMEOUT_MS (600)
  * @throws InvalidSwarmKeyError
  */
-export function swarmKeyProtector (swarmKey: Uint8Array, timeoutMs = 1000): () => ConnectionProtector {
+export function swarmKeyProtector (swarmKey: Uint8Array, timeoutMs = PNET_HANDSHAKE_TIMEOUT_MS): () => ConnectionProtector {
   const protector = new SwarmKeyProtector(swarmKey, timeoutMs)
   return () => protector
 }

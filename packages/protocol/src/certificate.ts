@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf, publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromMultihash, peerIdFromPublicKey } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
@@ -5,8 +6,8 @@ import { equals as uint8ArrayEquals } from 'uint8arrays/equals'
 import { fromString as uint8ArrayFromString } from 'uint8arrays/from-string'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { openEnvelope, sealEnvelope } from './envelope.js'
-import { CertificateExpiredError, CertificatePeerMismatchError, InvalidCertificateError, InvalidConfigError, InvalidRoleError, UnknownAuthorityError } from './errors.js'
-import { MAX_CERTIFICATE_BYTES, MAX_OWNER_LENGTH } from './limits.js'
+import { CertificateExpiredError, CertificateNotYetValidError, CertificatePeerMismatchError, CertificateValidityTooLongError, InvalidCertificateError, InvalidConfigError, InvalidRoleError, UnknownAuthorityError } from './errors.js'
+import { MAX_CERTIFICATE_BYTES, MAX_CLOCK_SKEW_MS, MAX_JURISDICTION_LENGTH, MAX_OWNER_LENGTH } from './limits.js'
 import { CertificateBody, Role as PbRole } from './pb/certificate.js'
 import { CERTIFICATE_DOMAIN, CERTIFICATE_PAYLOAD_TYPE } from './protocol-ids.js'
 import { assertRegion } from './region.js'
@@ -17,9 +18,10 @@ import type { Ed25519PrivateKey, PeerId, PrivateKey, PublicKey } from '@libp2p/i
  *
  * A fleet authority is an Ed25519 key pair kept offline by the fleet
  * operator. It signs one certificate per device: the device's PeerId, its
- * role, its region (geohash prefix) and an expiry. Peers exchange
- * certificates on every new connection and refuse peers without a valid,
- * unexpired certificate from an authority they trust.
+ * role, its region (geohash prefix), an optional jurisdiction and a
+ * validity window. Peers exchange certificates on every new connection and
+ * refuse peers without a valid certificate from an authority they trust
+ * (see `revocation.ts` for the authority's revocation lists).
  */
 
 /** What a node does in the fleet (DESIGN.md "Node roles"). */
@@ -45,16 +47,22 @@ export interface CertificateClaims {
   region: string
   /** ms since the Unix epoch */
   issuedAt: number
+  /** start of validity, ms since the Unix epoch (equals `issuedAt` unless the authority set a later one) */
+  notBefore: number
   /** ms since the Unix epoch */
   expiresAt: number
   /** owner account of a vehicle, '' if none */
   owner: string
+  /** legal area the device's operator follows (e.g. `eu`), '' if none */
+  jurisdiction: string
 }
 
 /** A certificate that verified, with the authority that signed it. */
 export interface VerifiedCertificate extends CertificateClaims {
   /** id of the signing authority (see {@link FleetAuthority.id}) */
   authority: string
+  /** the certificate's serial: lower-case hex sha2-256 of `bytes` (what revocation lists name) */
+  serial: string
   /** the marshalled certificate envelope */
   bytes: Uint8Array
 }
@@ -76,6 +84,10 @@ export interface IssueCertificateInit {
   owner?: string
   /** ms since the Unix epoch @default Date.now() */
   issuedAt?: number
+  /** start of validity, ms since the Unix epoch @default issuedAt */
+  notBefore?: number
+  /** legal area the device's operator follows: 1–32 of `a-z`, `0-9`, `-` (e.g. `eu`, `de-by`) @default '' (none) */
+  jurisdiction?: string
 }
 
 /** Input of {@link verifyCertificate}. */
@@ -86,6 +98,18 @@ export interface VerifyCertificateOptions {
   peerId?: PeerId
   /** ms since the Unix epoch @default Date.now() */
   now?: number
+  /**
+   * clock skew tolerated on the start of validity, ms: a certificate whose
+   * `notBefore` (or `issuedAt`) lies further in the future is refused
+   *
+   * @default MAX_CLOCK_SKEW_MS (30 s)
+   */
+  clockSkewMs?: number
+  /**
+   * longest validity (`expiresAt - notBefore`) the fleet accepts, ms; a
+   * longer-lived certificate is refused. Unbounded when omitted.
+   */
+  maxValidityMs?: number
 }
 
 const DEFAULT_VALIDITY_MS = 365 * 24 * 3600 * 1000
@@ -153,6 +177,24 @@ export function assertRole (role: unknown): NodeRole {
 }
 
 /**
+ * Checks a jurisdiction: '' (none) or 1–MAX_JURISDICTION_LENGTH characters of `a-z`, `0-9` and `-`.
+ *
+ * @returns the jurisdiction
+ * @throws InvalidConfigError
+ */
+export function assertJurisdiction (jurisdiction: unknown): string {
+  if (typeof jurisdiction !== 'string' || jurisdiction.length > MAX_JURISDICTION_LENGTH || !/^[a-z0-9-]*$/.test(jurisdiction)) {
+    throw new InvalidConfigError(`jurisdiction ${JSON.stringify(jurisdiction)} is not up to ${MAX_JURISDICTION_LENGTH} characters of a-z, 0-9 and '-' (e.g. "eu")`)
+  }
+  return jurisdiction
+}
+
+/** The serial of a marshalled certificate: lower-case hex sha2-256 of its bytes. */
+export function certificateSerial (bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex')
+}
+
+/**
  * Issues a device certificate signed by `authority`.
  *
  * @returns the marshalled certificate (a signed envelope), ~250 bytes
@@ -162,10 +204,14 @@ export async function issueCertificate (authority: FleetAuthority, init: IssueCe
   const role = assertRole(init.role)
   const region = assertRegion(init.region)
   const issuedAt = init.issuedAt ?? Date.now()
-  const expiresAt = init.expiresAt ?? issuedAt + (init.validForMs ?? DEFAULT_VALIDITY_MS)
+  const notBefore = init.notBefore ?? issuedAt
+  const expiresAt = init.expiresAt ?? Math.max(issuedAt, notBefore) + (init.validForMs ?? DEFAULT_VALIDITY_MS)
   const owner = init.owner ?? ''
-  if (!Number.isSafeInteger(expiresAt) || expiresAt <= 0) {
-    throw new InvalidConfigError(`certificate expiry ${expiresAt} is not a positive integer of ms since the epoch`)
+  const jurisdiction = assertJurisdiction(init.jurisdiction ?? '')
+  for (const [what, t] of [['issue time', issuedAt], ['start of validity', notBefore], ['expiry', expiresAt]] as const) {
+    if (!Number.isSafeInteger(t) || t <= 0) {
+      throw new InvalidConfigError(`certificate ${what} ${t} is not a positive integer of ms since the epoch`)
+    }
   }
   if (owner.length > MAX_OWNER_LENGTH) {
     throw new InvalidConfigError(`owner id is ${owner.length} characters, over ${MAX_OWNER_LENGTH}`)
@@ -176,7 +222,9 @@ export async function issueCertificate (authority: FleetAuthority, init: IssueCe
     region,
     issuedAt: BigInt(issuedAt),
     expiresAt: BigInt(expiresAt),
-    owner
+    owner,
+    notBefore: notBefore === issuedAt ? 0n : BigInt(notBefore),
+    jurisdiction
   })
   return sealEnvelope(authority.privateKey, CERTIFICATE_DOMAIN, CERTIFICATE_PAYLOAD_TYPE, body)
 }
@@ -199,7 +247,7 @@ export async function decodeCertificate (bytes: Uint8Array): Promise<VerifiedCer
   }
   let body: CertificateBody
   try {
-    body = CertificateBody.decode(opened.payload, { limits: { region: 64, owner: MAX_OWNER_LENGTH * 4 } } as any)
+    body = CertificateBody.decode(opened.payload, { limits: { region: 64, owner: MAX_OWNER_LENGTH * 4, jurisdiction: MAX_JURISDICTION_LENGTH * 4 } } as any)
   } catch (err: any) {
     throw new InvalidCertificateError(`certificate body does not decode: ${err?.message ?? err}`)
   }
@@ -221,25 +269,43 @@ export async function decodeCertificate (bytes: Uint8Array): Promise<VerifiedCer
   if (body.owner.length > MAX_OWNER_LENGTH) {
     throw new InvalidCertificateError(`certificate owner id is over ${MAX_OWNER_LENGTH} characters`)
   }
+  try {
+    assertJurisdiction(body.jurisdiction)
+  } catch (err: any) {
+    throw new InvalidCertificateError(`certificate jurisdiction is invalid: ${err.message}`)
+  }
+  const times = [body.issuedAt, body.notBefore, body.expiresAt]
+  if (times.some(t => t > BigInt(Number.MAX_SAFE_INTEGER))) {
+    throw new InvalidCertificateError('certificate times are beyond the year 285,000: not ms since the epoch')
+  }
+  const issuedAt = Number(body.issuedAt)
   return {
     peerId,
     role,
     region: body.region,
-    issuedAt: Number(body.issuedAt),
+    issuedAt,
+    notBefore: body.notBefore === 0n ? issuedAt : Number(body.notBefore),
     expiresAt: Number(body.expiresAt),
     owner: body.owner,
+    jurisdiction: body.jurisdiction,
     authority: opened.signer.toString(),
+    serial: certificateSerial(bytes),
     bytes
   }
 }
 
 /**
  * Verifies a device certificate: well-formed, signed by a trusted authority,
- * not expired, and (if `options.peerId` is given) issued to that peer.
+ * already valid (within `clockSkewMs`), not expired, no longer-lived than
+ * `maxValidityMs`, and (if `options.peerId` is given) issued to that peer.
+ * Revocation is checked by the caller against its revocation lists
+ * (`RevocationSet` in revocation.ts).
  *
  * @throws InvalidCertificateError if malformed
  * @throws InvalidSignatureError if the signature does not verify
  * @throws UnknownAuthorityError if the signer is not in `trustedAuthorities`
+ * @throws CertificateNotYetValidError if `max(notBefore, issuedAt) > now + clockSkewMs`
+ * @throws CertificateValidityTooLongError if `expiresAt - notBefore > maxValidityMs`
  * @throws CertificateExpiredError if `expiresAt <= now`
  * @throws CertificatePeerMismatchError if issued to another PeerId
  * @throws MessageTooLargeError if over MAX_CERTIFICATE_BYTES
@@ -251,6 +317,14 @@ export async function verifyCertificate (bytes: Uint8Array, options: VerifyCerti
     throw new UnknownAuthorityError(`certificate of ${cert.peerId} is signed by ${cert.authority}, which is not a trusted fleet authority; add its public key to trustedAuthorities or reissue the certificate`)
   }
   const now = options.now ?? Date.now()
+  const validFrom = Math.max(cert.notBefore, cert.issuedAt)
+  const skew = options.clockSkewMs ?? MAX_CLOCK_SKEW_MS
+  if (validFrom > now + skew) {
+    throw new CertificateNotYetValidError(`certificate of ${cert.peerId} is valid only from ${new Date(validFrom).toISOString()}, more than ${skew} ms from now (${new Date(now).toISOString()}); check this node's clock or wait`)
+  }
+  if (options.maxValidityMs != null && cert.expiresAt - cert.notBefore > options.maxValidityMs) {
+    throw new CertificateValidityTooLongError(`certificate of ${cert.peerId} is valid for ${cert.expiresAt - cert.notBefore} ms, longer than this fleet's limit of ${options.maxValidityMs} ms; issue one with a shorter validity`)
+  }
   if (cert.expiresAt <= now) {
     throw new CertificateExpiredError(`certificate of ${cert.peerId} expired at ${new Date(cert.expiresAt).toISOString()}; issue a new one with \`fleetmesh authority issue\``)
   }

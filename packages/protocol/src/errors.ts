@@ -183,3 +183,34 @@ export class ReconcileProtocolError extends FleetmeshError {
   override readonly name = 'ReconcileProtocolError'
   readonly code = 'ERR_RECONCILE_PROTOCOL'
 }
+
+/** A certificate's validity starts (`notBefore`, else `issuedAt`) later than now plus the tolerated clock skew. */
+export class CertificateNotYetValidError extends FleetmeshError {
+  override readonly name = 'CertificateNotYetValidError'
+  readonly code = 'ERR_CERTIFICATE_NOT_YET_VALID'
+}
+
+/** A certificate is valid for longer than the fleet allows (`maxValidityMs`). */
+export class CertificateValidityTooLongError extends FleetmeshError {
+  override readonly name = 'CertificateValidityTooLongError'
+  readonly code = 'ERR_CERTIFICATE_VALIDITY_TOO_LONG'
+}
+
+/** A certificate, or the device it was issued to, is on its authority's revocation list. */
+export class CertificateRevokedError extends FleetmeshError {
+  override readonly name = 'CertificateRevokedError'
+  readonly code = 'ERR_CERTIFICATE_REVOKED'
+}
+
+/** A revocation list is malformed: it does not decode, or an entry is invalid. */
+export class InvalidRevocationListError extends FleetmeshError {
+  override readonly name = 'InvalidRevocationListError'
+  readonly code = 'ERR_INVALID_REVOCATION_LIST'
+}
+
+/** A revocation list is not newer than the one already held for its authority; dropped without a penalty (an honest peer may forward it late). */
+export class StaleRevocationListError extends FleetmeshError {
+  override readonly name = 'StaleRevocationListError'
+  readonly code = 'ERR_STALE_REVOCATION_LIST'
+  override readonly action = 'ignore'
+}

@@ -30,6 +30,22 @@ export const MAX_REGION_LENGTH = 12
 /** Longest owner id in a certificate, characters. */
 export const MAX_OWNER_LENGTH = 128
 
+/** Longest jurisdiction in a certificate (`eu`, `us`, `de-by`), characters. */
+export const MAX_JURISDICTION_LENGTH = 32
+
+/**
+ * Largest signed revocation list, bytes: it travels as one gossip message
+ * (MAX_GOSSIP_MESSAGE_BYTES, 64 KiB) with room for the envelope; a PeerId
+ * entry is ~50 bytes, so ~1000 entries fit.
+ */
+export const MAX_REVOCATION_LIST_BYTES = 60 * 1024
+
+/** Most entries in one revocation list. */
+export const MAX_REVOCATION_ENTRIES = 1000
+
+/** Longest reason text of a revocation entry, characters. */
+export const MAX_REVOCATION_REASON_LENGTH = 128
+
 /**
  * Largest tensor (and tensor list) accepted from the network, bytes.
  * 64 MiB holds a batch of 64 PP-OCRv4 rec inputs (64 x 3 x 48 x 320 float32
@@ -73,7 +89,12 @@ export const MAX_MARKET_MESSAGE_TTL_MS = 10 * 60 * 1000
  */
 export const MAX_JOB_DEADLINE_MS = 60 * 60 * 1000
 
-/** Clock skew tolerated between peers: a message issued further in the future is refused, ms. */
+/**
+ * Clock skew tolerated between peers, ms: a market message, a certificate
+ * (`notBefore`/`issuedAt`) or a revocation list dated further in the future
+ * is refused. 30 s covers vehicles whose clocks follow cellular network
+ * time, which keeps within a few seconds of UTC.
+ */
 export const MAX_CLOCK_SKEW_MS = 30_000
 
 /** Longest job id, model CID, lease id or reason text in a market message, characters. */

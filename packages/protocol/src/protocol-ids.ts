@@ -27,6 +27,15 @@ export const INFER_PROTOCOL = `${PROTOCOL_PREFIX}/infer/1.1.0`
 /** Range-based set reconciliation of receipts. */
 export const RECONCILE_PROTOCOL = `${PROTOCOL_PREFIX}/reconcile/1.0.0`
 
+/** Push of the fleet authorities' revocation lists to a newly admitted peer. */
+export const REVOCATION_PROTOCOL = `${PROTOCOL_PREFIX}/revocation/1.0.0`
+
+/** Domain of the signed envelope that holds a revocation list. */
+export const REVOCATION_DOMAIN = 'fleetmesh-revocation'
+
+/** Payload type (codec) of a revocation list envelope. */
+export const REVOCATION_PAYLOAD_TYPE = new TextEncoder().encode('/fleetmesh/revocation/1')
+
 /** Domain of the signed envelope that holds a device certificate. */
 export const CERTIFICATE_DOMAIN = 'fleetmesh-certificate'
 

@@ -19,6 +19,9 @@ export function bidsTopic (region: string): string {
 /** Fleet-wide countersigned work receipts. */
 export const RECEIPTS_TOPIC = `${TOPIC_PREFIX}/receipts`
 
+/** Fleet-wide signed revocation lists of the fleet authorities. */
+export const REVOCATIONS_TOPIC = `${TOPIC_PREFIX}/revocations`
+
 /** Fleet-wide presence / announcements (node start, drain, capability changes). */
 export const PRESENCE_TOPIC = `${TOPIC_PREFIX}/presence`
 

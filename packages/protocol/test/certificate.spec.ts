@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -35,6 +36,41 @@ describe('device certificates', () => {
   it('refuses an expired certificate with CertificateExpiredError', async () => {
     const bytes = await issueCertificate(authority, { peerId: device, role: 'station', region: 'u33', expiresAt: Date.now() - 1 })
     await assert.rejects(verifyCertificate(bytes, { trustedAuthorities: [authority.publicKey] }), { name: 'CertificateExpiredError', code: 'ERR_CERTIFICATE_EXPIRED' })
+  })
+
+  it('refuses a certificate not yet valid (issuedAt or notBefore beyond the clock skew) and accepts one within it', async () => {
+    const now = Date.now()
+    const trusted = { trustedAuthorities: [authority.publicKey] }
+    const future = await issueCertificate(authority, { peerId: device, role: 'vehicle', region: 'u33d', issuedAt: now + 3600_000, validForMs: 60_000 })
+    await assert.rejects(verifyCertificate(future, trusted), { name: 'CertificateNotYetValidError', code: 'ERR_CERTIFICATE_NOT_YET_VALID' })
+    const later = await issueCertificate(authority, { peerId: device, role: 'vehicle', region: 'u33d', notBefore: now + 60_000, validForMs: 60_000 })
+    await assert.rejects(verifyCertificate(later, trusted), { name: 'CertificateNotYetValidError' })
+    const verifiedLater = await verifyCertificate(later, { ...trusted, now: now + 60_000 })
+    assert.equal(verifiedLater.notBefore, now + 60_000)
+    const skewed = await issueCertificate(authority, { peerId: device, role: 'vehicle', region: 'u33d', issuedAt: now + 5_000, validForMs: 60_000 })
+    const cert = await verifyCertificate(skewed, trusted)
+    assert.equal(cert.notBefore, cert.issuedAt, 'notBefore defaults to issuedAt')
+    await assert.rejects(verifyCertificate(skewed, { ...trusted, clockSkewMs: 1000 }), { name: 'CertificateNotYetValidError' })
+  })
+
+  it('refuses a certificate valid for longer than the fleet allows', async () => {
+    const bytes = await issueCertificate(authority, { peerId: device, role: 'vehicle', region: 'u33d', validForMs: 400 * 24 * 3600_000 })
+    await assert.rejects(verifyCertificate(bytes, { trustedAuthorities: [authority.publicKey], maxValidityMs: 90 * 24 * 3600_000 }), { name: 'CertificateValidityTooLongError', code: 'ERR_CERTIFICATE_VALIDITY_TOO_LONG' })
+    await verifyCertificate(bytes, { trustedAuthorities: [authority.publicKey], maxValidityMs: 400 * 24 * 3600_000 })
+  })
+
+  it('carries an optional jurisdiction and a serial (sha2-256 of the bytes)', async () => {
+    const eu = await issueCertificate(authority, { peerId: device, role: 'vehicle', region: 'u33d', jurisdiction: 'eu' })
+    const cert = await verifyCertificate(eu, { trustedAuthorities: [authority.publicKey] })
+    assert.equal(cert.jurisdiction, 'eu')
+    assert.match(cert.serial, /^[0-9a-f]{64}$/)
+    assert.equal(cert.serial, createHash('sha256').update(eu).digest('hex'))
+    const none = await verifyCertificate(await issueCertificate(authority, { peerId: device, role: 'vehicle', region: 'u33d' }), { trustedAuthorities: [authority.publicKey] })
+    assert.equal(none.jurisdiction, '')
+    assert.notEqual(none.serial, cert.serial)
+    for (const bad of ['EU', 'e u', 'x'.repeat(33)]) {
+      await assert.rejects(issueCertificate(authority, { peerId: device, role: 'vehicle', region: 'u33d', jurisdiction: bad }), { name: 'InvalidConfigError' }, `jurisdiction ${bad}`)
+    }
   })
 
   it('refuses a certificate from an unknown authority with UnknownAuthorityError', async () => {

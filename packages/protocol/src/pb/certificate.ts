@@ -28,6 +28,8 @@ export interface CertificateBody {
   issuedAt: bigint
   expiresAt: bigint
   owner: string
+  notBefore: bigint
+  jurisdiction: string
 }
 
 export namespace CertificateBody {
@@ -70,6 +72,16 @@ export namespace CertificateBody {
           w.string(obj.owner)
         }
 
+        if ((obj.notBefore != null && obj.notBefore !== 0n)) {
+          w.uint32(56)
+          w.uint64(obj.notBefore)
+        }
+
+        if ((obj.jurisdiction != null && obj.jurisdiction !== '')) {
+          w.uint32(66)
+          w.string(obj.jurisdiction)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -80,7 +92,9 @@ export namespace CertificateBody {
           region: '',
           issuedAt: 0n,
           expiresAt: 0n,
-          owner: ''
+          owner: '',
+          notBefore: 0n,
+          jurisdiction: ''
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -111,6 +125,14 @@ export namespace CertificateBody {
             }
             case 6: {
               obj.owner = reader.string()
+              break
+            }
+            case 7: {
+              obj.notBefore = reader.uint64()
+              break
+            }
+            case 8: {
+              obj.jurisdiction = reader.string()
               break
             }
             default: {
@@ -170,6 +192,20 @@ export namespace CertificateBody {
               }
               break
             }
+            case 7: {
+              yield {
+                field: `${prefix}.notBefore`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 8: {
+              yield {
+                field: `${prefix}.jurisdiction`,
+                value: reader.string()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -212,6 +248,16 @@ export namespace CertificateBody {
     value: string
   }
 
+  export interface CertificateBodyNotBeforeFieldEvent {
+    field: '$.notBefore'
+    value: bigint
+  }
+
+  export interface CertificateBodyJurisdictionFieldEvent {
+    field: '$.jurisdiction'
+    value: string
+  }
+
   export function encode (obj: Partial<CertificateBody>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, CertificateBody.codec())
   }
@@ -220,7 +266,7 @@ export namespace CertificateBody {
     return decodeMessage(buf, CertificateBody.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CertificateBody>): Generator<CertificateBodyPeerIdFieldEvent | CertificateBodyRoleFieldEvent | CertificateBodyRegionFieldEvent | CertificateBodyIssuedAtFieldEvent | CertificateBodyExpiresAtFieldEvent | CertificateBodyOwnerFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CertificateBody>): Generator<CertificateBodyPeerIdFieldEvent | CertificateBodyRoleFieldEvent | CertificateBodyRegionFieldEvent | CertificateBodyIssuedAtFieldEvent | CertificateBodyExpiresAtFieldEvent | CertificateBodyOwnerFieldEvent | CertificateBodyNotBeforeFieldEvent | CertificateBodyJurisdictionFieldEvent> {
     return streamMessage(buf, CertificateBody.codec(), opts)
   }
 }
