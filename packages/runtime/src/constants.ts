@@ -8,6 +8,13 @@ import { MAX_TENSOR_BYTES } from '@fleetmesh/protocol'
 export const DEFAULT_RUN_TIMEOUT_MS = 60_000
 
 /**
+ * How long `Runtime.stop()` waits for an idle runner to exit by itself
+ * once asked (it exits within milliseconds: it has nothing to finish)
+ * before killing it, ms.
+ */
+export const RUNNER_STOP_GRACE_MS = 1000
+
+/**
  * Most bytes the outputs of one call may hold together, checked in the
  * runner before any output crosses to the node: protocol's
  * MAX_TENSOR_BYTES (64 MiB), the largest tensor a frame carries, so an

@@ -1,7 +1,7 @@
 import { fork } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import { checkTensor } from '@fleetmesh/protocol'
-import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_RUN_TIMEOUT_MS } from './constants.js'
+import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_RUN_TIMEOUT_MS, RUNNER_STOP_GRACE_MS } from './constants.js'
 import { InferenceError, OutputTooLargeError, RunnerCrashedError, RunnerTimeoutError, RuntimeStoppedError } from './errors.js'
 import { TensorExchange } from './tensor-channel.js'
 import type { ModelStore } from './store.js'
@@ -31,6 +31,13 @@ export interface RuntimeInit {
   intraOpNumThreads?: number
   /** sessions cached per runner (LRU by model CID) @default 4 */
   maxSessions?: number
+  /**
+   * Node.js options of each runner process, e.g. `['--max-old-space-size=1024']`
+   * to bound a runner's heap, or `['--cpu-prof', '--cpu-prof-dir=DIR']` to
+   * profile the runners (an idle runner exits cleanly on stop, writing its
+   * profile) @default []
+   */
+  runnerExecArgv?: string[]
   /** default time one call may take before its runner is killed, ms @default DEFAULT_RUN_TIMEOUT_MS (60000) */
   timeoutMs?: number
   /**
@@ -101,11 +108,11 @@ class Runner {
   private spare?: ArrayBuffer
   private lastOutputBytes = 0
 
-  constructor (private readonly pool: Runtime, config: RunnerConfig) {
+  constructor (private readonly pool: Runtime, config: RunnerConfig, execArgv: string[]) {
     this.exchange = TensorExchange.create()
     this.child = fork(new URL('./runner-process.js', import.meta.url), [this.exchange.dir, JSON.stringify(config)], {
       serialization: 'advanced',
-      execArgv: [],
+      execArgv,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe']
     })
     this.data = this.child.stdio[4] as Socket
@@ -224,6 +231,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   private readonly maxSessions: number
   private readonly timeoutMs: number
   private readonly maxOutputBytes: number
+  private readonly execArgv: string[]
   private readonly pool: Runner[] = []
   private readonly queue: Call[] = []
   private stopped = false
@@ -236,6 +244,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     this.maxSessions = init.maxSessions ?? 4
     this.timeoutMs = init.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS
     this.maxOutputBytes = checkByteLimit(init.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES)
+    this.execArgv = [...(init.runnerExecArgv ?? [])]
   }
 
   /** Starts the runner processes and waits until they are ready. */
@@ -244,13 +253,25 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     await Promise.all(this.pool.map(async r => r.ready))
   }
 
-  /** Kills every runner; pending calls fail with RuntimeStoppedError. */
+  /**
+   * Stops every runner: an idle one is asked to exit (it closes its IPC
+   * channel and exits cleanly within RUNNER_STOP_GRACE_MS, else it is
+   * killed), a busy one is killed with SIGKILL at once. Queued calls fail
+   * with RuntimeStoppedError, a call in flight with RunnerCrashedError.
+   */
   async stop (): Promise<void> {
     this.stopped = true
     for (const call of this.queue.splice(0)) call.reject(new RuntimeStoppedError('runtime stopped'))
     await Promise.all(this.pool.map(async r => {
       if (r.dead) return
       const exited = new Promise(resolve => r.child.once('exit', resolve))
+      if (r.busy == null && r.child.connected) {
+        r.child.disconnect()
+        const timer = setTimeout(() => r.child.kill('SIGKILL'), RUNNER_STOP_GRACE_MS)
+        await exited
+        clearTimeout(timer)
+        return
+      }
       r.child.kill('SIGKILL')
       await exited
     }))
@@ -347,7 +368,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   }
 
   private spawn (): void {
-    const runner = new Runner(this, { maxSessions: this.maxSessions, intraOpNumThreads: this.threads })
+    const runner = new Runner(this, { maxSessions: this.maxSessions, intraOpNumThreads: this.threads }, this.execArgv)
     this.pool.push(runner)
     void runner.ready.then(() => { this.emit('runner:start', { pid: runner.child.pid }) }, () => {})
   }

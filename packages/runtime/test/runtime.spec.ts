@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { existsSync, readFileSync } from 'node:fs'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createRuntime, generateDtypeProbe, generateMlp, LocalSession, maxAbsDiff, ModelStore, profile } from '../src/index.js'
@@ -125,6 +126,26 @@ describe('isolated runners (onnxruntime in child processes)', function () {
       assert.equal((results[3] as { outputs: WireTensor[] }).outputs[0]?.dims[0], 2)
     } finally {
       await fresh.stop()
+    }
+  })
+
+  it('runnerExecArgv reaches each runner; stop lets an idle runner exit cleanly (its --cpu-prof profile is written) and removes its exchange directory', async () => {
+    const profiles = await mkdtemp(join(tmpdir(), 'fleetmesh-runner-prof-'))
+    const profiled = await createRuntime({ store, runners: 1, intraOpNumThreads: 1, runnerExecArgv: ['--cpu-prof', `--cpu-prof-dir=${profiles}`] })
+    try {
+      const [pid] = profiled.runnerPids()
+      const exchange = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').find(a => a.includes('fleetmesh-runner-')) as string
+      const { outputs } = await profiled.run(models.cls?.cid as string, [patternInput('x', [1, 3, 48, 192])])
+      assert.deepEqual(outputs[0]?.dims, [1, 2])
+      const exits: string[] = []
+      profiled.on('runner:exit', e => exits.push(`${e.reason} ${e.code} ${e.signal}`))
+      await profiled.stop()
+      assert.deepEqual(exits, ['stop 0 null'], 'the runner exited by itself, code 0')
+      assert.ok((await readdir(profiles)).some(f => f.endsWith('.cpuprofile')), 'the runner wrote its CPU profile')
+      assert.equal(existsSync(exchange), false, 'its exchange directory is gone')
+    } finally {
+      await profiled.stop()
+      await rm(profiles, { recursive: true, force: true })
     }
   })
 })
