@@ -116,9 +116,14 @@ exchange.receive(data, {
   },
   error: () => process.exit(1)
 })
-// the node is gone (even SIGKILLed): leave no exchange files behind
-process.on('disconnect', () => {
+// the node is gone (even SIGKILLed): leave no exchange files behind. Its
+// death shows as a closed IPC channel or, when a run ends before that is
+// seen, as EPIPE / ECONNRESET on the data socket: either way, exit cleanly
+function nodeGone (): void {
   exchange.remove()
   process.exit(0)
-})
+}
+process.on('disconnect', nodeGone)
+data.on('error', nodeGone)
+data.on('close', nodeGone)
 process.send?.({ id: 0, ok: true, ready: true })

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -148,4 +149,37 @@ describe('isolated runners (onnxruntime in child processes)', function () {
       await rm(profiles, { recursive: true, force: true })
     }
   })
+
+  for (const state of ['idle', 'busy'] as const) {
+    it(`a node SIGKILLed with ${state === 'idle' ? 'an idle' : 'a busy'} runner: the runner exits by itself, without an unhandled socket error, and removes its exchange directory`, async () => {
+      const fixture = new URL('./fixtures/node-with-runner.js', import.meta.url)
+      const storeDir = await mkdtemp(join(tmpdir(), 'fleetmesh-killed-node-'))
+      const node = spawn(process.execPath, [fixture.pathname, storeDir, state], { stdio: ['ignore', 'pipe', 'pipe'] })
+      let stderr = ''
+      node.stderr.on('data', (d: Buffer) => { stderr += d.toString() }) // the runner inherits this pipe
+      let runnerPid = 0
+      try {
+        const line = await new Promise<string>((resolve, reject) => {
+          let out = ''
+          node.stdout.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('\n')) resolve(out.split('\n')[0] as string) })
+          node.once('exit', code => { reject(new Error(`node exited (${code}) before its runner was up: ${stderr}`)) })
+        })
+        const { runnerPid: pid, exchange } = JSON.parse(line) as { runnerPid: number, exchange: string }
+        runnerPid = pid
+        assert.ok(existsSync(exchange), 'the exchange directory exists while the node runs')
+        node.kill('SIGKILL')
+        const alive = (): boolean => { try { process.kill(pid, 0); return true } catch { return false } }
+        const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+        for (let waited = 0; alive() && waited < 30_000; waited += 50) await sleep(50)
+        for (let waited = 0; existsSync(exchange) && waited < 2_000; waited += 50) await sleep(50)
+        assert.equal(alive(), false, 'the runner exited')
+        assert.equal(existsSync(exchange), false, 'its exchange directory is gone')
+        assert.doesNotMatch(stderr, /Unhandled 'error' event|ECONNRESET/, 'the runner saw its node go without crashing')
+      } finally {
+        node.kill('SIGKILL')
+        if (runnerPid !== 0) { try { process.kill(runnerPid, 'SIGKILL') } catch {} }
+        await rm(storeDir, { recursive: true, force: true })
+      }
+    })
+  }
 })
