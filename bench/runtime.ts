@@ -7,7 +7,7 @@
  *    goes first; the figure is the median of the per-repetition ratios),
  *  - partition overhead: K-stage chained run ÷ whole model, same process,
  *  - model transfer MB/s over a libp2p stream ÷ raw TCP loopback MB/s.
- * Run: npm run bench:runtime -- [--iterations 10] [--repetitions 7]
+ * Run: npm run bench:runtime -- [--iterations 5] [--repetitions 15]
  *   [--sections isolation,partition,transfer] [--runner-cpu-prof DIR]
  * `--runner-cpu-prof DIR` writes a V8 CPU profile of each runner into DIR
  * (start the bench itself with `node --cpu-prof` to profile the node side).
@@ -28,8 +28,8 @@ import type { WireTensor } from '@fleetmesh/protocol'
 
 const { values } = parseArgs({
   options: {
-    iterations: { type: 'string', default: '10' },
-    repetitions: { type: 'string', default: '7' },
+    iterations: { type: 'string', default: '5' },
+    repetitions: { type: 'string', default: '15' },
     transfers: { type: 'string', default: '5' },
     sections: { type: 'string', default: 'isolation,partition,transfer' },
     'runner-cpu-prof': { type: 'string' }
