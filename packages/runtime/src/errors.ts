@@ -64,6 +64,30 @@ export class InferenceError extends FleetmeshError {
   readonly code = 'ERR_INFERENCE'
 }
 
+/**
+ * A call's outputs are over its `maxOutputBytes`. Raised in the runner,
+ * after the run and before any output crosses to the node (and by the node
+ * should a runner announce more than the limit): the node never allocates
+ * an output over the limit.
+ */
+export class OutputTooLargeError extends FleetmeshError {
+  override readonly name = 'OutputTooLargeError'
+  readonly code = 'ERR_OUTPUT_TOO_LARGE'
+  /** the output that took the call over the limit */
+  readonly output: string
+  /** its size, bytes */
+  readonly size: number
+  /** the limit, bytes */
+  readonly limit: number
+
+  constructor (message: string, output: string, size: number, limit: number) {
+    super(message)
+    this.output = output
+    this.size = size
+    this.limit = limit
+  }
+}
+
 /** The runtime was stopped; no call is accepted. */
 export class RuntimeStoppedError extends FleetmeshError {
   override readonly name = 'RuntimeStoppedError'

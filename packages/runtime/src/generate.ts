@@ -304,3 +304,30 @@ export function broadcastInputModel (options: BroadcastInputOptions = {}): Uint8
     output: [floatInput('y', ['batch', d]), floatInput('state_out', [layers, 'batch', h])]
   })
 }
+
+/** Options of {@link expandOutputModel}. */
+export interface ExpandOutputOptions {
+  /** elements of the output, float32 (4 bytes each) */
+  elements: number
+}
+
+/**
+ * A model whose output is far larger than its input or its file, the shape
+ * an attacker uses to make a worker allocate memory: `x [1]` (float32)
+ * expanded to `y [elements]` by one Expand node, the target shape a
+ * 1-element int64 initializer. 75 × 2^20 elements make a 300 MiB output
+ * from a file of about 150 bytes.
+ *
+ * @throws RangeError if `elements` is not a positive integer
+ */
+export function expandOutputModel (options: ExpandOutputOptions): Uint8Array {
+  const n = options.elements
+  if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`expandOutputModel needs elements >= 1 (an integer), got ${n}`)
+  return model({
+    name: 'expand_output',
+    node: [{ opType: 'Expand', input: ['x', 'shape'], output: ['y'], name: 'expand' }],
+    initializer: [int64Vector('shape', [n])],
+    input: [floatInput('x', [1])],
+    output: [floatInput('y', [n])]
+  })
+}

@@ -1,18 +1,24 @@
 /**
  * A runner: a child process that owns onnxruntime sessions. The node forks
- * it and sends `configure` / `load` requests over IPC and `run` requests
- * over a socket pair, their tensors through tmpfs files (tensor-channel.ts). A model that crashes or
- * hangs onnxruntime takes down only this process.
+ * it with its exchange directory and its configuration as arguments, sends
+ * `load` requests over IPC and `run` requests over a socket pair, their
+ * tensors through tmpfs files (tensor-channel.ts). A model that crashes or
+ * hangs onnxruntime takes down only this process, and a model whose
+ * outputs are over the call's `maxOutputBytes` is refused here, before any
+ * of its bytes cross to the node.
  */
 import { Socket } from 'node:net'
 import ort from 'onnxruntime-node'
-import { receiveTensors, removeExchangeDir, sendTensors } from './tensor-channel.js'
-import type { RunnerReply, RunnerRequest } from './runner-types.js'
+import { DTYPE_BYTES } from '@fleetmesh/protocol'
+import { EXCHANGE_RETAIN_BYTES } from './constants.js'
+import { InferenceError, OutputTooLargeError } from './errors.js'
+import { TensorExchange } from './tensor-channel.js'
+import type { RunnerConfig, RunnerReply, RunnerRequest, RunRequestFields } from './runner-types.js'
 import type { WireTensor } from '@fleetmesh/protocol'
 
+const exchange = TensorExchange.open(process.argv[2] as string)
+const config = JSON.parse(process.argv[3] as string) as RunnerConfig
 const sessions = new Map<string, ort.InferenceSession>()
-let maxSessions = 4
-let threads = 0
 
 async function session (cid: string, path: string): Promise<ort.InferenceSession> {
   let s = sessions.get(cid)
@@ -22,13 +28,13 @@ async function session (cid: string, path: string): Promise<ort.InferenceSession
     return s
   }
   s = await ort.InferenceSession.create(path, {
-    intraOpNumThreads: threads,
+    intraOpNumThreads: config.intraOpNumThreads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all'
   })
   sessions.set(cid, s)
-  while (sessions.size > maxSessions) {
+  while (sessions.size > config.maxSessions) {
     const [oldest, old] = sessions.entries().next().value as [string, ort.InferenceSession]
     sessions.delete(oldest)
     await old.release().catch(() => {})
@@ -36,57 +42,88 @@ async function session (cid: string, path: string): Promise<ort.InferenceSession
   return s
 }
 
-async function run (s: ort.InferenceSession, inputs: WireTensor[]): Promise<WireTensor[]> {
+async function run (s: ort.InferenceSession, inputs: WireTensor[]): Promise<ort.InferenceSession.OnnxValueMapType> {
   const feeds: Record<string, ort.Tensor> = {}
   for (const t of inputs) feeds[t.name] = new ort.Tensor(t.dtype as any, t.data as any, t.dims)
-  const results = await s.run(feeds)
+  return s.run(feeds)
+}
+
+/**
+ * The outputs of a run as wire tensors, in the model's output order.
+ *
+ * @throws OutputTooLargeError once the outputs hold more than `maxBytes` together, naming the output that crossed it
+ * @throws InferenceError for an output whose dtype the wire does not carry (strings)
+ */
+function outputsOf (s: ort.InferenceSession, results: ort.InferenceSession.OnnxValueMapType, maxBytes: number): WireTensor[] {
+  let total = 0
   return s.outputNames.map(name => {
     const r = results[name] as ort.Tensor
-    return { name, dtype: r.type as WireTensor['dtype'], dims: [...r.dims], data: r.data as WireTensor['data'] }
+    if (DTYPE_BYTES[r.type as WireTensor['dtype']] == null) throw new InferenceError(`output "${name}" has dtype ${r.type}, which tensors on the wire cannot carry`)
+    const data = r.data as WireTensor['data']
+    total += data.byteLength
+    if (total > maxBytes) {
+      throw new OutputTooLargeError(`output "${name}" (${r.type} [${r.dims.join(', ')}]) is ${data.byteLength} bytes, taking the call's outputs to ${total} bytes, over its maxOutputBytes of ${maxBytes}; the model's outputs were dropped in its runner (raise maxOutputBytes if they are expected)`, name, data.byteLength, maxBytes)
+    }
+    return { name, dtype: r.type as WireTensor['dtype'], dims: [...r.dims], data }
   })
+}
+
+function errorFields (err: any): RunnerReply['error'] {
+  const fields: RunnerReply['error'] = { name: err?.name ?? 'Error', message: String(err?.message ?? err) }
+  if (err instanceof OutputTooLargeError) Object.assign(fields, { output: err.output, size: err.size })
+  return fields
 }
 
 process.on('message', (req: RunnerRequest) => {
   void (async (): Promise<RunnerReply> => {
     try {
-      switch (req.type) {
-        case 'configure':
-          maxSessions = req.maxSessions
-          threads = req.intraOpNumThreads
-          return { id: req.id, ok: true }
-        case 'load': {
-          const s = await session(req.cid, req.path)
-          if (req.warmup != null) await run(s, req.warmup)
-          return { id: req.id, ok: true, inputNames: [...s.inputNames], outputNames: [...s.outputNames] }
-        }
-        default:
-          return { id: req.id, ok: false, error: { name: 'Error', message: `request ${req.type} is not handled over IPC` } }
-      }
+      if (req.type !== 'load') return { id: req.id, ok: false, error: { name: 'Error', message: `request ${String(req.type)} is not handled over IPC` } }
+      const s = await session(req.cid, req.path)
+      if (req.warmup != null) await run(s, req.warmup)
+      return { id: req.id, ok: true, inputNames: [...s.inputNames], outputNames: [...s.outputNames] }
     } catch (err: any) {
-      return { id: req.id, ok: false, error: { name: err?.name ?? 'Error', message: String(err?.message ?? err) } }
+      return { id: req.id, ok: false, error: errorFields(err) }
     }
   })().then(reply => process.send?.(reply))
 })
-// run requests come over the data socket (fd 4), their tensors through
-// files in the exchange directory the node made for this runner (argv[2])
-const exchange = process.argv[2] as string
+
+// run requests come over the data socket (fd 4), their inputs through the
+// exchange's `in` file, read into one buffer reused from call to call
 const data = new Socket({ fd: 4, readable: true, writable: true })
-receiveTensors(data, exchange, (fields, inputs) => {
-  void (async () => {
-    const reply = 'out'
-    try {
-      const s = await session(fields.cid, fields.path)
-      const start = performance.now()
-      const outputs = await run(s, inputs)
-      await sendTensors(data, exchange, reply, { id: fields.id, ok: true, ms: performance.now() - start }, outputs)
-    } catch (err: any) {
-      await sendTensors(data, exchange, reply, { id: fields.id, ok: false, error: { name: err?.name ?? 'Error', message: String(err?.message ?? err) } }, [])
-    }
-  })()
-}, () => process.exit(1), { reuseBuffer: true })
-// the node is gone (even SIGKILLed): leave no exchange files behind
-process.on('disconnect', () => {
-  removeExchangeDir(exchange)
-  process.exit(0)
+let inputs = new ArrayBuffer(0)
+
+async function serve (fields: RunRequestFields, feeds: WireTensor[]): Promise<void> {
+  try {
+    const s = await session(fields.cid, fields.path)
+    const start = performance.now()
+    const results = await run(s, feeds)
+    const ms = performance.now() - start
+    await exchange.send(data, 'out', { id: fields.id, ok: true, ms }, outputsOf(s, results, fields.maxOutputBytes))
+  } catch (err: any) {
+    await exchange.send(data, 'out', { id: fields.id, ok: false, error: errorFields(err) }, [])
+  }
+}
+
+exchange.receive(data, {
+  buffer: (size) => {
+    // grow to fit; after a message over the retained size, shrink back for the next small one
+    if (inputs.byteLength < size || (inputs.byteLength > EXCHANGE_RETAIN_BYTES && size <= EXCHANGE_RETAIN_BYTES)) inputs = new ArrayBuffer(size)
+    return inputs
+  },
+  message: (fields, feeds) => { void serve(fields as RunRequestFields, feeds) },
+  refused: (fields, err) => {
+    void exchange.send(data, 'out', { id: fields.id, ok: false, error: errorFields(new InferenceError(`the runner could not read the inputs: ${err.message}`)) }, [])
+  },
+  error: () => process.exit(1)
 })
+// the node is gone (even SIGKILLed): leave no exchange files behind. Its
+// death shows as a closed IPC channel or, when a run ends before that is
+// seen, as EPIPE / ECONNRESET on the data socket: either way, exit cleanly
+function nodeGone (): void {
+  exchange.remove()
+  process.exit(0)
+}
+process.on('disconnect', nodeGone)
+data.on('error', nodeGone)
+data.on('close', nodeGone)
 process.send?.({ id: 0, ok: true, ready: true })

@@ -1,10 +1,26 @@
 import type { WireTensor } from '@fleetmesh/protocol'
 
+/** A runner's configuration, passed as JSON in its argv (before any request can arrive). */
+export interface RunnerConfig {
+  /** sessions cached (LRU by model CID) */
+  maxSessions: number
+  /** onnxruntime intra-op threads per session; 0 lets onnxruntime choose */
+  intraOpNumThreads: number
+}
+
+/** Fields of a run request's header on the data socket (its inputs travel in the exchange's `in` file). */
+export interface RunRequestFields {
+  id: number
+  cid: string
+  path: string
+  /** most bytes the call's outputs may hold together */
+  maxOutputBytes: number
+}
+
 /** Requests from the node to a runner process. */
 export type RunnerRequest =
-  | { id: number, type: 'configure', maxSessions: number, intraOpNumThreads: number }
   | { id: number, type: 'load', cid: string, path: string, warmup?: WireTensor[] }
-  | { id: number, type: 'run', cid: string, path: string, inputs: WireTensor[] }
+  | ({ type: 'run', inputs: WireTensor[] } & RunRequestFields)
 
 /** Replies from a runner process. */
 export interface RunnerReply {
@@ -16,5 +32,6 @@ export interface RunnerReply {
   outputNames?: string[]
   /** onnxruntime run time inside the runner, ms */
   ms?: number
-  error?: { name: string, message: string }
+  /** a failed call; `output` and `size` (bytes) for an OutputTooLargeError */
+  error?: { name: string, message: string, output?: string, size?: number }
 }

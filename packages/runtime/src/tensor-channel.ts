@@ -1,140 +1,244 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { open } from 'node:fs/promises'
-import type { FileHandle } from 'node:fs/promises'
+import { closeSync, constants, existsSync, fstatSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync, write as writeCb, writeSync, writev as writevCb, writevSync, read as readCb } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { typedArrayFor, DTYPE_BYTES } from '@fleetmesh/protocol'
+import { promisify } from 'node:util'
+import { DTYPE_BYTES, elementCount, typedArrayFor } from '@fleetmesh/protocol'
+import { EXCHANGE_RETAIN_BYTES, EXCHANGE_SYNC_MAX_BYTES } from './constants.js'
 import type { TensorDType, WireTensor } from '@fleetmesh/protocol'
 import type { Socket } from 'node:net'
 
 /**
  * How tensors cross between the node and a runner. Node has no shared
  * memory between processes, so the closest is a file on tmpfs
- * (`/dev/shm`, RAM-backed): the sender writes each typed array's own memory
- * into the file (one kernel copy, no serialisation), the receiver reads the
- * file straight into one aligned buffer and makes the tensors views of it
- * (one kernel copy, no user-space copy). Only a small JSON header (file
- * name, names, dtypes, dims, offsets) travels over the socket pair.
+ * (`/dev/shm`, RAM-backed). Each runner has a private directory with two
+ * files, `in` (node → runner) and `out` (runner → node), that both
+ * processes keep open for the runner's life. The sender writes each typed
+ * array's own memory into its file at offset 0 (one kernel copy, no
+ * serialisation, the file's pages reused from call to call), the receiver
+ * reads the file straight into one buffer and makes the tensors views of
+ * it. Only a small JSON header (names, dtypes, dims, offsets) travels over
+ * the socket pair. Calls are strictly one at a time per runner, so a file
+ * is never written while its reader still needs it.
  */
 
-interface TensorEntry { name: string, dtype: TensorDType, dims: number[], offset: number, bytes: number }
+/** Where one tensor sits in a message's file. */
+export interface TensorEntry { name: string, dtype: TensorDType, dims: number[], offset: number, bytes: number }
+
+/** A message's header, as it travels over the socket. */
+interface Header { file?: string, size: number, tensors: TensorEntry[], [field: string]: unknown }
+
+/** The two exchange files of a runner. */
+export type ExchangeFile = 'in' | 'out'
+
+const FILES: ExchangeFile[] = ['in', 'out']
+const ALIGN = 8 // every dtype's element size divides 8, so views at 8-byte offsets are aligned
+const MAX_HEADER_BYTES = 1024 * 1024
+
+const writeAsync = promisify(writeCb)
+const writevAsync = promisify(writevCb)
+const readAsync = promisify(readCb)
 
 /** tmpfs when the platform has one, else the temp directory. */
 function exchangeRoot (): string {
   return existsSync('/dev/shm') ? '/dev/shm' : tmpdir()
 }
 
-/** Creates a private (0700) directory for one runner's exchange files. Remove it with {@link removeExchangeDir}. */
-export function createExchangeDir (): string {
-  return mkdtempSync(join(exchangeRoot(), 'fleetmesh-runner-'))
+/** Options of a {@link TensorExchange}. */
+export interface ExchangeOptions {
+  /** messages up to this many tensor bytes use synchronous file I/O @default EXCHANGE_SYNC_MAX_BYTES */
+  syncMaxBytes?: number
+  /** a file over this size is truncated back to it once read @default EXCHANGE_RETAIN_BYTES */
+  retainBytes?: number
 }
 
-export function removeExchangeDir (dir: string): void {
-  void closeExchangeFiles(dir)
-  rmSync(dir, { recursive: true, force: true })
-}
-
-/** Open handles of exchange files, kept for the life of the process (one call at a time per file). */
-const handles = new Map<string, FileHandle>()
-
-async function handle (path: string): Promise<FileHandle> {
-  let fh = handles.get(path)
-  if (fh == null) {
-    fh = await open(path, existsSync(path) ? 'r+' : 'w+', 0o600)
-    handles.set(path, fh)
-  }
-  return fh
-}
-
-/** Closes the cached handles of a directory's files (when its runner is gone). */
-export async function closeExchangeFiles (dir: string): Promise<void> {
-  for (const [path, fh] of handles) {
-    if (path.startsWith(dir)) {
-      handles.delete(path)
-      await fh.close().catch(() => {})
-    }
-  }
-}
-
-const ALIGN = 8 // every dtype's element size divides 8, so views at 8-byte offsets are aligned
-
-/** Sends one message: tensors into `<dir>/<file>` (overwritten in place), then the header over the socket. */
-export async function sendTensors (socket: Socket, dir: string, file: string, fields: Record<string, unknown>, tensors: WireTensor[]): Promise<void> {
-  const entries: TensorEntry[] = []
-  let offset = 0
-  for (const t of tensors) {
-    entries.push({ name: t.name, dtype: t.dtype, dims: t.dims, offset, bytes: t.data.byteLength })
-    offset += Math.ceil(t.data.byteLength / ALIGN) * ALIGN
-  }
-  if (tensors.length > 0) {
-    // the same file is overwritten in place, keeping its pages
-    const fh = await handle(join(dir, file))
-    if (tensors.length === 1) {
-      const t = tensors[0] as WireTensor
-      await fh.write(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), 0, t.data.byteLength, 0)
-    } else {
-      await fh.writev(tensors.flatMap((t, i) => {
-        const pad = (entries[i + 1]?.offset ?? offset) - (entries[i]?.offset ?? 0) - t.data.byteLength
-        const view = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)
-        return pad > 0 ? [view, new Uint8Array(pad)] : [view]
-      }), 0)
-    }
-  }
-  const header = Buffer.from(JSON.stringify({ ...fields, file: tensors.length > 0 ? file : undefined, size: offset, tensors: entries }))
-  const len = Buffer.alloc(4)
-  len.writeUInt32LE(header.byteLength)
-  socket.write(Buffer.concat([len, header]))
-}
-
-/** Options of {@link receiveTensors}. */
-export interface ReceiveOptions {
+/** What a receiver does with each message. */
+export interface ReceiveHandlers {
   /**
-   * read every message into one buffer that is reused (grown when needed):
-   * no fresh pages to fault in per call. Only for a receiver that is done
-   * with a message's tensors before the next arrives (the runner).
+   * The buffer to read a message's tensor bytes into (`size` bytes or
+   * more; the tensors become views of it). Throw to refuse the message:
+   * its file is not read and `refused` gets the error. `entries` are
+   * already checked against `size`.
    */
-  reuseBuffer?: boolean
+  buffer: (size: number, fields: Record<string, any>, entries: readonly TensorEntry[]) => ArrayBuffer
+  /** a message and its tensors, in the order sent */
+  message: (fields: Record<string, any>, tensors: WireTensor[]) => void
+  /** a message whose tensors were refused by `buffer` or did not fit their header */
+  refused: (fields: Record<string, any>, err: Error) => void
+  /** the socket carried something that is not a message, or a file could not be read */
+  error: (err: Error) => void
 }
 
 /**
- * Receives messages in order and reads each one's tensor file. Files are
- * overwritten in place by the next message rather than deleted: reusing
- * tmpfs pages is measurably cheaper than allocating new ones on this class
- * of machine (16.8 MB: ~9 ms to write a new file, ~20 ms to read it into
- * fresh memory).
+ * One side of a runner's tensor exchange: the node side creates the
+ * directory and its files ({@link TensorExchange.create}), the runner
+ * opens them ({@link TensorExchange.open}).
  */
-export function receiveTensors (socket: Socket, dir: string, onMessage: (fields: Record<string, any>, tensors: WireTensor[]) => void, onError: (err: Error) => void, options: ReceiveOptions = {}): void {
-  let pending: Buffer = Buffer.alloc(0)
-  let pool = new ArrayBuffer(0)
-  let chain: Promise<void> = Promise.resolve()
-  socket.on('data', (chunk: Buffer) => {
-    pending = pending.byteLength === 0 ? chunk : Buffer.concat([pending, chunk]) as Buffer<ArrayBuffer>
-    while (pending.byteLength >= 4) {
-      const len = pending.readUInt32LE(0)
-      if (pending.byteLength < 4 + len) return
-      const header = JSON.parse(pending.subarray(4, 4 + len).toString('utf8')) as Record<string, any> & { file?: string, size: number, tensors: TensorEntry[] }
-      pending = pending.subarray(4 + len)
-      chain = chain.then(async () => {
-        let tensors: WireTensor[] = []
-        if (header.file != null) {
-          const path = join(dir, header.file)
-          let buffer: ArrayBuffer
-          if (options.reuseBuffer === true) {
-            if (pool.byteLength < header.size) pool = new ArrayBuffer(header.size)
-            buffer = pool
-          } else {
-            buffer = new ArrayBuffer(header.size)
-          }
-          const fh = await handle(path)
-          await fh.read(new Uint8Array(buffer, 0, header.size), 0, header.size, 0)
-          tensors = header.tensors.map(e => {
-            const Ctor = typedArrayFor(e.dtype)
-            return { name: e.name, dtype: e.dtype, dims: e.dims, data: new Ctor(buffer, e.offset, e.bytes / (DTYPE_BYTES[e.dtype] ?? 1)) }
-          })
-        }
-        const { file: _file, size: _size, tensors: _entries, ...fields } = header
-        onMessage(fields, tensors)
-      }).catch(onError)
+export class TensorExchange {
+  private readonly fds: Record<ExchangeFile, number>
+  private readonly syncMaxBytes: number
+  private readonly retainBytes: number
+  private closed = false
+
+  private constructor (readonly dir: string, options: ExchangeOptions) {
+    this.syncMaxBytes = options.syncMaxBytes ?? EXCHANGE_SYNC_MAX_BYTES
+    this.retainBytes = options.retainBytes ?? EXCHANGE_RETAIN_BYTES
+    // O_RDWR | O_CREAT without O_TRUNC: whichever side opens first creates, neither truncates
+    const flags = constants.O_RDWR | constants.O_CREAT
+    this.fds = { in: openSync(join(dir, 'in'), flags, 0o600), out: openSync(join(dir, 'out'), flags, 0o600) }
+  }
+
+  /** Creates a private (0700) directory with both exchange files, on tmpfs where there is one. Remove it with {@link TensorExchange.remove}. */
+  static create (options: ExchangeOptions = {}): TensorExchange {
+    return new TensorExchange(mkdtempSync(join(exchangeRoot(), 'fleetmesh-runner-')), options)
+  }
+
+  /** Opens the files of a directory made by {@link TensorExchange.create} (the runner's side). */
+  static open (dir: string, options: ExchangeOptions = {}): TensorExchange {
+    return new TensorExchange(dir, options)
+  }
+
+  /** Current size of an exchange file, bytes. */
+  fileSize (file: ExchangeFile): number {
+    return fstatSync(this.fds[file]).size
+  }
+
+  /** Closes both files (idempotent). */
+  close (): void {
+    if (this.closed) return
+    this.closed = true
+    for (const f of FILES) {
+      try { closeSync(this.fds[f]) } catch {}
     }
-  })
+  }
+
+  /** Closes the files and removes the directory. */
+  remove (): void {
+    this.close()
+    rmSync(this.dir, { recursive: true, force: true })
+  }
+
+  /**
+   * Sends one message: the tensors into `file` (overwritten in place from
+   * offset 0), then the header over the socket. Synchronous when the
+   * tensors hold at most `syncMaxBytes` (the returned promise is then
+   * already settled).
+   */
+  async send (socket: Socket, file: ExchangeFile, fields: Record<string, unknown>, tensors: WireTensor[]): Promise<void> {
+    const entries: TensorEntry[] = []
+    let size = 0
+    for (const t of tensors) {
+      entries.push({ name: t.name, dtype: t.dtype, dims: t.dims, offset: size, bytes: t.data.byteLength })
+      size += Math.ceil(t.data.byteLength / ALIGN) * ALIGN
+    }
+    if (tensors.length > 0) {
+      const views = tensors.flatMap((t, i) => {
+        const view = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)
+        const pad = (entries[i + 1]?.offset ?? size) - (entries[i] as TensorEntry).offset - t.data.byteLength
+        return pad > 0 ? [view, new Uint8Array(pad)] : [view]
+      })
+      const fd = this.fds[file]
+      if (size <= this.syncMaxBytes) {
+        if (views.length === 1) writeSync(fd, views[0] as Uint8Array, 0, size, 0)
+        else writevSync(fd, views, 0)
+      } else if (views.length === 1) {
+        await writeAsync(fd, views[0] as Uint8Array, 0, size, 0)
+      } else {
+        await writevAsync(fd, views, 0)
+      }
+    }
+    const header = Buffer.from(JSON.stringify({ ...fields, file: tensors.length > 0 ? file : undefined, size, tensors: entries }))
+    const frame = Buffer.allocUnsafe(4 + header.byteLength)
+    frame.writeUInt32LE(header.byteLength, 0)
+    header.copy(frame, 4)
+    socket.write(frame)
+  }
+
+  /**
+   * Receives messages from the socket in order and reads each one's tensor
+   * file into the buffer `handlers.buffer` gives, after checking every
+   * entry of the header (known dtype, bytes = elements × element size,
+   * inside the message). A file over `retainBytes` is truncated back to it
+   * once read, or once its message is refused.
+   */
+  receive (socket: Socket, handlers: ReceiveHandlers): void {
+    let pending: Buffer = Buffer.alloc(0)
+    let chain: Promise<void> = Promise.resolve()
+    socket.on('data', (chunk: Buffer) => {
+      pending = pending.byteLength === 0 ? chunk : Buffer.concat([pending, chunk])
+      while (pending.byteLength >= 4) {
+        const len = pending.readUInt32LE(0)
+        if (len > MAX_HEADER_BYTES) {
+          handlers.error(new Error(`exchange header of ${len} bytes is over the ${MAX_HEADER_BYTES}-byte limit`))
+          pending = Buffer.alloc(0)
+          return
+        }
+        if (pending.byteLength < 4 + len) return
+        let header: Header
+        try {
+          header = JSON.parse(pending.subarray(4, 4 + len).toString('utf8')) as Header
+        } catch (err: any) {
+          handlers.error(new Error(`exchange header is not JSON: ${err?.message ?? err}`))
+          pending = Buffer.alloc(0)
+          return
+        }
+        pending = pending.subarray(4 + len)
+        // in order: a large message read asynchronously is delivered before the next
+        chain = chain.then(async () => { await this.deliver(header, handlers) }).catch(handlers.error)
+      }
+    })
+  }
+
+  private async deliver (header: Header, handlers: ReceiveHandlers): Promise<void> {
+    const { file, size, tensors: entries, ...fields } = header
+    if (file == null) {
+      handlers.message(fields, [])
+      return
+    }
+    if (file !== 'in' && file !== 'out') throw new Error(`exchange header names file "${String(file)}"`)
+    let buffer: ArrayBuffer
+    try {
+      checkEntries(entries, size)
+      buffer = handlers.buffer(size, fields, entries)
+      if (buffer.byteLength < size) throw new Error(`receive buffer of ${buffer.byteLength} bytes is smaller than the ${size}-byte message`)
+    } catch (err: any) {
+      this.release(file)
+      handlers.refused(fields, err)
+      return
+    }
+    const fd = this.fds[file]
+    const view = new Uint8Array(buffer, 0, size)
+    const read = size <= this.syncMaxBytes ? readSync(fd, view, 0, size, 0) : (await readAsync(fd, view, 0, size, 0)).bytesRead
+    this.release(file)
+    if (read !== size) {
+      handlers.refused(fields, new Error(`exchange file "${file}" holds ${read} bytes, the header says ${size}`))
+      return
+    }
+    handlers.message(fields, entries.map(e => {
+      const Ctor = typedArrayFor(e.dtype)
+      return { name: e.name, dtype: e.dtype, dims: e.dims, data: new Ctor(buffer, e.offset, e.bytes / DTYPE_BYTES[e.dtype]) }
+    }))
+  }
+
+  /** Truncates a file back to `retainBytes` when a message left it larger. */
+  private release (file: ExchangeFile): void {
+    const fd = this.fds[file]
+    if (fstatSync(fd).size > this.retainBytes) ftruncateSync(fd, this.retainBytes)
+  }
+}
+
+/**
+ * Checks a header's entries against the message size.
+ *
+ * @throws Error naming the entry that does not fit
+ */
+function checkEntries (entries: TensorEntry[], size: number): void {
+  if (!Number.isSafeInteger(size) || size < 0) throw new Error(`message size ${size} is not a byte count`)
+  let end = 0
+  for (const e of entries) {
+    const el = DTYPE_BYTES[e.dtype]
+    if (el == null) throw new Error(`tensor "${e.name}" has dtype ${String(e.dtype)}, which is not carried`)
+    if (e.bytes !== elementCount(e.dims) * el) throw new Error(`tensor "${e.name}" is ${e.bytes} bytes, its shape [${e.dims.join(', ')}] of ${e.dtype} needs ${elementCount(e.dims) * el}`)
+    if (e.offset % ALIGN !== 0 || e.offset < end || e.offset + e.bytes > size) throw new Error(`tensor "${e.name}" at offset ${e.offset} (${e.bytes} bytes) does not fit the ${size}-byte message`)
+    end = e.offset + e.bytes
+  }
 }

@@ -1,13 +1,15 @@
 import { ExternalDataError, ForbiddenOperatorError, InvalidModelError, ModelTooLargeError } from './errors.js'
-import { decodeModel, ONNX_DTYPES, tensorByteLength } from './onnx.js'
+import { checkTensorData, decodeModel, ONNX_DTYPES } from './onnx.js'
 import type { GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto } from './onnx.js'
 
 /**
  * Safe loading: every model is checked here before onnxruntime sees it.
  * Refused: bytes that are not ONNX, tensors with external data (a path
  * beside the model file — the classic path-escape, e.g. `../../etc/passwd`),
- * operators outside the allowed domains (custom ops run native code), and
- * models over the size, node-count or initializer limits.
+ * operators outside the allowed domains (custom ops run native code),
+ * tensors whose data does not match their declared dims and data type (a
+ * size understated by its raw data, or data missing), and models over the
+ * size, node-count or initializer limits.
  */
 
 /** Limits of {@link validateModel}; every field optional. */
@@ -70,25 +72,33 @@ function valueInfo (v: ValueInfoProto): TensorInfo {
   }
 }
 
-function checkTensor (t: TensorProto | null | undefined, where: string): void {
-  if (t == null) return
+/**
+ * Refuses external data, then data that does not match the declared dims
+ * and data type.
+ *
+ * @returns the bytes the tensor's data holds (0 for none)
+ * @throws ExternalDataError, InvalidModelError naming the tensor
+ */
+function checkTensor (t: TensorProto | null | undefined, where: string): number {
+  if (t == null) return 0
   if (t.dataLocation === EXTERNAL || (t.externalData ?? []).length > 0) {
     const location = (t.externalData ?? []).find(e => e.key === 'location')?.value ?? '(no location)'
     throw new ExternalDataError(`tensor "${t.name ?? ''}" in ${where} refers to external data at "${location}"; models must carry all their weights inside the file`)
   }
+  const data = checkTensorData(t)
+  if (data.mismatch != null) throw new InvalidModelError(`tensor "${t.name ?? ''}" in ${where} ${data.mismatch}; its data must match its declared dims and data type`)
+  return data.bytes
 }
 
 interface Walk { nodes: number, ops: Map<string, number>, initializers: number, initializerBytes: number }
 
 function walkGraph (g: GraphProto, where: string, limits: Required<ModelLimits>, acc: Walk): void {
   for (const t of g.initializer ?? []) {
-    checkTensor(t, where)
+    acc.initializerBytes += checkTensor(t, `the initializers of ${where}`)
     acc.initializers++
-    acc.initializerBytes += tensorByteLength(t)
   }
   for (const s of g.sparseInitializer ?? []) {
-    checkTensor(s.values, where)
-    checkTensor(s.indices, where)
+    acc.initializerBytes += checkTensor(s.values, `the sparse initializers of ${where}`) + checkTensor(s.indices, `the sparse initializers of ${where}`)
     acc.initializers++
   }
   for (const node of g.node ?? []) walkNode(node, where, limits, acc)
@@ -119,7 +129,8 @@ function walkNode (node: NodeProto, where: string, limits: Required<ModelLimits>
  *
  * @param bytes - the .onnx file
  * @param limits - overrides of {@link DEFAULT_MODEL_LIMITS}
- * @throws ModelTooLargeError, InvalidModelError, ExternalDataError, ForbiddenOperatorError
+ * @throws ModelTooLargeError, ExternalDataError, ForbiddenOperatorError
+ * @throws InvalidModelError for bytes that are not ONNX, a graph with no inputs, or a tensor (initializer, Constant value) whose data does not match its dims and data type
  */
 export function validateModel (bytes: Uint8Array, limits: ModelLimits = {}): ModelInfo {
   const l: Required<ModelLimits> = { ...DEFAULT_MODEL_LIMITS, ...limits }

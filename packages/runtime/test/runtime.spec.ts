@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createRuntime, generateDtypeProbe, generateMlp, LocalSession, maxAbsDiff, ModelStore, profile } from '../src/index.js'
@@ -127,4 +129,57 @@ describe('isolated runners (onnxruntime in child processes)', function () {
       await fresh.stop()
     }
   })
+
+  it('runnerExecArgv reaches each runner; stop lets an idle runner exit cleanly (its --cpu-prof profile is written) and removes its exchange directory', async () => {
+    const profiles = await mkdtemp(join(tmpdir(), 'fleetmesh-runner-prof-'))
+    const profiled = await createRuntime({ store, runners: 1, intraOpNumThreads: 1, runnerExecArgv: ['--cpu-prof', `--cpu-prof-dir=${profiles}`] })
+    try {
+      const [pid] = profiled.runnerPids()
+      const exchange = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').find(a => a.includes('fleetmesh-runner-')) as string
+      const { outputs } = await profiled.run(models.cls?.cid as string, [patternInput('x', [1, 3, 48, 192])])
+      assert.deepEqual(outputs[0]?.dims, [1, 2])
+      const exits: string[] = []
+      profiled.on('runner:exit', e => exits.push(`${e.reason} ${e.code} ${e.signal}`))
+      await profiled.stop()
+      assert.deepEqual(exits, ['stop 0 null'], 'the runner exited by itself, code 0')
+      assert.ok((await readdir(profiles)).some(f => f.endsWith('.cpuprofile')), 'the runner wrote its CPU profile')
+      assert.equal(existsSync(exchange), false, 'its exchange directory is gone')
+    } finally {
+      await profiled.stop()
+      await rm(profiles, { recursive: true, force: true })
+    }
+  })
+
+  for (const state of ['idle', 'busy'] as const) {
+    it(`a node SIGKILLed with ${state === 'idle' ? 'an idle' : 'a busy'} runner: the runner exits by itself, without an unhandled socket error, and removes its exchange directory`, async () => {
+      const fixture = new URL('./fixtures/node-with-runner.js', import.meta.url)
+      const storeDir = await mkdtemp(join(tmpdir(), 'fleetmesh-killed-node-'))
+      const node = spawn(process.execPath, [fixture.pathname, storeDir, state], { stdio: ['ignore', 'pipe', 'pipe'] })
+      let stderr = ''
+      node.stderr.on('data', (d: Buffer) => { stderr += d.toString() }) // the runner inherits this pipe
+      let runnerPid = 0
+      try {
+        const line = await new Promise<string>((resolve, reject) => {
+          let out = ''
+          node.stdout.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('\n')) resolve(out.split('\n')[0] as string) })
+          node.once('exit', code => { reject(new Error(`node exited (${code}) before its runner was up: ${stderr}`)) })
+        })
+        const { runnerPid: pid, exchange } = JSON.parse(line) as { runnerPid: number, exchange: string }
+        runnerPid = pid
+        assert.ok(existsSync(exchange), 'the exchange directory exists while the node runs')
+        node.kill('SIGKILL')
+        const alive = (): boolean => { try { process.kill(pid, 0); return true } catch { return false } }
+        const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+        for (let waited = 0; alive() && waited < 30_000; waited += 50) await sleep(50)
+        for (let waited = 0; existsSync(exchange) && waited < 2_000; waited += 50) await sleep(50)
+        assert.equal(alive(), false, 'the runner exited')
+        assert.equal(existsSync(exchange), false, 'its exchange directory is gone')
+        assert.doesNotMatch(stderr, /Unhandled 'error' event|ECONNRESET/, 'the runner saw its node go without crashing')
+      } finally {
+        node.kill('SIGKILL')
+        if (runnerPid !== 0) { try { process.kill(runnerPid, 'SIGKILL') } catch {} }
+        await rm(storeDir, { recursive: true, force: true })
+      }
+    })
+  }
 })

