@@ -120,3 +120,11 @@ export const YAMUX_INITIAL_STREAM_WINDOW_BYTES = 2 * 1024 * 1024
  * It covers 1 Gbit/s at a 30 ms RTT.
  */
 export const YAMUX_MAX_STREAM_WINDOW_BYTES = 4 * 1024 * 1024
+
+/**
+ * How long a fetcher waits, once every announced model byte has arrived, for
+ * the provider to close its side, ms: bytes past the announced size in that
+ * time get the provider cut and the fetch failed; a provider that simply
+ * stays open is then closed on, and the verified model kept.
+ */
+export const MODEL_EOF_TIMEOUT_MS = 2000
