@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto'
+import { open } from 'node:fs/promises'
 import { MAX_MODEL_BYTES, MAX_MODEL_HEADER_BYTES, MODEL_PROTOCOL, MODEL_WRITE_BYTES, ModelHeader, ModelRequest } from '@fleetmesh/protocol'
 import { cidDigest, ModelHashMismatchError, ModelTooLargeError, parseModelCid } from '@fleetmesh/runtime'
 import { serviceCapabilities, serviceDependencies, TypedEventEmitter } from '@libp2p/interface'
 import { DIAL_TIMEOUT_MS, MODEL_EOF_TIMEOUT_MS, MODEL_FETCH_TIMEOUT_MS } from './constants.js'
 import { ModelFetchError, ModelProtocolError } from './errors.js'
-import { lengthPrefixed, readPrefixed, sendAll } from './model-wire.js'
+import { filePieces, lengthPrefixed, readPrefixed, sendAll } from './model-wire.js'
 import type { Admission } from './admission.js'
 import type { Capabilities } from './capabilities.js'
 import type { ModelStore, StoredModel } from '@fleetmesh/runtime'
+import type { FileHandle } from 'node:fs/promises'
 import type { ComponentLogger, Logger, PeerId, Startable, Stream, Connection } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Uint8ArrayList } from 'uint8arraylist'
@@ -16,11 +18,11 @@ import type { Uint8ArrayList } from 'uint8arraylist'
  * Model transfer (`/fleetmesh/model/1.1.0`): a node that lacks a model
  * finds providers of its CID in the DHT (`model/<cid>` provider records),
  * sends a length-prefixed request and reads a length-prefixed header
- * followed by the model's raw bytes (the provider writes views of its file
- * in MODEL_WRITE_BYTES sends, honouring back-pressure; nothing is
- * re-encoded). The fetcher checks the announced size against
- * `maxModelBytes` before it buffers a byte, copies each received buffer
- * once into the model's buffer while hashing it, cuts a provider that sends
+ * followed by the model's raw bytes (the provider reads its file in
+ * MODEL_WRITE_BYTES pieces, the next read while the current one is sent,
+ * honouring back-pressure; nothing is re-encoded). The fetcher checks the
+ * announced size against `maxModelBytes` before it buffers a byte, copies
+ * each received buffer once into the model's buffer while hashing it, cuts a provider that sends
  * more than it announced, verifies the sha2-256 against the CID before
  * storing, and then announces itself as a provider. A provider serves only
  * models in its store, only to admitted peers, up to `maxModelBytes`.
@@ -247,7 +249,7 @@ export class ModelTransferService extends TypedEventEmitter<ModelTransferEvents>
     }
   }
 
-  /** Serves a model from the store: a length-prefixed header, then the raw bytes as they are (views, no copies). */
+  /** Serves a model from the store: a length-prefixed header, then the file's raw bytes, read piece by piece while the previous piece is sent. */
   private async handle (stream: Stream, connection: Connection): Promise<void> {
     try {
       const source = stream[Symbol.asyncIterator]()
@@ -258,22 +260,29 @@ export class ModelTransferService extends TypedEventEmitter<ModelTransferEvents>
       await stream.closeRead()
       const { cid } = ModelRequest.decode(request.message)
       let status = ''
-      let bytes: Uint8Array | undefined
+      let file: FileHandle | undefined
+      let size = 0
       try {
         parseModelCid(cid)
         if (!this.components.admission.isAdmitted(connection.remotePeer)) status = 'ERR_NOT_ADMITTED'
         else if (!this.store.has(cid)) status = 'ERR_MODEL_NOT_FOUND'
         else {
-          bytes = await this.store.get(cid)
-          if (bytes.byteLength > this.maxBytes) { status = 'ERR_MODEL_TOO_LARGE'; bytes = undefined }
+          // an open file stays readable even if the store evicts the model meanwhile
+          file = await open(this.store.path(cid), 'r')
+          size = (await file.stat()).size
+          if (size > this.maxBytes) status = 'ERR_MODEL_TOO_LARGE'
         }
       } catch (err: any) {
-        status = err?.code ?? 'ERR_INVALID_CID'
+        status = err?.code === 'ENOENT' ? 'ERR_MODEL_NOT_FOUND' : err?.code ?? 'ERR_INVALID_CID'
       }
-      this.log('serving %s to %p: %s', cid, connection.remotePeer, status === '' ? `${bytes?.byteLength} bytes` : status)
-      const header = lengthPrefixed(ModelHeader.encode({ status, size: BigInt(bytes?.byteLength ?? 0) }))
-      await sendAll(stream, header, bytes ?? new Uint8Array(0), this.writeBytes)
-      await stream.close()
+      try {
+        this.log('serving %s to %p: %s', cid, connection.remotePeer, status === '' ? `${size} bytes` : status)
+        const header = lengthPrefixed(ModelHeader.encode({ status, size: BigInt(status === '' ? size : 0) }))
+        await sendAll(stream, header, status === '' && file != null ? filePieces(file, size, this.writeBytes) : [])
+        await stream.close()
+      } finally {
+        await file?.close()
+      }
     } catch (err: any) {
       this.log('serving a model to %p failed - %s', connection.remotePeer, err?.message ?? err)
       stream.abort(err)

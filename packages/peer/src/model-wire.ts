@@ -1,6 +1,7 @@
 import { Uint8ArrayList } from 'uint8arraylist'
 import { ModelProtocolError } from './errors.js'
 import type { AbortOptions, Stream } from '@libp2p/interface'
+import type { FileHandle } from 'node:fs/promises'
 
 /**
  * Byte framing of /fleetmesh/model/1.1.0: one unsigned-varint
@@ -73,21 +74,50 @@ export async function readPrefixed (source: AsyncIterator<Uint8Array | Uint8Arra
 }
 
 /**
- * Writes `head` and then `body` in views of `writeBytes` (the head rides
- * with the first view, so no small frame goes out alone), waiting for
+ * Writes `head` and then every piece of `body` as it is (the head rides with
+ * the first piece, so no small frame goes out alone), waiting for
  * `onDrain()` whenever `send()` returns false. Nothing is copied.
  *
- * @param writeBytes - bytes of `body` per send(), >= 64 KiB so every noise frame is full
- * @throws the stream's error if it closes or aborts while writing; AbortError on `options.signal`
+ * @param body - pieces of >= 64 KiB (but the last) so every noise frame is full
+ * @throws the stream's error if it closes or aborts while writing; AbortError on `options.signal`; whatever `body` throws
  */
-export async function sendAll (stream: Stream, head: Uint8Array, body: Uint8Array, writeBytes: number, options?: AbortOptions): Promise<void> {
-  let at = Math.min(writeBytes, body.byteLength)
-  let ok = stream.send(new Uint8ArrayList(head, body.subarray(0, at)))
-  while (at < body.byteLength) {
+export async function sendAll (stream: Stream, head: Uint8Array, body: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, options?: AbortOptions): Promise<void> {
+  let pending: Uint8Array | undefined = head
+  for await (const piece of body) {
+    const ok = stream.send(pending != null ? new Uint8ArrayList(pending, piece) : piece)
+    pending = undefined
     if (!ok) await stream.onDrain(options)
-    const end = Math.min(at + writeBytes, body.byteLength)
-    ok = stream.send(body.subarray(at, end))
-    at = end
   }
-  if (!ok) await stream.onDrain(options)
+  if (pending != null && !stream.send(pending)) await stream.onDrain(options)
+}
+
+/**
+ * Reads bytes [0, size) of an open file in pieces of `pieceBytes`, the next
+ * piece read while the caller sends the current one (disk and network
+ * overlap). Each piece is a fresh buffer: the stream may hold it until the
+ * socket has written it.
+ *
+ * @throws ModelProtocolError if the file is shorter than `size` (truncated under the store)
+ */
+export async function * filePieces (file: FileHandle, size: number, pieceBytes: number): AsyncGenerator<Uint8Array> {
+  const read = async (at: number): Promise<Uint8Array> => {
+    const n = Math.min(pieceBytes, size - at)
+    const buf = Buffer.allocUnsafe(n)
+    let got = 0
+    while (got < n) {
+      const { bytesRead } = await file.read(buf, got, n - got, at + got)
+      if (bytesRead === 0) throw new ModelProtocolError(`the model file ended at ${at + got} of ${size} bytes`)
+      got += bytesRead
+    }
+    return buf
+  }
+  let next = size > 0 ? read(0) : undefined
+  for (let at = 0; next != null;) {
+    const piece: Uint8Array = await next
+    at += piece.byteLength
+    next = at < size ? read(at) : undefined
+    // a read still in flight when the consumer stops must not reject unhandled
+    next?.catch(() => {})
+    yield piece
+  }
 }

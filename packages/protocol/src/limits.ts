@@ -72,8 +72,8 @@ export const MAX_CLOCK_SKEW_MS = 30_000
 export const MAX_MARKET_STRING_LENGTH = 256
 
 /**
- * Bytes of raw model data per stream write on /fleetmesh/model/1.1.0 (views
- * of the stored file, never copied): at least 64 KiB, so every noise frame
+ * Bytes of raw model data per stream write on /fleetmesh/model/1.1.0 (pieces
+ * read from the stored file, sent as they are): at least 64 KiB, so every noise frame
  * (at most 65,535 bytes) is full and takes node:crypto's path (noise uses it
  * for frames over 1.2 kB), and a few per yamux window.
  */
