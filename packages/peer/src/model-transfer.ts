@@ -22,9 +22,9 @@ import type { Uint8ArrayList } from 'uint8arraylist'
  * MODEL_WRITE_BYTES pieces, the next read while the current one is sent,
  * honouring back-pressure; nothing is re-encoded). The fetcher checks the
  * announced size against `maxModelBytes` before it buffers a byte, copies
- * each received buffer once into the model's buffer while hashing it, cuts a provider that sends
- * more than it announced, verifies the sha2-256 against the CID before
- * storing, and then announces itself as a provider. A provider serves only
+ * each received buffer once into the model's buffer while hashing it,
+ * cuts a provider that sends more than it announced, verifies the sha2-256
+ * against the CID before storing, and then announces itself as a provider. A provider serves only
  * models in its store, only to admitted peers, up to `maxModelBytes`.
  */
 
