@@ -1,131 +1,50 @@
 /**
  * bench/transport: the data plane under inference, each ratio measured
  * side by side in this one run, on loopback:
- *  - `streamOverRawTcp`: one libp2p stream between two mesh nodes (TCP +
- *    pnet + noise + yamux, the nodes' own config), 1 MiB writes honouring
- *    send() back-pressure, MB/s ÷ a raw TCP socket's MB/s (same writes),
+ *  - `streamOverRawTcp`: one libp2p stream between two mesh nodes in this
+ *    process (TCP + pnet + noise + yamux, the nodes' own config), 1 MiB
+ *    writes honouring send() back-pressure, MB/s ÷ a raw TCP socket's MB/s
+ *    with the same writes; `streamOverRawTcpTwoProcesses`: the same with the
+ *    receiving node (and the raw TCP reader) in a second process, so each
+ *    end has its own core as on two machines,
  *  - `pnetCipherMBps` / `pnetCipherJsMBps`: the pnet XSalsa20 keystream in
- *    this process, 64 KiB buffers (native backend and the pure-JS one it
+ *    this process, 64 KiB buffers (the native backend and the pure-JS one it
  *    replaced, side by side),
- *  - `modelTransferOverRawTcp`: a 64 MiB model fetched over
+ *  - `modelTransferOverRawTcp` (`…TwoProcesses`): a 64 MiB model fetched over
  *    /fleetmesh/model (request to verified, stored entry) ÷ the same bytes
  *    over raw TCP.
- * Run: npm run bench:transport -- [--mib 256] [--model-mib 64] [--runs 3] [--only stream|cipher|model]
- * Profile one stream: node --cpu-prof bench/dist/transport.js --only stream --mib 256 --runs 1
+ * Run: npm run bench:transport -- [--mib 128] [--model-mib 64] [--runs 3] [--only stream|cipher|model] [--processes 1|2|both]
+ * Profile one stream: node --cpu-prof bench/dist/transport.js --only stream --processes 1 --mib 256 --runs 1
  */
+import { fork } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer, connect } from 'node:net'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { xsalsa20 } from '@noble/ciphers/salsa.js'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { createAuthority, createMeshNode, createPnetKeystream, generateSwarmKey, issueCertificate, pnetCipherBackend } from '@fleetmesh/peer'
-import { generateMlp } from '@fleetmesh/runtime'
-import type { MeshNode, NodeRole } from '@fleetmesh/peer'
-import type { Stream } from '@libp2p/interface'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
+import { createAuthority, createMeshNode, createPnetKeystream, exportAuthority, generateSwarmKey, issueCertificate, pnetCipherBackend } from '@fleetmesh/peer'
+import { handleSink, medianOf, modelOf, rawSinkServer, rawSourceServer, timeFetch, timeRawSink, timeRawSource, timeStream, WRITE_BYTES } from './transport-parts.js'
+import type { FleetAuthority, MeshNode, NodeRole } from '@fleetmesh/peer'
+import type { PeerId } from '@libp2p/interface'
 
 const { values } = parseArgs({
   options: {
     mib: { type: 'string', default: '128' },
     'model-mib': { type: 'string', default: '64' },
     runs: { type: 'string', default: '3' },
-    only: { type: 'string' }
+    only: { type: 'string' },
+    processes: { type: 'string', default: 'both' }
   }
 })
 const STREAM_BYTES = Number(values.mib) * 1024 * 1024
+const MODEL_MIB = Number(values['model-mib'])
 const RUNS = Number(values.runs)
-const WRITE = 1024 * 1024
-const BENCH_PROTOCOL = '/fleetmesh/bench-stream/1.0.0'
 const round = (x: number, d = 3): number => Math.round(x * 10 ** d) / 10 ** d
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
 const want = (part: string): boolean => values.only == null || values.only === part
 
-/** Raw TCP loopback: 1 MiB writes with 'drain' back-pressure, timed until the reader has every byte. */
-async function rawTcpMBps (bytes: number | Uint8Array, runs: number): Promise<number> {
-  const payload = typeof bytes === 'number' ? new Uint8Array(WRITE) : bytes
-  const total = typeof bytes === 'number' ? bytes : bytes.byteLength
-  const server = createServer(socket => {
-    let n = 0
-    socket.on('data', (d: Buffer) => { n += d.byteLength; if (n >= total) socket.end('k') })
-  })
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as { port: number }).port
-  const once = async (): Promise<number> => new Promise((resolve, reject) => {
-    const s = connect(port, '127.0.0.1', () => {
-      const t = performance.now()
-      s.on('data', () => { resolve(total / 1e6 / ((performance.now() - t) / 1000)); s.destroy() })
-      let at = 0
-      const write = (): void => {
-        while (at < total) {
-          const chunk = typeof bytes === 'number' ? payload.subarray(0, Math.min(WRITE, total - at)) : payload.subarray(at, at + WRITE)
-          at += chunk.byteLength
-          if (!s.write(chunk)) { s.once('drain', write); return }
-        }
-      }
-      write()
-    })
-    s.on('error', reject)
-  })
-  await once()
-  const out: number[] = []
-  for (let i = 0; i < runs; i++) out.push(await once())
-  server.close()
-  return median(out)
-}
-
-/** Writes `total` bytes to a libp2p stream in 1 MiB writes, waiting for onDrain() whenever send() returns false. */
-async function writeAll (stream: Stream, total: number): Promise<void> {
-  const buf = new Uint8Array(WRITE)
-  for (let at = 0; at < total; at += WRITE) {
-    if (!stream.send(buf.subarray(0, Math.min(WRITE, total - at)))) await stream.onDrain()
-  }
-}
-
-async function meshPair (dir: string): Promise<[MeshNode, MeshNode]> {
-  const authority = await createAuthority()
-  const swarmKey = generateSwarmKey()
-  const make = async (role: NodeRole, host: string, storeDir: string): Promise<MeshNode> => {
-    const privateKey = await generateKeyPair('Ed25519')
-    const certificate = await issueCertificate(authority, { peerId: peerIdFromPrivateKey(privateKey), role, region: 'u33d' })
-    return createMeshNode({ role, region: 'u33d', privateKey, certificate, swarmKey, trustedAuthorities: [authority.publicKey], listen: [`/ip4/${host}/tcp/0`], modelStore: { dir: storeDir } })
-  }
-  const a = await make('station', '127.0.9.1', join(dir, 'a'))
-  const b = await make('vehicle', '127.0.9.2', join(dir, 'b'))
-  await b.connect(a.getMultiaddrs()[0] as any)
-  return [a, b]
-}
-
-/** One libp2p stream b -> a: the receiver counts bytes and answers one byte once it has them all. */
-async function streamMBps (a: MeshNode, b: MeshNode, total: number, runs: number): Promise<number> {
-  await a.libp2p.handle(BENCH_PROTOCOL, async (stream) => {
-    let n = 0
-    for await (const chunk of stream) {
-      n += chunk.byteLength
-      if (n >= total) break
-    }
-    stream.send(new Uint8Array([1]))
-    await stream.close()
-  })
-  const once = async (): Promise<number> => {
-    const stream = await b.libp2p.dialProtocol(a.peerId, BENCH_PROTOCOL)
-    const t = performance.now()
-    const acked = (async () => { await stream[Symbol.asyncIterator]().next() })()
-    await writeAll(stream, total)
-    await acked
-    const mbps = total / 1e6 / ((performance.now() - t) / 1000)
-    await stream.close().catch(() => {})
-    return mbps
-  }
-  await once()
-  const out: number[] = []
-  for (let i = 0; i < runs; i++) out.push(await once())
-  await a.libp2p.unhandle(BENCH_PROTOCOL)
-  return median(out)
-}
-
-/** The pnet keystream over 64 MiB in 64 KiB buffers, MB/s on one core. */
+/** The pnet keystream over 64 KiB buffers, MB/s on one core. */
 function cipherMBps (backend: 'native' | 'js'): number {
   const key = new Uint8Array(32).fill(7)
   const nonce = new Uint8Array(24).fill(9)
@@ -140,23 +59,59 @@ function cipherMBps (backend: 'native' | 'js'): number {
   return total / 1e6 / ((performance.now() - t) / 1000)
 }
 
-/** A model of about `mib` MiB: an MLP whose weights hold the bytes. */
-function modelOf (mib: number): Uint8Array {
-  const width = Math.round(Math.sqrt(mib * 1024 * 1024 / 4)) // one width x width float32 MatMul holds the bytes
-  return generateMlp({ inputs: 16, hidden: [width, width], outputs: 4 })
+async function meshNode (authority: FleetAuthority, swarmKey: Uint8Array, role: NodeRole, host: string, dir: string): Promise<MeshNode> {
+  const privateKey = await generateKeyPair('Ed25519')
+  const certificate = await issueCertificate(authority, { peerId: peerIdFromPrivateKey(privateKey), role, region: 'u33d' })
+  return createMeshNode({ role, region: 'u33d', privateKey, certificate, swarmKey, trustedAuthorities: [authority.publicKey], listen: [`/ip4/${host}/tcp/0`], modelStore: { dir } })
 }
 
-async function modelTransfer (a: MeshNode, b: MeshNode, model: Uint8Array, runs: number): Promise<{ mbps: number, ms: number }> {
-  const { cid } = await a.addModel(model)
-  const out: number[] = []
-  for (let i = 0; i <= runs; i++) {
-    await b.modelStore?.delete(cid)
-    const t = performance.now()
-    await b.fetchModel(cid, { from: a.peerId })
-    if (i > 0) out.push(performance.now() - t) // the first fetch warms up
+/** The far end: where the stream sink, the model and the raw TCP servers live. */
+interface FarEnd { peerId: PeerId, addr: string, host: string, sinkPort: number, sourcePort: number, cid: string, stop: () => Promise<void> }
+
+async function farEndHere (authority: FleetAuthority, swarmKey: Uint8Array, host: string, dir: string): Promise<FarEnd> {
+  const node = await meshNode(authority, swarmKey, 'station', host, dir)
+  await handleSink(node, STREAM_BYTES)
+  const model = modelOf(MODEL_MIB)
+  const { cid } = await node.addModel(model)
+  const sink = await rawSinkServer(host, STREAM_BYTES)
+  const source = await rawSourceServer(host, model)
+  return { peerId: node.peerId, addr: String(node.getMultiaddrs()[0]), host, sinkPort: sink.port, sourcePort: source.port, cid, stop: async () => { sink.close(); source.close(); await node.stop() } }
+}
+
+async function farEndProcess (authority: FleetAuthority, swarmKey: Uint8Array, host: string): Promise<FarEnd> {
+  const child = fork(new URL('./transport-peer.js', import.meta.url), [JSON.stringify({ authority: exportAuthority(authority), swarmKey: Buffer.from(swarmKey).toString('base64'), host, streamBytes: STREAM_BYTES, modelMib: MODEL_MIB })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const ready = await new Promise<any>((resolve, reject) => {
+    child.once('message', resolve)
+    child.once('exit', (code) => { reject(new Error(`bench peer process exited with ${code}`)) })
+  })
+  return {
+    peerId: peerIdFromString(ready.peerId),
+    addr: ready.addr,
+    host,
+    sinkPort: ready.sinkPort,
+    sourcePort: ready.sourcePort,
+    cid: ready.cid,
+    stop: async () => { child.disconnect(); await new Promise(resolve => child.once('exit', resolve)) }
   }
-  const ms = median(out)
-  return { mbps: model.byteLength / 1e6 / (ms / 1000), ms }
+}
+
+/** Stream and model figures between a local node and `far`. */
+async function measure (near: MeshNode, far: FarEnd, suffix: string, figures: Record<string, number>, detail: Record<string, unknown>): Promise<void> {
+  await near.connect(far.addr)
+  if (want('stream')) {
+    const p2p = await medianOf(RUNS, async () => timeStream(near, far.peerId, STREAM_BYTES))
+    const tcp = await medianOf(RUNS, async () => timeRawSink(far.host, far.sinkPort, STREAM_BYTES))
+    figures[`streamOverRawTcp${suffix}`] = round(p2p / tcp)
+    detail[`stream${suffix}`] = { bytes: STREAM_BYTES, writeBytes: WRITE_BYTES, libp2pMBps: round(p2p, 1), rawTcpMBps: round(tcp, 1) }
+  }
+  if (want('model')) {
+    const ms = await medianOf(RUNS, async () => timeFetch(near, far.cid, far.peerId))
+    const bytes = near.modelStore?.info(far.cid).size ?? 0
+    const p2p = bytes / 1e6 / (ms / 1000)
+    const tcp = await medianOf(RUNS, async () => timeRawSource(far.host, far.sourcePort))
+    figures[`modelTransferOverRawTcp${suffix}`] = round(p2p / tcp)
+    detail[`modelTransfer${suffix}`] = { modelBytes: bytes, fetchMs: round(ms, 1), libp2pMBps: round(p2p, 1), rawTcpMBps: round(tcp, 1) }
+  }
 }
 
 const loadBefore = loadavg()[0] as number
@@ -169,24 +124,20 @@ if (want('cipher')) {
 }
 
 if (want('stream') || want('model')) {
+  const authority = await createAuthority()
+  const swarmKey = generateSwarmKey()
   const dir = await mkdtemp(join(tmpdir(), 'fleetmesh-bench-transport-'))
-  const [a, b] = await meshPair(dir)
   try {
-    if (want('stream')) {
-      const p2p = await streamMBps(a, b, STREAM_BYTES, RUNS)
-      const tcp = await rawTcpMBps(STREAM_BYTES, RUNS)
-      figures.streamOverRawTcp = round(p2p / tcp)
-      detail.stream = { bytes: STREAM_BYTES, writeBytes: WRITE, libp2pMBps: round(p2p, 1), rawTcpMBps: round(tcp, 1) }
-    }
-    if (want('model')) {
-      const model = modelOf(Number(values['model-mib']))
-      const fetch = await modelTransfer(a, b, model, RUNS)
-      const tcp = await rawTcpMBps(model, RUNS)
-      figures.modelTransferOverRawTcp = round(fetch.mbps / tcp)
-      detail.modelTransfer = { modelBytes: model.byteLength, fetchMs: round(fetch.ms, 1), libp2pMBps: round(fetch.mbps, 1), rawTcpMBps: round(tcp, 1) }
+    for (const processes of values.processes === 'both' ? ['1', '2'] : [values.processes]) {
+      const near = await meshNode(authority, swarmKey, 'vehicle', `127.0.9.${processes === '1' ? 2 : 4}`, join(dir, `near${processes}`))
+      const far = processes === '1' ? await farEndHere(authority, swarmKey, '127.0.9.1', join(dir, 'far')) : await farEndProcess(authority, swarmKey, '127.0.9.3')
+      try {
+        await measure(near, far, processes === '1' ? '' : 'TwoProcesses', figures, detail)
+      } finally {
+        await Promise.allSettled([near.stop(), far.stop()])
+      }
     }
   } finally {
-    await Promise.allSettled([a.stop(), b.stop()])
     await rm(dir, { recursive: true, force: true })
   }
 }
