@@ -124,10 +124,18 @@ export async function timeFetch (node: MeshNode, cid: string, from: PeerId): Pro
   return performance.now() - t
 }
 
-/** Runs `fn` once to warm up, then `runs` times; the median. */
-export async function medianOf (runs: number, fn: () => Promise<number>): Promise<number> {
-  await fn()
-  const out: number[] = []
-  for (let i = 0; i < runs; i++) out.push(await fn())
-  return median(out)
+/**
+ * Runs `a` and `b` once each to warm up, then alternately `runs` times each
+ * (a load that changes during the run hits both alike); their medians.
+ */
+export async function interleavedMedians (runs: number, a: () => Promise<number>, b: () => Promise<number>): Promise<[number, number]> {
+  await a()
+  await b()
+  const as: number[] = []
+  const bs: number[] = []
+  for (let i = 0; i < runs; i++) {
+    as.push(await a())
+    bs.push(await b())
+  }
+  return [median(as), median(bs)]
 }

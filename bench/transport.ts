@@ -13,7 +13,8 @@
  *  - `modelTransferOverRawTcp` (`…TwoProcesses`): a 64 MiB model fetched over
  *    /fleetmesh/model (request to verified, stored entry) ÷ the same bytes
  *    over raw TCP.
- * Run: npm run bench:transport -- [--mib 128] [--model-mib 64] [--runs 3] [--only stream|cipher|model] [--processes 1|2|both]
+ * Each libp2p run alternates with its raw TCP run; the figures are medians.
+ * Run: npm run bench:transport -- [--mib 128] [--model-mib 64] [--runs 5] [--only stream|cipher|model] [--processes 1|2|both]
  * Profile one stream: node --cpu-prof bench/dist/transport.js --only stream --processes 1 --mib 256 --runs 1
  */
 import { fork } from 'node:child_process'
@@ -25,7 +26,7 @@ import { xsalsa20 } from '@noble/ciphers/salsa.js'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { createAuthority, createMeshNode, createPnetKeystream, exportAuthority, generateSwarmKey, issueCertificate, pnetCipherBackend } from '@fleetmesh/peer'
-import { handleSink, medianOf, modelOf, rawSinkServer, rawSourceServer, timeFetch, timeRawSink, timeRawSource, timeStream, WRITE_BYTES } from './transport-parts.js'
+import { handleSink, interleavedMedians, modelOf, rawSinkServer, rawSourceServer, timeFetch, timeRawSink, timeRawSource, timeStream, WRITE_BYTES } from './transport-parts.js'
 import type { FleetAuthority, MeshNode, NodeRole } from '@fleetmesh/peer'
 import type { PeerId } from '@libp2p/interface'
 
@@ -33,7 +34,7 @@ const { values } = parseArgs({
   options: {
     mib: { type: 'string', default: '128' },
     'model-mib': { type: 'string', default: '64' },
-    runs: { type: 'string', default: '3' },
+    runs: { type: 'string', default: '5' },
     only: { type: 'string' },
     processes: { type: 'string', default: 'both' }
   }
@@ -99,16 +100,14 @@ async function farEndProcess (authority: FleetAuthority, swarmKey: Uint8Array, h
 async function measure (near: MeshNode, far: FarEnd, suffix: string, figures: Record<string, number>, detail: Record<string, unknown>): Promise<void> {
   await near.connect(far.addr)
   if (want('stream')) {
-    const p2p = await medianOf(RUNS, async () => timeStream(near, far.peerId, STREAM_BYTES))
-    const tcp = await medianOf(RUNS, async () => timeRawSink(far.host, far.sinkPort, STREAM_BYTES))
+    const [p2p, tcp] = await interleavedMedians(RUNS, async () => timeStream(near, far.peerId, STREAM_BYTES), async () => timeRawSink(far.host, far.sinkPort, STREAM_BYTES))
     figures[`streamOverRawTcp${suffix}`] = round(p2p / tcp)
     detail[`stream${suffix}`] = { bytes: STREAM_BYTES, writeBytes: WRITE_BYTES, libp2pMBps: round(p2p, 1), rawTcpMBps: round(tcp, 1) }
   }
   if (want('model')) {
-    const ms = await medianOf(RUNS, async () => timeFetch(near, far.cid, far.peerId))
+    const [ms, tcp] = await interleavedMedians(RUNS, async () => timeFetch(near, far.cid, far.peerId), async () => timeRawSource(far.host, far.sourcePort))
     const bytes = near.modelStore?.info(far.cid).size ?? 0
     const p2p = bytes / 1e6 / (ms / 1000)
-    const tcp = await medianOf(RUNS, async () => timeRawSource(far.host, far.sourcePort))
     figures[`modelTransferOverRawTcp${suffix}`] = round(p2p / tcp)
     detail[`modelTransfer${suffix}`] = { modelBytes: bytes, fetchMs: round(ms, 1), libp2pMBps: round(p2p, 1), rawTcpMBps: round(tcp, 1) }
   }
