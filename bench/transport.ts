@@ -26,7 +26,7 @@ import { xsalsa20 } from '@noble/ciphers/salsa.js'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { createAuthority, createMeshNode, createPnetKeystream, exportAuthority, generateSwarmKey, issueCertificate, pnetCipherBackend } from '@fleetmesh/peer'
-import { handleSink, interleavedMedians, modelOf, rawSinkServer, rawSourceServer, timeFetch, timeRawSink, timeRawSource, timeStream, WRITE_BYTES } from './transport-parts.js'
+import { handleSink, interleavedMedians, median, modelOf, rawSinkServer, rawSourceServer, timeFetch, timeRawSink, timeRawSource, timeStream, WRITE_BYTES } from './transport-parts.js'
 import type { FleetAuthority, MeshNode, NodeRole } from '@fleetmesh/peer'
 import type { PeerId } from '@libp2p/interface'
 
@@ -96,20 +96,47 @@ async function farEndProcess (authority: FleetAuthority, swarmKey: Uint8Array, h
   }
 }
 
-/** Stream and model figures between a local node and `far`. */
+/** Wraps a timed run to also record this process's CPU time for it (user + system, s) in `cpu`. */
+function withCpu<T> (cpu: number[], fn: () => Promise<T>): () => Promise<T> {
+  return async () => {
+    const start = process.cpuUsage()
+    const out = await fn()
+    const used = process.cpuUsage(start)
+    cpu.push((used.user + used.system) / 1e6)
+    return out
+  }
+}
+
+/**
+ * Stream and model figures between a local node and `far`. With both ends in
+ * this process, `…CpuOverRawTcp` compares MB per CPU-second of this process
+ * too: a ratio a shared machine's load moves far less than wall time.
+ */
 async function measure (near: MeshNode, far: FarEnd, suffix: string, figures: Record<string, number>, detail: Record<string, unknown>): Promise<void> {
   await near.connect(far.addr)
+  const cpuRatio = (bytes: number, p2pCpu: number[], tcpCpu: number[]): Record<string, number> => {
+    const [p, t] = [bytes / 1e6 / median(p2pCpu.slice(1)), bytes / 1e6 / median(tcpCpu.slice(1))]
+    return { libp2pMBPerCpuS: round(p, 1), rawTcpMBPerCpuS: round(t, 1), ratio: round(p / t) }
+  }
   if (want('stream')) {
-    const [p2p, tcp] = await interleavedMedians(RUNS, async () => timeStream(near, far.peerId, STREAM_BYTES), async () => timeRawSink(far.host, far.sinkPort, STREAM_BYTES))
+    const p2pCpu: number[] = []
+    const tcpCpu: number[] = []
+    const [p2p, tcp] = await interleavedMedians(RUNS, withCpu(p2pCpu, async () => timeStream(near, far.peerId, STREAM_BYTES)), withCpu(tcpCpu, async () => timeRawSink(far.host, far.sinkPort, STREAM_BYTES)))
     figures[`streamOverRawTcp${suffix}`] = round(p2p / tcp)
-    detail[`stream${suffix}`] = { bytes: STREAM_BYTES, writeBytes: WRITE_BYTES, libp2pMBps: round(p2p, 1), rawTcpMBps: round(tcp, 1) }
+    const cpu = cpuRatio(STREAM_BYTES, p2pCpu, tcpCpu)
+    if (suffix === '') figures.streamCpuOverRawTcp = cpu.ratio as number
+    detail[`stream${suffix}`] = { bytes: STREAM_BYTES, writeBytes: WRITE_BYTES, libp2pMBps: round(p2p, 1), rawTcpMBps: round(tcp, 1), ...(suffix === '' ? { cpu } : {}) }
   }
   if (want('model')) {
-    const [ms, tcp] = await interleavedMedians(RUNS, async () => timeFetch(near, far.cid, far.peerId), async () => timeRawSource(far.host, far.sourcePort))
+    const p2pCpu: number[] = []
+    const tcpCpu: number[] = []
+    const [ms, tcp] = await interleavedMedians(RUNS, withCpu(p2pCpu, async () => timeFetch(near, far.cid, far.peerId)), withCpu(tcpCpu, async () => timeRawSource(far.host, far.sourcePort)))
     const bytes = near.modelStore?.info(far.cid).size ?? 0
     const p2p = bytes / 1e6 / (ms / 1000)
     figures[`modelTransferOverRawTcp${suffix}`] = round(p2p / tcp)
-    detail[`modelTransfer${suffix}`] = { modelBytes: bytes, fetchMs: round(ms, 1), libp2pMBps: round(p2p, 1), rawTcpMBps: round(tcp, 1) }
+    const cpu = cpuRatio(bytes, p2pCpu, tcpCpu)
+    if (suffix === '') figures.modelTransferCpuOverRawTcp = cpu.ratio as number
+    detail[`modelTransfer${suffix}`] = { modelBytes: bytes, fetchMs: round(ms, 1), libp2pMBps: round(p2p, 1), rawTcpMBps: round(tcp, 1), ...(suffix === '' ? { cpu } : {}) }
   }
 }
 
