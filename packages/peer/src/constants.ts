@@ -145,3 +145,35 @@ export const REVOCATION_LIST_FILE = 'revocation.list'
  * `swarmKeyProtector`).
  */
 export const PNET_HANDSHAKE_TIMEOUT_MS = 600
+
+/**
+ * yamux initial stream window, bytes: how much a sender may put on a new
+ * stream before the receiver's first window update. A stream moves at most
+ * one window per round trip, so the window must cover the bandwidth-delay
+ * product of the links a fleet runs on: a station LAN or site link of
+ * 1 Gbit/s with a 10 ms RTT holds 1.25 MB in flight, so 2 MiB (yamux's own
+ * default is 256 KiB, 1/5 of that: a 1 Gbit/s link would carry ~200 Mbit/s
+ * per stream until the window grows). yamux assumes the same initial window
+ * on both ends (a sender above its peer's window gets the stream reset), so
+ * every node of a private network uses this value: it is not a per-node
+ * setting.
+ */
+export const YAMUX_INITIAL_STREAM_WINDOW_BYTES = 2 * 1024 * 1024
+
+/**
+ * Largest yamux stream window a receiver grows to, bytes (it doubles the
+ * window when a window's worth arrives within 4 RTTs). 4 MiB, the stream's
+ * read buffer limit (libp2p's default `maxReadBufferLength`): a paused
+ * reader then never holds more than its buffer allows, where yamux's
+ * default of 16 MiB lets a fast sender overflow it and abort the stream.
+ * It covers 1 Gbit/s at a 30 ms RTT.
+ */
+export const YAMUX_MAX_STREAM_WINDOW_BYTES = 4 * 1024 * 1024
+
+/**
+ * How long a fetcher waits, once every announced model byte has arrived, for
+ * the provider to close its side, ms: bytes past the announced size in that
+ * time get the provider cut and the fetch failed; a provider that simply
+ * stays open is then closed on, and the verified model kept.
+ */
+export const MODEL_EOF_TIMEOUT_MS = 2000

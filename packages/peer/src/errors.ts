@@ -60,3 +60,13 @@ export class ModelsUnavailableError extends FleetmeshError {
   override readonly name = 'ModelsUnavailableError'
   readonly code = 'ERR_MODELS_UNAVAILABLE'
 }
+
+/**
+ * A peer broke /fleetmesh/model: a header over the size limit, a stream
+ * ending early, or more raw bytes than its header announced (the stream is
+ * cut at once). Try another provider.
+ */
+export class ModelProtocolError extends FleetmeshError {
+  override readonly name = 'ModelProtocolError'
+  readonly code = 'ERR_MODEL_PROTOCOL'
+}

@@ -41,6 +41,8 @@ export type { ModelTransfer, ModelTransferEvents, ModelProgress, FetchModelOptio
 export { inference, checkInputs, JobInputError, InferenceError, JobCancelledError, RemoteError, SessionError, MAX_IN_FLIGHT } from '@fleetmesh/inference'
 export type { Inference, SubmitInit, JobHandle, JobProgress, InferenceInit, InferCounters } from '@fleetmesh/inference'
 export { generateSwarmKey, parseSwarmKey } from './swarm-key.js'
+export { createPnetKeystream, pnetCipherBackend, PNET_FALLBACK_WARNING_CODE } from './pnet-cipher.js'
+export type { PnetKeystream, PnetCipherBackend } from './pnet-cipher.js'
 export { loadOrCreateIdentity, openDatastore } from './data-dir.js'
 export * from './errors.js'
 export * from './constants.js'

@@ -1,26 +1,31 @@
 import { createHash } from 'node:crypto'
-import { MAX_MODEL_BYTES, MODEL_CHUNK_BYTES, MODEL_PROTOCOL, ModelChunk, ModelHeader, ModelRequest } from '@fleetmesh/protocol'
+import { open } from 'node:fs/promises'
+import { MAX_MODEL_BYTES, MAX_MODEL_HEADER_BYTES, MODEL_PROTOCOL, MODEL_WRITE_BYTES, ModelHeader, ModelRequest } from '@fleetmesh/protocol'
 import { cidDigest, ModelHashMismatchError, ModelTooLargeError, parseModelCid } from '@fleetmesh/runtime'
 import { serviceCapabilities, serviceDependencies, TypedEventEmitter } from '@libp2p/interface'
-import { messageStreamToDuplex } from '@libp2p/utils'
-import * as lp from 'it-length-prefixed'
-import { pipe } from 'it-pipe'
-import { DIAL_TIMEOUT_MS, MODEL_FETCH_TIMEOUT_MS } from './constants.js'
-import { ModelFetchError } from './errors.js'
+import { DIAL_TIMEOUT_MS, MODEL_EOF_TIMEOUT_MS, MODEL_FETCH_TIMEOUT_MS } from './constants.js'
+import { ModelFetchError, ModelProtocolError } from './errors.js'
+import { filePieces, lengthPrefixed, readPrefixed, sendAll } from './model-wire.js'
 import type { Admission } from './admission.js'
 import type { Capabilities } from './capabilities.js'
 import type { ModelStore, StoredModel } from '@fleetmesh/runtime'
+import type { FileHandle } from 'node:fs/promises'
 import type { ComponentLogger, Logger, PeerId, Startable, Stream, Connection } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
 /**
- * Model transfer (`/fleetmesh/model/1.0.0`): a node that lacks a model
+ * Model transfer (`/fleetmesh/model/1.1.0`): a node that lacks a model
  * finds providers of its CID in the DHT (`model/<cid>` provider records),
- * fetches it in chunks over a stream (it-pipe, length-prefixed frames),
- * verifies the sha2-256 hash against the CID before storing it, and then
- * announces itself as a provider. A provider serves only models in its
- * store, up to `maxModelBytes`.
+ * sends a length-prefixed request and reads a length-prefixed header
+ * followed by the model's raw bytes (the provider reads its file in
+ * MODEL_WRITE_BYTES pieces, the next read while the current one is sent,
+ * honouring back-pressure; nothing is re-encoded). The fetcher checks the
+ * announced size against `maxModelBytes` before it buffers a byte, copies
+ * each received buffer once into the model's buffer while hashing it,
+ * cuts a provider that sends more than it announced, verifies the sha2-256
+ * against the CID before storing, and then announces itself as a provider. A provider serves only
+ * models in its store, only to admitted peers, up to `maxModelBytes`.
  */
 
 /** Progress of a fetch. */
@@ -47,7 +52,7 @@ export interface ModelTransferEvents {
 export interface FetchModelOptions {
   /** fetch only from this peer (else: providers from the DHT, nearest first) */
   from?: PeerId
-  /** called on every chunk */
+  /** called whenever bytes arrive */
   onProgress?: (progress: ModelProgress) => void
   /** time for the whole fetch, ms @default MODEL_FETCH_TIMEOUT_MS (120000) */
   timeoutMs?: number
@@ -73,8 +78,8 @@ export interface ModelTransferInit {
   store: ModelStore
   /** largest model served or fetched, bytes @default MAX_MODEL_BYTES (256 MiB) */
   maxModelBytes?: number
-  /** bytes per chunk frame @default MODEL_CHUNK_BYTES (256 KiB) */
-  chunkBytes?: number
+  /** bytes of raw model data per stream write when serving (>= 64 KiB keeps noise frames full) @default MODEL_WRITE_BYTES (1 MiB) */
+  writeBytes?: number
   dialTimeoutMs?: number
 }
 
@@ -93,7 +98,7 @@ export class ModelTransferService extends TypedEventEmitter<ModelTransferEvents>
   readonly store: ModelStore
   private readonly components: ModelTransferComponents
   private readonly maxBytes: number
-  private readonly chunkBytes: number
+  private readonly writeBytes: number
   private readonly dialTimeoutMs: number
   private readonly log: Logger
   private readonly inFlight = new Map<string, Promise<StoredModel>>()
@@ -104,7 +109,7 @@ export class ModelTransferService extends TypedEventEmitter<ModelTransferEvents>
     this.components = components
     this.store = init.store
     this.maxBytes = init.maxModelBytes ?? MAX_MODEL_BYTES
-    this.chunkBytes = init.chunkBytes ?? MODEL_CHUNK_BYTES
+    this.writeBytes = init.writeBytes ?? MODEL_WRITE_BYTES
     this.dialTimeoutMs = init.dialTimeoutMs ?? DIAL_TIMEOUT_MS
     this.log = components.logger.forComponent('fleetmesh:model-transfer')
     this.handle = this.handle.bind(this)
@@ -156,7 +161,7 @@ export class ModelTransferService extends TypedEventEmitter<ModelTransferEvents>
     throw new ModelFetchError(`could not fetch model ${cid}: ${providers.length === 0 ? 'no provider found in the DHT' : attempts.map(a => `${a.peer}: ${a.code}`).join('; ')}`, attempts)
   }
 
-  /** One fetch from one peer: request, header, chunks, hash check, store, announce. */
+  /** One fetch from one peer: request, header, raw bytes hashed as they arrive, hash check, store, announce. */
   private async fetchFrom (peer: PeerId, cid: string, options: FetchModelOptions, signal: AbortSignal): Promise<StoredModel> {
     const start = Date.now()
     // only admitted fleet members are asked for models
@@ -168,36 +173,44 @@ export class ModelTransferService extends TypedEventEmitter<ModelTransferEvents>
     const onAbort = (): void => { stream.abort(new Error('model fetch aborted')) }
     signal.addEventListener('abort', onAbort, { once: true })
     try {
-      const duplex = messageStreamToDuplex(stream)
-      void pipe([ModelRequest.encode({ cid })], (source) => lp.encode(source), duplex.sink).catch(() => {})
-      const frames = lp.decode(duplex.source, { maxDataLength: this.chunkBytes + 64 })[Symbol.asyncIterator]()
-      const first = await frames.next()
-      if (first.done === true) throw new ModelFetchError(`${peer} closed the stream without answering`, [])
-      const header = ModelHeader.decode(first.value)
+      stream.send(lengthPrefixed(ModelRequest.encode({ cid })))
+      void stream.close().catch(() => {})
+      const source = stream[Symbol.asyncIterator]()
+      const head = await readPrefixed(source, MAX_MODEL_HEADER_BYTES)
+      if (head == null) throw new ModelFetchError(`${peer} closed the stream without answering`, [])
+      const header = ModelHeader.decode(head.message)
       if (header.status !== '') throw new ModelFetchError(`${peer} does not serve ${cid}: ${header.status}`, [{ peer: peer.toString(), code: header.status, message: '' }])
       const total = Number(header.size)
+      // the limit is checked before any model byte is buffered
       if (total > this.maxBytes) throw new ModelTooLargeError(`${peer} offers ${cid} with ${total} bytes, over this node's limit of ${this.maxBytes}`)
       const hash = createHash('sha256')
       const buf = new Uint8Array(total)
       let received = 0
-      while (received < total) {
-        const next = await frames.next()
-        if (next.done === true) break
-        const chunk = ModelChunk.decode(next.value as Uint8ArrayList).data
-        if (received + chunk.byteLength > total) throw new ModelHashMismatchError(`${peer} sent more than the ${total} bytes it announced for ${cid}`)
-        buf.set(chunk, received)
-        hash.update(chunk)
-        received += chunk.byteLength
+      /** copies one received buffer (or list) into the model, hashing it; returns the bytes received so far */
+      const take = (chunk: Uint8Array | Uint8ArrayList): number => {
+        if (received + chunk.byteLength > total) throw new ModelProtocolError(`${peer} sent more than the ${total} bytes its header announced for ${cid}: cut`)
+        for (const part of chunk instanceof Uint8Array ? [chunk] : chunk) {
+          buf.set(part, received)
+          hash.update(part)
+          received += part.byteLength
+        }
         const progress = { cid, peer, received, total }
         options.onProgress?.(progress)
         this.safeDispatchEvent('model:progress', { detail: progress })
+        return received
+      }
+      if (head.rest.byteLength > 0) received = take(head.rest)
+      while (received < total) {
+        const next = await source.next()
+        if (next.done === true) break
+        received = take(next.value)
       }
       if (received !== total) throw new ModelFetchError(`${peer} closed the stream after ${received} of ${total} bytes of ${cid}`, [])
+      await this.endOfModel(source, peer, total, cid)
       if (!Buffer.from(cidDigest(cid)).equals(hash.digest())) {
         this.safeDispatchEvent('model:bad-provider', { detail: { cid, peer, code: 'ERR_MODEL_HASH_MISMATCH' } })
         throw new ModelHashMismatchError(`bytes from ${peer} do not hash to ${cid}: a chunk was corrupted or the provider sent another model; nothing was stored`)
       }
-      await stream.close().catch(() => {})
       const entry = await this.store.put(buf, cid)
       this.log('fetched %s (%d bytes) from %p in %d ms', cid, total, peer, Date.now() - start)
       this.safeDispatchEvent('model:fetched', { detail: { cid, peer, bytes: total, ms: Date.now() - start } })
@@ -205,46 +218,71 @@ export class ModelTransferService extends TypedEventEmitter<ModelTransferEvents>
       return entry
     } catch (err: any) {
       stream.abort(err)
+      if (err?.code === 'ERR_MODEL_PROTOCOL') this.safeDispatchEvent('model:bad-provider', { detail: { cid, peer, code: err.code } })
       throw err
     } finally {
       signal.removeEventListener('abort', onAbort)
     }
   }
 
-  /** Serves a model from the store: header, then chunks. */
-  private async handle (stream: Stream, connection: Connection): Promise<void> {
-    const duplex = messageStreamToDuplex(stream)
+  /**
+   * After the announced bytes: the provider closes its side. A byte more is
+   * a protocol breach (ModelProtocolError, the stream is cut by the caller);
+   * a provider that stays open past MODEL_EOF_TIMEOUT_MS is closed on, the
+   * model kept.
+   */
+  private async endOfModel (source: AsyncIterator<Uint8Array | Uint8ArrayList>, peer: PeerId, total: number, cid: string): Promise<void> {
+    const next = source.next()
+    next.catch(() => {})
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const late = new Promise<'late'>(resolve => { timer = setTimeout(() => { resolve('late') }, MODEL_EOF_TIMEOUT_MS) })
     try {
-      const frames = lp.decode(duplex.source, { maxDataLength: 1024 })[Symbol.asyncIterator]()
-      const first = await frames.next()
-      if (first.done === true) { await stream.close(); return }
-      const { cid } = ModelRequest.decode(first.value)
+      const end = await Promise.race([next, late])
+      if (end === 'late') {
+        this.log('%p did not close its side after %s; closing on it', peer, cid)
+        void source.return?.()
+      } else if (end.done !== true) {
+        throw new ModelProtocolError(`${peer} sent more than the ${total} bytes its header announced for ${cid}: cut`)
+      }
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** Serves a model from the store: a length-prefixed header, then the file's raw bytes, read piece by piece while the previous piece is sent. */
+  private async handle (stream: Stream, connection: Connection): Promise<void> {
+    try {
+      const source = stream[Symbol.asyncIterator]()
+      const request = await readPrefixed(source, MAX_MODEL_HEADER_BYTES)
+      if (request == null) { await stream.close(); return }
+      // nothing more is read: whatever else the fetcher sends is dropped, not buffered
+      void source.return?.()
+      await stream.closeRead()
+      const { cid } = ModelRequest.decode(request.message)
       let status = ''
-      let bytes: Uint8Array | undefined
+      let file: FileHandle | undefined
+      let size = 0
       try {
         parseModelCid(cid)
         if (!this.components.admission.isAdmitted(connection.remotePeer)) status = 'ERR_NOT_ADMITTED'
         else if (!this.store.has(cid)) status = 'ERR_MODEL_NOT_FOUND'
         else {
-          bytes = await this.store.get(cid)
-          if (bytes.byteLength > this.maxBytes) { status = 'ERR_MODEL_TOO_LARGE'; bytes = undefined }
+          // an open file stays readable even if the store evicts the model meanwhile
+          file = await open(this.store.path(cid), 'r')
+          size = (await file.stat()).size
+          if (size > this.maxBytes) status = 'ERR_MODEL_TOO_LARGE'
         }
       } catch (err: any) {
-        status = err?.code ?? 'ERR_INVALID_CID'
+        status = err?.code === 'ENOENT' ? 'ERR_MODEL_NOT_FOUND' : err?.code ?? 'ERR_INVALID_CID'
       }
-      const chunkBytes = this.chunkBytes
-      this.log('serving %s to %p: %s', cid, connection.remotePeer, status === '' ? `${bytes?.byteLength} bytes` : status)
-      await pipe(
-        (function * () {
-          yield ModelHeader.encode({ status, size: BigInt(bytes?.byteLength ?? 0) })
-          if (bytes == null) return
-          for (let at = 0; at < bytes.byteLength; at += chunkBytes) {
-            yield ModelChunk.encode({ data: bytes.subarray(at, at + chunkBytes) as Uint8Array<ArrayBuffer> })
-          }
-        })(),
-        (source) => lp.encode(source),
-        duplex.sink
-      )
+      try {
+        this.log('serving %s to %p: %s', cid, connection.remotePeer, status === '' ? `${size} bytes` : status)
+        const header = lengthPrefixed(ModelHeader.encode({ status, size: BigInt(status === '' ? size : 0) }))
+        await sendAll(stream, header, status === '' && file != null ? filePieces(file, size, this.writeBytes) : [])
+        await stream.close()
+      } finally {
+        await file?.close()
+      }
     } catch (err: any) {
       this.log('serving a model to %p failed - %s', connection.remotePeer, err?.message ?? err)
       stream.abort(err)

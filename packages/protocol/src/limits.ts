@@ -100,8 +100,16 @@ export const MAX_CLOCK_SKEW_MS = 30_000
 /** Longest job id, model CID, lease id or reason text in a market message, characters. */
 export const MAX_MARKET_STRING_LENGTH = 256
 
-/** Bytes of model data per ModelChunk frame on /fleetmesh/model/1.0.0. */
-export const MODEL_CHUNK_BYTES = 256 * 1024
+/**
+ * Bytes of raw model data per stream write on /fleetmesh/model/1.1.0 (pieces
+ * read from the stored file, sent as they are): at least 64 KiB, so every noise frame
+ * (at most 65,535 bytes) is full and takes node:crypto's path (noise uses it
+ * for frames over 1.2 kB), and a few per yamux window.
+ */
+export const MODEL_WRITE_BYTES = 1024 * 1024
+
+/** Largest length-prefixed ModelRequest or ModelHeader on /fleetmesh/model/1.1.0, bytes (a CID is ~60 characters). */
+export const MAX_MODEL_HEADER_BYTES = 1024
 
 /** Largest model a node fetches or serves by default, bytes. */
 export const MAX_MODEL_BYTES = 256 * 1024 * 1024

@@ -15,8 +15,12 @@ export const DHT_PROTOCOL = `${PROTOCOL_PREFIX}/kad/1.0.0`
 /** Certificate exchange on every new connection. */
 export const ADMISSION_PROTOCOL = `${PROTOCOL_PREFIX}/admission/1.0.0`
 
-/** Chunked model transfer by CID. */
-export const MODEL_PROTOCOL = `${PROTOCOL_PREFIX}/model/1.0.0`
+/**
+ * Model transfer by CID: a length-prefixed ModelRequest, then a
+ * length-prefixed ModelHeader followed by the raw model bytes (1.1.0; 1.0.0
+ * re-encoded every 256 KiB chunk into a protobuf message).
+ */
+export const MODEL_PROTOCOL = `${PROTOCOL_PREFIX}/model/1.1.0`
 
 /** Awards, accepts, heartbeats between a requester and a worker. */
 export const MARKET_PROTOCOL = `${PROTOCOL_PREFIX}/market/1.0.0`

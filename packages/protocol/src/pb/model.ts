@@ -1,5 +1,4 @@
 import { decodeMessage, encodeMessage, message, streamMessage } from 'protons-runtime'
-import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'
 import type { Codec, DecodeOptions } from 'protons-runtime'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
@@ -201,94 +200,5 @@ export namespace ModelHeader {
 
   export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ModelHeader>): Generator<ModelHeaderStatusFieldEvent | ModelHeaderSizeFieldEvent> {
     return streamMessage(buf, ModelHeader.codec(), opts)
-  }
-}
-
-export interface ModelChunk {
-  data: Uint8Array<ArrayBuffer>
-}
-
-export namespace ModelChunk {
-  let _codec: Codec<ModelChunk>
-
-  export const codec = (): Codec<ModelChunk> => {
-    if (_codec == null) {
-      _codec = message<ModelChunk>((obj, w, opts = {}) => {
-        if (opts.lengthDelimited !== false) {
-          w.fork()
-        }
-
-        if ((obj.data != null && obj.data.byteLength > 0)) {
-          w.uint32(10)
-          w.bytes(obj.data)
-        }
-
-        if (opts.lengthDelimited !== false) {
-          w.ldelim()
-        }
-      }, (reader, length, opts = {}) => {
-        const obj: any = {
-          data: uint8ArrayAlloc(0)
-        }
-
-        const end = length == null ? reader.len : reader.pos + length
-
-        while (reader.pos < end) {
-          const tag = reader.uint32()
-
-          switch (tag >>> 3) {
-            case 1: {
-              obj.data = reader.bytes()
-              break
-            }
-            default: {
-              reader.skipType(tag & 7)
-              break
-            }
-          }
-        }
-
-        return obj
-      }, function * (reader, length, prefix, opts = {}) {
-        const end = length == null ? reader.len : reader.pos + length
-
-        while (reader.pos < end) {
-          const tag = reader.uint32()
-
-          switch (tag >>> 3) {
-            case 1: {
-              yield {
-                field: `${prefix}.data`,
-                value: reader.bytes()
-              }
-              break
-            }
-            default: {
-              reader.skipType(tag & 7)
-              break
-            }
-          }
-        }
-      })
-    }
-
-    return _codec
-  }
-
-  export interface ModelChunkDataFieldEvent {
-    field: '$.data'
-    value: Uint8Array<ArrayBuffer>
-  }
-
-  export function encode (obj: Partial<ModelChunk>): Uint8Array<ArrayBuffer> {
-    return encodeMessage(obj, ModelChunk.codec())
-  }
-
-  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ModelChunk>): ModelChunk {
-    return decodeMessage(buf, ModelChunk.codec(), opts)
-  }
-
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ModelChunk>): Generator<ModelChunkDataFieldEvent> {
-    return streamMessage(buf, ModelChunk.codec(), opts)
   }
 }
