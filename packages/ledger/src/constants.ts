@@ -78,3 +78,28 @@ export const MICRO_PER_CREDIT = 1_000_000
 
 /** Verified certificates kept in the verification cache. @default 4096 */
 export const CERTIFICATE_CACHE_SIZE = 4096
+
+/**
+ * Consecutive verified results before a worker is trusted and its sample
+ * rate starts to fall (BOINC's adaptive replication trusts a host after 10
+ * consecutive valid results).
+ *
+ * @default 10
+ */
+export const VERIFICATION_TRUST_AFTER = 10
+
+/** Share of results re-run for a worker that is not (or no longer) trusted, 0..1. @default 1 */
+export const VERIFICATION_UNTRUSTED_RATE = 1
+
+/**
+ * Lowest share of results re-run for a long-trusted worker, 0..1. 0.04
+ * keeps the extra compute of honest trusted workers at 4 % (goal ≤ 5 %)
+ * while a trusted worker cheating on 10 % of 64 micro-batches per job
+ * escapes 20 jobs with chance 0.96^128 ≈ 0.5 %.
+ *
+ * @default 0.04
+ */
+export const VERIFICATION_FLOOR_RATE = 0.04
+
+/** Factor on the trust threshold per past mismatch (at most 4 counted). @default 2 */
+export const VERIFICATION_MISMATCH_PENALTY = 2

@@ -42,6 +42,7 @@ import type { VerifiedEvidence } from './evidence.js'
 import type { ReceiptFields, VerifiedReceipt } from './receipt.js'
 import type { ReconcileOptions } from './reconcile.js'
 import type { SessionOptions, SessionStats } from './session.js'
+import type { VerificationPolicy, VerificationRecord } from './verification.js'
 import type { PbReceipt, VerifiedCertificate } from '@fleetmesh/protocol'
 import type { ComponentLogger, Metrics, PeerId, PrivateKey, PublicKey, TypedEventEmitter } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
@@ -57,6 +58,7 @@ export * from './receipt.js'
 export * from './reconcile.js'
 export * from './session.js'
 export * from './settle.js'
+export * from './verification.js'
 export { LevelEntryStore, MemoryEntryStore } from './store.js'
 export type { EntryStore } from './store.js'
 export { sha256, signingInput, toHex, fromHex } from './signing.js'
@@ -80,6 +82,8 @@ export interface LedgerInit {
   mismatchWeight?: number
   /** secret seed of this node's shard sampling @default 16 random bytes */
   sampleSeed?: string
+  /** adaptive verification policy of `sampleRate()` @default trust after VERIFICATION_TRUST_AFTER (10), floor VERIFICATION_FLOOR_RATE (0.04) */
+  verification?: VerificationPolicy
 }
 
 /** The gossipsub service as far as the ledger uses it (@libp2p/gossipsub's GossipSub fits). */
@@ -186,6 +190,16 @@ export interface Ledger extends TypedEventEmitter<LedgerEvents> {
   reputation(peer: PeerId | string): number
   /** reputation with its inputs */
   reputationReport(peer: PeerId | string): ReputationReport
+  /** the worker's record of verified results, a pure function of the set (`verificationRecords`) */
+  verificationRecord(peer: PeerId | string): VerificationRecord
+  /**
+   * requester: the share of `peer`'s micro-batches (or shards) to re-run, 0..1 —
+   * `verificationRate(verificationRecord(peer), policy)`; pick them with
+   * `isSampled(jobId, seq, rate, ledger.sampleSeed)`
+   *
+   * @param policy - @default LedgerInit.verification
+   */
+  sampleRate(peer: PeerId | string, policy?: VerificationPolicy): number
   /** worker: signs a receipt for work done for `fields.requester` */
   signReceipt(fields: Omit<ReceiptFields, 'worker'>): Promise<PbReceipt>
   /** worker: the bytes a lease handler returns: output plus a signed receipt */

@@ -12,6 +12,8 @@ import { createEquivocationEvidence, createMismatchEvidence, verifyEvidence } fr
 import { countersignReceipt, signWorkerReceipt, verifyReceipt } from './receipt.js'
 import { IdSet } from './reconcile.js'
 import { initiateSession, respondSession } from './session.js'
+import { verificationRate, verificationRecords } from './verification.js'
+import type { VerificationPolicy, VerificationRecord } from './verification.js'
 import { buf, fromHex, toHex } from './signing.js'
 import { indexPrefix, LevelEntryStore, MemoryEntryStore } from './store.js'
 import type { Balances, EarningsReport, ReputationReport } from './balances.js'
@@ -69,7 +71,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
   private started = false
   private timer?: ReturnType<typeof setInterval>
   private own?: VerifiedCertificate
-  private derived?: { balances?: Balances, reputation?: Map<string, ReputationReport> }
+  private derived?: { balances?: Balances, reputation?: Map<string, ReputationReport>, verification?: Map<string, VerificationRecord> }
   private reconciling = false
   private readonly metrics?: LedgerMetrics
   /** secret seed of this node's shard sampling (workers must not predict which shards are checked) */
@@ -280,6 +282,17 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
 
   reputation (peer: PeerId | string): number {
     return this.reputationReport(peer).reputation
+  }
+
+  verificationRecord (peer: PeerId | string): VerificationRecord {
+    this.derived ??= {}
+    this.derived.verification ??= verificationRecords(this.receiptList(), this.evidence())
+    const key = peer.toString()
+    return this.derived.verification.get(key) ?? { worker: key, verified: 0, consecutive: 0, mismatches: 0 }
+  }
+
+  sampleRate (peer: PeerId | string, policy?: VerificationPolicy): number {
+    return verificationRate(this.verificationRecord(peer), policy ?? this.init.verification)
   }
 
   // ---------------------------------------------------------------- signing
