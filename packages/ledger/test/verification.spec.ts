@@ -9,8 +9,26 @@ import type { CheckEvent } from '../src/verification.js'
 /** A plain verified receipt (the pure functions read only these fields). */
 function receipt (over: Partial<VerifiedReceipt>): VerifiedReceipt {
   return {
-    id: 'r', jobId: 'job', shardIndex: 0, replica: 0, requester: 'Q', worker: 'W', modelCid: 'm', inputDigest: 'in', outputDigest: 'out',
-    computeMs: 1, units: 1, pricePerUnit: 1, startedAt: 0, finishedAt: 0, leaseId: '', countersigned: true, workerOwner: '', requesterOwner: '', receipt: undefined as any, ...over
+    id: 'r',
+    jobId: 'job',
+    shardIndex: 0,
+    replica: 0,
+    requester: 'Q',
+    worker: 'W',
+    modelCid: 'm',
+    inputDigest: 'in',
+    outputDigest: 'out',
+    computeMs: 1,
+    units: 1,
+    pricePerUnit: 1,
+    startedAt: 0,
+    finishedAt: 0,
+    leaseId: '',
+    countersigned: true,
+    workerOwner: '',
+    requesterOwner: '',
+    receipt: undefined as any,
+    ...over
   }
 }
 
