@@ -103,3 +103,21 @@ export const VERIFICATION_FLOOR_RATE = 0.04
 
 /** Factor on the trust threshold per past mismatch (at most 4 counted). @default 2 */
 export const VERIFICATION_MISMATCH_PENALTY = 2
+
+/**
+ * Differing ranges, of the initiator's first `branching` (16), from which
+ * the responder answers with rateless IBLT coded symbols instead of
+ * splitting ranges: 8 of 16 differ once the sets differ by about 10 ids.
+ *
+ * @default 8
+ */
+export const RECONCILE_SYMBOLS_SWITCH = 8
+
+/** Coded symbols in the first window of a symbol session. @default 128 */
+export const RECONCILE_SYMBOLS_FIRST = 128
+
+/** Factor from one window's total of coded symbols to the next (rateless: more symbols of the same sequence). @default 1.5 */
+export const RECONCILE_SYMBOLS_GROWTH = 1.5
+
+/** Most coded symbols in one message (44 bytes each, under the 4 MiB message limit). @default 65536 */
+export const RECONCILE_SYMBOLS_PER_MESSAGE = 65536
