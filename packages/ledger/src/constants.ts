@@ -121,3 +121,6 @@ export const RECONCILE_SYMBOLS_GROWTH = 1.5
 
 /** Most coded symbols in one message (44 bytes each, under the 4 MiB message limit). @default 65536 */
 export const RECONCILE_SYMBOLS_PER_MESSAGE = 65536
+
+/** Received reconciliation entries verified and stored at once (signature checks run in libuv's thread pool). @default 64 */
+export const RECONCILE_VERIFY_CONCURRENCY = 64

@@ -361,7 +361,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
 
   private hooks (): Parameters<typeof initiateSession>[1] {
     // a snapshot: entries that arrive during the session change the live set, not this one
-    const ids = new IdSet(this.entryIds().map(fromHex))
+    const ids = this.ids.snapshot()
     return {
       ids,
       getEntry: (id) => this.entries.get(toHex(id))?.bytes,

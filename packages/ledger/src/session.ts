@@ -1,5 +1,5 @@
 import { MAX_RECONCILE_ROUNDS, MAX_RECONCILE_SYMBOLS, ReconcileMessage, ReconcileProtocolError } from '@fleetmesh/protocol'
-import { ID_BYTES, RECONCILE_ENTRIES_PER_MESSAGE, RECONCILE_SYMBOLS_FIRST, RECONCILE_SYMBOLS_GROWTH, RECONCILE_SYMBOLS_PER_MESSAGE, RECONCILE_SYMBOLS_SWITCH } from './constants.js'
+import { ID_BYTES, RECONCILE_ENTRIES_PER_MESSAGE, RECONCILE_SYMBOLS_FIRST, RECONCILE_SYMBOLS_GROWTH, RECONCILE_SYMBOLS_PER_MESSAGE, RECONCILE_SYMBOLS_SWITCH, RECONCILE_VERIFY_CONCURRENCY } from './constants.js'
 import { SYMBOL_BYTES, SymbolDecoder, SymbolEncoder } from './iblt.js'
 import { chunks, concatIds, Reconciler } from './reconcile.js'
 import { buf, toHex } from './signing.js'
@@ -156,12 +156,12 @@ class SessionState {
     }
     if (msg.entries.length > this.perMessage * 2) throw new ReconcileProtocolError(`${msg.entries.length} entries in one message`)
     if (msg.want.byteLength % ID_BYTES !== 0) throw new ReconcileProtocolError('want list is not a whole number of ids')
-    for (const e of msg.entries) {
-      try {
-        await this.hooks.putEntry(e)
-        this.stats.entriesReceived++
-      } catch {
-        this.stats.entriesRejected++
+    // verified concurrently (signature checks run in the thread pool), a bounded batch at a time
+    for (let i = 0; i < msg.entries.length; i += RECONCILE_VERIFY_CONCURRENCY) {
+      const results = await Promise.allSettled(msg.entries.slice(i, i + RECONCILE_VERIFY_CONCURRENCY).map(async e => this.hooks.putEntry(e)))
+      for (const r of results) {
+        if (r.status === 'fulfilled') this.stats.entriesReceived++
+        else this.stats.entriesRejected++
       }
     }
     for (const id of chunks(msg.want)) this.queue(id)
