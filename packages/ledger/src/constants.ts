@@ -12,6 +12,12 @@ export const RECEIPT_REQUESTER_DOMAIN = 'fleetmesh-receipt-requester'
 /** Signature domain of an evidence record's reporter signature. */
 export const EVIDENCE_DOMAIN = 'fleetmesh-evidence'
 
+/** Signature domain of a fleet authority's credit grant. */
+export const GRANT_DOMAIN = 'fleetmesh-grant'
+
+/** Payload type bytes signed with a grant body. */
+export const GRANT_PAYLOAD_TYPE = new TextEncoder().encode('/fleetmesh/grant/1')
+
 /** Payload type bytes signed with a receipt body. */
 export const RECEIPT_PAYLOAD_TYPE = new TextEncoder().encode('/fleetmesh/receipt/1')
 
@@ -124,3 +130,12 @@ export const RECONCILE_SYMBOLS_PER_MESSAGE = 65536
 
 /** Received reconciliation entries verified and stored at once (signature checks run in libuv's thread pool). @default 64 */
 export const RECONCILE_VERIFY_CONCURRENCY = 64
+
+/** A requester's ledger refuses countersignatures it cannot pay for. @default true */
+export const REQUIRE_FUNDS = true
+
+/** Name of the grants directory beside the ledger's store directory. @default 'grants' */
+export const GRANTS_DIR = 'grants'
+
+/** File name ending of a grant file. @default '.grant' */
+export const GRANT_FILE_SUFFIX = '.grant'
