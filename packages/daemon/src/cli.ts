@@ -8,6 +8,7 @@ import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import cliProgress from 'cli-progress'
 import Table from 'cli-table3'
 import { Command, CommanderError, Option } from 'commander'
+import { registerAuthorityGrant } from './authority-grant.js'
 import { ApiClient } from './client.js'
 import { coerceValue, CONFIG_KEYS, loadConfig } from './config.js'
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, PARENT_CHECK_INTERVAL_MS } from './constants.js'
@@ -182,6 +183,8 @@ export function createProgram (io: CliIo = defaultIo): Command {
       await writeFileAtomic(out, cert, 0o644)
       io.stdout(`certificate for ${peerId.toString()} (${o.role} in ${o.region}, ${o.days} days) written to ${out}\n`)
     })
+
+  registerAuthorityGrant(authority, io, AUTHORITY_KEY_FILE)
 
   // ---- swarm key --------------------------------------------------------
   program.command('swarm-key')
