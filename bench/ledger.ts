@@ -14,7 +14,13 @@
  * Both run in one process over in-memory message pipes (no sockets), so
  * the times are CPU, not network. Bytes count each message plus its varint
  * length prefix (what lpStream puts on the wire).
- * Prints one JSON object. Run: npm run bench:ledger -- [--size 100000] [--diff 0.01]
+ * The session picks its mode itself (rateless IBLT coded symbols for this
+ * difference; ranges for near-identical sets); `--ranges-only` measures
+ * the range-based mode alone for comparison.
+ * Then the adaptive-verification simulation (bench/ledger-verification.ts).
+ * Prints one JSON object whose `figures` hold reconcileMs,
+ * bytesOverMissing, verificationOverhead and cheaterEscapeRate.
+ * Run: npm run bench:ledger -- [--size 100000] [--diff 0.01] [--ranges-only]
  */
 import { parseArgs } from 'node:util'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -23,9 +29,10 @@ import { createAuthority, issueCertificate } from '@fleetmesh/protocol'
 import {
   CertificateVerifier, countersignReceipt, decodeEntry, encodeEntry, entryId, fromHex, IdSet, initiateSession, respondSession, signWorkerReceipt, toHex, verifyEntry
 } from '@fleetmesh/ledger'
+import { simulateVerification } from './ledger-verification.js'
 import type { SessionIo } from '@fleetmesh/ledger'
 
-const { values } = parseArgs({ options: { size: { type: 'string', default: '100000' }, diff: { type: 'string', default: '0.01' } } })
+const { values } = parseArgs({ options: { size: { type: 'string', default: '100000' }, diff: { type: 'string', default: '0.01' }, 'ranges-only': { type: 'boolean', default: false } } })
 const SIZE = Number(values.size)
 const DIFF = Math.round(SIZE * Number(values.diff))
 
@@ -85,17 +92,20 @@ async function main (): Promise<unknown> {
   const A = side([...common, ...onlyA])
   const B = side([...common, ...onlyB])
   const certificates = new CertificateVerifier([authority.publicKey])
-  const hooks = (store: Map<string, Uint8Array>): Parameters<typeof initiateSession>[1] => ({
-    ids: new IdSet([...store.keys()].map(fromHex)),
+  const idSets = { A: new IdSet([...A.keys()].map(fromHex)), B: new IdSet([...B.keys()].map(fromHex)) }
+  const hooks = (store: Map<string, Uint8Array>, ids: IdSet): Parameters<typeof initiateSession>[1] => ({
+    // a ledger keeps its id set live and hands each session a snapshot
+    ids: ids.snapshot(),
     getEntry: (id) => store.get(toHex(id)),
     putEntry: async (bytes) => { const e = await verifyEntry(bytes, { certificates }); store.set(e.id, bytes) }
   })
   const p = pipes()
   const t1 = performance.now()
-  const hb = hooks(B)
-  const ha = hooks(A)
-  const responder = respondSession(p.b, hb)
-  const sa = await initiateSession(p.a, ha)
+  const options = values['ranges-only'] === true ? { symbolsSwitch: 0 } : {}
+  const hb = hooks(B, idSets.B)
+  const ha = hooks(A, idSets.A)
+  const responder = respondSession(p.b, hb, options)
+  const sa = await initiateSession(p.a, ha, options)
   p.close()
   const sb = await responder
   const reconcileMs = performance.now() - t1
@@ -124,6 +134,7 @@ async function main (): Promise<unknown> {
   const idListBytes = 2 * SIZE * 32 + entryBytes(onlyA) + entryBytes(onlyB)
 
   const reconcileBytes = p.bytes()
+  const verification = simulateVerification()
   const round = (x: number, d = 4): number => Math.round(x * 10 ** d) / 10 ** d
   return {
     bench: 'ledger reconciliation: 100k vs 100k receipts differing by 1 %',
@@ -131,7 +142,7 @@ async function main (): Promise<unknown> {
     onlyInEach: DIFF,
     meanEntryBytes: Math.round(entryBytes(entries) / entries.length),
     generateMs,
-    reconciliation: { bytes: reconcileBytes, ms: Math.round(reconcileMs), messages: sa.rounds + sb.rounds, entriesMoved: sa.entriesSent + sb.entriesSent, converged: ok },
+    reconciliation: { mode: sa.mode, bytes: reconcileBytes, ms: Math.round(reconcileMs), messages: sa.rounds + sb.rounds, codedSymbols: sa.symbols, entriesMoved: sa.entriesSent + sb.entriesSent, converged: ok },
     naiveFullExchange: { bytes: naiveBytes, ms: Math.round(naiveMs), converged: naiveOk },
     idListExchange: { bytes: idListBytes },
     missingEntriesBytes: entryBytes(onlyA) + entryBytes(onlyB),
@@ -141,7 +152,21 @@ async function main (): Promise<unknown> {
       bytesVsIdList: round(reconcileBytes / idListBytes),
       overheadOverMissingEntries: round(reconcileBytes / (entryBytes(onlyA) + entryBytes(onlyB)) - 1)
     },
-    goal: { bytesRatioAtMost: 0.05, met: reconcileBytes / naiveBytes <= 0.05 }
+    verification,
+    figures: {
+      reconcileMs: Math.round(reconcileMs),
+      bytesOverMissing: round(reconcileBytes / (entryBytes(onlyA) + entryBytes(onlyB)) - 1),
+      verificationOverhead: verification.verificationOverhead,
+      cheaterEscapeRate: verification.cheaterEscapeRate
+    },
+    goal: {
+      bytesRatioAtMost: 0.05,
+      reconcileMsAtMost: 1000,
+      bytesOverMissingAtMost: 0.25,
+      verificationOverheadAtMost: 0.05,
+      cheaterEscapeRateAtMost: 0.01,
+      met: reconcileBytes / naiveBytes <= 0.05 && reconcileMs <= 1000 && reconcileBytes / (entryBytes(onlyA) + entryBytes(onlyB)) - 1 <= 0.25 && verification.verificationOverhead <= 0.05 && verification.cheaterEscapeRate <= 0.01
+    }
   }
 }
 

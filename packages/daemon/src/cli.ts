@@ -8,6 +8,7 @@ import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import cliProgress from 'cli-progress'
 import Table from 'cli-table3'
 import { Command, CommanderError, Option } from 'commander'
+import { registerAuthorityGrant } from './authority-grant.js'
 import { ApiClient } from './client.js'
 import { coerceValue, CONFIG_KEYS, loadConfig } from './config.js'
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, PARENT_CHECK_INTERVAL_MS } from './constants.js'
@@ -220,6 +221,7 @@ export function createProgram (io: CliIo = defaultIo): Command {
       await writeFileAtomic(out, list, 0o644)
       io.stdout(`revocation list ${sequence} with ${entries.length} entries written to ${out}\ncopy it to <dataDir>/revocation.list of a node and restart it: the node applies it and spreads it to the fleet\n`)
     })
+  registerAuthorityGrant(authority, io, AUTHORITY_KEY_FILE)
 
   // ---- swarm key --------------------------------------------------------
   program.command('swarm-key')

@@ -23,6 +23,11 @@ export class CertificateVerifier {
     this.size = size
   }
 
+  /** True if `key` is one of the trusted fleet authorities (grants are signed by one). */
+  isTrustedAuthority (key: PublicKey): boolean {
+    return this.trusted.some(k => k.equals(key))
+  }
+
   /**
    * @param bytes - the certificate envelope
    * @param peer - the peer it must be issued to

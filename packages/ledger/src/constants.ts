@@ -12,6 +12,12 @@ export const RECEIPT_REQUESTER_DOMAIN = 'fleetmesh-receipt-requester'
 /** Signature domain of an evidence record's reporter signature. */
 export const EVIDENCE_DOMAIN = 'fleetmesh-evidence'
 
+/** Signature domain of a fleet authority's credit grant. */
+export const GRANT_DOMAIN = 'fleetmesh-grant'
+
+/** Payload type bytes signed with a grant body. */
+export const GRANT_PAYLOAD_TYPE = new TextEncoder().encode('/fleetmesh/grant/1')
+
 /** Payload type bytes signed with a receipt body. */
 export const RECEIPT_PAYLOAD_TYPE = new TextEncoder().encode('/fleetmesh/receipt/1')
 
@@ -78,3 +84,63 @@ export const MICRO_PER_CREDIT = 1_000_000
 
 /** Verified certificates kept in the verification cache. @default 4096 */
 export const CERTIFICATE_CACHE_SIZE = 4096
+
+/**
+ * Consecutive verified results before a worker is trusted and its sample
+ * rate starts to fall (BOINC's adaptive replication trusts a host after 10
+ * consecutive valid results).
+ *
+ * @default 10
+ */
+export const VERIFICATION_TRUST_AFTER = 10
+
+/** Share of results re-run for a worker that is not (or no longer) trusted, 0..1. @default 1 */
+export const VERIFICATION_UNTRUSTED_RATE = 1
+
+/**
+ * Lowest share of results re-run for a long-trusted worker, 0..1. 0.04
+ * keeps the extra compute of honest trusted workers at 4 % (goal ≤ 5 %)
+ * while a trusted worker cheating on 10 % of 64 micro-batches per job
+ * escapes 20 jobs with chance 0.96^128 ≈ 0.5 %.
+ *
+ * @default 0.04
+ */
+export const VERIFICATION_FLOOR_RATE = 0.04
+
+/** Factor on the trust threshold per past mismatch (at most 4 counted). @default 2 */
+export const VERIFICATION_MISMATCH_PENALTY = 2
+
+/**
+ * Differing ranges, of the initiator's first `branching` (16), from which
+ * the responder answers with rateless IBLT coded symbols instead of
+ * splitting ranges: 8 of 16 differ once the sets differ by about 10 ids.
+ *
+ * @default 8
+ */
+export const RECONCILE_SYMBOLS_SWITCH = 8
+
+/** Coded symbols in the first window of a symbol session. @default 128 */
+export const RECONCILE_SYMBOLS_FIRST = 128
+
+/** Factor from one window's total of coded symbols to the next (rateless: more symbols of the same sequence). @default 1.5 */
+export const RECONCILE_SYMBOLS_GROWTH = 1.5
+
+/** Most coded symbols in one message (44 bytes each, under the 4 MiB message limit). @default 65536 */
+export const RECONCILE_SYMBOLS_PER_MESSAGE = 65536
+
+/** Received reconciliation entries verified and stored at once (signature checks run in libuv's thread pool). @default 64 */
+export const RECONCILE_VERIFY_CONCURRENCY = 64
+
+/**
+ * A requester's ledger refuses countersignatures it cannot pay for (grants
+ * + earned − spent − open commitments). Off by default until every part of
+ * a fleet (workers' bid checks, the testnet's grants) carries grants; turn
+ * it on with `LedgerInit.requireFunds`. @default false
+ */
+export const REQUIRE_FUNDS = false
+
+/** Name of the grants directory beside the ledger's store directory. @default 'grants' */
+export const GRANTS_DIR = 'grants'
+
+/** File name ending of a grant file. @default '.grant' */
+export const GRANT_FILE_SUFFIX = '.grant'

@@ -1,21 +1,24 @@
 import { InvalidReceiptError, MAX_LEDGER_ENTRY_BYTES, MessageTooLargeError, PbLedgerEntry } from '@fleetmesh/protocol'
 import { evidenceId, verifyEvidence } from './evidence.js'
+import { grantId, verifyGrant } from './grant.js'
 import { receiptId, verifyReceipt } from './receipt.js'
 import type { VerifiedEvidence } from './evidence.js'
+import type { VerifiedGrant } from './grant.js'
 import type { VerifiedReceipt, VerifyReceiptOptions } from './receipt.js'
-import type { PbEvidence, PbReceipt } from '@fleetmesh/protocol'
+import type { PbEvidence, PbGrant, PbReceipt } from '@fleetmesh/protocol'
 
 /**
  * A ledger entry is what a node stores, gossips and reconciles: a
- * countersigned receipt or an evidence record. Its id is the sha2-256 of
- * the receipt body or of the evidence body.
+ * countersigned receipt, an evidence record or a credit grant. Its id is
+ * the sha2-256 of the receipt, evidence or grant body.
  */
 export type VerifiedEntry =
   | { kind: 'receipt', id: string, bytes: Uint8Array, receipt: VerifiedReceipt }
   | { kind: 'evidence', id: string, bytes: Uint8Array, evidence: VerifiedEvidence }
+  | { kind: 'grant', id: string, bytes: Uint8Array, grant: VerifiedGrant }
 
-/** Encodes a receipt or evidence as a ledger entry. */
-export function encodeEntry (entry: { receipt: PbReceipt } | { evidence: PbEvidence }): Uint8Array {
+/** Encodes a receipt, evidence or a grant as a ledger entry. */
+export function encodeEntry (entry: { receipt: PbReceipt } | { evidence: PbEvidence } | { grant: PbGrant }): Uint8Array {
   return PbLedgerEntry.encode(entry)
 }
 
@@ -28,7 +31,7 @@ export function decodeEntry (bytes: Uint8Array): PbLedgerEntry {
   } catch (err: any) {
     throw new InvalidReceiptError(`bytes are not a ledger entry: ${err?.message ?? err}`)
   }
-  if ((entry.receipt == null) === (entry.evidence == null)) throw new InvalidReceiptError('a ledger entry holds exactly one of a receipt or evidence')
+  if ([entry.receipt, entry.evidence, entry.grant].filter(x => x != null).length !== 1) throw new InvalidReceiptError('a ledger entry holds exactly one of a receipt, evidence or a grant')
   return entry
 }
 
@@ -36,20 +39,25 @@ export function decodeEntry (bytes: Uint8Array): PbLedgerEntry {
 export function entryId (entry: PbLedgerEntry): Uint8Array {
   if (entry.receipt != null) return receiptId(entry.receipt)
   if (entry.evidence != null) return evidenceId(entry.evidence)
+  if (entry.grant != null) return grantId(entry.grant)
   throw new InvalidReceiptError('empty ledger entry')
 }
 
 /**
  * Verifies an encoded entry: a receipt must be countersigned; evidence
- * must prove what it claims.
+ * must prove what it claims; a grant must be signed by a trusted authority.
  *
- * @throws the errors of verifyReceipt / verifyEvidence, MessageTooLargeError
+ * @throws the errors of verifyReceipt / verifyEvidence / verifyGrant, MessageTooLargeError
  */
 export async function verifyEntry (bytes: Uint8Array, options: VerifyReceiptOptions): Promise<VerifiedEntry> {
   const entry = decodeEntry(bytes)
   if (entry.receipt != null) {
     const receipt = await verifyReceipt(entry.receipt, { ...options, requireCountersigned: true })
     return { kind: 'receipt', id: receipt.id, bytes, receipt }
+  }
+  if (entry.grant != null) {
+    const grant = await verifyGrant(entry.grant, options)
+    return { kind: 'grant', id: grant.id, bytes, grant }
   }
   const evidence = await verifyEvidence(entry.evidence as PbEvidence, options)
   return { kind: 'evidence', id: evidence.id, bytes, evidence }

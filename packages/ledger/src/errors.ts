@@ -18,3 +18,29 @@ export class InvalidShardReturnError extends FleetmeshError {
   override readonly name = 'InvalidShardReturnError'
   readonly code = 'ERR_INVALID_SHARD_RETURN'
 }
+
+/** A credit grant is malformed or not signed by a trusted fleet authority. */
+export class InvalidGrantError extends FleetmeshError {
+  override readonly name = 'InvalidGrantError'
+  readonly code = 'ERR_INVALID_GRANT'
+}
+
+/**
+ * An account cannot pay: a countersignature (or a commitment) would take
+ * its spendable balance below zero. `account`, `needed` and `available`
+ * are in credits.
+ */
+export class InsufficientFundsError extends FleetmeshError {
+  override readonly name = 'InsufficientFundsError'
+  readonly code = 'ERR_INSUFFICIENT_FUNDS'
+  readonly account: string
+  readonly needed: number
+  readonly available: number
+
+  constructor (account: string, needed: number, available: number, what = 'this payment') {
+    super(`${account} cannot pay ${needed} credits for ${what}: ${available} spendable (grants + earned - spent - open commitments); ask the fleet authority for a grant (fleetmesh authority grant)`)
+    this.account = account
+    this.needed = needed
+    this.available = available
+  }
+}

@@ -42,7 +42,10 @@ import type { VerifiedEvidence } from './evidence.js'
 import type { ReceiptFields, VerifiedReceipt } from './receipt.js'
 import type { ReconcileOptions } from './reconcile.js'
 import type { SessionOptions, SessionStats } from './session.js'
-import type { PbReceipt, VerifiedCertificate } from '@fleetmesh/protocol'
+import type { VerificationPolicy, VerificationRecord } from './verification.js'
+import type { Commitment } from './funds.js'
+import type { VerifiedGrant } from './grant.js'
+import type { PbGrant, PbReceipt, VerifiedCertificate } from '@fleetmesh/protocol'
 import type { ComponentLogger, Metrics, PeerId, PrivateKey, PublicKey, TypedEventEmitter } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
@@ -53,10 +56,13 @@ export * from './digest.js'
 export * from './entry.js'
 export * from './errors.js'
 export * from './evidence.js'
+export * from './funds.js'
+export * from './grant.js'
 export * from './receipt.js'
 export * from './reconcile.js'
 export * from './session.js'
 export * from './settle.js'
+export * from './verification.js'
 export { LevelEntryStore, MemoryEntryStore } from './store.js'
 export type { EntryStore } from './store.js'
 export { sha256, signingInput, toHex, fromHex } from './signing.js'
@@ -80,6 +86,20 @@ export interface LedgerInit {
   mismatchWeight?: number
   /** secret seed of this node's shard sampling @default 16 random bytes */
   sampleSeed?: string
+  /**
+   * refuse a countersignature that would take this node's spendable balance
+   * (grants + earned − spent − open commitments) below zero
+   * @default REQUIRE_FUNDS (false)
+   */
+  requireFunds?: boolean
+  /**
+   * directory of grant files (`*.grant`, written by `fleetmesh authority grant`)
+   * that `start()` and `loadGrants()` add to the ledger (verified, stored, gossiped)
+   * @default `grants` beside `dir` (`<dataDir>/grants` for `<dataDir>/ledger`); none without `dir`
+   */
+  grantsDir?: string
+  /** adaptive verification policy of `sampleRate()` @default trust after VERIFICATION_TRUST_AFTER (10), floor VERIFICATION_FLOOR_RATE (0.04) */
+  verification?: VerificationPolicy
 }
 
 /** The gossipsub service as far as the ledger uses it (@libp2p/gossipsub's GossipSub fits). */
@@ -157,7 +177,7 @@ export interface ShardReturnInit {
 
 export interface LedgerEvents {
   /** a new entry was stored */
-  entry: CustomEvent<{ id: string, kind: 'receipt' | 'evidence', source: 'local' | 'gossip' | 'reconcile' }>
+  entry: CustomEvent<{ id: string, kind: 'receipt' | 'evidence' | 'grant', source: 'local' | 'gossip' | 'reconcile' }>
   /** a reconciliation session ended */
   reconcile: CustomEvent<SessionStats & { peer: string, initiator: boolean }>
   /** a gossiped entry did not verify */
@@ -186,13 +206,54 @@ export interface Ledger extends TypedEventEmitter<LedgerEvents> {
   reputation(peer: PeerId | string): number
   /** reputation with its inputs */
   reputationReport(peer: PeerId | string): ReputationReport
+  /** the worker's record of verified results, a pure function of the set (`verificationRecords`) */
+  verificationRecord(peer: PeerId | string): VerificationRecord
+  /**
+   * requester: the share of `peer`'s micro-batches (or shards) to re-run, 0..1 —
+   * `verificationRate(verificationRecord(peer), policy)`; pick them with
+   * `isSampled(jobId, seq, rate, ledger.sampleSeed)`
+   *
+   * @param policy - @default LedgerInit.verification
+   */
+  sampleRate(peer: PeerId | string, policy?: VerificationPolicy): number
+  /** credit grants in the set, for one account or all, sorted by id */
+  grants(account?: string): VerifiedGrant[]
+  /**
+   * credits `peer` may spend now: `spendable(entries, [peer, its owner], now, commitments)`;
+   * this node's own open commitments count for itself, none for other peers
+   *
+   * @param peer - @default this node
+   */
+  spendable(peer?: PeerId | string): number
+  /** worker: true if `peer` (a requester) can pay `amount` credits as this node's ledger sees it — call before bidding on its offer */
+  canAfford(peer: PeerId | string, amount: number): boolean
+  /**
+   * requester: sets `maxCost` credits aside for an open job (call before submitting it);
+   * countersignatures for the job (and its `/verify/` re-runs) draw on it
+   *
+   * @throws InsufficientFundsError if `maxCost` exceeds this node's spendable balance
+   */
+  commit(jobId: string, maxCost: number): void
+  /** requester: ends a job's commitment (settled, failed or cancelled); what it did not spend is free again */
+  release(jobId: string): void
+  /** this node's open commitments */
+  commitments(): Commitment[]
+  /** verifies, stores and gossips a grant; undefined if already known @throws InvalidGrantError, InvalidSignatureError */
+  addGrant(grant: PbGrant | Uint8Array): Promise<VerifiedGrant | undefined>
+  /** adds every `*.grant` file of `dir` (@default LedgerInit.grantsDir); returns how many were new; a bad file is logged and skipped */
+  loadGrants(dir?: string): Promise<number>
   /** worker: signs a receipt for work done for `fields.requester` */
   signReceipt(fields: Omit<ReceiptFields, 'worker'>): Promise<PbReceipt>
   /** worker: the bytes a lease handler returns: output plus a signed receipt */
   shardReturn(init: ShardReturnInit): Promise<Uint8Array>
   /** requester: verifies a worker-signed receipt naming this node as requester */
   checkWorkerReceipt(receipt: PbReceipt): Promise<VerifiedReceipt>
-  /** requester: verifies, countersigns, stores durably (fsync), then gossips; resolves once durable */
+  /**
+   * requester: verifies, countersigns, stores durably (fsync), then gossips; resolves once durable
+   *
+   * @throws InsufficientFundsError (with `requireFunds`) if paying it would overdraw this node: its spendable
+   * balance plus what the receipt's job still has committed must cover the receipt's amount
+   */
   countersign(receipt: PbReceipt): Promise<VerifiedReceipt>
   /** requester: signs, stores and gossips evidence that `accused` disagrees with two witnesses */
   reportMismatch(accused: PbReceipt, witnesses: [PbReceipt, PbReceipt]): Promise<VerifiedEvidence>

@@ -1,29 +1,38 @@
 import { randomBytes } from 'node:crypto'
+import { readdir, readFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { InvalidConfigError, InvalidReceiptError, PbShardReturn, MAX_LEDGER_ENTRY_BYTES, MAX_RECONCILE_MESSAGE_BYTES, RECEIPTS_TOPIC, RECONCILE_PROTOCOL, verifyCertificate } from '@fleetmesh/protocol'
 import { serviceCapabilities, serviceDependencies, TypedEventEmitter } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { computeBalances, computeEarnings, computeReputation } from './balances.js'
 import { CertificateVerifier } from './certificates.js'
-import { MAX_RECONCILE_STREAMS, RECONCILE_INTERVAL_MS, RECONCILE_TIMEOUT_MS } from './constants.js'
+import { GRANT_FILE_SUFFIX, GRANTS_DIR, MAX_RECONCILE_STREAMS, MICRO_PER_CREDIT, RECONCILE_INTERVAL_MS, RECONCILE_TIMEOUT_MS, REQUIRE_FUNDS } from './constants.js'
+import { fundsMicro, openCommitments } from './funds.js'
+import { receiptAmount, payingReceipts } from './balances.js'
 import { decodeEntry, encodeEntry, entryId, verifyEntry } from './entry.js'
-import { LedgerNotStartedError } from './errors.js'
+import { InsufficientFundsError, LedgerNotStartedError } from './errors.js'
 import { createEquivocationEvidence, createMismatchEvidence, verifyEvidence } from './evidence.js'
 import { countersignReceipt, signWorkerReceipt, verifyReceipt } from './receipt.js'
+import { parseVerificationJobId } from './settle.js'
 import { IdSet } from './reconcile.js'
 import { initiateSession, respondSession } from './session.js'
+import { verificationRate, verificationRecords } from './verification.js'
+import type { VerificationPolicy, VerificationRecord } from './verification.js'
 import { buf, fromHex, toHex } from './signing.js'
 import { indexPrefix, LevelEntryStore, MemoryEntryStore } from './store.js'
 import type { Balances, EarningsReport, ReputationReport } from './balances.js'
 import type { VerifiedEntry } from './entry.js'
 import type { VerifiedEvidence } from './evidence.js'
+import type { Commitment } from './funds.js'
+import type { VerifiedGrant } from './grant.js'
 import { registerLedgerMetrics } from './metrics.js'
 import type { LedgerMetrics } from './metrics.js'
 import type { Ledger, LedgerComponents, LedgerEvents, LedgerInit, ReceiptQuery, ShardReturnInit } from './index.js'
 import type { ReceiptFields, VerifiedReceipt } from './receipt.js'
 import type { EntryStore } from './store.js'
 import type { SessionIo, SessionStats } from './session.js'
-import type { PbEvidence, PbReceipt, VerifiedCertificate } from '@fleetmesh/protocol'
+import type { PbEvidence, PbGrant, PbReceipt, VerifiedCertificate } from '@fleetmesh/protocol'
 import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 
 /** gossipsub's TopicValidatorResult values (string enum in @libp2p/gossipsub). */
@@ -69,8 +78,11 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
   private started = false
   private timer?: ReturnType<typeof setInterval>
   private own?: VerifiedCertificate
-  private derived?: { balances?: Balances, reputation?: Map<string, ReputationReport> }
+  private derived?: { balances?: Balances, reputation?: Map<string, ReputationReport>, verification?: Map<string, VerificationRecord> }
   private reconciling = false
+  private readonly open = new Map<string, Commitment>()
+  /** countersignatures run one at a time, so two cannot both spend the same credits */
+  private paying: Promise<unknown> = Promise.resolve()
   private readonly metrics?: LedgerMetrics
   /** secret seed of this node's shard sampling (workers must not predict which shards are checked) */
   readonly sampleSeed: string
@@ -115,9 +127,10 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
       maxOutboundStreams: MAX_RECONCILE_STREAMS,
       runOnLimitedConnection: true
     })
+    this.started = true
+    await this.loadGrants()
     const interval = this.init.reconcileIntervalMs ?? RECONCILE_INTERVAL_MS
     if (interval > 0) this.timer = setInterval(() => { void this.reconcileRandom() }, interval)
-    this.started = true
     this.log('started with %d entries from %s', loaded, this.init.dir ?? 'memory')
   }
 
@@ -282,6 +295,100 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
     return this.reputationReport(peer).reputation
   }
 
+  verificationRecord (peer: PeerId | string): VerificationRecord {
+    this.derived ??= {}
+    this.derived.verification ??= verificationRecords(this.receiptList(), this.evidence())
+    const key = peer.toString()
+    return this.derived.verification.get(key) ?? { worker: key, verified: 0, consecutive: 0, mismatches: 0 }
+  }
+
+  sampleRate (peer: PeerId | string, policy?: VerificationPolicy): number {
+    return verificationRate(this.verificationRecord(peer), policy ?? this.init.verification)
+  }
+
+  // ---------------------------------------------------------------- funding
+
+  grants (account?: string): VerifiedGrant[] {
+    const out: VerifiedGrant[] = []
+    for (const e of this.entries.values()) if (e.kind === 'grant' && (account == null || e.grant.account === account)) out.push(e.grant)
+    return out.sort((a, b) => a.id < b.id ? -1 : 1)
+  }
+
+  /** The owner account of a peer: from its certificate (this node, admitted peers) or its receipts; '' if none. */
+  private ownerOf (peer: string): string {
+    if (peer === this.components.peerId.toString()) return this.own?.owner ?? ''
+    const cert = this.components.admission.admitted().find(c => c.peerId.toString() === peer)
+    if (cert != null) return cert.owner
+    for (const r of this.receiptList()) if (r.requester === peer && r.requesterOwner !== '') return r.requesterOwner
+    return ''
+  }
+
+  /** Micro-credits `peer` may spend, less the commitments given. */
+  private fundsOf (peer: string, commitments: Iterable<Commitment>): number {
+    const paying = payingReceipts(this.receiptList())
+    return fundsMicro(paying, this.grants(), [peer, this.ownerOf(peer)], Date.now()) - openCommitments(paying, commitments)
+  }
+
+  spendable (peer: PeerId | string = this.components.peerId): number {
+    const key = peer.toString()
+    const self = key === this.components.peerId.toString()
+    return this.fundsOf(key, self ? this.open.values() : []) / MICRO_PER_CREDIT
+  }
+
+  canAfford (peer: PeerId | string, amount: number): boolean {
+    return this.spendable(peer) >= amount
+  }
+
+  commit (jobId: string, maxCost: number): void {
+    if (!(Number.isFinite(maxCost) && maxCost >= 0)) throw new InvalidConfigError(`commitment of ${maxCost} credits for job ${jobId} is not a non-negative number`)
+    const self = this.components.peerId.toString()
+    const others = [...this.open.values()].filter(c => c.jobId !== jobId)
+    const available = this.fundsOf(self, others) / MICRO_PER_CREDIT
+    if (this.requireFunds && maxCost > available) throw new InsufficientFundsError(self, maxCost, available, `job ${jobId}`)
+    this.open.set(jobId, { jobId, requester: self, maxCost })
+  }
+
+  release (jobId: string): void {
+    this.open.delete(jobId)
+  }
+
+  commitments (): Commitment[] {
+    return [...this.open.values()]
+  }
+
+  private get requireFunds (): boolean {
+    return this.init.requireFunds ?? REQUIRE_FUNDS
+  }
+
+  async addGrant (grant: PbGrant | Uint8Array): Promise<VerifiedGrant | undefined> {
+    const bytes = grant instanceof Uint8Array ? grant : encodeEntry({ grant })
+    const e = await this.add(bytes)
+    if (e != null && e.kind !== 'grant') throw new InvalidReceiptError('the entry is not a grant')
+    return e?.grant
+  }
+
+  async loadGrants (dir?: string): Promise<number> {
+    const from = dir ?? this.init.grantsDir ?? (this.init.dir != null ? join(dirname(this.init.dir), GRANTS_DIR) : undefined)
+    if (from == null) return 0
+    let files: string[]
+    try {
+      files = (await readdir(from)).filter(f => f.endsWith(GRANT_FILE_SUFFIX)).sort()
+    } catch (err: any) {
+      if (err?.code === 'ENOENT') return 0
+      throw err
+    }
+    let added = 0
+    for (const f of files) {
+      try {
+        if (await this.addGrant(new Uint8Array(await readFile(join(from, f)))) != null) added++
+      } catch (err: any) {
+        this.log.error('grant file %s refused - %s', join(from, f), err?.message ?? err)
+      }
+    }
+    if (added > 0) this.log('added %d grant(s) from %s', added, from)
+    return added
+  }
+
   // ---------------------------------------------------------------- signing
 
   async signReceipt (fields: Omit<ReceiptFields, 'worker'>): Promise<PbReceipt> {
@@ -316,7 +423,23 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
   }
 
   async countersign (receipt: PbReceipt): Promise<VerifiedReceipt> {
-    await this.checkWorkerReceipt(receipt)
+    const run = this.paying.then(async () => this.countersignNow(receipt))
+    this.paying = run.catch(() => {})
+    return run
+  }
+
+  private async countersignNow (receipt: PbReceipt): Promise<VerifiedReceipt> {
+    const info = await this.checkWorkerReceipt(receipt)
+    const known = this.entries.get(info.id)
+    if (known?.kind === 'receipt') return known.receipt
+    if (this.requireFunds) {
+      const self = this.components.peerId.toString()
+      const job = parseVerificationJobId(info.jobId)?.jobId ?? info.jobId
+      // the receipt's own job may use what it committed: only the other jobs' commitments are set aside
+      const available = this.fundsOf(self, [...this.open.values()].filter(c => c.jobId !== job))
+      const amount = receiptAmount(info)
+      if (amount > available) throw new InsufficientFundsError(self, amount / MICRO_PER_CREDIT, available / MICRO_PER_CREDIT, `job ${info.jobId} shard ${info.shardIndex} (worker ${info.worker})`)
+    }
     const signed = await countersignReceipt(this.components.privateKey, this.init.certificate, receipt)
     const bytes = encodeEntry({ receipt: signed })
     // durable (sync batch) before it is acknowledged or gossiped
@@ -348,7 +471,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
 
   private hooks (): Parameters<typeof initiateSession>[1] {
     // a snapshot: entries that arrive during the session change the live set, not this one
-    const ids = new IdSet(this.entryIds().map(fromHex))
+    const ids = this.ids.snapshot()
     return {
       ids,
       getEntry: (id) => this.entries.get(toHex(id))?.bytes,

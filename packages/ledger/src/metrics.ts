@@ -8,8 +8,8 @@ import type { Metrics, CounterGroup } from '@libp2p/interface'
  * label values from fixed sets.
  */
 export interface LedgerMetrics {
-  /** entries stored by kind: `fleetmesh_ledger_receipts_stored_total{source}`, `fleetmesh_ledger_evidence_stored_total{source}` */
-  stored: Record<'receipt' | 'evidence', CounterGroup<'local' | 'gossip' | 'reconcile'>>
+  /** entries stored by kind: `fleetmesh_ledger_receipts_stored_total{source}`, `fleetmesh_ledger_evidence_stored_total{source}`, `fleetmesh_ledger_grants_stored_total{source}` */
+  stored: Record<'receipt' | 'evidence' | 'grant', CounterGroup<'local' | 'gossip' | 'reconcile'>>
   /** `fleetmesh_ledger_gossip_validation_total{result}`: accept, ignore, reject */
   gossipValidation: CounterGroup<'accept' | 'ignore' | 'reject'>
   /** `fleetmesh_ledger_gossip_rejected_total{code}`: the verification error code of each refused entry */
@@ -35,7 +35,8 @@ export function registerLedgerMetrics (metrics: Metrics, self: string, balances:
   return {
     stored: {
       receipt: metrics.registerCounterGroup('fleetmesh_ledger_receipts_stored_total', { label: 'source', help: 'countersigned receipts stored, by source (local, gossip, reconcile)' }) as CounterGroup<'local' | 'gossip' | 'reconcile'>,
-      evidence: metrics.registerCounterGroup('fleetmesh_ledger_evidence_stored_total', { label: 'source', help: 'evidence entries stored, by source (local, gossip, reconcile)' }) as CounterGroup<'local' | 'gossip' | 'reconcile'>
+      evidence: metrics.registerCounterGroup('fleetmesh_ledger_evidence_stored_total', { label: 'source', help: 'evidence entries stored, by source (local, gossip, reconcile)' }) as CounterGroup<'local' | 'gossip' | 'reconcile'>,
+      grant: metrics.registerCounterGroup('fleetmesh_ledger_grants_stored_total', { label: 'source', help: 'credit grants stored, by source (local, gossip, reconcile)' }) as CounterGroup<'local' | 'gossip' | 'reconcile'>
     },
     gossipValidation: metrics.registerCounterGroup('fleetmesh_ledger_gossip_validation_total', { label: 'result', help: 'gossiped ledger entries by validation result (accept, ignore, reject)' }) as CounterGroup<'accept' | 'ignore' | 'reject'>,
     gossipRejected: metrics.registerCounterGroup('fleetmesh_ledger_gossip_rejected_total', { label: 'code', help: 'gossiped ledger entries refused, by error code' }),

@@ -38,6 +38,8 @@ export interface ReconcileStep {
   have: Uint8Array[]
   /** ids the other side has and this side lacks: ask for their entries */
   need: Uint8Array[]
+  /** received fingerprint ranges that differed from this side's */
+  differing: number
 }
 
 const WORDS = ID_BYTES / 4
@@ -64,9 +66,22 @@ export class IdSet {
   private dirty = true
 
   constructor (ids: Iterable<Uint8Array> = []) {
-    const sorted = [...ids].sort(compareBytes)
-    this.ids = sorted.filter((id, i) => i === 0 || compareBytes(id, sorted[i - 1] as Uint8Array) !== 0)
+    // Buffer.compare is bytewise like compareBytes, and native
+    const sorted = [...ids].sort(Buffer.compare)
+    this.ids = sorted.filter((id, i) => i === 0 || Buffer.compare(id, sorted[i - 1] as Uint8Array) !== 0)
     for (const id of this.ids) if (id.byteLength !== ID_BYTES) throw new RangeError(`ids must be ${ID_BYTES} bytes`)
+  }
+
+  /** A copy that later inserts into this set do not change (O(n), no sort). */
+  snapshot (): IdSet {
+    const copy = new IdSet()
+    copy.ids = this.ids.slice()
+    return copy
+  }
+
+  /** All ids, sorted (a copy of the array, not of the ids). */
+  all (): Uint8Array[] {
+    return this.ids.slice()
   }
 
   get size (): number {
@@ -198,6 +213,7 @@ export class Reconciler {
     // the upper bound of the last range written to `out`; a gap before the next one is a skip
     let written: Uint8Array = EMPTY
     let pendingWork = false
+    let differing = 0
     const emit = (r: ReconcileRange[], from: Uint8Array): void => {
       if (!equalBytes(written, from)) out.push({ upperBound: buf(from), infinite: false, mode: RangeMode.RANGE_MODE_SKIP, fingerprint: EMPTY, ids: EMPTY })
       out.push(...r)
@@ -218,6 +234,7 @@ export class Reconciler {
           this.split(sub, lo, hi, range.infinite, range.upperBound)
           emit(sub, lower)
           pendingWork = true
+          differing++
         }
       } else if (range.mode === RangeMode.ID_LIST) {
         if (range.ids.byteLength % ID_BYTES !== 0) throw new ReconcileProtocolError('id list is not a whole number of ids')
@@ -238,7 +255,7 @@ export class Reconciler {
       lowerIndex = hi
       ended = range.infinite
     }
-    return { ranges: pendingWork ? out : [], have, need }
+    return { ranges: pendingWork ? out : [], have, need, differing }
   }
 
   /** Appends fingerprints of `branching` sub-ranges of [lo, hi), or an id list when small. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { InvalidSignatureError } from '@fleetmesh/protocol'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
@@ -50,11 +50,43 @@ export async function verifyFor (signer: PeerId, domain: string, payloadType: Ui
   if (key == null) throw new InvalidSignatureError(`${signer} carries no public key (RSA PeerIds cannot sign receipts); use an Ed25519 node key`)
   let ok = false
   try {
-    ok = await key.verify(signingInput(domain, payloadType, payload), signature)
+    const input = signingInput(domain, payloadType, payload)
+    ok = key.type === 'Ed25519' ? await verifyEd25519(key.raw, input, signature) : await key.verify(input, signature)
   } catch {
     ok = false
   }
   if (!ok) throw new InvalidSignatureError(`signature of ${signer} does not verify for domain "${domain}": the signed bytes were altered or signed by another key`)
+}
+
+/** SPKI DER prefix of an Ed25519 public key (RFC 8410): the raw 32 bytes follow. */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
+const ED25519_KEY_CACHE_SIZE = 4096
+const ed25519Keys = new Map<string, ReturnType<typeof createPublicKey>>()
+
+/**
+ * Ed25519 verification with node's crypto and a cache of key objects: a
+ * ledger verifies two signatures per receipt and thousands of receipts of
+ * the same few peers, and building the key object costs more than the
+ * check itself (libp2p's key.verify builds one per call). The callback
+ * form runs in libuv's thread pool, so concurrent checks (a batch of
+ * reconciled entries) use every core and leave the event loop free.
+ */
+async function verifyEd25519 (raw: Uint8Array, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  if (raw.byteLength !== 32 || signature.byteLength !== 64) return false
+  const k = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64')
+  let key = ed25519Keys.get(k)
+  if (key == null) {
+    key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' })
+    if (ed25519Keys.size >= ED25519_KEY_CACHE_SIZE) {
+      const oldest = ed25519Keys.keys().next().value
+      if (oldest != null) ed25519Keys.delete(oldest)
+    }
+    ed25519Keys.set(k, key)
+  }
+  const k2 = key
+  return new Promise<boolean>((resolve, reject) => {
+    cryptoVerify(null, data, k2, signature, (err, ok) => { if (err != null) reject(err); else resolve(ok) })
+  })
 }
 
 /** PeerId from its multihash bytes. @throws Error if they are not a PeerId */

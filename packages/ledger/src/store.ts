@@ -8,7 +8,7 @@ import type { VerifiedEntry } from './entry.js'
  * Layout (utf8 keys): `e/<id>` → encoded entry; indexes with empty values:
  * `x/job/<jobId>/<id>`, `x/worker/<peer>/<finishedAt>/<id>`,
  * `x/requester/<peer>/<finishedAt>/<id>`, `x/time/<finishedAt>/<id>`,
- * `x/accused/<peer>/<id>` (times zero-padded to 15 digits). An entry and
+ * `x/accused/<peer>/<id>`, `x/grant/<account>/<id>` (times zero-padded to 15 digits). An entry and
  * its index keys go in one batch written with `sync: true` (fsync before
  * the promise resolves), so an acknowledged entry survives a crash and no
  * index ever points at a missing entry.
@@ -31,6 +31,7 @@ const enc = (s: string): string => encodeURIComponent(s)
 /** Index keys of an entry (without the `x/` prefix). */
 export function indexKeys (entry: VerifiedEntry): string[] {
   if (entry.kind === 'evidence') return [`accused/${enc(entry.evidence.accused)}/${entry.id}`]
+  if (entry.kind === 'grant') return [`grant/${enc(entry.grant.account)}/${entry.id}`]
   const r = entry.receipt
   const t = pad(r.finishedAt)
   return [`job/${enc(r.jobId)}/${entry.id}`, `worker/${enc(r.worker)}/${t}/${entry.id}`, `requester/${enc(r.requester)}/${t}/${entry.id}`, `time/${t}/${entry.id}`]

@@ -120,11 +120,17 @@ export const MAX_RECEIPT_BYTES = 4096
 /** Largest encoded ledger entry (a receipt, or evidence holding up to three receipts), bytes. */
 export const MAX_LEDGER_ENTRY_BYTES = 16 * 1024
 
-/** Largest message on /fleetmesh/reconcile/1.0.0, bytes. */
+/** Largest message on /fleetmesh/reconcile/2.0.0, bytes. */
 export const MAX_RECONCILE_MESSAGE_BYTES = 4 * 1024 * 1024
 
 /** Most ranges in one reconciliation message (a range is ≥ 3 bytes; 2000 differences among 100k ids need ~26k). */
 export const MAX_RECONCILE_RANGES = 131072
+
+/** Most rateless IBLT coded symbols one reconciliation session decodes (44 bytes each; ~1.85 per difference). */
+export const MAX_RECONCILE_SYMBOLS = 1 << 20
+
+/** Largest encoded settle request or response (a receipt plus a reason), bytes. */
+export const MAX_SETTLE_MESSAGE_BYTES = 8192
 
 /** Most messages one side sends in one reconciliation session. */
 export const MAX_RECONCILE_ROUNDS = 64

@@ -28,8 +28,11 @@ export const MARKET_PROTOCOL = `${PROTOCOL_PREFIX}/market/1.0.0`
 /** Tensor streams for shard execution. */
 export const INFER_PROTOCOL = `${PROTOCOL_PREFIX}/infer/1.1.0`
 
-/** Range-based set reconciliation of receipts. */
-export const RECONCILE_PROTOCOL = `${PROTOCOL_PREFIX}/reconcile/1.0.0`
+/** Set reconciliation of ledger entries: range-based for near-identical sets, rateless IBLT coded symbols for large differences. */
+export const RECONCILE_PROTOCOL = `${PROTOCOL_PREFIX}/reconcile/2.0.0`
+
+/** A worker presents a receipt it holds to its requester again, until it is countersigned or refused. */
+export const SETTLE_PROTOCOL = `${PROTOCOL_PREFIX}/settle/1.0.0`
 
 /** Push of the fleet authorities' revocation lists to a newly admitted peer. */
 export const REVOCATION_PROTOCOL = `${PROTOCOL_PREFIX}/revocation/1.0.0`

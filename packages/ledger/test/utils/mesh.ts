@@ -138,7 +138,7 @@ export async function createLedgerFleet (): Promise<LedgerFleet> {
         bootstrap: options.bootstrap,
         services: {
           partition: partitionService(deny),
-          ledger: ledger({ certificate, trustedAuthorities, reconcileIntervalMs: 1000, ...options.ledger }),
+          ledger: ledger({ certificate, trustedAuthorities, reconcileIntervalMs: 1000, requireFunds: false, ...options.ledger }),
           jobs: syntheticMarket({
             certificate,
             trustedAuthorities,

@@ -931,9 +931,326 @@ export namespace Evidence {
   }
 }
 
+export interface GrantBody {
+  grantId: string
+  account: string
+  microCredits: bigint
+  issuedAt: bigint
+  expiresAt: bigint
+  authority: Uint8Array<ArrayBuffer>
+}
+
+export namespace GrantBody {
+  let _codec: Codec<GrantBody>
+
+  export const codec = (): Codec<GrantBody> => {
+    if (_codec == null) {
+      _codec = message<GrantBody>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.grantId != null && obj.grantId !== '')) {
+          w.uint32(10)
+          w.string(obj.grantId)
+        }
+
+        if ((obj.account != null && obj.account !== '')) {
+          w.uint32(18)
+          w.string(obj.account)
+        }
+
+        if ((obj.microCredits != null && obj.microCredits !== 0n)) {
+          w.uint32(24)
+          w.uint64(obj.microCredits)
+        }
+
+        if ((obj.issuedAt != null && obj.issuedAt !== 0n)) {
+          w.uint32(32)
+          w.uint64(obj.issuedAt)
+        }
+
+        if ((obj.expiresAt != null && obj.expiresAt !== 0n)) {
+          w.uint32(40)
+          w.uint64(obj.expiresAt)
+        }
+
+        if ((obj.authority != null && obj.authority.byteLength > 0)) {
+          w.uint32(50)
+          w.bytes(obj.authority)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          grantId: '',
+          account: '',
+          microCredits: 0n,
+          issuedAt: 0n,
+          expiresAt: 0n,
+          authority: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.grantId = reader.string()
+              break
+            }
+            case 2: {
+              obj.account = reader.string()
+              break
+            }
+            case 3: {
+              obj.microCredits = reader.uint64()
+              break
+            }
+            case 4: {
+              obj.issuedAt = reader.uint64()
+              break
+            }
+            case 5: {
+              obj.expiresAt = reader.uint64()
+              break
+            }
+            case 6: {
+              obj.authority = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.grantId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.account`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.microCredits`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.issuedAt`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.expiresAt`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.authority`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface GrantBodyGrantIdFieldEvent {
+    field: '$.grantId'
+    value: string
+  }
+
+  export interface GrantBodyAccountFieldEvent {
+    field: '$.account'
+    value: string
+  }
+
+  export interface GrantBodyMicroCreditsFieldEvent {
+    field: '$.microCredits'
+    value: bigint
+  }
+
+  export interface GrantBodyIssuedAtFieldEvent {
+    field: '$.issuedAt'
+    value: bigint
+  }
+
+  export interface GrantBodyExpiresAtFieldEvent {
+    field: '$.expiresAt'
+    value: bigint
+  }
+
+  export interface GrantBodyAuthorityFieldEvent {
+    field: '$.authority'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<GrantBody>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, GrantBody.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<GrantBody>): GrantBody {
+    return decodeMessage(buf, GrantBody.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<GrantBody>): Generator<GrantBodyGrantIdFieldEvent | GrantBodyAccountFieldEvent | GrantBodyMicroCreditsFieldEvent | GrantBodyIssuedAtFieldEvent | GrantBodyExpiresAtFieldEvent | GrantBodyAuthorityFieldEvent> {
+    return streamMessage(buf, GrantBody.codec(), opts)
+  }
+}
+
+export interface Grant {
+  body: Uint8Array<ArrayBuffer>
+  signature: Uint8Array<ArrayBuffer>
+}
+
+export namespace Grant {
+  let _codec: Codec<Grant>
+
+  export const codec = (): Codec<Grant> => {
+    if (_codec == null) {
+      _codec = message<Grant>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.body != null && obj.body.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.body)
+        }
+
+        if ((obj.signature != null && obj.signature.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.signature)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          body: uint8ArrayAlloc(0),
+          signature: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.body = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.signature = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.body`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.signature`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface GrantBodyFieldEvent {
+    field: '$.body'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface GrantSignatureFieldEvent {
+    field: '$.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<Grant>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Grant.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Grant>): Grant {
+    return decodeMessage(buf, Grant.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Grant>): Generator<GrantBodyFieldEvent | GrantSignatureFieldEvent> {
+    return streamMessage(buf, Grant.codec(), opts)
+  }
+}
+
 export interface LedgerEntry {
   receipt?: Receipt
   evidence?: Evidence
+  grant?: Grant
 }
 
 export namespace LedgerEntry {
@@ -954,6 +1271,11 @@ export namespace LedgerEntry {
         if (obj.evidence != null) {
           w.uint32(18)
           Evidence.codec().encode(obj.evidence, w)
+        }
+
+        if (obj.grant != null) {
+          w.uint32(26)
+          Grant.codec().encode(obj.grant, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -977,6 +1299,12 @@ export namespace LedgerEntry {
             case 2: {
               obj.evidence = Evidence.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.evidence
+              })
+              break
+            }
+            case 3: {
+              obj.grant = Grant.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.grant
               })
               break
             }
@@ -1005,6 +1333,13 @@ export namespace LedgerEntry {
             case 2: {
               yield * Evidence.codec().stream(reader, reader.uint32(), `${prefix}.evidence`, {
                 limits: opts.limits?.evidence
+              })
+
+              break
+            }
+            case 3: {
+              yield * Grant.codec().stream(reader, reader.uint32(), `${prefix}.grant`, {
+                limits: opts.limits?.grant
               })
 
               break
@@ -1056,6 +1391,16 @@ export namespace LedgerEntry {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface LedgerEntryGrantBodyFieldEvent {
+    field: '$.grant.body'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface LedgerEntryGrantSignatureFieldEvent {
+    field: '$.grant.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<LedgerEntry>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, LedgerEntry.codec())
   }
@@ -1064,8 +1409,515 @@ export namespace LedgerEntry {
     return decodeMessage(buf, LedgerEntry.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LedgerEntry>): Generator<LedgerEntryReceiptBodyFieldEvent | LedgerEntryReceiptWorkerSignatureFieldEvent | LedgerEntryReceiptRequesterSignatureFieldEvent | LedgerEntryReceiptWorkerCertificateFieldEvent | LedgerEntryReceiptRequesterCertificateFieldEvent | LedgerEntryEvidenceBodyFieldEvent | LedgerEntryEvidenceSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LedgerEntry>): Generator<LedgerEntryReceiptBodyFieldEvent | LedgerEntryReceiptWorkerSignatureFieldEvent | LedgerEntryReceiptRequesterSignatureFieldEvent | LedgerEntryReceiptWorkerCertificateFieldEvent | LedgerEntryReceiptRequesterCertificateFieldEvent | LedgerEntryEvidenceBodyFieldEvent | LedgerEntryEvidenceSignatureFieldEvent | LedgerEntryGrantBodyFieldEvent | LedgerEntryGrantSignatureFieldEvent> {
     return streamMessage(buf, LedgerEntry.codec(), opts)
+  }
+}
+
+export interface PendingSettlement {
+  jobId: string
+  receipts: Receipt[]
+  acceptedDigests: string[]
+  createdAt: bigint
+}
+
+export namespace PendingSettlement {
+  let _codec: Codec<PendingSettlement>
+
+  export const codec = (): Codec<PendingSettlement> => {
+    if (_codec == null) {
+      _codec = message<PendingSettlement>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.jobId != null && obj.jobId !== '')) {
+          w.uint32(10)
+          w.string(obj.jobId)
+        }
+
+        if (obj.receipts != null && obj.receipts.length > 0) {
+          for (const value of obj.receipts) {
+            w.uint32(18)
+            Receipt.codec().encode(value, w)
+          }
+        }
+
+        if (obj.acceptedDigests != null && obj.acceptedDigests.length > 0) {
+          for (const value of obj.acceptedDigests) {
+            w.uint32(26)
+            w.string(value)
+          }
+        }
+
+        if ((obj.createdAt != null && obj.createdAt !== 0n)) {
+          w.uint32(32)
+          w.uint64(obj.createdAt)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          jobId: '',
+          receipts: [],
+          acceptedDigests: [],
+          createdAt: 0n
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.jobId = reader.string()
+              break
+            }
+            case 2: {
+              if (opts.limits?.receipts != null && obj.receipts.length === opts.limits.receipts) {
+                throw new MaxLengthError('Decode error - repeated field "receipts" had too many elements')
+              }
+
+              obj.receipts.push(Receipt.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.receipts$
+              }))
+              break
+            }
+            case 3: {
+              if (opts.limits?.acceptedDigests != null && obj.acceptedDigests.length === opts.limits.acceptedDigests) {
+                throw new MaxLengthError('Decode error - repeated field "acceptedDigests" had too many elements')
+              }
+
+              obj.acceptedDigests.push(reader.string())
+              break
+            }
+            case 4: {
+              obj.createdAt = reader.uint64()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          receipts: 0,
+          acceptedDigests: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.jobId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              if (opts.limits?.receipts != null && obj.receipts === opts.limits.receipts) {
+                throw new MaxLengthError('Streaming decode error - repeated field "receipts" had too many elements')
+              }
+
+              for (const evt of Receipt.codec().stream(reader, reader.uint32(), `${prefix}.receipts[]`, {
+                limits: opts.limits?.receipts$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.receipts
+                }
+              }
+
+              obj.receipts++
+
+              break
+            }
+            case 3: {
+              if (opts.limits?.acceptedDigests != null && obj.acceptedDigests === opts.limits.acceptedDigests) {
+                throw new MaxLengthError('Streaming decode error - repeated field "acceptedDigests" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.acceptedDigests[]`,
+                index: obj.acceptedDigests,
+                value: reader.string()
+              }
+
+              obj.acceptedDigests++
+
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.createdAt`,
+                value: reader.uint64()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface PendingSettlementJobIdFieldEvent {
+    field: '$.jobId'
+    value: string
+  }
+
+  export interface PendingSettlementReceiptsBodyFieldEvent {
+    field: '$.receipts[].body'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface PendingSettlementReceiptsWorkerSignatureFieldEvent {
+    field: '$.receipts[].workerSignature'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface PendingSettlementReceiptsRequesterSignatureFieldEvent {
+    field: '$.receipts[].requesterSignature'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface PendingSettlementReceiptsWorkerCertificateFieldEvent {
+    field: '$.receipts[].workerCertificate'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface PendingSettlementReceiptsRequesterCertificateFieldEvent {
+    field: '$.receipts[].requesterCertificate'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface PendingSettlementAcceptedDigestsFieldEvent {
+    field: '$.acceptedDigests[]'
+    index: number
+    value: string
+  }
+
+  export interface PendingSettlementCreatedAtFieldEvent {
+    field: '$.createdAt'
+    value: bigint
+  }
+
+  export function encode (obj: Partial<PendingSettlement>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, PendingSettlement.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PendingSettlement>): PendingSettlement {
+    return decodeMessage(buf, PendingSettlement.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PendingSettlement>): Generator<PendingSettlementJobIdFieldEvent | PendingSettlementReceiptsBodyFieldEvent | PendingSettlementReceiptsWorkerSignatureFieldEvent | PendingSettlementReceiptsRequesterSignatureFieldEvent | PendingSettlementReceiptsWorkerCertificateFieldEvent | PendingSettlementReceiptsRequesterCertificateFieldEvent | PendingSettlementAcceptedDigestsFieldEvent | PendingSettlementCreatedAtFieldEvent> {
+    return streamMessage(buf, PendingSettlement.codec(), opts)
+  }
+}
+
+export interface SettleRequest {
+  receipt?: Receipt
+}
+
+export namespace SettleRequest {
+  let _codec: Codec<SettleRequest>
+
+  export const codec = (): Codec<SettleRequest> => {
+    if (_codec == null) {
+      _codec = message<SettleRequest>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.receipt != null) {
+          w.uint32(10)
+          Receipt.codec().encode(obj.receipt, w)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {}
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.receipt = Receipt.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.receipt
+              })
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield * Receipt.codec().stream(reader, reader.uint32(), `${prefix}.receipt`, {
+                limits: opts.limits?.receipt
+              })
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface SettleRequestReceiptBodyFieldEvent {
+    field: '$.receipt.body'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SettleRequestReceiptWorkerSignatureFieldEvent {
+    field: '$.receipt.workerSignature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SettleRequestReceiptRequesterSignatureFieldEvent {
+    field: '$.receipt.requesterSignature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SettleRequestReceiptWorkerCertificateFieldEvent {
+    field: '$.receipt.workerCertificate'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SettleRequestReceiptRequesterCertificateFieldEvent {
+    field: '$.receipt.requesterCertificate'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<SettleRequest>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, SettleRequest.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SettleRequest>): SettleRequest {
+    return decodeMessage(buf, SettleRequest.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SettleRequest>): Generator<SettleRequestReceiptBodyFieldEvent | SettleRequestReceiptWorkerSignatureFieldEvent | SettleRequestReceiptRequesterSignatureFieldEvent | SettleRequestReceiptWorkerCertificateFieldEvent | SettleRequestReceiptRequesterCertificateFieldEvent> {
+    return streamMessage(buf, SettleRequest.codec(), opts)
+  }
+}
+
+export enum SettleStatus {
+  SETTLE_STATUS_UNSPECIFIED = 'SETTLE_STATUS_UNSPECIFIED',
+  COUNTERSIGNED = 'COUNTERSIGNED',
+  REFUSED = 'REFUSED',
+  PENDING = 'PENDING'
+}
+
+enum __SettleStatusValues {
+  SETTLE_STATUS_UNSPECIFIED = 0,
+  COUNTERSIGNED = 1,
+  REFUSED = 2,
+  PENDING = 3
+}
+
+export namespace SettleStatus {
+  export const codec = (): Codec<SettleStatus> => {
+    return enumeration<SettleStatus>(__SettleStatusValues)
+  }
+}
+
+export interface SettleResponse {
+  status: SettleStatus
+  receipt?: Receipt
+  reason: string
+}
+
+export namespace SettleResponse {
+  let _codec: Codec<SettleResponse>
+
+  export const codec = (): Codec<SettleResponse> => {
+    if (_codec == null) {
+      _codec = message<SettleResponse>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.status != null && __SettleStatusValues[obj.status] !== 0) {
+          w.uint32(8)
+          SettleStatus.codec().encode(obj.status, w)
+        }
+
+        if (obj.receipt != null) {
+          w.uint32(18)
+          Receipt.codec().encode(obj.receipt, w)
+        }
+
+        if ((obj.reason != null && obj.reason !== '')) {
+          w.uint32(26)
+          w.string(obj.reason)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          status: SettleStatus.SETTLE_STATUS_UNSPECIFIED,
+          reason: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.status = SettleStatus.codec().decode(reader)
+              break
+            }
+            case 2: {
+              obj.receipt = Receipt.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.receipt
+              })
+              break
+            }
+            case 3: {
+              obj.reason = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.status`,
+                value: SettleStatus.codec().decode(reader)
+              }
+              break
+            }
+            case 2: {
+              yield * Receipt.codec().stream(reader, reader.uint32(), `${prefix}.receipt`, {
+                limits: opts.limits?.receipt
+              })
+
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.reason`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface SettleResponseStatusFieldEvent {
+    field: '$.status'
+    value: SettleStatus
+  }
+
+  export interface SettleResponseReceiptBodyFieldEvent {
+    field: '$.receipt.body'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SettleResponseReceiptWorkerSignatureFieldEvent {
+    field: '$.receipt.workerSignature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SettleResponseReceiptRequesterSignatureFieldEvent {
+    field: '$.receipt.requesterSignature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SettleResponseReceiptWorkerCertificateFieldEvent {
+    field: '$.receipt.workerCertificate'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SettleResponseReceiptRequesterCertificateFieldEvent {
+    field: '$.receipt.requesterCertificate'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SettleResponseReasonFieldEvent {
+    field: '$.reason'
+    value: string
+  }
+
+  export function encode (obj: Partial<SettleResponse>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, SettleResponse.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SettleResponse>): SettleResponse {
+    return decodeMessage(buf, SettleResponse.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SettleResponse>): Generator<SettleResponseStatusFieldEvent | SettleResponseReceiptBodyFieldEvent | SettleResponseReceiptWorkerSignatureFieldEvent | SettleResponseReceiptRequesterSignatureFieldEvent | SettleResponseReceiptWorkerCertificateFieldEvent | SettleResponseReceiptRequesterCertificateFieldEvent | SettleResponseReasonFieldEvent> {
+    return streamMessage(buf, SettleResponse.codec(), opts)
   }
 }
 
@@ -1406,6 +2258,11 @@ export interface ReconcileMessage {
   entries: Uint8Array<ArrayBuffer>[]
   want: Uint8Array<ArrayBuffer>
   more: boolean
+  symbols: Uint8Array<ArrayBuffer>
+  symbolStart: number
+  symbolsWanted: number
+  setSize: bigint
+  rangesOnly: boolean
 }
 
 export namespace ReconcileMessage {
@@ -1442,6 +2299,31 @@ export namespace ReconcileMessage {
           w.bool(obj.more)
         }
 
+        if ((obj.symbols != null && obj.symbols.byteLength > 0)) {
+          w.uint32(42)
+          w.bytes(obj.symbols)
+        }
+
+        if ((obj.symbolStart != null && obj.symbolStart !== 0)) {
+          w.uint32(48)
+          w.uint32(obj.symbolStart)
+        }
+
+        if ((obj.symbolsWanted != null && obj.symbolsWanted !== 0)) {
+          w.uint32(56)
+          w.uint32(obj.symbolsWanted)
+        }
+
+        if ((obj.setSize != null && obj.setSize !== 0n)) {
+          w.uint32(64)
+          w.uint64(obj.setSize)
+        }
+
+        if ((obj.rangesOnly != null && obj.rangesOnly !== false)) {
+          w.uint32(72)
+          w.bool(obj.rangesOnly)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1450,7 +2332,12 @@ export namespace ReconcileMessage {
           ranges: [],
           entries: [],
           want: uint8ArrayAlloc(0),
-          more: false
+          more: false,
+          symbols: uint8ArrayAlloc(0),
+          symbolStart: 0,
+          symbolsWanted: 0,
+          setSize: 0n,
+          rangesOnly: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1483,6 +2370,26 @@ export namespace ReconcileMessage {
             }
             case 4: {
               obj.more = reader.bool()
+              break
+            }
+            case 5: {
+              obj.symbols = reader.bytes()
+              break
+            }
+            case 6: {
+              obj.symbolStart = reader.uint32()
+              break
+            }
+            case 7: {
+              obj.symbolsWanted = reader.uint32()
+              break
+            }
+            case 8: {
+              obj.setSize = reader.uint64()
+              break
+            }
+            case 9: {
+              obj.rangesOnly = reader.bool()
               break
             }
             default: {
@@ -1552,6 +2459,41 @@ export namespace ReconcileMessage {
               }
               break
             }
+            case 5: {
+              yield {
+                field: `${prefix}.symbols`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.symbolStart`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.symbolsWanted`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 8: {
+              yield {
+                field: `${prefix}.setSize`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.rangesOnly`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1610,6 +2552,31 @@ export namespace ReconcileMessage {
     value: boolean
   }
 
+  export interface ReconcileMessageSymbolsFieldEvent {
+    field: '$.symbols'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ReconcileMessageSymbolStartFieldEvent {
+    field: '$.symbolStart'
+    value: number
+  }
+
+  export interface ReconcileMessageSymbolsWantedFieldEvent {
+    field: '$.symbolsWanted'
+    value: number
+  }
+
+  export interface ReconcileMessageSetSizeFieldEvent {
+    field: '$.setSize'
+    value: bigint
+  }
+
+  export interface ReconcileMessageRangesOnlyFieldEvent {
+    field: '$.rangesOnly'
+    value: boolean
+  }
+
   export function encode (obj: Partial<ReconcileMessage>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, ReconcileMessage.codec())
   }
@@ -1618,7 +2585,7 @@ export namespace ReconcileMessage {
     return decodeMessage(buf, ReconcileMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReconcileMessage>): Generator<ReconcileMessageRangesUpperBoundFieldEvent | ReconcileMessageRangesInfiniteFieldEvent | ReconcileMessageRangesModeFieldEvent | ReconcileMessageRangesFingerprintFieldEvent | ReconcileMessageRangesIdsFieldEvent | ReconcileMessageEntriesFieldEvent | ReconcileMessageWantFieldEvent | ReconcileMessageMoreFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReconcileMessage>): Generator<ReconcileMessageRangesUpperBoundFieldEvent | ReconcileMessageRangesInfiniteFieldEvent | ReconcileMessageRangesModeFieldEvent | ReconcileMessageRangesFingerprintFieldEvent | ReconcileMessageRangesIdsFieldEvent | ReconcileMessageEntriesFieldEvent | ReconcileMessageWantFieldEvent | ReconcileMessageMoreFieldEvent | ReconcileMessageSymbolsFieldEvent | ReconcileMessageSymbolStartFieldEvent | ReconcileMessageSymbolsWantedFieldEvent | ReconcileMessageSetSizeFieldEvent | ReconcileMessageRangesOnlyFieldEvent> {
     return streamMessage(buf, ReconcileMessage.codec(), opts)
   }
 }
