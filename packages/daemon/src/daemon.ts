@@ -10,6 +10,8 @@ import { ConfigError, DaemonStartError } from './errors.js'
 import { loadOrCreateToken, removeApiAddress, writeApiAddress } from './files.js'
 import { JobTracker } from './jobs.js'
 import { DaemonMetrics } from './metrics.js'
+import { SeriesRecorder } from './series.js'
+import { WorkerLeaseLog } from './views.js'
 import { FileVehicleState, HttpVehicleState } from './vehicle-state.js'
 import type { DaemonConfig, LogLevel } from './config.js'
 import type { Ledger } from '@fleetmesh/ledger'
@@ -62,6 +64,8 @@ export interface StartDaemonOptions {
    * @default 0
    */
   rttRefreshMs?: number
+  /** how often the dashboard's time series takes a sample, ms @default SERIES_SAMPLE_MS (10 s) */
+  seriesSampleMs?: number
 }
 
 const LEVEL_ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 }
@@ -187,6 +191,27 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
     })
   }
   const jobs = new JobTracker(mesh, metrics)
+  const self = mesh.peerId.toString()
+  const series = new SeriesRecorder({
+    peers: () => mesh.peers(),
+    credits: () => {
+      const b = ledger()?.balances().peers[self]
+      return ledger() == null ? undefined : { earned: b?.earned ?? 0, spent: b?.spent ?? 0 }
+    }
+  }, options.seriesSampleMs)
+  const leaseLog = new WorkerLeaseLog(() => mesh.libp2p.services.market.heldLeases())
+  const onWorkerLease = (evt: CustomEvent<LeaseEvent>): void => {
+    const ended = leaseLog.onLease(evt.detail)
+    if (ended?.state === 'completed') series.onWorkerLeaseCompleted(ended.units)
+  }
+  mesh.libp2p.services.market.addEventListener('lease', onWorkerLease as any)
+  const unfollow = jobs.onProgress(p => { series.onProgress(p) })
+  series.start()
+  const unwireViews = (): void => {
+    series.stop()
+    unfollow()
+    mesh.libp2p.services.market.removeEventListener('lease', onWorkerLease as any)
+  }
   const rtts = new Map<string, { rttMs: number, at: number }>()
   const rttEvery = options.rttRefreshMs ?? 0
   const rttTimer = rttEvery > 0 ? setInterval(() => { void refreshRtts(mesh, rtts) }, rttEvery) : undefined
@@ -204,6 +229,7 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
       say(drained ? 'info' : 'warn', drained ? 'drained' : `drain did not finish in ${DRAIN_TIMEOUT_MS} ms; stopping anyway`)
       jobs.stop()
       clearInterval(rttTimer)
+      unwireViews()
       await app?.close().catch((err: any) => { log.error('closing the API failed - %s', err?.message ?? err) })
       say('info', 'API stopped')
       unwire()
@@ -228,6 +254,8 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
       vehicle,
       vehicleSource,
       rtt: (peerId) => rtts.get(peerId),
+      series,
+      leaseLog,
       ledger,
       url: () => url,
       shutdown: () => { void stop().catch((err: any) => { log.error('shutdown failed - %s', err?.message ?? err) }) }
@@ -242,6 +270,7 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
     await writeApiAddress(config.dataDir, { url, pid: process.pid })
   } catch (err) {
     clearInterval(rttTimer)
+    unwireViews()
     unwire()
     await app?.close().catch(() => {})
     await mesh.stop().catch(() => {})

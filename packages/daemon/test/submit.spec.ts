@@ -11,7 +11,7 @@ import type { Daemon } from '../src/daemon.js'
 import type { JobView } from '../src/jobs.js'
 
 function view (over: Partial<JobView> = {}): JobView {
-  return { jobId: 'j1', mode: 'data', model: 'bafy', state: 'running', submittedAt: 0, batch: 100, microBatches: { total: 10, done: 0 }, workers: [], events: [], ...over }
+  return { jobId: 'j1', mode: 'data', model: 'bafy', state: 'running', submittedAt: 0, updatedAt: 0, reawards: 0, batch: 100, microBatches: { total: 10, done: 0 }, workers: [], events: [], ...over }
 }
 
 describe('fleetmesh submit: progress, failures in flag terms, cancel', function () {
