@@ -6,6 +6,7 @@ import { enable, logger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { createApi } from './api.js'
+import { RTT_PING_TIMEOUT_MS, RTT_REFRESH_MS } from './constants.js'
 import { ConfigError, DaemonStartError } from './errors.js'
 import { loadOrCreateToken, removeApiAddress, writeApiAddress } from './files.js'
 import { JobTracker } from './jobs.js'
@@ -59,9 +60,8 @@ export interface StartDaemonOptions {
   /** extra mesh node init merged over what the config gives (tests) */
   meshInit?: Partial<MeshNodeInit>
   /**
-   * how often each directly connected peer's RTT is measured again, ms (0 = never);
-   * off by default for now: pinging every peer every RTT_REFRESH_MS stalled the testnet's cross-region job
-   * @default 0
+   * how often each directly connected peer's RTT is measured again, ms (0 = never)
+   * @default RTT_REFRESH_MS (30 s)
    */
   rttRefreshMs?: number
   /** how often the dashboard's time series takes a sample, ms @default SERIES_SAMPLE_MS (10 s) */
@@ -213,7 +213,7 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
     mesh.libp2p.services.market.removeEventListener('lease', onWorkerLease as any)
   }
   const rtts = new Map<string, { rttMs: number, at: number }>()
-  const rttEvery = options.rttRefreshMs ?? 0
+  const rttEvery = options.rttRefreshMs ?? RTT_REFRESH_MS
   const rttTimer = rttEvery > 0 ? setInterval(() => { void refreshRtts(mesh, rtts) }, rttEvery) : undefined
   rttTimer?.unref()
 
@@ -388,7 +388,8 @@ async function refreshRtts (mesh: MeshNode, rtts: Map<string, { rttMs: number, a
     const conn = mesh.libp2p.getConnections(p.peerId).find(c => c.status === 'open' && c.limits == null)
     if (conn == null) continue
     try {
-      const rttMs = await mesh.libp2p.services.ping.ping(conn.remoteAddr, { signal: AbortSignal.timeout(5000) })
+      // by PeerId: the dial reuses the open connection (a connection's remote address may be the peer's ephemeral source port)
+      const rttMs = await mesh.libp2p.services.ping.ping(p.peerId, { signal: AbortSignal.timeout(RTT_PING_TIMEOUT_MS) })
       rtts.set(p.peerId.toString(), { rttMs, at: Date.now() })
     } catch (err: any) {
       log('ping %p failed - %s', p.peerId, err?.message ?? err)
