@@ -6,10 +6,13 @@ import { parseModelCid } from '@fleetmesh/runtime'
 import { peerIdFromString } from '@libp2p/peer-id'
 import Fastify from 'fastify'
 import { z } from 'zod'
-import { registerDashboard } from './dashboard.js'
+import { registerDashboard } from './dashboard/index.js'
+import { ownerEarningsByDay } from './views.js'
 import type { DaemonConfig } from './config.js'
 import type { JobRequest, JobTracker } from './jobs.js'
 import type { DaemonMetrics } from './metrics.js'
+import type { SeriesRecorder } from './series.js'
+import type { WorkerLeaseLog } from './views.js'
 import type { Ledger } from '@fleetmesh/ledger'
 import type { ScriptedVehicleState, VehicleStateSource } from '@fleetmesh/market'
 import type { MeshNode } from '@fleetmesh/peer'
@@ -44,6 +47,10 @@ export interface ApiContext {
   vehicleSource?: VehicleStateSource
   /** the daemon's latest RTT measurement of a peer (PeerId string), if it took one */
   rtt?: (peerId: string) => { rttMs: number, at: number } | undefined
+  /** the dashboard's time series */
+  series?: SeriesRecorder
+  /** this worker's leases, held and recently ended */
+  leaseLog?: WorkerLeaseLog
   /** the node's ledger, if it runs one */
   ledger: () => Ledger | undefined
   /** the API's own base URL, once listening */
@@ -248,10 +255,30 @@ export async function createApi (ctx: ApiContext): Promise<FastifyInstance> {
     }))
   }))
 
-  app.get(`${API_PREFIX}/jobs`, async () => ({
-    jobs: ctx.jobs.list(),
-    leases: jsonSafe(node.libp2p.services.market.heldLeases())
-  }))
+  // summaries (the full view of one job is GET /jobs/:id); ?since=<ms> gives only what changed, ?view=full every field
+  app.get<{ Querystring: Record<string, string> }>(`${API_PREFIX}/jobs`, async (req) => {
+    const q = req.query ?? {}
+    const since = intParam(q.since, 'since', 0, Number.MAX_SAFE_INTEGER) ?? 0
+    if (q.view != null && q.view !== 'summary' && q.view !== 'full') throw badRequest(`query parameter "view": expected summary or full, got ${JSON.stringify(String(q.view).slice(0, 40))}`)
+    const changes = ctx.jobs.changes(since)
+    const jobs = q.view === 'full' ? changes.jobs.map(j => ctx.jobs.get(j.jobId) ?? j) : changes.jobs
+    return { ...changes, jobs, leases: jsonSafe(node.libp2p.services.market.heldLeases()) }
+  })
+
+  app.get<{ Querystring: Record<string, string> }>(`${API_PREFIX}/series`, async (req) => {
+    const since = intParam(req.query?.since, 'since', 0, Number.MAX_SAFE_INTEGER) ?? 0
+    return { now: Date.now(), samples: ctx.series?.since(since) ?? [] }
+  })
+
+  app.get(`${API_PREFIX}/leases`, async () => {
+    const l = ctx.ledger()
+    const self = node.peerId.toString()
+    const signed = new Set<string>()
+    if (l != null) for (const r of await l.receipts({ worker: self })) if (r.countersigned) signed.add(r.leaseId)
+    return ctx.leaseLog?.views(signed) ?? { held: [], ended: [] }
+  })
+
+  app.get(`${API_PREFIX}/earnings/owners`, async () => ({ days: ownerEarningsByDay(await ledger().receipts()) }))
 
   app.post(`${API_PREFIX}/models`, { bodyLimit: maxModelBytes }, async (req, reply) => {
     if (!Buffer.isBuffer(req.body) || req.body.byteLength === 0) throw badRequest('expected the ONNX model bytes as the body (Content-Type: application/octet-stream)')

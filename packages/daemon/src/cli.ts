@@ -477,7 +477,7 @@ export function createProgram (io: CliIo = defaultIo): Command {
     .action(async (o: ConnectOptions & { json?: boolean }) => {
       const r = await (await connect(o, io)).jobs()
       if (o.json === true) { io.stdout(JSON.stringify(r) + '\n'); return }
-      io.stdout(table(['job', 'mode', 'state', 'micro-batches', 'workers', 'submitted', 'error'], r.jobs.map(j => [j.jobId, j.mode, j.state, `${j.microBatches.done}/${j.microBatches.total}`, new Set(j.workers.map(w => w.peerId)).size, time(j.submittedAt), j.error ?? ''])))
+      io.stdout(table(['job', 'mode', 'state', 'micro-batches', 'workers', 'submitted', 'error'], r.jobs.map(j => [j.jobId, j.mode, j.state, `${j.microBatches.done}/${j.microBatches.total}`, j.workers.peers, time(j.submittedAt), j.error ?? ''])))
       if (r.leases.length > 0) io.stdout(`holding ${r.leases.length} lease(s) as a worker\n`)
     })
 

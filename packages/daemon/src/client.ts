@@ -1,7 +1,7 @@
 import { decodeTensors, encodeTensors } from '@fleetmesh/protocol'
 import { ApiError, DaemonNotRunningError, UnauthorizedError } from './errors.js'
 import { readApiAddress } from './files.js'
-import type { JobView } from './jobs.js'
+import type { JobSummary, JobView } from './jobs.js'
 import type { WireTensor } from '@fleetmesh/protocol'
 
 /** `GET /api/v1/info`. */
@@ -172,8 +172,8 @@ export class ApiClient {
   /** `GET /api/v1/peers` */
   async peers (): Promise<PeerView[]> { return (await this.json<{ peers: PeerView[] }>('GET', '/api/v1/peers')).peers }
 
-  /** `GET /api/v1/jobs`: submitted jobs, newest first, and the leases this node holds as a worker */
-  async jobs (): Promise<{ jobs: JobView[], leases: Array<Record<string, unknown>> }> { return this.json('GET', '/api/v1/jobs') }
+  /** `GET /api/v1/jobs`: summaries of the submitted jobs, newest first, and the leases this node holds as a worker */
+  async jobs (): Promise<{ jobs: JobSummary[], leases: Array<Record<string, unknown>>, total: number, now: number }> { return this.json('GET', '/api/v1/jobs') }
 
   /** `GET /api/v1/jobs/:id` */
   async job (jobId: string): Promise<JobView> { return this.json('GET', `/api/v1/jobs/${encodeURIComponent(jobId)}`) }

@@ -19,5 +19,20 @@ export const STATE_FILE_POLL_MS = 1000
 /** Largest vehicle state report read (file or request body), bytes; a report is a small JSON object. */
 export const MAX_STATE_REPORT_BYTES = 4096
 
-/** A suggested `rttRefreshMs` for startDaemon, ms (the peer table measures a peer once, at discovery); the daemon does not refresh by default yet. */
+/** How often the daemon measures each directly connected peer's RTT again, ms (the peer table measures a peer once, at discovery). */
 export const RTT_REFRESH_MS = 30_000
+
+/** How long one RTT ping may take before the last value is kept, ms. */
+export const RTT_PING_TIMEOUT_MS = 5000
+
+/** How often the dashboard's time series takes a sample, ms (an hour is 360 samples). */
+export const SERIES_SAMPLE_MS = 10_000
+
+/** How much time series history the daemon keeps for the dashboard, ms (the last hour). */
+export const SERIES_WINDOW_MS = 3_600_000
+
+/** Ended worker leases the daemon remembers for `GET /api/v1/leases` (the newest). */
+export const MAX_ENDED_LEASES = 50
+
+/** Forgotten job ids remembered so that `GET /api/v1/jobs?since=` can tell a dashboard to drop them. */
+export const MAX_FORGOTTEN_JOBS = 200

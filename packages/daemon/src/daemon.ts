@@ -6,10 +6,13 @@ import { enable, logger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { createApi } from './api.js'
+import { RTT_PING_TIMEOUT_MS, RTT_REFRESH_MS } from './constants.js'
 import { ConfigError, DaemonStartError } from './errors.js'
 import { loadOrCreateToken, removeApiAddress, writeApiAddress } from './files.js'
 import { JobTracker } from './jobs.js'
 import { DaemonMetrics } from './metrics.js'
+import { SeriesRecorder } from './series.js'
+import { WorkerLeaseLog } from './views.js'
 import { FileVehicleState, HttpVehicleState } from './vehicle-state.js'
 import type { DaemonConfig, LogLevel } from './config.js'
 import type { Ledger } from '@fleetmesh/ledger'
@@ -57,11 +60,12 @@ export interface StartDaemonOptions {
   /** extra mesh node init merged over what the config gives (tests) */
   meshInit?: Partial<MeshNodeInit>
   /**
-   * how often each directly connected peer's RTT is measured again, ms (0 = never);
-   * off by default for now: pinging every peer every RTT_REFRESH_MS stalled the testnet's cross-region job
-   * @default 0
+   * how often each directly connected peer's RTT is measured again, ms (0 = never)
+   * @default RTT_REFRESH_MS (30 s)
    */
   rttRefreshMs?: number
+  /** how often the dashboard's time series takes a sample, ms @default SERIES_SAMPLE_MS (10 s) */
+  seriesSampleMs?: number
 }
 
 const LEVEL_ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 }
@@ -187,8 +191,29 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
     })
   }
   const jobs = new JobTracker(mesh, metrics)
+  const self = mesh.peerId.toString()
+  const series = new SeriesRecorder({
+    peers: () => mesh.peers(),
+    credits: () => {
+      const b = ledger()?.balances().peers[self]
+      return ledger() == null ? undefined : { earned: b?.earned ?? 0, spent: b?.spent ?? 0 }
+    }
+  }, options.seriesSampleMs)
+  const leaseLog = new WorkerLeaseLog(() => mesh.libp2p.services.market.heldLeases())
+  const onWorkerLease = (evt: CustomEvent<LeaseEvent>): void => {
+    const ended = leaseLog.onLease(evt.detail)
+    if (ended?.state === 'completed') series.onWorkerLeaseCompleted(ended.units)
+  }
+  mesh.libp2p.services.market.addEventListener('lease', onWorkerLease as any)
+  const unfollow = jobs.onProgress(p => { series.onProgress(p) })
+  series.start()
+  const unwireViews = (): void => {
+    series.stop()
+    unfollow()
+    mesh.libp2p.services.market.removeEventListener('lease', onWorkerLease as any)
+  }
   const rtts = new Map<string, { rttMs: number, at: number }>()
-  const rttEvery = options.rttRefreshMs ?? 0
+  const rttEvery = options.rttRefreshMs ?? RTT_REFRESH_MS
   const rttTimer = rttEvery > 0 ? setInterval(() => { void refreshRtts(mesh, rtts) }, rttEvery) : undefined
   rttTimer?.unref()
 
@@ -204,6 +229,7 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
       say(drained ? 'info' : 'warn', drained ? 'drained' : `drain did not finish in ${DRAIN_TIMEOUT_MS} ms; stopping anyway`)
       jobs.stop()
       clearInterval(rttTimer)
+      unwireViews()
       await app?.close().catch((err: any) => { log.error('closing the API failed - %s', err?.message ?? err) })
       say('info', 'API stopped')
       unwire()
@@ -228,6 +254,8 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
       vehicle,
       vehicleSource,
       rtt: (peerId) => rtts.get(peerId),
+      series,
+      leaseLog,
       ledger,
       url: () => url,
       shutdown: () => { void stop().catch((err: any) => { log.error('shutdown failed - %s', err?.message ?? err) }) }
@@ -242,6 +270,7 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
     await writeApiAddress(config.dataDir, { url, pid: process.pid })
   } catch (err) {
     clearInterval(rttTimer)
+    unwireViews()
     unwire()
     await app?.close().catch(() => {})
     await mesh.stop().catch(() => {})
@@ -359,7 +388,8 @@ async function refreshRtts (mesh: MeshNode, rtts: Map<string, { rttMs: number, a
     const conn = mesh.libp2p.getConnections(p.peerId).find(c => c.status === 'open' && c.limits == null)
     if (conn == null) continue
     try {
-      const rttMs = await mesh.libp2p.services.ping.ping(conn.remoteAddr, { signal: AbortSignal.timeout(5000) })
+      // by PeerId: the dial reuses the open connection (a connection's remote address may be the peer's ephemeral source port)
+      const rttMs = await mesh.libp2p.services.ping.ping(p.peerId, { signal: AbortSignal.timeout(RTT_PING_TIMEOUT_MS) })
       rtts.set(p.peerId.toString(), { rttMs, at: Date.now() })
     } catch (err: any) {
       log('ping %p failed - %s', p.peerId, err?.message ?? err)

@@ -1,4 +1,5 @@
 import { logger } from '@libp2p/logger'
+import { MAX_FORGOTTEN_JOBS } from './constants.js'
 import type { DaemonMetrics } from './metrics.js'
 import type { JobHandle, JobProgress, MeshNode, SubmitInit } from '@fleetmesh/peer'
 import type { WireTensor } from '@fleetmesh/protocol'
@@ -34,6 +35,10 @@ export interface JobView {
   submittedAt: number
   /** ms since the epoch */
   finishedAt?: number
+  /** when anything of the view last changed, ms since the epoch (`GET /api/v1/jobs?since=` compares it) */
+  updatedAt: number
+  /** lost shards awarded again */
+  reawards: number
   /** `Name: message` of the failure */
   error?: string
   /** the failure's fields */
@@ -46,6 +51,29 @@ export interface JobView {
   events: JobProgress[]
   /** the job's ledger settlement, once settled: receipts countersigned, receipts rejected, evidence reported */
   settlement?: { accepted: number, rejected: number, evidence: number }
+}
+
+/**
+ * A job as `GET /api/v1/jobs` lists it: the view without its event log and
+ * with its workers counted, not listed (a dashboard or `fleetmesh jobs`
+ * polls it; `GET /api/v1/jobs/:id` has everything).
+ */
+export interface JobSummary extends Omit<JobView, 'events' | 'workers'> {
+  /** distinct worker PeerIds, and leases by state */
+  workers: { peers: number, leased: number, done: number, lost: number }
+  /** the newest progress event */
+  lastEvent?: JobProgress
+}
+
+/** The summary of a job view (pure). */
+export function summarize (view: JobView): JobSummary {
+  const { events, workers, ...rest } = view
+  const count = (state: JobWorkerView['state']): number => workers.filter(w => w.state === state).length
+  return {
+    ...rest,
+    workers: { peers: new Set(workers.map(w => w.peerId)).size, leased: count('leased'), done: count('done'), lost: count('lost') },
+    ...(events.length > 0 ? { lastEvent: events[events.length - 1] } : {})
+  }
 }
 
 /** A job to submit: the mesh's `SubmitInit` with a model CID. */
@@ -98,6 +126,9 @@ interface Entry {
  */
 export class JobTracker {
   private readonly jobs = new Map<string, Entry>()
+  /** ids of forgotten jobs with when they were forgotten, oldest first */
+  private readonly forgotten: Array<{ jobId: string, at: number }> = []
+  private readonly listeners = new Set<(p: JobProgress) => void>()
   private readonly node: MeshNode
   private readonly metrics?: DaemonMetrics
 
@@ -123,8 +154,8 @@ export class JobTracker {
       deadline: req.deadlineMs != null ? Date.now() + req.deadlineMs : undefined,
       region: req.region,
       // the market fails a job with no acceptable bid after the bid window plus this grace
-      ...(req.graceMs != null ? { placementTimeoutMs: req.graceMs } : {})
-    } as SubmitInit
+      placementTimeoutMs: req.graceMs
+    }
     const handle = this.node.submit(init)
     const batch = req.inputs[0]?.dims[0] ?? 0
     const view: JobView = {
@@ -133,6 +164,8 @@ export class JobTracker {
       model: req.model,
       state: 'running',
       submittedAt: Date.now(),
+      updatedAt: Date.now(),
+      reawards: 0,
       batch,
       microBatches: { total: this.microBatchCount(req, batch), done: 0 },
       workers: [],
@@ -151,6 +184,7 @@ export class JobTracker {
     const settlement = (handle as Partial<JobHandle> & { settlement?: Promise<any> }).settlement
     settlement?.then((s: any) => {
       view.settlement = { accepted: s?.accepted?.length ?? 0, rejected: s?.rejected?.length ?? 0, evidence: s?.evidence?.length ?? 0 }
+      view.updatedAt = Date.now()
     }, () => {})
     this.prune()
     return view
@@ -176,7 +210,10 @@ export class JobTracker {
       for await (const p of entry.handle) {
         view.events.push(p)
         if (view.events.length > MAX_JOB_EVENTS) view.events.splice(0, view.events.length - MAX_JOB_EVENTS)
+        view.updatedAt = Date.now()
         this.metrics?.onProgress(p)
+        for (const listener of this.listeners) listener(p)
+        if (p.type === 're-awarded') view.reawards++
         if (p.type === 'awarded') {
           view.workers.push({ peerId: p.worker, leaseId: p.leaseId, shard: p.shard, state: 'leased' })
         } else if (p.type === 'lease-lost') {
@@ -200,7 +237,7 @@ export class JobTracker {
     const { view } = entry
     if (view.state !== 'running') return
     view.state = state
-    view.finishedAt = Date.now()
+    view.finishedAt = view.updatedAt = Date.now()
     if (state === 'done') view.microBatches.done = view.microBatches.total
     // the job's end ends every lease still running: done with it, or lost with the job
     for (const w of view.workers) {
@@ -216,7 +253,32 @@ export class JobTracker {
 
   private prune (): void {
     const finished = [...this.jobs.values()].filter(e => e.view.state !== 'running')
-    for (const e of finished.slice(0, Math.max(0, finished.length - MAX_FINISHED_JOBS))) this.jobs.delete(e.view.jobId)
+    for (const e of finished.slice(0, Math.max(0, finished.length - MAX_FINISHED_JOBS))) {
+      this.jobs.delete(e.view.jobId)
+      this.forgotten.push({ jobId: e.view.jobId, at: Date.now() })
+    }
+    if (this.forgotten.length > MAX_FORGOTTEN_JOBS) this.forgotten.splice(0, this.forgotten.length - MAX_FORGOTTEN_JOBS)
+  }
+
+  /** Calls `listener` with every progress event of every job this daemon follows; returns the function that removes it. */
+  onProgress (listener: (p: JobProgress) => void): () => void {
+    this.listeners.add(listener)
+    return () => { this.listeners.delete(listener) }
+  }
+
+  /**
+   * The summaries of the jobs that changed after `since` (ms since the
+   * epoch; 0 = every job), newest first, with the ids of the jobs forgotten
+   * since then and the total the tracker holds. A client that keeps the
+   * summaries it got and asks again with the `now` of the previous answer
+   * sees every change once.
+   */
+  changes (since = 0): { now: number, total: number, jobs: JobSummary[], forgotten: string[] } {
+    // `now` is taken first and compared with `>=` on the next call's side, so an update in this very ms is not lost
+    const now = Date.now()
+    const jobs = this.list().filter(v => since === 0 || v.updatedAt >= since).map(summarize)
+    const forgotten = since === 0 ? [] : this.forgotten.filter(f => f.at >= since).map(f => f.jobId)
+    return { now, total: this.jobs.size, jobs, forgotten }
   }
 
   /** Every job, newest first. */

@@ -1,4 +1,7 @@
 import { strict as assert } from 'node:assert'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { encodeTensors } from '@fleetmesh/protocol'
 import { generateMlp } from '@fleetmesh/runtime'
 import { LOOPBACK_GOSSIP_WHITELIST, loopbackListen, removeTempDirs, tempDir } from '@fleetmesh/test-utils'
@@ -6,7 +9,7 @@ import { createDaemonIdentity, createFleetFiles } from '@fleetmesh/test-utils/fl
 import Fastify from 'fastify'
 import { loadConfig } from '../src/config.js'
 import { startDaemon } from '../src/daemon.js'
-import { registerDashboard } from '../src/dashboard.js'
+import { registerDashboard } from '../src/dashboard/index.js'
 import { launchChromium } from './utils/browser.js'
 import type { Daemon } from '../src/daemon.js'
 import type { NodeRole } from '@fleetmesh/peer'
@@ -58,25 +61,36 @@ function stubApi (token: string): FastifyInstance {
   const now = Date.now()
   const self = '12D3KooWStubSelf0000000000000000000000000000000000'
   const worker = '12D3KooWStubWorker00000000000000000000000000000000'
+  // one failed job with hostile strings, then eleven older done ones: two pages
+  const jobs: any[] = [{
+    jobId: `job-${HOSTILE}`,
+    mode: 'data',
+    model: HOSTILE2,
+    state: 'failed',
+    submittedAt: now - 5000,
+    finishedAt: now - 1000,
+    updatedAt: now - 1000,
+    reawards: 1,
+    error: HOSTILE,
+    batch: 8,
+    microBatches: { total: 4, done: 3 },
+    workers: [{ peerId: worker, leaseId: HOSTILE2, shard: 0, state: 'lost', reason: `disconnected ${HOSTILE}` }],
+    events: [{ type: 'failed', jobId: 'x', error: HOSTILE2, at: now - 1000 }]
+  }]
+  for (let i = 1; i <= 11; i++) {
+    jobs.push({ jobId: `job-${i}`, mode: 'data', model: 'bafy', state: 'done', submittedAt: now - 10_000 * i, finishedAt: now - 10_000 * i + 2000, updatedAt: now - 10_000 * i + 2000, reawards: 0, batch: 8, microBatches: { total: 4, done: 4 }, workers: [{ peerId: worker, leaseId: `l${i}`, shard: 0, state: 'done' }], events: [] })
+  }
+  const summary = ({ events, workers, ...rest }: any): unknown => ({ ...rest, workers: { peers: 1, leased: 0, done: workers.filter((w: any) => w.state === 'done').length, lost: workers.filter((w: any) => w.state === 'lost').length }, lastEvent: events[events.length - 1] })
   const data: Record<string, unknown> = {
     '/api/v1/info': { peerId: self, role: 'station', region: HOSTILE, multiaddrs: [`/ip4/127.0.0.1/tcp/1/${HOSTILE2}`], version: '0.1.0', startedAt: now - 3_723_000, uptimeMs: 3_723_000, worker: true, dashboardUrl: 'http://127.0.0.1/#token=secret' },
     '/api/v1/peers': { peers: [{ peerId: worker, role: 'vehicle', region: HOSTILE, rttMs: 1.5, multiaddrs: [HOSTILE2] }] },
-    '/api/v1/jobs': {
-      jobs: [{
-        jobId: `job-${HOSTILE}`,
-        mode: 'data',
-        model: HOSTILE2,
-        state: 'failed',
-        submittedAt: now - 5000,
-        finishedAt: now - 1000,
-        error: HOSTILE,
-        batch: 8,
-        microBatches: { total: 4, done: 3 },
-        workers: [{ peerId: worker, leaseId: HOSTILE2, shard: 0, state: 'lost' }],
-        events: [{ type: 'failed', jobId: 'x', error: HOSTILE2, at: now - 1000 }]
-      }],
-      leases: []
+    '/api/v1/jobs': { now, total: jobs.length, jobs: jobs.map(summary), forgotten: [], leases: [] },
+    '/api/v1/leases': {
+      held: [{ leaseId: 'lease-held', jobId: 'job-remote', requester: self, shardIndex: 1, shardCount: 2, mode: 'data', state: 'active', startedAt: now - 4000, deadline: now + 60_000, units: 8, pricePerUnit: 0.5, credits: 4, earned: false }],
+      ended: [{ leaseId: 'lease-lost', jobId: 'job-remote-2', requester: self, shardIndex: 0, shardCount: 2, mode: 'data', state: 'released', reason: `released: drained: ${HOSTILE}`, startedAt: now - 9000, endedAt: now - 8000, units: 8, pricePerUnit: 0.5, credits: 4, earned: false }]
     },
+    '/api/v1/series': { now, samples: Array.from({ length: 30 }, (_, i) => ({ at: now - (30 - i) * 10_000, itemsPerSec: 10 + (i % 5), workerUnitsPerSec: i % 3, latencyP50: 0.02 + i / 1000, latencyP99: 0.05 + i / 500, creditsEarned: i * 0.5, creditsSpent: i * 0.25, peers: { station: 1, vehicle: 1 + (i % 2) } })) },
+    '/api/v1/earnings/owners': { days: [{ owner: HOSTILE, day: '2025-01-02', credits: 2, shards: 1 }, { owner: 'bob', day: '2025-01-01', credits: 1.5, shards: 3 }] },
     '/api/v1/receipts': { receipts: [{ id: 'r1', jobId: HOSTILE, shardIndex: 0, replica: 0, requester: self, worker, modelCid: 'bafy', inputDigest: 'aa', outputDigest: 'bb', computeMs: 12, units: 4, pricePerUnit: 0.5, startedAt: now - 3000, finishedAt: now - 2000, leaseId: 'l1', countersigned: true, workerOwner: HOSTILE, requesterOwner: '' }] },
     '/api/v1/balances': { peers: { [worker]: { account: worker, credits: 2, earned: 2, spent: 0, receiptsAsWorker: 1, receiptsAsRequester: 0 } }, owners: { [HOSTILE]: { account: HOSTILE, credits: 2, earned: 2, spent: 0, receiptsAsWorker: 1, receiptsAsRequester: 0 } }, receipts: 1 }
   }
@@ -86,6 +100,10 @@ function stubApi (token: string): FastifyInstance {
       return body
     })
   }
+  app.get<{ Params: { id: string } }>('/api/v1/jobs/:id', async (req, reply) => {
+    if (req.headers.authorization !== `Bearer ${token}`) return reply.code(401).send({ error: 'Unauthorized', message: 'bad token' })
+    return jobs.find(j => j.jobId === req.params.id) ?? reply.code(404).send({ error: { code: 'ERR_JOB_NOT_FOUND', message: 'no such job' } })
+  })
   return app
 }
 
@@ -130,13 +148,20 @@ describe('dashboard page (stub API)', function () {
     assert.ok(browser != null)
     const { context, page, problems } = await openPage(browser, `${url}/#token=${token}`)
     try {
-      const job = page.locator('[data-testid="job"]')
+      const job = page.locator('[data-testid="job"]').first()
       await job.waitFor({ timeout: WAIT_MS })
       assert.equal(await job.getAttribute('data-job-id'), `job-${HOSTILE}`)
-      assert.equal(await page.getByTestId('job-error').textContent(), HOSTILE)
+      assert.equal(await job.getByTestId('job-error').textContent(), HOSTILE)
       assert.equal(await page.getByTestId('node-region').textContent(), HOSTILE)
       assert.equal(await page.locator('[data-testid="owner"] td').first().textContent(), HOSTILE)
-      assert.equal(await page.getByTestId('job-progress').textContent(), '3 / 4 micro-batches')
+      await page.locator('[data-testid="lease-reason"]').waitFor({ timeout: WAIT_MS })
+      assert.equal(await page.getByTestId('lease-reason').textContent(), `released: drained: ${HOSTILE}`)
+      await page.locator('[data-testid="owner-day"]').first().waitFor({ timeout: WAIT_MS })
+      assert.equal(await page.locator('[data-testid="owner-day"]').first().getAttribute('data-owner'), HOSTILE)
+      await job.locator('summary').click()
+      await job.getByTestId('job-worker-reason').waitFor({ timeout: WAIT_MS })
+      assert.equal(await job.getByTestId('job-worker-reason').textContent(), `disconnected ${HOSTILE}`)
+      assert.equal(await job.getByTestId('job-progress').textContent(), '3 / 4 micro-batches')
       assert.equal(await page.locator('[data-testid="peer-group"]').getAttribute('data-region'), HOSTILE)
       assert.equal(await page.getByTestId('node-uptime').textContent(), '1h 02m 03s')
       assert.equal(await page.evaluate('window.__xss'), undefined, 'no API string ran as script')
@@ -167,6 +192,67 @@ describe('dashboard page (stub API)', function () {
       assert.deepEqual(problems, [])
     } finally {
       await context.close()
+    }
+  })
+
+  it('lays out without horizontal overflow from 360 px up, draws the charts, collapses job cards and pages the history', async () => {
+    assert.ok(browser != null)
+    const shots = await mkdtemp(join(tmpdir(), 'fleetmesh-dashboard-shots-'))
+    try {
+      for (const width of [360, 420, 1280]) {
+        const context = await browser.newContext({ viewport: { width, height: 800 } })
+        context.setDefaultTimeout(WAIT_MS)
+        try {
+          const page = await context.newPage()
+          const problems: string[] = []
+          page.on('pageerror', err => { problems.push(`page error: ${err.message}`) })
+          page.on('console', msg => { if (msg.type() === 'error') problems.push(`console: ${msg.text()}`) })
+          await page.goto(`${url}/#token=${token}`, { timeout: WAIT_MS })
+          await page.locator('[data-testid="job"]').first().waitFor({ timeout: WAIT_MS })
+          await page.locator('[data-testid="chart"] canvas').nth(3).waitFor({ timeout: WAIT_MS })
+          await page.locator('[data-testid="lease"]').first().waitFor({ timeout: WAIT_MS })
+          await page.locator('[data-testid="owner-day"]').first().waitFor({ timeout: WAIT_MS })
+
+          // each chart's canvas: how many pixels are not transparent (in page: the test has no DOM types)
+          const drawn = await page.evaluate(`[...document.querySelectorAll('[data-testid="chart"]')].map(chart => {
+            const canvas = chart.querySelector('canvas')
+            if (canvas == null || canvas.width === 0 || canvas.height === 0) return { chart: chart.getAttribute('data-chart'), painted: 0 }
+            const px = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data
+            let painted = 0
+            for (let i = 3; i < px.length; i += 4) if (px[i] > 0) painted++
+            return { chart: chart.getAttribute('data-chart'), painted }
+          })`) as Array<{ chart: string, painted: number }>
+          assert.deepEqual(drawn.map(d => d.chart), ['items', 'latency', 'credits', 'peers'], `four charts at ${width} px`)
+          for (const d of drawn) assert.ok(d.painted > 500, `chart ${d.chart} has lines drawn at ${width} px: ${d.painted} painted pixels`)
+
+          const cards = page.locator('[data-testid="job"]')
+          assert.equal(await cards.count(), 10, `one page of ten job cards at ${width} px`)
+          assert.equal(await page.locator('[data-testid="job"][open]').count(), 0, `job cards are collapsed by default at ${width} px`)
+          assert.equal(await page.locator('[data-testid="job-worker"]').count(), 0, 'a collapsed card shows no worker rows')
+          assert.equal(await page.getByTestId('jobs-page').textContent(), 'page 1 of 2')
+
+          const overflow = await page.evaluate('({ scrollWidth: document.scrollingElement.scrollWidth, innerWidth: window.innerWidth })') as { scrollWidth: number, innerWidth: number }
+          assert.ok(overflow.scrollWidth <= overflow.innerWidth, `no horizontal overflow at ${width} px: ${JSON.stringify(overflow)}`)
+          const file = join(shots, `dashboard-${width}.png`)
+          await page.screenshot({ path: file, fullPage: true })
+          const png = await readFile(file)
+          assert.equal(png.readUInt32BE(16), width, `the full-page screenshot is ${width} px wide (nothing wider was laid out)`)
+
+          await page.getByTestId('jobs-older').click()
+          await page.locator('[data-testid="jobs-page"]:text-is("page 2 of 2")').waitFor({ timeout: WAIT_MS })
+          assert.equal(await cards.count(), 2, 'the second page has the two oldest jobs')
+          assert.equal(await cards.last().getAttribute('data-job-id'), 'job-11')
+          await cards.first().locator('summary').click()
+          await page.locator('[data-testid="job"][open] [data-testid="job-worker"]').waitFor({ timeout: WAIT_MS })
+          const after = await page.evaluate('document.scrollingElement.scrollWidth <= window.innerWidth')
+          assert.ok(after, `an open card does not overflow at ${width} px`)
+          assert.deepEqual(problems, [])
+        } finally {
+          await context.close()
+        }
+      }
+    } finally {
+      await rm(shots, { recursive: true, force: true })
     }
   })
 
@@ -224,7 +310,8 @@ describe('dashboard on a real mesh: a station requester and two worker daemons',
       }
     })
     const daemon = await within(startDaemon(config, {
-      log: (level, line) => { if (level === 'error' || level === 'warn') process.stderr.write(`[${name}] ${line}\n`) }
+      log: (level, line) => { if (level === 'error' || level === 'warn') process.stderr.write(`[${name}] ${line}\n`) },
+      seriesSampleMs: 500
     }), 30_000, `${name} starting`)
     daemons.push(daemon)
     return daemon
@@ -301,6 +388,9 @@ describe('dashboard on a real mesh: a station requester and two worker daemons',
     const progress = await job.getByTestId('job-progress').textContent()
     const m = /^(\d+) \/ (\d+) micro-batches$/.exec(progress ?? '')
     assert.ok(m != null && Number(m[1]) === Number(m[2]) && Number(m[2]) > 0, `all micro-batches done: ${progress}`)
+    assert.equal(await job.getAttribute('open'), null, 'the job card is collapsed until opened')
+    await job.locator('summary').click()
+    await job.locator('[data-testid="job-worker"]').first().waitFor({ timeout: WAIT_MS })
     const workerIds = new Set(workers.map(w => w.node.peerId.toString()))
     const shown = await job.locator('[data-testid="job-worker"]').evaluateAll(rows => rows.map(r => r.getAttribute('data-peer-id')))
     assert.ok(shown.length > 0, 'the job lists its workers')
@@ -312,6 +402,19 @@ describe('dashboard on a real mesh: a station requester and two worker daemons',
     const balanceIds = await page.locator('[data-testid="balance"]').evaluateAll(rows => rows.map(r => r.getAttribute('data-peer-id')))
     assert.ok(balanceIds.includes(station.node.peerId.toString()), `the requester pays: ${balanceIds.join(', ')}`)
     assert.ok(shown.every(id => balanceIds.includes(id)), `every worker of the job earns: ${balanceIds.join(', ')}`)
+
+    // the time series saw the job: the throughput chart has a non-zero sample
+    await page.locator('#charts-count:text-matches("^[1-9][0-9]* samples? over the last hour$")').waitFor({ timeout: WAIT_MS })
+    assert.equal(await page.locator('[data-testid="chart"] canvas').count(), 4, 'four charts drawn')
+
+    // a worker of the job lists the lease on its own dashboard, with its job and earnings
+    const leaseHolder = workers.find(w => w.node.peerId.toString() === shown[0]) as Daemon
+    const workerPage = await openPage(browser, `${leaseHolder.url}/#token=${leaseHolder.token}`)
+    contexts.push(workerPage.context)
+    const lease = workerPage.page.locator(`[data-testid="lease"][data-job-id="${jobId}"]`).first()
+    await lease.waitFor({ timeout: WAIT_MS })
+    assert.equal(await lease.getAttribute('data-state'), 'completed')
+    assert.deepEqual(workerPage.problems, [])
 
     const screenshot = process.env.FLEETMESH_DASHBOARD_SCREENSHOT
     if (screenshot != null && screenshot !== '') await page.screenshot({ path: screenshot, fullPage: true })

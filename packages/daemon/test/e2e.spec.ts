@@ -101,7 +101,7 @@ describe('end to end through the CLI: 3 daemons, one data-parallel job', functio
     assert.equal(job?.state, 'done')
     assert.equal(job.microBatches.done, job.microBatches.total)
     assert.ok(job.microBatches.total >= 2, `micro-batches: ${JSON.stringify(job.microBatches)}`)
-    assert.ok(job.workers.length >= 1 && job.events.some((e: any) => e.type === 'done'), JSON.stringify(job.workers))
+    assert.ok(job.workers.done >= 1 && job.lastEvent?.type === 'done', JSON.stringify(job))
     const metrics = await (await fetch(`${JSON.parse(await readFile(join(dirs.station as string, 'api.json'), 'utf8')).url}/metrics`, {
       headers: { authorization: `Bearer ${(await readFile(join(dirs.station as string, 'api-token'), 'utf8')).trim()}` }
     })).text()

@@ -12,7 +12,7 @@ import type { Daemon } from '../src/daemon.js'
 import type { JobView } from '../src/jobs.js'
 
 function view (over: Partial<JobView> = {}): JobView {
-  return { jobId: 'j1', mode: 'data', model: 'bafy', state: 'running', submittedAt: 0, batch: 100, microBatches: { total: 10, done: 0 }, workers: [], events: [], ...over }
+  return { jobId: 'j1', mode: 'data', model: 'bafy', state: 'running', submittedAt: 0, updatedAt: 0, reawards: 0, batch: 100, microBatches: { total: 10, done: 0 }, workers: [], events: [], ...over }
 }
 
 describe('fleetmesh submit: progress, failures in flag terms, cancel', function () {
@@ -90,6 +90,49 @@ describe('fleetmesh submit: progress, failures in flag terms, cancel', function 
       const unknown = await runCli(['cancel', 'no-such-job', '--data-dir', daemon.config.dataDir])
       assert.equal(unknown.code, 1)
       assert.match(unknown.stderr, /no job no-such-job on this daemon/)
+    })
+  })
+
+  describe('an unplaceable job through the CLI against real daemons (a worker asking 1.0)', () => {
+    const daemons: Daemon[] = []
+    let requester: Daemon
+    let dir: string
+    let modelFile: string
+    let npy: string
+
+    before(async () => {
+      const fleet = await createFleetFiles(await tempDir('fleetmesh-daemon-'))
+      requester = await startDaemon(await testDaemonConfig(fleet, 'requester', 'station'), { log: () => {} })
+      daemons.push(requester)
+      const base = await testDaemonConfig(fleet, 'worker', 'station', { bootstrap: requester.node.getMultiaddrs().map(String) })
+      daemons.push(await startDaemon({ ...base, worker: { ...base.worker, enabled: true, pricePerUnit: 1, loadFactor: 0 } }, { log: () => {} }))
+      await waitUntil(() => requester.node.peers().length === 1, { timeoutMs: 30_000, message: 'the requester to admit the worker' })
+      dir = await tempDir('fleetmesh-unplaceable-')
+      modelFile = join(dir, 'mlp.onnx')
+      await writeFile(modelFile, generateMlp({ inputs: 4, hidden: [8], outputs: 2 }))
+      npy = join(dir, 'x.npy')
+      await writeFile(npy, writeNpy({ dtype: 'float32', shape: [4, 4], data: new Float32Array(16) }))
+    })
+    afterEach(killChildProcesses)
+    after(async () => {
+      await killChildProcesses()
+      await Promise.all(daemons.splice(0).map(async d => d.stop()))
+      await removeTempDirs()
+    })
+
+    // bid window 400 ms + --grace 2000 ms: the bound below only keeps a hang from stalling the suite (the default deadline is 5 min)
+    const BOUND_MS = 45_000
+
+    it('submit --max-price 0.5 exits 1 after the bid window + grace, naming --max-price and the lowest ask', async () => {
+      const r = await runCli(['submit', '--data-dir', requester.config.dataDir, '--model', modelFile, '--input', `x=${npy}`, '--max-price', '0.5', '--grace', '2000', '--out', dir], { timeoutMs: BOUND_MS })
+      assert.equal(r.code, 1, r.stderr)
+      assert.match(r.stderr, /not placed: lowest ask 1\.0 > --max-price 0\.5; raise --max-price/)
+    })
+
+    it('submit --region with no workers exits 1 naming --region', async () => {
+      const r = await runCli(['submit', '--data-dir', requester.config.dataDir, '--model', modelFile, '--input', `x=${npy}`, '--max-price', '5', '--region', 'u33e', '--grace', '2000', '--out', dir], { timeoutMs: BOUND_MS })
+      assert.equal(r.code, 1, r.stderr)
+      assert.match(r.stderr, /not placed: no worker in region u33e \(--region\)/)
     })
   })
 })

@@ -34,6 +34,7 @@ import { ModelStore } from '@fleetmesh/runtime'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseSwarmKey } from './swarm-key.js'
+import { gossipMetricsRegister, TopicKindLabels } from './gossip-metrics.js'
 import type { Admission, AdmissionEvents, AdmissionRefusal } from './admission.js'
 import type { CapabilityKind, FindPeersQuery, MeshPeer } from './capabilities.js'
 import type { FetchModelOptions, ModelTransfer } from './model-transfer.js'
@@ -114,7 +115,9 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       initialQuerySelfInterval: 1000,
       querySelfInterval: 5 * 60 * 1000
     }),
-    pubsub: gossipsub({
+    // gossipsub's own metrics (validation results by topic kind and reason, mesh, RPCs) through components.metrics
+    pubsub: (components: any) => gossipsub({
+      ...(components.metrics != null ? { metricsRegister: gossipMetricsRegister(components.metrics), metricsTopicStrToLabel: new TopicKindLabels() } : {}),
       globalSignaturePolicy: 'StrictSign',
       allowPublishToZeroTopicPeers: true,
       emitSelf: false,
@@ -132,7 +135,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       // every duplicate (~19 % of CPU in a 25-node profile, DESIGN.md)
       fastMsgIdFn: (msg) => createHash('sha256').update(msg.from ?? new Uint8Array()).update(msg.seqno ?? new Uint8Array()).update(msg.data ?? new Uint8Array()).digest('base64'),
       ...init.gossip
-    }),
+    })(components),
     admission: (components: any) => new AdmissionService(components, {
       certificate: init.certificate,
       trustedAuthorities: init.trustedAuthorities,
