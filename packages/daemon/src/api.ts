@@ -108,7 +108,8 @@ const jobBody = z.strictObject({
   maxPrice: z.number().positive(),
   deadlineMs: z.number().int().positive().optional(),
   graceMs: z.number().int().min(0).max(3_600_000).optional(),
-  region: z.string().min(1).optional()
+  region: z.string().min(1).optional(),
+  jurisdiction: z.string().regex(/^[a-z0-9-]{1,32}$/, 'a jurisdiction is 1..32 lowercase letters, digits or dashes, e.g. eu').optional()
 })
 
 const vehicleBody = z.strictObject({

@@ -172,13 +172,19 @@ export function createProgram (io: CliIo = defaultIo): Command {
     .requiredOption('--region <geohash>', 'the node\'s region (geohash prefix)')
     .option('--days <n>', 'validity, days', intArg('--days', 1, 36500), 365)
     .option('--owner <account>', 'vehicle owner account', '')
+    .option('--jurisdiction <name>', 'where the device processes data, e.g. eu (jobs may require it: fleetmesh submit --jurisdiction)', '')
     .requiredOption('--out <file>', 'certificate file to write (the node\'s <dataDir>/certificate)')
-    .action(async (o: { authority: string, peer: string, role: 'vehicle' | 'station', region: string, days: number, owner: string, out: string }) => {
+    .action(async (o: { authority: string, peer: string, role: 'vehicle' | 'station', region: string, days: number, owner: string, jurisdiction: string, out: string }) => {
       const keyFile = join(resolve(o.authority), AUTHORITY_KEY_FILE)
       const a = importAuthority((await readInputFile(keyFile, 'authority key')).toString('utf8'))
       let peerId
       try { peerId = peerIdFromString(o.peer) } catch { throw new UsageError(`--peer ${JSON.stringify(o.peer)} is not a PeerId (fleetmesh init prints the node's PeerId)`) }
-      const cert = await issueCertificate(a, { peerId, role: o.role, region: o.region, validForMs: o.days * 24 * 3600_000, owner: o.owner })
+      let cert
+      try {
+        cert = await issueCertificate(a, { peerId, role: o.role, region: o.region, validForMs: o.days * 24 * 3600_000, owner: o.owner, jurisdiction: o.jurisdiction })
+      } catch (err: any) {
+        throw new UsageError(String(err?.message ?? err))
+      }
       const out = resolve(o.out)
       await writeFileAtomic(out, cert, 0o644)
       io.stdout(`certificate for ${peerId.toString()} (${o.role} in ${o.region}, ${o.days} days) written to ${out}\n`)
@@ -397,8 +403,9 @@ export function createProgram (io: CliIo = defaultIo): Command {
     .option('--deadline-ms <ms>', 'time the job may take, ms', intArg('--deadline-ms', 1))
     .option('--region <geohash>', 'region whose workers may bid (default: the node\'s)')
     .option('--grace <ms>', 'fail when no acceptable bid came within the bid window plus this long, ms', intArg('--grace', 0, 3_600_000))
+    .option('--jurisdiction <name>', 'data residency: only workers whose certificate names this jurisdiction (e.g. eu) get the job, its model and its inputs')
     .option('--out <dir>', 'directory for the outputs (<out>/<name>.npy)', '.')
-    .action(async (o: { model: string, input: string[], mode: 'data' | 'pipeline', shards?: number, stages?: number, microBatch?: number, maxPrice: number, deadlineMs?: number, region?: string, grace?: number, out: string, json?: boolean } & ConnectOptions) => {
+    .action(async (o: { model: string, input: string[], mode: 'data' | 'pipeline', shards?: number, stages?: number, microBatch?: number, maxPrice: number, deadlineMs?: number, region?: string, grace?: number, jurisdiction?: string, out: string, json?: boolean } & ConnectOptions) => {
       // read everything local first: bad input fails before the daemon is asked
       const inputs: WireTensor[] = []
       for (const spec of o.input) {
@@ -422,7 +429,7 @@ export function createProgram (io: CliIo = defaultIo): Command {
       }
       const client = await connect(o, io)
       if (modelBytes != null) cid = (await client.uploadModel(modelBytes)).cid
-      const { jobId } = await client.submit({ model: cid as string, inputs, mode: o.mode, shards: o.shards, stages: o.stages, microBatch: o.microBatch, maxPrice: o.maxPrice, deadlineMs: o.deadlineMs, graceMs: o.grace, region: o.region })
+      const { jobId } = await client.submit({ model: cid as string, inputs, mode: o.mode, shards: o.shards, stages: o.stages, microBatch: o.microBatch, maxPrice: o.maxPrice, deadlineMs: o.deadlineMs, graceMs: o.grace, region: o.region, jurisdiction: o.jurisdiction })
       const view = await follow(client, jobId, io)
       if (view.state !== 'done') throw new JobError(placementMessage(view, { maxPrice: o.maxPrice, region: o.region, graceMs: o.grace }) ?? `job ${jobId} ${view.state}${view.error != null ? `: ${view.error}` : ''}`)
       const outputs = await client.result(jobId)

@@ -71,6 +71,8 @@ export interface SubmitJobInit {
   /** how long after the bid window a job with no acceptable bid may wait before it fails, ms @default the mesh's */
   graceMs?: number
   region?: string
+  /** data residency: only workers certified in this jurisdiction @default none */
+  jurisdiction?: string
 }
 
 /** Query of `GET /api/v1/receipts`. */

@@ -92,6 +92,8 @@ export interface JobRequest {
   /** how long after the bid window a job with no acceptable bid may wait before it fails (the market's `placementTimeoutMs`), ms */
   graceMs?: number
   region?: string
+  /** data residency: only workers certified in this jurisdiction (e.g. `eu`) @default none */
+  jurisdiction?: string
 }
 
 /** Why a job failed, as structured data (from the error's fields) so the CLI can name the flag to change. */
@@ -154,7 +156,8 @@ export class JobTracker {
       deadline: req.deadlineMs != null ? Date.now() + req.deadlineMs : undefined,
       region: req.region,
       // the market fails a job with no acceptable bid after the bid window plus this grace
-      placementTimeoutMs: req.graceMs
+      placementTimeoutMs: req.graceMs,
+      jurisdiction: req.jurisdiction
     }
     const handle = this.node.submit(init)
     const batch = req.inputs[0]?.dims[0] ?? 0

@@ -83,6 +83,14 @@ export interface SubmitInit extends BatchLayout {
   bidWindowMs?: number
   /** a job with a shard still unplaced this long after the bid window fails with the market's no-bid reason, ms @default the market's */
   placementTimeoutMs?: number
+  /**
+   * Data residency: only workers whose certificate names this jurisdiction
+   * (e.g. `eu`) may bid, be awarded, or receive the model (this node serves
+   * it only to them) and the inputs (checked again before any is sent).
+   * The receipts carry each worker's certificate, so they show where the
+   * data was processed. @default none
+   */
+  jurisdiction?: string
   signal?: AbortSignal
 }
 
@@ -177,13 +185,15 @@ export interface InferenceModels {
   fetch(cid: string, options?: { from?: PeerId, signal?: AbortSignal }): Promise<StoredModel>
   /** validates, stores and announces a model held locally */
   add(bytes: Uint8Array): Promise<StoredModel>
+  /** data residency: serve `cid` only to peers certified in `jurisdiction` */
+  restrict?(cid: string, jurisdiction: string): void
 }
 
 /** The admission service as far as inference uses it (@fleetmesh/peer's fits). */
 export interface InferenceAdmission {
   isAdmitted(peerId: PeerId): boolean
-  /** admitted, connected peers */
-  admitted(): Array<{ peerId: PeerId, region: string }>
+  /** admitted, connected peers, with their certificate's region and jurisdiction */
+  admitted(): Array<{ peerId: PeerId, region: string, jurisdiction?: string }>
   /** resolves once the peer is admitted @throws when refused */
   waitFor(peerId: PeerId, options?: { signal?: AbortSignal }): Promise<unknown>
 }

@@ -108,6 +108,11 @@ export async function runJob (svc: InferenceService, jobId: string, init: Submit
     for (const st of stages) await models.add(st.bytes)
   }
   if (signal.aborted) throw signal.reason
+  if (init.jurisdiction != null && init.jurisdiction !== '') {
+    // the model (and each stage model) goes only to workers certified there
+    models.restrict?.(entry.cid, init.jurisdiction)
+    for (const st of stages ?? []) models.restrict?.(st.cid, init.jurisdiction)
+  }
 
   if (init.region != null) await svc.reachRegion(init.region, signal)
   const market = svc.components.market
@@ -174,8 +179,14 @@ export async function runJob (svc: InferenceService, jobId: string, init: Submit
     const e = evt.detail
     if (e.jobId !== jobId || e.side !== 'requester') return
     if (e.state === 'active') {
-      const worker = svc.components.admission.admitted().find(c => c.peerId.toString() === e.worker)?.peerId
+      const cert = svc.components.admission.admitted().find(c => c.peerId.toString() === e.worker)
+      const worker = cert?.peerId
       if (worker == null) return
+      if (init.jurisdiction != null && init.jurisdiction !== '' && cert?.jurisdiction !== init.jurisdiction) {
+        // the market checks this too; nothing of the job goes to a worker certified elsewhere
+        market.releaseLease(e.leaseId, `worker certified for jurisdiction ${cert?.jurisdiction ?? 'none'}, the job requires ${init.jurisdiction}`, { reaward: true })
+        return
+      }
       leases.set(e.leaseId, { worker, leaseId: e.leaseId, shard: e.shardIndex })
       emit({ type: 'awarded', jobId, worker: e.worker, leaseId: e.leaseId, shard: e.shardIndex, at: e.at })
       dispatcher.onActive(e.leaseId)
@@ -221,6 +232,7 @@ export async function runJob (svc: InferenceService, jobId: string, init: Submit
       region: init.region,
       bidWindowMs: init.bidWindowMs,
       placementTimeoutMs: init.placementTimeoutMs,
+      jurisdiction: init.jurisdiction,
       modelBytes: mode === 'data' ? entry.size : Math.max(...(stages as Stage[]).map(s => s.bytes.byteLength)),
       maxFrameBytes: frameBytes + ctx.encodeConstants().byteLength,
       inputs: init.inputs.map(t => ({ name: t.name, dtype: t.dtype, dims: axes[t.name] != null ? t.dims.map((d, i) => i === axes[t.name] ? first[1] - first[0] : d) : t.dims })),

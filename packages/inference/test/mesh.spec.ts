@@ -56,7 +56,7 @@ describe('sharded inference across peers', function () {
     const input = pattern([64, 3, 48, 160], 0)
     const fetched: string[] = []
     for (const w of workers) w.libp2p.services.models?.addEventListener('model:fetched', (evt) => { fetched.push(`${w.peerId}:${evt.detail.cid}:${evt.detail.peer}`) })
-    const job = requester.submit({ model: bytes, inputs: [input], mode: 'data', shards: 4, maxPrice: 10 })
+    const job = requester.submit({ model: bytes, inputs: [input], mode: 'data', shards: 4, microBatch: 2, maxPrice: 10 })
     const events: JobProgress[] = []
     for await (const e of job) { events.push(e) }
     const [out] = await job.result

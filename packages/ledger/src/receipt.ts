@@ -67,6 +67,8 @@ export interface VerifiedReceipt {
   countersigned: boolean
   /** owner account in the worker's certificate ('' if none) */
   workerOwner: string
+  /** jurisdiction in the worker's certificate ('' if none): where the work was done, for data residency */
+  workerJurisdiction: string
   /** owner account in the requester's certificate ('' if none or not countersigned) */
   requesterOwner: string
   /** the decoded receipt */
@@ -246,6 +248,7 @@ export async function verifyReceipt (input: PbReceipt | Uint8Array, options: Ver
     leaseId: body.leaseId,
     countersigned,
     workerOwner: workerCert.owner,
+    workerJurisdiction: workerCert.jurisdiction ?? '',
     requesterOwner,
     receipt
   }

@@ -26,6 +26,7 @@ function receipt (over: Partial<VerifiedReceipt>): VerifiedReceipt {
     leaseId: '',
     countersigned: true,
     workerOwner: '',
+    workerJurisdiction: '',
     requesterOwner: '',
     receipt: undefined as any,
     ...over

@@ -307,6 +307,13 @@ export interface JobSpec {
   minBids?: number
   /** spread shards over as many bidders as possible (see `PlanInput.spread`) @default false */
   spread?: boolean
+  /**
+   * data residency: only workers whose certificate names this jurisdiction
+   * (e.g. `eu`) may bid or be awarded; checked by the workers (they do not
+   * bid: NoBid `JURISDICTION`) and by the requester (other bids are refused)
+   * @default '' (any)
+   */
+  jurisdiction?: string
   /** model size, bytes: workers whose model store cannot hold it refuse (`MODEL_TOO_LARGE`) */
   modelBytes?: number
   /** largest single micro-batch input a lease will receive, bytes: workers with a smaller frame limit refuse (`INPUT_TOO_LARGE`) */

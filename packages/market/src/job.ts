@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { assertRegion, JobMode, MAX_JOB_DEADLINE_MS, MAX_SHARDS } from '@fleetmesh/protocol'
+import { assertJurisdiction, assertRegion, JobMode, MAX_JOB_DEADLINE_MS, MAX_SHARDS } from '@fleetmesh/protocol'
 import { JOB_DEADLINE_MS, PLACEMENT_TIMEOUT_MS } from './constants.js'
 import { InvalidJobError } from './errors.js'
 import { checkOfferInputs } from './messages.js'
@@ -51,6 +51,8 @@ export interface Job {
   spread: boolean
   modelBytes?: number
   maxFrameBytes?: number
+  /** data residency: only workers certified in this jurisdiction ('' for none) */
+  jurisdiction: string
   inputs: JobInput[]
   terms: AuctionTerms
   slots: Slot[]
@@ -130,6 +132,8 @@ export function createJob (spec: JobSpec, defaults: JobDefaults): Job {
   const inputs = spec.inputs ?? []
   if (!Array.isArray(inputs)) bad('inputs must be a list of { name, dtype, dims }')
   try { checkOfferInputs('job', inputs) } catch (err: any) { bad(err.message) }
+  let jurisdiction = ''
+  try { jurisdiction = assertJurisdiction(spec.jurisdiction ?? '') } catch (err: any) { bad(err.message) }
   const slots: Slot[] = []
   spec.shardUnits.forEach((units, shardIndex) => {
     for (let replica = 0; replica < redundancy; replica++) slots.push({ shardIndex, replica, units })
@@ -144,6 +148,7 @@ export function createJob (spec: JobSpec, defaults: JobDefaults): Job {
     minBids,
     placementTimeoutMs,
     spread: spec.spread === true,
+    jurisdiction,
     inputs: inputs.map(i => ({ name: i.name, dtype: i.dtype, dims: [...i.dims] })),
     terms: { shardUnits: [...spec.shardUnits], maxPricePerUnit: spec.maxPricePerUnit, minReputation, deadline, submittedAt: now, region },
     slots,

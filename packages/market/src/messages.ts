@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import {
-  BidderRole, DTYPE_BYTES, InvalidMarketMessageError, JobMode, MARKET_DOMAIN, MARKET_PAYLOAD_TYPE, MarketMessage, MAX_CLOCK_SKEW_MS, MAX_HEARTBEAT_LEASES,
+  assertJurisdiction, BidderRole, DTYPE_BYTES, InvalidMarketMessageError, JobMode, MARKET_DOMAIN, MARKET_PAYLOAD_TYPE, MarketMessage, MAX_CLOCK_SKEW_MS, MAX_HEARTBEAT_LEASES,
   MAX_JOB_DEADLINE_MS, MAX_MARKET_MESSAGE_TTL_MS, MAX_MARKET_STRING_LENGTH, MAX_NO_BID_BYTES, MAX_OFFER_INPUT_RANK, MAX_OFFER_INPUTS, MAX_SHARDS, MessageExpiredError,
   MessageTooLargeError, openEnvelope, RegionMismatchError, ReplayedMessageError, sealEnvelope, SignerMismatchError, verifyCertificate
 } from '@fleetmesh/protocol'
@@ -215,6 +215,9 @@ export function checkOfferFields (offer: JobOffer, now: number): void {
   if (offer.modelBytes != null) checkNumber('offer modelBytes', Number(offer.modelBytes), 1, Number.MAX_SAFE_INTEGER)
   if (offer.maxFrameBytes != null) checkNumber('offer maxFrameBytes', Number(offer.maxFrameBytes), 1, Number.MAX_SAFE_INTEGER)
   checkOfferInputs('offer', offer.inputs ?? [])
+  if ((offer.jurisdiction ?? '') !== '') {
+    try { assertJurisdiction(offer.jurisdiction) } catch (err: any) { throw new InvalidMarketMessageError(`offer jurisdiction: ${err?.message ?? err}`) }
+  }
 }
 
 /**

@@ -19,7 +19,7 @@ export type BidRefusalCode = 'MODEL_TOO_LARGE' | 'INPUT_TOO_LARGE' | 'MODEL_INVA
  * `UNAVAILABLE` (a vehicle whose state does not allow work, or a worker
  * with no lease handler).
  */
-export type NoBidCode = BidRefusalCode | 'PRICE' | 'REPUTATION' | 'DEADLINE' | 'BUSY' | 'DRAINING' | 'UNAVAILABLE'
+export type NoBidCode = BidRefusalCode | 'PRICE' | 'REPUTATION' | 'JURISDICTION' | 'DEADLINE' | 'BUSY' | 'DRAINING' | 'UNAVAILABLE'
 
 /** One worker's refusal of a job, as its requester keeps it (at most one per worker). */
 export interface Refusal {
@@ -34,7 +34,7 @@ export interface Refusal {
 }
 
 /** The reason of a `NoBidsError`. */
-export type NoBidsReason = 'no-workers' | 'price' | 'reputation' | 'limits' | 'busy' | 'unknown'
+export type NoBidsReason = 'no-workers' | 'price' | 'reputation' | 'jurisdiction' | 'limits' | 'busy' | 'unknown'
 
 /** What the requester saw of a job that found no worker. Plain data. */
 export interface NoBidsInput {
@@ -72,6 +72,7 @@ export interface NoBidsExplanation {
 const CATEGORY: Readonly<Record<string, NoBidsReason>> = {
   PRICE: 'price',
   REPUTATION: 'reputation',
+  JURISDICTION: 'jurisdiction',
   MODEL_TOO_LARGE: 'limits',
   INPUT_TOO_LARGE: 'limits',
   MODEL_INVALID: 'limits',
@@ -83,7 +84,7 @@ const CATEGORY: Readonly<Record<string, NoBidsReason>> = {
 }
 
 /** The order reasons are reported in: the first one present is the job's reason (the one whose fix would place the job soonest). */
-const PRIORITY: readonly NoBidsReason[] = ['price', 'reputation', 'limits', 'busy', 'unknown']
+const PRIORITY: readonly NoBidsReason[] = ['price', 'reputation', 'jurisdiction', 'limits', 'busy', 'unknown']
 
 /** Limit codes, most telling first (ties in count go to the earlier one). */
 const LIMIT_CODES = ['MODEL_TOO_LARGE', 'INPUT_TOO_LARGE', 'MODEL_INVALID', 'UNSUPPORTED', 'DEADLINE']
@@ -157,6 +158,9 @@ export function explainNoBids (input: NoBidsInput): NoBidsExplanation {
     }
     case 'reputation':
       message = `${workers(n)} in region ${region} ${n === 1 ? 'is' : 'are'} below minReputation ${input.minReputation}; lower minReputation`
+      break
+    case 'jurisdiction':
+      message = `${workers(n)} in region ${region} ${n === 1 ? 'is' : 'are'} not certified for the job's jurisdiction: ${mine[0]?.message ?? ''}; add workers certified there or drop the jurisdiction`
       break
     case 'limits': {
       const count = (code: string): number => mine.filter(r => r.code === code).length

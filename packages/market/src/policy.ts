@@ -62,12 +62,16 @@ export interface OfferView {
   /** ms since the epoch */
   deadline: number
   minReputation: number
+  /** data residency the offer requires ('' or undefined: none) */
+  jurisdiction?: string
 }
 
 /** The worker's situation when an offer arrives. */
 export interface WorkerSituation {
   /** the worker's certified region */
   region: string
+  /** the jurisdiction its certificate names ('' if none) */
+  jurisdiction?: string
   /** leases held now (all jobs) */
   held: number
   /** most leases at once */
@@ -104,6 +108,9 @@ export type BidDecision =
  */
 export function decideBid (offer: OfferView, w: WorkerSituation, now: number): BidDecision {
   if (offer.region !== w.region) return { bid: false, code: 'REGION', reason: `offer is for region ${offer.region}, this worker is in ${w.region}` }
+  if (offer.jurisdiction != null && offer.jurisdiction !== '' && offer.jurisdiction !== (w.jurisdiction ?? '')) {
+    return { bid: false, code: 'JURISDICTION', reason: `the job requires jurisdiction ${offer.jurisdiction}; this worker's certificate names ${w.jurisdiction === '' || w.jurisdiction == null ? 'none' : w.jurisdiction}` }
+  }
   if (w.draining === true) return { bid: false, code: 'DRAINING', reason: 'draining' }
   if (w.availability != null && !w.availability.allowed) return { bid: false, code: 'UNAVAILABLE', reason: `unavailable: ${w.availability.reason}` }
   if (w.reputation < offer.minReputation) return { bid: false, code: 'REPUTATION', reason: `reputation ${w.reputation} below the offer's ${offer.minReputation}` }

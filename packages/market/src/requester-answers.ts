@@ -49,6 +49,12 @@ export function acceptBid (ctx: MarketContext, job: Job, v: ValidatedMarketMessa
     record(ctx, job, { worker: bidder, code: 'PRICE', message: `ask ${bid.pricePerUnit} over the job's maxPricePerUnit ${job.terms.maxPricePerUnit}`, askPricePerUnit: bid.pricePerUnit })
     return
   }
+  if (job.jurisdiction !== '' && v.certificate.jurisdiction !== job.jurisdiction) {
+    job.bids.delete(bidder)
+    ctx.metrics.bid('refused')
+    record(ctx, job, { worker: bidder, code: 'JURISDICTION', message: `certificate names jurisdiction ${v.certificate.jurisdiction === '' ? 'none' : v.certificate.jurisdiction}, the job requires ${job.jurisdiction}` })
+    return
+  }
   if (reputation < job.terms.minReputation) {
     job.bids.delete(bidder)
     ctx.metrics.bid('refused')

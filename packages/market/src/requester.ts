@@ -145,7 +145,8 @@ export class MarketRequester {
         bidWindowMs: job.bidWindowMs,
         modelBytes: job.modelBytes != null ? BigInt(job.modelBytes) : undefined,
         maxFrameBytes: job.maxFrameBytes != null ? BigInt(job.maxFrameBytes) : undefined,
-        inputs: job.inputs
+        inputs: job.inputs,
+        jurisdiction: job.jurisdiction
       }
     })
   }

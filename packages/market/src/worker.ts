@@ -188,6 +188,7 @@ export class MarketWorker {
     const w = this.worker
     return {
       region: this.ctx.own()?.region ?? '',
+      jurisdiction: this.ctx.own()?.jurisdiction ?? '',
       held: this.held.size,
       maxConcurrent: w.maxConcurrentLeases ?? MAX_CONCURRENT_LEASES,
       pricing: w.pricing ?? {},
@@ -235,7 +236,8 @@ export class MarketWorker {
       openShardUnits: open.map(i => Number(offer.shardUnits[i] ?? 0n)),
       maxPricePerUnit: offer.maxPricePerUnit,
       deadline: Number(offer.deadline),
-      minReputation: offer.minReputation
+      minReputation: offer.minReputation,
+      jurisdiction: offer.jurisdiction
     }, situation, now)
     if (!decision.bid) {
       if (decision.code === 'REGION' || decision.code === 'NO_OPEN_SHARDS') this.skipped(known, decision.code, decision.reason)

@@ -177,3 +177,6 @@ export const YAMUX_MAX_STREAM_WINDOW_BYTES = 4 * 1024 * 1024
  * stays open is then closed on, and the verified model kept.
  */
 export const MODEL_EOF_TIMEOUT_MS = 2000
+
+/** Models a node keeps a data-residency restriction for (one per job that required a jurisdiction; the oldest forgotten first). */
+export const MAX_RESTRICTED_MODELS = 1024

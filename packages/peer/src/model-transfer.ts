@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises'
 import { MAX_MODEL_BYTES, MAX_MODEL_HEADER_BYTES, MODEL_PROTOCOL, MODEL_WRITE_BYTES, ModelHeader, ModelRequest } from '@fleetmesh/protocol'
 import { cidDigest, ModelHashMismatchError, ModelTooLargeError, parseModelCid } from '@fleetmesh/runtime'
 import { serviceCapabilities, serviceDependencies, TypedEventEmitter } from '@libp2p/interface'
-import { DIAL_TIMEOUT_MS, MODEL_EOF_TIMEOUT_MS, MODEL_FETCH_TIMEOUT_MS } from './constants.js'
+import { DIAL_TIMEOUT_MS, MAX_RESTRICTED_MODELS, MODEL_EOF_TIMEOUT_MS, MODEL_FETCH_TIMEOUT_MS } from './constants.js'
 import { ModelFetchError, ModelProtocolError } from './errors.js'
 import { filePieces, lengthPrefixed, readPrefixed, sendAll } from './model-wire.js'
 import type { Admission } from './admission.js'
@@ -72,6 +72,12 @@ export interface ModelTransfer extends TypedEventEmitter<ModelTransferEvents> {
   fetch(cid: string, options?: FetchModelOptions): Promise<StoredModel>
   /** Validates, stores and announces a model held locally. */
   add(bytes: Uint8Array): Promise<StoredModel>
+  /**
+   * Data residency: from now on this node serves `cid` only to peers whose
+   * certificate names `jurisdiction` (others get ERR_JURISDICTION). At most
+   * MAX_RESTRICTED_MODELS restrictions are kept (the oldest forgotten).
+   */
+  restrict(cid: string, jurisdiction: string): void
 }
 
 export interface ModelTransferInit {
@@ -102,6 +108,8 @@ export class ModelTransferService extends TypedEventEmitter<ModelTransferEvents>
   private readonly dialTimeoutMs: number
   private readonly log: Logger
   private readonly inFlight = new Map<string, Promise<StoredModel>>()
+  /** model CID -> the jurisdiction a peer must be certified in to fetch it */
+  private readonly restricted = new Map<string, string>()
   private started = false
 
   constructor (components: ModelTransferComponents, init: ModelTransferInit) {
@@ -250,6 +258,12 @@ export class ModelTransferService extends TypedEventEmitter<ModelTransferEvents>
   }
 
   /** Serves a model from the store: a length-prefixed header, then the file's raw bytes, read piece by piece while the previous piece is sent. */
+  restrict (cid: string, jurisdiction: string): void {
+    this.restricted.delete(cid)
+    this.restricted.set(cid, jurisdiction)
+    while (this.restricted.size > MAX_RESTRICTED_MODELS) this.restricted.delete(this.restricted.keys().next().value as string)
+  }
+
   private async handle (stream: Stream, connection: Connection): Promise<void> {
     try {
       const source = stream[Symbol.asyncIterator]()
@@ -265,6 +279,7 @@ export class ModelTransferService extends TypedEventEmitter<ModelTransferEvents>
       try {
         parseModelCid(cid)
         if (!this.components.admission.isAdmitted(connection.remotePeer)) status = 'ERR_NOT_ADMITTED'
+        else if (this.restricted.has(cid) && this.components.admission.get(connection.remotePeer)?.jurisdiction !== this.restricted.get(cid)) status = 'ERR_JURISDICTION'
         else if (!this.store.has(cid)) status = 'ERR_MODEL_NOT_FOUND'
         else {
           // an open file stays readable even if the store evicts the model meanwhile

@@ -56,6 +56,7 @@ export interface JobOffer {
   modelBytes?: bigint
   maxFrameBytes?: bigint
   inputs: OfferInput[]
+  jurisdiction: string
 }
 
 export namespace JobOffer {
@@ -154,6 +155,11 @@ export namespace JobOffer {
           }
         }
 
+        if ((obj.jurisdiction != null && obj.jurisdiction !== '')) {
+          w.uint32(138)
+          w.string(obj.jurisdiction)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -172,7 +178,8 @@ export namespace JobOffer {
           round: 0,
           openShards: [],
           bidWindowMs: 0,
-          inputs: []
+          inputs: [],
+          jurisdiction: ''
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -257,6 +264,10 @@ export namespace JobOffer {
               obj.inputs.push(OfferInput.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.inputs$
               }))
+              break
+            }
+            case 17: {
+              obj.jurisdiction = reader.string()
               break
             }
             default: {
@@ -419,6 +430,13 @@ export namespace JobOffer {
 
               break
             }
+            case 17: {
+              yield {
+                field: `${prefix}.jurisdiction`,
+                value: reader.string()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -526,6 +544,11 @@ export namespace JobOffer {
     value: number
   }
 
+  export interface JobOfferJurisdictionFieldEvent {
+    field: '$.jurisdiction'
+    value: string
+  }
+
   export function encode (obj: Partial<JobOffer>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, JobOffer.codec())
   }
@@ -534,7 +557,7 @@ export namespace JobOffer {
     return decodeMessage(buf, JobOffer.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobOffer>): Generator<JobOfferJobIdFieldEvent | JobOfferRequesterFieldEvent | JobOfferModelCidFieldEvent | JobOfferModeFieldEvent | JobOfferShardUnitsFieldEvent | JobOfferMaxPricePerUnitFieldEvent | JobOfferDeadlineFieldEvent | JobOfferRedundancyFieldEvent | JobOfferMinReputationFieldEvent | JobOfferRegionFieldEvent | JobOfferRoundFieldEvent | JobOfferOpenShardsFieldEvent | JobOfferBidWindowMsFieldEvent | JobOfferModelBytesFieldEvent | JobOfferMaxFrameBytesFieldEvent | JobOfferInputsNameFieldEvent | JobOfferInputsDtypeFieldEvent | JobOfferInputsDimsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobOffer>): Generator<JobOfferJobIdFieldEvent | JobOfferRequesterFieldEvent | JobOfferModelCidFieldEvent | JobOfferModeFieldEvent | JobOfferShardUnitsFieldEvent | JobOfferMaxPricePerUnitFieldEvent | JobOfferDeadlineFieldEvent | JobOfferRedundancyFieldEvent | JobOfferMinReputationFieldEvent | JobOfferRegionFieldEvent | JobOfferRoundFieldEvent | JobOfferOpenShardsFieldEvent | JobOfferBidWindowMsFieldEvent | JobOfferModelBytesFieldEvent | JobOfferMaxFrameBytesFieldEvent | JobOfferInputsNameFieldEvent | JobOfferInputsDtypeFieldEvent | JobOfferInputsDimsFieldEvent | JobOfferJurisdictionFieldEvent> {
     return streamMessage(buf, JobOffer.codec(), opts)
   }
 }
@@ -2809,6 +2832,11 @@ export namespace MarketMessage {
     value: number
   }
 
+  export interface MarketMessageOfferJurisdictionFieldEvent {
+    field: '$.offer.jurisdiction'
+    value: string
+  }
+
   export interface MarketMessageBidJobIdFieldEvent {
     field: '$.bid.jobId'
     value: string
@@ -3033,7 +3061,7 @@ export namespace MarketMessage {
     return decodeMessage(buf, MarketMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MarketMessage>): Generator<MarketMessageIssuedAtFieldEvent | MarketMessageExpiresAtFieldEvent | MarketMessageNonceFieldEvent | MarketMessageCertificateFieldEvent | MarketMessageOfferJobIdFieldEvent | MarketMessageOfferRequesterFieldEvent | MarketMessageOfferModelCidFieldEvent | MarketMessageOfferModeFieldEvent | MarketMessageOfferShardUnitsFieldEvent | MarketMessageOfferMaxPricePerUnitFieldEvent | MarketMessageOfferDeadlineFieldEvent | MarketMessageOfferRedundancyFieldEvent | MarketMessageOfferMinReputationFieldEvent | MarketMessageOfferRegionFieldEvent | MarketMessageOfferRoundFieldEvent | MarketMessageOfferOpenShardsFieldEvent | MarketMessageOfferBidWindowMsFieldEvent | MarketMessageOfferModelBytesFieldEvent | MarketMessageOfferMaxFrameBytesFieldEvent | MarketMessageOfferInputsNameFieldEvent | MarketMessageOfferInputsDtypeFieldEvent | MarketMessageOfferInputsDimsFieldEvent | MarketMessageBidJobIdFieldEvent | MarketMessageBidBidderFieldEvent | MarketMessageBidPricePerUnitFieldEvent | MarketMessageBidMsPerUnitFieldEvent | MarketMessageBidSetupMsFieldEvent | MarketMessageBidCapacityFieldEvent | MarketMessageBidModelCachedFieldEvent | MarketMessageBidRoleFieldEvent | MarketMessageBidRoundFieldEvent | MarketMessageAwardJobIdFieldEvent | MarketMessageAwardLeaseIdFieldEvent | MarketMessageAwardShardIndexFieldEvent | MarketMessageAwardReplicaFieldEvent | MarketMessageAwardUnitsFieldEvent | MarketMessageAwardPricePerUnitFieldEvent | MarketMessageAwardLeaseTimeoutMsFieldEvent | MarketMessageAwardDeadlineFieldEvent | MarketMessageAwardModelCidFieldEvent | MarketMessageAwardModeFieldEvent | MarketMessageAwardShardCountFieldEvent | MarketMessageAcceptJobIdFieldEvent | MarketMessageAcceptLeaseIdFieldEvent | MarketMessageDeclineJobIdFieldEvent | MarketMessageDeclineLeaseIdFieldEvent | MarketMessageDeclineReasonFieldEvent | MarketMessageHeartbeatLeaseIdsFieldEvent | MarketMessageReleaseJobIdFieldEvent | MarketMessageReleaseLeaseIdFieldEvent | MarketMessageReleaseReasonFieldEvent | MarketMessageCancelJobIdFieldEvent | MarketMessageCancelLeaseIdFieldEvent | MarketMessageCancelReasonFieldEvent | MarketMessageCompleteJobIdFieldEvent | MarketMessageCompleteLeaseIdFieldEvent | MarketMessageCompleteResultFieldEvent | MarketMessageCompleteComputeMsFieldEvent | MarketMessageAckOkFieldEvent | MarketMessageAckCodeFieldEvent | MarketMessageNoBidJobIdFieldEvent | MarketMessageNoBidRoundFieldEvent | MarketMessageNoBidCodeFieldEvent | MarketMessageNoBidMessageFieldEvent | MarketMessageNoBidAskPricePerUnitFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MarketMessage>): Generator<MarketMessageIssuedAtFieldEvent | MarketMessageExpiresAtFieldEvent | MarketMessageNonceFieldEvent | MarketMessageCertificateFieldEvent | MarketMessageOfferJobIdFieldEvent | MarketMessageOfferRequesterFieldEvent | MarketMessageOfferModelCidFieldEvent | MarketMessageOfferModeFieldEvent | MarketMessageOfferShardUnitsFieldEvent | MarketMessageOfferMaxPricePerUnitFieldEvent | MarketMessageOfferDeadlineFieldEvent | MarketMessageOfferRedundancyFieldEvent | MarketMessageOfferMinReputationFieldEvent | MarketMessageOfferRegionFieldEvent | MarketMessageOfferRoundFieldEvent | MarketMessageOfferOpenShardsFieldEvent | MarketMessageOfferBidWindowMsFieldEvent | MarketMessageOfferModelBytesFieldEvent | MarketMessageOfferMaxFrameBytesFieldEvent | MarketMessageOfferInputsNameFieldEvent | MarketMessageOfferInputsDtypeFieldEvent | MarketMessageOfferInputsDimsFieldEvent | MarketMessageOfferJurisdictionFieldEvent | MarketMessageBidJobIdFieldEvent | MarketMessageBidBidderFieldEvent | MarketMessageBidPricePerUnitFieldEvent | MarketMessageBidMsPerUnitFieldEvent | MarketMessageBidSetupMsFieldEvent | MarketMessageBidCapacityFieldEvent | MarketMessageBidModelCachedFieldEvent | MarketMessageBidRoleFieldEvent | MarketMessageBidRoundFieldEvent | MarketMessageAwardJobIdFieldEvent | MarketMessageAwardLeaseIdFieldEvent | MarketMessageAwardShardIndexFieldEvent | MarketMessageAwardReplicaFieldEvent | MarketMessageAwardUnitsFieldEvent | MarketMessageAwardPricePerUnitFieldEvent | MarketMessageAwardLeaseTimeoutMsFieldEvent | MarketMessageAwardDeadlineFieldEvent | MarketMessageAwardModelCidFieldEvent | MarketMessageAwardModeFieldEvent | MarketMessageAwardShardCountFieldEvent | MarketMessageAcceptJobIdFieldEvent | MarketMessageAcceptLeaseIdFieldEvent | MarketMessageDeclineJobIdFieldEvent | MarketMessageDeclineLeaseIdFieldEvent | MarketMessageDeclineReasonFieldEvent | MarketMessageHeartbeatLeaseIdsFieldEvent | MarketMessageReleaseJobIdFieldEvent | MarketMessageReleaseLeaseIdFieldEvent | MarketMessageReleaseReasonFieldEvent | MarketMessageCancelJobIdFieldEvent | MarketMessageCancelLeaseIdFieldEvent | MarketMessageCancelReasonFieldEvent | MarketMessageCompleteJobIdFieldEvent | MarketMessageCompleteLeaseIdFieldEvent | MarketMessageCompleteResultFieldEvent | MarketMessageCompleteComputeMsFieldEvent | MarketMessageAckOkFieldEvent | MarketMessageAckCodeFieldEvent | MarketMessageNoBidJobIdFieldEvent | MarketMessageNoBidRoundFieldEvent | MarketMessageNoBidCodeFieldEvent | MarketMessageNoBidMessageFieldEvent | MarketMessageNoBidAskPricePerUnitFieldEvent> {
     return streamMessage(buf, MarketMessage.codec(), opts)
   }
 }
