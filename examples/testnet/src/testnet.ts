@@ -78,9 +78,9 @@ function layout (): FleetNodeSpec[] {
     // the home region's vehicles are out driving while the stations run detection
     nodes.push({ name: `vehicle-${i + 1}`, role: 'vehicle', region, worker: true, owner: `owner-${(i % 3) + 1}`, pricePerUnit: 0.5, vehicle: { state: region === home ? 'driving' : 'parked', soc: 0.8 } })
   }
-  // the gateway submits to both regions, so it keeps a connection to every worker: offers are gossiped only
-  // through subscribers of a region's topic, and the stations of one region do not relay the other's
-  nodes.push({ name: 'office', role: 'station', region: home, worker: false, connectTo: nodes.map(n => n.name) })
+  // the gateway bootstraps only to its nearest station; to submit in the other region it looks that region's
+  // peers up in the DHT (region/<prefix> provider records) and connects to them before offering
+  nodes.push({ name: 'office', role: 'station', region: home, worker: false, connectTo: ['station-1'] })
   return nodes
 }
 
