@@ -56,7 +56,7 @@ export interface JobOffer {
   modelBytes?: bigint
   maxFrameBytes?: bigint
   inputs: OfferInput[]
-  jurisdiction: string
+  jurisdiction?: string
 }
 
 export namespace JobOffer {
@@ -155,7 +155,7 @@ export namespace JobOffer {
           }
         }
 
-        if ((obj.jurisdiction != null && obj.jurisdiction !== '')) {
+        if (obj.jurisdiction != null) {
           w.uint32(138)
           w.string(obj.jurisdiction)
         }
@@ -178,8 +178,7 @@ export namespace JobOffer {
           round: 0,
           openShards: [],
           bidWindowMs: 0,
-          inputs: [],
-          jurisdiction: ''
+          inputs: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
