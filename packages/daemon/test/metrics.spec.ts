@@ -105,6 +105,10 @@ describe('Prometheus metrics of daemons that ran a job', function () {
     assert.equal(total(wrk, 'fleetmesh_ledger_credits_earned_total'), total(req, 'fleetmesh_ledger_credits_spent_total'), 'earned = spent')
     assert.ok(total(req, 'fleetmesh_ledger_receipts_stored_total', { source: 'local' }) >= 1, 'requester: receipt stored locally')
     assert.ok(total(req, 'fleetmesh_ledger_receipts') >= 1)
+    // the inference service registers its own metrics through libp2p's components.metrics
+    assert.ok(observations(scraped.worker, 'fleetmesh_inference_worker_compute_seconds') > 0, 'worker: its own compute time, observed at the worker')
+    assert.ok(total(wrk, 'fleetmesh_inference_worker_micro_batches_total', { kind: 'data' }) > 0, 'worker: micro-batches run')
+    assert.ok(total(req, 'fleetmesh_inference_jobs_total', { state: 'done' }) >= 1, 'requester: jobs done')
     assert.equal(total(req, 'fleetmesh_build_info'), 1)
     assert.ok(family(req, 'fleetmesh_build_info').metrics[0]?.labels?.version != null)
     assert.equal(total(req, 'fleetmesh_peers', { role: 'station', region: 'u33d' }), 1, 'requester: one station peer in u33d')

@@ -179,6 +179,7 @@ export class DataDispatcher implements Dispatcher {
     if (check.resolved || check.outputs.length < check.want) return
     const v = judgeSpotCheck(check.outputs, tensorsClose)
     if (v.state === 'waiting') return
+    this.ctx.metrics?.verifications.increment({ [v.state === 'no-majority' ? 'no_majority' : v.state]: true })
     if (v.state === 'disputed') {
       this.ctx.emit({ type: 'verified', jobId: this.ctx.jobId, seq, workers: v.workers, agreed: false, at: Date.now() })
       check.want = 3

@@ -43,7 +43,7 @@ import type { Ledger, SettleResult } from '@fleetmesh/ledger'
 import type { JobResult, Market } from '@fleetmesh/market'
 import type { WireTensor } from '@fleetmesh/protocol'
 import type { ModelStore, StoredModel } from '@fleetmesh/runtime'
-import type { ComponentLogger, PeerId, TypedEventTarget } from '@libp2p/interface'
+import type { ComponentLogger, Metrics, PeerId, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
 export * from './errors.js'
@@ -215,6 +215,8 @@ export interface InferenceComponents {
   capabilities: InferenceCapabilities
   /** receipts, reputation and the spot-check seed; without it jobs run but are not settled */
   ledger?: Ledger
+  /** libp2p's metrics, if the node has them: the service registers its own (metrics.ts) */
+  metrics?: Metrics
 }
 
 /** Events of the inference service. */

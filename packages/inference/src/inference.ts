@@ -8,7 +8,9 @@ import { DEFAULT_RUNNERS, OPEN_STREAM_TIMEOUT_MS, REACH_REGION_PEERS, REACH_REGI
 import { JobCancelledError } from './errors.js'
 import { emptyCounters, InferChannel } from './infer-channel.js'
 import { runJob, settle } from './job.js'
+import { registerInferenceMetrics } from './metrics.js'
 import { InferenceWorker } from './worker.js'
+import type { InferenceMetrics } from './metrics.js'
 import type { InferCounters } from './infer-channel.js'
 import type { Inference, InferenceComponents, InferenceEvents, InferenceInit, JobHandle, JobProgress, SubmitInit } from './index.js'
 import type { Verification } from './job.js'
@@ -42,6 +44,8 @@ export class InferenceService extends TypedEventEmitter<InferenceEvents> impleme
   private readonly worker: InferenceWorker
   private runtime?: Runtime
   private starting?: Promise<Runtime>
+  /** this service's metrics, when libp2p has a metrics implementation */
+  readonly metrics?: InferenceMetrics
 
   constructor (components: InferenceComponents, init: InferenceInit = {}) {
     super()
@@ -49,6 +53,8 @@ export class InferenceService extends TypedEventEmitter<InferenceEvents> impleme
     this.init = init
     this.log = components.logger.forComponent('fleetmesh:inference')
     this.maxInputBytes = init.maxInputBytes ?? MAX_TENSOR_BYTES
+    const metrics = optional(() => components.metrics)
+    if (metrics != null) this.metrics = registerInferenceMetrics(metrics)
     this.worker = new InferenceWorker({
       peerId: components.peerId,
       log: this.log,
@@ -59,6 +65,7 @@ export class InferenceService extends TypedEventEmitter<InferenceEvents> impleme
       ledger: optional(() => components.ledger),
       runtime: async () => this.getRuntime(),
       maxInputBytes: this.maxInputBytes,
+      metrics: this.metrics,
       delayNextStage: init.delayNextStage,
       tamperOutputs: init.tamperOutputs != null ? (outputs, open) => (init.tamperOutputs as NonNullable<InferenceInit['tamperOutputs']>)(outputs, { stage: open.stage, kind: open.kind }) : undefined
     })
@@ -128,8 +135,8 @@ export class InferenceService extends TypedEventEmitter<InferenceEvents> impleme
     marketResult.promise.catch(() => {})
     const verification: Verification = { caught: new Map(), mismatches: [] }
     const result = runJob(this, jobId, init, emit, signal, marketResult, verification).then(
-      (r: WireTensor[]) => { emit({ type: 'done', jobId, at: Date.now() }); events.end(); return r },
-      (err: any) => { emit({ type: 'failed', jobId, error: `${err?.name ?? 'Error'}: ${err?.message ?? err}`, at: Date.now() }); events.end(); throw err }
+      (r: WireTensor[]) => { this.metrics?.jobs.increment({ done: true }); emit({ type: 'done', jobId, at: Date.now() }); events.end(); return r },
+      (err: any) => { this.metrics?.jobs.increment({ failed: true }); emit({ type: 'failed', jobId, error: `${err?.name ?? 'Error'}: ${err?.message ?? err}`, at: Date.now() }); events.end(); throw err }
     )
     result.catch(() => {})
     const settlement: Promise<SettleResult> = result.then(async () => settle(this, await marketResult.promise, verification))

@@ -9,6 +9,7 @@ import { MAX_LEASE_FAILURES } from './constants.js'
 import type { InferChannel } from './infer-channel.js'
 import type { JobProgress, SubmitInit } from './index.js'
 import type { InferenceService } from './inference.js'
+import type { InferenceMetrics } from './metrics.js'
 import type { BatchAxes } from './micro-batch.js'
 import type { RejectedShard, SettleResult } from '@fleetmesh/ledger'
 import type { BidEvent, JobEvent, JobResult, LeaseEvent } from '@fleetmesh/market'
@@ -69,6 +70,8 @@ export interface DispatchContext {
   batchTensors: (range: [number, number], names?: string[]) => WireTensor[]
   /** the broadcast inputs named, encoded (empty bytes if none) */
   encodeConstants: (names?: string[]) => Uint8Array<ArrayBuffer>
+  /** the service's metrics, if any */
+  metrics?: InferenceMetrics
 }
 
 /** What every dispatcher does. */
@@ -143,6 +146,7 @@ export async function runJob (svc: InferenceService, jobId: string, init: Submit
       const recoverable = isRecoverable(e.code) && failures < MAX_LEASE_FAILURES
       const where = e.stage != null && mode === 'pipeline' ? `stage ${e.stage}` : e.seq != null ? `micro-batch ${e.seq}` : `lease ${lease.leaseId}`
       emit({ type: 'worker-error', jobId, worker: lease.worker.toString(), leaseId: lease.leaseId, stage: e.stage, seq: e.seq, name: e.name, code: e.code, message: e.message, recoverable, at: Date.now() })
+      svc.metrics?.workerErrors.increment({ [recoverable ? 'recovered' : 'failed']: true })
       const err = new RemoteError(e.name || 'Error', e.code, `worker ${lease.worker.toString()} (${where}): ${e.message}`, { worker: lease.worker.toString(), leaseId: lease.leaseId, stage: mode === 'pipeline' ? e.stage : undefined, seq: e.seq })
       if (recoverable) {
         failures++
@@ -160,6 +164,7 @@ export async function runJob (svc: InferenceService, jobId: string, init: Submit
       const picked = names == null ? init.inputs : init.inputs.filter(t => names.includes(t.name))
       return sliceBatch(picked, axes, start, end)
     },
+    metrics: svc.metrics,
     encodeConstants: (names) => {
       const picked = broadcastInputs(init.inputs, axes).filter(t => names == null || names.includes(t.name))
       return picked.length > 0 ? encodeTensors(picked, maxBytes) : new Uint8Array(0)

@@ -8,6 +8,7 @@ import { InferChannel, InferChannelView, LocalInferChannel } from './infer-chann
 import { pick, StageJoin } from './pipeline-plan.js'
 import type { FrameSink, FrameSource, InferCounters } from './infer-channel.js'
 import type { InferenceAdmission, InferenceModels } from './index.js'
+import type { InferenceMetrics } from './metrics.js'
 import type { Ledger } from '@fleetmesh/ledger'
 import type { WorkerLease } from '@fleetmesh/market'
 import type { InferMessage, InferOpen, WireTensor } from '@fleetmesh/protocol'
@@ -40,6 +41,8 @@ export interface WorkerContext {
   maxInputBytes: number
   /** fault injection for tests and drills (never set in production) */
   tamperOutputs?: (outputs: WireTensor[], open: InferOpen) => WireTensor[]
+  /** the service's metrics, if any */
+  metrics?: InferenceMetrics
   /** fault injection: wait before opening the next stage's stream, ms */
   delayNextStage?: (stage: number) => number
 }
@@ -334,6 +337,8 @@ export class InferenceWorker {
       if (bytes > this.ctx.maxInputBytes && config.next != null) throw new MessageTooLargeError('stage output', bytes, this.ctx.maxInputBytes)
       s.items += items
       s.computeMs += ran.computeMs
+      this.ctx.metrics?.workerCompute.observe(ran.computeMs / 1000)
+      this.ctx.metrics?.workerMicroBatches.increment({ [open.kind === 'data' ? 'data' : 'stage']: true })
       const digests = { input: digestTensors(inputs), output: outputDigest(outputs) }
       s.digests.set(seq, digests)
       if (config.ended) return
