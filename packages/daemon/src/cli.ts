@@ -1,14 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
-import { exportAuthority, exportAuthorityPublicKey, createAuthority, createRevocationList, generateSwarmKey, importAuthority, importAuthorityPublicKey, issueCertificate, loadOrCreateIdentity, parseSwarmKey, verifyRevocationList } from '@fleetmesh/peer'
+import { generateSwarmKey, importAuthorityPublicKey, loadOrCreateIdentity, parseSwarmKey } from '@fleetmesh/peer'
 import { parseModelCid } from '@fleetmesh/runtime'
-import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import cliProgress from 'cli-progress'
 import Table from 'cli-table3'
 import { Command, CommanderError, Option } from 'commander'
-import { registerAuthorityGrant } from './authority-grant.js'
+import { registerAuthorityCommands } from './authority-commands.js'
+import { collect, intArg, numberArg, readInputFile } from './cli-args.js'
 import { ApiClient } from './client.js'
 import { coerceValue, CONFIG_KEYS, loadConfig } from './config.js'
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, PARENT_CHECK_INTERVAL_MS } from './constants.js'
@@ -18,7 +19,7 @@ import { CERTIFICATE_FILE, CONFIG_FILE, loadOrCreateToken, writeFileAtomic } fro
 import { readNpy, writeNpy } from './npy.js'
 import { placementMessage, progressFigures, progressLine } from './progress.js'
 import type { JobView } from './jobs.js'
-import type { RevocationEntry, WireTensor } from '@fleetmesh/protocol'
+import type { WireTensor } from '@fleetmesh/protocol'
 
 /**
  * The `fleetmesh` command line: authority and swarm key tools, `init`,
@@ -27,10 +28,7 @@ import type { RevocationEntry, WireTensor } from '@fleetmesh/protocol'
  * one line, `fleetmesh: <message>`, on stderr.
  */
 
-/** Authority private key file name in `fleetmesh authority init --out DIR`. */
-export const AUTHORITY_KEY_FILE = 'authority.key'
-/** Authority public key file name (what nodes trust). */
-export const AUTHORITY_PUB_FILE = 'authority.pub'
+export { AUTHORITY_KEY_FILE, AUTHORITY_PUB_FILE } from './authority-commands.js'
 
 /** Where the CLI writes and what it reads; replaceable in tests. */
 export interface CliIo {
@@ -56,24 +54,6 @@ export function errorLine (err: any): string {
   return `fleetmesh: ${oneLine(message.replace(/^error: /, ''))}`
 }
 
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
-
-function intArg (name: string, min: number, max = Number.MAX_SAFE_INTEGER): (v: string) => number {
-  return (v) => {
-    const n = Number(v)
-    if (!/^\s*-?\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`${name}: expected an integer ${min}..${max === Number.MAX_SAFE_INTEGER ? '' : max}, got ${JSON.stringify(v)}`)
-    return n
-  }
-}
-
-function numberArg (name: string): (v: string) => number {
-  return (v) => {
-    const n = Number(v)
-    if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`${name}: expected a number > 0, got ${JSON.stringify(v)}`)
-    return n
-  }
-}
-
 /** `--set key=value` pairs as flat config keys. @throws UsageError on a pair without `=` */
 function parseSets (sets: string[] = []): Record<string, string> {
   const out: Record<string, string> = {}
@@ -83,14 +63,6 @@ function parseSets (sets: string[] = []): Record<string, string> {
     out[s.slice(0, i).trim()] = s.slice(i + 1)
   }
   return out
-}
-
-async function readInputFile (file: string, what: string): Promise<Buffer> {
-  try {
-    return await readFile(file)
-  } catch (err: any) {
-    throw new UsageError(`${what} ${file}: ${err?.code === 'ENOENT' ? 'no such file' : err?.code === 'EISDIR' ? 'is a directory' : err?.message ?? err}`)
-  }
 }
 
 interface ConnectOptions { dataDir?: string, api?: string, token?: string }
@@ -148,86 +120,7 @@ export function createProgram (io: CliIo = defaultIo): Command {
       outputError: () => {}
     })
 
-  // ---- authority --------------------------------------------------------
-  const authority = program.command('authority').description('fleet authority keys and device certificates')
-  authority.command('init')
-    .description('create a fleet authority key pair: DIR/authority.key (keep offline, mode 0600) and DIR/authority.pub (give to every node)')
-    .requiredOption('--out <dir>', 'directory for the key files')
-    .option('--force', 'overwrite an existing authority key')
-    .action(async (o: { out: string, force?: boolean }) => {
-      const dir = resolve(o.out)
-      const keyFile = join(dir, AUTHORITY_KEY_FILE)
-      if (existsSync(keyFile) && o.force !== true) throw new UsageError(`${keyFile} exists; an authority key is never overwritten without --force (every certificate it issued would stop verifying)`)
-      const a = await createAuthority()
-      await mkdir(dir, { recursive: true, mode: 0o700 })
-      await writeFileAtomic(keyFile, exportAuthority(a) + '\n', 0o600)
-      await writeFileAtomic(join(dir, AUTHORITY_PUB_FILE), exportAuthorityPublicKey(a.publicKey) + '\n', 0o644)
-      io.stdout(`authority ${a.id}\nprivate key ${keyFile} (keep it offline)\npublic key ${join(dir, AUTHORITY_PUB_FILE)}\n`)
-    })
-  authority.command('issue')
-    .description('issue a device certificate to a node\'s PeerId (printed by `fleetmesh init`)')
-    .requiredOption('--authority <dir>', 'directory of authority.key')
-    .requiredOption('--peer <peerId>', 'the node\'s PeerId')
-    .addOption(new Option('--role <role>', 'the node\'s role').choices(['vehicle', 'station']).makeOptionMandatory())
-    .requiredOption('--region <geohash>', 'the node\'s region (geohash prefix)')
-    .option('--days <n>', 'validity, days', intArg('--days', 1, 36500), 365)
-    .option('--owner <account>', 'vehicle owner account', '')
-    .option('--jurisdiction <name>', 'where the device processes data, e.g. eu (jobs may require it: fleetmesh submit --jurisdiction)', '')
-    .requiredOption('--out <file>', 'certificate file to write (the node\'s <dataDir>/certificate)')
-    .action(async (o: { authority: string, peer: string, role: 'vehicle' | 'station', region: string, days: number, owner: string, jurisdiction: string, out: string }) => {
-      const keyFile = join(resolve(o.authority), AUTHORITY_KEY_FILE)
-      const a = importAuthority((await readInputFile(keyFile, 'authority key')).toString('utf8'))
-      let peerId
-      try { peerId = peerIdFromString(o.peer) } catch { throw new UsageError(`--peer ${JSON.stringify(o.peer)} is not a PeerId (fleetmesh init prints the node's PeerId)`) }
-      let cert
-      try {
-        cert = await issueCertificate(a, { peerId, role: o.role, region: o.region, validForMs: o.days * 24 * 3600_000, owner: o.owner, jurisdiction: o.jurisdiction })
-      } catch (err: any) {
-        throw new UsageError(String(err?.message ?? err))
-      }
-      const out = resolve(o.out)
-      await writeFileAtomic(out, cert, 0o644)
-      io.stdout(`certificate for ${peerId.toString()} (${o.role} in ${o.region}, ${o.days} days) written to ${out}\n`)
-    })
-
-  authority.command('revoke')
-    .description('sign a revocation list (devices by PeerId, certificates by serial) into FILE; a node loads <dataDir>/revocation.list at start and spreads it to the whole fleet (gossip, and a push to every peer it admits)')
-    .requiredOption('--authority <dir>', 'directory of authority.key')
-    .option('--peer <peerId>', 'revoke a device: its certificates issued until now (repeatable)', collect)
-    .option('--serial <hex>', 'revoke one certificate by its serial, sha2-256 hex of the certificate file (repeatable)', collect)
-    .option('--reason <text>', 'reason recorded with the new entries', '')
-    .requiredOption('--out <file>', 'revocation list to write; an existing list there is extended (its entries kept, its sequence raised)')
-    .action(async (o: { authority: string, peer?: string[], serial?: string[], reason: string, out: string }) => {
-      const a = importAuthority((await readInputFile(join(resolve(o.authority), AUTHORITY_KEY_FILE), 'authority key')).toString('utf8'))
-      if ((o.peer ?? []).length === 0 && (o.serial ?? []).length === 0) throw new UsageError('name what to revoke: --peer <PeerId> or --serial <hex>')
-      const now = Date.now()
-      const entries: RevocationEntry[] = []
-      for (const p of o.peer ?? []) {
-        try { entries.push({ peerId: peerIdFromString(p), revokedAt: now, reason: o.reason }) } catch { throw new UsageError(`--peer ${JSON.stringify(p)} is not a PeerId`) }
-      }
-      for (const serial of o.serial ?? []) entries.push({ serial: serial.toLowerCase(), revokedAt: now, reason: o.reason })
-      const out = resolve(o.out)
-      let sequence = now
-      if (existsSync(out)) {
-        let previous
-        try {
-          previous = await verifyRevocationList(await readInputFile(out, 'revocation list'), { trustedAuthorities: [a.publicKey] })
-        } catch (err: any) {
-          throw new UsageError(`${out} is not a revocation list of this authority (${err?.message ?? err}); give another --out`)
-        }
-        entries.unshift(...previous.entries)
-        sequence = Math.max(now, previous.sequence + 1)
-      }
-      let list: Uint8Array
-      try {
-        list = await createRevocationList(a, entries, { sequence, issuedAt: now })
-      } catch (err: any) {
-        throw new UsageError(err?.message ?? String(err))
-      }
-      await writeFileAtomic(out, list, 0o644)
-      io.stdout(`revocation list ${sequence} with ${entries.length} entries written to ${out}\ncopy it to <dataDir>/revocation.list of a node and restart it: the node applies it and spreads it to the fleet\n`)
-    })
-  registerAuthorityGrant(authority, io, AUTHORITY_KEY_FILE)
+  registerAuthorityCommands(program, io)
 
   // ---- swarm key --------------------------------------------------------
   program.command('swarm-key')
