@@ -22,5 +22,8 @@ export async function launchChromium (timeoutMs: number): Promise<Browser> {
   const executablePath = await chromiumPath()
   // the packaged build is a headless shell: it needs no sandbox setup and no zygote in a container
   const args = executablePath === SYSTEM_CHROMIUM ? ['--no-sandbox', '--headless=new'] : ['--no-sandbox', '--no-zygote', '--headless=shell', '--use-gl=angle', '--use-angle=swiftshader']
-  return chromium.launch({ executablePath, args, timeout: timeoutMs })
+  // a fixed UI language: with LANG/LC_ALL at C or POSIX (CI containers) the packaged build reports the
+  // locale `en-US@posix`, which Intl refuses ("Invalid language tag"), and the page's number formatting throws
+  args.push('--lang=en-US')
+  return chromium.launch({ executablePath, args, timeout: timeoutMs, env: { ...process.env, LANG: 'en_US.UTF-8', LC_ALL: 'en_US.UTF-8' } })
 }
