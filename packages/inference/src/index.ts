@@ -25,6 +25,12 @@
  * (micro-batch.ts), {@link planPipelineFeeds} (pipeline-plan.ts),
  * {@link judgeSpotCheck} (spot-check.ts) and {@link Pace} (pace.ts).
  *
+ * Stateful models (a KV cache, a recurrent state: a graph output fed back
+ * as a graph input, a `StatePair`) step in this process with
+ * {@link LocalStatefulSession}, the reference for sessions on the mesh;
+ * {@link generateTokens} generates tokens against anything that steps,
+ * with a greedy or seeded top-k sampler ({@link createSampler}, pure).
+ *
  * @example
  *
  * ```TypeScript
@@ -53,6 +59,11 @@ export * from './pipeline-plan.js'
 export * from './spot-check.js'
 export { Pace, median } from './pace.js'
 export { InferChannel, LocalInferChannel, emptyCounters } from './infer-channel.js'
+export { createSampler, topK } from './sampler.js'
+export type { Sampler, SamplerSpec } from './sampler.js'
+export { LocalStatefulSession, generateTokens } from './local-session.js'
+export type { GenerateInit, LocalSessionInit, Stepper } from './local-session.js'
+export type { StatePair } from '@fleetmesh/runtime'
 export type { InferCounters, InferFrame, FrameSink, FrameSource } from './infer-channel.js'
 
 /** What a submitted job asks for. */
