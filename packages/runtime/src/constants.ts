@@ -49,3 +49,11 @@ export const EXCHANGE_RETAIN_BYTES = 16 * 1024 * 1024
  * PipeDream's partitioner accept.
  */
 export const DEFAULT_PARTITION_SLACK = 0.15
+
+/**
+ * Size given to every symbolic dim of the sample the partitioner makes
+ * from a stateful model's declared inputs when no `sampleInputs` are given
+ * (a sequence of 2 tokens, a KV cache of 2 past positions); the measuring
+ * runs resize it to 4 to find the symbolic dims of the stages.
+ */
+export const DECLARED_SAMPLE_DIM = 2

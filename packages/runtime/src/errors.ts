@@ -125,3 +125,13 @@ export class MissingStageInputError extends FleetmeshError {
     this.input = input
   }
 }
+
+/**
+ * State pairs (a graph output fed back as a graph input) that do not fit a
+ * model: a name that is not a graph output or input, a tensor in two
+ * pairs, a state tensor that cannot be made or fed.
+ */
+export class StateError extends FleetmeshError {
+  override readonly name = 'StateError'
+  readonly code = 'ERR_STATE'
+}

@@ -1,4 +1,5 @@
-import { encodeModel, onnx } from './onnx.js'
+import { floatInput, int64Scalar, int64Vector, model, rng, weights } from './onnx-build.js'
+import { onnx } from './onnx.js'
 import type onnxProto from 'onnx-proto'
 
 /**
@@ -6,35 +7,6 @@ import type onnxProto from 'onnx-proto'
  * demos: no model file needs to be downloaded. Weights come from a seeded
  * PRNG (mulberry32), so the same options give the same bytes (and CID).
  */
-
-/** mulberry32: a small seeded PRNG (Tommy Ettinger, public domain). */
-function rng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-function weights (name: string, dims: number[], random: () => number, scale: number): onnxProto.onnx.TensorProto {
-  const n = dims.reduce((a, b) => a * b, 1)
-  const data = Float32Array.from({ length: n }, () => (random() * 2 - 1) * scale)
-  return onnx.TensorProto.create({ name, dims, dataType: 1, rawData: new Uint8Array(data.buffer) })
-}
-
-function floatInput (name: string, dims: Array<number | string>): onnxProto.onnx.ValueInfoProto {
-  return onnx.ValueInfoProto.create({
-    name,
-    type: { tensorType: { elemType: 1, shape: { dim: dims.map(d => typeof d === 'number' ? { dimValue: d } : { dimParam: d }) } } }
-  })
-}
-
-function model (graph: onnxProto.onnx.IGraphProto, opset = 13): Uint8Array {
-  return encodeModel(onnx.ModelProto.create({ irVersion: 8, producerName: 'fleetmesh-generate', opsetImport: [{ domain: '', version: opset }], graph }))
-}
 
 /** Options of {@link generateMlp}. */
 export interface MlpOptions {
@@ -159,14 +131,6 @@ export function generateDtypeProbe (): Uint8Array {
     input: types.map(([n, t, d]) => vi(n, t, d)),
     output: types.map(([n, t, d]) => vi(`${n}_out`, t, d))
   })
-}
-
-function int64Scalar (name: string, value: number): onnxProto.onnx.TensorProto {
-  return onnx.TensorProto.create({ name, dims: [], dataType: 7, rawData: new Uint8Array(BigInt64Array.of(BigInt(value)).buffer) })
-}
-
-function int64Vector (name: string, values: number[]): onnxProto.onnx.TensorProto {
-  return onnx.TensorProto.create({ name, dims: [values.length], dataType: 7, rawData: new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer) })
 }
 
 /** Options of {@link skipInputModel}. */

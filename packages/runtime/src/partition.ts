@@ -2,11 +2,14 @@ import { modelCid } from './cid.js'
 import { DEFAULT_PARTITION_SLACK } from './constants.js'
 import { MissingStageInputError, PartitionError } from './errors.js'
 import { constantBytes, nodeFlops, nodeInputs, topoOrder } from './graph.js'
+import { sampleFromDeclared, stateCuts } from './partition-state.js'
+import { checkStatePairs } from './state.js'
 import { LocalSession } from './local.js'
 import { decodeModel, encodeModel, onnx, tensorByteLength } from './onnx.js'
 import { declaredTensors, dimGroups, measureSymbolicShapes, measureTensors } from './shapes.js'
 import type { GraphProto, NodeProto, TensorProto } from './onnx.js'
 import type { SymbolicDim } from './shapes.js'
+import type { StatePair } from './state.js'
 import type { TensorDType, WireTensor } from '@fleetmesh/protocol'
 import type onnxProto from 'onnx-proto'
 
@@ -74,6 +77,20 @@ export interface PartitionOptions {
    * @default DEFAULT_PARTITION_SLACK (0.15)
    */
   slack?: number
+  /**
+   * the model's state pairs (a graph output fed back as a graph input next
+   * step: a KV cache, a recurrent state). Each pair stays in one stage:
+   * no cut falls between a node reading its input and the node producing
+   * its output; the state output leaves only its own stage (listed in that
+   * stage's `outputs` and `state`, never passed through) and the state
+   * input is fed to that stage only (`Stage.state`, not `graphInputs`).
+   * Without `sampleInputs`, a sample is made from the declared inputs:
+   * zeros, every symbolic dim DECLARED_SAMPLE_DIM (2).
+   *
+   * @default none
+   * @throws StateError (from partitionModel) if a pair does not name a graph output and a graph input, or its output is not computed by a node
+   */
+  state?: StatePair[]
 }
 
 /** One stage of a partition. */
@@ -84,7 +101,7 @@ export interface Stage {
   bytes: Uint8Array
   /** CID of `bytes` */
   cid: string
-  /** input names, in order: `activations`, then `graphInputs` */
+  /** input names, in order: `activations`, then `graphInputs`, then the inputs of `state` */
   inputs: string[]
   /**
    * the inputs produced by the previous stage: exactly its `outputs`
@@ -98,8 +115,17 @@ export interface Stage {
    * in graph-input order
    */
   graphInputs: string[]
-  /** output names (the next stage's inputs; the model's outputs for the last stage) */
+  /**
+   * output names: the next stage's inputs (the model's outputs for the
+   * last stage), then the outputs of `state` not among them
+   */
   outputs: string[]
+  /**
+   * the state pairs this stage keeps (see `PartitionOptions.state`): the
+   * worker feeds each output back as its input on the next step; empty
+   * for a stateless model
+   */
+  state: StatePair[]
   /** nodes of the original graph in this stage */
   nodeCount: number
   /** estimated FLOPs per run with the sample inputs (0 if shapes are unknown) */
@@ -131,7 +157,8 @@ export interface Partition {
  * @param bytes - a validated ONNX model
  * @param options - stage count, sample inputs (one micro-batch), batch axes, slack
  * @throws InvalidModelError if the bytes are not ONNX
- * @throws PartitionError if the stage count is not an integer in [1, nodes]; tensor types are unknown and no sample inputs were given; the model does not run on the sample; `batchAxes` names an unknown input or axis; or the sample's batched inputs disagree on the batch size
+ * @throws PartitionError if the stage count is not an integer in [1, nodes]; tensor types are unknown and no sample inputs were given; the model does not run on the sample; `batchAxes` names an unknown input or axis; the sample's batched inputs disagree on the batch size; or the state pairs leave fewer than `stages` places to cut
+ * @throws StateError if a state pair does not fit the model
  */
 export async function partitionModel (bytes: Uint8Array, options: PartitionOptions): Promise<Partition> {
   const K = options.stages
@@ -161,7 +188,12 @@ export async function partitionModel (bytes: Uint8Array, options: PartitionOptio
   const N = nodes.length
   if (!Number.isInteger(K) || K < 1 || K > N) throw new PartitionError(`cannot cut a graph of ${N} nodes into ${K} stages; use 1..${N}`)
 
-  const sample = options.sampleInputs
+  const state = options.state ?? []
+  checkStatePairs({ inputs: (graph.input ?? []).map(v => ({ name: v.name ?? '' })).filter(v => !initializers.has(v.name)), outputs: graph.output?.map(v => ({ name: v.name ?? '' })) ?? [] }, state)
+  const stateOutputs = new Set(state.map(p => p.output))
+  const stateInputs = new Set(state.map(p => p.input))
+  const cutAllowed = stateCuts(nodes, state)
+  const sample = options.sampleInputs ?? (state.length > 0 ? sampleFromDeclared((graph.input ?? []).filter(v => !initializers.has(v.name ?? ''))) : undefined)
   const groups = sample != null ? dimGroups((graph.input ?? []).filter(v => !initializers.has(v.name ?? '')), sample, options.batchAxes) : []
   const meta = sample != null ? await measureTensors(model, sample) : declaredTensors(graph)
   const shapesKnown = nodes.every(n => (n.output ?? []).every(o => o === '' || meta.has(o)))
@@ -180,7 +212,8 @@ export async function partitionModel (bytes: Uint8Array, options: PartitionOptio
   nodes.forEach((n, i) => { for (const o of n.output ?? []) if (o !== '') producerOf.set(o, i) })
   const lastUse = new Map<string, number>()
   nodes.forEach((n, i) => { for (const x of nodeInputs(n)) if (producerOf.has(x)) lastUse.set(x, Math.max(lastUse.get(x) ?? -1, i)) })
-  for (const o of graphOutputs) if (producerOf.has(o)) lastUse.set(o, N)
+  // a state output stays in its own stage: it crosses a cut only if a later node reads it
+  for (const o of graphOutputs) if (producerOf.has(o) && !stateOutputs.has(o)) lastUse.set(o, N)
   const diff = new Array<number>(N + 2).fill(0)
   for (const [t, p] of producerOf) {
     const l = lastUse.get(t)
@@ -198,6 +231,7 @@ export async function partitionModel (bytes: Uint8Array, options: PartitionOptio
   ;(best[0] as number[])[0] = 0
   for (let k = 1; k <= K; k++) {
     for (let j = k; j <= N - (K - k); j++) {
+      if (!(cutAllowed[j] as boolean)) continue // a cut here would split a state pair
       let m = Number.POSITIVE_INFINITY
       for (let i = k - 1; i < j; i++) {
         const v = Math.max((best[k - 1] as number[])[i] as number, segment(i, j))
@@ -207,6 +241,10 @@ export async function partitionModel (bytes: Uint8Array, options: PartitionOptio
     }
   }
   const bottleneck = (best[K] as number[])[N] as number
+  if (!Number.isFinite(bottleneck)) {
+    const places = cutAllowed.slice(1, N).filter(a => a).length
+    throw new PartitionError(`cannot cut this model into ${K} stages keeping each state pair in one stage: it has ${places} place(s) to cut, so use at most ${places + 1} stages`)
+  }
   const limit = bottleneck * (1 + (options.slack ?? DEFAULT_PARTITION_SLACK))
 
   // 2) among cuts within the limit, the fewest bytes crossing
@@ -215,6 +253,7 @@ export async function partitionModel (bytes: Uint8Array, options: PartitionOptio
   ;(traffic[0] as number[])[0] = 0
   for (let k = 1; k <= K; k++) {
     for (let j = k; j <= N - (K - k); j++) {
+      if (!(cutAllowed[j] as boolean)) continue // a cut here would split a state pair
       for (let i = k - 1; i < j; i++) {
         if (segment(i, j) > limit) continue
         const prev = (traffic[k - 1] as number[])[i] as number
@@ -255,7 +294,8 @@ export async function partitionModel (bytes: Uint8Array, options: PartitionOptio
     for (const n of stageNodes) n.input = n.input.map(i => rename.get(i) ?? i)
     const outputNames: string[] = []
     const passThrough: onnxProto.onnx.NodeProto[] = []
-    const leaving = s < K - 1 ? crossing[s] as string[] : graphOutputs
+    const leaving = s < K - 1 ? crossing[s] as string[] : graphOutputs.filter(o => !stateOutputs.has(o))
+    const kept = state.filter(p => stageOf(producerOf.get(p.output) as number) === s)
     // a graph output that is a graph input itself (only ever the last stage's
     // outputs: graph inputs never cross a cut) is read from the requester
     const outputGraphInputs = new Set<string>()
@@ -272,7 +312,9 @@ export async function partitionModel (bytes: Uint8Array, options: PartitionOptio
       outputNames.push(outName)
     }
     const used = new Set([...stageNodes.flatMap(n => nodeInputs(n)), ...outputGraphInputs])
-    const needGraphInputs = graphInputs.filter(i => used.has(i))
+    const needGraphInputs = graphInputs.filter(i => used.has(i) && !stateInputs.has(i))
+    const outputTypeOf = new Map(outputNames.map((n, i) => [n, leaving[i] as string]))
+    for (const p of kept) if (!outputNames.includes(p.output)) outputNames.push(p.output)
     const typeOf = (t: string): onnxProto.onnx.ITypeProto => {
       const m = meta.get(t)
       const dims = measured.shapes.get(t)
@@ -280,7 +322,7 @@ export async function partitionModel (bytes: Uint8Array, options: PartitionOptio
       return { tensorType: { elemType: m.dtype, shape: { dim: dims.map(d => typeof d === 'number' ? { dimValue: d } : { dimParam: d }) } } }
     }
     const activations = incoming.map(t => alias(t, s - 1))
-    const inputNames = [...activations, ...needGraphInputs]
+    const inputNames = [...activations, ...needGraphInputs, ...kept.map(p => p.input)]
     const origByAlias = new Map<string, string>(incoming.map(t => [alias(t, s - 1), t]))
     const stageInit = [...used].filter(i => initializers.has(i)).map(i => initializers.get(i) as TensorProto)
     const stageConstants = [...new Set([...used].filter(i => constants.has(i)).map(i => constants.get(i)?.node as NodeProto))]
@@ -289,7 +331,7 @@ export async function partitionModel (bytes: Uint8Array, options: PartitionOptio
       node: [...stageConstants.map(n => onnx.NodeProto.fromObject(n as any)), ...stageNodes, ...passThrough],
       initializer: stageInit as onnxProto.onnx.TensorProto[],
       input: inputNames.map(n => onnx.ValueInfoProto.create({ name: n, type: graphInputs.includes(n) ? (graph.input ?? []).find(v => v.name === n)?.type ?? typeOf(n) : typeOf(origByAlias.get(n) ?? n) })),
-      output: outputNames.map(n => onnx.ValueInfoProto.create({ name: n, type: s === K - 1 ? (graph.output ?? []).find(v => v.name === n)?.type ?? typeOf(n) : typeOf(leaving[outputNames.indexOf(n)] as string) }))
+      output: outputNames.map(n => onnx.ValueInfoProto.create({ name: n, type: s === K - 1 || stateOutputs.has(n) ? (graph.output ?? []).find(v => v.name === n)?.type ?? typeOf(n) : typeOf(outputTypeOf.get(n) ?? n) }))
     })
     const stageModel = onnx.ModelProto.create({
       irVersion: model.irVersion,
@@ -307,6 +349,7 @@ export async function partitionModel (bytes: Uint8Array, options: PartitionOptio
       activations,
       graphInputs: needGraphInputs,
       outputs: outputNames,
+      state: kept.map(p => ({ ...p })),
       nodeCount: range[1] - range[0],
       flops: flops.slice(range[0], range[1]).reduce((a, b) => a + b, 0),
       paramBytes: stageInit.reduce((a, t) => a + tensorByteLength(t), 0) + stageConstants.reduce((a, n) => a + constantBytes(n), 0),
@@ -321,22 +364,25 @@ export async function partitionModel (bytes: Uint8Array, options: PartitionOptio
  * Runs stages one after another in this process (reference for tests and
  * benchmarks), feeding each exactly what the mesh sends it: every name in
  * `stage.inputs`, taken from the previous stage's outputs, or from `inputs`
- * if the stage lists it in `stage.graphInputs`. A graph input is never
- * handed to a stage that does not list it.
+ * if the stage lists it in `stage.graphInputs` or as the input of one of
+ * its `state` pairs (the state the stage's worker keeps). A graph input is
+ * never handed to a stage that does not list it.
  *
  * @param stages - a partition's stages, in pipeline order
- * @param inputs - the original graph inputs
- * @returns the last stage's outputs
+ * @param inputs - the original graph inputs (state inputs included, for a stateful partition)
+ * @returns the last stage's outputs, then the state outputs of the stages before it (so a stateful partition returns every output of the whole model)
  * @throws MissingStageInputError naming the stage and the input that is neither
  */
 export async function runStagesLocally (stages: Stage[], inputs: WireTensor[]): Promise<WireTensor[]> {
   let previous: WireTensor[] = []
   let previousIndex: number | undefined
+  const stateOutputs: WireTensor[] = []
   for (const stage of stages) {
+    const fromCaller = new Set([...stage.graphInputs, ...(stage.state ?? []).map(p => p.input)])
     const feed = stage.inputs.map(name => {
       const fromPrevious = previous.find(t => t.name === name)
       if (fromPrevious != null) return fromPrevious
-      const isGraphInput = stage.graphInputs.includes(name)
+      const isGraphInput = fromCaller.has(name)
       const given = isGraphInput ? inputs.find(t => t.name === name) : undefined
       if (given != null) return given
       const after = previousIndex == null ? 'it runs first' : `stage ${previousIndex} does not output it`
@@ -344,6 +390,13 @@ export async function runStagesLocally (stages: Stage[], inputs: WireTensor[]): 
         ? `stage ${stage.index} reads the graph input "${name}", which the inputs do not include; pass every graph input the stages list`
         : `stage ${stage.index} reads "${name}", which is not among its graph inputs and ${after}; run the stages of one partition in order, from stage 0`)
     })
+    if (previousIndex != null) {
+      const previousStage = stages.find(s => s.index === previousIndex)
+      for (const p of previousStage?.state ?? []) {
+        const t = previous.find(o => o.name === p.output)
+        if (t != null) stateOutputs.push(t)
+      }
+    }
     const session = await LocalSession.create(stage.bytes)
     try {
       previous = await session.run(feed)
@@ -352,7 +405,7 @@ export async function runStagesLocally (stages: Stage[], inputs: WireTensor[]): 
     }
     previousIndex = stage.index
   }
-  return previous
+  return [...previous, ...stateOutputs]
 }
 
 export type { TensorDType }
