@@ -75,3 +75,21 @@ export const MAX_INFER_HEADER_BYTES = 64 * 1024
  * busy this way) without queues growing at a slow stage.
  */
 export const PIPELINE_EXTRA_CREDITS = 2
+
+/** Stateful sessions one worker serves at once (each keeps its state in memory) @default for `InferenceInit.maxSessions`. */
+export const MAX_SESSIONS_PER_WORKER = 4
+
+/** Largest state one session stage keeps on a worker, bytes (a KV cache grows every step) @default for `InferenceInit.maxSessionStateBytes`. */
+export const MAX_SESSION_STATE_BYTES = 256 * 1024 * 1024
+
+/** A worker frees a session stage that received no step for this long, ms @default for `InferenceInit.sessionIdleTimeoutMs`. */
+export const SESSION_IDLE_TIMEOUT_MS = 5 * 60_000
+
+/** A session's life when `SessionInit.deadline` is not given, ms (the market bounds it by MAX_JOB_DEADLINE_MS, 1 h). */
+export const SESSION_DEADLINE_MS = 30 * 60_000
+
+/** Lost workers (or stage failures another worker may not hit) a session recovers from before it fails. */
+export const MAX_SESSION_RECOVERIES = 8
+
+/** Compute units a session offers per stage (a unit is one step of one stage; receipts count the steps served). */
+export const SESSION_OFFER_UNITS = 1

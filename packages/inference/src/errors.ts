@@ -62,13 +62,41 @@ export class RemoteError extends FleetmeshError {
 }
 
 /**
- * A worker-side session problem the requester can recover from by giving
- * the shard to another worker: no live lease for the stream, a feed from a
- * stage that went away, a stream that broke.
+ * Codes of {@link SessionError}:
+ * - `ERR_SESSION`: a worker-side lease session problem the requester can recover from by giving the shard to another worker (no live lease for the stream, a feed from a stage that went away, a stream that broke)
+ * - `ERR_SESSION_LIMIT`: the worker already serves its most stateful sessions (another worker may have room)
+ * - `ERR_SESSION_IDLE`: the worker freed a session stage that received no step for its idle timeout
+ * - `ERR_SESSION_BUSY`: a step arrived while the stage still ran one (one step in flight per session)
+ * - `ERR_SESSION_STEP`: a step arrived out of order
+ * - `ERR_SESSION_STATE`: the state pairs do not fit the model (unknown tensor, a pair split across stages, a missing state output)
+ * - `ERR_SESSION_STATE_TOO_LARGE`: a stage's state grew past the worker's limit
+ * - `ERR_SESSION_INPUT`: a step's inputs do not fit the model (a state input sent, one missing or unknown)
+ * - `ERR_SESSION_STAGE_FAILED`: a stage could not run a step; `cause` is the worker's error (its `name` and `code` as thrown there)
+ * - `ERR_SESSION_RECOVERY`: workers were lost more often than the session recovers from
+ * - `ERR_SESSION_CLOSED`: the session is closed (or was aborted)
+ */
+export type SessionErrorCode = 'ERR_SESSION' | 'ERR_SESSION_LIMIT' | 'ERR_SESSION_IDLE' | 'ERR_SESSION_BUSY' | 'ERR_SESSION_STEP' | 'ERR_SESSION_STATE' |
+'ERR_SESSION_STATE_TOO_LARGE' | 'ERR_SESSION_INPUT' | 'ERR_SESSION_STAGE_FAILED' | 'ERR_SESSION_RECOVERY' | 'ERR_SESSION_CLOSED'
+
+/**
+ * A session problem, at the worker (a lease session, a stateful session
+ * stage) or at the requester (a stateful session); `code` says which (see
+ * {@link SessionErrorCode}), `stage` and `worker` where, when known.
  */
 export class SessionError extends FleetmeshError {
   override readonly name = 'SessionError'
-  readonly code = 'ERR_SESSION'
+  readonly code: SessionErrorCode
+  /** the session stage it concerns */
+  readonly stage?: number
+  /** the worker (PeerId string) it concerns */
+  readonly worker?: string
+
+  constructor (message: string, options: { code?: SessionErrorCode, stage?: number, worker?: string, cause?: unknown } = {}) {
+    super(message, { cause: options.cause })
+    this.code = options.code ?? 'ERR_SESSION'
+    if (options.stage != null) this.stage = options.stage
+    if (options.worker != null) this.worker = options.worker
+  }
 }
 
 /**
@@ -78,7 +106,8 @@ export class SessionError extends FleetmeshError {
  */
 export const RECOVERABLE_CODES: ReadonlySet<string> = new Set([
   'ERR_SESSION', 'ERR_RUNNER_CRASHED', 'ERR_RUNNER_TIMEOUT', 'ERR_RUNTIME_STOPPED', 'ERR_MODEL_FETCH', 'ERR_MODEL_TOO_LARGE',
-  'ERR_MODEL_NOT_FOUND', 'ERR_MODEL_HASH_MISMATCH', 'ERR_MODELS_UNAVAILABLE', 'ERR_STREAM_RESET', 'ERR_NOT_ADMITTED'
+  'ERR_MODEL_NOT_FOUND', 'ERR_MODEL_HASH_MISMATCH', 'ERR_MODELS_UNAVAILABLE', 'ERR_STREAM_RESET', 'ERR_NOT_ADMITTED',
+  'ERR_SESSION_LIMIT', 'ERR_SESSION_IDLE'
 ])
 
 /** True if a worker error with this code is worth retrying on another worker. */

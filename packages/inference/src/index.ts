@@ -2,7 +2,7 @@
  * @packageDocumentation
  *
  * The fleetmesh job engine: `submit()` runs sharded ONNX inference on
- * workers the market leases, over `/fleetmesh/infer/1.1.0`.
+ * workers the market leases, over `/fleetmesh/infer/1.2.0`.
  *
  * - Data-parallel: the batch is cut into micro-batches that each leased
  *   worker pulls as it finishes (its window of micro-batches in flight
@@ -19,6 +19,11 @@
  *   stream at once: a `worker-error` progress event, then either a
  *   re-award (a failure another worker may not hit) or a typed rejection
  *   naming the worker, the stage or micro-batch and the cause.
+ * - Stateful sessions (`openSession`): a model stepped many times whose
+ *   state (a recurrent state, a KV cache) stays on the workers that
+ *   produced it, one worker per stage leased for the session's life; a
+ *   lost worker is replaced and the state rebuilt (replay of the recorded
+ *   step inputs, or a snapshot), so the outputs equal an uninterrupted run.
  *
  * The planning is pure and unit-tested: {@link checkInputs},
  * {@link chooseMicroBatch}, {@link sliceBatch}, {@link concatBatches}
@@ -49,6 +54,8 @@ import type { Ledger, SettleResult } from '@fleetmesh/ledger'
 import type { JobResult, Market } from '@fleetmesh/market'
 import type { WireTensor } from '@fleetmesh/protocol'
 import type { ModelStore, StoredModel } from '@fleetmesh/runtime'
+import type { GenerateInit } from './session-generate.js'
+import type { StatePair } from './session-plan.js'
 import type { ComponentLogger, Metrics, PeerId, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
@@ -57,6 +64,10 @@ export * from './constants.js'
 export * from './micro-batch.js'
 export * from './pipeline-plan.js'
 export * from './spot-check.js'
+export * from './session-plan.js'
+export type { SessionSettlement } from './session-settle.js'
+export { generateTokens } from './session-generate.js'
+export type { GenerateInit } from './session-generate.js'
 export { Pace, median } from './pace.js'
 export { InferChannel, LocalInferChannel, emptyCounters } from './infer-channel.js'
 export { createSampler, topK } from './sampler.js'
@@ -187,6 +198,85 @@ export interface InferenceInit {
    * a production node.
    */
   delayNextStage?: (stage: number) => number
+  /** stateful sessions this worker serves at once (one per session stage it holds) @default MAX_SESSIONS_PER_WORKER (4) */
+  maxSessions?: number
+  /** largest state one session stage keeps on this worker, bytes @default MAX_SESSION_STATE_BYTES (256 MiB) */
+  maxSessionStateBytes?: number
+  /** this worker frees a session stage (and hands its lease back) after this long without a step, ms @default SESSION_IDLE_TIMEOUT_MS (5 min) */
+  sessionIdleTimeoutMs?: number
+}
+
+/** What a stateful session asks for. */
+export interface SessionInit {
+  /** the model: its bytes (stored and announced by this node) or the CID of a model a provider has */
+  model: Uint8Array | string
+  /** pipeline stages, one worker each; each stage keeps its own state @default 1 */
+  stages?: number
+  /** the state pairs: an output fed back as an input at the next step */
+  state: StatePair[]
+  /** the state before the first step @default zeros of each state input's declared shape, symbolic dims 0 */
+  initialState?: WireTensor[]
+  /** most credits per compute unit (a unit is one step of one stage) */
+  maxPrice: number
+  /** the session's end, ms since the epoch (the award deadline of its leases; at most 1 h away) @default now + SESSION_DEADLINE_MS (30 min) */
+  deadline?: number
+  /** region whose workers may bid @default this node's */
+  region?: string
+  /** data residency: only workers certified in this jurisdiction serve the session @default none */
+  jurisdiction?: string
+  /** steps between state snapshots fetched from the workers (a lost stage is then restored from the last one); 0 = recover by replaying every step @default 0 */
+  snapshotEvery?: number
+  /** aborting it fails the session's steps (ERR_SESSION_CLOSED); close() still settles */
+  signal?: AbortSignal
+}
+
+/** Progress of a session, in order. */
+export type SessionProgress =
+  /** a stage was leased to a worker (at open, or a replacement after a loss) */
+  | { type: 'leased', sessionId: string, stage: number, worker: string, leaseId: string, at: number }
+  /** step `step` (0-based) returned its outputs after `ms` (replays of a recovery are not steps) */
+  | { type: 'step', sessionId: string, step: number, ms: number, at: number }
+  /** a stage's worker was lost (connection or lease gone, drained, or a worker error another worker may not hit: `code`); every stage resets and the lost one is leased again */
+  | { type: 'worker-lost', sessionId: string, stage: number, worker: string, leaseId: string, reason: string, code?: string, at: number }
+  /** the state is rebuilt on the workers now leased (`workers`, by stage) after losing `stages`: `replayed` steps re-run from step `fromStep` (a snapshot's, or 0) */
+  | { type: 'recovered', sessionId: string, stages: number[], workers: string[], fromStep: number, replayed: number, at: number }
+  /** the session closed and settled */
+  | { type: 'closed', sessionId: string, id: string, steps: number, recoveries: number, receipts: number, at: number }
+
+/** Events of a session. */
+export interface SessionEvents {
+  progress: CustomEvent<SessionProgress>
+}
+
+/** What a closed session did. */
+export interface SessionSummary {
+  id: string
+  /** steps run (replays not counted) */
+  steps: number
+  /** workers lost and replaced */
+  recoveries: number
+  /** receipts countersigned: one per stage lease that served steps and finished */
+  receipts: number
+}
+
+/** A stateful session across the mesh. */
+export interface InferenceSession extends TypedEventTarget<SessionEvents> {
+  readonly id: string
+  /** steps run so far */
+  readonly steps: number
+  /** the stages' leases now */
+  readonly leases: ReadonlyArray<{ stage: number, worker: string, leaseId: string }>
+  /**
+   * Runs one step with the model's non-state inputs; resolves with its
+   * outputs minus the state outputs. Steps run one at a time in call order.
+   *
+   * @throws SessionError (`code`: ERR_SESSION_INPUT, ERR_SESSION_STAGE_FAILED with the worker's error as `cause`, the worker's own session code, ERR_SESSION_RECOVERY, ERR_SESSION_CLOSED), or the market's error when a stage cannot be placed again
+   */
+  step(inputs: WireTensor[]): Promise<WireTensor[]>
+  /** Token ids generated step by step (`generateTokens(this, init)`). */
+  generate(init: GenerateInit): AsyncIterable<number>
+  /** Ends the session and settles one receipt per lease for the steps it served. Idempotent. */
+  close(): Promise<SessionSummary>
 }
 
 /** The model transfer service as far as inference uses it (@fleetmesh/peer's fits). */
@@ -248,6 +338,15 @@ export interface Inference extends TypedEventTarget<InferenceEvents> {
   readonly counters: import('./infer-channel.js').InferCounters
   /** lease sessions this node serves as a worker */
   sessions(): number
+  /**
+   * Opens a stateful session: leases one worker per stage for the
+   * session's life, and resolves once every stage is ready.
+   *
+   * @throws SessionError ERR_SESSION_STATE when the state pairs do not fit the model (or a stage partition), a stage's typed error, the market's NoBidsError/JobFailedError/InvalidJobError, ModelFetchError/InvalidCidError for an unknown model
+   */
+  openSession(init: SessionInit): Promise<InferenceSession>
+  /** session stages this node serves as a worker, and the state bytes they hold */
+  sessionStages(): { stages: number, stateBytes: number }
 }
 
 /**

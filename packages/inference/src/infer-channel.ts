@@ -25,14 +25,14 @@ export function emptyCounters (): InferCounters {
 }
 
 /**
- * One frame of the infer protocol: the message, and for `data` and
- * `result` the tensors that travelled raw behind it (`data.tensors` /
- * `result.tensors` then hold only their header).
+ * One frame of the infer protocol: the message, and for `data`, `result`
+ * and `snapshot` the tensors that travelled raw behind it (`data.tensors` /
+ * `result.tensors` / `snapshot.tensors` then hold only their header).
  */
 export type InferFrame = InferMessage & { payload?: WireTensor[] }
 
 /**
- * One `/fleetmesh/infer/1.1.0` stream as a channel of frames.
+ * One `/fleetmesh/infer/1.2.0` stream as a channel of frames.
  *
  * On the wire a frame is a varint-length-prefixed InferMessage header
  * followed, for `data` and `result`, by the tensors' bytes as they sit in
@@ -65,14 +65,14 @@ export class InferChannel implements FrameSink, FrameSource {
   get pending (): number { return this.queuedBytes }
 
   /**
-   * Queues a frame; `payload` are the tensors of a `data` or `result`
-   * frame. Resolves once the frame is handed to the stream (callers may
+   * Queues a frame; `payload` are the tensors of a `data`, `result` or
+   * `snapshot` frame. Resolves once the frame is handed to the stream (callers may
    * ignore it; frames keep their order).
    *
    * @throws InvalidTensorError, MessageTooLargeError for tensors that cannot be framed
    */
   send (message: InferMessage, payload?: WireTensor[]): Promise<void> {
-    const body = message.data ?? message.result
+    const body = message.data ?? message.result ?? message.snapshot
     let pieces: Uint8Array[] = []
     if (body != null) {
       const { header, payload: raw } = encodeTensorHeader(payload ?? [], Number.MAX_SAFE_INTEGER)
@@ -86,7 +86,7 @@ export class InferChannel implements FrameSink, FrameSource {
       if (this.kind === 'input') this.counters.inputBytesSent += total
       else this.counters.activationBytesSent += total
     }
-    if (message.result != null) this.counters.resultBytesSent += total
+    if (message.result != null || message.snapshot != null) this.counters.resultBytesSent += total
     const writes = coalesce([prefix, head, ...pieces])
     this.queuedBytes += total
     const done = this.writing.then(async () => {
@@ -116,7 +116,7 @@ export class InferChannel implements FrameSink, FrameSource {
     // a stream's first frame names its lease: nothing it carries is buffered before that lease is checked
     if (options.mustOpen === true && message.open == null) throw new InvalidTensorError('the first frame of an infer stream must be open')
     let received = varint.encodingLength(headLen) + headLen
-    const body = message.data ?? message.result
+    const body = message.data ?? message.result ?? message.snapshot
     if (body != null) {
       const { slots, payloadBytes } = decodeTensorHeader(body.tensors, this.maxFrameBytes)
       await this.fill(payloadBytes)
@@ -129,7 +129,7 @@ export class InferChannel implements FrameSink, FrameSource {
       if (this.kind === 'input') this.counters.inputBytesReceived += received
       else this.counters.activationBytesReceived += received
     }
-    if (message.result != null) this.counters.resultBytesReceived += received
+    if (message.result != null || message.snapshot != null) this.counters.resultBytesReceived += received
     return message
   }
 

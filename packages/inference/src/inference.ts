@@ -4,15 +4,16 @@ import { INFER_PROTOCOL, MAX_TENSOR_BYTES } from '@fleetmesh/protocol'
 import { createRuntime } from '@fleetmesh/runtime'
 import { serviceCapabilities, serviceDependencies, TypedEventEmitter } from '@libp2p/interface'
 import { pushable } from 'it-pushable'
-import { DEFAULT_RUNNERS, OPEN_STREAM_TIMEOUT_MS, REACH_REGION_PEERS, REACH_REGION_TIMEOUT_MS, RUN_TIMEOUT_MS } from './constants.js'
+import { DEFAULT_RUNNERS, MAX_SESSION_STATE_BYTES, MAX_SESSIONS_PER_WORKER, OPEN_STREAM_TIMEOUT_MS, REACH_REGION_PEERS, REACH_REGION_TIMEOUT_MS, RUN_TIMEOUT_MS, SESSION_IDLE_TIMEOUT_MS } from './constants.js'
 import { JobCancelledError } from './errors.js'
 import { emptyCounters, InferChannel } from './infer-channel.js'
 import { runJob, settle } from './job.js'
 import { registerInferenceMetrics } from './metrics.js'
+import { openSession } from './session-open.js'
 import { InferenceWorker } from './worker.js'
 import type { InferenceMetrics } from './metrics.js'
 import type { InferCounters } from './infer-channel.js'
-import type { Inference, InferenceComponents, InferenceEvents, InferenceInit, JobHandle, JobProgress, SubmitInit } from './index.js'
+import type { Inference, InferenceComponents, InferenceEvents, InferenceInit, InferenceSession, JobHandle, JobProgress, SessionInit, SubmitInit } from './index.js'
 import type { Verification } from './job.js'
 import type { Ledger, SettleResult } from '@fleetmesh/ledger'
 import type { JobResult } from '@fleetmesh/market'
@@ -67,6 +68,11 @@ export class InferenceService extends TypedEventEmitter<InferenceEvents> impleme
       maxInputBytes: this.maxInputBytes,
       metrics: this.metrics,
       delayNextStage: init.delayNextStage,
+      sessionBounds: {
+        maxSessions: init.maxSessions ?? MAX_SESSIONS_PER_WORKER,
+        maxStateBytes: init.maxSessionStateBytes ?? MAX_SESSION_STATE_BYTES,
+        idleTimeoutMs: init.sessionIdleTimeoutMs ?? SESSION_IDLE_TIMEOUT_MS
+      },
       tamperOutputs: init.tamperOutputs != null ? (outputs, open) => (init.tamperOutputs as NonNullable<InferenceInit['tamperOutputs']>)(outputs, { stage: open.stage, kind: open.kind }) : undefined
     })
   }
@@ -94,6 +100,19 @@ export class InferenceService extends TypedEventEmitter<InferenceEvents> impleme
 
   sessions (): number {
     return this.worker.size
+  }
+
+  sessionStages (): { stages: number, stateBytes: number } {
+    return { stages: this.worker.stateful.size, stateBytes: this.worker.stateful.stateBytes }
+  }
+
+  /**
+   * Opens a stateful session (session-open.ts, session.ts).
+   *
+   * @throws see {@link Inference.openSession}
+   */
+  async openSession (init: SessionInit): Promise<InferenceSession> {
+    return openSession(this, init)
   }
 
   /**

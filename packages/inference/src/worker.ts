@@ -6,6 +6,7 @@ import { FEED_WAIT_MS, FIRST_FRAME_TIMEOUT_MS, LEASE_WAIT_MS, MAX_PENDING_JOIN, 
 import { InferenceError, SessionError } from './errors.js'
 import { InferChannel, InferChannelView, LocalInferChannel } from './infer-channel.js'
 import { pick, StageJoin } from './pipeline-plan.js'
+import { SessionWorker } from './session-worker.js'
 import type { FrameSink, FrameSource, InferCounters } from './infer-channel.js'
 import type { InferenceAdmission, InferenceModels } from './index.js'
 import type { InferenceMetrics } from './metrics.js'
@@ -45,6 +46,8 @@ export interface WorkerContext {
   metrics?: InferenceMetrics
   /** fault injection: wait before opening the next stage's stream, ms */
   delayNextStage?: (stage: number) => number
+  /** bounds of stateful sessions (session-worker.ts) */
+  sessionBounds: { maxSessions: number, maxStateBytes: number, idleTimeoutMs: number }
 }
 
 /** One configuration of a lease's session by a requester's control stream. */
@@ -79,6 +82,10 @@ interface WorkerSession {
   startedAt: number
   /** input and output digests of each micro-batch served, by seq */
   digests: Map<number, { input: Uint8Array, output: Uint8Array }>
+  /** a stateful session's lease (session-worker.ts): the lease handler's return */
+  result?: () => Promise<Uint8Array>
+  /** a stateful session's lease: called when the lease ends */
+  onEnd?: () => void
 }
 
 /** sha2-256 over a micro-batch's tensor header and bytes: the input digest of its receipt. */
@@ -95,16 +102,20 @@ function errorFrame (err: any, seq?: number, stage?: number): InferMessage {
 export class InferenceWorker {
   private readonly sessions = new Map<string, WorkerSession>()
   private readonly leaseWaiters = new Map<string, Set<() => void>>()
+  /** the stateful sessions this worker serves */
+  readonly stateful: SessionWorker
 
   constructor (private readonly ctx: WorkerContext) {
     this.handle = this.handle.bind(this)
     this.onLease = this.onLease.bind(this)
+    this.stateful = new SessionWorker({ ...ctx, ...ctx.sessionBounds, leaseFor: async (leaseId) => this.sessionFor(leaseId) })
   }
 
   /** leases with a live session */
   get size (): number { return this.sessions.size }
 
   stop (): void {
+    this.stateful.stop()
     for (const s of this.sessions.values()) s.finished.resolve()
     this.sessions.clear()
   }
@@ -127,6 +138,7 @@ export class InferenceWorker {
     signal.addEventListener('abort', onAbort, { once: true })
     try {
       await s.finished.promise
+      if (s.result != null) return await s.result()
       const summary = new TextEncoder().encode(JSON.stringify({ items: s.items, computeMs: Math.round(s.computeMs), microBatches: s.digests.size }))
       const ledger = this.ctx.ledger
       if (ledger == null) return summary
@@ -142,6 +154,7 @@ export class InferenceWorker {
       })
     } finally {
       signal.removeEventListener('abort', onAbort)
+      s.onEnd?.()
       this.endConfig(s, 'lease over')
       this.sessions.delete(lease.leaseId)
     }
@@ -180,7 +193,9 @@ export class InferenceWorker {
       const timeout = AbortSignal.timeout(FIRST_FRAME_TIMEOUT_MS)
       open = (await Promise.race([first.next({ mustOpen: true }), new Promise<never>((resolve, reject) => timeout.addEventListener('abort', () => { reject(new InferenceError(`no open frame within ${FIRST_FRAME_TIMEOUT_MS} ms`)) }))]))?.open
       if (open == null) throw new InferenceError('the first frame must be open')
-      if (open.kind === 'feed') {
+      if (open.kind === 'session' || open.kind === 'session-feed') {
+        await this.stateful.serve(open, first, remote)
+      } else if (open.kind === 'feed') {
         await this.serveFeed(open, first, remote)
       } else {
         await this.serveControl(open, first, remote)

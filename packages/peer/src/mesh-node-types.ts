@@ -2,7 +2,7 @@ import type { Admission, AdmissionEvents, AdmissionRefusal } from './admission.j
 import type { Capabilities, CapabilityKind, FindPeersQuery, MeshPeer } from './capabilities.js'
 import type { FetchModelOptions, ModelTransfer } from './model-transfer.js'
 import type { Revocations } from './revocation.js'
-import type { Inference, InferenceInit, JobHandle, SubmitInit } from '@fleetmesh/inference'
+import type { Inference, InferenceInit, InferenceSession, JobHandle, SessionInit, SubmitInit } from '@fleetmesh/inference'
 import type { Ledger, LedgerInit } from '@fleetmesh/ledger'
 import type { Market, MarketInit, WorkerInit } from '@fleetmesh/market'
 import type { NodeRole, VerifiedCertificate, VerifiedRevocationList } from '@fleetmesh/protocol'
@@ -233,4 +233,12 @@ export interface MeshNode extends TypedEventEmitter<MeshNodeEvents> {
    * @throws ModelsUnavailableError without a model store (other errors reject `result`)
    */
   submit(init: SubmitInit): JobHandle
+  /**
+   * Opens a stateful inference session (a recurrent model, a decoder with
+   * its KV cache) on workers leased for its life, one per stage; the state
+   * stays on the workers. Delegates to the inference service.
+   *
+   * @throws ModelsUnavailableError without a model store; the errors of `Inference.openSession`
+   */
+  openSession(init: SessionInit): Promise<InferenceSession>
 }

@@ -27,7 +27,7 @@ import { ModelTransferService } from './model-transfer.js'
 import { inference } from '@fleetmesh/inference'
 import { market } from '@fleetmesh/market'
 import { ledger as ledgerService } from '@fleetmesh/ledger'
-import type { JobHandle, SubmitInit } from '@fleetmesh/inference'
+import type { InferenceSession, JobHandle, SessionInit, SubmitInit } from '@fleetmesh/inference'
 import type { Ledger } from '@fleetmesh/ledger'
 import type { GossipHandler, GossipValidator, MeshNode, MeshNodeEvents, MeshNodeInit, MeshServices } from './mesh-node-types.js'
 import { ModelStore } from '@fleetmesh/runtime'
@@ -394,6 +394,12 @@ class FleetMeshNode extends TypedEventEmitter<MeshNodeEvents> implements MeshNod
     const inference = this.libp2p.services.inference
     if (inference == null) throw new ModelsUnavailableError('this node has no model store, so it cannot submit jobs: start it with a dataDir or with modelStore.dir')
     return inference.submit(init)
+  }
+
+  async openSession (init: SessionInit): Promise<InferenceSession> {
+    const inference = this.libp2p.services.inference
+    if (inference == null) throw new ModelsUnavailableError('this node has no model store, so it cannot open sessions: start it with a dataDir or with modelStore.dir')
+    return inference.openSession(init)
   }
 
   private models (): ModelTransfer {

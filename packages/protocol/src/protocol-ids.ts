@@ -26,7 +26,7 @@ export const MODEL_PROTOCOL = `${PROTOCOL_PREFIX}/model/1.1.0`
 export const MARKET_PROTOCOL = `${PROTOCOL_PREFIX}/market/1.0.0`
 
 /** Tensor streams for shard execution. */
-export const INFER_PROTOCOL = `${PROTOCOL_PREFIX}/infer/1.1.0`
+export const INFER_PROTOCOL = `${PROTOCOL_PREFIX}/infer/1.2.0`
 
 /** Set reconciliation of ledger entries: range-based for near-identical sets, rateless IBLT coded symbols for large differences. */
 export const RECONCILE_PROTOCOL = `${PROTOCOL_PREFIX}/reconcile/2.0.0`

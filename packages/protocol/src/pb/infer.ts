@@ -18,6 +18,7 @@ export interface InferOpen {
   nextLeaseId: string
   constants: Uint8Array<ArrayBuffer>
   fromRequester: string[]
+  session?: InferSessionStage
 }
 
 export namespace InferOpen {
@@ -92,6 +93,11 @@ export namespace InferOpen {
             w.uint32(98)
             w.string(value)
           }
+        }
+
+        if (obj.session != null) {
+          w.uint32(106)
+          InferSessionStage.codec().encode(obj.session, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -173,6 +179,12 @@ export namespace InferOpen {
               }
 
               obj.fromRequester.push(reader.string())
+              break
+            }
+            case 13: {
+              obj.session = InferSessionStage.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.session
+              })
               break
             }
             default: {
@@ -295,6 +307,13 @@ export namespace InferOpen {
 
               break
             }
+            case 13: {
+              yield * InferSessionStage.codec().stream(reader, reader.uint32(), `${prefix}.session`, {
+                limits: opts.limits?.session
+              })
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -369,6 +388,28 @@ export namespace InferOpen {
     value: string
   }
 
+  export interface InferOpenSessionStateOutputFieldEvent {
+    field: '$.session.state[].output'
+    value: string
+    index: number
+  }
+
+  export interface InferOpenSessionStateInputFieldEvent {
+    field: '$.session.state[].input'
+    value: string
+    index: number
+  }
+
+  export interface InferOpenSessionInitialStateFieldEvent {
+    field: '$.session.initialState'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface InferOpenSessionFirstStepFieldEvent {
+    field: '$.session.firstStep'
+    value: number
+  }
+
   export function encode (obj: Partial<InferOpen>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, InferOpen.codec())
   }
@@ -377,8 +418,285 @@ export namespace InferOpen {
     return decodeMessage(buf, InferOpen.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferOpen>): Generator<InferOpenJobIdFieldEvent | InferOpenLeaseIdFieldEvent | InferOpenModelCidFieldEvent | InferOpenKindFieldEvent | InferOpenStageFieldEvent | InferOpenStageCountFieldEvent | InferOpenSourceFieldEvent | InferOpenNextFieldEvent | InferOpenNextAddrsFieldEvent | InferOpenNextLeaseIdFieldEvent | InferOpenConstantsFieldEvent | InferOpenFromRequesterFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferOpen>): Generator<InferOpenJobIdFieldEvent | InferOpenLeaseIdFieldEvent | InferOpenModelCidFieldEvent | InferOpenKindFieldEvent | InferOpenStageFieldEvent | InferOpenStageCountFieldEvent | InferOpenSourceFieldEvent | InferOpenNextFieldEvent | InferOpenNextAddrsFieldEvent | InferOpenNextLeaseIdFieldEvent | InferOpenConstantsFieldEvent | InferOpenFromRequesterFieldEvent | InferOpenSessionStateOutputFieldEvent | InferOpenSessionStateInputFieldEvent | InferOpenSessionInitialStateFieldEvent | InferOpenSessionFirstStepFieldEvent> {
     return streamMessage(buf, InferOpen.codec(), opts)
+  }
+}
+
+export interface InferSessionStage {
+  state: StatePair[]
+  initialState: Uint8Array<ArrayBuffer>
+  firstStep: number
+}
+
+export namespace InferSessionStage {
+  let _codec: Codec<InferSessionStage>
+
+  export const codec = (): Codec<InferSessionStage> => {
+    if (_codec == null) {
+      _codec = message<InferSessionStage>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.state != null && obj.state.length > 0) {
+          for (const value of obj.state) {
+            w.uint32(10)
+            StatePair.codec().encode(value, w)
+          }
+        }
+
+        if ((obj.initialState != null && obj.initialState.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.initialState)
+        }
+
+        if ((obj.firstStep != null && obj.firstStep !== 0)) {
+          w.uint32(24)
+          w.uint32(obj.firstStep)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          state: [],
+          initialState: uint8ArrayAlloc(0),
+          firstStep: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.state != null && obj.state.length === opts.limits.state) {
+                throw new MaxLengthError('Decode error - repeated field "state" had too many elements')
+              }
+
+              obj.state.push(StatePair.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.state$
+              }))
+              break
+            }
+            case 2: {
+              obj.initialState = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.firstStep = reader.uint32()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          state: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.state != null && obj.state === opts.limits.state) {
+                throw new MaxLengthError('Streaming decode error - repeated field "state" had too many elements')
+              }
+
+              for (const evt of StatePair.codec().stream(reader, reader.uint32(), `${prefix}.state[]`, {
+                limits: opts.limits?.state$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.state
+                }
+              }
+
+              obj.state++
+
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.initialState`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.firstStep`,
+                value: reader.uint32()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface InferSessionStageStateOutputFieldEvent {
+    field: '$.state[].output'
+    value: string
+    index: number
+  }
+
+  export interface InferSessionStageStateInputFieldEvent {
+    field: '$.state[].input'
+    value: string
+    index: number
+  }
+
+  export interface InferSessionStageInitialStateFieldEvent {
+    field: '$.initialState'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface InferSessionStageFirstStepFieldEvent {
+    field: '$.firstStep'
+    value: number
+  }
+
+  export function encode (obj: Partial<InferSessionStage>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, InferSessionStage.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferSessionStage>): InferSessionStage {
+    return decodeMessage(buf, InferSessionStage.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferSessionStage>): Generator<InferSessionStageStateOutputFieldEvent | InferSessionStageStateInputFieldEvent | InferSessionStageInitialStateFieldEvent | InferSessionStageFirstStepFieldEvent> {
+    return streamMessage(buf, InferSessionStage.codec(), opts)
+  }
+}
+
+export interface StatePair {
+  output: string
+  input: string
+}
+
+export namespace StatePair {
+  let _codec: Codec<StatePair>
+
+  export const codec = (): Codec<StatePair> => {
+    if (_codec == null) {
+      _codec = message<StatePair>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.output != null && obj.output !== '')) {
+          w.uint32(10)
+          w.string(obj.output)
+        }
+
+        if ((obj.input != null && obj.input !== '')) {
+          w.uint32(18)
+          w.string(obj.input)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          output: '',
+          input: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.output = reader.string()
+              break
+            }
+            case 2: {
+              obj.input = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.output`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.input`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface StatePairOutputFieldEvent {
+    field: '$.output'
+    value: string
+  }
+
+  export interface StatePairInputFieldEvent {
+    field: '$.input'
+    value: string
+  }
+
+  export function encode (obj: Partial<StatePair>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, StatePair.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StatePair>): StatePair {
+    return decodeMessage(buf, StatePair.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StatePair>): Generator<StatePairOutputFieldEvent | StatePairInputFieldEvent> {
+    return streamMessage(buf, StatePair.codec(), opts)
   }
 }
 
@@ -387,6 +705,7 @@ export interface InferData {
   tensors: Uint8Array<ArrayBuffer>
   more: boolean
   items: number
+  snapshot?: boolean
 }
 
 export namespace InferData {
@@ -417,6 +736,11 @@ export namespace InferData {
         if ((obj.items != null && obj.items !== 0)) {
           w.uint32(32)
           w.uint32(obj.items)
+        }
+
+        if (obj.snapshot != null) {
+          w.uint32(40)
+          w.bool(obj.snapshot)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -450,6 +774,10 @@ export namespace InferData {
             }
             case 4: {
               obj.items = reader.uint32()
+              break
+            }
+            case 5: {
+              obj.snapshot = reader.bool()
               break
             }
             default: {
@@ -495,6 +823,13 @@ export namespace InferData {
               }
               break
             }
+            case 5: {
+              yield {
+                field: `${prefix}.snapshot`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -527,6 +862,11 @@ export namespace InferData {
     value: number
   }
 
+  export interface InferDataSnapshotFieldEvent {
+    field: '$.snapshot'
+    value: boolean
+  }
+
   export function encode (obj: Partial<InferData>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, InferData.codec())
   }
@@ -535,8 +875,120 @@ export namespace InferData {
     return decodeMessage(buf, InferData.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferData>): Generator<InferDataSeqFieldEvent | InferDataTensorsFieldEvent | InferDataMoreFieldEvent | InferDataItemsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferData>): Generator<InferDataSeqFieldEvent | InferDataTensorsFieldEvent | InferDataMoreFieldEvent | InferDataItemsFieldEvent | InferDataSnapshotFieldEvent> {
     return streamMessage(buf, InferData.codec(), opts)
+  }
+}
+
+export interface InferSnapshot {
+  step: number
+  tensors: Uint8Array<ArrayBuffer>
+}
+
+export namespace InferSnapshot {
+  let _codec: Codec<InferSnapshot>
+
+  export const codec = (): Codec<InferSnapshot> => {
+    if (_codec == null) {
+      _codec = message<InferSnapshot>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.step != null && obj.step !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.step)
+        }
+
+        if ((obj.tensors != null && obj.tensors.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.tensors)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          step: 0,
+          tensors: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.step = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.tensors = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.step`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.tensors`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface InferSnapshotStepFieldEvent {
+    field: '$.step'
+    value: number
+  }
+
+  export interface InferSnapshotTensorsFieldEvent {
+    field: '$.tensors'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<InferSnapshot>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, InferSnapshot.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferSnapshot>): InferSnapshot {
+    return decodeMessage(buf, InferSnapshot.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferSnapshot>): Generator<InferSnapshotStepFieldEvent | InferSnapshotTensorsFieldEvent> {
+    return streamMessage(buf, InferSnapshot.codec(), opts)
   }
 }
 
@@ -1100,6 +1552,7 @@ export interface InferMessage {
   finish?: InferFinish
   error?: InferError
   ready?: InferReady
+  snapshot?: InferSnapshot
 }
 
 export namespace InferMessage {
@@ -1145,6 +1598,11 @@ export namespace InferMessage {
         if (obj.ready != null) {
           w.uint32(58)
           InferReady.codec().encode(obj.ready, w)
+        }
+
+        if (obj.snapshot != null) {
+          w.uint32(66)
+          InferSnapshot.codec().encode(obj.snapshot, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -1198,6 +1656,12 @@ export namespace InferMessage {
             case 7: {
               obj.ready = InferReady.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.ready
+              })
+              break
+            }
+            case 8: {
+              obj.snapshot = InferSnapshot.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.snapshot
               })
               break
             }
@@ -1261,6 +1725,13 @@ export namespace InferMessage {
             case 7: {
               yield * InferReady.codec().stream(reader, reader.uint32(), `${prefix}.ready`, {
                 limits: opts.limits?.ready
+              })
+
+              break
+            }
+            case 8: {
+              yield * InferSnapshot.codec().stream(reader, reader.uint32(), `${prefix}.snapshot`, {
+                limits: opts.limits?.snapshot
               })
 
               break
@@ -1339,6 +1810,28 @@ export namespace InferMessage {
     value: string
   }
 
+  export interface InferMessageOpenSessionStateOutputFieldEvent {
+    field: '$.open.session.state[].output'
+    value: string
+    index: number
+  }
+
+  export interface InferMessageOpenSessionStateInputFieldEvent {
+    field: '$.open.session.state[].input'
+    value: string
+    index: number
+  }
+
+  export interface InferMessageOpenSessionInitialStateFieldEvent {
+    field: '$.open.session.initialState'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface InferMessageOpenSessionFirstStepFieldEvent {
+    field: '$.open.session.firstStep'
+    value: number
+  }
+
   export interface InferMessageDataSeqFieldEvent {
     field: '$.data.seq'
     value: number
@@ -1357,6 +1850,11 @@ export namespace InferMessage {
   export interface InferMessageDataItemsFieldEvent {
     field: '$.data.items'
     value: number
+  }
+
+  export interface InferMessageDataSnapshotFieldEvent {
+    field: '$.data.snapshot'
+    value: boolean
   }
 
   export interface InferMessageResultSeqFieldEvent {
@@ -1409,6 +1907,16 @@ export namespace InferMessage {
     value: number
   }
 
+  export interface InferMessageSnapshotStepFieldEvent {
+    field: '$.snapshot.step'
+    value: number
+  }
+
+  export interface InferMessageSnapshotTensorsFieldEvent {
+    field: '$.snapshot.tensors'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<InferMessage>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, InferMessage.codec())
   }
@@ -1417,7 +1925,7 @@ export namespace InferMessage {
     return decodeMessage(buf, InferMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferMessage>): Generator<InferMessageOpenJobIdFieldEvent | InferMessageOpenLeaseIdFieldEvent | InferMessageOpenModelCidFieldEvent | InferMessageOpenKindFieldEvent | InferMessageOpenStageFieldEvent | InferMessageOpenStageCountFieldEvent | InferMessageOpenSourceFieldEvent | InferMessageOpenNextFieldEvent | InferMessageOpenNextAddrsFieldEvent | InferMessageOpenNextLeaseIdFieldEvent | InferMessageOpenConstantsFieldEvent | InferMessageOpenFromRequesterFieldEvent | InferMessageDataSeqFieldEvent | InferMessageDataTensorsFieldEvent | InferMessageDataMoreFieldEvent | InferMessageDataItemsFieldEvent | InferMessageResultSeqFieldEvent | InferMessageResultTensorsFieldEvent | InferMessageResultComputeMsFieldEvent | InferMessageResultMoreFieldEvent | InferMessageResultReceiptFieldEvent | InferMessageErrorCodeFieldEvent | InferMessageErrorMessageFieldEvent | InferMessageErrorNameFieldEvent | InferMessageErrorSeqFieldEvent | InferMessageErrorStageFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferMessage>): Generator<InferMessageOpenJobIdFieldEvent | InferMessageOpenLeaseIdFieldEvent | InferMessageOpenModelCidFieldEvent | InferMessageOpenKindFieldEvent | InferMessageOpenStageFieldEvent | InferMessageOpenStageCountFieldEvent | InferMessageOpenSourceFieldEvent | InferMessageOpenNextFieldEvent | InferMessageOpenNextAddrsFieldEvent | InferMessageOpenNextLeaseIdFieldEvent | InferMessageOpenConstantsFieldEvent | InferMessageOpenFromRequesterFieldEvent | InferMessageOpenSessionStateOutputFieldEvent | InferMessageOpenSessionStateInputFieldEvent | InferMessageOpenSessionInitialStateFieldEvent | InferMessageOpenSessionFirstStepFieldEvent | InferMessageDataSeqFieldEvent | InferMessageDataTensorsFieldEvent | InferMessageDataMoreFieldEvent | InferMessageDataItemsFieldEvent | InferMessageDataSnapshotFieldEvent | InferMessageResultSeqFieldEvent | InferMessageResultTensorsFieldEvent | InferMessageResultComputeMsFieldEvent | InferMessageResultMoreFieldEvent | InferMessageResultReceiptFieldEvent | InferMessageErrorCodeFieldEvent | InferMessageErrorMessageFieldEvent | InferMessageErrorNameFieldEvent | InferMessageErrorSeqFieldEvent | InferMessageErrorStageFieldEvent | InferMessageSnapshotStepFieldEvent | InferMessageSnapshotTensorsFieldEvent> {
     return streamMessage(buf, InferMessage.codec(), opts)
   }
 }

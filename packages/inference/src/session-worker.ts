@@ -1,0 +1,402 @@
+import { createHash } from 'node:crypto'
+import { inputDigest, outputDigest } from '@fleetmesh/ledger'
+import { decodeTensors, encodeTensorHeader, INFER_PROTOCOL, PbShardReturn } from '@fleetmesh/protocol'
+import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
+import * as Digest from 'multiformats/hashes/digest'
+import { FEED_WAIT_MS, MAX_PENDING_JOIN, OPEN_STREAM_TIMEOUT_MS } from './constants.js'
+import { InferenceError, SessionError } from './errors.js'
+import { InferChannelView, InferChannel, LocalInferChannel } from './infer-channel.js'
+import { pick, StageJoin } from './pipeline-plan.js'
+import { initialStateFor, tensorBytes } from './session-plan.js'
+import type { FrameSink, FrameSource } from './infer-channel.js'
+import type { StatePair } from './session-plan.js'
+import type { WorkerContext } from './worker.js'
+import type { WorkerLease } from '@fleetmesh/market'
+import type { InferMessage, InferOpen, WireTensor } from '@fleetmesh/protocol'
+import type { PeerId } from '@libp2p/interface'
+
+/**
+ * The worker side of stateful sessions (`open.kind` `session` and
+ * `session-feed` of the infer protocol): one session stage per lease. Each
+ * step's state inputs come from what the stage kept after the step before
+ * (or from the state `open` started it with); its state outputs stay here
+ * and never leave the worker unless the requester asks for a snapshot.
+ * Bounded: sessions per worker, state bytes per stage, one step in flight
+ * per session, and an idle timeout after which the worker frees the
+ * stage and hands its lease back.
+ */
+
+/** A lease as the session worker holds it (worker.ts's lease session fits). */
+export interface SessionLease {
+  lease: WorkerLease
+  /** resolves when the requester sends `finish`; rejecting it hands the lease back */
+  finished: PromiseWithResolvers<void>
+  /** set here: the lease handler's return once `finished` resolved */
+  result?: () => Promise<Uint8Array>
+  /** set here: called once when the lease ends */
+  onEnd?: () => void
+}
+
+/** What the session worker needs: the worker's context, its session bounds, and the leases the market handed over. */
+export interface SessionWorkerContext extends WorkerContext {
+  /** stateful sessions served at once */
+  maxSessions: number
+  /** largest state one stage keeps, bytes */
+  maxStateBytes: number
+  /** a stage with no step for this long is freed, ms */
+  idleTimeoutMs: number
+  /** the lease session of a lease id, waiting (bounded) while the Accept and the stream race @throws SessionError */
+  leaseFor: (leaseId: string) => Promise<SessionLease>
+}
+
+/** One configuration of a session stage by a requester's control stream (replaced when the requester rebuilds the pipeline). */
+interface StageConfig {
+  open: InferOpen
+  control: InferChannel
+  pairs: StatePair[]
+  /** the state inputs of the next step */
+  state: WireTensor[]
+  constants: WireTensor[]
+  /** the stage model's input names */
+  inputNames: string[]
+  /** joins the previous stage's activations with the requester's inputs, by step */
+  join: StageJoin<{ tensors: WireTensor[], snapshot: boolean }>
+  next?: FrameSink
+  ready: Promise<void>
+  /** the step expected next */
+  nextStep: number
+  running: boolean
+  ended: boolean
+  /** the last output frame handed to a channel */
+  lastSend: Promise<void>
+}
+
+/** A lease serving a session stage. */
+interface SessionStage {
+  lease: SessionLease
+  config?: StageConfig
+  /** steps run under this lease (replays included) */
+  steps: number
+  computeMs: number
+  startedAt: number
+  /** running sha2-256 over (step, input digest) and (step, output digest) of every step run: the receipt's digests */
+  inputs: ReturnType<typeof createHash>
+  outputs: ReturnType<typeof createHash>
+  idle?: ReturnType<typeof setTimeout>
+}
+
+function errorFrame (err: any, stage: number, seq?: number): InferMessage {
+  return { error: { name: String(err?.name ?? 'Error'), code: String(err?.code ?? 'ERR_INFERENCE'), message: String(err?.message ?? err), seq, stage } }
+}
+
+function stepBytes (step: number): Uint8Array {
+  const b = new Uint8Array(4)
+  new DataView(b.buffer).setUint32(0, step)
+  return b
+}
+
+export class SessionWorker {
+  private readonly stages = new Map<string, SessionStage>()
+  /** feeds waiting for their stage's configuration, by lease id (woken when one is in place) */
+  private readonly configured = new Map<string, Set<() => void>>()
+
+  constructor (private readonly ctx: SessionWorkerContext) {}
+
+  /** session stages served now */
+  get size (): number { return this.stages.size }
+
+  /** bytes of state the stages hold now */
+  get stateBytes (): number {
+    let n = 0
+    for (const s of this.stages.values()) n += tensorBytes(s.config?.state ?? [])
+    return n
+  }
+
+  stop (): void {
+    for (const s of [...this.stages.values()]) this.free(s, 'the worker is stopping')
+  }
+
+  /** Serves a `session` control stream or a `session-feed` stream whose first frame was `open`. */
+  async serve (open: InferOpen, channel: InferChannel, remote: PeerId): Promise<void> {
+    if (open.kind === 'session-feed') await this.serveFeed(open, new InferChannelView(channel, this.ctx.counters), remote)
+    else await this.serveControl(open, channel, remote)
+  }
+
+  private async serveControl (open: InferOpen, control: InferChannel, remote: PeerId): Promise<void> {
+    const held = await this.ctx.leaseFor(open.leaseId)
+    if (held.lease.requester !== remote.toString()) throw new InferenceError(`lease ${open.leaseId} belongs to another requester`)
+    let s = this.stages.get(open.leaseId)
+    if (s == null) {
+      if (this.stages.size >= this.ctx.maxSessions) throw new SessionError(`this worker already serves ${this.stages.size} sessions, its most`, { code: 'ERR_SESSION_LIMIT', stage: open.stage })
+      s = { lease: held, steps: 0, computeMs: 0, startedAt: Date.now(), inputs: createHash('sha256'), outputs: createHash('sha256') }
+      const stage = s
+      this.stages.set(open.leaseId, stage)
+      held.result = async () => this.leaseReturn(stage)
+      held.onEnd = () => { this.free(stage) }
+    }
+    this.endConfig(s, 'replaced by a new session configuration')
+    const config: StageConfig = {
+      open,
+      control,
+      pairs: (open.session?.state ?? []).map(p => ({ output: p.output, input: p.input })),
+      state: [],
+      constants: open.constants.byteLength > 0 ? decodeTensors(open.constants, this.ctx.maxInputBytes) : [],
+      inputNames: [],
+      join: new StageJoin(open.stage > 0 ? (open.fromRequester.length > 0 ? ['previous', 'requester'] : ['previous']) : ['requester'], MAX_PENDING_JOIN),
+      ready: Promise.resolve(),
+      nextStep: open.session?.firstStep ?? 0,
+      running: false,
+      ended: false,
+      lastSend: Promise.resolve()
+    }
+    config.ready = this.prepare(config, remote)
+    config.ready.catch(() => {})
+    s.config = config
+    this.touch(s)
+    for (const wake of [...this.configured.get(open.leaseId) ?? []]) wake()
+    try {
+      await config.ready
+    } catch (err: any) {
+      if (s.config === config) this.endConfig(s, 'preparation failed', false)
+      control.send(errorFrame(err, open.stage))
+      throw err
+    }
+    control.send({ ready: {} })
+    try {
+      await this.serveFrames(s, config, control, 'requester')
+    } finally {
+      // the requester dropped this configuration (a rebuild, a close): its state goes with it
+      if (s.config === config) this.endConfig(s, 'control stream ended')
+    }
+  }
+
+  /** Model fetched and loaded, state pairs checked, initial state in place, next stage's feed open. */
+  private async prepare (config: StageConfig, requester: PeerId): Promise<void> {
+    const open = config.open
+    const models = this.ctx.models
+    if (!models.store.has(open.modelCid)) {
+      try {
+        await models.fetch(open.modelCid, { from: requester })
+      } catch (err: any) {
+        if (err?.name === 'ModelTooLargeError' || err?.code === 'ERR_INVALID_MODEL' || err?.code === 'ERR_EXTERNAL_DATA' || err?.code === 'ERR_FORBIDDEN_OPERATOR') throw err
+        await models.fetch(open.modelCid)
+      }
+    }
+    const info = models.store.info(open.modelCid).info
+    config.inputNames = info.inputs.map(i => i.name)
+    for (const p of config.pairs) {
+      if (!config.inputNames.includes(p.input)) throw new SessionError(`stage ${open.stage}: state input "${p.input}" is not an input of its model`, { code: 'ERR_SESSION_STATE', stage: open.stage })
+      if (!info.outputs.some(o => o.name === p.output)) throw new SessionError(`stage ${open.stage}: state output "${p.output}" is not an output of its model`, { code: 'ERR_SESSION_STATE', stage: open.stage })
+    }
+    const initial = open.session?.initialState ?? new Uint8Array()
+    const given = initial.byteLength > 0 ? decodeTensors(initial, this.ctx.maxStateBytes) : []
+    config.state = initialStateFor(config.pairs, info.inputs, given)
+    this.checkStateBytes(config)
+    const runtime = await this.ctx.runtime()
+    await runtime.load(open.modelCid)
+    if (open.stage < open.stageCount - 1) {
+      try {
+        config.next = await this.openNext(open)
+      } catch (err: any) {
+        throw new SessionError(`stage ${open.stage} cannot open its stream to stage ${open.stage + 1}: ${err?.name ?? 'Error'}: ${err?.message ?? err}`, { stage: open.stage })
+      }
+    }
+  }
+
+  private async openNext (open: InferOpen): Promise<FrameSink> {
+    const next = peerIdFromMultihash(Digest.decode(open.next))
+    const feed: InferOpen = { ...open, leaseId: open.nextLeaseId, kind: 'session-feed', stage: open.stage + 1, next: new Uint8Array(), nextAddrs: [], nextLeaseId: '', source: new Uint8Array(), constants: new Uint8Array(), fromRequester: [], session: undefined }
+    if (next.equals(this.ctx.peerId)) {
+      const local = new LocalInferChannel()
+      void this.serveFeed(feed, local, this.ctx.peerId).catch((err: any) => {
+        this.ctx.log('local session feed of lease %s failed - %s', open.nextLeaseId, err?.message ?? err)
+      })
+      return local
+    }
+    const stream = await this.ctx.connectionManager.openStream(next, INFER_PROTOCOL, { signal: AbortSignal.timeout(OPEN_STREAM_TIMEOUT_MS), runOnLimitedConnection: true })
+    const channel = new InferChannel(stream, this.ctx.counters, 'activation', this.ctx.maxInputBytes + 4096)
+    channel.send({ open: feed })
+    return channel
+  }
+
+  /** The previous stage's feed: waits (bounded) for the requester to configure this stage with that source. */
+  private async serveFeed (open: InferOpen, channel: FrameSource, remote: PeerId): Promise<void> {
+    const held = await this.ctx.leaseFor(open.leaseId)
+    const fedBy = (c?: StageConfig): boolean => {
+      const source = c?.open.source
+      return c != null && !c.ended && c.open.stage === open.stage && source != null && source.byteLength > 0 && peerIdFromMultihash(Digest.decode(source)).equals(remote)
+    }
+    const current = (): SessionStage | undefined => {
+      const s = this.stages.get(open.leaseId)
+      return s?.lease === held ? s : undefined
+    }
+    if (!fedBy(current()?.config)) {
+      await new Promise<void>((resolve, reject) => {
+        let waiters = this.configured.get(open.leaseId)
+        if (waiters == null) { waiters = new Set(); this.configured.set(open.leaseId, waiters) }
+        const done = (): void => {
+          clearTimeout(timer)
+          waiters.delete(wake)
+          if (waiters.size === 0) this.configured.delete(open.leaseId)
+        }
+        const wake = (): void => { if (fedBy(current()?.config)) { done(); resolve() } }
+        const timer = setTimeout(() => { done(); reject(new SessionError(`${remote.toString()} is not the stage that feeds session lease ${open.leaseId} (stage ${open.stage})`, { stage: open.stage })) }, FEED_WAIT_MS)
+        waiters.add(wake)
+      })
+    }
+    const s = current() as SessionStage
+    const config = s.config as StageConfig
+    await config.ready
+    try {
+      await this.serveFrames(s, config, channel, 'previous')
+    } catch (err: any) {
+      if (s.config === config && !config.ended) config.control.send(errorFrame(new SessionError(`feed from stage ${open.stage - 1} (${remote.toString()}) failed: ${err?.message ?? err}`, { stage: open.stage }), open.stage))
+      throw err
+    }
+  }
+
+  /** Reads one stream's frames; a step runs once its every part is in. */
+  private async serveFrames (s: SessionStage, config: StageConfig, channel: FrameSource, source: 'requester' | 'previous'): Promise<void> {
+    while (true) {
+      const m = await channel.next()
+      if (m == null || config.ended) return
+      if (m.finish != null) { s.lease.finished.resolve(); return }
+      if (m.data == null) continue
+      const data = m.data
+      const parts = config.join.add(data.seq, source, { tensors: m.payload ?? [], snapshot: data.snapshot === true })
+      if (parts == null) continue
+      const inputs = [...(parts.get('previous')?.tensors ?? []), ...(parts.get('requester')?.tensors ?? [])]
+      const snapshot = [...parts.values()].some(p => p.snapshot)
+      await this.runStep(s, config, data.seq, inputs, snapshot)
+    }
+  }
+
+  /** Runs one step: state in, state kept, the other outputs sent on (next stage) or back (result); a failure goes to the control stream. */
+  private async runStep (s: SessionStage, config: StageConfig, seq: number, inputs: WireTensor[], snapshot: boolean): Promise<void> {
+    const open = config.open
+    if (config.ended) return
+    try {
+      if (config.running) throw new SessionError(`stage ${open.stage}: step ${seq} arrived while a step still runs (one step in flight per session)`, { code: 'ERR_SESSION_BUSY', stage: open.stage })
+      if (seq !== config.nextStep) throw new SessionError(`stage ${open.stage}: step ${seq} arrived, step ${config.nextStep} was expected`, { code: 'ERR_SESSION_STEP', stage: open.stage })
+      config.running = true
+      this.touch(s)
+      const runtime = await this.ctx.runtime()
+      const feed = pick([...inputs, ...config.state, ...config.constants], config.inputNames, `session stage ${open.stage} step ${seq}`)
+      const startedAt = Date.now()
+      const ran = await runtime.run(open.modelCid, feed)
+      if (config.ended) return
+      const outputs = this.ctx.tamperOutputs?.(ran.outputs, open) ?? ran.outputs
+      const state = config.pairs.map(p => {
+        const t = outputs.find(o => o.name === p.output)
+        if (t == null) throw new SessionError(`stage ${open.stage}: the model gave no state output "${p.output}"`, { code: 'ERR_SESSION_STATE', stage: open.stage })
+        return { ...t, name: p.input }
+      })
+      const sends = outputs.filter(o => !config.pairs.some(p => p.output === o.name))
+      config.state = state
+      this.checkStateBytes(config)
+      const bytes = tensorBytes(sends)
+      if (bytes > this.ctx.maxInputBytes) throw new InferenceError(`stage ${open.stage}: step ${seq} outputs are ${bytes} bytes, over this worker's limit of ${this.ctx.maxInputBytes}`)
+      config.nextStep = seq + 1
+      s.steps++
+      s.computeMs += ran.computeMs
+      s.inputs.update(stepBytes(seq)).update(digestTensors(feed))
+      s.outputs.update(stepBytes(seq)).update(outputDigest(outputs))
+      this.ctx.metrics?.workerCompute.observe(ran.computeMs / 1000)
+      this.ctx.metrics?.workerMicroBatches.increment({ stage: true })
+      await config.lastSend
+      if (config.ended) return
+      if (config.next != null) {
+        config.lastSend = config.next.send({ data: { seq, tensors: new Uint8Array(), more: false, items: 1, snapshot } }, sends).catch(() => {})
+      } else {
+        config.lastSend = config.control.send({ result: { seq, tensors: new Uint8Array(), computeMs: ran.computeMs, more: false, receipt: new Uint8Array() } }, sends).catch(() => {})
+      }
+      if (snapshot) void config.control.send({ snapshot: { step: seq, tensors: new Uint8Array() } }, state).catch(() => {})
+      this.ctx.log.trace('session lease %s stage %d step %d in %d ms (started %d)', open.leaseId, open.stage, seq, ran.computeMs, startedAt)
+    } catch (err: any) {
+      this.ctx.log('session lease %s stage %d step %d failed - %s', open.leaseId, open.stage, seq, err?.message ?? err)
+      if (!config.ended) config.control.send(errorFrame(err, open.stage, seq))
+      if (err?.code === 'ERR_SESSION_STATE_TOO_LARGE') this.endConfig(s, 'state too large', false)
+    } finally {
+      config.running = false
+      this.touch(s)
+    }
+  }
+
+  /** @throws SessionError ERR_SESSION_STATE_TOO_LARGE */
+  private checkStateBytes (config: StageConfig): void {
+    const bytes = tensorBytes(config.state)
+    if (bytes > this.ctx.maxStateBytes) throw new SessionError(`stage ${config.open.stage}: the session's state is ${bytes} bytes, over this worker's limit of ${this.ctx.maxStateBytes} bytes`, { code: 'ERR_SESSION_STATE_TOO_LARGE', stage: config.open.stage })
+  }
+
+  /** Restarts the stage's idle timer. */
+  private touch (s: SessionStage): void {
+    clearTimeout(s.idle)
+    s.idle = setTimeout(() => { this.expire(s) }, this.ctx.idleTimeoutMs)
+    s.idle.unref?.()
+  }
+
+  /** No step for the idle timeout: the state is freed and the lease handed back, with the reason on the control stream. */
+  private expire (s: SessionStage): void {
+    if (s.config?.running === true) { this.touch(s); return }
+    const err = new SessionError(`session stage freed: no step for ${this.ctx.idleTimeoutMs} ms`, { code: 'ERR_SESSION_IDLE', stage: s.config?.open.stage })
+    const control = s.config?.control
+    if (control != null && s.config?.ended === false) control.send(errorFrame(err, s.config.open.stage))
+    this.ctx.log('session lease %s idle for %d ms: freed', s.lease.lease.leaseId, this.ctx.idleTimeoutMs)
+    this.free(s)
+    s.lease.finished.reject(err)
+  }
+
+  /** Forgets a stage: its state, its configuration, its timer. */
+  private free (s: SessionStage, why = 'lease over'): void {
+    clearTimeout(s.idle)
+    this.endConfig(s, why)
+    if (this.stages.get(s.lease.lease.leaseId) === s) this.stages.delete(s.lease.lease.leaseId)
+  }
+
+  private endConfig (s: SessionStage, why: string, abortControl = true): void {
+    const c = s.config
+    if (c == null) return
+    c.ended = true
+    c.join.clear()
+    c.state = []
+    if (abortControl) void c.lastSend.finally(() => { c.control.abort(new Error(why)) })
+    c.next?.abort(new Error(why))
+    s.config = undefined
+  }
+
+  /**
+   * The lease handler's return for a session lease: a ShardReturn whose
+   * receipt counts the steps this worker ran (units; replays included),
+   * input digest = sha2-256 over each step's (index, input digest), output
+   * digest likewise over the output digests. Without a ledger, or with no
+   * step run, only the JSON summary `{ steps, computeMs }`.
+   */
+  private async leaseReturn (s: SessionStage): Promise<Uint8Array> {
+    const lease = s.lease.lease
+    const summary = new TextEncoder().encode(JSON.stringify({ steps: s.steps, computeMs: Math.round(s.computeMs) }))
+    const ledger = this.ctx.ledger
+    if (ledger == null || s.steps === 0) return summary
+    const receipt = await ledger.signReceipt({
+      jobId: lease.jobId,
+      shardIndex: lease.shardIndex,
+      replica: lease.replica,
+      requester: peerIdFromString(lease.requester),
+      modelCid: lease.modelCid,
+      inputDigest: new Uint8Array(s.inputs.digest()),
+      outputDigest: new Uint8Array(s.outputs.digest()),
+      computeMs: Math.round(s.computeMs),
+      units: s.steps,
+      pricePerUnit: lease.pricePerUnit,
+      startedAt: s.startedAt,
+      finishedAt: Date.now(),
+      leaseId: lease.leaseId
+    })
+    return PbShardReturn.encode({ receipt, output: summary })
+  }
+}
+
+/** sha2-256 over a step's tensor header and bytes. */
+function digestTensors (tensors: WireTensor[]): Uint8Array {
+  const { header, payload } = encodeTensorHeader(tensors, Number.MAX_SAFE_INTEGER)
+  return inputDigest(header, ...payload)
+}

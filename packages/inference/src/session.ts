@@ -1,0 +1,448 @@
+import { encodeTensors } from '@fleetmesh/protocol'
+import { TypedEventEmitter } from '@libp2p/interface'
+import { MAX_SESSION_RECOVERIES, SESSION_DEADLINE_MS, SESSION_OFFER_UNITS, STAGE_READY_TIMEOUT_MS } from './constants.js'
+import { isRecoverable, RemoteError, SessionError } from './errors.js'
+import { generateTokens } from './session-generate.js'
+import { checkStepInputs } from './session-plan.js'
+import { settleSession } from './session-settle.js'
+import type { InferChannel } from './infer-channel.js'
+import type { InferenceSession, SessionEvents, SessionInit, SessionProgress, SessionSummary } from './index.js'
+import type { InferenceService } from './inference.js'
+import type { GenerateInit } from './session-generate.js'
+import type { SessionStagePlan } from './session-plan.js'
+import type { JobResult, LeaseEvent } from '@fleetmesh/market'
+import type { InferError, WireTensor } from '@fleetmesh/protocol'
+import type { PeerId } from '@libp2p/interface'
+
+/**
+ * The requester side of a stateful session: one market job whose shards
+ * are the session's stages, each leased for the session's life (the award
+ * deadline is the session's; the market's heartbeats keep the leases).
+ * Each step sends only the non-state inputs (to stage 0, and to any later
+ * stage that reads a graph input); the state stays on the workers. The
+ * requester keeps every step's inputs since the last complete snapshot
+ * (all of them without snapshots): when a stage's worker is lost it
+ * leases a replacement, resets every stage (to the snapshot, or to the
+ * initial state), replays the recorded steps and then goes on, so the
+ * outputs equal an uninterrupted run.
+ */
+
+/** A session stage as the requester runs it. */
+export interface SessionStageModel {
+  /** CID of the stage model (the whole model for one stage) */
+  cid: string
+  plan: SessionStagePlan
+  /** the state it starts from */
+  initialState: WireTensor[]
+}
+
+/** What {@link MeshSession} is built from (session-open.ts prepares it). */
+export interface SessionSpec {
+  id: string
+  /** CID of the whole model (the offer's) */
+  modelCid: string
+  modelBytes: number
+  stages: SessionStageModel[]
+  /** the step inputs, by name (every stage's requester inputs) */
+  stepInputs: string[]
+}
+
+/** A stage's lease that is active now. */
+interface StageLease {
+  worker: PeerId
+  leaseId: string
+  stage: number
+}
+
+/** A step a generation is running. */
+interface Pending {
+  seq: number
+  gen: number
+  result: PromiseWithResolvers<WireTensor[]>
+}
+
+/** Thrown inside a step attempt when its generation was torn down: the step runs again on the next one. */
+class Superseded extends Error {}
+
+export class MeshSession extends TypedEventEmitter<SessionEvents> implements InferenceSession {
+  readonly id: string
+  private readonly svc: InferenceService
+  private readonly spec: SessionSpec
+  private readonly init: SessionInit
+  private readonly abort = new AbortController()
+  /** active leases, by stage */
+  private readonly active = new Map<number, StageLease>()
+  /** control streams of the current generation, by stage (empty while rebuilding) */
+  private channels: InferChannel[] = []
+  private generation = 0
+  private building = false
+  /** resolves once the current generation is built and caught up */
+  private ready = Promise.withResolvers<void>()
+  private pending?: Pending
+  private chain: Promise<unknown> = Promise.resolve()
+  private failed?: Error
+  private closing?: Promise<SessionSummary>
+  private stepCount = 0
+  private recoveries = 0
+  /** set while rebuilding after a loss: what the `recovered` event reports */
+  private lost?: { stages: number[] }
+  /** step inputs since `recordedFrom`, in order */
+  private recorded: WireTensor[][] = []
+  private recordedFrom = 0
+  /** the last complete snapshot: every stage's state after `steps` steps */
+  private snapshot?: { steps: number, state: WireTensor[][] }
+  /** snapshot parts arriving, by the step they follow */
+  private readonly snapshotParts = new Map<number, WireTensor[][]>()
+  /** steps sent to each lease (replays included): the most its receipt may count */
+  private readonly sent = new Map<string, number>()
+  private readonly market: Promise<JobResult>
+  private readonly onLease: (evt: CustomEvent<LeaseEvent>) => void
+
+  constructor (svc: InferenceService, spec: SessionSpec, init: SessionInit) {
+    super()
+    this.svc = svc
+    this.spec = spec
+    this.init = init
+    this.id = spec.id
+    this.ready.promise.catch(() => {})
+    this.onLease = (evt) => { this.leaseEvent(evt.detail) }
+    const market = svc.components.market
+    market.addEventListener('lease', this.onLease)
+    const signal = init.signal != null ? AbortSignal.any([init.signal, this.abort.signal]) : this.abort.signal
+    if (init.signal != null) init.signal.addEventListener('abort', () => { this.fail(new SessionError(`session ${this.id} aborted: ${String(init.signal?.reason?.message ?? init.signal?.reason ?? 'aborted')}`, { code: 'ERR_SESSION_CLOSED' })) }, { once: true })
+    this.market = market.submit({
+      jobId: spec.id,
+      modelCid: spec.modelCid,
+      mode: 'pipeline',
+      shardUnits: spec.stages.map(() => SESSION_OFFER_UNITS),
+      maxPricePerUnit: init.maxPrice,
+      deadline: init.deadline ?? Date.now() + SESSION_DEADLINE_MS,
+      region: init.region,
+      jurisdiction: init.jurisdiction,
+      modelBytes: spec.modelBytes,
+      spread: true
+    }, { signal })
+    this.market.catch((err: any) => { this.fail(err instanceof Error ? err : new SessionError(String(err))) })
+  }
+
+  get steps (): number { return this.stepCount }
+
+  get leases (): ReadonlyArray<{ stage: number, worker: string, leaseId: string }> {
+    return [...this.active.values()].sort((a, b) => a.stage - b.stage).map(l => ({ stage: l.stage, worker: l.worker.toString(), leaseId: l.leaseId }))
+  }
+
+  /** Resolves once every stage is leased and ready. @throws the market's NoBidsError/JobFailedError, a stage's SessionError */
+  async opened (): Promise<void> {
+    await this.ready.promise
+  }
+
+  private emit (p: SessionProgress): void {
+    this.safeDispatchEvent('progress', { detail: p })
+  }
+
+  // ---- leases and generations
+
+  private leaseEvent (e: LeaseEvent): void {
+    if (e.jobId !== this.id || e.side !== 'requester') return
+    if (e.state === 'active') {
+      const worker = this.svc.components.admission.admitted().find(c => c.peerId.toString() === e.worker)
+      if (worker == null) return
+      if (this.init.jurisdiction != null && this.init.jurisdiction !== '' && worker.jurisdiction !== this.init.jurisdiction) {
+        this.svc.components.market.releaseLease(e.leaseId, `worker certified for jurisdiction ${worker.jurisdiction ?? 'none'}, the session requires ${this.init.jurisdiction}`, { reaward: true })
+        return
+      }
+      this.active.set(e.shardIndex, { worker: worker.peerId, leaseId: e.leaseId, stage: e.shardIndex })
+      this.emit({ type: 'leased', sessionId: this.id, stage: e.shardIndex, worker: e.worker, leaseId: e.leaseId, at: e.at })
+      void this.build()
+    } else if (['lost', 'declined', 'released', 'cancelled'].includes(e.state)) {
+      const l = this.active.get(e.shardIndex)
+      if (l?.leaseId === e.leaseId) this.workerLost(l, e.reason ?? e.state)
+    }
+  }
+
+  /** A stage's worker is gone (or failed in a way another may not): every stage resets, the lost one is leased again. */
+  private workerLost (l: StageLease, reason: string, code?: string): void {
+    if (this.failed != null || this.closing != null || this.active.get(l.stage)?.leaseId !== l.leaseId) return
+    this.active.delete(l.stage)
+    this.emit({ type: 'worker-lost', sessionId: this.id, stage: l.stage, worker: l.worker.toString(), leaseId: l.leaseId, reason, code, at: Date.now() })
+    this.svc.components.market.releaseLease(l.leaseId, reason, { reaward: true })
+    if (++this.recoveries > MAX_SESSION_RECOVERIES) {
+      this.fail(new SessionError(`session ${this.id}: ${this.recoveries} workers lost, more than the ${MAX_SESSION_RECOVERIES} it recovers from; the last: stage ${l.stage} (${l.worker.toString()}): ${reason}`, { code: 'ERR_SESSION_RECOVERY', stage: l.stage, worker: l.worker.toString() }))
+      return
+    }
+    this.lost = { stages: [...new Set([...(this.lost?.stages ?? []), l.stage])] }
+    this.teardown()
+    void this.build()
+  }
+
+  /** Drops the current generation: its channels close (the workers drop its state), its step runs again on the next. */
+  private teardown (): void {
+    this.generation++
+    for (const c of this.channels) c.abort(new Error('session rebuilt'))
+    this.channels = []
+    this.snapshotParts.clear()
+    if (this.pending != null) this.pending.result.reject(new Superseded())
+    const old = this.ready
+    this.ready = Promise.withResolvers<void>()
+    this.ready.promise.catch(() => {})
+    // a step waiting on the old generation wakes and waits for the new one
+    old.resolve()
+  }
+
+  /**
+   * Opens a generation once every stage is leased: control streams last
+   * stage first (each stage's successor is configured when it opens its
+   * feed), every stage ready, then the recorded steps replayed from the
+   * snapshot (or from the start).
+   */
+  private async build (): Promise<void> {
+    const K = this.spec.stages.length
+    if (this.building || this.failed != null || this.closing != null || this.channels.length > 0) return
+    const leased = [...this.active.values()]
+    if (leased.length < K) return
+    this.building = true
+    const gen = ++this.generation
+    const opened: InferChannel[] = []
+    const base = this.snapshot
+    try {
+      for (let k = K - 1; k >= 0; k--) {
+        const me = this.active.get(k) as StageLease
+        const next = this.active.get(k + 1)
+        const prev = this.active.get(k - 1)
+        const st = this.spec.stages[k] as SessionStageModel
+        const state = base?.state[k] ?? st.initialState
+        try {
+          opened[k] = await this.svc.openControl(me.worker, {
+            jobId: this.id,
+            leaseId: me.leaseId,
+            modelCid: st.cid,
+            kind: 'session',
+            stage: k,
+            stageCount: K,
+            source: prev != null ? prev.worker.toMultihash().bytes : new Uint8Array(),
+            next: next != null ? next.worker.toMultihash().bytes : new Uint8Array(),
+            nextAddrs: [],
+            nextLeaseId: next?.leaseId ?? '',
+            constants: new Uint8Array(),
+            fromRequester: k > 0 ? st.plan.fromRequester : [],
+            session: {
+              state: st.plan.state,
+              initialState: state.length > 0 ? encodeTensors(state, Number.MAX_SAFE_INTEGER) : new Uint8Array(),
+              firstStep: base?.steps ?? 0
+            }
+          }, this.abort.signal)
+        } catch (err: any) {
+          throw Object.assign(new SessionError(`stage ${k}: cannot open a stream to ${me.worker.toString()}: ${err?.message ?? err}`, { stage: k, worker: me.worker.toString() }), { lease: me })
+        }
+        if (gen !== this.generation) throw new Superseded()
+      }
+      await Promise.all(opened.map(async (c, k) => this.awaitReady(c, this.active.get(k) as StageLease)))
+      if (gen !== this.generation) throw new Superseded()
+      this.channels = opened
+      for (const [k, c] of opened.entries()) void this.read(c, gen, this.active.get(k) as StageLease)
+      // catch up: the recorded steps since the snapshot, outputs dropped
+      const from = base?.steps ?? 0
+      for (let seq = from; seq < this.stepCount; seq++) await this.attempt(seq, this.recorded[seq - this.recordedFrom] as WireTensor[], gen, false)
+      if (this.lost != null) {
+        this.emit({ type: 'recovered', sessionId: this.id, stages: this.lost.stages, workers: this.leases.map(l => l.worker), fromStep: from, replayed: this.stepCount - from, at: Date.now() })
+        this.lost = undefined
+      }
+      this.ready.resolve()
+    } catch (err: any) {
+      for (const c of opened) c?.abort(new Error('session build failed'))
+      if (err instanceof Superseded || gen !== this.generation) return
+      const lease: StageLease | undefined = err?.lease
+      if (lease == null) { this.fail(err); return }
+      if (err.frame != null) this.stageError(lease, err.frame as InferError)
+      else this.workerLost(lease, err?.message ?? String(err))
+    } finally {
+      this.building = false
+      // a lease that became active while this build ran, or a loss during it
+      if (this.channels.length === 0 && this.failed == null && this.closing == null) queueMicrotask(() => { void this.build() })
+    }
+  }
+
+  /** A stage's first answer: `ready`, or its error (thrown with the frame and the lease). */
+  private async awaitReady (c: InferChannel, lease: StageLease): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const timeout = new Promise<never>((resolve, reject) => {
+      timer = setTimeout(() => { reject(new SessionError(`stage ${lease.stage} was not ready within ${STAGE_READY_TIMEOUT_MS} ms`, { stage: lease.stage })) }, STAGE_READY_TIMEOUT_MS)
+    })
+    try {
+      while (true) {
+        const m = await Promise.race([c.next(), timeout])
+        if (m == null) throw new SessionError(`stage ${lease.stage}'s worker closed its stream before it was ready`, { stage: lease.stage })
+        if (m.error != null) throw Object.assign(new SessionError(m.error.message), { frame: { ...m.error, stage: m.error.stage ?? lease.stage } })
+        if (m.ready != null) return
+      }
+    } catch (err: any) {
+      throw Object.assign(err, { lease })
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** Reads one stage's control stream: results (last stage), snapshots, errors; its end is a lost worker. */
+  private async read (channel: InferChannel, gen: number, lease: StageLease): Promise<void> {
+    const K = this.spec.stages.length
+    let why = 'its stream closed'
+    try {
+      while (true) {
+        const m = await channel.next()
+        if (m == null) break
+        if (gen !== this.generation) return
+        if (m.error != null) {
+          this.stageError(lease, { ...m.error, stage: m.error.stage ?? lease.stage })
+          if (this.failed != null || gen !== this.generation) return
+          continue
+        }
+        if (m.snapshot != null) { this.snapshotPart(lease.stage, m.snapshot.step, m.payload ?? []); continue }
+        if (m.result == null || lease.stage !== K - 1) continue
+        const p = this.pending
+        if (p != null && p.gen === gen && p.seq === m.result.seq) p.result.resolve(m.payload ?? [])
+      }
+    } catch (err: any) {
+      why = `its stream failed: ${err?.message ?? err}`
+    }
+    if (gen === this.generation && this.closing == null) this.workerLost(lease, `stage ${lease.stage}: ${why}`)
+  }
+
+  /** A stage's error frame: recoverable codes cost that worker its lease (recovery), the others fail the session. */
+  private stageError (lease: StageLease, e: InferError): void {
+    const stage = e.stage ?? lease.stage
+    const worker = lease.worker.toString()
+    this.svc.metrics?.workerErrors.increment({ [isRecoverable(e.code) ? 'recovered' : 'failed']: true })
+    if (isRecoverable(e.code)) {
+      this.workerLost(lease, `${e.name}: ${e.message}`, e.code)
+      return
+    }
+    const cause = new RemoteError(e.name || 'Error', e.code, `worker ${worker} (stage ${stage}${e.seq != null ? `, step ${e.seq}` : ''}): ${e.message}`, { worker, leaseId: lease.leaseId, stage, seq: e.seq })
+    const code = e.name === 'SessionError' && e.code.startsWith('ERR_SESSION_') ? e.code as SessionError['code'] : 'ERR_SESSION_STAGE_FAILED'
+    this.fail(new SessionError(`session ${this.id}: stage ${stage} on ${worker} failed: ${e.name}: ${e.message}`, { code, stage, worker, cause }))
+  }
+
+  private fail (err: Error): void {
+    if (this.failed != null) return
+    this.failed = err
+    this.ready.reject(err)
+    this.pending?.result.reject(err)
+  }
+
+  // ---- steps
+
+  /**
+   * Runs one step: `inputs` are the model's non-state inputs; resolves with
+   * its outputs minus the state outputs. Steps run one at a time, in call
+   * order. A lost worker is replaced and the state rebuilt before the step
+   * runs again: the caller sees only the delay (and `worker-lost` /
+   * `recovered` progress events).
+   *
+   * @throws SessionError `ERR_SESSION_INPUT` for inputs that do not fit, a stage's typed error (`ERR_SESSION_STAGE_FAILED` with the worker's error as `cause`, or the worker's own session code), `ERR_SESSION_RECOVERY`, `ERR_SESSION_CLOSED`; the market's errors when the stages cannot be placed
+   */
+  async step (inputs: WireTensor[]): Promise<WireTensor[]> {
+    checkStepInputs(inputs, this.spec.stepInputs, this.spec.stages.flatMap(s => s.plan.state))
+    const run = this.chain.then(async () => this.runStep(inputs))
+    this.chain = run.catch(() => {})
+    return run
+  }
+
+  private async runStep (inputs: WireTensor[]): Promise<WireTensor[]> {
+    const every = this.init.snapshotEvery ?? 0
+    while (true) {
+      if (this.closing != null) throw new SessionError(`session ${this.id} is closed`, { code: 'ERR_SESSION_CLOSED' })
+      if (this.failed != null) throw this.failed
+      await this.ready.promise
+      const seq = this.stepCount
+      const started = Date.now()
+      try {
+        const outputs = await this.attempt(seq, inputs, this.generation, every > 0 && (seq + 1) % every === 0)
+        this.recorded.push(inputs)
+        this.stepCount++
+        this.emit({ type: 'step', sessionId: this.id, step: seq, ms: Date.now() - started, at: Date.now() })
+        return outputs
+      } catch (err) {
+        if (err instanceof Superseded) continue
+        throw err
+      }
+    }
+  }
+
+  /** Sends step `seq` to the generation's stages and waits for the last stage's outputs. @throws Superseded when the generation is torn down */
+  private async attempt (seq: number, inputs: WireTensor[], gen: number, snapshot: boolean): Promise<WireTensor[]> {
+    if (gen !== this.generation || this.channels.length === 0) throw new Superseded()
+    const p: Pending = { seq, gen, result: Promise.withResolvers() }
+    this.pending = p
+    for (const l of this.active.values()) this.sent.set(l.leaseId, (this.sent.get(l.leaseId) ?? 0) + 1)
+    for (const [k, c] of this.channels.entries()) {
+      const st = this.spec.stages[k] as SessionStageModel
+      // stage 0 always gets the step (it starts it); a later stage only the graph inputs it reads
+      if (k > 0 && st.plan.fromRequester.length === 0) continue
+      const mine = inputs.filter(t => st.plan.fromRequester.includes(t.name))
+      c.send({ data: { seq, tensors: new Uint8Array(), more: false, items: 1, snapshot } }, mine).catch(() => {})
+    }
+    try {
+      return await p.result.promise
+    } finally {
+      if (this.pending === p) this.pending = undefined
+    }
+  }
+
+  /** A stage's state after step `step`; once every stage's is in, it is the snapshot and older step inputs are dropped. */
+  private snapshotPart (stage: number, step: number, state: WireTensor[]): void {
+    const K = this.spec.stages.length
+    let parts = this.snapshotParts.get(step)
+    if (parts == null) { parts = []; this.snapshotParts.set(step, parts) }
+    parts[stage] = state
+    if (parts.filter(x => x != null).length < K) return
+    this.snapshotParts.delete(step)
+    const steps = step + 1
+    if (this.snapshot != null && this.snapshot.steps >= steps) return
+    this.snapshot = { steps, state: parts }
+    this.recorded = this.recorded.slice(steps - this.recordedFrom)
+    this.recordedFrom = steps
+  }
+
+  /** `generateTokens(this, init)`: token ids, greedy or sampled, until `maxTokens` or the stop token. */
+  generate (init: GenerateInit): AsyncIterable<number> {
+    return generateTokens(this, init)
+  }
+
+  // ---- close
+
+  /**
+   * Ends the session: every stage is told to finish and answers with its
+   * receipt for the steps it ran (replays included); the receipts are
+   * checked against the steps sent to each lease and countersigned.
+   * Call it after a failure too: the steps served are paid. Idempotent.
+   */
+  async close (): Promise<SessionSummary> {
+    this.closing ??= this.closeNow()
+    return this.closing
+  }
+
+  private async closeNow (): Promise<SessionSummary> {
+    await this.chain
+    const K = this.spec.stages.length
+    const complete = this.channels.length === K && this.active.size === K
+    for (const c of this.channels) {
+      c.send({ finish: {} }).catch(() => {})
+      void c.close()
+    }
+    if (!complete) this.svc.components.market.failJob(this.id, new SessionError(`session ${this.id} closed with ${K - this.channels.length} of ${K} stages not running`, { code: 'ERR_SESSION_CLOSED' }))
+    let receipts = 0
+    try {
+      const job = await this.market
+      const ledger = this.svc.ledger
+      if (ledger != null) receipts = (await settleSession(ledger, job, this.sent, this.svc.log)).accepted.length
+    } catch (err: any) {
+      this.svc.log('session %s settled no receipts - %s', this.id, err?.message ?? err)
+    } finally {
+      this.svc.components.market.removeEventListener('lease', this.onLease)
+      this.abort.abort()
+      this.fail(new SessionError(`session ${this.id} is closed`, { code: 'ERR_SESSION_CLOSED' }))
+    }
+    const summary: SessionSummary = { id: this.id, steps: this.stepCount, recoveries: this.recoveries, receipts }
+    this.emit({ type: 'closed', sessionId: this.id, ...summary, at: Date.now() })
+    return summary
+  }
+}
