@@ -54,6 +54,8 @@ interface StageConfig {
   open: InferOpen
   control: InferChannel
   pairs: StatePair[]
+  /** the outputs sent on each step, when the requester names them (else all but the state outputs) */
+  sends?: string[]
   /** the state inputs of the next step */
   state: WireTensor[]
   constants: WireTensor[]
@@ -139,6 +141,7 @@ export class SessionWorker {
       open,
       control,
       pairs: (open.session?.state ?? []).map(p => ({ output: p.output, input: p.input })),
+      sends: open.session != null && open.session.sends.length > 0 ? open.session.sends : undefined,
       state: [],
       constants: open.constants.byteLength > 0 ? decodeTensors(open.constants, this.ctx.maxInputBytes) : [],
       inputNames: [],
@@ -291,7 +294,7 @@ export class SessionWorker {
         if (t == null) throw new SessionError(`stage ${open.stage}: the model gave no state output "${p.output}"`, { code: 'ERR_SESSION_STATE', stage: open.stage })
         return { ...t, name: p.input }
       })
-      const sends = outputs.filter(o => !config.pairs.some(p => p.output === o.name))
+      const sends = config.sends != null ? pick(outputs, config.sends, `session stage ${open.stage} step ${seq} outputs`) : outputs.filter(o => !config.pairs.some(p => p.output === o.name))
       config.state = state
       this.checkStateBytes(config)
       const bytes = tensorBytes(sends)

@@ -228,7 +228,8 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
             session: {
               state: st.plan.state,
               initialState: state.length > 0 ? encodeTensors(state, Number.MAX_SAFE_INTEGER) : new Uint8Array(),
-              firstStep: base?.steps ?? 0
+              firstStep: base?.steps ?? 0,
+              sends: st.plan.sends
             }
           }, this.abort.signal)
         } catch (err: any) {
