@@ -253,7 +253,8 @@ export class SessionWorker {
     try {
       await this.serveFrames(s, config, channel, 'previous')
     } catch (err: any) {
-      if (s.config === config && !config.ended) config.control.send(errorFrame(new SessionError(`feed from stage ${open.stage - 1} (${remote.toString()}) failed: ${err?.message ?? err}`, { stage: open.stage }), open.stage))
+      // the previous stage's worker went away, or sent garbage: the requester, not this stage, finds out which
+      if (s.config === config && !config.ended) config.control.send(errorFrame(new SessionError(`feed from stage ${open.stage - 1} (${remote.toString()}) failed: ${err?.message ?? err}`, { code: 'ERR_SESSION_FEED', stage: open.stage }), open.stage))
       throw err
     }
   }

@@ -175,6 +175,19 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
     void this.build()
   }
 
+  /** Resets every stage without blaming a worker (a broken link between stages): a loss shows when the build reaches the workers. */
+  private rebuild (reason: string): void {
+    if (this.failed != null || this.closing != null) return
+    if (++this.recoveries > MAX_SESSION_RECOVERIES) {
+      this.fail(new SessionError(`session ${this.id}: rebuilt ${this.recoveries} times, more than the ${MAX_SESSION_RECOVERIES} it recovers from; the last: ${reason}`, { code: 'ERR_SESSION_RECOVERY' }))
+      return
+    }
+    this.svc.log('session %s rebuilds - %s', this.id, reason)
+    this.lost = { stages: this.lost?.stages ?? [] }
+    this.teardown()
+    void this.build()
+  }
+
   /** Drops the current generation: its channels close (the workers drop its state), its step runs again on the next. */
   private teardown (): void {
     this.generation++
@@ -198,8 +211,10 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
   private async build (): Promise<void> {
     const K = this.spec.stages.length
     if (this.building || this.failed != null || this.closing != null || this.channels.length > 0) return
+    // a worker the requester lost its connection to is gone: lease another before building
+    for (const l of [...this.active.values()]) if (!this.svc.isConnected(l.worker)) this.workerLost(l, `stage ${l.stage}: no connection to its worker`)
     const leased = [...this.active.values()]
-    if (leased.length < K) return
+    if (leased.length < K || this.failed != null) return
     this.building = true
     const gen = ++this.generation
     const opened: InferChannel[] = []
@@ -312,7 +327,13 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
   private stageError (lease: StageLease, e: InferError): void {
     const stage = e.stage ?? lease.stage
     const worker = lease.worker.toString()
-    this.svc.metrics?.workerErrors.increment({ [isRecoverable(e.code) ? 'recovered' : 'failed']: true })
+    const feed = e.code === 'ERR_SESSION_FEED'
+    this.svc.metrics?.workerErrors.increment({ [feed || isRecoverable(e.code) ? 'recovered' : 'failed']: true })
+    if (feed) {
+      // the stage before (or its link) failed, not this stage: rebuild, and the build finds the worker that is gone
+      this.rebuild(`stage ${stage} (${worker}): ${e.message}`)
+      return
+    }
     if (isRecoverable(e.code)) {
       this.workerLost(lease, `${e.name}: ${e.message}`, e.code)
       return
