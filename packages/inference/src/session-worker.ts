@@ -263,8 +263,10 @@ export class SessionWorker {
   private async serveFrames (s: SessionStage, config: StageConfig, channel: FrameSource, source: 'requester' | 'previous'): Promise<void> {
     while (true) {
       const m = await channel.next()
-      if (m == null || config.ended) return
+      if (m == null) return
       if (m.finish != null) { s.lease.finished.resolve(); return }
+      // a configuration ended by this worker (state too large) still hears `finish` on its control stream
+      if (config.ended) { if (source === 'requester' && s.config == null) continue; return }
       if (m.data == null) continue
       const data = m.data
       const parts = config.join.add(data.seq, source, { tensors: m.payload ?? [], snapshot: data.snapshot === true })
