@@ -8,6 +8,24 @@ export class JobInputError extends FleetmeshError {
   readonly code = 'ERR_JOB_INPUT'
 }
 
+/** A sampler spec that cannot sample: an unknown kind, k < 1, a seed that is not an integer, a temperature <= 0. */
+export class SamplerError extends FleetmeshError {
+  override readonly name = 'SamplerError'
+  readonly code = 'ERR_SAMPLER'
+}
+
+/** A generation that cannot run: an empty prompt, a bad token count, a step without the logits output. */
+export class GenerationError extends FleetmeshError {
+  override readonly name = 'GenerationError'
+  readonly code = 'ERR_GENERATION'
+}
+
+/** A step on a session that was closed. */
+export class SessionClosedError extends FleetmeshError {
+  override readonly name = 'SessionClosedError'
+  readonly code = 'ERR_SESSION_CLOSED'
+}
+
 /** A worker could not run a shard, or a stream of the execution protocol failed. */
 export class InferenceError extends FleetmeshError {
   override readonly name = 'InferenceError'

@@ -30,6 +30,12 @@
  * (micro-batch.ts), {@link planPipelineFeeds} (pipeline-plan.ts),
  * {@link judgeSpotCheck} (spot-check.ts) and {@link Pace} (pace.ts).
  *
+ * Stateful models (a KV cache, a recurrent state: a graph output fed back
+ * as a graph input, a `StatePair`) step in this process with
+ * {@link LocalStatefulSession}, the reference for sessions on the mesh;
+ * {@link generateTokens} generates tokens against anything that steps,
+ * with a greedy or seeded top-k sampler ({@link createSampler}, pure).
+ *
  * @example
  *
  * ```TypeScript
@@ -48,7 +54,7 @@ import type { Ledger, SettleResult } from '@fleetmesh/ledger'
 import type { JobResult, Market } from '@fleetmesh/market'
 import type { WireTensor } from '@fleetmesh/protocol'
 import type { ModelStore, StoredModel } from '@fleetmesh/runtime'
-import type { GenerateInit } from './session-generate.js'
+import type { GenerateInit } from './local-session.js'
 import type { StatePair } from './session-plan.js'
 import type { ComponentLogger, Metrics, PeerId, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
@@ -60,10 +66,13 @@ export * from './pipeline-plan.js'
 export * from './spot-check.js'
 export * from './session-plan.js'
 export type { SessionSettlement } from './session-settle.js'
-export { generateTokens } from './session-generate.js'
-export type { GenerateInit } from './session-generate.js'
 export { Pace, median } from './pace.js'
 export { InferChannel, LocalInferChannel, emptyCounters } from './infer-channel.js'
+export { createSampler, topK } from './sampler.js'
+export type { Sampler, SamplerSpec } from './sampler.js'
+export { LocalStatefulSession, generateTokens } from './local-session.js'
+export type { GenerateInit, LocalSessionInit, Stepper } from './local-session.js'
+export type { StatePair } from '@fleetmesh/runtime'
 export type { InferCounters, InferFrame, FrameSink, FrameSource } from './infer-channel.js'
 
 /** What a submitted job asks for. */
