@@ -3,8 +3,6 @@ import { SessionError } from './errors.js'
 import type { TensorDType, WireTensor } from '@fleetmesh/protocol'
 import type { StatePair } from '@fleetmesh/runtime'
 
-export type { StatePair }
-
 /**
  * Session planning, pure: which stage keeps which state pair, what each
  * stage reads from the stage before and from the requester, what it

@@ -9,7 +9,7 @@ import { InferChannelView, InferChannel, LocalInferChannel } from './infer-chann
 import { pick, StageJoin } from './pipeline-plan.js'
 import { initialStateFor, tensorBytes } from './session-plan.js'
 import type { FrameSink, FrameSource } from './infer-channel.js'
-import type { StatePair } from './session-plan.js'
+import type { StatePair } from '@fleetmesh/runtime'
 import type { WorkerContext } from './worker.js'
 import type { WorkerLease } from '@fleetmesh/market'
 import type { InferMessage, InferOpen, WireTensor } from '@fleetmesh/protocol'

@@ -3,8 +3,8 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { decoderInitialState, decoderStatePairs, generateDecoder } from '@fleetmesh/runtime'
 import { delay, forkNode, killChildProcesses, loopbackListen, serializeIdentity, tempDir, waitUntil } from '@fleetmesh/test-utils'
-import { generateTokens } from '../src/index.js'
-import { collect, localStepper } from './fixtures/state-models.js'
+import { generateTokens, LocalStatefulSession } from '../src/index.js'
+import { collect } from './fixtures/state-models.js'
 import { startJobMesh } from './utils/jobs.js'
 import type { WorkerNodeConfig } from './fixtures/worker-node.js'
 import type { JobMesh } from './utils/jobs.js'
@@ -24,7 +24,7 @@ describe('sessions recover from a worker SIGKILLed mid-generation', function () 
   let expected: number[]
 
   before(async () => {
-    const s = await localStepper(generateDecoder(DECODER), decoderStatePairs(DECODER.layers), decoderInitialState(DECODER))
+    const s = await LocalStatefulSession.open(generateDecoder(DECODER), { state: decoderStatePairs(DECODER.layers), initialState: decoderInitialState(DECODER) })
     try { expected = await collect(generateTokens(s, { prompt: PROMPT, maxTokens: TOKENS })) } finally { await s.close() }
   })
 

@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict'
 import { decoderInitialState, decoderStatePairs, generateDecoder, generateGru, GRU_STATE_PAIRS, gruInitialState, maxAbsDiff } from '@fleetmesh/runtime'
-import { generateTokens } from '../src/index.js'
-import { collect, gruChunk, localStepper, stepLocally } from './fixtures/state-models.js'
+import { generateTokens, LocalStatefulSession } from '../src/index.js'
+import { collect, gruChunk, stepLocally } from './fixtures/state-models.js'
 import { startJobMesh } from './utils/jobs.js'
 import type { JobMesh } from './utils/jobs.js'
-import type { InferenceSession, SessionProgress } from '../src/index.js'
+import type { InferenceSession, SamplerSpec, SessionProgress } from '../src/index.js'
 import type { WireTensor } from '@fleetmesh/protocol'
 
 const DECODER = { vocab: 96, dModel: 32, heads: 4, layers: 4, seed: 11 }
 const PROMPT = [5, 17, 42, 8]
 
 /** Greedy tokens of the decoder generated in this process: the reference. */
-async function localTokens (maxTokens: number, sampler?: Parameters<typeof generateTokens>[1]['sampler']): Promise<number[]> {
-  const s = await localStepper(generateDecoder(DECODER), decoderStatePairs(DECODER.layers), decoderInitialState(DECODER))
+async function localTokens (maxTokens: number, sampler?: SamplerSpec): Promise<number[]> {
+  const s = await LocalStatefulSession.open(generateDecoder(DECODER), { state: decoderStatePairs(DECODER.layers), initialState: decoderInitialState(DECODER) })
   try { return await collect(generateTokens(s, { prompt: PROMPT, maxTokens, sampler })) } finally { await s.close() }
 }
 
@@ -61,20 +61,25 @@ describe('stateful sessions across the mesh', function () {
     assert.equal(mine[0]?.units, 100, 'units = steps served')
   })
 
-  it('a decoder generates 64 greedy tokens through 2 and 3 stages equal to local generation, token for token', async () => {
+  it('a decoder generates 64 tokens through 2 and 3 stages equal to local generation, token for token: greedy and seeded top-k', async () => {
     mesh = await startJobMesh([{}, {}, {}])
-    const expected = await localTokens(64)
-    assert.equal(expected.length, 64)
-    for (const stages of [2, 3]) {
-      const session = await mesh.requester.openSession({ model: generateDecoder(DECODER), stages, state: decoderStatePairs(DECODER.layers), maxPrice: 10 })
-      sessions.push(session)
-      assert.equal(session.leases.length, stages)
-      assert.equal(new Set(session.leases.map(l => l.worker)).size, stages, 'one worker per stage')
-      const tokens = await collect(session.generate({ prompt: PROMPT, maxTokens: 64 }))
-      assert.deepEqual(tokens, expected, `${stages} stages`)
-      const summary = await session.close()
-      assert.equal(summary.steps, 64)
-      assert.equal(summary.receipts, stages, 'one receipt per stage lease')
+    const samplers: SamplerSpec[] = [{ kind: 'greedy' }, { kind: 'top-k', k: 8, seed: 42, temperature: 0.9 }]
+    assert.notDeepEqual(await localTokens(64, samplers[0]), await localTokens(64, samplers[1]), 'the sampled run is not the greedy one')
+    for (const sampler of samplers) {
+      const expected = await localTokens(64, sampler)
+      assert.equal(expected.length, 64)
+      for (const stages of [2, 3]) {
+        const what = `${sampler.kind}, ${stages} stages`
+        const session = await mesh.requester.openSession({ model: generateDecoder(DECODER), stages, state: decoderStatePairs(DECODER.layers), maxPrice: 10 })
+        sessions.push(session)
+        assert.equal(session.leases.length, stages, what)
+        assert.equal(new Set(session.leases.map(l => l.worker)).size, stages, `${what}: one worker per stage`)
+        const tokens = await collect(session.generate({ prompt: PROMPT, maxTokens: 64, sampler }))
+        assert.deepEqual(tokens, expected, what)
+        const summary = await session.close()
+        assert.equal(summary.steps, 64, what)
+        assert.equal(summary.receipts, stages, `${what}: one receipt per stage lease`)
+      }
     }
   })
 })
