@@ -57,6 +57,17 @@ describe('session bounds and failures', function () {
     }
   })
 
+  it('steps called at once run one at a time, in call order (one step in flight per session)', async () => {
+    mesh = await startJobMesh([{}])
+    const model = generateGru(GRU)
+    const inputs = Array.from({ length: 12 }, (_, i) => [gruChunk(i)])
+    const expected = await stepLocally(model, [...GRU_STATE_PAIRS], gruInitialState(GRU), inputs)
+    const session = await mesh.requester.openSession({ model, state: [...GRU_STATE_PAIRS], maxPrice: 10 })
+    sessions.push(session)
+    const outs = await Promise.all(inputs.map(async x => session.step(x)))
+    for (const [i, out] of outs.entries()) assert.ok(maxAbsDiff(out[0] as WireTensor, (expected[i] as WireTensor[])[0] as WireTensor) <= 1e-5, `step ${i}`)
+  })
+
   it('the only worker at its most sessions: openSession fails with ERR_SESSION_LIMIT', async () => {
     mesh = await startJobMesh([priced(1, { maxSessions: 1 })], { market: { bidWindowMs: 400 } })
     const model = generateGru(GRU)

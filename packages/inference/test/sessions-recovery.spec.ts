@@ -17,7 +17,7 @@ const PROMPT = [5, 17, 42, 8]
 const TOKENS = 64
 const KILL_AT = 20
 
-describe('sessions recover from a worker SIGKILLed mid-generation', function () {
+describe('sessions recover from a worker lost mid-generation', function () {
   this.timeout(240_000)
   let mesh: JobMesh | undefined
   let session: InferenceSession | undefined
@@ -90,4 +90,23 @@ describe('sessions recover from a worker SIGKILLed mid-generation', function () 
       assert.equal(summary.receipts, 2, JSON.stringify(summary))
     })
   }
+
+  it('a drained worker hands its stage back mid-generation: the session continues on another worker with the same tokens', async () => {
+    mesh = await startJobMesh([{}, {}, {}])
+    session = await mesh.requester.openSession({ model: generateDecoder(DECODER), stages: 2, state: decoderStatePairs(DECODER.layers), maxPrice: 10 })
+    const drained = mesh.workers.find(w => w.peerId.toString() === session?.leases[1]?.worker)
+    assert.ok(drained != null, 'a worker of this mesh holds stage 1')
+    const events: SessionProgress[] = []
+    session.addEventListener('progress', (e) => { events.push(e.detail) })
+    const tokens: number[] = []
+    for await (const t of session.generate({ prompt: PROMPT, maxTokens: TOKENS })) {
+      tokens.push(t)
+      if (tokens.length === KILL_AT) await drained.libp2p.services.market.drain('driving')
+    }
+    assert.deepEqual(tokens, expected)
+    const lost = events.find(e => e.type === 'worker-lost')
+    assert.ok(lost?.type === 'worker-lost' && lost.stage === 1 && lost.worker === drained.peerId.toString(), JSON.stringify(lost))
+    assert.ok(!(session.leases.map(l => l.worker)).includes(drained.peerId.toString()), 'the drained worker holds no stage')
+    assert.equal((await session.close()).receipts, 2)
+  })
 })
