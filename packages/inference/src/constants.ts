@@ -93,3 +93,6 @@ export const MAX_SESSION_RECOVERIES = 8
 
 /** Compute units a session offers per stage (a unit is one step of one stage; receipts count the steps served). */
 export const SESSION_OFFER_UNITS = 1
+
+/** close() waits at most this long for every stage to finish and return its receipt, ms; then the session's market job ends without them. */
+export const SESSION_CLOSE_TIMEOUT_MS = 15_000

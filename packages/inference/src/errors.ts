@@ -68,6 +68,7 @@ export class RemoteError extends FleetmeshError {
  * - `ERR_SESSION_IDLE`: the worker freed a session stage that received no step for its idle timeout
  * - `ERR_SESSION_BUSY`: a step arrived while the stage still ran one (one step in flight per session)
  * - `ERR_SESSION_STEP`: a step arrived out of order
+ * - `ERR_SESSION_FEED`: a stage's feed from the stage before broke (that worker went away, or sent garbage): the requester rebuilds the session and finds out which worker is gone
  * - `ERR_SESSION_STATE`: the state pairs do not fit the model (unknown tensor, a pair split across stages, a missing state output)
  * - `ERR_SESSION_STATE_TOO_LARGE`: a stage's state grew past the worker's limit
  * - `ERR_SESSION_INPUT`: a step's inputs do not fit the model (a state input sent, one missing or unknown)
@@ -75,7 +76,7 @@ export class RemoteError extends FleetmeshError {
  * - `ERR_SESSION_RECOVERY`: workers were lost more often than the session recovers from
  * - `ERR_SESSION_CLOSED`: the session is closed (or was aborted)
  */
-export type SessionErrorCode = 'ERR_SESSION' | 'ERR_SESSION_LIMIT' | 'ERR_SESSION_IDLE' | 'ERR_SESSION_BUSY' | 'ERR_SESSION_STEP' | 'ERR_SESSION_STATE' |
+export type SessionErrorCode = 'ERR_SESSION' | 'ERR_SESSION_LIMIT' | 'ERR_SESSION_IDLE' | 'ERR_SESSION_BUSY' | 'ERR_SESSION_STEP' | 'ERR_SESSION_FEED' | 'ERR_SESSION_STATE' |
 'ERR_SESSION_STATE_TOO_LARGE' | 'ERR_SESSION_INPUT' | 'ERR_SESSION_STAGE_FAILED' | 'ERR_SESSION_RECOVERY' | 'ERR_SESSION_CLOSED'
 
 /**

@@ -55,7 +55,7 @@ import type { JobResult, Market } from '@fleetmesh/market'
 import type { WireTensor } from '@fleetmesh/protocol'
 import type { ModelStore, StoredModel } from '@fleetmesh/runtime'
 import type { GenerateInit } from './local-session.js'
-import type { StatePair } from './session-plan.js'
+import type { StatePair } from '@fleetmesh/runtime'
 import type { ComponentLogger, Metrics, PeerId, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 

@@ -2,13 +2,11 @@ import { randomUUID } from 'node:crypto'
 import { partitionModel } from '@fleetmesh/runtime'
 import { SessionError } from './errors.js'
 import { MeshSession } from './session.js'
-import { initialStateFor, planSessionStages, zeros } from './session-plan.js'
+import { initialStateFor, planSessionStages } from './session-plan.js'
 import type { SessionInit } from './index.js'
 import type { InferenceService } from './inference.js'
 import type { SessionStageModel } from './session.js'
-import type { DeclaredTensor, SessionStageShape, StatePair } from './session-plan.js'
-import type { TensorDType, WireTensor } from '@fleetmesh/protocol'
-import type { PartitionOptions } from '@fleetmesh/runtime'
+import type { SessionStageShape } from './session-plan.js'
 
 /**
  * Opens a stateful session: stores (or fetches) the model, cuts it into
@@ -30,14 +28,8 @@ export async function openSession (svc: InferenceService, init: SessionInit): Pr
     shapes = [{ index: 0, cid: entry.cid, bytes: entry.size, inputs: names, graphInputs: names, outputs: entry.info.outputs.map(o => o.name) }]
   } else {
     const bytes = await models.store.get(entry.cid)
-    const options = {
-      stages: K,
-      state: init.state,
-      sampleInputs: sampleStepInputs(entry.info.inputs, init.state, init.initialState),
-      // a session has no batch to cut: every input is whole at every step
-      batchAxes: Object.fromEntries(names.map(n => [n, null]))
-    } satisfies PartitionOptions & { state: StatePair[] }
-    const partition = await partitionModel(bytes, options)
+    // a sample is made from the declared inputs; a session has no batch to cut
+    const partition = await partitionModel(bytes, { stages: K, state: init.state })
     for (const st of partition.stages) await models.add(st.bytes)
     shapes = partition.stages.map(st => ({ index: st.index, cid: st.cid, bytes: st.bytes.byteLength, inputs: st.inputs, graphInputs: st.graphInputs, outputs: st.outputs }))
   }
@@ -67,18 +59,4 @@ export async function openSession (svc: InferenceService, init: SessionInit): Pr
     throw err
   }
   return session
-}
-
-/**
- * One step's inputs for measuring a partition: the initial state for
- * each state input, zeros of the declared shape (symbolic dims 1) for
- * the others.
- */
-function sampleStepInputs (declared: DeclaredTensor[], state: StatePair[], initial?: WireTensor[]): WireTensor[] {
-  const states = initialStateFor(state, declared, initial)
-  return declared.map(d => {
-    const s = states.find(t => t.name === d.name)
-    if (s != null) return s
-    return zeros(d.name, d.dtype as TensorDType, d.shape.map(x => typeof x === 'number' && x >= 0 ? x : 1))
-  })
 }

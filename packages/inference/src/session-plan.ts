@@ -1,6 +1,7 @@
 import { DTYPE_BYTES } from '@fleetmesh/protocol'
 import { SessionError } from './errors.js'
 import type { TensorDType, WireTensor } from '@fleetmesh/protocol'
+import type { StatePair } from '@fleetmesh/runtime'
 
 /**
  * Session planning, pure: which stage keeps which state pair, what each
@@ -8,14 +9,6 @@ import type { TensorDType, WireTensor } from '@fleetmesh/protocol'
  * forwards, the initial state of each stage, and the check of one step's
  * inputs. The networking files (session.ts, session-worker.ts) call it.
  */
-
-/** An output of a model fed back as one of its inputs at the next step (a recurrent state, a KV cache). */
-export interface StatePair {
-  /** graph output */
-  output: string
-  /** graph input it feeds next step */
-  input: string
-}
 
 /** A declared model tensor, as far as session planning needs it (`TensorInfo` of @fleetmesh/runtime fits). */
 export interface DeclaredTensor {
@@ -26,12 +19,16 @@ export interface DeclaredTensor {
   shape: Array<number | string | null>
 }
 
-/** A session stage as far as planning needs it (`Stage` of @fleetmesh/runtime fits; the whole model for one stage). */
+/**
+ * A session stage as far as planning needs it: `Stage` of
+ * @fleetmesh/runtime partitioned with the state pairs fits, and so does
+ * the whole model as one stage (every input a graph input, no `state`).
+ */
 export interface SessionStageShape {
   index: number
   /** every input name of the stage model */
   inputs: string[]
-  /** the original graph inputs among `inputs` */
+  /** the original graph inputs among `inputs` (a partition lists the state inputs apart, in `state`) */
   graphInputs: string[]
   outputs: string[]
 }
@@ -45,7 +42,7 @@ export interface SessionStagePlan {
   fromPrevious: string[]
   /** graph inputs the requester sends it each step (never a state input) */
   fromRequester: string[]
-  /** outputs it sends on each step (to the next stage, or the step's outputs for the last stage): its outputs minus its state outputs */
+  /** outputs it sends on each step (to the next stage, or the step's outputs for the last stage): its outputs minus the state outputs no later stage reads */
   sends: string[]
 }
 
@@ -60,28 +57,29 @@ export function planSessionStages (stages: SessionStageShape[], state: StatePair
   for (const p of state) {
     if (inputs.has(p.input)) throw new SessionError(`two state pairs feed input "${p.input}"`, { code: 'ERR_SESSION_STATE' })
     inputs.add(p.input)
-    const withInput = stages.find(s => s.graphInputs.includes(p.input))
+    const withInput = stages.find(s => s.inputs.includes(p.input))
     const withOutput = stages.find(s => s.outputs.includes(p.output))
     if (withInput == null) throw new SessionError(`state pair ${p.output} -> ${p.input}: the model has no input "${p.input}"`, { code: 'ERR_SESSION_STATE' })
-    if (withOutput == null) throw new SessionError(`state pair ${p.output} -> ${p.input}: the model has no output "${p.output}" (on the stage that reads "${p.input}")`, { code: 'ERR_SESSION_STATE' })
+    if (withOutput == null) throw new SessionError(`state pair ${p.output} -> ${p.input}: the model has no output "${p.output}"`, { code: 'ERR_SESSION_STATE' })
     if (withInput !== withOutput) throw new SessionError(`state pair ${p.output} -> ${p.input} is split across stages ${withOutput.index} and ${withInput.index}: partition the model with its state pairs`, { code: 'ERR_SESSION_STATE' })
   }
+  const stateInputs = new Set(state.map(p => p.input))
+  const stateOutputs = new Set(state.map(p => p.output))
   return stages.map((st, k) => {
-    const kept = state.filter(p => st.graphInputs.includes(p.input))
-    const stateInputs = new Set(kept.map(p => p.input))
-    const stateOutputs = new Set(kept.map(p => p.output))
     const graph = new Set(st.graphInputs)
-    const fromPrevious = st.inputs.filter(n => !graph.has(n))
+    const fromPrevious = st.inputs.filter(n => !graph.has(n) && !stateInputs.has(n))
     const before = stages[k - 1]
     for (const n of fromPrevious) {
-      if (before == null || !before.outputs.includes(n) || state.some(p => p.output === n)) throw new SessionError(`stage ${k} reads "${n}", which is neither a graph input nor an output stage ${k - 1} sends on`, { code: 'ERR_SESSION_STATE' })
+      if (before == null || !before.outputs.includes(n)) throw new SessionError(`stage ${k} reads "${n}", which is neither a graph input, a state input, nor an output of stage ${k - 1}`, { code: 'ERR_SESSION_STATE' })
     }
+    const after = stages[k + 1]
     return {
       stage: k,
-      state: kept,
+      state: state.filter(p => st.inputs.includes(p.input)),
       fromPrevious,
       fromRequester: st.graphInputs.filter(n => !stateInputs.has(n)),
-      sends: st.outputs.filter(n => !stateOutputs.has(n))
+      // a state output goes on only where the next stage reads it too
+      sends: st.outputs.filter(n => !stateOutputs.has(n) || (after?.inputs.includes(n) ?? false))
     }
   })
 }

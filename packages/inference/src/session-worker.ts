@@ -9,7 +9,7 @@ import { InferChannelView, InferChannel, LocalInferChannel } from './infer-chann
 import { pick, StageJoin } from './pipeline-plan.js'
 import { initialStateFor, tensorBytes } from './session-plan.js'
 import type { FrameSink, FrameSource } from './infer-channel.js'
-import type { StatePair } from './session-plan.js'
+import type { StatePair } from '@fleetmesh/runtime'
 import type { WorkerContext } from './worker.js'
 import type { WorkerLease } from '@fleetmesh/market'
 import type { InferMessage, InferOpen, WireTensor } from '@fleetmesh/protocol'
@@ -54,6 +54,8 @@ interface StageConfig {
   open: InferOpen
   control: InferChannel
   pairs: StatePair[]
+  /** the outputs sent on each step, when the requester names them (else all but the state outputs) */
+  sends?: string[]
   /** the state inputs of the next step */
   state: WireTensor[]
   constants: WireTensor[]
@@ -139,6 +141,7 @@ export class SessionWorker {
       open,
       control,
       pairs: (open.session?.state ?? []).map(p => ({ output: p.output, input: p.input })),
+      sends: open.session != null && open.session.sends.length > 0 ? open.session.sends : undefined,
       state: [],
       constants: open.constants.byteLength > 0 ? decodeTensors(open.constants, this.ctx.maxInputBytes) : [],
       inputNames: [],
@@ -250,7 +253,8 @@ export class SessionWorker {
     try {
       await this.serveFrames(s, config, channel, 'previous')
     } catch (err: any) {
-      if (s.config === config && !config.ended) config.control.send(errorFrame(new SessionError(`feed from stage ${open.stage - 1} (${remote.toString()}) failed: ${err?.message ?? err}`, { stage: open.stage }), open.stage))
+      // the previous stage's worker went away, or sent garbage: the requester, not this stage, finds out which
+      if (s.config === config && !config.ended) config.control.send(errorFrame(new SessionError(`feed from stage ${open.stage - 1} (${remote.toString()}) failed: ${err?.message ?? err}`, { code: 'ERR_SESSION_FEED', stage: open.stage }), open.stage))
       throw err
     }
   }
@@ -259,8 +263,10 @@ export class SessionWorker {
   private async serveFrames (s: SessionStage, config: StageConfig, channel: FrameSource, source: 'requester' | 'previous'): Promise<void> {
     while (true) {
       const m = await channel.next()
-      if (m == null || config.ended) return
+      if (m == null) return
       if (m.finish != null) { s.lease.finished.resolve(); return }
+      // a configuration ended by this worker (state too large) still hears `finish` on its control stream
+      if (config.ended) { if (source === 'requester' && s.config == null) continue; return }
       if (m.data == null) continue
       const data = m.data
       const parts = config.join.add(data.seq, source, { tensors: m.payload ?? [], snapshot: data.snapshot === true })
@@ -291,7 +297,7 @@ export class SessionWorker {
         if (t == null) throw new SessionError(`stage ${open.stage}: the model gave no state output "${p.output}"`, { code: 'ERR_SESSION_STATE', stage: open.stage })
         return { ...t, name: p.input }
       })
-      const sends = outputs.filter(o => !config.pairs.some(p => p.output === o.name))
+      const sends = config.sends != null ? pick(outputs, config.sends, `session stage ${open.stage} step ${seq} outputs`) : outputs.filter(o => !config.pairs.some(p => p.output === o.name))
       config.state = state
       this.checkStateBytes(config)
       const bytes = tensorBytes(sends)

@@ -1,14 +1,14 @@
 import { encodeTensors } from '@fleetmesh/protocol'
 import { TypedEventEmitter } from '@libp2p/interface'
-import { MAX_SESSION_RECOVERIES, SESSION_DEADLINE_MS, SESSION_OFFER_UNITS, STAGE_READY_TIMEOUT_MS } from './constants.js'
+import { MAX_SESSION_RECOVERIES, SESSION_CLOSE_TIMEOUT_MS, SESSION_DEADLINE_MS, SESSION_OFFER_UNITS, STAGE_READY_TIMEOUT_MS } from './constants.js'
 import { isRecoverable, RemoteError, SessionError } from './errors.js'
-import { generateTokens } from './session-generate.js'
+import { generateTokens } from './local-session.js'
 import { checkStepInputs } from './session-plan.js'
 import { settleSession } from './session-settle.js'
 import type { InferChannel } from './infer-channel.js'
 import type { InferenceSession, SessionEvents, SessionInit, SessionProgress, SessionSummary } from './index.js'
 import type { InferenceService } from './inference.js'
-import type { GenerateInit } from './session-generate.js'
+import type { GenerateInit } from './local-session.js'
 import type { SessionStagePlan } from './session-plan.js'
 import type { JobResult, LeaseEvent } from '@fleetmesh/market'
 import type { InferError, WireTensor } from '@fleetmesh/protocol'
@@ -84,6 +84,8 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
   private closing?: Promise<SessionSummary>
   private stepCount = 0
   private recoveries = 0
+  /** the last worker lost, and why */
+  private lastLoss?: { stage: number, worker: string, reason: string, code?: string }
   /** set while rebuilding after a loss: what the `recovered` event reports */
   private lost?: { stages: number[] }
   /** step inputs since `recordedFrom`, in order */
@@ -122,7 +124,15 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
       modelBytes: spec.modelBytes,
       spread: true
     }, { signal })
-    this.market.catch((err: any) => { this.fail(err instanceof Error ? err : new SessionError(String(err))) })
+    this.market.catch((err: any) => {
+      const last = this.lastLoss
+      // the market gave up placing a stage a worker handed back: that worker's reason is the cause, the market's message the consequence
+      if (last?.code != null && (err?.name === 'JobFailedError' || err?.name === 'NoBidsError')) {
+        this.fail(new SessionError(`session ${this.id}: stage ${last.stage} found no other worker after ${last.worker} handed it back (${last.reason}): ${err.message}`, { code: last.code.startsWith('ERR_SESSION') ? last.code as SessionError['code'] : 'ERR_SESSION', stage: last.stage, worker: last.worker, cause: err }))
+        return
+      }
+      this.fail(err instanceof Error ? err : new SessionError(String(err)))
+    })
   }
 
   get steps (): number { return this.stepCount }
@@ -133,7 +143,12 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
 
   /** Resolves once every stage is leased and ready. @throws the market's NoBidsError/JobFailedError, a stage's SessionError */
   async opened (): Promise<void> {
-    await this.ready.promise
+    while (true) {
+      const ready = this.ready
+      await ready.promise
+      // a teardown wakes the waiters of the generation it dropped
+      if (this.ready === ready) return
+    }
   }
 
   private emit (p: SessionProgress): void {
@@ -164,6 +179,7 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
   private workerLost (l: StageLease, reason: string, code?: string): void {
     if (this.failed != null || this.closing != null || this.active.get(l.stage)?.leaseId !== l.leaseId) return
     this.active.delete(l.stage)
+    this.lastLoss = { stage: l.stage, worker: l.worker.toString(), reason, code }
     this.emit({ type: 'worker-lost', sessionId: this.id, stage: l.stage, worker: l.worker.toString(), leaseId: l.leaseId, reason, code, at: Date.now() })
     this.svc.components.market.releaseLease(l.leaseId, reason, { reaward: true })
     if (++this.recoveries > MAX_SESSION_RECOVERIES) {
@@ -171,6 +187,19 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
       return
     }
     this.lost = { stages: [...new Set([...(this.lost?.stages ?? []), l.stage])] }
+    this.teardown()
+    void this.build()
+  }
+
+  /** Resets every stage without blaming a worker (a broken link between stages): a loss shows when the build reaches the workers. */
+  private rebuild (reason: string): void {
+    if (this.failed != null || this.closing != null) return
+    if (++this.recoveries > MAX_SESSION_RECOVERIES) {
+      this.fail(new SessionError(`session ${this.id}: rebuilt ${this.recoveries} times, more than the ${MAX_SESSION_RECOVERIES} it recovers from; the last: ${reason}`, { code: 'ERR_SESSION_RECOVERY' }))
+      return
+    }
+    this.svc.log('session %s rebuilds - %s', this.id, reason)
+    this.lost = { stages: this.lost?.stages ?? [] }
     this.teardown()
     void this.build()
   }
@@ -198,8 +227,10 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
   private async build (): Promise<void> {
     const K = this.spec.stages.length
     if (this.building || this.failed != null || this.closing != null || this.channels.length > 0) return
+    // a worker the requester lost its connection to is gone: lease another before building
+    for (const l of [...this.active.values()]) if (!this.svc.isConnected(l.worker)) this.workerLost(l, `stage ${l.stage}: no connection to its worker`)
     const leased = [...this.active.values()]
-    if (leased.length < K) return
+    if (leased.length < K || this.failed != null) return
     this.building = true
     const gen = ++this.generation
     const opened: InferChannel[] = []
@@ -228,7 +259,8 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
             session: {
               state: st.plan.state,
               initialState: state.length > 0 ? encodeTensors(state, Number.MAX_SAFE_INTEGER) : new Uint8Array(),
-              firstStep: base?.steps ?? 0
+              firstStep: base?.steps ?? 0,
+              sends: st.plan.sends
             }
           }, this.abort.signal)
         } catch (err: any) {
@@ -311,7 +343,13 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
   private stageError (lease: StageLease, e: InferError): void {
     const stage = e.stage ?? lease.stage
     const worker = lease.worker.toString()
-    this.svc.metrics?.workerErrors.increment({ [isRecoverable(e.code) ? 'recovered' : 'failed']: true })
+    const feed = e.code === 'ERR_SESSION_FEED'
+    this.svc.metrics?.workerErrors.increment({ [feed || isRecoverable(e.code) ? 'recovered' : 'failed']: true })
+    if (feed) {
+      // the stage before (or its link) failed, not this stage: rebuild, and the build finds the worker that is gone
+      this.rebuild(`stage ${stage} (${worker}): ${e.message}`)
+      return
+    }
     if (isRecoverable(e.code)) {
       this.workerLost(lease, `${e.name}: ${e.message}`, e.code)
       return
@@ -351,7 +389,7 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
     while (true) {
       if (this.closing != null) throw new SessionError(`session ${this.id} is closed`, { code: 'ERR_SESSION_CLOSED' })
       if (this.failed != null) throw this.failed
-      await this.ready.promise
+      await this.opened()
       const seq = this.stepCount
       const started = Date.now()
       try {
@@ -430,6 +468,7 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
     }
     if (!complete) this.svc.components.market.failJob(this.id, new SessionError(`session ${this.id} closed with ${K - this.channels.length} of ${K} stages not running`, { code: 'ERR_SESSION_CLOSED' }))
     let receipts = 0
+    const timer = setTimeout(() => { this.svc.components.market.failJob(this.id, new SessionError(`session ${this.id}: its stages did not all finish within ${SESSION_CLOSE_TIMEOUT_MS} ms of close`, { code: 'ERR_SESSION_CLOSED' })) }, SESSION_CLOSE_TIMEOUT_MS)
     try {
       const job = await this.market
       const ledger = this.svc.ledger
@@ -437,6 +476,7 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
     } catch (err: any) {
       this.svc.log('session %s settled no receipts - %s', this.id, err?.message ?? err)
     } finally {
+      clearTimeout(timer)
       this.svc.components.market.removeEventListener('lease', this.onLease)
       this.abort.abort()
       this.fail(new SessionError(`session ${this.id} is closed`, { code: 'ERR_SESSION_CLOSED' }))

@@ -410,6 +410,12 @@ export namespace InferOpen {
     value: number
   }
 
+  export interface InferOpenSessionSendsFieldEvent {
+    field: '$.session.sends[]'
+    index: number
+    value: string
+  }
+
   export function encode (obj: Partial<InferOpen>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, InferOpen.codec())
   }
@@ -418,7 +424,7 @@ export namespace InferOpen {
     return decodeMessage(buf, InferOpen.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferOpen>): Generator<InferOpenJobIdFieldEvent | InferOpenLeaseIdFieldEvent | InferOpenModelCidFieldEvent | InferOpenKindFieldEvent | InferOpenStageFieldEvent | InferOpenStageCountFieldEvent | InferOpenSourceFieldEvent | InferOpenNextFieldEvent | InferOpenNextAddrsFieldEvent | InferOpenNextLeaseIdFieldEvent | InferOpenConstantsFieldEvent | InferOpenFromRequesterFieldEvent | InferOpenSessionStateOutputFieldEvent | InferOpenSessionStateInputFieldEvent | InferOpenSessionInitialStateFieldEvent | InferOpenSessionFirstStepFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferOpen>): Generator<InferOpenJobIdFieldEvent | InferOpenLeaseIdFieldEvent | InferOpenModelCidFieldEvent | InferOpenKindFieldEvent | InferOpenStageFieldEvent | InferOpenStageCountFieldEvent | InferOpenSourceFieldEvent | InferOpenNextFieldEvent | InferOpenNextAddrsFieldEvent | InferOpenNextLeaseIdFieldEvent | InferOpenConstantsFieldEvent | InferOpenFromRequesterFieldEvent | InferOpenSessionStateOutputFieldEvent | InferOpenSessionStateInputFieldEvent | InferOpenSessionInitialStateFieldEvent | InferOpenSessionFirstStepFieldEvent | InferOpenSessionSendsFieldEvent> {
     return streamMessage(buf, InferOpen.codec(), opts)
   }
 }
@@ -427,6 +433,7 @@ export interface InferSessionStage {
   state: StatePair[]
   initialState: Uint8Array<ArrayBuffer>
   firstStep: number
+  sends: string[]
 }
 
 export namespace InferSessionStage {
@@ -456,6 +463,13 @@ export namespace InferSessionStage {
           w.uint32(obj.firstStep)
         }
 
+        if (obj.sends != null && obj.sends.length > 0) {
+          for (const value of obj.sends) {
+            w.uint32(34)
+            w.string(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -463,7 +477,8 @@ export namespace InferSessionStage {
         const obj: any = {
           state: [],
           initialState: uint8ArrayAlloc(0),
-          firstStep: 0
+          firstStep: 0,
+          sends: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -490,6 +505,14 @@ export namespace InferSessionStage {
               obj.firstStep = reader.uint32()
               break
             }
+            case 4: {
+              if (opts.limits?.sends != null && obj.sends.length === opts.limits.sends) {
+                throw new MaxLengthError('Decode error - repeated field "sends" had too many elements')
+              }
+
+              obj.sends.push(reader.string())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -500,7 +523,8 @@ export namespace InferSessionStage {
         return obj
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
-          state: 0
+          state: 0,
+          sends: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -541,6 +565,21 @@ export namespace InferSessionStage {
               }
               break
             }
+            case 4: {
+              if (opts.limits?.sends != null && obj.sends === opts.limits.sends) {
+                throw new MaxLengthError('Streaming decode error - repeated field "sends" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.sends[]`,
+                index: obj.sends,
+                value: reader.string()
+              }
+
+              obj.sends++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -575,6 +614,12 @@ export namespace InferSessionStage {
     value: number
   }
 
+  export interface InferSessionStageSendsFieldEvent {
+    field: '$.sends[]'
+    index: number
+    value: string
+  }
+
   export function encode (obj: Partial<InferSessionStage>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, InferSessionStage.codec())
   }
@@ -583,7 +628,7 @@ export namespace InferSessionStage {
     return decodeMessage(buf, InferSessionStage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferSessionStage>): Generator<InferSessionStageStateOutputFieldEvent | InferSessionStageStateInputFieldEvent | InferSessionStageInitialStateFieldEvent | InferSessionStageFirstStepFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferSessionStage>): Generator<InferSessionStageStateOutputFieldEvent | InferSessionStageStateInputFieldEvent | InferSessionStageInitialStateFieldEvent | InferSessionStageFirstStepFieldEvent | InferSessionStageSendsFieldEvent> {
     return streamMessage(buf, InferSessionStage.codec(), opts)
   }
 }
@@ -1832,6 +1877,12 @@ export namespace InferMessage {
     value: number
   }
 
+  export interface InferMessageOpenSessionSendsFieldEvent {
+    field: '$.open.session.sends[]'
+    index: number
+    value: string
+  }
+
   export interface InferMessageDataSeqFieldEvent {
     field: '$.data.seq'
     value: number
@@ -1925,7 +1976,7 @@ export namespace InferMessage {
     return decodeMessage(buf, InferMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferMessage>): Generator<InferMessageOpenJobIdFieldEvent | InferMessageOpenLeaseIdFieldEvent | InferMessageOpenModelCidFieldEvent | InferMessageOpenKindFieldEvent | InferMessageOpenStageFieldEvent | InferMessageOpenStageCountFieldEvent | InferMessageOpenSourceFieldEvent | InferMessageOpenNextFieldEvent | InferMessageOpenNextAddrsFieldEvent | InferMessageOpenNextLeaseIdFieldEvent | InferMessageOpenConstantsFieldEvent | InferMessageOpenFromRequesterFieldEvent | InferMessageOpenSessionStateOutputFieldEvent | InferMessageOpenSessionStateInputFieldEvent | InferMessageOpenSessionInitialStateFieldEvent | InferMessageOpenSessionFirstStepFieldEvent | InferMessageDataSeqFieldEvent | InferMessageDataTensorsFieldEvent | InferMessageDataMoreFieldEvent | InferMessageDataItemsFieldEvent | InferMessageDataSnapshotFieldEvent | InferMessageResultSeqFieldEvent | InferMessageResultTensorsFieldEvent | InferMessageResultComputeMsFieldEvent | InferMessageResultMoreFieldEvent | InferMessageResultReceiptFieldEvent | InferMessageErrorCodeFieldEvent | InferMessageErrorMessageFieldEvent | InferMessageErrorNameFieldEvent | InferMessageErrorSeqFieldEvent | InferMessageErrorStageFieldEvent | InferMessageSnapshotStepFieldEvent | InferMessageSnapshotTensorsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferMessage>): Generator<InferMessageOpenJobIdFieldEvent | InferMessageOpenLeaseIdFieldEvent | InferMessageOpenModelCidFieldEvent | InferMessageOpenKindFieldEvent | InferMessageOpenStageFieldEvent | InferMessageOpenStageCountFieldEvent | InferMessageOpenSourceFieldEvent | InferMessageOpenNextFieldEvent | InferMessageOpenNextAddrsFieldEvent | InferMessageOpenNextLeaseIdFieldEvent | InferMessageOpenConstantsFieldEvent | InferMessageOpenFromRequesterFieldEvent | InferMessageOpenSessionStateOutputFieldEvent | InferMessageOpenSessionStateInputFieldEvent | InferMessageOpenSessionInitialStateFieldEvent | InferMessageOpenSessionFirstStepFieldEvent | InferMessageOpenSessionSendsFieldEvent | InferMessageDataSeqFieldEvent | InferMessageDataTensorsFieldEvent | InferMessageDataMoreFieldEvent | InferMessageDataItemsFieldEvent | InferMessageDataSnapshotFieldEvent | InferMessageResultSeqFieldEvent | InferMessageResultTensorsFieldEvent | InferMessageResultComputeMsFieldEvent | InferMessageResultMoreFieldEvent | InferMessageResultReceiptFieldEvent | InferMessageErrorCodeFieldEvent | InferMessageErrorMessageFieldEvent | InferMessageErrorNameFieldEvent | InferMessageErrorSeqFieldEvent | InferMessageErrorStageFieldEvent | InferMessageSnapshotStepFieldEvent | InferMessageSnapshotTensorsFieldEvent> {
     return streamMessage(buf, InferMessage.codec(), opts)
   }
 }

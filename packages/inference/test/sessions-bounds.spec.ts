@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict'
+import { decoderInitialState, decoderStatePairs, generateDecoder, generateGru, GRU_STATE_PAIRS, gruInitialState, maxAbsDiff } from '@fleetmesh/runtime'
+import { waitUntil } from '@fleetmesh/test-utils'
+import { gruChunk, stepLocally } from './fixtures/state-models.js'
+import { startJobMesh } from './utils/jobs.js'
+import type { JobMesh } from './utils/jobs.js'
+import type { InferenceSession, SessionProgress } from '../src/index.js'
+import type { MeshNode } from '@fleetmesh/peer'
+import type { WireTensor } from '@fleetmesh/protocol'
+
+const GRU = { hidden: 32, seed: 5 }
+const DECODER = { vocab: 96, dModel: 32, heads: 4, layers: 4, seed: 11 }
+
+/** A worker that always asks `price` credits per unit (no load factor), so the auction's choice is known. */
+function priced (price: number, inference: Record<string, unknown> = {}): Record<string, unknown> {
+  return { worker: { pricing: { basePricePerUnit: price, loadFactor: 0 } }, inference }
+}
+
+function follow (session: InferenceSession): SessionProgress[] {
+  const events: SessionProgress[] = []
+  session.addEventListener('progress', (e) => { events.push(e.detail) })
+  return events
+}
+
+function ids (tokens: number[]): WireTensor {
+  return { name: 'input_ids', dtype: 'int64', dims: [1, tokens.length], data: BigInt64Array.from(tokens.map(BigInt)) }
+}
+
+describe('session bounds and failures', function () {
+  this.timeout(120_000)
+  let mesh: JobMesh | undefined
+  let sessions: InferenceSession[] = []
+  afterEach(async () => {
+    await Promise.all(sessions.map(async s => s.close().catch(() => {})))
+    sessions = []
+    await mesh?.stop()
+    mesh = undefined
+  })
+
+  it('a worker at its most sessions hands the next one back (ERR_SESSION_LIMIT) and another worker serves it', async () => {
+    mesh = await startJobMesh([priced(0.5, { maxSessions: 1 }), priced(2)])
+    const [busy, spare] = mesh.workers as [MeshNode, MeshNode]
+    const model = generateGru(GRU)
+    const a = await mesh.requester.openSession({ model, state: [...GRU_STATE_PAIRS], maxPrice: 10 })
+    sessions.push(a)
+    assert.equal(a.leases[0]?.worker, busy.peerId.toString(), 'the cheap worker serves the first session')
+    const b = await mesh.requester.openSession({ model, state: [...GRU_STATE_PAIRS], maxPrice: 10 })
+    sessions.push(b)
+    assert.equal(b.leases[0]?.worker, spare.peerId.toString(), 'the second session runs on the other worker')
+    assert.equal(busy.libp2p.services.inference?.sessionStages().stages, 1, 'the cheap worker holds one session')
+    const expected = await stepLocally(model, [...GRU_STATE_PAIRS], gruInitialState(GRU), [[gruChunk(0)], [gruChunk(1)]])
+    for (const s of [a, b]) {
+      for (const i of [0, 1]) {
+        const [y] = await s.step([gruChunk(i)])
+        assert.ok(maxAbsDiff(y as WireTensor, (expected[i] as WireTensor[])[0] as WireTensor) <= 1e-5, `session ${s.id} step ${i}`)
+      }
+    }
+  })
+
+  it('steps called at once run one at a time, in call order (one step in flight per session)', async () => {
+    mesh = await startJobMesh([{}])
+    const model = generateGru(GRU)
+    const inputs = Array.from({ length: 12 }, (_, i) => [gruChunk(i)])
+    const expected = await stepLocally(model, [...GRU_STATE_PAIRS], gruInitialState(GRU), inputs)
+    const session = await mesh.requester.openSession({ model, state: [...GRU_STATE_PAIRS], maxPrice: 10 })
+    sessions.push(session)
+    const outs = await Promise.all(inputs.map(async x => session.step(x)))
+    for (const [i, out] of outs.entries()) assert.ok(maxAbsDiff(out[0] as WireTensor, (expected[i] as WireTensor[])[0] as WireTensor) <= 1e-5, `step ${i}`)
+  })
+
+  it('the only worker at its most sessions: openSession fails with ERR_SESSION_LIMIT', async () => {
+    mesh = await startJobMesh([priced(1, { maxSessions: 1 })], { market: { bidWindowMs: 400 } })
+    const model = generateGru(GRU)
+    sessions.push(await mesh.requester.openSession({ model, state: [...GRU_STATE_PAIRS], maxPrice: 10 }))
+    const err = await mesh.requester.openSession({ model, state: [...GRU_STATE_PAIRS], maxPrice: 10 }).then(() => undefined, (e: any) => e)
+    assert.equal(err?.name, 'SessionError', String(err?.stack))
+    assert.equal(err.code, 'ERR_SESSION_LIMIT', err.message)
+    assert.equal(err.worker, (mesh.workers[0] as MeshNode).peerId.toString())
+  })
+
+  it('an idle session stage is freed by its worker; the next step rebuilds the state on another worker', async () => {
+    mesh = await startJobMesh([priced(0.5, { sessionIdleTimeoutMs: 1500 }), priced(2)])
+    const [idle, spare] = mesh.workers as [MeshNode, MeshNode]
+    const model = generateGru(GRU)
+    const inputs = [0, 1, 2, 3].map(i => [gruChunk(i)])
+    const expected = await stepLocally(model, [...GRU_STATE_PAIRS], gruInitialState(GRU), inputs)
+    const session = await mesh.requester.openSession({ model, state: [...GRU_STATE_PAIRS], maxPrice: 10 })
+    sessions.push(session)
+    const events = follow(session)
+    assert.equal(session.leases[0]?.worker, idle.peerId.toString())
+    for (const x of inputs.slice(0, 3)) await session.step(x)
+    assert.ok((idle.libp2p.services.inference?.sessionStages().stateBytes ?? 0) > 0, 'the worker holds the state')
+    await waitUntil(() => idle.libp2p.services.inference?.sessionStages().stages === 0, { timeoutMs: 20_000, message: 'the idle stage is freed' })
+    assert.equal(idle.libp2p.services.inference?.sessionStages().stateBytes, 0, 'and its state')
+    await waitUntil(() => events.some(e => e.type === 'worker-lost'), { timeoutMs: 10_000, message: 'the requester hears it' })
+    const lost = events.find(e => e.type === 'worker-lost')
+    assert.ok(lost?.type === 'worker-lost' && lost.code === 'ERR_SESSION_IDLE' && lost.worker === idle.peerId.toString(), JSON.stringify(lost))
+    const [y] = await session.step(inputs[3] as WireTensor[])
+    assert.ok(maxAbsDiff(y as WireTensor, (expected[3] as WireTensor[])[0] as WireTensor) <= 1e-5, 'step 3 after the rebuild equals the local run')
+    assert.equal(session.leases[0]?.worker, spare.peerId.toString())
+    const recovered = events.find(e => e.type === 'recovered')
+    assert.ok(recovered?.type === 'recovered' && recovered.replayed === 3, JSON.stringify(recovered))
+  })
+
+  it('a stage state over the worker\'s limit fails the step with ERR_SESSION_STATE_TOO_LARGE', async () => {
+    // the KV cache of this decoder grows by 4 layers x 2 x 4 heads x 8 x 4 bytes = 1 KiB per position
+    mesh = await startJobMesh([priced(1, { maxSessionStateBytes: 10_000 })])
+    const session = await mesh.requester.openSession({ model: generateDecoder(DECODER), state: decoderStatePairs(DECODER.layers), initialState: decoderInitialState(DECODER), maxPrice: 10 })
+    sessions.push(session)
+    await session.step([ids([1, 2, 3, 4])])
+    let err: any
+    for (let i = 0; i < 12 && err == null; i++) err = await session.step([ids([7])]).then(() => undefined, (e: any) => e)
+    assert.equal(err?.name, 'SessionError', String(err?.stack))
+    assert.equal(err.code, 'ERR_SESSION_STATE_TOO_LARGE', err.message)
+    assert.equal(err.stage, 0)
+    assert.equal(session.steps, 6, 'the state fits up to 9 positions: the prompt of 4 and 5 more')
+  })
+
+  it('a stage that cannot run a step fails it fast with SessionError naming the stage, the worker and the cause', async () => {
+    // stage 0 sends activations of the wrong shape: stage 1's run fails in onnxruntime
+    const reshape = (outputs: WireTensor[], where: { stage: number, kind: string }): WireTensor[] => where.kind === 'session' && where.stage === 0
+      ? outputs.map(t => ({ ...t, dims: [...t.dims.slice(0, -1), (t.dims.at(-1) as number) / 2, 2] }))
+      : outputs
+    mesh = await startJobMesh([{ inference: { tamperOutputs: reshape } }, { inference: { tamperOutputs: reshape } }])
+    const session = await mesh.requester.openSession({ model: generateDecoder(DECODER), stages: 2, state: decoderStatePairs(DECODER.layers), maxPrice: 10 })
+    sessions.push(session)
+    const started = Date.now()
+    const err = await session.step([ids([1, 2, 3])]).then(() => undefined, (e: any) => e)
+    console.log(`      time to the stage error: ${Date.now() - started} ms`)
+    assert.equal(err?.name, 'SessionError', String(err?.stack))
+    assert.equal(err.code, 'ERR_SESSION_STAGE_FAILED', err.message)
+    assert.equal(err.stage, 1)
+    assert.equal(err.worker, session.leases[1]?.worker)
+    assert.equal(err.cause?.name !== 'SessionError' && err.cause?.site?.stage, 1, `the worker's own error is the cause: ${err.cause?.name} ${err.cause?.code}`)
+    assert.match(err.message, /stage 1/)
+    // the session stays failed with that error
+    const again = await session.step([ids([1])]).then(() => undefined, (e: any) => e)
+    assert.equal(again, err)
+  })
+})
