@@ -39,7 +39,9 @@ describe('stateful sessions through the daemon: API, fleetmesh generate, dashboa
 
   before(async () => {
     const fleet = await createFleetFiles(await tempDir('fleetmesh-daemon-'))
-    requester = await startDaemon(await testDaemonConfig(fleet, 'requester', 'station'), { log: () => {} })
+    // a bid window long enough on a loaded machine for both workers' bids, so each stage gets its own worker
+    const config = await testDaemonConfig(fleet, 'requester', 'station')
+    requester = await startDaemon({ ...config, market: { ...config.market, bidWindowMs: 1500 } }, { log: () => {} })
     daemons.push(requester)
     for (const name of ['worker-a', 'worker-b']) {
       const base = await testDaemonConfig(fleet, name, 'station')
