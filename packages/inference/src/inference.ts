@@ -205,11 +205,11 @@ export class InferenceService extends TypedEventEmitter<InferenceEvents> impleme
     return this.components.connectionManager.getConnections(peer).some(c => c.status === 'open')
   }
 
-  /** Opens a control stream to a leased worker and sends `open`. */
-  async openControl (worker: PeerId, open: InferOpen, signal?: AbortSignal): Promise<InferChannel> {
+  /** Opens a control stream to a leased worker and sends `open`; `maxFrameBytes` bounds each frame read from it @default maxInputBytes + 4096 */
+  async openControl (worker: PeerId, open: InferOpen, signal?: AbortSignal, maxFrameBytes = this.maxInputBytes + 4096): Promise<InferChannel> {
     const timeout = AbortSignal.timeout(OPEN_STREAM_TIMEOUT_MS)
     const stream = await this.components.connectionManager.openStream(worker, INFER_PROTOCOL, { signal: signal != null ? AbortSignal.any([signal, timeout]) : timeout, runOnLimitedConnection: true })
-    const channel = new InferChannel(stream, this.counters, 'input', this.maxInputBytes + 4096)
+    const channel = new InferChannel(stream, this.counters, 'input', maxFrameBytes)
     channel.send({ open })
     return channel
   }
