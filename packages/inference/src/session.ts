@@ -463,6 +463,17 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
     return this.closing
   }
 
+  /** Ends the session without settling (its node is stopping): steps fail with ERR_SESSION_CLOSED, streams close, the market job is cancelled. */
+  stop (reason: string): void {
+    if (this.closing != null) return
+    this.closing = Promise.resolve({ id: this.id, steps: this.stepCount, recoveries: this.recoveries, receipts: 0 })
+    this.fail(new SessionError(`session ${this.id} ended: ${reason}`, { code: 'ERR_SESSION_CLOSED' }))
+    for (const c of this.channels) c.abort(new Error(reason))
+    this.channels = []
+    this.svc.components.market.removeEventListener('lease', this.onLease)
+    this.abort.abort(new SessionError(`session ${this.id} ended: ${reason}`, { code: 'ERR_SESSION_CLOSED' }))
+  }
+
   private async closeNow (): Promise<SessionSummary> {
     await this.chain
     const K = this.spec.stages.length
