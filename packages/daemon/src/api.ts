@@ -6,12 +6,15 @@ import { parseModelCid } from '@fleetmesh/runtime'
 import { peerIdFromString } from '@libp2p/peer-id'
 import Fastify from 'fastify'
 import { z } from 'zod'
+import { API_PREFIX, badRequest, HttpError, parseBody } from './api-errors.js'
+import { registerSessionRoutes } from './api-sessions.js'
 import { registerDashboard } from './dashboard/index.js'
 import { ownerEarningsByDay } from './views.js'
 import type { DaemonConfig } from './config.js'
 import type { JobRequest, JobTracker } from './jobs.js'
 import type { DaemonMetrics } from './metrics.js'
 import type { SeriesRecorder } from './series.js'
+import type { SessionTracker } from './sessions.js'
 import type { WorkerLeaseLog } from './views.js'
 import type { Ledger } from '@fleetmesh/ledger'
 import type { ScriptedVehicleState, VehicleStateSource } from '@fleetmesh/market'
@@ -26,8 +29,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
  * `/metrics` and `/`): see the package README.
  */
 
-/** Prefix of the versioned API routes. */
-export const API_PREFIX = '/api/v1'
+export { API_PREFIX, HttpError } from './api-errors.js'
 
 /** What the API serves from. */
 export interface ApiContext {
@@ -36,6 +38,8 @@ export interface ApiContext {
   /** the bearer token */
   token: string
   jobs: JobTracker
+  /** the stateful sessions opened through the API */
+  sessions: SessionTracker
   metrics: DaemonMetrics
   /** ms since the epoch */
   startedAt: number
@@ -59,25 +63,26 @@ export interface ApiContext {
   shutdown: () => void
 }
 
-/** An error with an HTTP status and a stable code, sent as `{ error: { code, message } }`. */
-export class HttpError extends Error {
-  readonly statusCode: number
-  readonly code: string
-  constructor (statusCode: number, code: string, message: string) {
-    super(message)
-    this.name = 'HttpError'
-    this.statusCode = statusCode
-    this.code = code
-  }
-}
-
-const badRequest = (message: string): HttpError => new HttpError(400, 'ERR_BAD_REQUEST', message)
-
 /** Errors of the mesh packages that mean the caller's input was bad (400). */
 const INPUT_ERRORS = new Set([
   'JobInputError', 'InvalidCidError', 'InvalidModelError', 'ExternalDataError', 'ForbiddenOperatorError',
-  'ModelTooLargeError', 'InvalidTensorError', 'MessageTooLargeError', 'InvalidJobError', 'InvalidQueryError', 'PartitionError'
+  'ModelTooLargeError', 'InvalidTensorError', 'MessageTooLargeError', 'InvalidJobError', 'InvalidQueryError', 'PartitionError',
+  'StateError', 'GenerationError', 'SamplerError', 'SessionRequestError'
 ])
+
+/**
+ * The status of a session failure: bad step inputs 400, a closed session
+ * 409, too many sessions 429, no worker to lease 503, a stage that failed
+ * on its worker 502; undefined for other errors.
+ */
+function sessionStatus (err: any): number | undefined {
+  if (err?.name === 'TooManySessionsError') return 429
+  if (err?.name === 'NoBidsError') return 503
+  if (err?.name !== 'SessionError' || typeof err?.code !== 'string') return undefined
+  if (err.code === 'ERR_SESSION_INPUT' || err.code === 'ERR_SESSION_STATE') return 400
+  if (err.code === 'ERR_SESSION_CLOSED') return 409
+  return 502
+}
 
 /** Converts a value to plain JSON: bigint → number, bytes → hex, Map → object, PeerId-like → string. */
 export function jsonSafe (value: unknown, depth = 0): unknown {
@@ -117,18 +122,6 @@ const vehicleBody = z.strictObject({
   soc: z.number().min(0).max(1).optional(),
   batteryTempC: z.number().optional()
 })
-
-function parseBody<T> (schema: z.ZodType<T>, body: unknown): T {
-  if (body == null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('expected a JSON object body (Content-Type: application/json)')
-  const r = schema.safeParse(body)
-  if (!r.success) {
-    const issue = r.error.issues[0] as z.core.$ZodIssue
-    if (issue.code === 'unrecognized_keys') throw badRequest(`unknown field "${issue.keys.join('", "')}"`)
-    const field = issue.path.map(String).join('.')
-    throw badRequest(`field "${field}": ${issue.message}`)
-  }
-  return r.data
-}
 
 function tokenDigest (t: string): Buffer {
   return createHash('sha256').update(t).digest()
@@ -191,7 +184,11 @@ export async function createApi (ctx: ApiContext): Promise<FastifyInstance> {
     let code: string = err?.name === 'HttpError' ? err.code : 'ERR_INTERNAL'
     let message: string = err?.message ?? String(err)
     if (err?.name !== 'HttpError') {
-      if (INPUT_ERRORS.has(err?.name)) {
+      const session = sessionStatus(err)
+      if (session != null) {
+        status = session
+        code = String(err.code)
+      } else if (INPUT_ERRORS.has(err?.name)) {
         status = err?.name === 'ModelTooLargeError' || err?.name === 'MessageTooLargeError' ? 413 : 400
         code = typeof err?.code === 'string' ? err.code : 'ERR_BAD_REQUEST'
       } else if (status === 413) {
@@ -365,6 +362,7 @@ export async function createApi (ctx: ApiContext): Promise<FastifyInstance> {
     await reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.text())
   })
 
+  registerSessionRoutes(app, ctx)
   registerDashboard(app)
   return app
 }

@@ -18,14 +18,16 @@ import { JobError, UsageError } from './errors.js'
 import { CERTIFICATE_FILE, CONFIG_FILE, loadOrCreateToken, writeFileAtomic } from './files.js'
 import { readNpy, writeNpy } from './npy.js'
 import { placementMessage, progressFigures, progressLine } from './progress.js'
+import { registerSessionCommands } from './session-commands.js'
 import type { JobView } from './jobs.js'
 import type { WireTensor } from '@fleetmesh/protocol'
 
 /**
  * The `fleetmesh` command line: authority and swarm key tools, `init`,
- * `daemon`, `submit`, and read-only views of a running daemon. Bad input
- * never prints a stack trace: {@link main} catches everything and prints
- * one line, `fleetmesh: <message>`, on stderr.
+ * `daemon`, `submit`, `generate` and `sessions` (session-commands.ts), and
+ * read-only views of a running daemon. Bad input never prints a stack
+ * trace: {@link main} catches everything and prints one line,
+ * `fleetmesh: <message>`, on stderr.
  */
 
 export { AUTHORITY_KEY_FILE, AUTHORITY_PUB_FILE } from './authority-commands.js'
@@ -121,6 +123,7 @@ export function createProgram (io: CliIo = defaultIo): Command {
     })
 
   registerAuthorityCommands(program, io)
+  registerSessionCommands(program, { io, withConnect, connect: async (opts) => connect(opts, io) })
 
   // ---- swarm key --------------------------------------------------------
   program.command('swarm-key')

@@ -2,6 +2,8 @@ import { decodeTensors, encodeTensors } from '@fleetmesh/protocol'
 import { ApiError, DaemonNotRunningError, UnauthorizedError } from './errors.js'
 import { readApiAddress } from './files.js'
 import type { JobSummary, JobView } from './jobs.js'
+import type { SessionRequest, SessionView } from './sessions.js'
+import type { GenerateInit } from '@fleetmesh/peer'
 import type { WireTensor } from '@fleetmesh/protocol'
 
 /** `GET /api/v1/info`. */
@@ -130,7 +132,7 @@ export class ApiClient {
   }
 
   /** Sends a request; returns the raw response of a 2xx. @throws DaemonNotRunningError, UnauthorizedError, ApiError */
-  async request (method: string, path: string, init: { json?: unknown, body?: Uint8Array, contentType?: string } = {}): Promise<Response> {
+  async request (method: string, path: string, init: { json?: unknown, body?: Uint8Array, contentType?: string, timeoutMs?: number } = {}): Promise<Response> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}` }
     let body: string | Uint8Array | undefined
     if (init.json !== undefined) {
@@ -142,13 +144,15 @@ export class ApiClient {
     }
     let res: Response
     try {
-      res = await fetch(`${this.url}${path}`, { method, headers, body, signal: AbortSignal.timeout(this.timeoutMs) })
+      // timeoutMs 0: no timeout (a stream that lasts as long as it lasts)
+      const timeoutMs = init.timeoutMs ?? this.timeoutMs
+      res = await fetch(`${this.url}${path}`, { method, headers, body, signal: timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined })
     } catch (err: any) {
       const code = err?.cause?.code ?? err?.code
       if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EHOSTUNREACH' || code === 'ENOTFOUND') {
         throw new DaemonNotRunningError(`no fleetmesh daemon answers at ${this.url} (${String(code)}); start one with \`fleetmesh daemon\``)
       }
-      if (err?.name === 'TimeoutError') throw new DaemonNotRunningError(`the daemon at ${this.url} did not answer ${method} ${path} within ${this.timeoutMs} ms`)
+      if (err?.name === 'TimeoutError') throw new DaemonNotRunningError(`the daemon at ${this.url} did not answer ${method} ${path} within ${init.timeoutMs ?? this.timeoutMs} ms`)
       throw new DaemonNotRunningError(`cannot reach the daemon at ${this.url}: ${err?.cause?.message ?? err?.message ?? err}`)
     }
     if (res.ok) return res
@@ -236,6 +240,61 @@ export class ApiClient {
   async setVehicle (state: { state: 'parked' | 'charging' | 'driving', soc?: number, batteryTempC?: number }): Promise<{ state: string, soc: number, batteryTempC: number }> {
     return this.json('POST', '/api/v1/vehicle', state)
   }
+
+  /**
+   * `POST /api/v1/sessions`: opens a stateful session; resolves once every
+   * stage is leased (no client timeout: placing stages takes a bid window).
+   */
+  async openSession (init: SessionRequest): Promise<SessionView> {
+    const { initialState, ...rest } = init
+    const res = await this.request('POST', '/api/v1/sessions', { json: { ...rest, ...(initialState != null ? { initialState: Buffer.from(encodeTensors(initialState, Number.MAX_SAFE_INTEGER)).toString('base64') } : {}) }, timeoutMs: 0 })
+    return await res.json() as SessionView
+  }
+
+  /** `GET /api/v1/sessions` (`open`: the open ones only), newest first, without event logs */
+  async sessions (options: { open?: boolean } = {}): Promise<SessionView[]> {
+    return (await this.json<{ sessions: SessionView[] }>('GET', `/api/v1/sessions${options.open === true ? '?open=1' : ''}`)).sessions
+  }
+
+  /** `GET /api/v1/sessions/:id` */
+  async session (sessionId: string): Promise<SessionView> { return this.json('GET', `/api/v1/sessions/${encodeURIComponent(sessionId)}`) }
+
+  /** `POST /api/v1/sessions/:id/step`: one step's non-state inputs in, its non-state outputs back. */
+  async step (sessionId: string, inputs: WireTensor[]): Promise<WireTensor[]> {
+    const res = await this.request('POST', `/api/v1/sessions/${encodeURIComponent(sessionId)}/step`, { json: { inputs: Buffer.from(encodeTensors(inputs, Number.MAX_SAFE_INTEGER)).toString('base64') }, timeoutMs: 0 })
+    const body = await res.json() as { outputs: string }
+    return decodeTensors(Buffer.from(body.outputs, 'base64'), Number.MAX_SAFE_INTEGER)
+  }
+
+  /**
+   * `POST /api/v1/sessions/:id/generate`: yields each token as the daemon
+   * streams it (NDJSON).
+   *
+   * @throws ApiError for a bad request, or with the daemon's code when the generation fails midway
+   */
+  async * generate (sessionId: string, init: GenerateInit): AsyncGenerator<{ token: number, index: number, ms: number }> {
+    const res = await this.request('POST', `/api/v1/sessions/${encodeURIComponent(sessionId)}/generate`, { json: init, timeoutMs: 0 })
+    if (res.body == null) return
+    const decoder = new TextDecoder()
+    let buffered = ''
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffered += decoder.decode(chunk, { stream: true })
+      let nl: number
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const text = buffered.slice(0, nl).trim()
+        buffered = buffered.slice(nl + 1)
+        if (text === '') continue
+        const line = JSON.parse(text) as { token?: number, index?: number, ms?: number, done?: boolean, error?: { code: string, message: string } }
+        if (line.error != null) throw new ApiError(line.error.message, 502, line.error.code)
+        if (line.done === true) return
+        yield { token: line.token as number, index: line.index as number, ms: line.ms as number }
+      }
+    }
+    throw new ApiError(`the daemon ended the token stream of session ${sessionId} without its final line`, 502, 'ERR_STREAM_ENDED')
+  }
+
+  /** `DELETE /api/v1/sessions/:id`: closes and settles the session; its view with the summary */
+  async closeSession (sessionId: string): Promise<SessionView> { return this.json('DELETE', `/api/v1/sessions/${encodeURIComponent(sessionId)}`) }
 
   /** `POST /api/v1/shutdown`: the daemon drains and exits */
   async shutdown (): Promise<void> { await this.request('POST', '/api/v1/shutdown') }

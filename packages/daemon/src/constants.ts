@@ -36,3 +36,18 @@ export const MAX_ENDED_LEASES = 50
 
 /** Forgotten job ids remembered so that `GET /api/v1/jobs?since=` can tell a dashboard to drop them. */
 export const MAX_FORGOTTEN_JOBS = 200
+
+/** Sessions one daemon keeps open at once (each holds one lease per stage and its recorded steps); the API answers 429 beyond. */
+export const MAX_OPEN_SESSIONS = 16
+
+/** Closed sessions the daemon remembers for `GET /api/v1/sessions` (the newest). */
+export const MAX_CLOSED_SESSIONS = 50
+
+/** Progress events kept per session (the newest). */
+export const MAX_SESSION_EVENTS = 50
+
+/** Step latencies kept per session for its median, ms each. */
+export const SESSION_STEP_SAMPLES = 256
+
+/** `fleetmesh generate --max-price` when not given: most credits per compute unit (one step of one stage), twice a worker's default idle asking price (a loaded worker asks more). */
+export const DEFAULT_SESSION_MAX_PRICE = 2

@@ -10,6 +10,7 @@ import { RTT_PING_TIMEOUT_MS, RTT_REFRESH_MS } from './constants.js'
 import { ConfigError, DaemonStartError } from './errors.js'
 import { loadOrCreateToken, removeApiAddress, writeApiAddress } from './files.js'
 import { JobTracker } from './jobs.js'
+import { SessionTracker } from './sessions.js'
 import { DaemonMetrics } from './metrics.js'
 import { SeriesRecorder } from './series.js'
 import { WorkerLeaseLog } from './views.js'
@@ -49,7 +50,7 @@ export interface Daemon {
   metrics: DaemonMetrics
   /** resolves once the daemon has stopped, by `stop()` or `POST /api/v1/shutdown` */
   closed: Promise<void>
-  /** Drains the market (no new bids, leases handed back), cancels running jobs, stops the API and the node, removes `api.json`. Idempotent. */
+  /** Drains the market (no new bids, leases handed back), cancels running jobs, closes open sessions, stops the API and the node, removes `api.json`. Idempotent. */
   stop(): Promise<void>
 }
 
@@ -191,6 +192,7 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
     })
   }
   const jobs = new JobTracker(mesh, metrics)
+  const sessions = new SessionTracker(mesh)
   const self = mesh.peerId.toString()
   const series = new SeriesRecorder({
     peers: () => mesh.peers(),
@@ -228,6 +230,8 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
       const drained = await withTimeout(mesh.libp2p.services.market.drain('the daemon is stopping'), DRAIN_TIMEOUT_MS)
       say(drained ? 'info' : 'warn', drained ? 'drained' : `drain did not finish in ${DRAIN_TIMEOUT_MS} ms; stopping anyway`)
       jobs.stop()
+      // open sessions settle the steps their workers served
+      await withTimeout(sessions.stop(), DRAIN_TIMEOUT_MS)
       clearInterval(rttTimer)
       unwireViews()
       await app?.close().catch((err: any) => { log.error('closing the API failed - %s', err?.message ?? err) })
@@ -248,6 +252,7 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
       config,
       token,
       jobs,
+      sessions,
       metrics,
       startedAt,
       version: VERSION,

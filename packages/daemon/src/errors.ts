@@ -85,3 +85,17 @@ export class VehicleStateError extends DaemonError {
     super(message, 'ERR_VEHICLE_STATE', 'VehicleStateError')
   }
 }
+
+/** The daemon already holds its most open sessions (`MAX_OPEN_SESSIONS`); close one first. */
+export class TooManySessionsError extends DaemonError {
+  constructor (message: string) {
+    super(message, 'ERR_TOO_MANY_SESSIONS', 'TooManySessionsError')
+  }
+}
+
+/** A session request the daemon cannot open: no state pairs given and none found in the model's names, or the model is unknown here. */
+export class SessionRequestError extends DaemonError {
+  constructor (message: string) {
+    super(message, 'ERR_SESSION_REQUEST', 'SessionRequestError')
+  }
+}

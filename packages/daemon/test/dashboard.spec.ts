@@ -54,13 +54,16 @@ async function openPage (browser: Browser, url: string): Promise<OpenedPage> {
 const HOSTILE = '<img src=x onerror="window.__xss=1">'
 const HOSTILE2 = '</td><script>window.__xss=2</script>'
 
+const STUB_SELF = '12D3KooWStubSelf0000000000000000000000000000000000'
+const STUB_WORKER = '12D3KooWStubWorker00000000000000000000000000000000'
+
 /** A stand-in for the daemon's API with strings that would run if parsed as HTML. */
 function stubApi (token: string): FastifyInstance {
   const app = Fastify()
   registerDashboard(app)
   const now = Date.now()
-  const self = '12D3KooWStubSelf0000000000000000000000000000000000'
-  const worker = '12D3KooWStubWorker00000000000000000000000000000000'
+  const self = STUB_SELF
+  const worker = STUB_WORKER
   // one failed job with hostile strings, then eleven older done ones: two pages
   const jobs: any[] = [{
     jobId: `job-${HOSTILE}`,
@@ -92,6 +95,9 @@ function stubApi (token: string): FastifyInstance {
     '/api/v1/series': { now, samples: Array.from({ length: 30 }, (_, i) => ({ at: now - (30 - i) * 10_000, itemsPerSec: 10 + (i % 5), workerUnitsPerSec: i % 3, latencyP50: 0.02 + i / 1000, latencyP99: 0.05 + i / 500, creditsEarned: i * 0.5, creditsSpent: i * 0.25, peers: { station: 1, vehicle: 1 + (i % 2) } })) },
     '/api/v1/earnings/owners': { days: [{ owner: HOSTILE, day: '2025-01-02', credits: 2, shards: 1 }, { owner: 'bob', day: '2025-01-01', credits: 1.5, shards: 3 }] },
     '/api/v1/receipts': { receipts: [{ id: 'r1', jobId: HOSTILE, shardIndex: 0, replica: 0, requester: self, worker, modelCid: 'bafy', inputDigest: 'aa', outputDigest: 'bb', computeMs: 12, units: 4, pricePerUnit: 0.5, startedAt: now - 3000, finishedAt: now - 2000, leaseId: 'l1', countersigned: true, workerOwner: HOSTILE, requesterOwner: '' }] },
+    '/api/v1/sessions': {
+      sessions: [{ sessionId: `session-${HOSTILE}`, model: HOSTILE2, stages: 2, state: 'open', openedAt: now - 8000, updatedAt: now - 100, steps: 42, tokens: 40, recoveries: 0, stepMs: { p50: 3.5, last: 4 }, workers: [{ stage: 0, peerId: worker, leaseId: 'ls0' }, { stage: 1, peerId: self, leaseId: HOSTILE2 }] }]
+    },
     '/api/v1/balances': { peers: { [worker]: { account: worker, credits: 2, earned: 2, spent: 0, receiptsAsWorker: 1, receiptsAsRequester: 0 } }, owners: { [HOSTILE]: { account: HOSTILE, credits: 2, earned: 2, spent: 0, receiptsAsWorker: 1, receiptsAsRequester: 0 } }, receipts: 1 }
   }
   for (const [path, body] of Object.entries(data)) {
@@ -163,6 +169,11 @@ describe('dashboard page (stub API)', function () {
       assert.equal(await job.getByTestId('job-worker-reason').textContent(), `disconnected ${HOSTILE}`)
       assert.equal(await job.getByTestId('job-progress').textContent(), '3 / 4 micro-batches')
       assert.equal(await page.locator('[data-testid="peer-group"]').getAttribute('data-region'), HOSTILE)
+      const session = page.locator('[data-testid="session"]').first()
+      await session.waitFor({ timeout: WAIT_MS })
+      assert.equal(await session.getAttribute('data-session-id'), `session-${HOSTILE}`)
+      assert.equal(await session.getByTestId('session-steps').textContent(), '42')
+      assert.deepEqual(await session.getByTestId('session-worker').evaluateAll(els => els.map(e => e.getAttribute('data-peer-id'))), [STUB_WORKER, STUB_SELF], 'each stage\'s worker')
       assert.equal(await page.getByTestId('node-uptime').textContent(), '1h 02m 03s')
       assert.equal(await page.evaluate('window.__xss'), undefined, 'no API string ran as script')
       assert.equal(await page.locator('main img, main script').count(), 0, 'no element was made from API strings')

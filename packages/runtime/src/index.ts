@@ -46,5 +46,5 @@ export { generateDecoder, decoderStatePairs, decoderInitialState } from './gener
 export type { DecoderOptions } from './generate-decoder.js'
 export { generateGru, gruInitialState, GRU_STATE_PAIRS } from './generate-recurrent.js'
 export type { GruOptions } from './generate-recurrent.js'
-export { checkStatePairs, zeroState } from './state.js'
+export { checkStatePairs, inferStatePairs, zeroState } from './state.js'
 export type { StatePair } from './state.js'

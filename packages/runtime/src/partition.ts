@@ -83,7 +83,8 @@ export interface PartitionOptions {
    * no cut falls between a node reading its input and the node producing
    * its output; the state output leaves only its own stage (listed in that
    * stage's `outputs` and `state`, never passed through) and the state
-   * input is fed to that stage only (`Stage.state`, not `graphInputs`).
+   * input is read by that stage only (in its `graphInputs`, and its
+   * `state` says the worker feeds it, not the requester).
    * Without `sampleInputs`, a sample is made from the declared inputs:
    * zeros, every symbolic dim DECLARED_SAMPLE_DIM (2).
    *
@@ -101,7 +102,7 @@ export interface Stage {
   bytes: Uint8Array
   /** CID of `bytes` */
   cid: string
-  /** input names, in order: `activations`, then `graphInputs`, then the inputs of `state` */
+  /** input names, in order: `activations`, then `graphInputs` */
   inputs: string[]
   /**
    * the inputs produced by the previous stage: exactly its `outputs`
@@ -112,7 +113,8 @@ export interface Stage {
   /**
    * the original graph inputs this stage's own nodes read, which the
    * requester sends it directly (never passed through an earlier stage),
-   * in graph-input order
+   * in graph-input order; the inputs of `state` among them are fed by the
+   * stage's worker (its state), not sent
    */
   graphInputs: string[]
   /**
@@ -191,7 +193,6 @@ export async function partitionModel (bytes: Uint8Array, options: PartitionOptio
   const state = options.state ?? []
   checkStatePairs({ inputs: (graph.input ?? []).map(v => ({ name: v.name ?? '' })).filter(v => !initializers.has(v.name)), outputs: graph.output?.map(v => ({ name: v.name ?? '' })) ?? [] }, state)
   const stateOutputs = new Set(state.map(p => p.output))
-  const stateInputs = new Set(state.map(p => p.input))
   const cutAllowed = stateCuts(nodes, state)
   const sample = options.sampleInputs ?? (state.length > 0 ? sampleFromDeclared((graph.input ?? []).filter(v => !initializers.has(v.name ?? ''))) : undefined)
   const groups = sample != null ? dimGroups((graph.input ?? []).filter(v => !initializers.has(v.name ?? '')), sample, options.batchAxes) : []
@@ -312,7 +313,8 @@ export async function partitionModel (bytes: Uint8Array, options: PartitionOptio
       outputNames.push(outName)
     }
     const used = new Set([...stageNodes.flatMap(n => nodeInputs(n)), ...outputGraphInputs])
-    const needGraphInputs = graphInputs.filter(i => used.has(i) && !stateInputs.has(i))
+    // a kept state input the nodes do not read is still declared, so the worker can feed it
+    const needGraphInputs = graphInputs.filter(i => used.has(i) || kept.some(p => p.input === i))
     const outputTypeOf = new Map(outputNames.map((n, i) => [n, leaving[i] as string]))
     for (const p of kept) if (!outputNames.includes(p.output)) outputNames.push(p.output)
     const typeOf = (t: string): onnxProto.onnx.ITypeProto => {
@@ -322,7 +324,7 @@ export async function partitionModel (bytes: Uint8Array, options: PartitionOptio
       return { tensorType: { elemType: m.dtype, shape: { dim: dims.map(d => typeof d === 'number' ? { dimValue: d } : { dimParam: d }) } } }
     }
     const activations = incoming.map(t => alias(t, s - 1))
-    const inputNames = [...activations, ...needGraphInputs, ...kept.map(p => p.input)]
+    const inputNames = [...activations, ...needGraphInputs]
     const origByAlias = new Map<string, string>(incoming.map(t => [alias(t, s - 1), t]))
     const stageInit = [...used].filter(i => initializers.has(i)).map(i => initializers.get(i) as TensorProto)
     const stageConstants = [...new Set([...used].filter(i => constants.has(i)).map(i => constants.get(i)?.node as NodeProto))]
@@ -364,9 +366,9 @@ export async function partitionModel (bytes: Uint8Array, options: PartitionOptio
  * Runs stages one after another in this process (reference for tests and
  * benchmarks), feeding each exactly what the mesh sends it: every name in
  * `stage.inputs`, taken from the previous stage's outputs, or from `inputs`
- * if the stage lists it in `stage.graphInputs` or as the input of one of
- * its `state` pairs (the state the stage's worker keeps). A graph input is
- * never handed to a stage that does not list it.
+ * if the stage lists it in `stage.graphInputs` (state inputs included: the
+ * state the stage's worker keeps). A graph input is never handed to a stage
+ * that does not list it.
  *
  * @param stages - a partition's stages, in pipeline order
  * @param inputs - the original graph inputs (state inputs included, for a stateful partition)
@@ -378,7 +380,7 @@ export async function runStagesLocally (stages: Stage[], inputs: WireTensor[]): 
   let previousIndex: number | undefined
   const stateOutputs: WireTensor[] = []
   for (const stage of stages) {
-    const fromCaller = new Set([...stage.graphInputs, ...(stage.state ?? []).map(p => p.input)])
+    const fromCaller = new Set(stage.graphInputs)
     const feed = stage.inputs.map(name => {
       const fromPrevious = previous.find(t => t.name === name)
       if (fromPrevious != null) return fromPrevious

@@ -75,3 +75,32 @@ export function zeroState (model: Uint8Array | ModelInfo, state: StatePair[]): W
     return zeros
   })
 }
+
+/**
+ * The state pairs a model's names suggest, for callers that name none
+ * (`fleetmesh generate`): each output `present_<x>` whose input `past_<x>`
+ * exists (the KV-cache convention of decoder exports), `present.<x>` →
+ * `past_key_values.<x>` (Hugging Face Optimum's), and `<x>_out` → `<x>_in`
+ * (a recurrent state). Pure.
+ *
+ * @param info - the model's input and output names (`validateModel` of it will do)
+ * @returns the pairs, in output order; empty when no name fits
+ */
+export function inferStatePairs (info: { inputs: Array<{ name: string }>, outputs: Array<{ name: string }> }): StatePair[] {
+  const inputs = new Set(info.inputs.map(i => i.name))
+  const rules: Array<[RegExp, (m: RegExpExecArray) => string]> = [
+    [/^present_(.+)$/, m => `past_${m[1] as string}`],
+    [/^present\.(.+)$/, m => `past_key_values.${m[1] as string}`],
+    [/^(.+)_out$/, m => `${m[1] as string}_in`]
+  ]
+  const pairs: StatePair[] = []
+  for (const { name } of info.outputs) {
+    for (const [re, input] of rules) {
+      const m = re.exec(name)
+      if (m == null) continue
+      const candidate = input(m)
+      if (inputs.has(candidate) && !pairs.some(p => p.input === candidate)) { pairs.push({ output: name, input: candidate }); break }
+    }
+  }
+  return pairs
+}

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { decoderInitialState, decoderStatePairs, generateDecoder, generateGru, GRU_STATE_PAIRS, gruInitialState, LocalSession, maxAbsDiff, partitionModel, runStagesLocally, validateModel, zeroState } from '../src/index.js'
+import { decoderInitialState, decoderStatePairs, generateDecoder, generateGru, GRU_STATE_PAIRS, gruInitialState, inferStatePairs, LocalSession, maxAbsDiff, partitionModel, runStagesLocally, validateModel, zeroState } from '../src/index.js'
 import { patternInput } from './utils/models.js'
 import { declaredDims, wholeModel } from './utils/partition.js'
 import type { Stage, StatePair } from '../src/index.js'
@@ -82,10 +82,10 @@ describe('stateful test models and partitions that keep state in one stage', fun
         const info = validateModel(s.bytes)
         assert.deepEqual(info.inputs.map(i => i.name), s.inputs, `stage ${s.index} declares its inputs`)
         assert.deepEqual(info.outputs.map(o => o.name), s.outputs, `stage ${s.index} declares its outputs`)
-        assert.deepEqual(s.inputs, [...s.activations, ...s.graphInputs, ...s.state.map(x => x.input)], `stage ${s.index}: activations, graph inputs, state inputs`)
+        assert.deepEqual(s.inputs, [...s.activations, ...s.graphInputs], `stage ${s.index}: activations, then graph inputs`)
+        assert.deepEqual(s.graphInputs.filter(n => n.startsWith('past_')).sort(), s.state.map(x => x.input).sort(), `stage ${s.index} reads exactly the state inputs it keeps`)
         assert.ok(s.state.length > 0, `stage ${s.index} keeps some state`)
         for (const x of s.state) assert.ok(s.outputs.includes(x.output), `stage ${s.index} outputs its state ${x.output}`)
-        for (const name of s.graphInputs) assert.ok(!name.startsWith('past_'), `stage ${s.index}: the state input ${name} is not a graph input the requester sends`)
         const next = p.stages[s.index + 1]
         if (next != null) {
           for (const a of next.activations) assert.ok(!/^(past|present)_/.test(a.replace(/__fm\d+$/, '')), `no KV tensor (${a}) crosses the cut after stage ${s.index}`)
@@ -97,8 +97,9 @@ describe('stateful test models and partitions that keep state in one stage', fun
           if (name.startsWith('past_')) assert.deepEqual(dims, [1, 4, 'past', 16], `stage ${s.index} state input ${name} keeps past symbolic`)
         }
       }
-      assert.deepEqual(p.stages[0]?.graphInputs, ['input_ids'], 'stage 0 reads the new tokens')
-      for (const s of p.stages.slice(1)) assert.deepEqual(s.graphInputs, [], `stage ${s.index} needs nothing from the requester but its activations`)
+      const sent = (s: Stage): string[] => s.graphInputs.filter(n => !s.state.some(x => x.input === n))
+      assert.deepEqual(sent(p.stages[0] as Stage), ['input_ids'], 'stage 0 reads the new tokens')
+      for (const s of p.stages.slice(1)) assert.deepEqual(sent(s), [], `stage ${s.index} needs nothing from the requester but its activations`)
       const steps = [[ids([1, 2, 3, 4])], [ids([200])], [ids([31])], [ids([7, 8])]]
       const expected = await stepWhole(bytes, pairs, decoderInitialState(), steps)
       const got = await stepWithState(async inputs => runStagesLocally(p.stages, inputs), pairs, decoderInitialState(), steps)
@@ -125,6 +126,13 @@ describe('stateful test models and partitions that keep state in one stage', fun
       const d = maxAbsDiff(out.find(t => t.name === 'y') as WireTensor, expected[i]?.find(t => t.name === 'y') as WireTensor)
       assert.ok(d <= 1e-5, `chunk ${i}: y equals the whole model's (diff ${d})`)
     }
+  })
+
+  it('inferStatePairs finds the decoder\'s and the GRU\'s pairs from their names', () => {
+    assert.deepEqual(inferStatePairs(validateModel(generateDecoder({ layers: 2 }))), decoderStatePairs(2))
+    assert.deepEqual(inferStatePairs(validateModel(generateGru())), GRU_STATE_PAIRS)
+    const hf = { inputs: [{ name: 'input_ids' }, { name: 'past_key_values.0.key' }], outputs: [{ name: 'logits' }, { name: 'present.0.key' }, { name: 'present.1.key' }] }
+    assert.deepEqual(inferStatePairs(hf), [{ output: 'present.0.key', input: 'past_key_values.0.key' }], 'an output without its input is no pair')
   })
 
   it('refuses state pairs that do not fit the model, and a stage count the pairs leave no room for', async () => {

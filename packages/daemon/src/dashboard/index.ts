@@ -24,16 +24,18 @@ import type { FastifyInstance } from 'fastify'
  *
  * The page is split by concern: `style.ts` (styles), `script-base.ts`
  * (DOM building, formats, fetch), `script-sections.ts` (node, peers,
- * receipts, balances, owners' earnings per day, this worker's leases),
+ * receipts, balances, owners' earnings per day, this worker's leases,
+ * open sessions),
  * `script-jobs.ts` (job history: deltas, collapsed cards, paging),
  * `script-charts.ts` (the last hour's time series) and `script-main.ts`
  * (polling, banner, token).
  *
  * Stable hooks for tests and scripts: `data-testid` on each section
  * (`banner`, `node-info`, `charts`, `peers`, `jobs`, `leases`, `receipts`,
- * `balances`, `earnings`), on each row (`peer`, `job`, `job-worker`,
- * `lease`, `receipt`, `balance`, `owner`, `owner-day`) with
- * `data-peer-id` / `data-job-id` / `data-lease-id` / `data-state`, on each
+ * `balances`, `earnings`, `sessions`), on each row (`peer`, `job`,
+ * `job-worker`, `lease`, `receipt`, `balance`, `owner`, `owner-day`,
+ * `session`, `session-worker`) with `data-peer-id` / `data-job-id` /
+ * `data-lease-id` / `data-session-id` / `data-state`, on each
  * chart (`chart`, with `data-chart`: `items`, `latency`, `credits`,
  * `peers`), and `data-state` on the banner (`loading`, `ok`, `no-token`,
  * `unauthorized`, `unreachable`, `error`). Job cards are `<details>`
@@ -81,6 +83,7 @@ const PAGE = `<!doctype html>
   <section id="charts" class="wide" data-testid="charts"><h2>Last hour <span class="count" id="charts-count"></span></h2><div id="charts-body" class="charts"><div class="empty">Loading…</div></div></section>
   <section id="peers" data-testid="peers"><h2>Peers <span class="count" id="peers-count"></span></h2><div id="peers-body"><div class="empty">Loading…</div></div></section>
   <section id="leases" data-testid="leases"><h2>Leases as a worker <span class="count" id="leases-count"></span></h2><div id="leases-body"><div class="empty">Loading…</div></div></section>
+  <section id="sessions" class="wide" data-testid="sessions"><h2>Open sessions <span class="count" id="sessions-count"></span></h2><div id="sessions-body"><div class="empty">Loading…</div></div></section>
   <section id="jobs" class="wide" data-testid="jobs"><h2>Jobs <span class="count" id="jobs-count"></span></h2><div id="jobs-body"><div class="empty">Loading…</div></div></section>
   <section id="earnings" data-testid="earnings"><h2>Owners' earnings per day <span class="count" id="earnings-count"></span></h2><div id="earnings-body"><div class="empty">Loading…</div></div></section>
   <section id="receipts" class="wide" data-testid="receipts"><h2>Recent receipts <span class="count" id="receipts-count"></span></h2><div id="receipts-body"><div class="empty">Loading…</div></div></section>

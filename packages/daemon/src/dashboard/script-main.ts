@@ -14,6 +14,7 @@ const ENDPOINTS = [
   { name: 'peers', body: 'peers-body', everyMs: 2000, path: () => '/api/v1/peers', render: renderPeers },
   { name: 'jobs', body: 'jobs-body', everyMs: 1000, path: () => '/api/v1/jobs?since=' + jobsSince, render: renderJobs },
   { name: 'leases', body: 'leases-body', everyMs: 2000, path: () => '/api/v1/leases', render: renderLeases },
+  { name: 'sessions', body: 'sessions-body', everyMs: 1000, path: () => '/api/v1/sessions?open=1', render: renderSessions },
   { name: 'series', body: 'charts-body', everyMs: 5000, path: () => '/api/v1/series?since=' + seriesSince, render: renderSeries },
   { name: 'receipts', body: 'receipts-body', everyMs: 5000, path: () => '/api/v1/receipts?limit=50', render: renderReceipts },
   { name: 'balances', body: 'balances-body', everyMs: 5000, path: () => '/api/v1/balances', render: renderBalances },

@@ -146,4 +146,19 @@ function renderLeases (data) {
     h('h3', null, 'Held now'), held.length === 0 ? empty('None.') : table(head, held.map(leaseRow)),
     ended.length > 0 ? [h('h3', null, 'Ended'), table(head, ended.slice(0, 20).map(leaseRow))] : null)
 }
+
+function renderSessions (data) {
+  const sessions = Array.isArray(data.sessions) ? data.sessions : []
+  setCount('sessions-count', sessions.length + ' open')
+  if (sessions.length === 0) return fill('sessions-body', empty('No open session.'))
+  fill('sessions-body', table(['Session', 'Model', { text: 'Stages', cls: 'num' }, { text: 'Steps', cls: 'num' }, { text: 'Tokens', cls: 'num' }, { text: 'Step p50', cls: 'num' }, 'Workers'],
+    sessions.map(s => h('tr', { 'data-testid': 'session', 'data-session-id': str(s.sessionId), 'data-state': str(s.state) },
+      h('td', null, idSpan(s.sessionId)),
+      h('td', null, idSpan(s.model)),
+      h('td', { class: 'num' }, num(s.stages)),
+      h('td', { class: 'num', 'data-testid': 'session-steps' }, num(s.steps)),
+      h('td', { class: 'num' }, num(s.tokens)),
+      h('td', { class: 'num' }, s.stepMs != null && typeof s.stepMs.p50 === 'number' ? num(s.stepMs.p50, 1) + ' ms' : '\\u2013'),
+      h('td', null, (Array.isArray(s.workers) ? s.workers : []).map(w => h('div', { 'data-testid': 'session-worker', 'data-peer-id': str(w.peerId) }, 'stage ' + str(w.stage) + ' ', idSpan(w.peerId))))))))
+}
 `
