@@ -12,6 +12,7 @@ import { registerInferenceMetrics } from './metrics.js'
 import { openSession } from './session-open.js'
 import { InferenceWorker } from './worker.js'
 import type { InferenceMetrics } from './metrics.js'
+import type { MeshSession } from './session.js'
 import type { InferCounters } from './infer-channel.js'
 import type { Inference, InferenceComponents, InferenceEvents, InferenceInit, InferenceSession, JobHandle, JobProgress, SessionInit, SubmitInit } from './index.js'
 import type { Verification } from './job.js'
@@ -43,6 +44,8 @@ export class InferenceService extends TypedEventEmitter<InferenceEvents> impleme
   readonly maxInputBytes: number
   private readonly init: InferenceInit
   private readonly worker: InferenceWorker
+  /** sessions this node opened and has not closed */
+  private readonly open = new Set<MeshSession>()
   private runtime?: Runtime
   private starting?: Promise<Runtime>
   /** this service's metrics, when libp2p has a metrics implementation */
@@ -85,6 +88,8 @@ export class InferenceService extends TypedEventEmitter<InferenceEvents> impleme
   }
 
   async stop (): Promise<void> {
+    for (const s of this.open) s.stop('the node is stopping')
+    this.open.clear()
     this.components.market.unhandleLeases()
     await this.components.registrar.unhandle(INFER_PROTOCOL)
     this.worker.stop()
@@ -112,7 +117,10 @@ export class InferenceService extends TypedEventEmitter<InferenceEvents> impleme
    * @throws see {@link Inference.openSession}
    */
   async openSession (init: SessionInit): Promise<InferenceSession> {
-    return openSession(this, init)
+    const session = await openSession(this, init)
+    this.open.add(session)
+    session.addEventListener('progress', (e) => { if (e.detail.type === 'closed') this.open.delete(session) })
+    return session
   }
 
   /**
@@ -205,11 +213,11 @@ export class InferenceService extends TypedEventEmitter<InferenceEvents> impleme
     return this.components.connectionManager.getConnections(peer).some(c => c.status === 'open')
   }
 
-  /** Opens a control stream to a leased worker and sends `open`. */
-  async openControl (worker: PeerId, open: InferOpen, signal?: AbortSignal): Promise<InferChannel> {
+  /** Opens a control stream to a leased worker and sends `open`; `maxFrameBytes` bounds each frame read from it @default maxInputBytes + 4096 */
+  async openControl (worker: PeerId, open: InferOpen, signal?: AbortSignal, maxFrameBytes = this.maxInputBytes + 4096): Promise<InferChannel> {
     const timeout = AbortSignal.timeout(OPEN_STREAM_TIMEOUT_MS)
     const stream = await this.components.connectionManager.openStream(worker, INFER_PROTOCOL, { signal: signal != null ? AbortSignal.any([signal, timeout]) : timeout, runOnLimitedConnection: true })
-    const channel = new InferChannel(stream, this.counters, 'input', this.maxInputBytes + 4096)
+    const channel = new InferChannel(stream, this.counters, 'input', maxFrameBytes)
     channel.send({ open })
     return channel
   }

@@ -28,7 +28,7 @@ export interface SessionStageShape {
   index: number
   /** every input name of the stage model */
   inputs: string[]
-  /** the original graph inputs among `inputs` (a partition lists the state inputs apart, in `state`) */
+  /** the original graph inputs among `inputs` (state inputs among them or not: the state pairs say which the worker feeds) */
   graphInputs: string[]
   outputs: string[]
 }

@@ -176,6 +176,9 @@ export class SessionWorker {
   /** Model fetched and loaded, state pairs checked, initial state in place, next stage's feed open. */
   private async prepare (config: StageConfig, requester: PeerId): Promise<void> {
     const open = config.open
+    // the state to start from is the control stream's next frame
+    const given = open.session?.stateFollows === true ? this.readState(config) : Promise.resolve([])
+    given.catch(() => {})
     const models = this.ctx.models
     if (!models.store.has(open.modelCid)) {
       try {
@@ -191,9 +194,7 @@ export class SessionWorker {
       if (!config.inputNames.includes(p.input)) throw new SessionError(`stage ${open.stage}: state input "${p.input}" is not an input of its model`, { code: 'ERR_SESSION_STATE', stage: open.stage })
       if (!info.outputs.some(o => o.name === p.output)) throw new SessionError(`stage ${open.stage}: state output "${p.output}" is not an output of its model`, { code: 'ERR_SESSION_STATE', stage: open.stage })
     }
-    const initial = open.session?.initialState ?? new Uint8Array()
-    const given = initial.byteLength > 0 ? decodeTensors(initial, this.ctx.maxStateBytes) : []
-    config.state = initialStateFor(config.pairs, info.inputs, given)
+    config.state = initialStateFor(config.pairs, info.inputs, await given)
     this.checkStateBytes(config)
     const runtime = await this.ctx.runtime()
     await runtime.load(open.modelCid)
@@ -220,6 +221,13 @@ export class SessionWorker {
     const channel = new InferChannel(stream, this.ctx.counters, 'activation', this.ctx.maxInputBytes + 4096)
     channel.send({ open: feed })
     return channel
+  }
+
+  /** The `snapshot` frame that follows `open`: the state this configuration starts from. @throws SessionError ERR_SESSION_STATE */
+  private async readState (config: StageConfig): Promise<WireTensor[]> {
+    const m = await config.control.next()
+    if (m?.snapshot == null) throw new SessionError(`stage ${config.open.stage}: open said its state follows, the next frame is not a snapshot`, { code: 'ERR_SESSION_STATE', stage: config.open.stage })
+    return m.payload ?? []
   }
 
   /** The previous stage's feed: waits (bounded) for the requester to configure this stage with that source. */
@@ -316,7 +324,8 @@ export class SessionWorker {
       } else {
         config.lastSend = config.control.send({ result: { seq, tensors: new Uint8Array(), computeMs: ran.computeMs, more: false, receipt: new Uint8Array() } }, sends).catch(() => {})
       }
-      if (snapshot) void config.control.send({ snapshot: { step: seq, tensors: new Uint8Array() } }, state).catch(() => {})
+      // a state over this worker's frame limit is not sent (the requester then keeps replaying from an older snapshot)
+      if (snapshot && tensorBytes(state) <= this.ctx.maxInputBytes) void config.control.send({ snapshot: { step: seq, tensors: new Uint8Array() } }, state).catch(() => {})
       this.ctx.log.trace('session lease %s stage %d step %d in %d ms (started %d)', open.leaseId, open.stage, seq, ran.computeMs, startedAt)
     } catch (err: any) {
       this.ctx.log('session lease %s stage %d step %d failed - %s', open.leaseId, open.stage, seq, err?.message ?? err)

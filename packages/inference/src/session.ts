@@ -1,6 +1,6 @@
-import { encodeTensors } from '@fleetmesh/protocol'
+import { MAX_TENSOR_BYTES } from '@fleetmesh/protocol'
 import { TypedEventEmitter } from '@libp2p/interface'
-import { MAX_SESSION_RECOVERIES, SESSION_CLOSE_TIMEOUT_MS, SESSION_DEADLINE_MS, SESSION_OFFER_UNITS, STAGE_READY_TIMEOUT_MS } from './constants.js'
+import { MAX_SESSION_RECOVERIES, MAX_SESSION_STATE_BYTES, SESSION_CLOSE_TIMEOUT_MS, SESSION_DEADLINE_MS, SESSION_OFFER_UNITS, STAGE_READY_TIMEOUT_MS } from './constants.js'
 import { isRecoverable, RemoteError, SessionError } from './errors.js'
 import { generateTokens } from './local-session.js'
 import { checkStepInputs } from './session-plan.js'
@@ -60,6 +60,9 @@ interface Pending {
   gen: number
   result: PromiseWithResolvers<WireTensor[]>
 }
+
+/** Largest frame a session's control stream takes from a worker: a step's outputs or a stage's snapshot, bytes. */
+const SESSION_FRAME_BYTES = Math.max(MAX_SESSION_STATE_BYTES, MAX_TENSOR_BYTES) + 4096
 
 /** Thrown inside a step attempt when its generation was torn down: the step runs again on the next one. */
 class Superseded extends Error {}
@@ -258,11 +261,12 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
             fromRequester: k > 0 ? st.plan.fromRequester : [],
             session: {
               state: st.plan.state,
-              initialState: state.length > 0 ? encodeTensors(state, Number.MAX_SAFE_INTEGER) : new Uint8Array(),
+              stateFollows: state.length > 0,
               firstStep: base?.steps ?? 0,
               sends: st.plan.sends
             }
-          }, this.abort.signal)
+          }, this.abort.signal, SESSION_FRAME_BYTES)
+          if (state.length > 0) void opened[k]?.send({ snapshot: { step: base?.steps ?? 0, tensors: new Uint8Array() } }, state).catch(() => {})
         } catch (err: any) {
           throw Object.assign(new SessionError(`stage ${k}: cannot open a stream to ${me.worker.toString()}: ${err?.message ?? err}`, { stage: k, worker: me.worker.toString() }), { lease: me })
         }
@@ -432,7 +436,8 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
     if (parts == null) { parts = []; this.snapshotParts.set(step, parts) }
     parts[stage] = state
     if (parts.filter(x => x != null).length < K) return
-    this.snapshotParts.delete(step)
+    // parts of older snapshots a stage never completed (its state was over its frame limit) are dropped with this one
+    for (const s of [...this.snapshotParts.keys()]) if (s <= step) this.snapshotParts.delete(s)
     const steps = step + 1
     if (this.snapshot != null && this.snapshot.steps >= steps) return
     this.snapshot = { steps, state: parts }
@@ -456,6 +461,17 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
   async close (): Promise<SessionSummary> {
     this.closing ??= this.closeNow()
     return this.closing
+  }
+
+  /** Ends the session without settling (its node is stopping): steps fail with ERR_SESSION_CLOSED, streams close, the market job is cancelled. */
+  stop (reason: string): void {
+    if (this.closing != null) return
+    this.closing = Promise.resolve({ id: this.id, steps: this.stepCount, recoveries: this.recoveries, receipts: 0 })
+    this.fail(new SessionError(`session ${this.id} ended: ${reason}`, { code: 'ERR_SESSION_CLOSED' }))
+    for (const c of this.channels) c.abort(new Error(reason))
+    this.channels = []
+    this.svc.components.market.removeEventListener('lease', this.onLease)
+    this.abort.abort(new SessionError(`session ${this.id} ended: ${reason}`, { code: 'ERR_SESSION_CLOSED' }))
   }
 
   private async closeNow (): Promise<SessionSummary> {

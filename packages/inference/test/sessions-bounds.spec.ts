@@ -68,6 +68,30 @@ describe('session bounds and failures', function () {
     for (const [i, out] of outs.entries()) assert.ok(maxAbsDiff(out[0] as WireTensor, (expected[i] as WireTensor[])[0] as WireTensor) <= 1e-5, `step ${i}`)
   })
 
+  it('a worker refuses a second step while one runs, or one out of order (one step in flight per session)', async () => {
+    mesh = await startJobMesh([{}])
+    const session = await mesh.requester.openSession({ model: generateGru(GRU), state: [...GRU_STATE_PAIRS], maxPrice: 10 })
+    sessions.push(session)
+    await session.step([gruChunk(0)])
+    // a requester that misbehaves: step 1 twice on the stage's control stream, back to back
+    const control = (session as any).channels[0]
+    for (let i = 0; i < 2; i++) void control.send({ data: { seq: 1, tensors: new Uint8Array(), more: false, items: 1 } }, [gruChunk(1)])
+    // the stage runs the first, refuses the second (busy, or out of order once the first is done) and the session's own step 1: the session fails with that refusal
+    let err: any
+    for (let i = 1; i < 4 && err == null; i++) err = await session.step([gruChunk(i)]).then(() => undefined, (e: any) => e)
+    assert.equal(err?.name, 'SessionError', String(err?.stack))
+    assert.ok(['ERR_SESSION_BUSY', 'ERR_SESSION_STEP'].includes(err.code), `${err.code}: ${err.message}`)
+    assert.equal(err.stage, 0)
+  })
+
+  it('a session that would outlive the fleet\'s longest job is refused before anything is leased', async () => {
+    mesh = await startJobMesh([{}])
+    const err = await mesh.requester.openSession({ model: generateGru(GRU), state: [...GRU_STATE_PAIRS], maxPrice: 10, deadline: Date.now() + 2 * 60 * 60_000 }).then(() => undefined, (e: any) => e)
+    assert.equal(err?.name, 'InvalidJobError', String(err?.stack))
+    assert.match(err.message, /deadline/)
+    assert.equal((mesh.workers[0] as MeshNode).libp2p.services.inference?.sessionStages().stages, 0)
+  })
+
   it('the only worker at its most sessions: openSession fails with ERR_SESSION_LIMIT', async () => {
     mesh = await startJobMesh([priced(1, { maxSessions: 1 })], { market: { bidWindowMs: 400 } })
     const model = generateGru(GRU)

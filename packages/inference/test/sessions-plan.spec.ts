@@ -3,7 +3,7 @@ import { checkStepInputs, initialStateFor, planSessionStages } from '../src/inde
 import type { SessionStageShape } from '../src/index.js'
 import type { WireTensor } from '@fleetmesh/protocol'
 
-/** Two decoder layers cut after layer 0, as partitionModel({ state }) gives them: state inputs apart from graph inputs. */
+/** Two decoder layers cut after layer 0; the state inputs are not listed among the graph inputs here (the one-stage case lists them): planning takes either. */
 const STAGES: SessionStageShape[] = [
   { index: 0, inputs: ['input_ids', 'past_0'], graphInputs: ['input_ids'], outputs: ['hidden', 'present_0'] },
   { index: 1, inputs: ['hidden', 'past_1'], graphInputs: [], outputs: ['logits', 'present_1'] }

@@ -12,10 +12,12 @@ import type { InferenceSession, SessionProgress } from '../src/index.js'
 import type { ForkedNode } from '@fleetmesh/test-utils'
 
 const FIXTURE = new URL('./fixtures/worker-node.js', import.meta.url)
-const DECODER = { vocab: 96, dModel: 32, heads: 4, layers: 4, seed: 11 }
+// dModel 128: the KV cache grows by 4 KiB a position; a snapshot restored is larger than an open frame's header may carry
+const DECODER = { vocab: 96, dModel: 128, heads: 4, layers: 4, seed: 11 }
 const PROMPT = [5, 17, 42, 8]
 const TOKENS = 64
-const KILL_AT = 20
+// late enough that each stage's snapshot (2 layers, 2 KiB a position) is over 64 KiB
+const KILL_AT = 40
 
 describe('sessions recover from a worker lost mid-generation', function () {
   this.timeout(240_000)

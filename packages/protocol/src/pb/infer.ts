@@ -400,9 +400,9 @@ export namespace InferOpen {
     index: number
   }
 
-  export interface InferOpenSessionInitialStateFieldEvent {
-    field: '$.session.initialState'
-    value: Uint8Array<ArrayBuffer>
+  export interface InferOpenSessionStateFollowsFieldEvent {
+    field: '$.session.stateFollows'
+    value: boolean
   }
 
   export interface InferOpenSessionFirstStepFieldEvent {
@@ -424,14 +424,14 @@ export namespace InferOpen {
     return decodeMessage(buf, InferOpen.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferOpen>): Generator<InferOpenJobIdFieldEvent | InferOpenLeaseIdFieldEvent | InferOpenModelCidFieldEvent | InferOpenKindFieldEvent | InferOpenStageFieldEvent | InferOpenStageCountFieldEvent | InferOpenSourceFieldEvent | InferOpenNextFieldEvent | InferOpenNextAddrsFieldEvent | InferOpenNextLeaseIdFieldEvent | InferOpenConstantsFieldEvent | InferOpenFromRequesterFieldEvent | InferOpenSessionStateOutputFieldEvent | InferOpenSessionStateInputFieldEvent | InferOpenSessionInitialStateFieldEvent | InferOpenSessionFirstStepFieldEvent | InferOpenSessionSendsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferOpen>): Generator<InferOpenJobIdFieldEvent | InferOpenLeaseIdFieldEvent | InferOpenModelCidFieldEvent | InferOpenKindFieldEvent | InferOpenStageFieldEvent | InferOpenStageCountFieldEvent | InferOpenSourceFieldEvent | InferOpenNextFieldEvent | InferOpenNextAddrsFieldEvent | InferOpenNextLeaseIdFieldEvent | InferOpenConstantsFieldEvent | InferOpenFromRequesterFieldEvent | InferOpenSessionStateOutputFieldEvent | InferOpenSessionStateInputFieldEvent | InferOpenSessionStateFollowsFieldEvent | InferOpenSessionFirstStepFieldEvent | InferOpenSessionSendsFieldEvent> {
     return streamMessage(buf, InferOpen.codec(), opts)
   }
 }
 
 export interface InferSessionStage {
   state: StatePair[]
-  initialState: Uint8Array<ArrayBuffer>
+  stateFollows: boolean
   firstStep: number
   sends: string[]
 }
@@ -453,9 +453,9 @@ export namespace InferSessionStage {
           }
         }
 
-        if ((obj.initialState != null && obj.initialState.byteLength > 0)) {
-          w.uint32(18)
-          w.bytes(obj.initialState)
+        if ((obj.stateFollows != null && obj.stateFollows !== false)) {
+          w.uint32(16)
+          w.bool(obj.stateFollows)
         }
 
         if ((obj.firstStep != null && obj.firstStep !== 0)) {
@@ -476,7 +476,7 @@ export namespace InferSessionStage {
       }, (reader, length, opts = {}) => {
         const obj: any = {
           state: [],
-          initialState: uint8ArrayAlloc(0),
+          stateFollows: false,
           firstStep: 0,
           sends: []
         }
@@ -498,7 +498,7 @@ export namespace InferSessionStage {
               break
             }
             case 2: {
-              obj.initialState = reader.bytes()
+              obj.stateFollows = reader.bool()
               break
             }
             case 3: {
@@ -553,8 +553,8 @@ export namespace InferSessionStage {
             }
             case 2: {
               yield {
-                field: `${prefix}.initialState`,
-                value: reader.bytes()
+                field: `${prefix}.stateFollows`,
+                value: reader.bool()
               }
               break
             }
@@ -604,9 +604,9 @@ export namespace InferSessionStage {
     index: number
   }
 
-  export interface InferSessionStageInitialStateFieldEvent {
-    field: '$.initialState'
-    value: Uint8Array<ArrayBuffer>
+  export interface InferSessionStageStateFollowsFieldEvent {
+    field: '$.stateFollows'
+    value: boolean
   }
 
   export interface InferSessionStageFirstStepFieldEvent {
@@ -628,7 +628,7 @@ export namespace InferSessionStage {
     return decodeMessage(buf, InferSessionStage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferSessionStage>): Generator<InferSessionStageStateOutputFieldEvent | InferSessionStageStateInputFieldEvent | InferSessionStageInitialStateFieldEvent | InferSessionStageFirstStepFieldEvent | InferSessionStageSendsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferSessionStage>): Generator<InferSessionStageStateOutputFieldEvent | InferSessionStageStateInputFieldEvent | InferSessionStageStateFollowsFieldEvent | InferSessionStageFirstStepFieldEvent | InferSessionStageSendsFieldEvent> {
     return streamMessage(buf, InferSessionStage.codec(), opts)
   }
 }
@@ -1867,9 +1867,9 @@ export namespace InferMessage {
     index: number
   }
 
-  export interface InferMessageOpenSessionInitialStateFieldEvent {
-    field: '$.open.session.initialState'
-    value: Uint8Array<ArrayBuffer>
+  export interface InferMessageOpenSessionStateFollowsFieldEvent {
+    field: '$.open.session.stateFollows'
+    value: boolean
   }
 
   export interface InferMessageOpenSessionFirstStepFieldEvent {
@@ -1976,7 +1976,7 @@ export namespace InferMessage {
     return decodeMessage(buf, InferMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferMessage>): Generator<InferMessageOpenJobIdFieldEvent | InferMessageOpenLeaseIdFieldEvent | InferMessageOpenModelCidFieldEvent | InferMessageOpenKindFieldEvent | InferMessageOpenStageFieldEvent | InferMessageOpenStageCountFieldEvent | InferMessageOpenSourceFieldEvent | InferMessageOpenNextFieldEvent | InferMessageOpenNextAddrsFieldEvent | InferMessageOpenNextLeaseIdFieldEvent | InferMessageOpenConstantsFieldEvent | InferMessageOpenFromRequesterFieldEvent | InferMessageOpenSessionStateOutputFieldEvent | InferMessageOpenSessionStateInputFieldEvent | InferMessageOpenSessionInitialStateFieldEvent | InferMessageOpenSessionFirstStepFieldEvent | InferMessageOpenSessionSendsFieldEvent | InferMessageDataSeqFieldEvent | InferMessageDataTensorsFieldEvent | InferMessageDataMoreFieldEvent | InferMessageDataItemsFieldEvent | InferMessageDataSnapshotFieldEvent | InferMessageResultSeqFieldEvent | InferMessageResultTensorsFieldEvent | InferMessageResultComputeMsFieldEvent | InferMessageResultMoreFieldEvent | InferMessageResultReceiptFieldEvent | InferMessageErrorCodeFieldEvent | InferMessageErrorMessageFieldEvent | InferMessageErrorNameFieldEvent | InferMessageErrorSeqFieldEvent | InferMessageErrorStageFieldEvent | InferMessageSnapshotStepFieldEvent | InferMessageSnapshotTensorsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferMessage>): Generator<InferMessageOpenJobIdFieldEvent | InferMessageOpenLeaseIdFieldEvent | InferMessageOpenModelCidFieldEvent | InferMessageOpenKindFieldEvent | InferMessageOpenStageFieldEvent | InferMessageOpenStageCountFieldEvent | InferMessageOpenSourceFieldEvent | InferMessageOpenNextFieldEvent | InferMessageOpenNextAddrsFieldEvent | InferMessageOpenNextLeaseIdFieldEvent | InferMessageOpenConstantsFieldEvent | InferMessageOpenFromRequesterFieldEvent | InferMessageOpenSessionStateOutputFieldEvent | InferMessageOpenSessionStateInputFieldEvent | InferMessageOpenSessionStateFollowsFieldEvent | InferMessageOpenSessionFirstStepFieldEvent | InferMessageOpenSessionSendsFieldEvent | InferMessageDataSeqFieldEvent | InferMessageDataTensorsFieldEvent | InferMessageDataMoreFieldEvent | InferMessageDataItemsFieldEvent | InferMessageDataSnapshotFieldEvent | InferMessageResultSeqFieldEvent | InferMessageResultTensorsFieldEvent | InferMessageResultComputeMsFieldEvent | InferMessageResultMoreFieldEvent | InferMessageResultReceiptFieldEvent | InferMessageErrorCodeFieldEvent | InferMessageErrorMessageFieldEvent | InferMessageErrorNameFieldEvent | InferMessageErrorSeqFieldEvent | InferMessageErrorStageFieldEvent | InferMessageSnapshotStepFieldEvent | InferMessageSnapshotTensorsFieldEvent> {
     return streamMessage(buf, InferMessage.codec(), opts)
   }
 }
