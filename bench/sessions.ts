@@ -8,7 +8,9 @@
  *    over the hops of a step (requester → stage 0 → … → last stage →
  *    requester: stages + 1) is `figures.stepOverheadMsPerHop` (2 stages;
  *    goal <= 2 ms), and the slope of step p50 over the stage count is
- *    `figures.stepMsPerExtraStage`;
+ *    `figures.stepMsPerExtraStage`; one decode step through a runner
+ *    process against in-process onnxruntime is `figures.runnerCallOverheadMs`
+ *    (the runner's share of that);
  *  - bytes per step on the wire (requester and workers' infer counters)
  *    against shipping the whole KV cache in and out each step;
  *  - recovery: the worker of stage 1 killed (SIGKILL) at token 20 of 64;
@@ -27,7 +29,7 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createMeshNode, generateTokens, LocalStatefulSession } from '@fleetmesh/peer'
-import { decoderStatePairs, generateDecoder } from '@fleetmesh/runtime'
+import { createRuntime, decoderInitialState, decoderStatePairs, generateDecoder, LocalSession, ModelStore } from '@fleetmesh/runtime'
 import { createFleetKeys, createTestIdentity, forkNode, killChildProcesses, loopbackGossip, loopbackListen, serializeIdentity } from '@fleetmesh/test-utils'
 import type { InferCounters, InferenceSession, MeshNode, SessionProgress } from '@fleetmesh/peer'
 import type { WireTensor } from '@fleetmesh/protocol'
@@ -91,6 +93,28 @@ const root = await mkdtemp(join(tmpdir(), 'fleetmesh-bench-sessions-'))
 let requester: MeshNode | undefined
 const open: InferenceSession[] = []
 try {
+  note('runner call')
+  // one decode step (1 new token, a KV cache of 16 positions) through a runner process against in-process onnxruntime: the runner's share of a stage's cost
+  const store = await ModelStore.open(join(root, 'runner-store'))
+  const stored = await store.put(model)
+  const runtime = await createRuntime({ store, runners: 1, intraOpNumThreads: 1 })
+  const past = decoderInitialState(DECODER).map(t => ({ ...t, dims: [1, DECODER.heads, 16, DECODER.dModel / DECODER.heads], data: new Float32Array(16 * DECODER.dModel) }))
+  const feed: WireTensor[] = [{ name: 'input_ids', dtype: 'int64', dims: [1, 1], data: BigInt64Array.of(5n) }, ...past]
+  const inProcess = await LocalSession.create(model, { intraOpNumThreads: 1 })
+  const runnerMs: number[] = []
+  const inProcessMs: number[] = []
+  for (let i = 0; i < 105; i++) {
+    let t = performance.now()
+    await runtime.run(stored.cid, feed)
+    if (i >= 5) runnerMs.push(performance.now() - t)
+    t = performance.now()
+    await inProcess.run(feed)
+    if (i >= 5) inProcessMs.push(performance.now() - t)
+  }
+  await inProcess.release()
+  await runtime.stop()
+  const runnerCall = { runnerMsP50: round(pct(runnerMs, 50), 2), inProcessMsP50: round(pct(inProcessMs, 50), 2), overheadMsP50: round(pct(runnerMs, 50) - pct(inProcessMs, 50), 2) }
+
   const keys = await createFleetKeys()
   const { authority, swarmKey } = keys
   const { privateKey, certificate } = await createTestIdentity(authority, { role: 'station' })
@@ -198,6 +222,7 @@ try {
     local: { tokensPerSec: round(TOKENS / localRun.seconds, 1), stepMs: { p50: round(localStepP50, 2), p99: round(pct(localTimed.ms, 99), 2) }, threads: 1 },
     mesh: [one, two, three],
     stepMsPerExtraStage: round(perStageMs, 2),
+    runnerCall,
     recovery: {
       stages: 2,
       killedAtToken: KILL_AT,
@@ -215,6 +240,7 @@ try {
       stepOverheadMsPerHop: two.stepOverheadMsPerHop,
       stepOverheadMsPerHop3Stages: three.stepOverheadMsPerHop,
       stepMsPerExtraStage: round(perStageMs, 2),
+      runnerCallOverheadMs: runnerCall.overheadMsP50,
       wireBytesPerStep: two.wireBytesPerStep,
       wholeStateBytesPerStep: two.wholeStateBytesPerStep,
       recoveryMs: round(recoveryMs, 1),
