@@ -164,7 +164,7 @@ export class SessionTracker {
       view.recoveries++
     } else if (p.type === 'closed') {
       // closed by the mesh itself (the node stopping), or the end of close()
-      view.summary = { id: p.id, steps: p.steps, recoveries: p.recoveries, receipts: p.receipts }
+      view.summary = { id: p.sessionId, steps: p.steps, recoveries: p.recoveries, receipts: p.receipts }
       if (view.state === 'open' || view.state === 'closing') view.state = 'closed'
       view.closedAt ??= p.at
     }

@@ -239,7 +239,7 @@ export type SessionProgress =
   /** the state is rebuilt on the workers now leased (`workers`, by stage) after losing `stages`: `replayed` steps re-run from step `fromStep` (a snapshot's, or 0) */
   | { type: 'recovered', sessionId: string, stages: number[], workers: string[], fromStep: number, replayed: number, at: number }
   /** the session closed and settled */
-  | { type: 'closed', sessionId: string, id: string, steps: number, recoveries: number, receipts: number, at: number }
+  | { type: 'closed', sessionId: string, steps: number, recoveries: number, receipts: number, at: number }
 
 /** Events of a session. */
 export interface SessionEvents {

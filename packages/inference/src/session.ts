@@ -498,7 +498,7 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
       this.fail(new SessionError(`session ${this.id} is closed`, { code: 'ERR_SESSION_CLOSED' }))
     }
     const summary: SessionSummary = { id: this.id, steps: this.stepCount, recoveries: this.recoveries, receipts }
-    this.emit({ type: 'closed', sessionId: this.id, ...summary, at: Date.now() })
+    this.emit({ type: 'closed', sessionId: this.id, steps: summary.steps, recoveries: summary.recoveries, receipts: summary.receipts, at: Date.now() })
     return summary
   }
 }

@@ -16,8 +16,8 @@ const FIXTURE = new URL('./fixtures/worker-node.js', import.meta.url)
 const DECODER = { vocab: 96, dModel: 128, heads: 4, layers: 4, seed: 11 }
 const PROMPT = [5, 17, 42, 8]
 const TOKENS = 64
-// late enough that each stage's snapshot (2 layers, 2 KiB a position) is over 64 KiB
-const KILL_AT = 40
+/** the token after which the victim is killed: 20; with snapshots 40, so each stage's snapshot (2 layers, 2 KiB a position) is over 64 KiB */
+const KILL_AT = { replay: 20, snapshot: 40 }
 
 describe('sessions recover from a worker lost mid-generation', function () {
   this.timeout(240_000)
@@ -58,7 +58,8 @@ describe('sessions recover from a worker lost mid-generation', function () {
   }
 
   for (const snapshotEvery of [0, 8]) {
-    it(`2 stages, ${snapshotEvery === 0 ? 'recovery by replay' : `snapshots every ${snapshotEvery} steps`}: the 64 tokens equal the uninterrupted run`, async () => {
+    const killAt = snapshotEvery === 0 ? KILL_AT.replay : KILL_AT.snapshot
+    it(`2 stages, ${snapshotEvery === 0 ? 'recovery by replay' : `snapshots every ${snapshotEvery} steps`}, killed at token ${killAt}: the 64 tokens equal the uninterrupted run`, async () => {
       const { victim } = await meshWithVictim()
       session = await (mesh as JobMesh).requester.openSession({ model: generateDecoder(DECODER), stages: 2, state: decoderStatePairs(DECODER.layers), maxPrice: 10, snapshotEvery })
       const victimStage = session.leases.find(l => l.worker === victim.ready.peerId)?.stage
@@ -70,7 +71,7 @@ describe('sessions recover from a worker lost mid-generation', function () {
       const tokens: number[] = []
       for await (const t of session.generate({ prompt: PROMPT, maxTokens: TOKENS })) {
         tokens.push(t)
-        if (tokens.length === KILL_AT) await victim.kill()
+        if (tokens.length === killAt) await victim.kill()
       }
       assert.deepEqual(tokens, expected, 'the tokens equal the uninterrupted run')
       const lost = events.filter(e => e.type === 'worker-lost')
@@ -80,7 +81,7 @@ describe('sessions recover from a worker lost mid-generation', function () {
       assert.ok(!recovered.workers.includes(victim.ready.peerId), 'the session runs on a replacement')
       if (snapshotEvery === 0) {
         assert.equal(recovered.fromStep, 0, 'replayed from the start')
-        assert.ok(recovered.replayed >= KILL_AT, `replayed ${recovered.replayed} steps`)
+        assert.ok(recovered.replayed >= killAt, `replayed ${recovered.replayed} steps`)
       } else {
         assert.ok(recovered.fromStep > 0 && recovered.fromStep % snapshotEvery === 0, `restored from the snapshot after step ${recovered.fromStep}`)
         assert.ok(recovered.replayed < snapshotEvery, `replayed ${recovered.replayed} steps`)
@@ -103,7 +104,7 @@ describe('sessions recover from a worker lost mid-generation', function () {
     const tokens: number[] = []
     for await (const t of session.generate({ prompt: PROMPT, maxTokens: TOKENS })) {
       tokens.push(t)
-      if (tokens.length === KILL_AT) await drained.libp2p.services.market.drain('driving')
+      if (tokens.length === KILL_AT.replay) await drained.libp2p.services.market.drain('driving')
     }
     assert.deepEqual(tokens, expected)
     const lost = events.find(e => e.type === 'worker-lost')

@@ -74,8 +74,13 @@ describe('stateful sessions across the mesh', function () {
         sessions.push(session)
         assert.equal(session.leases.length, stages, what)
         assert.equal(new Set(session.leases.map(l => l.worker)).size, stages, `${what}: one worker per stage`)
+        const counters = mesh.requester.libp2p.services.inference?.counters
+        const before = counters?.resultBytesReceived ?? 0
         const tokens = await collect(session.generate({ prompt: PROMPT, maxTokens: 64, sampler }))
         assert.deepEqual(tokens, expected, what)
+        // only the logits come back: 384 bytes a position (vocab 96), 4 positions for the prompt; the KV cache (1 KiB a position, growing) never does
+        const received = (counters?.resultBytesReceived ?? 0) - before
+        assert.ok(received < (64 + 3) * (384 + 128), `${what}: result bytes received ${received}`)
         const summary = await session.close()
         assert.equal(summary.steps, 64, what)
         assert.equal(summary.receipts, stages, `${what}: one receipt per stage lease`)
