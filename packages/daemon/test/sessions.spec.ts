@@ -129,6 +129,11 @@ describe('stateful sessions through the daemon: API, fleetmesh generate, dashboa
     assert.match(r.stderr, /^session \S+ open in \d+ ms on 2 stage\(s\)/m)
     assert.match(r.stderr, /10 tokens in \d+ ms .*closed: 10 steps, 0 recoveries, 2 receipts/)
     await waitUntil(async () => (await client.sessions({ open: true })).length === 0, { timeoutMs: 10_000, intervalMs: 100, message: 'the CLI to close its session' })
+    const id = /^session (\S+) open/m.exec(r.stderr)?.[1]
+    const listed = await runCli(['sessions', '--api', requester.url, '--token', requester.token, '--json'])
+    assert.equal(listed.code, 0, listed.stderr)
+    const mine = (JSON.parse(listed.stdout) as Array<{ sessionId: string, state: string, steps: number, tokens: number }>).find(s => s.sessionId === id)
+    assert.deepEqual({ state: mine?.state, steps: mine?.steps, tokens: mine?.tokens }, { state: 'closed', steps: 10, tokens: 10 }, 'fleetmesh sessions lists the closed session')
   })
 
   it('stops generating when the client of a token stream goes away', async () => {
