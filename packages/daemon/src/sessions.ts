@@ -90,6 +90,8 @@ function median (values: number[]): number {
 export class SessionTracker {
   private readonly sessions = new Map<string, Entry>()
   private readonly node: MeshNode
+  /** sessions being opened now */
+  private opening = 0
 
   constructor (node: MeshNode) {
     this.node = node
@@ -104,9 +106,11 @@ export class SessionTracker {
    * @throws the errors of `MeshNode.openSession` (SessionError, StateError, the market's NoBidsError, ...)
    */
   async open (req: SessionRequest): Promise<SessionView> {
-    const open = [...this.sessions.values()].filter(e => e.view.state === 'open' || e.view.state === 'closing').length
+    // sessions still being opened count too, so concurrent requests cannot pass the limit together
+    const open = [...this.sessions.values()].filter(e => e.view.state === 'open' || e.view.state === 'closing').length + this.opening
     if (open >= MAX_OPEN_SESSIONS) throw new TooManySessionsError(`this daemon holds ${open} open sessions, its most (${MAX_OPEN_SESSIONS}); close one (DELETE /api/v1/sessions/:id) first`)
     const state = req.state ?? this.statePairs(req.model)
+    this.opening++
     const session = await this.node.openSession({
       model: req.model,
       stages: req.stages,
@@ -117,7 +121,7 @@ export class SessionTracker {
       region: req.region,
       jurisdiction: req.jurisdiction,
       snapshotEvery: req.snapshotEvery
-    })
+    }).finally(() => { this.opening-- })
     const now = Date.now()
     const view: SessionView = {
       sessionId: session.id,

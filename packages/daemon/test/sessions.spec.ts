@@ -26,6 +26,15 @@ async function localTokens (model: Uint8Array, init: GenerateInit): Promise<numb
   }
 }
 
+/**
+ * One receipt per stage lease: 2 for 2 stages; a worker lost on an
+ * overloaded machine (and replaced) adds the replacement's lease.
+ */
+function assertReceipts (label: string, receipts: number | undefined, recoveries: number | undefined): void {
+  if (recoveries === 0) assert.equal(receipts, 2, `${label}: one receipt per stage`)
+  else assert.ok((receipts ?? 0) >= 2, `${label}: ${String(receipts)} receipts after ${String(recoveries)} recoveries`)
+}
+
 const ids = (tokens: number[]): WireTensor => ({ name: 'input_ids', dtype: 'int64', dims: [1, tokens.length], data: BigInt64Array.from(tokens.map(BigInt)) })
 
 describe('stateful sessions through the daemon: API, fleetmesh generate, dashboard', function () {
@@ -110,7 +119,8 @@ describe('stateful sessions through the daemon: API, fleetmesh generate, dashboa
 
     const closed = await client.closeSession(opened.sessionId)
     assert.equal(closed.state, 'closed')
-    assert.deepEqual({ steps: closed.summary?.steps, receipts: closed.summary?.receipts }, { steps: 13, receipts: 2 })
+    assert.equal(closed.summary?.steps, 13)
+    assertReceipts('API session', closed.summary?.receipts, closed.summary?.recoveries)
     assert.deepEqual(await client.sessions({ open: true }), [], 'no session is open any more')
     assert.equal((await client.sessions()).find(s => s.sessionId === opened.sessionId)?.state, 'closed', 'the closed one is remembered')
 
@@ -127,7 +137,9 @@ describe('stateful sessions through the daemon: API, fleetmesh generate, dashboa
     const printed = r.stdout.trim().split(/\s+/).map(Number)
     assert.deepEqual(printed, await localTokens(model, { prompt: [1, 2, 3], maxTokens: 10, sampler: { kind: 'top-k', k: 5, seed: 3 } }))
     assert.match(r.stderr, /^session \S+ open in \d+ ms on 2 stage\(s\)/m)
-    assert.match(r.stderr, /10 tokens in \d+ ms .*closed: 10 steps, 0 recoveries, 2 receipts/)
+    const closed = /10 tokens in \d+ ms .*closed: 10 steps, (\d+) recoveries, (\d+) receipts/.exec(r.stderr)
+    assert.ok(closed != null, r.stderr)
+    assertReceipts('fleetmesh generate', Number(closed[2]), Number(closed[1]))
     await waitUntil(async () => (await client.sessions({ open: true })).length === 0, { timeoutMs: 10_000, intervalMs: 100, message: 'the CLI to close its session' })
     const id = /^session (\S+) open/m.exec(r.stderr)?.[1]
     const listed = await runCli(['sessions', '--api', requester.url, '--token', requester.token, '--json'])
