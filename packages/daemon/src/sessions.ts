@@ -162,6 +162,11 @@ export class SessionTracker {
       view.stepMs = { p50: median(entry.stepMs), last: p.ms }
     } else if (p.type === 'recovered') {
       view.recoveries++
+    } else if (p.type === 'closed') {
+      // closed by the mesh itself (the node stopping), or the end of close()
+      view.summary = { id: p.sessionId, steps: p.steps, recoveries: p.recoveries, receipts: p.receipts }
+      if (view.state === 'open' || view.state === 'closing') view.state = 'closed'
+      view.closedAt ??= p.at
     }
   }
 

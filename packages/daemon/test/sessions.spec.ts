@@ -129,6 +129,34 @@ describe('stateful sessions through the daemon: API, fleetmesh generate, dashboa
     assert.match(r.stderr, /^session \S+ open in \d+ ms on 2 stage\(s\)/m)
     assert.match(r.stderr, /10 tokens in \d+ ms .*closed: 10 steps, 0 recoveries, 2 receipts/)
     await waitUntil(async () => (await client.sessions({ open: true })).length === 0, { timeoutMs: 10_000, intervalMs: 100, message: 'the CLI to close its session' })
+    const id = /^session (\S+) open/m.exec(r.stderr)?.[1]
+    const listed = await runCli(['sessions', '--api', requester.url, '--token', requester.token, '--json'])
+    assert.equal(listed.code, 0, listed.stderr)
+    const mine = (JSON.parse(listed.stdout) as Array<{ sessionId: string, state: string, steps: number, tokens: number }>).find(s => s.sessionId === id)
+    assert.deepEqual({ state: mine?.state, steps: mine?.steps, tokens: mine?.tokens }, { state: 'closed', steps: 10, tokens: 10 }, 'fleetmesh sessions lists the closed session')
+  })
+
+  it('stops generating when the client of a token stream goes away', async () => {
+    const s = await client.openSession({ model: cid, maxPrice: 10 })
+    const abort = new AbortController()
+    const res = await fetch(`${requester.url}/api/v1/sessions/${s.sessionId}/generate`, { method: 'POST', headers: { authorization: `Bearer ${requester.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ prompt: [1, 2], maxTokens: 5000 }), signal: abort.signal })
+    assert.equal(res.headers.get('content-type'), 'application/x-ndjson')
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader()
+    let text = ''
+    while (text.split('\n').length < 4) text += new TextDecoder().decode((await reader.read()).value)
+    assert.deepEqual(JSON.parse(text.split('\n')[0] as string).index, 0, 'one JSON line per token')
+    abort.abort()
+    // the daemon notices the closed connection and stops after the step in flight
+    let last = -1
+    await waitUntil(async () => {
+      const steps = (await client.session(s.sessionId)).steps
+      const still = steps === last
+      last = steps
+      return still
+    }, { timeoutMs: 30_000, intervalMs: 500, message: 'the generation to stop' })
+    assert.ok(last < 5000, `stopped after ${last} of 5000 steps`)
+    assert.equal((await client.session(s.sessionId)).state, 'open', 'the session stays open for more steps')
+    assert.deepEqual((await client.step(s.sessionId, [ids([3])])).map(t => t.name), ['logits'])
   })
 
   it('answers bad requests with 4xx and a code: no state pairs in the names, unknown session, bad sampler, a state input sent', async () => {

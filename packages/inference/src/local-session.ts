@@ -21,6 +21,8 @@ export interface LocalSessionInit {
   state: StatePair[]
   /** the state before the first step, one tensor per pair named after its input @default zeros of each state input's declared shape, symbolic dims 0 */
   initialState?: WireTensor[]
+  /** onnxruntime's intra-op threads @default 0 (onnxruntime chooses) */
+  intraOpNumThreads?: number
 }
 
 /**
@@ -54,7 +56,7 @@ export class LocalStatefulSession implements Stepper {
       if (t == null) throw new StateError(`initialState has no tensor named "${pair.input}" (the input of state pair ${pair.output} → ${pair.input}); give one per pair, or leave initialState out for zeros`)
       return t
     })
-    return new LocalStatefulSession(await LocalSession.create(model), init.state.map(p => ({ ...p })), state)
+    return new LocalStatefulSession(await LocalSession.create(model, { intraOpNumThreads: init.intraOpNumThreads }), init.state.map(p => ({ ...p })), state)
   }
 
   /** Steps run so far. */

@@ -1,0 +1,255 @@
+/**
+ * bench/sessions: stateful sessions on the mesh (a GPT-style decoder whose
+ * KV cache stays on the workers), each figure measured in this run against
+ * the same generation done locally in this process:
+ *  - tokens/s of greedy generation through 2 and 3 stages ÷ local tokens/s
+ *    (`figures.tokensPerSecOverLocal`, 2 stages; goal >= 0.7);
+ *  - per-step latency p50, mesh (1, 2, 3 stages) and local; the difference
+ *    over the hops of a step (requester → stage 0 → … → last stage →
+ *    requester: stages + 1) is `figures.stepOverheadMsPerHop` (2 stages;
+ *    goal <= 2 ms), and the slope of step p50 over the stage count is
+ *    `figures.stepMsPerExtraStage`; one decode step through a runner
+ *    process against in-process onnxruntime is `figures.runnerCallOverheadMs`
+ *    (the runner's share of that);
+ *  - bytes per step on the wire (requester and workers' infer counters)
+ *    against shipping the whole KV cache in and out each step;
+ *  - recovery: the worker of stage 1 killed (SIGKILL) at token 20 of 64;
+ *    from the kill to the `recovered` event (a replacement leased, every
+ *    stage reset, the 20 steps replayed) is `figures.recoveryMs` (goal
+ *    <= 2 s + the replay's compute), and the tokens must equal the
+ *    uninterrupted run's.
+ * Workers are processes with 1 onnxruntime thread each; the local run uses
+ * 1 thread too. The default decoder is tiny (a step computes in a fraction
+ * of a ms, so the ratio measures the per-step network cost); `--d-model 384
+ * --layers 8` makes a step cost what a small real decoder's does.
+ * Run: npm run bench:sessions -- [--tokens 64] [--layers 4] [--d-model 64] [--heads 4]
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { createMeshNode, generateTokens, LocalStatefulSession } from '@fleetmesh/peer'
+import { createRuntime, decoderInitialState, decoderStatePairs, generateDecoder, LocalSession, ModelStore } from '@fleetmesh/runtime'
+import { createFleetKeys, createTestIdentity, forkNode, killChildProcesses, loopbackGossip, loopbackListen, serializeIdentity } from '@fleetmesh/test-utils'
+import type { InferCounters, InferenceSession, MeshNode, SessionProgress } from '@fleetmesh/peer'
+import type { WireTensor } from '@fleetmesh/protocol'
+import type { ForkedNode } from '@fleetmesh/test-utils'
+import type { JobsWorkerConfig } from './jobs-worker.js'
+
+const { values } = parseArgs({ options: { tokens: { type: 'string', default: '64' }, layers: { type: 'string', default: '4' }, 'd-model': { type: 'string', default: '64' }, heads: { type: 'string', default: '4' } } })
+const TOKENS = Number(values.tokens)
+const DECODER = { layers: Number(values.layers), dModel: Number(values['d-model']), heads: Number(values.heads) }
+const PROMPT = [1, 2, 3]
+const KILL_AT = Math.min(20, Math.floor(TOKENS / 2))
+const note = (msg: string): void => { if (process.env.BENCH_TRACE != null) console.error(new Date().toISOString(), msg) }
+const round = (x: number, d = 3): number => Math.round(x * 10 ** d) / 10 ** d
+const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.max(0, Math.ceil(p / 100 * xs.length) - 1))] as number
+
+/** A stepper that times each step, ms. */
+function timed (stepper: { step: (inputs: WireTensor[]) => Promise<WireTensor[]> }, onStep?: (n: number) => Promise<void> | void): { step: (inputs: WireTensor[]) => Promise<WireTensor[]>, ms: number[] } {
+  const ms: number[] = []
+  return {
+    ms,
+    step: async (inputs) => {
+      await onStep?.(ms.length)
+      const t = performance.now()
+      const out = await stepper.step(inputs)
+      ms.push(performance.now() - t)
+      return out
+    }
+  }
+}
+
+async function generate (stepper: { step: (inputs: WireTensor[]) => Promise<WireTensor[]> }): Promise<{ tokens: number[], seconds: number }> {
+  const t = performance.now()
+  const tokens: number[] = []
+  for await (const token of generateTokens(stepper, { prompt: PROMPT, maxTokens: TOKENS })) tokens.push(token)
+  return { tokens, seconds: (performance.now() - t) / 1000 }
+}
+
+/** Bytes of the whole KV cache in and out of one step at past length `past` (what a worker without state would be sent and send back). */
+function wholeStateBytes (past: number): number {
+  const perPosition = DECODER.layers * 2 * DECODER.dModel * 4 // keys and values: heads × headDim = dModel floats per layer and position
+  return past * perPosition + (past + 1) * perPosition
+}
+
+const sum = (c: Partial<InferCounters>): number => (c.inputBytesSent ?? 0) + (c.activationBytesSent ?? 0) + (c.resultBytesSent ?? 0)
+
+const model = generateDecoder(DECODER)
+const pairs = decoderStatePairs(DECODER.layers)
+const loadBefore = loadavg()[0] as number
+
+note('local')
+const local = await LocalStatefulSession.open(model, { state: pairs, intraOpNumThreads: 1 })
+await generate(local) // warm
+await local.close()
+const localSession = await LocalStatefulSession.open(model, { state: pairs, intraOpNumThreads: 1 })
+const localTimed = timed(localSession)
+const localRun = await generate(localTimed)
+await localSession.close()
+const localStepP50 = pct(localTimed.ms, 50)
+
+const root = await mkdtemp(join(tmpdir(), 'fleetmesh-bench-sessions-'))
+let requester: MeshNode | undefined
+const open: InferenceSession[] = []
+try {
+  note('runner call')
+  // one decode step (1 new token, a KV cache of 16 positions) through a runner process against in-process onnxruntime: the runner's share of a stage's cost
+  const store = await ModelStore.open(join(root, 'runner-store'))
+  const stored = await store.put(model)
+  const runtime = await createRuntime({ store, runners: 1, intraOpNumThreads: 1 })
+  const past = decoderInitialState(DECODER).map(t => ({ ...t, dims: [1, DECODER.heads, 16, DECODER.dModel / DECODER.heads], data: new Float32Array(16 * DECODER.dModel) }))
+  const feed: WireTensor[] = [{ name: 'input_ids', dtype: 'int64', dims: [1, 1], data: BigInt64Array.of(5n) }, ...past]
+  const inProcess = await LocalSession.create(model, { intraOpNumThreads: 1 })
+  const runnerMs: number[] = []
+  const inProcessMs: number[] = []
+  for (let i = 0; i < 105; i++) {
+    let t = performance.now()
+    await runtime.run(stored.cid, feed)
+    if (i >= 5) runnerMs.push(performance.now() - t)
+    t = performance.now()
+    await inProcess.run(feed)
+    if (i >= 5) inProcessMs.push(performance.now() - t)
+  }
+  await inProcess.release()
+  await runtime.stop()
+  const runnerCall = { runnerMsP50: round(pct(runnerMs, 50), 2), inProcessMsP50: round(pct(inProcessMs, 50), 2), overheadMsP50: round(pct(runnerMs, 50) - pct(inProcessMs, 50), 2) }
+
+  const keys = await createFleetKeys()
+  const { authority, swarmKey } = keys
+  const { privateKey, certificate } = await createTestIdentity(authority, { role: 'station' })
+  requester = await createMeshNode({
+    role: 'station',
+    region: 'u33d',
+    privateKey,
+    swarmKey,
+    trustedAuthorities: [authority.publicKey],
+    certificate,
+    listen: [loopbackListen()],
+    modelStore: { dir: join(root, 'requester') },
+    market: { bidWindowMs: 1000 },
+    gossip: loopbackGossip()
+  })
+  const boot = requester.getMultiaddrs().map(String)
+  const workers: Array<ForkedNode<{ peerId: string }>> = []
+  const startWorker = async (i: number): Promise<void> => {
+    const file = join(root, `worker-${i}.json`)
+    const config: JobsWorkerConfig = { ...serializeIdentity(await createTestIdentity(authority, { role: 'station' }), keys), bootstrap: boot, listen: loopbackListen(), storeDir: join(root, `worker-${i}`), threads: 1 }
+    await writeFile(file, JSON.stringify(config))
+    workers.push(await forkNode(new URL('./sessions-worker.js', import.meta.url), { args: [file], execArgv: [], readyTimeoutMs: 120_000, name: 'sessions worker' }))
+  }
+  // 3 stages at most, and one spare to replace the worker killed in the recovery run
+  for (let i = 0; i < 4; i++) await startWorker(i)
+  await requester.announced()
+  await new Promise(resolve => setTimeout(resolve, 2000))
+
+  const workerBytes = async (): Promise<number> => {
+    const answers = await Promise.all(workers.filter(w => w.child.exitCode == null && w.child.signalCode == null).map(async w => new Promise<number>(resolve => {
+      const onMessage = (m: any): void => { if (m?.type === 'counters') { w.child.off('message', onMessage); resolve(sum(m.counters)) } }
+      w.child.on('message', onMessage)
+      w.send({ type: 'counters' })
+      setTimeout(() => { w.child.off('message', onMessage); resolve(0) }, 5000)
+    })))
+    return answers.reduce((a, b) => a + b, 0)
+  }
+
+  const meshRun = async (stages: number): Promise<Record<string, unknown>> => {
+    note(`mesh ${stages} stages`)
+    const session = await requester!.openSession({ model, stages, state: pairs, maxPrice: 10 })
+    open.push(session)
+    await generate({ step: async inputs => session.step(inputs) }).catch(() => {}) // warm: models loaded on the workers, streams open
+    await session.close()
+    const measured = await requester!.openSession({ model, stages, state: pairs, maxPrice: 10 })
+    open.push(measured)
+    const before = sum({ ...requester!.libp2p.services.inference?.counters }) + await workerBytes()
+    const stepper = timed(measured)
+    const run = await generate(stepper)
+    const bytes = sum({ ...requester!.libp2p.services.inference?.counters }) + await workerBytes() - before
+    await measured.close()
+    const stepP50 = pct(stepper.ms, 50)
+    const wholeState = stepper.ms.map((_, i) => wholeStateBytes(i === 0 ? 0 : PROMPT.length + i - 1)).reduce((a, b) => a + b, 0) / stepper.ms.length
+    return {
+      stages,
+      workers: new Set(measured.leases.map(l => l.worker)).size,
+      tokensEqualLocal: JSON.stringify(run.tokens) === JSON.stringify(localRun.tokens),
+      tokensPerSec: round(TOKENS / run.seconds, 1),
+      tokensPerSecOverLocal: round((TOKENS / run.seconds) / (TOKENS / localRun.seconds)),
+      stepMs: { p50: round(stepP50, 2), p99: round(pct(stepper.ms, 99), 2) },
+      stepOverheadMsPerHop: round((stepP50 - localStepP50) / (stages + 1), 2),
+      wireBytesPerStep: Math.round(bytes / stepper.ms.length),
+      wholeStateBytesPerStep: Math.round(wholeState),
+      wireOverWholeState: round(bytes / stepper.ms.length / wholeState, 4)
+    }
+  }
+  const one = await meshRun(1)
+  const two = await meshRun(2)
+  const three = await meshRun(3)
+  // step p50 against the stage count: the slope is what each further stage (a hop and a worker's runner call) adds
+  const fit = [one, two, three].map(r => ({ k: r.stages as number, ms: (r.stepMs as { p50: number }).p50 }))
+  const mk = fit.reduce((a, r) => a + r.k, 0) / fit.length
+  const mm = fit.reduce((a, r) => a + r.ms, 0) / fit.length
+  const perStageMs = fit.reduce((a, r) => a + (r.k - mk) * (r.ms - mm), 0) / fit.reduce((a, r) => a + (r.k - mk) ** 2, 0)
+
+  note('recovery')
+  const session = await requester.openSession({ model, stages: 2, state: pairs, maxPrice: 10 })
+  open.push(session)
+  const events: Array<SessionProgress & { seen: number }> = []
+  session.addEventListener('progress', (e) => { events.push({ ...e.detail, seen: performance.now() }) })
+  let killedAt = 0
+  const recovery = timed(session, async (n) => {
+    if (n !== KILL_AT) return
+    const victim = session.leases.find(l => l.stage === 1)?.worker
+    const w = workers.find(x => x.ready.peerId === victim)
+    killedAt = performance.now()
+    await w?.kill()
+  })
+  const recovered = await generate(recovery)
+  const rec = events.find(e => e.type === 'recovered') as (SessionProgress & { type: 'recovered', seen: number }) | undefined
+  const lost = events.find(e => e.type === 'worker-lost')
+  const summary = await session.close()
+  const recoveryMs = rec != null ? rec.seen - killedAt : Number.NaN
+  const replayComputeMs = localStepP50 * (rec?.replayed ?? 0)
+  const loadAfter = loadavg()[0] as number
+
+  console.log(JSON.stringify({
+    bench: 'sessions',
+    date: new Date().toISOString(),
+    node: process.version,
+    load1: { before: round(loadBefore, 2), after: round(loadAfter, 2) },
+    model: { kind: 'generateDecoder', ...DECODER, vocab: 256, bytes: model.byteLength },
+    tokens: TOKENS,
+    prompt: PROMPT,
+    local: { tokensPerSec: round(TOKENS / localRun.seconds, 1), stepMs: { p50: round(localStepP50, 2), p99: round(pct(localTimed.ms, 99), 2) }, threads: 1 },
+    mesh: [one, two, three],
+    stepMsPerExtraStage: round(perStageMs, 2),
+    runnerCall,
+    recovery: {
+      stages: 2,
+      killedAtToken: KILL_AT,
+      detectedMs: lost != null ? round((lost as any).seen - killedAt, 1) : null,
+      recoveryMs: round(recoveryMs, 1),
+      replayed: rec?.replayed ?? null,
+      replayComputeMs: round(replayComputeMs, 1),
+      stepSpanningRecoveryMs: round(recovery.ms[KILL_AT] ?? Number.NaN, 1),
+      tokensEqualUninterrupted: JSON.stringify(recovered.tokens) === JSON.stringify(localRun.tokens),
+      summary
+    },
+    figures: {
+      tokensPerSecOverLocal: two.tokensPerSecOverLocal,
+      tokensPerSecOverLocal3Stages: three.tokensPerSecOverLocal,
+      stepOverheadMsPerHop: two.stepOverheadMsPerHop,
+      stepOverheadMsPerHop3Stages: three.stepOverheadMsPerHop,
+      stepMsPerExtraStage: round(perStageMs, 2),
+      runnerCallOverheadMs: runnerCall.overheadMsP50,
+      wireBytesPerStep: two.wireBytesPerStep,
+      wholeStateBytesPerStep: two.wholeStateBytesPerStep,
+      recoveryMs: round(recoveryMs, 1),
+      recoveryBudgetMs: round(2000 + replayComputeMs, 1)
+    }
+  }, null, 2))
+} finally {
+  for (const s of open) await s.close().catch(() => {})
+  await killChildProcesses()
+  await requester?.stop()
+  await rm(root, { recursive: true, force: true })
+}
