@@ -88,7 +88,7 @@ export const SESSION_IDLE_TIMEOUT_MS = 5 * 60_000
 /** A session's life when `SessionInit.deadline` is not given, ms (the market bounds it by MAX_JOB_DEADLINE_MS, 1 h). */
 export const SESSION_DEADLINE_MS = 30 * 60_000
 
-/** Lost workers (or stage failures another worker may not hit) a session recovers from before it fails. */
+/** Lost workers (connection gone, handed back, a worker error another worker may not hit) and rebuilds (a broken feed between stages) a session recovers from before it fails. */
 export const MAX_SESSION_RECOVERIES = 8
 
 /** Compute units a session offers per stage (a unit is one step of one stage; receipts count the steps served). */

@@ -224,7 +224,7 @@ export interface SessionInit {
   jurisdiction?: string
   /** steps between state snapshots fetched from the workers (a lost stage is then restored from the last one); 0 = recover by replaying every step @default 0 */
   snapshotEvery?: number
-  /** aborting it fails the session's steps (ERR_SESSION_CLOSED); close() still settles */
+  /** aborting it ends the session: its steps fail with ERR_SESSION_CLOSED and its leases are cancelled (no receipts, as for a cancelled job) */
   signal?: AbortSignal
 }
 

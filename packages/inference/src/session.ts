@@ -86,7 +86,10 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
   private failed?: Error
   private closing?: Promise<SessionSummary>
   private stepCount = 0
+  /** workers lost and replaced */
   private recoveries = 0
+  /** rebuilds with no worker lost (a broken feed between stages) */
+  private rebuilds = 0
   /** the last worker lost, and why */
   private lastLoss?: { stage: number, worker: string, reason: string, code?: string }
   /** set while rebuilding after a loss: what the `recovered` event reports */
@@ -114,7 +117,7 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
     const market = svc.components.market
     market.addEventListener('lease', this.onLease)
     const signal = init.signal != null ? AbortSignal.any([init.signal, this.abort.signal]) : this.abort.signal
-    if (init.signal != null) init.signal.addEventListener('abort', () => { this.fail(new SessionError(`session ${this.id} aborted: ${String(init.signal?.reason?.message ?? init.signal?.reason ?? 'aborted')}`, { code: 'ERR_SESSION_CLOSED' })) }, { once: true })
+    if (init.signal != null) init.signal.addEventListener('abort', () => { this.fail(new SessionError(`session ${this.id} aborted: ${String(init.signal?.reason?.message ?? init.signal?.reason ?? 'aborted')}`, { code: 'ERR_SESSION_CLOSED' })) }, { once: true, signal: this.abort.signal })
     this.market = market.submit({
       jobId: spec.id,
       modelCid: spec.modelCid,
@@ -185,7 +188,7 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
     this.lastLoss = { stage: l.stage, worker: l.worker.toString(), reason, code }
     this.emit({ type: 'worker-lost', sessionId: this.id, stage: l.stage, worker: l.worker.toString(), leaseId: l.leaseId, reason, code, at: Date.now() })
     this.svc.components.market.releaseLease(l.leaseId, reason, { reaward: true })
-    if (++this.recoveries > MAX_SESSION_RECOVERIES) {
+    if (++this.recoveries + this.rebuilds > MAX_SESSION_RECOVERIES) {
       this.fail(new SessionError(`session ${this.id}: ${this.recoveries} workers lost, more than the ${MAX_SESSION_RECOVERIES} it recovers from; the last: stage ${l.stage} (${l.worker.toString()}): ${reason}`, { code: 'ERR_SESSION_RECOVERY', stage: l.stage, worker: l.worker.toString() }))
       return
     }
@@ -197,8 +200,8 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
   /** Resets every stage without blaming a worker (a broken link between stages): a loss shows when the build reaches the workers. */
   private rebuild (reason: string): void {
     if (this.failed != null || this.closing != null) return
-    if (++this.recoveries > MAX_SESSION_RECOVERIES) {
-      this.fail(new SessionError(`session ${this.id}: rebuilt ${this.recoveries} times, more than the ${MAX_SESSION_RECOVERIES} it recovers from; the last: ${reason}`, { code: 'ERR_SESSION_RECOVERY' }))
+    if (this.recoveries + ++this.rebuilds > MAX_SESSION_RECOVERIES) {
+      this.fail(new SessionError(`session ${this.id}: rebuilt ${this.recoveries + this.rebuilds} times, more than the ${MAX_SESSION_RECOVERIES} it recovers from; the last: ${reason}`, { code: 'ERR_SESSION_RECOVERY' }))
       return
     }
     this.svc.log('session %s rebuilds - %s', this.id, reason)

@@ -92,6 +92,21 @@ describe('session bounds and failures', function () {
     assert.equal((mesh.workers[0] as MeshNode).libp2p.services.inference?.sessionStages().stages, 0)
   })
 
+  it('aborting the session\'s signal fails its steps with ERR_SESSION_CLOSED and cancels its leases, as for a cancelled job', async () => {
+    mesh = await startJobMesh([{}])
+    const abort = new AbortController()
+    const session = await mesh.requester.openSession({ model: generateGru(GRU), state: [...GRU_STATE_PAIRS], maxPrice: 10, signal: abort.signal })
+    sessions.push(session)
+    await session.step([gruChunk(0)])
+    abort.abort(new Error('the user went away'))
+    const err = await session.step([gruChunk(1)]).then(() => undefined, (e: any) => e)
+    assert.equal(err?.code, 'ERR_SESSION_CLOSED', String(err?.stack))
+    assert.match(err.message, /the user went away/)
+    const summary = await session.close()
+    assert.deepEqual([summary.steps, summary.receipts], [1, 0])
+    await waitUntil(() => (mesh?.workers[0] as MeshNode).libp2p.services.inference?.sessionStages().stages === 0, { timeoutMs: 10_000, message: 'the worker frees the stage' })
+  })
+
   it('the only worker at its most sessions: openSession fails with ERR_SESSION_LIMIT', async () => {
     mesh = await startJobMesh([priced(1, { maxSessions: 1 })], { market: { bidWindowMs: 400 } })
     const model = generateGru(GRU)

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { decoderInitialState, decoderStatePairs, generateDecoder } from '@fleetmesh/runtime'
-import { delay, forkNode, killChildProcesses, loopbackListen, serializeIdentity, tempDir, waitUntil } from '@fleetmesh/test-utils'
+import { delay, forkNode, killChildProcesses, loopbackListen, removeTempDirs, serializeIdentity, tempDir, waitUntil } from '@fleetmesh/test-utils'
 import { generateTokens, LocalStatefulSession } from '../src/index.js'
 import { collect } from './fixtures/state-models.js'
 import { startJobMesh } from './utils/jobs.js'
@@ -36,11 +36,12 @@ describe('sessions recover from a worker lost mid-generation', function () {
     await killChildProcesses()
     await mesh?.stop()
     mesh = undefined
+    await removeTempDirs()
   })
 
-  /** A requester, one worker here and one cheap worker in its own process: the two stages go one to each. */
-  async function meshWithVictim (): Promise<{ victim: ForkedNode<{ peerId: string }> }> {
-    mesh = await startJobMesh([{ worker: { pricing: { basePricePerUnit: 1, loadFactor: 0 } } }], { market: { bidWindowMs: 1500, leaseTimeoutMs: 2000 } })
+  /** A requester, `stages - 1` workers here and one cheap worker in its own process: the stages go one to each. */
+  async function meshWithVictim (stages: number): Promise<{ victim: ForkedNode<{ peerId: string }> }> {
+    mesh = await startJobMesh(Array.from({ length: stages - 1 }, () => ({ worker: { pricing: { basePricePerUnit: 1, loadFactor: 0 } } })), { market: { bidWindowMs: 1500, leaseTimeoutMs: 2000 } })
     const dir = await tempDir('fleetmesh-session-victim-')
     const config: WorkerNodeConfig = {
       ...serializeIdentity(await mesh.fleet.identity('station', 'u33d'), mesh.fleet),
@@ -57,11 +58,11 @@ describe('sessions recover from a worker lost mid-generation', function () {
     return { victim }
   }
 
-  for (const snapshotEvery of [0, 8]) {
+  for (const [stages, snapshotEvery] of [[2, 0], [2, 8], [3, 0]] as const) {
     const killAt = snapshotEvery === 0 ? KILL_AT.replay : KILL_AT.snapshot
-    it(`2 stages, ${snapshotEvery === 0 ? 'recovery by replay' : `snapshots every ${snapshotEvery} steps`}, killed at token ${killAt}: the 64 tokens equal the uninterrupted run`, async () => {
-      const { victim } = await meshWithVictim()
-      session = await (mesh as JobMesh).requester.openSession({ model: generateDecoder(DECODER), stages: 2, state: decoderStatePairs(DECODER.layers), maxPrice: 10, snapshotEvery })
+    it(`${stages} stages, ${snapshotEvery === 0 ? 'recovery by replay' : `snapshots every ${snapshotEvery} steps`}, killed at token ${killAt}: the 64 tokens equal the uninterrupted run`, async () => {
+      const { victim } = await meshWithVictim(stages)
+      session = await (mesh as JobMesh).requester.openSession({ model: generateDecoder(DECODER), stages, state: decoderStatePairs(DECODER.layers), maxPrice: 10, snapshotEvery })
       const victimStage = session.leases.find(l => l.worker === victim.ready.peerId)?.stage
       assert.ok(victimStage != null, `the victim holds a stage: ${JSON.stringify(session.leases)}`)
       // the replacement joins now: its bid answers the re-offer after the loss
@@ -89,8 +90,8 @@ describe('sessions recover from a worker lost mid-generation', function () {
       const summary = await session.close()
       assert.equal(summary.steps, TOKENS)
       assert.ok(summary.recoveries >= 1)
-      // the replacement and the surviving stage settle; the victim is gone
-      assert.equal(summary.receipts, 2, JSON.stringify(summary))
+      // the replacement and the surviving stages settle; the victim is gone
+      assert.equal(summary.receipts, stages, JSON.stringify(summary))
     })
   }
 
