@@ -89,17 +89,16 @@ export class Dht {
     for (const s of servers) groups[nodes.kadId[s] >>> SHIFT].push(s)
     this.table = new Int32Array(nodes.size * BUCKETS * KAD_K).fill(-1)
     this.count = new Uint8Array(nodes.size * BUCKETS)
-    const scratch: number[] = []
     for (let n = 0; n < nodes.size; n++) {
       for (let b = 0; b < BUCKETS; b++) {
+        // K random servers of the prefix (a partial Fisher-Yates on the group itself; its order does not matter)
         const g = groups[b]
-        scratch.length = 0
-        for (const s of g) if (s !== n) scratch.push(s)
-        const take = Math.min(KAD_K, scratch.length)
-        for (let k = 0; k < take; k++) {
-          const j = k + rng.int(scratch.length - k)
-          const t = scratch[k]; scratch[k] = scratch[j]; scratch[j] = t
-          this.table[(n * BUCKETS + b) * KAD_K + k] = scratch[k]
+        let take = 0
+        for (let k = 0; k < g.length && take < KAD_K; k++) {
+          const j = k + rng.int(g.length - k)
+          const t = g[k]; g[k] = g[j]; g[j] = t
+          if (g[k] === n) continue
+          this.table[(n * BUCKETS + b) * KAD_K + take++] = g[k]
         }
         this.count[n * BUCKETS + b] = take
       }

@@ -244,7 +244,7 @@ export function reachOf (d: Dissemination, mesh: TopicMesh, nodes: NodeTable, t0
     if (nodes.online[mesh.members[i]] !== 1) continue
     on++
     const dt = d.arrival[i] - t0
-    if (dt <= within) reached++
+    if (Number.isFinite(dt) && dt <= within) reached++
     if (dt > all) all = dt
   }
   return { allMs: all, reached, online: on }
