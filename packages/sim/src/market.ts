@@ -1,4 +1,4 @@
-import { checkBidFields, checkOfferFields, decideBid, planAwards, shouldAwardEarly, UNKNOWN_RTT_MS } from '@fleetmesh/market'
+import { checkBidFields, checkOfferFields, decideBid, MAX_BIDS_PER_JOB, planAwards, shouldAwardEarly, UNKNOWN_RTT_MS } from '@fleetmesh/market'
 import { Bid, BidderRole, JobMode, JobOffer } from '@fleetmesh/protocol'
 import { DIAL_ROUND_TRIPS } from './constants.js'
 import { disseminate, reachOf } from './gossip.js'
@@ -200,8 +200,16 @@ export function runOffer (w: MarketWorld, requester: number, jobId: string, t0: 
   for (const e of events) {
     if (e.t > windowEnd) break
     const name = nodes.names[e.a.node]
-    if (e.kind === 'bid') { held.set(name, e.a.bid as AuctionBid); pending.add(name) } else if (e.kind === 'rtt') pending.delete(name)
-    else refused.push(name)
+    if (e.kind === 'bid') {
+      // a job keeps at most MAX_BIDS_PER_JOB bidders (later ones are dropped, as acceptBid does)
+      if (held.size >= MAX_BIDS_PER_JOB) continue
+      held.set(name, e.a.bid as AuctionBid)
+      pending.add(name)
+    } else if (e.kind === 'rtt') {
+      if (!pending.delete(name)) continue
+    } else refused.push(name)
+    // shouldAwardEarly's first rule: no early award while a bidder's RTT is pending (skips its O(bids) work)
+    if (pending.size > 0) continue
     const d = shouldAwardEarly({ terms, bids: [...held.values()], open, now: EPOCH_MS + e.t, score: { unknownRttMs: UNKNOWN_RTT_MS }, minBids: terms.shardUnits.length, pendingRtt: [...pending], regionPeers, refused })
     if (d.award) { plannedAt = e.t; reason = d.reason; break }
   }

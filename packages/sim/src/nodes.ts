@@ -1,10 +1,24 @@
 import { sha256 } from '@fleetmesh/ledger'
+import { SimConfigError } from './errors.js'
 import type { Rng } from './rng.js'
 import type { ResolvedScenario } from './scenario.js'
 
 /** Role codes of {@link NodeTable.role}. */
 export const STATION = 0
 export const VEHICLE = 1
+
+/** One node of a fleet given node by node (to mirror a real mesh). Plain data. */
+export interface FleetNode {
+  /** PeerId string */
+  name: string
+  role: 'station' | 'vehicle'
+  /** one of the scenario's regions */
+  region: string
+  /** credits per unit */
+  basePricePerUnit: number
+  /** the owner policy allows work now @default true */
+  available?: boolean
+}
 
 /**
  * Every node of a run as columns of typed arrays (one entry per node,
@@ -45,8 +59,10 @@ export class NodeTable {
    * base prices spread evenly over the scenario's range in node order.
    *
    * @param names - PeerId strings of the nodes @default `sim-<i>` (zero-padded so string order is node order)
+   * @param fleet - the nodes one by one instead (their count must be the scenario's `nodes`)
+   * @throws SimConfigError if `fleet` does not fit the scenario
    */
-  constructor (s: ResolvedScenario, rng: Rng, names?: string[]) {
+  constructor (s: ResolvedScenario, rng: Rng, names?: string[], fleet?: FleetNode[]) {
     const n = s.nodes
     this.size = n
     this.regions = [...s.regions]
@@ -79,6 +95,22 @@ export class NodeTable {
       this.heartbeatPhase[i] = rng.next() * 1000
       this.basePrice[i] = n === 1 ? lo : lo + (hi - lo) * i / (n - 1)
       this.available[i] = this.role[i] === STATION || rng.chance(s.workers.vehiclesAvailable) ? 1 : 0
+    }
+    if (fleet != null) {
+      if (fleet.length !== n) throw new SimConfigError(`the fleet lists ${fleet.length} nodes, the scenario ${n}`)
+      for (const m of members) m.length = 0
+      fleet.forEach((f, i) => {
+        const r = this.regions.indexOf(f.region)
+        if (r < 0) throw new SimConfigError(`fleet node ${f.name} is in region ${f.region}, not one of the scenario's ${this.regions.join(', ')}`)
+        this.names[i] = f.name
+        this.role[i] = f.role === 'station' ? STATION : VEHICLE
+        this.region[i] = r
+        this.basePrice[i] = f.basePricePerUnit
+        this.available[i] = f.available === false ? 0 : 1
+        members[r].push(i)
+        const h = sha256(enc.encode(f.name))
+        this.kadId[i] = ((h[0] << 24) | (h[1] << 16) | (h[2] << 8) | h[3]) >>> 0
+      })
     }
     this.byRegion = members.map(m => Int32Array.from(m))
   }

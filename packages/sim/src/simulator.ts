@@ -5,6 +5,7 @@ import { disseminate, reachOf, TopicMesh } from './gossip.js'
 import { EPOCH_MS, runOffer } from './market.js'
 import { LinkModel } from './network.js'
 import { NodeTable, STATION } from './nodes.js'
+import type { FleetNode } from './nodes.js'
 import { EventQueue } from './queue.js'
 import { makeReceipt, RECEIPT_ENTRY_BYTES, ReceiptSets, reconcilePair, sessionCost } from './receipts.js'
 import { Rng } from './rng.js'
@@ -27,6 +28,10 @@ export interface SimulateOptions {
   names?: string[]
   /** fleet-wide gossip probes (messages from random nodes on the receipts topic) @default 20 */
   gossipProbes?: number
+  /** the nodes one by one (role, region, price, availability), e.g. those of a real mesh */
+  fleet?: FleetNode[]
+  /** scripted submissions (virtual ms, requester node number) instead of Poisson arrivals at `jobsPerHour` */
+  jobs?: Array<{ atMs: number, requester: number }>
 }
 
 /** Figures of a run (names shared with `bench/scale.ts` where they measure the same thing). */
@@ -98,7 +103,7 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
   let rss = process.memoryUsage().rss
   const s = resolveScenario(input)
   const rng = new Rng(s.seed)
-  const nodes = new NodeTable(s, rng, options.names)
+  const nodes = new NodeTable(s, rng, options.names, options.fleet)
   const net = new LinkModel(s, nodes)
   const n = nodes.size
   const offers = nodes.byRegion.map(m => new TopicMesh(m, n, rng))
@@ -124,6 +129,7 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
   const holders: number[] = []
   const convergedAt: number[] = []
   let sampledReceipts = 0
+  let closed = false
   let receiptCount = 0
   const sampledConvergence: number[] = []
   const receiptBytes: number[] = []
@@ -157,8 +163,9 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
     return -1
   }
 
-  q.on(SUBMIT, () => {
-    const requester = randomOnline(-1)
+  q.on(SUBMIT, (scripted) => {
+    if (closed) return
+    const requester = scripted >= 0 ? scripted : randomOnline(-1)
     if (requester >= 0) {
       const jobId = `job-${outcomes.length}`
       const o = runOffer(world, requester, jobId, q.now)
@@ -173,7 +180,7 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
         }
       }
     }
-    if (s.jobsPerHour > 0) q.schedule(q.now + rng.exp(HOUR_MS / s.jobsPerHour), SUBMIT)
+    if (scripted < 0 && s.jobsPerHour > 0) q.schedule(q.now + rng.exp(HOUR_MS / s.jobsPerHour), SUBMIT, -1)
   })
 
   q.on(LEASE_END, (k) => {
@@ -269,7 +276,8 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
     bytes += r.bytes
   })
 
-  if (s.jobsPerHour > 0) q.schedule(rng.exp(HOUR_MS / s.jobsPerHour), SUBMIT)
+  if (options.jobs != null) for (const j of options.jobs) q.schedule(j.atMs, SUBMIT, j.requester)
+  else if (s.jobsPerHour > 0) q.schedule(rng.exp(HOUR_MS / s.jobsPerHour), SUBMIT, -1)
   if (s.churnPerHour > 0) q.schedule(rng.exp(HOUR_MS / (s.churnPerHour * n)), LEAVE, rng.int(n))
   for (let i = 0; i < s.dhtLookups; i++) q.schedule(rng.next() * s.durationMs, LOOKUP)
   if (exact) for (let i = 0; i < n; i++) q.schedule(rng.next() * s.reconcileIntervalMs, RECONCILE_TICK, i)
@@ -288,7 +296,8 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
     else q.run(t)
     rss = Math.max(rss, process.memoryUsage().rss)
   }
-  // exact mode: let the last receipts settle (gossip, then anti-entropy), bounded
+  // exact mode: let the last receipts settle (gossip, then anti-entropy), bounded; no new jobs
+  closed = true
   if (exact) {
     checkConverged()
     for (let extra = 0; extra < 12 && convergedAt.some(Number.isNaN); extra++) {
