@@ -55,8 +55,7 @@ describe('simulator against a real mesh of the same 14 nodes', function () {
 
   it('reaches the same workers, awards the same workers and converges to the same balances', async () => {
     mesh = await createTestMesh({ gossip: loopbackGossip(marketTopicScoreParams(REGIONS)) })
-    let bootstrap: string[] | undefined
-    const add = async (role: 'station' | 'vehicle', region: string, worker?: Spec): Promise<MeshNode> => {
+    const add = async (role: 'station' | 'vehicle', region: string, bootstrap: string[], worker?: Spec): Promise<MeshNode> => {
       const { privateKey, certificate } = await (mesh as TestMesh).identity(role, region)
       const services = {
         market: market({
@@ -74,10 +73,10 @@ describe('simulator against a real mesh of the same 14 nodes', function () {
       }
       return await (mesh as TestMesh).add(role, region, { privateKey, certificate, bootstrap, services })
     }
-    const requester = await add('station', 'u33d')
-    bootstrap = requester.getMultiaddrs().map(String)
+    const requester = await add('station', 'u33d', [])
+    const bootstrap = requester.getMultiaddrs().map(String)
     const workers: MeshNode[] = []
-    for (const w of WORKERS) workers.push(await add(w.role, w.region, w))
+    for (const w of WORKERS) workers.push(await add(w.role, w.region, bootstrap, w))
     const marketOf = (n: MeshNode): Market => n.libp2p.services.market as Market
     const ledgerOf = (n: MeshNode): Ledger => n.libp2p.services.ledger as unknown as Ledger
     const nameOf = new Map<string, string>([[requester.peerId.toString(), 'R'], ...workers.map((n, i) => [n.peerId.toString(), WORKERS[i].name] as [string, string])])
