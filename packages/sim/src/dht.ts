@@ -70,8 +70,8 @@ export class Dht {
   private readonly nodes: NodeTable
   private readonly net: LinkModel
   private readonly connectedPeers: number
-  /** key id → servers holding a provider record for it → providers */
-  private readonly records = new Map<number, Map<number, number[]>>()
+  /** key id → the K servers closest to it (where its records go) and the providers */
+  private readonly records = new Map<number, { holders: Set<number>, providers: Set<number> }>()
 
   /**
    * Builds the converged routing tables (model in the module docs).
@@ -136,13 +136,9 @@ export class Dht {
   /** `provider` announces `key`: its record goes to the K servers closest to the key's id. */
   provide (key: string, provider: number): void {
     const id = keyId(key)
-    let held = this.records.get(id)
-    if (held == null) { held = new Map(); this.records.set(id, held) }
-    for (const s of this.trueClosest(id)) {
-      const list = held.get(s) ?? []
-      if (!list.includes(provider)) list.push(provider)
-      held.set(s, list)
-    }
+    let r = this.records.get(id)
+    if (r == null) { r = { holders: new Set(this.trueClosest(id)), providers: new Set() }; this.records.set(id, r) }
+    r.providers.add(provider)
   }
 
   /**
@@ -151,7 +147,7 @@ export class Dht {
    */
   findProviders (src: number, key: string, rng: Rng): LookupResult {
     const id = keyId(key)
-    const held = this.records.get(id)
+    const held = this.records.get(id)?.holders
     const online = this.nodes.online
     const kad = this.nodes.kadId
     // the requester's own record counts (kad-dht checks its provider store first)

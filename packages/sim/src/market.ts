@@ -81,6 +81,10 @@ export interface OfferOutcome {
   offerToAwardsMs: number
   /** bytes on the wire: the offer's dissemination, every bid's, refusals and awards */
   bytes: number
+  /** of those: the offer's dissemination, the bids' (each over the whole region's bids mesh), NoBids and awards (direct streams) */
+  bytesOffer: number
+  bytesBids: number
+  bytesDirect: number
 }
 
 /** The auction terms of a job submitted at virtual `t0`. */
@@ -143,6 +147,8 @@ export function runOffer (w: MarketWorld, requester: number, jobId: string, t0: 
   // the bids' way back: the delay from each worker to the requester over the bids mesh
   const back = disseminate(bidsMesh, nodes, net, rng, requester, 0, { dataBytes: 120, connectedPeers: s.connectedPeers })
   let bytes = od.bytes
+  let bytesBids = 0
+  let bytesDirect = 0
   const windowEnd = t0 + s.job.bidWindowMs
   const connectedAll = nodes.byRegion[region].length - 1 <= s.connectedPeers
 
@@ -170,6 +176,7 @@ export function runOffer (w: MarketWorld, requester: number, jobId: string, t0: 
       const delay = bi >= 0 ? back.arrival[bi] : Infinity
       if (!Number.isFinite(delay)) continue
       bytes += back.bytes
+      bytesBids += back.bytes
       const at = decidedAt + delay
       const rtt = net.roundTrip(requester, node, rng)
       answers.push({
@@ -181,6 +188,7 @@ export function runOffer (w: MarketWorld, requester: number, jobId: string, t0: 
     } else if (decision.code !== 'REGION' && decision.code !== 'NO_OPEN_SHARDS') {
       const at = decidedAt + directRoundTrip(w, node, requester, connectedAll) / 2
       bytes += 200
+      bytesDirect += 200
       answers.push({ at, rttAt: at, node })
     }
   }
@@ -220,6 +228,7 @@ export function runOffer (w: MarketWorld, requester: number, jobId: string, t0: 
   const awards: SimAward[] = plan.awards.map(a => {
     const node = byName.get(a.bidder) as number
     bytes += 400
+    bytesDirect += 400
     return { ...a, worker: node, acceptedAt: plannedAt + net.processingMs + directRoundTrip(w, requester, node, connectedAll) }
   })
   const last = awards.reduce((m, a) => Math.max(m, a.acceptedAt), plannedAt)
@@ -237,6 +246,9 @@ export function runOffer (w: MarketWorld, requester: number, jobId: string, t0: 
     unplaced: plan.unplaced.length,
     offerToAllMs: reachOf(od, offersMesh, nodes, t0).allMs,
     offerToAwardsMs: plan.unplaced.length > 0 ? Infinity : last - t0,
-    bytes
+    bytes,
+    bytesOffer: od.bytes,
+    bytesBids,
+    bytesDirect
   }
 }

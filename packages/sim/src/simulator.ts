@@ -62,6 +62,8 @@ export interface SimFigures {
   receiptConvergenceMs: number
   /** bytes each node sends per hour, mean (gossip, IHAVE/IWANT, market streams, reconciliation, DHT) */
   bytesPerNodePerHour: number
+  /** of those, by part: offers, bids, market direct streams (NoBid, award, accept), receipt gossip, anti-entropy sessions, DHT lookups */
+  bytesPerNodePerHourBy: { offers: number, bids: number, direct: number, receipts: number, reconcile: number, dht: number }
   /** node leaves during the run */
   leaves: number
   /** events the clock ran */
@@ -110,15 +112,16 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
   const bids = nodes.byRegion.map(m => new TopicMesh(m, n, rng))
   const all = new TopicMesh(Array.from({ length: n }, (_, i) => i), n, rng)
   const dht = new Dht(nodes, net, rng, s.connectedPeers)
+  // every node provides its region's key (a DHT client puts its record through the servers); stations also role/station
   for (let i = 0; i < n; i++) {
-    if (nodes.role[i] !== STATION) continue
     dht.provide(`region/${nodes.regions[nodes.region[i]]}`, i)
-    dht.provide('role/station', i)
+    if (nodes.role[i] === STATION) dht.provide('role/station', i)
   }
   rss = Math.max(rss, process.memoryUsage().rss)
   const q = new EventQueue()
   const world = { scenario: s, nodes, net, rng, offers, bids }
   let bytes = 0
+  const by = { offers: 0, bids: 0, direct: 0, receipts: 0, reconcile: 0, dht: 0 }
   let leaves = 0
   let onlineCount = n
   const outcomes: OfferOutcome[] = []
@@ -171,6 +174,7 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
       const o = runOffer(world, requester, jobId, q.now)
       outcomes.push(o)
       bytes += o.bytes
+      by.offers += o.bytesOffer; by.bids += o.bytesBids; by.direct += o.bytesDirect
       if (o.unplaced === 0) {
         for (const a of o.awards) {
           nodes.held[a.worker]++
@@ -198,6 +202,7 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
       convergedAt[index] = NaN
       const d = disseminate(all, nodes, net, rng, l.requester, at, { dataBytes: RECEIPT_ENTRY_BYTES, connectedPeers: s.connectedPeers })
       bytes += d.bytes
+      by.receipts += d.bytes
       for (let i = 0; i < all.size; i++) if (Number.isFinite(d.arrival[i])) q.schedule(d.arrival[i], RECEIPT_ARRIVE, all.members[i], index)
     } else if (sampledReceipts < s.receiptSample && at > 0.1 * s.durationMs) {
       // sampled: gossip in full, then each online node it missed is repaired by its first anti-entropy session
@@ -231,6 +236,7 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
       if (peer >= 0) {
         const r = await reconcilePair(sets.sets[node].snapshot(), sets.sets[peer].snapshot())
         bytes += r.initiator.bytesSent + r.responder.bytesSent
+        by.reconcile += r.initiator.bytesSent + r.responder.bytesSent
         const messages = r.initiator.rounds + r.responder.rounds
         let t = q.now
         for (let m = 0; m < messages; m++) t += net.latency(m % 2 === 0 ? node : peer, m % 2 === 0 ? peer : node, rng) + net.processingMs
@@ -274,6 +280,7 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
     const r = dht.findProviders(src, `region/${nodes.regions[rng.int(nodes.regions.length)]}`, rng)
     lookups.push(r)
     bytes += r.bytes
+    by.dht += r.bytes
   })
 
   if (options.jobs != null) for (const j of options.jobs) q.schedule(j.atMs, SUBMIT, j.requester)
@@ -316,8 +323,10 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
     convergence = sampledConvergence
     const perReceipt = receiptBytes.length > 0 ? receiptBytes.reduce((a, b) => a + b, 0) / receiptBytes.length : 0
     bytes += perReceipt * receiptCount
+    by.receipts += perReceipt * receiptCount
     // every node initiates a session each interval; an idle one costs what the real session measured
     bytes += n * (s.durationMs / s.reconcileIntervalMs) * idle.bytes
+    by.reconcile += n * (s.durationMs / s.reconcileIntervalMs) * idle.bytes
   }
   const figures: SimFigures = {
     nodes: n,
@@ -338,6 +347,7 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
     receiptConvergenceP99Ms: percentile(convergence, 0.99),
     receiptConvergenceMs: convergence.length === 0 ? NaN : Math.max(...convergence),
     bytesPerNodePerHour: bytes / n / hours,
+    bytesPerNodePerHourBy: { offers: by.offers / n / hours, bids: by.bids / n / hours, direct: by.direct / n / hours, receipts: by.receipts / n / hours, reconcile: by.reconcile / n / hours, dht: by.dht / n / hours },
     leaves,
     events: q.processed,
     wallMs: performance.now() - started,
