@@ -12,8 +12,13 @@
  *   random region's capability key from a random node, to the first
  *   provider (10 s timeout);
  * - `offerToAwardsP50Ms`: `submit()` to the job's `running` state;
- * - `receiptConvergenceMs`: the requester countersigns the job's receipts,
- *   until every ledger holds them (the worst job).
+ * - `receiptConvergenceMs`: the requester countersigns the job's receipts;
+ *   from the last countersignature until every ledger holds them all (the
+ *   worst job).
+ *
+ * Each node joins through node 0 and then dials DIALS_PER_NODE other
+ * members; the mean connection count is reported (`connectionsPerNode`)
+ * and given to the simulator as its `connectedPeers`.
  */
 import { sha256 } from '@fleetmesh/ledger'
 import { market, marketTopicScoreParams, ScriptedVehicleState } from '@fleetmesh/market'
@@ -31,9 +36,14 @@ export interface RealFigures {
   findProvidersP50Ms: number
   offerToAwardsP50Ms: number
   receiptConvergenceMs: number
+  /** connections per node, mean (the simulator's `connectedPeers` for this mesh) */
+  connectionsPerNode: number
 }
 
 const PROBE_TOPIC = '/fleetmesh/1/sim-probe'
+
+/** Random members each node dials after joining through the bootstrap node. */
+const DIALS_PER_NODE = 6
 
 /** Starts the mesh, measures, stops every node. */
 export async function measureRealMesh (n: number, options: { probes?: number, lookups?: number, jobs?: number } = {}): Promise<RealFigures> {
@@ -75,6 +85,16 @@ export async function measureRealMesh (n: number, options: { probes?: number, lo
     }
     const requester = nodes[0] as MeshNode
     await waitAdmitted(requester, nodes.slice(1), 120_000)
+    // beyond the bootstrap node, each node dials a few random members (a fleet's DHT lookups connect its nodes to many peers; a star would starve gossipsub's meshes)
+    for (let i = 1; i < n; i++) {
+      for (let d = 0; d < DIALS_PER_NODE; d++) {
+        const other = nodes[1 + ((i * 31 + d * 17 + 7) % (n - 1))] as MeshNode
+        if (other === nodes[i]) continue
+        await (nodes[i] as MeshNode).libp2p.dial(other.getMultiaddrs()).catch(() => {})
+      }
+    }
+    await waitUntil(() => nodes.every(a => a.libp2p.getConnections().every(c => requester === a || a.isAdmitted(c.remotePeer))), { timeoutMs: 60_000, message: 'every connection admitted' }).catch(() => {})
+    const connectionsPerNode = nodes.reduce((sum, node) => sum + node.libp2p.getPeers().length, 0) / n
     for (const node of nodes) node.libp2p.services.pubsub.subscribe(PROBE_TOPIC)
     await delay(3000) // heartbeats graft the meshes
 
@@ -132,11 +152,13 @@ export async function measureRealMesh (n: number, options: { probes?: number, lo
       const result = await m.submit({ modelCid: 'bafy-sim-calibration', shardUnits: s.job.shardUnits, maxPricePerUnit: s.job.maxPricePerUnit, deadline: Date.now() + s.job.deadlineMs, bidWindowMs: s.job.bidWindowMs })
       m.removeEventListener('job', onJob)
       awards.push(running - t0)
-      const c0 = Date.now()
+      let c0 = Date.now()
       for (const sh of result.shards) {
         const worker = byPeer.get(sh.worker) as MeshNode
         const receipt = await ledgerOf(worker).signReceipt({ jobId: result.jobId, shardIndex: sh.shardIndex, replica: sh.replica ?? 0, requester: requester.peerId, modelCid: 'bafy-sim-calibration', inputDigest: sha256(Uint8Array.of(sh.shardIndex)), outputDigest: sha256(sh.result ?? new Uint8Array(0)), computeMs: 1, units: s.job.shardUnits[sh.shardIndex] as number, pricePerUnit: sh.pricePerUnit, startedAt: t0, finishedAt: Date.now(), leaseId: sh.leaseId })
         await ledgerOf(requester).countersign(receipt)
+        // from the last countersignature (its receipt is the one still spreading; the simulator times each receipt from its own)
+        c0 = Date.now()
       }
       expected += result.shards.length
       await waitUntil(() => nodes.every(node => ledgerOf(node).size >= expected), { timeoutMs: 120_000, message: `job ${j}'s receipts in every ledger` })
@@ -147,7 +169,8 @@ export async function measureRealMesh (n: number, options: { probes?: number, lo
       findProvidersSuccess: lookups.filter(l => l.found).length / lookups.length,
       findProvidersP50Ms: percentile(lookups.filter(l => l.found).map(l => l.ms), 0.5),
       offerToAwardsP50Ms: percentile(awards, 0.5),
-      receiptConvergenceMs: Math.max(...convergence)
+      receiptConvergenceMs: Math.max(...convergence),
+      connectionsPerNode
     }
   } finally {
     await mesh.stop()

@@ -12,7 +12,9 @@
  *     (bench/sim-real.ts), simulated at the same size. The simulator's one
  *     free parameter, `processingMs` (CPU per message per node: on one
  *     machine it stands for the nodes' contention for its cores), is fitted
- *     per size on gossipToAllP99Ms; the other figures are predictions.
+ *     per size on gossipToAllP99Ms; the other figures are predictions. The
+ *     real mesh's mean connection count (`connectionsPerNode`, when the
+ *     file has it) is the simulator's `connectedPeers`.
  * (b) Scale: `fleetScenario(n)` (regions of ~5,000 nodes, one station in
  *     ten, field links, 5 % churn per hour, one hour) for each `--sizes`
  *     size: offer reach, offer to awards, receipt convergence, bytes per
@@ -52,15 +54,16 @@ function realFromFile (file: string, n: number): Partial<RealFigures> | undefine
 }
 
 /** Fits `processingMs` so that the simulated gossipToAllP99Ms matches `target` (secant steps on a monotone function). */
-async function fitProcessing (n: number, target: number): Promise<{ processingMs: number, figures: SimFigures }> {
+async function fitProcessing (n: number, target: number, connectedPeers?: number): Promise<{ processingMs: number, figures: SimFigures }> {
+  const run = async (p: number): Promise<SimFigures> => (await simulate({ ...scaleScenario(n, p), ...(connectedPeers != null ? { connectedPeers: Math.round(connectedPeers) } : {}) })).figures
   let p = 1
-  let f = (await simulate(scaleScenario(n, p))).figures
+  let f = await run(p)
   for (let step = 0; step < 6; step++) {
     const g = f.gossipToAllP99Ms
     if (!(g > 0) || !Number.isFinite(target) || Math.abs(g - target) / target < 0.05) break
     // time to all ≈ hops × (processing + latency): scale the processing by the ratio
     p = Math.max(0.01, p * target / g)
-    f = (await simulate(scaleScenario(n, p))).figures
+    f = await run(p)
   }
   return { processingMs: p, figures: f }
 }
@@ -84,7 +87,7 @@ async function calibration (): Promise<Record<string, unknown>> {
     for (const n of sizes) {
       const real = realFromFile(values.real, n)
       if (real == null) { out[`n${n}`] = { error: `no n${n} figures in ${values.real}` }; continue }
-      const { processingMs, figures } = await fitProcessing(n, real.gossipToAllP99Ms ?? NaN)
+      const { processingMs, figures } = await fitProcessing(n, real.gossipToAllP99Ms ?? NaN, real.connectionsPerNode)
       out[`n${n}`] = { source: values.real, processingMs: round(processingMs), compared: compare(figures, real) }
     }
     return out
@@ -92,8 +95,8 @@ async function calibration (): Promise<Record<string, unknown>> {
   // no bench/scale.ts figures yet: a real mesh of --real-mesh nodes, and the simulator at that size
   const m = Number(values['real-mesh'])
   const real = await measureRealMesh(m)
-  const { processingMs, figures } = await fitProcessing(m, real.gossipToAllP99Ms)
-  out[`n${m}`] = { source: `real mesh of ${m} nodes in this process`, processingMs: round(processingMs), compared: compare(figures, real) }
+  const { processingMs, figures } = await fitProcessing(m, real.gossipToAllP99Ms, real.connectionsPerNode)
+  out[`n${m}`] = { source: `real mesh of ${m} nodes in this process`, processingMs: round(processingMs), connectedPeers: round(real.connectionsPerNode), compared: compare(figures, real) }
   // the calibration sizes, simulated with the fitted processing scaled by nodes per core (one machine, same cores)
   for (const n of sizes) {
     const f = (await simulate(scaleScenario(n, processingMs * n / m))).figures

@@ -75,6 +75,24 @@ export const DIAL_ROUND_TRIPS = 3
 /** CPU time a node spends on one message it forwards or answers, ms (validation, signature check, framing) on an idle core. */
 export const PROCESSING_MS = 0.5
 
+/**
+ * CPU of the messages that do more than a plain gossip forward, in units
+ * of `processingMs` (one unit: a forward, which checks one gossipsub
+ * signature). A market message is a signed envelope with a device
+ * certificate: every hop's topic validator checks the envelope signature
+ * and the certificate's, and its author signs it (3 units). A receipt
+ * entry carries the worker's signature, the requester's countersignature
+ * and both certificates, all checked by every ledger it reaches, and is
+ * stored (5 units).
+ */
+export const MARKET_MESSAGE_UNITS = 3
+
+/** See {@link MARKET_MESSAGE_UNITS}: a receipt entry's verification and store, in units of `processingMs`. */
+export const RECEIPT_UNITS = 5
+
+/** Round trips of opening a protocol stream on a connection (multistream-select proposes and confirms the protocol). */
+export const STREAM_ROUND_TRIPS = 1
+
 /** Leaves per node per hour of a large-scale scenario: 5 %. */
 export const CHURN_PER_HOUR = 0.05
 

@@ -14,7 +14,8 @@ import type { Rng } from './rng.js'
  *   fleetmesh) the publisher sends its own message to every connected
  *   topic peer, not only its mesh (`connectedPeers` of the scenario);
  * - forwarding: a node forwards a message it sees first to its mesh peers
- *   except the one it came from, after `processingMs` of CPU;
+ *   except the one it came from, after its validation's CPU
+ *   (`processingMs`, more for market messages and receipts);
  * - gossip: at each of its next HistoryGossip (3) heartbeats (1 s apart,
  *   each node at its own phase) a node sends IHAVE with the message id to
  *   max(Dlazy (6), GossipFactor (0.25) × its non-mesh topic peers) random
@@ -103,6 +104,8 @@ export interface DisseminateOptions {
   target?: number
   /** IHAVE/IWANT gossip @default true */
   ihave?: boolean
+  /** CPU per hop for this message, ms (its validation) @default the link model's processingMs */
+  processingMs?: number
 }
 
 /** The result of {@link disseminate}. */
@@ -148,7 +151,8 @@ export function disseminate (mesh: TopicMesh, nodes: NodeTable, net: LinkModel, 
     }
     return -1
   }
-  const sendAt = t0 + net.processingMs
+  const proc = options.processingMs ?? net.processingMs
+  const sendAt = t0 + proc
   const send = (u: number, v: number, at: number, extra: number): void => {
     const gu = mesh.members[u]; const gv = mesh.members[v]
     bytes += size + extra
@@ -180,7 +184,7 @@ export function disseminate (mesh: TopicMesh, nodes: NodeTable, net: LinkModel, 
         const ihaveAt = hb + net.latency(gu, gv, rng)
         // the peer asks for it only if it still lacks it when the IHAVE arrives
         if (arrival[v] <= ihaveAt || net.lost(gu, gv, rng)) continue
-        const t2 = ihaveAt + net.processingMs + net.latency(gv, gu, rng) + net.processingMs + net.latency(gu, gv, rng)
+        const t2 = ihaveAt + net.processingMs + net.latency(gv, gu, rng) + net.processingMs + net.latency(gu, gv, rng) + proc
         bytes += GOSSIP_MSG_ID_BYTES + size
         copies++
         if (t2 < arrival[v]) { arrival[v] = t2; from[v] = u; q.push(v, t2) }
@@ -219,7 +223,7 @@ export function disseminate (mesh: TopicMesh, nodes: NodeTable, net: LinkModel, 
     if (done[u] === 1 || t > arrival[u]) continue
     done[u] = 1
     if (options.target != null && mesh.members[u] === options.target) break
-    const at = t + net.processingMs
+    const at = t + proc
     const base = u * GOSSIP_DHI
     for (let k = 0; k < mesh.degree[u]; k++) {
       const v = resolve(mesh.adj[base + k], t)

@@ -1,6 +1,6 @@
 import { checkBidFields, checkOfferFields, decideBid, MAX_BIDS_PER_JOB, planAwards, shouldAwardEarly, UNKNOWN_RTT_MS } from '@fleetmesh/market'
 import { Bid, BidderRole, JobMode, JobOffer } from '@fleetmesh/protocol'
-import { DIAL_ROUND_TRIPS } from './constants.js'
+import { DIAL_ROUND_TRIPS, MARKET_MESSAGE_UNITS, STREAM_ROUND_TRIPS } from './constants.js'
 import { disseminate, reachOf } from './gossip.js'
 import { STATION } from './nodes.js'
 import type { TopicMesh } from './gossip.js'
@@ -26,6 +26,10 @@ import type { AuctionBid, AuctionTerms, PlannedAward, WorkerSituation } from '@f
  * 4. each award goes over a direct stream (a dial first when the two are
  *    not connected) and comes back accepted: the job runs when the last
  *    accept is in.
+ *
+ * CPU: each hop of an offer or a bid, and each end of a direct exchange,
+ * costs MARKET_MESSAGE_UNITS × `processingMs` (signed envelope and
+ * certificate checks, sealing).
  *
  * The bids' gossip delay to the requester is taken from one dissemination
  * from the requester over the bids mesh (links are symmetric in the
@@ -106,9 +110,15 @@ export function situationOf (w: MarketWorld, node: number): WorkerSituation {
   }
 }
 
-/** One direct-stream exchange from `a` to `b` and back: a round trip, plus a dial when they are not connected. */
+/**
+ * One direct-stream exchange of signed market messages from `a` to `b`
+ * and back: the stream's protocol negotiation, the request and the answer
+ * (each checked and signed: MARKET_MESSAGE_UNITS of CPU at each end), plus
+ * a dial when they are not connected.
+ */
 function directRoundTrip (w: MarketWorld, a: number, b: number, connected: boolean): number {
-  let t = w.net.roundTrip(a, b, w.rng)
+  let t = w.net.roundTrip(a, b, w.rng) + 2 * MARKET_MESSAGE_UNITS * w.net.processingMs
+  for (let r = 0; r < STREAM_ROUND_TRIPS; r++) t += w.net.roundTrip(a, b, w.rng)
   if (!connected) for (let d = 0; d < DIAL_ROUND_TRIPS; d++) t += w.net.roundTrip(a, b, w.rng)
   return t
 }
@@ -143,9 +153,11 @@ export function runOffer (w: MarketWorld, requester: number, jobId: string, t0: 
   const offerBytes = JobOffer.encode(offer).byteLength
   const offersMesh = w.offers[region]
   const bidsMesh = w.bids[region]
-  const od = disseminate(offersMesh, nodes, net, rng, requester, t0 + net.processingMs, { dataBytes: offerBytes, connectedPeers: s.connectedPeers })
+  // each hop's topic validator checks the signed envelope and its certificate
+  const hop = MARKET_MESSAGE_UNITS * net.processingMs
+  const od = disseminate(offersMesh, nodes, net, rng, requester, t0 + hop, { dataBytes: offerBytes, connectedPeers: s.connectedPeers, processingMs: hop })
   // the bids' way back: the delay from each worker to the requester over the bids mesh
-  const back = disseminate(bidsMesh, nodes, net, rng, requester, 0, { dataBytes: 120, connectedPeers: s.connectedPeers })
+  const back = disseminate(bidsMesh, nodes, net, rng, requester, 0, { dataBytes: 120, connectedPeers: s.connectedPeers, processingMs: hop })
   let bytes = od.bytes
   let bytesBids = 0
   let bytesDirect = 0
@@ -168,7 +180,8 @@ export function runOffer (w: MarketWorld, requester: number, jobId: string, t0: 
     if (nodes.available[node] === 1) reached++
     reachedNodes.push(node)
     const decision = decideBid({ jobId, region: regionName, openShardUnits: terms.shardUnits, maxPricePerUnit: terms.maxPricePerUnit, deadline: terms.deadline, minReputation: terms.minReputation }, situationOf(w, node), EPOCH_MS + arrived)
-    const decidedAt = arrived + net.processingMs
+    // the worker's own check of the offer is the last hop's; deciding and sealing the bid
+    const decidedAt = arrived + hop
     if (decision.bid) {
       const bid: Bid = { jobId, bidder: new Uint8Array(38), pricePerUnit: decision.pricePerUnit, msPerUnit: decision.msPerUnit, setupMs: Math.round(decision.setupMs), capacity: decision.capacity, modelCached: decision.modelCached, role: nodes.role[node] === STATION ? BidderRole.STATION : BidderRole.VEHICLE, round: 0 }
       checkBidFields(bid)
@@ -177,11 +190,13 @@ export function runOffer (w: MarketWorld, requester: number, jobId: string, t0: 
       if (!Number.isFinite(delay)) continue
       bytes += back.bytes
       bytesBids += back.bytes
-      const at = decidedAt + delay
+      // the requester validates the bid, then pings the bidder (libp2p ping: a stream and a round trip)
+      const at = decidedAt + delay + hop
       const rtt = net.roundTrip(requester, node, rng)
+      const pingMs = rtt + STREAM_ROUND_TRIPS * net.roundTrip(requester, node, rng)
       answers.push({
         at,
-        rttAt: at + rtt,
+        rttAt: at + pingMs,
         node,
         bid: { bidder: nodes.names[node], pricePerUnit: bid.pricePerUnit, msPerUnit: bid.msPerUnit, setupMs: bid.setupMs, capacity: bid.capacity, modelCached: bid.modelCached, role: nodes.role[node] === STATION ? 'station' : 'vehicle', region: regionName, rttMs: rtt, reputation: 1, expiresAt: terms.deadline }
       })
@@ -229,7 +244,7 @@ export function runOffer (w: MarketWorld, requester: number, jobId: string, t0: 
     const node = byName.get(a.bidder) as number
     bytes += 400
     bytesDirect += 400
-    return { ...a, worker: node, acceptedAt: plannedAt + net.processingMs + directRoundTrip(w, requester, node, connectedAll) }
+    return { ...a, worker: node, acceptedAt: plannedAt + directRoundTrip(w, requester, node, connectedAll) }
   })
   const last = awards.reduce((m, a) => Math.max(m, a.acceptedAt), plannedAt)
   return {

@@ -1,5 +1,5 @@
 import { IdSet } from '@fleetmesh/ledger'
-import { GOSSIP_HEARTBEAT_MS, HOUR_MS } from './constants.js'
+import { GOSSIP_HEARTBEAT_MS, HOUR_MS, MARKET_MESSAGE_UNITS, RECEIPT_UNITS, STREAM_ROUND_TRIPS } from './constants.js'
 import { Dht } from './dht.js'
 import { disseminate, reachOf, TopicMesh } from './gossip.js'
 import { EPOCH_MS, runOffer } from './market.js'
@@ -190,8 +190,8 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
   q.on(LEASE_END, (k) => {
     const l = leases[k]
     nodes.held[l.worker] = Math.max(0, nodes.held[l.worker] - 1)
-    // Complete → Ack, then the requester countersigns and gossips the receipt
-    const at = q.now + net.roundTrip(l.worker, l.requester, rng) + net.processingMs
+    // Complete (with the worker-signed receipt) → Ack on a new stream, then the requester countersigns, stores and gossips the receipt
+    const at = q.now + (1 + STREAM_ROUND_TRIPS) * net.roundTrip(l.worker, l.requester, rng) + 2 * MARKET_MESSAGE_UNITS * net.processingMs + RECEIPT_UNITS * net.processingMs
     receiptCount++
     if (nodes.online[l.requester] !== 1) return
     if (sets != null) {
@@ -200,14 +200,14 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
       created[index] = at
       holders[index] = 0
       convergedAt[index] = NaN
-      const d = disseminate(all, nodes, net, rng, l.requester, at, { dataBytes: RECEIPT_ENTRY_BYTES, connectedPeers: s.connectedPeers })
+      const d = disseminate(all, nodes, net, rng, l.requester, at, { dataBytes: RECEIPT_ENTRY_BYTES, connectedPeers: s.connectedPeers, processingMs: RECEIPT_UNITS * net.processingMs })
       bytes += d.bytes
       by.receipts += d.bytes
       for (let i = 0; i < all.size; i++) if (Number.isFinite(d.arrival[i])) q.schedule(d.arrival[i], RECEIPT_ARRIVE, all.members[i], index)
     } else if (sampledReceipts < s.receiptSample && at > 0.1 * s.durationMs) {
       // sampled: gossip in full, then each online node it missed is repaired by its first anti-entropy session
       sampledReceipts++
-      const d = disseminate(all, nodes, net, rng, l.requester, at, { dataBytes: RECEIPT_ENTRY_BYTES, connectedPeers: s.connectedPeers })
+      const d = disseminate(all, nodes, net, rng, l.requester, at, { dataBytes: RECEIPT_ENTRY_BYTES, connectedPeers: s.connectedPeers, processingMs: RECEIPT_UNITS * net.processingMs })
       let worst = 0
       for (let i = 0; i < all.size; i++) {
         const g = all.members[i]
