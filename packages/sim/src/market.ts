@@ -1,4 +1,4 @@
-import { checkBidFields, checkOfferFields, decideBid, MAX_BIDS_PER_JOB, planAwards, shouldAwardEarly, UNKNOWN_RTT_MS } from '@fleetmesh/market'
+import { checkBidFields, checkOfferFields, decideBid, MAX_BIDS_PER_JOB, PLACEMENT_TIMEOUT_MS, planAwards, REOFFER_WINDOW_MS, shouldAwardEarly, UNKNOWN_RTT_MS } from '@fleetmesh/market'
 import { Bid, BidderRole, JobMode, JobOffer } from '@fleetmesh/protocol'
 import { DIAL_ROUND_TRIPS, MARKET_MESSAGE_UNITS, STREAM_ROUND_TRIPS } from './constants.js'
 import { disseminate, reachOf } from './gossip.js'
@@ -22,7 +22,11 @@ import type { AuctionBid, AuctionTerms, PlannedAward, WorkerSituation } from '@f
  * 3. the requester takes bids and refusals in arrival order, measures
  *    each bidder's RTT (one round trip, `pendingRtt` until then), asks
  *    `shouldAwardEarly` after each, and at the latest at the end of the
- *    bid window plans with `planAwards`;
+ *    bid window plans with `planAwards`; slots left open are planned again
+ *    at the end of each re-offer window (REOFFER_WINDOW_MS, doubling up
+ *    to 8×) with the bids in by then, until PLACEMENT_TIMEOUT_MS after the
+ *    bid window (the re-offers' new bids are not modelled: the late bids
+ *    of the first round stand for them);
  * 4. each award goes over a direct stream (a dial first when the two are
  *    not connected) and comes back accepted: the job runs when the last
  *    accept is in.
@@ -68,7 +72,7 @@ export interface OfferOutcome {
   eligible: number
   /** of those, reached by the offer within the bid window */
   reached: number
-  /** node numbers the offer reached (within the bid window) */
+  /** node numbers the offer reached (by the end of placement) */
   reachedNodes: number[]
   /** bids the requester held when it planned */
   bids: AuctionBid[]
@@ -176,8 +180,8 @@ export function runOffer (w: MarketWorld, requester: number, jobId: string, t0: 
     if (nodes.available[node] === 1) eligible++
     const li = offersMesh.local[node]
     const arrived = li >= 0 ? od.arrival[li] : Infinity
-    if (arrived > windowEnd) continue
-    if (nodes.available[node] === 1) reached++
+    if (arrived > windowEnd + PLACEMENT_TIMEOUT_MS) continue
+    if (nodes.available[node] === 1 && arrived <= windowEnd) reached++
     reachedNodes.push(node)
     const decision = decideBid({ jobId, region: regionName, openShardUnits: terms.shardUnits, maxPricePerUnit: terms.maxPricePerUnit, deadline: terms.deadline, minReputation: terms.minReputation }, situationOf(w, node), EPOCH_MS + arrived)
     // the worker's own check of the offer is the last hop's; deciding and sealing the bid
@@ -236,16 +240,39 @@ export function runOffer (w: MarketWorld, requester: number, jobId: string, t0: 
     const d = shouldAwardEarly({ terms, bids: [...held.values()], open, now: EPOCH_MS + e.t, score: { unknownRttMs: UNKNOWN_RTT_MS }, minBids: terms.shardUnits.length, pendingRtt: [...pending], regionPeers, refused })
     if (d.award) { plannedAt = e.t; reason = d.reason; break }
   }
-  const bids = [...held.values()]
-  const plan = planAwards({ terms, bids, open, now: EPOCH_MS + plannedAt, score: { unknownRttMs: UNKNOWN_RTT_MS } })
   const byName = new Map<string, number>()
   for (const a of answers) byName.set(nodes.names[a.node], a.node)
-  const awards: SimAward[] = plan.awards.map(a => {
-    const node = byName.get(a.bidder) as number
-    bytes += 400
-    bytesDirect += 400
-    return { ...a, worker: node, acceptedAt: plannedAt + directRoundTrip(w, requester, node, connectedAll) }
-  })
+  const awards: SimAward[] = []
+  const used: Record<string, number> = {}
+  const shardHolders: Record<number, string[]> = {}
+  let remaining = open
+  let bids = [...held.values()]
+  // the first plan, then (slots left open) a re-offer round after each REOFFER_WINDOW_MS window, doubling up to 8×, with every bid in by then, until PLACEMENT_TIMEOUT_MS after the bid window
+  let at = plannedAt
+  let window = REOFFER_WINDOW_MS
+  while (true) {
+    const plan = planAwards({ terms, bids, open: remaining, held: used, shardHolders, now: EPOCH_MS + at, score: { unknownRttMs: UNKNOWN_RTT_MS } })
+    for (const a of plan.awards) {
+      const node = byName.get(a.bidder) as number
+      bytes += 400
+      bytesDirect += 400
+      used[a.bidder] = (used[a.bidder] ?? 0) + 1
+      ;(shardHolders[a.shardIndex] ??= []).push(a.bidder)
+      awards.push({ ...a, worker: node, acceptedAt: at + directRoundTrip(w, requester, node, connectedAll) })
+    }
+    remaining = plan.unplaced.map(u => ({ shardIndex: u.shardIndex, replica: u.replica }))
+    if (remaining.length === 0 || at + window > windowEnd + PLACEMENT_TIMEOUT_MS || at + window >= terms.deadline - EPOCH_MS) break
+    at += window
+    window = Math.min(window * 2, REOFFER_WINDOW_MS * 8)
+    const cut = at
+    for (const e of events) {
+      if (e.kind !== 'bid' || e.t <= windowEnd || e.t > cut) continue
+      const name = nodes.names[e.a.node]
+      if (!held.has(name) && held.size < MAX_BIDS_PER_JOB) held.set(name, e.a.bid as AuctionBid)
+    }
+    bids = [...held.values()]
+  }
+  const unplaced = remaining.length
   const last = awards.reduce((m, a) => Math.max(m, a.acceptedAt), plannedAt)
   return {
     jobId,
@@ -258,9 +285,9 @@ export function runOffer (w: MarketWorld, requester: number, jobId: string, t0: 
     plannedAt,
     reason,
     awards,
-    unplaced: plan.unplaced.length,
+    unplaced,
     offerToAllMs: reachOf(od, offersMesh, nodes, t0).allMs,
-    offerToAwardsMs: plan.unplaced.length > 0 ? Infinity : last - t0,
+    offerToAwardsMs: unplaced > 0 ? Infinity : last - t0,
     bytes,
     bytesOffer: od.bytes,
     bytesBids,
