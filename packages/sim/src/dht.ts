@@ -1,6 +1,6 @@
 import FlatQueue from 'flatqueue'
 import { sha256 } from '@fleetmesh/ledger'
-import { DHT_MESSAGE_BYTES, DHT_PEER_BYTES, DHT_QUERY_TIMEOUT_MS, DHT_RPC_TIMEOUT_MS, DIAL_ROUND_TRIPS, KAD_ALPHA, KAD_DISJOINT_PATHS, KAD_K, KAD_PREFIX_LENGTH } from './constants.js'
+import { DHT_MESSAGE_BYTES, DHT_PEER_BYTES, DHT_QUERY_TIMEOUT_MS, DHT_RPC_TIMEOUT_MS, DIAL_ROUND_TRIPS, KAD_ALPHA, KAD_DISJOINT_PATHS, KAD_K, KAD_PREFIX_LENGTH, STREAM_ROUND_TRIPS } from './constants.js'
 import { STATION } from './nodes.js'
 import type { LinkModel } from './network.js'
 import type { NodeTable } from './nodes.js'
@@ -26,8 +26,9 @@ import type { Rng } from './rng.js'
  *   names that are closer to the key than the answering peer; a peer is queried once per lookup; the lookup ends when
  *   a provider is found, when no path has peers left, or at
  *   DHT_QUERY_TIMEOUT_MS;
- * - RPC: a round trip (plus DIAL_ROUND_TRIPS round trips when the nodes
- *   are not connected already); a server that left fails after
+ * - RPC: a new stream (its protocol negotiation, one round trip) and the
+ *   request's round trip, plus DIAL_ROUND_TRIPS round trips when the nodes
+ *   are not connected already; a server that left fails after
  *   DHT_RPC_TIMEOUT_MS;
  * - provide: the record goes to the K servers closest to the key (the
  *   lookup a real provide makes finds them; the simulator takes them from
@@ -174,7 +175,8 @@ export class Dht {
         let t: number
         if (online[p] !== 1 || this.net.lost(src, p, rng)) t = now + DHT_RPC_TIMEOUT_MS
         else {
-          t = now + this.net.roundTrip(src, p, rng)
+          // kad-dht opens a stream per RPC: the protocol negotiation, then the request and its answer
+          t = now + (1 + STREAM_ROUND_TRIPS) * this.net.roundTrip(src, p, rng)
           if (rng.chance(dialShare)) for (let d = 0; d < DIAL_ROUND_TRIPS; d++) t += this.net.roundTrip(src, p, rng)
         }
         q.push(p * KAD_DISJOINT_PATHS + path, t)
