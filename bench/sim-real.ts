@@ -152,6 +152,13 @@ export async function measureRealMesh (n: number, options: { probes?: number, lo
       const result = await m.submit({ modelCid: 'bafy-sim-calibration', shardUnits: s.job.shardUnits, maxPricePerUnit: s.job.maxPricePerUnit, deadline: Date.now() + s.job.deadlineMs, bidWindowMs: s.job.bidWindowMs })
       m.removeEventListener('job', onJob)
       awards.push(running - t0)
+      // each ledger's time of its latest new entry (the 'entry' event), so no polling delay counts
+      const lastEntry = new Map<MeshNode, number>()
+      const onEntry = nodes.map(node => {
+        const fn = (): void => { lastEntry.set(node, Date.now()) }
+        ledgerOf(node).addEventListener('entry', fn)
+        return fn
+      })
       let c0 = Date.now()
       for (const sh of result.shards) {
         const worker = byPeer.get(sh.worker) as MeshNode
@@ -162,7 +169,8 @@ export async function measureRealMesh (n: number, options: { probes?: number, lo
       }
       expected += result.shards.length
       await waitUntil(() => nodes.every(node => ledgerOf(node).size >= expected), { timeoutMs: 120_000, message: `job ${j}'s receipts in every ledger` })
-        .then(() => { convergence.push(Date.now() - c0) }, () => { convergence.push(Infinity) })
+        .then(() => { convergence.push(Math.max(...nodes.map(node => lastEntry.get(node) ?? c0)) - c0) }, () => { convergence.push(Infinity) })
+      nodes.forEach((node, i) => { ledgerOf(node).removeEventListener('entry', onEntry[i] as () => void) })
     }
     return {
       gossipToAllP99Ms: percentile(gossip, 0.99),

@@ -21,7 +21,7 @@
  *     node per hour, wall time and RSS.
  *
  * Prints one JSON object with a `figures` object; `--out <file>` writes it
- * there too. Run: npm run bench:sim -- [--real scale.json] [--real-mesh 24]
+ * there too. Run: npm run bench:sim -- [--real scale.json] [--real-mesh 24] [--real-runs 10]
  * [--calibrate 100,200] [--sizes 10000,100000] [--skip-calibration]
  */
 import { writeFileSync, readFileSync } from 'node:fs'
@@ -35,6 +35,7 @@ const { values } = parseArgs({
   options: {
     real: { type: 'string' },
     'real-mesh': { type: 'string', default: '24' },
+    'real-runs': { type: 'string', default: '10' },
     calibrate: { type: 'string', default: '100,200' },
     sizes: { type: 'string', default: '10000,100000' },
     'skip-calibration': { type: 'boolean', default: false },
@@ -94,7 +95,8 @@ async function calibration (): Promise<Record<string, unknown>> {
   }
   // no bench/scale.ts figures yet: a real mesh of --real-mesh nodes, and the simulator at that size
   const m = Number(values['real-mesh'])
-  const real = await measureRealMesh(m)
+  const runs = Number(values['real-runs'])
+  const real = await measureRealMesh(m, { probes: runs, lookups: runs * 2, jobs: runs })
   const { processingMs, figures } = await fitProcessing(m, real.gossipToAllP99Ms, real.connectionsPerNode)
   out[`n${m}`] = { source: `real mesh of ${m} nodes in this process`, processingMs: round(processingMs), connectedPeers: round(real.connectionsPerNode), compared: compare(figures, real) }
   // the calibration sizes, simulated with the fitted processing scaled by nodes per core (one machine, same cores)
