@@ -6,7 +6,7 @@
  * station in five, base prices spread over 0.5..1.5 in node order, two
  * leases per worker), measuring the figures `bench/scale.ts` names:
  *
- * - `gossipToAllP99Ms`: a message published by a random node on a probe
+ * - `gossipToAllP50Ms`, `gossipToAllP99Ms`: a message published by a random node on a probe
  *   topic every node subscribes to, until the last node has it;
  * - `findProvidersSuccess`, `findProvidersP50Ms`: findProviders of a
  *   random region's capability key from a random node, to the first
@@ -31,6 +31,7 @@ import type { MeshNode } from '@fleetmesh/peer'
 
 /** The figures of one real run, named as bench/scale.ts names them. */
 export interface RealFigures {
+  gossipToAllP50Ms: number
   gossipToAllP99Ms: number
   findProvidersSuccess: number
   findProvidersP50Ms: number
@@ -173,6 +174,7 @@ export async function measureRealMesh (n: number, options: { probes?: number, lo
       nodes.forEach((node, i) => { ledgerOf(node).removeEventListener('entry', onEntry[i] as () => void) })
     }
     return {
+      gossipToAllP50Ms: percentile(gossip, 0.5),
       gossipToAllP99Ms: percentile(gossip, 0.99),
       findProvidersSuccess: lookups.filter(l => l.found).length / lookups.length,
       findProvidersP50Ms: percentile(lookups.filter(l => l.found).map(l => l.ms), 0.5),

@@ -4,7 +4,7 @@
  * (a) Calibration: the simulator runs `scaleScenario(n)` — the scenario of
  *     `bench/scale.ts` — for each calibration size and prints its figures
  *     beside the real ones with their ratio (sim ÷ real; goal 0.75..1.25)
- *     for gossipToAllP99Ms, findProvidersSuccess, findProvidersP50Ms,
+ *     for gossipToAllP50Ms (when given), gossipToAllP99Ms, findProvidersSuccess, findProvidersP50Ms,
  *     offerToAwardsP50Ms and receiptConvergenceMs. The real figures come
  *     from `--real <scale.json>` (bench/scale.ts `--out`: figures keyed
  *     n50/n100/n200, at the top level or under `figures`), or, without
@@ -12,7 +12,9 @@
  *     (bench/sim-real.ts), simulated at the same size. The simulator's one
  *     free parameter, `processingMs` (CPU per message per node: on one
  *     machine it stands for the nodes' contention for its cores), is fitted
- *     per size on gossipToAllP99Ms; the other figures are predictions. The
+ *     per size on gossipToAllP50Ms (the median: a p99 of a few probes is
+ *     one outlier; gossipToAllP99Ms when the file has no median); the
+ *     other figures are predictions. The
  *     real mesh's mean connection count (`connectionsPerNode`, when the
  *     file has it) is the simulator's `connectedPeers`.
  * (b) Scale: `fleetScenario(n)` (regions of ~5,000 nodes, one station in
@@ -43,7 +45,7 @@ const { values } = parseArgs({
   }
 })
 
-const COMPARED = ['gossipToAllP99Ms', 'findProvidersSuccess', 'findProvidersP50Ms', 'offerToAwardsP50Ms', 'receiptConvergenceMs'] as const
+const COMPARED = ['gossipToAllP50Ms', 'gossipToAllP99Ms', 'findProvidersSuccess', 'findProvidersP50Ms', 'offerToAwardsP50Ms', 'receiptConvergenceMs'] as const
 type Compared = typeof COMPARED[number]
 
 const round = (x: number, digits = 3): number => Number.isFinite(x) ? Number(x.toPrecision(digits)) : x
@@ -54,13 +56,13 @@ function realFromFile (file: string, n: number): Partial<RealFigures> | undefine
   return (json.figures ?? json)[`n${n}`]
 }
 
-/** Fits `processingMs` so that the simulated gossipToAllP99Ms matches `target` (secant steps on a monotone function). */
+/** Fits `processingMs` so that the simulated gossipToAllP50Ms matches `target` (proportional steps on a monotone function). */
 async function fitProcessing (n: number, target: number, connectedPeers?: number): Promise<{ processingMs: number, figures: SimFigures }> {
   const run = async (p: number): Promise<SimFigures> => (await simulate({ ...scaleScenario(n, p), ...(connectedPeers != null ? { connectedPeers: Math.round(connectedPeers) } : {}) })).figures
   let p = 1
   let f = await run(p)
   for (let step = 0; step < 6; step++) {
-    const g = f.gossipToAllP99Ms
+    const g = f.gossipToAllP50Ms
     if (!(g > 0) || !Number.isFinite(target) || Math.abs(g - target) / target < 0.05) break
     // time to all ≈ hops × (processing + latency): scale the processing by the ratio
     p = Math.max(0.01, p * target / g)
@@ -88,7 +90,7 @@ async function calibration (): Promise<Record<string, unknown>> {
     for (const n of sizes) {
       const real = realFromFile(values.real, n)
       if (real == null) { out[`n${n}`] = { error: `no n${n} figures in ${values.real}` }; continue }
-      const { processingMs, figures } = await fitProcessing(n, real.gossipToAllP99Ms ?? NaN, real.connectionsPerNode)
+      const { processingMs, figures } = await fitProcessing(n, real.gossipToAllP50Ms ?? real.gossipToAllP99Ms ?? NaN, real.connectionsPerNode)
       out[`n${n}`] = { source: values.real, processingMs: round(processingMs), compared: compare(figures, real) }
     }
     return out
@@ -97,7 +99,7 @@ async function calibration (): Promise<Record<string, unknown>> {
   const m = Number(values['real-mesh'])
   const runs = Number(values['real-runs'])
   const real = await measureRealMesh(m, { probes: runs, lookups: runs * 2, jobs: runs })
-  const { processingMs, figures } = await fitProcessing(m, real.gossipToAllP99Ms, real.connectionsPerNode)
+  const { processingMs, figures } = await fitProcessing(m, real.gossipToAllP50Ms, real.connectionsPerNode)
   out[`n${m}`] = { source: `real mesh of ${m} nodes in this process`, processingMs: round(processingMs), connectedPeers: round(real.connectionsPerNode), compared: compare(figures, real) }
   // the calibration sizes, simulated with the fitted processing scaled by nodes per core (one machine, same cores)
   for (const n of sizes) {
