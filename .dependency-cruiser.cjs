@@ -7,7 +7,10 @@
  *    peer <- daemon: the `src` of a package imports only packages below it
  *    (runtime, market and ledger only protocol), never a test, the private
  *    test-utils, an example, a benchmark or the root tests. Tests, fixtures,
- *    test-utils, examples, benchmarks and root tests may import anything.
+ *    test-utils, examples, benchmarks and root tests may import anything;
+ *  - the simulator (packages/sim) imports protocol, runtime, market and
+ *    ledger; the `src` of no package imports it (each rule above lists
+ *    only lower packages, and sim is none's).
  *
  * Imports of another workspace package resolve to its built `dist/` (or, in
  * an unbuilt tree, stay `@fleetmesh/<name>`); the rules match either form.
@@ -21,7 +24,9 @@ const BELOW = {
   ledger: ['protocol'],
   inference: ['protocol', 'runtime', 'market', 'ledger'],
   peer: ['protocol', 'runtime', 'market', 'ledger', 'inference'],
-  daemon: ['protocol', 'runtime', 'market', 'ledger', 'inference', 'peer']
+  daemon: ['protocol', 'runtime', 'market', 'ledger', 'inference', 'peer'],
+  // the simulator runs the pure cores of these packages; no package's src imports it
+  sim: ['protocol', 'runtime', 'market', 'ledger']
 }
 
 /** Everything of ours a `src` file could import: workspace packages (by path or by name), examples, benchmarks, root tests. */

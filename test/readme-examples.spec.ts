@@ -49,6 +49,13 @@ describe('README examples run as written', function () {
     assert.match(out, /station u33d 12D3KooW\w+ rtt \d+ ms/)
   })
 
+  it('packages/sim/README.md', async () => {
+    const { code, out } = await run('sim', await firstJsBlock('packages/sim/README.md'), 45_000)
+    assert.equal(code, 0, out)
+    assert.match(out, /^jobs \d+, unplaced 0, offer reach 1$/m)
+    assert.match(out, /^receipts converged: true$/m)
+  })
+
   it('packages/market/README.md', async () => {
     const { code, out } = await run('market', await firstJsBlock('packages/market/README.md'), 45_000)
     assert.equal(code, 0, out)

@@ -1,0 +1,222 @@
+import FlatQueue from 'flatqueue'
+import { sha256 } from '@fleetmesh/ledger'
+import { DHT_MESSAGE_BYTES, DHT_PEER_BYTES, DHT_QUERY_TIMEOUT_MS, DHT_RPC_TIMEOUT_MS, DIAL_ROUND_TRIPS, KAD_ALPHA, KAD_DISJOINT_PATHS, KAD_K, KAD_PREFIX_LENGTH, STREAM_ROUND_TRIPS } from './constants.js'
+import { STATION } from './nodes.js'
+import type { LinkModel } from './network.js'
+import type { NodeTable } from './nodes.js'
+import type { Rng } from './rng.js'
+
+/**
+ * Kad-DHT lookups, modelled from @libp2p/kad-dht:
+ *
+ * - ids: kad-dht's id is the sha2-256 of the PeerId (or key); the
+ *   simulator keeps its first 32 bits ({@link NodeTable.kadId}) and uses
+ *   their XOR as the distance;
+ * - servers: stations run the DHT in server mode, vehicles in client mode
+ *   (packages/peer `mesh-node.ts`), so only stations sit in routing tables,
+ *   answer queries and hold provider records;
+ * - routing table: kad-dht's bucket trie splits a full bucket while its
+ *   depth is below PREFIX_LENGTH (6), so it ends as up to 64 buckets of
+ *   K (20) peers by the first 6 bits of the peer's id; the simulator fills
+ *   each node's table as the routing-table refresh converges it: for each
+ *   6-bit prefix, K random servers with that prefix (all when fewer);
+ * - lookups: the start peers (the K closest in the local table) are split
+ *   over `disjointPaths` (K = 20) paths; each path queries its closest
+ *   unqueried peer, ALPHA (10) at once, and adds the peers each answer
+ *   names that are closer to the key than the answering peer; a peer is queried once per lookup; the lookup ends when
+ *   a provider is found, when no path has peers left, or at
+ *   DHT_QUERY_TIMEOUT_MS;
+ * - RPC: a new stream (its protocol negotiation, one round trip) and the
+ *   request's round trip, plus DIAL_ROUND_TRIPS round trips when the nodes
+ *   are not connected already; a server that left fails after
+ *   DHT_RPC_TIMEOUT_MS;
+ * - provide: the record goes to the K servers closest to the key (the
+ *   lookup a real provide makes finds them; the simulator takes them from
+ *   the full server list).
+ */
+
+const BUCKETS = 1 << KAD_PREFIX_LENGTH
+const SHIFT = 32 - KAD_PREFIX_LENGTH
+
+/** The 32-bit kad id of a key (a capability key such as `region/u33d`). */
+export function keyId (key: string): number {
+  const h = sha256(new TextEncoder().encode(key))
+  return ((h[0] << 24) | (h[1] << 16) | (h[2] << 8) | h[3]) >>> 0
+}
+
+/** XOR distance of two 32-bit kad ids. */
+export function distance (a: number, b: number): number {
+  return (a ^ b) >>> 0
+}
+
+/** Result of one lookup. */
+export interface LookupResult {
+  /** a provider was found in time */
+  found: boolean
+  /** ms from the start to the first provider (or to the end of the lookup) */
+  ms: number
+  /** RPCs sent */
+  rpcs: number
+  /** bytes of requests and answers */
+  bytes: number
+}
+
+/** Routing tables, provider records and lookups of a fleet. */
+export class Dht {
+  /** node numbers of the DHT servers */
+  readonly servers: Int32Array
+  /** `table[(node * 64 + bucket) * K + k]`: server node numbers, -1 empty */
+  private readonly table: Int32Array
+  private readonly count: Uint8Array
+  private readonly nodes: NodeTable
+  private readonly net: LinkModel
+  private readonly connectedPeers: number
+  /** key id → the K servers closest to it (where its records go) and the providers */
+  private readonly records = new Map<number, { holders: Set<number>, providers: Set<number> }>()
+
+  /**
+   * Builds the converged routing tables (model in the module docs).
+   *
+   * @param connectedPeers - peers each node is connected to (no dial before an RPC to one of them)
+   */
+  constructor (nodes: NodeTable, net: LinkModel, rng: Rng, connectedPeers: number) {
+    this.nodes = nodes
+    this.net = net
+    this.connectedPeers = connectedPeers
+    const servers: number[] = []
+    for (let i = 0; i < nodes.size; i++) if (nodes.role[i] === STATION) servers.push(i)
+    this.servers = Int32Array.from(servers)
+    const groups: number[][] = Array.from({ length: BUCKETS }, () => [])
+    for (const s of servers) groups[nodes.kadId[s] >>> SHIFT].push(s)
+    this.table = new Int32Array(nodes.size * BUCKETS * KAD_K).fill(-1)
+    this.count = new Uint8Array(nodes.size * BUCKETS)
+    for (let n = 0; n < nodes.size; n++) {
+      for (let b = 0; b < BUCKETS; b++) {
+        // K random servers of the prefix (a partial Fisher-Yates on the group itself; its order does not matter)
+        const g = groups[b]
+        let take = 0
+        for (let k = 0; k < g.length && take < KAD_K; k++) {
+          const j = k + rng.int(g.length - k)
+          const t = g[k]; g[k] = g[j]; g[j] = t
+          if (g[k] === n) continue
+          this.table[(n * BUCKETS + b) * KAD_K + take++] = g[k]
+        }
+        this.count[n * BUCKETS + b] = take
+      }
+    }
+  }
+
+  /** Peers in `node`'s routing table. */
+  tableSize (node: number): number {
+    let c = 0
+    for (let b = 0; b < BUCKETS; b++) c += this.count[node * BUCKETS + b]
+    return c
+  }
+
+  /** The `k` servers in `node`'s table closest to `id` by XOR, closest first. */
+  closest (node: number, id: number, k = KAD_K): number[] {
+    const best: number[] = []
+    const base = node * BUCKETS
+    for (let b = 0; b < BUCKETS; b++) {
+      const c = this.count[base + b]
+      for (let i = 0; i < c; i++) {
+        const p = this.table[(base + b) * KAD_K + i]
+        insertClosest(best, p, id, k, this.nodes.kadId)
+      }
+    }
+    return best
+  }
+
+  /** The `k` servers of the whole fleet closest to `id` (online or not). */
+  trueClosest (id: number, k = KAD_K): number[] {
+    const best: number[] = []
+    for (const s of this.servers) insertClosest(best, s, id, k, this.nodes.kadId)
+    return best
+  }
+
+  /** `provider` announces `key`: its record goes to the K servers closest to the key's id. */
+  provide (key: string, provider: number): void {
+    const id = keyId(key)
+    let r = this.records.get(id)
+    if (r == null) { r = { holders: new Set(this.trueClosest(id)), providers: new Set() }; this.records.set(id, r) }
+    r.providers.add(provider)
+  }
+
+  /**
+   * findProviders(key) from node `src` (model in the module docs); online
+   * state as it stands now. Pure given `rng`.
+   */
+  findProviders (src: number, key: string, rng: Rng): LookupResult {
+    const id = keyId(key)
+    const held = this.records.get(id)?.holders
+    const online = this.nodes.online
+    const kad = this.nodes.kadId
+    // the requester's own record counts (kad-dht checks its provider store first)
+    if (held?.has(src) === true && online[src] === 1) return { found: true, ms: 0, rpcs: 0, bytes: 0 }
+    const dialShare = Math.max(0, 1 - this.connectedPeers / Math.max(1, this.servers.length))
+    const seen = new Set<number>([src])
+    const paths: number[][] = Array.from({ length: KAD_DISJOINT_PATHS }, () => [])
+    const start = this.closest(src, id)
+    start.forEach((p, i) => { seen.add(p); paths[i % KAD_DISJOINT_PATHS].push(p) })
+    const inflight = new Int32Array(KAD_DISJOINT_PATHS)
+    // completions: (path, peer) encoded as peer * paths + path, keyed by time
+    const q = new FlatQueue<number>()
+    let rpcs = 0
+    let bytes = 0
+    let last = 0
+    const launch = (path: number, now: number): void => {
+      const list = paths[path]
+      while (inflight[path] < KAD_ALPHA && list.length > 0) {
+        list.sort((a, b) => distance(kad[b], id) - distance(kad[a], id))
+        const p = list.pop() as number
+        inflight[path]++
+        rpcs++
+        bytes += DHT_MESSAGE_BYTES
+        let t: number
+        if (online[p] !== 1 || this.net.lost(src, p, rng)) t = now + DHT_RPC_TIMEOUT_MS
+        else {
+          // kad-dht opens a stream per RPC: the protocol negotiation, then the request and its answer
+          t = now + (1 + STREAM_ROUND_TRIPS) * this.net.roundTrip(src, p, rng)
+          if (rng.chance(dialShare)) for (let d = 0; d < DIAL_ROUND_TRIPS; d++) t += this.net.roundTrip(src, p, rng)
+        }
+        q.push(p * KAD_DISJOINT_PATHS + path, t)
+      }
+    }
+    for (let p = 0; p < KAD_DISJOINT_PATHS; p++) launch(p, 0)
+    while (q.length > 0) {
+      const t = q.peekValue() as number
+      const v = q.pop() as number
+      last = t
+      if (t > DHT_QUERY_TIMEOUT_MS) return { found: false, ms: DHT_QUERY_TIMEOUT_MS, rpcs, bytes }
+      const path = v % KAD_DISJOINT_PATHS
+      const p = (v - path) / KAD_DISJOINT_PATHS
+      inflight[path]--
+      if (online[p] === 1) {
+        if (held?.has(p) === true) return { found: true, ms: t, rpcs, bytes: bytes + DHT_MESSAGE_BYTES + DHT_PEER_BYTES }
+        const closer = this.closest(p, id)
+        bytes += DHT_MESSAGE_BYTES + closer.length * DHT_PEER_BYTES
+        const dp = distance(kad[p], id)
+        for (const c of closer) {
+          if (seen.has(c) || distance(kad[c], id) >= dp) continue
+          seen.add(c)
+          paths[path].push(c)
+        }
+      }
+      launch(path, t)
+    }
+    return { found: false, ms: last, rpcs, bytes }
+  }
+}
+
+function insertClosest (best: number[], p: number, id: number, k: number, kad: Uint32Array): void {
+  const d = distance(kad[p], id)
+  if (best.length === k && d >= distance(kad[best[k - 1]], id)) return
+  let i = best.length
+  if (i === k) i--
+  best[i] = p
+  while (i > 0 && distance(kad[best[i - 1]], id) > d) {
+    best[i] = best[i - 1]
+    best[i - 1] = p
+    i--
+  }
+}

@@ -1,0 +1,204 @@
+import { BID_WINDOW_MS, DEFAULT_MS_PER_UNIT, DEFAULT_UNCACHED_SETUP_MS, LOAD_FACTOR, MAX_CONCURRENT_LEASES } from '@fleetmesh/market'
+import { RECONCILE_INTERVAL_MS } from '@fleetmesh/ledger'
+import { assertRegion } from '@fleetmesh/protocol'
+import { CHURN_PER_HOUR, CONNECTED_PEERS, DEFAULT_SEED, OFFLINE_MEAN_MS, PROCESSING_MS, RECEIPT_SAMPLE } from './constants.js'
+import { SimConfigError } from './errors.js'
+
+/**
+ * The scenario format: plain JSON data (survives `structuredClone` and a
+ * file) describing a fleet, its network and its workload. The real
+ * benchmark (`bench/scale.ts`) and the simulator (`bench/sim.ts`) read the
+ * same scenario ({@link scaleScenario}), so their figures compare.
+ */
+
+/** One class of link: one-way latency and loss. */
+export interface LinkClass {
+  /** fixed one-way latency, ms */
+  meanMs: number
+  /** mean of the exponential jitter added to each message, ms */
+  jitterMs: number
+  /** chance that a message on this link is lost, 0..1 */
+  loss: number
+}
+
+/** Links by class: station to station in a region, station to station across regions, and any link with a vehicle (cellular). */
+export interface LinkClasses {
+  backbone: LinkClass
+  interRegion: LinkClass
+  cellular: LinkClass
+}
+
+/** The job every requester submits (fields of `JobSpec`). */
+export interface ScenarioJob {
+  /** compute units of each shard */
+  shardUnits: number[]
+  /** credits per compute unit */
+  maxPricePerUnit: number
+  /** ms from submit to the deadline */
+  deadlineMs: number
+  /** ms the requester collects bids at most @default BID_WINDOW_MS (500) */
+  bidWindowMs?: number
+  /** @default 1 */
+  redundancy?: number
+  /** @default 0 */
+  minReputation?: number
+}
+
+/** How workers price and run shards. */
+export interface ScenarioWorkers {
+  /** base prices are spread evenly over [min, max] credits per unit */
+  basePricePerUnit: [number, number]
+  /** @default LOAD_FACTOR (0.5) */
+  loadFactor?: number
+  /** @default MAX_CONCURRENT_LEASES (4) */
+  maxConcurrentLeases?: number
+  /** @default DEFAULT_MS_PER_UNIT (10) */
+  msPerUnit?: number
+  /** @default DEFAULT_UNCACHED_SETUP_MS (2000) */
+  setupMs?: number
+  /** share of vehicles whose owner policy allows work (parked with enough charge, or charging), 0..1 @default 1 */
+  vehiclesAvailable?: number
+}
+
+/** A scenario. Every optional field has the default named in its docs. */
+export interface Scenario {
+  name: string
+  /** @default DEFAULT_SEED (1) */
+  seed?: number
+  /** nodes in the fleet */
+  nodes: number
+  /** region geohash prefixes; nodes are spread evenly over them */
+  regions: string[]
+  /** share of stations, 0..1 (at least one per region) */
+  stationShare: number
+  links: LinkClasses
+  /** CPU time per message a node handles, ms @default PROCESSING_MS (0.5) */
+  processingMs?: number
+  /** peers each node is connected to @default CONNECTED_PEERS (40) */
+  connectedPeers?: number
+  /** leaves per node per hour, 0..1 @default 0 */
+  churnPerHour?: number
+  /** mean time away of a node that left, ms @default OFFLINE_MEAN_MS (1 h) */
+  offlineMeanMs?: number
+  /** length of the run, ms */
+  durationMs: number
+  /** jobs submitted per hour, fleet-wide (requesters are random online nodes) */
+  jobsPerHour: number
+  job: ScenarioJob
+  workers: ScenarioWorkers
+  /** findProviders lookups run, from random nodes for a random region key @default 0 */
+  dhtLookups?: number
+  /** anti-entropy interval, ms @default RECONCILE_INTERVAL_MS (5000) */
+  reconcileIntervalMs?: number
+  /**
+   * `exact`: every node holds its receipt set and reconciles with the real
+   * sessions; `sampled`: the fleet-wide dissemination of a sample of
+   * receipts is simulated in full, and repair by anti-entropy drawn from
+   * the session rate @default 'exact' up to 2000 nodes, else 'sampled'
+   */
+  receipts?: 'exact' | 'sampled'
+  /** receipts simulated in full in `sampled` mode @default RECEIPT_SAMPLE (20) */
+  receiptSample?: number
+}
+
+/** A scenario with every default applied. */
+export type ResolvedScenario = Required<Scenario> & { job: Required<ScenarioJob>, workers: Required<ScenarioWorkers> }
+
+/**
+ * Applies the defaults and checks the ranges.
+ *
+ * @throws SimConfigError naming the bad field
+ */
+export function resolveScenario (s: Scenario): ResolvedScenario {
+  const check = (ok: boolean, what: string): void => { if (!ok) throw new SimConfigError(`scenario ${s.name ?? ''}: ${what}`) }
+  check(Number.isInteger(s.nodes) && s.nodes >= 2, `nodes must be an integer of at least 2, not ${s.nodes}`)
+  check(Array.isArray(s.regions) && s.regions.length >= 1, 'regions must list at least one region')
+  for (const r of s.regions) {
+    try { assertRegion(r) } catch { check(false, `region "${r}" is not a geohash prefix`) }
+  }
+  check(s.stationShare >= 0 && s.stationShare <= 1, `stationShare must be in 0..1, not ${s.stationShare}`)
+  check(s.durationMs > 0, `durationMs must be positive, not ${s.durationMs}`)
+  check(s.jobsPerHour >= 0, `jobsPerHour must not be negative, not ${s.jobsPerHour}`)
+  check(s.job.shardUnits.length >= 1 && s.job.shardUnits.every(u => Number.isInteger(u) && u > 0), 'job.shardUnits must be positive integers')
+  for (const k of ['backbone', 'interRegion', 'cellular'] as const) {
+    const l = s.links?.[k]
+    check(l != null && l.meanMs >= 0 && l.jitterMs >= 0 && l.loss >= 0 && l.loss < 1, `links.${k} needs meanMs ≥ 0, jitterMs ≥ 0 and loss in [0, 1)`)
+  }
+  const churn = s.churnPerHour ?? 0
+  check(churn >= 0 && churn <= 1, `churnPerHour must be in 0..1, not ${churn}`)
+  return {
+    ...s,
+    seed: s.seed ?? DEFAULT_SEED,
+    processingMs: s.processingMs ?? PROCESSING_MS,
+    connectedPeers: s.connectedPeers ?? CONNECTED_PEERS,
+    churnPerHour: churn,
+    offlineMeanMs: s.offlineMeanMs ?? OFFLINE_MEAN_MS,
+    dhtLookups: s.dhtLookups ?? 0,
+    reconcileIntervalMs: s.reconcileIntervalMs ?? RECONCILE_INTERVAL_MS,
+    receipts: s.receipts ?? (s.nodes <= 2000 ? 'exact' : 'sampled'),
+    receiptSample: s.receiptSample ?? RECEIPT_SAMPLE,
+    job: { bidWindowMs: BID_WINDOW_MS, redundancy: 1, minReputation: 0, ...s.job },
+    workers: { loadFactor: LOAD_FACTOR, maxConcurrentLeases: MAX_CONCURRENT_LEASES, msPerUnit: DEFAULT_MS_PER_UNIT, setupMs: DEFAULT_UNCACHED_SETUP_MS, vehiclesAvailable: 1, ...s.workers }
+  }
+}
+
+/** Loopback: every node of the real bench runs in one process on one machine. */
+export const LOOPBACK_LINK: Readonly<LinkClass> = Object.freeze({ meanMs: 0.05, jitterMs: 0.05, loss: 0 })
+
+/** Assumed field links: a station backbone inside a region (metro fibre). */
+export const BACKBONE_LINK: Readonly<LinkClass> = Object.freeze({ meanMs: 2, jitterMs: 1, loss: 0 })
+
+/** Assumed field links: stations of different regions (national backbone). */
+export const INTER_REGION_LINK: Readonly<LinkClass> = Object.freeze({ meanMs: 20, jitterMs: 5, loss: 0 })
+
+/** Assumed field links: a vehicle on LTE behind carrier NAT, relayed or hole-punched (one-way ~40 ms, 1 % loss). */
+export const CELLULAR_LINK: Readonly<LinkClass> = Object.freeze({ meanMs: 40, jitterMs: 15, loss: 0.01 })
+
+/**
+ * The scenario of the real fleet-scale benchmark (`bench/scale.ts`): `nodes`
+ * in-process nodes on loopback in two regions, one station in five, jobs of
+ * four shards. `processingMs` stands for the CPU a node spends per message
+ * when `nodes` nodes share this machine's cores (fitted by the calibration
+ * in `bench/sim.ts`).
+ */
+export function scaleScenario (nodes: number, processingMs = PROCESSING_MS): Scenario {
+  return {
+    name: `scale-n${nodes}`,
+    nodes,
+    regions: ['u33d', 'gcpv'],
+    stationShare: 0.2,
+    links: { backbone: { ...LOOPBACK_LINK }, interRegion: { ...LOOPBACK_LINK }, cellular: { ...LOOPBACK_LINK } },
+    processingMs,
+    connectedPeers: CONNECTED_PEERS,
+    durationMs: 60_000,
+    jobsPerHour: 600,
+    job: { shardUnits: [100, 100, 100, 100], maxPricePerUnit: 2, deadlineMs: 30_000, bidWindowMs: BID_WINDOW_MS },
+    workers: { basePricePerUnit: [0.5, 1.5], maxConcurrentLeases: 2 },
+    dhtLookups: 50,
+    receipts: 'exact'
+  }
+}
+
+/**
+ * A field fleet: `nodes` nodes in `regions` regions of 1,000–5,000 nodes,
+ * one station in ten, field links, `churnPerHour` churn (5 %), one hour.
+ */
+export function fleetScenario (nodes: number, churnPerHour = CHURN_PER_HOUR): Scenario {
+  const regionCount = Math.max(1, Math.round(nodes / 5000))
+  const base32 = '0123456789bcdefghjkmnpqrstuvwxyz'
+  const regions = Array.from({ length: regionCount }, (_, i) => `u${base32[Math.floor(i / 32) % 32]}${base32[i % 32]}`)
+  return {
+    name: `fleet-n${nodes}`,
+    nodes,
+    regions,
+    stationShare: 0.1,
+    links: { backbone: { ...BACKBONE_LINK }, interRegion: { ...INTER_REGION_LINK }, cellular: { ...CELLULAR_LINK } },
+    churnPerHour,
+    durationMs: 60 * 60 * 1000,
+    jobsPerHour: 20 * regionCount,
+    job: { shardUnits: [100, 100, 100, 100, 100, 100, 100, 100], maxPricePerUnit: 2, deadlineMs: 120_000, bidWindowMs: BID_WINDOW_MS },
+    workers: { basePricePerUnit: [0.5, 1.5], maxConcurrentLeases: 2, vehiclesAvailable: 0.3 },
+    dhtLookups: 200,
+    receipts: 'sampled'
+  }
+}

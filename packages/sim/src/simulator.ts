@@ -1,0 +1,364 @@
+import { IdSet } from '@fleetmesh/ledger'
+import { GOSSIP_HEARTBEAT_MS, HOUR_MS, MARKET_MESSAGE_UNITS, RECEIPT_UNITS, STREAM_ROUND_TRIPS } from './constants.js'
+import { Dht } from './dht.js'
+import { disseminate, reachOf, TopicMesh } from './gossip.js'
+import { EPOCH_MS, runOffer } from './market.js'
+import { LinkModel } from './network.js'
+import { NodeTable, STATION } from './nodes.js'
+import type { FleetNode } from './nodes.js'
+import { EventQueue } from './queue.js'
+import { makeReceipt, RECEIPT_ENTRY_BYTES, ReceiptSets, reconcilePair, sessionCost } from './receipts.js'
+import { Rng } from './rng.js'
+import { resolveScenario } from './scenario.js'
+import { percentile } from './stats.js'
+import type { OfferOutcome } from './market.js'
+import type { ResolvedScenario, Scenario } from './scenario.js'
+import type { Balances } from '@fleetmesh/ledger'
+
+/**
+ * A run of a scenario: the fleet, its topic meshes and routing tables, and
+ * the virtual clock driving job submissions (Poisson, `jobsPerHour`),
+ * lease ends, receipts, anti-entropy, DHT lookups and churn (leaves at
+ * `churnPerHour` per node, rejoins after an exponential time away).
+ */
+
+/** Options of {@link simulate}. */
+export interface SimulateOptions {
+  /** PeerId strings of the nodes (to compare with a real mesh) @default `sim-<i>` */
+  names?: string[]
+  /** fleet-wide gossip probes (messages from random nodes on the receipts topic) @default 20 */
+  gossipProbes?: number
+  /** the nodes one by one (role, region, price, availability), e.g. those of a real mesh */
+  fleet?: FleetNode[]
+  /** scripted submissions (virtual ms, requester node number) instead of Poisson arrivals at `jobsPerHour` */
+  jobs?: Array<{ atMs: number, requester: number }>
+}
+
+/** Figures of a run (names shared with `bench/scale.ts` where they measure the same thing). */
+export interface SimFigures {
+  nodes: number
+  regions: number
+  /** fleet-wide gossip probes: time until every online node had the message, ms */
+  gossipToAllP50Ms: number
+  gossipToAllP99Ms: number
+  /** offers: share of the region's eligible workers reached within the bid window (mean, and the worst offer) */
+  offerReach: number
+  offerReachMin: number
+  /** region offers topic: time until every online subscriber had the offer, ms (p99 over offers) */
+  offerToAllP99Ms: number
+  findProvidersSuccess: number
+  findProvidersP50Ms: number
+  /** submit to the last accepted award, ms (jobs with every slot placed) */
+  offerToAwardsP50Ms: number
+  offerToAwardsP99Ms: number
+  /** jobs submitted, and jobs with a slot no bid took */
+  jobs: number
+  unplacedJobs: number
+  /** receipts created */
+  receipts: number
+  /** time from a receipt's creation until every online node holds it, ms: p50, p99 and max over receipts (the sampled ones in `sampled` mode) */
+  receiptConvergenceP50Ms: number
+  receiptConvergenceP99Ms: number
+  receiptConvergenceMs: number
+  /** bytes each node sends per hour, mean (gossip, IHAVE/IWANT, market streams, reconciliation, DHT) */
+  bytesPerNodePerHour: number
+  /** of those, by part: offers, bids, market direct streams (NoBid, award, accept), receipt gossip, anti-entropy sessions, DHT lookups */
+  bytesPerNodePerHourBy: { offers: number, bids: number, direct: number, receipts: number, reconcile: number, dht: number }
+  /** node leaves during the run */
+  leaves: number
+  /** events the clock ran */
+  events: number
+  /** wall-clock ms of the run */
+  wallMs: number
+  /** peak RSS of this process during the run, MB */
+  rssMB: number
+}
+
+/** A finished run: figures, and what the comparison test checks. */
+export interface SimResult {
+  scenario: ResolvedScenario
+  figures: SimFigures
+  offers: OfferOutcome[]
+  /** exact mode: each node's balances over its receipt set at the end */
+  balances?: Balances[]
+  /** exact mode: true if every online node holds the same receipt set at the end */
+  converged?: boolean
+}
+
+const SUBMIT = 1
+const LEASE_END = 2
+const RECEIPT_ARRIVE = 3
+const RECONCILE_TICK = 4
+const RECONCILE_APPLY = 5
+const LEAVE = 6
+const JOIN = 7
+const LOOKUP = 8
+
+/**
+ * Runs a scenario to its end (exact receipts: the ledger's sessions run
+ * for real, so this is async).
+ *
+ * @throws SimConfigError on a bad scenario
+ */
+export async function simulate (input: Scenario, options: SimulateOptions = {}): Promise<SimResult> {
+  const started = performance.now()
+  let rss = process.memoryUsage().rss
+  const s = resolveScenario(input)
+  const rng = new Rng(s.seed)
+  const nodes = new NodeTable(s, rng, options.names, options.fleet)
+  const net = new LinkModel(s, nodes)
+  const n = nodes.size
+  const offers = nodes.byRegion.map(m => new TopicMesh(m, n, rng))
+  const bids = nodes.byRegion.map(m => new TopicMesh(m, n, rng))
+  const all = new TopicMesh(Array.from({ length: n }, (_, i) => i), n, rng)
+  const dht = new Dht(nodes, net, rng, s.connectedPeers)
+  // every node provides its region's key (a DHT client puts its record through the servers); stations also role/station
+  for (let i = 0; i < n; i++) {
+    dht.provide(`region/${nodes.regions[nodes.region[i]]}`, i)
+    if (nodes.role[i] === STATION) dht.provide('role/station', i)
+  }
+  rss = Math.max(rss, process.memoryUsage().rss)
+  const q = new EventQueue()
+  const world = { scenario: s, nodes, net, rng, offers, bids }
+  let bytes = 0
+  const by = { offers: 0, bids: 0, direct: 0, receipts: 0, reconcile: 0, dht: 0 }
+  let leaves = 0
+  let onlineCount = n
+  const outcomes: OfferOutcome[] = []
+  const lookups: Array<{ found: boolean, ms: number }> = []
+  const exact = s.receipts === 'exact'
+  const sets = exact ? new ReceiptSets(n) : undefined
+  const created: number[] = []
+  const holders: number[] = []
+  const convergedAt: number[] = []
+  let sampledReceipts = 0
+  let closed = false
+  let receiptCount = 0
+  const sampledConvergence: number[] = []
+  const receiptBytes: number[] = []
+  // pending lease ends: what each one's receipt says
+  const leases: Array<{ requester: number, worker: number, jobId: string, shardIndex: number, replica: number, units: number, price: number, startedAt: number }> = []
+  const pendingApply: Uint8Array[][] = []
+
+  // the cost of an idle anti-entropy session and of one that repairs a receipt, from the real sessions
+  const idle = await sessionCost(Math.max(1, Math.round(s.jobsPerHour * s.durationMs / HOUR_MS * s.job.shardUnits.length)), 0)
+  const repair = await sessionCost(Math.max(1, Math.round(s.jobsPerHour * s.durationMs / HOUR_MS * s.job.shardUnits.length)), 1)
+
+  const indexOf = new Map<string, number>()
+  const hex = (id: Uint8Array): string => Buffer.from(id).toString('hex')
+  if (sets != null) {
+    const create = sets.create.bind(sets)
+    sets.create = (r) => { const i = create(r); indexOf.set(hex(r.id), i); return i }
+  }
+  const hold = (node: number, index: number): void => {
+    if (sets == null || !sets.hold(node, index)) return
+    holders[index]++
+    if (holders[index] >= onlineCount && Number.isNaN(convergedAt[index])) convergedAt[index] = q.now
+  }
+  const checkConverged = (): void => {
+    for (let i = 0; i < holders.length; i++) if (Number.isNaN(convergedAt[i]) && holders[i] >= onlineCount) convergedAt[i] = q.now
+  }
+  const randomOnline = (not: number): number => {
+    for (let tries = 0; tries < 64; tries++) {
+      const v = rng.int(n)
+      if (v !== not && nodes.online[v] === 1) return v
+    }
+    return -1
+  }
+
+  q.on(SUBMIT, (scripted) => {
+    if (closed) return
+    const requester = scripted >= 0 ? scripted : randomOnline(-1)
+    if (requester >= 0) {
+      const jobId = `job-${outcomes.length}`
+      const o = runOffer(world, requester, jobId, q.now)
+      outcomes.push(o)
+      bytes += o.bytes
+      by.offers += o.bytesOffer; by.bids += o.bytesBids; by.direct += o.bytesDirect
+      if (o.unplaced === 0) {
+        for (const a of o.awards) {
+          nodes.held[a.worker]++
+          const end = a.acceptedAt + s.workers.setupMs + s.workers.msPerUnit * a.units
+          leases.push({ requester, worker: a.worker, jobId, shardIndex: a.shardIndex, replica: a.replica, units: a.units, price: a.pricePerUnit, startedAt: a.acceptedAt })
+          q.schedule(end, LEASE_END, leases.length - 1)
+        }
+      }
+    }
+    if (scripted < 0 && s.jobsPerHour > 0) q.schedule(q.now + rng.exp(HOUR_MS / s.jobsPerHour), SUBMIT, -1)
+  })
+
+  q.on(LEASE_END, (k) => {
+    const l = leases[k]
+    nodes.held[l.worker] = Math.max(0, nodes.held[l.worker] - 1)
+    // Complete (with the worker-signed receipt) → Ack on a new stream, then the requester countersigns, stores and gossips the receipt
+    const at = q.now + (1 + STREAM_ROUND_TRIPS) * net.roundTrip(l.worker, l.requester, rng) + 2 * MARKET_MESSAGE_UNITS * net.processingMs + RECEIPT_UNITS * net.processingMs
+    receiptCount++
+    if (nodes.online[l.requester] !== 1) return
+    if (sets != null) {
+      const r = makeReceipt({ jobId: l.jobId, shardIndex: l.shardIndex, replica: l.replica, requester: nodes.names[l.requester], worker: nodes.names[l.worker], units: l.units, pricePerUnit: l.price, startedAt: EPOCH_MS + l.startedAt, finishedAt: EPOCH_MS + q.now })
+      const index = sets.create(r)
+      created[index] = at
+      holders[index] = 0
+      convergedAt[index] = NaN
+      const d = disseminate(all, nodes, net, rng, l.requester, at, { dataBytes: RECEIPT_ENTRY_BYTES, connectedPeers: s.connectedPeers, processingMs: RECEIPT_UNITS * net.processingMs })
+      bytes += d.bytes
+      by.receipts += d.bytes
+      for (let i = 0; i < all.size; i++) if (Number.isFinite(d.arrival[i])) q.schedule(d.arrival[i], RECEIPT_ARRIVE, all.members[i], index)
+    } else if (sampledReceipts < s.receiptSample && at > 0.1 * s.durationMs) {
+      // sampled: gossip in full, then each online node it missed is repaired by its first anti-entropy session
+      sampledReceipts++
+      const d = disseminate(all, nodes, net, rng, l.requester, at, { dataBytes: RECEIPT_ENTRY_BYTES, connectedPeers: s.connectedPeers, processingMs: RECEIPT_UNITS * net.processingMs })
+      let worst = 0
+      for (let i = 0; i < all.size; i++) {
+        const g = all.members[i]
+        if (nodes.online[g] !== 1) continue
+        let t = d.arrival[i]
+        if (!Number.isFinite(t)) {
+          // own sessions every interval (random phase) and other nodes' picks at the same rate
+          const own = rng.next() * s.reconcileIntervalMs
+          const theirs = rng.exp(s.reconcileIntervalMs)
+          const partner = randomOnline(g)
+          const oneWay = partner >= 0 ? net.latency(g, partner, rng) : 0
+          t = at + GOSSIP_HEARTBEAT_MS + Math.min(own, theirs) + repair.messages * (oneWay + net.processingMs)
+        }
+        worst = Math.max(worst, t - at)
+      }
+      sampledConvergence.push(worst)
+      receiptBytes.push(d.bytes)
+    }
+  })
+
+  q.on(RECEIPT_ARRIVE, (node, index) => { if (nodes.online[node] === 1) hold(node, index) })
+
+  q.on(RECONCILE_TICK, async (node) => {
+    if (nodes.online[node] === 1 && sets != null) {
+      const peer = randomOnline(node)
+      if (peer >= 0) {
+        const r = await reconcilePair(sets.sets[node].snapshot(), sets.sets[peer].snapshot())
+        bytes += r.initiator.bytesSent + r.responder.bytesSent
+        by.reconcile += r.initiator.bytesSent + r.responder.bytesSent
+        const messages = r.initiator.rounds + r.responder.rounds
+        let t = q.now
+        for (let m = 0; m < messages; m++) t += net.latency(m % 2 === 0 ? node : peer, m % 2 === 0 ? peer : node, rng) + net.processingMs
+        if (r.toInitiator.length > 0) { pendingApply.push(r.toInitiator); q.schedule(t, RECONCILE_APPLY, node, pendingApply.length - 1) }
+        if (r.toResponder.length > 0) { pendingApply.push(r.toResponder); q.schedule(t, RECONCILE_APPLY, peer, pendingApply.length - 1) }
+      }
+    }
+    q.schedule(q.now + s.reconcileIntervalMs, RECONCILE_TICK, node)
+  })
+
+  q.on(RECONCILE_APPLY, (node, k) => {
+    const ids = pendingApply[k]
+    if (sets == null || nodes.online[node] !== 1) return
+    for (const id of ids) {
+      if (!sets.holdId(node, id)) continue
+      const index = indexOf.get(hex(id))
+      if (index != null) { holders[index]++; if (holders[index] >= onlineCount && Number.isNaN(convergedAt[index])) convergedAt[index] = q.now }
+    }
+  })
+
+  q.on(LEAVE, (node) => {
+    if (nodes.online[node] === 1) {
+      nodes.online[node] = 0
+      nodes.leftAt[node] = q.now
+      onlineCount--
+      leaves++
+      checkConverged()
+      q.schedule(q.now + rng.exp(s.offlineMeanMs), JOIN, node)
+    }
+    q.schedule(q.now + rng.exp(HOUR_MS / (s.churnPerHour * n)), LEAVE, rng.int(n))
+  })
+  q.on(JOIN, (node) => {
+    nodes.online[node] = 1
+    onlineCount++
+    // a rejoined node holds what it held before it left; its first anti-entropy session brings the rest
+  })
+
+  q.on(LOOKUP, () => {
+    const src = randomOnline(-1)
+    if (src < 0) return
+    const r = dht.findProviders(src, `region/${nodes.regions[rng.int(nodes.regions.length)]}`, rng)
+    lookups.push(r)
+    bytes += r.bytes
+    by.dht += r.bytes
+  })
+
+  if (options.jobs != null) for (const j of options.jobs) q.schedule(j.atMs, SUBMIT, j.requester)
+  else if (s.jobsPerHour > 0) q.schedule(rng.exp(HOUR_MS / s.jobsPerHour), SUBMIT, -1)
+  if (s.churnPerHour > 0) q.schedule(rng.exp(HOUR_MS / (s.churnPerHour * n)), LEAVE, rng.int(n))
+  for (let i = 0; i < s.dhtLookups; i++) q.schedule(rng.next() * s.durationMs, LOOKUP)
+  if (exact) for (let i = 0; i < n; i++) q.schedule(rng.next() * s.reconcileIntervalMs, RECONCILE_TICK, i)
+
+  // fleet-wide gossip probes, at the start
+  const probes: number[] = []
+  for (let p = 0; p < (options.gossipProbes ?? 20); p++) {
+    const origin = rng.int(n)
+    const d = disseminate(all, nodes, net, rng, origin, 0, { dataBytes: 100, connectedPeers: s.connectedPeers })
+    probes.push(reachOf(d, all, nodes, 0).allMs)
+  }
+
+  const step = Math.max(1000, s.durationMs / 100)
+  for (let t = step; t <= s.durationMs + 1e-9; t += step) {
+    if (exact) await q.runAsync(t)
+    else q.run(t)
+    rss = Math.max(rss, process.memoryUsage().rss)
+  }
+  // exact mode: let the last receipts settle (gossip, then anti-entropy), bounded; no new jobs
+  closed = true
+  if (exact) {
+    checkConverged()
+    for (let extra = 0; extra < 12 && convergedAt.some(Number.isNaN); extra++) {
+      // no new jobs: the submissions stop at the end of the run
+      await q.runAsync(q.now + s.reconcileIntervalMs)
+      checkConverged()
+    }
+  }
+
+  const hours = s.durationMs / HOUR_MS
+  const placed = outcomes.filter(o => o.unplaced === 0)
+  const reach = outcomes.map(o => o.eligible === 0 ? 1 : o.reached / o.eligible)
+  let convergence: number[]
+  if (exact) convergence = created.map((c, i) => convergedAt[i] - c)
+  else {
+    convergence = sampledConvergence
+    const perReceipt = receiptBytes.length > 0 ? receiptBytes.reduce((a, b) => a + b, 0) / receiptBytes.length : 0
+    bytes += perReceipt * receiptCount
+    by.receipts += perReceipt * receiptCount
+    // every node initiates a session each interval; an idle one costs what the real session measured
+    bytes += n * (s.durationMs / s.reconcileIntervalMs) * idle.bytes
+    by.reconcile += n * (s.durationMs / s.reconcileIntervalMs) * idle.bytes
+  }
+  const figures: SimFigures = {
+    nodes: n,
+    regions: nodes.regions.length,
+    gossipToAllP50Ms: percentile(probes, 0.5),
+    gossipToAllP99Ms: percentile(probes, 0.99),
+    offerReach: reach.length === 0 ? 1 : reach.reduce((a, b) => a + b, 0) / reach.length,
+    offerReachMin: reach.length === 0 ? 1 : Math.min(...reach),
+    offerToAllP99Ms: percentile(outcomes.map(o => o.offerToAllMs), 0.99),
+    findProvidersSuccess: lookups.length === 0 ? NaN : lookups.filter(l => l.found).length / lookups.length,
+    findProvidersP50Ms: percentile(lookups.filter(l => l.found).map(l => l.ms), 0.5),
+    offerToAwardsP50Ms: percentile(placed.map(o => o.offerToAwardsMs), 0.5),
+    offerToAwardsP99Ms: percentile(placed.map(o => o.offerToAwardsMs), 0.99),
+    jobs: outcomes.length,
+    unplacedJobs: outcomes.length - placed.length,
+    receipts: receiptCount,
+    receiptConvergenceP50Ms: percentile(convergence, 0.5),
+    receiptConvergenceP99Ms: percentile(convergence, 0.99),
+    receiptConvergenceMs: convergence.length === 0 ? NaN : Math.max(...convergence),
+    bytesPerNodePerHour: bytes / n / hours,
+    bytesPerNodePerHourBy: { offers: by.offers / n / hours, bids: by.bids / n / hours, direct: by.direct / n / hours, receipts: by.receipts / n / hours, reconcile: by.reconcile / n / hours, dht: by.dht / n / hours },
+    leaves,
+    events: q.processed,
+    wallMs: performance.now() - started,
+    rssMB: Math.max(rss, process.memoryUsage().rss) / 2 ** 20
+  }
+  const result: SimResult = { scenario: s, figures, offers: outcomes }
+  if (sets != null) {
+    result.balances = Array.from({ length: n }, (_, i) => sets.balancesOf(i))
+    const first = nodes.online.indexOf(1)
+    const ref = first >= 0 ? sets.sets[first] : new IdSet()
+    result.converged = sets.sets.every((set, i) => nodes.online[i] !== 1 || (set.size === ref.size && set.fingerprint(0, set.size).every((b, k) => b === ref.fingerprint(0, ref.size)[k])))
+  }
+  return result
+}

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict'
+import { decideBid, planAwards } from '@fleetmesh/market'
+import { TopicMesh } from '../src/gossip.js'
+import { EPOCH_MS, runOffer, situationOf, termsOf } from '../src/market.js'
+import { VEHICLE } from '../src/nodes.js'
+import { testScenario, world } from './helpers.js'
+import type { MarketWorld } from '../src/market.js'
+
+function marketWorld (over: Parameters<typeof testScenario>[0] = {}): MarketWorld {
+  const scenario = testScenario({ nodes: 40, regions: ['u33d', 'gcpv'], ...over })
+  const { nodes, net, rng } = world(scenario)
+  return { scenario, nodes, net, rng, offers: nodes.byRegion.map(m => new TopicMesh(m, nodes.size, rng)), bids: nodes.byRegion.map(m => new TopicMesh(m, nodes.size, rng)) }
+}
+
+describe('market: a job round through the market\'s own functions', () => {
+  it('reaches only the region\'s workers and awards what planAwards picks from decideBid\'s bids', () => {
+    const w = marketWorld({ job: { shardUnits: [100, 100, 100], maxPricePerUnit: 1.2, deadlineMs: 30_000, bidWindowMs: 500 } })
+    const requester = w.nodes.byRegion[0][0]
+    const o = runOffer(w, requester, 'job-a', 1000)
+    for (const node of o.reachedNodes) assert.equal(w.nodes.region[node], 0, `node ${node} is of the offer's region`)
+    assert.equal(o.reached, o.eligible, 'every eligible worker of the region was reached')
+    assert.equal(o.eligible, 19)
+    // the bids the requester held are exactly decideBid's bids of the workers it heard from in time
+    const terms = termsOf(w.scenario, 'u33d', 1000)
+    for (const b of o.bids) {
+      const node = w.nodes.names.indexOf(b.bidder)
+      const d = decideBid({ jobId: 'job-a', region: 'u33d', openShardUnits: terms.shardUnits, maxPricePerUnit: terms.maxPricePerUnit, deadline: terms.deadline, minReputation: 0 }, situationOf(w, node), EPOCH_MS + 1000)
+      assert.ok(d.bid, `${b.bidder} bids`)
+      assert.equal(b.pricePerUnit, d.bid ? d.pricePerUnit : NaN, `${b.bidder}'s price`)
+    }
+    const plan = planAwards({ terms, bids: o.bids, open: [0, 1, 2].map(i => ({ shardIndex: i, replica: 0 })), now: EPOCH_MS + o.plannedAt })
+    assert.deepEqual(o.awards.map(a => a.bidder), plan.awards.map(a => a.bidder))
+    assert.equal(o.unplaced, 0)
+    assert.ok(o.offerToAwardsMs > 0 && Number.isFinite(o.offerToAwardsMs))
+    // workers priced over 1.2 never bid: base prices run 0.5..1.5 in node order
+    for (const b of o.bids) assert.ok(b.pricePerUnit <= 1.2, `${b.bidder} asks ${b.pricePerUnit}`)
+  })
+
+  it('leaves out busy workers and vehicles whose owner policy forbids work', () => {
+    const w = marketWorld()
+    const region = w.nodes.byRegion[0]
+    for (const node of region) {
+      if (w.nodes.role[node] === VEHICLE) w.nodes.available[node] = 0
+      else w.nodes.held[node] = w.scenario.workers.maxConcurrentLeases
+    }
+    const free = region.find(node => w.nodes.role[node] === VEHICLE) as number
+    w.nodes.available[free] = 1
+    const o = runOffer(w, region[0], 'job-b', 0)
+    assert.deepEqual(o.bids.map(b => b.bidder), [w.nodes.names[free]], 'only the one available vehicle bids')
+    assert.deepEqual(o.awards.map(a => a.worker), [free, free], 'it takes both shards (capacity: free leases, at most the open shards)')
+    assert.equal(o.unplaced, 0)
+    // with that vehicle busy too, nobody bids and both shards stay unplaced
+    w.nodes.held[free] = w.scenario.workers.maxConcurrentLeases
+    const none = runOffer(w, region[0], 'job-c', 0)
+    assert.equal(none.bids.length, 0)
+    assert.equal(none.unplaced, 2)
+    assert.equal(none.offerToAwardsMs, Infinity)
+  })
+})
