@@ -4,6 +4,8 @@
  * the probes every host runs over its nodes (presence arrivals, ledger entry
  * arrivals, DHT lookups, connection counts). Not a test; prints nothing.
  */
+import { writeFile } from 'node:fs/promises'
+import { Session } from 'node:inspector/promises'
 import { join } from 'node:path'
 import { createMeshNode, capabilityCid } from '@fleetmesh/peer'
 import { ScriptedVehicleState } from '@fleetmesh/market'
@@ -48,6 +50,16 @@ export async function startScaleNode (spec: ScaleNodeSpec, fleet: ScaleFleet, pr
   })
   probe.add(node)
   return node
+}
+
+/**
+ * Starts and stops one throwaway node, so that the code every node runs is
+ * loaded and compiled before a host takes its RSS baseline: the RSS growth
+ * after it is what the nodes themselves hold.
+ */
+export async function warmUp (spec: ScaleNodeSpec, fleet: ScaleFleet): Promise<void> {
+  const node = await startScaleNode(spec, fleet, new ScaleProbe())
+  await node.stop()
 }
 
 /** Per-host record of what its nodes saw, with sub-ms times (ms since the epoch, comparable across processes). */
@@ -125,6 +137,22 @@ export class ScaleProbe {
 
   async stop (): Promise<void> {
     await Promise.allSettled(this.nodes.map(async n => n.stop()))
+  }
+}
+
+/** Records a V8 CPU profile of this process for `ms` and writes it to `file` (open it in Chrome DevTools). */
+export async function cpuProfile (ms: number, file: string): Promise<string> {
+  const session = new Session()
+  session.connect()
+  try {
+    await session.post('Profiler.enable')
+    await session.post('Profiler.start')
+    await new Promise(resolve => setTimeout(resolve, ms))
+    const { profile } = await session.post('Profiler.stop')
+    await writeFile(file, JSON.stringify(profile))
+    return file
+  } finally {
+    session.disconnect()
   }
 }
 

@@ -4,11 +4,12 @@
  * Not a test; prints nothing itself.
  */
 import { writeHeapSnapshot } from 'node:v8'
-import { ScaleProbe, startScaleNode, usage } from './scale-node.js'
+import { cpuProfile, ScaleProbe, startScaleNode, usage, warmUp } from './scale-node.js'
 import type { ScaleFleet, ScaleNodeSpec } from './scale-node.js'
 
 export type ScaleWorkerCommand =
   | { id: number, type: 'start', specs: ScaleNodeSpec[], fleet: ScaleFleet, concurrency: number }
+  | { id: number, type: 'warm-up', spec: ScaleNodeSpec, fleet: ScaleFleet }
   | { id: number, type: 'ready' }
   | { id: number, type: 'usage' }
   | { id: number, type: 'lookup', node: number, region: string, timeoutMs: number }
@@ -17,6 +18,7 @@ export type ScaleWorkerCommand =
   | { id: number, type: 'entries', ids: string[] }
   | { id: number, type: 'shape' }
   | { id: number, type: 'heap-snapshot', file: string }
+  | { id: number, type: 'cpu-profile', ms: number, file: string }
   | { id: number, type: 'stop' }
 
 const probe = new ScaleProbe()
@@ -30,9 +32,17 @@ async function handle (cmd: ScaleWorkerCommand): Promise<unknown> {
       }))
       return { nodes: probe.nodes.length }
     }
+    case 'warm-up':
+      await warmUp(cmd.spec, cmd.fleet)
+      return {}
     case 'ready':
       // a node counts as ready once a peer admitted it and its capabilities reached the DHT
-      return { admitted: probe.nodes.filter(n => n.peers().length > 0).length, nodes: probe.nodes.length }
+      return {
+        admitted: probe.nodes.filter(n => n.peers().length > 0).length,
+        nodes: probe.nodes.length,
+        // why the others wait: what they refused, and their open connections
+        waiting: probe.nodes.filter(n => n.peers().length === 0).slice(0, 3).map(n => ({ refusals: n.refusals().map(r => r.code), connections: n.libp2p.getConnections().length }))
+      }
     case 'usage':
       return usage()
     case 'lookup':
@@ -47,6 +57,8 @@ async function handle (cmd: ScaleWorkerCommand): Promise<unknown> {
       return probe.shape()
     case 'heap-snapshot':
       return { file: writeHeapSnapshot(cmd.file) }
+    case 'cpu-profile':
+      return { file: await cpuProfile(cmd.ms, cmd.file) }
     case 'stop':
       await probe.stop()
       setTimeout(() => process.exit(0), 10)

@@ -18,6 +18,7 @@
  * Prints one JSON object (also written to `--out`), with `figures` keyed
  * `n<size>`, and the scenario in words on stderr.
  * Run: npm run bench:scale -- [--sizes 50,100,200] [--processes 4] [--regions 2] [--bid-window 300] [--jobs 3] [--out FILE]
+ * [--cpu-profile DIR] [--heap-snapshot DIR] (V8 profiles of the idle window, stations and the first worker's vehicles)
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
@@ -27,7 +28,7 @@ import { writeHeapSnapshot } from 'node:v8'
 import { generateMlp } from '@fleetmesh/runtime'
 import { createFleetKeys, createTestIdentity, loopbackListen, serializeFleetKeys, serializeIdentity } from '@fleetmesh/test-utils'
 import { IpcWorker, percentile } from './ipc-worker.js'
-import { ScaleProbe, startScaleNode, usage } from './scale-node.js'
+import { cpuProfile, ScaleProbe, startScaleNode, usage, warmUp } from './scale-node.js'
 import type { ScaleFleet, ScaleNodeSpec } from './scale-node.js'
 import type { ScaleWorkerCommand } from './scale-worker.js'
 import type { MeshNode, NodeRole } from '@fleetmesh/peer'
@@ -47,6 +48,7 @@ const { values } = parseArgs({
     'lookup-timeout': { type: 'string', default: '5000' },
     'start-concurrency': { type: 'string', default: '4' },
     'heap-snapshot': { type: 'string' },
+    'cpu-profile': { type: 'string' },
     out: { type: 'string' }
   }
 })
@@ -101,6 +103,8 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
   const workers = await Promise.all(Array.from({ length: processCount }, async () => IpcWorker.fork<ScaleWorkerCommand>(new URL('./scale-worker.js', import.meta.url))))
   const placed: Placed[] = []
   try {
+    // every host loads the node's code with a throwaway node before its baseline
+    await Promise.all([warmUp(await spec('vehicle', regions[0] as string, -1), fleet), ...workers.map(async (w, wi) => w.call({ type: 'warm-up', spec: await spec('vehicle', regions[0] as string, -2 - wi), fleet }))])
     const base: Usage[] = [usage(), ...await Promise.all(workers.map(async w => w.call<Usage>({ type: 'usage' })))]
     const t0 = Date.now()
     // stations: the first alone, then the rest (first station + the first of their region as bootstrap)
@@ -125,22 +129,33 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
       share.push({ ...s, bootstrap: [local[i % local.length], local[(i + 1) % local.length]].filter((a, k, all): a is string => a != null && all.indexOf(a) === k) })
       placed.push({ role: 'vehicle', region: s.region, host: 1 + (i % workers.length), index: share.length - 1 })
     })
+    const stationsMs = Date.now() - t0
     await Promise.all(workers.map(async (w, wi) => w.call({ type: 'start', specs: shares[wi] as ScaleNodeSpec[], fleet, concurrency })))
+    const createdMs = Date.now() - t0
     const deadline = Date.now() + 180_000
     let admitted = 0
     while (Date.now() < deadline) {
-      const counts = await Promise.all(workers.map(async w => w.call<{ admitted: number }>({ type: 'ready' })))
+      const counts = await Promise.all(workers.map(async w => w.call<{ admitted: number, waiting: unknown[] }>({ type: 'ready' })))
       admitted = probe.nodes.filter(n => n.peers().length > 0).length + counts.reduce((a, c) => a + c.admitted, 0)
       if (admitted === size) break
+      if (process.env.BENCH_TRACE != null && Date.now() - t0 > 15_000) log(`waiting: ${JSON.stringify(counts.map(c => c.waiting))}`)
       await sleep(250)
     }
     const startupMs = Date.now() - t0
-    log(`n=${size}: ${admitted}/${size} nodes admitted by a peer after ${startupMs} ms`)
+    log(`n=${size}: stations up after ${stationsMs} ms, every node created after ${createdMs} ms, ${admitted}/${size} admitted by a peer after ${startupMs} ms`)
     await sleep(Number(values['settle-ms']))
 
     // idle: RSS growth since before the nodes started, CPU over the idle window
     const idleStart: Usage[] = [usage(), ...await Promise.all(workers.map(async w => w.call<Usage>({ type: 'usage' })))]
-    await sleep(Number(values['idle-ms']))
+    if (values['cpu-profile'] != null) {
+      // profiles of the idle window: this process (stations) and the first worker (vehicles)
+      await Promise.all([
+        cpuProfile(Number(values['idle-ms']), join(values['cpu-profile'], `scale-n${size}-stations.cpuprofile`)),
+        workers[0]?.call({ type: 'cpu-profile', ms: Number(values['idle-ms']), file: join(values['cpu-profile'], `scale-n${size}-vehicles.cpuprofile`) })
+      ])
+    } else {
+      await sleep(Number(values['idle-ms']))
+    }
     const idleEnd: Usage[] = [usage(), ...await Promise.all(workers.map(async w => w.call<Usage>({ type: 'usage' })))]
     const hostNodes = [probe.nodes.length, ...shares.map(s => s.length)]
     const cpuPct = idleEnd.map((u, h) => (u.cpuUs - (idleStart[h] as Usage).cpuUs) / ((u.at - (idleStart[h] as Usage).at) * 1000) * 100)
@@ -205,15 +220,19 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
     const convergence: number[] = []
     const jobFailures: string[] = []
     const receiptIds: string[] = []
+    // per job, ms from the offer: bids heard, every shard awarded, settled
+    const timelines: Array<Record<string, unknown>> = []
     for (let j = 0; j < Number(values.jobs); j++) {
       const settled = await Promise.all(requesters.map(async (requester) => {
         const handle = requester.submit({ model: MLP, inputs: [pattern([4, 16])], shards: SHARDS, maxPrice: 10, bidWindowMs, deadline: Date.now() + 120_000 })
         let offeredAt = 0
         const awarded = new Set<number>()
         let awardsAt = 0
+        const bidAt: number[] = []
         try {
           for await (const e of handle) {
             if (e.type === 'offered' && offeredAt === 0) offeredAt = e.at
+            if (e.type === 'bid') bidAt.push(e.at)
             if (e.type === 'awarded' && awardsAt === 0) {
               awarded.add(e.shard)
               if (awarded.size === SHARDS) awardsAt = e.at
@@ -223,6 +242,7 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
           const settlement = await handle.settlement
           const settledAt = performance.timeOrigin + performance.now()
           if (offeredAt > 0 && awardsAt > 0) awardsBeyond.push(awardsAt - offeredAt - bidWindowMs)
+          timelines.push({ region: requester.region, bids: bidAt.length, firstBidMs: bidAt.length > 0 ? Math.min(...bidAt) - offeredAt : null, lastBidMs: bidAt.length > 0 ? Math.max(...bidAt) - offeredAt : null, allAwardedMs: awardsAt - offeredAt, settledMs: Math.round(Date.now() - offeredAt) })
           return { ids: settlement.accepted.map(r => r.id), settledAt }
         } catch (err: any) {
           jobFailures.push(`${requester.region}: ${err?.name ?? ''} ${err?.message ?? err}`)
@@ -261,7 +281,7 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
       figures,
       scenario,
       loadAverage1m: round(loadavg()[0] as number, 2),
-      startup: { ms: startupMs, admitted },
+      startup: { ms: startupMs, stationsMs, createdMs, admitted },
       idle: {
         windowMs: Number(values['idle-ms']),
         cpuPctByHost: cpuPct.map(x => round(x, 2)),
@@ -284,7 +304,8 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
         receiptConvergenceP50Ms: percentile(convergence, 50),
         receiptConvergenceMaxMs: convergence.length > 0 ? round(Math.max(...convergence)) : null,
         receiptsConverged: convergence.length,
-        receipts: receiptIds.length
+        receipts: receiptIds.length,
+        timelines
       }
     }
   } finally {
