@@ -188,11 +188,12 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
     const call = async <T>(p: Placed, cmd: any): Promise<T> => p.host === 0 ? await (localCall(probe, cmd) as Promise<T>) : await (workers[p.host - 1] as IpcWorker<ScaleWorkerCommand>).call<T>(cmd)
     const lookupMs: number[] = []
     let lookupsOk = 0
+    const failedLookups: string[] = []
     const lookups = Number(values.lookups)
     for (let i = 0; i < lookups; i++) {
       const seeker = placed[(i * 7919 + 13) % placed.length] as Placed
       const r = await call<{ ok: boolean, ms: number }>(seeker, { type: 'lookup', node: seeker.index, region: regions[i % regions.length], timeoutMs: Number(values['lookup-timeout']) })
-      if (r.ok) { lookupsOk++; lookupMs.push(r.ms) }
+      if (r.ok) { lookupsOk++; lookupMs.push(r.ms) } else failedLookups.push(`${seeker.role}/${seeker.region} -> ${regions[i % regions.length] as string}`)
     }
     log(`n=${size}: lookups ${lookupsOk}/${lookups} p50 ${percentile(lookupMs, 50)} ms`)
 
@@ -294,7 +295,7 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
         vehicleIdleCpuPerNodePct: round(perNode(cpuPct, vehicleHosts), 3)
       },
       shape: { station: byRole('station'), vehicle: byRole('vehicle') },
-      dht: { lookups, ok: lookupsOk, p50Ms: percentile(lookupMs, 50), p99Ms: percentile(lookupMs, 99) },
+      dht: { lookups, ok: lookupsOk, p50Ms: percentile(lookupMs, 50), p99Ms: percentile(lookupMs, 99), failed: failedLookups },
       gossip: { messages: Number(values.messages), toAllP50Ms: percentile(toAll, 50), toAllP99Ms: percentile(toAll, 99), meanReach: round(mean(reach), 3) },
       market: {
         jobs: Number(values.jobs) * regions.length,

@@ -154,15 +154,6 @@ export const STATION_GOSSIP_DEGREE = { D: 8, Dlo: 6, Dhi: 64, Dout: 2 } as const
 export const VEHICLE_GOSSIP_DEGREE = { D: 3, Dlo: 2, Dhi: 6, Dout: 1 } as const
 
 /**
- * Kad-DHT query concurrency (alpha) of a vehicle, a DHT client. kad-dht's
- * default of 10 dials ten servers at once for every lookup, and the
- * connections stay open; every station holds every provider record in a
- * fleet of up to k (20) stations per key, so the first answer already has
- * the providers. 3 is Kademlia's own alpha.
- */
-export const VEHICLE_DHT_ALPHA = 3
-
-/**
  * Interval of libp2p's connection monitor, which pings every connection on a
  * new stream (multistream-select, a peer store write per stream), ms.
  * libp2p's default of 10 s was the largest periodic cost of an idle station

@@ -111,7 +111,6 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     dht: kadDHT({
       protocol: DHT_PROTOCOL,
       clientMode: role !== 'station',
-      ...(profile.dhtAlpha != null ? { alpha: profile.dhtAlpha } : {}),
       // answers never name a refused or revoked peer (kad-dht drops entries left without addresses)
       peerInfoMapper: excludingMapper((init.allowPrivateAddresses ?? true) ? passthroughMapper : removePrivateAddressesMapper, (id) => gate.admission?.isExcluded(id) ?? false),
       // fleets are small and stations few: a quiet routing table refresh is enough

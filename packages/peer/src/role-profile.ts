@@ -1,9 +1,9 @@
-import { CONNECTION_MONITOR_INTERVAL_MS, STATION_GOSSIP_DEGREE, STATION_MAX_CONNECTIONS, VEHICLE_DHT_ALPHA, VEHICLE_GOSSIP_DEGREE, VEHICLE_MAX_CONNECTIONS } from './constants.js'
+import { CONNECTION_MONITOR_INTERVAL_MS, STATION_GOSSIP_DEGREE, STATION_MAX_CONNECTIONS, VEHICLE_GOSSIP_DEGREE, VEHICLE_MAX_CONNECTIONS } from './constants.js'
 import type { NodeRole } from '@fleetmesh/protocol'
 
 /**
  * The per-role network footprint of a node: how many connections it keeps,
- * its gossipsub mesh degree, its Kad-DHT query concurrency and how often
+ * its gossipsub mesh degree and how often
  * its connections are pinged. Stations are the fleet's backbone (DHT
  * servers, relays, the hubs of the gossip mesh); vehicles hang off a few
  * stations. Plain data; `createMeshNode` applies it, and init fields
@@ -14,8 +14,6 @@ export interface RoleProfile {
   maxConnections: number
   /** gossipsub mesh degree: target D, bounds Dlo..Dhi, outbound quota Dout */
   gossip: { D: number, Dlo: number, Dhi: number, Dout: number }
-  /** Kad-DHT query concurrency; undefined keeps kad-dht's own (10), which a DHT server answering for the fleet keeps */
-  dhtAlpha?: number
   /** connection monitor ping interval, ms */
   connectionMonitorIntervalMs: number
 }
@@ -30,5 +28,5 @@ export function roleProfile (role: NodeRole): RoleProfile {
   if (role === 'station') {
     return { maxConnections: STATION_MAX_CONNECTIONS, gossip: { ...STATION_GOSSIP_DEGREE }, connectionMonitorIntervalMs: CONNECTION_MONITOR_INTERVAL_MS }
   }
-  return { maxConnections: VEHICLE_MAX_CONNECTIONS, gossip: { ...VEHICLE_GOSSIP_DEGREE }, dhtAlpha: VEHICLE_DHT_ALPHA, connectionMonitorIntervalMs: CONNECTION_MONITOR_INTERVAL_MS }
+  return { maxConnections: VEHICLE_MAX_CONNECTIONS, gossip: { ...VEHICLE_GOSSIP_DEGREE }, connectionMonitorIntervalMs: CONNECTION_MONITOR_INTERVAL_MS }
 }
