@@ -16,6 +16,19 @@
 export const ADMISSION_TIMEOUT_MS = 600
 
 /**
+ * How long a node waits for the certificate of a peer it dialled itself,
+ * ms. The accepting side sends its certificate only once it verified the
+ * dialler's (a peer that dials in learns nothing before that), so a busy
+ * station answers its dialler late: bench/scale at 50 nodes (load 9–12, 5
+ * stations in one process taking 45 vehicles at once) saw vehicles refuse
+ * their stations after ADMISSION_TIMEOUT_MS and rejoin only through the
+ * bootstrap back-off, 40–70 s after start. A dialled peer cannot hold this
+ * node's inbound room (MAX_UNADMITTED_CONNECTIONS), so waiting longer costs
+ * nothing; the 1 s cut of a silent peer that dials in is unchanged.
+ */
+export const OUTBOUND_ADMISSION_TIMEOUT_MS = 3000
+
+/**
  * Times a peer's admission timeout (and a timed-out certificate send) is
  * started again because this node's own event loop stalled: a timer that
  * fires more than half a timeout late was held up by this node (node

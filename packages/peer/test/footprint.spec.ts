@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict'
-import { bidsTopic, offersTopic, PRESENCE_TOPIC } from '@fleetmesh/protocol'
+import { ADMISSION_PROTOCOL, AdmissionHello, AdmissionResult, bidsTopic, offersTopic, PRESENCE_TOPIC } from '@fleetmesh/protocol'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { pbStream } from '@libp2p/utils'
 import { ScriptedVehicleState } from '@fleetmesh/market'
 import { createTestMesh, removeTempDirs, tempDir, waitUntil } from '@fleetmesh/test-utils'
 import { roleProfile } from '../src/role-profile.js'
+import { createRawNode } from './utils/raw-node.js'
 import type { TestMesh } from '@fleetmesh/test-utils'
 import type { MeshNode } from '../src/index.js'
 
@@ -64,6 +67,31 @@ describe('role footprint (lean nodes)', function () {
       await waitUntil(() => vehicle.isAdmitted(station.peerId) && station.isAdmitted(vehicle.peerId), { timeoutMs: 10_000, message: 'both admitted' })
       assert.deepEqual(vehicle.refusals().map(r => r.code), [], 'the vehicle refused nobody')
       assert.deepEqual(station.refusals().map(r => r.code), [], 'the station refused nobody')
+    })
+
+    it('a vehicle admits a station it dialled that answers after 1.5 s (busy verifying others), past the 600 ms cut of silent peers that dial in', async () => {
+      const privateKey = await generateKeyPair('Ed25519')
+      const { certificate } = await mesh.identity('station', 'u33d', { privateKey })
+      const slow = await createRawNode(mesh.swarmKey, { privateKey })
+      try {
+        await slow.handle(ADMISSION_PROTOCOL, async (stream, connection) => {
+          const pb = pbStream(stream)
+          await pb.read(AdmissionHello)
+          await new Promise(resolve => setTimeout(resolve, 1500))
+          await pb.write({ accepted: true, code: '' }, AdmissionResult).catch(() => {})
+          await stream.close().catch(() => {})
+          // then its own certificate, as a fleetmesh station does once it admitted the dialler
+          const own = pbStream(await connection.newStream(ADMISSION_PROTOCOL, { signal: AbortSignal.timeout(5000) }))
+          await own.write({ certificate: certificate as Uint8Array<ArrayBuffer> }, AdmissionHello)
+          await own.read(AdmissionResult, { signal: AbortSignal.timeout(5000) }).catch(() => {})
+        })
+        const vehicle = await mesh.add('vehicle', 'u33d')
+        const cert = await vehicle.connect(slow.getMultiaddrs()[0] as any)
+        assert.equal(cert.role, 'station')
+        assert.deepEqual(vehicle.refusals().map(r => r.code), [], 'the vehicle refused nobody')
+      } finally {
+        await slow.stop()
+      }
     })
 
     it('a vehicle worker joins only its own region\'s offers and bids topics', async () => {
