@@ -70,8 +70,12 @@ export class ScaleProbe {
   /** ledger entry id -> arrival times at this host's nodes */
   private readonly entries = new Map<string, number[]>()
 
+  /** peer:disconnect events and refusals seen by each node since it started */
+  private readonly disconnects = new Map<MeshNode, number>()
+
   add (node: MeshNode): void {
     this.nodes.push(node)
+    node.libp2p.addEventListener('peer:disconnect', () => { this.disconnects.set(node, (this.disconnects.get(node) ?? 0) + 1) })
     node.subscribe(PRESENCE_TOPIC, (msg) => {
       const id = new TextDecoder().decode(msg.data)
       const list = this.presence.get(id) ?? []
@@ -118,7 +122,7 @@ export class ScaleProbe {
   }
 
   /** Connections, admitted peers and gossip topics of each node, by role. */
-  shape (): Array<{ role: NodeRole, region: string, connections: number, admitted: number, topics: string[], meshPeers: number }> {
+  shape (): Array<{ role: NodeRole, region: string, connections: number, admitted: number, topics: string[], meshPeers: number, disconnects: number, refusals: string[] }> {
     return this.nodes.map(n => {
       const pubsub = n.libp2p.services.pubsub
       // the class has getMeshPeers; the GossipSub interface does not name it
@@ -130,7 +134,9 @@ export class ScaleProbe {
         connections: n.libp2p.getConnections().length,
         admitted: n.peers().length,
         topics,
-        meshPeers: topics.reduce((a, t) => a + (mesh.getMeshPeers?.(t).length ?? 0), 0)
+        meshPeers: topics.reduce((a, t) => a + (mesh.getMeshPeers?.(t).length ?? 0), 0),
+        disconnects: this.disconnects.get(n) ?? 0,
+        refusals: n.refusals().map(r => r.code)
       }
     })
   }

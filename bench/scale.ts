@@ -179,6 +179,9 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
         admittedMean: round(mean(s.map(x => x.admitted))),
         gossipMeshPeersMean: round(mean(s.map(x => x.meshPeers))),
         topicsMax: Math.max(...s.map(x => x.topics.length)),
+        // peers lost since start, and this role's refusals by code
+        disconnectsMean: round(mean(s.map(x => x.disconnects))),
+        refusals: s.flatMap(x => x.refusals).reduce<Record<string, number>>((a, c) => { a[c] = (a[c] ?? 0) + 1; return a }, {}),
         // a node subscribed to a region-scoped topic of another region
         foreignRegionTopics: s.filter(x => x.topics.some(t => /\/(offers|bids)\//.test(t) && !t.endsWith(`/${x.region}`))).length
       }
