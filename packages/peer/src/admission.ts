@@ -2,7 +2,7 @@ import { ADMISSION_PROTOCOL, AdmissionHello, AdmissionResult, MAX_ADMISSION_MESS
 import { serviceCapabilities, TypedEventEmitter } from '@libp2p/interface'
 import { PeerMap } from '@libp2p/peer-collections'
 import { pbStream } from '@libp2p/utils'
-import { ADMISSION_TIMEOUT_MS, ADMISSION_WAIT_MS, ADMITTED_TAG, ADMITTED_TAG_VALUE, MAX_REFUSED_PEERS, MAX_UNADMITTED_CONNECTIONS, REFUSAL_BACKOFF_MS, REFUSAL_SWEEP_INTERVAL_MS, TIMEOUT_REFUSAL_BACKOFF_MS } from './constants.js'
+import { ADMISSION_STALL_REARMS, ADMISSION_TIMEOUT_MS, OUTBOUND_ADMISSION_TIMEOUT_MS, ADMISSION_WAIT_MS, ADMITTED_TAG, ADMITTED_TAG_VALUE, MAX_REFUSED_PEERS, MAX_UNADMITTED_CONNECTIONS, REFUSAL_BACKOFF_MS, REFUSAL_SWEEP_INTERVAL_MS, TIMEOUT_REFUSAL_BACKOFF_MS } from './constants.js'
 import { AdmissionRefusedError } from './errors.js'
 import { ProtocolGate } from './protocol-gate.js'
 import type { VerifiedCertificate, VerifiedRevocationList } from '@fleetmesh/protocol'
@@ -326,9 +326,8 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
       // a further connection of a member: identify it as libp2p would on open
       void this.identify(connection)
     } else {
-      if (!this.pending.has(peerId)) {
-        this.pending.set(peerId, setTimeout(() => { this.onSilence(peerId) }, this.timeoutMs))
-      }
+      // a peer this node dialled answers once it verified our certificate, which a busy station does late
+      if (!this.pending.has(peerId)) this.armSilence(peerId, 0, connection.direction === 'outbound' ? Math.max(this.timeoutMs, OUTBOUND_ADMISSION_TIMEOUT_MS) : this.timeoutMs)
       this.makeRoom(connection)
     }
     // the dialling side presents its certificate first; the accepting side
@@ -337,13 +336,31 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
     if (connection.direction === 'outbound' || this.certs.has(peerId)) void this.sendCertificate(connection)
   }
 
-  /** The admission timeout ran out: a peer still connected that sent no certificate is refused; one that only lost its connection is not. */
-  private onSilence (peerId: PeerId): void {
+  /** Starts (or restarts) the admission timeout of a peer's connection. */
+  private armSilence (peerId: PeerId, stalls: number, ms: number): void {
+    const due = Date.now() + ms
+    this.pending.set(peerId, setTimeout(() => { this.onSilence(peerId, due, stalls, ms) }, ms))
+  }
+
+  /**
+   * The admission timeout ran out: a peer still connected that sent no
+   * certificate is refused; one that only lost its connection is not. A
+   * timer that fires more than half a timeout late means this node's own
+   * event loop was stalled: the peer's certificate may sit unread in the
+   * socket (timers run before I/O), so the peer gets a fresh timeout, at
+   * most ADMISSION_STALL_REARMS times.
+   */
+  private onSilence (peerId: PeerId, due: number, stalls: number, ms: number): void {
     this.pending.delete(peerId)
     if (this.certs.has(peerId) || this.verifying.has(peerId)) return
+    if (Date.now() - due > ms / 2 && stalls < ADMISSION_STALL_REARMS) {
+      this.log('admission timer of %p fired %d ms late: this node was stalled, waiting once more', peerId, Date.now() - due)
+      this.armSilence(peerId, stalls + 1, ms)
+      return
+    }
     const live = this.components.connectionManager.getConnections(peerId).some(c => c.status === 'open')
     if (!live) return
-    this.refuse(peerId, 'ERR_ADMISSION_TIMEOUT', `no valid certificate within ${this.timeoutMs} ms`)
+    this.refuse(peerId, 'ERR_ADMISSION_TIMEOUT', `no valid certificate within ${ms} ms`)
   }
 
   /**
@@ -390,7 +407,8 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
       })
       const pb = pbStream(stream, { maxDataLength: MAX_ADMISSION_MESSAGE_BYTES })
       await pb.write({ certificate: this.certificate as Uint8Array<ArrayBuffer> }, AdmissionHello, { signal: AbortSignal.timeout(this.timeoutMs) })
-      const result = await pb.read(AdmissionResult, { signal: AbortSignal.timeout(this.timeoutMs) })
+      // the verdict of a peer this node dialled may come late: it verifies first (OUTBOUND_ADMISSION_TIMEOUT_MS)
+      const result = await pb.read(AdmissionResult, { signal: AbortSignal.timeout(connection.direction === 'outbound' ? Math.max(this.timeoutMs, OUTBOUND_ADMISSION_TIMEOUT_MS) : this.timeoutMs) })
       await stream.close().catch(() => {})
       if (!result.accepted) {
         this.log.error('%p refused our certificate: %s', connection.remotePeer, result.code)
@@ -407,6 +425,10 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
           return
         }
         this.refuse(connection.remotePeer, 'ERR_NO_ADMISSION_PROTOCOL', `peer does not speak ${ADMISSION_PROTOCOL}`)
+      } else if ((err?.name === 'TimeoutError' || err?.name === 'AbortError') && attempt < ADMISSION_STALL_REARMS && !this.isRefused(connection.remotePeer)) {
+        // this node's own timeout, most likely fired late by a stalled event loop: send again
+        this.log('sending certificate to %p timed out, sending again - %e', connection.remotePeer, err)
+        void this.sendCertificate(connection, attempt + 1)
       } else {
         this.log('sending certificate to %p failed - %e', connection.remotePeer, err)
       }

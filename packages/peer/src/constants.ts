@@ -16,6 +16,32 @@
 export const ADMISSION_TIMEOUT_MS = 600
 
 /**
+ * How long a node waits for the certificate of a peer it dialled itself,
+ * ms. The accepting side sends its certificate only once it verified the
+ * dialler's (a peer that dials in learns nothing before that), so a busy
+ * station answers its dialler late: bench/scale at 50 nodes (load 9–12, 5
+ * stations in one process taking 45 vehicles at once) saw vehicles refuse
+ * their stations after ADMISSION_TIMEOUT_MS and rejoin only through the
+ * bootstrap back-off, 40–70 s after start. A dialled peer cannot hold this
+ * node's inbound room (MAX_UNADMITTED_CONNECTIONS), so waiting longer costs
+ * nothing; the 1 s cut of a silent peer that dials in is unchanged.
+ */
+export const OUTBOUND_ADMISSION_TIMEOUT_MS = 3000
+
+/**
+ * Times a peer's admission timeout (and a timed-out certificate send) is
+ * started again because this node's own event loop stalled: a timer that
+ * fires more than half a timeout late was held up by this node (node
+ * start-up, a burst of work), and timers run before pending socket reads,
+ * so the peer's certificate may already be waiting unread. bench/scale at
+ * 50 nodes (23 vehicles starting in one process, load 10) saw vehicles
+ * refuse both their stations with ERR_ADMISSION_TIMEOUT and sit out the
+ * bootstrap back-off for up to 2 min; a silent peer is still cut on time
+ * by a node that is not stalled.
+ */
+export const ADMISSION_STALL_REARMS = 2
+
+/**
  * How long `Admission.waitFor` waits for a peer's admission, ms, when the
  * caller's signal does not end it first; it includes the dial that is
  * usually under way (DIAL_TIMEOUT_MS) and the handshake. A refusal ends
@@ -96,8 +122,63 @@ export const MIN_ANNOUNCED_REGION_PREFIX = 2
 /** Most circuit relay reservations a station serves at once. */
 export const RELAY_MAX_RESERVATIONS = 256
 
-/** Connection manager ceiling. Kad-DHT lookups alone touch ~40 peers in a 100-node mesh (measured, DESIGN.md). */
-export const MAX_CONNECTIONS = 100
+/**
+ * Connection manager ceiling of a station. A station holds the vehicles that
+ * bootstrap to it (two stations each: ~2 × vehicles ÷ stations, ~20 at one
+ * station in ten), every other station (Kad-DHT servers reach each other)
+ * and the requesters and bidders of its own jobs; bench/scale at 200 nodes
+ * (20 stations) measured 40–60. Above it libp2p refuses inbound connections
+ * and closes the least valued idle ones.
+ */
+export const STATION_MAX_CONNECTIONS = 100
+
+/**
+ * Connection manager ceiling of a vehicle. A vehicle keeps its two bootstrap
+ * stations, the stations its DHT lookups dialled, and the requesters that
+ * award it shards: bench/scale measured 2–5 when idle (1.6 on average at 50
+ * nodes). 32 leaves room for a lookup that dials every station of a region
+ * and for a vehicle that is itself a requester, while a vehicle can never
+ * hold a station's share of the fleet.
+ */
+export const VEHICLE_MAX_CONNECTIONS = 32
+
+/**
+ * Gossipsub mesh degree of a station (D, Dlo, Dhi, Dout). Vehicles connect
+ * to a few stations only, so a vehicle's mesh is its stations: it grafts
+ * each of them. With gossipsub's default Dhi of 12 a station with more
+ * vehicles than that prunes the rest out of its mesh (and refuses their
+ * grafts for the 60 s back-off), and they get messages only through IHAVE
+ * gossip to 6 random peers a heartbeat: bench/scale at 50 nodes (5
+ * stations, ~9 vehicles each plus the other stations) saw 0 of 5 presence
+ * messages reach every node within 5 s. A station keeps D = 8 peers it
+ * chooses itself and accepts grafts up to Dhi = 64, enough for the ~20
+ * vehicles of one station in ten plus every station of a region; past it
+ * gossipsub prunes back to D as ever.
+ */
+export const STATION_GOSSIP_DEGREE = { D: 8, Dlo: 6, Dhi: 64, Dout: 2 } as const
+
+/**
+ * Gossipsub mesh degree of a vehicle (D, Dlo, Dhi, Dout). A vehicle holds
+ * 2–5 connections (its bootstrap stations and the odd requester), so the
+ * defaults (D 6, Dlo 4) leave its mesh below Dlo for ever and it tries to
+ * graft every heartbeat. D 3, Dlo 2 (both bootstrap stations in the mesh),
+ * Dhi 6.
+ */
+export const VEHICLE_GOSSIP_DEGREE = { D: 3, Dlo: 2, Dhi: 6, Dout: 1 } as const
+
+/**
+ * Interval of libp2p's connection monitor, which pings every connection on a
+ * new stream (multistream-select, a peer store write per stream), ms.
+ * libp2p's default of 10 s was the largest periodic cost of an idle station
+ * in the bench/scale CPU profile (connection monitor, ping handler and the
+ * peer store writes of their streams: ~4 % of the samples of 5 stations with
+ * 31 connections each), and under load a late pong aborts the connection.
+ * yamux already sends its keep-alive ping every 30 s on each connection
+ * (no stream), and the market's lease heartbeats find a lost worker within
+ * seconds, so the monitor only has to notice a silently dead peer: once a
+ * minute.
+ */
+export const CONNECTION_MONITOR_INTERVAL_MS = 60_000
 
 /** Inbound connection attempts per second accepted from one host; libp2p's default of 5 drops bootstrap dials on a busy station. */
 export const INBOUND_CONNECTION_THRESHOLD = 100
@@ -112,8 +193,15 @@ export const MAX_INCOMING_PENDING_CONNECTIONS = 64
 /** First delay before re-dialling the bootstrap list while no peer is admitted, ms; doubles up to MAX_BOOTSTRAP_RETRY_MS. */
 export const BOOTSTRAP_RETRY_MS = 1000
 
-/** Longest delay between bootstrap re-dials, ms. */
-export const MAX_BOOTSTRAP_RETRY_MS = 60_000
+/**
+ * Longest delay between bootstrap re-dials, ms, while the node has no
+ * admitted peer (a node without one serves nothing, and a re-dial is one
+ * dial per bootstrap address). It was 60 s: a vehicle whose first dials were
+ * refused under load (bench/scale, 50 nodes) doubled its way to 1 + 2 + … +
+ * 60 s and took 2 min to join; at 10 s it retries within 10 s of the
+ * refusal back-off ending (TIMEOUT_REFUSAL_BACKOFF_MS).
+ */
+export const MAX_BOOTSTRAP_RETRY_MS = 10_000
 
 /** Time a whole model fetch may take by default, ms (a 256 MiB model at ~3 MB/s cellular would need more: raise it there). */
 export const MODEL_FETCH_TIMEOUT_MS = 120_000

@@ -78,9 +78,9 @@ export interface MeshNodeInit {
   refusalBackoffMs?: number
   /** model CIDs to announce as `model/<cid>` at start */
   models?: string[]
-  /** connection manager ceiling @default MAX_CONNECTIONS (100) */
+  /** connection manager ceiling @default station: STATION_MAX_CONNECTIONS (100); vehicle: VEHICLE_MAX_CONNECTIONS (32) */
   maxConnections?: number
-  /** extra gossipsub options (score parameters, mesh degree); fleetmesh's limits and StrictSign always apply */
+  /** extra gossipsub options (score parameters, mesh degree: they replace the role's STATION_/VEHICLE_GOSSIP_DEGREE); fleetmesh's limits and StrictSign always apply */
   gossip?: Partial<GossipsubOpts>
   /**
    * Extra libp2p services composed into the node (libp2p's service shape:

@@ -20,10 +20,11 @@ import { createLibp2p } from 'libp2p'
 import { AdmissionService } from './admission.js'
 import { CapabilitiesService } from './capabilities.js'
 import { RevocationService } from './revocation.js'
-import { LEDGER_DIR, MODELS_DIR, REVOCATION_LIST_FILE, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, MAX_BOOTSTRAP_RETRY_MS, MAX_CONNECTIONS, MAX_INCOMING_PENDING_CONNECTIONS, RELAY_MAX_RESERVATIONS, YAMUX_INITIAL_STREAM_WINDOW_BYTES, YAMUX_MAX_STREAM_WINDOW_BYTES } from './constants.js'
+import { LEDGER_DIR, MODELS_DIR, REVOCATION_LIST_FILE, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, MAX_BOOTSTRAP_RETRY_MS, MAX_INCOMING_PENDING_CONNECTIONS, RELAY_MAX_RESERVATIONS, YAMUX_INITIAL_STREAM_WINDOW_BYTES, YAMUX_MAX_STREAM_WINDOW_BYTES } from './constants.js'
 import { loadOrCreateIdentity, openDatastore } from './data-dir.js'
 import { ModelsUnavailableError, OwnCertificateError } from './errors.js'
 import { ModelTransferService } from './model-transfer.js'
+import { roleProfile } from './role-profile.js'
 import { inference } from '@fleetmesh/inference'
 import { market } from '@fleetmesh/market'
 import { ledger as ledgerService } from '@fleetmesh/ledger'
@@ -86,6 +87,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     throw new OwnCertificateError(`this node runs as ${role} in ${region} but its certificate says ${certificate.role} in ${certificate.region}`)
   }
   const dialTimeoutMs = init.dialTimeoutMs ?? DIAL_TIMEOUT_MS
+  const profile = roleProfile(role)
   const revocationLists = [...(init.revocationLists ?? [])]
   if (init.dataDir != null) {
     const file = await readFile(join(init.dataDir, REVOCATION_LIST_FILE)).catch(() => undefined)
@@ -133,6 +135,8 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       },
       // de-duplicate before verifying signatures: gossipsub otherwise verifies
       // every duplicate (~19 % of CPU in a 25-node profile, DESIGN.md)
+      // the role's mesh degree: stations are the hubs vehicles graft to (constants.ts)
+      ...profile.gossip,
       fastMsgIdFn: (msg) => createHash('sha256').update(msg.from ?? new Uint8Array()).update(msg.seqno ?? new Uint8Array()).update(msg.data ?? new Uint8Array()).digest('base64'),
       ...init.gossip
     })(components),
@@ -215,13 +219,14 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       connectionProtector: psk != null ? swarmKeyProtector(psk) : undefined,
       metrics: init.metrics,
       peerDiscovery,
+      connectionMonitor: { pingInterval: profile.connectionMonitorIntervalMs },
       connectionGater: {
         denyDialPeer: refused,
         denyInboundEncryptedConnection: refused,
         denyOutboundEncryptedConnection: refused
       },
       connectionManager: {
-        maxConnections: init.maxConnections ?? MAX_CONNECTIONS,
+        maxConnections: init.maxConnections ?? profile.maxConnections,
         inboundConnectionThreshold: INBOUND_CONNECTION_THRESHOLD,
         maxIncomingPendingConnections: MAX_INCOMING_PENDING_CONNECTIONS,
         dialTimeout: dialTimeoutMs

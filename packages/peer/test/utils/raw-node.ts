@@ -8,7 +8,7 @@ import { lpStream } from '@libp2p/utils'
 import { createLibp2p } from 'libp2p'
 import { nextLoopbackHost } from '@fleetmesh/test-utils'
 import type { GossipSub } from '@libp2p/gossipsub'
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /**
@@ -17,10 +17,11 @@ import type { Multiaddr } from '@multiformats/multiaddr'
  * try to push messages into the mesh. It listens on, and dials from, its
  * own loopback host (libp2p limits inbound connections per host).
  */
-export async function createRawNode (swarmKey: Uint8Array | undefined, options: { start?: boolean } = {}): Promise<Libp2p<{ pubsub: GossipSub, identify: unknown }>> {
+export async function createRawNode (swarmKey: Uint8Array | undefined, options: { start?: boolean, privateKey?: PrivateKey } = {}): Promise<Libp2p<{ pubsub: GossipSub, identify: unknown }>> {
   const host = nextLoopbackHost()
   return createLibp2p({
     start: options.start,
+    privateKey: options.privateKey,
     addresses: { listen: [`/ip4/${host}/tcp/0`] },
     transports: [tcp({ dialOpts: { localAddress: host } as any })],
     connectionEncrypters: [noise()],

@@ -1,0 +1,170 @@
+/**
+ * The nodes of bench/scale, shared by the parent (stations, in-process) and
+ * its worker processes (vehicles): how one node is started from a spec, and
+ * the probes every host runs over its nodes (presence arrivals, ledger entry
+ * arrivals, DHT lookups, connection counts). Not a test; prints nothing.
+ */
+import { writeFile } from 'node:fs/promises'
+import { Session } from 'node:inspector/promises'
+import { join } from 'node:path'
+import { createMeshNode, capabilityCid } from '@fleetmesh/peer'
+import { ScriptedVehicleState } from '@fleetmesh/market'
+import { PRESENCE_TOPIC } from '@fleetmesh/protocol'
+import { deserializeIdentity, loopbackGossip } from '@fleetmesh/test-utils'
+import type { MeshNode, NodeRole } from '@fleetmesh/peer'
+import type { SerializedIdentity } from '@fleetmesh/test-utils'
+
+/** One node to host: role, region, listen address, store directory, and its key and certificate as `serializeIdentity` writes them. */
+export interface ScaleNodeSpec extends Pick<SerializedIdentity, 'key' | 'certificate'> {
+  role: NodeRole
+  region: string
+  listen: string
+  /** model store directory: every node is a worker */
+  storeDir: string
+  /** multiaddrs to bootstrap from (stations of its region first) */
+  bootstrap: string[]
+}
+
+/** What every host of a run shares: the fleet's keys and the market settings. */
+export interface ScaleFleet {
+  swarmKey: string
+  authority: string
+  bidWindowMs: number
+}
+
+const now = (): number => performance.timeOrigin + performance.now()
+
+/** Starts one bench node: a worker (vehicles parked at SoC 0.9) with a model store, subscribed to the presence topic for the gossip probe. */
+export async function startScaleNode (spec: ScaleNodeSpec, fleet: ScaleFleet, probe: ScaleProbe): Promise<MeshNode> {
+  const node = await createMeshNode({
+    role: spec.role,
+    region: spec.region,
+    ...deserializeIdentity({ ...spec, swarmKey: fleet.swarmKey, authority: fleet.authority }),
+    listen: [spec.listen],
+    bootstrap: spec.bootstrap,
+    gossip: loopbackGossip(),
+    modelStore: { dir: join(spec.storeDir) },
+    market: { bidWindowMs: fleet.bidWindowMs },
+    inference: { intraOpNumThreads: 1 },
+    worker: spec.role === 'vehicle' ? { vehicleState: new ScriptedVehicleState({ drive: 'parked', soc: 0.9, batteryTempC: 20 }) } : true
+  })
+  probe.add(node)
+  return node
+}
+
+/**
+ * Starts and stops one throwaway node, so that the code every node runs is
+ * loaded and compiled before a host takes its RSS baseline: the RSS growth
+ * after it is what the nodes themselves hold.
+ */
+export async function warmUp (spec: ScaleNodeSpec, fleet: ScaleFleet): Promise<void> {
+  const node = await startScaleNode(spec, fleet, new ScaleProbe())
+  await node.stop()
+}
+
+/** Per-host record of what its nodes saw, with sub-ms times (ms since the epoch, comparable across processes). */
+export class ScaleProbe {
+  readonly nodes: MeshNode[] = []
+  /** presence message id -> arrival times at this host's nodes */
+  private readonly presence = new Map<string, number[]>()
+  /** ledger entry id -> arrival times at this host's nodes */
+  private readonly entries = new Map<string, number[]>()
+
+  /** peer:disconnect events and refusals seen by each node since it started */
+  private readonly disconnects = new Map<MeshNode, number>()
+
+  add (node: MeshNode): void {
+    this.nodes.push(node)
+    node.libp2p.addEventListener('peer:disconnect', () => { this.disconnects.set(node, (this.disconnects.get(node) ?? 0) + 1) })
+    node.subscribe(PRESENCE_TOPIC, (msg) => {
+      const id = new TextDecoder().decode(msg.data)
+      const list = this.presence.get(id) ?? []
+      list.push(now())
+      this.presence.set(id, list)
+    })
+    node.ledger.addEventListener('entry', (evt) => {
+      const list = this.entries.get(evt.detail.id) ?? []
+      list.push(now())
+      this.entries.set(evt.detail.id, list)
+    })
+  }
+
+  /** Time to the first provider (other than the seeker) of `region/<region>`, ms; `ok: false` when none came within `timeoutMs`. */
+  async lookup (index: number, region: string, timeoutMs: number): Promise<{ ok: boolean, ms: number }> {
+    const node = this.nodes[index] as MeshNode
+    const cid = await capabilityCid('region', region)
+    const start = now()
+    try {
+      for await (const provider of node.libp2p.contentRouting.findProviders(cid, { signal: AbortSignal.timeout(timeoutMs) })) {
+        if (!provider.id.equals(node.peerId)) return { ok: true, ms: now() - start }
+      }
+    } catch {}
+    return { ok: false, ms: now() - start }
+  }
+
+  async publish (index: number, msgId: string): Promise<number> {
+    const t = now()
+    await (this.nodes[index] as MeshNode).publish(PRESENCE_TOPIC, new TextEncoder().encode(msgId))
+    return t
+  }
+
+  presenceTimes (msgId: string): number[] {
+    return this.presence.get(msgId) ?? []
+  }
+
+  /** For each entry id: how many of this host's nodes hold it, and the latest arrival among them. */
+  entryArrivals (ids: string[]): Array<{ id: string, holders: number, lastAt: number | null }> {
+    return ids.map(id => {
+      const holders = this.nodes.filter(n => n.ledger.has(id)).length
+      const times = this.entries.get(id) ?? []
+      return { id, holders, lastAt: times.length > 0 ? Math.max(...times) : null }
+    })
+  }
+
+  /** Connections, admitted peers and gossip topics of each node, by role. */
+  shape (): Array<{ role: NodeRole, region: string, connections: number, admitted: number, topics: string[], meshPeers: number, disconnects: number, refusals: string[] }> {
+    return this.nodes.map(n => {
+      const pubsub = n.libp2p.services.pubsub
+      // the class has getMeshPeers; the GossipSub interface does not name it
+      const mesh = pubsub as unknown as { getMeshPeers?: (topic: string) => string[] }
+      const topics = pubsub.getTopics()
+      return {
+        role: n.role,
+        region: n.region,
+        connections: n.libp2p.getConnections().length,
+        admitted: n.peers().length,
+        topics,
+        meshPeers: topics.reduce((a, t) => a + (mesh.getMeshPeers?.(t).length ?? 0), 0),
+        disconnects: this.disconnects.get(n) ?? 0,
+        refusals: n.refusals().map(r => r.code)
+      }
+    })
+  }
+
+  async stop (): Promise<void> {
+    await Promise.allSettled(this.nodes.map(async n => n.stop()))
+  }
+}
+
+/** Records a V8 CPU profile of this process for `ms` and writes it to `file` (open it in Chrome DevTools). */
+export async function cpuProfile (ms: number, file: string): Promise<string> {
+  const session = new Session()
+  session.connect()
+  try {
+    await session.post('Profiler.enable')
+    await session.post('Profiler.start')
+    await new Promise(resolve => setTimeout(resolve, ms))
+    const { profile } = await session.post('Profiler.stop')
+    await writeFile(file, JSON.stringify(profile))
+    return file
+  } finally {
+    session.disconnect()
+  }
+}
+
+/** Process figures a host reports: RSS and heap bytes, CPU time in µs (user + system). */
+export function usage (): { rss: number, heapUsed: number, cpuUs: number, at: number } {
+  const cpu = process.cpuUsage()
+  const mem = process.memoryUsage()
+  return { rss: mem.rss, heapUsed: mem.heapUsed, cpuUs: cpu.user + cpu.system, at: now() }
+}

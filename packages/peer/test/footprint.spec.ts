@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict'
+import { ADMISSION_PROTOCOL, AdmissionHello, AdmissionResult, bidsTopic, offersTopic, PRESENCE_TOPIC } from '@fleetmesh/protocol'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { pbStream } from '@libp2p/utils'
+import { ScriptedVehicleState } from '@fleetmesh/market'
+import { createTestMesh, removeTempDirs, tempDir, waitUntil } from '@fleetmesh/test-utils'
+import { roleProfile } from '../src/role-profile.js'
+import { createRawNode } from './utils/raw-node.js'
+import type { TestMesh } from '@fleetmesh/test-utils'
+import type { MeshNode } from '../src/index.js'
+
+/** The mesh peers of a topic: the gossipsub class has getMeshPeers, its interface does not name it. */
+function meshPeers (node: MeshNode, topic: string): string[] {
+  return (node.libp2p.services.pubsub as unknown as { getMeshPeers: (t: string) => string[] }).getMeshPeers(topic)
+}
+
+/** Busy-waits `ms` on this thread: every node of the process stalls, as a node starting up or under a burst of work does. */
+function stallEventLoop (ms: number): void {
+  const until = Date.now() + ms
+  while (Date.now() < until) { /* stalled */ }
+}
+
+describe('role footprint (lean nodes)', function () {
+  describe('roleProfile', () => {
+    it('gives both roles a mesh degree gossipsub accepts and vehicles a smaller footprint than stations', () => {
+      for (const role of ['station', 'vehicle'] as const) {
+        const { gossip, maxConnections, connectionMonitorIntervalMs } = roleProfile(role)
+        assert.ok(gossip.Dlo <= gossip.D && gossip.D <= gossip.Dhi, `${role}: Dlo ≤ D ≤ Dhi (${gossip.Dlo}, ${gossip.D}, ${gossip.Dhi})`)
+        assert.ok(gossip.Dout < gossip.Dlo && gossip.Dout <= gossip.D / 2, `${role}: Dout < Dlo and Dout ≤ D/2 (${gossip.Dout})`)
+        assert.ok(maxConnections > gossip.Dhi || role === 'vehicle', `${role}: room for a full mesh`)
+        assert.ok(connectionMonitorIntervalMs >= 10_000, `${role}: connections pinged no more often than libp2p's default`)
+      }
+      const station = roleProfile('station')
+      const vehicle = roleProfile('vehicle')
+      assert.ok(vehicle.maxConnections < station.maxConnections)
+      assert.ok(vehicle.gossip.D < station.gossip.D)
+      // a station takes the grafts of more vehicles than gossipsub's default Dhi (12)
+      assert.ok(station.gossip.Dhi > 12)
+    })
+  })
+
+  describe('in a mesh', function () {
+    this.timeout(120_000)
+    let mesh: TestMesh
+    beforeEach(async () => { mesh = await createTestMesh() })
+    afterEach(async () => { await mesh.stop(); await removeTempDirs() })
+
+    it('a station keeps every vehicle that grafts it in its mesh, past gossipsub\'s default Dhi of 12', async () => {
+      const station = await mesh.add('station', 'u33d')
+      const boot = station.getMultiaddrs().map(String)
+      const vehicles: MeshNode[] = []
+      for (let i = 0; i < 14; i++) vehicles.push(await mesh.add('vehicle', 'u33d', { bootstrap: boot }))
+      for (const n of [station, ...vehicles]) n.subscribe(PRESENCE_TOPIC, () => {})
+      // the vehicles graft their only peer; the station prunes above Dhi on its heartbeat (1 s)
+      await waitUntil(() => vehicles.every(v => meshPeers(v, PRESENCE_TOPIC).length === 1), { timeoutMs: 30_000, message: 'every vehicle grafted the station' })
+      await new Promise(resolve => setTimeout(resolve, 3000))
+      assert.equal(meshPeers(station, PRESENCE_TOPIC).length, 14, 'the station\'s mesh holds all 14 vehicles')
+      for (const [i, v] of vehicles.entries()) assert.equal(meshPeers(v, PRESENCE_TOPIC).length, 1, `vehicle ${i} is still in the station's mesh`)
+    })
+
+    it('a vehicle whose event loop stalls past the admission timeout right after dialling is still admitted, and admits its station', async () => {
+      const station = await mesh.add('station', 'u33d')
+      const vehicle = await mesh.add('vehicle', 'u33d')
+      await vehicle.libp2p.dial(station.getMultiaddrs()[0] as any)
+      // both nodes share this thread: their admission timers (600 ms) fire late, before the certificates are read
+      stallEventLoop(1500)
+      await waitUntil(() => vehicle.isAdmitted(station.peerId) && station.isAdmitted(vehicle.peerId), { timeoutMs: 10_000, message: 'both admitted' })
+      assert.deepEqual(vehicle.refusals().map(r => r.code), [], 'the vehicle refused nobody')
+      assert.deepEqual(station.refusals().map(r => r.code), [], 'the station refused nobody')
+    })
+
+    it('a vehicle admits a station it dialled that answers after 1.5 s (busy verifying others), past the 600 ms cut of silent peers that dial in', async () => {
+      const privateKey = await generateKeyPair('Ed25519')
+      const { certificate } = await mesh.identity('station', 'u33d', { privateKey })
+      const slow = await createRawNode(mesh.swarmKey, { privateKey })
+      try {
+        await slow.handle(ADMISSION_PROTOCOL, async (stream, connection) => {
+          const pb = pbStream(stream)
+          await pb.read(AdmissionHello)
+          await new Promise(resolve => setTimeout(resolve, 1500))
+          await pb.write({ accepted: true, code: '' }, AdmissionResult).catch(() => {})
+          await stream.close().catch(() => {})
+          // then its own certificate, as a fleetmesh station does once it admitted the dialler
+          const own = pbStream(await connection.newStream(ADMISSION_PROTOCOL, { signal: AbortSignal.timeout(5000) }))
+          await own.write({ certificate: certificate as Uint8Array<ArrayBuffer> }, AdmissionHello)
+          await own.read(AdmissionResult, { signal: AbortSignal.timeout(5000) }).catch(() => {})
+        })
+        const vehicle = await mesh.add('vehicle', 'u33d')
+        const cert = await vehicle.connect(slow.getMultiaddrs()[0] as any)
+        assert.equal(cert.role, 'station')
+        assert.deepEqual(vehicle.refusals().map(r => r.code), [], 'the vehicle refused nobody')
+      } finally {
+        await slow.stop()
+      }
+    })
+
+    it('a vehicle worker joins only its own region\'s offers and bids topics', async () => {
+      const station = await mesh.add('station', 'u33d', { dataDir: await tempDir('fleetmesh-footprint-'), worker: true })
+      const vehicle = await mesh.add('vehicle', 'u33e', {
+        bootstrap: station.getMultiaddrs().map(String),
+        dataDir: await tempDir('fleetmesh-footprint-'),
+        worker: { vehicleState: new ScriptedVehicleState({ drive: 'parked', soc: 0.9, batteryTempC: 20 }) }
+      })
+      await waitUntil(() => vehicle.isAdmitted(station.peerId), { timeoutMs: 15_000, message: 'vehicle admitted' })
+      const topics = vehicle.libp2p.services.pubsub.getTopics()
+      assert.ok(topics.includes(offersTopic('u33e')) && topics.includes(bidsTopic('u33e')), `the vehicle serves its region: ${topics.join(', ')}`)
+      const regionTopics = topics.filter(t => /\/(offers|bids)\//.test(t))
+      assert.deepEqual(regionTopics.sort(), [bidsTopic('u33e'), offersTopic('u33e')].sort(), 'no other region\'s market topics')
+    })
+  })
+})
