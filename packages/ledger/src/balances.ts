@@ -1,4 +1,5 @@
 import { MICRO_PER_CREDIT, MISMATCH_WEIGHT } from './constants.js'
+import { parseMicroBatchJobId } from './micro-batch.js'
 import { slotKey } from './receipt.js'
 import type { VerifiedEvidence } from './evidence.js'
 import type { VerifiedReceipt } from './receipt.js'
@@ -14,7 +15,10 @@ import type { VerifiedReceipt } from './receipt.js'
  * Only countersigned receipts count. If one (requester, job, shard,
  * replica) has several countersigned receipts, only the one with the
  * smallest id moves credits (a requester cannot pay a slot twice by
- * mistake, and every node picks the same one).
+ * mistake, and every node picks the same one). A micro-batch receipt
+ * (job `<jobId>/mb/<seq>`, see `microBatchJobId`) is keyed by its slot and
+ * its worker: the worker whose output was accepted and the one whose spot
+ * check agreed with it are each paid once.
  */
 
 /** Credits of one account. */
@@ -82,15 +86,21 @@ export function receiptAmount (r: Pick<VerifiedReceipt, 'units' | 'pricePerUnit'
   return Math.round(r.units * r.pricePerUnit * MICRO_PER_CREDIT)
 }
 
+/** The key under which a receipt pays at most once: its slot, and for a micro-batch receipt also its worker. */
+export function payingKey (r: Pick<VerifiedReceipt, 'requester' | 'jobId' | 'shardIndex' | 'replica' | 'worker'>): string {
+  return parseMicroBatchJobId(r.jobId) != null ? `${slotKey(r)}/${r.worker}` : slotKey(r)
+}
+
 /**
- * The receipts that move credits: countersigned, one per slot (smallest
- * id), sorted by id.
+ * The receipts that move credits: countersigned, one per paying key
+ * ({@link payingKey}: slot, or slot and worker for micro-batch receipts;
+ * smallest id), sorted by id.
  */
 export function payingReceipts (receipts: Iterable<VerifiedReceipt>): VerifiedReceipt[] {
   const bySlot = new Map<string, VerifiedReceipt>()
   for (const r of receipts) {
     if (!r.countersigned) continue
-    const k = slotKey(r)
+    const k = payingKey(r)
     const prev = bySlot.get(k)
     if (prev == null || r.id < prev.id) bySlot.set(k, r)
   }
