@@ -75,3 +75,6 @@ export const MAX_INFER_HEADER_BYTES = 64 * 1024
  * busy this way) without queues growing at a slow stage.
  */
 export const PIPELINE_EXTRA_CREDITS = 2
+
+/** How long a pipeline spot check waits for a checker's ready and results, ms. */
+export const PIPELINE_CHECK_TIMEOUT_MS = 120_000

@@ -1,5 +1,5 @@
 import { MICRO_PER_CREDIT, MISMATCH_WEIGHT } from './constants.js'
-import { parseMicroBatchJobId } from './micro-batch.js'
+import { baseJobId, parseMicroBatchJobId } from './micro-batch.js'
 import { slotKey } from './receipt.js'
 import type { VerifiedEvidence } from './evidence.js'
 import type { VerifiedReceipt } from './receipt.js'
@@ -73,7 +73,7 @@ export interface ReputationReport {
   peer: string
   /** 0..1 */
   reputation: number
-  /** countersigned receipts as worker */
+  /** jobs (per requester) the worker was paid for: countersigned receipts as worker, counted once per job */
   good: number
   /** distinct proven output mismatches */
   mismatches: number
@@ -176,8 +176,11 @@ export interface ReputationOptions {
  * `reputation = 0` if the worker equivocated (signed two different
  * receipts for one shard — found in evidence or among the receipts
  * themselves), else `(good + 1) / (good + 1 + mismatchWeight × mismatches)`
- * where `good` counts its countersigned (paying) receipts and `mismatches`
- * the distinct receipts of it that mismatch evidence proves wrong.
+ * where `good` counts the jobs it was paid for (distinct requester and
+ * job among its paying receipts; a job's micro-batch receipts and re-runs
+ * count as that job, `baseJobId`, so a job weighs the same however finely
+ * it was paid) and `mismatches` the distinct receipts of it that mismatch
+ * evidence proves wrong.
  *
  * A new worker has 1 (no evidence against it); one proven mismatch
  * weighs as much as `mismatchWeight` good receipts, so a worker caught
@@ -194,7 +197,13 @@ export function computeReputation (receipts: Iterable<VerifiedReceipt>, evidence
     return r
   }
   const all = [...receipts]
-  for (const r of payingReceipts(all)) get(r.worker).good++
+  const paidJobs = new Set<string>()
+  for (const r of payingReceipts(all)) {
+    const job = `${r.worker}|${r.requester}/${baseJobId(r.jobId)}`
+    if (paidJobs.has(job)) continue
+    paidJobs.add(job)
+    get(r.worker).good++
+  }
   // equivocation among countersigned receipts: one worker, one slot, two bodies
   const seen = new Map<string, string>()
   for (const r of all) {

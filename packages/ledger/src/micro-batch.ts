@@ -32,3 +32,17 @@ export function baseJobId (jobId: string): string {
   if (mb != null) return mb.jobId
   return parseVerificationJobId(jobId)?.jobId ?? jobId
 }
+
+/**
+ * Credits per item of a micro-batch receipt, from its lease's terms: in
+ * data-parallel a compute unit is one item, so the lease's price per unit;
+ * a pipeline stage's lease covers `units` compute units over the job's
+ * `jobItems` items, so `pricePerUnit × units / jobItems` (the lease's
+ * price per unit when `jobItems` is 0, unknown). Worker and requester
+ * compute it with this one function, so the signed price and the price the
+ * requester expects are the same number.
+ */
+export function microBatchPricePerItem (lease: { units: number, pricePerUnit: number }, mode: 'data' | 'pipeline', jobItems: number): number {
+  if (mode === 'data' || !(jobItems > 0)) return lease.pricePerUnit
+  return lease.pricePerUnit * lease.units / jobItems
+}

@@ -106,3 +106,14 @@ describe('micro-batch receipts draw on their job\'s commitment', () => {
     assert.equal(spendable([g, mb], 'owner-anna', Date.now()), 4)
   })
 })
+
+describe('reputation counts paid jobs, not receipts', () => {
+  it('a worker paid 20 micro-batches of one job has good = 1: one mismatch still weighs 10 jobs', async () => {
+    const { computeReputation } = await import('../src/balances.js')
+    const paid = Array.from({ length: 20 }, (_, i) => receipt({ id: `m${i}`, jobId: `j/mb/${i}`, worker: 'A' }))
+    const other = receipt({ id: 'o', jobId: 'k', worker: 'A' })
+    const rep = computeReputation([...paid, other], [{ kind: 'mismatch', accused: 'A', accusedReceipt: 'x' } as any])
+    assert.equal(rep.get('A')?.good, 2)
+    assert.equal(rep.get('A')?.reputation, 3 / 13)
+  })
+})

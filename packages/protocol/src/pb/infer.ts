@@ -18,6 +18,7 @@ export interface InferOpen {
   nextLeaseId: string
   constants: Uint8Array<ArrayBuffer>
   fromRequester: string[]
+  jobItems: number
 }
 
 export namespace InferOpen {
@@ -94,6 +95,11 @@ export namespace InferOpen {
           }
         }
 
+        if ((obj.jobItems != null && obj.jobItems !== 0)) {
+          w.uint32(104)
+          w.uint32(obj.jobItems)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -110,7 +116,8 @@ export namespace InferOpen {
           nextAddrs: [],
           nextLeaseId: '',
           constants: uint8ArrayAlloc(0),
-          fromRequester: []
+          fromRequester: [],
+          jobItems: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -173,6 +180,10 @@ export namespace InferOpen {
               }
 
               obj.fromRequester.push(reader.string())
+              break
+            }
+            case 13: {
+              obj.jobItems = reader.uint32()
               break
             }
             default: {
@@ -295,6 +306,13 @@ export namespace InferOpen {
 
               break
             }
+            case 13: {
+              yield {
+                field: `${prefix}.jobItems`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -369,6 +387,11 @@ export namespace InferOpen {
     value: string
   }
 
+  export interface InferOpenJobItemsFieldEvent {
+    field: '$.jobItems'
+    value: number
+  }
+
   export function encode (obj: Partial<InferOpen>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, InferOpen.codec())
   }
@@ -377,7 +400,7 @@ export namespace InferOpen {
     return decodeMessage(buf, InferOpen.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferOpen>): Generator<InferOpenJobIdFieldEvent | InferOpenLeaseIdFieldEvent | InferOpenModelCidFieldEvent | InferOpenKindFieldEvent | InferOpenStageFieldEvent | InferOpenStageCountFieldEvent | InferOpenSourceFieldEvent | InferOpenNextFieldEvent | InferOpenNextAddrsFieldEvent | InferOpenNextLeaseIdFieldEvent | InferOpenConstantsFieldEvent | InferOpenFromRequesterFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferOpen>): Generator<InferOpenJobIdFieldEvent | InferOpenLeaseIdFieldEvent | InferOpenModelCidFieldEvent | InferOpenKindFieldEvent | InferOpenStageFieldEvent | InferOpenStageCountFieldEvent | InferOpenSourceFieldEvent | InferOpenNextFieldEvent | InferOpenNextAddrsFieldEvent | InferOpenNextLeaseIdFieldEvent | InferOpenConstantsFieldEvent | InferOpenFromRequesterFieldEvent | InferOpenJobItemsFieldEvent> {
     return streamMessage(buf, InferOpen.codec(), opts)
   }
 }
@@ -1339,6 +1362,11 @@ export namespace InferMessage {
     value: string
   }
 
+  export interface InferMessageOpenJobItemsFieldEvent {
+    field: '$.open.jobItems'
+    value: number
+  }
+
   export interface InferMessageDataSeqFieldEvent {
     field: '$.data.seq'
     value: number
@@ -1417,7 +1445,7 @@ export namespace InferMessage {
     return decodeMessage(buf, InferMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferMessage>): Generator<InferMessageOpenJobIdFieldEvent | InferMessageOpenLeaseIdFieldEvent | InferMessageOpenModelCidFieldEvent | InferMessageOpenKindFieldEvent | InferMessageOpenStageFieldEvent | InferMessageOpenStageCountFieldEvent | InferMessageOpenSourceFieldEvent | InferMessageOpenNextFieldEvent | InferMessageOpenNextAddrsFieldEvent | InferMessageOpenNextLeaseIdFieldEvent | InferMessageOpenConstantsFieldEvent | InferMessageOpenFromRequesterFieldEvent | InferMessageDataSeqFieldEvent | InferMessageDataTensorsFieldEvent | InferMessageDataMoreFieldEvent | InferMessageDataItemsFieldEvent | InferMessageResultSeqFieldEvent | InferMessageResultTensorsFieldEvent | InferMessageResultComputeMsFieldEvent | InferMessageResultMoreFieldEvent | InferMessageResultReceiptFieldEvent | InferMessageErrorCodeFieldEvent | InferMessageErrorMessageFieldEvent | InferMessageErrorNameFieldEvent | InferMessageErrorSeqFieldEvent | InferMessageErrorStageFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferMessage>): Generator<InferMessageOpenJobIdFieldEvent | InferMessageOpenLeaseIdFieldEvent | InferMessageOpenModelCidFieldEvent | InferMessageOpenKindFieldEvent | InferMessageOpenStageFieldEvent | InferMessageOpenStageCountFieldEvent | InferMessageOpenSourceFieldEvent | InferMessageOpenNextFieldEvent | InferMessageOpenNextAddrsFieldEvent | InferMessageOpenNextLeaseIdFieldEvent | InferMessageOpenConstantsFieldEvent | InferMessageOpenFromRequesterFieldEvent | InferMessageOpenJobItemsFieldEvent | InferMessageDataSeqFieldEvent | InferMessageDataTensorsFieldEvent | InferMessageDataMoreFieldEvent | InferMessageDataItemsFieldEvent | InferMessageResultSeqFieldEvent | InferMessageResultTensorsFieldEvent | InferMessageResultComputeMsFieldEvent | InferMessageResultMoreFieldEvent | InferMessageResultReceiptFieldEvent | InferMessageErrorCodeFieldEvent | InferMessageErrorMessageFieldEvent | InferMessageErrorNameFieldEvent | InferMessageErrorSeqFieldEvent | InferMessageErrorStageFieldEvent> {
     return streamMessage(buf, InferMessage.codec(), opts)
   }
 }
