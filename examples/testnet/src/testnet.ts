@@ -148,6 +148,7 @@ try {
   }
   // one vehicle of the recognition fleet drives away once it holds a lease: the job must still complete
   let droveAway: FleetDaemon | undefined
+  let droveAwayJob = ''
   const onRecJob = async (jobId: string): Promise<void> => {
     const deadline = Date.now() + 60_000
     while (Date.now() < deadline) {
@@ -157,6 +158,7 @@ try {
       const vehicle = leased != null ? f.byPeer(leased.peerId) : undefined
       if (vehicle != null && vehicle.role === 'vehicle') {
         droveAway = vehicle
+        droveAwayJob = jobId
         await timeline(vehicle, 'driving', 0.7)
         return
       }
@@ -220,6 +222,22 @@ try {
     say(`  ${d.name.padEnd(11)} ${d.region.padEnd(6)} ${short(d.peerId)}  ${(b?.earned ?? 0).toFixed(4).padStart(9)} credits  ${String(b?.receiptsAsWorker ?? 0).padStart(2)} receipts  (station)`)
   }
   say(`  office spent ${(balances?.peers[office.peerId]?.spent ?? 0).toFixed(4)} credits`)
+
+  // pay follows delivered work: the vehicle that drove away mid-lease is paid for the micro-batches it delivered before it left
+  const leaver = droveAway as FleetDaemon
+  const paidAway = (await office.client.receipts({ worker: leaver.peerId, limit: 10_000 })).filter(r => String(r.jobId).startsWith(`${droveAwayJob}/mb/`))
+  const awayCredits = paidAway.reduce((a, r) => a + Number(r.units) * Number(r.pricePerUnit), 0)
+  const awayItems = paidAway.reduce((a, r) => a + Number(r.units), 0)
+  const delivered = (await office.client.job(droveAwayJob)).events.filter(e => e.type === 'shard-finished' && e.worker === leaver.peerId).length
+  say(`
+${leaver.name} drove away mid-lease: paid ${awayCredits.toFixed(4)} credits for the ${paidAway.length} micro-batches (${awayItems} text lines) it delivered before it left`)
+  if (delivered > 0 && paidAway.length === 0) throw new Error(`${leaver.name} delivered ${delivered} micro-batches before it drove away but was paid for none`)
+  // every credit a worker earned, a requester spent: no credits created or lost
+  const peers = Object.values(balances?.peers ?? {})
+  const totalEarned = peers.reduce((a, b) => a + b.earned, 0)
+  const totalSpent = peers.reduce((a, b) => a + b.spent, 0)
+  say(`total earned ${totalEarned.toFixed(4)} credits, total spent ${totalSpent.toFixed(4)} credits`)
+  if (Math.abs(totalEarned - totalSpent) > 1e-6) throw new Error(`total earned ${totalEarned} credits differs from total spent ${totalSpent} credits`)
 
   if (args.values['keep-running']) {
     say(`\nrunning; the dashboard is at ${info.dashboardUrl}; press Ctrl-C to stop`)
