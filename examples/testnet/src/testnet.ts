@@ -146,7 +146,7 @@ try {
     const spec = d.vehicle as { state: 'parked' | 'charging' | 'driving', soc: number }
     say(`  [timeline +${((Date.now() - started) / 1000).toFixed(1)} s] ${d.name} (${d.region}) ${spec.state}, SoC ${Math.round(spec.soc * 100)} %`)
   }
-  // one vehicle of the recognition fleet drives away once it holds a lease: the job must still complete
+  // one vehicle of the recognition fleet drives away once it holds a lease and delivered a micro-batch: the job must still complete
   let droveAway: FleetDaemon | undefined
   let droveAwayJob = ''
   const onRecJob = async (jobId: string): Promise<void> => {
@@ -154,7 +154,8 @@ try {
     while (Date.now() < deadline) {
       const view = await office.client.job(jobId)
       if (view.state !== 'running') return
-      const leased = view.workers.find(w => w.state === 'leased' && view.microBatches.done >= 1)
+      // a vehicle that already delivered a micro-batch: it is paid for what it delivered before it left
+      const leased = view.workers.find(w => w.state === 'leased' && view.events.some(e => e.type === 'shard-finished' && e.worker === w.peerId))
       const vehicle = leased != null ? f.byPeer(leased.peerId) : undefined
       if (vehicle != null && vehicle.role === 'vehicle') {
         droveAway = vehicle
@@ -231,7 +232,8 @@ try {
   const delivered = (await office.client.job(droveAwayJob)).events.filter(e => e.type === 'shard-finished' && e.worker === leaver.peerId).length
   say(`
 ${leaver.name} drove away mid-lease: paid ${awayCredits.toFixed(4)} credits for the ${paidAway.length} micro-batches (${awayItems} text lines) it delivered before it left`)
-  if (delivered > 0 && paidAway.length === 0) throw new Error(`${leaver.name} delivered ${delivered} micro-batches before it drove away but was paid for none`)
+  // it drove away only once it had delivered a micro-batch
+  if (paidAway.length === 0) throw new Error(`${leaver.name} delivered micro-batches before it drove away (${delivered} among the job's recent events) but was paid for none`)
   // every credit a worker earned, a requester spent: no credits created or lost
   const peers = Object.values(balances?.peers ?? {})
   const totalEarned = peers.reduce((a, b) => a + b.earned, 0)
