@@ -110,8 +110,8 @@ export class PipelineDispatcher implements Dispatcher {
     const opened: InferChannel[] = []
     let byStage: ActiveLease[] = []
     try {
-      // leases of workers still connected (a dead worker's lease lingers until the market notices)
-      const leased = [...this.ctx.leases.values()].filter(l => this.ctx.isConnected(l.worker)).slice(0, K)
+      // leases of workers still connected (a dead worker's lease lingers until the market notices), never a caught worker's
+      const leased = [...this.ctx.leases.values()].filter(l => this.ctx.isConnected(l.worker) && this.verification?.caught.has(l.worker.toString()) !== true).slice(0, K)
       if (leased.length < K) {
         this.building = false
         this.rebuildTimer = setTimeout(() => { this.onActive() }, REBUILD_DELAY_MS)
@@ -313,7 +313,10 @@ export class PipelineDispatcher implements Dispatcher {
         this.resultGen.delete(seq)
       }
       this.teardown()
-      this.ctx.streamLost(caught.lease, `caught by a spot check: ${caught.reason}`)
+      // every lease of the caught worker goes (it may hold two stages), each re-awarded to another worker
+      for (const l of [...this.ctx.leases.values()]) {
+        if (l.worker.toString() === caught.worker) this.ctx.streamLost(l, `caught by a spot check: ${caught.reason}`)
+      }
     } catch (err: any) {
       this.ctx.log('pipeline checks of %s failed - %s', this.ctx.jobId, err?.message ?? err)
       if (!this.finished && gen === this.generation) this.ctx.done()
