@@ -146,17 +146,20 @@ try {
     const spec = d.vehicle as { state: 'parked' | 'charging' | 'driving', soc: number }
     say(`  [timeline +${((Date.now() - started) / 1000).toFixed(1)} s] ${d.name} (${d.region}) ${spec.state}, SoC ${Math.round(spec.soc * 100)} %`)
   }
-  // one vehicle of the recognition fleet drives away once it holds a lease: the job must still complete
+  // one vehicle of the recognition fleet drives away once it holds a lease and delivered a micro-batch: the job must still complete
   let droveAway: FleetDaemon | undefined
+  let droveAwayJob = ''
   const onRecJob = async (jobId: string): Promise<void> => {
     const deadline = Date.now() + 60_000
     while (Date.now() < deadline) {
       const view = await office.client.job(jobId)
       if (view.state !== 'running') return
-      const leased = view.workers.find(w => w.state === 'leased' && view.microBatches.done >= 1)
+      // a vehicle that already delivered a micro-batch: it is paid for what it delivered before it left
+      const leased = view.workers.find(w => w.state === 'leased' && view.events.some(e => e.type === 'shard-finished' && e.worker === w.peerId))
       const vehicle = leased != null ? f.byPeer(leased.peerId) : undefined
       if (vehicle != null && vehicle.role === 'vehicle') {
         droveAway = vehicle
+        droveAwayJob = jobId
         await timeline(vehicle, 'driving', 0.7)
         return
       }
@@ -220,6 +223,23 @@ try {
     say(`  ${d.name.padEnd(11)} ${d.region.padEnd(6)} ${short(d.peerId)}  ${(b?.earned ?? 0).toFixed(4).padStart(9)} credits  ${String(b?.receiptsAsWorker ?? 0).padStart(2)} receipts  (station)`)
   }
   say(`  office spent ${(balances?.peers[office.peerId]?.spent ?? 0).toFixed(4)} credits`)
+
+  // pay follows delivered work: the vehicle that drove away mid-lease is paid for the micro-batches it delivered before it left
+  const leaver = droveAway as FleetDaemon
+  const paidAway = (await office.client.receipts({ worker: leaver.peerId, limit: 10_000 })).filter(r => String(r.jobId).startsWith(`${droveAwayJob}/mb/`))
+  const awayCredits = paidAway.reduce((a, r) => a + Number(r.units) * Number(r.pricePerUnit), 0)
+  const awayItems = paidAway.reduce((a, r) => a + Number(r.units), 0)
+  const delivered = (await office.client.job(droveAwayJob)).events.filter(e => e.type === 'shard-finished' && e.worker === leaver.peerId).length
+  say(`
+${leaver.name} drove away mid-lease: paid ${awayCredits.toFixed(4)} credits for the ${paidAway.length} micro-batches (${awayItems} text lines) it delivered before it left`)
+  // it drove away only once it had delivered a micro-batch
+  if (paidAway.length === 0) throw new Error(`${leaver.name} delivered micro-batches before it drove away (${delivered} among the job's recent events) but was paid for none`)
+  // every credit a worker earned, a requester spent: no credits created or lost
+  const peers = Object.values(balances?.peers ?? {})
+  const totalEarned = peers.reduce((a, b) => a + b.earned, 0)
+  const totalSpent = peers.reduce((a, b) => a + b.spent, 0)
+  say(`total earned ${totalEarned.toFixed(4)} credits, total spent ${totalSpent.toFixed(4)} credits`)
+  if (Math.abs(totalEarned - totalSpent) > 1e-6) throw new Error(`total earned ${totalEarned} credits differs from total spent ${totalSpent} credits`)
 
   if (args.values['keep-running']) {
     say(`\nrunning; the dashboard is at ${info.dashboardUrl}; press Ctrl-C to stop`)

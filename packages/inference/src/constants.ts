@@ -96,3 +96,6 @@ export const SESSION_OFFER_UNITS = 1
 
 /** close() waits at most this long for every stage to finish and return its receipt, ms; then the session's market job ends without them. */
 export const SESSION_CLOSE_TIMEOUT_MS = 15_000
+
+/** How long a pipeline spot check waits for a checker's ready and results, ms. */
+export const PIPELINE_CHECK_TIMEOUT_MS = 120_000

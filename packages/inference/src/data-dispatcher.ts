@@ -3,7 +3,7 @@ import { MAX_MICRO_BATCH_RETRIES, STRAGGLER_CHECK_MS } from './constants.js'
 import { Pace } from './pace.js'
 import { judgeSpotCheck } from './spot-check.js'
 import type { InferChannel } from './infer-channel.js'
-import type { ActiveLease, DispatchContext, Dispatcher, Verification } from './job.js'
+import type { ActiveLease, DispatchContext, Dispatcher, HeldReceipt, Sampling, Verification } from './job.js'
 import type { WireTensor } from '@fleetmesh/protocol'
 
 /**
@@ -12,12 +12,20 @@ import type { WireTensor } from '@fleetmesh/protocol'
  * micro-batch out longer than its worker's late threshold is backed up on
  * an idle worker once the queue is empty (first result wins).
  *
- * A sample of micro-batches (`verifyRate`, secret seed) is also run on a
- * second worker and the outputs compared (`tensorsClose`, judged by
- * `judgeSpotCheck`); a disagreement goes to a third worker and the
- * minority worker is caught: its results are thrown away and re-run
- * elsewhere, it gets no more work in this job, and its lease receipt is
- * rejected at settlement.
+ * A sample of micro-batches is also run on a second worker and the
+ * outputs compared (`tensorsClose`, judged by `judgeSpotCheck`): each
+ * result is sampled at its worker's rate (`Sampling`: the ledger's
+ * adaptive rate from the worker's record), drawn with the requester's
+ * secret seed, so nothing on the wire tells a worker which of its
+ * results are checked. A disagreement goes to a third worker, or, when
+ * the job has no other worker (two leases), to the requester's own
+ * runtime; the minority worker is caught: its results are thrown away and
+ * re-run elsewhere, it gets no more work in this job, its micro-batch
+ * receipts are not paid and its lease receipt is rejected at settlement.
+ *
+ * Pay: the receipt of each accepted output, and of each spot-check run
+ * that agreed with it, is what settlement countersigns (`accepted()`); a
+ * late duplicate's receipt is not.
  */
 
 /** A spot check of one micro-batch: outputs by worker, in arrival order, until a verdict. */
@@ -28,6 +36,10 @@ interface SpotCheck {
   /** outputs wanted: 2, or 3 after a disagreement */
   want: number
   resolved: boolean
+  /** workers whose outputs the verdict accepted */
+  agreeing: string[]
+  /** the requester's own run of it: started, then done */
+  local?: 'running' | 'done'
 }
 
 interface WorkerChannel {
@@ -48,14 +60,14 @@ export class DataDispatcher implements Dispatcher {
   /** which worker's output is in `results`, by seq */
   private readonly resultFrom = new Map<number, string>()
   /** per-micro-batch receipts, by seq, then worker */
-  private readonly frameReceipts = new Map<number, Map<string, Uint8Array>>()
+  private readonly frameReceipts = new Map<number, Map<string, HeldReceipt>>()
   private readonly checks = new Map<number, SpotCheck>()
   private readonly constants: Uint8Array<ArrayBuffer>
 
   constructor (
     private readonly ctx: DispatchContext,
     private readonly modelCid: string,
-    private readonly verify: { rate: number, seed: string } | undefined,
+    private readonly verify: Sampling | undefined,
     private readonly verification: Verification
   ) {
     this.queue = ctx.batches.map((_, i) => i)
@@ -102,7 +114,7 @@ export class DataDispatcher implements Dispatcher {
 
   private async run (lease: ActiveLease): Promise<void> {
     const { leaseId, worker } = lease
-    const channel = await this.ctx.openControl(worker, { jobId: this.ctx.jobId, leaseId, modelCid: this.modelCid, kind: 'data', stage: 0, stageCount: 1, source: new Uint8Array(), next: new Uint8Array(), nextAddrs: [], nextLeaseId: '', constants: this.constants, fromRequester: [] })
+    const channel = await this.ctx.openControl(worker, { jobId: this.ctx.jobId, leaseId, modelCid: this.modelCid, kind: 'data', stage: 0, stageCount: 1, source: new Uint8Array(), next: new Uint8Array(), nextAddrs: [], nextLeaseId: '', constants: this.constants, fromRequester: [], jobItems: this.ctx.jobItems })
     if (this.finished) {
       // a lease re-awarded after every micro-batch was done: nothing left, end it
       channel.send({ finish: {} })
@@ -143,18 +155,23 @@ export class DataDispatcher implements Dispatcher {
       state.inFlight.delete(seq)
       if (sentAt != null) this.pace.result(w, Date.now() - sentAt, m.result.computeMs, Date.now())
       if (this.verification.caught.has(w)) continue
-      this.onResult(w, seq, m.payload ?? [], m.result.computeMs, m.result.receipt)
+      this.onResult(w, lease, seq, m.payload ?? [], m.result.computeMs, m.result.receipt)
       this.maybeDone()
       this.pumpAll()
     }
   }
 
-  private onResult (w: string, seq: number, tensors: WireTensor[], computeMs: number, receipt: Uint8Array): void {
-    if (receipt.byteLength > 0) {
-      let byWorker = this.frameReceipts.get(seq)
-      if (byWorker == null) { byWorker = new Map(); this.frameReceipts.set(seq, byWorker) }
-      byWorker.set(w, receipt)
-    }
+  private hold (seq: number, worker: string, leaseId: string, pricePerItem: number, bytes: Uint8Array): void {
+    if (bytes.byteLength === 0) return
+    const range = this.ctx.batches[seq] as [number, number]
+    let byWorker = this.frameReceipts.get(seq)
+    if (byWorker == null) { byWorker = new Map(); this.frameReceipts.set(seq, byWorker) }
+    // a worker runs a micro-batch at most once here; keep the first receipt it sent
+    if (!byWorker.has(worker)) byWorker.set(worker, { seq, stage: 0, worker, leaseId, items: range[1] - range[0], pricePerItem, bytes })
+  }
+
+  private onResult (w: string, lease: ActiveLease, seq: number, tensors: WireTensor[], computeMs: number, receipt: Uint8Array): void {
+    this.hold(seq, w, lease.leaseId, this.ctx.pricePerItem(lease), receipt)
     const check = this.checks.get(seq)
     if (!this.ctx.results.has(seq)) {
       this.ctx.results.set(seq, tensors)
@@ -164,8 +181,9 @@ export class DataDispatcher implements Dispatcher {
         check.running.delete(w)
         check.outputs.push([w, tensors])
         this.judge(seq, check)
-      } else if (this.verify != null && isSampled(this.ctx.jobId, seq, this.verify.rate, this.verify.seed)) {
-        this.checks.set(seq, { outputs: [[w, tensors]], running: new Set(), want: 2, resolved: false })
+      } else if (this.verify != null && isSampled(this.ctx.jobId, seq, this.verify.rate(w), this.verify.seed)) {
+        this.checks.set(seq, { outputs: [[w, tensors]], running: new Set(), want: 2, resolved: false, agreeing: [] })
+        this.verification.checked.add(seq)
       }
     } else if (check?.running.has(w) === true) {
       check.running.delete(w)
@@ -183,6 +201,8 @@ export class DataDispatcher implements Dispatcher {
     if (v.state === 'disputed') {
       this.ctx.emit({ type: 'verified', jobId: this.ctx.jobId, seq, workers: v.workers, agreed: false, at: Date.now() })
       check.want = 3
+      // no other worker can give a third opinion: the requester runs it itself
+      if (this.thirdWorkers(check).length === 0) this.decideLocally(seq, check)
       return
     }
     check.resolved = true
@@ -191,17 +211,45 @@ export class DataDispatcher implements Dispatcher {
       this.ctx.log('spot check of %s micro-batch %d: three workers, no majority', this.ctx.jobId, seq)
       return
     }
-    if (v.state !== 'caught') return
+    if (v.state === 'agreed') {
+      check.agreeing = v.workers
+      return
+    }
+    check.agreeing = v.witnesses
     const good = check.outputs.find(o => o[0] === v.witnesses[0]) as [string, WireTensor[]]
     this.ctx.results.set(seq, good[1])
     this.resultFrom.set(seq, good[0])
     const receipts = this.frameReceipts.get(seq)
-    const accused = receipts?.get(v.loser)
-    const w1 = receipts?.get(v.witnesses[0])
-    const w2 = receipts?.get(v.witnesses[1])
+    const accused = receipts?.get(v.loser)?.bytes
+    const w1 = receipts?.get(v.witnesses[0])?.bytes
+    const w2 = receipts?.get(v.witnesses[1])?.bytes
     // one piece of evidence per caught worker is enough
     if (accused != null && w1 != null && w2 != null && !this.verification.caught.has(v.loser)) this.verification.mismatches.push({ accused, witnesses: [w1, w2] })
-    this.catchWorker(v.loser, seq, `output of micro-batch ${seq} disagrees with two other workers`)
+    this.catchWorker(v.loser, seq, v.witnesses.includes(this.ctx.self) ? `output of micro-batch ${seq} disagrees with another worker and the requester's own run` : `output of micro-batch ${seq} disagrees with two other workers`)
+  }
+
+  /** Workers with a live lease that could still run a check: not caught, not already in it. */
+  private thirdWorkers (check: SpotCheck): string[] {
+    return [...this.ctx.leases.values()].map(l => l.worker.toString()).filter(w => !this.verification.caught.has(w) && !check.outputs.some(o => o[0] === w) && !check.running.has(w))
+  }
+
+  /** Runs a disputed micro-batch on the requester's own runtime; its output is the third opinion. */
+  private decideLocally (seq: number, check: SpotCheck): void {
+    if (check.local != null) return
+    check.local = 'running'
+    this.ctx.runLocal(seq).then((r) => {
+      check.local = 'done'
+      if (check.resolved || this.finished) return
+      this.hold(seq, this.ctx.self, '', 0, r.receipt)
+      check.outputs.push([this.ctx.self, r.outputs])
+      this.judge(seq, check)
+    }, (err: any) => {
+      check.local = 'done'
+      this.ctx.log('local run of %s micro-batch %d failed - %s', this.ctx.jobId, seq, err?.message ?? err)
+    }).finally(() => {
+      this.maybeDone()
+      this.pumpAll()
+    })
   }
 
   /** A worker in the minority: its results are re-run elsewhere and it gets no more work in this job. */
@@ -232,12 +280,31 @@ export class DataDispatcher implements Dispatcher {
     if (this.finished || this.ctx.results.size < this.ctx.batches.length) return
     // workers with a live lease, whether or not their stream is open yet (a late one can still decide a check)
     const available = [...this.ctx.leases.values()].map(l => l.worker.toString()).filter(w => !this.verification.caught.has(w))
-    for (const check of this.checks.values()) {
+    for (const [seq, check] of this.checks) {
       if (check.resolved) continue
-      if (check.running.size > 0) return
+      if (check.running.size > 0 || check.local === 'running') return
       if (available.some(w => !check.outputs.some(o => o[0] === w))) return
+      if (check.want === 3 && check.local == null) {
+        // a dispute no worker is left to decide
+        this.decideLocally(seq, check)
+        return
+      }
     }
     this.ctx.done()
+  }
+
+  accepted (): HeldReceipt[] {
+    const out: HeldReceipt[] = []
+    const caught = this.verification.caught
+    for (const [seq, from] of this.resultFrom) {
+      const check = this.checks.get(seq)
+      const workers = new Set([from, ...(check?.resolved === true ? check.agreeing : [])])
+      for (const w of workers) {
+        const h = this.frameReceipts.get(seq)?.get(w)
+        if (h != null && w !== this.ctx.self && !caught.has(w)) out.push(h)
+      }
+    }
+    return out
   }
 
   private pumpAll (): void {

@@ -175,13 +175,16 @@ export interface InferenceInit {
   /** time one micro-batch may run on a runner, ms @default RUN_TIMEOUT_MS (60000) */
   runTimeoutMs?: number
   /**
-   * Share of data-parallel micro-batches the requester also runs on a
-   * second worker to compare outputs (a third decides a disagreement; the
-   * minority worker's lease receipt is not countersigned and mismatch
-   * evidence is gossiped). Which micro-batches is decided by the ledger's
-   * secret sampling seed, so a worker cannot tell.
+   * Share of micro-batches the requester also runs on a second worker to
+   * compare outputs (data-parallel: another lease; pipeline: each stage on
+   * the worker of another stage, once every result is in). A
+   * disagreement is decided by a third worker or the requester's own run;
+   * the minority worker is paid nothing for the caught work and mismatch
+   * evidence is gossiped. Which micro-batches is decided by the ledger's
+   * secret sampling seed, so a worker cannot tell. Set, it is one fixed
+   * rate for every worker (0 turns checks off).
    *
-   * @default SAMPLE_RATE of @fleetmesh/ledger (0.05)
+   * @default each worker's adaptive rate, `Ledger.sampleRate` (1 for a new worker, falling to VERIFICATION_FLOOR_RATE as its verified record grows)
    */
   verifyRate?: number
   /**
@@ -202,6 +205,12 @@ export interface InferenceInit {
   maxSessionStateBytes?: number
   /** this worker frees a session stage (and hands its lease back) after this long without a step, ms @default SESSION_IDLE_TIMEOUT_MS (5 min) */
   sessionIdleTimeoutMs?: number
+  /**
+   * Fault injection for tests and drills: how long this worker waits
+   * after running each micro-batch before it sends the result, ms (a slow
+   * worker). Never set it on a production node.
+   */
+  delayMicroBatch?: (where: { stage: number, kind: string }) => number
 }
 
 /** What a stateful session asks for. */

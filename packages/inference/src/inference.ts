@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto'
-import { SAMPLE_RATE } from '@fleetmesh/ledger'
 import { INFER_PROTOCOL, MAX_TENSOR_BYTES } from '@fleetmesh/protocol'
 import { createRuntime } from '@fleetmesh/runtime'
 import { serviceCapabilities, serviceDependencies, TypedEventEmitter } from '@libp2p/interface'
@@ -7,7 +6,8 @@ import { pushable } from 'it-pushable'
 import { DEFAULT_RUNNERS, MAX_SESSION_STATE_BYTES, MAX_SESSIONS_PER_WORKER, OPEN_STREAM_TIMEOUT_MS, REACH_REGION_PEERS, REACH_REGION_TIMEOUT_MS, RUN_TIMEOUT_MS, SESSION_IDLE_TIMEOUT_MS } from './constants.js'
 import { JobCancelledError } from './errors.js'
 import { emptyCounters, InferChannel } from './infer-channel.js'
-import { runJob, settle } from './job.js'
+import { runJob } from './job.js'
+import { settle } from './pay.js'
 import { registerInferenceMetrics } from './metrics.js'
 import { openSession } from './session-open.js'
 import { InferenceWorker } from './worker.js'
@@ -15,7 +15,7 @@ import type { InferenceMetrics } from './metrics.js'
 import type { MeshSession } from './session.js'
 import type { InferCounters } from './infer-channel.js'
 import type { Inference, InferenceComponents, InferenceEvents, InferenceInit, InferenceSession, JobHandle, JobProgress, SessionInit, SubmitInit } from './index.js'
-import type { Verification } from './job.js'
+import type { Sampling, Verification } from './job.js'
 import type { Ledger, SettleResult } from '@fleetmesh/ledger'
 import type { JobResult } from '@fleetmesh/market'
 import type { InferOpen, WireTensor } from '@fleetmesh/protocol'
@@ -76,6 +76,7 @@ export class InferenceService extends TypedEventEmitter<InferenceEvents> impleme
         maxStateBytes: init.maxSessionStateBytes ?? MAX_SESSION_STATE_BYTES,
         idleTimeoutMs: init.sessionIdleTimeoutMs ?? SESSION_IDLE_TIMEOUT_MS
       },
+      delayMicroBatch: init.delayMicroBatch != null ? (open) => (init.delayMicroBatch as NonNullable<InferenceInit['delayMicroBatch']>)({ stage: open.stage, kind: open.kind }) : undefined,
       tamperOutputs: init.tamperOutputs != null ? (outputs, open) => (init.tamperOutputs as NonNullable<InferenceInit['tamperOutputs']>)(outputs, { stage: open.stage, kind: open.kind }) : undefined
     })
   }
@@ -160,7 +161,7 @@ export class InferenceService extends TypedEventEmitter<InferenceEvents> impleme
     const signal = init.signal != null ? AbortSignal.any([init.signal, abort.signal]) : abort.signal
     const marketResult = Promise.withResolvers<JobResult>()
     marketResult.promise.catch(() => {})
-    const verification: Verification = { caught: new Map(), mismatches: [] }
+    const verification: Verification = { caught: new Map(), mismatches: [], accepted: [], checked: new Set() }
     const result = runJob(this, jobId, init, emit, signal, marketResult, verification).then(
       (r: WireTensor[]) => { this.metrics?.jobs.increment({ done: true }); emit({ type: 'done', jobId, at: Date.now() }); events.end(); return r },
       (err: any) => { this.metrics?.jobs.increment({ failed: true }); emit({ type: 'failed', jobId, error: `${err?.name ?? 'Error'}: ${err?.message ?? err}`, at: Date.now() }); events.end(); throw err }
@@ -200,12 +201,38 @@ export class InferenceService extends TypedEventEmitter<InferenceEvents> impleme
     }
   }
 
-  /** Spot-check sampling of this requester (rate and the ledger's secret seed), or undefined when off. */
-  verifySampling (): { rate: number, seed: string } | undefined {
-    const rate = this.init.verifyRate ?? SAMPLE_RATE
+  /**
+   * Spot-check sampling of this requester, or undefined when off (no
+   * ledger, or `verifyRate` 0): each worker's rate is the ledger's adaptive
+   * one (`Ledger.sampleRate`, from its verification record; read once per
+   * worker and job), or `verifyRate` for every worker when set; which
+   * micro-batches is drawn with the ledger's secret seed.
+   */
+  verifySampling (): Sampling | undefined {
     const ledger = this.ledger
-    if (ledger == null || !(rate > 0)) return undefined
-    return { rate: Math.min(1, rate), seed: ledger.sampleSeed }
+    if (ledger == null) return undefined
+    const fixed = this.init.verifyRate
+    if (fixed != null) {
+      if (!(fixed > 0)) return undefined
+      const rate = Math.min(1, fixed)
+      return { rate: () => rate, seed: ledger.sampleSeed }
+    }
+    const rates = new Map<string, number>()
+    return {
+      rate: (worker) => {
+        let r = rates.get(worker)
+        if (r == null) { r = ledger.sampleRate(worker); rates.set(worker, r) }
+        return r
+      },
+      seed: ledger.sampleSeed
+    }
+  }
+
+  /** Runs a model on this node's own runner pool (the requester's third opinion on a disputed micro-batch). */
+  async runLocal (modelCid: string, feed: WireTensor[]): Promise<{ outputs: WireTensor[], computeMs: number }> {
+    const runtime = await this.getRuntime()
+    await runtime.load(modelCid)
+    return runtime.run(modelCid, feed)
   }
 
   /** True if a connection to the peer is open. */

@@ -1,17 +1,18 @@
-import { decodeReceipt, settleJob } from '@fleetmesh/ledger'
+import { encodeReceipt, microBatchJobId, microBatchPricePerItem, outputDigest } from '@fleetmesh/ledger'
 import { encodeTensors } from '@fleetmesh/protocol'
 import { partitionModel } from '@fleetmesh/runtime'
 import { DataDispatcher } from './data-dispatcher.js'
-import { InferenceError, isRecoverable, JobCancelledError, RemoteError } from './errors.js'
+import { isRecoverable, JobCancelledError, RemoteError } from './errors.js'
 import { broadcastInputs, checkInputs, chooseMicroBatch, concatBatches, outputBatchAxes, planMicroBatches, resolveBatchAxes, sliceBatch } from './micro-batch.js'
 import { PipelineDispatcher } from './pipeline-dispatcher.js'
+import { pick } from './pipeline-plan.js'
+import { digestTensors } from './worker.js'
 import { MAX_LEASE_FAILURES } from './constants.js'
 import type { InferChannel } from './infer-channel.js'
 import type { JobProgress, SubmitInit } from './index.js'
 import type { InferenceService } from './inference.js'
 import type { InferenceMetrics } from './metrics.js'
 import type { BatchAxes } from './micro-batch.js'
-import type { RejectedShard, SettleResult } from '@fleetmesh/ledger'
 import type { BidEvent, JobEvent, JobResult, LeaseEvent } from '@fleetmesh/market'
 import type { InferError, InferOpen, WireTensor } from '@fleetmesh/protocol'
 import type { Stage } from '@fleetmesh/runtime'
@@ -29,14 +30,57 @@ export interface ActiveLease {
   worker: PeerId
   leaseId: string
   shard: number
+  /** compute units of the lease's shard */
+  units: number
+  /** credits per compute unit it was awarded at */
+  pricePerUnit: number
 }
 
-/** What the spot checks of one job found (filled by the data dispatcher, read at settlement). */
+/** A micro-batch receipt a worker sent with its output (or alone, from a middle pipeline stage). */
+export interface HeldReceipt {
+  seq: number
+  /** pipeline stage, 0 in data-parallel */
+  stage: number
+  /** PeerId string of the worker that sent it */
+  worker: string
+  /** the lease it was sent under */
+  leaseId: string
+  /** items of the micro-batch: the receipt's units */
+  items: number
+  /** credits per item the lease's terms give (`microBatchPricePerItem`): the receipt's price */
+  pricePerItem: number
+  /** the encoded worker-signed receipt */
+  bytes: Uint8Array
+}
+
+/** What the spot checks of one job found (filled by the dispatcher, read at settlement). */
 export interface Verification {
   /** workers caught in the minority, with why */
   caught: Map<string, { seq: number, reason: string }>
   /** encoded per-micro-batch receipts: the accused's and two agreeing witnesses' */
   mismatches: Array<{ accused: Uint8Array, witnesses: [Uint8Array, Uint8Array] }>
+  /**
+   * the micro-batch receipts to pay: those of the accepted outputs (from
+   * every stage that produced them) and of the spot-check runs that agreed
+   * with them; set once the job's results are in
+   */
+  accepted: HeldReceipt[]
+  /** micro-batches that were spot-checked */
+  checked: Set<number>
+}
+
+/** Spot-check sampling of a job: a worker's rate (0..1) and the requester's secret seed. */
+export interface Sampling {
+  /** share of `worker`'s micro-batches to check (the ledger's adaptive rate, or a fixed one) */
+  rate: (worker: string) => number
+  seed: string
+}
+
+/** The requester's own run of one micro-batch: a third opinion when no other worker can give one. */
+export interface LocalRun {
+  outputs: WireTensor[]
+  /** a receipt the requester signed as the worker of this run (witness in mismatch evidence; never paid), empty without a ledger */
+  receipt: Uint8Array
 }
 
 /** The one context object a dispatcher works with. */
@@ -72,6 +116,18 @@ export interface DispatchContext {
   encodeConstants: (names?: string[]) => Uint8Array<ArrayBuffer>
   /** the service's metrics, if any */
   metrics?: InferenceMetrics
+  /** items in the job's whole batch */
+  jobItems: number
+  /** credits per item of a lease's micro-batch receipts (`microBatchPricePerItem` of its terms) */
+  pricePerItem: (lease: ActiveLease) => number
+  /** PeerId string of this node (the requester) */
+  self: string
+  /**
+   * Runs micro-batch `seq` on this node's own runtime: stage `stage`'s
+   * model on `inputs` (pipeline), or the job's model on the micro-batch's
+   * inputs (data-parallel, `inputs` omitted).
+   */
+  runLocal: (seq: number, stage?: { cid: string, inputs: WireTensor[] }) => Promise<LocalRun>
 }
 
 /** What every dispatcher does. */
@@ -84,6 +140,8 @@ export interface Dispatcher {
   finish(): void
   /** the job is over: drop every stream */
   close(): void
+  /** the micro-batch receipts to pay (see {@link Verification.accepted}) */
+  accepted(): HeldReceipt[]
 }
 
 /** Runs one job; resolves with the outputs. `marketResult` gets the market's record. */
@@ -165,6 +223,35 @@ export async function runJob (svc: InferenceService, jobId: string, init: Submit
       return sliceBatch(picked, axes, start, end)
     },
     metrics: svc.metrics,
+    jobItems: batch,
+    pricePerItem: (lease) => microBatchPricePerItem(lease, mode, batch),
+    self: svc.components.peerId.toString(),
+    runLocal: async (seq, stage) => {
+      const range = batches[seq] as [number, number]
+      const fed = stage?.inputs ?? sliceBatch(init.inputs, axes, range[0], range[1])
+      const cid = stage?.cid ?? entry.cid
+      const names = models.store.info(cid).info.inputs.map(i => i.name)
+      const startedAt = Date.now()
+      const ran = await svc.runLocal(cid, pick([...fed, ...broadcastInputs(init.inputs, axes)], names, `micro-batch ${seq} run locally`))
+      const ledger = svc.ledger
+      if (ledger == null) return { outputs: ran.outputs, receipt: new Uint8Array(0) }
+      const receipt = await ledger.signReceipt({
+        jobId: microBatchJobId(jobId, seq),
+        shardIndex: stage != null ? (stages ?? []).findIndex(st => st.cid === stage.cid) : 0,
+        replica: 0,
+        requester: svc.components.peerId,
+        modelCid: cid,
+        inputDigest: digestTensors(fed),
+        outputDigest: outputDigest(ran.outputs),
+        computeMs: Math.round(ran.computeMs),
+        units: range[1] - range[0],
+        pricePerUnit: 0,
+        startedAt,
+        finishedAt: Date.now(),
+        leaseId: ''
+      })
+      return { outputs: ran.outputs, receipt: encodeReceipt(receipt) }
+    },
     encodeConstants: (names) => {
       const picked = broadcastInputs(init.inputs, axes).filter(t => names == null || names.includes(t.name))
       return picked.length > 0 ? encodeTensors(picked, maxBytes) : new Uint8Array(0)
@@ -172,7 +259,7 @@ export async function runJob (svc: InferenceService, jobId: string, init: Submit
   }
   const dispatcher: Dispatcher = mode === 'data'
     ? new DataDispatcher(ctx, entry.cid, svc.verifySampling(), verification)
-    : new PipelineDispatcher(ctx, stages as Stage[], bidSpeed)
+    : new PipelineDispatcher(ctx, stages as Stage[], bidSpeed, svc.verifySampling(), verification, svc.ledger)
   const release = (lease: ActiveLease, reason: string): void => {
     if (!leases.delete(lease.leaseId)) return
     emit({ type: 'lease-lost', jobId, worker: lease.worker.toString(), leaseId: lease.leaseId, reason, at: Date.now() })
@@ -192,7 +279,7 @@ export async function runJob (svc: InferenceService, jobId: string, init: Submit
         market.releaseLease(e.leaseId, `worker certified for jurisdiction ${cert?.jurisdiction ?? 'none'}, the job requires ${init.jurisdiction}`, { reaward: true })
         return
       }
-      leases.set(e.leaseId, { worker, leaseId: e.leaseId, shard: e.shardIndex })
+      leases.set(e.leaseId, { worker, leaseId: e.leaseId, shard: e.shardIndex, units: e.units ?? 0, pricePerUnit: e.pricePerUnit ?? 0 })
       emit({ type: 'awarded', jobId, worker: e.worker, leaseId: e.leaseId, shard: e.shardIndex, at: e.at })
       dispatcher.onActive(e.leaseId)
     } else if (['lost', 'declined', 'released', 'cancelled'].includes(e.state)) {
@@ -254,6 +341,8 @@ export async function runJob (svc: InferenceService, jobId: string, init: Submit
     await Promise.race([allDone.promise, submitted.then(async () => allDone.promise), failed.promise])
     dispatcher.finish()
     await Promise.race([submitted, failed.promise])
+    // every lease has completed: every receipt a worker sent before its lease ended is in
+    verification.accepted = dispatcher.accepted()
     return concatBatches(batches.map((_, i) => results.get(i) as WireTensor[]), outAxes)
   } finally {
     signal.removeEventListener('abort', onAbort)
@@ -262,29 +351,4 @@ export async function runJob (svc: InferenceService, jobId: string, init: Submit
     market.removeEventListener('bid', onBid)
     market.removeEventListener('job', onJob)
   }
-}
-
-/**
- * Settles a finished job in the ledger: the receipts of workers caught by
- * a spot check are rejected, the others checked and countersigned
- * (`settleJob` with no further sampling: spot checks ran during the job),
- * and mismatch evidence is reported.
- */
-export async function settle (svc: InferenceService, job: JobResult, v: Verification): Promise<SettleResult> {
-  const ledger = svc.ledger
-  if (ledger == null) throw new InferenceError('this node runs no ledger, so it cannot settle jobs')
-  const res = await settleJob(ledger, { jobId: job.jobId, shards: job.shards.filter(s => !v.caught.has(s.worker)) }, { sampleRate: 0 })
-  for (const s of job.shards) {
-    const caught = v.caught.get(s.worker)
-    if (caught != null) res.rejected.push({ shardIndex: s.shardIndex, replica: s.replica, worker: s.worker, reason: caught.reason } satisfies RejectedShard)
-  }
-  for (const m of v.mismatches) {
-    try {
-      res.evidence.push(await ledger.reportMismatch(decodeReceipt(m.accused), [decodeReceipt(m.witnesses[0]), decodeReceipt(m.witnesses[1])]))
-    } catch (err: any) {
-      // e.g. the witnesses' quantised digests straddle a rounding step: the rejection stands, the evidence would not verify
-      svc.log('mismatch evidence for job %s not reported - %s', job.jobId, err?.message ?? err)
-    }
-  }
-  return res
 }

@@ -1,9 +1,11 @@
 import { planStages } from '@fleetmesh/runtime'
 import { PIPELINE_EXTRA_CREDITS, REBUILD_DELAY_MS, STAGE_READY_TIMEOUT_MS } from './constants.js'
 import { SessionError } from './errors.js'
+import { checkPipeline } from './pipeline-check.js'
 import { planPipelineFeeds } from './pipeline-plan.js'
 import type { InferChannel } from './infer-channel.js'
-import type { ActiveLease, DispatchContext, Dispatcher } from './job.js'
+import type { ActiveLease, DispatchContext, Dispatcher, HeldReceipt, Sampling, Verification } from './job.js'
+import type { Ledger } from '@fleetmesh/ledger'
 import type { StageFeed } from './pipeline-plan.js'
 import type { Stage } from '@fleetmesh/runtime'
 
@@ -22,6 +24,14 @@ export function pipelineCredits (stages: number): number {
  * error arrives on its control stream; a recoverable one releases that
  * stage's lease and the pipeline is rebuilt with the replacement, every
  * micro-batch without a result sent again.
+ *
+ * Every stage sends a receipt per micro-batch (the last with its result,
+ * the others alone on their control streams): the receipts of the
+ * generation that produced a micro-batch's accepted result are what
+ * settlement pays (`accepted()`). Once every result is in, a sample is
+ * spot-checked (`checkPipeline`) before the job is done; a caught worker's
+ * lease is released, the generation's results are thrown away, and the
+ * pipeline is rebuilt with its replacement.
  */
 export class PipelineDispatcher implements Dispatcher {
   private channels: InferChannel[] = []
@@ -36,11 +46,26 @@ export class PipelineDispatcher implements Dispatcher {
   private pendingSeqs: number[] = []
   /** micro-batches in the pipeline now (sent, no result yet) */
   private inFlight = 0
+  /** micro-batch receipts, by `${generation}/${stage}/${seq}` */
+  private readonly receipts = new Map<string, HeldReceipt>()
+  /** the generation whose result was accepted, by seq */
+  private readonly resultGen = new Map<number, number>()
+  /** the leases of each generation, by stage */
+  private readonly genStages = new Map<number, ActiveLease[]>()
+  /** checkers' receipts whose outputs agreed */
+  private readonly checkerReceipts: HeldReceipt[] = []
+  /** the control stream each lease listens on now (a check session replaces the pipeline's) */
+  private readonly latest = new Map<string, InferChannel>()
+  /** generations whose results are being (or were) checked: their pipeline streams are done, their errors no longer count */
+  private readonly checkedGens = new Set<number>()
 
   constructor (
     private readonly ctx: DispatchContext,
     private readonly stages: Stage[],
-    private readonly bidSpeed: Map<string, number>
+    private readonly bidSpeed: Map<string, number>,
+    private readonly verify?: Sampling,
+    private readonly verification?: Verification,
+    private readonly ledger?: Ledger
   ) {
     this.feeds = planPipelineFeeds(stages, ctx.axes)
   }
@@ -59,7 +84,7 @@ export class PipelineDispatcher implements Dispatcher {
     if (lease == null || this.finishedLeases.has(leaseId)) return
     this.finishedLeases.add(leaseId)
     try {
-      const c = await this.ctx.openControl(lease.worker, { jobId: this.ctx.jobId, leaseId, modelCid: (this.stages[0] as Stage).cid, kind: 'stage', stage: 0, stageCount: 1, source: new Uint8Array(), next: new Uint8Array(), nextAddrs: [], nextLeaseId: '', constants: new Uint8Array(), fromRequester: [] })
+      const c = await this.ctx.openControl(lease.worker, { jobId: this.ctx.jobId, leaseId, modelCid: (this.stages[0] as Stage).cid, kind: 'stage', stage: 0, stageCount: 1, source: new Uint8Array(), next: new Uint8Array(), nextAddrs: [], nextLeaseId: '', constants: new Uint8Array(), fromRequester: [], jobItems: this.ctx.jobItems })
       c.send({ finish: {} })
       await c.close()
     } catch {}
@@ -85,8 +110,8 @@ export class PipelineDispatcher implements Dispatcher {
     const opened: InferChannel[] = []
     let byStage: ActiveLease[] = []
     try {
-      // leases of workers still connected (a dead worker's lease lingers until the market notices)
-      const leased = [...this.ctx.leases.values()].filter(l => this.ctx.isConnected(l.worker)).slice(0, K)
+      // leases of workers still connected (a dead worker's lease lingers until the market notices), never a caught worker's
+      const leased = [...this.ctx.leases.values()].filter(l => this.ctx.isConnected(l.worker) && this.verification?.caught.has(l.worker.toString()) !== true).slice(0, K)
       if (leased.length < K) {
         this.building = false
         this.rebuildTimer = setTimeout(() => { this.onActive() }, REBUILD_DELAY_MS)
@@ -119,7 +144,8 @@ export class PipelineDispatcher implements Dispatcher {
             nextAddrs: [],
             nextLeaseId: next?.leaseId ?? '',
             constants: this.ctx.encodeConstants(feed.broadcast),
-            fromRequester: k > 0 ? feed.batched : []
+            fromRequester: k > 0 ? feed.batched : [],
+            jobItems: this.ctx.jobItems
           })
         } catch (err: any) {
           throw Object.assign(new SessionError(`stage ${k}: cannot open a stream to ${me.worker.toString()}: ${err?.message ?? err}`), { lease: me })
@@ -130,7 +156,11 @@ export class PipelineDispatcher implements Dispatcher {
       await Promise.all(opened.map(async (c, k) => this.awaitReady(c, k, byStage[k] as ActiveLease)))
       if (gen !== this.generation) throw new SessionError('superseded')
       this.channels = opened
-      for (const [k, c] of opened.entries()) void this.read(c, gen, k, byStage[k] as ActiveLease)
+      this.genStages.set(gen, byStage)
+      for (const [k, c] of opened.entries()) {
+        this.latest.set((byStage[k] as ActiveLease).leaseId, c)
+        void this.read(c, gen, k, byStage[k] as ActiveLease)
+      }
       this.sendAll(opened)
     } catch (err: any) {
       for (const c of opened) c?.abort(new Error('pipeline build failed'))
@@ -186,6 +216,8 @@ export class PipelineDispatcher implements Dispatcher {
   private sendAll (channels: InferChannel[]): void {
     this.pendingSeqs = [...this.ctx.batches.keys()].filter(seq => !this.ctx.results.has(seq))
     this.inFlight = 0
+    // rebuilt after every result was in (a lease lost during the checks): nothing to send, the job is done
+    if (this.pendingSeqs.length === 0) { void this.checkThenDone(this.generation); return }
     this.sendMore(channels)
   }
 
@@ -223,33 +255,123 @@ export class PipelineDispatcher implements Dispatcher {
         const m = await channel.next()
         if (m == null) break
         if (m.error != null) {
-          if (gen !== this.generation || this.finished) return
+          if (gen !== this.generation || this.finished || this.checkedGens.has(gen)) return
           this.teardown()
           this.ctx.workerError(lease, { ...m.error, stage: m.error.stage ?? k })
           return
         }
-        if (!last || m.result == null) continue
+        if (m.result == null) continue
+        if (m.result.receipt.byteLength > 0 && !this.receipts.has(`${gen}/${k}/${m.result.seq}`)) {
+          const range = this.ctx.batches[m.result.seq]
+          if (range != null) this.receipts.set(`${gen}/${k}/${m.result.seq}`, { seq: m.result.seq, stage: k, worker: w, leaseId: lease.leaseId, items: range[1] - range[0], pricePerItem: this.ctx.pricePerItem(lease), bytes: m.result.receipt })
+        }
+        if (!last) continue
         if (!this.ctx.results.has(m.result.seq)) {
           this.ctx.results.set(m.result.seq, m.payload ?? [])
+          this.resultGen.set(m.result.seq, gen)
           this.ctx.emit({ type: 'shard-finished', jobId: this.ctx.jobId, worker: w, seq: m.result.seq, computeMs: m.result.computeMs, at: Date.now() })
           this.inFlight = Math.max(0, this.inFlight - 1)
           this.sendMore(this.channels)
         }
-        if (this.ctx.results.size === this.ctx.batches.length) { this.ctx.done(); return }
+        if (this.ctx.results.size === this.ctx.batches.length) { void this.checkThenDone(gen); return }
       }
     } catch (err: any) {
       why = `the stream failed: ${err?.message ?? err}`
     }
-    if (gen === this.generation && !this.finished && this.ctx.results.size < this.ctx.batches.length) {
+    if (gen === this.generation && !this.finished && !this.checkedGens.has(gen) && this.ctx.results.size < this.ctx.batches.length) {
       this.teardown()
       this.ctx.streamLost(lease, `stage ${k}: ${why}`)
     }
   }
 
+  /** Spot-checks the generation's results (`checkPipeline`), then signals done, or throws the results away and replaces a caught worker. */
+  private async checkThenDone (gen: number): Promise<void> {
+    if (this.checkedGens.has(gen)) return
+    this.checkedGens.add(gen)
+    const byStage = this.genStages.get(gen)
+    if (this.verify == null || this.verification == null || this.ledger == null || byStage == null) { this.ctx.done(); return }
+    try {
+      const caught = await checkPipeline({
+        ctx: this.ctx,
+        ledger: this.ledger,
+        stages: this.stages,
+        feeds: this.feeds,
+        byStage,
+        receiptOf: (stage, seq) => this.receipts.get(`${gen}/${stage}/${seq}`),
+        seqs: [...this.resultGen].filter(([, g]) => g === gen).map(([seq]) => seq),
+        sampling: this.verify,
+        verification: this.verification,
+        openCheck: async (lease, stage) => this.openCheck(lease, stage),
+        pay: (h) => { this.checkerReceipts.push(h) }
+      })
+      if (this.finished || gen !== this.generation) return
+      if (caught == null) { this.ctx.done(); return }
+      // every result of this generation passed through the caught worker's stage (or its check): run them again without it
+      for (const [seq, g] of [...this.resultGen]) {
+        if (g !== gen) continue
+        this.ctx.results.delete(seq)
+        this.resultGen.delete(seq)
+      }
+      this.teardown()
+      // every lease of the caught worker goes (it may hold two stages), each re-awarded to another worker
+      for (const l of [...this.ctx.leases.values()]) {
+        if (l.worker.toString() === caught.worker) this.ctx.streamLost(l, `caught by a spot check: ${caught.reason}`)
+      }
+    } catch (err: any) {
+      this.ctx.log('pipeline checks of %s failed - %s', this.ctx.jobId, err?.message ?? err)
+      if (!this.finished && gen === this.generation) this.ctx.done()
+    }
+  }
+
+  /** A check session of stage `stage` on `lease`: the stage's model, every input from the requester, results back. */
+  private async openCheck (lease: ActiveLease, stage: number): Promise<InferChannel> {
+    const feed = this.feeds[stage] as StageFeed
+    const c = await this.ctx.openControl(lease.worker, {
+      jobId: this.ctx.jobId,
+      leaseId: lease.leaseId,
+      modelCid: (this.stages[stage] as Stage).cid,
+      kind: 'stage',
+      stage,
+      // the last stage of this session: results come back to the requester
+      stageCount: stage + 1,
+      // no source: the requester sends the stage's activations with its batched inputs
+      source: new Uint8Array(),
+      next: new Uint8Array(),
+      nextAddrs: [],
+      nextLeaseId: '',
+      constants: this.ctx.encodeConstants(feed.broadcast),
+      fromRequester: feed.batched,
+      jobItems: this.ctx.jobItems
+    })
+    this.latest.set(lease.leaseId, c)
+    return c
+  }
+
+  accepted (): HeldReceipt[] {
+    const caught = this.verification?.caught
+    const out: HeldReceipt[] = []
+    for (const [seq, gen] of this.resultGen) {
+      if (!this.ctx.results.has(seq)) continue
+      for (let k = 0; k < this.stages.length; k++) {
+        const h = this.receipts.get(`${gen}/${k}/${seq}`)
+        if (h != null && caught?.has(h.worker) !== true) out.push(h)
+      }
+    }
+    for (const h of this.checkerReceipts) if (this.resultGen.has(h.seq) && caught?.has(h.worker) !== true) out.push(h)
+    return out
+  }
+
   finish (): void {
     this.finished = true
     clearTimeout(this.rebuildTimer)
+    // each lease hears `finish` on the stream it listens on now (a check session's, or the pipeline's)
+    const sent = new Set<InferChannel>()
+    for (const l of this.ctx.leases.values()) {
+      const c = this.latest.get(l.leaseId)
+      if (c != null && this.usedLeases.has(l.leaseId)) { c.send({ finish: {} }); void c.close(); sent.add(c) }
+    }
     for (const c of this.channels) {
+      if (sent.has(c)) continue
       c.send({ finish: {} })
       void c.close()
     }
@@ -262,6 +384,8 @@ export class PipelineDispatcher implements Dispatcher {
     this.finished = true
     clearTimeout(this.rebuildTimer)
     for (const c of this.channels) c.abort(new Error('job over'))
+    for (const c of this.latest.values()) c.abort(new Error('job over'))
     this.channels = []
+    this.latest.clear()
   }
 }

@@ -253,6 +253,7 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
             jobId: this.id,
             leaseId: me.leaseId,
             modelCid: st.cid,
+            jobItems: 0,
             kind: 'session',
             stage: k,
             stageCount: K,

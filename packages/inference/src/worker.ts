@@ -1,4 +1,4 @@
-import { encodeReceipt, inputDigest, outputDigest } from '@fleetmesh/ledger'
+import { encodeReceipt, inputDigest, microBatchJobId, microBatchPricePerItem, outputDigest } from '@fleetmesh/ledger'
 import { decodeTensors, encodeTensorHeader, INFER_PROTOCOL, MessageTooLargeError } from '@fleetmesh/protocol'
 import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
@@ -48,6 +48,8 @@ export interface WorkerContext {
   delayNextStage?: (stage: number) => number
   /** bounds of stateful sessions (session-worker.ts) */
   sessionBounds: { maxSessions: number, maxStateBytes: number, idleTimeoutMs: number }
+  /** fault injection: wait after each micro-batch's run, before its outputs go out, ms */
+  delayMicroBatch?: (open: InferOpen) => number
 }
 
 /** One configuration of a lease's session by a requester's control stream. */
@@ -89,7 +91,7 @@ interface WorkerSession {
 }
 
 /** sha2-256 over a micro-batch's tensor header and bytes: the input digest of its receipt. */
-function digestTensors (tensors: WireTensor[]): Uint8Array {
+export function digestTensors (tensors: WireTensor[]): Uint8Array {
   const { header, payload } = encodeTensorHeader(tensors, Number.MAX_SAFE_INTEGER)
   return inputDigest(header, ...payload)
 }
@@ -220,7 +222,8 @@ export class InferenceWorker {
     if (open.kind === 'data' && open.modelCid !== lease.modelCid) throw new InferenceError(`lease ${open.leaseId} is for model ${lease.modelCid}, not ${open.modelCid}`)
     this.endConfig(s, 'replaced by a new session')
     const constants = open.constants.byteLength > 0 ? decodeTensors(open.constants, this.ctx.maxInputBytes) : []
-    const later = open.kind === 'stage' && open.stage > 0
+    // a later stage with no source is a spot check of that stage: the requester sends all of its inputs
+    const later = open.kind === 'stage' && open.stage > 0 && open.source.byteLength > 0
     // a later stage joins the previous stage's activations with the batched graph inputs the requester sends, if any
     const sources = later ? (open.fromRequester.length > 0 ? ['previous', 'requester'] : ['previous']) : ['requester']
     const config: SessionConfig = {
@@ -356,13 +359,19 @@ export class InferenceWorker {
       this.ctx.metrics?.workerMicroBatches.increment({ [open.kind === 'data' ? 'data' : 'stage']: true })
       const digests = { input: digestTensors(inputs), output: outputDigest(outputs) }
       s.digests.set(seq, digests)
+      const delay = this.ctx.delayMicroBatch?.(open) ?? 0
+      if (delay > 0) await new Promise(resolve => setTimeout(resolve, delay))
       if (config.ended) return
       // the next run may start while this one's outputs are written; the one after waits for them (bounded buffering)
       await config.lastSend
       if (config.next != null) {
+        // the requester pays every stage per micro-batch: a middle stage's receipt travels alone on its control stream, before the activations leave
+        const receipt = await this.frameReceipt(s, config, seq, digests, items, ran.computeMs, startedAt)
+        if (config.ended) return
+        if (receipt.byteLength > 0) config.control.send({ result: { seq, tensors: new Uint8Array(), computeMs: ran.computeMs, more: false, receipt } }).catch(() => {})
         config.lastSend = config.next.send({ data: { seq, tensors: new Uint8Array(), more: false, items } }, outputs).catch(() => {})
       } else {
-        const receipt = await this.frameReceipt(s, seq, digests, items, ran.computeMs, startedAt)
+        const receipt = await this.frameReceipt(s, config, seq, digests, items, ran.computeMs, startedAt)
         config.lastSend = config.control.send({ result: { seq, tensors: new Uint8Array(), computeMs: ran.computeMs, more: false, receipt } }, outputs).catch(() => {})
       }
     } catch (err: any) {
@@ -382,25 +391,30 @@ export class InferenceWorker {
   }
 
   /**
-   * A receipt for one micro-batch (job `<jobId>/mb/<seq>`, price 0: it
-   * moves no credits). The requester keeps it as evidence should a spot
-   * check find this output in the minority.
+   * A receipt for one micro-batch (job `<jobId>/mb/<seq>`, shard = the
+   * stage, units = its items at the lease's price per item,
+   * `microBatchPricePerItem`). The requester countersigns it once it
+   * accepts the output: that is this worker's pay for the micro-batch,
+   * whether or not the lease completes. It is also the evidence should a
+   * spot check find this output in the minority.
    */
-  private async frameReceipt (s: WorkerSession, seq: number, digests: { input: Uint8Array, output: Uint8Array }, items: number, computeMs: number, startedAt: number): Promise<Uint8Array<ArrayBuffer>> {
+  private async frameReceipt (s: WorkerSession, config: SessionConfig, seq: number, digests: { input: Uint8Array, output: Uint8Array }, items: number, computeMs: number, startedAt: number): Promise<Uint8Array<ArrayBuffer>> {
     const ledger = this.ctx.ledger
     const lease = s.lease
     if (ledger == null) return new Uint8Array(0)
+    const open = config.open
     const receipt = await ledger.signReceipt({
-      jobId: `${lease.jobId}/mb/${seq}`,
-      shardIndex: seq,
+      jobId: microBatchJobId(lease.jobId, seq),
+      shardIndex: open.kind === 'data' ? 0 : open.stage,
       replica: 0,
       requester: peerIdFromString(lease.requester),
-      modelCid: lease.modelCid,
+      // the model it ran: a pipeline stage's own model
+      modelCid: open.modelCid,
       inputDigest: digests.input,
       outputDigest: digests.output,
       computeMs: Math.round(computeMs),
       units: items,
-      pricePerUnit: 0,
+      pricePerUnit: microBatchPricePerItem(lease, open.kind === 'data' ? 'data' : 'pipeline', open.jobItems),
       startedAt,
       finishedAt: Date.now(),
       leaseId: lease.leaseId

@@ -18,7 +18,7 @@ describe('infer frames: header + raw tensor bytes', () => {
     const odd: WireTensor = { name: 'odd', dtype: 'uint8', dims: [7], data: Uint8Array.from([1, 2, 3, 4, 5, 6, 7]) }
     const i64: WireTensor = { name: 'ids', dtype: 'int64', dims: [2, 2], data: BigInt64Array.from([1n, -2n, 3n, 1n << 40n]) }
     const scalar: WireTensor = { name: 's', dtype: 'float32', dims: [], data: new Float32Array([0.5]) }
-    void out.send({ open: { jobId: 'j', leaseId: 'l', modelCid: 'c', kind: 'data', stage: 0, stageCount: 1, source: new Uint8Array(), next: new Uint8Array(), nextAddrs: [], nextLeaseId: '', constants: new Uint8Array(), fromRequester: [] } })
+    void out.send({ open: { jobId: 'j', leaseId: 'l', modelCid: 'c', kind: 'data', stage: 0, stageCount: 1, source: new Uint8Array(), next: new Uint8Array(), nextAddrs: [], nextLeaseId: '', constants: new Uint8Array(), fromRequester: [], jobItems: 0 } })
     void out.send({ data: { seq: 1, tensors: new Uint8Array(), more: false, items: 3 } }, [odd, big, i64, scalar])
     void out.send({ data: { seq: 2, tensors: new Uint8Array(), more: false, items: 1 } }, [odd])
     void out.send({ finish: {} })

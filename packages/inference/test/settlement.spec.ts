@@ -52,7 +52,7 @@ describe('sharded jobs settle in the ledger', function () {
     return { requester, workers, cheats }
   }
 
-  it('workers sign a receipt per lease, the requester countersigns, and every node ends with the same receipts and balances', async () => {
+  it('workers sign a receipt per micro-batch, the requester countersigns those it accepted, and every node ends with the same receipts and balances', async () => {
     const { requester, workers } = await mesh(3, 0, 0.5)
     const x = input(48, 0)
     const job = requester.submit({ model: MODEL, inputs: [x], mode: 'data', shards: 3, microBatch: 4, maxPrice: 2 })
@@ -62,13 +62,15 @@ describe('sharded jobs settle in the ledger', function () {
     assert.ok(maxAbsDiff(out as WireTensor, await local(x)) <= 1e-4)
     const settled = await job.settlement
     const leases = (await job.market).shards
-    assert.equal(settled.accepted.length, leases.length, 'every lease receipt countersigned')
     assert.equal(settled.rejected.length, 0)
     const checks = events.filter(e => e.type === 'verified')
     assert.ok(checks.length > 0 && checks.every(e => (e as any).agreed), `spot checks ran and agreed: ${checks.length}`)
+    // one receipt per micro-batch (12 of 4 items), plus one per agreeing spot-check run
+    assert.equal(settled.accepted.length, 12 + checks.length, 'every accepted micro-batch and spot check countersigned')
     for (const r of settled.accepted) {
       assert.equal(r.requester, requester.peerId.toString())
-      assert.equal(r.jobId, job.jobId)
+      assert.match(r.jobId, new RegExp(`^${job.jobId}/mb/\\d+$`))
+      assert.equal(r.units, 4)
     }
 
     const all = [requester, ...workers]
@@ -78,9 +80,14 @@ describe('sharded jobs settle in the ledger', function () {
     const balances = JSON.stringify(requester.ledger.balances())
     for (const n of all) assert.equal(JSON.stringify(n.ledger.balances()), balances)
     const b = requester.ledger.balances().peers
-    const paid = leases.reduce((a, s) => a + s.units * s.pricePerUnit, 0)
-    assert.ok(Math.abs((b[requester.peerId.toString()]?.spent ?? 0) - paid) < 1e-6, `requester spent ${b[requester.peerId.toString()]?.spent}, leases cost ${paid}`)
-    for (const s of leases) assert.ok((b[s.worker]?.earned ?? 0) > 0, `worker ${s.worker} earned`)
+    const paid = settled.accepted.reduce((a, r) => a + r.units * r.pricePerUnit, 0)
+    assert.ok(Math.abs((b[requester.peerId.toString()]?.spent ?? 0) - paid) < 1e-6, `requester spent ${b[requester.peerId.toString()]?.spent}, accepted micro-batches cost ${paid}`)
+    for (const s of leases) {
+      // a worker earns what it delivered (a worker the others outpaced may deliver nothing)
+      const mine = settled.accepted.filter(r => r.worker === s.worker)
+      assert.ok(Math.abs((b[s.worker]?.earned ?? 0) - mine.reduce((a, r) => a + r.units * r.pricePerUnit, 0)) < 1e-6, `worker ${s.worker} earned its accepted micro-batches`)
+      for (const r of mine) assert.equal(r.pricePerUnit, s.pricePerUnit, 'a data-parallel item costs its lease\'s price per unit')
+    }
   })
 
   it('a worker returning perturbed outputs is caught by a spot check, earns nothing, is reported, and then loses bids', async () => {

@@ -38,7 +38,7 @@ describe('infer streams are bounded at the worker', function () {
     const before = worker.libp2p.services.inference?.sessions()
     const answers = await Promise.all(Array.from({ length: 40 }, async (_, i) => {
       const c = await open()
-      void c.send({ open: { jobId: 'j', leaseId: `nope-${i}`, modelCid: 'x', kind: i % 2 === 0 ? 'data' : 'feed', stage: 1, stageCount: 2, source: new Uint8Array(), next: new Uint8Array(), nextAddrs: [], nextLeaseId: '', constants: new Uint8Array(), fromRequester: [] } })
+      void c.send({ open: { jobId: 'j', leaseId: `nope-${i}`, modelCid: 'x', kind: i % 2 === 0 ? 'data' : 'feed', stage: 1, stageCount: 2, source: new Uint8Array(), next: new Uint8Array(), nextAddrs: [], nextLeaseId: '', constants: new Uint8Array(), fromRequester: [], jobItems: 0 } })
       const a = await c.next()
       return a?.error
     }))

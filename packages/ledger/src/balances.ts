@@ -1,4 +1,5 @@
 import { MICRO_PER_CREDIT, MISMATCH_WEIGHT } from './constants.js'
+import { baseJobId, parseMicroBatchJobId } from './micro-batch.js'
 import { slotKey } from './receipt.js'
 import type { VerifiedEvidence } from './evidence.js'
 import type { VerifiedReceipt } from './receipt.js'
@@ -14,7 +15,10 @@ import type { VerifiedReceipt } from './receipt.js'
  * Only countersigned receipts count. If one (requester, job, shard,
  * replica) has several countersigned receipts, only the one with the
  * smallest id moves credits (a requester cannot pay a slot twice by
- * mistake, and every node picks the same one).
+ * mistake, and every node picks the same one). A micro-batch receipt
+ * (job `<jobId>/mb/<seq>`, see `microBatchJobId`) is keyed by its slot and
+ * its worker: the worker whose output was accepted and the one whose spot
+ * check agreed with it are each paid once.
  */
 
 /** Credits of one account. */
@@ -69,7 +73,7 @@ export interface ReputationReport {
   peer: string
   /** 0..1 */
   reputation: number
-  /** countersigned receipts as worker */
+  /** jobs (per requester) the worker was paid for: countersigned receipts as worker, counted once per job */
   good: number
   /** distinct proven output mismatches */
   mismatches: number
@@ -82,15 +86,21 @@ export function receiptAmount (r: Pick<VerifiedReceipt, 'units' | 'pricePerUnit'
   return Math.round(r.units * r.pricePerUnit * MICRO_PER_CREDIT)
 }
 
+/** The key under which a receipt pays at most once: its slot, and for a micro-batch receipt also its worker. */
+export function payingKey (r: Pick<VerifiedReceipt, 'requester' | 'jobId' | 'shardIndex' | 'replica' | 'worker'>): string {
+  return parseMicroBatchJobId(r.jobId) != null ? `${slotKey(r)}/${r.worker}` : slotKey(r)
+}
+
 /**
- * The receipts that move credits: countersigned, one per slot (smallest
- * id), sorted by id.
+ * The receipts that move credits: countersigned, one per paying key
+ * ({@link payingKey}: slot, or slot and worker for micro-batch receipts;
+ * smallest id), sorted by id.
  */
 export function payingReceipts (receipts: Iterable<VerifiedReceipt>): VerifiedReceipt[] {
   const bySlot = new Map<string, VerifiedReceipt>()
   for (const r of receipts) {
     if (!r.countersigned) continue
-    const k = slotKey(r)
+    const k = payingKey(r)
     const prev = bySlot.get(k)
     if (prev == null || r.id < prev.id) bySlot.set(k, r)
   }
@@ -166,8 +176,11 @@ export interface ReputationOptions {
  * `reputation = 0` if the worker equivocated (signed two different
  * receipts for one shard — found in evidence or among the receipts
  * themselves), else `(good + 1) / (good + 1 + mismatchWeight × mismatches)`
- * where `good` counts its countersigned (paying) receipts and `mismatches`
- * the distinct receipts of it that mismatch evidence proves wrong.
+ * where `good` counts the jobs it was paid for (distinct requester and
+ * job among its paying receipts; a job's micro-batch receipts and re-runs
+ * count as that job, `baseJobId`, so a job weighs the same however finely
+ * it was paid) and `mismatches` the distinct receipts of it that mismatch
+ * evidence proves wrong.
  *
  * A new worker has 1 (no evidence against it); one proven mismatch
  * weighs as much as `mismatchWeight` good receipts, so a worker caught
@@ -184,7 +197,13 @@ export function computeReputation (receipts: Iterable<VerifiedReceipt>, evidence
     return r
   }
   const all = [...receipts]
-  for (const r of payingReceipts(all)) get(r.worker).good++
+  const paidJobs = new Set<string>()
+  for (const r of payingReceipts(all)) {
+    const job = `${r.worker}|${r.requester}/${baseJobId(r.jobId)}`
+    if (paidJobs.has(job)) continue
+    paidJobs.add(job)
+    get(r.worker).good++
+  }
   // equivocation among countersigned receipts: one worker, one slot, two bodies
   const seen = new Map<string, string>()
   for (const r of all) {

@@ -12,7 +12,10 @@ import type { PeerId, PrivateKey } from '@libp2p/interface'
  * - `mismatch`: the worker's receipt (accused) and two receipts of two
  *   other workers for the same model and input digest, whose output
  *   digests agree with each other and differ from the accused one. Only
- *   the requester of all three can report it (it ran them).
+ *   the requester of all three can report it (it ran them). One witness
+ *   may be the requester's own run (worker = requester, price 0: a job
+ *   with two leases decides a dispute itself); the other must be another
+ *   worker.
  * - `equivocation`: two different receipt bodies signed by one worker for
  *   the same (requester, job, shard, replica). Anyone may report it.
  *
@@ -95,13 +98,14 @@ export async function verifyEvidence (evidence: PbEvidence, options: VerifyRecei
   await verifyFor(reporter, EVIDENCE_DOMAIN, EVIDENCE_PAYLOAD_TYPE, evidence.body, evidence.signature)
   await options.certificates.verify(body.reporterCertificate, reporter, issuedAt)
   const receipts: VerifiedReceipt[] = []
-  for (const r of body.receipts) receipts.push(await verifyReceipt(r, { ...options, requireCountersigned: false }))
+  for (const [i, r] of body.receipts.entries()) receipts.push(await verifyReceipt(r, { ...options, requireCountersigned: false, ownRun: body.kind === EvidenceKind.MISMATCH && i > 0 }))
   const id = toHex(evidenceId(evidence))
   const who = reporter.toString()
   if (body.kind === EvidenceKind.MISMATCH) {
     if (receipts.length !== 3) fail(`of a mismatch holds ${receipts.length} receipts, not 3`)
     const [accused, w1, w2] = receipts as [VerifiedReceipt, VerifiedReceipt, VerifiedReceipt]
     if (new Set([accused.worker, w1.worker, w2.worker]).size !== 3) fail('of a mismatch needs three distinct workers')
+    if (accused.worker === who) fail('of a mismatch cannot accuse its own reporter')
     for (const r of receipts) {
       if (r.requester !== who) fail(`of a mismatch must be reported by the requester of every receipt (${r.requester}), not ${who}`)
       if (r.modelCid !== accused.modelCid || r.inputDigest !== accused.inputDigest) fail('of a mismatch compares receipts of different models or inputs')

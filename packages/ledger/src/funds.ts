@@ -1,6 +1,6 @@
 import { MICRO_PER_CREDIT } from './constants.js'
 import { payingReceipts, receiptAmount } from './balances.js'
-import { parseVerificationJobId } from './settle.js'
+import { baseJobId } from './micro-batch.js'
 import type { VerifiedEntry } from './entry.js'
 import type { VerifiedGrant } from './grant.js'
 import type { VerifiedReceipt } from './receipt.js'
@@ -30,13 +30,12 @@ export interface Commitment {
   maxCost: number
 }
 
-/** Micro-credits spent by `requester` on `jobId` and its verification re-runs. */
+/** Micro-credits spent by `requester` on `jobId`, its micro-batch receipts and its verification re-runs. */
 function spentOnJob (receipts: VerifiedReceipt[], c: Commitment): number {
   let micro = 0
   for (const r of receipts) {
     if (r.requester !== c.requester) continue
-    const base = parseVerificationJobId(r.jobId)?.jobId ?? r.jobId
-    if (base === c.jobId) micro += receiptAmount(r)
+    if (baseJobId(r.jobId) === c.jobId) micro += receiptAmount(r)
   }
   return micro
 }

@@ -14,7 +14,7 @@ import { decodeEntry, encodeEntry, entryId, verifyEntry } from './entry.js'
 import { InsufficientFundsError, LedgerNotStartedError } from './errors.js'
 import { createEquivocationEvidence, createMismatchEvidence, verifyEvidence } from './evidence.js'
 import { countersignReceipt, signWorkerReceipt, verifyReceipt } from './receipt.js'
-import { parseVerificationJobId } from './settle.js'
+import { baseJobId } from './micro-batch.js'
 import { IdSet } from './reconcile.js'
 import { initiateSession, respondSession } from './session.js'
 import { verificationRate, verificationRecords } from './verification.js'
@@ -434,7 +434,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
     if (known?.kind === 'receipt') return known.receipt
     if (this.requireFunds) {
       const self = this.components.peerId.toString()
-      const job = parseVerificationJobId(info.jobId)?.jobId ?? info.jobId
+      const job = baseJobId(info.jobId)
       // the receipt's own job may use what it committed: only the other jobs' commitments are set aside
       const available = this.fundsOf(self, [...this.open.values()].filter(c => c.jobId !== job))
       const amount = receiptAmount(info)

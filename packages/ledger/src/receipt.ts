@@ -82,6 +82,12 @@ export interface VerifyReceiptOptions {
   requireCountersigned?: boolean
   /** ms since the epoch @default Date.now() */
   now?: number
+  /**
+   * accept a receipt whose worker is its requester (the requester's own
+   * run of the work, price 0) — only as a witness in mismatch evidence
+   * @default false
+   */
+  ownRun?: boolean
 }
 
 const DIGEST_BYTES = 32
@@ -216,7 +222,7 @@ export async function verifyReceipt (input: PbReceipt | Uint8Array, options: Ver
   } catch (err: any) {
     throw new InvalidReceiptError(`receipt names an invalid PeerId: ${err?.message ?? err}`)
   }
-  check(!worker.equals(requester), 'names the same peer as worker and requester')
+  check(!worker.equals(requester) || (options.ownRun === true && body.pricePerUnit === 0), 'names the same peer as worker and requester')
   const finishedAt = Number(body.finishedAt)
   const now = options.now ?? Date.now()
   if (finishedAt > now + MAX_CLOCK_SKEW_MS) throw new EntryFromFutureError(`receipt finished at ${new Date(finishedAt).toISOString()}, in the future`)

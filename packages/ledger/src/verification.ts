@@ -1,5 +1,6 @@
 import { InvalidConfigError } from '@fleetmesh/protocol'
 import { VERIFICATION_FLOOR_RATE, VERIFICATION_MISMATCH_PENALTY, VERIFICATION_TRUST_AFTER, VERIFICATION_UNTRUSTED_RATE } from './constants.js'
+import { parseMicroBatchJobId } from './micro-batch.js'
 import { parseVerificationJobId } from './settle.js'
 import type { VerifiedEvidence } from './evidence.js'
 import type { VerifiedReceipt } from './receipt.js'
@@ -111,6 +112,11 @@ export function verificationRate (record: Pick<VerificationRecord, 'consecutive'
  *   see `verificationJobId`) is a passed check of every other worker whose
  *   countersigned receipt for (requester, jobId, shard) has the same input
  *   and output digest (the requester countersigns a re-run only when it agreed);
+ * - two countersigned micro-batch receipts (job `<jobId>/mb/<seq>`, see
+ *   `microBatchJobId`) of one slot from two workers with the same input and
+ *   output digest are a spot check that passed: a passed check of each
+ *   worker, proved by the other's receipt (the requester countersigns a
+ *   spot-check run only when it agreed);
  * - mismatch evidence is a failed check of the accused worker.
  */
 export function checkEvents (receipts: Iterable<VerifiedReceipt>, evidence: Iterable<VerifiedEvidence>): CheckEvent[] {
@@ -130,6 +136,18 @@ export function checkEvents (receipts: Iterable<VerifiedReceipt>, evidence: Iter
   }
   const out: CheckEvent[] = []
   const seen = new Set<string>()
+  for (const list of bySlot.values()) {
+    if (list.length < 2 || parseMicroBatchJobId((list[0] as VerifiedReceipt).jobId) == null) continue
+    for (const a of list) {
+      for (const b of list) {
+        if (a.worker === b.worker || a.inputDigest !== b.inputDigest || a.outputDigest !== b.outputDigest) continue
+        const key = `${a.id}/${b.id}`
+        if (seen.has(key)) continue
+        seen.add(key)
+        out.push({ worker: a.worker, ok: true, at: Math.max(a.finishedAt, b.finishedAt), proof: b.id, checked: a.id })
+      }
+    }
+  }
   for (const { r, slot } of reruns) {
     for (const o of bySlot.get(slot) ?? []) {
       if (o.worker === r.worker || o.inputDigest !== r.inputDigest || o.outputDigest !== r.outputDigest) continue

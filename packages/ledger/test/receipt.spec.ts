@@ -75,6 +75,16 @@ describe('receipts: sign, countersign, verify', () => {
     // the witnesses must agree; the reporter must be the requester
     await assert.rejects(verifyEvidence(await createMismatchEvidence(requester.privateKey, requester.peerId, requester.certificate, r2, [bad, r3]), { certificates: verifier }), { name: 'InvalidEvidenceError' })
     await assert.rejects(verifyEvidence(await createMismatchEvidence(w2.privateKey, w2.peerId, w2.certificate, bad, [r2, r3]), { certificates: verifier }), { name: 'InvalidEvidenceError' })
+    // one witness may be the requester's own run (price 0), never the accused, and never a paid one
+    const input = fields(requester, worker, 'job-3', 0).inputDigest
+    const own = await signWorkerReceipt(requester.privateKey, requester.certificate, { ...fields(requester, requester, 'job-3/mb/0', 0), inputDigest: input, outputDigest: new Uint8Array(32).fill(1), pricePerUnit: 0 })
+    const withOwn = await verifyEvidence(await createMismatchEvidence(requester.privateKey, requester.peerId, requester.certificate, bad, [r2, own]), { certificates: verifier })
+    assert.equal(withOwn.accused, worker.peerId.toString())
+    const paidOwn = await signWorkerReceipt(requester.privateKey, requester.certificate, { ...fields(requester, requester, 'job-3/mb/0', 0), inputDigest: input, outputDigest: new Uint8Array(32).fill(1) })
+    await assert.rejects(verifyEvidence(await createMismatchEvidence(requester.privateKey, requester.peerId, requester.certificate, bad, [r2, paidOwn]), { certificates: verifier }), { name: 'InvalidReceiptError' })
+    const ownBad = await signWorkerReceipt(requester.privateKey, requester.certificate, { ...fields(requester, requester, 'job-3/mb/0', 0), inputDigest: input, outputDigest: new Uint8Array(32).fill(7), pricePerUnit: 0 })
+    await assert.rejects(verifyEvidence(await createMismatchEvidence(requester.privateKey, requester.peerId, requester.certificate, ownBad, [r2, r3]), { certificates: verifier }), { name: 'InvalidReceiptError' })
+    await assert.rejects(verifyReceipt(own, { certificates: verifier }), { name: 'InvalidReceiptError' }, 'outside evidence an own-run receipt is refused')
     // equivocation
     const a = await signWorkerReceipt(worker.privateKey, worker.certificate, fields(requester, worker, 'job-4', 0))
     const b = await signWorkerReceipt(worker.privateKey, worker.certificate, fields(requester, worker, 'job-4', 0, { outputDigest: new Uint8Array(32).fill(9) }))

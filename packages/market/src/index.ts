@@ -388,6 +388,10 @@ export interface LeaseEvent {
   state: LeaseState
   /** for lost/released/declined/expired/cancelled: why (`expired`, `disconnected`, `released: drained: driving`, …) */
   reason?: string
+  /** compute units of the lease's shard (requester side) */
+  units?: number
+  /** credits per compute unit the lease was awarded at (requester side) */
+  pricePerUnit?: number
   at: number
 }
 

@@ -170,6 +170,8 @@ export class MarketRequester {
       worker: lease.workerStr,
       state: lease.state,
       reason,
+      units: lease.slot.units,
+      pricePerUnit: lease.pricePerUnit,
       at: Date.now()
     }
     this.ctx.emit('lease', detail)

@@ -63,12 +63,20 @@ function renderPeers (data) {
   ]))
 }
 
+// a micro-batch receipt (<job>/mb/<seq>) or a re-run (<job>/verify/<shard>/<attempt>) belongs to its job
+function baseJobOf (id) {
+  const mb = id.indexOf('/mb/')
+  if (mb >= 0) return id.slice(0, mb)
+  const v = id.indexOf('/verify/')
+  return v >= 0 ? id.slice(0, v) : id
+}
+
 function renderReceipts (data) {
   const receipts = Array.isArray(data.receipts) ? data.receipts : []
   setCount('receipts-count', receipts.length === 0 ? '' : 'latest ' + receipts.length)
   if (receipts.length === 0) return fill('receipts-body', empty('No receipts yet.'))
   fill('receipts-body', table(['Finished', 'Job', { text: 'Shard', cls: 'num' }, 'Worker', 'Requester', { text: 'Units', cls: 'num' }, { text: 'Credits', cls: 'num' }, { text: 'Compute', cls: 'num' }, 'Signed'],
-    receipts.map(r => h('tr', { 'data-testid': 'receipt', 'data-receipt-id': str(r.id), 'data-job-id': str(r.jobId) },
+    receipts.map(r => h('tr', { 'data-testid': 'receipt', 'data-receipt-id': str(r.id), 'data-job-id': baseJobOf(str(r.jobId)) },
       h('td', { title: str(r.id) }, time(r.finishedAt)),
       h('td', null, idSpan(r.jobId)),
       h('td', { class: 'num' }, str(r.shardIndex) + (r.replica > 0 ? '/r' + str(r.replica) : '')),

@@ -18,6 +18,7 @@ export interface InferOpen {
   nextLeaseId: string
   constants: Uint8Array<ArrayBuffer>
   fromRequester: string[]
+  jobItems: number
   session?: InferSessionStage
 }
 
@@ -95,6 +96,11 @@ export namespace InferOpen {
           }
         }
 
+        if ((obj.jobItems != null && obj.jobItems !== 0)) {
+          w.uint32(112)
+          w.uint32(obj.jobItems)
+        }
+
         if (obj.session != null) {
           w.uint32(106)
           InferSessionStage.codec().encode(obj.session, w)
@@ -116,7 +122,8 @@ export namespace InferOpen {
           nextAddrs: [],
           nextLeaseId: '',
           constants: uint8ArrayAlloc(0),
-          fromRequester: []
+          fromRequester: [],
+          jobItems: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -179,6 +186,10 @@ export namespace InferOpen {
               }
 
               obj.fromRequester.push(reader.string())
+              break
+            }
+            case 14: {
+              obj.jobItems = reader.uint32()
               break
             }
             case 13: {
@@ -307,6 +318,13 @@ export namespace InferOpen {
 
               break
             }
+            case 14: {
+              yield {
+                field: `${prefix}.jobItems`,
+                value: reader.uint32()
+              }
+              break
+            }
             case 13: {
               yield * InferSessionStage.codec().stream(reader, reader.uint32(), `${prefix}.session`, {
                 limits: opts.limits?.session
@@ -388,6 +406,11 @@ export namespace InferOpen {
     value: string
   }
 
+  export interface InferOpenJobItemsFieldEvent {
+    field: '$.jobItems'
+    value: number
+  }
+
   export interface InferOpenSessionStateOutputFieldEvent {
     field: '$.session.state[].output'
     value: string
@@ -424,7 +447,7 @@ export namespace InferOpen {
     return decodeMessage(buf, InferOpen.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferOpen>): Generator<InferOpenJobIdFieldEvent | InferOpenLeaseIdFieldEvent | InferOpenModelCidFieldEvent | InferOpenKindFieldEvent | InferOpenStageFieldEvent | InferOpenStageCountFieldEvent | InferOpenSourceFieldEvent | InferOpenNextFieldEvent | InferOpenNextAddrsFieldEvent | InferOpenNextLeaseIdFieldEvent | InferOpenConstantsFieldEvent | InferOpenFromRequesterFieldEvent | InferOpenSessionStateOutputFieldEvent | InferOpenSessionStateInputFieldEvent | InferOpenSessionStateFollowsFieldEvent | InferOpenSessionFirstStepFieldEvent | InferOpenSessionSendsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferOpen>): Generator<InferOpenJobIdFieldEvent | InferOpenLeaseIdFieldEvent | InferOpenModelCidFieldEvent | InferOpenKindFieldEvent | InferOpenStageFieldEvent | InferOpenStageCountFieldEvent | InferOpenSourceFieldEvent | InferOpenNextFieldEvent | InferOpenNextAddrsFieldEvent | InferOpenNextLeaseIdFieldEvent | InferOpenConstantsFieldEvent | InferOpenFromRequesterFieldEvent | InferOpenJobItemsFieldEvent | InferOpenSessionStateOutputFieldEvent | InferOpenSessionStateInputFieldEvent | InferOpenSessionStateFollowsFieldEvent | InferOpenSessionFirstStepFieldEvent | InferOpenSessionSendsFieldEvent> {
     return streamMessage(buf, InferOpen.codec(), opts)
   }
 }
@@ -1855,6 +1878,11 @@ export namespace InferMessage {
     value: string
   }
 
+  export interface InferMessageOpenJobItemsFieldEvent {
+    field: '$.open.jobItems'
+    value: number
+  }
+
   export interface InferMessageOpenSessionStateOutputFieldEvent {
     field: '$.open.session.state[].output'
     value: string
@@ -1976,7 +2004,7 @@ export namespace InferMessage {
     return decodeMessage(buf, InferMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferMessage>): Generator<InferMessageOpenJobIdFieldEvent | InferMessageOpenLeaseIdFieldEvent | InferMessageOpenModelCidFieldEvent | InferMessageOpenKindFieldEvent | InferMessageOpenStageFieldEvent | InferMessageOpenStageCountFieldEvent | InferMessageOpenSourceFieldEvent | InferMessageOpenNextFieldEvent | InferMessageOpenNextAddrsFieldEvent | InferMessageOpenNextLeaseIdFieldEvent | InferMessageOpenConstantsFieldEvent | InferMessageOpenFromRequesterFieldEvent | InferMessageOpenSessionStateOutputFieldEvent | InferMessageOpenSessionStateInputFieldEvent | InferMessageOpenSessionStateFollowsFieldEvent | InferMessageOpenSessionFirstStepFieldEvent | InferMessageOpenSessionSendsFieldEvent | InferMessageDataSeqFieldEvent | InferMessageDataTensorsFieldEvent | InferMessageDataMoreFieldEvent | InferMessageDataItemsFieldEvent | InferMessageDataSnapshotFieldEvent | InferMessageResultSeqFieldEvent | InferMessageResultTensorsFieldEvent | InferMessageResultComputeMsFieldEvent | InferMessageResultMoreFieldEvent | InferMessageResultReceiptFieldEvent | InferMessageErrorCodeFieldEvent | InferMessageErrorMessageFieldEvent | InferMessageErrorNameFieldEvent | InferMessageErrorSeqFieldEvent | InferMessageErrorStageFieldEvent | InferMessageSnapshotStepFieldEvent | InferMessageSnapshotTensorsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferMessage>): Generator<InferMessageOpenJobIdFieldEvent | InferMessageOpenLeaseIdFieldEvent | InferMessageOpenModelCidFieldEvent | InferMessageOpenKindFieldEvent | InferMessageOpenStageFieldEvent | InferMessageOpenStageCountFieldEvent | InferMessageOpenSourceFieldEvent | InferMessageOpenNextFieldEvent | InferMessageOpenNextAddrsFieldEvent | InferMessageOpenNextLeaseIdFieldEvent | InferMessageOpenConstantsFieldEvent | InferMessageOpenFromRequesterFieldEvent | InferMessageOpenJobItemsFieldEvent | InferMessageOpenSessionStateOutputFieldEvent | InferMessageOpenSessionStateInputFieldEvent | InferMessageOpenSessionStateFollowsFieldEvent | InferMessageOpenSessionFirstStepFieldEvent | InferMessageOpenSessionSendsFieldEvent | InferMessageDataSeqFieldEvent | InferMessageDataTensorsFieldEvent | InferMessageDataMoreFieldEvent | InferMessageDataItemsFieldEvent | InferMessageDataSnapshotFieldEvent | InferMessageResultSeqFieldEvent | InferMessageResultTensorsFieldEvent | InferMessageResultComputeMsFieldEvent | InferMessageResultMoreFieldEvent | InferMessageResultReceiptFieldEvent | InferMessageErrorCodeFieldEvent | InferMessageErrorMessageFieldEvent | InferMessageErrorNameFieldEvent | InferMessageErrorSeqFieldEvent | InferMessageErrorStageFieldEvent | InferMessageSnapshotStepFieldEvent | InferMessageSnapshotTensorsFieldEvent> {
     return streamMessage(buf, InferMessage.codec(), opts)
   }
 }
