@@ -192,12 +192,14 @@ async function streamLoops (ctx: FloodContext, endAt: number, protocol: string, 
         continue
       }
       c.sent++
+      // read from the start: data and an end that arrive before anyone reads are not replayed to a later reader
+      const answer = drain(stream, endAt)
       try {
         for (const piece of first?.() ?? []) if (!stream.send(piece)) await stream.onDrain({ signal: AbortSignal.timeout(5000) })
       } catch (err: any) {
         count(c, `send:${err?.name ?? 'error'}`)
       }
-      count(c, await drain(stream, endAt))
+      count(c, await answer)
     }
   }))
   return c
