@@ -39,6 +39,10 @@ export interface FloodCounts {
   sent: number
   /** answers by kind (accept, decline, ack code, error code, closed, reset…) */
   answers: Record<string, number>
+  /** set by the attacker process: ms it took to be admitted again before the flood, disconnects from the target during it, admitted at its end */
+  rejoinMs?: number
+  disconnects?: number
+  admittedAtEnd?: boolean
 }
 
 const REGION = 'u33d'

@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises'
 import { MAX_MODEL_BYTES, MAX_MODEL_HEADER_BYTES, MODEL_PROTOCOL, MODEL_WRITE_BYTES, ModelHeader, ModelRequest } from '@fleetmesh/protocol'
 import { cidDigest, ModelHashMismatchError, ModelTooLargeError, parseModelCid } from '@fleetmesh/runtime'
 import { serviceCapabilities, serviceDependencies, TypedEventEmitter } from '@libp2p/interface'
-import { DIAL_TIMEOUT_MS, MAX_RESTRICTED_MODELS, MODEL_EOF_TIMEOUT_MS, MODEL_FETCH_TIMEOUT_MS } from './constants.js'
+import { DIAL_TIMEOUT_MS, MAX_RESTRICTED_MODELS, MODEL_EOF_TIMEOUT_MS, MODEL_FETCH_TIMEOUT_MS, MODEL_REQUEST_TIMEOUT_MS } from './constants.js'
 import { ModelFetchError, ModelProtocolError } from './errors.js'
 import { decodeWire, filePieces, lengthPrefixed, readPrefixed, sendAll } from './model-wire.js'
 import type { Admission } from './admission.js'
@@ -267,7 +267,12 @@ export class ModelTransferService extends TypedEventEmitter<ModelTransferEvents>
   private async handle (stream: Stream, connection: Connection): Promise<void> {
     try {
       const source = stream[Symbol.asyncIterator]()
-      const request = await readPrefixed(source, MAX_MODEL_HEADER_BYTES)
+      // a stream that stays silent is not held: the request must come within MODEL_REQUEST_TIMEOUT_MS
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const late = new Promise<never>((resolve, reject) => {
+        timer = setTimeout(() => { reject(new ModelProtocolError(`no model request within ${MODEL_REQUEST_TIMEOUT_MS} ms`)) }, MODEL_REQUEST_TIMEOUT_MS)
+      })
+      const request = await Promise.race([readPrefixed(source, MAX_MODEL_HEADER_BYTES), late]).finally(() => { clearTimeout(timer) })
       if (request == null) { await stream.close(); return }
       // nothing more is read: whatever else the fetcher sends is dropped, not buffered
       void source.return?.()

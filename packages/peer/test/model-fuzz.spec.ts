@@ -7,6 +7,7 @@ import { generateMlp, modelCid } from '@fleetmesh/runtime'
 import { createTestMesh, waitUntil } from '@fleetmesh/test-utils'
 import fc from 'fast-check'
 import { Uint8ArrayList } from 'uint8arraylist'
+import { MODEL_REQUEST_TIMEOUT_MS } from '../src/constants.js'
 import { lengthPrefixed, readPrefixed } from '../src/model-wire.js'
 import type { MeshNode } from '../src/index.js'
 import type { TestMesh } from '@fleetmesh/test-utils'
@@ -106,6 +107,21 @@ describe('fuzz: /fleetmesh/model framing and handlers', function () {
       await fetcher.fetchModel(cid, { from: liar.peerId, timeoutMs: 5000 }).then(() => { assert.fail('random bytes were stored as the model') }, assertTyped)
       assert.equal(fetcher.modelStore?.has(cid), false, 'nothing stored')
     }), { numRuns: STREAMS })
+  })
+
+  it('a requester that never sends its request: the provider closes the stream after MODEL_REQUEST_TIMEOUT_MS (found by bench/adversary\'s idle-stream flood)', async () => {
+    const stream = await fetcher.libp2p.dialProtocol(provider.peerId, MODEL_PROTOCOL)
+    const started = Date.now()
+    const ended = (async () => {
+      try { for await (const chunk of stream) assert.ok(chunk != null) } catch {}
+      return Date.now() - started
+    })()
+    const bound = setTimeout(() => { stream.abort(new Error('fuzz: the provider held a silent stream')) }, MODEL_REQUEST_TIMEOUT_MS + 10_000)
+    const ms = await ended
+    clearTimeout(bound)
+    assert.ok(ms < MODEL_REQUEST_TIMEOUT_MS + 10_000, `the provider held the silent stream for ${ms} ms`)
+    assert.ok(ms >= MODEL_REQUEST_TIMEOUT_MS - 200, `closed after ${ms} ms, not before the timeout`)
+    await waitUntil(() => modelStreams(provider) === 0, { timeoutMs: 5000, message: 'the provider to drop the stream' })
   })
 
   it('a requester sending random bytes: the provider answers with a status or ends the stream, and still serves the model', async () => {
