@@ -94,7 +94,7 @@ describe('fuzz: infer frames', function () {
 
 /** An admitted peer sending random frames on the infer protocol: the worker answers with a typed error or closes, keeps no session, and keeps serving. */
 describe('fuzz: the infer stream handler', function () {
-  const STREAMS = Math.max(5, Math.round(RUNS / 5))
+  const STREAMS = Math.max(10, Math.round(RUNS / 10))
   this.timeout(120_000 + STREAMS * (LEASE_WAIT_MS + FIRST_FRAME_TIMEOUT_MS))
   let mesh: JobMesh
   let worker: MeshNode

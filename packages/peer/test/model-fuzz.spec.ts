@@ -46,7 +46,7 @@ const wire = fc.oneof(
 )
 
 describe('fuzz: /fleetmesh/model framing and handlers', function () {
-  const STREAMS = Math.max(5, Math.round(RUNS / 5))
+  const STREAMS = Math.max(10, Math.round(RUNS / 10))
   this.timeout(120_000 + STREAMS * 3000)
   let fleet: TestMesh
   let dirs: string[]
@@ -136,7 +136,7 @@ describe('fuzz: /fleetmesh/model framing and handlers', function () {
       })()
       if (bytes.byteLength > 0) stream.send(bytes)
       if (close) await stream.close({ signal: AbortSignal.timeout(2000) }).catch(() => {})
-      const signal = AbortSignal.timeout(close ? 10_000 : 1500)
+      const signal = AbortSignal.timeout(close ? 10_000 : 500)
       const timer = (): void => { stream.abort(new Error('fuzz: read time is up')) }
       signal.addEventListener('abort', timer, { once: true })
       await reading
