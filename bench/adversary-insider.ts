@@ -182,7 +182,7 @@ export async function insiderFigures (options: InsiderOptions): Promise<InsiderR
         if (process.env.JOB_TRACE != null) note(`job ${Date.now() - start} ms: ${events.join(' | ')}`)
         return { ms: Date.now() - start, ok: true }
       } catch (err: any) {
-        note(`honest job failed - ${err?.name ?? 'Error'}: ${err?.message ?? err}`)
+        note(`honest job failed - ${err?.name ?? 'Error'}: ${err?.message ?? err}; events: ${events.join(' | ')}`)
         return { ms: Date.now() - start, ok: false }
       }
     }
