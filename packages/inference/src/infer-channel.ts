@@ -104,14 +104,19 @@ export class InferChannel implements FrameSink, FrameSource {
    * `mustOpen`: the frame must be `open` (a stream's first), refused
    * before any payload is read.
    *
-   * @throws MessageTooLargeError for a header or payload over the limits (checked before buffering the payload), InvalidTensorError for a malformed header, or the stream's error when it was reset
+   * @throws MessageTooLargeError for a header or payload over the limits (checked before buffering the payload), InvalidTensorError for a header that does not decode or is malformed, or the stream's error when it was reset
    */
   async next (options: { mustOpen?: boolean } = {}): Promise<InferFrame | undefined> {
     const headLen = await this.readVarint()
     if (headLen == null) return undefined
     if (headLen > MAX_INFER_HEADER_BYTES) throw new MessageTooLargeError('infer frame header', headLen, MAX_INFER_HEADER_BYTES)
     await this.fill(headLen)
-    const message: InferFrame = InferMessage.decode(this.buffer.subarray(0, headLen))
+    let message: InferFrame
+    try {
+      message = InferMessage.decode(this.buffer.subarray(0, headLen))
+    } catch (err: any) {
+      throw new InvalidTensorError(`infer frame header does not decode: ${err?.message ?? err}`)
+    }
     this.buffer.consume(headLen)
     // a stream's first frame names its lease: nothing it carries is buffered before that lease is checked
     if (options.mustOpen === true && message.open == null) throw new InvalidTensorError('the first frame of an infer stream must be open')

@@ -125,6 +125,23 @@ export const MAX_STATE_STALE_MS = 30_000
 export const MAX_LEASE_TIMEOUT_MS = 10_000
 
 /**
+ * A lease that has not had its first heartbeat ends after this (or its
+ * heartbeat timeout, if shorter), ms: a requester heartbeats every
+ * HEARTBEAT_INTERVAL_MS from the award on, so five intervals are ample,
+ * and an award asking a long timeout only holds the worker that long once
+ * its requester has shown up.
+ */
+export const FIRST_HEARTBEAT_TIMEOUT_MS = 5000
+
+/**
+ * After a lease expired at a worker without a single heartbeat, the
+ * worker declines its requester's awards this long, ms: an admitted peer
+ * that awards leases and never runs them holds a worker's capacity for
+ * FIRST_HEARTBEAT_TIMEOUT_MS at most once per this period.
+ */
+export const ABANDONED_LEASE_BACKOFF_MS = 30_000
+
+/**
  * Longest total life a worker grants a lease, ms from its award, whatever
  * the job's deadline: equal to the fleet-wide MAX_JOB_DEADLINE_MS (1 h) of
  * @fleetmesh/protocol, so a worker accepts any valid job; a worker may set

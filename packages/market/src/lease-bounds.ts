@@ -43,3 +43,35 @@ export function boundLease (ask: LeaseAsk, limits: LeaseLimits, now: number): Le
   if (!(endsAt > now)) return { decline: `the lease would end before it starts (deadline ${Math.min(ask.deadline, ask.offerDeadline)} has passed)` }
   return { timeoutMs, endsAt }
 }
+
+/** A held lease as {@link leaseExpiry} sees it. Plain data, times in ms since the epoch. */
+export interface LeaseLiveness {
+  /** when the lease was accepted, or its last heartbeat came */
+  lastHeartbeat: number
+  /** heartbeats received so far */
+  heartbeats: number
+  /** the heartbeat timeout granted, ms */
+  timeoutMs: number
+  /** the lease ends then at the latest */
+  endsAt: number
+}
+
+/**
+ * Why a held lease ends at `now` (ms since the epoch), or undefined while
+ * it lives: no heartbeat for its timeout (before the first heartbeat, for
+ * `firstHeartbeatMs` if that is shorter), or past the end of its life.
+ * `abandoned` is true when the lease never had a heartbeat.
+ *
+ * @param firstHeartbeatMs - longest wait for the first heartbeat, ms (FIRST_HEARTBEAT_TIMEOUT_MS)
+ */
+export function leaseExpiry (lease: LeaseLiveness, firstHeartbeatMs: number, now: number): { reason: string, abandoned: boolean } | undefined {
+  const silent = now - lease.lastHeartbeat
+  const limit = lease.heartbeats === 0 ? Math.min(lease.timeoutMs, firstHeartbeatMs) : lease.timeoutMs
+  if (silent > limit) {
+    return lease.heartbeats === 0
+      ? { reason: `requester gone: no heartbeat since the award ${silent} ms ago (first heartbeat due within ${limit} ms)`, abandoned: true }
+      : { reason: `requester gone: no heartbeat for ${silent} ms (timeout ${limit} ms)`, abandoned: false }
+  }
+  if (now >= lease.endsAt) return { reason: `expired: the lease's life ended at ${new Date(lease.endsAt).toISOString()}`, abandoned: false }
+  return undefined
+}

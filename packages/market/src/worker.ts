@@ -1,12 +1,12 @@
 import { BidderRole, bidsTopic, JobMode, MAX_MARKET_STRING_LENGTH, offersTopic } from '@fleetmesh/protocol'
 import { isWorkAllowed } from './availability.js'
 import {
-  DEFAULT_MS_PER_UNIT, DEFAULT_REPUTATION, DEFAULT_UNCACHED_SETUP_MS, MAX_CONCURRENT_LEASES, MAX_KNOWN_OFFERS, MAX_KNOWN_OFFERS_PER_REQUESTER, MAX_LEASE_LIFE_MS, MAX_LEASE_TIMEOUT_MS,
-  MAX_RESULT_BYTES
+  ABANDONED_LEASE_BACKOFF_MS, DEFAULT_MS_PER_UNIT, DEFAULT_REPUTATION, DEFAULT_UNCACHED_SETUP_MS, FIRST_HEARTBEAT_TIMEOUT_MS, MAX_BUDGET_PEERS, MAX_CONCURRENT_LEASES, MAX_KNOWN_OFFERS,
+  MAX_KNOWN_OFFERS_PER_REQUESTER, MAX_LEASE_LIFE_MS, MAX_LEASE_TIMEOUT_MS, MAX_RESULT_BYTES
 } from './constants.js'
 import { sleep } from './context.js'
 import { KnownOffers } from './known-offers.js'
-import { boundLease } from './lease-bounds.js'
+import { boundLease, leaseExpiry } from './lease-bounds.js'
 import { decideBid } from './policy.js'
 import type { AvailabilityDecision } from './availability.js'
 import type { MarketContext } from './context.js'
@@ -22,6 +22,8 @@ interface HeldWorkerLease {
   handler: LeaseHandler
   controller: AbortController
   lastHeartbeat: number
+  /** heartbeats received */
+  heartbeats: number
   /** heartbeat timeout granted, ms (capped by the worker) */
   timeoutMs: number
   /** ms since the epoch: the lease ends then at the latest */
@@ -57,6 +59,8 @@ export class MarketWorker {
   private readonly ctx: MarketContext
   private readonly worker: WorkerInit
   private readonly held = new Map<string, HeldWorkerLease>()
+  /** requesters (PeerId strings) whose lease expired here unheartbeated, until when their awards are declined (ms since the epoch); bounded, oldest forgotten first */
+  private readonly abandoned = new Map<string, number>()
   private readonly offers = new KnownOffers(MAX_KNOWN_OFFERS, MAX_KNOWN_OFFERS_PER_REQUESTER)
   private readonly myBids = new Map<string, { round: number, pricePerUnit: number }>()
   /** job id -> the offer round a NoBid was sent for (at most one per round) */
@@ -296,6 +300,8 @@ export class MarketWorker {
     if (known == null) return decline('no offer known for this job')
     if (!known.requester.equals(v.signer)) return decline('the award does not come from the job\'s requester')
     if (this.held.has(a.leaseId)) return { accept: { jobId: a.jobId, leaseId: a.leaseId } }
+    const backoff = (this.abandoned.get(known.requesterStr) ?? 0) - Date.now()
+    if (backoff > 0) return decline(`this requester left a lease here without a single heartbeat; its awards are declined for ${backoff} ms more`)
     const handler = this.handler()
     if (handler == null) return decline(NO_LEASE_HANDLER)
     if (!this.isBidding()) return decline(this.draining ? 'draining' : `unavailable: ${this.availability?.reason ?? ''}`)
@@ -341,6 +347,7 @@ export class MarketWorker {
       handler,
       controller: new AbortController(),
       lastHeartbeat: now,
+      heartbeats: 0,
       timeoutMs: bounds.timeoutMs,
       endsAt: bounds.endsAt,
       startedAt: now,
@@ -426,6 +433,7 @@ export class MarketWorker {
       const wl = this.held.get(id)
       if (wl == null || !wl.requester.equals(v.signer)) continue
       wl.lastHeartbeat = now
+      wl.heartbeats++
       heldIds.push(id)
     }
     return { heartbeat: { leaseIds: heldIds } }
@@ -444,23 +452,37 @@ export class MarketWorker {
   }
 
   /**
-   * Expires leases at the worker: one with no heartbeat for its (capped)
-   * timeout, or past the end of its life (deadline, or maxLeaseLifeMs),
-   * ends here and frees its capacity; the requester is told with a
-   * Release (best effort). Forgets offers past their deadline.
+   * Expires leases at the worker ({@link leaseExpiry}): one with no
+   * heartbeat for its (capped) timeout, or none since its award for
+   * FIRST_HEARTBEAT_TIMEOUT_MS, or past the end of its life (deadline, or
+   * maxLeaseLifeMs), ends here and frees its capacity; the requester is
+   * told with a Release (best effort). A requester whose lease never had
+   * a heartbeat has its awards declined for ABANDONED_LEASE_BACKOFF_MS.
+   * Forgets offers past their deadline.
    */
   private workerTick (): void {
     const now = Date.now()
     for (const wl of [...this.held.values()]) {
-      let reason: string | undefined
-      if (now - wl.lastHeartbeat > wl.timeoutMs) reason = `requester gone: no heartbeat for ${now - wl.lastHeartbeat} ms (timeout ${wl.timeoutMs} ms)`
-      else if (now >= wl.endsAt) reason = `expired: the lease's life ended at ${new Date(wl.endsAt).toISOString()}`
-      if (reason == null || !this.endHeld(wl, 'expired', reason)) continue
+      const expiry = leaseExpiry(wl, FIRST_HEARTBEAT_TIMEOUT_MS, now)
+      if (expiry == null) continue
+      const reason = expiry.reason
+      if (!this.endHeld(wl, 'expired', reason)) continue
+      if (expiry.abandoned) this.abandon(wl.view.requester, now)
       void this.ctx.exchange(wl.requester, { release: { jobId: wl.view.jobId, leaseId: wl.view.leaseId, reason } }, ['ack'], this.ctx.timings.directTimeoutMs)
         .catch(err => { this.ctx.log('release of expired lease %s to %p failed - %s', wl.view.leaseId, wl.requester, err?.message ?? err) })
     }
     for (const k of [...this.offers.values()]) {
       if (Number(k.offer.deadline) < now) this.forgetJob(k.offer.jobId)
+    }
+  }
+
+  /** Declines `requester`'s awards for ABANDONED_LEASE_BACKOFF_MS from `now`. */
+  private abandon (requester: string, now: number): void {
+    this.abandoned.delete(requester)
+    this.abandoned.set(requester, now + ABANDONED_LEASE_BACKOFF_MS)
+    for (const [peer, until] of this.abandoned) {
+      if (this.abandoned.size <= MAX_BUDGET_PEERS && until > now) break
+      this.abandoned.delete(peer)
     }
   }
 

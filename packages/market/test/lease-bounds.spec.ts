@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { MAX_LEASE_TIMEOUT_MS } from '../src/constants.js'
+import { ABANDONED_LEASE_BACKOFF_MS, FIRST_HEARTBEAT_TIMEOUT_MS, MAX_LEASE_TIMEOUT_MS } from '../src/constants.js'
+import { leaseExpiry } from '../src/lease-bounds.js'
 import { waitAdmitted, waitUntil } from '@fleetmesh/test-utils'
 import { createMarketFleet, workFor } from './utils/mesh.js'
 import type { LeaseEvent } from '../src/index.js'
@@ -41,6 +42,46 @@ describe('leases bounded by the worker', function () {
       assert.ok(active != null && e.at - active.at <= MAX_LEASE_TIMEOUT_MS + 5000, `lease ${e.leaseId} lived ${e.at - (active?.at ?? 0)} ms, within the worker's cap`)
     }
     assert.equal(worker.market.heldLeases().length, 0, 'capacity freed')
+
+    const result = await honest.market.submit({ modelCid: 'bafy', shardUnits: [10], maxPricePerUnit: 2, deadline: Date.now() + 30_000 })
+    assert.equal(result.shards[0]?.worker, worker.node.peerId.toString())
+  })
+
+  it('leaseExpiry (pure): before its first heartbeat a lease waits at most FIRST_HEARTBEAT_TIMEOUT_MS, then its own timeout; the life bound holds', () => {
+    const lease = { lastHeartbeat: 0, heartbeats: 0, timeoutMs: MAX_LEASE_TIMEOUT_MS, endsAt: 60_000 }
+    assert.equal(leaseExpiry(lease, 5000, 5000), undefined, 'alive at the first-heartbeat bound')
+    assert.deepEqual(leaseExpiry(lease, 5000, 5001)?.abandoned, true, 'never heartbeated: abandoned just after it')
+    assert.equal(leaseExpiry({ ...lease, heartbeats: 1 }, 5000, 9000), undefined, 'a heartbeated lease keeps its own timeout')
+    assert.equal(leaseExpiry({ ...lease, heartbeats: 1 }, 5000, 10_001)?.abandoned, false)
+    assert.equal(leaseExpiry({ ...lease, timeoutMs: 2000 }, 5000, 2001)?.abandoned, true, 'a shorter timeout than the first-heartbeat bound wins')
+    assert.match(leaseExpiry({ ...lease, lastHeartbeat: 59_000, heartbeats: 3 }, 5000, 60_000)?.reason ?? '', /life ended/)
+  })
+
+  it('an award never heartbeated holds the worker for FIRST_HEARTBEAT_TIMEOUT_MS at most, then its requester\'s awards are declined for ABANDONED_LEASE_BACKOFF_MS while an honest job runs (found by bench/adversary\'s award flood)', async () => {
+    const attacker = await fleet.add('station', 'u33d', { market: { leaseTimeoutMs: 0xffffffff, heartbeatIntervalMs: 0x7fffffff } })
+    const bootstrap = attacker.node.getMultiaddrs().map(String)
+    const worker = await fleet.add('station', 'u33d', { bootstrap, worker: { maxConcurrentLeases: 2, onLease: async (lease, signal) => workFor(lease.requester === attacker.node.peerId.toString() ? 120_000 : 100)(lease, signal) } })
+    const honest = await fleet.add('station', 'u33d', { bootstrap })
+    await waitAdmitted(attacker.node, [worker.node, honest.node])
+    await waitUntil(() => honest.node.isAdmitted(worker.node.peerId), { timeoutMs: 15_000, message: 'honest requester and worker admitted' })
+    const events: LeaseEvent[] = []
+    worker.market.addEventListener('lease', (e) => { events.push(e.detail) })
+    const attackerEvents: LeaseEvent[] = []
+    attacker.market.addEventListener('lease', (e) => { attackerEvents.push(e.detail) })
+
+    const first = attacker.market.submit({ modelCid: 'bafy', shardUnits: [10, 10], maxPricePerUnit: 2, deadline: Date.now() + 80_000 })
+    first.catch(() => {})
+    await waitUntil(() => events.filter(e => e.state === 'expired').length === 2, { timeoutMs: MAX_LEASE_TIMEOUT_MS + 15_000, message: 'the attacker\'s leases to expire at the worker' })
+    for (const e of events.filter(e => e.state === 'expired')) {
+      const active = events.find(a => a.leaseId === e.leaseId && a.state === 'active')
+      assert.ok(active != null && e.at - active.at <= FIRST_HEARTBEAT_TIMEOUT_MS + 3000, `lease ${e.leaseId} lived ${e.at - (active?.at ?? 0)} ms without a heartbeat (first heartbeat due within ${FIRST_HEARTBEAT_TIMEOUT_MS} ms)`)
+    }
+
+    const again = attacker.market.submit({ modelCid: 'bafy', shardUnits: [10], maxPricePerUnit: 2, deadline: Date.now() + 60_000 })
+    again.catch(() => {})
+    await waitUntil(() => attackerEvents.some(e => e.state === 'declined' && /without a single heartbeat/.test(e.reason ?? '')), { timeoutMs: 20_000, message: 'the worker to decline the attacker\'s next award' })
+    assert.ok(Date.now() - (events.find(e => e.state === 'expired')?.at ?? 0) < ABANDONED_LEASE_BACKOFF_MS, 'declined within the backoff')
+    assert.equal(worker.market.heldLeases().filter(l => l.requester === attacker.node.peerId.toString()).length, 0, 'the attacker holds nothing')
 
     const result = await honest.market.submit({ modelCid: 'bafy', shardUnits: [10], maxPricePerUnit: 2, deadline: Date.now() + 30_000 })
     assert.equal(result.shards[0]?.worker, worker.node.peerId.toString())

@@ -266,5 +266,8 @@ export const YAMUX_MAX_STREAM_WINDOW_BYTES = 4 * 1024 * 1024
  */
 export const MODEL_EOF_TIMEOUT_MS = 2000
 
+/** A /fleetmesh/model stream's request must arrive within this, or the provider closes the stream (a silent stream held no longer), ms. */
+export const MODEL_REQUEST_TIMEOUT_MS = 5000
+
 /** Models a node keeps a data-residency restriction for (one per job that required a jurisdiction; the oldest forgotten first). */
 export const MAX_RESTRICTED_MODELS = 1024

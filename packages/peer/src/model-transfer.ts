@@ -3,9 +3,9 @@ import { open } from 'node:fs/promises'
 import { MAX_MODEL_BYTES, MAX_MODEL_HEADER_BYTES, MODEL_PROTOCOL, MODEL_WRITE_BYTES, ModelHeader, ModelRequest } from '@fleetmesh/protocol'
 import { cidDigest, ModelHashMismatchError, ModelTooLargeError, parseModelCid } from '@fleetmesh/runtime'
 import { serviceCapabilities, serviceDependencies, TypedEventEmitter } from '@libp2p/interface'
-import { DIAL_TIMEOUT_MS, MAX_RESTRICTED_MODELS, MODEL_EOF_TIMEOUT_MS, MODEL_FETCH_TIMEOUT_MS } from './constants.js'
+import { DIAL_TIMEOUT_MS, MAX_RESTRICTED_MODELS, MODEL_EOF_TIMEOUT_MS, MODEL_FETCH_TIMEOUT_MS, MODEL_REQUEST_TIMEOUT_MS } from './constants.js'
 import { ModelFetchError, ModelProtocolError } from './errors.js'
-import { filePieces, lengthPrefixed, readPrefixed, sendAll } from './model-wire.js'
+import { decodeWire, filePieces, lengthPrefixed, readPrefixed, sendAll } from './model-wire.js'
 import type { Admission } from './admission.js'
 import type { Capabilities } from './capabilities.js'
 import type { ModelStore, StoredModel } from '@fleetmesh/runtime'
@@ -186,7 +186,7 @@ export class ModelTransferService extends TypedEventEmitter<ModelTransferEvents>
       const source = stream[Symbol.asyncIterator]()
       const head = await readPrefixed(source, MAX_MODEL_HEADER_BYTES)
       if (head == null) throw new ModelFetchError(`${peer} closed the stream without answering`, [])
-      const header = ModelHeader.decode(head.message)
+      const header = decodeWire(() => ModelHeader.decode(head.message), `${peer}'s model header`)
       if (header.status !== '') throw new ModelFetchError(`${peer} does not serve ${cid}: ${header.status}`, [{ peer: peer.toString(), code: header.status, message: '' }])
       const total = Number(header.size)
       // the limit is checked before any model byte is buffered
@@ -267,12 +267,17 @@ export class ModelTransferService extends TypedEventEmitter<ModelTransferEvents>
   private async handle (stream: Stream, connection: Connection): Promise<void> {
     try {
       const source = stream[Symbol.asyncIterator]()
-      const request = await readPrefixed(source, MAX_MODEL_HEADER_BYTES)
+      // a stream that stays silent is not held: the request must come within MODEL_REQUEST_TIMEOUT_MS
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const late = new Promise<never>((resolve, reject) => {
+        timer = setTimeout(() => { reject(new ModelProtocolError(`no model request within ${MODEL_REQUEST_TIMEOUT_MS} ms`)) }, MODEL_REQUEST_TIMEOUT_MS)
+      })
+      const request = await Promise.race([readPrefixed(source, MAX_MODEL_HEADER_BYTES), late]).finally(() => { clearTimeout(timer) })
       if (request == null) { await stream.close(); return }
       // nothing more is read: whatever else the fetcher sends is dropped, not buffered
       void source.return?.()
       await stream.closeRead()
-      const { cid } = ModelRequest.decode(request.message)
+      const { cid } = decodeWire(() => ModelRequest.decode(request.message), `the model request of ${connection.remotePeer}`)
       let status = ''
       let file: FileHandle | undefined
       let size = 0

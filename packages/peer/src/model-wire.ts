@@ -39,6 +39,20 @@ function readVarint (buf: Uint8ArrayList): { value: number, bytes: number } | un
   return undefined
 }
 
+/**
+ * Runs a protobuf decode of a received /fleetmesh/model message.
+ *
+ * @param what - the message, for the error (e.g. "the model request of <PeerId>")
+ * @throws ModelProtocolError if it does not decode
+ */
+export function decodeWire<T> (decode: () => T, what: string): T {
+  try {
+    return decode()
+  } catch (err: any) {
+    throw new ModelProtocolError(`${what} does not decode: ${err?.message ?? err}; the peer does not speak /fleetmesh/model`)
+  }
+}
+
 /** The first length-prefixed message of a stream and the bytes read past it. */
 export interface PrefixedMessage {
   message: Uint8ArrayList

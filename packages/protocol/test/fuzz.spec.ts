@@ -4,7 +4,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import fc from 'fast-check'
 import {
   AdmissionHello, CERTIFICATE_PAYLOAD_TYPE, PbRevocationListBody, REVOCATION_PAYLOAD_TYPE, createAuthority, createRevocationList,
-  decodeCertificate, issueCertificate, sealEnvelope, verifyCertificate, verifyRevocationList
+  decodeCertificate, decodeTensorHeader, decodeTensors, issueCertificate, PbTensorList, sealEnvelope, tensorsFromPayload, verifyCertificate, verifyRevocationList
 } from '../src/index.js'
 import type { FleetAuthority } from '../src/index.js'
 
@@ -73,6 +73,30 @@ describe('fuzz: certificate, revocation list and admission decoders', function (
         assert.ok(hello.certificate instanceof Uint8Array)
       } catch (err: any) {
         assert.ok(err instanceof Error)
+      }
+    }), { numRuns: RUNS * 10 })
+  })
+
+  it('decodeTensors, decodeTensorHeader and tensorsFromPayload give tensors within the limit or typed errors on random bytes', () => {
+    // random bytes, and tensor lists with any dtype code, dims and data length
+    const tensor = fc.record({ name: fc.string({ maxLength: 10 }), dtype: fc.integer({ min: 0, max: 20 }), dims: fc.array(fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.bigInt({ min: 0n, max: 8n })), { maxLength: 4 }), data: fc.uint8Array({ maxLength: 300 }) })
+    const list = fc.oneof(fc.uint8Array({ maxLength: 3000 }), fc.array(tensor, { maxLength: 4 }).map(tensors => PbTensorList.encode({ tensors })))
+    fc.assert(fc.property(list, fc.integer({ min: 0, max: 4096 }), fc.uint8Array({ maxLength: 4096 }), (bytes, maxBytes, payload) => {
+      try {
+        const tensors = decodeTensors(bytes, maxBytes)
+        assert.ok(tensors.reduce((a, t) => a + t.data.byteLength, 0) <= maxBytes, 'within the limit')
+      } catch (err: any) {
+        assert.ok(typed(err), `untyped ${err?.name}: ${err?.message}`)
+      }
+      try {
+        const { slots, payloadBytes } = decodeTensorHeader(bytes, maxBytes)
+        assert.ok(payloadBytes <= maxBytes, 'the header announces no more than the limit')
+        if (payload.byteLength >= payloadBytes) {
+          const tensors = tensorsFromPayload(slots, [payload.subarray(0, payloadBytes)])
+          assert.equal(tensors.length, slots.length)
+        }
+      } catch (err: any) {
+        assert.ok(typed(err), `untyped ${err?.name}: ${err?.message}`)
       }
     }), { numRuns: RUNS * 10 })
   })
