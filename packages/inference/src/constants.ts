@@ -75,3 +75,10 @@ export const MAX_INFER_HEADER_BYTES = 64 * 1024
  * busy this way) without queues growing at a slow stage.
  */
 export const PIPELINE_EXTRA_CREDITS = 2
+
+/**
+ * A pipeline job without a set micro-batch size first sends this many
+ * items alone (micro-batch 0): its per-stage compute and trip time size
+ * the rest. One item costs the least pipeline fill.
+ */
+export const PIPELINE_PROBE_ITEMS = 1

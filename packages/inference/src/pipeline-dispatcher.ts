@@ -1,6 +1,7 @@
 import { planStages } from '@fleetmesh/runtime'
 import { PIPELINE_EXTRA_CREDITS, REBUILD_DELAY_MS, STAGE_READY_TIMEOUT_MS } from './constants.js'
 import { SessionError } from './errors.js'
+import { choosePipelineMicroBatch, pipelineTimingFromProbe, planMicroBatches } from './micro-batch.js'
 import { planPipelineFeeds } from './pipeline-plan.js'
 import type { InferChannel } from './infer-channel.js'
 import type { ActiveLease, DispatchContext, Dispatcher } from './job.js'
@@ -13,6 +14,19 @@ export function pipelineCredits (stages: number): number {
 }
 
 /**
+ * The micro-batch size is the dispatcher's to choose (the user set none and
+ * the model fixes none): micro-batch 0 is a probe of `probeItems` items sent
+ * alone, and its trip sizes the rest (`choosePipelineMicroBatch`, at most
+ * `maxItems`: the size the offer announced).
+ */
+export interface AdaptiveMicroBatch {
+  /** items of the probe, micro-batch 0 */
+  probeItems: number
+  /** largest micro-batch, items */
+  maxItems: number
+}
+
+/**
  * Pipeline: one worker per stage, placed with `planStages` (speed from
  * the bids). The chain is opened last stage first; every stage answers
  * `ready` once its model is loaded and its next-stage stream is open, and
@@ -21,7 +35,9 @@ export function pipelineCredits (stages: number): number {
  * activations they join) and its broadcast inputs in `open`. Any stage's
  * error arrives on its control stream; a recoverable one releases that
  * stage's lease and the pipeline is rebuilt with the replacement, every
- * micro-batch without a result sent again.
+ * micro-batch without a result sent again. With `adaptive`, micro-batch 0
+ * goes alone first and its timing plans the others (`ctx.batches` is
+ * re-planned in place once its result is in).
  */
 export class PipelineDispatcher implements Dispatcher {
   private channels: InferChannel[] = []
@@ -36,11 +52,14 @@ export class PipelineDispatcher implements Dispatcher {
   private pendingSeqs: number[] = []
   /** micro-batches in the pipeline now (sent, no result yet) */
   private inFlight = 0
+  /** when the probe (micro-batch 0) went out, while the size is still to be chosen */
+  private probeSentAt = 0
 
   constructor (
     private readonly ctx: DispatchContext,
     private readonly stages: Stage[],
-    private readonly bidSpeed: Map<string, number>
+    private readonly bidSpeed: Map<string, number>,
+    private adaptive?: AdaptiveMicroBatch
   ) {
     this.feeds = planPipelineFeeds(stages, ctx.axes)
   }
@@ -185,6 +204,8 @@ export class PipelineDispatcher implements Dispatcher {
    */
   private sendAll (channels: InferChannel[]): void {
     this.pendingSeqs = [...this.ctx.batches.keys()].filter(seq => !this.ctx.results.has(seq))
+    // the size is still to be chosen: only the probe goes, alone
+    if (this.adaptive != null) this.pendingSeqs = this.pendingSeqs.slice(0, 1)
     this.inFlight = 0
     this.sendMore(channels)
   }
@@ -199,13 +220,36 @@ export class PipelineDispatcher implements Dispatcher {
       const range = this.ctx.batches[seq] as [number, number]
       const items = range[1] - range[0]
       this.inFlight++
+      if (this.adaptive != null) this.probeSentAt = performance.now()
       this.ctx.emit({ type: 'shard-started', jobId: this.ctx.jobId, worker: this.workerOf(0), seq, items, at: Date.now() })
       for (const [k, c] of channels.entries()) {
         const feed = this.feeds[k] as StageFeed
         if (k > 0 && feed.batched.length === 0) continue
-        c.send({ data: { seq, tensors: new Uint8Array(), more: false, items } }, this.ctx.batchTensors(range, feed.batched)).catch(() => {})
+        c.send({ data: { seq, tensors: new Uint8Array(), more: false, items, stageComputeMs: [] } }, this.ctx.batchTensors(range, feed.batched)).catch(() => {})
       }
     }
+  }
+
+  /** The probe's result is in: choose the size, re-plan the micro-batches after it, queue them. */
+  private planFromProbe (stageComputeMs: number[], lastComputeMs: number): void {
+    const a = this.adaptive as AdaptiveMicroBatch
+    this.adaptive = undefined
+    const K = this.stages.length
+    const probe = this.ctx.batches[0] as [number, number]
+    const total = (this.ctx.batches[this.ctx.batches.length - 1] as [number, number])[1]
+    const rest = total - probe[1]
+    const timing = pipelineTimingFromProbe({
+      items: probe[1] - probe[0],
+      latencyMs: performance.now() - this.probeSentAt,
+      // a worker of the previous protocol reports only its own time
+      stageComputeMs: stageComputeMs.length === K ? stageComputeMs : [lastComputeMs]
+    }, rest, K, a.maxItems)
+    const size = rest > 0 ? choosePipelineMicroBatch(timing) : probe[1] - probe[0]
+    const planned = planMicroBatches(rest, size).map(([s, e]): [number, number] => [s + probe[1], e + probe[1]])
+    this.ctx.batches.splice(1, this.ctx.batches.length - 1, ...planned)
+    this.ctx.log('job %s: micro-batches of %d items after the probe (slowest stage %s ms per item, %s ms per hop)', this.ctx.jobId, size, timing.bottleneckMsPerItem.toFixed(2), timing.hopOverheadMs.toFixed(2))
+    this.ctx.emit({ type: 'micro-batch-chosen', jobId: this.ctx.jobId, items: size, microBatches: this.ctx.batches.length, bottleneckMsPerItem: timing.bottleneckMsPerItem, hopOverheadMs: timing.hopOverheadMs, at: Date.now() })
+    this.pendingSeqs = [...this.ctx.batches.keys()].filter(seq => !this.ctx.results.has(seq))
   }
 
   private workerOf (k: number): string {
@@ -233,6 +277,7 @@ export class PipelineDispatcher implements Dispatcher {
           this.ctx.results.set(m.result.seq, m.payload ?? [])
           this.ctx.emit({ type: 'shard-finished', jobId: this.ctx.jobId, worker: w, seq: m.result.seq, computeMs: m.result.computeMs, at: Date.now() })
           this.inFlight = Math.max(0, this.inFlight - 1)
+          if (this.adaptive != null && m.result.seq === 0) this.planFromProbe(m.result.stageComputeMs, m.result.computeMs)
           this.sendMore(this.channels)
         }
         if (this.ctx.results.size === this.ctx.batches.length) { this.ctx.done(); return }

@@ -64,6 +64,8 @@ interface SessionConfig {
   requesterInputs: boolean
   /** the last output frame handed to the channel */
   lastSend: Promise<void>
+  /** earlier stages' compute times of micro-batches waiting to run here, by seq (from the previous stage's frames) */
+  upstreamMs: Map<number, number[]>
   ended: boolean
 }
 
@@ -217,6 +219,7 @@ export class InferenceWorker {
       chain: Promise.resolve(),
       requesterInputs: sources.includes('requester'),
       lastSend: Promise.resolve(),
+      upstreamMs: new Map(),
       ended: false
     }
     config.ready = this.prepare(config, remote)
@@ -312,6 +315,7 @@ export class InferenceWorker {
       if (m.data == null) continue
       const data = m.data
       if (source === 'requester' && !config.requesterInputs) throw new InferenceError(`stage ${config.open.stage} takes no micro-batches from the requester`)
+      if (source === 'previous' && data.stageComputeMs.length > 0 && data.stageComputeMs.length <= config.open.stage && config.upstreamMs.size < MAX_PENDING_JOIN) config.upstreamMs.set(data.seq, data.stageComputeMs)
       const parts = config.join.add(data.seq, source, m.payload ?? [])
       if (parts == null) continue
       const inputs = [...(parts.get('previous') ?? []), ...(parts.get('requester') ?? [])]
@@ -341,14 +345,17 @@ export class InferenceWorker {
       this.ctx.metrics?.workerMicroBatches.increment({ [open.kind === 'data' ? 'data' : 'stage']: true })
       const digests = { input: digestTensors(inputs), output: outputDigest(outputs) }
       s.digests.set(seq, digests)
+      // each stage's time travels on with the micro-batch: the requester sizes micro-batches from them
+      const stageComputeMs = [...(config.upstreamMs.get(seq) ?? []), ran.computeMs]
+      config.upstreamMs.delete(seq)
       if (config.ended) return
       // the next run may start while this one's outputs are written; the one after waits for them (bounded buffering)
       await config.lastSend
       if (config.next != null) {
-        config.lastSend = config.next.send({ data: { seq, tensors: new Uint8Array(), more: false, items } }, outputs).catch(() => {})
+        config.lastSend = config.next.send({ data: { seq, tensors: new Uint8Array(), more: false, items, stageComputeMs } }, outputs).catch(() => {})
       } else {
         const receipt = await this.frameReceipt(s, seq, digests, items, ran.computeMs, startedAt)
-        config.lastSend = config.control.send({ result: { seq, tensors: new Uint8Array(), computeMs: ran.computeMs, more: false, receipt } }, outputs).catch(() => {})
+        config.lastSend = config.control.send({ result: { seq, tensors: new Uint8Array(), computeMs: ran.computeMs, more: false, receipt, stageComputeMs: open.kind === 'stage' ? stageComputeMs : [] } }, outputs).catch(() => {})
       }
     } catch (err: any) {
       this.ctx.log('lease %s micro-batch %d failed - %s', open.leaseId, seq, err?.message ?? err)
@@ -361,6 +368,7 @@ export class InferenceWorker {
     if (c == null) return
     c.ended = true
     c.join.clear()
+    c.upstreamMs.clear()
     c.control.abort(new Error(why))
     c.next?.abort(new Error(why))
     s.config = undefined

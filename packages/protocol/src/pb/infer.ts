@@ -387,6 +387,7 @@ export interface InferData {
   tensors: Uint8Array<ArrayBuffer>
   more: boolean
   items: number
+  stageComputeMs: number[]
 }
 
 export namespace InferData {
@@ -419,6 +420,13 @@ export namespace InferData {
           w.uint32(obj.items)
         }
 
+        if (obj.stageComputeMs != null && obj.stageComputeMs.length > 0) {
+          for (const value of obj.stageComputeMs) {
+            w.uint32(41)
+            w.double(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -427,7 +435,8 @@ export namespace InferData {
           seq: 0,
           tensors: uint8ArrayAlloc(0),
           more: false,
-          items: 0
+          items: 0,
+          stageComputeMs: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -452,6 +461,14 @@ export namespace InferData {
               obj.items = reader.uint32()
               break
             }
+            case 5: {
+              if (opts.limits?.stageComputeMs != null && obj.stageComputeMs.length === opts.limits.stageComputeMs) {
+                throw new MaxLengthError('Decode error - repeated field "stageComputeMs" had too many elements')
+              }
+
+              obj.stageComputeMs.push(reader.double())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -461,6 +478,10 @@ export namespace InferData {
 
         return obj
       }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          stageComputeMs: 0
+        }
+
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -495,6 +516,21 @@ export namespace InferData {
               }
               break
             }
+            case 5: {
+              if (opts.limits?.stageComputeMs != null && obj.stageComputeMs === opts.limits.stageComputeMs) {
+                throw new MaxLengthError('Streaming decode error - repeated field "stageComputeMs" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.stageComputeMs[]`,
+                index: obj.stageComputeMs,
+                value: reader.double()
+              }
+
+              obj.stageComputeMs++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -527,6 +563,12 @@ export namespace InferData {
     value: number
   }
 
+  export interface InferDataStageComputeMsFieldEvent {
+    field: '$.stageComputeMs[]'
+    index: number
+    value: number
+  }
+
   export function encode (obj: Partial<InferData>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, InferData.codec())
   }
@@ -535,7 +577,7 @@ export namespace InferData {
     return decodeMessage(buf, InferData.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferData>): Generator<InferDataSeqFieldEvent | InferDataTensorsFieldEvent | InferDataMoreFieldEvent | InferDataItemsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferData>): Generator<InferDataSeqFieldEvent | InferDataTensorsFieldEvent | InferDataMoreFieldEvent | InferDataItemsFieldEvent | InferDataStageComputeMsFieldEvent> {
     return streamMessage(buf, InferData.codec(), opts)
   }
 }
@@ -546,6 +588,7 @@ export interface InferResult {
   computeMs: number
   more: boolean
   receipt: Uint8Array<ArrayBuffer>
+  stageComputeMs: number[]
 }
 
 export namespace InferResult {
@@ -583,6 +626,13 @@ export namespace InferResult {
           w.bytes(obj.receipt)
         }
 
+        if (obj.stageComputeMs != null && obj.stageComputeMs.length > 0) {
+          for (const value of obj.stageComputeMs) {
+            w.uint32(49)
+            w.double(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -592,7 +642,8 @@ export namespace InferResult {
           tensors: uint8ArrayAlloc(0),
           computeMs: 0,
           more: false,
-          receipt: uint8ArrayAlloc(0)
+          receipt: uint8ArrayAlloc(0),
+          stageComputeMs: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -621,6 +672,14 @@ export namespace InferResult {
               obj.receipt = reader.bytes()
               break
             }
+            case 6: {
+              if (opts.limits?.stageComputeMs != null && obj.stageComputeMs.length === opts.limits.stageComputeMs) {
+                throw new MaxLengthError('Decode error - repeated field "stageComputeMs" had too many elements')
+              }
+
+              obj.stageComputeMs.push(reader.double())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -630,6 +689,10 @@ export namespace InferResult {
 
         return obj
       }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          stageComputeMs: 0
+        }
+
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -671,6 +734,21 @@ export namespace InferResult {
               }
               break
             }
+            case 6: {
+              if (opts.limits?.stageComputeMs != null && obj.stageComputeMs === opts.limits.stageComputeMs) {
+                throw new MaxLengthError('Streaming decode error - repeated field "stageComputeMs" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.stageComputeMs[]`,
+                index: obj.stageComputeMs,
+                value: reader.double()
+              }
+
+              obj.stageComputeMs++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -708,6 +786,12 @@ export namespace InferResult {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface InferResultStageComputeMsFieldEvent {
+    field: '$.stageComputeMs[]'
+    index: number
+    value: number
+  }
+
   export function encode (obj: Partial<InferResult>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, InferResult.codec())
   }
@@ -716,7 +800,7 @@ export namespace InferResult {
     return decodeMessage(buf, InferResult.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferResult>): Generator<InferResultSeqFieldEvent | InferResultTensorsFieldEvent | InferResultComputeMsFieldEvent | InferResultMoreFieldEvent | InferResultReceiptFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferResult>): Generator<InferResultSeqFieldEvent | InferResultTensorsFieldEvent | InferResultComputeMsFieldEvent | InferResultMoreFieldEvent | InferResultReceiptFieldEvent | InferResultStageComputeMsFieldEvent> {
     return streamMessage(buf, InferResult.codec(), opts)
   }
 }
@@ -1359,6 +1443,12 @@ export namespace InferMessage {
     value: number
   }
 
+  export interface InferMessageDataStageComputeMsFieldEvent {
+    field: '$.data.stageComputeMs[]'
+    index: number
+    value: number
+  }
+
   export interface InferMessageResultSeqFieldEvent {
     field: '$.result.seq'
     value: number
@@ -1382,6 +1472,12 @@ export namespace InferMessage {
   export interface InferMessageResultReceiptFieldEvent {
     field: '$.result.receipt'
     value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface InferMessageResultStageComputeMsFieldEvent {
+    field: '$.result.stageComputeMs[]'
+    index: number
+    value: number
   }
 
   export interface InferMessageErrorCodeFieldEvent {
@@ -1417,7 +1513,7 @@ export namespace InferMessage {
     return decodeMessage(buf, InferMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferMessage>): Generator<InferMessageOpenJobIdFieldEvent | InferMessageOpenLeaseIdFieldEvent | InferMessageOpenModelCidFieldEvent | InferMessageOpenKindFieldEvent | InferMessageOpenStageFieldEvent | InferMessageOpenStageCountFieldEvent | InferMessageOpenSourceFieldEvent | InferMessageOpenNextFieldEvent | InferMessageOpenNextAddrsFieldEvent | InferMessageOpenNextLeaseIdFieldEvent | InferMessageOpenConstantsFieldEvent | InferMessageOpenFromRequesterFieldEvent | InferMessageDataSeqFieldEvent | InferMessageDataTensorsFieldEvent | InferMessageDataMoreFieldEvent | InferMessageDataItemsFieldEvent | InferMessageResultSeqFieldEvent | InferMessageResultTensorsFieldEvent | InferMessageResultComputeMsFieldEvent | InferMessageResultMoreFieldEvent | InferMessageResultReceiptFieldEvent | InferMessageErrorCodeFieldEvent | InferMessageErrorMessageFieldEvent | InferMessageErrorNameFieldEvent | InferMessageErrorSeqFieldEvent | InferMessageErrorStageFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferMessage>): Generator<InferMessageOpenJobIdFieldEvent | InferMessageOpenLeaseIdFieldEvent | InferMessageOpenModelCidFieldEvent | InferMessageOpenKindFieldEvent | InferMessageOpenStageFieldEvent | InferMessageOpenStageCountFieldEvent | InferMessageOpenSourceFieldEvent | InferMessageOpenNextFieldEvent | InferMessageOpenNextAddrsFieldEvent | InferMessageOpenNextLeaseIdFieldEvent | InferMessageOpenConstantsFieldEvent | InferMessageOpenFromRequesterFieldEvent | InferMessageDataSeqFieldEvent | InferMessageDataTensorsFieldEvent | InferMessageDataMoreFieldEvent | InferMessageDataItemsFieldEvent | InferMessageDataStageComputeMsFieldEvent | InferMessageResultSeqFieldEvent | InferMessageResultTensorsFieldEvent | InferMessageResultComputeMsFieldEvent | InferMessageResultMoreFieldEvent | InferMessageResultReceiptFieldEvent | InferMessageResultStageComputeMsFieldEvent | InferMessageErrorCodeFieldEvent | InferMessageErrorMessageFieldEvent | InferMessageErrorNameFieldEvent | InferMessageErrorSeqFieldEvent | InferMessageErrorStageFieldEvent> {
     return streamMessage(buf, InferMessage.codec(), opts)
   }
 }
