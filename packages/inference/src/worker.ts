@@ -316,6 +316,7 @@ export class InferenceWorker {
       const data = m.data
       if (source === 'requester' && !config.requesterInputs) throw new InferenceError(`stage ${config.open.stage} takes no micro-batches from the requester`)
       if (source === 'previous' && data.stageComputeMs.length > 0 && data.stageComputeMs.length <= config.open.stage && config.upstreamMs.size < MAX_PENDING_JOIN) config.upstreamMs.set(data.seq, data.stageComputeMs)
+      this.ctx.log.trace('stage %d micro-batch %d: frame in from %s', config.open.stage, data.seq, source)
       const parts = config.join.add(data.seq, source, m.payload ?? [])
       if (parts == null) continue
       const inputs = [...(parts.get('previous') ?? []), ...(parts.get('requester') ?? [])]
@@ -335,7 +336,9 @@ export class InferenceWorker {
       const names = this.ctx.models.store.info(open.modelCid).info.inputs.map(i => i.name)
       const feed = pick([...inputs, ...config.constants], names, `stage ${open.stage} micro-batch ${seq}`)
       const startedAt = Date.now()
+      this.ctx.log.trace('stage %d micro-batch %d: run', open.stage, seq)
       const ran = await runtime.run(open.modelCid, feed)
+      this.ctx.log.trace('stage %d micro-batch %d: ran, onnxruntime %d ms', open.stage, seq, ran.computeMs)
       const outputs = this.ctx.tamperOutputs?.(ran.outputs, open) ?? ran.outputs
       const bytes = outputs.reduce((a, t) => a + t.data.byteLength, 0)
       if (bytes > this.ctx.maxInputBytes && config.next != null) throw new MessageTooLargeError('stage output', bytes, this.ctx.maxInputBytes)
@@ -351,11 +354,13 @@ export class InferenceWorker {
       if (config.ended) return
       // the next run may start while this one's outputs are written; the one after waits for them (bounded buffering)
       await config.lastSend
+      this.ctx.log.trace('stage %d micro-batch %d: digests done, sending', open.stage, seq)
+      const sent = (): void => { this.ctx.log.trace('stage %d micro-batch %d: handed to the stream', open.stage, seq) }
       if (config.next != null) {
-        config.lastSend = config.next.send({ data: { seq, tensors: new Uint8Array(), more: false, items, stageComputeMs } }, outputs).catch(() => {})
+        config.lastSend = config.next.send({ data: { seq, tensors: new Uint8Array(), more: false, items, stageComputeMs } }, outputs).then(sent, () => {})
       } else {
         const receipt = await this.frameReceipt(s, seq, digests, items, ran.computeMs, startedAt)
-        config.lastSend = config.control.send({ result: { seq, tensors: new Uint8Array(), computeMs: ran.computeMs, more: false, receipt, stageComputeMs: open.kind === 'stage' ? stageComputeMs : [] } }, outputs).catch(() => {})
+        config.lastSend = config.control.send({ result: { seq, tensors: new Uint8Array(), computeMs: ran.computeMs, more: false, receipt, stageComputeMs: open.kind === 'stage' ? stageComputeMs : [] } }, outputs).then(sent, () => {})
       }
     } catch (err: any) {
       this.ctx.log('lease %s micro-batch %d failed - %s', open.leaseId, seq, err?.message ?? err)

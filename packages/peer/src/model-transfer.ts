@@ -219,7 +219,8 @@ export class ModelTransferService extends TypedEventEmitter<ModelTransferEvents>
         this.safeDispatchEvent('model:bad-provider', { detail: { cid, peer, code: 'ERR_MODEL_HASH_MISMATCH' } })
         throw new ModelHashMismatchError(`bytes from ${peer} do not hash to ${cid}: a chunk was corrupted or the provider sent another model; nothing was stored`)
       }
-      const entry = await this.store.put(buf, cid)
+      // hashed piece by piece above: the store need not hash 64 MB again
+      const entry = await this.store.put(buf, cid, { hashed: true })
       this.log('fetched %s (%d bytes) from %p in %d ms', cid, total, peer, Date.now() - start)
       this.safeDispatchEvent('model:fetched', { detail: { cid, peer, bytes: total, ms: Date.now() - start } })
       void this.components.capabilities.announce('model', cid).catch(() => {})

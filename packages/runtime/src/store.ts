@@ -98,11 +98,12 @@ export class ModelStore {
    *
    * @param bytes - the .onnx file
    * @param expectedCid - if given, the bytes must hash to it
+   * @param options.hashed - the caller already hashed exactly these bytes and they matched `expectedCid` (e.g. a fetch that hashed each piece as it arrived): the store does not hash them again. Without `expectedCid` it is ignored.
    * @returns the stored entry (an existing one if the model is already there)
    * @throws ModelHashMismatchError, ModelTooLargeError (over the budget alone), and validation errors
    */
-  async put (bytes: Uint8Array, expectedCid?: string): Promise<StoredModel> {
-    if (expectedCid != null) {
+  async put (bytes: Uint8Array, expectedCid?: string, options: { hashed?: boolean } = {}): Promise<StoredModel> {
+    if (expectedCid != null && options.hashed !== true) {
       const digest = cidDigest(expectedCid)
       const actual = createHash('sha256').update(bytes).digest()
       if (!Buffer.from(digest).equals(actual)) {

@@ -51,6 +51,17 @@ describe('content-addressed model store', () => {
     assert.throws(() => store.path('../../etc/passwd'), { name: 'InvalidCidError' })
   })
 
+  it('stores bytes the caller already hashed under their CID without hashing them again, and they verify on read', async () => {
+    const store = await ModelStore.open(dir)
+    const a = generateMlp({ seed: 3 })
+    const e = await store.put(a, modelCid(a), { hashed: true })
+    assert.equal(e.cid, modelCid(a))
+    assert.deepEqual(await store.get(e.cid, { verify: true }), a)
+    // without an expected CID the flag means nothing: the store hashes the bytes itself
+    const b = generateMlp({ seed: 4 })
+    assert.equal((await store.put(b, undefined, { hashed: true })).cid, modelCid(b))
+  })
+
   it('detects a stored file corrupted on disk when asked to verify', async () => {
     const store = await ModelStore.open(dir)
     const e = await store.put(generateMlp())
