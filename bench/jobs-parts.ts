@@ -56,7 +56,7 @@ export async function rawTcpMBps (bytes: number, runs = 5): Promise<number> {
  * thread, as on a worker), fed its real inputs (the earlier stages' outputs
  * for `sample`): median ms per call over `runs` after a warm-up.
  */
-export async function stageTimesAlone (stages: Stage[], sample: WireTensor, runs = 3): Promise<number[]> {
+export async function stageTimesAlone (stages: Stage[], sample: WireTensor, runs = 7): Promise<number[]> {
   const times: number[] = []
   let carried: WireTensor[] = [sample]
   for (const st of stages) {

@@ -12,7 +12,7 @@
  *  - `P8_pipelineEfficiencyReal` (PP-OCRv4 det 960×672, 2 stages) and
  *    `P8_pipelineEfficiencySmall` (160×160, 3 stages): pipeline items/s ÷
  *    min(1 / slowest stage, cores / sum of stages), each stage timed alone
- *    in this process; `P8_pipelineEfficiencySmallChosen`: the same job with
+ *    in this process before, between and after two pipeline runs (medians); `P8_pipelineEfficiencySmallChosen`: the same job with
  *    the micro-batch size left to the requester's probe;
  *  - `modelTransferOverRawTcp`: a 64 MiB model fetched between two nodes
  *    in this process (request to verified, stored entry) ÷ raw TCP.
@@ -164,16 +164,24 @@ try {
     const pipeline = async (label: string, hw: [number, number], stages: number, items: number, chooser: boolean): Promise<void> => {
       const one = pattern([1, 3, ...hw])
       const partition = await partitionModel(det, { stages, sampleInputs: [one] })
-      const stageMs = await stageTimesAlone(partition.stages, one)
       const submit = (n: number, microBatch?: number): ReturnType<MeshNode['submit']> => r.submit({ model: det, inputs: [pattern([n, 3, ...hw])], mode: 'pipeline', stages, microBatch, maxPrice: 10, deadline: Date.now() + 300_000 })
       await submit(2, 1).result // warm: every stage fetched and loaded
       const runs: Array<[string, number | undefined]> = [[label, 1], ...(chooser ? [[`${label}Chosen`, undefined]] as Array<[string, undefined]> : [])]
       for (const [name, microBatch] of runs) {
-        const t = await timeJob(submit(items, microBatch))
-        const itemsPerSec = items / (t.flowMs / 1000)
+        // stage times alone before, between and after two pipeline runs: a load that changes meanwhile hits both alike
+        const alone: number[][] = [await stageTimesAlone(partition.stages, one)]
+        const timings = []
+        for (let i = 0; i < 2; i++) {
+          timings.push(await timeJob(submit(items, microBatch)))
+          alone.push(await stageTimesAlone(partition.stages, one))
+        }
+        const stageMs = partition.stages.map((_, k) => median(alone.map(a => a[k] as number)))
+        const flowMs = median(timings.map(t => t.flowMs))
+        const itemsPerSec = items / (flowMs / 1000)
         const e = pipelineEfficiency(itemsPerSec, stageMs, CORES)
+        const t = timings[0] as (typeof timings)[number]
         figures[`P8_pipelineEfficiency${name}`] = round(e.efficiency)
-        detail[`pipeline${name}`] = { model: `PP-OCRv4 det ${hw.join('x')}, ${stages} stages`, items, microBatch: microBatch ?? 'chosen', sizes: t.sizes, chosen: t.chosen != null ? { items: t.chosen.items, bottleneckMsPerItem: round(t.chosen.bottleneckMsPerItem, 2), hopOverheadMs: round(t.chosen.hopOverheadMs, 2) } : undefined, stageMsAlone: stageMs.map(x => round(x, 1)), cores: CORES, idealItemsPerSec: round(e.ideal, 2), itemsPerSec: round(itemsPerSec, 2), flowMs: t.flowMs }
+        detail[`pipeline${name}`] = { model: `PP-OCRv4 det ${hw.join('x')}, ${stages} stages`, items, microBatch: microBatch ?? 'chosen', sizes: t.sizes, chosen: t.chosen != null ? { items: t.chosen.items, bottleneckMsPerItem: round(t.chosen.bottleneckMsPerItem, 2), hopOverheadMs: round(t.chosen.hopOverheadMs, 2) } : undefined, stageMsAlone: stageMs.map(x => round(x, 1)), stageMsAloneEachTime: alone.map(a => a.map(x => round(x, 1))), cores: CORES, idealItemsPerSec: round(e.ideal, 2), itemsPerSec: round(itemsPerSec, 2), flowMs: timings.map(x => x.flowMs) }
       }
     }
     await pipeline('Small', [160, 160], 3, Number(values['small-items']), true)
