@@ -238,8 +238,8 @@ export async function runJob (svc: InferenceService, jobId: string, init: Submit
       mode,
       shardUnits: mode === 'data'
         ? Array.from({ length: parts }, () => Math.ceil(batch / parts))
-        // a stage's compute units: its GFLOP over the whole batch (flops are measured on one micro-batch)
-        : (stages as Stage[]).map(st => Math.max(1, Math.round(st.flops / 1e9 * batch / micro))),
+        // a stage's compute units: its GFLOP over the whole batch (flops are measured on micro-batch 0: the probe when the pipeline sizes them)
+        : (stages as Stage[]).map(st => Math.max(1, Math.round(st.flops / 1e9 * batch / ((batches[0] as [number, number])[1] - (batches[0] as [number, number])[0])))),
       maxPricePerUnit: init.maxPrice,
       deadline: init.deadline,
       redundancy: init.redundancy,

@@ -54,8 +54,15 @@ describe('pipeline and broadcast jobs equal a local run', function () {
   it('a pipeline without microBatch sends a 1-item probe alone, sizes the rest from its timing, and equals local', async () => {
     const rec = await readFile(MODELS.recognitionPath)
     const input = pattern('x', [9, 3, 48, 320], 0.4)
-    const r = await follow(mesh.requester.submit({ model: rec, inputs: [input], mode: 'pipeline', stages: 2, maxPrice: 10 }))
+    const job = mesh.requester.submit({ model: rec, inputs: [input], mode: 'pipeline', stages: 2, maxPrice: 10 })
+    const r = await follow(job)
     assert.equal(r.error, undefined, String(r.error?.message))
+    // the stages' compute units (their price) are the whole batch's, whatever size micro-batch 0 had
+    const fixed = mesh.requester.submit({ model: rec, inputs: [input], mode: 'pipeline', stages: 2, microBatch: 3, maxPrice: 10 })
+    await fixed.result
+    const units = async (h: typeof job): Promise<number[]> => (await h.market).shards.map(s => s.units).sort((a, b) => a - b)
+    const [probed, sized] = [await units(job), await units(fixed)]
+    for (const [i, u] of probed.entries()) assert.ok(Math.abs(u - (sized[i] as number)) <= 1, `stage units ${probed.join(', ')} with the probe, ${sized.join(', ')} with micro-batches of 3`)
     assertClose(r.outputs, await runLocal(rec, [input]), 1e-4, 'rec in 2 stages, micro-batch chosen')
     const chosen = r.events.filter(e => e.type === 'micro-batch-chosen')
     assert.equal(chosen.length, 1, 'one choice per job')
