@@ -102,6 +102,10 @@ export interface JobTiming {
   sizes: number[]
   /** the size a pipeline chose from its probe, if it chose */
   chosen?: Extract<JobProgress, { type: 'micro-batch-chosen' }>
+  /** distinct workers awarded a shard or stage */
+  workers: number
+  /** bids received */
+  bids: number
 }
 
 /** Follows a job to its end. @throws the job's error */
@@ -111,7 +115,11 @@ export async function timeJob (job: JobHandle): Promise<JobTiming> {
   let last = 0
   const sizes: number[] = []
   let chosen: JobTiming['chosen']
+  const workers = new Set<string>()
+  let bids = 0
   for await (const e of job) {
+    if (e.type === 'awarded') workers.add(e.worker)
+    if (e.type === 'bid') bids++
     if (process.env.BENCH_TRACE != null) console.error(e.at % 100000, e.type, (e as any).seq ?? '', (e as any).worker?.slice(-4) ?? '')
     if (e.type === 'awarded' && firstAward === 0) firstAward = e.at
     if (e.type === 'shard-started') { sizes.push(e.items); if (firstSent === 0) firstSent = e.at }
@@ -119,5 +127,5 @@ export async function timeJob (job: JobHandle): Promise<JobTiming> {
     if (e.type === 'micro-batch-chosen') chosen = e
   }
   await job.result
-  return { flowMs: last - firstSent, computeMs: last - firstAward, sizes, chosen }
+  return { flowMs: last - firstSent, computeMs: last - firstAward, sizes, chosen, workers: workers.size, bids }
 }

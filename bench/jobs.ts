@@ -195,7 +195,7 @@ try {
         const e = pipelineEfficiency(itemsPerSec, stageMs, CORES)
         const t = timings[0] as (typeof timings)[number]
         figures[`P8_pipelineEfficiency${name}`] = round(e.efficiency)
-        detail[`pipeline${name}`] = { model: `PP-OCRv4 det ${hw.join('x')}, ${stages} stages`, items, microBatch: microBatch ?? 'chosen', sizes: t.sizes, chosen: t.chosen != null ? { items: t.chosen.items, bottleneckMsPerItem: round(t.chosen.bottleneckMsPerItem, 2), hopOverheadMs: round(t.chosen.hopOverheadMs, 2) } : undefined, stageMsAlone: stageMs.map(x => round(x, 1)), stageMsAloneEachTime: alone.map(a => a.map(x => round(x, 1))), cores: CORES, idealItemsPerSec: round(e.ideal, 2), itemsPerSec: round(itemsPerSec, 2), flowMs: timings.map(x => x.flowMs) }
+        detail[`pipeline${name}`] = { model: `PP-OCRv4 det ${hw.join('x')}, ${stages} stages`, items, microBatch: microBatch ?? 'chosen', sizes: t.sizes, chosen: t.chosen != null ? { items: t.chosen.items, bottleneckMsPerItem: round(t.chosen.bottleneckMsPerItem, 2), hopOverheadMs: round(t.chosen.hopOverheadMs, 2) } : undefined, stageMsAlone: stageMs.map(x => round(x, 1)), stageMsAloneEachTime: alone.map(a => a.map(x => round(x, 1))), cores: CORES, idealItemsPerSec: round(e.ideal, 2), itemsPerSec: round(itemsPerSec, 2), flowMs: timings.map(x => x.flowMs), workers: timings.map(x => x.workers), bids: timings.map(x => x.bids) }
       }
     }
     await pipeline('Small', [160, 160], 3, Number(values['small-items']), true)
