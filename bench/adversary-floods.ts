@@ -223,7 +223,8 @@ async function feedOpens (ctx: FloodContext, endAt: number): Promise<FloodCounts
     nextAddrs: [],
     nextLeaseId: '',
     constants: new Uint8Array(),
-    fromRequester: []
+    fromRequester: [],
+    jobItems: 0
   })
   return streamLoops(ctx, endAt, INFER_PROTOCOL, ctx.streams, () => [frame({ open: open() })])
 }
@@ -235,7 +236,7 @@ const DATA_BYTES = 1024 * 1024
 async function dataBeforeOpen (ctx: FloodContext, endAt: number): Promise<FloodCounts> {
   const payload = new Uint8Array(DATA_BYTES)
   const { header } = encodeTensorHeader([{ name: 'x', dtype: 'uint8', dims: [DATA_BYTES], data: payload }])
-  const head = frame({ data: { seq: 0, tensors: header, more: false, items: 1 } })
+  const head = frame({ data: { seq: 0, tensors: header, more: false, items: 1, stageComputeMs: [] } })
   return streamLoops(ctx, endAt, INFER_PROTOCOL, ctx.streams, () => [head, payload])
 }
 

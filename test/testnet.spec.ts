@@ -18,6 +18,13 @@ describe('examples/testnet: the main job (daemon processes, vehicle timeline, OC
     assert.match(out, /text detection: done in \d+ ms; \d+ micro-batches on station-\d, station-\d/)
     assert.match(out, /text recognition: done in \d+ ms; \d+ micro-batches on (vehicle-\d(, )?)+ \(a lease was lost and re-awarded\)/)
     assert.match(out, /\] vehicle-\d \(u33e\) driving, SoC 70 %/, 'a leased vehicle drove away mid-job')
+    // each job's mesh compute time beside the same model run locally with one thread per core
+    for (const what of ['text detection', 'text recognition']) {
+      const m = new RegExp(`${what}: mesh compute (\\d+) ms \\(first award to last result\\) vs (\\d+) ms local \\(onnxruntime, (\\d+) threads, this process\\): ([\\d.]+)x`).exec(out)
+      assert.ok(m != null, `${what}: a timing line in the output:\n${out}`)
+      assert.ok(Number(m[1]) > 0 && Number(m[2]) > 0, `${what}: both times measured: ${m[0]}`)
+      assert.equal(Number(m[4]).toFixed(2), (Number(m[1]) / Number(m[2])).toFixed(2), `${what}: the ratio is mesh ÷ local`)
+    }
     const accuracy = Number(/character accuracy on the rendered pages: ([\d.]+) %/.exec(out)?.[1])
     assert.ok(accuracy >= 90, `accuracy ${accuracy} %`)
     assert.match(out, /all 9 nodes hold the same \d+ countersigned receipts and identical balances/)

@@ -11,7 +11,9 @@
  *    from known text with DejaVu Sans (plus any PNG/JPEG given with
  *    `--page`); text detection pipeline-split across the stations, text
  *    recognition data-parallel over the lines on parked vehicles, one of
- *    which drives away mid-job;
+ *    which drives away mid-job; for each job, its mesh compute time
+ *    (first award to last result) beside the same model run in this
+ *    process with one onnxruntime thread per core, and their ratio;
  * 4. prints the recognised text with its character accuracy, the
  *    per-vehicle earnings from the reconciled receipts (checked identical
  *    on every node) and the dashboard URL; then stops every daemon (they
@@ -23,6 +25,7 @@ import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { modelCid } from '@fleetmesh/runtime'
 import { startLocalFleet } from '@fleetmesh/test-utils/fleet'
+import { JobClock, localComputeMs, timingLine } from './job-timing.js'
 import { characterAccuracy, decodePages, defaultPages, loadPages, ocrPages, renderPages } from './ocr/index.js'
 import type { FleetDaemon, FleetNodeSpec, LocalFleet } from '@fleetmesh/test-utils/fleet'
 import type { OcrBackend, PageImage } from './ocr/index.js'
@@ -84,24 +87,33 @@ function layout (): FleetNodeSpec[] {
   return nodes
 }
 
-/** An OCR backend that runs det and rec as mesh jobs submitted through the office daemon's API. */
-function meshBackend (fleet: LocalFleet, det: { cid: string, stages: number, region: string }, rec: { cid: string, shards: number, region: string }, onRecJob: (jobId: string) => Promise<void>): OcrBackend {
+/**
+ * An OCR backend that runs det and rec as mesh jobs submitted through the
+ * office daemon's API. After each job it prints the mesh compute time
+ * (first award to last result, from the job's progress events) beside
+ * the same model run in this process with one onnxruntime thread per core.
+ */
+function meshBackend (fleet: LocalFleet, det: { cid: string, bytes: Uint8Array, stages: number, region: string }, rec: { cid: string, bytes: Uint8Array, shards: number, region: string }, onRecJob: (jobId: string) => Promise<void>): OcrBackend {
   const office = fleet.get('office')
-  const run = async (what: string, submit: Parameters<FleetDaemon['client']['submit']>[0], watch?: (jobId: string) => Promise<void>): Promise<WireTensor[]> => {
+  const run = async (what: string, submit: Parameters<FleetDaemon['client']['submit']>[0], model: Uint8Array, watch?: (jobId: string) => Promise<void>): Promise<WireTensor[]> => {
     const t = Date.now()
     const { jobId } = await office.client.submit(submit)
     say(`  ${what}: job ${jobId.slice(0, 8)} (${submit.mode}, batch ${submit.inputs[0]?.dims[0]}, ${submit.mode === 'pipeline' ? `${submit.stages} stages` : `${submit.shards} shards`}, region ${submit.region})`)
     const watching = watch?.(jobId)
-    const view = await office.client.wait(jobId, { intervalMs: 100 })
+    const clock = new JobClock()
+    const view = await office.client.wait(jobId, { intervalMs: 100, onProgress: (v) => { clock.see(v.events) } })
+    clock.see(view.events)
     await watching
     if (view.state !== 'done') throw new Error(`${what} job ${jobId} ${view.state}: ${view.error ?? ''}`)
     const workers = [...new Set(view.workers.map(w => fleet.byPeer(w.peerId)?.name ?? short(w.peerId)))]
     say(`  ${what}: done in ${Date.now() - t} ms; ${view.microBatches.total} micro-batches on ${workers.join(', ')}${view.workers.some(w => w.state === 'lost') ? ' (a lease was lost and re-awarded)' : ''}`)
-    return office.client.result(jobId)
+    const outputs = await office.client.result(jobId)
+    say(timingLine(what, clock, await localComputeMs(model, submit.inputs)))
+    return outputs
   }
   return {
-    det: async (inputs) => run('text detection', { model: det.cid, inputs, mode: 'pipeline', stages: det.stages, microBatch: 1, maxPrice: 5, region: det.region, deadlineMs: 300_000 }),
-    rec: async (inputs) => run('text recognition', { model: rec.cid, inputs, mode: 'data', shards: rec.shards, microBatch: 2, maxPrice: 5, region: rec.region, deadlineMs: 300_000 }, onRecJob)
+    det: async (inputs) => run('text detection', { model: det.cid, inputs, mode: 'pipeline', stages: det.stages, microBatch: 1, maxPrice: 5, region: det.region, deadlineMs: 300_000 }, det.bytes),
+    rec: async (inputs) => run('text recognition', { model: rec.cid, inputs, mode: 'data', shards: rec.shards, microBatch: 2, maxPrice: 5, region: rec.region, deadlineMs: 300_000 }, rec.bytes, onRecJob)
   }
 }
 
@@ -167,8 +179,8 @@ try {
     }
   }
   const backend = meshBackend(f,
-    { cid: modelCid(detBytes), stages: Math.min(2, stationCount >= 2 ? stationCount : 2), region: home },
-    { cid: modelCid(recBytes), shards: Math.max(1, recFleet.length - 1), region: away },
+    { cid: modelCid(detBytes), bytes: detBytes, stages: Math.min(2, stationCount >= 2 ? stationCount : 2), region: home },
+    { cid: modelCid(recBytes), bytes: recBytes, shards: Math.max(1, recFleet.length - 1), region: away },
     onRecJob)
   const result = await ocrPages(pages, {
     det: async (inputs) => {

@@ -193,7 +193,10 @@ export class JobTracker {
     return view
   }
 
-  /** Micro-batches the job is cut into (the inference service's rule: a fixed model batch size wins, then `microBatch`, then batch / (4 × shards) or batch / (2 × stages)). */
+  /**
+   * Micro-batches the job is cut into (the inference service's rule: a fixed model batch size wins, then `microBatch`, then batch / (4 × shards) or batch / (2 × stages)).
+   * A pipeline without `microBatch` sizes them from a probe: its `micro-batch-chosen` event then gives the count.
+   */
   private microBatchCount (req: JobRequest, batch: number): number {
     if (batch < 1) return 0
     let fixed: number | undefined
@@ -217,6 +220,8 @@ export class JobTracker {
         this.metrics?.onProgress(p)
         for (const listener of this.listeners) listener(p)
         if (p.type === 're-awarded') view.reawards++
+        // a pipeline that sized its micro-batches from a probe: the count is known now
+        if (p.type === 'micro-batch-chosen') view.microBatches.total = p.microBatches
         if (p.type === 'awarded') {
           view.workers.push({ peerId: p.worker, leaseId: p.leaseId, shard: p.shard, state: 'leased' })
         } else if (p.type === 'lease-lost') {

@@ -99,3 +99,10 @@ export const SESSION_CLOSE_TIMEOUT_MS = 15_000
 
 /** How long a pipeline spot check waits for a checker's ready and results, ms. */
 export const PIPELINE_CHECK_TIMEOUT_MS = 120_000
+
+/**
+ * A pipeline job without a set micro-batch size first sends this many
+ * items alone (micro-batch 0): its per-stage compute and trip time size
+ * the rest. One item costs the least pipeline fill.
+ */
+export const PIPELINE_PROBE_ITEMS = 1

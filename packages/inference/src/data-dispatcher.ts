@@ -358,7 +358,7 @@ export class DataDispatcher implements Dispatcher {
       this.pace.sent(w, now)
       const range = this.ctx.batches[seq] as [number, number]
       this.ctx.emit({ type: 'shard-started', jobId: this.ctx.jobId, worker: w, seq, items: range[1] - range[0], at: now })
-      state.channel.send({ data: { seq, tensors: new Uint8Array(), more: false, items: range[1] - range[0] } }, this.ctx.batchTensors(range)).catch(() => {})
+      state.channel.send({ data: { seq, tensors: new Uint8Array(), more: false, items: range[1] - range[0], stageComputeMs: [] } }, this.ctx.batchTensors(range)).catch(() => {})
     }
     this.pace.full(w, Date.now())
   }

@@ -87,7 +87,10 @@ export interface SubmitInit extends BatchLayout {
   shards?: number
   /** pipeline: stages @default 2 */
   stages?: number
-  /** items per micro-batch @default data: ceil(batch / (4 × shards)); pipeline: ceil(batch / (2 × stages)); a fixed model batch size overrides */
+  /**
+   * items per micro-batch; a fixed model batch size overrides
+   * @default data: ceil(batch / (4 × shards)); pipeline: chosen by the requester from a probe of PIPELINE_PROBE_ITEMS items (its per-stage compute and per-hop overhead, `choosePipelineMicroBatch`), at most ceil(batch / (2 × stages))
+   */
   microBatch?: number
   /** batch axis of each output when the model's declared shapes do not tell @default the axis of the batch symbol, else 0 */
   outputBatchAxes?: Record<string, number>
@@ -128,6 +131,13 @@ export type JobProgress =
   | { type: 're-awarded', jobId: string, at: number }
   /** a worker fetched the model (or a stage model) */
   | { type: 'model-transferred', jobId: string, cid: string, at: number }
+  /**
+   * a pipeline without a set `microBatch`: micro-batch 0 (a probe) came back
+   * and sized the rest, `items` each (`microBatches` in all, the probe
+   * counted), from the slowest stage's ms per item and the ms per hop the
+   * probe measured
+   */
+  | { type: 'micro-batch-chosen', jobId: string, items: number, microBatches: number, bottleneckMsPerItem: number, hopOverheadMs: number, at: number }
   /** a micro-batch went to a worker (for a pipeline: to stage 0) */
   | { type: 'shard-started', jobId: string, worker: string, seq: number, items: number, at: number }
   /** a micro-batch's result came back (`computeMs` on the worker) */

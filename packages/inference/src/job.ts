@@ -7,8 +7,9 @@ import { broadcastInputs, checkInputs, chooseMicroBatch, concatBatches, outputBa
 import { PipelineDispatcher } from './pipeline-dispatcher.js'
 import { pick } from './pipeline-plan.js'
 import { digestTensors } from './worker.js'
-import { MAX_LEASE_FAILURES } from './constants.js'
+import { MAX_LEASE_FAILURES, PIPELINE_PROBE_ITEMS } from './constants.js'
 import type { InferChannel } from './infer-channel.js'
+import type { AdaptiveMicroBatch } from './pipeline-dispatcher.js'
 import type { JobProgress, SubmitInit } from './index.js'
 import type { InferenceService } from './inference.js'
 import type { InferenceMetrics } from './metrics.js'
@@ -155,8 +156,15 @@ export async function runJob (svc: InferenceService, jobId: string, init: Submit
   const batched = entry.info.inputs.find(i => axes[i.name] != null)
   const fixedDim = batched != null ? batched.shape[axes[batched.name] as number] : undefined
   const parts = mode === 'data' ? (init.shards ?? 2) : (init.stages ?? 2)
-  const micro = chooseMicroBatch({ batch, mode, parts, fixed: typeof fixedDim === 'number' ? fixedDim : undefined, requested: init.microBatch })
-  const batches = planMicroBatches(batch, micro)
+  const fixed = typeof fixedDim === 'number' ? fixedDim : undefined
+  const micro = chooseMicroBatch({ batch, mode, parts, fixed, requested: init.microBatch })
+  // a pipeline sizes its micro-batches from a probe unless the user or the model fixed the size; the offer announces the largest
+  const adaptive: AdaptiveMicroBatch | undefined = mode === 'pipeline' && fixed == null && init.microBatch == null && batch > PIPELINE_PROBE_ITEMS
+    ? { probeItems: PIPELINE_PROBE_ITEMS, maxItems: micro }
+    : undefined
+  const batches = adaptive != null
+    ? [[0, adaptive.probeItems] as [number, number], ...planMicroBatches(batch - adaptive.probeItems, micro).map(([s, e]): [number, number] => [s + adaptive.probeItems, e + adaptive.probeItems])]
+    : planMicroBatches(batch, micro)
   const outAxes = outputBatchAxes(entry.info.inputs, entry.info.outputs, axes, init.outputBatchAxes)
 
   let stages: Stage[] | undefined
@@ -259,7 +267,7 @@ export async function runJob (svc: InferenceService, jobId: string, init: Submit
   }
   const dispatcher: Dispatcher = mode === 'data'
     ? new DataDispatcher(ctx, entry.cid, svc.verifySampling(), verification)
-    : new PipelineDispatcher(ctx, stages as Stage[], bidSpeed, svc.verifySampling(), verification, svc.ledger)
+    : new PipelineDispatcher(ctx, stages as Stage[], bidSpeed, svc.verifySampling(), verification, svc.ledger, adaptive)
   const release = (lease: ActiveLease, reason: string): void => {
     if (!leases.delete(lease.leaseId)) return
     emit({ type: 'lease-lost', jobId, worker: lease.worker.toString(), leaseId: lease.leaseId, reason, at: Date.now() })
@@ -308,7 +316,8 @@ export async function runJob (svc: InferenceService, jobId: string, init: Submit
   const onAbort = (): void => { fail(signal.reason instanceof Error ? signal.reason : new JobCancelledError(jobId, String(signal.reason ?? 'cancelled'))) }
   signal.addEventListener('abort', onAbort, { once: true })
   try {
-    const first = batches[0] as [number, number]
+    // the largest micro-batch bounds the frames (a probe comes first when the pipeline sizes them)
+    const first = batches.reduce((a, b) => b[1] - b[0] > a[1] - a[0] ? b : a)
     const frameBytes = ctx.batchTensors(first).reduce((a, t) => a + t.data.byteLength, 0)
     const submitted = market.submit({
       jobId,
@@ -316,8 +325,8 @@ export async function runJob (svc: InferenceService, jobId: string, init: Submit
       mode,
       shardUnits: mode === 'data'
         ? Array.from({ length: parts }, () => Math.ceil(batch / parts))
-        // a stage's compute units: its GFLOP over the whole batch (flops are measured on one micro-batch)
-        : (stages as Stage[]).map(st => Math.max(1, Math.round(st.flops / 1e9 * batch / micro))),
+        // a stage's compute units: its GFLOP over the whole batch (flops are measured on micro-batch 0: the probe when the pipeline sizes them)
+        : (stages as Stage[]).map(st => Math.max(1, Math.round(st.flops / 1e9 * batch / ((batches[0] as [number, number])[1] - (batches[0] as [number, number])[0])))),
       maxPricePerUnit: init.maxPrice,
       deadline: init.deadline,
       redundancy: init.redundancy,

@@ -231,6 +231,8 @@ export interface PipelineTiming {
   bottleneckMsPerItem: number
   /** fixed cost of one micro-batch at one hop (framing, stream, scheduling, runner exchange), ms */
   hopOverheadMs: number
+  /** largest micro-batch allowed (e.g. the one the offer announced), items @default batch */
+  maxItems?: number
 }
 
 /**
@@ -240,15 +242,53 @@ export interface PipelineTiming {
  * Small micro-batches fill the pipeline sooner; large ones pay the
  * per-hop overhead fewer times.
  *
- * @returns an integer in [1, batch]
+ * @returns an integer in [1, min(batch, maxItems)]
  */
 export function choosePipelineMicroBatch (t: PipelineTiming): number {
   let best = 1
   let bestMs = Number.POSITIVE_INFINITY
-  for (let m = 1; m <= t.batch; m++) {
+  const most = Math.max(1, Math.min(t.batch, t.maxItems ?? t.batch))
+  for (let m = 1; m <= most; m++) {
     const steps = Math.ceil(t.batch / m) + t.stages - 1
     const ms = steps * (m * t.bottleneckMsPerItem + t.hopOverheadMs)
     if (ms < bestMs - 1e-9) { best = m; bestMs = ms }
   }
   return best
+}
+
+/** One probe micro-batch's trip through a pipeline, as the requester saw it. */
+export interface PipelineProbe {
+  /** items in the probe */
+  items: number
+  /** from the probe handed to stage 0's stream to its result at the requester, ms */
+  latencyMs: number
+  /** onnxruntime time of the probe at each stage, ms, in stage order (the result frame's `stageComputeMs`) */
+  stageComputeMs: number[]
+}
+
+/**
+ * The timing {@link choosePipelineMicroBatch} needs, from one probe: the
+ * bottleneck is the slowest stage's compute per item; the per-hop overhead
+ * is what the probe's trip took beyond all stages' compute, shared by its
+ * K + 1 hops (requester → stage 0 → … → stage K−1 → requester). A probe's
+ * compute includes onnxruntime's fixed cost per call, so the bottleneck
+ * per item is overstated for a 1-item probe, which leans the choice to
+ * smaller micro-batches.
+ *
+ * @param batch - items left to plan after the probe
+ * @param stages - K
+ * @param maxItems - largest micro-batch allowed, items
+ */
+export function pipelineTimingFromProbe (probe: PipelineProbe, batch: number, stages: number, maxItems?: number): PipelineTiming {
+  const compute = probe.stageComputeMs.filter(ms => Number.isFinite(ms) && ms >= 0)
+  const items = Math.max(1, probe.items)
+  const sum = compute.reduce((a, b) => a + b, 0)
+  const slowest = compute.length > 0 ? Math.max(...compute) : 0
+  return {
+    batch,
+    stages,
+    bottleneckMsPerItem: slowest / items,
+    hopOverheadMs: Math.max(0, probe.latencyMs - sum) / (stages + 1),
+    maxItems
+  }
 }

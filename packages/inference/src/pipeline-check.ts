@@ -74,7 +74,7 @@ async function runChecks (channel: InferChannel, frames: Array<{ seq: number, it
       if (m.error != null) throw new SessionError(`the checker failed: ${m.error.message}`)
       if (m.ready != null) break
     }
-    for (const f of frames) channel.send({ data: { seq: f.seq, tensors: new Uint8Array(), more: false, items: f.items } }, f.inputs).catch(() => {})
+    for (const f of frames) channel.send({ data: { seq: f.seq, tensors: new Uint8Array(), more: false, items: f.items, stageComputeMs: [] } }, f.inputs).catch(() => {})
     while (out.size < frames.length) {
       const m = await Promise.race([channel.next(), timeout])
       if (m == null) throw new SessionError('the checker closed its stream')

@@ -2,6 +2,7 @@ import { planStages } from '@fleetmesh/runtime'
 import { PIPELINE_EXTRA_CREDITS, REBUILD_DELAY_MS, STAGE_READY_TIMEOUT_MS } from './constants.js'
 import { SessionError } from './errors.js'
 import { checkPipeline } from './pipeline-check.js'
+import { choosePipelineMicroBatch, pipelineTimingFromProbe, planMicroBatches } from './micro-batch.js'
 import { planPipelineFeeds } from './pipeline-plan.js'
 import type { InferChannel } from './infer-channel.js'
 import type { ActiveLease, DispatchContext, Dispatcher, HeldReceipt, Sampling, Verification } from './job.js'
@@ -12,6 +13,19 @@ import type { Stage } from '@fleetmesh/runtime'
 /** Micro-batches a pipeline of `stages` stages holds at once: one per stage plus PIPELINE_EXTRA_CREDITS in transit. */
 export function pipelineCredits (stages: number): number {
   return stages + PIPELINE_EXTRA_CREDITS
+}
+
+/**
+ * The micro-batch size is the dispatcher's to choose (the user set none and
+ * the model fixes none): micro-batch 0 is a probe of `probeItems` items sent
+ * alone, and its trip sizes the rest (`choosePipelineMicroBatch`, at most
+ * `maxItems`: the size the offer announced).
+ */
+export interface AdaptiveMicroBatch {
+  /** items of the probe, micro-batch 0 */
+  probeItems: number
+  /** largest micro-batch, items */
+  maxItems: number
 }
 
 /**
@@ -32,6 +46,8 @@ export function pipelineCredits (stages: number): number {
  * spot-checked (`checkPipeline`) before the job is done; a caught worker's
  * lease is released, the generation's results are thrown away, and the
  * pipeline is rebuilt with its replacement.
+ * With `adaptive`, micro-batch 0 goes alone first and its timing plans
+ * the others (`ctx.batches` is re-planned in place once its result is in).
  */
 export class PipelineDispatcher implements Dispatcher {
   private channels: InferChannel[] = []
@@ -58,6 +74,8 @@ export class PipelineDispatcher implements Dispatcher {
   private readonly latest = new Map<string, InferChannel>()
   /** generations whose results are being (or were) checked: their pipeline streams are done, their errors no longer count */
   private readonly checkedGens = new Set<number>()
+  /** when the probe (micro-batch 0) went out, while the size is still to be chosen */
+  private probeSentAt = 0
 
   constructor (
     private readonly ctx: DispatchContext,
@@ -65,7 +83,8 @@ export class PipelineDispatcher implements Dispatcher {
     private readonly bidSpeed: Map<string, number>,
     private readonly verify?: Sampling,
     private readonly verification?: Verification,
-    private readonly ledger?: Ledger
+    private readonly ledger?: Ledger,
+    private adaptive?: AdaptiveMicroBatch
   ) {
     this.feeds = planPipelineFeeds(stages, ctx.axes)
   }
@@ -215,6 +234,8 @@ export class PipelineDispatcher implements Dispatcher {
    */
   private sendAll (channels: InferChannel[]): void {
     this.pendingSeqs = [...this.ctx.batches.keys()].filter(seq => !this.ctx.results.has(seq))
+    // the size is still to be chosen: only the probe goes, alone
+    if (this.adaptive != null) this.pendingSeqs = this.pendingSeqs.slice(0, 1)
     this.inFlight = 0
     // rebuilt after every result was in (a lease lost during the checks): nothing to send, the job is done
     if (this.pendingSeqs.length === 0) { void this.checkThenDone(this.generation); return }
@@ -231,13 +252,36 @@ export class PipelineDispatcher implements Dispatcher {
       const range = this.ctx.batches[seq] as [number, number]
       const items = range[1] - range[0]
       this.inFlight++
+      if (this.adaptive != null) this.probeSentAt = performance.now()
       this.ctx.emit({ type: 'shard-started', jobId: this.ctx.jobId, worker: this.workerOf(0), seq, items, at: Date.now() })
       for (const [k, c] of channels.entries()) {
         const feed = this.feeds[k] as StageFeed
         if (k > 0 && feed.batched.length === 0) continue
-        c.send({ data: { seq, tensors: new Uint8Array(), more: false, items } }, this.ctx.batchTensors(range, feed.batched)).catch(() => {})
+        c.send({ data: { seq, tensors: new Uint8Array(), more: false, items, stageComputeMs: [] } }, this.ctx.batchTensors(range, feed.batched)).catch(() => {})
       }
     }
+  }
+
+  /** The probe's result is in: choose the size, re-plan the micro-batches after it, queue them. */
+  private planFromProbe (stageComputeMs: number[], lastComputeMs: number): void {
+    const a = this.adaptive as AdaptiveMicroBatch
+    this.adaptive = undefined
+    const K = this.stages.length
+    const probe = this.ctx.batches[0] as [number, number]
+    const total = (this.ctx.batches[this.ctx.batches.length - 1] as [number, number])[1]
+    const rest = total - probe[1]
+    const timing = pipelineTimingFromProbe({
+      items: probe[1] - probe[0],
+      latencyMs: performance.now() - this.probeSentAt,
+      // a worker of the previous protocol reports only its own time
+      stageComputeMs: stageComputeMs.length === K ? stageComputeMs : [lastComputeMs]
+    }, rest, K, a.maxItems)
+    const size = rest > 0 ? choosePipelineMicroBatch(timing) : probe[1] - probe[0]
+    const planned = planMicroBatches(rest, size).map(([s, e]): [number, number] => [s + probe[1], e + probe[1]])
+    this.ctx.batches.splice(1, this.ctx.batches.length - 1, ...planned)
+    this.ctx.log('job %s: micro-batches of %d items after the probe (slowest stage %s ms per item, %s ms per hop)', this.ctx.jobId, size, timing.bottleneckMsPerItem.toFixed(2), timing.hopOverheadMs.toFixed(2))
+    this.ctx.emit({ type: 'micro-batch-chosen', jobId: this.ctx.jobId, items: size, microBatches: this.ctx.batches.length, bottleneckMsPerItem: timing.bottleneckMsPerItem, hopOverheadMs: timing.hopOverheadMs, at: Date.now() })
+    this.pendingSeqs = [...this.ctx.batches.keys()].filter(seq => !this.ctx.results.has(seq))
   }
 
   private workerOf (k: number): string {
@@ -271,6 +315,7 @@ export class PipelineDispatcher implements Dispatcher {
           this.resultGen.set(m.result.seq, gen)
           this.ctx.emit({ type: 'shard-finished', jobId: this.ctx.jobId, worker: w, seq: m.result.seq, computeMs: m.result.computeMs, at: Date.now() })
           this.inFlight = Math.max(0, this.inFlight - 1)
+          if (this.adaptive != null && m.result.seq === 0) this.planFromProbe(m.result.stageComputeMs, m.result.computeMs)
           this.sendMore(this.channels)
         }
         if (this.ctx.results.size === this.ctx.batches.length) { void this.checkThenDone(gen); return }

@@ -323,9 +323,9 @@ export class SessionWorker {
       await config.lastSend
       if (config.ended) return
       if (config.next != null) {
-        config.lastSend = config.next.send({ data: { seq, tensors: new Uint8Array(), more: false, items: 1, snapshot } }, sends).catch(() => {})
+        config.lastSend = config.next.send({ data: { seq, tensors: new Uint8Array(), more: false, items: 1, snapshot, stageComputeMs: [] } }, sends).catch(() => {})
       } else {
-        config.lastSend = config.control.send({ result: { seq, tensors: new Uint8Array(), computeMs: ran.computeMs, more: false, receipt: new Uint8Array() } }, sends).catch(() => {})
+        config.lastSend = config.control.send({ result: { seq, tensors: new Uint8Array(), computeMs: ran.computeMs, more: false, receipt: new Uint8Array(), stageComputeMs: [] } }, sends).catch(() => {})
       }
       // a state over this worker's frame limit is not sent (the requester then keeps replaying from an older snapshot)
       if (snapshot && tensorBytes(state) <= this.ctx.maxInputBytes) void config.control.send({ snapshot: { step: seq, tensors: new Uint8Array() } }, state).catch(() => {})

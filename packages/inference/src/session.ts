@@ -424,7 +424,7 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
       // stage 0 always gets the step (it starts it); a later stage only the graph inputs it reads
       if (k > 0 && st.plan.fromRequester.length === 0) continue
       const mine = inputs.filter(t => st.plan.fromRequester.includes(t.name))
-      c.send({ data: { seq, tensors: new Uint8Array(), more: false, items: 1, snapshot } }, mine).catch(() => {})
+      c.send({ data: { seq, tensors: new Uint8Array(), more: false, items: 1, snapshot, stageComputeMs: [] } }, mine).catch(() => {})
     }
     try {
       return await p.result.promise

@@ -69,6 +69,8 @@ interface SessionConfig {
   requesterInputs: boolean
   /** the last output frame handed to the channel */
   lastSend: Promise<void>
+  /** earlier stages' compute times of micro-batches waiting to run here, by seq (from the previous stage's frames) */
+  upstreamMs: Map<number, number[]>
   ended: boolean
 }
 
@@ -235,6 +237,7 @@ export class InferenceWorker {
       chain: Promise.resolve(),
       requesterInputs: sources.includes('requester'),
       lastSend: Promise.resolve(),
+      upstreamMs: new Map(),
       ended: false
     }
     config.ready = this.prepare(config, remote)
@@ -330,6 +333,8 @@ export class InferenceWorker {
       if (m.data == null) continue
       const data = m.data
       if (source === 'requester' && !config.requesterInputs) throw new InferenceError(`stage ${config.open.stage} takes no micro-batches from the requester`)
+      if (source === 'previous' && data.stageComputeMs.length > 0 && data.stageComputeMs.length <= config.open.stage && config.upstreamMs.size < MAX_PENDING_JOIN) config.upstreamMs.set(data.seq, data.stageComputeMs)
+      this.ctx.log.trace('stage %d micro-batch %d: frame in from %s', config.open.stage, data.seq, source)
       const parts = config.join.add(data.seq, source, m.payload ?? [])
       if (parts == null) continue
       const inputs = [...(parts.get('previous') ?? []), ...(parts.get('requester') ?? [])]
@@ -349,7 +354,9 @@ export class InferenceWorker {
       const names = this.ctx.models.store.info(open.modelCid).info.inputs.map(i => i.name)
       const feed = pick([...inputs, ...config.constants], names, `stage ${open.stage} micro-batch ${seq}`)
       const startedAt = Date.now()
+      this.ctx.log.trace('stage %d micro-batch %d: run', open.stage, seq)
       const ran = await runtime.run(open.modelCid, feed)
+      this.ctx.log.trace('stage %d micro-batch %d: ran, onnxruntime %d ms', open.stage, seq, ran.computeMs)
       const outputs = this.ctx.tamperOutputs?.(ran.outputs, open) ?? ran.outputs
       const bytes = outputs.reduce((a, t) => a + t.data.byteLength, 0)
       if (bytes > this.ctx.maxInputBytes && config.next != null) throw new MessageTooLargeError('stage output', bytes, this.ctx.maxInputBytes)
@@ -359,20 +366,25 @@ export class InferenceWorker {
       this.ctx.metrics?.workerMicroBatches.increment({ [open.kind === 'data' ? 'data' : 'stage']: true })
       const digests = { input: digestTensors(inputs), output: outputDigest(outputs) }
       s.digests.set(seq, digests)
+      // each stage's time travels on with the micro-batch: the requester sizes micro-batches from them
+      const stageComputeMs = [...(config.upstreamMs.get(seq) ?? []), ran.computeMs]
+      config.upstreamMs.delete(seq)
       const delay = this.ctx.delayMicroBatch?.(open) ?? 0
       if (delay > 0) await new Promise(resolve => setTimeout(resolve, delay))
       if (config.ended) return
       // the next run may start while this one's outputs are written; the one after waits for them (bounded buffering)
       await config.lastSend
+      this.ctx.log.trace('stage %d micro-batch %d: digests done, sending', open.stage, seq)
+      const sent = (): void => { this.ctx.log.trace('stage %d micro-batch %d: handed to the stream', open.stage, seq) }
       if (config.next != null) {
         // the requester pays every stage per micro-batch: a middle stage's receipt travels alone on its control stream, before the activations leave
         const receipt = await this.frameReceipt(s, config, seq, digests, items, ran.computeMs, startedAt)
         if (config.ended) return
-        if (receipt.byteLength > 0) config.control.send({ result: { seq, tensors: new Uint8Array(), computeMs: ran.computeMs, more: false, receipt } }).catch(() => {})
-        config.lastSend = config.next.send({ data: { seq, tensors: new Uint8Array(), more: false, items } }, outputs).catch(() => {})
+        if (receipt.byteLength > 0) config.control.send({ result: { seq, tensors: new Uint8Array(), computeMs: ran.computeMs, more: false, receipt, stageComputeMs: [] } }).catch(() => {})
+        config.lastSend = config.next.send({ data: { seq, tensors: new Uint8Array(), more: false, items, stageComputeMs } }, outputs).then(sent, () => {})
       } else {
         const receipt = await this.frameReceipt(s, config, seq, digests, items, ran.computeMs, startedAt)
-        config.lastSend = config.control.send({ result: { seq, tensors: new Uint8Array(), computeMs: ran.computeMs, more: false, receipt } }, outputs).catch(() => {})
+        config.lastSend = config.control.send({ result: { seq, tensors: new Uint8Array(), computeMs: ran.computeMs, more: false, receipt, stageComputeMs: open.kind === 'stage' ? stageComputeMs : [] } }, outputs).then(sent, () => {})
       }
     } catch (err: any) {
       this.ctx.log('lease %s micro-batch %d failed - %s', open.leaseId, seq, err?.message ?? err)
@@ -385,6 +397,7 @@ export class InferenceWorker {
     if (c == null) return
     c.ended = true
     c.join.clear()
+    c.upstreamMs.clear()
     c.control.abort(new Error(why))
     c.next?.abort(new Error(why))
     s.config = undefined

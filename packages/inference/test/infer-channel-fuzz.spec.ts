@@ -31,7 +31,7 @@ const wire = fc.oneof(
   fc.uint8Array({ maxLength: 3000 }),
   fc.uint8Array({ maxLength: 300 }).map(frame),
   fc.tuple(fc.uint8Array({ maxLength: 200 }), fc.integer({ min: 0, max: 0xffffffff }), fc.uint8Array({ maxLength: 2000 }), fc.boolean()).map(([tensors, seq, payload, result]) => {
-    const head = InferMessage.encode(result ? { result: { seq, tensors, computeMs: 1, more: false, receipt: new Uint8Array() } } : { data: { seq, tensors, more: false, items: 1 } })
+    const head = InferMessage.encode(result ? { result: { seq, tensors, computeMs: 1, more: false, receipt: new Uint8Array(), stageComputeMs: [] } } : { data: { seq, tensors, more: false, items: 1, stageComputeMs: [] } })
     return Uint8Array.from([...frame(head), ...payload])
   }),
   fc.tuple(fc.array(fc.record({ name: fc.string({ maxLength: 8 }), dtype: fc.constantFrom('float32', 'uint8', 'int64'), dims: fc.array(fc.integer({ min: 0, max: 16 }), { maxLength: 3 }) }), { maxLength: 3 }), fc.integer({ min: -64, max: 64 })).map(([specs, skew]) => {
@@ -41,7 +41,7 @@ const wire = fc.oneof(
       return { name: s.name, dtype: s.dtype, dims: s.dims, data: s.dtype === 'float32' ? new Float32Array(n) : s.dtype === 'int64' ? new BigInt64Array(n) : new Uint8Array(n) }
     })
     const { header, payloadBytes } = encodeTensorHeader(tensors as any)
-    const head = InferMessage.encode({ data: { seq: 0, tensors: header, more: false, items: 1 } })
+    const head = InferMessage.encode({ data: { seq: 0, tensors: header, more: false, items: 1, stageComputeMs: [] } })
     return Uint8Array.from([...frame(head), ...new Uint8Array(Math.max(0, payloadBytes + skew))])
   })
 )

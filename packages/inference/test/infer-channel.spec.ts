@@ -19,8 +19,8 @@ describe('infer frames: header + raw tensor bytes', () => {
     const i64: WireTensor = { name: 'ids', dtype: 'int64', dims: [2, 2], data: BigInt64Array.from([1n, -2n, 3n, 1n << 40n]) }
     const scalar: WireTensor = { name: 's', dtype: 'float32', dims: [], data: new Float32Array([0.5]) }
     void out.send({ open: { jobId: 'j', leaseId: 'l', modelCid: 'c', kind: 'data', stage: 0, stageCount: 1, source: new Uint8Array(), next: new Uint8Array(), nextAddrs: [], nextLeaseId: '', constants: new Uint8Array(), fromRequester: [], jobItems: 0 } })
-    void out.send({ data: { seq: 1, tensors: new Uint8Array(), more: false, items: 3 } }, [odd, big, i64, scalar])
-    void out.send({ data: { seq: 2, tensors: new Uint8Array(), more: false, items: 1 } }, [odd])
+    void out.send({ data: { seq: 1, tensors: new Uint8Array(), more: false, items: 3, stageComputeMs: [] } }, [odd, big, i64, scalar])
+    void out.send({ data: { seq: 2, tensors: new Uint8Array(), more: false, items: 1, stageComputeMs: [] } }, [odd])
     void out.send({ finish: {} })
     assert.equal((await inp.next())?.open?.leaseId, 'l')
     const f1 = await inp.next()
@@ -43,7 +43,7 @@ describe('infer frames: header + raw tensor bytes', () => {
     const inp = new InferChannel(b, emptyCounters(), 'input', 1024 * 1024)
     // a header that claims a 4 GiB tensor, and no payload at all
     const header = PbTensorList.encode({ tensors: [{ name: 'x', dtype: 1, dims: [1024n, 1024n, 1024n], data: new Uint8Array(0) }] })
-    const head = InferMessage.encode({ data: { seq: 0, tensors: header, more: false, items: 1 } })
+    const head = InferMessage.encode({ data: { seq: 0, tensors: header, more: false, items: 1, stageComputeMs: [] } })
     a.send(varint.encode(head.byteLength))
     a.send(head)
     await assert.rejects(inp.next(), { name: 'MessageTooLargeError' })
@@ -54,7 +54,7 @@ describe('infer frames: header + raw tensor bytes', () => {
     const inp = new InferChannel(b, emptyCounters(), 'input')
     const t = f32('x', [256], 0)
     const { header } = encodeTensorHeader([t])
-    const head = InferMessage.encode({ result: { seq: 0, tensors: header, more: false, computeMs: 1, receipt: new Uint8Array() } })
+    const head = InferMessage.encode({ result: { seq: 0, tensors: header, more: false, computeMs: 1, receipt: new Uint8Array(), stageComputeMs: [] } })
     a.send(varint.encode(head.byteLength))
     a.send(head)
     a.send(new Uint8Array(t.data.buffer, 0, 100))

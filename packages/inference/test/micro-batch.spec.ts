@@ -103,4 +103,24 @@ describe('pipeline micro-batch size from measured costs (pure)', () => {
     assert.equal(choosePipelineMicroBatch({ batch: 5, stages: 2, bottleneckMsPerItem: 0, hopOverheadMs: 5 }), 5, 'pure overhead: one micro-batch')
     assert.equal(choosePipelineMicroBatch({ batch: 1, stages: 4, bottleneckMsPerItem: 3, hopOverheadMs: 3 }), 1)
   })
+
+  it('caps the pipeline micro-batch at maxItems (the size the offer announced)', async () => {
+    const { choosePipelineMicroBatch } = await import('../src/micro-batch.js')
+    assert.equal(choosePipelineMicroBatch({ batch: 5, stages: 2, bottleneckMsPerItem: 0, hopOverheadMs: 5, maxItems: 2 }), 2)
+    assert.equal(choosePipelineMicroBatch({ batch: 24, stages: 3, bottleneckMsPerItem: 100, hopOverheadMs: 0.1, maxItems: 4 }), 1)
+    assert.equal(choosePipelineMicroBatch({ batch: 3, stages: 2, bottleneckMsPerItem: 0, hopOverheadMs: 5, maxItems: 0 }), 1, 'never below one item')
+  })
+
+  it('derives the pipeline timing from a probe: slowest stage per item, the rest of the trip shared by K + 1 hops', async () => {
+    const { choosePipelineMicroBatch, pipelineTimingFromProbe } = await import('../src/micro-batch.js')
+    const t = pipelineTimingFromProbe({ items: 2, latencyMs: 100, stageComputeMs: [20, 40, 10] }, 30, 3, 8)
+    assert.deepEqual(t, { batch: 30, stages: 3, bottleneckMsPerItem: 20, hopOverheadMs: 7.5, maxItems: 8 })
+    // a trip faster than the reported compute (clocks, rounding) means no overhead, never a negative one
+    assert.equal(pipelineTimingFromProbe({ items: 1, latencyMs: 5, stageComputeMs: [4, 4] }, 10, 2).hopOverheadMs, 0)
+    // values that are not times are ignored
+    assert.equal(pipelineTimingFromProbe({ items: 1, latencyMs: 50, stageComputeMs: [Number.NaN, -3, 12] }, 10, 3).bottleneckMsPerItem, 12)
+    // compute-bound stages: one item per micro-batch; overhead-bound: the largest allowed
+    assert.equal(choosePipelineMicroBatch(pipelineTimingFromProbe({ items: 1, latencyMs: 310, stageComputeMs: [150, 150] }, 15, 2, 4)), 1)
+    assert.equal(choosePipelineMicroBatch(pipelineTimingFromProbe({ items: 1, latencyMs: 60, stageComputeMs: [0.1, 0.1] }, 15, 2, 4)), 4)
+  })
 })

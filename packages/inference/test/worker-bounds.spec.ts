@@ -24,7 +24,7 @@ describe('infer streams are bounded at the worker', function () {
     const c = await open()
     // a data header announcing 64 MiB that never comes
     const { header } = encodeTensorHeader([{ name: 'x', dtype: 'uint8', dims: [1], data: new Uint8Array(1) }])
-    const big = InferMessage.encode({ data: { seq: 0, tensors: header, more: false, items: 1 } })
+    const big = InferMessage.encode({ data: { seq: 0, tensors: header, more: false, items: 1, stageComputeMs: [] } })
     c.stream.send(varint.encode(big.byteLength))
     c.stream.send(big)
     const t = Date.now()

@@ -8,7 +8,7 @@ import { ModelFetchError, ModelProtocolError } from './errors.js'
 import { decodeWire, filePieces, lengthPrefixed, readPrefixed, sendAll } from './model-wire.js'
 import type { Admission } from './admission.js'
 import type { Capabilities } from './capabilities.js'
-import type { ModelStore, StoredModel } from '@fleetmesh/runtime'
+import type { ModelStore, StagedModel, StoredModel } from '@fleetmesh/runtime'
 import type { FileHandle } from 'node:fs/promises'
 import type { ComponentLogger, Logger, PeerId, Startable, Stream, Connection } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
@@ -180,6 +180,7 @@ export class ModelTransferService extends TypedEventEmitter<ModelTransferEvents>
     const stream = await this.components.connectionManager.openStream(peer, MODEL_PROTOCOL, { signal: AbortSignal.any([signal, AbortSignal.timeout(this.dialTimeoutMs)]), runOnLimitedConnection: true })
     const onAbort = (): void => { stream.abort(new Error('model fetch aborted')) }
     signal.addEventListener('abort', onAbort, { once: true })
+    let staged: StagedModel | undefined
     try {
       stream.send(lengthPrefixed(ModelRequest.encode({ cid })))
       void stream.close().catch(() => {})
@@ -193,6 +194,9 @@ export class ModelTransferService extends TypedEventEmitter<ModelTransferEvents>
       if (total > this.maxBytes) throw new ModelTooLargeError(`${peer} offers ${cid} with ${total} bytes, over this node's limit of ${this.maxBytes}`)
       const hash = createHash('sha256')
       const buf = new Uint8Array(total)
+      // the file is written as the bytes arrive, in MODEL_WRITE_BYTES runs: after the last byte only validation and a rename are left
+      staged = this.store.stage(cid, total)
+      let written = 0
       let received = 0
       /** copies one received buffer (or list) into the model, hashing it; returns the bytes received so far */
       const take = (chunk: Uint8Array | Uint8ArrayList): number => {
@@ -201,6 +205,10 @@ export class ModelTransferService extends TypedEventEmitter<ModelTransferEvents>
           buf.set(part, received)
           hash.update(part)
           received += part.byteLength
+        }
+        if (received - written >= MODEL_WRITE_BYTES || received === total) {
+          staged?.write(buf.subarray(written, received))
+          written = received
         }
         const progress = { cid, peer, received, total }
         options.onProgress?.(progress)
@@ -219,13 +227,16 @@ export class ModelTransferService extends TypedEventEmitter<ModelTransferEvents>
         this.safeDispatchEvent('model:bad-provider', { detail: { cid, peer, code: 'ERR_MODEL_HASH_MISMATCH' } })
         throw new ModelHashMismatchError(`bytes from ${peer} do not hash to ${cid}: a chunk was corrupted or the provider sent another model; nothing was stored`)
       }
-      const entry = await this.store.put(buf, cid)
+      // hashed piece by piece above: the store need not hash 64 MB again
+      const entry = await staged.commit(buf, { hashed: true })
+      staged = undefined
       this.log('fetched %s (%d bytes) from %p in %d ms', cid, total, peer, Date.now() - start)
       this.safeDispatchEvent('model:fetched', { detail: { cid, peer, bytes: total, ms: Date.now() - start } })
       void this.components.capabilities.announce('model', cid).catch(() => {})
       return entry
     } catch (err: any) {
       stream.abort(err)
+      await staged?.abort()
       if (err?.code === 'ERR_MODEL_PROTOCOL') this.safeDispatchEvent('model:bad-provider', { detail: { cid, peer, code: err.code } })
       throw err
     } finally {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MODEL_PROTOCOL, ModelHeader, ModelRequest } from '@fleetmesh/protocol'
@@ -108,6 +108,8 @@ describe('model transfer by CID (/fleetmesh/model/1.1.0)', function () {
     assert.equal(progress.at(-1), bytes.byteLength, 'all bytes arrived before the check')
     assert.equal(await badProvider, 'ERR_MODEL_HASH_MISMATCH')
     assert.equal(vehicle.modelStore?.has(cid), false, 'nothing stored')
+    // the file written while the bytes arrived is gone too
+    assert.deepEqual((await readdir(vehicle.modelStore?.dir as string)).filter(n => n.includes(cid)), [], 'no file of the model left in the store')
     // the node keeps working: an honest provider serves the same CID
     const honest = await fleet.add('station', 'u33d', await withStore())
     await honest.addModel(bytes)

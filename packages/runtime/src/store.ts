@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto'
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { cidDigest, modelCid, parseModelCid } from './cid.js'
 import { ModelHashMismatchError, ModelNotFoundError, ModelTooLargeError } from './errors.js'
@@ -33,6 +33,27 @@ export interface StoredModel {
   lastUsed: number
 }
 
+/**
+ * A model being written into the store while its bytes arrive (see
+ * {@link ModelStore.stage}): pieces go to a temporary file in order; the
+ * model is in the store only after {@link StagedModel.commit}.
+ */
+export interface StagedModel {
+  /** Queues `piece`, the model's next bytes, for writing (keep it unchanged until commit or abort). */
+  write(piece: Uint8Array): void
+  /**
+   * Checks and stores the model: `bytes` is the whole file, the same bytes
+   * written. Hashes them against the CID unless `options.hashed` (the
+   * caller already did), validates them, waits for the writes and moves
+   * the file into place.
+   *
+   * @throws ModelHashMismatchError, validation errors, write errors; the temporary file is removed on any error
+   */
+  commit(bytes: Uint8Array, options?: { hashed?: boolean }): Promise<StoredModel>
+  /** Drops the temporary file. */
+  abort(): Promise<void>
+}
+
 /** Most often a model's last-use time is written to disk, ms. */
 const TOUCH_PERSIST_MS = 5000
 
@@ -58,6 +79,8 @@ export class ModelStore {
     const store = new ModelStore(dir, init)
     await mkdir(dir, { recursive: true })
     for (const name of await readdir(dir)) {
+      // a staged model whose fetch never finished (the node stopped mid-fetch)
+      if (name.endsWith('.part')) { await rm(join(dir, name), { force: true }); continue }
       if (!name.endsWith('.json')) continue
       try {
         const meta = JSON.parse(await readFile(join(dir, name), 'utf8')) as StoredModel
@@ -98,11 +121,12 @@ export class ModelStore {
    *
    * @param bytes - the .onnx file
    * @param expectedCid - if given, the bytes must hash to it
+   * @param options.hashed - the caller already hashed exactly these bytes and they matched `expectedCid` (e.g. a fetch that hashed each piece as it arrived): the store does not hash them again. Without `expectedCid` it is ignored.
    * @returns the stored entry (an existing one if the model is already there)
    * @throws ModelHashMismatchError, ModelTooLargeError (over the budget alone), and validation errors
    */
-  async put (bytes: Uint8Array, expectedCid?: string): Promise<StoredModel> {
-    if (expectedCid != null) {
+  async put (bytes: Uint8Array, expectedCid?: string, options: { hashed?: boolean } = {}): Promise<StoredModel> {
+    if (expectedCid != null && options.hashed !== true) {
       const digest = cidDigest(expectedCid)
       const actual = createHash('sha256').update(bytes).digest()
       if (!Buffer.from(digest).equals(actual)) {
@@ -128,6 +152,66 @@ export class ModelStore {
     await this.writeMeta(entry)
     this.entries.set(cid, entry)
     return entry
+  }
+
+  /**
+   * Starts writing model `cid` of `size` bytes while its bytes arrive (a
+   * fetch): after the last byte only validation and a rename are left,
+   * not a write of the whole file.
+   *
+   * @throws InvalidCidError, ModelTooLargeError when `size` is over the budget alone
+   */
+  stage (cid: string, size: number): StagedModel {
+    const file = this.modelPath(cid)
+    if (size > this.budgetBytes) throw new ModelTooLargeError(`model is ${size} bytes, over the store budget of ${this.budgetBytes} bytes`)
+    const part = `${file}.${randomBytes(6).toString('hex')}.part`
+    const handle = open(part, 'w')
+    handle.catch(() => {})
+    let writes: Promise<unknown> = handle
+    let failed: unknown
+    let done = false
+    const drop = async (): Promise<void> => {
+      done = true
+      await writes.catch(() => {})
+      await (await handle.catch(() => undefined))?.close().catch(() => {})
+      await rm(part, { force: true })
+    }
+    return {
+      write: (piece) => {
+        if (done) return
+        writes = writes.then(async () => { await (await handle).write(piece) }).catch((err) => { failed ??= err })
+      },
+      commit: async (bytes, options = {}) => {
+        try {
+          if (done) throw new Error(`staged model ${cid} was already committed or aborted`)
+          if (options.hashed !== true && !Buffer.from(cidDigest(cid)).equals(createHash('sha256').update(bytes).digest())) {
+            throw new ModelHashMismatchError(`model bytes hash to ${modelCid(bytes)}, not ${cid}; the source sent corrupt or different data`)
+          }
+          const existing = this.entries.get(cid)
+          if (existing != null) {
+            await drop()
+            this.touch(existing)
+            return existing
+          }
+          const info = validateModel(bytes, this.limits)
+          await writes
+          if (failed != null) throw failed
+          await (await handle).close()
+          done = true
+          await this.evictFor(bytes.byteLength)
+          const now = Date.now()
+          const entry: StoredModel = { cid, size: bytes.byteLength, info, addedAt: now, lastUsed: now + (this.clock++ / 1000) }
+          await rename(part, file)
+          await this.writeMeta(entry)
+          this.entries.set(cid, entry)
+          return entry
+        } catch (err) {
+          await drop()
+          throw err
+        }
+      },
+      abort: drop
+    }
   }
 
   /**

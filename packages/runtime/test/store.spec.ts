@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateMlp, modelCid, ModelStore, parseModelCid } from '../src/index.js'
@@ -49,6 +49,52 @@ describe('content-addressed model store', () => {
     assert.equal(store.list().length, 0)
     await assert.rejects(store.get(modelCid(a)), { name: 'ModelNotFoundError' })
     assert.throws(() => store.path('../../etc/passwd'), { name: 'InvalidCidError' })
+  })
+
+  it('stores bytes the caller already hashed under their CID without hashing them again, and they verify on read', async () => {
+    const store = await ModelStore.open(dir)
+    const a = generateMlp({ seed: 3 })
+    const e = await store.put(a, modelCid(a), { hashed: true })
+    assert.equal(e.cid, modelCid(a))
+    assert.deepEqual(await store.get(e.cid, { verify: true }), a)
+    // without an expected CID the flag means nothing: the store hashes the bytes itself
+    const b = generateMlp({ seed: 4 })
+    assert.equal((await store.put(b, undefined, { hashed: true })).cid, modelCid(b))
+  })
+
+  it('stages a model written piece by piece while it arrives: stored on commit, nothing left behind on abort or a bad commit', async () => {
+    const store = await ModelStore.open(dir)
+    const a = generateMlp({ seed: 5, hidden: [64, 64] })
+    const staged = store.stage(modelCid(a), a.byteLength)
+    for (let at = 0; at < a.byteLength; at += 1000) staged.write(a.subarray(at, at + 1000))
+    const e = await staged.commit(a)
+    assert.equal(e.cid, modelCid(a))
+    assert.deepEqual(await store.get(e.cid, { verify: true }), a, 'the file holds exactly the pieces written')
+    assert.deepEqual((await readdir(dir)).sort(), [`${e.cid}.json`, `${e.cid}.onnx`])
+    // bytes that do not hash to the CID: refused, the temporary file removed
+    const b = generateMlp({ seed: 6 })
+    const bad = store.stage(modelCid(b), a.byteLength)
+    bad.write(a)
+    await assert.rejects(bad.commit(a), { name: 'ModelHashMismatchError' })
+    const aborted = store.stage(modelCid(b), b.byteLength)
+    aborted.write(b.subarray(0, 100))
+    await aborted.abort()
+    assert.deepEqual((await readdir(dir)).sort(), [`${e.cid}.json`, `${e.cid}.onnx`], 'no temporary file left')
+    assert.equal(store.has(modelCid(b)), false)
+    assert.throws(() => store.stage(modelCid(b), store.budgetBytes + 1), { name: 'ModelTooLargeError' })
+  })
+
+  it('removes temporary files of fetches a stopped node never finished when it opens', async () => {
+    const store = await ModelStore.open(dir)
+    const a = generateMlp({ seed: 7 })
+    const staged = store.stage(modelCid(a), a.byteLength)
+    staged.write(a)
+    const hasPart = async (): Promise<boolean> => (await readdir(dir)).some(n => n.endsWith('.part'))
+    for (let i = 0; i < 250 && !await hasPart(); i++) await new Promise(resolve => setTimeout(resolve, 20))
+    assert.ok(await hasPart(), 'a staged file exists')
+    await ModelStore.open(dir)
+    assert.deepEqual(await readdir(dir), [])
+    await staged.abort()
   })
 
   it('detects a stored file corrupted on disk when asked to verify', async () => {

@@ -774,6 +774,7 @@ export interface InferData {
   more: boolean
   items: number
   snapshot?: boolean
+  stageComputeMs: number[]
 }
 
 export namespace InferData {
@@ -811,6 +812,13 @@ export namespace InferData {
           w.bool(obj.snapshot)
         }
 
+        if (obj.stageComputeMs != null && obj.stageComputeMs.length > 0) {
+          for (const value of obj.stageComputeMs) {
+            w.uint32(49)
+            w.double(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -819,7 +827,8 @@ export namespace InferData {
           seq: 0,
           tensors: uint8ArrayAlloc(0),
           more: false,
-          items: 0
+          items: 0,
+          stageComputeMs: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -848,6 +857,14 @@ export namespace InferData {
               obj.snapshot = reader.bool()
               break
             }
+            case 6: {
+              if (opts.limits?.stageComputeMs != null && obj.stageComputeMs.length === opts.limits.stageComputeMs) {
+                throw new MaxLengthError('Decode error - repeated field "stageComputeMs" had too many elements')
+              }
+
+              obj.stageComputeMs.push(reader.double())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -857,6 +874,10 @@ export namespace InferData {
 
         return obj
       }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          stageComputeMs: 0
+        }
+
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -898,6 +919,21 @@ export namespace InferData {
               }
               break
             }
+            case 6: {
+              if (opts.limits?.stageComputeMs != null && obj.stageComputeMs === opts.limits.stageComputeMs) {
+                throw new MaxLengthError('Streaming decode error - repeated field "stageComputeMs" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.stageComputeMs[]`,
+                index: obj.stageComputeMs,
+                value: reader.double()
+              }
+
+              obj.stageComputeMs++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -935,6 +971,12 @@ export namespace InferData {
     value: boolean
   }
 
+  export interface InferDataStageComputeMsFieldEvent {
+    field: '$.stageComputeMs[]'
+    index: number
+    value: number
+  }
+
   export function encode (obj: Partial<InferData>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, InferData.codec())
   }
@@ -943,7 +985,7 @@ export namespace InferData {
     return decodeMessage(buf, InferData.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferData>): Generator<InferDataSeqFieldEvent | InferDataTensorsFieldEvent | InferDataMoreFieldEvent | InferDataItemsFieldEvent | InferDataSnapshotFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferData>): Generator<InferDataSeqFieldEvent | InferDataTensorsFieldEvent | InferDataMoreFieldEvent | InferDataItemsFieldEvent | InferDataSnapshotFieldEvent | InferDataStageComputeMsFieldEvent> {
     return streamMessage(buf, InferData.codec(), opts)
   }
 }
@@ -1066,6 +1108,7 @@ export interface InferResult {
   computeMs: number
   more: boolean
   receipt: Uint8Array<ArrayBuffer>
+  stageComputeMs: number[]
 }
 
 export namespace InferResult {
@@ -1103,6 +1146,13 @@ export namespace InferResult {
           w.bytes(obj.receipt)
         }
 
+        if (obj.stageComputeMs != null && obj.stageComputeMs.length > 0) {
+          for (const value of obj.stageComputeMs) {
+            w.uint32(49)
+            w.double(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1112,7 +1162,8 @@ export namespace InferResult {
           tensors: uint8ArrayAlloc(0),
           computeMs: 0,
           more: false,
-          receipt: uint8ArrayAlloc(0)
+          receipt: uint8ArrayAlloc(0),
+          stageComputeMs: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1141,6 +1192,14 @@ export namespace InferResult {
               obj.receipt = reader.bytes()
               break
             }
+            case 6: {
+              if (opts.limits?.stageComputeMs != null && obj.stageComputeMs.length === opts.limits.stageComputeMs) {
+                throw new MaxLengthError('Decode error - repeated field "stageComputeMs" had too many elements')
+              }
+
+              obj.stageComputeMs.push(reader.double())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1150,6 +1209,10 @@ export namespace InferResult {
 
         return obj
       }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          stageComputeMs: 0
+        }
+
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -1191,6 +1254,21 @@ export namespace InferResult {
               }
               break
             }
+            case 6: {
+              if (opts.limits?.stageComputeMs != null && obj.stageComputeMs === opts.limits.stageComputeMs) {
+                throw new MaxLengthError('Streaming decode error - repeated field "stageComputeMs" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.stageComputeMs[]`,
+                index: obj.stageComputeMs,
+                value: reader.double()
+              }
+
+              obj.stageComputeMs++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1228,6 +1306,12 @@ export namespace InferResult {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface InferResultStageComputeMsFieldEvent {
+    field: '$.stageComputeMs[]'
+    index: number
+    value: number
+  }
+
   export function encode (obj: Partial<InferResult>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, InferResult.codec())
   }
@@ -1236,7 +1320,7 @@ export namespace InferResult {
     return decodeMessage(buf, InferResult.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferResult>): Generator<InferResultSeqFieldEvent | InferResultTensorsFieldEvent | InferResultComputeMsFieldEvent | InferResultMoreFieldEvent | InferResultReceiptFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferResult>): Generator<InferResultSeqFieldEvent | InferResultTensorsFieldEvent | InferResultComputeMsFieldEvent | InferResultMoreFieldEvent | InferResultReceiptFieldEvent | InferResultStageComputeMsFieldEvent> {
     return streamMessage(buf, InferResult.codec(), opts)
   }
 }
@@ -1936,6 +2020,12 @@ export namespace InferMessage {
     value: boolean
   }
 
+  export interface InferMessageDataStageComputeMsFieldEvent {
+    field: '$.data.stageComputeMs[]'
+    index: number
+    value: number
+  }
+
   export interface InferMessageResultSeqFieldEvent {
     field: '$.result.seq'
     value: number
@@ -1959,6 +2049,12 @@ export namespace InferMessage {
   export interface InferMessageResultReceiptFieldEvent {
     field: '$.result.receipt'
     value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface InferMessageResultStageComputeMsFieldEvent {
+    field: '$.result.stageComputeMs[]'
+    index: number
+    value: number
   }
 
   export interface InferMessageErrorCodeFieldEvent {
@@ -2004,7 +2100,7 @@ export namespace InferMessage {
     return decodeMessage(buf, InferMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferMessage>): Generator<InferMessageOpenJobIdFieldEvent | InferMessageOpenLeaseIdFieldEvent | InferMessageOpenModelCidFieldEvent | InferMessageOpenKindFieldEvent | InferMessageOpenStageFieldEvent | InferMessageOpenStageCountFieldEvent | InferMessageOpenSourceFieldEvent | InferMessageOpenNextFieldEvent | InferMessageOpenNextAddrsFieldEvent | InferMessageOpenNextLeaseIdFieldEvent | InferMessageOpenConstantsFieldEvent | InferMessageOpenFromRequesterFieldEvent | InferMessageOpenJobItemsFieldEvent | InferMessageOpenSessionStateOutputFieldEvent | InferMessageOpenSessionStateInputFieldEvent | InferMessageOpenSessionStateFollowsFieldEvent | InferMessageOpenSessionFirstStepFieldEvent | InferMessageOpenSessionSendsFieldEvent | InferMessageDataSeqFieldEvent | InferMessageDataTensorsFieldEvent | InferMessageDataMoreFieldEvent | InferMessageDataItemsFieldEvent | InferMessageDataSnapshotFieldEvent | InferMessageResultSeqFieldEvent | InferMessageResultTensorsFieldEvent | InferMessageResultComputeMsFieldEvent | InferMessageResultMoreFieldEvent | InferMessageResultReceiptFieldEvent | InferMessageErrorCodeFieldEvent | InferMessageErrorMessageFieldEvent | InferMessageErrorNameFieldEvent | InferMessageErrorSeqFieldEvent | InferMessageErrorStageFieldEvent | InferMessageSnapshotStepFieldEvent | InferMessageSnapshotTensorsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferMessage>): Generator<InferMessageOpenJobIdFieldEvent | InferMessageOpenLeaseIdFieldEvent | InferMessageOpenModelCidFieldEvent | InferMessageOpenKindFieldEvent | InferMessageOpenStageFieldEvent | InferMessageOpenStageCountFieldEvent | InferMessageOpenSourceFieldEvent | InferMessageOpenNextFieldEvent | InferMessageOpenNextAddrsFieldEvent | InferMessageOpenNextLeaseIdFieldEvent | InferMessageOpenConstantsFieldEvent | InferMessageOpenFromRequesterFieldEvent | InferMessageOpenJobItemsFieldEvent | InferMessageOpenSessionStateOutputFieldEvent | InferMessageOpenSessionStateInputFieldEvent | InferMessageOpenSessionStateFollowsFieldEvent | InferMessageOpenSessionFirstStepFieldEvent | InferMessageOpenSessionSendsFieldEvent | InferMessageDataSeqFieldEvent | InferMessageDataTensorsFieldEvent | InferMessageDataMoreFieldEvent | InferMessageDataItemsFieldEvent | InferMessageDataSnapshotFieldEvent | InferMessageDataStageComputeMsFieldEvent | InferMessageResultSeqFieldEvent | InferMessageResultTensorsFieldEvent | InferMessageResultComputeMsFieldEvent | InferMessageResultMoreFieldEvent | InferMessageResultReceiptFieldEvent | InferMessageResultStageComputeMsFieldEvent | InferMessageErrorCodeFieldEvent | InferMessageErrorMessageFieldEvent | InferMessageErrorNameFieldEvent | InferMessageErrorSeqFieldEvent | InferMessageErrorStageFieldEvent | InferMessageSnapshotStepFieldEvent | InferMessageSnapshotTensorsFieldEvent> {
     return streamMessage(buf, InferMessage.codec(), opts)
   }
 }
