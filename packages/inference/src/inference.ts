@@ -138,7 +138,8 @@ export class InferenceService extends TypedEventEmitter<InferenceEvents> impleme
       (r: WireTensor[]) => { this.metrics?.jobs.increment({ done: true }); emit({ type: 'done', jobId, at: Date.now() }); events.end(); return r },
       (err: any) => { this.metrics?.jobs.increment({ failed: true }); emit({ type: 'failed', jobId, error: `${err?.name ?? 'Error'}: ${err?.message ?? err}`, at: Date.now() }); events.end(); throw err }
     )
-    result.catch(() => {})
+    // a job that fails after its market job completed is not settled: free what it set aside
+    result.catch(() => { this.ledger?.release(jobId) })
     const settlement: Promise<SettleResult> = result.then(async () => settle(this, await marketResult.promise, verification))
     settlement.catch((err) => { this.log('settling job %s failed - %s', jobId, err?.message ?? err) })
     return {

@@ -225,7 +225,10 @@ export interface Ledger extends TypedEventEmitter<LedgerEvents> {
    * @param peer - @default this node
    */
   spendable(peer?: PeerId | string): number
-  /** worker: true if `peer` (a requester) can pay `amount` credits as this node's ledger sees it — call before bidding on its offer */
+  /**
+   * worker: true if `peer` (a requester) can pay `amount` credits as this node's ledger sees it — call before
+   * bidding on its offer (the market does, with the offer's maximum cost); always true without `requireFunds`
+   */
   canAfford(peer: PeerId | string, amount: number): boolean
   /**
    * requester: sets `maxCost` credits aside for an open job (call before submitting it);
@@ -234,7 +237,7 @@ export interface Ledger extends TypedEventEmitter<LedgerEvents> {
    * @throws InsufficientFundsError if `maxCost` exceeds this node's spendable balance
    */
   commit(jobId: string, maxCost: number): void
-  /** requester: ends a job's commitment (settled, failed or cancelled); what it did not spend is free again */
+  /** requester: ends a job's commitment and those of its verification re-runs (`<jobId>/verify/…`) — settled, failed or cancelled; what it did not spend is free again */
   release(jobId: string): void
   /** this node's open commitments */
   commitments(): Commitment[]

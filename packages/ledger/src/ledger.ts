@@ -336,7 +336,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
   }
 
   canAfford (peer: PeerId | string, amount: number): boolean {
-    return this.spendable(peer) >= amount
+    return !this.requireFunds || this.spendable(peer) >= amount
   }
 
   commit (jobId: string, maxCost: number): void {
@@ -350,6 +350,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
 
   release (jobId: string): void {
     this.open.delete(jobId)
+    for (const id of [...this.open.keys()]) if (parseVerificationJobId(id)?.jobId === jobId) this.open.delete(id)
   }
 
   commitments (): Commitment[] {
@@ -435,8 +436,8 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
     if (this.requireFunds) {
       const self = this.components.peerId.toString()
       const job = parseVerificationJobId(info.jobId)?.jobId ?? info.jobId
-      // the receipt's own job may use what it committed: only the other jobs' commitments are set aside
-      const available = this.fundsOf(self, [...this.open.values()].filter(c => c.jobId !== job))
+      // the receipt's own job (and the job it re-runs) may use what it committed: only the other jobs' commitments are set aside
+      const available = this.fundsOf(self, [...this.open.values()].filter(c => c.jobId !== job && c.jobId !== info.jobId))
       const amount = receiptAmount(info)
       if (amount > available) throw new InsufficientFundsError(self, amount / MICRO_PER_CREDIT, available / MICRO_PER_CREDIT, `job ${info.jobId} shard ${info.shardIndex} (worker ${info.worker})`)
     }

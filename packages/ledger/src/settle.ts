@@ -158,7 +158,8 @@ export function marketRerun (market: RerunMarket, terms: { maxPricePerUnit: numb
 }
 
 /**
- * Settles a completed job (see the module docs).
+ * Settles a completed job (see the module docs), then ends the job's
+ * commitment (`Ledger.release`), settled or not.
  *
  * @param ledger - the requester's ledger
  * @param job - `{ jobId, shards }` (the market's JobResult fits)
@@ -260,8 +261,13 @@ export async function settleJob (ledger: Ledger, job: { jobId: string, shards: S
     const accepted = doVerify ? await verify(c) : (await countersign(c), c)
     if (accepted != null && (c.info.replica === 0 || !result.outputs.has(c.info.shardIndex))) result.outputs.set(c.info.shardIndex, accepted.output)
   }
-  await Promise.all(sampled.map(async c => settleOne(c, true)))
-  const escalate = options.escalate ?? true
-  await Promise.all(rest.map(async c => settleOne(c, escalate && caught.has(c.info.worker))))
+  try {
+    await Promise.all(sampled.map(async c => settleOne(c, true)))
+    const escalate = options.escalate ?? true
+    await Promise.all(rest.map(async c => settleOne(c, escalate && caught.has(c.info.worker))))
+  } finally {
+    // the job (and its re-runs) paid what it owes: what it set aside and did not spend is free again
+    ledger.release(job.jobId)
+  }
   return result
 }

@@ -7,7 +7,7 @@ import {
 import { sleep } from './context.js'
 import { KnownOffers } from './known-offers.js'
 import { boundLease } from './lease-bounds.js'
-import { decideBid } from './policy.js'
+import { decideBid, maxJobCost } from './policy.js'
 import type { AvailabilityDecision } from './availability.js'
 import type { MarketContext } from './context.js'
 import type { BidRefusal, HeldLease, LeaseEvent, LeaseHandler, LeaseHandlerOptions, LeaseState, OfferRequirements, WorkerInit, WorkerLease } from './index.js'
@@ -221,6 +221,11 @@ export class MarketWorker {
       await this.refuse(known, 'UNAVAILABLE', NO_LEASE_HANDLER)
       return
     }
+    const funds = this.fundsRefusal(offer, requesterStr)
+    if (funds != null) {
+      await this.refuse(known, 'FUNDS', funds)
+      return
+    }
     const refusal = this.canServe(offer, requesterStr)
     if (refusal != null) {
       await this.refuse(known, refusal.code, refusal.message)
@@ -260,6 +265,20 @@ export class MarketWorker {
     })
     this.ctx.metrics.bid('sent')
     this.ctx.emit('bid', { jobId: offer.jobId, bidder: this.ctx.components.peerId.toString(), side: 'sent', pricePerUnit: decision.pricePerUnit, capacity: decision.capacity, at: Date.now() })
+  }
+
+  /**
+   * Why the requester cannot pay for the offer as this worker's ledger sees
+   * it (its spendable balance is below the offer's maximum cost,
+   * {@link maxJobCost}), or undefined; a node whose ledger has no funds
+   * check bids regardless.
+   */
+  private fundsRefusal (offer: JobOffer, requester: string): string | undefined {
+    const ledger = this.ctx.ledger()
+    if (ledger?.canAfford == null) return undefined
+    const cost = maxJobCost({ shardUnits: offer.shardUnits.map(Number), maxPricePerUnit: offer.maxPricePerUnit, redundancy: offer.redundancy })
+    if (ledger.canAfford(requester, cost)) return undefined
+    return `requester ${requester} cannot pay the job's maximum cost of ${cost} credits`
   }
 
   /** Emits a skipped bid. */
