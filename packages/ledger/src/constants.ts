@@ -133,11 +133,13 @@ export const RECONCILE_VERIFY_CONCURRENCY = 64
 
 /**
  * A requester's ledger refuses countersignatures it cannot pay for (grants
- * + earned − spent − open commitments). Off by default until every part of
- * a fleet (workers' bid checks, the testnet's grants) carries grants; turn
- * it on with `LedgerInit.requireFunds`. @default false
+ * + earned − spent − open commitments), and a worker's does not bid for a
+ * requester that cannot pay an offer's maximum cost: a node with no grant
+ * from a fleet authority (and no earnings) cannot spend. Turn it off with
+ * `LedgerInit.requireFunds: false` (a fleet that does not account credits).
+ * @default true
  */
-export const REQUIRE_FUNDS = false
+export const REQUIRE_FUNDS = true
 
 /** Name of the grants directory beside the ledger's store directory. @default 'grants' */
 export const GRANTS_DIR = 'grants'

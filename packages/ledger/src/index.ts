@@ -88,8 +88,10 @@ export interface LedgerInit {
   sampleSeed?: string
   /**
    * refuse a countersignature that would take this node's spendable balance
-   * (grants + earned − spent − open commitments) below zero
-   * @default REQUIRE_FUNDS (false)
+   * (grants + earned − spent − open commitments) below zero, and (worker)
+   * report a requester that cannot pay an offer's maximum cost as unable
+   * to afford it (`canAfford`), so the market does not bid
+   * @default REQUIRE_FUNDS (true)
    */
   requireFunds?: boolean
   /**
@@ -98,6 +100,12 @@ export interface LedgerInit {
    * @default `grants` beside `dir` (`<dataDir>/grants` for `<dataDir>/ledger`); none without `dir`
    */
   grantsDir?: string
+  /**
+   * grants `start()` adds to the ledger (verified, stored, gossiped) before
+   * the grants directory: encoded as in a grant file (`fleetmesh authority
+   * grant`); a bad one is logged and skipped @default none
+   */
+  grants?: Uint8Array[]
   /** adaptive verification policy of `sampleRate()` @default trust after VERIFICATION_TRUST_AFTER (10), floor VERIFICATION_FLOOR_RATE (0.04) */
   verification?: VerificationPolicy
 }

@@ -128,6 +128,9 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
       runOnLimitedConnection: true
     })
     this.started = true
+    for (const bytes of this.init.grants ?? []) {
+      await this.addGrant(bytes).catch((err: any) => { this.log.error('grant given at start refused - %s', err?.message ?? err) })
+    }
     await this.loadGrants()
     const interval = this.init.reconcileIntervalMs ?? RECONCILE_INTERVAL_MS
     if (interval > 0) this.timer = setInterval(() => { void this.reconcileRandom() }, interval)

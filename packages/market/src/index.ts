@@ -259,6 +259,13 @@ export interface MarketLedger {
    */
   canAfford?(peerId: string, credits: number): boolean
   /**
+   * worker: one reconciliation session with a requester this node's ledger
+   * sees short of funds, so that its grants and payments are known before
+   * the worker refuses (a grant issued a moment ago has not reached every
+   * worker yet)
+   */
+  reconcileWith?(peer: PeerId, options?: { signal?: AbortSignal }): Promise<unknown>
+  /**
    * requester: sets a job's maximum cost (credits) aside when the job's
    * first shard is awarded
    *
