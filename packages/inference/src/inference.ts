@@ -7,7 +7,7 @@ import { pushable } from 'it-pushable'
 import { DEFAULT_RUNNERS, OPEN_STREAM_TIMEOUT_MS, REACH_REGION_PEERS, REACH_REGION_TIMEOUT_MS, RUN_TIMEOUT_MS } from './constants.js'
 import { JobCancelledError } from './errors.js'
 import { emptyCounters, InferChannel } from './infer-channel.js'
-import { runJob, settle } from './job.js'
+import { holdJobSettlement, runJob, settle } from './job.js'
 import { registerInferenceMetrics } from './metrics.js'
 import { InferenceWorker } from './worker.js'
 import type { InferenceMetrics } from './metrics.js'
@@ -135,7 +135,14 @@ export class InferenceService extends TypedEventEmitter<InferenceEvents> impleme
     marketResult.promise.catch(() => {})
     const verification: Verification = { caught: new Map(), mismatches: [] }
     const result = runJob(this, jobId, init, emit, signal, marketResult, verification).then(
-      (r: WireTensor[]) => { this.metrics?.jobs.increment({ done: true }); emit({ type: 'done', jobId, at: Date.now() }); events.end(); return r },
+      async (r: WireTensor[]) => {
+        // durable before the outputs are served: a requester that dies from here on still pays its workers when it restarts
+        await holdJobSettlement(this, await marketResult.promise, verification).catch((err: any) => { this.log.error('settlement of job %s not recorded - %s', jobId, err?.message ?? err) })
+        this.metrics?.jobs.increment({ done: true })
+        emit({ type: 'done', jobId, at: Date.now() })
+        events.end()
+        return r
+      },
       (err: any) => { this.metrics?.jobs.increment({ failed: true }); emit({ type: 'failed', jobId, error: `${err?.name ?? 'Error'}: ${err?.message ?? err}`, at: Date.now() }); events.end(); throw err }
     )
     // a job that fails after its market job completed is not settled: free what it set aside

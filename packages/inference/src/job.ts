@@ -1,4 +1,4 @@
-import { decodeReceipt, settleJob } from '@fleetmesh/ledger'
+import { decodeReceipt, holdSettlement, settleJob } from '@fleetmesh/ledger'
 import { encodeTensors } from '@fleetmesh/protocol'
 import { partitionModel } from '@fleetmesh/runtime'
 import { DataDispatcher } from './data-dispatcher.js'
@@ -262,6 +262,17 @@ export async function runJob (svc: InferenceService, jobId: string, init: Submit
     market.removeEventListener('bid', onBid)
     market.removeEventListener('job', onJob)
   }
+}
+
+/**
+ * Records in the ledger, before the job's outputs are served, the receipts
+ * {@link settle} will countersign (those of workers no spot check caught):
+ * a requester killed from then on resumes the settlement when it restarts.
+ */
+export async function holdJobSettlement (svc: InferenceService, job: JobResult, v: Verification): Promise<void> {
+  const ledger = svc.ledger
+  if (ledger == null) return
+  await holdSettlement(ledger, { jobId: job.jobId, shards: job.shards.filter(s => !v.caught.has(s.worker)) })
 }
 
 /**

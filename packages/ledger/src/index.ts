@@ -42,6 +42,7 @@ import type { VerifiedEvidence } from './evidence.js'
 import type { ReceiptFields, VerifiedReceipt } from './receipt.js'
 import type { ReconcileOptions } from './reconcile.js'
 import type { SessionOptions, SessionStats } from './session.js'
+import type { PendingSettlementInfo, SettlementOptions, SettlementOutcome } from './settlements.js'
 import type { VerificationPolicy, VerificationRecord } from './verification.js'
 import type { Commitment } from './funds.js'
 import type { VerifiedGrant } from './grant.js'
@@ -62,6 +63,7 @@ export * from './receipt.js'
 export * from './reconcile.js'
 export * from './session.js'
 export * from './settle.js'
+export type { PendingSettlementInfo, SettlementOptions, SettlementOutcome } from './settlements.js'
 export * from './verification.js'
 export { LevelEntryStore, MemoryEntryStore } from './store.js'
 export type { EntryStore } from './store.js'
@@ -106,6 +108,8 @@ export interface LedgerInit {
    * grant`); a bad one is logged and skipped @default none
    */
   grants?: Uint8Array[]
+  /** timings of settlement follow-up (a worker presenting receipts again) @default SETTLE_PRESENT_AFTER_MS, SETTLE_RETRY_MS, SETTLE_MAX_ATTEMPTS, SETTLE_TIMEOUT_MS */
+  settlement?: SettlementOptions
   /** adaptive verification policy of `sampleRate()` @default trust after VERIFICATION_TRUST_AFTER (10), floor VERIFICATION_FLOOR_RATE (0.04) */
   verification?: VerificationPolicy
 }
@@ -190,6 +194,8 @@ export interface LedgerEvents {
   reconcile: CustomEvent<SessionStats & { peer: string, initiator: boolean }>
   /** a gossiped entry did not verify */
   rejected: CustomEvent<{ code: string, source: 'gossip' }>
+  /** worker: a receipt presented again to its requester was countersigned or refused, or the worker gave up on it */
+  settlement: CustomEvent<SettlementOutcome>
 }
 
 /** The ledger service. */
@@ -266,6 +272,22 @@ export interface Ledger extends TypedEventEmitter<LedgerEvents> {
    * balance plus what the receipt's job still has committed must cover the receipt's amount
    */
   countersign(receipt: PbReceipt): Promise<VerifiedReceipt>
+  /**
+   * requester: durably records the worker-signed receipts of a job whose
+   * results it accepted (a PendingSettlement in the store, fsync'd) — call
+   * before the job's outputs are served. A record still there at start is
+   * resumed: each receipt countersigned or refused with the reason; a
+   * worker presenting one over SETTLE_PROTOCOL meanwhile gets it countersigned.
+   *
+   * @throws TooManyPendingSettlementsError over MAX_PENDING_SETTLEMENTS jobs or MAX_PENDING_RECEIPTS receipts
+   */
+  holdSettlement(jobId: string, receipts: PbReceipt[]): Promise<void>
+  /** requester: the job is settled: drops its record; `refused` (receipt id, reason) are remembered (bounded, MAX_SETTLE_REFUSALS) and told to a worker that presents one again */
+  endSettlement(jobId: string, refused?: Array<{ id: string, reason: string }>): Promise<void>
+  /** requester: jobs whose settlement is recorded and not ended */
+  pendingSettlements(): PendingSettlementInfo[]
+  /** worker: receipts it signed (`shardReturn`) and has not seen countersigned or refused yet */
+  unsettledReceipts(): Array<{ id: string, jobId: string, requester: string, attempts: number }>
   /** requester: signs, stores and gossips evidence that `accused` disagrees with two witnesses */
   reportMismatch(accused: PbReceipt, witnesses: [PbReceipt, PbReceipt]): Promise<VerifiedEvidence>
   /** signs, stores and gossips evidence that one worker signed two receipts for one shard */
