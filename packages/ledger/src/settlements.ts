@@ -288,7 +288,7 @@ export class Settlements {
 
   /** See `Ledger.unsettledReceipts`. */
   followed (): Array<{ id: string, jobId: string, requester: string, attempts: number }> {
-    return [...this.unsettled.values()].map(u => ({ id: u.id, jobId: u.jobId, requester: u.requester, attempts: u.attempts }))
+    return [...this.unsettled.values()].filter(u => this.ctx.countersigned(u.id) == null).map(u => ({ id: u.id, jobId: u.jobId, requester: u.requester, attempts: u.attempts }))
   }
 
   private tick (): void {
