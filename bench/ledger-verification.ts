@@ -35,6 +35,8 @@ function rng (seed: number): () => number {
 }
 
 export interface VerificationFigures {
+  /** what the figures come from, in words (a simulation over the pure functions, not a mesh run) */
+  simulates: string
   /** extra compute ÷ job compute for the 10 honest long-record workers */
   verificationOverhead: number
   /** the same for the new worker, the cheater, and all work together */
@@ -115,6 +117,7 @@ export function simulateVerification (): VerificationFigures {
   }
   const round = (x: number): number => Math.round(x * 1e5) / 1e5
   return {
+    simulates: `a simulation over the pure verification functions (verificationRate, recordsFromEvents, isSampled, cheaterEscapeProbability), not a mesh run: ${JOBS} jobs, each on ${WORKERS_PER_JOB} of 12 workers with ${MICRO_BATCHES} micro-batches; 10 honest workers with ${LONG_RECORD} verified results, one new worker, one long-record worker wrong on ${CHEAT_SHARE * 100} % of its micro-batches; overhead = extra runs / job micro-batches`,
     verificationOverhead: round(share(honest)),
     overheadNewWorker: round(share(['new'])),
     overheadCheater: round(share(['cheater'])),

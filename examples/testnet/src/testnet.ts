@@ -1,8 +1,9 @@
 /**
  * The local fleetmesh testnet and its "office work" demo, end to end:
  *
- * 1. generates a fleet authority, a swarm key and a certificate per node and
- *    starts every node as a `fleetmesh daemon` process on its own 127.x.y.z
+ * 1. generates a fleet authority, a swarm key, a certificate and a credit
+ *    grant per node (the gateway pays for its jobs from it) and starts
+ *    every node as a `fleetmesh daemon` process on its own 127.x.y.z
  *    address (stations in the first region; vehicles split over the
  *    regions; an office gateway that submits the jobs);
  * 2. drives the vehicles through a scripted park / charge / drive timeline

@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { mkdir, readFile } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
 import { encodeEntry, GRANT_FILE_SUFFIX, GRANTS_DIR, grantId, issueGrant, toHex } from '@fleetmesh/ledger'
 import { importAuthority } from '@fleetmesh/peer'
 import { UsageError } from './errors.js'
@@ -49,6 +49,8 @@ export function registerAuthorityGrant (authority: Command, io: { stdout: (s: st
       const bytes = encodeEntry({ grant })
       const id = toHex(grantId(grant))
       const out = resolve(o.out ?? `${id.slice(0, 16)}${GRANT_FILE_SUFFIX}`)
+      // e.g. straight into a daemon's <dataDir>/grants/, which may not exist yet
+      await mkdir(dirname(out), { recursive: true })
       await writeFileAtomic(out, bytes, 0o644)
       io.stdout(`grant ${id.slice(0, 16)}: ${credits} credits to ${o.account} until ${new Date(expiresAt).toISOString()} written to ${out}\ncopy it to a daemon's <dataDir>/${GRANTS_DIR}/ to publish it\n`)
     })

@@ -121,6 +121,13 @@ export interface DaemonConfig {
     /** a lease with no heartbeat for this long is dead, ms @default 3000 */
     leaseTimeoutMs?: number
   }
+  /** receipt ledger: credits */
+  ledger: {
+    /** refuse to pay (countersign) beyond this node's grants and earnings, and do not bid for requesters that cannot pay @default true */
+    requireFunds: boolean
+    /** directory of grant files (`fleetmesh authority grant`) added at start @default `<dataDir>/grants` */
+    grantsDir?: string
+  }
   /** model store */
   modelStore: {
     /** store size budget, bytes (least recently used models are evicted) @default 2 GiB */
@@ -197,6 +204,8 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
   { key: 'market.bidWindowMs', kind: 'int', expect: 'an integer 1..600000 (ms)', default: '500', doc: 'how long a requester collects bids, ms' },
   { key: 'market.heartbeatIntervalMs', kind: 'int', expect: 'an integer 10..600000 (ms)', default: '1000', doc: 'requester → worker lease heartbeat interval, ms' },
   { key: 'market.leaseTimeoutMs', kind: 'int', expect: 'an integer 10..600000 (ms)', default: '3000', doc: 'a lease with no heartbeat for this long is lost, ms' },
+  { key: 'ledger.requireFunds', kind: 'bool', expect: 'true or false', default: 'true', doc: 'pay (countersign) only what this node\'s grants and earnings cover, and bid only for requesters whose spendable balance covers an offer\'s maximum cost; `false` for a fleet that does not account credits' },
+  { key: 'ledger.grantsDir', kind: 'path', expect: 'a directory path', default: '`<dataDir>/grants`', doc: 'credit grant files (`*.grant`, `fleetmesh authority grant`) the ledger adds at start, verified, stored and gossiped' },
   { key: 'modelStore.budgetBytes', kind: 'int', expect: 'a positive integer (bytes)', default: '2147483648 (2 GiB)', doc: 'model store size budget, bytes (least recently used models are evicted)' },
   { key: 'modelStore.maxModelBytes', kind: 'int', expect: 'a positive integer (bytes)', default: '268435456 (256 MiB)', doc: 'largest model uploaded, fetched or served, bytes' },
   { key: 'logLevel', kind: 'enum', expect: 'one of error, warn, info, debug', default: 'info', doc: 'daemon log level; `debug` also enables `DEBUG=fleetmesh:*`' }
@@ -280,6 +289,10 @@ export const configSchema = z.strictObject({
     bidWindowMs: int(1, 600_000).optional(),
     heartbeatIntervalMs: int(10, 600_000).optional(),
     leaseTimeoutMs: int(10, 600_000).optional()
+  }).prefault({}),
+  ledger: z.strictObject({
+    requireFunds: z.boolean().default(true),
+    grantsDir: z.string().min(1).optional()
   }).prefault({}),
   modelStore: z.strictObject({
     budgetBytes: z.number().int().positive().optional(),

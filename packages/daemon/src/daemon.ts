@@ -175,6 +175,7 @@ export async function startDaemon (config: DaemonConfig, options: StartDaemonOpt
     mdns: config.mdns,
     worker,
     market,
+    ledger: { requireFunds: config.ledger.requireFunds, ...(config.ledger.grantsDir != null ? { grantsDir: config.ledger.grantsDir } : {}) },
     inference: { runners: config.inference.runners, intraOpNumThreads: config.inference.intraOpNumThreads, maxInputBytes: config.inference.maxInputBytes },
     modelStore: { budgetBytes: config.modelStore.budgetBytes, maxModelBytes: config.modelStore.maxModelBytes },
     ...(config.gossipIpWhitelist.length > 0 ? { gossip: { scoreParams: { IPColocationFactorWhitelist: new Set(config.gossipIpWhitelist) } } } : {}),

@@ -102,7 +102,7 @@ export interface JobErrorInfo {
   name: string
   /** the error's `code`, e.g. `ERR_NO_BIDS` */
   code?: string
-  /** NoBidsError: `no-workers`, `price`, `reputation`, `limits`, `busy` or `unknown` */
+  /** NoBidsError: `no-workers`, `funds`, `price`, `reputation`, `jurisdiction`, `limits`, `busy` or `unknown` */
   reason?: string
   /** NoBidsError: the region offered in */
   region?: string

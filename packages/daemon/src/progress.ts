@@ -31,6 +31,8 @@ export function placementMessage (view: Pick<JobView, 'jobId' | 'errorInfo'>, fl
       const max = e.maxPricePerUnit ?? flags.maxPrice
       return `job ${view.jobId} not placed: lowest ask ${ask} > --max-price ${max}; raise --max-price`
     }
+    case 'funds':
+      return `job ${view.jobId} not placed: the workers in region ${region} see too little spendable credit for the job's maximum cost; ask the fleet authority for a grant (fleetmesh authority grant), or lower --max-price`
     case 'no-workers':
       return `job ${view.jobId} not placed: no worker in region ${region} (--region)${waited}`
     case 'reputation':

@@ -54,6 +54,10 @@ describe('end to end through the CLI: 3 daemons, one data-parallel job', functio
       ]))
       assert.match(init.peerId, /^12D3Koo/)
       await ok(['authority', 'issue', '--authority', auth, '--peer', init.peerId, '--role', n.role, '--region', 'u33d', '--days', '1', '--out', join(dataDir, 'certificate')])
+      if (!n.worker) {
+        // the requester pays its workers: the authority funds it (the daemon publishes <dataDir>/grants/*.grant at start)
+        await ok(['authority', 'grant', '--authority', auth, '--account', init.peerId, '--credits', '10000', '--expires', new Date(Date.now() + 86400_000).toISOString(), '--out', join(dataDir, 'grants', 'station.grant')])
+      }
     }
 
     // the station first: the workers bootstrap from its address

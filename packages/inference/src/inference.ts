@@ -7,7 +7,7 @@ import { DEFAULT_RUNNERS, MAX_SESSION_STATE_BYTES, MAX_SESSIONS_PER_WORKER, OPEN
 import { JobCancelledError } from './errors.js'
 import { emptyCounters, InferChannel } from './infer-channel.js'
 import { runJob } from './job.js'
-import { settle } from './pay.js'
+import { holdJobSettlement, settle } from './pay.js'
 import { registerInferenceMetrics } from './metrics.js'
 import { openSession } from './session-open.js'
 import { InferenceWorker } from './worker.js'
@@ -163,10 +163,18 @@ export class InferenceService extends TypedEventEmitter<InferenceEvents> impleme
     marketResult.promise.catch(() => {})
     const verification: Verification = { caught: new Map(), mismatches: [], accepted: [], checked: new Set() }
     const result = runJob(this, jobId, init, emit, signal, marketResult, verification).then(
-      (r: WireTensor[]) => { this.metrics?.jobs.increment({ done: true }); emit({ type: 'done', jobId, at: Date.now() }); events.end(); return r },
+      async (r: WireTensor[]) => {
+        // durable before the outputs are served: a requester that dies from here on still pays its workers when it restarts
+        await holdJobSettlement(this, await marketResult.promise, verification).catch((err: any) => { this.log.error('settlement of job %s not recorded - %s', jobId, err?.message ?? err) })
+        this.metrics?.jobs.increment({ done: true })
+        emit({ type: 'done', jobId, at: Date.now() })
+        events.end()
+        return r
+      },
       (err: any) => { this.metrics?.jobs.increment({ failed: true }); emit({ type: 'failed', jobId, error: `${err?.name ?? 'Error'}: ${err?.message ?? err}`, at: Date.now() }); events.end(); throw err }
     )
-    result.catch(() => {})
+    // a job that fails after its market job completed is not settled: free what it set aside
+    result.catch(() => { this.ledger?.release(jobId) })
     const settlement: Promise<SettleResult> = result.then(async () => settle(this, await marketResult.promise, verification))
     settlement.catch((err) => { this.log('settling job %s failed - %s', jobId, err?.message ?? err) })
     return {

@@ -61,6 +61,24 @@ export async function payMicroBatches (ledger: Ledger, jobId: string, held: Held
 }
 
 /**
+ * Records in the ledger, before the job's outputs are served, the
+ * micro-batch receipts {@link settle} will countersign (the accepted
+ * outputs' and agreeing spot checks', none of a caught worker): a
+ * requester killed from then on countersigns them when it restarts
+ * (`Ledger.holdSettlement`).
+ */
+export async function holdJobSettlement (svc: InferenceService, job: JobResult, v: Verification): Promise<void> {
+  const ledger = svc.ledger
+  if (ledger == null) return
+  const receipts = []
+  for (const h of v.accepted) {
+    if (v.caught.has(h.worker)) continue
+    try { receipts.push(decodeReceipt(h.bytes)) } catch {}
+  }
+  await ledger.holdSettlement(job.jobId, receipts)
+}
+
+/**
  * Settles a finished job in the ledger: pays the accepted micro-batches
  * ({@link payMicroBatches}), checks the lease receipts (a caught worker's
  * is rejected with why) and reports mismatch evidence.
@@ -70,7 +88,15 @@ export async function payMicroBatches (ledger: Ledger, jobId: string, held: Held
 export async function settle (svc: InferenceService, job: JobResult, v: Verification): Promise<SettleResult> {
   const ledger = svc.ledger
   if (ledger == null) throw new InferenceError('this node runs no ledger, so it cannot settle jobs')
-  const paid = await payMicroBatches(ledger, job.jobId, v.accepted.filter(h => !v.caught.has(h.worker)))
+  let paid: Awaited<ReturnType<typeof payMicroBatches>>
+  try {
+    paid = await payMicroBatches(ledger, job.jobId, v.accepted.filter(h => !v.caught.has(h.worker)))
+    // every held receipt is now countersigned or refused: the durable record goes (a crash before this resumes it)
+    await ledger.endSettlement(job.jobId)
+  } finally {
+    // what the job set aside and did not spend is free again
+    ledger.release(job.jobId)
+  }
   const res: SettleResult = { jobId: job.jobId, accepted: paid.accepted, rejected: paid.rejected, evidence: [], verified: [...v.checked].sort((a, b) => a - b), outputs: new Map() }
   for (const s of job.shards) {
     const caught = v.caught.get(s.worker)

@@ -432,6 +432,8 @@ export class InferenceWorker {
       finishedAt: Date.now(),
       leaseId: lease.leaseId
     })
+    // presented again should the requester die before it countersigns (its settlement is resumed, or refused with why)
+    ledger.followReceipt(receipt, microBatchJobId(lease.jobId, seq), lease.requester)
     return new Uint8Array(encodeReceipt(receipt))
   }
 }

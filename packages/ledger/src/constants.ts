@@ -133,14 +133,43 @@ export const RECONCILE_VERIFY_CONCURRENCY = 64
 
 /**
  * A requester's ledger refuses countersignatures it cannot pay for (grants
- * + earned − spent − open commitments). Off by default until every part of
- * a fleet (workers' bid checks, the testnet's grants) carries grants; turn
- * it on with `LedgerInit.requireFunds`. @default false
+ * + earned − spent − open commitments), and a worker's does not bid for a
+ * requester that cannot pay an offer's maximum cost: a node with no grant
+ * from a fleet authority (and no earnings) cannot spend. Turn it off with
+ * `LedgerInit.requireFunds: false` (a fleet that does not account credits).
+ * @default true
  */
-export const REQUIRE_FUNDS = false
+export const REQUIRE_FUNDS = true
 
 /** Name of the grants directory beside the ledger's store directory. @default 'grants' */
 export const GRANTS_DIR = 'grants'
 
 /** File name ending of a grant file. @default '.grant' */
 export const GRANT_FILE_SUFFIX = '.grant'
+
+/** Jobs whose settlement a requester keeps recorded at once (`holdSettlement`); one more is refused. @default 1024 */
+export const MAX_PENDING_SETTLEMENTS = 1024
+
+/** Receipts of one pending settlement, at most (a job's leases). @default 4096 */
+export const MAX_PENDING_RECEIPTS = 4096
+
+/** Refusals a requester remembers (receipt id → reason) for workers that present a refused receipt again; the oldest is forgotten first. @default 4096 */
+export const MAX_SETTLE_REFUSALS = 4096
+
+/** Receipts a worker signed and follows until they are countersigned or refused; the oldest is dropped first. @default 4096 */
+export const MAX_UNSETTLED_RECEIPTS = 4096
+
+/** A worker presents a receipt again (SETTLE_PROTOCOL) once it has not seen it countersigned for this long after signing it, ms. @default 10000 */
+export const SETTLE_PRESENT_AFTER_MS = 10_000
+
+/** Wait before presenting a receipt again after a `PENDING` answer or an unreachable requester, ms; doubles each time up to 8×. @default 5000 */
+export const SETTLE_RETRY_MS = 5000
+
+/** Presentations of one receipt before the worker gives up on it. @default 12 */
+export const SETTLE_MAX_ATTEMPTS = 12
+
+/** Timeout of one presentation over SETTLE_PROTOCOL, ms. @default 10000 */
+export const SETTLE_TIMEOUT_MS = 10_000
+
+/** Concurrent SETTLE_PROTOCOL streams per connection, each way. @default 4 */
+export const MAX_SETTLE_STREAMS = 4

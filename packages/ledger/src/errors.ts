@@ -44,3 +44,9 @@ export class InsufficientFundsError extends FleetmeshError {
     this.available = available
   }
 }
+
+/** A requester cannot record one more pending settlement (MAX_PENDING_SETTLEMENTS jobs, or MAX_PENDING_RECEIPTS receipts in one). */
+export class TooManyPendingSettlementsError extends FleetmeshError {
+  override readonly name = 'TooManyPendingSettlementsError'
+  readonly code = 'ERR_TOO_MANY_PENDING_SETTLEMENTS'
+}

@@ -30,20 +30,23 @@ export interface Commitment {
   maxCost: number
 }
 
-/** Micro-credits spent by `requester` on `jobId`, its micro-batch receipts and its verification re-runs. */
-function spentOnJob (receipts: VerifiedReceipt[], c: Commitment): number {
-  let micro = 0
-  for (const r of receipts) {
-    if (r.requester !== c.requester) continue
-    if (baseJobId(r.jobId) === c.jobId) micro += receiptAmount(r)
-  }
-  return micro
-}
-
-/** What is still set aside for each commitment: maxCost − what the job already paid, at least 0 (micro-credits). */
+/**
+ * What is still set aside for each commitment: maxCost − what the job already paid, at least 0 (micro-credits).
+ * A receipt draws on the commitment of its own job id when there is one (a verification re-run the
+ * market committed for), else on that of its base job (`baseJobId`: the job a micro-batch receipt
+ * `<jobId>/mb/<seq>` or a re-run `<jobId>/verify/…` belongs to).
+ */
 export function openCommitments (paying: VerifiedReceipt[], commitments: Iterable<Commitment>): number {
+  const open = new Map<string, { maxMicro: number, spent: number }>()
+  for (const c of commitments) open.set(`${c.requester} ${c.jobId}`, { maxMicro: Math.round(c.maxCost * MICRO_PER_CREDIT), spent: 0 })
+  if (open.size === 0) return 0
+  for (const r of paying) {
+    const own = open.get(`${r.requester} ${r.jobId}`)
+    const c = own ?? open.get(`${r.requester} ${baseJobId(r.jobId)}`)
+    if (c != null) c.spent += receiptAmount(r)
+  }
   let micro = 0
-  for (const c of commitments) micro += Math.max(0, Math.round(c.maxCost * MICRO_PER_CREDIT) - spentOnJob(paying, c))
+  for (const c of open.values()) micro += Math.max(0, c.maxMicro - c.spent)
   return micro
 }
 

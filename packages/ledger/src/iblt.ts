@@ -77,8 +77,7 @@ function toWords (ids: Uint8Array[]): Uint32Array {
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i] as Uint8Array
     if (id.byteLength !== ID_BYTES) throw new RangeError(`ids must be ${ID_BYTES} bytes`)
-    const v = new DataView(id.buffer, id.byteOffset, ID_BYTES)
-    for (let k = 0; k < WORDS; k++) w[i * WORDS + k] = v.getUint32(k * 4, true)
+    for (let k = 0, b = 0; k < WORDS; k++, b += 4) w[i * WORDS + k] = ((id[b] as number) | ((id[b + 1] as number) << 8) | ((id[b + 2] as number) << 16) | ((id[b + 3] as number) << 24)) >>> 0
   }
   return w
 }
@@ -131,13 +130,15 @@ export class SymbolEncoder {
   private readonly symbols = new Symbols()
   readonly count: number
 
-  constructor (ids: Uint8Array[]) {
-    this.count = ids.length
-    this.words = toWords(ids)
-    this.checks = new Uint32Array(ids.length * 2)
-    this.next = new Float64Array(ids.length)
-    this.state = new Uint32Array(ids.length)
-    for (let i = 0; i < ids.length; i++) {
+  /** @param ids - the set's ids, or their words (`IdSet.words()`: 8 little-endian words per id, not modified here) */
+  constructor (ids: Uint8Array[] | Uint32Array) {
+    this.words = ids instanceof Uint32Array ? ids : toWords(ids)
+    this.count = this.words.length / WORDS
+    const n = this.count
+    this.checks = new Uint32Array(n * 2)
+    this.next = new Float64Array(n)
+    this.state = new Uint32Array(n)
+    for (let i = 0; i < n; i++) {
       checksum(this.words, i * WORDS, this.checks, i * 2)
       this.state[i] = firstState(this.checks[i * 2] as number, this.checks[i * 2 + 1] as number)
     }
@@ -226,10 +227,10 @@ export class SymbolDecoder {
   private readonly maxSymbols: number
 
   /**
-   * @param ids - this side's ids
+   * @param ids - this side's ids (or their words, or its encoder)
    * @param maxSymbols - most symbols accepted in all (a bound on memory)
    */
-  constructor (ids: Uint8Array[] | SymbolEncoder, maxSymbols: number) {
+  constructor (ids: Uint8Array[] | Uint32Array | SymbolEncoder, maxSymbols: number) {
     this.local = ids instanceof SymbolEncoder ? ids : new SymbolEncoder(ids)
     this.maxSymbols = maxSymbols
   }

@@ -42,6 +42,7 @@ import type { VerifiedEvidence } from './evidence.js'
 import type { ReceiptFields, VerifiedReceipt } from './receipt.js'
 import type { ReconcileOptions } from './reconcile.js'
 import type { SessionOptions, SessionStats } from './session.js'
+import type { PendingSettlementInfo, SettlementOptions, SettlementOutcome } from './settlements.js'
 import type { VerificationPolicy, VerificationRecord } from './verification.js'
 import type { Commitment } from './funds.js'
 import type { VerifiedGrant } from './grant.js'
@@ -63,6 +64,7 @@ export * from './receipt.js'
 export * from './reconcile.js'
 export * from './session.js'
 export * from './settle.js'
+export type { PendingSettlementInfo, SettlementOptions, SettlementOutcome } from './settlements.js'
 export * from './verification.js'
 export { LevelEntryStore, MemoryEntryStore } from './store.js'
 export type { EntryStore } from './store.js'
@@ -89,8 +91,10 @@ export interface LedgerInit {
   sampleSeed?: string
   /**
    * refuse a countersignature that would take this node's spendable balance
-   * (grants + earned − spent − open commitments) below zero
-   * @default REQUIRE_FUNDS (false)
+   * (grants + earned − spent − open commitments) below zero, and (worker)
+   * report a requester that cannot pay an offer's maximum cost as unable
+   * to afford it (`canAfford`), so the market does not bid
+   * @default REQUIRE_FUNDS (true)
    */
   requireFunds?: boolean
   /**
@@ -99,6 +103,14 @@ export interface LedgerInit {
    * @default `grants` beside `dir` (`<dataDir>/grants` for `<dataDir>/ledger`); none without `dir`
    */
   grantsDir?: string
+  /**
+   * grants `start()` adds to the ledger (verified, stored, gossiped) before
+   * the grants directory: encoded as in a grant file (`fleetmesh authority
+   * grant`); a bad one is logged and skipped @default none
+   */
+  grants?: Uint8Array[]
+  /** timings of settlement follow-up (a worker presenting receipts again) @default SETTLE_PRESENT_AFTER_MS, SETTLE_RETRY_MS, SETTLE_MAX_ATTEMPTS, SETTLE_TIMEOUT_MS */
+  settlement?: SettlementOptions
   /** adaptive verification policy of `sampleRate()` @default trust after VERIFICATION_TRUST_AFTER (10), floor VERIFICATION_FLOOR_RATE (0.04) */
   verification?: VerificationPolicy
 }
@@ -183,6 +195,8 @@ export interface LedgerEvents {
   reconcile: CustomEvent<SessionStats & { peer: string, initiator: boolean }>
   /** a gossiped entry did not verify */
   rejected: CustomEvent<{ code: string, source: 'gossip' }>
+  /** worker: a receipt presented again to its requester was countersigned or refused, or the worker gave up on it */
+  settlement: CustomEvent<SettlementOutcome>
 }
 
 /** The ledger service. */
@@ -226,7 +240,10 @@ export interface Ledger extends TypedEventEmitter<LedgerEvents> {
    * @param peer - @default this node
    */
   spendable(peer?: PeerId | string): number
-  /** worker: true if `peer` (a requester) can pay `amount` credits as this node's ledger sees it — call before bidding on its offer */
+  /**
+   * worker: true if `peer` (a requester) can pay `amount` credits as this node's ledger sees it — call before
+   * bidding on its offer (the market does, with the offer's maximum cost); always true without `requireFunds`
+   */
   canAfford(peer: PeerId | string, amount: number): boolean
   /**
    * requester: sets `maxCost` credits aside for an open job (call before submitting it);
@@ -235,7 +252,7 @@ export interface Ledger extends TypedEventEmitter<LedgerEvents> {
    * @throws InsufficientFundsError if `maxCost` exceeds this node's spendable balance
    */
   commit(jobId: string, maxCost: number): void
-  /** requester: ends a job's commitment (settled, failed or cancelled); what it did not spend is free again */
+  /** requester: ends a job's commitment and those of its verification re-runs (`<jobId>/verify/…`) — settled, failed or cancelled; what it did not spend is free again */
   release(jobId: string): void
   /** this node's open commitments */
   commitments(): Commitment[]
@@ -256,6 +273,31 @@ export interface Ledger extends TypedEventEmitter<LedgerEvents> {
    * balance plus what the receipt's job still has committed must cover the receipt's amount
    */
   countersign(receipt: PbReceipt): Promise<VerifiedReceipt>
+  /**
+   * requester: durably records the worker-signed receipts of a job whose
+   * results it accepted (a PendingSettlement in the store, fsync'd) — call
+   * before the job's outputs are served. A record still there at start is
+   * resumed: each receipt countersigned or refused with the reason; a
+   * worker presenting one over SETTLE_PROTOCOL meanwhile gets it countersigned.
+   *
+   * @throws TooManyPendingSettlementsError over MAX_PENDING_SETTLEMENTS jobs or MAX_PENDING_RECEIPTS receipts
+   */
+  holdSettlement(jobId: string, receipts: PbReceipt[]): Promise<void>
+  /** requester: the job is settled: drops its record; `refused` (receipt id, reason) are remembered (bounded, MAX_SETTLE_REFUSALS) and told to a worker that presents one again */
+  endSettlement(jobId: string, refused?: Array<{ id: string, reason: string }>): Promise<void>
+  /** requester: jobs whose settlement is recorded and not ended */
+  pendingSettlements(): PendingSettlementInfo[]
+  /**
+   * worker: follows a receipt it signed (as `shardReturn` does for a lease's): not seen
+   * countersigned SETTLE_PRESENT_AFTER_MS after signing, it is presented again to its requester
+   * until countersigned or refused (bounded: MAX_UNSETTLED_RECEIPTS, SETTLE_MAX_ATTEMPTS)
+   *
+   * @param jobId - the receipt's job id
+   * @param requester - the requester's PeerId string
+   */
+  followReceipt(receipt: PbReceipt, jobId: string, requester: string): void
+  /** worker: receipts it signed (`shardReturn`, `followReceipt`) and has not seen countersigned or refused yet */
+  unsettledReceipts(): Array<{ id: string, jobId: string, requester: string, attempts: number }>
   /** requester: signs, stores and gossips evidence that `accused` disagrees with two witnesses */
   reportMismatch(accused: PbReceipt, witnesses: [PbReceipt, PbReceipt]): Promise<VerifiedEvidence>
   /** signs, stores and gossips evidence that one worker signed two receipts for one shard */

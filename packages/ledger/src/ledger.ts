@@ -17,6 +17,7 @@ import { countersignReceipt, signWorkerReceipt, verifyReceipt } from './receipt.
 import { baseJobId } from './micro-batch.js'
 import { IdSet } from './reconcile.js'
 import { initiateSession, respondSession } from './session.js'
+import { Settlements } from './settlements.js'
 import { verificationRate, verificationRecords } from './verification.js'
 import type { VerificationPolicy, VerificationRecord } from './verification.js'
 import { buf, fromHex, toHex } from './signing.js'
@@ -31,6 +32,7 @@ import type { LedgerMetrics } from './metrics.js'
 import type { Ledger, LedgerComponents, LedgerEvents, LedgerInit, ReceiptQuery, ShardReturnInit } from './index.js'
 import type { ReceiptFields, VerifiedReceipt } from './receipt.js'
 import type { EntryStore } from './store.js'
+import type { PendingSettlementInfo } from './settlements.js'
 import type { SessionIo, SessionStats } from './session.js'
 import type { PbEvidence, PbGrant, PbReceipt, VerifiedCertificate } from '@fleetmesh/protocol'
 import type { Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
@@ -84,6 +86,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
   /** countersignatures run one at a time, so two cannot both spend the same credits */
   private paying: Promise<unknown> = Promise.resolve()
   private readonly metrics?: LedgerMetrics
+  private readonly settlements: Settlements
   /** secret seed of this node's shard sampling (workers must not predict which shards are checked) */
   readonly sampleSeed: string
 
@@ -97,6 +100,20 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
     if (components.pubsub == null) throw new InvalidConfigError('the ledger service needs the gossipsub service under the name "pubsub"')
     if (components.admission == null) throw new InvalidConfigError('the ledger service needs the admission service under the name "admission"')
     if (components.metrics != null) this.metrics = registerLedgerMetrics(components.metrics, components.peerId.toString(), () => this.balances())
+    this.settlements = new Settlements({
+      log: this.log,
+      registrar: components.registrar,
+      connectionManager: components.connectionManager,
+      isAdmitted: (peer) => components.admission.isAdmitted(peer),
+      store: () => this.store,
+      countersigned: (id) => { const e = this.entries.get(id); return e?.kind === 'receipt' ? e.receipt.receipt : undefined },
+      checkWorkerReceipt: async (r) => this.checkWorkerReceipt(r),
+      countersign: async (r) => this.countersign(r),
+      addCountersigned: async (r) => { await this.add(encodeEntry({ receipt: r })) },
+      isRunning: (jobId) => this.open.has(jobId),
+      emit: (detail) => { this.safeDispatchEvent('settlement', { detail }) },
+      options: init.settlement ?? {}
+    })
   }
 
   isStarted (): boolean {
@@ -127,7 +144,11 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
       maxOutboundStreams: MAX_RECONCILE_STREAMS,
       runOnLimitedConnection: true
     })
+    await this.settlements.start()
     this.started = true
+    for (const bytes of this.init.grants ?? []) {
+      await this.addGrant(bytes).catch((err: any) => { this.log.error('grant given at start refused - %s', err?.message ?? err) })
+    }
     await this.loadGrants()
     const interval = this.init.reconcileIntervalMs ?? RECONCILE_INTERVAL_MS
     if (interval > 0) this.timer = setInterval(() => { void this.reconcileRandom() }, interval)
@@ -139,6 +160,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
     const pubsub = this.components.pubsub
     pubsub.topicValidators.set(RECEIPTS_TOPIC, this.validate)
     pubsub.subscribe(RECEIPTS_TOPIC)
+    this.settlements.resume()
   }
 
   async stop (): Promise<void> {
@@ -149,6 +171,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
     pubsub.topicValidators.delete(RECEIPTS_TOPIC)
     try { pubsub.unsubscribe(RECEIPTS_TOPIC) } catch {}
     await this.components.registrar.unhandle(RECONCILE_PROTOCOL).catch(() => {})
+    await this.settlements.stop()
     await Promise.allSettled([...this.inflight.values()])
     await this.store?.close()
     this.store = undefined
@@ -336,7 +359,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
   }
 
   canAfford (peer: PeerId | string, amount: number): boolean {
-    return this.spendable(peer) >= amount
+    return !this.requireFunds || this.spendable(peer) >= amount
   }
 
   commit (jobId: string, maxCost: number): void {
@@ -350,6 +373,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
 
   release (jobId: string): void {
     this.open.delete(jobId)
+    for (const id of [...this.open.keys()]) if (baseJobId(id) === jobId) this.open.delete(id)
   }
 
   commitments (): Commitment[] {
@@ -413,7 +437,29 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
       finishedAt,
       leaseId: lease.leaseId
     })
+    this.settlements.follow(receipt, lease.jobId, lease.requester)
     return PbShardReturn.encode({ receipt, output: buf(init.output ?? new Uint8Array(0)) })
+  }
+
+  followReceipt (receipt: PbReceipt, jobId: string, requester: string): void {
+    this.settlements.follow(receipt, jobId, requester)
+  }
+
+  async holdSettlement (jobId: string, receipts: PbReceipt[]): Promise<void> {
+    if (!this.started) throw new LedgerNotStartedError('the ledger is not started')
+    await this.settlements.hold(jobId, receipts)
+  }
+
+  async endSettlement (jobId: string, refused?: Array<{ id: string, reason: string }>): Promise<void> {
+    await this.settlements.end(jobId, refused)
+  }
+
+  pendingSettlements (): PendingSettlementInfo[] {
+    return this.settlements.list()
+  }
+
+  unsettledReceipts (): Array<{ id: string, jobId: string, requester: string, attempts: number }> {
+    return this.settlements.followed()
   }
 
   async checkWorkerReceipt (receipt: PbReceipt): Promise<VerifiedReceipt> {
@@ -435,8 +481,8 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
     if (this.requireFunds) {
       const self = this.components.peerId.toString()
       const job = baseJobId(info.jobId)
-      // the receipt's own job may use what it committed: only the other jobs' commitments are set aside
-      const available = this.fundsOf(self, [...this.open.values()].filter(c => c.jobId !== job))
+      // the receipt's own job (and the job it belongs to: micro-batch or re-run) may use what it committed: only the other jobs' commitments are set aside
+      const available = this.fundsOf(self, [...this.open.values()].filter(c => c.jobId !== job && c.jobId !== info.jobId))
       const amount = receiptAmount(info)
       if (amount > available) throw new InsufficientFundsError(self, amount / MICRO_PER_CREDIT, available / MICRO_PER_CREDIT, `job ${info.jobId} shard ${info.shardIndex} (worker ${info.worker})`)
     }

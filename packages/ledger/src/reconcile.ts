@@ -44,6 +44,8 @@ export interface ReconcileStep {
 
 const WORDS = ID_BYTES / 4
 const EMPTY = new Uint8Array(0)
+/** Largest range summed directly: its word sums stay exact in a double (< 2^53). */
+const DIRECT_SUM_MAX = 1 << 21
 
 /** Bytewise comparison; a prefix sorts before its extensions. */
 export function compareBytes (a: Uint8Array, b: Uint8Array): number {
@@ -64,6 +66,10 @@ export class IdSet {
   private ids: Uint8Array[]
   private prefix: Uint32Array = new Uint32Array(WORDS)
   private dirty = true
+  /** ids summed directly for fingerprints since the last change (see `fingerprint`) */
+  private summed = 0
+  /** the ids as little-endian words, in order (built on demand; dropped on insert) */
+  private packed?: Uint32Array
 
   constructor (ids: Iterable<Uint8Array> = []) {
     // Buffer.compare is bytewise like compareBytes, and native
@@ -72,16 +78,40 @@ export class IdSet {
     for (const id of this.ids) if (id.byteLength !== ID_BYTES) throw new RangeError(`ids must be ${ID_BYTES} bytes`)
   }
 
-  /** A copy that later inserts into this set do not change (O(n), no sort). */
+  /** A copy that later inserts into this set do not change (O(n), no sort); what this set derived so far is shared. */
   snapshot (): IdSet {
     const copy = new IdSet()
     copy.ids = this.ids.slice()
+    copy.packed = this.packed
+    copy.prefix = this.prefix
+    copy.dirty = this.dirty
     return copy
   }
 
   /** All ids, sorted (a copy of the array, not of the ids). */
   all (): Uint8Array[] {
     return this.ids.slice()
+  }
+
+  /**
+   * All ids as little-endian 32-bit words, 8 per id, in sorted order:
+   * computed once per set state and shared (the fingerprints and the coded
+   * symbols read the same words). Do not modify.
+   */
+  words (): Uint32Array {
+    if (this.packed == null) {
+      const n = this.ids.length
+      const w = new Uint32Array(n * WORDS)
+      for (let i = 0; i < n; i++) {
+        const id = this.ids[i] as Uint8Array
+        const o = i * WORDS
+        for (let k = 0, b = 0; k < WORDS; k++, b += 4) {
+          w[o + k] = ((id[b] as number) | ((id[b + 1] as number) << 8) | ((id[b + 2] as number) << 16) | ((id[b + 3] as number) << 24)) >>> 0
+        }
+      }
+      this.packed = w
+    }
+    return this.packed
   }
 
   get size (): number {
@@ -118,6 +148,8 @@ export class IdSet {
     if (i < this.ids.length && compareBytes(this.ids[i] as Uint8Array, id) === 0) return false
     this.ids.splice(i, 0, id)
     this.dirty = true
+    this.summed = 0
+    this.packed = undefined
     return true
   }
 
@@ -126,17 +158,16 @@ export class IdSet {
     return this.ids.slice(lo, hi)
   }
 
+  /** Prefix sums (mod 2^256, 8 words per position) of the ids in order. */
   private build (): void {
     const n = this.ids.length
+    const w = this.words()
     const p = new Uint32Array((n + 1) * WORDS)
-    for (let i = 0; i < n; i++) {
-      const id = this.ids[i] as Uint8Array
-      const view = new DataView(id.buffer, id.byteOffset, ID_BYTES)
+    for (let i = 0, base = 0; i < n; i++, base += WORDS) {
       let carry = 0
-      const base = i * WORDS
-      for (let w = 0; w < WORDS; w++) {
-        const s = (p[base + w] as number) + view.getUint32(w * 4, true) + carry
-        p[base + WORDS + w] = s >>> 0
+      for (let k = 0; k < WORDS; k++) {
+        const s = (p[base + k] as number) + (w[base + k] as number) + carry
+        p[base + WORDS + k] = s >>> 0
         carry = s > 0xffffffff ? 1 : 0
       }
     }
@@ -144,18 +175,40 @@ export class IdSet {
     this.dirty = false
   }
 
-  /** Fingerprint of the ids at indexes `[lo, hi)`, FINGERPRINT_BYTES bytes. */
+  /**
+   * Fingerprint of the ids at indexes `[lo, hi)`, FINGERPRINT_BYTES bytes.
+   * Until the ranges summed directly add up to twice the set (a session in
+   * coded symbols needs only the first split's), the sum is taken over the
+   * range's words; then the prefix sums are built and every later range is O(1).
+   */
   fingerprint (lo: number, hi: number): Uint8Array {
-    if (this.dirty) this.build()
-    const p = this.prefix
     const sum = new Uint8Array(ID_BYTES + 4)
     const view = new DataView(sum.buffer)
-    let borrow = 0
-    for (let w = 0; w < WORDS; w++) {
-      let d = (p[hi * WORDS + w] as number) - (p[lo * WORDS + w] as number) - borrow
-      borrow = d < 0 ? 1 : 0
-      if (d < 0) d += 0x100000000
-      view.setUint32(w * 4, d, true)
+    if (this.dirty && hi - lo < DIRECT_SUM_MAX && this.summed + (hi - lo) <= 2 * this.ids.length) {
+      this.summed += hi - lo
+      const w = this.words()
+      const acc = new Float64Array(WORDS)
+      // word sums stay exact in a double (under DIRECT_SUM_MAX ids); carries are propagated once at the end
+      for (let i = lo * WORDS, end = hi * WORDS; i < end; i += WORDS) {
+        for (let k = 0; k < WORDS; k++) acc[k] = (acc[k] as number) + (w[i + k] as number)
+      }
+      let carry = 0
+      for (let k = 0; k < WORDS; k++) {
+        const t = (acc[k] as number) + carry
+        const low = t % 0x100000000
+        view.setUint32(k * 4, low, true)
+        carry = (t - low) / 0x100000000
+      }
+    } else {
+      if (this.dirty) this.build()
+      const p = this.prefix
+      let borrow = 0
+      for (let w = 0; w < WORDS; w++) {
+        let d = (p[hi * WORDS + w] as number) - (p[lo * WORDS + w] as number) - borrow
+        borrow = d < 0 ? 1 : 0
+        if (d < 0) d += 0x100000000
+        view.setUint32(w * 4, d, true)
+      }
     }
     view.setUint32(ID_BYTES, hi - lo, true)
     return sha256(sum).subarray(0, FINGERPRINT_BYTES)

@@ -94,6 +94,8 @@ class SessionState {
   private encoder?: SymbolEncoder
   private decoder?: SymbolDecoder
   private symbolsSent = 0
+  /** the latest received message's entries being verified and stored */
+  private storing: Promise<void> = Promise.resolve()
 
   constructor (hooks: SessionHooks, options: SessionOptions) {
     this.hooks = hooks
@@ -106,7 +108,7 @@ class SessionState {
   /** Responder: coded symbols of this side's set from where it stopped up to `end`, at most one message's worth. */
   private symbols (end: number): { symbols: Uint8Array<ArrayBuffer>, symbolStart: number } {
     if (end > MAX_RECONCILE_SYMBOLS) throw new ReconcileProtocolError(`${end} coded symbols asked for, over ${MAX_RECONCILE_SYMBOLS}`)
-    this.encoder ??= new SymbolEncoder(this.hooks.ids.all())
+    this.encoder ??= new SymbolEncoder(this.hooks.ids.words())
     const start = this.symbolsSent
     const stop = Math.min(end, start + RECONCILE_SYMBOLS_PER_MESSAGE)
     this.symbolsSent = Math.max(start, stop)
@@ -117,7 +119,7 @@ class SessionState {
 
   /** Initiator: peels received coded symbols; returns what the reply asks for. */
   private decode (msg: ReconcileMessage): { symbolsWanted: number, restart: boolean } {
-    this.decoder ??= new SymbolDecoder(this.hooks.ids.all(), MAX_RECONCILE_SYMBOLS)
+    this.decoder ??= new SymbolDecoder(this.hooks.ids.words(), MAX_RECONCILE_SYMBOLS)
     this.stats.mode = 'symbols'
     this.stats.symbols += msg.symbols.byteLength / SYMBOL_BYTES
     const state = this.decoder.add(msg.symbolStart, msg.symbols)
@@ -145,8 +147,35 @@ class SessionState {
     this.sendQueue.push(id)
   }
 
-  /** Processes a received message; returns the reply (not yet encoded). */
-  async receive (bytes: Uint8Array): Promise<{ reply: ReconcileMessage, theirMore: boolean }> {
+  /** Verifies and stores received entries, at most RECONCILE_VERIFY_CONCURRENCY at once (signature checks run in the thread pool, kept busy). */
+  private async store (entries: Uint8Array[]): Promise<void> {
+    let next = 0
+    const worker = async (): Promise<void> => {
+      while (next < entries.length) {
+        const e = entries[next++] as Uint8Array
+        try {
+          await this.hooks.putEntry(e)
+          this.stats.entriesReceived++
+        } catch {
+          this.stats.entriesRejected++
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(RECONCILE_VERIFY_CONCURRENCY, entries.length) }, async () => worker()))
+  }
+
+  /**
+   * Processes a received message; returns the reply (not yet encoded) and
+   * `stored`, which resolves once the message's entries are verified and
+   * stored: the reply does not depend on them, so a side sends it first
+   * and verifies while the peer works on it.
+   */
+  async receive (bytes: Uint8Array): Promise<{ reply: ReconcileMessage, theirMore: boolean, stored: Promise<void> }> {
+    const { reply, theirMore } = await this.answer(bytes)
+    return { reply, theirMore, stored: this.storing }
+  }
+
+  private async answer (bytes: Uint8Array): Promise<{ reply: ReconcileMessage, theirMore: boolean }> {
     this.stats.bytesReceived += bytes.byteLength
     let msg: ReconcileMessage
     try {
@@ -156,14 +185,7 @@ class SessionState {
     }
     if (msg.entries.length > this.perMessage * 2) throw new ReconcileProtocolError(`${msg.entries.length} entries in one message`)
     if (msg.want.byteLength % ID_BYTES !== 0) throw new ReconcileProtocolError('want list is not a whole number of ids')
-    // verified concurrently (signature checks run in the thread pool), a bounded batch at a time
-    for (let i = 0; i < msg.entries.length; i += RECONCILE_VERIFY_CONCURRENCY) {
-      const results = await Promise.allSettled(msg.entries.slice(i, i + RECONCILE_VERIFY_CONCURRENCY).map(async e => this.hooks.putEntry(e)))
-      for (const r of results) {
-        if (r.status === 'fulfilled') this.stats.entriesReceived++
-        else this.stats.entriesRejected++
-      }
-    }
+    this.storing = msg.entries.length > 0 ? this.store(msg.entries) : Promise.resolve()
     for (const id of chunks(msg.want)) this.queue(id)
     const first = this.received++ === 0
     if (first) this.peerSize = Number(msg.setSize)
@@ -218,14 +240,19 @@ const isEmpty = (m: ReconcileMessage): boolean => m.ranges.length === 0 && m.ent
 export async function initiateSession (io: SessionIo, hooks: SessionHooks, options: SessionOptions = {}): Promise<SessionStats> {
   const s = new SessionState(hooks, options)
   let msg: ReconcileMessage = { ranges: s.reconciler.initiate(), entries: [], want: new Uint8Array(0), more: false, symbols: new Uint8Array(0), symbolStart: 0, symbolsWanted: 0, setSize: BigInt(hooks.ids.size), rangesOnly: false }
+  let stored: Promise<void> = Promise.resolve()
   while (true) {
     await io.write(s.encode(msg))
+    // the entries of the previous message are verified while the peer works on this one
+    await stored
     const reply = await io.read()
     if (reply == null) throw new ReconcileProtocolError('the peer closed the session early')
-    const { reply: next, theirMore } = await s.receive(reply)
-    msg = next
-    if (isEmpty(msg) && !theirMore) break
+    const r = await s.receive(reply)
+    msg = r.reply
+    stored = r.stored
+    if (isEmpty(msg) && !r.theirMore) break
   }
+  await stored
   return s.stats
 }
 
@@ -235,8 +262,10 @@ export async function respondSession (io: SessionIo, hooks: SessionHooks, option
   while (true) {
     const bytes = await io.read()
     if (bytes == null) break
-    const { reply } = await s.receive(bytes)
+    const { reply, stored } = await s.receive(bytes)
     await io.write(s.encode(reply))
+    // verified while the initiator works on the reply
+    await stored
   }
   return s.stats
 }

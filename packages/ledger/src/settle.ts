@@ -125,6 +125,44 @@ interface Checked {
   output: Uint8Array
 }
 
+/**
+ * Checks a shard outcome: its ShardReturn decodes, its receipt is signed by
+ * the worker for this requester and matches the lease (job, shard,
+ * replica, units, price, lease id).
+ *
+ * @throws InvalidShardReturnError, or the receipt's verification error
+ */
+async function checkOutcome (ledger: Ledger, o: ShardOutcome, expectJob: string, expectShard: number, expectReplica: number): Promise<Checked> {
+  const { receipt, output } = decodeShardReturn(o.result)
+  const info = await ledger.checkWorkerReceipt(receipt)
+  const bad = (what: string): never => { throw new InvalidShardReturnError(`receipt ${what} does not match the lease`) }
+  if (info.worker !== o.worker) bad(`worker ${info.worker}`)
+  if (info.jobId !== expectJob) bad(`job ${info.jobId}`)
+  if (info.shardIndex !== expectShard || info.replica !== expectReplica) bad(`shard ${info.shardIndex}/${info.replica}`)
+  if (info.units !== o.units) bad(`units ${info.units}`)
+  if (info.pricePerUnit !== o.pricePerUnit) bad(`price ${info.pricePerUnit}`)
+  if (o.leaseId !== '' && info.leaseId !== o.leaseId) bad(`lease ${info.leaseId}`)
+  return { outcome: o, receipt, info, output }
+}
+
+/**
+ * Records the receipts of a job whose results the requester accepted
+ * (`Ledger.holdSettlement`: durable, resumed after a crash), before its
+ * outputs are served; outcomes whose receipt does not check are left out
+ * (settlement rejects them).
+ *
+ * @param job - `{ jobId, shards }` (the market's JobResult fits), the shards accepted
+ */
+export async function holdSettlement (ledger: Ledger, job: { jobId: string, shards: ShardOutcome[] }): Promise<void> {
+  const receipts: PbReceipt[] = []
+  for (const o of job.shards) {
+    try {
+      receipts.push((await checkOutcome(ledger, o, job.jobId, o.shardIndex, o.replica)).receipt)
+    } catch {}
+  }
+  await ledger.holdSettlement(job.jobId, receipts)
+}
+
 /** A market with `submit` (the @fleetmesh/market service fits). */
 export interface RerunMarket {
   submit(spec: { jobId?: string, modelCid: string, shardUnits: number[], maxPricePerUnit: number, redundancy?: number, minReputation?: number, deadline?: number, bidWindowMs?: number, region?: string }, options?: { signal?: AbortSignal }): Promise<{ shards: ShardOutcome[] }>
@@ -158,7 +196,12 @@ export function marketRerun (market: RerunMarket, terms: { maxPricePerUnit: numb
 }
 
 /**
- * Settles a completed job (see the module docs).
+ * Settles a completed job (see the module docs), then ends the job's
+ * commitment (`Ledger.release`), settled or not. Without re-runs
+ * (`sampleRate` 0) the receipts are recorded first (`holdSettlement`,
+ * unless the caller did) and the record is dropped once every receipt is
+ * countersigned or refused; a settlement cut short (a crash, a payment
+ * refused for funds) stays recorded and is resumed.
  *
  * @param ledger - the requester's ledger
  * @param job - `{ jobId, shards }` (the market's JobResult fits)
@@ -172,18 +215,7 @@ export async function settleJob (ledger: Ledger, job: { jobId: string, shards: S
   const result: SettleResult = { jobId: job.jobId, accepted: [], rejected: [], evidence: [], verified: [], outputs: new Map() }
   const reject = (o: ShardOutcome, reason: string): void => { result.rejected.push({ shardIndex: o.shardIndex, replica: o.replica, worker: o.worker, reason }) }
 
-  const check = async (o: ShardOutcome, expectJob: string, expectShard: number, expectReplica: number): Promise<Checked> => {
-    const { receipt, output } = decodeShardReturn(o.result)
-    const info = await ledger.checkWorkerReceipt(receipt)
-    const bad = (what: string): never => { throw new InvalidShardReturnError(`receipt ${what} does not match the lease`) }
-    if (info.worker !== o.worker) bad(`worker ${info.worker}`)
-    if (info.jobId !== expectJob) bad(`job ${info.jobId}`)
-    if (info.shardIndex !== expectShard || info.replica !== expectReplica) bad(`shard ${info.shardIndex}/${info.replica}`)
-    if (info.units !== o.units) bad(`units ${info.units}`)
-    if (info.pricePerUnit !== o.pricePerUnit) bad(`price ${info.pricePerUnit}`)
-    if (o.leaseId !== '' && info.leaseId !== o.leaseId) bad(`lease ${info.leaseId}`)
-    return { outcome: o, receipt, info, output }
-  }
+  const check = async (o: ShardOutcome, expectJob: string, expectShard: number, expectReplica: number): Promise<Checked> => checkOutcome(ledger, o, expectJob, expectShard, expectReplica)
 
   const agree = (a: Checked, b: Checked): boolean =>
     a.info.outputDigest === b.info.outputDigest || (options.compare?.(a.output, b.output) ?? false)
@@ -260,8 +292,21 @@ export async function settleJob (ledger: Ledger, job: { jobId: string, shards: S
     const accepted = doVerify ? await verify(c) : (await countersign(c), c)
     if (accepted != null && (c.info.replica === 0 || !result.outputs.has(c.info.shardIndex))) result.outputs.set(c.info.shardIndex, accepted.output)
   }
-  await Promise.all(sampled.map(async c => settleOne(c, true)))
-  const escalate = options.escalate ?? true
-  await Promise.all(rest.map(async c => settleOne(c, escalate && caught.has(c.info.worker))))
+  try {
+    // without re-runs every result is accepted as it is: record them first, so a crash from here on loses no payment
+    if (rate === 0 && !ledger.pendingSettlements().some(p => p.jobId === job.jobId)) await ledger.holdSettlement(job.jobId, checked.map(c => c.receipt))
+    await Promise.all(sampled.map(async c => settleOne(c, true)))
+    const escalate = options.escalate ?? true
+    await Promise.all(rest.map(async c => settleOne(c, escalate && caught.has(c.info.worker))))
+    const accepted = new Set(result.accepted.map(r => r.id))
+    const refused = checked.filter(c => !accepted.has(c.info.id)).map(c => ({
+      id: c.info.id,
+      reason: result.rejected.find(r => r.shardIndex === c.info.shardIndex && r.replica === c.info.replica && r.worker === c.info.worker)?.reason ?? 'not accepted at settlement'
+    }))
+    await ledger.endSettlement(job.jobId, refused)
+  } finally {
+    // the job (and its re-runs) paid what it owes: what it set aside and did not spend is free again
+    ledger.release(job.jobId)
+  }
   return result
 }

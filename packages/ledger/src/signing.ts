@@ -89,9 +89,25 @@ async function verifyEd25519 (raw: Uint8Array, data: Uint8Array, signature: Uint
   })
 }
 
-/** PeerId from its multihash bytes. @throws Error if they are not a PeerId */
+const PEER_ID_CACHE_SIZE = 4096
+const peerIds = new Map<string, PeerId>()
+
+/**
+ * PeerId from its multihash bytes, cached (a ledger decodes the same few
+ * workers' and requesters' PeerIds from thousands of receipts; a PeerId is
+ * immutable).
+ *
+ * @throws Error if they are not a PeerId
+ */
 export function peerIdFromBytes (bytes: Uint8Array): PeerId {
-  return peerIdFromString(uint8ArrayToString(bytes, 'base58btc'))
+  const k = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
+  let id = peerIds.get(k)
+  if (id == null) {
+    id = peerIdFromString(uint8ArrayToString(bytes, 'base58btc'))
+    if (peerIds.size >= PEER_ID_CACHE_SIZE) peerIds.delete(peerIds.keys().next().value as string)
+    peerIds.set(k, id)
+  }
+  return id
 }
 
 /** Lower-case hex of bytes (ids in logs, keys and reports). */

@@ -11,7 +11,9 @@ import type { VerifiedEntry } from './entry.js'
  * `x/accused/<peer>/<id>`, `x/grant/<account>/<id>` (times zero-padded to 15 digits). An entry and
  * its index keys go in one batch written with `sync: true` (fsync before
  * the promise resolves), so an acknowledged entry survives a crash and no
- * index ever points at a missing entry.
+ * index ever points at a missing entry. Pending settlements (a requester's
+ * accepted, not yet countersigned receipts of a job; never gossiped) live
+ * under `p/<jobId>`, written with `sync: true` too.
  */
 export interface EntryStore {
   open(): Promise<void>
@@ -23,6 +25,12 @@ export interface EntryStore {
   all(): AsyncIterable<{ id: string, bytes: Uint8Array }>
   /** ids under an index prefix such as `job/<jobId>/` or `worker/<peer>/`, between optional times */
   index(prefix: string, range?: { since?: number, until?: number }): AsyncIterable<string>
+  /** writes a job's encoded PendingSettlement durably (replacing one stored before) */
+  putPending(jobId: string, bytes: Uint8Array): Promise<void>
+  /** removes a job's pending settlement (durably); nothing if there is none */
+  deletePending(jobId: string): Promise<void>
+  /** every stored pending settlement, encoded */
+  allPending(): AsyncIterable<Uint8Array>
 }
 
 const pad = (t: number): string => String(Math.max(0, Math.floor(t))).padStart(15, '0')
@@ -85,12 +93,25 @@ export class LevelEntryStore implements EntryStore {
       yield key.slice(key.lastIndexOf('/') + 1)
     }
   }
+
+  async putPending (jobId: string, bytes: Uint8Array): Promise<void> {
+    await this.ds.db.batch([{ type: 'put', key: `p/${enc(jobId)}`, value: bytes }], { sync: true })
+  }
+
+  async deletePending (jobId: string): Promise<void> {
+    await this.ds.db.batch([{ type: 'del', key: `p/${enc(jobId)}` }], { sync: true })
+  }
+
+  async * allPending (): AsyncIterable<Uint8Array> {
+    for await (const value of this.ds.db.values({ gte: 'p/', lt: 'p/\xff' })) yield value
+  }
 }
 
 /** In-memory store (a node without a data directory, tests, benches). */
 export class MemoryEntryStore implements EntryStore {
   private readonly entries = new Map<string, Uint8Array>()
   private readonly keys = new Set<string>()
+  private readonly pending = new Map<string, Uint8Array>()
 
   async open (): Promise<void> {}
   async close (): Promise<void> {}
@@ -112,5 +133,17 @@ export class MemoryEntryStore implements EntryStore {
     const { gte, lt } = timeBounds(prefix, range)
     const hits = [...this.keys].filter(k => k >= gte && k < lt).sort()
     for (const k of hits) yield k.slice(k.lastIndexOf('/') + 1)
+  }
+
+  async putPending (jobId: string, bytes: Uint8Array): Promise<void> {
+    this.pending.set(jobId, bytes)
+  }
+
+  async deletePending (jobId: string): Promise<void> {
+    this.pending.delete(jobId)
+  }
+
+  async * allPending (): AsyncIterable<Uint8Array> {
+    yield * this.pending.values()
   }
 }

@@ -4,9 +4,9 @@ import { encodeEntry, verifyEntry } from '../src/entry.js'
 import { spendable } from '../src/funds.js'
 import { issueGrant, verifyGrant } from '../src/grant.js'
 import { signWorkerReceipt } from '../src/receipt.js'
-import { verificationJobId } from '../src/settle.js'
+import { settleJob, verificationJobId } from '../src/settle.js'
 import { createTestIdentity, waitUntil } from '@fleetmesh/test-utils'
-import { createLedgerFleet } from './utils/mesh.js'
+import { addrs, createLedgerFleet } from './utils/mesh.js'
 import { fields, paidEntry, world } from './utils/receipts.js'
 import type { VerifiedEntry } from '../src/entry.js'
 import type { TestIdentity } from '@fleetmesh/test-utils'
@@ -128,5 +128,51 @@ describe('funding on real nodes', function () {
     await waitUntil(() => worker.ledger.balances().receipts === 2, { timeoutMs: 20_000, message: 'receipts at the worker' })
     assert.equal(worker.ledger.canAfford(requester.peerId, 21), false, 'the worker sees the requester has 20 left')
     assert.equal(worker.ledger.spendable('owner-anna'), 80)
+  })
+})
+
+describe('funds at bid time, on real nodes', function () {
+  this.timeout(120_000)
+  let fleet: LedgerFleet
+  afterEach(async () => { await fleet.stop() })
+
+  it('workers do not bid for a requester that cannot pay the offer\'s maximum cost (NoBidsError funds); with a grant it spends up to it and no further', async () => {
+    fleet = await createLedgerFleet()
+    const funds = { requireFunds: true }
+    const requester = await fleet.add({ ledger: funds })
+    const workers = [
+      await fleet.add({ worker: { price: 1 }, bootstrap: addrs(requester), ledger: funds }),
+      await fleet.add({ worker: { price: 1 }, bootstrap: addrs(requester), ledger: funds })
+    ]
+    await waitUntil(() => workers.every(w => requester.node.libp2p.services.admission.isAdmitted(w.peerId)), { timeoutMs: 20_000, message: 'admission' })
+    await new Promise(resolve => setTimeout(resolve, 1500)) // gossip mesh
+    // 2 shards of 30 units at most 1 credit a unit: 60 credits at most
+    const job = { modelCid: 'bafy-funds', shardUnits: [30, 30], maxPricePerUnit: 1, bidWindowMs: 500, placementTimeoutMs: 60_000 }
+
+    const broke = await requester.market.submit({ ...job, jobId: 'no-grant' }).then(() => undefined, (err: any) => err)
+    assert.equal(broke?.name, 'NoBidsError', String(broke))
+    assert.equal(broke.reason, 'funds')
+    assert.match(broke.message, /grant/)
+    assert.deepEqual(broke.refusals.map((r: any) => r.code), ['FUNDS', 'FUNDS'])
+    assert.deepEqual(requester.ledger.commitments(), [], 'nothing set aside for a job that never awarded')
+
+    await requester.ledger.addGrant(await issueGrant(fleet.authority.privateKey, { account: requester.peerId.toString(), credits: 100, expiresAt: Date.now() + 3600_000 }))
+    await waitUntil(() => workers.every(w => w.ledger.grants().length === 1), { timeoutMs: 30_000, message: 'the grant at the workers' })
+    const running = requester.market.submit({ ...job, jobId: 'funded' })
+    await waitUntil(() => requester.ledger.commitments().length === 1, { timeoutMs: 30_000, message: 'the commitment at the first award' })
+    assert.deepEqual(requester.ledger.commitments(), [{ jobId: 'funded', requester: requester.peerId.toString(), maxCost: 60 }])
+    assert.equal(requester.ledger.spendable(), 40, 'the job\'s maximum cost is set aside while it runs')
+    const settled = await settleJob(requester.ledger, await running, { sampleRate: 0 })
+    assert.equal(settled.accepted.length, 2)
+    assert.deepEqual(requester.ledger.commitments(), [], 'settlement ends the commitment')
+    assert.equal(requester.ledger.spendable(), 40, '60 spent of the 100 granted')
+
+    // the workers see the countersigned receipts: 40 left is less than a second job's 60
+    await waitUntil(() => workers.every(w => w.ledger.balances().receipts === 2), { timeoutMs: 30_000, message: 'receipts at the workers' })
+    const beyond = await requester.market.submit({ ...job, jobId: 'beyond-the-grant' }).then(() => undefined, (err: any) => err)
+    assert.equal(beyond?.name, 'NoBidsError', String(beyond))
+    assert.equal(beyond.reason, 'funds')
+    assert.equal(requester.ledger.spendable(), 40, 'nothing more was spent')
+    for (const w of workers) assert.equal(w.ledger.spendable(requester.peerId), 40, `requester's balance at worker ${w.peerId.toString()}`)
   })
 })

@@ -29,6 +29,27 @@ function drive (a: IdSet, b: IdSet): { aHave: Set<string>, aNeed: Set<string>, b
 }
 
 describe('range-based set reconciliation (pure)', () => {
+  it('a range\'s fingerprint is the same summed directly or from the prefix sums, and after an insert', () => {
+    const all = ids(3000)
+    // ids of all-0xff bytes make every word carry
+    all.push(new Uint8Array(32).fill(0xff), new Uint8Array(32).fill(0xfe))
+    const ranges: Array<[number, number]> = [[0, 3002], [0, 1], [1, 2], [17, 1800], [1500, 3002], [2999, 3002]]
+    const direct = new IdSet(all)
+    const viaDirect = ranges.map(([lo, hi]) => Buffer.from(direct.fingerprint(lo, hi)).toString('hex'))
+    const built = new IdSet(all)
+    for (let i = 0; i < 3; i++) built.fingerprint(0, built.size) // past twice the set: the prefix sums are built
+    const viaPrefix = ranges.map(([lo, hi]) => Buffer.from(built.fingerprint(lo, hi)).toString('hex'))
+    assert.deepEqual(viaDirect, viaPrefix)
+    const extra = ids(1)[0] as Uint8Array
+    direct.add(extra)
+    built.add(extra)
+    const fresh = new IdSet([...all, extra])
+    assert.equal(Buffer.from(direct.fingerprint(0, direct.size)).toString('hex'), Buffer.from(fresh.fingerprint(0, fresh.size)).toString('hex'), 'words and sums follow an insert')
+    for (let i = 0; i < 3; i++) fresh.fingerprint(0, fresh.size)
+    assert.equal(Buffer.from(built.fingerprint(5, 2000)).toString('hex'), Buffer.from(fresh.fingerprint(5, 2000)).toString('hex'))
+    assert.deepEqual(direct.snapshot().words(), fresh.words(), 'a snapshot shares the packed words')
+  })
+
   it('finds exactly the symmetric difference, for sets of many shapes', () => {
     for (const [common, onlyA, onlyB] of [[0, 0, 0], [0, 5, 0], [0, 0, 500], [1000, 0, 0], [1000, 1, 0], [1000, 0, 1], [3000, 40, 70], [50, 300, 300], [10, 0, 2000]] as const) {
       const c = ids(common)

@@ -1,5 +1,5 @@
 import type { MarketMetrics } from './metrics.js'
-import type { MarketComponents, MarketEvents, MarketInit } from './index.js'
+import type { MarketComponents, MarketEvents, MarketInit, MarketLedger } from './index.js'
 import type { MarketBody, MarketBodyKind, ValidatedMarketMessage } from './messages.js'
 import type { VerifiedCertificate } from '@fleetmesh/protocol'
 import type { Logger, PeerId } from '@libp2p/interface'
@@ -33,6 +33,8 @@ export interface MarketContext {
   own(): VerifiedCertificate | undefined
   /** a bidder's reputation (PeerId string), 0..1: `MarketInit.reputation`, else the ledger component's, else DEFAULT_REPUTATION */
   reputation(peerId: string): number
+  /** the ledger component, if the node runs one (read at start) */
+  ledger(): MarketLedger | undefined
   /** true between start() and stop() */
   isStarted(): boolean
   /** dispatches a market event */

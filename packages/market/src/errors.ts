@@ -61,7 +61,7 @@ export interface NoBidsErrorInit {
  * A job found no worker for a shard: every worker of its region refused
  * (right after the bid window), or a shard was still unplaced
  * `placementTimeoutMs` after the first bid window. `reason` says why
- * (`no-workers`, `price`, `reputation`, `limits`, `busy`, `unknown`) and
+ * (`no-workers`, `funds`, `price`, `reputation`, `jurisdiction`, `limits`, `busy`, `unknown`) and
  * the message names what to change, e.g. `lowest ask 1.0 > maxPricePerUnit 0.5`.
  */
 export class NoBidsError extends FleetmeshError {

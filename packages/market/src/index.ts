@@ -244,10 +244,36 @@ export interface MarketAdmission {
   admitted?(): Array<{ peerId: PeerId, region: string }>
 }
 
-/** The ledger as far as the market uses it (@fleetmesh/ledger's fits). */
+/**
+ * The ledger as far as the market uses it (@fleetmesh/ledger's fits). The
+ * funds methods are optional: a ledger without them neither checks nor
+ * sets aside funds.
+ */
 export interface MarketLedger {
   /** a peer's reputation (PeerId string), 0..1 */
   reputation(peerId: string): number
+  /**
+   * worker: true if the requester (PeerId string) can pay `credits` as this
+   * node's ledger sees it (grants + earned − spent); a worker asks it
+   * before bidding on an offer, with the offer's maximum cost
+   */
+  canAfford?(peerId: string, credits: number): boolean
+  /**
+   * worker: one reconciliation session with a requester this node's ledger
+   * sees short of funds, so that its grants and payments are known before
+   * the worker refuses (a grant issued a moment ago has not reached every
+   * worker yet)
+   */
+  reconcileWith?(peer: PeerId, options?: { signal?: AbortSignal }): Promise<unknown>
+  /**
+   * requester: sets a job's maximum cost (credits) aside when the job's
+   * first shard is awarded
+   *
+   * @throws InsufficientFundsError when the requester's spendable balance does not cover it
+   */
+  commit?(jobId: string, maxCost: number): void
+  /** requester: ends a job's commitment (the job failed or was cancelled; a completed job is released at settlement) */
+  release?(jobId: string): void
 }
 
 /** The ping service as far as the market uses it (to measure bidders' RTT). */

@@ -71,6 +71,8 @@ export interface Job {
   awardedAt?: number
   placing: boolean
   placeAgain: boolean
+  /** the job's maximum cost is set aside in the ledger (`MarketLedger.commit`, at the first award) */
+  committed: boolean
   /** the first bid window is over: placement (and its timeout) has begun */
   placementStarted: boolean
   deadlineTimer?: ReturnType<typeof setTimeout>
@@ -165,6 +167,7 @@ export function createJob (spec: JobSpec, defaults: JobDefaults): Job {
     placing: false,
     placeAgain: false,
     placementStarted: false,
+    committed: false,
     progressAt: 0,
     abort: new AbortController(),
     resolve: () => {},

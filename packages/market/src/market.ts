@@ -91,6 +91,7 @@ export class MarketService extends TypedEventEmitter<MarketEvents> implements Ma
       metrics: this.metrics,
       own: () => this.own,
       reputation: (peerId) => this.init.reputation?.(peerId) ?? this.ledger?.reputation(peerId) ?? DEFAULT_REPUTATION,
+      ledger: () => this.ledger,
       isStarted: () => this.started,
       emit: (type, detail) => { this.safeDispatchEvent(type, { detail } as any) },
       join: (topic, kind, region) => { this.join(topic, kind, region) },

@@ -17,9 +17,10 @@ export type BidRefusalCode = 'MODEL_TOO_LARGE' | 'INPUT_TOO_LARGE' | 'MODEL_INVA
  * reputation is below the offer's minimum), `DEADLINE` (it cannot finish a
  * shard in time), `BUSY` (no free capacity or power), `DRAINING`,
  * `UNAVAILABLE` (a vehicle whose state does not allow work, or a worker
- * with no lease handler).
+ * with no lease handler), `FUNDS` (the requester's spendable balance, as
+ * the worker's ledger sees it, is below the offer's maximum cost).
  */
-export type NoBidCode = BidRefusalCode | 'PRICE' | 'REPUTATION' | 'JURISDICTION' | 'DEADLINE' | 'BUSY' | 'DRAINING' | 'UNAVAILABLE'
+export type NoBidCode = BidRefusalCode | 'FUNDS' | 'PRICE' | 'REPUTATION' | 'JURISDICTION' | 'DEADLINE' | 'BUSY' | 'DRAINING' | 'UNAVAILABLE'
 
 /** One worker's refusal of a job, as its requester keeps it (at most one per worker). */
 export interface Refusal {
@@ -34,7 +35,7 @@ export interface Refusal {
 }
 
 /** The reason of a `NoBidsError`. */
-export type NoBidsReason = 'no-workers' | 'price' | 'reputation' | 'jurisdiction' | 'limits' | 'busy' | 'unknown'
+export type NoBidsReason = 'no-workers' | 'funds' | 'price' | 'reputation' | 'jurisdiction' | 'limits' | 'busy' | 'unknown'
 
 /** What the requester saw of a job that found no worker. Plain data. */
 export interface NoBidsInput {
@@ -70,6 +71,7 @@ export interface NoBidsExplanation {
 }
 
 const CATEGORY: Readonly<Record<string, NoBidsReason>> = {
+  FUNDS: 'funds',
   PRICE: 'price',
   REPUTATION: 'reputation',
   JURISDICTION: 'jurisdiction',
@@ -83,8 +85,12 @@ const CATEGORY: Readonly<Record<string, NoBidsReason>> = {
   UNAVAILABLE: 'busy'
 }
 
-/** The order reasons are reported in: the first one present is the job's reason (the one whose fix would place the job soonest). */
-const PRIORITY: readonly NoBidsReason[] = ['price', 'reputation', 'jurisdiction', 'limits', 'busy', 'unknown']
+/**
+ * The order reasons are reported in: the first one present is the job's
+ * reason (the one whose fix would place the job soonest; a requester that
+ * cannot pay gets no bid whatever its price).
+ */
+const PRIORITY: readonly NoBidsReason[] = ['funds', 'price', 'reputation', 'jurisdiction', 'limits', 'busy', 'unknown']
 
 /** Limit codes, most telling first (ties in count go to the earlier one). */
 const LIMIT_CODES = ['MODEL_TOO_LARGE', 'INPUT_TOO_LARGE', 'MODEL_INVALID', 'UNSUPPORTED', 'DEADLINE']
@@ -116,8 +122,8 @@ const workers = (n: number): string => `${n} worker${n === 1 ? '' : 's'}`
  * Explains why a job found no worker, from what its requester saw. With no
  * refusal: `no-workers` (`no worker in region u33e`), or `busy` when usable
  * bids could still not take a shard. Otherwise the refusals are grouped by
- * {@link refusalCategory} and the first category in the order price,
- * reputation, limits, busy, unknown is the reason; its message names what
+ * {@link refusalCategory} and the first category in the order funds, price,
+ * reputation, jurisdiction, limits, busy, unknown is the reason; its message names what
  * to change, and the other categories follow as a count.
  */
 export function explainNoBids (input: NoBidsInput): NoBidsExplanation {
@@ -146,6 +152,9 @@ export function explainNoBids (input: NoBidsInput): NoBidsExplanation {
   let message: string
   let lowestAsk: number | undefined
   switch (reason) {
+    case 'funds':
+      message = `${workers(n)} in region ${region} ${n === 1 ? 'sees' : 'see'} too little spendable credit for the job's maximum cost (${mine[0]?.message ?? ''}); ask the fleet authority for a grant (fleetmesh authority grant), or lower maxPricePerUnit or the job's size`
+      break
     case 'price': {
       const asks = mine.map(r => r.askPricePerUnit).filter((a): a is number => a != null && Number.isFinite(a))
       if (asks.length > 0) {

@@ -129,3 +129,15 @@ export function decideBid (offer: OfferView, w: WorkerSituation, now: number): B
   if (now + eta > offer.deadline) return { bid: false, code: 'DEADLINE', reason: `cannot finish a shard before the deadline (needs ~${Math.round(eta)} ms)` }
   return { bid: true, pricePerUnit, capacity, msPerUnit: w.estimate.msPerUnit, setupMs: w.estimate.setupMs, modelCached: w.estimate.modelCached }
 }
+
+/**
+ * The most a job can cost its requester, credits: `maxPricePerUnit × Σ
+ * shardUnits × redundancy` (every replica of every shard paid at the
+ * offer's maximum). A worker checks the requester can afford it before
+ * bidding; the requester sets it aside when it awards the first shard.
+ */
+export function maxJobCost (terms: { shardUnits: readonly number[], maxPricePerUnit: number, redundancy?: number }): number {
+  let units = 0
+  for (const u of terms.shardUnits) units += u
+  return terms.maxPricePerUnit * units * Math.max(1, terms.redundancy ?? 1)
+}

@@ -6,6 +6,7 @@ import { sleep } from './context.js'
 import { InvalidJobError, JobCancelledError, JobFailedError, MarketNotStartedError, NoBidsError } from './errors.js'
 import { createJob } from './job.js'
 import { explainNoBids } from './no-bids.js'
+import { commitJobFunds, releaseJobFunds } from './job-funds.js'
 import { acceptBid, acceptNoBid, noBidsInput, regionPeers, shouldFailFast } from './requester-answers.js'
 import type { MarketContext } from './context.js'
 import type { JobResult, JobSpec, JobState, LeaseEvent, LeaseState, ShardResult } from './index.js'
@@ -275,6 +276,7 @@ export class MarketRequester {
           score: { weights: this.ctx.init.weights, unknownRttMs: this.ctx.init.unknownRttMs ?? UNKNOWN_RTT_MS },
           spread: job.spread
         })
+        if (plan.awards.length > 0 && !this.commitFunds(job)) break
         for (const a of plan.awards) {
           const slot = job.slots.find(s => s.shardIndex === a.shardIndex && s.replica === a.replica)
           const worker = job.bidders.get(a.bidder)
@@ -310,6 +312,13 @@ export class MarketRequester {
       job.placing = false
     }
     if (job.placeAgain && ACTIVE_JOB.has(job.state)) void this.place(job)
+  }
+
+  /** Sets the job's maximum cost aside before its first award (job-funds.ts); fails the job and returns false if it cannot be covered. */
+  private commitFunds (job: Job): boolean {
+    const err = commitJobFunds(this.ctx, job)
+    if (err != null) this.endJob(job, 'failed', err.message, err)
+    return err == null
   }
 
   /**
@@ -564,6 +573,7 @@ export class MarketRequester {
       this.emitLease(lease, toWorker)
       if (this.ctx.isStarted()) void this.sendCancel(lease, toWorker)
     }
+    if (state !== 'completed') releaseJobFunds(this.ctx, job)
     this.setJobState(job, state, reason)
     this.jobsById.delete(job.id)
     this.ctx.leave(bidsTopic(job.region))

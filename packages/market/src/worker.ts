@@ -7,7 +7,7 @@ import {
 import { sleep } from './context.js'
 import { KnownOffers } from './known-offers.js'
 import { boundLease, leaseExpiry } from './lease-bounds.js'
-import { decideBid } from './policy.js'
+import { decideBid, maxJobCost } from './policy.js'
 import type { AvailabilityDecision } from './availability.js'
 import type { MarketContext } from './context.js'
 import type { BidRefusal, HeldLease, LeaseEvent, LeaseHandler, LeaseHandlerOptions, LeaseState, OfferRequirements, WorkerInit, WorkerLease } from './index.js'
@@ -65,6 +65,8 @@ export class MarketWorker {
   private readonly myBids = new Map<string, { round: number, pricePerUnit: number }>()
   /** job id -> the offer round a NoBid was sent for (at most one per round) */
   private readonly noBidsSent = new Map<string, number>()
+  /** requester PeerId string -> the reconciliation a funds check waits for (fundsRefusal) */
+  private readonly fundsSyncs = new Map<string, Promise<void>>()
   private registered?: { handler: LeaseHandler, options: LeaseHandlerOptions }
   private draining = false
   private availability?: AvailabilityDecision
@@ -225,6 +227,11 @@ export class MarketWorker {
       await this.refuse(known, 'UNAVAILABLE', NO_LEASE_HANDLER)
       return
     }
+    const funds = await this.fundsRefusal(offer, v.signer)
+    if (funds != null) {
+      await this.refuse(known, 'FUNDS', funds)
+      return
+    }
     const refusal = this.canServe(offer, requesterStr)
     if (refusal != null) {
       await this.refuse(known, refusal.code, refusal.message)
@@ -264,6 +271,35 @@ export class MarketWorker {
     })
     this.ctx.metrics.bid('sent')
     this.ctx.emit('bid', { jobId: offer.jobId, bidder: this.ctx.components.peerId.toString(), side: 'sent', pricePerUnit: decision.pricePerUnit, capacity: decision.capacity, at: Date.now() })
+  }
+
+  /**
+   * Why the requester cannot pay for the offer as this worker's ledger sees
+   * it (its spendable balance is below the offer's maximum cost,
+   * {@link maxJobCost}), or undefined; a node whose ledger has no funds
+   * check bids regardless. Before refusing, the ledger reconciles once with
+   * the requester (at most one session per requester at a time, bounded by
+   * `directTimeoutMs`), so a grant that has not reached this worker yet
+   * does not cost the requester its job.
+   */
+  private async fundsRefusal (offer: JobOffer, requester: PeerId): Promise<string | undefined> {
+    const ledger = this.ctx.ledger()
+    if (ledger?.canAfford == null) return undefined
+    const key = requester.toString()
+    const cost = maxJobCost({ shardUnits: offer.shardUnits.map(Number), maxPricePerUnit: offer.maxPricePerUnit, redundancy: offer.redundancy })
+    if (ledger.canAfford(key, cost)) return undefined
+    if (ledger.reconcileWith != null) {
+      let sync = this.fundsSyncs.get(key)
+      if (sync == null) {
+        sync = ledger.reconcileWith(requester, { signal: AbortSignal.timeout(this.ctx.timings.directTimeoutMs) })
+          .then(() => {}, (err: any) => { this.ctx.log('reconciling with requester %p before refusing job %s failed - %s', requester, offer.jobId, err?.message ?? err) })
+          .finally(() => { this.fundsSyncs.delete(key) })
+        this.fundsSyncs.set(key, sync)
+      }
+      await sync
+      if (ledger.canAfford(key, cost)) return undefined
+    }
+    return `requester ${key} cannot pay the job's maximum cost of ${cost} credits`
   }
 
   /** Emits a skipped bid. */

@@ -16,6 +16,15 @@ describe('explainNoBids (pure)', () => {
     assert.match(excluded.message, /no other worker in region u33e took the shard \(1 worker left out/)
   })
 
+  it('funds: the requester cannot pay the maximum cost; it comes before price, and a grant is what to ask for', () => {
+    const e = explainNoBids({ ...base, regionPeers: ['a', 'b'], refusals: [refusal('a', 'FUNDS', 'requester x cannot pay the job\'s maximum cost of 60 credits'), refusal('b', 'PRICE', 'ask', 1)] })
+    assert.equal(e.reason, 'funds')
+    assert.match(e.message, /^1 worker in region u33e sees too little spendable credit for the job's maximum cost \(requester x cannot pay the job's maximum cost of 60 credits\); ask the fleet authority for a grant/)
+    assert.match(e.message, /other refusals: 1 price$/)
+    assert.equal(refusalCategory('FUNDS'), 'funds')
+    assert.equal(everyWorkerRefused({ regionPeers: ['a'], refusals: [refusal('a', 'FUNDS')] }), true, 'funds do not clear by waiting: fail fast')
+  })
+
   it('price: names the lowest ask and the maximum to raise', () => {
     const e = explainNoBids({ ...base, regionPeers: ['a', 'b'], refusals: [refusal('a', 'PRICE', 'ask', 1.25), refusal('b', 'PRICE', 'ask', 1)] })
     assert.equal(e.reason, 'price')

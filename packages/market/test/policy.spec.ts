@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { isWorkAllowed, ScriptedVehicleState } from '../src/availability.js'
-import { decideBid, powerCapacity, priceFor } from '../src/policy.js'
+import { decideBid, maxJobCost, powerCapacity, priceFor } from '../src/policy.js'
 import type { VehicleState } from '../src/availability.js'
 import type { OfferView, WorkerSituation } from '../src/policy.js'
 
@@ -49,6 +49,14 @@ describe('worker policy (pure)', () => {
     }
     const price = decideBid({ ...offer, maxPricePerUnit: 0.9 }, station, NOW)
     assert.equal(!price.bid && price.askPricePerUnit, 1, 'a price refusal carries the ask')
+  })
+})
+
+describe('maxJobCost (pure)', () => {
+  it('is maxPricePerUnit × all units × redundancy, in credits', () => {
+    assert.equal(maxJobCost({ shardUnits: [30, 30], maxPricePerUnit: 1 }), 60)
+    assert.equal(maxJobCost({ shardUnits: [10, 20, 30], maxPricePerUnit: 0.5, redundancy: 2 }), 60)
+    assert.equal(maxJobCost({ shardUnits: [4], maxPricePerUnit: 2, redundancy: 0 }), 8, 'an offer with redundancy 0 pays one replica')
   })
 })
 

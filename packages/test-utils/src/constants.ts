@@ -53,3 +53,6 @@ export const FLEET_STOP_TIMEOUT_MS = 15_000
 
 /** How long a CLI run may take by default before {@link runCli} kills it, ms. */
 export const CLI_TIMEOUT_MS = 60_000
+
+/** Credits of the grant a test fleet's authority gives each of its devices (test meshes, forked nodes, daemons of a local fleet): more than any test spends. */
+export const TEST_GRANT_CREDITS = 1_000_000

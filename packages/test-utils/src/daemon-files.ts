@@ -1,8 +1,10 @@
-import { mkdir, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { copyFile, mkdir, writeFile } from 'node:fs/promises'
+import { basename, join } from 'node:path'
+import { GRANT_FILE_SUFFIX, GRANTS_DIR } from '@fleetmesh/ledger'
 import { createAuthority, exportAuthorityPublicKey, generateSwarmKey, issueCertificate, loadOrCreateIdentity } from '@fleetmesh/peer'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { TEST_CERTIFICATE_VALID_MS } from './constants.js'
+import { createTestGrant } from './grants.js'
 import { LOOPBACK_GOSSIP_WHITELIST, loopbackListen } from './loopback.js'
 import type { DaemonConfig } from '@fleetmesh/daemon'
 import type { FleetAuthority, NodeRole } from '@fleetmesh/peer'
@@ -57,9 +59,16 @@ export interface DaemonIdentity {
   peerId: string
   /** `<dataDir>/certificate` */
   certificateFile: string
+  /** `<dataDir>/grants/<name>.grant`: its credit grant from the fleet authority */
+  grantFile: string
 }
 
-/** Makes `<root>/<name>` (mode 0700) with an identity key (as the daemon loads it) and a certificate from the fleet authority. */
+/**
+ * Makes `<root>/<name>` (mode 0700) with an identity key (as the daemon
+ * loads it), a certificate from the fleet authority, and a credit grant of
+ * TEST_GRANT_CREDITS from it in `<dataDir>/grants/` (the daemon's ledger
+ * adds it at start, so the daemon can submit jobs).
+ */
 export async function createDaemonIdentity (files: FleetFiles, init: DaemonIdentityInit): Promise<DaemonIdentity> {
   const dataDir = join(files.root, init.name)
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
@@ -68,7 +77,20 @@ export async function createDaemonIdentity (files: FleetFiles, init: DaemonIdent
   await writeFile(certificateFile, await issueCertificate(files.authority, {
     peerId, role: init.role, region: init.region ?? 'u33d', validForMs: init.validForMs ?? TEST_CERTIFICATE_VALID_MS, owner: init.owner
   }))
-  return { dataDir, peerId: peerId.toString(), certificateFile }
+  const grantsDir = join(dataDir, GRANTS_DIR)
+  await mkdir(grantsDir, { recursive: true, mode: 0o700 })
+  const grantFile = join(grantsDir, `${init.name}${GRANT_FILE_SUFFIX}`)
+  await writeFile(grantFile, await createTestGrant(files.authority, peerId.toString()))
+  return { dataDir, peerId: peerId.toString(), certificateFile, grantFile }
+}
+
+/** Copies each daemon's grant file into every other daemon's `<dataDir>/grants/`, so each starts knowing every grant (no wait for gossip). */
+export async function shareGrants (identities: DaemonIdentity[]): Promise<void> {
+  for (const from of identities) {
+    for (const to of identities) {
+      if (to !== from) await copyFile(from.grantFile, join(to.dataDir, GRANTS_DIR, basename(from.grantFile)))
+    }
+  }
 }
 
 /** The config keys every daemon on loopback sets the same way. */
@@ -113,6 +135,7 @@ export async function testDaemonConfig (files: FleetFiles, name: string, role: '
     mdns: false,
     worker: { enabled: false, pricePerUnit: 1, loadFactor: 0.5, maxLeases: 4, availability: { whileCharging: true, whileParked: true, minParkedSoc: 0.5, minChargingSoc: 0, maxBatteryTempC: 45 } },
     vehicle: { scripted: false, state: 'parked', soc: 0.8, batteryTempC: 20 },
+    ledger: { requireFunds: true },
     modelStore: { maxModelBytes: 64 * 1024 * 1024 },
     logLevel: 'error',
     ...over

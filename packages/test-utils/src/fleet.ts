@@ -16,7 +16,7 @@
  */
 export { FLEETMESH_BIN, runCli, spawnCli } from './cli.js'
 export { CLI_TIMEOUT_MS, FLEET_CERTIFICATE_VALID_MS, FLEET_READY_TIMEOUT_MS, FLEET_STOP_TIMEOUT_MS, GOSSIP_SETTLE_MS } from './constants.js'
-export { createDaemonIdentity, createFleetFiles, loopbackDaemonConfig, testDaemonConfig } from './daemon-files.js'
+export { createDaemonIdentity, createFleetFiles, loopbackDaemonConfig, shareGrants, testDaemonConfig } from './daemon-files.js'
 export type { DaemonIdentity, DaemonIdentityInit, FleetFiles, LoopbackDaemonConfig } from './daemon-files.js'
 export { FleetStartError } from './errors.js'
 export { startLocalFleet } from './local-fleet.js'

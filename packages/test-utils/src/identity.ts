@@ -18,6 +18,8 @@ export interface FleetKeys {
   authority: FleetAuthority
   /** PSK v1 swarm key file bytes */
   swarmKey: Uint8Array
+  /** the fleet's credit grants so far, encoded (a test mesh's), which a forked node of the fleet adds at start */
+  grants?: () => Uint8Array[]
 }
 
 /** A fresh fleet authority and swarm key. */
@@ -31,6 +33,8 @@ export interface TestIdentity {
   peerId: PeerId
   /** encoded certificate signed by the fleet authority */
   certificate: Uint8Array
+  /** an encoded credit grant from the fleet authority to this device (`createTestGrant`), which its node adds to its ledger at start */
+  grant?: Uint8Array
 }
 
 /** What {@link createTestIdentity} certifies. */
@@ -76,6 +80,8 @@ export interface SerializedIdentity {
   swarmKey: string
   /** the fleet authority's public key (`exportAuthorityPublicKey`) */
   authority: string
+  /** credit grants, base64: the device's (`TestIdentity.grant`) and the fleet's others (`FleetKeys.grants`) */
+  grants?: string[]
 }
 
 /** The fleet's part of a {@link SerializedIdentity}: the swarm key file text and the authority's public key. */
@@ -83,11 +89,17 @@ export function serializeFleetKeys (keys: FleetKeys): Pick<SerializedIdentity, '
   return { swarmKey: new TextDecoder().decode(keys.swarmKey), authority: exportAuthorityPublicKey(keys.authority.publicKey) }
 }
 
+function serializedGrants (identity: TestIdentity, keys: FleetKeys): Pick<SerializedIdentity, 'grants'> {
+  const all = new Set([...(identity.grant != null ? [identity.grant] : []), ...(keys.grants?.() ?? [])])
+  return all.size > 0 ? { grants: [...all].map(g => Buffer.from(g).toString('base64')) } : {}
+}
+
 /** Writes `identity` and `keys` as strings for a forked node; {@link deserializeIdentity} reads them back. */
 export function serializeIdentity (identity: TestIdentity, keys: FleetKeys): SerializedIdentity {
   return {
     key: Buffer.from(privateKeyToProtobuf(identity.privateKey)).toString('base64'),
     certificate: Buffer.from(identity.certificate).toString('base64'),
+    ...serializedGrants(identity, keys),
     ...serializeFleetKeys(keys)
   }
 }
@@ -99,6 +111,8 @@ export interface DeserializedIdentity {
   /** PSK v1 swarm key file text */
   swarmKey: string
   trustedAuthorities: PublicKey[]
+  /** the credit grants the ledger adds at start (present when the identity carries some) */
+  ledger?: { grants: Uint8Array[] }
 }
 
 /**
@@ -111,6 +125,7 @@ export function deserializeIdentity (serialized: SerializedIdentity): Deserializ
     privateKey: privateKeyFromProtobuf(Buffer.from(serialized.key, 'base64')),
     certificate: Uint8Array.from(Buffer.from(serialized.certificate, 'base64')),
     swarmKey: serialized.swarmKey,
-    trustedAuthorities: [importAuthorityPublicKey(serialized.authority)]
+    trustedAuthorities: [importAuthorityPublicKey(serialized.authority)],
+    ...(serialized.grants != null ? { ledger: { grants: serialized.grants.map(g => Uint8Array.from(Buffer.from(g, 'base64'))) } } : {})
   }
 }

@@ -7,9 +7,10 @@ import { ApiClient } from '@fleetmesh/daemon'
 import { trackChild } from './children.js'
 import { FLEET_CERTIFICATE_VALID_MS, FLEET_READY_TIMEOUT_MS, FLEET_STOP_TIMEOUT_MS, GOSSIP_SETTLE_MS } from './constants.js'
 import { FLEETMESH_BIN } from './cli.js'
-import { createDaemonIdentity, createFleetFiles, loopbackDaemonConfig } from './daemon-files.js'
+import { createDaemonIdentity, createFleetFiles, loopbackDaemonConfig, shareGrants } from './daemon-files.js'
 import { FleetStartError } from './errors.js'
 import { delay } from './wait.js'
+import type { DaemonIdentity } from './daemon-files.js'
 import type { FleetAuthority, NodeRole } from '@fleetmesh/peer'
 import type { ChildProcess } from 'node:child_process'
 
@@ -97,8 +98,10 @@ async function tcpAddrs (client: ApiClient): Promise<string[]> {
 }
 
 /**
- * Starts a local fleet: the first station is every other node's bootstrap
- * node; it starts first, the others one after another. Resolves once every
+ * Starts a local fleet: every node certified by one fleet authority and
+ * funded by it (a credit grant of TEST_GRANT_CREDITS in its
+ * `<dataDir>/grants/`, see `createDaemonIdentity`); the first station is
+ * every other node's bootstrap node; it starts first, the others one after another. Resolves once every
  * daemon answers on its API, the first station has admitted every other
  * node, every node has an admitted peer, and GOSSIP_SETTLE_MS have passed.
  *
@@ -124,8 +127,13 @@ export async function startLocalFleet (init: LocalFleetInit): Promise<LocalFleet
     return codes
   }
 
+  // every identity (and its grant) first, so each daemon starts knowing every node's grant: a worker never refuses a funded requester for want of gossip
+  const identities = new Map<string, DaemonIdentity>()
+  for (const spec of init.nodes) identities.set(spec.name, await createDaemonIdentity(files, { name: spec.name, role: spec.role, region: spec.region, owner: spec.owner ?? '', validForMs: FLEET_CERTIFICATE_VALID_MS }))
+  await shareGrants([...identities.values()])
+
   const launch = async (spec: FleetNodeSpec, bootstrap: string[]): Promise<FleetDaemon> => {
-    const identity = await createDaemonIdentity(files, { name: spec.name, role: spec.role, region: spec.region, owner: spec.owner ?? '', validForMs: FLEET_CERTIFICATE_VALID_MS })
+    const identity = identities.get(spec.name) as DaemonIdentity
     const config = {
       ...loopbackDaemonConfig(files, identity, { role: spec.role, region: spec.region, bootstrap, bidWindowMs: init.bidWindowMs }),
       worker: { enabled: spec.worker, pricePerUnit: spec.pricePerUnit ?? 1 },

@@ -1,10 +1,14 @@
 import { createMeshNode } from '@fleetmesh/peer'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { TEST_GRANT_CREDITS } from './constants.js'
+import { createTestGrant } from './grants.js'
 import { createFleetKeys, createTestIdentity } from './identity.js'
 import { loopbackGossip, loopbackListen } from './loopback.js'
 import { waitUntil } from './wait.js'
 import type { FleetKeys, TestIdentity, TestIdentityInit } from './identity.js'
 import type { FleetAuthority, MeshNode, MeshNodeInit, NodeRole } from '@fleetmesh/peer'
+import type { PeerId } from '@libp2p/interface'
 
 /**
  * Meshes of real in-process fleetmesh nodes for tests: one fleet authority
@@ -29,6 +33,12 @@ import type { FleetAuthority, MeshNode, MeshNodeInit, NodeRole } from '@fleetmes
 export interface TestMeshInit {
   /** gossipsub options of every node @default loopbackGossip() */
   gossip?: MeshNodeInit['gossip']
+  /**
+   * credits the mesh's authority grants each device (`identity()` and
+   * `add()`), so any node can submit jobs; 0 for none (a test of unfunded
+   * requesters) @default TEST_GRANT_CREDITS (1,000,000)
+   */
+  grantCredits?: number
 }
 
 /** A running test mesh. */
@@ -37,14 +47,17 @@ export interface TestMesh extends FleetKeys {
   swarmKey: Uint8Array
   /** every node started through {@link TestMesh.add} and not yet stopped */
   nodes: MeshNode[]
-  /** A device certified by this mesh's authority (for a node started elsewhere, or a forked one). */
+  /** A device certified by this mesh's authority, with a credit grant (`TestIdentity.grant`) unless the mesh grants none (for a node started elsewhere, or a forked one). */
   identity(role: NodeRole, region: string, init?: Omit<TestIdentityInit, 'role' | 'region'>): Promise<TestIdentity>
   /**
    * Starts a node of `role` in `region` with a fresh certified identity, a
    * loopback listen address and the mesh's gossip options; fields of
    * `init` replace those defaults (a given `privateKey` without a
    * `certificate` is certified, with `owner` in the certificate; a given
-   * `certificate` is used as it is, even for another key).
+   * `certificate` is used as it is, even for another key). Its ledger is
+   * given a credit grant for its PeerId (`init.ledger.grants`, added at
+   * start), and the grants of every other device of the mesh, unless the
+   * mesh grants none; running nodes are given each new device's grant.
    */
   add(role: NodeRole, region: string, init?: Partial<MeshNodeInit> & { owner?: string }): Promise<MeshNode>
   /** Stops one node and forgets it. */
@@ -58,14 +71,35 @@ export async function createTestMesh (init: TestMeshInit = {}): Promise<TestMesh
   const keys = await createFleetKeys()
   const gossip = init.gossip ?? loopbackGossip()
   const nodes: MeshNode[] = []
-  const identity: TestMesh['identity'] = async (role, region, over = {}) => createTestIdentity(keys.authority, { ...over, role, region })
+  const credits = init.grantCredits ?? TEST_GRANT_CREDITS
+  /** every grant the mesh issued: each node starts with all of them, and running nodes get each new one */
+  const grants = new Map<string, Uint8Array>()
+  const grantFor = async (peerId: PeerId): Promise<Uint8Array | undefined> => {
+    if (credits <= 0) return undefined
+    const key = peerId.toString()
+    let grant = grants.get(key)
+    if (grant == null) {
+      grant = await createTestGrant(keys.authority, key, { credits })
+      grants.set(key, grant)
+      const g = grant
+      await Promise.allSettled(nodes.map(async n => n.ledger.addGrant(g)))
+    }
+    return grant
+  }
+  const identity: TestMesh['identity'] = async (role, region, over = {}) => {
+    const id = await createTestIdentity(keys.authority, { ...over, role, region })
+    const grant = await grantFor(id.peerId)
+    return grant != null ? { ...id, grant } : id
+  }
   return {
     ...keys,
+    grants: () => [...grants.values()],
     nodes,
     identity,
     async add (role, region, { owner, ...over } = {}) {
       const privateKey = over.privateKey ?? await generateKeyPair('Ed25519')
       const certificate = over.certificate ?? (await identity(role, region, { privateKey, owner })).certificate
+      await grantFor(peerIdFromPrivateKey(privateKey))
       const node = await createMeshNode({
         role,
         region,
@@ -75,7 +109,8 @@ export async function createTestMesh (init: TestMeshInit = {}): Promise<TestMesh
         trustedAuthorities: [keys.authority.publicKey],
         listen: [loopbackListen()],
         gossip,
-        ...over
+        ...over,
+        ledger: { ...over.ledger, grants: [...(over.ledger?.grants ?? []), ...grants.values()] }
       })
       nodes.push(node)
       return node

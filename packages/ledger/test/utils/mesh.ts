@@ -117,7 +117,7 @@ function syntheticMarket (init: MarketInit): (components: any) => { market: Mark
 }
 
 export async function createLedgerFleet (): Promise<LedgerFleet> {
-  const mesh = await createTestMesh()
+  const mesh = await createTestMesh({ grantCredits: 0 }) // funding tests grant what they need
   const nodes: LedgerNode[] = []
   const fleet: LedgerFleet = {
     authority: mesh.authority,
