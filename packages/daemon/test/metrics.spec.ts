@@ -59,7 +59,9 @@ describe('Prometheus metrics of daemons that ran a job', function () {
     const view = await client.wait(jobId, { intervalMs: 100 })
     assert.equal(view.state, 'done', view.error)
     // the receipt is countersigned after the result; the worker hears of it by gossip or reconciliation
-    await waitUntil(() => (worker.node.libp2p.services.ledger as any)?.size > 0, { timeoutMs: 60_000, intervalMs: 100, message: 'the worker to store the countersigned receipt' })
+    // (the ledger holds the fleet's grants from the start: wait for the worker's earnings, not for any entry)
+    const workerId = worker.node.peerId.toString()
+    await waitUntil(() => (worker.node.ledger.balances().peers[workerId]?.earned ?? 0) > 0, { timeoutMs: 60_000, intervalMs: 100, message: 'the worker to store a countersigned receipt that pays it' })
     await waitUntil(() => worker.node.libp2p.services.market.heldLeases().length === 0, { timeoutMs: 30_000, intervalMs: 100, message: 'the worker lease to end' })
     scraped = { requester: await requester.metrics.text(), worker: await worker.metrics.text() }
   })

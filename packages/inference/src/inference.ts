@@ -165,7 +165,8 @@ export class InferenceService extends TypedEventEmitter<InferenceEvents> impleme
     const result = runJob(this, jobId, init, emit, signal, marketResult, verification).then(
       async (r: WireTensor[]) => {
         // durable before the outputs are served: a requester that dies from here on still pays its workers when it restarts
-        await holdJobSettlement(this, await marketResult.promise, verification).catch((err: any) => { this.log.error('settlement of job %s not recorded - %s', jobId, err?.message ?? err) })
+        // (what it pays is known now; the market job may still be ending its leases)
+        await holdJobSettlement(this, jobId, verification).catch((err: any) => { this.log.error('settlement of job %s not recorded - %s', jobId, err?.message ?? err) })
         this.metrics?.jobs.increment({ done: true })
         emit({ type: 'done', jobId, at: Date.now() })
         events.end()

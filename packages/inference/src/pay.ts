@@ -67,7 +67,7 @@ export async function payMicroBatches (ledger: Ledger, jobId: string, held: Held
  * requester killed from then on countersigns them when it restarts
  * (`Ledger.holdSettlement`).
  */
-export async function holdJobSettlement (svc: InferenceService, job: JobResult, v: Verification): Promise<void> {
+export async function holdJobSettlement (svc: InferenceService, jobId: string, v: Verification): Promise<void> {
   const ledger = svc.ledger
   if (ledger == null) return
   const receipts = []
@@ -75,7 +75,7 @@ export async function holdJobSettlement (svc: InferenceService, job: JobResult, 
     if (v.caught.has(h.worker)) continue
     try { receipts.push(decodeReceipt(h.bytes)) } catch {}
   }
-  await ledger.holdSettlement(job.jobId, receipts)
+  await ledger.holdSettlement(jobId, receipts)
 }
 
 /**
