@@ -60,7 +60,8 @@ describe('settlement survives the requester', function () {
     for (const w of workers) {
       const id = w.peerId.toString()
       if ((signed.get(id) ?? []).length === 0) continue
-      assert.ok((await paid(w)).length > 0, `worker ${id} holds its countersigned micro-batch receipts`)
+      // the countersigned copy is in the worker's memory first, in its store's worker index a moment later
+      await waitUntil(async () => (await paid(w)).length > 0, { timeoutMs: 20_000, intervalMs: 250, message: `worker ${id} to index its countersigned micro-batch receipts` })
       const earned = w.ledger.balances().peers[id]?.earned ?? 0
       assert.ok(earned > 0, `worker ${id} was paid (earned ${earned})`)
     }
