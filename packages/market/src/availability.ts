@@ -200,11 +200,25 @@ export class ReportedVehicleState extends TypedEventEmitter<VehicleStateEvents> 
    */
   report (state: Pick<VehicleState, 'drive' | 'soc' | 'batteryTempC'>, heardAt: number = Date.now()): void {
     this.state = { drive: state.drive, soc: state.soc, batteryTempC: state.batteryTempC, heardAt }
+    this.armStaleTimer(heardAt)
+    this.safeDispatchEvent('change', { detail: this.current() })
+  }
+
+  /**
+   * Emits `change` once the report heard at `heardAt` is stale. A timer may
+   * fire a millisecond before `Date.now()` reaches its due time (the event
+   * loop's clock is cached), and a `change` then would find the state still
+   * fresh with no later event to follow: so it re-arms until it is stale.
+   */
+  private armStaleTimer (heardAt: number): void {
     clearTimeout(this.staleTimer)
     const due = heardAt + this.maxStaleMs + 1 - Date.now()
-    this.staleTimer = setTimeout(() => { this.safeDispatchEvent('change', { detail: this.current() }) }, Math.max(0, due))
+    this.staleTimer = setTimeout(() => {
+      if (this.state?.heardAt !== heardAt) return
+      if (Date.now() - heardAt <= this.maxStaleMs) { this.armStaleTimer(heardAt); return }
+      this.safeDispatchEvent('change', { detail: this.current() })
+    }, Math.max(0, due))
     this.staleTimer.unref?.()
-    this.safeDispatchEvent('change', { detail: this.current() })
   }
 
   /** Forgets the last report (the source lost the vehicle): the state is unknown for `reason`. */

@@ -88,4 +88,21 @@ describe('vehicle state: unknown and stale states', () => {
     assert.deepEqual(changes, [true, false], 'one more change once the report is stale, and it is then not allowed')
     await source.stop()
   })
+
+  it('a staleness timer that fires before the wall clock reaches its due time still ends in a stale change', async () => {
+    // the event loop's cached clock lets a timer fire a millisecond early; here the wall clock lags the timers by 30 ms
+    const realNow = Date.now
+    try {
+      const source = new ReportedVehicleState({ maxStaleMs: 200 })
+      const changes: boolean[] = []
+      source.addEventListener('change', () => { changes.push(isWorkAllowed(source.current(), { maxStaleMs: 200 }).allowed) })
+      source.report(parked)
+      Date.now = () => realNow() - 30
+      await new Promise(resolve => setTimeout(resolve, 1000))
+      assert.deepEqual(changes, [true, false], 'the early timer is re-armed, and the one change after the report finds it stale')
+      await source.stop()
+    } finally {
+      Date.now = realNow
+    }
+  })
 })
