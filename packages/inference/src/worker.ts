@@ -65,6 +65,8 @@ interface SessionConfig {
   join: StageJoin<WireTensor[]>
   /** runs one after another, in the order their parts completed */
   chain: Promise<void>
+  /** the digest, receipt and send of the micro-batch that ran last (overlaps the next run) */
+  posting: Promise<void>
   /** graph inputs this stage takes from the requester per micro-batch */
   requesterInputs: boolean
   /** the last output frame handed to the channel */
@@ -235,6 +237,7 @@ export class InferenceWorker {
       ready: Promise.resolve(),
       join: new StageJoin(sources, MAX_PENDING_JOIN),
       chain: Promise.resolve(),
+      posting: Promise.resolve(),
       requesterInputs: sources.includes('requester'),
       lastSend: Promise.resolve(),
       upstreamMs: new Map(),
@@ -329,7 +332,12 @@ export class InferenceWorker {
     while (true) {
       const m = await channel.next()
       if (m == null || config.ended) return
-      if (m.finish != null) { s.finished.resolve(); return }
+      if (m.finish != null) {
+        // the last micro-batch's receipt and send are done before the lease ends
+        await config.posting
+        s.finished.resolve()
+        return
+      }
       if (m.data == null) continue
       const data = m.data
       if (source === 'requester' && !config.requesterInputs) throw new InferenceError(`stage ${config.open.stage} takes no micro-batches from the requester`)
@@ -338,17 +346,30 @@ export class InferenceWorker {
       const parts = config.join.add(data.seq, source, m.payload ?? [])
       if (parts == null) continue
       const inputs = [...(parts.get('previous') ?? []), ...(parts.get('requester') ?? [])]
-      const run = config.chain.then(async () => { await this.runOne(s, config, data.seq, data.items, inputs) })
-      config.chain = run.catch(() => {})
+      // micro-batch i runs while i − 1 is digested, signed and sent (the runner is another process, so the two
+      // use two cores); i + 1 waits for both: one run and one send in flight, never more
+      const previousPost = config.posting
+      const ran = config.chain.then(async () => await this.runOne(s, config, data.seq, data.items, inputs))
+      const done = Promise.all([ran, previousPost])
+      config.posting = done.then(async ([post]) => { await post?.() }).catch(() => {})
+      config.chain = done.then(() => {}, () => {})
       // the stream that completed a micro-batch waits for its run: back-pressure on the sender
-      await run.catch(() => {})
+      await ran.catch(() => {})
     }
   }
 
-  /** Runs one micro-batch and sends its outputs on (next stage) or back (result); reports a failure on the control stream. */
-  private async runOne (s: WorkerSession, config: SessionConfig, seq: number, items: number, inputs: WireTensor[]): Promise<void> {
+  /**
+   * Runs one micro-batch; returns the step that digests, signs and sends its
+   * outputs on (next stage) or back (result). Either reports a failure on
+   * the control stream (then there is no step).
+   */
+  private async runOne (s: WorkerSession, config: SessionConfig, seq: number, items: number, inputs: WireTensor[]): Promise<(() => Promise<void>) | undefined> {
     if (config.ended) return
     const open = config.open
+    const fail = (err: any): void => {
+      this.ctx.log('lease %s micro-batch %d failed - %s', open.leaseId, seq, err?.message ?? err)
+      if (!config.ended) config.control.send(errorFrame(err, seq, open.stage))
+    }
     try {
       const runtime = await this.ctx.runtime()
       const names = this.ctx.models.store.info(open.modelCid).info.inputs.map(i => i.name)
@@ -364,31 +385,37 @@ export class InferenceWorker {
       s.computeMs += ran.computeMs
       this.ctx.metrics?.workerCompute.observe(ran.computeMs / 1000)
       this.ctx.metrics?.workerMicroBatches.increment({ [open.kind === 'data' ? 'data' : 'stage']: true })
-      const digests = { input: digestTensors(inputs), output: outputDigest(outputs) }
-      s.digests.set(seq, digests)
-      // each stage's time travels on with the micro-batch: the requester sizes micro-batches from them
-      const stageComputeMs = [...(config.upstreamMs.get(seq) ?? []), ran.computeMs]
-      config.upstreamMs.delete(seq)
-      const delay = this.ctx.delayMicroBatch?.(open) ?? 0
-      if (delay > 0) await new Promise(resolve => setTimeout(resolve, delay))
-      if (config.ended) return
-      // the next run may start while this one's outputs are written; the one after waits for them (bounded buffering)
-      await config.lastSend
-      this.ctx.log.trace('stage %d micro-batch %d: digests done, sending', open.stage, seq)
-      const sent = (): void => { this.ctx.log.trace('stage %d micro-batch %d: handed to the stream', open.stage, seq) }
-      if (config.next != null) {
-        // the requester pays every stage per micro-batch: a middle stage's receipt travels alone on its control stream, before the activations leave
-        const receipt = await this.frameReceipt(s, config, seq, digests, items, ran.computeMs, startedAt)
-        if (config.ended) return
-        if (receipt.byteLength > 0) config.control.send({ result: { seq, tensors: new Uint8Array(), computeMs: ran.computeMs, more: false, receipt, stageComputeMs: [] } }).catch(() => {})
-        config.lastSend = config.next.send({ data: { seq, tensors: new Uint8Array(), more: false, items, stageComputeMs } }, outputs).then(sent, () => {})
-      } else {
-        const receipt = await this.frameReceipt(s, config, seq, digests, items, ran.computeMs, startedAt)
-        config.lastSend = config.control.send({ result: { seq, tensors: new Uint8Array(), computeMs: ran.computeMs, more: false, receipt, stageComputeMs: open.kind === 'stage' ? stageComputeMs : [] } }, outputs).then(sent, () => {})
-      }
+      return async () => { await this.postOne(s, config, seq, items, inputs, outputs, ran.computeMs, startedAt).catch(fail) }
     } catch (err: any) {
-      this.ctx.log('lease %s micro-batch %d failed - %s', open.leaseId, seq, err?.message ?? err)
-      if (!config.ended) config.control.send(errorFrame(err, seq, open.stage))
+      fail(err)
+    }
+  }
+
+  /** Digests, signs the receipt of and sends one micro-batch's outputs (see {@link runOne}). */
+  private async postOne (s: WorkerSession, config: SessionConfig, seq: number, items: number, inputs: WireTensor[], outputs: WireTensor[], computeMs: number, startedAt: number): Promise<void> {
+    if (config.ended) return
+    const open = config.open
+    const digests = { input: digestTensors(inputs), output: outputDigest(outputs) }
+    s.digests.set(seq, digests)
+    // each stage's time travels on with the micro-batch: the requester sizes micro-batches from them
+    const stageComputeMs = [...(config.upstreamMs.get(seq) ?? []), computeMs]
+    config.upstreamMs.delete(seq)
+    const delay = this.ctx.delayMicroBatch?.(open) ?? 0
+    if (delay > 0) await new Promise(resolve => setTimeout(resolve, delay))
+    if (config.ended) return
+    // the next run may start while this one's outputs are written; the one after waits for them (bounded buffering)
+    await config.lastSend
+    this.ctx.log.trace('stage %d micro-batch %d: digests done, sending', open.stage, seq)
+    const sent = (): void => { this.ctx.log.trace('stage %d micro-batch %d: handed to the stream', open.stage, seq) }
+    if (config.next != null) {
+      // the requester pays every stage per micro-batch: a middle stage's receipt travels alone on its control stream, before the activations leave
+      const receipt = await this.frameReceipt(s, config, seq, digests, items, computeMs, startedAt)
+      if (config.ended) return
+      if (receipt.byteLength > 0) config.control.send({ result: { seq, tensors: new Uint8Array(), computeMs, more: false, receipt, stageComputeMs: [] } }).catch(() => {})
+      config.lastSend = config.next.send({ data: { seq, tensors: new Uint8Array(), more: false, items, stageComputeMs } }, outputs).then(sent, () => {})
+    } else {
+      const receipt = await this.frameReceipt(s, config, seq, digests, items, computeMs, startedAt)
+      config.lastSend = config.control.send({ result: { seq, tensors: new Uint8Array(), computeMs, more: false, receipt, stageComputeMs: open.kind === 'stage' ? stageComputeMs : [] } }, outputs).then(sent, () => {})
     }
   }
 
