@@ -58,10 +58,15 @@ describe('Prometheus metrics of daemons that ran a job', function () {
     const { jobId } = await client.submit({ model: cid, inputs: [{ name: 'x', dtype: 'float32', dims: [batch, 8], data: Float32Array.from({ length: batch * 8 }, (_, i) => Math.cos(i)) }], mode: 'data', shards: 1, maxPrice: 10 })
     const view = await client.wait(jobId, { intervalMs: 100 })
     assert.equal(view.state, 'done', view.error)
-    // the receipt is countersigned after the result; the worker hears of it by gossip or reconciliation
-    // (the ledger holds the fleet's grants from the start: wait for the worker's earnings, not for any entry)
+    // the receipts (one per micro-batch) are countersigned after the result; the worker hears of them by gossip or
+    // reconciliation (the ledger holds the fleet's grants from the start: wait for the worker's earnings to reach
+    // what the requester spent, not for any entry or the first receipt)
     const workerId = worker.node.peerId.toString()
-    await waitUntil(() => (worker.node.ledger.balances().peers[workerId]?.earned ?? 0) > 0, { timeoutMs: 60_000, intervalMs: 100, message: 'the worker to store a countersigned receipt that pays it' })
+    const requesterId = requester.node.peerId.toString()
+    await waitUntil(() => {
+      const spent = requester.node.ledger.balances().peers[requesterId]?.spent ?? 0
+      return spent > 0 && worker.node.ledger.balances().peers[workerId]?.earned === spent
+    }, { timeoutMs: 60_000, intervalMs: 100, message: 'the worker to store every countersigned receipt that pays it' })
     await waitUntil(() => worker.node.libp2p.services.market.heldLeases().length === 0, { timeoutMs: 30_000, intervalMs: 100, message: 'the worker lease to end' })
     scraped = { requester: await requester.metrics.text(), worker: await worker.metrics.text() }
   })
