@@ -12,7 +12,8 @@ import type { SerializedIdentity } from '@fleetmesh/test-utils'
 /** One market worker to host: role, region, listen address, asking price, and its key and certificate as `serializeIdentity` writes them. */
 export interface MarketBenchSpec extends Pick<SerializedIdentity, 'key' | 'certificate'> { role: NodeRole, region: string, listen: string, price: number }
 export type MarketWorkerCommand =
-  | { id: number, type: 'start', specs: MarketBenchSpec[], bootstrap: string[], swarmKey: string, authority: string, gossip: any }
+  /** `grants`: the fleet's credit grants, base64 (the requester's: workers bid only for requesters that can pay) */
+  | { id: number, type: 'start', specs: MarketBenchSpec[], bootstrap: string[], swarmKey: string, authority: string, grants: string[], gossip: any }
   | { id: number, type: 'rss' }
   | { id: number, type: 'stop' }
 
@@ -23,7 +24,7 @@ async function handle (cmd: MarketWorkerCommand): Promise<unknown> {
     case 'start': {
       const gossip = loopbackGossip(cmd.gossip)
       await Promise.all(cmd.specs.map(async spec => {
-        const identity = deserializeIdentity({ ...spec, swarmKey: cmd.swarmKey, authority: cmd.authority })
+        const identity = deserializeIdentity({ ...spec, swarmKey: cmd.swarmKey, authority: cmd.authority, grants: cmd.grants })
         const { certificate, trustedAuthorities: trusted } = identity
         const node = await createMeshNode({
           role: spec.role,

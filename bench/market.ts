@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createAuthority, createMeshNode, issueCertificate } from '@fleetmesh/peer'
-import { createFleetKeys, createTestIdentity, loopbackGossip, loopbackListen, serializeFleetKeys, serializeIdentity } from '@fleetmesh/test-utils'
+import { createFleetKeys, createTestGrant, createTestIdentity, loopbackGossip, loopbackListen, serializeFleetKeys, serializeIdentity } from '@fleetmesh/test-utils'
 import { market, marketTopicScoreParams, ReplayWindow, CertificateCache, sealMarketMessage, validateMarketMessage } from '@fleetmesh/market'
 import { BidderRole, MAX_BID_BYTES } from '@fleetmesh/protocol'
 import type { MarketBenchSpec, MarketWorkerCommand } from './market-worker.js'
@@ -66,12 +66,15 @@ async function main (): Promise<Record<string, unknown>> {
   const { swarmKey, authority: authorityPub } = serializeFleetKeys(keys)
   const topics = marketTopicScoreParams([REGION])
 
-  const { privateKey: rKey, certificate: rCert } = await createTestIdentity(authority, { role: 'station', region: REGION })
+  const { privateKey: rKey, certificate: rCert, peerId: rPeerId } = await createTestIdentity(authority, { role: 'station', region: REGION })
+  // the requester spends from a grant every worker knows of (the ledger's requireFunds: without one every worker answers NoBid FUNDS)
+  const grant = await createTestGrant(authority, rPeerId.toString())
   const requester = await createMeshNode({
     role: 'station',
     region: REGION,
     privateKey: rKey,
     certificate: rCert,
+    ledger: { grants: [grant] },
     swarmKey: keys.swarmKey,
     trustedAuthorities: [authority.publicKey],
     listen: [loopbackListen()],
@@ -92,7 +95,7 @@ async function main (): Promise<Record<string, unknown>> {
     const shares: MarketBenchSpec[][] = workers.map(() => [])
     specs.forEach((s, i) => shares[i % workers.length]!.push(s))
     const t0 = Date.now()
-    await Promise.all(workers.map(async (w, wi) => w.call({ type: 'start', specs: shares[wi]!, bootstrap, swarmKey, authority: authorityPub, gossip: topics })))
+    await Promise.all(workers.map(async (w, wi) => w.call({ type: 'start', specs: shares[wi]!, bootstrap, swarmKey, authority: authorityPub, grants: [Buffer.from(grant).toString('base64')], gossip: topics })))
     const deadline = Date.now() + 60_000
     while (requester.libp2p.services.admission.admitted().length < size && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 200))
     const startupMs = Date.now() - t0
