@@ -33,7 +33,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createMeshNode, generateTokens, LocalStatefulSession } from '@fleetmesh/peer'
 import { createRuntime, decoderInitialState, decoderStatePairs, generateDecoder, LocalSession, ModelStore } from '@fleetmesh/runtime'
-import { createFleetKeys, createTestIdentity, forkNode, killChildProcesses, loopbackGossip, loopbackListen, serializeIdentity } from '@fleetmesh/test-utils'
+import { createFleetKeys, createTestGrant, createTestIdentity, forkNode, killChildProcesses, loopbackGossip, loopbackListen, serializeIdentity } from '@fleetmesh/test-utils'
 import type { InferCounters, InferenceSession, MeshNode, SessionProgress } from '@fleetmesh/peer'
 import type { WireTensor } from '@fleetmesh/protocol'
 import type { ForkedNode } from '@fleetmesh/test-utils'
@@ -121,7 +121,10 @@ try {
 
   const keys = await createFleetKeys()
   const { authority, swarmKey } = keys
-  const { privateKey, certificate } = await createTestIdentity(authority, { role: 'station' })
+  const { privateKey, certificate, peerId } = await createTestIdentity(authority, { role: 'station' })
+  // the requester spends from a grant every worker knows of (the ledger's requireFunds): workers add the fleet's grants at start
+  const grant = await createTestGrant(authority, peerId.toString())
+  keys.grants = () => [grant]
   requester = await createMeshNode({
     role: 'station',
     region: 'u33d',
@@ -129,6 +132,7 @@ try {
     swarmKey,
     trustedAuthorities: [authority.publicKey],
     certificate,
+    ledger: { grants: [grant] },
     listen: [loopbackListen()],
     modelStore: { dir: join(root, 'requester') },
     market: { bidWindowMs: 1000 },
