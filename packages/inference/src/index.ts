@@ -241,8 +241,17 @@ export interface SessionInit {
   region?: string
   /** data residency: only workers certified in this jurisdiction serve the session @default none */
   jurisdiction?: string
-  /** steps between state snapshots fetched from the workers (a lost stage is then restored from the last one); 0 = recover by replaying every step @default 0 */
+  /** steps between state snapshots fetched from the workers (a lost stage is then restored from the last one); 0 = snapshots only when the replay log fills (see `maxReplaySteps`) @default 0 */
   snapshotEvery?: number
+  /**
+   * most steps in the requester's replay log (step inputs since the last complete snapshot): at half of it the
+   * session asks the stages for a snapshot, which restarts the log; a step that finds it full (no snapshot came:
+   * a stage's state is over its worker's frame limit) fails with `ERR_SESSION_REPLAY_LIMIT`
+   * @default MAX_SESSION_REPLAY_STEPS (512)
+   */
+  maxReplaySteps?: number
+  /** most bytes of step inputs in the replay log, bounded as `maxReplaySteps` @default MAX_SESSION_REPLAY_BYTES (64 MiB) */
+  maxReplayBytes?: number
   /** aborting it ends the session: its steps fail with ERR_SESSION_CLOSED and its leases are cancelled (no receipts, as for a cancelled job) */
   signal?: AbortSignal
 }
@@ -287,7 +296,7 @@ export interface InferenceSession extends TypedEventTarget<SessionEvents> {
    * Runs one step with the model's non-state inputs; resolves with its
    * outputs minus the state outputs. Steps run one at a time in call order.
    *
-   * @throws SessionError (`code`: ERR_SESSION_INPUT, ERR_SESSION_STAGE_FAILED with the worker's error as `cause`, the worker's own session code, ERR_SESSION_RECOVERY, ERR_SESSION_CLOSED), or the market's error when a stage cannot be placed again
+   * @throws SessionError (`code`: ERR_SESSION_INPUT, ERR_SESSION_STAGE_FAILED with the worker's error as `cause`, the worker's own session code, ERR_SESSION_RECOVERY, ERR_SESSION_REPLAY_LIMIT when the replay log is full and no snapshot could restart it, ERR_SESSION_CLOSED), or the market's error when a stage cannot be placed again
    */
   step(inputs: WireTensor[]): Promise<WireTensor[]>
   /** Token ids generated step by step (`generateTokens(this, init)`). */
@@ -359,7 +368,7 @@ export interface Inference extends TypedEventTarget<InferenceEvents> {
    * Opens a stateful session: leases one worker per stage for the
    * session's life, and resolves once every stage is ready.
    *
-   * @throws SessionError ERR_SESSION_STATE when the state pairs do not fit the model (or a stage partition), a stage's typed error, the market's NoBidsError/JobFailedError/InvalidJobError, ModelFetchError/InvalidCidError for an unknown model
+   * @throws SessionError ERR_SESSION_INPUT for a bad stage count, price or replay bound, ERR_SESSION_STATE when the state pairs do not fit the model (or a stage partition), a stage's typed error, the market's NoBidsError/JobFailedError/InvalidJobError, ModelFetchError/InvalidCidError for an unknown model
    */
   openSession(init: SessionInit): Promise<InferenceSession>
   /** session stages this node serves as a worker, and the state bytes they hold */

@@ -1,9 +1,9 @@
 import { MAX_TENSOR_BYTES } from '@fleetmesh/protocol'
 import { TypedEventEmitter } from '@libp2p/interface'
-import { MAX_SESSION_RECOVERIES, MAX_SESSION_STATE_BYTES, SESSION_CLOSE_TIMEOUT_MS, SESSION_DEADLINE_MS, SESSION_OFFER_UNITS, STAGE_READY_TIMEOUT_MS } from './constants.js'
+import { MAX_SESSION_RECOVERIES, MAX_SESSION_REPLAY_BYTES, MAX_SESSION_REPLAY_STEPS, MAX_SESSION_STATE_BYTES, SESSION_CLOSE_TIMEOUT_MS, SESSION_DEADLINE_MS, SESSION_OFFER_UNITS, STAGE_READY_TIMEOUT_MS } from './constants.js'
 import { isRecoverable, RemoteError, SessionError } from './errors.js'
 import { generateTokens } from './local-session.js'
-import { checkStepInputs } from './session-plan.js'
+import { checkStepInputs, tensorBytes } from './session-plan.js'
 import { settleSession } from './session-settle.js'
 import type { InferChannel } from './infer-channel.js'
 import type { InferenceSession, SessionEvents, SessionInit, SessionProgress, SessionSummary } from './index.js'
@@ -21,7 +21,8 @@ import type { PeerId } from '@libp2p/interface'
  * Each step sends only the non-state inputs (to stage 0, and to any later
  * stage that reads a graph input); the state stays on the workers. The
  * requester keeps every step's inputs since the last complete snapshot
- * (all of them without snapshots): when a stage's worker is lost it
+ * (bounded: at half of `maxReplaySteps` / `maxReplayBytes` it asks for a
+ * snapshot, which restarts the log): when a stage's worker is lost it
  * leases a replacement, resets every stage (to the snapshot, or to the
  * initial state), replays the recorded steps and then goes on, so the
  * outputs equal an uninterrupted run.
@@ -97,6 +98,10 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
   /** step inputs since `recordedFrom`, in order */
   private recorded: WireTensor[][] = []
   private recordedFrom = 0
+  /** bytes of `recorded` */
+  private recordedBytes = 0
+  /** the step that last asked for a snapshot since the log restarted */
+  private snapshotAsked?: number
   /** the last complete snapshot: every stage's state after `steps` steps */
   private snapshot?: { steps: number, state: WireTensor[][] }
   /** snapshot parts arriving, by the step they follow */
@@ -393,16 +398,18 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
   }
 
   private async runStep (inputs: WireTensor[]): Promise<WireTensor[]> {
-    const every = this.init.snapshotEvery ?? 0
+    const bytes = tensorBytes(inputs)
     while (true) {
       if (this.closing != null) throw new SessionError(`session ${this.id} is closed`, { code: 'ERR_SESSION_CLOSED' })
       if (this.failed != null) throw this.failed
       await this.opened()
       const seq = this.stepCount
+      this.checkReplayLog(bytes)
       const started = Date.now()
       try {
-        const outputs = await this.attempt(seq, inputs, this.generation, every > 0 && (seq + 1) % every === 0)
+        const outputs = await this.attempt(seq, inputs, this.generation, this.wantsSnapshot(seq, bytes))
         this.recorded.push(inputs)
+        this.recordedBytes += bytes
         this.stepCount++
         this.emit({ type: 'step', sessionId: this.id, step: seq, ms: Date.now() - started, at: Date.now() })
         return outputs
@@ -411,6 +418,29 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
         throw err
       }
     }
+  }
+
+  private get maxReplaySteps (): number { return this.init.maxReplaySteps ?? MAX_SESSION_REPLAY_STEPS }
+  private get maxReplayBytes (): number { return this.init.maxReplayBytes ?? MAX_SESSION_REPLAY_BYTES }
+
+  /** @throws SessionError ERR_SESSION_REPLAY_LIMIT when recording a step of `bytes` would overfill the replay log */
+  private checkReplayLog (bytes: number): void {
+    const steps = this.recorded.length + 1
+    const total = this.recordedBytes + bytes
+    if (steps <= this.maxReplaySteps && total <= this.maxReplayBytes) return
+    throw new SessionError(`session ${this.id}: its replay log holds ${this.recorded.length} steps (${this.recordedBytes} bytes) since ${this.snapshot != null ? `the snapshot after step ${this.snapshot.steps - 1}` : 'the start'}, and step ${this.stepCount} (${bytes} bytes) would pass its most (${this.maxReplaySteps} steps, ${this.maxReplayBytes} bytes): no snapshot restarted it (a stage's state is over its worker's frame limit); set a smaller snapshotEvery or a larger maxReplaySteps / maxReplayBytes`, { code: 'ERR_SESSION_REPLAY_LIMIT' })
+  }
+
+  /** True if step `seq` asks the stages for a snapshot: every `snapshotEvery` steps, and once the replay log is half full (again every quarter of it while none completes). */
+  private wantsSnapshot (seq: number, bytes: number): boolean {
+    const every = this.init.snapshotEvery ?? 0
+    if (every > 0 && (seq + 1) % every === 0) return true
+    const steps = this.recorded.length + 1
+    const half = steps >= Math.ceil(this.maxReplaySteps / 2) || this.recordedBytes + bytes >= this.maxReplayBytes / 2
+    if (!half) return false
+    if (this.snapshotAsked != null && seq - this.snapshotAsked < Math.max(1, Math.floor(this.maxReplaySteps / 4))) return false
+    this.snapshotAsked = seq
+    return true
   }
 
   /** Sends step `seq` to the generation's stages and waits for the last stage's outputs. @throws Superseded when the generation is torn down */
@@ -446,7 +476,9 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
     if (this.snapshot != null && this.snapshot.steps >= steps) return
     this.snapshot = { steps, state: parts }
     this.recorded = this.recorded.slice(steps - this.recordedFrom)
+    this.recordedBytes = this.recorded.reduce((n, t) => n + tensorBytes(t), 0)
     this.recordedFrom = steps
+    this.snapshotAsked = undefined
   }
 
   /** `generateTokens(this, init)`: token ids, greedy or sampled, until `maxTokens` or the stop token. */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { decoderInitialState, decoderStatePairs, generateDecoder, generateGru, GRU_STATE_PAIRS, gruInitialState, maxAbsDiff } from '@fleetmesh/runtime'
 import { waitUntil } from '@fleetmesh/test-utils'
-import { gruChunk, stepLocally } from './fixtures/state-models.js'
+import { generateTokens, LocalStatefulSession } from '../src/index.js'
+import { collect, gruChunk, stepLocally } from './fixtures/state-models.js'
 import { startJobMesh } from './utils/jobs.js'
 import type { JobMesh } from './utils/jobs.js'
 import type { InferenceSession, SessionProgress } from '../src/index.js'
@@ -175,5 +176,38 @@ describe('session bounds and failures', function () {
     // the session stays failed with that error
     const again = await session.step([ids([1])]).then(() => undefined, (e: any) => e)
     assert.equal(again, err)
+  })
+  it('the replay log stays within maxReplaySteps: a snapshot restarts it, and a recovery replays only the steps since', async () => {
+    mesh = await startJobMesh([{}, {}])
+    const model = generateDecoder(DECODER)
+    const pairs = decoderStatePairs(DECODER.layers)
+    const local = await LocalStatefulSession.open(model, { state: pairs, initialState: decoderInitialState(DECODER) })
+    const expected = await collect(generateTokens(local, { prompt: [5, 17, 42], maxTokens: 30 })).finally(async () => { await local.close() })
+    const session = await mesh.requester.openSession({ model, state: pairs, maxPrice: 10, maxReplaySteps: 8 })
+    sessions.push(session)
+    const events = follow(session)
+    const first = mesh.workers.find(w => w.peerId.toString() === session.leases[0]?.worker) as MeshNode
+    const tokens: number[] = []
+    for await (const t of session.generate({ prompt: [5, 17, 42], maxTokens: 30 })) {
+      tokens.push(t)
+      assert.ok((session as any).recorded.length <= 8, `token ${tokens.length}: the log holds ${(session as any).recorded.length} steps`)
+      if (tokens.length === 25) await first.libp2p.services.market.drain('driving')
+    }
+    assert.deepEqual(tokens, expected, 'the tokens equal the uninterrupted run')
+    const recovered = events.find(e => e.type === 'recovered')
+    assert.ok(recovered?.type === 'recovered' && recovered.fromStep > 0 && recovered.replayed <= 8, `restored from a snapshot, not replayed from the start: ${JSON.stringify(recovered)}`)
+  })
+
+  it('a replay log that no snapshot can restart (a state over the worker\'s frame limit) fails the step that would overfill it with ERR_SESSION_REPLAY_LIMIT', async () => {
+    // the KV cache grows by 1 KiB a position: from the second step on it is over the worker's 1500-byte frame limit, so no snapshot is sent
+    mesh = await startJobMesh([priced(1, { maxInputBytes: 1500 })])
+    const session = await mesh.requester.openSession({ model: generateDecoder(DECODER), state: decoderStatePairs(DECODER.layers), initialState: decoderInitialState(DECODER), maxPrice: 10, maxReplaySteps: 4 })
+    sessions.push(session)
+    let err: any
+    for (let i = 0; i < 8 && err == null; i++) err = await session.step([ids([7])]).then(() => undefined, (e: any) => e)
+    assert.equal(err?.name, 'SessionError', String(err?.stack))
+    assert.equal(err.code, 'ERR_SESSION_REPLAY_LIMIT', err.message)
+    assert.match(err.message, /maxReplaySteps/)
+    assert.equal(session.steps, 4, 'the log held its most, 4 steps')
   })
 })
