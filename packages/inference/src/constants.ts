@@ -105,8 +105,15 @@ export const MAX_SESSION_REPLAY_STEPS = 512
 /** Most bytes of step inputs in a session's replay log, as {@link MAX_SESSION_REPLAY_STEPS} counts steps @default for `SessionInit.maxReplayBytes`. */
 export const MAX_SESSION_REPLAY_BYTES = 64 * 1024 * 1024
 
-/** Compute units a session offers per stage (a unit is one step of one stage; receipts count the steps served). */
-export const SESSION_OFFER_UNITS = 1
+/**
+ * Most steps of a session when `SessionInit.maxSteps` is not given: each
+ * stage is offered this many compute units (a unit is one step of one
+ * stage; receipts count the steps served), so the session's maximum cost,
+ * `stages × maxSteps × maxPrice` credits, is committed at its first award
+ * as a job's is and freed when it closes or fails. 1024 tokens of a
+ * decoder.
+ */
+export const MAX_SESSION_STEPS = 1024
 
 /** close() waits at most this long for every stage to finish and return its receipt, ms; then the session's market job ends without them. */
 export const SESSION_CLOSE_TIMEOUT_MS = 15_000

@@ -235,6 +235,14 @@ export interface SessionInit {
   initialState?: WireTensor[]
   /** most credits per compute unit (a unit is one step of one stage) */
   maxPrice: number
+  /**
+   * most steps the session runs: its maximum cost, `stages × maxSteps × maxPrice` credits, is committed at its
+   * first award (workers that see the requester cannot pay it refuse: NoBid FUNDS) and freed at close or
+   * failure; step `maxSteps` fails with `ERR_SESSION_STEPS`. Replays after a lost worker are paid on top, from
+   * the requester's spendable balance.
+   * @default MAX_SESSION_STEPS (1024)
+   */
+  maxSteps?: number
   /** the session's end, ms since the epoch (the award deadline of its leases; at most 1 h away) @default now + SESSION_DEADLINE_MS (30 min) */
   deadline?: number
   /** region whose workers may bid @default this node's */

@@ -1,6 +1,6 @@
 import { MAX_TENSOR_BYTES } from '@fleetmesh/protocol'
 import { TypedEventEmitter } from '@libp2p/interface'
-import { MAX_SESSION_RECOVERIES, MAX_SESSION_REPLAY_BYTES, MAX_SESSION_REPLAY_STEPS, MAX_SESSION_STATE_BYTES, SESSION_CLOSE_TIMEOUT_MS, SESSION_DEADLINE_MS, SESSION_OFFER_UNITS, STAGE_READY_TIMEOUT_MS } from './constants.js'
+import { MAX_SESSION_RECOVERIES, MAX_SESSION_REPLAY_BYTES, MAX_SESSION_REPLAY_STEPS, MAX_SESSION_STATE_BYTES, MAX_SESSION_STEPS, SESSION_CLOSE_TIMEOUT_MS, SESSION_DEADLINE_MS, STAGE_READY_TIMEOUT_MS } from './constants.js'
 import { isRecoverable, RemoteError, SessionError } from './errors.js'
 import { generateTokens } from './local-session.js'
 import { checkStepInputs, tensorBytes } from './session-plan.js'
@@ -127,13 +127,15 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
       jobId: spec.id,
       modelCid: spec.modelCid,
       mode: 'pipeline',
-      shardUnits: spec.stages.map(() => SESSION_OFFER_UNITS),
+      // a unit is one step of one stage: the session's maximum cost is committed at its first award
+      shardUnits: spec.stages.map(() => this.maxSteps),
       maxPricePerUnit: init.maxPrice,
       deadline: init.deadline ?? Date.now() + SESSION_DEADLINE_MS,
       region: init.region,
       jurisdiction: init.jurisdiction,
       modelBytes: spec.modelBytes,
-      spread: true
+      spread: true,
+      session: true
     }, { signal })
     this.market.catch((err: any) => {
       const last = this.lastLoss
@@ -147,6 +149,8 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
   }
 
   get steps (): number { return this.stepCount }
+
+  private get maxSteps (): number { return this.init.maxSteps ?? MAX_SESSION_STEPS }
 
   get leases (): ReadonlyArray<{ stage: number, worker: string, leaseId: string }> {
     return [...this.active.values()].sort((a, b) => a.stage - b.stage).map(l => ({ stage: l.stage, worker: l.worker.toString(), leaseId: l.leaseId }))
@@ -404,6 +408,7 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
       if (this.failed != null) throw this.failed
       await this.opened()
       const seq = this.stepCount
+      if (seq >= this.maxSteps) throw new SessionError(`session ${this.id} ran its ${this.maxSteps} steps (maxSteps, what its funds were committed for): open a new session, or one with a larger maxSteps`, { code: 'ERR_SESSION_STEPS' })
       this.checkReplayLog(bytes)
       const started = Date.now()
       try {
@@ -528,6 +533,8 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
     } catch (err: any) {
       this.svc.log('session %s settled no receipts - %s', this.id, err?.message ?? err)
     } finally {
+      // what the session set aside at its award and did not spend is free again (a failed or cancelled market job freed it already)
+      this.svc.ledger?.release(this.id)
       clearTimeout(timer)
       this.svc.components.market.removeEventListener('lease', this.onLease)
       this.abort.abort()

@@ -38,16 +38,23 @@ describe('session bounds and failures', function () {
     mesh = undefined
   })
 
-  it('a worker at its most sessions hands the next one back (ERR_SESSION_LIMIT) and another worker serves it', async () => {
+  it('a worker at its most sessions does not bid on the next one (NoBid BUSY): another worker serves it, nothing is handed back', async () => {
     mesh = await startJobMesh([priced(0.5, { maxSessions: 1 }), priced(2)])
     const [busy, spare] = mesh.workers as [MeshNode, MeshNode]
     const model = generateGru(GRU)
     const a = await mesh.requester.openSession({ model, state: [...GRU_STATE_PAIRS], maxPrice: 10 })
     sessions.push(a)
     assert.equal(a.leases[0]?.worker, busy.peerId.toString(), 'the cheap worker serves the first session')
+    const skipped: Array<{ jobId: string, code?: string, reason?: string }> = []
+    busy.libp2p.services.market.addEventListener('bid', (e) => { if (e.detail.side === 'skipped') skipped.push(e.detail) })
+    const refusals: Array<{ worker: string, code: string }> = []
+    mesh.requester.libp2p.services.market.addEventListener('refusal', (e) => { refusals.push(e.detail) })
     const b = await mesh.requester.openSession({ model, state: [...GRU_STATE_PAIRS], maxPrice: 10 })
     sessions.push(b)
+    const events = follow(b)
     assert.equal(b.leases[0]?.worker, spare.peerId.toString(), 'the second session runs on the other worker')
+    assert.ok(skipped.some(x => x.jobId === b.id && x.code === 'BUSY' && /maxSessions 1/.test(x.reason ?? '')), `the full worker skipped the offer as BUSY: ${JSON.stringify(skipped)}`)
+    assert.ok(refusals.some(r => r.worker === busy.peerId.toString() && r.code === 'BUSY'), `and told the requester: ${JSON.stringify(refusals)}`)
     assert.equal(busy.libp2p.services.inference?.sessionStages().stages, 1, 'the cheap worker holds one session')
     const expected = await stepLocally(model, [...GRU_STATE_PAIRS], gruInitialState(GRU), [[gruChunk(0)], [gruChunk(1)]])
     for (const s of [a, b]) {
@@ -56,6 +63,7 @@ describe('session bounds and failures', function () {
         assert.ok(maxAbsDiff(y as WireTensor, (expected[i] as WireTensor[])[0] as WireTensor) <= 1e-5, `session ${s.id} step ${i}`)
       }
     }
+    assert.equal(events.filter(e => e.type === 'worker-lost').length, 0, 'no stage was handed back')
   })
 
   it('steps called at once run one at a time, in call order (one step in flight per session)', async () => {
@@ -108,14 +116,40 @@ describe('session bounds and failures', function () {
     await waitUntil(() => (mesh?.workers[0] as MeshNode).libp2p.services.inference?.sessionStages().stages === 0, { timeoutMs: 10_000, message: 'the worker frees the stage' })
   })
 
-  it('the only worker at its most sessions: openSession fails with ERR_SESSION_LIMIT', async () => {
+  it('the only worker at its most sessions: openSession fails with NoBidsError reason busy, naming the session limit', async () => {
     mesh = await startJobMesh([priced(1, { maxSessions: 1 })], { market: { bidWindowMs: 400 } })
     const model = generateGru(GRU)
     sessions.push(await mesh.requester.openSession({ model, state: [...GRU_STATE_PAIRS], maxPrice: 10 }))
     const err = await mesh.requester.openSession({ model, state: [...GRU_STATE_PAIRS], maxPrice: 10 }).then(() => undefined, (e: any) => e)
-    assert.equal(err?.name, 'SessionError', String(err?.stack))
-    assert.equal(err.code, 'ERR_SESSION_LIMIT', err.message)
-    assert.equal(err.worker, (mesh.workers[0] as MeshNode).peerId.toString())
+    assert.equal(err?.name, 'NoBidsError', String(err?.stack))
+    assert.equal(err.reason, 'busy', err.message)
+    assert.ok(err.refusals.some((r: any) => r.worker === (mesh?.workers[0] as MeshNode).peerId.toString() && r.code === 'BUSY' && /maxSessions 1/.test(r.message)), JSON.stringify(err.refusals))
+  })
+
+  it('a session commits stages x maxSteps x maxPrice at its award, frees it at close, and step maxSteps fails with ERR_SESSION_STEPS', async () => {
+    mesh = await startJobMesh([{}])
+    const ledger = mesh.requester.ledger
+    const session = await mesh.requester.openSession({ model: generateGru(GRU), state: [...GRU_STATE_PAIRS], maxPrice: 10, maxSteps: 3 })
+    sessions.push(session)
+    assert.deepEqual(ledger.commitments().filter(c => c.jobId === session.id).map(c => c.maxCost), [30], 'the maximum cost is set aside')
+    for (const i of [0, 1, 2]) await session.step([gruChunk(i)])
+    const err = await session.step([gruChunk(3)]).then(() => undefined, (e: any) => e)
+    assert.equal(err?.code, 'ERR_SESSION_STEPS', String(err?.stack))
+    assert.match(err.message, /maxSteps/)
+    const summary = await session.close()
+    assert.deepEqual([summary.steps, summary.receipts], [3, 1])
+    assert.deepEqual(ledger.commitments().filter(c => c.jobId === session.id), [], 'the commitment ends at close')
+  })
+
+  it('a requester whose funds do not cover the session\'s maximum cost cannot open it (NoBidsError reason funds)', async () => {
+    // the test fleet grants every device 1,000,000 credits: 200,000 steps at 10 credits is 2,000,000
+    mesh = await startJobMesh([{}])
+    const err = await mesh.requester.openSession({ model: generateGru(GRU), state: [...GRU_STATE_PAIRS], maxPrice: 10, maxSteps: 200_000 }).then(() => undefined, (e: any) => e)
+    assert.equal(err?.name, 'NoBidsError', String(err?.stack))
+    assert.equal(err.reason, 'funds', err.message)
+    assert.match(err.message, /2000000 credits/)
+    assert.equal((mesh.workers[0] as MeshNode).libp2p.services.inference?.sessionStages().stages, 0, 'nothing was leased')
+    assert.deepEqual(mesh.requester.ledger.commitments(), [], 'nothing stays set aside')
   })
 
   it('an idle session stage is freed by its worker; the next step rebuilds the state on another worker', async () => {
