@@ -289,7 +289,7 @@ export interface SessionSummary {
   steps: number
   /** workers lost and replaced */
   recoveries: number
-  /** receipts countersigned: one per stage lease that served steps and finished */
+  /** receipts countersigned: one per stage lease that served steps (a lease that finished, or one handed back after an error, drained or freed when idle) */
   receipts: number
 }
 

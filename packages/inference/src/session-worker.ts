@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto'
-import { inputDigest, outputDigest } from '@fleetmesh/ledger'
+import { encodeReceipt, inputDigest, outputDigest } from '@fleetmesh/ledger'
 import { decodeTensors, encodeTensorHeader, INFER_PROTOCOL, PbShardReturn } from '@fleetmesh/protocol'
 import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
 import { FEED_WAIT_MS, MAX_PENDING_JOIN, OPEN_STREAM_TIMEOUT_MS } from './constants.js'
-import { InferenceError, SessionError } from './errors.js'
+import { InferenceError, isRecoverable, SessionError } from './errors.js'
 import { InferChannelView, InferChannel, LocalInferChannel } from './infer-channel.js'
 import { pick, StageJoin } from './pipeline-plan.js'
 import { initialStateFor, tensorBytes } from './session-plan.js'
@@ -12,7 +12,7 @@ import type { FrameSink, FrameSource } from './infer-channel.js'
 import type { StatePair } from '@fleetmesh/runtime'
 import type { WorkerContext } from './worker.js'
 import type { WorkerLease } from '@fleetmesh/market'
-import type { InferMessage, InferOpen, WireTensor } from '@fleetmesh/protocol'
+import type { InferMessage, InferOpen, PbReceipt, WireTensor } from '@fleetmesh/protocol'
 import type { PeerId } from '@libp2p/interface'
 
 /**
@@ -33,8 +33,8 @@ export interface SessionLease {
   finished: PromiseWithResolvers<void>
   /** set here: the lease handler's return once `finished` resolved */
   result?: () => Promise<Uint8Array>
-  /** set here: called once when the lease ends */
-  onEnd?: () => void
+  /** set here: called once when the lease ends, with why when it ended without `finish` */
+  onEnd?: (why?: string) => void
 }
 
 /** What the session worker needs: the worker's context, its session bounds, and the leases the market handed over. */
@@ -85,6 +85,8 @@ interface SessionStage {
   inputs: ReturnType<typeof createHash>
   outputs: ReturnType<typeof createHash>
   idle?: ReturnType<typeof setTimeout>
+  /** a receipt for the steps run went to the requester with the error that ends the lease (at most one) */
+  handedBack?: boolean
 }
 
 function errorFrame (err: any, stage: number, seq?: number): InferMessage {
@@ -134,7 +136,10 @@ export class SessionWorker {
       const stage = s
       this.stages.set(open.leaseId, stage)
       held.result = async () => this.leaseReturn(stage)
-      held.onEnd = () => { this.free(stage) }
+      held.onEnd = (why) => {
+        if (why == null) this.free(stage)
+        else this.handBack(stage, new SessionError(`session stage handed back: ${why}`, { code: 'ERR_SESSION', stage: stage.config?.open.stage }))
+      }
     }
     this.endConfig(s, 'replaced by a new session configuration')
     const config: StageConfig = {
@@ -332,7 +337,9 @@ export class SessionWorker {
       this.ctx.log.trace('session lease %s stage %d step %d in %d ms (started %d)', open.leaseId, open.stage, seq, ran.computeMs, startedAt)
     } catch (err: any) {
       this.ctx.log('session lease %s stage %d step %d failed - %s', open.leaseId, open.stage, seq, err?.message ?? err)
-      if (!config.ended) config.control.send(errorFrame(err, open.stage, seq))
+      // the requester releases this lease for a recoverable error (a broken feed rebuilds the session instead): the error carries the pay for the steps run
+      if (isRecoverable(String(err?.code)) && err?.code !== 'ERR_SESSION_FEED') this.sendWithReceipt(s, config, err, seq)
+      else if (!config.ended) config.control.send(errorFrame(err, open.stage, seq))
       if (err?.code === 'ERR_SESSION_STATE_TOO_LARGE') this.endConfig(s, 'state too large', false)
     } finally {
       config.running = false
@@ -357,11 +364,36 @@ export class SessionWorker {
   private expire (s: SessionStage): void {
     if (s.config?.running === true) { this.touch(s); return }
     const err = new SessionError(`session stage freed: no step for ${this.ctx.idleTimeoutMs} ms`, { code: 'ERR_SESSION_IDLE', stage: s.config?.open.stage })
-    const control = s.config?.control
-    if (control != null && s.config?.ended === false) control.send(errorFrame(err, s.config.open.stage))
     this.ctx.log('session lease %s idle for %d ms: freed', s.lease.lease.leaseId, this.ctx.idleTimeoutMs)
-    this.free(s)
+    this.handBack(s, err)
     s.lease.finished.reject(err)
+  }
+
+  /**
+   * The stage's lease ends without `finish` (freed here, released after a
+   * recoverable error, drained, cancelled): the error that ends it goes to
+   * the requester with a receipt for the steps run, so they are paid
+   * (the lease's return, which would carry it, never reaches the
+   * requester). Then the stage is freed.
+   */
+  private handBack (s: SessionStage, err: SessionError): void {
+    const c = s.config
+    if (c != null) this.sendWithReceipt(s, c, err)
+    this.free(s)
+  }
+
+  /** Sends `err` on the control stream with a receipt for the steps run (once per lease; the receipt only where a ledger signs one and a step ran). */
+  private sendWithReceipt (s: SessionStage, config: StageConfig, err: any, seq?: number): void {
+    if (config.ended) return
+    const frame = errorFrame(err, config.open.stage, seq)
+    const first = s.handedBack !== true
+    s.handedBack = true
+    const sent = config.lastSend.then(async () => {
+      const receipt = first ? await this.receiptOf(s) : undefined
+      if (receipt != null && frame.error != null) frame.error.receipt = encodeReceipt(receipt) as Uint8Array<ArrayBuffer>
+      await config.control.send(frame)
+    }).catch((e: any) => { this.ctx.log('session lease %s: error frame not sent - %s', s.lease.lease.leaseId, e?.message ?? e) })
+    config.lastSend = sent
   }
 
   /** Forgets a stage: its state, its configuration, its timer. */
@@ -390,11 +422,18 @@ export class SessionWorker {
    * step run, only the JSON summary `{ steps, computeMs }`.
    */
   private async leaseReturn (s: SessionStage): Promise<Uint8Array> {
-    const lease = s.lease.lease
     const summary = new TextEncoder().encode(JSON.stringify({ steps: s.steps, computeMs: Math.round(s.computeMs) }))
+    const receipt = await this.receiptOf(s)
+    if (receipt == null) return summary
+    return PbShardReturn.encode({ receipt, output: summary })
+  }
+
+  /** A receipt for the steps the stage ran under its lease (see {@link leaseReturn}); undefined without a ledger or a step. */
+  private async receiptOf (s: SessionStage): Promise<PbReceipt | undefined> {
+    const lease = s.lease.lease
     const ledger = this.ctx.ledger
-    if (ledger == null || s.steps === 0) return summary
-    const receipt = await ledger.signReceipt({
+    if (ledger == null || s.steps === 0) return undefined
+    return ledger.signReceipt({
       jobId: lease.jobId,
       shardIndex: lease.shardIndex,
       replica: lease.replica,
@@ -409,7 +448,6 @@ export class SessionWorker {
       finishedAt: Date.now(),
       leaseId: lease.leaseId
     })
-    return PbShardReturn.encode({ receipt, output: summary })
   }
 }
 

@@ -10,6 +10,7 @@ import type { InferenceSession, SessionEvents, SessionInit, SessionProgress, Ses
 import type { InferenceService } from './inference.js'
 import type { GenerateInit } from './local-session.js'
 import type { SessionStagePlan } from './session-plan.js'
+import type { HandedBackReceipt } from './session-settle.js'
 import type { JobResult, LeaseEvent } from '@fleetmesh/market'
 import type { InferError, WireTensor } from '@fleetmesh/protocol'
 import type { PeerId } from '@libp2p/interface'
@@ -53,6 +54,8 @@ interface StageLease {
   worker: PeerId
   leaseId: string
   stage: number
+  /** credits per step it was awarded at */
+  pricePerUnit?: number
 }
 
 /** A step a generation is running. */
@@ -108,6 +111,8 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
   private readonly snapshotParts = new Map<number, WireTensor[][]>()
   /** steps sent to each lease (replays included): the most its receipt may count */
   private readonly sent = new Map<string, number>()
+  /** receipts that came with the error ending a lease (its return never comes), by lease id: one per lease, leases are bounded by MAX_SESSION_RECOVERIES */
+  private readonly handedBack = new Map<string, HandedBackReceipt>()
   private readonly market: Promise<JobResult>
   private readonly onLease: (evt: CustomEvent<LeaseEvent>) => void
 
@@ -181,7 +186,7 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
         this.svc.components.market.releaseLease(e.leaseId, `worker certified for jurisdiction ${worker.jurisdiction ?? 'none'}, the session requires ${this.init.jurisdiction}`, { reaward: true })
         return
       }
-      this.active.set(e.shardIndex, { worker: worker.peerId, leaseId: e.leaseId, stage: e.shardIndex })
+      this.active.set(e.shardIndex, { worker: worker.peerId, leaseId: e.leaseId, stage: e.shardIndex, pricePerUnit: e.pricePerUnit })
       this.emit({ type: 'leased', sessionId: this.id, stage: e.shardIndex, worker: e.worker, leaseId: e.leaseId, at: e.at })
       void this.build()
     } else if (['lost', 'declined', 'released', 'cancelled'].includes(e.state)) {
@@ -339,6 +344,10 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
       while (true) {
         const m = await channel.next()
         if (m == null) break
+        // the pay for the steps of a lease that ends with this error, whichever generation it served
+        if (m.error?.receipt != null && m.error.receipt.byteLength > 0 && !this.handedBack.has(lease.leaseId)) {
+          this.handedBack.set(lease.leaseId, { leaseId: lease.leaseId, worker: lease.worker.toString(), stage: lease.stage, pricePerUnit: lease.pricePerUnit, receipt: m.error.receipt })
+        }
         if (gen !== this.generation) return
         if (m.error != null) {
           this.stageError(lease, { ...m.error, stage: m.error.stage ?? lease.stage })
@@ -527,9 +536,14 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
     let receipts = 0
     const timer = setTimeout(() => { this.svc.components.market.failJob(this.id, new SessionError(`session ${this.id}: its stages did not all finish within ${SESSION_CLOSE_TIMEOUT_MS} ms of close`, { code: 'ERR_SESSION_CLOSED' })) }, SESSION_CLOSE_TIMEOUT_MS)
     try {
-      const job = await this.market
+      let job: JobResult | undefined
+      try {
+        job = await this.market
+      } catch (err: any) {
+        this.svc.log('session %s: its market job ended without its leases\' returns - %s', this.id, err?.message ?? err)
+      }
       const ledger = this.svc.ledger
-      if (ledger != null) receipts = (await settleSession(ledger, job, this.sent, this.svc.log)).accepted.length
+      if (ledger != null) receipts = (await settleSession(ledger, { jobId: this.id, shards: job?.shards ?? [] }, this.sent, [...this.handedBack.values()], this.svc.log)).accepted.length
     } catch (err: any) {
       this.svc.log('session %s settled no receipts - %s', this.id, err?.message ?? err)
     } finally {

@@ -152,7 +152,7 @@ describe('session bounds and failures', function () {
     assert.deepEqual(mesh.requester.ledger.commitments(), [], 'nothing stays set aside')
   })
 
-  it('an idle session stage is freed by its worker; the next step rebuilds the state on another worker', async () => {
+  it('an idle session stage is freed by its worker (and paid for its steps); the next step rebuilds the state on another worker', async () => {
     mesh = await startJobMesh([priced(0.5, { sessionIdleTimeoutMs: 1500 }), priced(2)])
     const [idle, spare] = mesh.workers as [MeshNode, MeshNode]
     const model = generateGru(GRU)
@@ -174,6 +174,10 @@ describe('session bounds and failures', function () {
     assert.equal(session.leases[0]?.worker, spare.peerId.toString())
     const recovered = events.find(e => e.type === 'recovered')
     assert.ok(recovered?.type === 'recovered' && recovered.replayed === 3, JSON.stringify(recovered))
+    const summary = await session.close()
+    assert.equal(summary.receipts, 2, 'the freed lease and the replacement are both paid')
+    const paid = await mesh.requester.ledger.receipts({ jobId: session.id, worker: idle.peerId.toString() })
+    assert.deepEqual(paid.map(r => [r.units, r.countersigned]), [[3, true]], 'the idle worker is paid for the 3 steps it ran')
   })
 
   it('a stage state over the worker\'s limit fails the step with ERR_SESSION_STATE_TOO_LARGE', async () => {
