@@ -16,6 +16,9 @@
  *    (the runner's share of that);
  *  - bytes per step on the wire (requester and workers' infer counters)
  *    against shipping the whole KV cache in and out each step;
+ *  - a stage's step at 128 positions with its KV cache passed through the
+ *    runner's exchange each call against kept in the runner
+ *    (`figures.stageStepStatePassedMs` / `stageStepStateKeptMs`);
  *  - recovery: the worker of stage 1 killed (SIGKILL) at token 20 of 64;
  *    from the kill to the `recovered` event (a replacement leased, every
  *    stage reset, the 20 steps replayed) is `figures.recoveryMs` (goal
@@ -156,8 +159,41 @@ try {
     if (i >= 5) inProcessMs.push(performance.now() - t)
   }
   await inProcess.release()
-  await runtime.stop()
   const runnerCall = { runnerMsP50: round(pct(runnerMs, 50), 2), inProcessMsP50: round(pct(inProcessMs, 50), 2), overheadMsP50: round(pct(runnerMs, 50) - pct(inProcessMs, 50), 2) }
+
+  note('state in the runner')
+  // one stage of the realistic decoder cut in 2 (half its layers), stepped from a KV cache of STATE_PAST positions:
+  // the state passed through the runner's exchange each call (in and out, as workers did before) against kept in the runner (RunOptions.state)
+  const STATE_PAST = 128
+  const half = { ...REAL, layers: Math.max(1, Math.floor(REAL.layers / 2)) }
+  const halfStored = await store.put(generateDecoder(half))
+  const halfPairs = decoderStatePairs(half.layers)
+  const startState = decoderInitialState(half).map(t => ({ ...t, dims: [1, half.heads, STATE_PAST, half.dModel / half.heads], data: new Float32Array(STATE_PAST * half.dModel) }))
+  const token: WireTensor = { name: 'input_ids', dtype: 'int64', dims: [1, 1], data: BigInt64Array.of(5n) }
+  const passedMs: number[] = []
+  const keptMs: number[] = []
+  const computeMs: number[] = []
+  let passed: WireTensor[] = startState
+  for (let i = 0; i < 25; i++) {
+    const t = performance.now()
+    const r = await runtime.run(halfStored.cid, [token, ...passed])
+    if (i >= 5) { passedMs.push(performance.now() - t); computeMs.push(r.computeMs) }
+    passed = halfPairs.map(p => ({ ...(r.outputs.find(o => o.name === p.output) as WireTensor), name: p.input }))
+  }
+  for (let i = 0; i < 25; i++) {
+    const t = performance.now()
+    await runtime.run(halfStored.cid, i === 0 ? [token, ...startState] : [token], { state: { key: 'bench', pairs: halfPairs } })
+    if (i >= 5) keptMs.push(performance.now() - t)
+  }
+  await runtime.stop()
+  const stateInRunner = {
+    stage: `generateDecoder ${half.layers} layers x d${half.dModel} (one stage of the realistic decoder in 2)`,
+    pastPositions: `${STATE_PAST}..${STATE_PAST + 25}`,
+    stateBytesEachWay: STATE_PAST * half.layers * 2 * half.dModel * 4,
+    statePassedMsP50: round(pct(passedMs, 50), 2),
+    stateKeptMsP50: round(pct(keptMs, 50), 2),
+    computeMsP50: round(pct(computeMs, 50), 2)
+  }
 
   const keys = await createFleetKeys()
   const { authority, swarmKey } = keys
@@ -283,6 +319,7 @@ try {
     },
     stepMsPerExtraStage: round(perStageMs, 2),
     runnerCall,
+    stateInRunner,
     recovery: {
       stages: 2,
       killedAtToken: KILL_AT,
@@ -308,6 +345,9 @@ try {
       stepOverheadMsPerHop3Stages: three.stepOverheadMsPerHop,
       stepMsPerExtraStage: round(perStageMs, 2),
       runnerCallOverheadMs: runnerCall.overheadMsP50,
+      // a stage step at 128+ positions: the KV cache through the runner's exchange each call (before) against kept in the runner (now)
+      stageStepStatePassedMs: stateInRunner.statePassedMsP50,
+      stageStepStateKeptMs: stateInRunner.stateKeptMsP50,
       wireBytesPerStep: two.wireBytesPerStep,
       wholeStateBytesPerStep: two.wholeStateBytesPerStep,
       recoveryMs: round(recoveryMs, 1),

@@ -9,7 +9,7 @@ import { InferChannelView, InferChannel, LocalInferChannel } from './infer-chann
 import { pick, StageJoin } from './pipeline-plan.js'
 import { initialStateFor, tensorBytes } from './session-plan.js'
 import type { FrameSink, FrameSource } from './infer-channel.js'
-import type { StatePair } from '@fleetmesh/runtime'
+import type { Runtime, StatePair } from '@fleetmesh/runtime'
 import type { WorkerContext } from './worker.js'
 import type { WorkerLease } from '@fleetmesh/market'
 import type { InferMessage, InferOpen, PbReceipt, WireTensor } from '@fleetmesh/protocol'
@@ -19,8 +19,10 @@ import type { PeerId } from '@libp2p/interface'
  * The worker side of stateful sessions (`open.kind` `session` and
  * `session-feed` of the infer protocol): one session stage per lease. Each
  * step's state inputs come from what the stage kept after the step before
- * (or from the state `open` started it with); its state outputs stay here
- * and never leave the worker unless the requester asks for a snapshot.
+ * (or from the state `open` started it with); its state outputs stay in
+ * the worker's runner process (`RunOptions.state`: no copy crosses even to
+ * this process) and never leave the worker unless the requester asks for a
+ * snapshot.
  * Bounded: sessions per worker, state bytes per stage, one step in flight
  * per session, and an idle timeout after which the worker frees the
  * stage and hands its lease back.
@@ -56,8 +58,12 @@ interface StageConfig {
   pairs: StatePair[]
   /** the outputs sent on each step, when the requester names them (else all but the state outputs) */
   sends?: string[]
-  /** the state inputs of the next step */
+  /** the state inputs the next step hands to the runner (the initial or restored state; empty once the runner keeps it) */
   state: WireTensor[]
+  /** the runner's name for this configuration's state */
+  stateKey: string
+  /** bytes of the state the runner keeps */
+  stateBytes: number
   constants: WireTensor[]
   /** the stage model's input names */
   inputNames: string[]
@@ -103,6 +109,10 @@ export class SessionWorker {
   private readonly stages = new Map<string, SessionStage>()
   /** feeds waiting for their stage's configuration, by lease id (woken when one is in place) */
   private readonly configured = new Map<string, Set<() => void>>()
+  /** numbers the configurations, for their runner state keys */
+  private configs = 0
+  /** the runner pool the steps ran on (its runners keep the states) */
+  private runtime?: Runtime
 
   constructor (private readonly ctx: SessionWorkerContext) {}
 
@@ -112,7 +122,7 @@ export class SessionWorker {
   /** bytes of state the stages hold now */
   get stateBytes (): number {
     let n = 0
-    for (const s of this.stages.values()) n += tensorBytes(s.config?.state ?? [])
+    for (const s of this.stages.values()) n += s.config == null ? 0 : s.config.stateBytes + tensorBytes(s.config.state)
     return n
   }
 
@@ -148,6 +158,8 @@ export class SessionWorker {
       pairs: (open.session?.state ?? []).map(p => ({ output: p.output, input: p.input })),
       sends: open.session != null && open.session.sends.length > 0 ? open.session.sends : undefined,
       state: [],
+      stateKey: `${open.leaseId}/${++this.configs}`,
+      stateBytes: 0,
       constants: open.constants.byteLength > 0 ? decodeTensors(open.constants, this.ctx.maxInputBytes) : [],
       inputNames: [],
       join: new StageJoin(open.stage > 0 ? (open.fromRequester.length > 0 ? ['previous', 'requester'] : ['previous']) : ['requester'], MAX_PENDING_JOIN),
@@ -299,19 +311,26 @@ export class SessionWorker {
       if (seq !== config.nextStep) throw new SessionError(`stage ${open.stage}: step ${seq} arrived, step ${config.nextStep} was expected`, { code: 'ERR_SESSION_STEP', stage: open.stage })
       config.running = true
       this.touch(s)
-      const runtime = await this.ctx.runtime()
-      const feed = pick([...inputs, ...config.state, ...config.constants], config.inputNames, `session stage ${open.stage} step ${seq}`)
+      const runtime = this.runtime = await this.ctx.runtime()
+      // the state inputs come from the runner, which kept them from the step before, unless this configuration just started from a given state
+      const kept = config.state.length === 0
+      const names = kept ? config.inputNames.filter(n => !config.pairs.some(p => p.input === n)) : config.inputNames
+      const feed = pick([...inputs, ...config.state, ...config.constants], names, `session stage ${open.stage} step ${seq}`)
       const startedAt = Date.now()
-      const ran = await runtime.run(open.modelCid, feed)
+      const returned = snapshot ? config.pairs.map(p => p.output) : config.pairs.map(p => p.output).filter(o => config.sends?.includes(o) === true)
+      const ran = await runtime.run(open.modelCid, feed, { state: { key: config.stateKey, pairs: config.pairs, returnOutputs: returned } })
       if (config.ended) return
+      config.state = []
+      config.stateBytes = ran.stateBytes ?? 0
       const outputs = this.ctx.tamperOutputs?.(ran.outputs, open) ?? ran.outputs
-      const state = config.pairs.map(p => {
-        const t = outputs.find(o => o.name === p.output)
-        if (t == null) throw new SessionError(`stage ${open.stage}: the model gave no state output "${p.output}"`, { code: 'ERR_SESSION_STATE', stage: open.stage })
-        return { ...t, name: p.input }
-      })
+      const state = snapshot
+        ? config.pairs.map(p => {
+          const t = outputs.find(o => o.name === p.output)
+          if (t == null) throw new SessionError(`stage ${open.stage}: the model gave no state output "${p.output}"`, { code: 'ERR_SESSION_STATE', stage: open.stage })
+          return { ...t, name: p.input }
+        })
+        : []
       const sends = config.sends != null ? pick(outputs, config.sends, `session stage ${open.stage} step ${seq} outputs`) : outputs.filter(o => !config.pairs.some(p => p.output === o.name))
-      config.state = state
       this.checkStateBytes(config)
       const bytes = tensorBytes(sends)
       if (bytes > this.ctx.maxInputBytes) throw new InferenceError(`stage ${open.stage}: step ${seq} outputs are ${bytes} bytes, over this worker's limit of ${this.ctx.maxInputBytes}`)
@@ -349,7 +368,7 @@ export class SessionWorker {
 
   /** @throws SessionError ERR_SESSION_STATE_TOO_LARGE */
   private checkStateBytes (config: StageConfig): void {
-    const bytes = tensorBytes(config.state)
+    const bytes = config.stateBytes + tensorBytes(config.state)
     if (bytes > this.ctx.maxStateBytes) throw new SessionError(`stage ${config.open.stage}: the session's state is ${bytes} bytes, over this worker's limit of ${this.ctx.maxStateBytes} bytes`, { code: 'ERR_SESSION_STATE_TOO_LARGE', stage: config.open.stage })
   }
 
@@ -409,6 +428,9 @@ export class SessionWorker {
     c.ended = true
     c.join.clear()
     c.state = []
+    c.stateBytes = 0
+    // the runner may forget the state
+    this.runtime?.dropState(c.stateKey)
     if (abortControl) void c.lastSend.finally(() => { c.control.abort(new Error(why)) })
     c.next?.abort(new Error(why))
     s.config = undefined
