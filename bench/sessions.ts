@@ -33,7 +33,7 @@
  * ratio, `figures.tinyTokensPerSecOverLocal`, measures the per-step
  * network cost, as do the per-hop overheads).
  * Run: npm run bench:sessions -- [--tokens 64] [--layers 4] [--d-model 64] [--heads 4]
- *   [--real-tokens 32] [--real-layers 6] [--real-d-model 768] [--real-heads 12]
+ *   [--real-tokens 128] [--real-layers 6] [--real-d-model 768] [--real-heads 12]
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
@@ -53,7 +53,7 @@ const { values } = parseArgs({
     layers: { type: 'string', default: '4' },
     'd-model': { type: 'string', default: '64' },
     heads: { type: 'string', default: '4' },
-    'real-tokens': { type: 'string', default: '32' },
+    'real-tokens': { type: 'string', default: '128' },
     'real-layers': { type: 'string', default: '6' },
     'real-d-model': { type: 'string', default: '768' },
     'real-heads': { type: 'string', default: '12' }
