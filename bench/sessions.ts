@@ -358,5 +358,6 @@ try {
   for (const s of open) await s.close().catch(() => {})
   await killChildProcesses()
   await requester?.stop()
-  await rm(root, { recursive: true, force: true })
+  // a store write that the stop let finish can race the removal (ENOTEMPTY): retry it
+  await rm(root, { recursive: true, force: true, maxRetries: 5 })
 }
