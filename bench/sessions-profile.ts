@@ -58,7 +58,7 @@ try {
   const started = performance.now()
   let n = 0
   const at = (): string => (performance.timeOrigin + performance.now()).toFixed(2)
-  // STEP_TRACE=1 prints when each step leaves and returns (wall clock, ms), to line up with the workers' own trace lines
+  // STEP_TRACE=1 prints when each step leaves and returns (wall clock, ms)
   const stepper = {
     step: async (inputs: Parameters<typeof session.step>[0]) => {
       if (process.env.STEP_TRACE != null) process.stderr.write(`T req0 seq=${session.steps} t=${at()}\n`)
