@@ -114,7 +114,7 @@ process.on('message', (req: RunnerRequest) => {
     } catch (err: any) {
       return { id: req.id, ok: false, error: errorFields(err) }
     }
-  })().then(reply => process.send?.(reply))
+  })().then(reply => { tell(reply) })
 })
 
 // run requests come over the data socket (fd 4), their inputs through the
@@ -156,6 +156,10 @@ function nodeGone (): void {
   process.exit(0)
 }
 process.on('disconnect', nodeGone)
+/** Sends over IPC; a channel already closed (EPIPE: the node went away first, even before this runner was ready) is the node gone, not a crash. */
+function tell (message: RunnerReply): void {
+  process.send?.(message, undefined, {}, (err: Error | null) => { if (err != null) nodeGone() })
+}
 data.on('error', nodeGone)
 data.on('close', nodeGone)
-process.send?.({ id: 0, ok: true, ready: true })
+tell({ id: 0, ok: true, ready: true })
