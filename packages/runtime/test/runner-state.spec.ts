@@ -3,7 +3,7 @@ import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createRuntime, decoderInitialState, decoderStatePairs, generateDecoder, LocalSession, maxAbsDiff, ModelStore } from '../src/index.js'
+import { createRuntime, decoderInitialState, decoderStatePairs, generateDecoder, LocalSession, MAX_RUNNER_STATES, maxAbsDiff, ModelStore } from '../src/index.js'
 import type { Runtime, StoredModel } from '../src/index.js'
 import type { WireTensor } from '@fleetmesh/protocol'
 
@@ -81,5 +81,22 @@ describe('stateful calls: the state stays in the runner between calls', function
     assert.equal(lost?.name, 'RunnerCrashedError', String(lost?.stack))
     assert.equal(await step('d', decoderInitialState(DECODER)), undefined, 'the state given again')
     assert.equal(await step('d', []), undefined, 'and kept again')
+  })
+  it(`a runner keeps at most MAX_RUNNER_STATES (${MAX_RUNNER_STATES}) states: the least recently used is dropped first`, async () => {
+    // one runner, so every key lands on it
+    const dir1 = await mkdtemp(join(tmpdir(), 'fleetmesh-runner-states-'))
+    const store = await ModelStore.open(dir1)
+    const stored = await store.put(generateDecoder(DECODER))
+    const one = await createRuntime({ store, runners: 1, intraOpNumThreads: 1 })
+    try {
+      const run = async (key: string, given: WireTensor[]): Promise<any> => one.run(stored.cid, [ids([1]), ...given], { state: { key, pairs } }).then(() => undefined, (e: any) => e)
+      for (let k = 0; k <= MAX_RUNNER_STATES; k++) assert.equal(await run(`s${k}`, decoderInitialState(DECODER)), undefined, `state s${k} kept`)
+      assert.equal((await run('s0', []))?.name, 'RunnerCrashedError', 'the oldest state was dropped')
+      assert.equal(await run(`s${MAX_RUNNER_STATES}`, []), undefined, 'the newest is kept')
+      assert.equal(await run('s1', []), undefined, 'and the one after the oldest')
+    } finally {
+      await one.stop()
+      await rm(dir1, { recursive: true, force: true })
+    }
   })
 })
