@@ -35,7 +35,8 @@ const sessionBody = z.strictObject({
   deadlineMs: z.number().int().positive().max(3_600_000).optional(),
   region: z.string().min(1).optional(),
   jurisdiction: z.string().regex(/^[a-z0-9-]{1,32}$/, 'a jurisdiction is 1..32 lowercase letters, digits or dashes, e.g. eu').optional(),
-  snapshotEvery: z.number().int().min(0).optional()
+  snapshotEvery: z.number().int().min(0).optional(),
+  maxSteps: z.number().int().min(1).optional()
 })
 
 const stepBody = z.strictObject({ inputs: base64 })

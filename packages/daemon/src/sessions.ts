@@ -32,8 +32,10 @@ export interface SessionRequest {
   deadlineMs?: number
   region?: string
   jurisdiction?: string
-  /** steps between state snapshots; 0 = recover by replay @default 0 */
+  /** steps between state snapshots; 0 = only when the replay log is half full @default 0 */
   snapshotEvery?: number
+  /** most steps: the session's maximum cost (stages × maxSteps × maxPrice credits) is committed at its award @default the mesh's (1024) */
+  maxSteps?: number
 }
 
 /** A worker of a session as the API shows it. */
@@ -120,7 +122,8 @@ export class SessionTracker {
       deadline: req.deadlineMs != null ? Date.now() + req.deadlineMs : undefined,
       region: req.region,
       jurisdiction: req.jurisdiction,
-      snapshotEvery: req.snapshotEvery
+      snapshotEvery: req.snapshotEvery,
+      maxSteps: req.maxSteps
     }).finally(() => { this.opening-- })
     const now = Date.now()
     const view: SessionView = {

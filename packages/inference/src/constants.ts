@@ -91,8 +91,29 @@ export const SESSION_DEADLINE_MS = 30 * 60_000
 /** Lost workers (connection gone, handed back, a worker error another worker may not hit) and rebuilds (a broken feed between stages) a session recovers from before it fails. */
 export const MAX_SESSION_RECOVERIES = 8
 
-/** Compute units a session offers per stage (a unit is one step of one stage; receipts count the steps served). */
-export const SESSION_OFFER_UNITS = 1
+/**
+ * Most steps the requester keeps in a session's replay log (the step
+ * inputs since the last complete snapshot, replayed onto a replacement
+ * worker) @default for `SessionInit.maxReplaySteps`. Once the log holds
+ * half of it, the next step asks every stage for a snapshot (and again
+ * every quarter of it while none completes); a complete snapshot restarts
+ * the log. A step that finds the log full fails with
+ * `ERR_SESSION_REPLAY_LIMIT`. 512 steps of a decoder's one token each.
+ */
+export const MAX_SESSION_REPLAY_STEPS = 512
+
+/** Most bytes of step inputs in a session's replay log, as {@link MAX_SESSION_REPLAY_STEPS} counts steps @default for `SessionInit.maxReplayBytes`. */
+export const MAX_SESSION_REPLAY_BYTES = 64 * 1024 * 1024
+
+/**
+ * Most steps of a session when `SessionInit.maxSteps` is not given: each
+ * stage is offered this many compute units (a unit is one step of one
+ * stage; receipts count the steps served), so the session's maximum cost,
+ * `stages × maxSteps × maxPrice` credits, is committed at its first award
+ * as a job's is and freed when it closes or fails. 1024 tokens of a
+ * decoder.
+ */
+export const MAX_SESSION_STEPS = 1024
 
 /** close() waits at most this long for every stage to finish and return its receipt, ms; then the session's market job ends without them. */
 export const SESSION_CLOSE_TIMEOUT_MS = 15_000

@@ -74,10 +74,12 @@ export class RemoteError extends FleetmeshError {
  * - `ERR_SESSION_INPUT`: a step's inputs do not fit the model (a state input sent, one missing or unknown)
  * - `ERR_SESSION_STAGE_FAILED`: a stage could not run a step; `cause` is the worker's error (its `name` and `code` as thrown there)
  * - `ERR_SESSION_RECOVERY`: workers were lost more often than the session recovers from
+ * - `ERR_SESSION_REPLAY_LIMIT`: the requester's replay log (the step inputs since the last snapshot) is full and no snapshot could restart it (a stage's state is over its worker's frame limit): set a smaller `snapshotEvery` or a larger `maxReplaySteps` / `maxReplayBytes`
+ * - `ERR_SESSION_STEPS`: the session ran its `maxSteps` (what its funds were committed for): open a new one, or a larger `maxSteps`
  * - `ERR_SESSION_CLOSED`: the session is closed (or was aborted)
  */
 export type SessionErrorCode = 'ERR_SESSION' | 'ERR_SESSION_LIMIT' | 'ERR_SESSION_IDLE' | 'ERR_SESSION_BUSY' | 'ERR_SESSION_STEP' | 'ERR_SESSION_FEED' | 'ERR_SESSION_STATE' |
-'ERR_SESSION_STATE_TOO_LARGE' | 'ERR_SESSION_INPUT' | 'ERR_SESSION_STAGE_FAILED' | 'ERR_SESSION_RECOVERY' | 'ERR_SESSION_CLOSED'
+'ERR_SESSION_STATE_TOO_LARGE' | 'ERR_SESSION_INPUT' | 'ERR_SESSION_STAGE_FAILED' | 'ERR_SESSION_RECOVERY' | 'ERR_SESSION_REPLAY_LIMIT' | 'ERR_SESSION_STEPS' | 'ERR_SESSION_CLOSED'
 
 /**
  * A session problem, at the worker (a lease session, a stateful session

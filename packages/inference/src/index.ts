@@ -235,14 +235,31 @@ export interface SessionInit {
   initialState?: WireTensor[]
   /** most credits per compute unit (a unit is one step of one stage) */
   maxPrice: number
+  /**
+   * most steps the session runs: its maximum cost, `stages × maxSteps × maxPrice` credits, is committed at its
+   * first award (workers that see the requester cannot pay it refuse: NoBid FUNDS) and freed at close or
+   * failure; step `maxSteps` fails with `ERR_SESSION_STEPS`. Replays after a lost worker are paid on top, from
+   * the requester's spendable balance.
+   * @default MAX_SESSION_STEPS (1024)
+   */
+  maxSteps?: number
   /** the session's end, ms since the epoch (the award deadline of its leases; at most 1 h away) @default now + SESSION_DEADLINE_MS (30 min) */
   deadline?: number
   /** region whose workers may bid @default this node's */
   region?: string
   /** data residency: only workers certified in this jurisdiction serve the session @default none */
   jurisdiction?: string
-  /** steps between state snapshots fetched from the workers (a lost stage is then restored from the last one); 0 = recover by replaying every step @default 0 */
+  /** steps between state snapshots fetched from the workers (a lost stage is then restored from the last one); 0 = snapshots only when the replay log fills (see `maxReplaySteps`) @default 0 */
   snapshotEvery?: number
+  /**
+   * most steps in the requester's replay log (step inputs since the last complete snapshot): at half of it the
+   * session asks the stages for a snapshot, which restarts the log; a step that finds it full (no snapshot came:
+   * a stage's state is over its worker's frame limit) fails with `ERR_SESSION_REPLAY_LIMIT`
+   * @default MAX_SESSION_REPLAY_STEPS (512)
+   */
+  maxReplaySteps?: number
+  /** most bytes of step inputs in the replay log, bounded as `maxReplaySteps` @default MAX_SESSION_REPLAY_BYTES (64 MiB) */
+  maxReplayBytes?: number
   /** aborting it ends the session: its steps fail with ERR_SESSION_CLOSED and its leases are cancelled (no receipts, as for a cancelled job) */
   signal?: AbortSignal
 }
@@ -272,7 +289,7 @@ export interface SessionSummary {
   steps: number
   /** workers lost and replaced */
   recoveries: number
-  /** receipts countersigned: one per stage lease that served steps and finished */
+  /** receipts countersigned: one per stage lease that served steps (a lease that finished, or one handed back after an error, drained or freed when idle) */
   receipts: number
 }
 
@@ -287,7 +304,7 @@ export interface InferenceSession extends TypedEventTarget<SessionEvents> {
    * Runs one step with the model's non-state inputs; resolves with its
    * outputs minus the state outputs. Steps run one at a time in call order.
    *
-   * @throws SessionError (`code`: ERR_SESSION_INPUT, ERR_SESSION_STAGE_FAILED with the worker's error as `cause`, the worker's own session code, ERR_SESSION_RECOVERY, ERR_SESSION_CLOSED), or the market's error when a stage cannot be placed again
+   * @throws SessionError (`code`: ERR_SESSION_INPUT, ERR_SESSION_STAGE_FAILED with the worker's error as `cause`, the worker's own session code, ERR_SESSION_RECOVERY, ERR_SESSION_REPLAY_LIMIT when the replay log is full and no snapshot could restart it, ERR_SESSION_CLOSED), or the market's error when a stage cannot be placed again
    */
   step(inputs: WireTensor[]): Promise<WireTensor[]>
   /** Token ids generated step by step (`generateTokens(this, init)`). */
@@ -359,7 +376,7 @@ export interface Inference extends TypedEventTarget<InferenceEvents> {
    * Opens a stateful session: leases one worker per stage for the
    * session's life, and resolves once every stage is ready.
    *
-   * @throws SessionError ERR_SESSION_STATE when the state pairs do not fit the model (or a stage partition), a stage's typed error, the market's NoBidsError/JobFailedError/InvalidJobError, ModelFetchError/InvalidCidError for an unknown model
+   * @throws SessionError ERR_SESSION_INPUT for a bad stage count, price or replay bound, ERR_SESSION_STATE when the state pairs do not fit the model (or a stage partition), a stage's typed error, the market's NoBidsError/JobFailedError/InvalidJobError, ModelFetchError/InvalidCidError for an unknown model
    */
   openSession(init: SessionInit): Promise<InferenceSession>
   /** session stages this node serves as a worker, and the state bytes they hold */

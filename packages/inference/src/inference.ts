@@ -129,8 +129,18 @@ export class InferenceService extends TypedEventEmitter<InferenceEvents> impleme
    * the model's size against the store budget, one micro-batch's input
    * against `maxInputBytes`, and a model already stored against validation.
    */
-  private canServe (offer: { modelCid: string, modelBytes?: number, maxFrameBytes?: number }): { code: 'MODEL_TOO_LARGE' | 'INPUT_TOO_LARGE' | 'MODEL_INVALID', message: string } | undefined {
+  /**
+   * Refuses (no bid) an offer this worker could not serve: a model over its
+   * store budget, a micro-batch over its frame limit, a session while it
+   * serves its most sessions (BUSY; a session leased meanwhile, between bid
+   * and stream, is still refused at the stream with ERR_SESSION_LIMIT).
+   */
+  private canServe (offer: { modelCid: string, modelBytes?: number, maxFrameBytes?: number, session?: boolean }): { code: 'MODEL_TOO_LARGE' | 'INPUT_TOO_LARGE' | 'MODEL_INVALID' | 'BUSY', message: string } | undefined {
     const store = this.components.models.store
+    const maxSessions = this.init.maxSessions ?? MAX_SESSIONS_PER_WORKER
+    if (offer.session === true && this.worker.stateful.size >= maxSessions) {
+      return { code: 'BUSY', message: `this worker already serves ${this.worker.stateful.size} session stages, its most (maxSessions ${maxSessions})` }
+    }
     if (offer.modelBytes != null && offer.modelBytes > store.budgetBytes) {
       return { code: 'MODEL_TOO_LARGE', message: `model is ${offer.modelBytes} bytes, over this worker's store budget of ${store.budgetBytes} bytes` }
     }

@@ -20,6 +20,9 @@ export async function openSession (svc: InferenceService, init: SessionInit): Pr
   const models = svc.components.models
   const K = init.stages ?? 1
   if (!Number.isInteger(K) || K < 1) throw new SessionError(`stages ${K} is not a positive integer`, { code: 'ERR_SESSION_INPUT' })
+  for (const [name, v] of [['maxSteps', init.maxSteps], ['maxReplaySteps', init.maxReplaySteps], ['maxReplayBytes', init.maxReplayBytes]] as const) {
+    if (v != null && !(Number.isSafeInteger(v) && v >= 1)) throw new SessionError(`${name} ${v} is not a positive integer`, { code: 'ERR_SESSION_INPUT' })
+  }
   if (!(init.maxPrice > 0)) throw new SessionError(`maxPrice ${init.maxPrice} is not a positive number of credits per unit`, { code: 'ERR_SESSION_INPUT' })
   const entry = typeof init.model === 'string' ? await models.fetch(init.model, { signal: init.signal }) : await models.add(init.model)
   const names = entry.info.inputs.map(i => i.name)

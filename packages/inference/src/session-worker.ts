@@ -1,26 +1,28 @@
 import { createHash } from 'node:crypto'
-import { inputDigest, outputDigest } from '@fleetmesh/ledger'
+import { encodeReceipt, inputDigest, outputDigest } from '@fleetmesh/ledger'
 import { decodeTensors, encodeTensorHeader, INFER_PROTOCOL, PbShardReturn } from '@fleetmesh/protocol'
 import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
 import { FEED_WAIT_MS, MAX_PENDING_JOIN, OPEN_STREAM_TIMEOUT_MS } from './constants.js'
-import { InferenceError, SessionError } from './errors.js'
+import { InferenceError, isRecoverable, SessionError } from './errors.js'
 import { InferChannelView, InferChannel, LocalInferChannel } from './infer-channel.js'
 import { pick, StageJoin } from './pipeline-plan.js'
 import { initialStateFor, tensorBytes } from './session-plan.js'
 import type { FrameSink, FrameSource } from './infer-channel.js'
-import type { StatePair } from '@fleetmesh/runtime'
+import type { Runtime, StatePair } from '@fleetmesh/runtime'
 import type { WorkerContext } from './worker.js'
 import type { WorkerLease } from '@fleetmesh/market'
-import type { InferMessage, InferOpen, WireTensor } from '@fleetmesh/protocol'
+import type { InferMessage, InferOpen, PbReceipt, WireTensor } from '@fleetmesh/protocol'
 import type { PeerId } from '@libp2p/interface'
 
 /**
  * The worker side of stateful sessions (`open.kind` `session` and
  * `session-feed` of the infer protocol): one session stage per lease. Each
  * step's state inputs come from what the stage kept after the step before
- * (or from the state `open` started it with); its state outputs stay here
- * and never leave the worker unless the requester asks for a snapshot.
+ * (or from the state `open` started it with); its state outputs stay in
+ * the worker's runner process (`RunOptions.state`: no copy crosses even to
+ * this process) and never leave the worker unless the requester asks for a
+ * snapshot.
  * Bounded: sessions per worker, state bytes per stage, one step in flight
  * per session, and an idle timeout after which the worker frees the
  * stage and hands its lease back.
@@ -33,8 +35,8 @@ export interface SessionLease {
   finished: PromiseWithResolvers<void>
   /** set here: the lease handler's return once `finished` resolved */
   result?: () => Promise<Uint8Array>
-  /** set here: called once when the lease ends */
-  onEnd?: () => void
+  /** set here: called once when the lease ends, with why when it ended without `finish` */
+  onEnd?: (why?: string) => void
 }
 
 /** What the session worker needs: the worker's context, its session bounds, and the leases the market handed over. */
@@ -56,8 +58,12 @@ interface StageConfig {
   pairs: StatePair[]
   /** the outputs sent on each step, when the requester names them (else all but the state outputs) */
   sends?: string[]
-  /** the state inputs of the next step */
+  /** the state inputs the next step hands to the runner (the initial or restored state; empty once the runner keeps it) */
   state: WireTensor[]
+  /** the runner's name for this configuration's state */
+  stateKey: string
+  /** bytes of the state the runner keeps */
+  stateBytes: number
   constants: WireTensor[]
   /** the stage model's input names */
   inputNames: string[]
@@ -85,6 +91,8 @@ interface SessionStage {
   inputs: ReturnType<typeof createHash>
   outputs: ReturnType<typeof createHash>
   idle?: ReturnType<typeof setTimeout>
+  /** a receipt for the steps run went to the requester with the error that ends the lease (at most one) */
+  handedBack?: boolean
 }
 
 function errorFrame (err: any, stage: number, seq?: number): InferMessage {
@@ -101,6 +109,10 @@ export class SessionWorker {
   private readonly stages = new Map<string, SessionStage>()
   /** feeds waiting for their stage's configuration, by lease id (woken when one is in place) */
   private readonly configured = new Map<string, Set<() => void>>()
+  /** numbers the configurations, for their runner state keys */
+  private configs = 0
+  /** the runner pool the steps ran on (its runners keep the states) */
+  private runtime?: Runtime
 
   constructor (private readonly ctx: SessionWorkerContext) {}
 
@@ -110,7 +122,7 @@ export class SessionWorker {
   /** bytes of state the stages hold now */
   get stateBytes (): number {
     let n = 0
-    for (const s of this.stages.values()) n += tensorBytes(s.config?.state ?? [])
+    for (const s of this.stages.values()) n += s.config == null ? 0 : s.config.stateBytes + tensorBytes(s.config.state)
     return n
   }
 
@@ -134,7 +146,10 @@ export class SessionWorker {
       const stage = s
       this.stages.set(open.leaseId, stage)
       held.result = async () => this.leaseReturn(stage)
-      held.onEnd = () => { this.free(stage) }
+      held.onEnd = (why) => {
+        if (why == null) this.free(stage)
+        else this.handBack(stage, new SessionError(`session stage handed back: ${why}`, { code: 'ERR_SESSION', stage: stage.config?.open.stage }))
+      }
     }
     this.endConfig(s, 'replaced by a new session configuration')
     const config: StageConfig = {
@@ -143,6 +158,8 @@ export class SessionWorker {
       pairs: (open.session?.state ?? []).map(p => ({ output: p.output, input: p.input })),
       sends: open.session != null && open.session.sends.length > 0 ? open.session.sends : undefined,
       state: [],
+      stateKey: `${open.leaseId}/${++this.configs}`,
+      stateBytes: 0,
       constants: open.constants.byteLength > 0 ? decodeTensors(open.constants, this.ctx.maxInputBytes) : [],
       inputNames: [],
       join: new StageJoin(open.stage > 0 ? (open.fromRequester.length > 0 ? ['previous', 'requester'] : ['previous']) : ['requester'], MAX_PENDING_JOIN),
@@ -294,19 +311,26 @@ export class SessionWorker {
       if (seq !== config.nextStep) throw new SessionError(`stage ${open.stage}: step ${seq} arrived, step ${config.nextStep} was expected`, { code: 'ERR_SESSION_STEP', stage: open.stage })
       config.running = true
       this.touch(s)
-      const runtime = await this.ctx.runtime()
-      const feed = pick([...inputs, ...config.state, ...config.constants], config.inputNames, `session stage ${open.stage} step ${seq}`)
+      const runtime = this.runtime = await this.ctx.runtime()
+      // the state inputs come from the runner, which kept them from the step before, unless this configuration just started from a given state
+      const kept = config.state.length === 0
+      const names = kept ? config.inputNames.filter(n => !config.pairs.some(p => p.input === n)) : config.inputNames
+      const feed = pick([...inputs, ...config.state, ...config.constants], names, `session stage ${open.stage} step ${seq}`)
       const startedAt = Date.now()
-      const ran = await runtime.run(open.modelCid, feed)
+      const returned = snapshot ? config.pairs.map(p => p.output) : config.pairs.map(p => p.output).filter(o => config.sends?.includes(o) === true)
+      const ran = await runtime.run(open.modelCid, feed, { state: { key: config.stateKey, pairs: config.pairs, returnOutputs: returned } })
       if (config.ended) return
+      config.state = []
+      config.stateBytes = ran.stateBytes ?? 0
       const outputs = this.ctx.tamperOutputs?.(ran.outputs, open) ?? ran.outputs
-      const state = config.pairs.map(p => {
-        const t = outputs.find(o => o.name === p.output)
-        if (t == null) throw new SessionError(`stage ${open.stage}: the model gave no state output "${p.output}"`, { code: 'ERR_SESSION_STATE', stage: open.stage })
-        return { ...t, name: p.input }
-      })
+      const state = snapshot
+        ? config.pairs.map(p => {
+          const t = outputs.find(o => o.name === p.output)
+          if (t == null) throw new SessionError(`stage ${open.stage}: the model gave no state output "${p.output}"`, { code: 'ERR_SESSION_STATE', stage: open.stage })
+          return { ...t, name: p.input }
+        })
+        : []
       const sends = config.sends != null ? pick(outputs, config.sends, `session stage ${open.stage} step ${seq} outputs`) : outputs.filter(o => !config.pairs.some(p => p.output === o.name))
-      config.state = state
       this.checkStateBytes(config)
       const bytes = tensorBytes(sends)
       if (bytes > this.ctx.maxInputBytes) throw new InferenceError(`stage ${open.stage}: step ${seq} outputs are ${bytes} bytes, over this worker's limit of ${this.ctx.maxInputBytes}`)
@@ -332,7 +356,9 @@ export class SessionWorker {
       this.ctx.log.trace('session lease %s stage %d step %d in %d ms (started %d)', open.leaseId, open.stage, seq, ran.computeMs, startedAt)
     } catch (err: any) {
       this.ctx.log('session lease %s stage %d step %d failed - %s', open.leaseId, open.stage, seq, err?.message ?? err)
-      if (!config.ended) config.control.send(errorFrame(err, open.stage, seq))
+      // the requester releases this lease for a recoverable error (a broken feed rebuilds the session instead): the error carries the pay for the steps run
+      if (isRecoverable(String(err?.code)) && err?.code !== 'ERR_SESSION_FEED') this.sendWithReceipt(s, config, err, seq)
+      else if (!config.ended) config.control.send(errorFrame(err, open.stage, seq))
       if (err?.code === 'ERR_SESSION_STATE_TOO_LARGE') this.endConfig(s, 'state too large', false)
     } finally {
       config.running = false
@@ -342,7 +368,7 @@ export class SessionWorker {
 
   /** @throws SessionError ERR_SESSION_STATE_TOO_LARGE */
   private checkStateBytes (config: StageConfig): void {
-    const bytes = tensorBytes(config.state)
+    const bytes = config.stateBytes + tensorBytes(config.state)
     if (bytes > this.ctx.maxStateBytes) throw new SessionError(`stage ${config.open.stage}: the session's state is ${bytes} bytes, over this worker's limit of ${this.ctx.maxStateBytes} bytes`, { code: 'ERR_SESSION_STATE_TOO_LARGE', stage: config.open.stage })
   }
 
@@ -357,11 +383,36 @@ export class SessionWorker {
   private expire (s: SessionStage): void {
     if (s.config?.running === true) { this.touch(s); return }
     const err = new SessionError(`session stage freed: no step for ${this.ctx.idleTimeoutMs} ms`, { code: 'ERR_SESSION_IDLE', stage: s.config?.open.stage })
-    const control = s.config?.control
-    if (control != null && s.config?.ended === false) control.send(errorFrame(err, s.config.open.stage))
     this.ctx.log('session lease %s idle for %d ms: freed', s.lease.lease.leaseId, this.ctx.idleTimeoutMs)
-    this.free(s)
+    this.handBack(s, err)
     s.lease.finished.reject(err)
+  }
+
+  /**
+   * The stage's lease ends without `finish` (freed here, released after a
+   * recoverable error, drained, cancelled): the error that ends it goes to
+   * the requester with a receipt for the steps run, so they are paid
+   * (the lease's return, which would carry it, never reaches the
+   * requester). Then the stage is freed.
+   */
+  private handBack (s: SessionStage, err: SessionError): void {
+    const c = s.config
+    if (c != null) this.sendWithReceipt(s, c, err)
+    this.free(s)
+  }
+
+  /** Sends `err` on the control stream with a receipt for the steps run (once per lease; the receipt only where a ledger signs one and a step ran). */
+  private sendWithReceipt (s: SessionStage, config: StageConfig, err: any, seq?: number): void {
+    if (config.ended) return
+    const frame = errorFrame(err, config.open.stage, seq)
+    const first = s.handedBack !== true
+    s.handedBack = true
+    const sent = config.lastSend.then(async () => {
+      const receipt = first ? await this.receiptOf(s) : undefined
+      if (receipt != null && frame.error != null) frame.error.receipt = encodeReceipt(receipt) as Uint8Array<ArrayBuffer>
+      await config.control.send(frame)
+    }).catch((e: any) => { this.ctx.log('session lease %s: error frame not sent - %s', s.lease.lease.leaseId, e?.message ?? e) })
+    config.lastSend = sent
   }
 
   /** Forgets a stage: its state, its configuration, its timer. */
@@ -377,6 +428,9 @@ export class SessionWorker {
     c.ended = true
     c.join.clear()
     c.state = []
+    c.stateBytes = 0
+    // the runner may forget the state
+    this.runtime?.dropState(c.stateKey)
     if (abortControl) void c.lastSend.finally(() => { c.control.abort(new Error(why)) })
     c.next?.abort(new Error(why))
     s.config = undefined
@@ -390,11 +444,18 @@ export class SessionWorker {
    * step run, only the JSON summary `{ steps, computeMs }`.
    */
   private async leaseReturn (s: SessionStage): Promise<Uint8Array> {
-    const lease = s.lease.lease
     const summary = new TextEncoder().encode(JSON.stringify({ steps: s.steps, computeMs: Math.round(s.computeMs) }))
+    const receipt = await this.receiptOf(s)
+    if (receipt == null) return summary
+    return PbShardReturn.encode({ receipt, output: summary })
+  }
+
+  /** A receipt for the steps the stage ran under its lease (see {@link leaseReturn}); undefined without a ledger or a step. */
+  private async receiptOf (s: SessionStage): Promise<PbReceipt | undefined> {
+    const lease = s.lease.lease
     const ledger = this.ctx.ledger
-    if (ledger == null || s.steps === 0) return summary
-    const receipt = await ledger.signReceipt({
+    if (ledger == null || s.steps === 0) return undefined
+    return ledger.signReceipt({
       jobId: lease.jobId,
       shardIndex: lease.shardIndex,
       replica: lease.replica,
@@ -409,7 +470,6 @@ export class SessionWorker {
       finishedAt: Date.now(),
       leaseId: lease.leaseId
     })
-    return PbShardReturn.encode({ receipt, output: summary })
   }
 }
 

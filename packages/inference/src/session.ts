@@ -1,15 +1,16 @@
 import { MAX_TENSOR_BYTES } from '@fleetmesh/protocol'
 import { TypedEventEmitter } from '@libp2p/interface'
-import { MAX_SESSION_RECOVERIES, MAX_SESSION_STATE_BYTES, SESSION_CLOSE_TIMEOUT_MS, SESSION_DEADLINE_MS, SESSION_OFFER_UNITS, STAGE_READY_TIMEOUT_MS } from './constants.js'
+import { MAX_SESSION_RECOVERIES, MAX_SESSION_REPLAY_BYTES, MAX_SESSION_REPLAY_STEPS, MAX_SESSION_STATE_BYTES, MAX_SESSION_STEPS, SESSION_CLOSE_TIMEOUT_MS, SESSION_DEADLINE_MS, STAGE_READY_TIMEOUT_MS } from './constants.js'
 import { isRecoverable, RemoteError, SessionError } from './errors.js'
 import { generateTokens } from './local-session.js'
-import { checkStepInputs } from './session-plan.js'
+import { checkStepInputs, tensorBytes } from './session-plan.js'
 import { settleSession } from './session-settle.js'
 import type { InferChannel } from './infer-channel.js'
 import type { InferenceSession, SessionEvents, SessionInit, SessionProgress, SessionSummary } from './index.js'
 import type { InferenceService } from './inference.js'
 import type { GenerateInit } from './local-session.js'
 import type { SessionStagePlan } from './session-plan.js'
+import type { HandedBackReceipt } from './session-settle.js'
 import type { JobResult, LeaseEvent } from '@fleetmesh/market'
 import type { InferError, WireTensor } from '@fleetmesh/protocol'
 import type { PeerId } from '@libp2p/interface'
@@ -21,7 +22,8 @@ import type { PeerId } from '@libp2p/interface'
  * Each step sends only the non-state inputs (to stage 0, and to any later
  * stage that reads a graph input); the state stays on the workers. The
  * requester keeps every step's inputs since the last complete snapshot
- * (all of them without snapshots): when a stage's worker is lost it
+ * (bounded: at half of `maxReplaySteps` / `maxReplayBytes` it asks for a
+ * snapshot, which restarts the log): when a stage's worker is lost it
  * leases a replacement, resets every stage (to the snapshot, or to the
  * initial state), replays the recorded steps and then goes on, so the
  * outputs equal an uninterrupted run.
@@ -52,6 +54,8 @@ interface StageLease {
   worker: PeerId
   leaseId: string
   stage: number
+  /** credits per step it was awarded at */
+  pricePerUnit?: number
 }
 
 /** A step a generation is running. */
@@ -97,12 +101,18 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
   /** step inputs since `recordedFrom`, in order */
   private recorded: WireTensor[][] = []
   private recordedFrom = 0
+  /** bytes of `recorded` */
+  private recordedBytes = 0
+  /** the step that last asked for a snapshot since the log restarted */
+  private snapshotAsked?: number
   /** the last complete snapshot: every stage's state after `steps` steps */
   private snapshot?: { steps: number, state: WireTensor[][] }
   /** snapshot parts arriving, by the step they follow */
   private readonly snapshotParts = new Map<number, WireTensor[][]>()
   /** steps sent to each lease (replays included): the most its receipt may count */
   private readonly sent = new Map<string, number>()
+  /** receipts that came with the error ending a lease (its return never comes), by lease id: one per lease, leases are bounded by MAX_SESSION_RECOVERIES */
+  private readonly handedBack = new Map<string, HandedBackReceipt>()
   private readonly market: Promise<JobResult>
   private readonly onLease: (evt: CustomEvent<LeaseEvent>) => void
 
@@ -122,13 +132,15 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
       jobId: spec.id,
       modelCid: spec.modelCid,
       mode: 'pipeline',
-      shardUnits: spec.stages.map(() => SESSION_OFFER_UNITS),
+      // a unit is one step of one stage: the session's maximum cost is committed at its first award
+      shardUnits: spec.stages.map(() => this.maxSteps),
       maxPricePerUnit: init.maxPrice,
       deadline: init.deadline ?? Date.now() + SESSION_DEADLINE_MS,
       region: init.region,
       jurisdiction: init.jurisdiction,
       modelBytes: spec.modelBytes,
-      spread: true
+      spread: true,
+      session: true
     }, { signal })
     this.market.catch((err: any) => {
       const last = this.lastLoss
@@ -142,6 +154,8 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
   }
 
   get steps (): number { return this.stepCount }
+
+  private get maxSteps (): number { return this.init.maxSteps ?? MAX_SESSION_STEPS }
 
   get leases (): ReadonlyArray<{ stage: number, worker: string, leaseId: string }> {
     return [...this.active.values()].sort((a, b) => a.stage - b.stage).map(l => ({ stage: l.stage, worker: l.worker.toString(), leaseId: l.leaseId }))
@@ -172,7 +186,7 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
         this.svc.components.market.releaseLease(e.leaseId, `worker certified for jurisdiction ${worker.jurisdiction ?? 'none'}, the session requires ${this.init.jurisdiction}`, { reaward: true })
         return
       }
-      this.active.set(e.shardIndex, { worker: worker.peerId, leaseId: e.leaseId, stage: e.shardIndex })
+      this.active.set(e.shardIndex, { worker: worker.peerId, leaseId: e.leaseId, stage: e.shardIndex, pricePerUnit: e.pricePerUnit })
       this.emit({ type: 'leased', sessionId: this.id, stage: e.shardIndex, worker: e.worker, leaseId: e.leaseId, at: e.at })
       void this.build()
     } else if (['lost', 'declined', 'released', 'cancelled'].includes(e.state)) {
@@ -330,6 +344,10 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
       while (true) {
         const m = await channel.next()
         if (m == null) break
+        // the pay for the steps of a lease that ends with this error, whichever generation it served
+        if (m.error?.receipt != null && m.error.receipt.byteLength > 0 && !this.handedBack.has(lease.leaseId)) {
+          this.handedBack.set(lease.leaseId, { leaseId: lease.leaseId, worker: lease.worker.toString(), stage: lease.stage, pricePerUnit: lease.pricePerUnit, receipt: m.error.receipt })
+        }
         if (gen !== this.generation) return
         if (m.error != null) {
           this.stageError(lease, { ...m.error, stage: m.error.stage ?? lease.stage })
@@ -393,16 +411,19 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
   }
 
   private async runStep (inputs: WireTensor[]): Promise<WireTensor[]> {
-    const every = this.init.snapshotEvery ?? 0
+    const bytes = tensorBytes(inputs)
     while (true) {
       if (this.closing != null) throw new SessionError(`session ${this.id} is closed`, { code: 'ERR_SESSION_CLOSED' })
       if (this.failed != null) throw this.failed
       await this.opened()
       const seq = this.stepCount
+      if (seq >= this.maxSteps) throw new SessionError(`session ${this.id} ran its ${this.maxSteps} steps (maxSteps, what its funds were committed for): open a new session, or one with a larger maxSteps`, { code: 'ERR_SESSION_STEPS' })
+      this.checkReplayLog(bytes)
       const started = Date.now()
       try {
-        const outputs = await this.attempt(seq, inputs, this.generation, every > 0 && (seq + 1) % every === 0)
+        const outputs = await this.attempt(seq, inputs, this.generation, this.wantsSnapshot(seq, bytes))
         this.recorded.push(inputs)
+        this.recordedBytes += bytes
         this.stepCount++
         this.emit({ type: 'step', sessionId: this.id, step: seq, ms: Date.now() - started, at: Date.now() })
         return outputs
@@ -411,6 +432,29 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
         throw err
       }
     }
+  }
+
+  private get maxReplaySteps (): number { return this.init.maxReplaySteps ?? MAX_SESSION_REPLAY_STEPS }
+  private get maxReplayBytes (): number { return this.init.maxReplayBytes ?? MAX_SESSION_REPLAY_BYTES }
+
+  /** @throws SessionError ERR_SESSION_REPLAY_LIMIT when recording a step of `bytes` would overfill the replay log */
+  private checkReplayLog (bytes: number): void {
+    const steps = this.recorded.length + 1
+    const total = this.recordedBytes + bytes
+    if (steps <= this.maxReplaySteps && total <= this.maxReplayBytes) return
+    throw new SessionError(`session ${this.id}: its replay log holds ${this.recorded.length} steps (${this.recordedBytes} bytes) since ${this.snapshot != null ? `the snapshot after step ${this.snapshot.steps - 1}` : 'the start'}, and step ${this.stepCount} (${bytes} bytes) would pass its most (${this.maxReplaySteps} steps, ${this.maxReplayBytes} bytes): no snapshot restarted it (a stage's state is over its worker's frame limit); set a smaller snapshotEvery or a larger maxReplaySteps / maxReplayBytes`, { code: 'ERR_SESSION_REPLAY_LIMIT' })
+  }
+
+  /** True if step `seq` asks the stages for a snapshot: every `snapshotEvery` steps, and once the replay log is half full (again every quarter of it while none completes). */
+  private wantsSnapshot (seq: number, bytes: number): boolean {
+    const every = this.init.snapshotEvery ?? 0
+    if (every > 0 && (seq + 1) % every === 0) return true
+    const steps = this.recorded.length + 1
+    const half = steps >= Math.ceil(this.maxReplaySteps / 2) || this.recordedBytes + bytes >= this.maxReplayBytes / 2
+    if (!half) return false
+    if (this.snapshotAsked != null && seq - this.snapshotAsked < Math.max(1, Math.floor(this.maxReplaySteps / 4))) return false
+    this.snapshotAsked = seq
+    return true
   }
 
   /** Sends step `seq` to the generation's stages and waits for the last stage's outputs. @throws Superseded when the generation is torn down */
@@ -446,7 +490,9 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
     if (this.snapshot != null && this.snapshot.steps >= steps) return
     this.snapshot = { steps, state: parts }
     this.recorded = this.recorded.slice(steps - this.recordedFrom)
+    this.recordedBytes = this.recorded.reduce((n, t) => n + tensorBytes(t), 0)
     this.recordedFrom = steps
+    this.snapshotAsked = undefined
   }
 
   /** `generateTokens(this, init)`: token ids, greedy or sampled, until `maxTokens` or the stop token. */
@@ -490,12 +536,19 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
     let receipts = 0
     const timer = setTimeout(() => { this.svc.components.market.failJob(this.id, new SessionError(`session ${this.id}: its stages did not all finish within ${SESSION_CLOSE_TIMEOUT_MS} ms of close`, { code: 'ERR_SESSION_CLOSED' })) }, SESSION_CLOSE_TIMEOUT_MS)
     try {
-      const job = await this.market
+      let job: JobResult | undefined
+      try {
+        job = await this.market
+      } catch (err: any) {
+        this.svc.log('session %s: its market job ended without its leases\' returns - %s', this.id, err?.message ?? err)
+      }
       const ledger = this.svc.ledger
-      if (ledger != null) receipts = (await settleSession(ledger, job, this.sent, this.svc.log)).accepted.length
+      if (ledger != null) receipts = (await settleSession(ledger, { jobId: this.id, shards: job?.shards ?? [] }, this.sent, [...this.handedBack.values()], this.svc.log)).accepted.length
     } catch (err: any) {
       this.svc.log('session %s settled no receipts - %s', this.id, err?.message ?? err)
     } finally {
+      // what the session set aside at its award and did not spend is free again (a failed or cancelled market job freed it already)
+      this.svc.ledger?.release(this.id)
       clearTimeout(timer)
       this.svc.components.market.removeEventListener('lease', this.onLease)
       this.abort.abort()

@@ -90,8 +90,8 @@ interface WorkerSession {
   digests: Map<number, { input: Uint8Array, output: Uint8Array }>
   /** a stateful session's lease (session-worker.ts): the lease handler's return */
   result?: () => Promise<Uint8Array>
-  /** a stateful session's lease: called when the lease ends */
-  onEnd?: () => void
+  /** a stateful session's lease: called when the lease ends, with why when it ended without `finish` (released, drained, cancelled, freed) */
+  onEnd?: (why?: string) => void
 }
 
 /** sha2-256 over a micro-batch's tensor header and bytes: the input digest of its receipt. */
@@ -142,8 +142,10 @@ export class InferenceWorker {
     const onAbort = (): void => { s.finished.reject(new SessionError(`lease ${lease.leaseId} ended: ${String(signal.reason?.message ?? signal.reason ?? 'aborted')}`)) }
     if (signal.aborted) onAbort()
     signal.addEventListener('abort', onAbort, { once: true })
+    let why: string | undefined = 'the lease ended before it finished'
     try {
-      await s.finished.promise
+      await s.finished.promise.catch((err: any) => { why = String(err?.message ?? err); throw err })
+      why = undefined
       if (s.result != null) return await s.result()
       const summary = new TextEncoder().encode(JSON.stringify({ items: s.items, computeMs: Math.round(s.computeMs), microBatches: s.digests.size }))
       const ledger = this.ctx.ledger
@@ -160,7 +162,7 @@ export class InferenceWorker {
       })
     } finally {
       signal.removeEventListener('abort', onAbort)
-      s.onEnd?.()
+      s.onEnd?.(why)
       this.endConfig(s, 'lease over')
       this.sessions.delete(lease.leaseId)
     }

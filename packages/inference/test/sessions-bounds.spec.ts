@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { decoderInitialState, decoderStatePairs, generateDecoder, generateGru, GRU_STATE_PAIRS, gruInitialState, maxAbsDiff } from '@fleetmesh/runtime'
 import { waitUntil } from '@fleetmesh/test-utils'
-import { gruChunk, stepLocally } from './fixtures/state-models.js'
+import { generateTokens, LocalStatefulSession } from '../src/index.js'
+import { collect, gruChunk, stepLocally } from './fixtures/state-models.js'
 import { startJobMesh } from './utils/jobs.js'
 import type { JobMesh } from './utils/jobs.js'
 import type { InferenceSession, SessionProgress } from '../src/index.js'
@@ -37,16 +38,23 @@ describe('session bounds and failures', function () {
     mesh = undefined
   })
 
-  it('a worker at its most sessions hands the next one back (ERR_SESSION_LIMIT) and another worker serves it', async () => {
+  it('a worker at its most sessions does not bid on the next one (NoBid BUSY): another worker serves it, nothing is handed back', async () => {
     mesh = await startJobMesh([priced(0.5, { maxSessions: 1 }), priced(2)])
     const [busy, spare] = mesh.workers as [MeshNode, MeshNode]
     const model = generateGru(GRU)
     const a = await mesh.requester.openSession({ model, state: [...GRU_STATE_PAIRS], maxPrice: 10 })
     sessions.push(a)
     assert.equal(a.leases[0]?.worker, busy.peerId.toString(), 'the cheap worker serves the first session')
+    const skipped: Array<{ jobId: string, code?: string, reason?: string }> = []
+    busy.libp2p.services.market.addEventListener('bid', (e) => { if (e.detail.side === 'skipped') skipped.push(e.detail) })
+    const refusals: Array<{ worker: string, code: string }> = []
+    mesh.requester.libp2p.services.market.addEventListener('refusal', (e) => { refusals.push(e.detail) })
     const b = await mesh.requester.openSession({ model, state: [...GRU_STATE_PAIRS], maxPrice: 10 })
     sessions.push(b)
+    const events = follow(b)
     assert.equal(b.leases[0]?.worker, spare.peerId.toString(), 'the second session runs on the other worker')
+    assert.ok(skipped.some(x => x.jobId === b.id && x.code === 'BUSY' && /maxSessions 1/.test(x.reason ?? '')), `the full worker skipped the offer as BUSY: ${JSON.stringify(skipped)}`)
+    assert.ok(refusals.some(r => r.worker === busy.peerId.toString() && r.code === 'BUSY'), `and told the requester: ${JSON.stringify(refusals)}`)
     assert.equal(busy.libp2p.services.inference?.sessionStages().stages, 1, 'the cheap worker holds one session')
     const expected = await stepLocally(model, [...GRU_STATE_PAIRS], gruInitialState(GRU), [[gruChunk(0)], [gruChunk(1)]])
     for (const s of [a, b]) {
@@ -55,6 +63,7 @@ describe('session bounds and failures', function () {
         assert.ok(maxAbsDiff(y as WireTensor, (expected[i] as WireTensor[])[0] as WireTensor) <= 1e-5, `session ${s.id} step ${i}`)
       }
     }
+    assert.equal(events.filter(e => e.type === 'worker-lost').length, 0, 'no stage was handed back')
   })
 
   it('steps called at once run one at a time, in call order (one step in flight per session)', async () => {
@@ -107,17 +116,43 @@ describe('session bounds and failures', function () {
     await waitUntil(() => (mesh?.workers[0] as MeshNode).libp2p.services.inference?.sessionStages().stages === 0, { timeoutMs: 10_000, message: 'the worker frees the stage' })
   })
 
-  it('the only worker at its most sessions: openSession fails with ERR_SESSION_LIMIT', async () => {
+  it('the only worker at its most sessions: openSession fails with NoBidsError reason busy, naming the session limit', async () => {
     mesh = await startJobMesh([priced(1, { maxSessions: 1 })], { market: { bidWindowMs: 400 } })
     const model = generateGru(GRU)
     sessions.push(await mesh.requester.openSession({ model, state: [...GRU_STATE_PAIRS], maxPrice: 10 }))
     const err = await mesh.requester.openSession({ model, state: [...GRU_STATE_PAIRS], maxPrice: 10 }).then(() => undefined, (e: any) => e)
-    assert.equal(err?.name, 'SessionError', String(err?.stack))
-    assert.equal(err.code, 'ERR_SESSION_LIMIT', err.message)
-    assert.equal(err.worker, (mesh.workers[0] as MeshNode).peerId.toString())
+    assert.equal(err?.name, 'NoBidsError', String(err?.stack))
+    assert.equal(err.reason, 'busy', err.message)
+    assert.ok(err.refusals.some((r: any) => r.worker === (mesh?.workers[0] as MeshNode).peerId.toString() && r.code === 'BUSY' && /maxSessions 1/.test(r.message)), JSON.stringify(err.refusals))
   })
 
-  it('an idle session stage is freed by its worker; the next step rebuilds the state on another worker', async () => {
+  it('a session commits stages x maxSteps x maxPrice at its award, frees it at close, and step maxSteps fails with ERR_SESSION_STEPS', async () => {
+    mesh = await startJobMesh([{}])
+    const ledger = mesh.requester.ledger
+    const session = await mesh.requester.openSession({ model: generateGru(GRU), state: [...GRU_STATE_PAIRS], maxPrice: 10, maxSteps: 3 })
+    sessions.push(session)
+    assert.deepEqual(ledger.commitments().filter(c => c.jobId === session.id).map(c => c.maxCost), [30], 'the maximum cost is set aside')
+    for (const i of [0, 1, 2]) await session.step([gruChunk(i)])
+    const err = await session.step([gruChunk(3)]).then(() => undefined, (e: any) => e)
+    assert.equal(err?.code, 'ERR_SESSION_STEPS', String(err?.stack))
+    assert.match(err.message, /maxSteps/)
+    const summary = await session.close()
+    assert.deepEqual([summary.steps, summary.receipts], [3, 1])
+    assert.deepEqual(ledger.commitments().filter(c => c.jobId === session.id), [], 'the commitment ends at close')
+  })
+
+  it('a requester whose funds do not cover the session\'s maximum cost cannot open it (NoBidsError reason funds)', async () => {
+    // the test fleet grants every device 1,000,000 credits: 200,000 steps at 10 credits is 2,000,000
+    mesh = await startJobMesh([{}])
+    const err = await mesh.requester.openSession({ model: generateGru(GRU), state: [...GRU_STATE_PAIRS], maxPrice: 10, maxSteps: 200_000 }).then(() => undefined, (e: any) => e)
+    assert.equal(err?.name, 'NoBidsError', String(err?.stack))
+    assert.equal(err.reason, 'funds', err.message)
+    assert.match(err.message, /2000000 credits/)
+    assert.equal((mesh.workers[0] as MeshNode).libp2p.services.inference?.sessionStages().stages, 0, 'nothing was leased')
+    assert.deepEqual(mesh.requester.ledger.commitments(), [], 'nothing stays set aside')
+  })
+
+  it('an idle session stage is freed by its worker (and paid for its steps); the next step rebuilds the state on another worker', async () => {
     mesh = await startJobMesh([priced(0.5, { sessionIdleTimeoutMs: 1500 }), priced(2)])
     const [idle, spare] = mesh.workers as [MeshNode, MeshNode]
     const model = generateGru(GRU)
@@ -139,6 +174,10 @@ describe('session bounds and failures', function () {
     assert.equal(session.leases[0]?.worker, spare.peerId.toString())
     const recovered = events.find(e => e.type === 'recovered')
     assert.ok(recovered?.type === 'recovered' && recovered.replayed === 3, JSON.stringify(recovered))
+    const summary = await session.close()
+    assert.equal(summary.receipts, 2, 'the freed lease and the replacement are both paid')
+    const paid = await mesh.requester.ledger.receipts({ jobId: session.id, worker: idle.peerId.toString() })
+    assert.deepEqual(paid.map(r => [r.units, r.countersigned]), [[3, true]], 'the idle worker is paid for the 3 steps it ran')
   })
 
   it('a stage state over the worker\'s limit fails the step with ERR_SESSION_STATE_TOO_LARGE', async () => {
@@ -175,5 +214,38 @@ describe('session bounds and failures', function () {
     // the session stays failed with that error
     const again = await session.step([ids([1])]).then(() => undefined, (e: any) => e)
     assert.equal(again, err)
+  })
+  it('the replay log stays within maxReplaySteps: a snapshot restarts it, and a recovery replays only the steps since', async () => {
+    mesh = await startJobMesh([{}, {}])
+    const model = generateDecoder(DECODER)
+    const pairs = decoderStatePairs(DECODER.layers)
+    const local = await LocalStatefulSession.open(model, { state: pairs, initialState: decoderInitialState(DECODER) })
+    const expected = await collect(generateTokens(local, { prompt: [5, 17, 42], maxTokens: 30 })).finally(async () => { await local.close() })
+    const session = await mesh.requester.openSession({ model, state: pairs, maxPrice: 10, maxReplaySteps: 8 })
+    sessions.push(session)
+    const events = follow(session)
+    const first = mesh.workers.find(w => w.peerId.toString() === session.leases[0]?.worker) as MeshNode
+    const tokens: number[] = []
+    for await (const t of session.generate({ prompt: [5, 17, 42], maxTokens: 30 })) {
+      tokens.push(t)
+      assert.ok((session as any).recorded.length <= 8, `token ${tokens.length}: the log holds ${(session as any).recorded.length} steps`)
+      if (tokens.length === 25) await first.libp2p.services.market.drain('driving')
+    }
+    assert.deepEqual(tokens, expected, 'the tokens equal the uninterrupted run')
+    const recovered = events.find(e => e.type === 'recovered')
+    assert.ok(recovered?.type === 'recovered' && recovered.fromStep > 0 && recovered.replayed <= 8, `restored from a snapshot, not replayed from the start: ${JSON.stringify(recovered)}`)
+  })
+
+  it('a replay log that no snapshot can restart (a state over the worker\'s frame limit) fails the step that would overfill it with ERR_SESSION_REPLAY_LIMIT', async () => {
+    // the KV cache grows by 1 KiB a position: from the second step on it is over the worker's 1500-byte frame limit, so no snapshot is sent
+    mesh = await startJobMesh([priced(1, { maxInputBytes: 1500 })])
+    const session = await mesh.requester.openSession({ model: generateDecoder(DECODER), state: decoderStatePairs(DECODER.layers), initialState: decoderInitialState(DECODER), maxPrice: 10, maxReplaySteps: 4 })
+    sessions.push(session)
+    let err: any
+    for (let i = 0; i < 8 && err == null; i++) err = await session.step([ids([7])]).then(() => undefined, (e: any) => e)
+    assert.equal(err?.name, 'SessionError', String(err?.stack))
+    assert.equal(err.code, 'ERR_SESSION_REPLAY_LIMIT', err.message)
+    assert.match(err.message, /maxReplaySteps/)
+    assert.equal(session.steps, 4, 'the log held its most, 4 steps')
   })
 })

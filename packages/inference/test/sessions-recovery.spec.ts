@@ -95,7 +95,7 @@ describe('sessions recover from a worker lost mid-generation', function () {
     })
   }
 
-  it('a drained worker hands its stage back mid-generation: the session continues on another worker with the same tokens', async () => {
+  it('a drained worker hands its stage back mid-generation (paid for its steps): the session continues on another worker with the same tokens', async () => {
     mesh = await startJobMesh([{}, {}, {}])
     session = await mesh.requester.openSession({ model: generateDecoder(DECODER), stages: 2, state: decoderStatePairs(DECODER.layers), maxPrice: 10 })
     const drained = mesh.workers.find(w => w.peerId.toString() === session?.leases[1]?.worker)
@@ -111,6 +111,9 @@ describe('sessions recover from a worker lost mid-generation', function () {
     const lost = events.find(e => e.type === 'worker-lost')
     assert.ok(lost?.type === 'worker-lost' && lost.stage === 1 && lost.worker === drained.peerId.toString(), JSON.stringify(lost))
     assert.ok(!(session.leases.map(l => l.worker)).includes(drained.peerId.toString()), 'the drained worker holds no stage')
-    assert.equal((await session.close()).receipts, 2)
+    assert.equal((await session.close()).receipts, 3, 'both stages and the drained lease are paid')
+    const paid = await mesh.requester.ledger.receipts({ jobId: session.id, worker: drained.peerId.toString() })
+    assert.equal(paid.length, 1, 'one receipt for the drained lease')
+    assert.ok(paid[0]?.countersigned === true && paid[0].units >= KILL_AT.replay && paid[0].units <= KILL_AT.replay + 1, `paid for the ${KILL_AT.replay} steps it ran: ${paid[0]?.units}`)
   })
 })

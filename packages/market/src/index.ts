@@ -89,6 +89,8 @@ export interface OfferRequirements {
   maxFrameBytes?: number
   /** input shapes of one micro-batch */
   inputs?: JobInput[]
+  /** the offer is a stateful session's (`JobSpec.session`) */
+  session?: boolean
 }
 
 /** Why a lease handler refuses an offer: no bid, and the requester is told (`NoBid`). */
@@ -340,6 +342,8 @@ export interface JobSpec {
    * @default '' (any)
    */
   jurisdiction?: string
+  /** a stateful session (each stage's lease keeps state on its worker for the job's life): a worker at its most sessions refuses (`BUSY`) @default false */
+  session?: boolean
   /** model size, bytes: workers whose model store cannot hold it refuse (`MODEL_TOO_LARGE`) */
   modelBytes?: number
   /** largest single micro-batch input a lease will receive, bytes: workers with a smaller frame limit refuse (`INPUT_TOO_LARGE`) */

@@ -53,6 +53,8 @@ export interface Job {
   maxFrameBytes?: number
   /** data residency: only workers certified in this jurisdiction ('' for none) */
   jurisdiction: string
+  /** a stateful session's job (JobSpec.session) */
+  session: boolean
   inputs: JobInput[]
   terms: AuctionTerms
   slots: Slot[]
@@ -151,6 +153,7 @@ export function createJob (spec: JobSpec, defaults: JobDefaults): Job {
     placementTimeoutMs,
     spread: spec.spread === true,
     jurisdiction,
+    session: spec.session === true,
     inputs: inputs.map(i => ({ name: i.name, dtype: i.dtype, dims: [...i.dims] })),
     terms: { shardUnits: [...spec.shardUnits], maxPricePerUnit: spec.maxPricePerUnit, minReputation, deadline, submittedAt: now, region },
     slots,

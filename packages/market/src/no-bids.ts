@@ -8,8 +8,8 @@
  * wait for the placement timeout.
  */
 
-/** Why a worker's lease handler refuses an offer before bidding (`LeaseHandlerOptions.canServe`). */
-export type BidRefusalCode = 'MODEL_TOO_LARGE' | 'INPUT_TOO_LARGE' | 'MODEL_INVALID' | 'UNSUPPORTED'
+/** Why a worker's lease handler refuses an offer before bidding (`LeaseHandlerOptions.canServe`): BUSY for a handler at its own capacity (e.g. its most stateful sessions). */
+export type BidRefusalCode = 'MODEL_TOO_LARGE' | 'INPUT_TOO_LARGE' | 'MODEL_INVALID' | 'UNSUPPORTED' | 'BUSY'
 
 /**
  * The code of a `NoBid`: a {@link BidRefusalCode}, or the worker's own

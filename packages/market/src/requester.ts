@@ -147,7 +147,8 @@ export class MarketRequester {
         modelBytes: job.modelBytes != null ? BigInt(job.modelBytes) : undefined,
         maxFrameBytes: job.maxFrameBytes != null ? BigInt(job.maxFrameBytes) : undefined,
         inputs: job.inputs,
-        jurisdiction: job.jurisdiction
+        jurisdiction: job.jurisdiction,
+        session: job.session ? true : undefined
       }
     })
   }

@@ -38,13 +38,14 @@ export const NO_VEHICLE_STATE_SOURCE = 'no vehicle state source'
 /** Why a worker with no lease handler does not bid. */
 export const NO_LEASE_HANDLER = 'no lease handler registered'
 
-const REFUSAL_CODES: ReadonlySet<string> = new Set(['MODEL_TOO_LARGE', 'INPUT_TOO_LARGE', 'MODEL_INVALID', 'UNSUPPORTED'])
+const REFUSAL_CODES: ReadonlySet<string> = new Set(['MODEL_TOO_LARGE', 'INPUT_TOO_LARGE', 'MODEL_INVALID', 'UNSUPPORTED', 'BUSY'])
 
 /** The requirements of an offer, as `canServe` sees them. */
 function requirementsOf (offer: JobOffer, requester: string): OfferRequirements {
   const req: OfferRequirements = { jobId: offer.jobId, requester, modelCid: offer.modelCid, mode: offer.mode === JobMode.PIPELINE ? 'pipeline' : 'data' }
   if (offer.modelBytes != null) req.modelBytes = Number(offer.modelBytes)
   if (offer.maxFrameBytes != null) req.maxFrameBytes = Number(offer.maxFrameBytes)
+  if (offer.session === true) req.session = true
   if (offer.inputs.length > 0) req.inputs = offer.inputs.map(i => ({ name: i.name, dtype: i.dtype, dims: [...i.dims] }))
   return req
 }

@@ -43,6 +43,14 @@ export const EXCHANGE_SYNC_MAX_BYTES = 16 * 1024 * 1024
 export const EXCHANGE_RETAIN_BYTES = 16 * 1024 * 1024
 
 /**
+ * States a runner keeps between stateful calls (`RunOptions.state`, one per
+ * session stage), least recently used dropped first: a session stage's
+ * worker serves at most MAX_SESSIONS_PER_WORKER (4) of them, each with at
+ * most one live configuration, so this is room to spare.
+ */
+export const MAX_RUNNER_STATES = 64
+
+/**
  * How far over the best achievable bottleneck stage cost (a fraction of it)
  * a cut may go to send fewer bytes across the cuts: 0.15 trades up to 15 %
  * of balance for less traffic, the range pipeline planners such as

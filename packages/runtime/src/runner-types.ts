@@ -15,6 +15,19 @@ export interface RunRequestFields {
   path: string
   /** most bytes the call's outputs may hold together */
   maxOutputBytes: number
+  /** a stateful call (`RunOptions.state`) */
+  state?: RunnerStateFields
+  /** keys of states this runner may forget (their sessions ended) */
+  drop?: string[]
+}
+
+/** The state of a stateful call, as the runner sees it. */
+export interface RunnerStateFields {
+  key: string
+  /** each output fed back as the input at the next call */
+  pairs: Array<{ output: string, input: string }>
+  /** state outputs not to return (they stay in the runner) */
+  omit: string[]
 }
 
 /** Requests from the node to a runner process. */
@@ -32,6 +45,8 @@ export interface RunnerReply {
   outputNames?: string[]
   /** onnxruntime run time inside the runner, ms */
   ms?: number
+  /** a stateful call: bytes of the state the runner now keeps for its key */
+  stateBytes?: number
   /** a failed call; `output` and `size` (bytes) for an OutputTooLargeError */
   error?: { name: string, message: string, output?: string, size?: number }
 }

@@ -1,7 +1,7 @@
 import { fork } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import { checkTensor } from '@fleetmesh/protocol'
-import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_RUN_TIMEOUT_MS, RUNNER_STOP_GRACE_MS } from './constants.js'
+import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_RUN_TIMEOUT_MS, MAX_RUNNER_STATES, RUNNER_STOP_GRACE_MS } from './constants.js'
 import { InferenceError, OutputTooLargeError, RunnerCrashedError, RunnerTimeoutError, RuntimeStoppedError } from './errors.js'
 import { TensorExchange } from './tensor-channel.js'
 import type { ModelStore } from './store.js'
@@ -55,6 +55,26 @@ export interface RunOptions {
   /** bytes the call's outputs may hold together; overrides the runtime's default */
   maxOutputBytes?: number
   signal?: AbortSignal
+  /** a stateful call: its state stays in the runner between calls (see {@link RunState}) */
+  state?: RunState
+}
+
+/**
+ * A stateful call (a session stage's step): each pair's output is kept in
+ * the runner under `key` and fed back as the pair's input at the key's
+ * next call, so the state (a KV cache) never crosses to the node. A call
+ * that gives a pair's input (the first step, a restored snapshot) replaces
+ * what is kept. Every call of a key runs on the runner that keeps it; if
+ * that runner was replaced (a crash, a timeout), a call that does not give
+ * the state fails with RunnerCrashedError. {@link Runtime.dropState} frees a key.
+ */
+export interface RunState {
+  /** the state's name, unique per session stage and configuration */
+  key: string
+  /** each output fed back as the input at the next call */
+  pairs: Array<{ output: string, input: string }>
+  /** the state outputs also returned (a snapshot, or a state output the next stage reads) @default none */
+  returnOutputs?: string[]
 }
 
 /** Result of a call. */
@@ -64,6 +84,8 @@ export interface RunResult {
   computeMs: number
   /** wall time of the call as seen by the node (queueing, IPC, compute), ms */
   wallMs: number
+  /** a stateful call: bytes of the state the runner now keeps for its key */
+  stateBytes?: number
 }
 
 /** Events of a runtime. */
@@ -82,6 +104,8 @@ interface Call {
   timeoutMs: number
   signal?: AbortSignal
   cid?: string
+  /** a stateful call's key: it runs on the runner that keeps it */
+  stateKey?: string
 }
 
 /**
@@ -104,6 +128,8 @@ class Runner {
   loaded = new Set<string>()
   dead = false
   private nextId = 1
+  /** state keys to tell the runner it may forget, sent with the next run request */
+  drops: string[] = []
   /** an output buffer faulted in ahead of the reply, sized like the last reply */
   private spare?: ArrayBuffer
   private lastOutputBytes = 0
@@ -204,6 +230,7 @@ class Runner {
     }, call.timeoutMs)
     if (call.req.type === 'run') {
       const { inputs, type: _type, ...fields } = call.req
+      if (this.drops.length > 0) fields.drop = this.drops.splice(0)
       const limit = fields.maxOutputBytes
       this.exchange.send(this.data, 'in', fields, inputs).then(() => { this.prepareSpare(limit) }, (err: Error) => {
         if (this.busy !== call) return
@@ -234,6 +261,8 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   private readonly execArgv: string[]
   private readonly pool: Runner[] = []
   private readonly queue: Call[] = []
+  /** the runner that keeps each stateful call's state, by key (bounded: MAX_RUNNER_STATES per runner) */
+  private readonly stateRunners = new Map<string, Runner>()
   private stopped = false
 
   constructor (init: RuntimeInit) {
@@ -311,20 +340,32 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     const maxOutputBytes = checkByteLimit(options.maxOutputBytes ?? this.maxOutputBytes)
     const path = this.store.path(cid)
     const start = performance.now()
-    const reply = await this.call({ id: 0, type: 'run', cid, path, inputs, maxOutputBytes }, options, cid)
+    const st = options.state
+    const state = st != null ? { key: st.key, pairs: st.pairs.map(p => ({ output: p.output, input: p.input })), omit: st.pairs.map(p => p.output).filter(o => !(st.returnOutputs ?? []).includes(o)) } : undefined
+    const reply = await this.call({ id: 0, type: 'run', cid, path, inputs, maxOutputBytes, state }, options, cid)
     if (!reply.ok) {
       const e = reply.error
       if (e?.name === 'OutputTooLargeError') throw new OutputTooLargeError(`running ${cid}: ${e.message}`, e.output ?? '', e.size ?? 0, maxOutputBytes)
+      if (e?.name === 'StateLostError') throw new RunnerCrashedError(`running ${cid}: ${e.message}`)
       throw new InferenceError(`running ${cid} failed: ${e?.message ?? 'unknown error'}`)
     }
-    return { outputs: reply.outputs ?? [], computeMs: reply.ms ?? 0, wallMs: performance.now() - start }
+    const result: RunResult = { outputs: reply.outputs ?? [], computeMs: reply.ms ?? 0, wallMs: performance.now() - start }
+    if (reply.stateBytes != null) result.stateBytes = reply.stateBytes
+    return result
+  }
+
+  /** Lets the runner that keeps the state of `key` (see {@link RunState}) forget it (told with its next call). */
+  dropState (key: string): void {
+    const runner = this.stateRunners.get(key)
+    this.stateRunners.delete(key)
+    if (runner != null && !runner.dead) runner.drops.push(key)
   }
 
   private async call (req: RunnerRequest, options: RunOptions, cid?: string): Promise<RunnerReply> {
     if (this.stopped) throw new RuntimeStoppedError('runtime stopped; create a new one')
     if (this.pool.length === 0) await this.start()
     return new Promise<RunnerReply>((resolve, reject) => {
-      const call: Call = { req, resolve, reject, timeoutMs: options.timeoutMs ?? this.timeoutMs, signal: options.signal, cid }
+      const call: Call = { req, resolve, reject, timeoutMs: options.timeoutMs ?? this.timeoutMs, signal: options.signal, cid, stateKey: options.state?.key }
       if (options.signal?.aborted === true) { reject(options.signal.reason); return }
       options.signal?.addEventListener('abort', () => {
         const i = this.queue.indexOf(call)
@@ -335,13 +376,21 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     })
   }
 
-  /** Hands queued calls to idle runners, preferring one that has the model loaded. */
+  /** Hands queued calls to idle runners, preferring one that has the model loaded; a stateful call waits for the runner that keeps its state. */
   dispatch (): void {
-    while (this.queue.length > 0) {
+    for (let i = 0; i < this.queue.length;) {
       const idle = this.pool.filter(r => !r.dead && r.busy == null)
       if (idle.length === 0) return
-      const call = this.queue.shift() as Call
-      const runner = idle.find(r => call.cid != null && r.loaded.has(call.cid)) ?? idle[0] as Runner
+      const call = this.queue[i] as Call
+      const bound = call.stateKey != null ? this.stateRunners.get(call.stateKey) : undefined
+      if (bound != null && !bound.dead && bound.busy != null) { i++; continue }
+      this.queue.splice(i, 1)
+      const runner = (bound != null && !bound.dead ? bound : undefined) ?? idle.find(r => call.cid != null && r.loaded.has(call.cid)) ?? idle[0] as Runner
+      if (call.stateKey != null) {
+        this.stateRunners.delete(call.stateKey)
+        this.stateRunners.set(call.stateKey, runner)
+        while (this.stateRunners.size > MAX_RUNNER_STATES * this.size) this.stateRunners.delete(this.stateRunners.keys().next().value as string)
+      }
       call.req = { ...call.req, id: runner.id() } as RunnerRequest
       if (call.cid != null) runner.loaded.add(call.cid)
       // reserve the runner now: a runner that is still starting looks idle, and a
@@ -361,6 +410,8 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     this.emit('runner:exit', { pid: runner.child.pid, reason, code, signal })
     const i = this.pool.indexOf(runner)
     if (i >= 0) this.pool.splice(i, 1)
+    // its states are gone: a call of one of them fails there unless it gives the state again
+    for (const [key, r] of [...this.stateRunners]) if (r === runner) this.stateRunners.delete(key)
     if (!this.stopped) {
       this.spawn()
       this.dispatch()

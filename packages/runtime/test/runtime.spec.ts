@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { fork, spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createRuntime, generateDtypeProbe, generateMlp, LocalSession, maxAbsDiff, ModelStore, profile } from '../src/index.js'
+import { TensorExchange } from '../src/tensor-channel.js'
 import { OCR_MODELS, patternInput, readOcrModel } from './utils/models.js'
 import type { Runtime, StoredModel } from '../src/index.js'
 import type { WireTensor } from '@fleetmesh/protocol'
@@ -182,4 +183,18 @@ describe('isolated runners (onnxruntime in child processes)', function () {
       }
     })
   }
+  it('a runner whose node goes away before it is ready exits cleanly (no unhandled EPIPE) and removes its exchange directory', async () => {
+    for (let i = 0; i < 3; i++) {
+      const exchange = TensorExchange.create()
+      const child = fork(new URL('../src/runner-process.js', import.meta.url), [exchange.dir, JSON.stringify({ maxSessions: 1, intraOpNumThreads: 1 })], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc', 'pipe'] })
+      let stderr = ''
+      child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
+      const exited = new Promise<number | null>(resolve => child.once('exit', code => { resolve(code) }))
+      // the node is gone at once: the runner's ready message finds the channel closed
+      child.disconnect()
+      assert.equal(await exited, 0, `run ${i}: the runner exits cleanly: ${stderr}`)
+      assert.doesNotMatch(stderr, /EPIPE|Unhandled 'error' event/, `run ${i}`)
+      assert.equal(existsSync(exchange.dir), false, `run ${i}: its exchange directory is gone`)
+    }
+  })
 })

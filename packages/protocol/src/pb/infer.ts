@@ -1459,6 +1459,7 @@ export interface InferError {
   name: string
   seq?: number
   stage?: number
+  receipt?: Uint8Array<ArrayBuffer>
 }
 
 export namespace InferError {
@@ -1496,6 +1497,11 @@ export namespace InferError {
           w.uint32(obj.stage)
         }
 
+        if (obj.receipt != null) {
+          w.uint32(50)
+          w.bytes(obj.receipt)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1530,6 +1536,10 @@ export namespace InferError {
             }
             case 5: {
               obj.stage = reader.uint32()
+              break
+            }
+            case 6: {
+              obj.receipt = reader.bytes()
               break
             }
             default: {
@@ -1582,6 +1592,13 @@ export namespace InferError {
               }
               break
             }
+            case 6: {
+              yield {
+                field: `${prefix}.receipt`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1619,6 +1636,11 @@ export namespace InferError {
     value: number
   }
 
+  export interface InferErrorReceiptFieldEvent {
+    field: '$.receipt'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<InferError>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, InferError.codec())
   }
@@ -1627,7 +1649,7 @@ export namespace InferError {
     return decodeMessage(buf, InferError.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferError>): Generator<InferErrorCodeFieldEvent | InferErrorMessageFieldEvent | InferErrorNameFieldEvent | InferErrorSeqFieldEvent | InferErrorStageFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferError>): Generator<InferErrorCodeFieldEvent | InferErrorMessageFieldEvent | InferErrorNameFieldEvent | InferErrorSeqFieldEvent | InferErrorStageFieldEvent | InferErrorReceiptFieldEvent> {
     return streamMessage(buf, InferError.codec(), opts)
   }
 }
@@ -2082,6 +2104,11 @@ export namespace InferMessage {
     value: number
   }
 
+  export interface InferMessageErrorReceiptFieldEvent {
+    field: '$.error.receipt'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export interface InferMessageSnapshotStepFieldEvent {
     field: '$.snapshot.step'
     value: number
@@ -2100,7 +2127,7 @@ export namespace InferMessage {
     return decodeMessage(buf, InferMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferMessage>): Generator<InferMessageOpenJobIdFieldEvent | InferMessageOpenLeaseIdFieldEvent | InferMessageOpenModelCidFieldEvent | InferMessageOpenKindFieldEvent | InferMessageOpenStageFieldEvent | InferMessageOpenStageCountFieldEvent | InferMessageOpenSourceFieldEvent | InferMessageOpenNextFieldEvent | InferMessageOpenNextAddrsFieldEvent | InferMessageOpenNextLeaseIdFieldEvent | InferMessageOpenConstantsFieldEvent | InferMessageOpenFromRequesterFieldEvent | InferMessageOpenJobItemsFieldEvent | InferMessageOpenSessionStateOutputFieldEvent | InferMessageOpenSessionStateInputFieldEvent | InferMessageOpenSessionStateFollowsFieldEvent | InferMessageOpenSessionFirstStepFieldEvent | InferMessageOpenSessionSendsFieldEvent | InferMessageDataSeqFieldEvent | InferMessageDataTensorsFieldEvent | InferMessageDataMoreFieldEvent | InferMessageDataItemsFieldEvent | InferMessageDataSnapshotFieldEvent | InferMessageDataStageComputeMsFieldEvent | InferMessageResultSeqFieldEvent | InferMessageResultTensorsFieldEvent | InferMessageResultComputeMsFieldEvent | InferMessageResultMoreFieldEvent | InferMessageResultReceiptFieldEvent | InferMessageResultStageComputeMsFieldEvent | InferMessageErrorCodeFieldEvent | InferMessageErrorMessageFieldEvent | InferMessageErrorNameFieldEvent | InferMessageErrorSeqFieldEvent | InferMessageErrorStageFieldEvent | InferMessageSnapshotStepFieldEvent | InferMessageSnapshotTensorsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<InferMessage>): Generator<InferMessageOpenJobIdFieldEvent | InferMessageOpenLeaseIdFieldEvent | InferMessageOpenModelCidFieldEvent | InferMessageOpenKindFieldEvent | InferMessageOpenStageFieldEvent | InferMessageOpenStageCountFieldEvent | InferMessageOpenSourceFieldEvent | InferMessageOpenNextFieldEvent | InferMessageOpenNextAddrsFieldEvent | InferMessageOpenNextLeaseIdFieldEvent | InferMessageOpenConstantsFieldEvent | InferMessageOpenFromRequesterFieldEvent | InferMessageOpenJobItemsFieldEvent | InferMessageOpenSessionStateOutputFieldEvent | InferMessageOpenSessionStateInputFieldEvent | InferMessageOpenSessionStateFollowsFieldEvent | InferMessageOpenSessionFirstStepFieldEvent | InferMessageOpenSessionSendsFieldEvent | InferMessageDataSeqFieldEvent | InferMessageDataTensorsFieldEvent | InferMessageDataMoreFieldEvent | InferMessageDataItemsFieldEvent | InferMessageDataSnapshotFieldEvent | InferMessageDataStageComputeMsFieldEvent | InferMessageResultSeqFieldEvent | InferMessageResultTensorsFieldEvent | InferMessageResultComputeMsFieldEvent | InferMessageResultMoreFieldEvent | InferMessageResultReceiptFieldEvent | InferMessageResultStageComputeMsFieldEvent | InferMessageErrorCodeFieldEvent | InferMessageErrorMessageFieldEvent | InferMessageErrorNameFieldEvent | InferMessageErrorSeqFieldEvent | InferMessageErrorStageFieldEvent | InferMessageErrorReceiptFieldEvent | InferMessageSnapshotStepFieldEvent | InferMessageSnapshotTensorsFieldEvent> {
     return streamMessage(buf, InferMessage.codec(), opts)
   }
 }

@@ -57,6 +57,7 @@ export interface JobOffer {
   maxFrameBytes?: bigint
   inputs: OfferInput[]
   jurisdiction?: string
+  session?: boolean
 }
 
 export namespace JobOffer {
@@ -158,6 +159,11 @@ export namespace JobOffer {
         if (obj.jurisdiction != null) {
           w.uint32(138)
           w.string(obj.jurisdiction)
+        }
+
+        if (obj.session != null) {
+          w.uint32(144)
+          w.bool(obj.session)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -267,6 +273,10 @@ export namespace JobOffer {
             }
             case 17: {
               obj.jurisdiction = reader.string()
+              break
+            }
+            case 18: {
+              obj.session = reader.bool()
               break
             }
             default: {
@@ -436,6 +446,13 @@ export namespace JobOffer {
               }
               break
             }
+            case 18: {
+              yield {
+                field: `${prefix}.session`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -548,6 +565,11 @@ export namespace JobOffer {
     value: string
   }
 
+  export interface JobOfferSessionFieldEvent {
+    field: '$.session'
+    value: boolean
+  }
+
   export function encode (obj: Partial<JobOffer>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, JobOffer.codec())
   }
@@ -556,7 +578,7 @@ export namespace JobOffer {
     return decodeMessage(buf, JobOffer.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobOffer>): Generator<JobOfferJobIdFieldEvent | JobOfferRequesterFieldEvent | JobOfferModelCidFieldEvent | JobOfferModeFieldEvent | JobOfferShardUnitsFieldEvent | JobOfferMaxPricePerUnitFieldEvent | JobOfferDeadlineFieldEvent | JobOfferRedundancyFieldEvent | JobOfferMinReputationFieldEvent | JobOfferRegionFieldEvent | JobOfferRoundFieldEvent | JobOfferOpenShardsFieldEvent | JobOfferBidWindowMsFieldEvent | JobOfferModelBytesFieldEvent | JobOfferMaxFrameBytesFieldEvent | JobOfferInputsNameFieldEvent | JobOfferInputsDtypeFieldEvent | JobOfferInputsDimsFieldEvent | JobOfferJurisdictionFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobOffer>): Generator<JobOfferJobIdFieldEvent | JobOfferRequesterFieldEvent | JobOfferModelCidFieldEvent | JobOfferModeFieldEvent | JobOfferShardUnitsFieldEvent | JobOfferMaxPricePerUnitFieldEvent | JobOfferDeadlineFieldEvent | JobOfferRedundancyFieldEvent | JobOfferMinReputationFieldEvent | JobOfferRegionFieldEvent | JobOfferRoundFieldEvent | JobOfferOpenShardsFieldEvent | JobOfferBidWindowMsFieldEvent | JobOfferModelBytesFieldEvent | JobOfferMaxFrameBytesFieldEvent | JobOfferInputsNameFieldEvent | JobOfferInputsDtypeFieldEvent | JobOfferInputsDimsFieldEvent | JobOfferJurisdictionFieldEvent | JobOfferSessionFieldEvent> {
     return streamMessage(buf, JobOffer.codec(), opts)
   }
 }
@@ -2836,6 +2858,11 @@ export namespace MarketMessage {
     value: string
   }
 
+  export interface MarketMessageOfferSessionFieldEvent {
+    field: '$.offer.session'
+    value: boolean
+  }
+
   export interface MarketMessageBidJobIdFieldEvent {
     field: '$.bid.jobId'
     value: string
@@ -3060,7 +3087,7 @@ export namespace MarketMessage {
     return decodeMessage(buf, MarketMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MarketMessage>): Generator<MarketMessageIssuedAtFieldEvent | MarketMessageExpiresAtFieldEvent | MarketMessageNonceFieldEvent | MarketMessageCertificateFieldEvent | MarketMessageOfferJobIdFieldEvent | MarketMessageOfferRequesterFieldEvent | MarketMessageOfferModelCidFieldEvent | MarketMessageOfferModeFieldEvent | MarketMessageOfferShardUnitsFieldEvent | MarketMessageOfferMaxPricePerUnitFieldEvent | MarketMessageOfferDeadlineFieldEvent | MarketMessageOfferRedundancyFieldEvent | MarketMessageOfferMinReputationFieldEvent | MarketMessageOfferRegionFieldEvent | MarketMessageOfferRoundFieldEvent | MarketMessageOfferOpenShardsFieldEvent | MarketMessageOfferBidWindowMsFieldEvent | MarketMessageOfferModelBytesFieldEvent | MarketMessageOfferMaxFrameBytesFieldEvent | MarketMessageOfferInputsNameFieldEvent | MarketMessageOfferInputsDtypeFieldEvent | MarketMessageOfferInputsDimsFieldEvent | MarketMessageOfferJurisdictionFieldEvent | MarketMessageBidJobIdFieldEvent | MarketMessageBidBidderFieldEvent | MarketMessageBidPricePerUnitFieldEvent | MarketMessageBidMsPerUnitFieldEvent | MarketMessageBidSetupMsFieldEvent | MarketMessageBidCapacityFieldEvent | MarketMessageBidModelCachedFieldEvent | MarketMessageBidRoleFieldEvent | MarketMessageBidRoundFieldEvent | MarketMessageAwardJobIdFieldEvent | MarketMessageAwardLeaseIdFieldEvent | MarketMessageAwardShardIndexFieldEvent | MarketMessageAwardReplicaFieldEvent | MarketMessageAwardUnitsFieldEvent | MarketMessageAwardPricePerUnitFieldEvent | MarketMessageAwardLeaseTimeoutMsFieldEvent | MarketMessageAwardDeadlineFieldEvent | MarketMessageAwardModelCidFieldEvent | MarketMessageAwardModeFieldEvent | MarketMessageAwardShardCountFieldEvent | MarketMessageAcceptJobIdFieldEvent | MarketMessageAcceptLeaseIdFieldEvent | MarketMessageDeclineJobIdFieldEvent | MarketMessageDeclineLeaseIdFieldEvent | MarketMessageDeclineReasonFieldEvent | MarketMessageHeartbeatLeaseIdsFieldEvent | MarketMessageReleaseJobIdFieldEvent | MarketMessageReleaseLeaseIdFieldEvent | MarketMessageReleaseReasonFieldEvent | MarketMessageCancelJobIdFieldEvent | MarketMessageCancelLeaseIdFieldEvent | MarketMessageCancelReasonFieldEvent | MarketMessageCompleteJobIdFieldEvent | MarketMessageCompleteLeaseIdFieldEvent | MarketMessageCompleteResultFieldEvent | MarketMessageCompleteComputeMsFieldEvent | MarketMessageAckOkFieldEvent | MarketMessageAckCodeFieldEvent | MarketMessageNoBidJobIdFieldEvent | MarketMessageNoBidRoundFieldEvent | MarketMessageNoBidCodeFieldEvent | MarketMessageNoBidMessageFieldEvent | MarketMessageNoBidAskPricePerUnitFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MarketMessage>): Generator<MarketMessageIssuedAtFieldEvent | MarketMessageExpiresAtFieldEvent | MarketMessageNonceFieldEvent | MarketMessageCertificateFieldEvent | MarketMessageOfferJobIdFieldEvent | MarketMessageOfferRequesterFieldEvent | MarketMessageOfferModelCidFieldEvent | MarketMessageOfferModeFieldEvent | MarketMessageOfferShardUnitsFieldEvent | MarketMessageOfferMaxPricePerUnitFieldEvent | MarketMessageOfferDeadlineFieldEvent | MarketMessageOfferRedundancyFieldEvent | MarketMessageOfferMinReputationFieldEvent | MarketMessageOfferRegionFieldEvent | MarketMessageOfferRoundFieldEvent | MarketMessageOfferOpenShardsFieldEvent | MarketMessageOfferBidWindowMsFieldEvent | MarketMessageOfferModelBytesFieldEvent | MarketMessageOfferMaxFrameBytesFieldEvent | MarketMessageOfferInputsNameFieldEvent | MarketMessageOfferInputsDtypeFieldEvent | MarketMessageOfferInputsDimsFieldEvent | MarketMessageOfferJurisdictionFieldEvent | MarketMessageOfferSessionFieldEvent | MarketMessageBidJobIdFieldEvent | MarketMessageBidBidderFieldEvent | MarketMessageBidPricePerUnitFieldEvent | MarketMessageBidMsPerUnitFieldEvent | MarketMessageBidSetupMsFieldEvent | MarketMessageBidCapacityFieldEvent | MarketMessageBidModelCachedFieldEvent | MarketMessageBidRoleFieldEvent | MarketMessageBidRoundFieldEvent | MarketMessageAwardJobIdFieldEvent | MarketMessageAwardLeaseIdFieldEvent | MarketMessageAwardShardIndexFieldEvent | MarketMessageAwardReplicaFieldEvent | MarketMessageAwardUnitsFieldEvent | MarketMessageAwardPricePerUnitFieldEvent | MarketMessageAwardLeaseTimeoutMsFieldEvent | MarketMessageAwardDeadlineFieldEvent | MarketMessageAwardModelCidFieldEvent | MarketMessageAwardModeFieldEvent | MarketMessageAwardShardCountFieldEvent | MarketMessageAcceptJobIdFieldEvent | MarketMessageAcceptLeaseIdFieldEvent | MarketMessageDeclineJobIdFieldEvent | MarketMessageDeclineLeaseIdFieldEvent | MarketMessageDeclineReasonFieldEvent | MarketMessageHeartbeatLeaseIdsFieldEvent | MarketMessageReleaseJobIdFieldEvent | MarketMessageReleaseLeaseIdFieldEvent | MarketMessageReleaseReasonFieldEvent | MarketMessageCancelJobIdFieldEvent | MarketMessageCancelLeaseIdFieldEvent | MarketMessageCancelReasonFieldEvent | MarketMessageCompleteJobIdFieldEvent | MarketMessageCompleteLeaseIdFieldEvent | MarketMessageCompleteResultFieldEvent | MarketMessageCompleteComputeMsFieldEvent | MarketMessageAckOkFieldEvent | MarketMessageAckCodeFieldEvent | MarketMessageNoBidJobIdFieldEvent | MarketMessageNoBidRoundFieldEvent | MarketMessageNoBidCodeFieldEvent | MarketMessageNoBidMessageFieldEvent | MarketMessageNoBidAskPricePerUnitFieldEvent> {
     return streamMessage(buf, MarketMessage.codec(), opts)
   }
 }
