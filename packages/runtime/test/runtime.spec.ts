@@ -25,7 +25,8 @@ describe('isolated runners (onnxruntime in child processes)', function () {
   })
   after(async () => {
     await runtime?.stop()
-    await rm(dir, { recursive: true, force: true })
+    // a runner killed by a test may still be removing files of its own when the suite ends (ENOTEMPTY): retry
+    await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 })
   })
 
   it('runs each real PP-OCR model in a runner with the same outputs as in-process onnxruntime', async () => {
