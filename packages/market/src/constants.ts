@@ -83,6 +83,17 @@ export const LOAD_FACTOR = 0.5
 /** Shards a worker holds at once (all jobs together). */
 export const MAX_CONCURRENT_LEASES = 4
 
+/**
+ * Leases a worker keeps out of any one requester's reach: a requester
+ * holds at most `maxConcurrentLeases − REQUESTER_LEASE_RESERVE` of a
+ * worker's leases at once (at least one), so an admitted requester that
+ * awards and heartbeats as many leases as it can (bench/adversary's award
+ * flood) never holds all of a worker's capacity, and another requester's
+ * job still finds a place. Past the cap the worker sends NoBid
+ * `REQUESTER_LIMIT` and declines the requester's further awards.
+ */
+export const REQUESTER_LEASE_RESERVE = 1
+
 /** ms per compute unit a worker estimates when the integrator gives no throughput profile. */
 export const DEFAULT_MS_PER_UNIT = 10
 

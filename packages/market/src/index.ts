@@ -157,6 +157,11 @@ export interface WorkerInit {
   onLease?: LeaseHandler
   /** most leases held at once, all jobs together @default MAX_CONCURRENT_LEASES (4) */
   maxConcurrentLeases?: number
+  /**
+   * most leases one requester holds at once (past it: NoBid REQUESTER_LIMIT, awards declined)
+   * @default maxConcurrentLeases − REQUESTER_LEASE_RESERVE (1), at least 1
+   */
+  maxLeasesPerRequester?: number
   /** asking price @default `{ basePricePerUnit: 1, loadFactor: 0.5 }` */
   pricing?: PricePolicy
   /** stations: the site power budget; capacity is limited to what fits in it */
