@@ -6,7 +6,6 @@ import type { SessionRequest, SessionView } from './sessions.js'
 import type { GenerateInit } from '@fleetmesh/peer'
 import type { WireTensor } from '@fleetmesh/protocol'
 
-
 /** A revocation list a daemon holds (`GET /api/v1/revocations`). */
 export interface RevocationView {
   /** the signing authority's id */
