@@ -26,6 +26,8 @@ const node = await createMeshNode({
   bootstrap: config.bootstrap,
   modelStore: { dir: config.storeDir },
   worker: true,
+  // STREAM_BUDGET=off: the per-connection inbound stream budget out of reach (to measure without it)
+  ...(process.env.STREAM_BUDGET === 'off' ? { inboundStreamBudget: { perSecond: 1e9, burst: 1e9, cutAfter: 1e9 } } : {}),
   inference: { intraOpNumThreads: config.threads },
   gossip: loopbackGossip()
 })

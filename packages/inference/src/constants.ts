@@ -29,6 +29,16 @@ export const REACH_REGION_TIMEOUT_MS = 5000
 /** Opening an infer stream to a worker (dial + protocol negotiation), ms. */
 export const OPEN_STREAM_TIMEOUT_MS = 10_000
 
+/**
+ * How long an infer stream the worker answered with an error is left for
+ * its remote to close, ms, before the worker resets it. What the remote
+ * sent ahead (a data payload before its open) is dropped at once: a peer
+ * that never closes its side held the stream, and up to a yamux window
+ * of its bytes, for as long as it liked (bench/adversary's data-before-open
+ * flood: 64 streams of 1 MiB each, the target's RSS up by 112 MiB).
+ */
+export const ERROR_STREAM_LINGER_MS = 1000
+
 /** The first frame of an infer stream must arrive within this, ms. */
 export const FIRST_FRAME_TIMEOUT_MS = 2000
 
