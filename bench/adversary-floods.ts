@@ -30,7 +30,7 @@ export interface FloodContext {
   /** the attacker's device certificate */
   certificate: Uint8Array
   target: PeerId
-  /** concurrent streams per stream flood (the target allows 64 infer, 32 market, 16 model streams per connection) */
+  /** concurrent streams per stream flood (the target allows 32 infer, 32 market, 16 model streams per connection) */
   streams: number
 }
 

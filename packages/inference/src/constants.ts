@@ -39,6 +39,17 @@ export const OPEN_STREAM_TIMEOUT_MS = 10_000
  */
 export const ERROR_STREAM_LINGER_MS = 1000
 
+/**
+ * Infer streams one connection may hold open at once, each way. A worker
+ * holds at most MAX_CONCURRENT_LEASES (4) leases and MAX_SESSIONS_PER_WORKER
+ * (4) sessions, each with a control stream and a feed stream or two: 32 is
+ * twice that. It also bounds what a peer can have in flight on infer
+ * streams before the worker has read a frame: this many yamux windows
+ * (YAMUX_INITIAL_STREAM_WINDOW_BYTES, 2 MiB); at 64 the data-before-open
+ * flood kept ~64 MiB of payloads in flight at the target.
+ */
+export const MAX_INFER_STREAMS = 32
+
 /** The first frame of an infer stream must arrive within this, ms. */
 export const FIRST_FRAME_TIMEOUT_MS = 2000
 

@@ -36,7 +36,8 @@ describe('infer streams are bounded at the worker', function () {
 
   it('opens for leases the worker does not hold leave no session behind', async () => {
     const before = worker.libp2p.services.inference?.sessions()
-    const answers = await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+    // within MAX_INFER_STREAMS (32) at once: beyond it libp2p resets the stream at negotiation
+    const answers = await Promise.all(Array.from({ length: 24 }, async (_, i) => {
       const c = await open()
       void c.send({ open: { jobId: 'j', leaseId: `nope-${i}`, modelCid: 'x', kind: i % 2 === 0 ? 'data' : 'feed', stage: 1, stageCount: 2, source: new Uint8Array(), next: new Uint8Array(), nextAddrs: [], nextLeaseId: '', constants: new Uint8Array(), fromRequester: [], jobItems: 0 } })
       const a = await c.next()
