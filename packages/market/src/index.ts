@@ -159,7 +159,7 @@ export interface WorkerInit {
   maxConcurrentLeases?: number
   /**
    * most leases one requester holds at once (past it: NoBid REQUESTER_LIMIT, awards declined)
-   * @default maxConcurrentLeases − REQUESTER_LEASE_RESERVE (1), at least 1
+   * @default ceil(REQUESTER_LEASE_SHARE (0.75) × maxConcurrentLeases): 3 of 4
    */
   maxLeasesPerRequester?: number
   /** asking price @default `{ basePricePerUnit: 1, loadFactor: 0.5 }` */

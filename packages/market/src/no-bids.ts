@@ -17,7 +17,7 @@ export type BidRefusalCode = 'MODEL_TOO_LARGE' | 'INPUT_TOO_LARGE' | 'MODEL_INVA
  * reputation is below the offer's minimum), `DEADLINE` (it cannot finish a
  * shard in time), `BUSY` (no free capacity or power), `REQUESTER_LIMIT`
  * (the requester already holds its share of the worker's leases,
- * `maxConcurrentLeases − REQUESTER_LEASE_RESERVE`), `DRAINING`,
+ * `ceil(REQUESTER_LEASE_SHARE × maxConcurrentLeases)`), `DRAINING`,
  * `UNAVAILABLE` (a vehicle whose state does not allow work, or a worker
  * with no lease handler), `FUNDS` (the requester's spendable balance, as
  * the worker's ledger sees it, is below the offer's maximum cost).

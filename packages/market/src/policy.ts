@@ -78,7 +78,7 @@ export interface WorkerSituation {
   maxConcurrent: number
   /** leases the offer's requester holds here now @default 0 */
   heldByRequester?: number
-  /** most leases one requester may hold here at once (`maxConcurrent − REQUESTER_LEASE_RESERVE`) @default maxConcurrent */
+  /** most leases one requester may hold here at once (`ceil(REQUESTER_LEASE_SHARE × maxConcurrent)`) @default maxConcurrent */
   maxPerRequester?: number
   pricing: PricePolicy
   /** stations: the site power budget */

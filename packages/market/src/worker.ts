@@ -2,7 +2,7 @@ import { BidderRole, bidsTopic, JobMode, MAX_MARKET_STRING_LENGTH, offersTopic }
 import { isWorkAllowed } from './availability.js'
 import {
   ABANDONED_LEASE_BACKOFF_MS, DEFAULT_MS_PER_UNIT, DEFAULT_REPUTATION, DEFAULT_UNCACHED_SETUP_MS, FIRST_HEARTBEAT_TIMEOUT_MS, MAX_BUDGET_PEERS, MAX_CONCURRENT_LEASES, MAX_KNOWN_OFFERS,
-  MAX_KNOWN_OFFERS_PER_REQUESTER, MAX_LEASE_LIFE_MS, MAX_LEASE_TIMEOUT_MS, MAX_RESULT_BYTES, REQUESTER_LEASE_RESERVE
+  MAX_KNOWN_OFFERS_PER_REQUESTER, MAX_LEASE_LIFE_MS, MAX_LEASE_TIMEOUT_MS, MAX_RESULT_BYTES, REQUESTER_LEASE_SHARE
 } from './constants.js'
 import { sleep } from './context.js'
 import { KnownOffers } from './known-offers.js'
@@ -193,7 +193,7 @@ export class MarketWorker {
   /** Most leases one requester may hold here at once (WorkerInit.maxLeasesPerRequester). */
   private maxPerRequester (): number {
     const max = this.worker.maxConcurrentLeases ?? MAX_CONCURRENT_LEASES
-    return this.worker.maxLeasesPerRequester ?? Math.max(1, max - REQUESTER_LEASE_RESERVE)
+    return this.worker.maxLeasesPerRequester ?? Math.max(1, Math.ceil(REQUESTER_LEASE_SHARE * max))
   }
 
   /** Leases `requester` (a PeerId string) holds here now. */

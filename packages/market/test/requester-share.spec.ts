@@ -11,11 +11,11 @@ describe('no requester is refused for another\'s behaviour', function () {
   beforeEach(async () => { fleet = await createMarketFleet() })
   afterEach(async () => { await fleet.stop() })
 
-  it('a requester that heartbeats its leases holds at most maxConcurrentLeases - REQUESTER_LEASE_RESERVE of a worker\'s leases (NoBid REQUESTER_LIMIT); another requester\'s job still runs there', async () => {
+  it('a requester that heartbeats its leases holds at most ceil(REQUESTER_LEASE_SHARE x maxConcurrentLeases), 3 of 4, of a worker\'s leases (NoBid REQUESTER_LIMIT); another requester\'s job still runs there', async () => {
     // the hog: an admitted requester whose leases run long and are heartbeated as they should be
     const hog = await fleet.add('station', 'u33d')
     const bootstrap = hog.node.getMultiaddrs().map(String)
-    const worker = await fleet.add('station', 'u33d', { bootstrap, worker: { maxConcurrentLeases: 2, onLease: async (lease, signal) => workFor(lease.requester === hog.node.peerId.toString() ? 60_000 : 100)(lease, signal) } })
+    const worker = await fleet.add('station', 'u33d', { bootstrap, worker: { maxConcurrentLeases: 4, onLease: async (lease, signal) => workFor(lease.requester === hog.node.peerId.toString() ? 60_000 : 100)(lease, signal) } })
     const honest = await fleet.add('station', 'u33d', { bootstrap })
     await waitAdmitted(hog.node, [worker.node, honest.node])
     await waitUntil(() => honest.node.isAdmitted(worker.node.peerId), { timeoutMs: 15_000, message: 'honest requester and worker admitted' })
@@ -24,10 +24,10 @@ describe('no requester is refused for another\'s behaviour', function () {
 
     const hogging = [0, 1].map(() => hog.market.submit({ modelCid: 'bafy', shardUnits: [10, 10], maxPricePerUnit: 2, deadline: Date.now() + 80_000 }))
     for (const h of hogging) h.catch(() => {})
-    await waitUntil(() => worker.market.heldLeases().length === 1 && bids.some(b => b.side === 'skipped' && b.code === 'REQUESTER_LIMIT'), { timeoutMs: 20_000, message: 'the worker to hold one of the hog\'s leases and refuse it more with REQUESTER_LIMIT' })
+    await waitUntil(() => worker.market.heldLeases().length === 3 && bids.some(b => b.side === 'skipped' && b.code === 'REQUESTER_LIMIT'), { timeoutMs: 20_000, message: 'the worker to hold three of the hog\'s leases and refuse it more with REQUESTER_LIMIT' })
     // heartbeats keep the hog's lease alive past the first-heartbeat bound
     await new Promise(resolve => setTimeout(resolve, FIRST_HEARTBEAT_TIMEOUT_MS + 1000))
-    assert.equal(worker.market.heldLeases().filter(l => l.requester === hog.node.peerId.toString()).length, 1, 'the hog holds one lease, not both')
+    assert.equal(worker.market.heldLeases().filter(l => l.requester === hog.node.peerId.toString()).length, 3, 'the hog holds three leases, not all four')
 
     const result = await honest.market.submit({ modelCid: 'bafy', shardUnits: [10], maxPricePerUnit: 2, deadline: Date.now() + 30_000 })
     assert.equal(result.shards[0]?.worker, worker.node.peerId.toString(), 'the honest job ran on the worker the hog uses')
