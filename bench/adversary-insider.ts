@@ -96,8 +96,8 @@ interface HeapFigures { heapUsed: number, external: number, arrayBuffers: number
 
 /** The insider figures and their detail. */
 export interface InsiderResult {
-  /** over the floods (the control `none` left out); noFloodRssGrowthMiB: the control's growth, what the honest jobs alone cost the target */
-  figures: { floodRssGrowthMiB: number, honestJobSlowdown: number, honestJobsFailed: number, noFloodRssGrowthMiB?: number }
+  /** over the floods (the control `none` left out); noFloodRssGrowthMiB and noFloodJobsFailed: the control's, what the honest jobs cost with no flood */
+  figures: { floodRssGrowthMiB: number, honestJobSlowdown: number, honestJobsFailed: number, noFloodRssGrowthMiB?: number, noFloodJobsFailed?: number }
   detail: { floodMs: number, streams: number, attackerNiceness: number, quietJobsMs: number[], quietJobMs: number, floods: Partial<Record<FloodKind, FloodDetail>> }
 }
 
@@ -299,7 +299,7 @@ export async function insiderFigures (options: InsiderOptions): Promise<InsiderR
     const details = Object.entries(floods).filter(([kind]) => kind !== 'none').map(([, d]) => d)
     return {
       figures: {
-        ...(floods.none != null ? { noFloodRssGrowthMiB: floods.none.rssGrowthMiB } : {}),
+        ...(floods.none != null ? { noFloodRssGrowthMiB: floods.none.rssGrowthMiB, noFloodJobsFailed: floods.none.honestJobsFailed } : {}),
         floodRssGrowthMiB: Math.max(...details.map(d => d.rssGrowthMiB)),
         honestJobSlowdown: Math.max(...details.map(d => d.slowdown)),
         honestJobsFailed: details.reduce((a, d) => a + d.honestJobsFailed, 0)
