@@ -16,8 +16,8 @@ import type { MeshNode } from '@fleetmesh/peer'
 import type { InferOpen, JobOffer } from '@fleetmesh/protocol'
 import type { PeerId, PrivateKey, Stream } from '@libp2p/interface'
 
-/** The floods, in the order the bench runs them. */
-export const FLOOD_KINDS = ['offers', 'awards', 'feedOpens', 'dataBeforeOpen', 'idleStreams'] as const
+/** The floods, in the order the bench runs them: `none` first, the control (the attacker connected and silent: what the honest jobs alone cost the target). */
+export const FLOOD_KINDS = ['none', 'offers', 'awards', 'feedOpens', 'dataBeforeOpen', 'idleStreams'] as const
 
 /** One of {@link FLOOD_KINDS}. */
 export type FloodKind = typeof FLOOD_KINDS[number]
@@ -30,7 +30,7 @@ export interface FloodContext {
   /** the attacker's device certificate */
   certificate: Uint8Array
   target: PeerId
-  /** concurrent streams per stream flood (the target allows 64 infer, 32 market, 16 model streams per connection) */
+  /** concurrent streams per stream flood (the target allows 32 infer, 32 market, 16 model streams per connection) */
   streams: number
 }
 
@@ -72,6 +72,12 @@ function offer (ctx: FloodContext, jobId: string, shards: number, now: number): 
     bidWindowMs: 500,
     inputs: []
   }
+}
+
+/** The control: nothing sent, until `endAt`. */
+async function none (_ctx: FloodContext, endAt: number): Promise<FloodCounts> {
+  await new Promise(resolve => setTimeout(resolve, Math.max(0, endAt - Date.now())))
+  return { sent: 0, answers: {} }
 }
 
 /** (a) valid signed offers, as fast as the attacker signs them, on the region's offers topic. */
@@ -256,4 +262,4 @@ async function idleStreams (ctx: FloodContext, endAt: number): Promise<FloodCoun
 }
 
 /** The flood of each kind. */
-export const FLOODS: Record<FloodKind, (ctx: FloodContext, endAt: number) => Promise<FloodCounts>> = { offers, awards, feedOpens, dataBeforeOpen, idleStreams }
+export const FLOODS: Record<FloodKind, (ctx: FloodContext, endAt: number) => Promise<FloodCounts>> = { none, offers, awards, feedOpens, dataBeforeOpen, idleStreams }

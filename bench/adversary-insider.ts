@@ -16,7 +16,7 @@ import { setPriority, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createMeshNode } from '@fleetmesh/peer'
 import { generateMlp } from '@fleetmesh/runtime'
-import { createFleetKeys, createTestIdentity, forkNode, killChildProcesses, loopbackGossip, loopbackListen, serializeIdentity } from '@fleetmesh/test-utils'
+import { createFleetKeys, createTestGrant, createTestIdentity, forkNode, killChildProcesses, loopbackGossip, loopbackListen, serializeIdentity } from '@fleetmesh/test-utils'
 import { FLOOD_KINDS } from './adversary-floods.js'
 import type { AttackerConfig } from './adversary-attacker.js'
 import type { FloodCounts, FloodKind } from './adversary-floods.js'
@@ -41,6 +41,16 @@ export interface InsiderOptions {
   floods?: readonly FloodKind[]
   /** progress notes (stderr) */
   note?: (msg: string) => void
+  /**
+   * a folder for the target's heap snapshots: the target runs with
+   * --expose-gc and writes `<flood>-before.heapsnapshot` and
+   * `<flood>-after.heapsnapshot` (after a forced collection, the second
+   * once the flood has settled; `<flood>-mid.heapsnapshot` at three quarters
+   * of the flood), and `<flood>.heapprofile` (the sampling
+   * heap profiler over the flood, collected objects included: what it
+   * allocated, by stack); the detail then holds its memory after each
+   */
+  heapDir?: string
 }
 
 /** One sample of the target process. */
@@ -49,6 +59,9 @@ interface TargetSample {
   /** CPU time the process used so far, µs */
   cpuMicros: number
   heapUsedBytes: number
+  heapTotalBytes: number
+  externalBytes: number
+  arrayBuffersBytes: number
   sessions: number
   connections: number
   streams: number
@@ -62,6 +75,8 @@ export interface FloodDetail {
   rssGrowthMiB: number
   /** CPU the target and the other worker used during the flood, share of one core */
   cpuShare: { target: number, other: number }
+  /** the target's peak V8 heap (total and used) and external memory during the flood, MiB */
+  peakHeapMiB: { total: number, used: number, external: number }
   /** most infer sessions and streams the target held during the flood */
   peakSessions: number
   peakStreams: number
@@ -72,11 +87,17 @@ export interface FloodDetail {
   slowdown: number
   /** what the attacker sent and how the target answered */
   attacker: FloodCounts | { error: string }
+  /** heap used, external and RSS (MiB) of the target after a forced collection, before the flood and once it settled (with `heapDir`) */
+  heapMiB?: { before: HeapFigures, mid: HeapFigures, after: HeapFigures }
 }
+
+/** The target's memory after a forced collection, MiB. */
+interface HeapFigures { heapUsed: number, external: number, arrayBuffers: number, rss: number }
 
 /** The insider figures and their detail. */
 export interface InsiderResult {
-  figures: { floodRssGrowthMiB: number, honestJobSlowdown: number, honestJobsFailed: number }
+  /** over the floods (the control `none` left out); noFloodRssGrowthMiB and noFloodJobsFailed: the control's, what the honest jobs cost with no flood */
+  figures: { floodRssGrowthMiB: number, honestJobSlowdown: number, honestJobsFailed: number, noFloodRssGrowthMiB?: number, noFloodJobsFailed?: number }
   detail: { floodMs: number, streams: number, attackerNiceness: number, quietJobsMs: number[], quietJobMs: number, floods: Partial<Record<FloodKind, FloodDetail>> }
 }
 
@@ -99,6 +120,34 @@ async function sample (target: ForkedNode): Promise<TargetSample> {
     }
     target.child.on('message', on)
     target.send({ type: 'sample' })
+  })
+}
+
+async function heap (target: ForkedNode, file?: string): Promise<HeapFigures> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { target.child.off('message', on); reject(new Error('the target did not answer a heap request within 120 s')) }, 120_000)
+    const on = (msg: any): void => {
+      if (msg?.type !== 'heap') return
+      clearTimeout(timer)
+      target.child.off('message', on)
+      resolve({ heapUsed: round(msg.heapUsed / MiB, 1), external: round(msg.external / MiB, 1), arrayBuffers: round(msg.arrayBuffers / MiB, 1), rss: round(msg.rss / MiB, 1) })
+    }
+    target.child.on('message', on)
+    target.send({ type: 'heap', file })
+  })
+}
+
+async function allocations (target: ForkedNode, action: 'start' | 'stop', file?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { target.child.off('message', on); reject(new Error('the target did not answer an allocations request within 60 s')) }, 60_000)
+    const on = (msg: any): void => {
+      if (msg?.type !== 'allocations') return
+      clearTimeout(timer)
+      target.child.off('message', on)
+      resolve()
+    }
+    target.child.on('message', on)
+    target.send({ type: 'allocations', action, file })
   })
 }
 
@@ -127,6 +176,9 @@ export async function insiderFigures (options: InsiderOptions): Promise<InsiderR
     const keys = await createFleetKeys()
     const { authority, swarmKey } = keys
     const own = await createTestIdentity(authority, { role: 'station' })
+    // the requester's credit: workers check it before they bid (a forked worker adds the fleet's grants at start)
+    const grant = await createTestGrant(authority, own.peerId.toString())
+    keys.grants = () => [grant]
     requester = await createMeshNode({
       role: 'station',
       region: 'u33d',
@@ -137,10 +189,11 @@ export async function insiderFigures (options: InsiderOptions): Promise<InsiderR
       listen: [loopbackListen()],
       modelStore: { dir: join(root, 'requester') },
       market: { bidWindowMs: 300 },
+      ledger: { grants: [grant] },
       gossip: loopbackGossip()
     })
     const boot = requester.getMultiaddrs().map(String)
-    const worker = async (name: string, script: string): Promise<ForkedNode> => {
+    const worker = async (name: string, script: string, execArgv: string[] = []): Promise<ForkedNode> => {
       const file = join(root, `${name}.json`)
       const config: JobsWorkerConfig = {
         ...serializeIdentity(await createTestIdentity(authority, { role: 'station' }), keys),
@@ -150,9 +203,9 @@ export async function insiderFigures (options: InsiderOptions): Promise<InsiderR
         threads: 1
       }
       await writeFile(file, JSON.stringify(config))
-      return forkNode(new URL(script, import.meta.url), { args: [file], execArgv: [], env: { DEBUG: process.env[`${name.toUpperCase()}_DEBUG`] ?? '' }, readyTimeoutMs: 120_000, name })
+      return forkNode(new URL(script, import.meta.url), { args: [file], execArgv, env: { DEBUG: process.env[`${name.toUpperCase()}_DEBUG`] ?? '' }, readyTimeoutMs: 120_000, name })
     }
-    const [target, other] = await Promise.all([worker('target', './adversary-target.js'), worker('other', './adversary-target.js')]) as [ForkedNode, ForkedNode]
+    const [target, other] = await Promise.all([worker('target', './adversary-target.js', options.heapDir != null ? ['--expose-gc'] : []), worker('other', './adversary-target.js')]) as [ForkedNode, ForkedNode]
     const attackerFile = join(root, 'attacker.json')
     const attackerConfig: AttackerConfig = {
       ...serializeIdentity(await createTestIdentity(authority, { role: 'station' }), keys),
@@ -195,6 +248,8 @@ export async function insiderFigures (options: InsiderOptions): Promise<InsiderR
     const floods: Partial<Record<FloodKind, FloodDetail>> = {}
     for (const kind of options.floods ?? FLOOD_KINDS) {
       note(`insider: flood ${kind} for ${options.floodMs} ms`)
+      const heapBefore = options.heapDir != null ? await heap(target, join(options.heapDir, `${kind}-before.heapsnapshot`)) : undefined
+      if (options.heapDir != null) await allocations(target, 'start')
       const before = await sample(target)
       const otherBefore = await sample(other)
       const samples: TargetSample[] = [before]
@@ -208,16 +263,21 @@ export async function insiderFigures (options: InsiderOptions): Promise<InsiderR
           samples.push(await sample(target).catch(() => before))
         }
       })()
+      // what the target holds live at three quarters of the flood
+      const midHeap = options.heapDir != null ? new Promise(resolve => setTimeout(resolve, options.floodMs * 0.75)).then(async () => heap(target, join(options.heapDir as string, `${kind}-mid.heapsnapshot`))) : undefined
       const honest: Array<{ ms: number, ok: boolean }> = []
       while (Date.now() - startedAt < options.floodMs) honest.push(await job())
       const counts = await report
+      const heapMid = await midHeap
       sampling.abort()
       await sampler
       const after = await sample(target)
+      if (options.heapDir != null) await allocations(target, 'stop', join(options.heapDir, `${kind}.heapprofile`))
       const otherAfter = await sample(other)
       const elapsedMicros = (Date.now() - startedAt) * 1000
       await new Promise(resolve => setTimeout(resolve, 3000))
       const settled = await sample(target)
+      const heapAfter = options.heapDir != null ? await heap(target, join(options.heapDir, `${kind}-after.heapsnapshot`)) : undefined
       samples.push(after)
       const peak = Math.max(...samples.map(s => s.rssBytes))
       const times = honest.map(h => h.ms)
@@ -225,18 +285,21 @@ export async function insiderFigures (options: InsiderOptions): Promise<InsiderR
         rssMiB: { before: round(before.rssBytes / MiB, 1), peak: round(peak / MiB, 1), after: round(after.rssBytes / MiB, 1), settled: round(settled.rssBytes / MiB, 1) },
         rssGrowthMiB: round((peak - before.rssBytes) / MiB, 1),
         cpuShare: { target: round((after.cpuMicros - before.cpuMicros) / elapsedMicros), other: round((otherAfter.cpuMicros - otherBefore.cpuMicros) / elapsedMicros) },
+        peakHeapMiB: { total: round(Math.max(...samples.map(s => s.heapTotalBytes)) / MiB, 1), used: round(Math.max(...samples.map(s => s.heapUsedBytes)) / MiB, 1), external: round(Math.max(...samples.map(s => s.externalBytes)) / MiB, 1) },
         peakSessions: Math.max(...samples.map(s => s.sessions)),
         peakStreams: Math.max(...samples.map(s => s.streams)),
         honestJobsMs: times,
         honestJobsFailed: honest.filter(h => !h.ok).length,
         slowdown: round(median(times) / quiet),
-        attacker: counts
+        attacker: counts,
+        ...(heapBefore != null && heapAfter != null ? { heapMiB: { before: heapBefore, mid: heapMid as HeapFigures, after: heapAfter } } : {})
       }
       note(`insider: ${kind} ${JSON.stringify(floods[kind])}`)
     }
-    const details = Object.values(floods)
+    const details = Object.entries(floods).filter(([kind]) => kind !== 'none').map(([, d]) => d)
     return {
       figures: {
+        ...(floods.none != null ? { noFloodRssGrowthMiB: floods.none.rssGrowthMiB, noFloodJobsFailed: floods.none.honestJobsFailed } : {}),
         floodRssGrowthMiB: Math.max(...details.map(d => d.rssGrowthMiB)),
         honestJobSlowdown: Math.max(...details.map(d => d.slowdown)),
         honestJobsFailed: details.reduce((a, d) => a + d.honestJobsFailed, 0)

@@ -17,8 +17,9 @@
  * ATTACKER_NICE (the attacker process's niceness, 0..19; default 10: on a
  * shared machine it must not take the fleet's CPU, as it would not on its own),
  * ADVERSARY_PARTS (`outsider`, `insider` or both, comma-separated; default
- * both), FLOODS (comma-separated subset of the floods), BENCH_TRACE
- * (progress on stderr).
+ * both), FLOODS (comma-separated subset of the floods), HEAP_DIR (a folder
+ * for the target's heap snapshots before and after each flood, taken after
+ * a forced collection), BENCH_TRACE (progress on stderr).
  */
 import { loadavg } from 'node:os'
 import { FLOOD_KINDS } from './adversary-floods.js'
@@ -34,7 +35,7 @@ const note = (msg: string): void => { if (process.env.BENCH_TRACE != null) conso
 
 const loadBefore = loadavg()[0] as number
 const outsider = parts.includes('outsider') ? await outsiderFigures() : undefined
-const insider = parts.includes('insider') ? await insiderFigures({ floodMs, streams, floods, note, attackerNiceness: Number(process.env.ATTACKER_NICE ?? 10) }) : undefined
+const insider = parts.includes('insider') ? await insiderFigures({ floodMs, streams, floods, note, attackerNiceness: Number(process.env.ATTACKER_NICE ?? 10), heapDir: process.env.HEAP_DIR }) : undefined
 console.log(JSON.stringify({
   bench: 'adversary',
   date: new Date().toISOString(),

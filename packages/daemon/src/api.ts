@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { isWorkAllowed } from '@fleetmesh/market'
 import { checkInputs } from '@fleetmesh/peer'
-import { decodeTensors, encodeTensors, MAX_TENSOR_BYTES } from '@fleetmesh/protocol'
+import { decodeTensors, encodeTensors, MAX_REVOCATION_LIST_BYTES, MAX_TENSOR_BYTES } from '@fleetmesh/protocol'
 import { parseModelCid } from '@fleetmesh/runtime'
 import { peerIdFromString } from '@libp2p/peer-id'
 import Fastify from 'fastify'
@@ -18,7 +18,7 @@ import type { SessionTracker } from './sessions.js'
 import type { WorkerLeaseLog } from './views.js'
 import type { Ledger } from '@fleetmesh/ledger'
 import type { ScriptedVehicleState, VehicleStateSource } from '@fleetmesh/market'
-import type { MeshNode } from '@fleetmesh/peer'
+import type { MeshNode, VerifiedRevocationList } from '@fleetmesh/peer'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
 /**
@@ -61,6 +61,19 @@ export interface ApiContext {
   url: () => string
   /** starts the daemon's shutdown (drain, stop); called after `POST /api/v1/shutdown` was answered */
   shutdown: () => void
+}
+
+/** Errors of a revocation list that is not one this daemon can apply (400). */
+const REVOCATION_INPUT_ERRORS = new Set(['UnknownAuthorityError', 'InvalidRevocationListError', 'InvalidSignatureError', 'MessageTooLargeError', 'InvalidCertificateError'])
+
+/** A held revocation list as the API shows it. */
+function revocationView (l: VerifiedRevocationList): { authority: string, sequence: number, issuedAt: number, entries: Array<{ peerId?: string, serial?: string, reason: string }> } {
+  return {
+    authority: l.authority,
+    sequence: Number(l.sequence),
+    issuedAt: Number(l.issuedAt),
+    entries: l.entries.map(e => ({ ...(e.peerId != null ? { peerId: e.peerId.toString() } : {}), ...(e.serial != null ? { serial: e.serial } : {}), reason: e.reason ?? '' }))
+  }
 }
 
 /** Errors of the mesh packages that mean the caller's input was bad (400). */
@@ -351,6 +364,24 @@ export async function createApi (ctx: ApiContext): Promise<FastifyInstance> {
     source.set({ drive: body.state, soc: body.soc ?? now.soc, batteryTempC: body.batteryTempC ?? now.batteryTempC })
     const v = source.current()
     return { state: v.drive, soc: v.soc, batteryTempC: v.batteryTempC }
+  })
+
+  app.get(`${API_PREFIX}/revocations`, async () => ({ lists: node.revocationLists().map(revocationView) }))
+
+  // a signed list from `fleetmesh authority revoke`: applied at once (revoked peers dropped), stored, gossiped and pushed to the fleet
+  app.post(`${API_PREFIX}/revocations`, { bodyLimit: MAX_REVOCATION_LIST_BYTES }, async (req, reply) => {
+    if (!Buffer.isBuffer(req.body) || req.body.byteLength === 0) throw badRequest('expected a signed revocation list (the file `fleetmesh authority revoke` writes) as the body (Content-Type: application/octet-stream)')
+    const before = new Set(node.libp2p.services.admission.admitted().map(c => c.peerId.toString()))
+    let list
+    try {
+      list = await node.revoke(new Uint8Array(req.body.buffer, req.body.byteOffset, req.body.byteLength))
+    } catch (err: any) {
+      if (err?.name === 'StaleRevocationListError') throw new HttpError(409, err.code, `${err.message}; this daemon holds that list or a newer one`)
+      if (REVOCATION_INPUT_ERRORS.has(err?.name)) throw new HttpError(400, String(err.code ?? 'ERR_BAD_REQUEST'), String(err.message))
+      throw err
+    }
+    const dropped = [...before].filter(p => !node.libp2p.services.admission.admitted().some(c => c.peerId.toString() === p))
+    await reply.code(201).send({ ...revocationView(list), dropped })
   })
 
   app.post(`${API_PREFIX}/shutdown`, async (_req, reply) => {

@@ -67,7 +67,7 @@ export function registerAuthorityCommands (program: Command, io: CliIo): void {
     })
 
   authority.command('revoke')
-    .description('sign a revocation list (devices by PeerId, certificates by serial) into FILE; a node loads <dataDir>/revocation.list at start and spreads it to the whole fleet (gossip, and a push to every peer it admits)')
+    .description('sign a revocation list (devices by PeerId, certificates by serial) into FILE; apply it on a running daemon with fleetmesh revocations --apply FILE (a node also loads <dataDir>/revocation.list at start) and it spreads to the whole fleet (gossip, and a push to every peer it admits)')
     .requiredOption('--authority <dir>', 'directory of authority.key')
     .option('--peer <peerId>', 'revoke a device: its certificates issued until now (repeatable)', collect)
     .option('--serial <hex>', 'revoke one certificate by its serial, sha2-256 hex of the certificate file (repeatable)', collect)
@@ -101,7 +101,7 @@ export function registerAuthorityCommands (program: Command, io: CliIo): void {
         throw new UsageError(err?.message ?? String(err))
       }
       await writeFileAtomic(out, list, 0o644)
-      io.stdout(`revocation list ${sequence} with ${entries.length} entries written to ${out}\ncopy it to <dataDir>/revocation.list of a node and restart it: the node applies it and spreads it to the fleet\n`)
+      io.stdout(`revocation list ${sequence} with ${entries.length} entries written to ${out}\napply it on a running daemon with \`fleetmesh revocations --apply ${out}\` (or copy it to <dataDir>/revocation.list, read at start): the node drops the revoked peers and spreads the list to the fleet\n`)
     })
   registerAuthorityGrant(authority, io, AUTHORITY_KEY_FILE)
 }

@@ -18,6 +18,7 @@ import { JobError, UsageError } from './errors.js'
 import { CERTIFICATE_FILE, CONFIG_FILE, loadOrCreateToken, writeFileAtomic } from './files.js'
 import { readNpy, writeNpy } from './npy.js'
 import { placementMessage, progressFigures, progressLine } from './progress.js'
+import { registerRevocationCommands } from './revocation-commands.js'
 import { registerSessionCommands } from './session-commands.js'
 import type { JobView } from './jobs.js'
 import type { WireTensor } from '@fleetmesh/protocol'
@@ -124,6 +125,7 @@ export function createProgram (io: CliIo = defaultIo): Command {
 
   registerAuthorityCommands(program, io)
   registerSessionCommands(program, { io, withConnect, connect: async (opts) => connect(opts, io) })
+  registerRevocationCommands(program, { io, withConnect, connect: async (opts) => connect(opts, io) })
 
   // ---- swarm key --------------------------------------------------------
   program.command('swarm-key')

@@ -6,6 +6,16 @@ import type { SessionRequest, SessionView } from './sessions.js'
 import type { GenerateInit } from '@fleetmesh/peer'
 import type { WireTensor } from '@fleetmesh/protocol'
 
+/** A revocation list a daemon holds (`GET /api/v1/revocations`). */
+export interface RevocationView {
+  /** the signing authority's id */
+  authority: string
+  sequence: number
+  /** ms since the epoch */
+  issuedAt: number
+  /** revoked devices (PeerId) and certificates (serial) */
+  entries: Array<{ peerId?: string, serial?: string, reason: string }>
+}
 /** `GET /api/v1/info`. */
 export interface NodeInfo {
   peerId: string
@@ -197,6 +207,22 @@ export class ApiClient {
   async uploadModel (bytes: Uint8Array): Promise<{ cid: string, bytes: number }> {
     const res = await this.request('POST', '/api/v1/models', { body: bytes })
     return await res.json() as { cid: string, bytes: number }
+  }
+
+  /** `GET /api/v1/revocations`: the revocation lists the daemon holds, one per authority. */
+  async revocations (): Promise<RevocationView[]> { return (await this.json<{ lists: RevocationView[] }>('GET', '/api/v1/revocations')).lists }
+
+  /**
+   * `POST /api/v1/revocations`: applies a signed revocation list (the file
+   * `fleetmesh authority revoke` writes) on the running daemon, which drops
+   * the peers it revokes and spreads it to the fleet; `dropped` are the
+   * PeerIds it disconnected.
+   *
+   * @throws ApiError 409 ERR_STALE_REVOCATION_LIST when the daemon holds that list or a newer one; 400 for a list it cannot verify
+   */
+  async applyRevocations (list: Uint8Array): Promise<RevocationView & { dropped: string[] }> {
+    const res = await this.request('POST', '/api/v1/revocations', { body: list })
+    return await res.json() as RevocationView & { dropped: string[] }
   }
 
   /** `POST /api/v1/jobs` */

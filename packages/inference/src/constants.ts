@@ -29,6 +29,27 @@ export const REACH_REGION_TIMEOUT_MS = 5000
 /** Opening an infer stream to a worker (dial + protocol negotiation), ms. */
 export const OPEN_STREAM_TIMEOUT_MS = 10_000
 
+/**
+ * How long an infer stream the worker answered with an error is left for
+ * its remote to close, ms, before the worker resets it. What the remote
+ * sent ahead (a data payload before its open) is dropped at once: a peer
+ * that never closes its side held the stream, and up to a yamux window
+ * of its bytes, for as long as it liked (bench/adversary's data-before-open
+ * flood: 64 streams of 1 MiB each, the target's RSS up by 112 MiB).
+ */
+export const ERROR_STREAM_LINGER_MS = 1000
+
+/**
+ * Infer streams one connection may hold open at once, each way. A worker
+ * holds at most MAX_CONCURRENT_LEASES (4) leases and MAX_SESSIONS_PER_WORKER
+ * (4) sessions, each with a control stream and a feed stream or two: 32 is
+ * twice that. It also bounds what a peer can have in flight on infer
+ * streams before the worker has read a frame: this many yamux windows
+ * (YAMUX_INITIAL_STREAM_WINDOW_BYTES, 2 MiB); at 64 the data-before-open
+ * flood kept ~64 MiB of payloads in flight at the target.
+ */
+export const MAX_INFER_STREAMS = 32
+
 /** The first frame of an infer stream must arrive within this, ms. */
 export const FIRST_FRAME_TIMEOUT_MS = 2000
 

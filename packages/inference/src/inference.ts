@@ -3,7 +3,7 @@ import { INFER_PROTOCOL, MAX_TENSOR_BYTES } from '@fleetmesh/protocol'
 import { createRuntime } from '@fleetmesh/runtime'
 import { serviceCapabilities, serviceDependencies, TypedEventEmitter } from '@libp2p/interface'
 import { pushable } from 'it-pushable'
-import { DEFAULT_RUNNERS, MAX_SESSION_STATE_BYTES, MAX_SESSIONS_PER_WORKER, OPEN_STREAM_TIMEOUT_MS, REACH_REGION_PEERS, REACH_REGION_TIMEOUT_MS, RUN_TIMEOUT_MS, SESSION_IDLE_TIMEOUT_MS } from './constants.js'
+import { DEFAULT_RUNNERS, MAX_INFER_STREAMS, MAX_SESSION_STATE_BYTES, MAX_SESSIONS_PER_WORKER, OPEN_STREAM_TIMEOUT_MS, REACH_REGION_PEERS, REACH_REGION_TIMEOUT_MS, RUN_TIMEOUT_MS, SESSION_IDLE_TIMEOUT_MS } from './constants.js'
 import { JobCancelledError } from './errors.js'
 import { emptyCounters, InferChannel } from './infer-channel.js'
 import { runJob } from './job.js'
@@ -82,7 +82,7 @@ export class InferenceService extends TypedEventEmitter<InferenceEvents> impleme
   }
 
   async start (): Promise<void> {
-    await this.components.registrar.handle(INFER_PROTOCOL, this.worker.handle, { maxInboundStreams: 64, maxOutboundStreams: 64, runOnLimitedConnection: true })
+    await this.components.registrar.handle(INFER_PROTOCOL, this.worker.handle, { maxInboundStreams: MAX_INFER_STREAMS, maxOutboundStreams: MAX_INFER_STREAMS, runOnLimitedConnection: true })
     this.components.market.handleLeases(this.worker.onLease, {
       canServe: (offer) => this.canServe(offer)
     })

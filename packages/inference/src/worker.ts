@@ -2,7 +2,7 @@ import { encodeReceipt, inputDigest, microBatchJobId, microBatchPricePerItem, ou
 import { decodeTensors, encodeTensorHeader, INFER_PROTOCOL, MessageTooLargeError } from '@fleetmesh/protocol'
 import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
-import { FEED_WAIT_MS, FIRST_FRAME_TIMEOUT_MS, LEASE_WAIT_MS, MAX_PENDING_JOIN, OPEN_STREAM_TIMEOUT_MS } from './constants.js'
+import { ERROR_STREAM_LINGER_MS, FEED_WAIT_MS, FIRST_FRAME_TIMEOUT_MS, LEASE_WAIT_MS, MAX_PENDING_JOIN, OPEN_STREAM_TIMEOUT_MS } from './constants.js'
 import { InferenceError, SessionError } from './errors.js'
 import { InferChannel, InferChannelView, LocalInferChannel } from './infer-channel.js'
 import { pick, StageJoin } from './pipeline-plan.js'
@@ -210,12 +210,16 @@ export class InferenceWorker {
       }
     } catch (err: any) {
       this.ctx.log('infer stream from %p failed - %s', remote, err?.message ?? err)
+      // nothing more is read from this stream: what the remote sent ahead is dropped now, and the stream ends soon whatever the remote does
+      stream.closeRead().catch(() => {})
+      const linger = setTimeout(() => { if (stream.status !== 'closed') stream.abort(new InferenceError(`the infer stream was answered with an error and not closed within ${ERROR_STREAM_LINGER_MS} ms`)) }, ERROR_STREAM_LINGER_MS)
       try {
         first.send(errorFrame(err, undefined, open?.stage))
         await first.close()
       } catch {
         first.abort(err)
       }
+      if (stream.status === 'closed' || stream.status === 'reset' || stream.status === 'aborted') clearTimeout(linger)
     }
   }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { encodeTensorHeader, INFER_PROTOCOL, InferMessage } from '@fleetmesh/protocol'
 import * as varint from 'uint8-varint'
-import { FIRST_FRAME_TIMEOUT_MS, LEASE_WAIT_MS } from '../src/constants.js'
+import { ERROR_STREAM_LINGER_MS, FIRST_FRAME_TIMEOUT_MS, LEASE_WAIT_MS } from '../src/constants.js'
 import { emptyCounters, InferChannel } from '../src/infer-channel.js'
 import { startJobMesh } from './utils/jobs.js'
 import type { JobMesh } from './utils/jobs.js'
@@ -36,7 +36,8 @@ describe('infer streams are bounded at the worker', function () {
 
   it('opens for leases the worker does not hold leave no session behind', async () => {
     const before = worker.libp2p.services.inference?.sessions()
-    const answers = await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+    // within MAX_INFER_STREAMS (32) at once: beyond it libp2p resets the stream at negotiation
+    const answers = await Promise.all(Array.from({ length: 24 }, async (_, i) => {
       const c = await open()
       void c.send({ open: { jobId: 'j', leaseId: `nope-${i}`, modelCid: 'x', kind: i % 2 === 0 ? 'data' : 'feed', stage: 1, stageCount: 2, source: new Uint8Array(), next: new Uint8Array(), nextAddrs: [], nextLeaseId: '', constants: new Uint8Array(), fromRequester: [], jobItems: 0 } })
       const a = await c.next()
@@ -53,5 +54,23 @@ describe('infer streams are bounded at the worker', function () {
     const ms = Date.now() - t
     assert.match(String(answer?.error?.message), /no open frame within/)
     assert.ok(ms >= FIRST_FRAME_TIMEOUT_MS - 100 && ms < FIRST_FRAME_TIMEOUT_MS + 3000, `closed after ${ms} ms`)
+  })
+
+  it('a refused stream whose remote never closes its side, with 1 MiB sent ahead, ends at the worker within ERROR_STREAM_LINGER_MS (bench/adversary\'s data-before-open flood held 64 such streams and their bytes)', async () => {
+    const inferStreams = (): number => worker.libp2p.getConnections(mesh.requester.peerId).reduce((n, c) => n + c.streams.filter(s => s.protocol === INFER_PROTOCOL).length, 0)
+    const payload = new Uint8Array(1024 * 1024)
+    const { header } = encodeTensorHeader([{ name: 'x', dtype: 'uint8', dims: [payload.byteLength], data: payload }])
+    const head = InferMessage.encode({ data: { seq: 0, tensors: header, more: false, items: 1, stageComputeMs: [] } })
+    const streams = await Promise.all(Array.from({ length: 8 }, async () => {
+      const stream = await mesh.requester.libp2p.dialProtocol(worker.peerId, INFER_PROTOCOL)
+      stream.send(varint.encode(head.byteLength))
+      stream.send(head)
+      stream.send(payload)
+      return stream
+    }))
+    // the attacker reads the answer and keeps its side open
+    await new Promise(resolve => setTimeout(resolve, ERROR_STREAM_LINGER_MS + 3000))
+    assert.equal(inferStreams(), 0, 'the worker holds none of the refused streams (nor those of the tests above, whose requester never closed its side either)')
+    for (const s of streams) s.abort(new Error('test over'))
   })
 })

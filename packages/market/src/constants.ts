@@ -83,6 +83,18 @@ export const LOAD_FACTOR = 0.5
 /** Shards a worker holds at once (all jobs together). */
 export const MAX_CONCURRENT_LEASES = 4
 
+/**
+ * The share of a worker's leases one requester may hold at once: at most
+ * `ceil(REQUESTER_LEASE_SHARE × maxConcurrentLeases)` (3 of the default
+ * 4; all of 1, 2 or 3), so an admitted requester that awards and
+ * heartbeats as many leases as it can (bench/adversary's award flood)
+ * never holds all of a worker of 4 or more, and another requester's job
+ * still finds a place there, while a small worker still serves one
+ * requester with all it has. Past the share the worker sends NoBid
+ * `REQUESTER_LIMIT` and declines the requester's further awards.
+ */
+export const REQUESTER_LEASE_SHARE = 0.75
+
 /** ms per compute unit a worker estimates when the integrator gives no throughput profile. */
 export const DEFAULT_MS_PER_UNIT = 10
 

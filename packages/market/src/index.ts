@@ -159,6 +159,11 @@ export interface WorkerInit {
   onLease?: LeaseHandler
   /** most leases held at once, all jobs together @default MAX_CONCURRENT_LEASES (4) */
   maxConcurrentLeases?: number
+  /**
+   * most leases one requester holds at once (past it: NoBid REQUESTER_LIMIT, awards declined)
+   * @default ceil(REQUESTER_LEASE_SHARE (0.75) × maxConcurrentLeases): 3 of 4
+   */
+  maxLeasesPerRequester?: number
   /** asking price @default `{ basePricePerUnit: 1, loadFactor: 0.5 }` */
   pricing?: PricePolicy
   /** stations: the site power budget; capacity is limited to what fits in it */

@@ -15,12 +15,14 @@ export type BidRefusalCode = 'MODEL_TOO_LARGE' | 'INPUT_TOO_LARGE' | 'MODEL_INVA
  * The code of a `NoBid`: a {@link BidRefusalCode}, or the worker's own
  * policy: `PRICE` (its ask is over the offer's maximum), `REPUTATION` (its
  * reputation is below the offer's minimum), `DEADLINE` (it cannot finish a
- * shard in time), `BUSY` (no free capacity or power), `DRAINING`,
+ * shard in time), `BUSY` (no free capacity or power), `REQUESTER_LIMIT`
+ * (the requester already holds its share of the worker's leases,
+ * `ceil(REQUESTER_LEASE_SHARE × maxConcurrentLeases)`), `DRAINING`,
  * `UNAVAILABLE` (a vehicle whose state does not allow work, or a worker
  * with no lease handler), `FUNDS` (the requester's spendable balance, as
  * the worker's ledger sees it, is below the offer's maximum cost).
  */
-export type NoBidCode = BidRefusalCode | 'FUNDS' | 'PRICE' | 'REPUTATION' | 'JURISDICTION' | 'DEADLINE' | 'BUSY' | 'DRAINING' | 'UNAVAILABLE'
+export type NoBidCode = BidRefusalCode | 'FUNDS' | 'PRICE' | 'REPUTATION' | 'JURISDICTION' | 'DEADLINE' | 'BUSY' | 'REQUESTER_LIMIT' | 'DRAINING' | 'UNAVAILABLE'
 
 /** One worker's refusal of a job, as its requester keeps it (at most one per worker). */
 export interface Refusal {
@@ -81,6 +83,7 @@ const CATEGORY: Readonly<Record<string, NoBidsReason>> = {
   UNSUPPORTED: 'limits',
   DEADLINE: 'limits',
   BUSY: 'busy',
+  REQUESTER_LIMIT: 'busy',
   DRAINING: 'busy',
   UNAVAILABLE: 'busy'
 }
@@ -96,7 +99,7 @@ const PRIORITY: readonly NoBidsReason[] = ['funds', 'price', 'reputation', 'juri
 const LIMIT_CODES = ['MODEL_TOO_LARGE', 'INPUT_TOO_LARGE', 'MODEL_INVALID', 'UNSUPPORTED', 'DEADLINE']
 
 /** Refusal codes that may clear by themselves (capacity frees up, a vehicle parks again): no reason to fail before the placement timeout. */
-const TRANSIENT: ReadonlySet<string> = new Set(['BUSY', 'DRAINING', 'UNAVAILABLE'])
+const TRANSIENT: ReadonlySet<string> = new Set(['BUSY', 'REQUESTER_LIMIT', 'DRAINING', 'UNAVAILABLE'])
 
 /** The reason a refusal code stands for. */
 export function refusalCategory (code: string): NoBidsReason {
@@ -192,7 +195,7 @@ export function explainNoBids (input: NoBidsInput): NoBidsExplanation {
     }
     case 'busy': {
       const by = (code: string): number => mine.filter(r => r.code === code).length
-      const parts = [[by('BUSY'), 'at capacity'], [by('DRAINING'), 'draining'], [by('UNAVAILABLE'), 'unavailable']]
+      const parts = [[by('BUSY') + by('REQUESTER_LIMIT'), 'at capacity'], [by('DRAINING'), 'draining'], [by('UNAVAILABLE'), 'unavailable']]
         .filter(([c]) => (c as number) > 0).map(([c, what]) => `${c as number} ${what as string}`)
       message = `${all ? 'every worker that answered in region ' + region + ' is' : `${workers(n)} in region ${region} ${n === 1 ? 'is' : 'are'}`} busy (${parts.join(', ')}); retry later`
       break

@@ -76,6 +76,10 @@ export interface WorkerSituation {
   held: number
   /** most leases at once */
   maxConcurrent: number
+  /** leases the offer's requester holds here now @default 0 */
+  heldByRequester?: number
+  /** most leases one requester may hold here at once (`ceil(REQUESTER_LEASE_SHARE × maxConcurrent)`) @default maxConcurrent */
+  maxPerRequester?: number
   pricing: PricePolicy
   /** stations: the site power budget */
   power?: PowerBudget
@@ -102,7 +106,7 @@ export type BidDecision =
  * Whether and what to bid on an offer at `now` (ms): no bid for another
  * region, while draining or unavailable (vehicle policy), below the offer's
  * minimum reputation, without free capacity (concurrency and, for stations,
- * power budget), when the policy's price is over the offer's maximum, or
+ * power budget), when the requester already holds its share of the leases, when the policy's price is over the offer's maximum, or
  * when even the smallest open shard cannot finish before the deadline.
  * Capacity offered is the free capacity, at most the number of open shards.
  */
@@ -116,6 +120,10 @@ export function decideBid (offer: OfferView, w: WorkerSituation, now: number): B
   if (w.reputation < offer.minReputation) return { bid: false, code: 'REPUTATION', reason: `reputation ${w.reputation} below the offer's ${offer.minReputation}` }
   let capacity = Math.max(0, w.maxConcurrent - w.held)
   if (capacity === 0) return { bid: false, code: 'BUSY', reason: `at capacity (${w.held}/${w.maxConcurrent} leases)` }
+  const perRequester = w.maxPerRequester ?? w.maxConcurrent
+  const mine = w.heldByRequester ?? 0
+  if (mine >= perRequester) return { bid: false, code: 'REQUESTER_LIMIT', reason: `the requester holds ${mine} of this worker's ${w.maxConcurrent} leases, its most at once (${perRequester}); the rest stay for other requesters` }
+  capacity = Math.min(capacity, perRequester - mine)
   if (w.power != null) {
     capacity = Math.min(capacity, powerCapacity(w.power, w.held))
     if (capacity === 0) return { bid: false, code: 'BUSY', reason: `site power budget ${w.power.siteBudgetKw} kW is spent` }

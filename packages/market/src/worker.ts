@@ -2,7 +2,7 @@ import { BidderRole, bidsTopic, JobMode, MAX_MARKET_STRING_LENGTH, offersTopic }
 import { isWorkAllowed } from './availability.js'
 import {
   ABANDONED_LEASE_BACKOFF_MS, DEFAULT_MS_PER_UNIT, DEFAULT_REPUTATION, DEFAULT_UNCACHED_SETUP_MS, FIRST_HEARTBEAT_TIMEOUT_MS, MAX_BUDGET_PEERS, MAX_CONCURRENT_LEASES, MAX_KNOWN_OFFERS,
-  MAX_KNOWN_OFFERS_PER_REQUESTER, MAX_LEASE_LIFE_MS, MAX_LEASE_TIMEOUT_MS, MAX_RESULT_BYTES
+  MAX_KNOWN_OFFERS_PER_REQUESTER, MAX_LEASE_LIFE_MS, MAX_LEASE_TIMEOUT_MS, MAX_RESULT_BYTES, REQUESTER_LEASE_SHARE
 } from './constants.js'
 import { sleep } from './context.js'
 import { KnownOffers } from './known-offers.js'
@@ -191,12 +191,27 @@ export class MarketWorker {
     }))
   }
 
-  private situation (): Parameters<typeof decideBid>[1] {
+  /** Most leases one requester may hold here at once (WorkerInit.maxLeasesPerRequester). */
+  private maxPerRequester (): number {
+    const max = this.worker.maxConcurrentLeases ?? MAX_CONCURRENT_LEASES
+    return this.worker.maxLeasesPerRequester ?? Math.max(1, Math.ceil(REQUESTER_LEASE_SHARE * max))
+  }
+
+  /** Leases `requester` (a PeerId string) holds here now. */
+  private heldBy (requester: string): number {
+    let n = 0
+    for (const h of this.held.values()) if (h.view.requester === requester) n++
+    return n
+  }
+
+  private situation (requester?: string): Parameters<typeof decideBid>[1] {
     const w = this.worker
     return {
       region: this.ctx.own()?.region ?? '',
       jurisdiction: this.ctx.own()?.jurisdiction ?? '',
       held: this.held.size,
+      heldByRequester: requester != null ? this.heldBy(requester) : 0,
+      maxPerRequester: this.maxPerRequester(),
       maxConcurrent: w.maxConcurrentLeases ?? MAX_CONCURRENT_LEASES,
       pricing: w.pricing ?? {},
       power: w.power,
@@ -239,7 +254,7 @@ export class MarketWorker {
       return
     }
     const open = offer.openShards.length > 0 ? offer.openShards : offer.shardUnits.map((_, i) => i)
-    const situation = this.situation()
+    const situation = this.situation(requesterStr)
     if (this.worker.estimate != null) situation.estimate = this.worker.estimate(offer.modelCid)
     const now = Date.now()
     const decision = decideBid({
@@ -344,6 +359,9 @@ export class MarketWorker {
     if (!this.isBidding()) return decline(this.draining ? 'draining' : `unavailable: ${this.availability?.reason ?? ''}`)
     const max = w.maxConcurrentLeases ?? MAX_CONCURRENT_LEASES
     if (this.held.size >= max) return decline(`at capacity (${this.held.size}/${max})`)
+    const perRequester = this.maxPerRequester()
+    const mine = this.heldBy(known.requesterStr)
+    if (mine >= perRequester) return decline(`the requester holds ${mine} of this worker's ${max} leases, its most at once (${perRequester})`)
     if (w.power != null && decideBid({ jobId: a.jobId, region: this.ctx.own()?.region ?? '', openShardUnits: [1], maxPricePerUnit: Infinity, deadline: Infinity, minReputation: 0 }, this.situation(), Date.now()).bid === false) {
       return decline('site power budget is spent')
     }
@@ -461,10 +479,17 @@ export class MarketWorker {
     this.endHeld(wl, 'expired', 'could not deliver the result to the requester')
   }
 
-  /** A requester's heartbeat: answers with the listed leases still held, and keeps them alive. */
+  /**
+   * A requester's heartbeat: answers with the listed leases still held, and
+   * keeps them alive. A requester whose awards are declined for a lease it
+   * left unheartbeated is back (late, not gone: a loaded requester's first
+   * heartbeat can miss FIRST_HEARTBEAT_TIMEOUT_MS): its awards are taken
+   * again, within its share of the leases (`maxLeasesPerRequester`).
+   */
   onHeartbeat (v: ValidatedMarketMessage): MarketBody {
     const ids = v.message.heartbeat?.leaseIds ?? []
     const now = Date.now()
+    this.abandoned.delete(v.signer.toString())
     const heldIds: string[] = []
     for (const id of ids) {
       const wl = this.held.get(id)
@@ -494,7 +519,12 @@ export class MarketWorker {
    * FIRST_HEARTBEAT_TIMEOUT_MS, or past the end of its life (deadline, or
    * maxLeaseLifeMs), ends here and frees its capacity; the requester is
    * told with a Release (best effort). A requester whose lease never had
-   * a heartbeat has its awards declined for ABANDONED_LEASE_BACKOFF_MS.
+   * a heartbeat (and that heartbeats no other lease here) and that does
+   * not answer the Release is gone: its awards are declined for
+   * ABANDONED_LEASE_BACKOFF_MS, or until its next heartbeat. One that
+   * answers was late, not gone (a loaded requester, a cancel lost under a
+   * flood); what it holds is bounded by its share of the leases
+   * (`maxLeasesPerRequester`), never by this back-off.
    * Forgets offers past their deadline.
    */
   private workerTick (): void {
@@ -504,13 +534,26 @@ export class MarketWorker {
       if (expiry == null) continue
       const reason = expiry.reason
       if (!this.endHeld(wl, 'expired', reason)) continue
-      if (expiry.abandoned) this.abandon(wl.view.requester, now)
+      // a requester that heartbeats another lease here is alive: this one was merely late
+      const requester = wl.view.requester
+      // a requester that heartbeats another lease here is alive: this one was merely late
+      const abandoned = expiry.abandoned && !this.heartbeating(requester)
+      if (abandoned) this.abandon(requester, now)
       void this.ctx.exchange(wl.requester, { release: { jobId: wl.view.jobId, leaseId: wl.view.leaseId, reason } }, ['ack'], this.ctx.timings.directTimeoutMs)
-        .catch(err => { this.ctx.log('release of expired lease %s to %p failed - %s', wl.view.leaseId, wl.requester, err?.message ?? err) })
+        .then(() => {
+          // it answered: late (a loaded requester, a lost cancel), not gone; its share of the leases bounds it from here
+          if (abandoned && (this.abandoned.get(requester) ?? 0) > Date.now()) this.abandoned.delete(requester)
+        }, err => { this.ctx.log('release of expired lease %s to %p failed - %s', wl.view.leaseId, wl.requester, err?.message ?? err) })
     }
     for (const k of [...this.offers.values()]) {
       if (Number(k.offer.deadline) < now) this.forgetJob(k.offer.jobId)
     }
+  }
+
+  /** True if `requester` (a PeerId string) has heartbeated a lease it holds here. */
+  private heartbeating (requester: string): boolean {
+    for (const h of this.held.values()) if (h.view.requester === requester && h.heartbeats > 0) return true
+    return false
   }
 
   /** Declines `requester`'s awards for ABANDONED_LEASE_BACKOFF_MS from `now`. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { ABANDONED_LEASE_BACKOFF_MS, FIRST_HEARTBEAT_TIMEOUT_MS, MAX_LEASE_TIMEOUT_MS } from '../src/constants.js'
 import { leaseExpiry } from '../src/lease-bounds.js'
+import { MARKET_PROTOCOL } from '@fleetmesh/protocol'
 import { waitAdmitted, waitUntil } from '@fleetmesh/test-utils'
 import { createMarketFleet, workFor } from './utils/mesh.js'
 import type { LeaseEvent } from '../src/index.js'
@@ -20,6 +21,8 @@ describe('leases bounded by the worker', function () {
       bootstrap,
       worker: {
         maxConcurrentLeases: 2,
+        // this test is about the lease bounds: the attacker may hold both leases
+        maxLeasesPerRequester: 2,
         // the attacker's leases would run for two minutes; honest ones are quick
         onLease: async (lease, signal) => workFor(lease.requester === attacker.node.peerId.toString() ? 120_000 : 100)(lease, signal)
       }
@@ -57,10 +60,10 @@ describe('leases bounded by the worker', function () {
     assert.match(leaseExpiry({ ...lease, lastHeartbeat: 59_000, heartbeats: 3 }, 5000, 60_000)?.reason ?? '', /life ended/)
   })
 
-  it('an award never heartbeated holds the worker for FIRST_HEARTBEAT_TIMEOUT_MS at most, then its requester\'s awards are declined for ABANDONED_LEASE_BACKOFF_MS while an honest job runs (found by bench/adversary\'s award flood)', async () => {
+  it('an award never heartbeated holds the worker for FIRST_HEARTBEAT_TIMEOUT_MS at most, then a requester that does not answer the Release has its awards declined for ABANDONED_LEASE_BACKOFF_MS while an honest job runs (found by bench/adversary\'s award flood)', async () => {
     const attacker = await fleet.add('station', 'u33d', { market: { leaseTimeoutMs: 0xffffffff, heartbeatIntervalMs: 0x7fffffff } })
     const bootstrap = attacker.node.getMultiaddrs().map(String)
-    const worker = await fleet.add('station', 'u33d', { bootstrap, worker: { maxConcurrentLeases: 2, onLease: async (lease, signal) => workFor(lease.requester === attacker.node.peerId.toString() ? 120_000 : 100)(lease, signal) } })
+    const worker = await fleet.add('station', 'u33d', { bootstrap, worker: { maxConcurrentLeases: 2, maxLeasesPerRequester: 2, onLease: async (lease, signal) => workFor(lease.requester === attacker.node.peerId.toString() ? 120_000 : 100)(lease, signal) } })
     const honest = await fleet.add('station', 'u33d', { bootstrap })
     await waitAdmitted(attacker.node, [worker.node, honest.node])
     await waitUntil(() => honest.node.isAdmitted(worker.node.peerId), { timeoutMs: 15_000, message: 'honest requester and worker admitted' })
@@ -71,6 +74,9 @@ describe('leases bounded by the worker', function () {
 
     const first = attacker.market.submit({ modelCid: 'bafy', shardUnits: [10, 10], maxPricePerUnit: 2, deadline: Date.now() + 80_000 })
     first.catch(() => {})
+    // gone, as far as the worker can tell: it answers no direct message (its own awards still go out)
+    await waitUntil(() => events.filter(e => e.state === 'active').length === 2, { timeoutMs: 15_000, message: 'the worker to accept both awards' })
+    await attacker.node.libp2p.unhandle(MARKET_PROTOCOL)
     await waitUntil(() => events.filter(e => e.state === 'expired').length === 2, { timeoutMs: MAX_LEASE_TIMEOUT_MS + 15_000, message: 'the attacker\'s leases to expire at the worker' })
     for (const e of events.filter(e => e.state === 'expired')) {
       const active = events.find(a => a.leaseId === e.leaseId && a.state === 'active')

@@ -27,12 +27,15 @@ describe('worker policy (pure)', () => {
     assert.deepEqual(d, { bid: true, pricePerUnit: 1.25, capacity: 2, msPerUnit: 10, setupMs: 100, modelCached: true })
     const few = decideBid({ ...offer, openShardUnits: [100] }, station, NOW)
     assert.equal(few.bid && few.capacity, 1)
+    const share = decideBid(offer, { ...station, held: 2, heldByRequester: 2, maxPerRequester: 3 }, NOW)
+    assert.equal(share.bid && share.capacity, 1, 'a requester is offered no more than its share of the leases')
   })
 
   it('does not bid when it should not', () => {
     const cases: Array<[string, OfferView, WorkerSituation, RegExp, string]> = [
       ['other region', { ...offer, region: 'gcpv' }, station, /region/, 'REGION'],
       ['at capacity', offer, { ...station, held: 4 }, /at capacity/, 'BUSY'],
+      ['the requester holds its share', offer, { ...station, held: 3, heldByRequester: 3, maxPerRequester: 3 }, /the requester holds 3 of this worker's 4 leases/, 'REQUESTER_LIMIT'],
       ['power budget', offer, { ...station, power: { siteBudgetKw: 1, perLeaseKw: 0.5 }, held: 2 }, /power budget/, 'BUSY'],
       ['price over max', { ...offer, maxPricePerUnit: 0.9 }, station, /over the offer's max/, 'PRICE'],
       ['reputation', { ...offer, minReputation: 0.9 }, { ...station, reputation: 0.5 }, /reputation/, 'REPUTATION'],

@@ -121,6 +121,15 @@ export interface Admission extends TypedEventEmitter<AdmissionEvents> {
   addRevocationList(list: VerifiedRevocationList): PeerId[]
   /** the revocation lists held, one per authority */
   revocationLists(): VerifiedRevocationList[]
+  /**
+   * Refuses an admitted peer for what it did (e.g. `ERR_STREAM_FLOOD`), not
+   * for its certificate: it is disconnected and kept out for `backoffMs`,
+   * then admitted again like any member.
+   *
+   * @param code - stable error code of the refusal
+   * @param backoffMs - how long the peer is kept out, ms
+   */
+  penalize(peerId: PeerId, code: string, message: string, backoffMs: number): void
 }
 
 const MAX_REFUSALS_KEPT = 100
@@ -529,7 +538,11 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
     }
   }
 
-  private refuse (peerId: PeerId, code: string, message: string): void {
+  penalize (peerId: PeerId, code: string, message: string, backoffMs: number): void {
+    this.refuse(peerId, code, message, backoffMs)
+  }
+
+  private refuse (peerId: PeerId, code: string, message: string, backoffMs?: number): void {
     const t = this.pending.get(peerId)
     if (t != null) clearTimeout(t)
     this.pending.delete(peerId)
@@ -537,7 +550,7 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
     if (!this.started) return
     const key = peerId.toString()
     this.refusedUntil.delete(key)
-    this.refusedUntil.set(key, { peerId, until: Date.now() + (code === 'ERR_ADMISSION_TIMEOUT' ? Math.min(this.backoffMs, TIMEOUT_REFUSAL_BACKOFF_MS) : this.backoffMs) })
+    this.refusedUntil.set(key, { peerId, until: Date.now() + (backoffMs ?? (code === 'ERR_ADMISSION_TIMEOUT' ? Math.min(this.backoffMs, TIMEOUT_REFUSAL_BACKOFF_MS) : this.backoffMs)) })
     // bounded: the oldest refusal is forgotten first (Map keeps insertion order)
     while (this.refusedUntil.size > MAX_REFUSED_PEERS) {
       const oldest = this.refusedUntil.keys().next().value as string

@@ -271,3 +271,21 @@ export const MODEL_REQUEST_TIMEOUT_MS = 5000
 
 /** Models a node keeps a data-residency restriction for (one per job that required a jurisdiction; the oldest forgotten first). */
 export const MAX_RESTRICTED_MODELS = 1024
+
+/**
+ * Inbound streams one connection may open, before protocol negotiation
+ * (stream-budget.ts): `perSecond` sustained, `burst` at once, and the
+ * refused streams after which the connection is cut and its peer refused
+ * for STREAM_FLOOD_BACKOFF_MS. An honest peer opens a few streams per
+ * lease, DHT query, model chunk or ledger session: tens per second at
+ * most (the market's own DIRECT_BUDGET is 50/s); bench/adversary's
+ * feed-open flood opened ~1,900/s and the target's RSS grew by 98 MiB.
+ */
+export const INBOUND_STREAM_BUDGET = Object.freeze({ perSecond: 200, burst: 400, cutAfter: 200 })
+
+/**
+ * How long a peer that flooded this node with streams is refused, ms: it
+ * is a member (its certificate is fine), so it is admitted again after
+ * this, but each flood costs it its connection and this long.
+ */
+export const STREAM_FLOOD_BACKOFF_MS = 10_000

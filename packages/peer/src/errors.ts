@@ -70,3 +70,9 @@ export class ModelProtocolError extends FleetmeshError {
   override readonly name = 'ModelProtocolError'
   readonly code = 'ERR_MODEL_PROTOCOL'
 }
+
+/** A peer opened more inbound streams on one connection than this node's budget (INBOUND_STREAM_BUDGET): the stream is reset before negotiation, and a flood cuts the connection. */
+export class InboundStreamFloodError extends FleetmeshError {
+  override readonly name = 'InboundStreamFloodError'
+  readonly code = 'ERR_STREAM_FLOOD'
+}

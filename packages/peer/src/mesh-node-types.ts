@@ -2,6 +2,7 @@ import type { Admission, AdmissionEvents, AdmissionRefusal } from './admission.j
 import type { Capabilities, CapabilityKind, FindPeersQuery, MeshPeer } from './capabilities.js'
 import type { FetchModelOptions, ModelTransfer } from './model-transfer.js'
 import type { Revocations } from './revocation.js'
+import type { StreamBudget } from './stream-budget.js'
 import type { Inference, InferenceInit, InferenceSession, JobHandle, SessionInit, SubmitInit } from '@fleetmesh/inference'
 import type { Ledger, LedgerInit } from '@fleetmesh/ledger'
 import type { Market, MarketInit, WorkerInit } from '@fleetmesh/market'
@@ -78,6 +79,13 @@ export interface MeshNodeInit {
   refusalBackoffMs?: number
   /** model CIDs to announce as `model/<cid>` at start */
   models?: string[]
+  /**
+   * inbound streams one connection may open before negotiation (per
+   * second, burst) and the refused streams after which the connection is
+   * cut and its peer refused for STREAM_FLOOD_BACKOFF_MS
+   * @default INBOUND_STREAM_BUDGET ({ perSecond: 200, burst: 400, cutAfter: 200 })
+   */
+  inboundStreamBudget?: StreamBudget
   /** connection manager ceiling @default station: STATION_MAX_CONNECTIONS (100); vehicle: VEHICLE_MAX_CONNECTIONS (32) */
   maxConnections?: number
   /** extra gossipsub options (score parameters, mesh degree: they replace the role's STATION_/VEHICLE_GOSSIP_DEGREE); fleetmesh's limits and StrictSign always apply */

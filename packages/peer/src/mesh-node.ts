@@ -20,7 +20,8 @@ import { createLibp2p } from 'libp2p'
 import { AdmissionService } from './admission.js'
 import { CapabilitiesService } from './capabilities.js'
 import { RevocationService } from './revocation.js'
-import { LEDGER_DIR, MODELS_DIR, REVOCATION_LIST_FILE, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, MAX_BOOTSTRAP_RETRY_MS, MAX_INCOMING_PENDING_CONNECTIONS, RELAY_MAX_RESERVATIONS, YAMUX_INITIAL_STREAM_WINDOW_BYTES, YAMUX_MAX_STREAM_WINDOW_BYTES } from './constants.js'
+import { budgetedMuxer } from './stream-budget.js'
+import { LEDGER_DIR, MODELS_DIR, REVOCATION_LIST_FILE, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, INBOUND_STREAM_BUDGET, MAX_BOOTSTRAP_RETRY_MS, MAX_INCOMING_PENDING_CONNECTIONS, RELAY_MAX_RESERVATIONS, STREAM_FLOOD_BACKOFF_MS, YAMUX_INITIAL_STREAM_WINDOW_BYTES, YAMUX_MAX_STREAM_WINDOW_BYTES } from './constants.js'
 import { loadOrCreateIdentity, openDatastore } from './data-dir.js'
 import { ModelsUnavailableError, OwnCertificateError } from './errors.js'
 import { ModelTransferService } from './model-transfer.js'
@@ -97,7 +98,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
   const datastore = init.datastore ?? ownedStore
 
   // the gater asks the admission service, which exists only once libp2p is built
-  const gate: { admission?: Admission } = {}
+  const gate: { admission?: Admission, libp2p?: Libp2p } = {}
   const refused = (id: PeerId): boolean => gate.admission?.isRefused(id) ?? false
 
   const services: Record<string, (components: any) => unknown> = {
@@ -215,7 +216,16 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       transports: [tcp(), circuitRelayTransport()],
       connectionEncrypters: [noise()],
       // windows sized for a fleet LAN's bandwidth-delay product; every node of the private network shares them
-      streamMuxers: [yamux({ streamOptions: { initialStreamWindowSize: YAMUX_INITIAL_STREAM_WINDOW_BYTES, maxStreamWindowSize: YAMUX_MAX_STREAM_WINDOW_BYTES } })],
+      // each connection's inbound streams are budgeted before negotiation (stream-budget.ts)
+      streamMuxers: [(components: any) => budgetedMuxer(yamux({ streamOptions: { initialStreamWindowSize: YAMUX_INITIAL_STREAM_WINDOW_BYTES, maxStreamWindowSize: YAMUX_MAX_STREAM_WINDOW_BYTES } })(), {
+        ...(init.inboundStreamBudget ?? INBOUND_STREAM_BUDGET),
+        log: components.logger.forComponent('fleetmesh:stream-budget'),
+        connectionOf: (muxer) => gate.libp2p?.getConnections().find(c => c.streams === muxer.streams),
+        onFlood: (connection, refused) => {
+          if (connection == null) return
+          gate.admission?.penalize(connection.remotePeer, 'ERR_STREAM_FLOOD', `${refused} inbound streams over the budget on one connection`, STREAM_FLOOD_BACKOFF_MS)
+        }
+      })],
       connectionProtector: psk != null ? swarmKeyProtector(psk) : undefined,
       metrics: init.metrics,
       peerDiscovery,
@@ -238,6 +248,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     throw err
   }
   gate.admission = libp2p.services.admission
+  gate.libp2p = libp2p
   const node = new FleetMeshNode(libp2p, certificate, ownedStore, dialTimeoutMs, init.bootstrap ?? [])
   if (init.start !== false) await node.start()
   return node
