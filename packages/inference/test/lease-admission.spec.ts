@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict'
-import { ADMISSION_PROTOCOL } from '@fleetmesh/protocol'
 import { generateMlp, maxAbsDiff } from '@fleetmesh/runtime'
-import { createTestMesh, delay, removeTempDirs, tempDir, waitAdmitted } from '@fleetmesh/test-utils'
+import { createTestMesh, delay, delayCertificate, removeTempDirs, tempDir, waitAdmitted } from '@fleetmesh/test-utils'
 import { follow, pattern, runLocal } from './utils/jobs.js'
 import type { TestMesh } from '@fleetmesh/test-utils'
-import type { MeshNode, MeshNodeInit } from '@fleetmesh/peer'
+import type { MeshNodeInit } from '@fleetmesh/peer'
 import type { WireTensor } from '@fleetmesh/protocol'
-import type { Connection } from '@libp2p/interface'
 
 /**
  * A requester that is not connected to the bidder it awards dials it for
@@ -17,26 +15,6 @@ import type { Connection } from '@libp2p/interface'
  */
 
 const MLP = generateMlp({ inputs: 16, hidden: [32], outputs: 4, seed: 11 })
-
-/**
- * Holds back the certificate `node` sends on every connection `from` dials
- * to it from now on, by `ms` (a worker that answers a busy requester's
- * award before its certificate gets through). Only the admission stream is
- * delayed; libp2p's own timeouts for it start after the delay.
- */
-function delayCertificate (node: MeshNode, from: MeshNode, ms: number): void {
-  node.libp2p.addEventListener('connection:open', (evt) => {
-    const connection: Connection = evt.detail
-    if (!connection.remotePeer.equals(from.peerId) || connection.direction !== 'inbound') return
-    const newStream = connection.newStream.bind(connection)
-    connection.newStream = async (protocols, options) => {
-      const list = Array.isArray(protocols) ? protocols : [protocols]
-      if (!list.includes(ADMISSION_PROTOCOL)) return newStream(protocols, options)
-      await delay(ms)
-      return newStream(protocols, { ...options, signal: AbortSignal.timeout(10_000) })
-    }
-  })
-}
 
 describe('a lease active before its worker is admitted by the requester', function () {
   this.timeout(90_000)

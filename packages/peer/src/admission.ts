@@ -165,7 +165,10 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
     this.maxValidityMs = init.maxCertificateValidityMs
     this.maxUnadmitted = init.maxUnadmittedConnections ?? MAX_UNADMITTED_CONNECTIONS
     this.log = components.logger.forComponent('fleetmesh:admission')
-    this.gate = new ProtocolGate(components, this, { open: [ADMISSION_PROTOCOL], waitMs: this.timeoutMs * 2, log: this.log })
+    // a stream waits as long as its peer's admission may rightly take: on a connection this node
+    // dialled, the peer answers only once it verified our certificate (OUTBOUND_ADMISSION_TIMEOUT_MS),
+    // and it opens its own streams as soon as it admitted us; a silent or refused peer ends the wait at once
+    this.gate = new ProtocolGate(components, this, { open: [ADMISSION_PROTOCOL], waitMs: Math.max(this.timeoutMs * 2, OUTBOUND_ADMISSION_TIMEOUT_MS + this.timeoutMs), log: this.log })
     this.onConnectionOpen = this.onConnectionOpen.bind(this)
     this.onPeerDisconnect = this.onPeerDisconnect.bind(this)
     this.handleStream = this.handleStream.bind(this)
