@@ -30,6 +30,8 @@ export interface ScaleFleet {
   swarmKey: string
   authority: string
   bidWindowMs: number
+  /** the authority's credit grants (encoded ledger entries, base64) every node starts with: the stations', which submit the jobs (workers bid only for a requester that can pay) */
+  grants: string[]
 }
 
 const now = (): number => performance.timeOrigin + performance.now()
@@ -46,7 +48,8 @@ export async function startScaleNode (spec: ScaleNodeSpec, fleet: ScaleFleet, pr
     modelStore: { dir: join(spec.storeDir) },
     market: { bidWindowMs: fleet.bidWindowMs },
     inference: { intraOpNumThreads: 1 },
-    worker: spec.role === 'vehicle' ? { vehicleState: new ScriptedVehicleState({ drive: 'parked', soc: 0.9, batteryTempC: 20 }) } : true
+    worker: spec.role === 'vehicle' ? { vehicleState: new ScriptedVehicleState({ drive: 'parked', soc: 0.9, batteryTempC: 20 }) } : true,
+    ledger: { grants: fleet.grants.map(g => Uint8Array.from(Buffer.from(g, 'base64'))) }
   })
   probe.add(node)
   return node
