@@ -554,15 +554,31 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
     this.safeDispatch('peer:refused', refusal)
   }
 
-  /** Forgets refusals past their back-off, and what the peer store learnt of a refused peer that is gone. */
+  /**
+   * Forgets refusals past their back-off, and what the peer store learnt of
+   * a refused peer that is gone and was never admitted (an outsider). A peer
+   * admitted once keeps its entry: it may have provided DHT records here,
+   * and Kad-DHT answers no GET_PROVIDERS of a key at all while one of the
+   * key's providers is missing from the peer store (the answer leaves a
+   * refused or revoked provider out by the DHT's peer info mapper instead).
+   */
   private sweepRefusals (): void {
     const now = Date.now()
     for (const [key, { peerId, until }] of this.refusedUntil) {
       if (until >= now) continue
       this.refusedUntil.delete(key)
       if (this.components.connectionManager.getConnections(peerId).length > 0) continue
-      void this.components.peerStore.delete(peerId).catch(() => {})
+      void this.forgetOutsider(peerId)
     }
+  }
+
+  /** Deletes the peer store entry of a peer that was never admitted. */
+  private async forgetOutsider (peerId: PeerId): Promise<void> {
+    try {
+      const peer = await this.components.peerStore.get(peerId)
+      if (peer.tags.has(ADMITTED_TAG)) return
+      await this.components.peerStore.delete(peerId)
+    } catch {}
   }
 
   private safeDispatch (type: keyof AdmissionEvents, detail: any): void {
