@@ -196,12 +196,12 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
     const call = async <T>(p: Placed, cmd: any): Promise<T> => p.host === 0 ? await (localCall(probe, cmd) as Promise<T>) : await (workers[p.host - 1] as IpcWorker<ScaleWorkerCommand>).call<T>(cmd)
     const lookupMs: number[] = []
     let lookupsOk = 0
-    const failedLookups: string[] = []
+    const failedLookups: Array<Record<string, unknown>> = []
     const lookups = Number(values.lookups)
     for (let i = 0; i < lookups; i++) {
       const seeker = placed[(i * 7919 + 13) % placed.length] as Placed
-      const r = await call<{ ok: boolean, ms: number }>(seeker, { type: 'lookup', node: seeker.index, region: regions[i % regions.length], timeoutMs: Number(values['lookup-timeout']) })
-      if (r.ok) { lookupsOk++; lookupMs.push(r.ms) } else failedLookups.push(`${seeker.role}/${seeker.region} -> ${regions[i % regions.length] as string}`)
+      const r = await call<{ ok: boolean, ms: number, trace?: Record<string, unknown> }>(seeker, { type: 'lookup', node: seeker.index, region: regions[i % regions.length], timeoutMs: Number(values['lookup-timeout']) })
+      if (r.ok) { lookupsOk++; lookupMs.push(r.ms) } else failedLookups.push({ lookup: `${seeker.role}/${seeker.region} -> ${regions[i % regions.length] as string}`, ...r.trace })
     }
     log(`n=${size}: lookups ${lookupsOk}/${lookups} p50 ${percentile(lookupMs, 50)} ms`)
 
