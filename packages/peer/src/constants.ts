@@ -49,6 +49,18 @@ export const ADMISSION_STALL_REARMS = 2
  */
 export const ADMISSION_WAIT_MS = 6000
 
+/** Retries of a certificate send refused as an unsupported protocol before the peer is refused. */
+export const NO_PROTOCOL_RETRIES = 2
+
+/** Delay between those retries, ms: a starting node registers its protocols within a few hundred ms (measured in the local testnet). */
+export const NO_PROTOCOL_RETRY_MS = 150
+
+/** Further runs of an admitted peer's identify after one failed (without identify no topology learns of the peer). */
+export const IDENTIFY_RETRIES = 3
+
+/** Delay before running a failed identify again, ms (a stream lost under load; each run is bounded by ADMISSION_WAIT_MS). */
+export const IDENTIFY_RETRY_MS = 1000
+
 /**
  * Most connections of peers not (yet) admitted a node keeps open at once.
  * Beyond it the oldest such connection whose peer has not even sent a

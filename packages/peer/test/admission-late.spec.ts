@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict'
+import { DHT_PROTOCOL } from '@fleetmesh/protocol'
 import { createTestMesh, delayCertificate, waitUntil } from '@fleetmesh/test-utils'
+
+/** libp2p identify's protocol (its default prefix) */
+const IDENTIFY_PROTOCOL = '/ipfs/id/1.0.0'
 import type { TestMesh } from '@fleetmesh/test-utils'
 
 /**
@@ -10,7 +14,7 @@ import type { TestMesh } from '@fleetmesh/test-utils'
  * (identify, ping, gossipsub, Kad-DHT, market answers, model fetches):
  * they must wait for the dialler's admission, not be reset first.
  */
-describe('admission: a dialled peer whose certificate comes late', function () {
+describe('admission: a late certificate or a lost identify on a fresh connection', function () {
   this.timeout(60_000)
   let fleet: TestMesh
   beforeEach(async () => { fleet = await createTestMesh() })
@@ -34,5 +38,30 @@ describe('admission: a dialled peer whose certificate comes late', function () {
     assert.equal(pinged?.error, undefined, 'the ping was answered')
     assert.deepEqual(dialler.refusals(), [], 'no refusal at the dialler')
     assert.deepEqual(peer.refusals(), [], 'no refusal at the peer')
+  })
+
+  it('an identify that fails is run again: libp2p then tells the topologies (Kad-DHT, gossipsub) of the peer', async () => {
+    const dialler = await fleet.add('station', 'u33d')
+    const peer = await fleet.add('station', 'u33d')
+    // the peer resets the dialler's first identify stream (a stream lost under load)
+    const registrar = (peer.libp2p as any).components.registrar
+    const { handler, options } = registrar.getHandler(IDENTIFY_PROTOCOL)
+    let reset = 0
+    await registrar.handle(IDENTIFY_PROTOCOL, async (stream: any, connection: any) => {
+      if (connection.remotePeer.equals(dialler.peerId) && reset === 0) {
+        reset++
+        stream.abort(new Error('test: identify stream lost'))
+        return
+      }
+      return handler(stream, connection)
+    }, { ...options, force: true })
+    // libp2p notifies the topologies of a peer on its `peer:identify` event
+    let identified: string[] = []
+    dialler.libp2p.addEventListener('peer:identify', (evt) => {
+      if (evt.detail.peerId.equals(peer.peerId)) identified = evt.detail.protocols
+    })
+    await dialler.connect(peer.getMultiaddrs()[0] as any)
+    await waitUntil(() => identified.includes(DHT_PROTOCOL), { timeoutMs: 10_000, message: 'the dialler to identify the peer' })
+    assert.equal(reset, 1, 'the first identify stream was reset')
   })
 })
