@@ -283,3 +283,15 @@ export const MODEL_REQUEST_TIMEOUT_MS = 5000
 
 /** Models a node keeps a data-residency restriction for (one per job that required a jurisdiction; the oldest forgotten first). */
 export const MAX_RESTRICTED_MODELS = 1024
+
+/** Delay after a station admits a station before it checks its Kad-DHT routing table holds its admitted stations, and between checks while it does not, ms. */
+export const ROUTING_TABLE_CHECK_MS = 5000
+
+/** Self-queries a station runs to refill a short routing table before it stops trying (until it is full once more). */
+export const ROUTING_TABLE_QUERIES = 5
+
+/** Longest one such self-query runs, ms. */
+export const ROUTING_TABLE_QUERY_TIMEOUT_MS = 10_000
+
+/** Kad-DHT's bucket size K (kad-dht 16's default, the most peers a self-query looks for). */
+export const K_BUCKET_SIZE = 20
