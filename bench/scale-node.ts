@@ -12,6 +12,7 @@ import { ScriptedVehicleState } from '@fleetmesh/market'
 import { PRESENCE_TOPIC } from '@fleetmesh/protocol'
 import { deserializeIdentity, loopbackGossip } from '@fleetmesh/test-utils'
 import type { MeshNode, NodeRole } from '@fleetmesh/peer'
+import type { PeerId } from '@libp2p/interface'
 import type { SerializedIdentity } from '@fleetmesh/test-utils'
 
 /** One node to host: role, region, listen address, store directory, and its key and certificate as `serializeIdentity` writes them. */
@@ -30,6 +31,8 @@ export interface ScaleFleet {
   swarmKey: string
   authority: string
   bidWindowMs: number
+  /** the authority's credit grants (encoded ledger entries, base64) every node starts with: the stations', which submit the jobs (workers bid only for a requester that can pay) */
+  grants: string[]
 }
 
 const now = (): number => performance.timeOrigin + performance.now()
@@ -46,7 +49,8 @@ export async function startScaleNode (spec: ScaleNodeSpec, fleet: ScaleFleet, pr
     modelStore: { dir: join(spec.storeDir) },
     market: { bidWindowMs: fleet.bidWindowMs },
     inference: { intraOpNumThreads: 1 },
-    worker: spec.role === 'vehicle' ? { vehicleState: new ScriptedVehicleState({ drive: 'parked', soc: 0.9, batteryTempC: 20 }) } : true
+    worker: spec.role === 'vehicle' ? { vehicleState: new ScriptedVehicleState({ drive: 'parked', soc: 0.9, batteryTempC: 20 }) } : true,
+    ledger: { grants: fleet.grants.map(g => Uint8Array.from(Buffer.from(g, 'base64'))) }
   })
   probe.add(node)
   return node
@@ -89,17 +93,46 @@ export class ScaleProbe {
     })
   }
 
-  /** Time to the first provider (other than the seeker) of `region/<region>`, ms; `ok: false` when none came within `timeoutMs`. */
-  async lookup (index: number, region: string, timeoutMs: number): Promise<{ ok: boolean, ms: number }> {
+  /**
+   * Time to the first provider (other than the seeker) of `region/<region>`,
+   * ms; `ok: false` when none came within `timeoutMs`. A failed lookup comes
+   * with its trace: the seeker's routing table size and connections, and each
+   * DHT query event (`dial`, `error <name>`, `response <providers>/<closer>`)
+   * with the ms it came at and the peer's role and region where this host knows
+   * it (`?` otherwise).
+   */
+  async lookup (index: number, region: string, timeoutMs: number): Promise<{ ok: boolean, ms: number, trace?: Record<string, unknown> }> {
     const node = this.nodes[index] as MeshNode
     const cid = await capabilityCid('region', region)
     const start = now()
+    const events: string[] = []
+    const who = (id: PeerId): string => {
+      const cert = node.libp2p.services.admission.get(id)
+      return `${id.toString().slice(-6)}(${cert != null ? `${cert.role}/${cert.region}` : '?'})`
+    }
     try {
-      for await (const provider of node.libp2p.contentRouting.findProviders(cid, { signal: AbortSignal.timeout(timeoutMs) })) {
-        if (!provider.id.equals(node.peerId)) return { ok: true, ms: now() - start }
+      for await (const e of node.libp2p.services.dht.findProviders(cid, { signal: AbortSignal.timeout(timeoutMs) })) {
+        const at = Math.round(now() - start)
+        if (e.name === 'PROVIDER' && e.providers.some(p => !p.id.equals(node.peerId))) return { ok: true, ms: now() - start }
+        if (e.name === 'DIAL_PEER') events.push(`${at} dial ${who(e.peer)}`)
+        else if (e.name === 'QUERY_ERROR') events.push(`${at} error ${who(e.from)} ${String(e.error?.name)}`)
+        else if (e.name === 'PEER_RESPONSE') events.push(`${at} response ${who(e.from)} ${e.providers.length}/${e.closer.length}`)
       }
-    } catch {}
-    return { ok: false, ms: now() - start }
+    } catch (err: any) {
+      events.push(`${Math.round(now() - start)} ended ${String(err?.name)}`)
+    }
+    // the single DHT's routing table (KadDHT's public type leaves it out)
+    const routingTable: number | undefined = (node.libp2p.services.dht as { routingTable?: { size: number } }).routingTable?.size
+    return {
+      ok: false,
+      ms: now() - start,
+      trace: {
+        seeker: `${node.role}/${node.region}`,
+        connections: node.libp2p.getConnections().length,
+        routingTable,
+        events: events.slice(0, 40)
+      }
+    }
   }
 
   async publish (index: number, msgId: string): Promise<number> {

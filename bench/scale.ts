@@ -26,7 +26,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { writeHeapSnapshot } from 'node:v8'
 import { generateMlp } from '@fleetmesh/runtime'
-import { createFleetKeys, createTestIdentity, loopbackListen, serializeFleetKeys, serializeIdentity } from '@fleetmesh/test-utils'
+import { createFleetKeys, createTestGrant, createTestIdentity, loopbackListen, serializeFleetKeys, serializeIdentity } from '@fleetmesh/test-utils'
 import { IpcWorker, percentile } from './ipc-worker.js'
 import { cpuProfile, ScaleProbe, startScaleNode, usage, warmUp } from './scale-node.js'
 import type { ScaleFleet, ScaleNodeSpec } from './scale-node.js'
@@ -72,15 +72,20 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
   const concurrency = Number(values['start-concurrency'])
   const stationCount = Math.max(regions.length, Math.round(size / 10))
   const keys = await createFleetKeys()
-  const fleet: ScaleFleet = { ...serializeFleetKeys(keys), bidWindowMs }
-  const spec = async (role: NodeRole, region: string, i: number): Promise<ScaleNodeSpec> => ({
-    role,
-    region,
-    ...serializeIdentity(await createTestIdentity(keys.authority, { role, region }), keys),
-    listen: loopbackListen(),
-    storeDir: join(root, `n${size}-${i}`),
-    bootstrap: []
-  })
+  const fleet: ScaleFleet = { ...serializeFleetKeys(keys), bidWindowMs, grants: [] }
+  const spec = async (role: NodeRole, region: string, i: number): Promise<ScaleNodeSpec> => {
+    const identity = await createTestIdentity(keys.authority, { role, region })
+    // the stations submit the jobs: every node starts with their credit grants
+    if (role === 'station' && i >= 0) fleet.grants.push(Buffer.from(await createTestGrant(keys.authority, identity.peerId.toString())).toString('base64'))
+    return {
+      role,
+      region,
+      ...serializeIdentity(identity, keys),
+      listen: loopbackListen(),
+      storeDir: join(root, `n${size}-${i}`),
+      bootstrap: []
+    }
+  }
   const stationSpecs: ScaleNodeSpec[] = []
   for (let i = 0; i < stationCount; i++) stationSpecs.push(await spec('station', regions[i % regions.length] as string, i))
   const vehicleSpecs: ScaleNodeSpec[] = []
@@ -191,12 +196,12 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
     const call = async <T>(p: Placed, cmd: any): Promise<T> => p.host === 0 ? await (localCall(probe, cmd) as Promise<T>) : await (workers[p.host - 1] as IpcWorker<ScaleWorkerCommand>).call<T>(cmd)
     const lookupMs: number[] = []
     let lookupsOk = 0
-    const failedLookups: string[] = []
+    const failedLookups: Array<Record<string, unknown>> = []
     const lookups = Number(values.lookups)
     for (let i = 0; i < lookups; i++) {
       const seeker = placed[(i * 7919 + 13) % placed.length] as Placed
-      const r = await call<{ ok: boolean, ms: number }>(seeker, { type: 'lookup', node: seeker.index, region: regions[i % regions.length], timeoutMs: Number(values['lookup-timeout']) })
-      if (r.ok) { lookupsOk++; lookupMs.push(r.ms) } else failedLookups.push(`${seeker.role}/${seeker.region} -> ${regions[i % regions.length] as string}`)
+      const r = await call<{ ok: boolean, ms: number, trace?: Record<string, unknown> }>(seeker, { type: 'lookup', node: seeker.index, region: regions[i % regions.length], timeoutMs: Number(values['lookup-timeout']) })
+      if (r.ok) { lookupsOk++; lookupMs.push(r.ms) } else failedLookups.push({ lookup: `${seeker.role}/${seeker.region} -> ${regions[i % regions.length] as string}`, ...r.trace })
     }
     log(`n=${size}: lookups ${lookupsOk}/${lookups} p50 ${percentile(lookupMs, 50)} ms`)
 

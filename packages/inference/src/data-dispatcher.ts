@@ -52,6 +52,10 @@ interface WorkerChannel {
 export class DataDispatcher implements Dispatcher {
   private readonly queue: number[]
   private finished = false
+  /** the job is over (`close`): streams ending now end with it */
+  private closed = false
+  /** leases whose infer stream opened */
+  private readonly opened = new Set<string>()
   private readonly backedUp = new Set<number>()
   private readonly retries = new Map<number, number>()
   private readonly timer: ReturnType<typeof setInterval>
@@ -86,9 +90,13 @@ export class DataDispatcher implements Dispatcher {
     const lease = this.ctx.leases.get(leaseId)
     if (lease == null || this.channels.has(leaseId)) return
     void this.run(lease).catch((err) => {
-      if (this.finished) return
+      // once every result is in, a stream that opened ends with its lease (the worker completes it)
+      if (this.closed || (this.finished && this.opened.has(leaseId))) return
       this.ctx.log('data channel to %p for lease %s ended - %s', lease.worker, leaseId, err?.message ?? err)
       this.drop(leaseId)
+      // a stream that never opened, even once every result is in: the market ends the job only when each
+      // of its slots completed, so the lease is released at once (the worker stops holding it) and its
+      // slot re-awarded (the next worker is sent `finish` as soon as its stream opens)
       if (this.ctx.leases.has(leaseId)) this.ctx.streamLost(lease, `stream to the worker failed: ${err?.message ?? err}`)
     })
   }
@@ -115,6 +123,7 @@ export class DataDispatcher implements Dispatcher {
   private async run (lease: ActiveLease): Promise<void> {
     const { leaseId, worker } = lease
     const channel = await this.ctx.openControl(worker, { jobId: this.ctx.jobId, leaseId, modelCid: this.modelCid, kind: 'data', stage: 0, stageCount: 1, source: new Uint8Array(), next: new Uint8Array(), nextAddrs: [], nextLeaseId: '', constants: this.constants, fromRequester: [], jobItems: this.ctx.jobItems })
+    this.opened.add(leaseId)
     if (this.finished) {
       // a lease re-awarded after every micro-batch was done: nothing left, end it
       channel.send({ finish: {} })
@@ -374,6 +383,7 @@ export class DataDispatcher implements Dispatcher {
 
   close (): void {
     this.finished = true
+    this.closed = true
     clearInterval(this.timer)
     for (const c of this.channels.values()) c.channel.abort(new Error('job over'))
     this.channels.clear()

@@ -1,6 +1,7 @@
 import { encodeReceipt, microBatchJobId, microBatchPricePerItem, outputDigest } from '@fleetmesh/ledger'
 import { encodeTensors } from '@fleetmesh/protocol'
 import { partitionModel } from '@fleetmesh/runtime'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { DataDispatcher } from './data-dispatcher.js'
 import { isRecoverable, JobCancelledError, RemoteError } from './errors.js'
 import { broadcastInputs, checkInputs, chooseMicroBatch, concatBatches, outputBatchAxes, planMicroBatches, resolveBatchAxes, sliceBatch } from './micro-batch.js'
@@ -275,22 +276,58 @@ export async function runJob (svc: InferenceService, jobId: string, init: Submit
     market.releaseLease(lease.leaseId, reason, { reaward: true })
   }
 
+  /** leases the market made active whose worker this node has not admitted yet, by lease id */
+  const admitting = new Set<string>()
+  let over = false
+  const admittedWorker = (worker: string): { peerId: PeerId, jurisdiction?: string } | undefined => svc.components.admission.admitted().find(c => c.peerId.toString() === worker)
+  const activate = (e: LeaseEvent, cert: { peerId: PeerId, jurisdiction?: string }): void => {
+    if (init.jurisdiction != null && init.jurisdiction !== '' && cert.jurisdiction !== init.jurisdiction) {
+      // the market checks this too; nothing of the job goes to a worker certified elsewhere
+      market.releaseLease(e.leaseId, `worker certified for jurisdiction ${cert.jurisdiction ?? 'none'}, the job requires ${init.jurisdiction}`, { reaward: true })
+      return
+    }
+    leases.set(e.leaseId, { worker: cert.peerId, leaseId: e.leaseId, shard: e.shardIndex, units: e.units ?? 0, pricePerUnit: e.pricePerUnit ?? 0 })
+    emit({ type: 'awarded', jobId, worker: e.worker, leaseId: e.leaseId, shard: e.shardIndex, at: e.at })
+    dispatcher.onActive(e.leaseId)
+  }
+  /**
+   * A requester that dialled the worker to award it (no connection before)
+   * reads the worker's accept as soon as the worker admitted it, which may
+   * be before this node verified the worker's certificate: the lease is
+   * used once the worker is admitted here, and released for a re-award if
+   * it is not (refused, or not within ADMISSION_WAIT_MS).
+   */
+  const activateOnceAdmitted = (e: LeaseEvent): void => {
+    admitting.add(e.leaseId)
+    const stillWanted = (): boolean => admitting.delete(e.leaseId) && !over
+    let worker: PeerId
+    try {
+      worker = peerIdFromString(e.worker)
+    } catch (err: any) {
+      admitting.delete(e.leaseId)
+      market.releaseLease(e.leaseId, `worker ${e.worker} is not a PeerId: ${err?.message ?? err}`, { reaward: true })
+      return
+    }
+    svc.components.admission.waitFor(worker, { signal }).then(() => {
+      if (!stillWanted()) return
+      const cert = admittedWorker(e.worker)
+      if (cert != null) activate(e, cert)
+      else market.releaseLease(e.leaseId, 'the worker disconnected before it was admitted', { reaward: true })
+    }, (err: any) => {
+      if (!stillWanted()) return
+      market.releaseLease(e.leaseId, `the worker was not admitted: ${err?.message ?? err}`, { reaward: true })
+    })
+  }
+
   const onLease = (evt: CustomEvent<LeaseEvent>): void => {
     const e = evt.detail
     if (e.jobId !== jobId || e.side !== 'requester') return
     if (e.state === 'active') {
-      const cert = svc.components.admission.admitted().find(c => c.peerId.toString() === e.worker)
-      const worker = cert?.peerId
-      if (worker == null) return
-      if (init.jurisdiction != null && init.jurisdiction !== '' && cert?.jurisdiction !== init.jurisdiction) {
-        // the market checks this too; nothing of the job goes to a worker certified elsewhere
-        market.releaseLease(e.leaseId, `worker certified for jurisdiction ${cert?.jurisdiction ?? 'none'}, the job requires ${init.jurisdiction}`, { reaward: true })
-        return
-      }
-      leases.set(e.leaseId, { worker, leaseId: e.leaseId, shard: e.shardIndex, units: e.units ?? 0, pricePerUnit: e.pricePerUnit ?? 0 })
-      emit({ type: 'awarded', jobId, worker: e.worker, leaseId: e.leaseId, shard: e.shardIndex, at: e.at })
-      dispatcher.onActive(e.leaseId)
+      const cert = admittedWorker(e.worker)
+      if (cert != null) activate(e, cert)
+      else activateOnceAdmitted(e)
     } else if (['lost', 'declined', 'released', 'cancelled'].includes(e.state)) {
+      admitting.delete(e.leaseId)
       if (leases.delete(e.leaseId)) {
         emit({ type: 'lease-lost', jobId, worker: e.worker, leaseId: e.leaseId, reason: e.reason, at: e.at })
         dispatcher.onLost(e.leaseId)
@@ -354,6 +391,7 @@ export async function runJob (svc: InferenceService, jobId: string, init: Submit
     verification.accepted = dispatcher.accepted()
     return concatBatches(batches.map((_, i) => results.get(i) as WireTensor[]), outAxes)
   } finally {
+    over = true
     signal.removeEventListener('abort', onAbort)
     dispatcher.close()
     market.removeEventListener('lease', onLease)

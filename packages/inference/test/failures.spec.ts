@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
+import { INFER_PROTOCOL } from '@fleetmesh/protocol'
 import { generateConvNet, generateMlp, maxAbsDiff } from '@fleetmesh/runtime'
+import { delay, waitUntil } from '@fleetmesh/test-utils'
 import { follow, pattern, runLocal, startJobMesh } from './utils/jobs.js'
 import type { JobMesh } from './utils/jobs.js'
 import type { WireTensor } from '@fleetmesh/protocol'
@@ -99,6 +101,37 @@ describe('jobs fail fast with the real reason', function () {
     const codes = new Set((big.error.refusals as Array<{ code: string }>).map(r => r.code))
     assert.deepEqual([...codes].sort(), ['INPUT_TOO_LARGE', 'MODEL_TOO_LARGE'], JSON.stringify(big.error.refusals))
     assert.ok(!big.events.some(e => e.type === 'awarded'), 'nothing was awarded')
+  })
+
+  it('a lease whose infer stream fails to open after every result is in is released, and the job completes at once', async function () {
+    // three workers, two shards: the third is there to take the released shard
+    mesh = await startJobMesh([{}, {}, {}], { inference: { verifyRate: 0 } })
+    this.timeout(40_000)
+    // the requester's second infer stream fails, 4 s late (a worker that cannot be reached): the first lease
+    // does every micro-batch meanwhile
+    const connectionManager = (mesh.requester.libp2p as any).components.connectionManager
+    const openStream = connectionManager.openStream.bind(connectionManager)
+    const opened: string[] = []
+    connectionManager.openStream = async (peer: any, protocols: string | string[], options?: any) => {
+      if (![protocols].flat().includes(INFER_PROTOCOL)) return openStream(peer, protocols, options)
+      opened.push(peer.toString())
+      if (opened.length !== 2) return openStream(peer, protocols, options)
+      await delay(4000)
+      throw new Error('test: the infer stream could not be opened')
+    }
+    const input = x(8)
+    const deadline = Date.now() + 30_000
+    const r = await follow(mesh.requester.submit({ model: MLP, inputs: [input], shards: 2, microBatch: 4, maxPrice: 10, deadline }))
+    report('infer stream failed after the last result', r.ms)
+    assert.equal(r.error, undefined, String(r.error?.message))
+    assert.ok(opened.length >= 2, `infer streams opened: ${opened.length}`)
+    const failed = opened[1] as string
+    const lost = r.events.find(e => e.type === 'lease-lost' && e.worker === failed)
+    assert.ok(lost != null, 'the lease whose stream failed was released')
+    const [expected] = await runLocal(MLP, [input])
+    assert.ok(maxAbsDiff(r.outputs?.[0] as WireTensor, expected as WireTensor) <= 1e-5)
+    const workerOf = mesh.workers.find(w => w.peerId.toString() === failed)
+    await waitUntil(() => workerOf?.libp2p.services.market.heldLeases().length === 0, { timeoutMs: 10_000, message: 'the worker to hold no lease of the job' })
   })
 
   it('cancel(reason) rejects with JobCancelledError carrying the reason', async function () {

@@ -218,7 +218,7 @@ export interface MarketInit {
   messageTtlMs?: number
   /** score weights @default DEFAULT_WEIGHTS (all 1) */
   weights?: Partial<ScoreWeights>
-  /** RTT assumed for a bidder not pinged in time, ms @default UNKNOWN_RTT_MS (500) */
+  /** RTT assumed for a bidder not pinged in time, or not connected to this node (only connected bidders are pinged), ms @default UNKNOWN_RTT_MS (500) */
   unknownRttMs?: number
   /** reputation of a bidder (PeerId string), 0..1 @default the `ledger` component's reputation, else DEFAULT_REPUTATION (1) */
   reputation?: (peerId: string) => number

@@ -2,7 +2,7 @@ import { ADMISSION_PROTOCOL, AdmissionHello, AdmissionResult, MAX_ADMISSION_MESS
 import { serviceCapabilities, TypedEventEmitter } from '@libp2p/interface'
 import { PeerMap } from '@libp2p/peer-collections'
 import { pbStream } from '@libp2p/utils'
-import { ADMISSION_STALL_REARMS, ADMISSION_TIMEOUT_MS, OUTBOUND_ADMISSION_TIMEOUT_MS, ADMISSION_WAIT_MS, ADMITTED_TAG, ADMITTED_TAG_VALUE, MAX_REFUSED_PEERS, MAX_UNADMITTED_CONNECTIONS, REFUSAL_BACKOFF_MS, REFUSAL_SWEEP_INTERVAL_MS, TIMEOUT_REFUSAL_BACKOFF_MS } from './constants.js'
+import { ADMISSION_STALL_REARMS, ADMISSION_TIMEOUT_MS, OUTBOUND_ADMISSION_TIMEOUT_MS, ADMISSION_WAIT_MS, ADMITTED_TAG, ADMITTED_TAG_VALUE, IDENTIFY_RETRIES, IDENTIFY_RETRY_MS, MAX_REFUSED_PEERS, NO_PROTOCOL_RETRIES, NO_PROTOCOL_RETRY_MS, MAX_UNADMITTED_CONNECTIONS, REFUSAL_BACKOFF_MS, REFUSAL_SWEEP_INTERVAL_MS, TIMEOUT_REFUSAL_BACKOFF_MS } from './constants.js'
 import { AdmissionRefusedError } from './errors.js'
 import { ProtocolGate } from './protocol-gate.js'
 import type { VerifiedCertificate, VerifiedRevocationList } from '@fleetmesh/protocol'
@@ -174,7 +174,10 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
     this.maxValidityMs = init.maxCertificateValidityMs
     this.maxUnadmitted = init.maxUnadmittedConnections ?? MAX_UNADMITTED_CONNECTIONS
     this.log = components.logger.forComponent('fleetmesh:admission')
-    this.gate = new ProtocolGate(components, this, { open: [ADMISSION_PROTOCOL], waitMs: this.timeoutMs * 2, log: this.log })
+    // a stream waits as long as its peer's admission may rightly take: on a connection this node
+    // dialled, the peer answers only once it verified our certificate (OUTBOUND_ADMISSION_TIMEOUT_MS),
+    // and it opens its own streams as soon as it admitted us; a silent or refused peer ends the wait at once
+    this.gate = new ProtocolGate(components, this, { open: [ADMISSION_PROTOCOL], waitMs: Math.max(this.timeoutMs * 2, OUTBOUND_ADMISSION_TIMEOUT_MS + this.timeoutMs), log: this.log })
     this.onConnectionOpen = this.onConnectionOpen.bind(this)
     this.onPeerDisconnect = this.onPeerDisconnect.bind(this)
     this.handleStream = this.handleStream.bind(this)
@@ -530,11 +533,22 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
     }
   }
 
-  private async identify (connection: Connection): Promise<void> {
+  /**
+   * Identifies an admitted peer on `connection`. libp2p tells gossipsub's,
+   * Kad-DHT's and the relay's topologies of a peer only on its identify, so
+   * one that fails (a stream lost or timed out under load) is run again,
+   * IDENTIFY_RETRIES times at most, while the connection and the admission last.
+   */
+  private async identify (connection: Connection, attempt = 0): Promise<void> {
     try {
       await this.components.identify?.identify(connection, { signal: AbortSignal.timeout(ADMISSION_WAIT_MS) })
     } catch (err: any) {
-      this.log('identify of %p failed - %s', connection.remotePeer, err?.message ?? err)
+      this.log('identify of %p failed (attempt %d) - %s', connection.remotePeer, attempt + 1, err?.message ?? err)
+      if (attempt >= IDENTIFY_RETRIES) return
+      const again = setTimeout(() => {
+        if (this.started && connection.status === 'open' && this.certs.has(connection.remotePeer)) void this.identify(connection, attempt + 1)
+      }, IDENTIFY_RETRY_MS)
+      again.unref?.()
     }
   }
 
@@ -564,15 +578,31 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
     this.safeDispatch('peer:refused', refusal)
   }
 
-  /** Forgets refusals past their back-off, and what the peer store learnt of a refused peer that is gone. */
+  /**
+   * Forgets refusals past their back-off, and what the peer store learnt of
+   * a refused peer that is gone and was never admitted (an outsider). A peer
+   * admitted once keeps its entry: it may have provided DHT records here,
+   * and Kad-DHT answers no GET_PROVIDERS of a key at all while one of the
+   * key's providers is missing from the peer store (the answer leaves a
+   * refused or revoked provider out by the DHT's peer info mapper instead).
+   */
   private sweepRefusals (): void {
     const now = Date.now()
     for (const [key, { peerId, until }] of this.refusedUntil) {
       if (until >= now) continue
       this.refusedUntil.delete(key)
       if (this.components.connectionManager.getConnections(peerId).length > 0) continue
-      void this.components.peerStore.delete(peerId).catch(() => {})
+      void this.forgetOutsider(peerId)
     }
+  }
+
+  /** Deletes the peer store entry of a peer that was never admitted. */
+  private async forgetOutsider (peerId: PeerId): Promise<void> {
+    try {
+      const peer = await this.components.peerStore.get(peerId)
+      if (peer.tags.has(ADMITTED_TAG)) return
+      await this.components.peerStore.delete(peerId)
+    } catch {}
   }
 
   private safeDispatch (type: keyof AdmissionEvents, detail: any): void {
@@ -583,12 +613,6 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
     }
   }
 }
-
-/** Retries of a certificate send refused as an unsupported protocol before the peer is refused. */
-const NO_PROTOCOL_RETRIES = 2
-
-/** Delay between those retries, ms: a starting node registers its protocols within a few hundred ms (measured in the local testnet). */
-const NO_PROTOCOL_RETRY_MS = 150
 
 function refusedError (r: AdmissionRefusal): AdmissionRefusedError {
   return new AdmissionRefusedError(`peer ${r.peerId} was not admitted: ${r.code} ${r.message}`, r.code)

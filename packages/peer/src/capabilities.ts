@@ -3,7 +3,7 @@ import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { ANNOUNCE_RETRY_MS, LOCAL_PROVIDE_TIMEOUT_MS, MAX_ANNOUNCE_RETRY_MS, PROVIDE_TIMEOUT_MS, RTT_MAX_AGE_MS, DIAL_TIMEOUT_MS, FIND_PEERS_CONCURRENCY, FIND_PEERS_LIMIT, FIND_PEERS_TIMEOUT_MS, MIN_ANNOUNCED_REGION_PREFIX, REANNOUNCE_INTERVAL_MS } from './constants.js'
+import { ANNOUNCE_RETRY_MS, LOCAL_PROVIDE_TIMEOUT_MS, MAX_ANNOUNCE_RETRY_MS, PROVIDE_TIMEOUT_MS, RTT_MAX_AGE_MS, DIAL_TIMEOUT_MS, FIND_PEERS_CONCURRENCY, FIND_PEERS_LIMIT, FIND_PEERS_TIMEOUT_MS, MIN_ANNOUNCED_REGION_PREFIX, REANNOUNCE_INTERVAL_MS, K_BUCKET_SIZE, ROUTING_TABLE_CHECK_MS, ROUTING_TABLE_QUERIES, ROUTING_TABLE_QUERY_TIMEOUT_MS } from './constants.js'
 import { InvalidQueryError } from './errors.js'
 import type { Admission } from './admission.js'
 import type { NodeRole, VerifiedCertificate } from '@fleetmesh/protocol'
@@ -86,7 +86,7 @@ export interface CapabilitiesComponents {
   admission: Admission
   ping: PingLike
   /** the Kad-DHT service; its routing table size tells when providing can reach a server */
-  dht?: { routingTable?: { size: number }, getMode?: () => 'client' | 'server' }
+  dht?: { routingTable?: { size: number }, getMode?: () => 'client' | 'server', getClosestPeers?: (key: Uint8Array, options?: { signal?: AbortSignal }) => AsyncIterable<unknown> }
 }
 
 /** The public face of the capabilities service. */
@@ -149,6 +149,9 @@ export class CapabilitiesService implements Capabilities, Startable {
   private announcing?: Promise<void>
   private shutdown = new AbortController()
   private started = false
+  private routingCheckTimer?: ReturnType<typeof setTimeout>
+  /** self-queries run since the routing table last held every admitted station */
+  private routingQueries = 0
 
   constructor (components: CapabilitiesComponents, init: CapabilitiesInit) {
     this.components = components
@@ -188,6 +191,8 @@ export class CapabilitiesService implements Capabilities, Startable {
     this.components.admission.removeEventListener('peer:admitted', this.onAdmitted)
     clearTimeout(this.retryTimer)
     clearInterval(this.reannounceTimer)
+    clearTimeout(this.routingCheckTimer)
+    this.routingCheckTimer = undefined
   }
 
   announced (): string[] {
@@ -321,6 +326,46 @@ export class CapabilitiesService implements Capabilities, Startable {
       this.scheduleAnnounce(100)
     }
     void this.measureRtt(evt.detail.peerId).catch(() => {})
+    if (evt.detail.role === 'station' && this.role === 'station') this.scheduleRoutingCheck()
+  }
+
+  /** Checks the routing table ROUTING_TABLE_CHECK_MS from now (one check pending at a time). */
+  private scheduleRoutingCheck (): void {
+    if (!this.started || this.routingCheckTimer != null) return
+    this.routingCheckTimer = setTimeout(() => {
+      this.routingCheckTimer = undefined
+      void this.checkRoutingTable().catch(() => {})
+    }, ROUTING_TABLE_CHECK_MS)
+    this.routingCheckTimer.unref?.()
+  }
+
+  /**
+   * A station's Kad-DHT routing table should hold the stations it admitted
+   * (up to K_BUCKET_SIZE): kad-dht 16 adds a peer once, when libp2p first
+   * tells it of the peer, and only if a ping of it succeeds then, so under
+   * load admitted stations are left out for good (bench/README, scale). A
+   * self-query re-adds every peer that answers it; it runs while the table
+   * is short, ROUTING_TABLE_QUERIES times at most until it is full again.
+   */
+  private async checkRoutingTable (): Promise<void> {
+    const dht = this.components.dht
+    if (dht?.routingTable == null || dht.getClosestPeers == null) return
+    const stations = this.components.admission.admitted().filter(c => c.role === 'station').length
+    if (dht.routingTable.size >= Math.min(stations, K_BUCKET_SIZE)) {
+      this.routingQueries = 0
+      return
+    }
+    if (this.routingQueries >= ROUTING_TABLE_QUERIES) return
+    this.routingQueries++
+    this.log('routing table holds %d of %d admitted stations: self-query', dht.routingTable.size, stations)
+    const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(ROUTING_TABLE_QUERY_TIMEOUT_MS)])
+    try {
+      // drain the query: each peer that answers is queued for the routing table
+      await drain(dht.getClosestPeers(this.components.peerId.toMultihash().bytes, { signal }))
+    } catch (err: any) {
+      this.log('self-query failed - %s', err?.message ?? err)
+    }
+    this.scheduleRoutingCheck()
   }
 
   private scheduleAnnounce (delay: number): void {
@@ -394,4 +439,10 @@ function uniqueAddrs (addrs: Multiaddr[]): Multiaddr[] {
     seen.add(k)
     return true
   })
+}
+
+/** Runs an async iterable to its end, dropping its values. */
+async function drain (source: AsyncIterable<unknown>): Promise<void> {
+  const it = source[Symbol.asyncIterator]()
+  while (!(await it.next()).done);
 }

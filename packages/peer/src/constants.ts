@@ -49,6 +49,18 @@ export const ADMISSION_STALL_REARMS = 2
  */
 export const ADMISSION_WAIT_MS = 6000
 
+/** Retries of a certificate send refused as an unsupported protocol before the peer is refused. */
+export const NO_PROTOCOL_RETRIES = 2
+
+/** Delay between those retries, ms: a starting node registers its protocols within a few hundred ms (measured in the local testnet). */
+export const NO_PROTOCOL_RETRY_MS = 150
+
+/** Further runs of an admitted peer's identify after one failed (without identify no topology learns of the peer). */
+export const IDENTIFY_RETRIES = 3
+
+/** Delay before running a failed identify again, ms (a stream lost under load; each run is bounded by ADMISSION_WAIT_MS). */
+export const IDENTIFY_RETRY_MS = 1000
+
 /**
  * Most connections of peers not (yet) admitted a node keeps open at once.
  * Beyond it the oldest such connection whose peer has not even sent a
@@ -289,3 +301,15 @@ export const INBOUND_STREAM_BUDGET = Object.freeze({ perSecond: 200, burst: 400,
  * this, but each flood costs it its connection and this long.
  */
 export const STREAM_FLOOD_BACKOFF_MS = 10_000
+
+/** Delay after a station admits a station before it checks its Kad-DHT routing table holds its admitted stations, and between checks while it does not, ms. */
+export const ROUTING_TABLE_CHECK_MS = 5000
+
+/** Self-queries a station runs to refill a short routing table before it stops trying (until it is full once more). */
+export const ROUTING_TABLE_QUERIES = 5
+
+/** Longest one such self-query runs, ms. */
+export const ROUTING_TABLE_QUERY_TIMEOUT_MS = 10_000
+
+/** Kad-DHT's bucket size K (kad-dht 16's default, the most peers a self-query looks for). */
+export const K_BUCKET_SIZE = 20

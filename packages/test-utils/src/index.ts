@@ -32,6 +32,7 @@
  * })
  * ```
  */
+export { delayCertificate } from './admission-delay.js'
 export { killChild, killChildProcesses, runningChildren, trackChild } from './children.js'
 export * from './constants.js'
 export { ForkedNodeError, WaitTimeoutError, FleetStartError } from './errors.js'

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict'
+import { capabilityCid } from '../src/index.js'
+import { createRevocationList } from '@fleetmesh/protocol'
+import { createTestMesh, delay, waitAdmitted, waitUntil } from '@fleetmesh/test-utils'
+
+/** libp2p ping's protocol (its default prefix) */
+const PING_PROTOCOL = '/ipfs/ping/1.0.0'
+import type { TestMesh } from '@fleetmesh/test-utils'
+import type { MeshNode } from '../src/index.js'
+
+/** Providers of `region/<region>` other than `node` that `node` finds by DHT within `timeoutMs`. */
+async function lookup (node: MeshNode, region: string, timeoutMs: number): Promise<string[]> {
+  const found: string[] = []
+  try {
+    for await (const p of node.libp2p.contentRouting.findProviders(await capabilityCid('region', region), { signal: AbortSignal.timeout(timeoutMs) })) {
+      if (!p.id.equals(node.peerId)) found.push(p.id.toString())
+    }
+  } catch {}
+  return found
+}
+
+describe('Kad-DHT at stations: providers that are gone, routing table entries missed under load', function () {
+  this.timeout(60_000)
+  let fleet: TestMesh
+  beforeEach(async () => { fleet = await createTestMesh() })
+  afterEach(async () => { await fleet.stop() })
+
+  it('a provider refused after it was admitted (revoked): once its refusal is swept, the station still answers lookups of the keys it provided', async () => {
+    // Kad-DHT answers no GET_PROVIDERS of a key while one of its providers is missing from the peer store
+    const station = await fleet.add('station', 'u33d', { refusalBackoffMs: 1000 })
+    const boot = station.getMultiaddrs().map(String)
+    const revoked = await fleet.add('vehicle', 'u33d', { bootstrap: boot })
+    const seeker = await fleet.add('vehicle', 'u33e', { bootstrap: boot })
+    await waitAdmitted(station, [revoked, seeker])
+    await Promise.all([station, revoked, seeker].map(async n => n.announced()))
+    assert.ok((await lookup(seeker, 'u33d', 5000)).includes(revoked.peerId.toString()), 'the vehicle is found as a provider of region/u33d first')
+
+    await station.revoke(await createRevocationList(fleet.authority, [{ peerId: revoked.peerId, reason: 'stolen' }]))
+    await fleet.stopNode(revoked)
+    const admission = station.libp2p.services.admission as any
+    await waitUntil(() => admission.refusedCount() === 0, { timeoutMs: 15_000, intervalMs: 100, message: 'the refusal to be swept after its back-off' })
+    await delay(500)
+    const found = await lookup(seeker, 'u33d', 5000)
+    assert.ok(found.includes(station.peerId.toString()), `the station is found as a provider of region/u33d (found ${found.length})`)
+    assert.ok(!found.includes(revoked.peerId.toString()), 'the revoked vehicle is not named')
+  })
+
+  it('a station whose routing table missed an admitted station (its one ping failed) gets it back by a self-query', async () => {
+    const p = await fleet.add('station', 'u33d')
+    const q = await fleet.add('station', 'u33e', { bootstrap: p.getMultiaddrs().map(String) })
+    await waitAdmitted(p, [q])
+    const station = await fleet.add('station', 'u33d', { bootstrap: [...p.getMultiaddrs(), ...q.getMultiaddrs()].map(String) })
+    // p resets the station's pings for 3 s: Kad-DHT pings a new contact once before adding it to its routing table
+    const until = Date.now() + 3000
+    const registrar = (p.libp2p as any).components.registrar
+    const { handler, options } = registrar.getHandler(PING_PROTOCOL)
+    await registrar.handle(PING_PROTOCOL, async (stream: any, connection: any) => {
+      if (connection.remotePeer.equals(station.peerId) && Date.now() < until) { stream.abort(new Error('test: ping lost')); return }
+      return handler(stream, connection)
+    }, { ...options, force: true })
+    await waitAdmitted(station, [p, q])
+    const table = (station.libp2p.services.dht as any).routingTable
+    await waitUntil(() => table.size === 2, { timeoutMs: 20_000, intervalMs: 200, message: `the station's routing table to hold both stations (holds ${table.size as number})` })
+  })
+})
