@@ -1,5 +1,6 @@
 import { MAX_TENSOR_BYTES } from '@fleetmesh/protocol'
 import { TypedEventEmitter } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { MAX_SESSION_RECOVERIES, MAX_SESSION_REPLAY_BYTES, MAX_SESSION_REPLAY_STEPS, MAX_SESSION_STATE_BYTES, MAX_SESSION_STEPS, SESSION_CLOSE_TIMEOUT_MS, SESSION_DEADLINE_MS, STAGE_READY_TIMEOUT_MS } from './constants.js'
 import { isRecoverable, RemoteError, SessionError } from './errors.js'
 import { generateTokens } from './local-session.js'
@@ -181,18 +182,51 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
     if (e.jobId !== this.id || e.side !== 'requester') return
     if (e.state === 'active') {
       const worker = this.svc.components.admission.admitted().find(c => c.peerId.toString() === e.worker)
-      if (worker == null) return
-      if (this.init.jurisdiction != null && this.init.jurisdiction !== '' && worker.jurisdiction !== this.init.jurisdiction) {
-        this.svc.components.market.releaseLease(e.leaseId, `worker certified for jurisdiction ${worker.jurisdiction ?? 'none'}, the session requires ${this.init.jurisdiction}`, { reaward: true })
-        return
-      }
-      this.active.set(e.shardIndex, { worker: worker.peerId, leaseId: e.leaseId, stage: e.shardIndex, pricePerUnit: e.pricePerUnit })
-      this.emit({ type: 'leased', sessionId: this.id, stage: e.shardIndex, worker: e.worker, leaseId: e.leaseId, at: e.at })
-      void this.build()
+      if (worker == null) { this.activateOnceAdmitted(e); return }
+      this.activate(e, worker)
     } else if (['lost', 'declined', 'released', 'cancelled'].includes(e.state)) {
       const l = this.active.get(e.shardIndex)
       if (l?.leaseId === e.leaseId) this.workerLost(l, e.reason ?? e.state)
     }
+  }
+
+  /**
+   * A requester that dialled the worker to award it reads the worker's
+   * accept as soon as the worker admitted it, which may be before this node
+   * verified the worker's certificate: the lease is used once the worker is
+   * admitted here, and released for a re-award if it is not (refused, or
+   * not within the admission wait).
+   */
+  private activateOnceAdmitted (e: LeaseEvent): void {
+    const market = this.svc.components.market
+    let peer: PeerId
+    try {
+      peer = peerIdFromString(e.worker)
+    } catch (err: any) {
+      market.releaseLease(e.leaseId, `worker ${e.worker} is not a PeerId: ${err?.message ?? err}`, { reaward: true })
+      return
+    }
+    const over = (): boolean => this.failed != null || this.closing != null
+    this.svc.components.admission.waitFor(peer, { signal: this.abort.signal }).then(() => {
+      if (over()) return
+      const worker = this.svc.components.admission.admitted().find(c => c.peerId.toString() === e.worker)
+      if (worker != null) this.activate(e, worker)
+      else market.releaseLease(e.leaseId, 'the worker disconnected before it was admitted', { reaward: true })
+    }, (err: any) => {
+      if (over()) return
+      market.releaseLease(e.leaseId, `the worker was not admitted: ${err?.message ?? err}`, { reaward: true })
+    })
+  }
+
+  /** Uses an active lease of an admitted worker (a worker certified for another jurisdiction than the session requires is released). */
+  private activate (e: LeaseEvent, worker: { peerId: PeerId, jurisdiction?: string }): void {
+    if (this.init.jurisdiction != null && this.init.jurisdiction !== '' && worker.jurisdiction !== this.init.jurisdiction) {
+      this.svc.components.market.releaseLease(e.leaseId, `worker certified for jurisdiction ${worker.jurisdiction ?? 'none'}, the session requires ${this.init.jurisdiction}`, { reaward: true })
+      return
+    }
+    this.active.set(e.shardIndex, { worker: worker.peerId, leaseId: e.leaseId, stage: e.shardIndex, pricePerUnit: e.pricePerUnit })
+    this.emit({ type: 'leased', sessionId: this.id, stage: e.shardIndex, worker: e.worker, leaseId: e.leaseId, at: e.at })
+    void this.build()
   }
 
   /** A stage's worker is gone (or failed in a way another may not): every stage resets, the lost one is leased again. */
