@@ -8,38 +8,10 @@ import { baseJobId, microBatchJobId, parseMicroBatchJobId } from '../src/micro-b
 import { verificationJobId } from '../src/settle.js'
 import { checkEvents, verificationRecords } from '../src/verification.js'
 import { createTestIdentity } from '@fleetmesh/test-utils'
-import { paidEntry, world } from './utils/receipts.js'
-import type { VerifiedReceipt } from '../src/receipt.js'
+import { paidEntry, plainReceipt, world } from './utils/receipts.js'
 import type { CertificateVerifier } from '../src/certificates.js'
 import type { FleetAuthority } from '@fleetmesh/protocol'
 import type { TestIdentity } from '@fleetmesh/test-utils'
-
-/** A plain verified receipt (the pure functions read only these fields). */
-function receipt (over: Partial<VerifiedReceipt>): VerifiedReceipt {
-  return {
-    id: 'r',
-    jobId: 'job',
-    shardIndex: 0,
-    replica: 0,
-    requester: 'Q',
-    worker: 'W',
-    modelCid: 'm',
-    inputDigest: 'in',
-    outputDigest: 'out',
-    computeMs: 1,
-    units: 1,
-    pricePerUnit: 1,
-    startedAt: 0,
-    finishedAt: 0,
-    leaseId: '',
-    countersigned: true,
-    workerOwner: '',
-    workerJurisdiction: '',
-    requesterOwner: '',
-    receipt: undefined as any,
-    ...over
-  }
-}
 
 describe('micro-batch receipts (pure)', () => {
   it('job ids: <jobId>/mb/<seq> parses back, and the base job strips micro-batch and re-run suffixes', () => {
@@ -53,33 +25,33 @@ describe('micro-batch receipts (pure)', () => {
   })
 
   it('two workers are each paid once for one micro-batch (its result and its agreeing spot check); one worker is paid once per micro-batch', () => {
-    const a = receipt({ id: 'a', jobId: 'j/mb/0', worker: 'A', units: 4, pricePerUnit: 0.5 })
-    const b = receipt({ id: 'b', jobId: 'j/mb/0', worker: 'B', units: 4, pricePerUnit: 0.5 })
-    const again = receipt({ id: 'c', jobId: 'j/mb/0', worker: 'A', units: 4, pricePerUnit: 0.5, finishedAt: 5 })
+    const a = plainReceipt({ id: 'a', jobId: 'j/mb/0', worker: 'A', units: 4, pricePerUnit: 0.5 })
+    const b = plainReceipt({ id: 'b', jobId: 'j/mb/0', worker: 'B', units: 4, pricePerUnit: 0.5 })
+    const again = plainReceipt({ id: 'c', jobId: 'j/mb/0', worker: 'A', units: 4, pricePerUnit: 0.5, finishedAt: 5 })
     assert.deepEqual(payingReceipts([a, b, again]).map(r => r.id), ['a', 'b'])
     const bal = computeBalances([a, b, again])
     assert.equal(bal.peers.A?.earned, 2)
     assert.equal(bal.peers.B?.earned, 2)
     assert.equal(bal.peers.Q?.spent, 4)
     // lease receipts keep one payer per slot, whoever the worker
-    const l1 = receipt({ id: 'l1', jobId: 'j', worker: 'A' })
-    const l2 = receipt({ id: 'l2', jobId: 'j', worker: 'B' })
+    const l1 = plainReceipt({ id: 'l1', jobId: 'j', worker: 'A' })
+    const l2 = plainReceipt({ id: 'l2', jobId: 'j', worker: 'B' })
     assert.deepEqual(payingReceipts([l1, l2]).map(r => r.id), ['l1'])
   })
 
   it('agreeing micro-batch receipts of two workers are a passed check of each; differing digests or one worker are none', () => {
-    const a = receipt({ id: 'a', jobId: 'j/mb/3', shardIndex: 0, worker: 'A', finishedAt: 10 })
-    const b = receipt({ id: 'b', jobId: 'j/mb/3', shardIndex: 0, worker: 'B', finishedAt: 12 })
+    const a = plainReceipt({ id: 'a', jobId: 'j/mb/3', shardIndex: 0, worker: 'A', finishedAt: 10 })
+    const b = plainReceipt({ id: 'b', jobId: 'j/mb/3', shardIndex: 0, worker: 'B', finishedAt: 12 })
     const events = checkEvents([a, b], [])
     assert.deepEqual(events.map(e => [e.worker, e.ok, e.checked, e.proof, e.at]).sort(), [['A', true, 'a', 'b', 12], ['B', true, 'b', 'a', 12]])
     assert.equal(verificationRecords([a, b], []).get('A')?.consecutive, 1)
-    const c = receipt({ id: 'c', jobId: 'j/mb/3', worker: 'C', outputDigest: 'other' })
+    const c = plainReceipt({ id: 'c', jobId: 'j/mb/3', worker: 'C', outputDigest: 'other' })
     assert.deepEqual(checkEvents([a, c], []), [], 'outputs differ')
-    const otherStage = receipt({ id: 'd', jobId: 'j/mb/3', shardIndex: 1, worker: 'D' })
+    const otherStage = plainReceipt({ id: 'd', jobId: 'j/mb/3', shardIndex: 1, worker: 'D' })
     assert.deepEqual(checkEvents([a, otherStage], []), [], 'another stage of the micro-batch checks nothing')
-    const plain = [receipt({ id: 'p', worker: 'A' }), receipt({ id: 'q', worker: 'B' })]
+    const plain = [plainReceipt({ id: 'p', worker: 'A' }), plainReceipt({ id: 'q', worker: 'B' })]
     assert.deepEqual(checkEvents(plain, []), [], 'two lease receipts of one slot are no check')
-    const uncountersigned = receipt({ id: 'u', jobId: 'j/mb/3', worker: 'B', countersigned: false })
+    const uncountersigned = plainReceipt({ id: 'u', jobId: 'j/mb/3', worker: 'B', countersigned: false })
     assert.deepEqual(checkEvents([a, uncountersigned], []), [])
   })
 })
@@ -110,8 +82,8 @@ describe('micro-batch receipts draw on their job\'s commitment', () => {
 describe('reputation counts paid jobs, not receipts', () => {
   it('a worker paid 20 micro-batches of one job has good = 1: one mismatch still weighs 10 jobs', async () => {
     const { computeReputation } = await import('../src/balances.js')
-    const paid = Array.from({ length: 20 }, (_, i) => receipt({ id: `m${i}`, jobId: `j/mb/${i}`, worker: 'A' }))
-    const other = receipt({ id: 'o', jobId: 'k', worker: 'A' })
+    const paid = Array.from({ length: 20 }, (_, i) => plainReceipt({ id: `m${i}`, jobId: `j/mb/${i}`, worker: 'A' }))
+    const other = plainReceipt({ id: 'o', jobId: 'k', worker: 'A' })
     const rep = computeReputation([...paid, other], [{ kind: 'mismatch', accused: 'A', accusedReceipt: 'x' } as any])
     assert.equal(rep.get('A')?.good, 2)
     assert.equal(rep.get('A')?.reputation, 3 / 13)

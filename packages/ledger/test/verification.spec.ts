@@ -2,36 +2,9 @@ import assert from 'node:assert/strict'
 import { cheaterEscapeProbability, checkEvents, recordsFromEvents, trustThreshold, verificationRate, verificationRecords } from '../src/verification.js'
 import { isSampled, verificationJobId } from '../src/settle.js'
 import { VERIFICATION_FLOOR_RATE, VERIFICATION_TRUST_AFTER } from '../src/constants.js'
+import { plainReceipt } from './utils/receipts.js'
 import type { VerifiedEvidence } from '../src/evidence.js'
-import type { VerifiedReceipt } from '../src/receipt.js'
 import type { CheckEvent } from '../src/verification.js'
-
-/** A plain verified receipt (the pure functions read only these fields). */
-function receipt (over: Partial<VerifiedReceipt>): VerifiedReceipt {
-  return {
-    id: 'r',
-    jobId: 'job',
-    shardIndex: 0,
-    replica: 0,
-    requester: 'Q',
-    worker: 'W',
-    modelCid: 'm',
-    inputDigest: 'in',
-    outputDigest: 'out',
-    computeMs: 1,
-    units: 1,
-    pricePerUnit: 1,
-    startedAt: 0,
-    finishedAt: 0,
-    leaseId: '',
-    countersigned: true,
-    workerOwner: '',
-    workerJurisdiction: '',
-    requesterOwner: '',
-    receipt: undefined as any,
-    ...over
-  }
-}
 
 const ok = (worker: string, at: number, n = 0): CheckEvent => ({ worker, ok: true, at, proof: `p${at}/${n}`, checked: `c${at}/${n}` })
 const bad = (worker: string, at: number): CheckEvent => ({ worker, ok: false, at, proof: `e${at}`, checked: `c${at}` })
@@ -77,14 +50,14 @@ describe('adaptive verification (pure)', () => {
   })
 
   it('derives checks from the receipt set: an agreeing countersigned re-run is a pass, mismatch evidence a failure', () => {
-    const orig = receipt({ id: 'o1', worker: 'W', jobId: 'j1', shardIndex: 3, finishedAt: 10 })
-    const rerun = receipt({ id: 'v1', worker: 'V', jobId: verificationJobId('j1', 3, 1), shardIndex: 0, finishedAt: 20 })
-    const otherInput = receipt({ id: 'v2', worker: 'V', jobId: verificationJobId('j1', 3, 2), inputDigest: 'other', finishedAt: 21 })
-    const otherRequester = receipt({ id: 'v3', worker: 'V', requester: 'Q2', jobId: verificationJobId('j1', 3, 1), finishedAt: 22 })
-    const unsigned = receipt({ id: 'v4', worker: 'V', jobId: verificationJobId('j1', 3, 3), countersigned: false, finishedAt: 23 })
+    const orig = plainReceipt({ id: 'o1', worker: 'W', jobId: 'j1', shardIndex: 3, finishedAt: 10 })
+    const rerun = plainReceipt({ id: 'v1', worker: 'V', jobId: verificationJobId('j1', 3, 1), shardIndex: 0, finishedAt: 20 })
+    const otherInput = plainReceipt({ id: 'v2', worker: 'V', jobId: verificationJobId('j1', 3, 2), inputDigest: 'other', finishedAt: 21 })
+    const otherRequester = plainReceipt({ id: 'v3', worker: 'V', requester: 'Q2', jobId: verificationJobId('j1', 3, 1), finishedAt: 22 })
+    const unsigned = plainReceipt({ id: 'v4', worker: 'V', jobId: verificationJobId('j1', 3, 3), countersigned: false, finishedAt: 23 })
     const events = checkEvents([orig, rerun, otherInput, otherRequester, unsigned], [])
     assert.deepEqual(events.map(e => [e.worker, e.ok, e.proof, e.checked]), [['W', true, 'v1', 'o1']])
-    const evidence = { id: 'e1', kind: 'mismatch', accused: 'W', accusedReceipt: 'o9', reporter: 'Q', issuedAt: 40, receipts: [receipt({ id: 'o9', finishedAt: 30 })], evidence: undefined as any } satisfies VerifiedEvidence
+    const evidence = { id: 'e1', kind: 'mismatch', accused: 'W', accusedReceipt: 'o9', reporter: 'Q', issuedAt: 40, receipts: [plainReceipt({ id: 'o9', finishedAt: 30 })], evidence: undefined as any } satisfies VerifiedEvidence
     const records = verificationRecords([orig, rerun], [evidence, { ...evidence, id: 'e2' }])
     assert.deepEqual(records.get('W'), { worker: 'W', verified: 1, consecutive: 0, mismatches: 1, lastMismatchAt: 30 })
   })

@@ -3,7 +3,7 @@ import { CertificateVerifier } from '../../src/certificates.js'
 import { inputDigest } from '../../src/digest.js'
 import { encodeEntry } from '../../src/entry.js'
 import { countersignReceipt, signWorkerReceipt } from '../../src/receipt.js'
-import type { ReceiptFields } from '../../src/receipt.js'
+import type { ReceiptFields, VerifiedReceipt } from '../../src/receipt.js'
 import type { FleetAuthority, PbReceipt } from '@fleetmesh/protocol'
 import type { TestIdentity } from '@fleetmesh/test-utils'
 
@@ -39,4 +39,31 @@ export async function paidEntry (requester: TestIdentity, worker: TestIdentity, 
   const signed = await signWorkerReceipt(worker.privateKey, worker.certificate, fields(requester, worker, jobId, shard, over))
   const receipt = await countersignReceipt(requester.privateKey, requester.certificate, signed)
   return { receipt, bytes: encodeEntry({ receipt }) }
+}
+
+/** A plain verified receipt (the pure functions read only these fields). */
+export function plainReceipt (over: Partial<VerifiedReceipt>): VerifiedReceipt {
+  return {
+    id: 'r',
+    jobId: 'job',
+    shardIndex: 0,
+    replica: 0,
+    requester: 'Q',
+    worker: 'W',
+    modelCid: 'm',
+    inputDigest: 'in',
+    outputDigest: 'out',
+    computeMs: 1,
+    units: 1,
+    pricePerUnit: 1,
+    startedAt: 0,
+    finishedAt: 0,
+    leaseId: '',
+    countersigned: true,
+    workerOwner: '',
+    workerJurisdiction: '',
+    requesterOwner: '',
+    receipt: undefined as any,
+    ...over
+  }
 }
