@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto'
 import { encodeReceipt, inputDigest, outputDigest } from '@fleetmesh/ledger'
-import { decodeTensors, encodeTensorHeader, INFER_PROTOCOL, PbShardReturn } from '@fleetmesh/protocol'
+import { decodeTensors, encodeTensorHeader, PbShardReturn } from '@fleetmesh/protocol'
 import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
-import { FEED_WAIT_MS, MAX_PENDING_JOIN, OPEN_STREAM_TIMEOUT_MS } from './constants.js'
+import { FEED_WAIT_MS, MAX_PENDING_JOIN } from './constants.js'
 import { InferenceError, isRecoverable, SessionError } from './errors.js'
-import { InferChannelView, InferChannel, LocalInferChannel } from './infer-channel.js'
+import { InferChannelView, InferChannel } from './infer-channel.js'
+import { openNextStage } from './next-stage.js'
 import { pick, StageJoin } from './pipeline-plan.js'
 import { initialStateFor, tensorBytes } from './session-plan.js'
 import type { FrameSink, FrameSource } from './infer-channel.js'
@@ -225,19 +226,8 @@ export class SessionWorker {
   }
 
   private async openNext (open: InferOpen): Promise<FrameSink> {
-    const next = peerIdFromMultihash(Digest.decode(open.next))
     const feed: InferOpen = { ...open, leaseId: open.nextLeaseId, kind: 'session-feed', stage: open.stage + 1, next: new Uint8Array(), nextAddrs: [], nextLeaseId: '', source: new Uint8Array(), constants: new Uint8Array(), fromRequester: [], session: undefined }
-    if (next.equals(this.ctx.peerId)) {
-      const local = new LocalInferChannel()
-      void this.serveFeed(feed, local, this.ctx.peerId).catch((err: any) => {
-        this.ctx.log('local session feed of lease %s failed - %s', open.nextLeaseId, err?.message ?? err)
-      })
-      return local
-    }
-    const stream = await this.ctx.connectionManager.openStream(next, INFER_PROTOCOL, { signal: AbortSignal.timeout(OPEN_STREAM_TIMEOUT_MS), runOnLimitedConnection: true })
-    const channel = new InferChannel(stream, this.ctx.counters, 'activation', this.ctx.maxInputBytes + 4096)
-    channel.send({ open: feed })
-    return channel
+    return await openNextStage(this.ctx, open, feed, async (f, channel, remote) => { await this.serveFeed(f, channel, remote) }, this.ctx.maxInputBytes + 4096)
   }
 
   /** The `snapshot` frame that follows `open`: the state this configuration starts from. @throws SessionError ERR_SESSION_STATE */

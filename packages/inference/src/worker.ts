@@ -1,10 +1,11 @@
 import { encodeReceipt, inputDigest, microBatchJobId, microBatchPricePerItem, outputDigest } from '@fleetmesh/ledger'
-import { decodeTensors, encodeTensorHeader, INFER_PROTOCOL, MessageTooLargeError } from '@fleetmesh/protocol'
+import { decodeTensors, encodeTensorHeader, MessageTooLargeError } from '@fleetmesh/protocol'
 import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
-import { ERROR_STREAM_LINGER_MS, FEED_WAIT_MS, FIRST_FRAME_TIMEOUT_MS, LEASE_WAIT_MS, MAX_PENDING_JOIN, OPEN_STREAM_TIMEOUT_MS } from './constants.js'
+import { ERROR_STREAM_LINGER_MS, FEED_WAIT_MS, FIRST_FRAME_TIMEOUT_MS, LEASE_WAIT_MS, MAX_PENDING_JOIN } from './constants.js'
 import { InferenceError, SessionError } from './errors.js'
-import { InferChannel, InferChannelView, LocalInferChannel } from './infer-channel.js'
+import { InferChannel, InferChannelView } from './infer-channel.js'
+import { openNextStage } from './next-stage.js'
 import { pick, StageJoin } from './pipeline-plan.js'
 import { SessionWorker } from './session-worker.js'
 import type { FrameSink, FrameSource, InferCounters } from './infer-channel.js'
@@ -317,20 +318,8 @@ export class InferenceWorker {
   }
 
   private async openNext (open: InferOpen): Promise<FrameSink> {
-    const next = peerIdFromMultihash(Digest.decode(open.next))
     const feed: InferOpen = { ...open, leaseId: open.nextLeaseId, kind: 'feed', stage: open.stage + 1, next: new Uint8Array(), nextAddrs: [], nextLeaseId: '', source: new Uint8Array(), constants: new Uint8Array(), fromRequester: [] }
-    if (next.equals(this.ctx.peerId)) {
-      // this worker also holds the next stage: feed it in process
-      const local = new LocalInferChannel()
-      void this.serveFeed(feed, local, this.ctx.peerId).catch((err: any) => {
-        this.ctx.log('local feed of lease %s failed - %s', open.nextLeaseId, err?.message ?? err)
-      })
-      return local
-    }
-    const stream = await this.ctx.connectionManager.openStream(next, INFER_PROTOCOL, { signal: AbortSignal.timeout(OPEN_STREAM_TIMEOUT_MS), runOnLimitedConnection: true })
-    const channel = new InferChannel(stream, this.ctx.counters, 'activation')
-    channel.send({ open: feed })
-    return channel
+    return await openNextStage(this.ctx, open, feed, async (f, channel, remote) => { await this.serveFeed(f, channel, remote) })
   }
 
   /** Reads one stream's frames; each completed micro-batch runs on the session's chain. */

@@ -64,16 +64,7 @@ describe('a lease active before its worker is admitted by the requester', functi
   })
 
   it('the requester opens the lease\'s infer stream once the worker is admitted, and the job completes', async () => {
-    fleet = await createTestMesh()
-    // requester and worker meet through the station (a worker too, asking more than any job here pays: it relays
-    // the offers topic and refuses every offer)
-    const station = await fleet.add('station', 'u33d', { ...await store(), worker: { pricing: { basePricePerUnit: 100, loadFactor: 0 } } })
-    const boot = station.getMultiaddrs().map(String)
-    const requester = await fleet.add('station', 'u33d', { ...await store(), bootstrap: boot, market: { bidWindowMs: 400 } })
-    const worker = await fleet.add('station', 'u33d', { ...await store(), bootstrap: boot, worker: true })
-    await waitAdmitted(station, [requester, worker])
-    await Promise.all([station, requester, worker].map(async n => n.announced()))
-    await delay(1500) // gossipsub heartbeat grafts the mesh
+    const { requester, worker } = await threeNodes()
     // a first job: the worker caches the model and bids at once on the next offer
     const warm = await follow(requester.submit({ model: MLP, inputs: [pattern('x', [4, 16], 1)], shards: 1, maxPrice: 10, deadline: Date.now() + 25_000 }))
     assert.equal(warm.error, undefined, `the first job failed: ${String(warm.error?.message)}`)
