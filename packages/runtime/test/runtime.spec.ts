@@ -89,6 +89,8 @@ describe('isolated runners (onnxruntime in child processes)', function () {
     // kill every runner with SIGKILL, the one busy with the call among them
     for (const pid of before) process.kill(pid, 'SIGKILL')
     await assert.rejects(call, { name: 'RunnerCrashedError', code: 'ERR_RUNNER_CRASHED' })
+    // the idle runner was killed too: the next call goes out once its exit is seen (else it may land on it as it dies)
+    for (let waited = 0; exits.length < before.length && waited < 10_000; waited += 20) await new Promise(resolve => setTimeout(resolve, 20))
     const { outputs } = await runtime.run(models.cls?.cid as string, [patternInput('x', [1, 3, 48, 192])])
     assert.deepEqual(outputs[0]?.dims, [1, 2])
     const after = runtime.runnerPids()
