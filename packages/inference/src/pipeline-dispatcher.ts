@@ -58,6 +58,8 @@ export class PipelineDispatcher implements Dispatcher {
   private usedLeases = new Set<string>()
   private readonly feeds: StageFeed[]
   private rebuildTimer?: ReturnType<typeof setTimeout>
+  /** the job is over (`close`): a lease's stream failing now fails with it */
+  private closed = false
   /** micro-batches of this generation not sent yet, in order */
   private pendingSeqs: number[] = []
   /** micro-batches in the pipeline now (sent, no result yet) */
@@ -106,7 +108,13 @@ export class PipelineDispatcher implements Dispatcher {
       const c = await this.ctx.openControl(lease.worker, { jobId: this.ctx.jobId, leaseId, modelCid: (this.stages[0] as Stage).cid, kind: 'stage', stage: 0, stageCount: 1, source: new Uint8Array(), next: new Uint8Array(), nextAddrs: [], nextLeaseId: '', constants: new Uint8Array(), fromRequester: [], jobItems: this.ctx.jobItems })
       c.send({ finish: {} })
       await c.close()
-    } catch {}
+    } catch (err: any) {
+      // the market ends a job only when each of its slots completed: a lease that cannot hear `finish` is
+      // released at once (the worker stops holding it) and its slot re-awarded, whose lease is sent `finish` in turn
+      if (this.closed) return
+      this.ctx.log('finish to %p for lease %s failed - %s', lease.worker, leaseId, err?.message ?? err)
+      if (this.ctx.leases.has(leaseId)) this.ctx.streamLost(lease, `the job's finish could not be sent: ${err?.message ?? err}`)
+    }
   }
 
   onLost (): void {
@@ -427,6 +435,7 @@ export class PipelineDispatcher implements Dispatcher {
 
   close (): void {
     this.finished = true
+    this.closed = true
     clearTimeout(this.rebuildTimer)
     for (const c of this.channels) c.abort(new Error('job over'))
     for (const c of this.latest.values()) c.abort(new Error('job over'))

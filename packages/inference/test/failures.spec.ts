@@ -134,6 +134,37 @@ describe('jobs fail fast with the real reason', function () {
     await waitUntil(() => workerOf?.libp2p.services.market.heldLeases().length === 0, { timeoutMs: 10_000, message: 'the worker to hold no lease of the job' })
   })
 
+  it('a pipeline lease left unused whose finish cannot be sent is released, and the job completes at once', async function () {
+    // two stages with redundancy 2: four leases, two of them spare; the requester tells a spare lease the job
+    // is over on an infer stream opened once every result is in, and the first such open fails, 4 s late
+    mesh = await startJobMesh([{}, {}, {}, {}], { inference: { verifyRate: 0 } })
+    this.timeout(40_000)
+    const connectionManager = (mesh.requester.libp2p as any).components.connectionManager
+    const openStream = connectionManager.openStream.bind(connectionManager)
+    // the pipeline's own streams go to the two stage leases' workers; the first open to any other worker is a spare's finish
+    const stagePeers = new Set<string>()
+    let failed: string | undefined
+    connectionManager.openStream = async (peer: any, protocols: string | string[], options?: any) => {
+      const id = peer.toString()
+      if (![protocols].flat().includes(INFER_PROTOCOL) || failed != null || stagePeers.has(id) || stagePeers.size < 2) {
+        if ([protocols].flat().includes(INFER_PROTOCOL)) stagePeers.add(id)
+        return openStream(peer, protocols, options)
+      }
+      failed = id
+      await delay(4000)
+      throw new Error('test: the infer stream could not be opened')
+    }
+    const input = pattern('x', [4, 3, 32, 32], 2)
+    const r = await follow(mesh.requester.submit({ model: CONV, inputs: [input], mode: 'pipeline', stages: 2, redundancy: 2, microBatch: 2, maxPrice: 10, deadline: Date.now() + 30_000 }))
+    report('spare lease\'s finish failed', r.ms)
+    assert.equal(r.error, undefined, String(r.error?.message))
+    assert.ok(failed != null, 'a spare lease\'s finish stream was opened and failed')
+    const [expected] = await runLocal(CONV, [input])
+    assert.ok(maxAbsDiff(r.outputs?.[0] as WireTensor, expected as WireTensor) <= 1e-4)
+    const workerOf = mesh.workers.find(w => w.peerId.toString() === failed)
+    await waitUntil(() => workerOf?.libp2p.services.market.heldLeases().length === 0, { timeoutMs: 10_000, message: 'the worker to hold no lease of the job' })
+  })
+
   it('cancel(reason) rejects with JobCancelledError carrying the reason', async function () {
     mesh = await startJobMesh([{}])
     this.timeout(20_000)
