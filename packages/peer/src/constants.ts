@@ -313,3 +313,17 @@ export const ROUTING_TABLE_QUERY_TIMEOUT_MS = 10_000
 
 /** Kad-DHT's bucket size K (kad-dht 16's default, the most peers a self-query looks for). */
 export const K_BUCKET_SIZE = 20
+
+/**
+ * How long the peer store keeps a peer it has heard nothing new of, ms:
+ * Kad-DHT's provider record validity (48 h, kad-dht 16's
+ * `PROVIDERS_VALIDITY`) plus its hourly cleanup. libp2p's default (6 h)
+ * is shorter than a provider record lives, and kad-dht answers no
+ * GET_PROVIDERS of a key while one of its providers is missing from the
+ * peer store (upstream: the handler's `peerStore.get` throws for it), so a
+ * station failed every lookup of a key 6 h after one of its providers
+ * last provided. Each ADD_PROVIDER refreshes the provider's entry, so an
+ * entry now outlives every record of its peer. Cost: a departed peer's
+ * entry (a few hundred bytes) is kept up to this long.
+ */
+export const PEER_STORE_MAX_PEER_AGE_MS = 49 * 3_600_000

@@ -21,7 +21,7 @@ import { AdmissionService } from './admission.js'
 import { CapabilitiesService } from './capabilities.js'
 import { RevocationService } from './revocation.js'
 import { budgetedMuxer } from './stream-budget.js'
-import { LEDGER_DIR, MODELS_DIR, REVOCATION_LIST_FILE, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, INBOUND_STREAM_BUDGET, MAX_BOOTSTRAP_RETRY_MS, MAX_INCOMING_PENDING_CONNECTIONS, RELAY_MAX_RESERVATIONS, STREAM_FLOOD_BACKOFF_MS, YAMUX_INITIAL_STREAM_WINDOW_BYTES, YAMUX_MAX_STREAM_WINDOW_BYTES } from './constants.js'
+import { LEDGER_DIR, MODELS_DIR, REVOCATION_LIST_FILE, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, INBOUND_STREAM_BUDGET, MAX_BOOTSTRAP_RETRY_MS, MAX_INCOMING_PENDING_CONNECTIONS, PEER_STORE_MAX_PEER_AGE_MS, RELAY_MAX_RESERVATIONS, STREAM_FLOOD_BACKOFF_MS, YAMUX_INITIAL_STREAM_WINDOW_BYTES, YAMUX_MAX_STREAM_WINDOW_BYTES } from './constants.js'
 import { loadOrCreateIdentity, openDatastore } from './data-dir.js'
 import { ModelsUnavailableError, OwnCertificateError } from './errors.js'
 import { ModelTransferService } from './model-transfer.js'
@@ -207,6 +207,8 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     libp2p = await createLibp2p({
       privateKey,
       datastore,
+      // a peer's entry outlives its provider records (see the constant)
+      peerStore: { maxPeerAge: PEER_STORE_MAX_PEER_AGE_MS },
       start: false,
       nodeInfo: { name: 'fleetmesh', version: '0.1.0' },
       addresses: {

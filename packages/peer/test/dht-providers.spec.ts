@@ -45,6 +45,30 @@ describe('Kad-DHT at stations: providers that are gone, routing table entries mi
     assert.ok(!found.includes(revoked.peerId.toString()), 'the revoked vehicle is not named')
   })
 
+  it('7 h after a provider last provided (its peer store entry not refreshed since), the station still answers lookups of its keys', async () => {
+    // libp2p's peer store drops a peer not updated for maxPeerAge (6 h by default) while Kad-DHT keeps its
+    // provider records 48 h, and answers no GET_PROVIDERS of a key while one of its providers is missing
+    const station = await fleet.add('station', 'u33d')
+    const boot = station.getMultiaddrs().map(String)
+    const provider = await fleet.add('vehicle', 'u33d', { bootstrap: boot })
+    const seeker = await fleet.add('vehicle', 'u33e', { bootstrap: boot })
+    await waitAdmitted(station, [provider, seeker])
+    await Promise.all([station, provider, seeker].map(async n => n.announced()))
+    assert.ok((await lookup(seeker, 'u33d', 5000)).includes(provider.peerId.toString()), 'the vehicle is found as a provider of region/u33d first')
+    await fleet.stopNode(provider)
+    // the wall clock moves 7 h on (timers do not): every provider record is still valid
+    const now = Date.now
+    const later = 7 * 3_600_000
+    Date.now = () => now() + later
+    let found: string[]
+    try {
+      found = await lookup(seeker, 'u33d', 5000)
+    } finally {
+      Date.now = now
+    }
+    assert.ok(found.includes(station.peerId.toString()), `the station is found as a provider of region/u33d (found ${found.length})`)
+  })
+
   it('a station whose routing table missed an admitted station (its one ping failed) gets it back by a self-query', async () => {
     const p = await fleet.add('station', 'u33d')
     const q = await fleet.add('station', 'u33e', { bootstrap: p.getMultiaddrs().map(String) })
