@@ -6,7 +6,7 @@ import { createTestMesh, delay, waitAdmitted, waitUntil } from '@fleetmesh/test-
 /** libp2p ping's protocol (its default prefix) */
 const PING_PROTOCOL = '/ipfs/ping/1.0.0'
 import type { TestMesh } from '@fleetmesh/test-utils'
-import type { MeshNode } from '../src/index.js'
+import type { MeshNode, MeshNodeInit } from '../src/index.js'
 
 /** Providers of `region/<region>` other than `node` that `node` finds by DHT within `timeoutMs`. */
 async function lookup (node: MeshNode, region: string, timeoutMs: number): Promise<string[]> {
@@ -25,15 +25,21 @@ describe('Kad-DHT at stations: providers that are gone, routing table entries mi
   beforeEach(async () => { fleet = await createTestMesh() })
   afterEach(async () => { await fleet.stop() })
 
+  /** A station of u33d, a vehicle of u33d providing region/u33d there, and a vehicle of u33e that has found it by DHT. */
+  async function providerMesh (stationInit: Partial<MeshNodeInit> = {}): Promise<{ station: MeshNode, provider: MeshNode, seeker: MeshNode }> {
+    const station = await fleet.add('station', 'u33d', stationInit)
+    const boot = station.getMultiaddrs().map(String)
+    const provider = await fleet.add('vehicle', 'u33d', { bootstrap: boot })
+    const seeker = await fleet.add('vehicle', 'u33e', { bootstrap: boot })
+    await waitAdmitted(station, [provider, seeker])
+    await Promise.all([station, provider, seeker].map(async n => n.announced()))
+    assert.ok((await lookup(seeker, 'u33d', 5000)).includes(provider.peerId.toString()), 'the vehicle is found as a provider of region/u33d first')
+    return { station, provider, seeker }
+  }
+
   it('a provider refused after it was admitted (revoked): once its refusal is swept, the station still answers lookups of the keys it provided', async () => {
     // Kad-DHT answers no GET_PROVIDERS of a key while one of its providers is missing from the peer store
-    const station = await fleet.add('station', 'u33d', { refusalBackoffMs: 1000 })
-    const boot = station.getMultiaddrs().map(String)
-    const revoked = await fleet.add('vehicle', 'u33d', { bootstrap: boot })
-    const seeker = await fleet.add('vehicle', 'u33e', { bootstrap: boot })
-    await waitAdmitted(station, [revoked, seeker])
-    await Promise.all([station, revoked, seeker].map(async n => n.announced()))
-    assert.ok((await lookup(seeker, 'u33d', 5000)).includes(revoked.peerId.toString()), 'the vehicle is found as a provider of region/u33d first')
+    const { station, provider: revoked, seeker } = await providerMesh({ refusalBackoffMs: 1000 })
 
     await station.revoke(await createRevocationList(fleet.authority, [{ peerId: revoked.peerId, reason: 'stolen' }]))
     await fleet.stopNode(revoked)
@@ -48,13 +54,7 @@ describe('Kad-DHT at stations: providers that are gone, routing table entries mi
   it('7 h after a provider last provided (its peer store entry not refreshed since), the station still answers lookups of its keys', async () => {
     // libp2p's peer store drops a peer not updated for maxPeerAge (6 h by default) while Kad-DHT keeps its
     // provider records 48 h, and answers no GET_PROVIDERS of a key while one of its providers is missing
-    const station = await fleet.add('station', 'u33d')
-    const boot = station.getMultiaddrs().map(String)
-    const provider = await fleet.add('vehicle', 'u33d', { bootstrap: boot })
-    const seeker = await fleet.add('vehicle', 'u33e', { bootstrap: boot })
-    await waitAdmitted(station, [provider, seeker])
-    await Promise.all([station, provider, seeker].map(async n => n.announced()))
-    assert.ok((await lookup(seeker, 'u33d', 5000)).includes(provider.peerId.toString()), 'the vehicle is found as a provider of region/u33d first')
+    const { station, provider, seeker } = await providerMesh()
     await fleet.stopNode(provider)
     // the wall clock moves 7 h on (timers do not): every provider record is still valid
     const now = Date.now
