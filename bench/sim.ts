@@ -2,35 +2,39 @@
  * bench/sim: the discrete-event simulator (@fleetmesh/sim).
  *
  * (a) Calibration: the simulator runs `scaleScenario(n)` — the scenario of
- *     `bench/scale.ts` — for each calibration size and prints its figures
- *     beside the real ones with their ratio (sim ÷ real; goal 0.75..1.25)
- *     for gossipToAllP50Ms (when given), gossipToAllP99Ms, findProvidersSuccess, findProvidersP50Ms,
- *     offerToAwardsP50Ms and receiptConvergenceMs. The real figures come
- *     from `--real <scale.json>` (bench/scale.ts `--out`: figures keyed
- *     n50/n100/n200, at the top level or under `figures`), or, without
- *     one, from a real mesh of `--real-mesh` nodes started here
- *     (bench/sim-real.ts), simulated at the same size. The simulator's one
- *     free parameter, `processingMs` (CPU per message per node: on one
- *     machine it stands for the nodes' contention for its cores), is fitted
- *     per size on gossipToAllP50Ms (the median: a p99 of a few probes is
- *     one outlier; gossipToAllP99Ms when the file has no median); the
- *     other figures are predictions. The
- *     real mesh's mean connection count (`connectionsPerNode`, when the
- *     file has it) is the simulator's `connectedPeers`.
+ *     `bench/scale.ts`: its bootstrap connections, its processes (stations
+ *     in one, vehicles over four), its gossip degrees, its two-shard jobs
+ *     submitted by each region's first station at once, its 15 gossip
+ *     probes — and prints its figures beside the real ones with their
+ *     ratio (sim ÷ real; goal 0.75..1.25), each measured as bench/scale
+ *     measures it: gossipToAllP50Ms / P99Ms (publish to the last node),
+ *     findProvidersSuccess / P50Ms, offerToAwardsP50Ms (beyond the bid
+ *     window) and receiptConvergenceMs (per job from its settlement, p50).
+ *     The real figures come from `--real <scale.json>[,<scale.json>…]`
+ *     (bench/scale.ts `--out`: figures keyed n50/n100/n200, the gossip
+ *     median and connection counts from its `runs`), or, without one, from
+ *     a real mesh of `--real-mesh` nodes started here (bench/sim-real.ts),
+ *     simulated at the same size with random connections. The simulator's
+ *     one free parameter, `processingMs` (CPU of one plain gossip message
+ *     on a host's thread, on the loaded machine), is fitted per run on
+ *     gossipToAllP50Ms (gossipToAllP99Ms when the file has no median); the
+ *     other figures are predictions.
  * (b) Scale: `fleetScenario(n)` (regions of ~5,000 nodes, one station in
  *     ten, field links, 5 % churn per hour, one hour) for each `--sizes`
  *     size: offer reach, offer to awards, receipt convergence, bytes per
  *     node per hour, wall time and RSS.
  *
  * Prints one JSON object with a `figures` object; `--out <file>` writes it
- * there too. Run: npm run bench:sim -- [--real scale.json] [--real-mesh 24] [--real-runs 10]
+ * there too. Run: npm run bench:sim -- [--real scale.json[,scale.json]] [--real-mesh 24] [--real-runs 10]
  * [--calibrate 100,200] [--sizes 10000,100000] [--skip-calibration]
  */
 import { writeFileSync, readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { fleetScenario, scaleScenario, simulate } from '@fleetmesh/sim'
+import { basename } from 'node:path'
+import { DEFAULT_MS_PER_UNIT } from '@fleetmesh/market'
+import { fleetScenario, percentile, scaleJobs, scaleScenario, simulate } from '@fleetmesh/sim'
 import { measureRealMesh } from './sim-real.js'
-import type { SimFigures } from '@fleetmesh/sim'
+import type { Scenario, SimFigures, SimulateOptions } from '@fleetmesh/sim'
 import type { RealFigures } from './sim-real.js'
 
 const { values } = parseArgs({
@@ -48,22 +52,54 @@ const { values } = parseArgs({
 const COMPARED = ['gossipToAllP50Ms', 'gossipToAllP99Ms', 'findProvidersSuccess', 'findProvidersP50Ms', 'offerToAwardsP50Ms', 'receiptConvergenceMs'] as const
 type Compared = typeof COMPARED[number]
 
+/**
+ * The simulator's figure that measures what bench/scale's figure of the
+ * same name measures: its offer to awards is beyond the bid window, its
+ * receipt convergence per job from the settlement (p50 over jobs).
+ */
+const SCALE_MEASURE: Record<Compared, keyof SimFigures> = {
+  gossipToAllP50Ms: 'gossipToAllP50Ms',
+  gossipToAllP99Ms: 'gossipToAllP99Ms',
+  findProvidersSuccess: 'findProvidersSuccess',
+  findProvidersP50Ms: 'findProvidersP50Ms',
+  offerToAwardsP50Ms: 'offerToAwardsBeyondWindowP50Ms',
+  receiptConvergenceMs: 'receiptConvergenceJobP50Ms'
+}
+
+/** The same for bench/sim-real.ts's in-process mesh (submit to running; the worst job's convergence). */
+const MESH_MEASURE: Record<Compared, keyof SimFigures> = { ...SCALE_MEASURE, offerToAwardsP50Ms: 'offerToAwardsP50Ms', receiptConvergenceMs: 'receiptConvergenceMs' }
+
+/** bench/scale gossip probes per size (its `--messages` default): the sim's p99 is over as many. */
+const SCALE_PROBES = 15
+
 const round = (x: number, digits = 3): number => Number.isFinite(x) ? Number(x.toPrecision(digits)) : x
 
-/** The real figures of size `n` in a bench/scale.ts output file, if it has them. */
-function realFromFile (file: string, n: number): Partial<RealFigures> | undefined {
+/** A bench/scale.ts run of size `n` in an output file: its figures, the gossip median, connection counts and the load, if the file has them. */
+interface ScaleRun { figures: Partial<RealFigures>, stationConnections?: number, vehicleConnections?: number, loadAverage1m?: number, leaseMs?: number }
+function realFromFile (file: string, n: number): ScaleRun | undefined {
   const json = JSON.parse(readFileSync(file, 'utf8'))
-  return (json.figures ?? json)[`n${n}`]
+  const figures = (json.figures ?? json)[`n${n}`]
+  if (figures == null) return undefined
+  const run = json.runs?.[`n${n}`]
+  const p50 = run?.gossip?.toAllP50Ms
+  return {
+    figures: { ...figures, ...(typeof p50 === 'number' ? { gossipToAllP50Ms: p50 } : {}) },
+    stationConnections: run?.shape?.station?.connectionsMean,
+    vehicleConnections: run?.shape?.vehicle?.connectionsMean,
+    loadAverage1m: run?.loadAverage1m,
+    // a lease's real duration, all awarded to settled (the runner's start, the model's transfer, the inference, the results; the simulator does not model that work)
+    leaseMs: percentile((run?.market?.timelines ?? []).filter((t: any) => t.settledMs > 0 && t.allAwardedMs > 0).map((t: any) => t.settledMs - t.allAwardedMs), 0.5)
+  }
 }
 
 /** Fits `processingMs` so that the simulated gossipToAllP50Ms matches `target` (proportional steps on a monotone function). */
-async function fitProcessing (n: number, target: number, connectedPeers?: number): Promise<{ processingMs: number, figures: SimFigures }> {
-  const run = async (p: number): Promise<SimFigures> => (await simulate({ ...scaleScenario(n, p), ...(connectedPeers != null ? { connectedPeers: Math.round(connectedPeers) } : {}) })).figures
+async function fitProcessing (scenario: (p: number) => Scenario, options: SimulateOptions, target: number): Promise<{ processingMs: number, figures: SimFigures }> {
+  const run = async (p: number): Promise<SimFigures> => (await simulate(scenario(p), options)).figures
   let p = 1
   let f = await run(p)
-  for (let step = 0; step < 6; step++) {
+  for (let step = 0; step < 8; step++) {
     const g = f.gossipToAllP50Ms
-    if (!(g > 0) || !Number.isFinite(target) || Math.abs(g - target) / target < 0.05) break
+    if (!(g > 0) || !Number.isFinite(target) || Math.abs(g - target) / target < 0.03) break
     // time to all ≈ hops × (processing + latency): scale the processing by the ratio
     p = Math.max(0.01, p * target / g)
     f = await run(p)
@@ -71,12 +107,13 @@ async function fitProcessing (n: number, target: number, connectedPeers?: number
   return { processingMs: p, figures: f }
 }
 
-function compare (sim: SimFigures, real: Partial<RealFigures>): Record<string, { sim: number, real: number, ratio: number, within25: boolean }> {
-  const out: Record<string, { sim: number, real: number, ratio: number, within25: boolean }> = {}
+type Row = { sim: number, real: number, ratio: number, within25: boolean }
+function compare (sim: SimFigures, real: Partial<RealFigures>, measure: Record<Compared, keyof SimFigures>): Record<string, Row> {
+  const out: Record<string, Row> = {}
   for (const k of COMPARED) {
-    const r = real[k as Compared]
+    const r = real[k]
     if (r == null) continue
-    const sv = sim[k]
+    const sv = sim[measure[k]] as number
     const ratio = r === 0 ? (sv === 0 ? 1 : Infinity) : sv / r
     out[k] = { sim: round(sv), real: round(r), ratio: round(ratio), within25: ratio >= 0.75 && ratio <= 1.25 }
   }
@@ -87,25 +124,42 @@ async function calibration (): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {}
   const sizes = values.calibrate.split(',').map(Number).filter(n => n > 1)
   if (values.real != null) {
-    for (const n of sizes) {
-      const real = realFromFile(values.real, n)
-      if (real == null) { out[`n${n}`] = { error: `no n${n} figures in ${values.real}` }; continue }
-      const { processingMs, figures } = await fitProcessing(n, real.gossipToAllP50Ms ?? real.gossipToAllP99Ms ?? NaN, real.connectionsPerNode)
-      out[`n${n}`] = { source: values.real, processingMs: round(processingMs), compared: compare(figures, real) }
+    for (const file of values.real.split(',')) {
+      for (const n of sizes) {
+        const key = `${basename(file, '.json')}/n${n}`
+        const real = realFromFile(file, n)
+        if (real == null) continue
+        const base = scaleScenario(n)
+        // the measured lease duration as the lease's setup (its compute part at the scenario's ms per unit kept)
+        const setupMs = real.leaseMs != null && Number.isFinite(real.leaseMs) ? Math.max(0, real.leaseMs - DEFAULT_MS_PER_UNIT * Math.max(...base.job.shardUnits)) : undefined
+        const scenario = (p: number): Scenario => { const sc = scaleScenario(n, p); return setupMs != null ? { ...sc, workers: { ...sc.workers, setupMs } } : sc }
+        const options = { jobs: scaleJobs(scenario(1)), gossipProbes: SCALE_PROBES }
+        const target = real.figures.gossipToAllP50Ms ?? real.figures.gossipToAllP99Ms ?? NaN
+        const { processingMs, figures } = await fitProcessing(scenario, options, target)
+        const compared = compare(figures, real.figures, SCALE_MEASURE)
+        out[key] = {
+          source: file,
+          loadAverage1m: real.loadAverage1m,
+          processingMs: round(processingMs),
+          leaseMs: real.leaseMs,
+          fittedOn: real.figures.gossipToAllP50Ms != null ? 'gossipToAllP50Ms' : 'gossipToAllP99Ms',
+          connectionsMean: { station: { sim: round(figures.connectionsMean.station), real: real.stationConnections }, vehicle: { sim: round(figures.connectionsMean.vehicle), real: real.vehicleConnections } },
+          jobs: figures.jobs,
+          unplacedJobs: figures.unplacedJobs,
+          compared
+        }
+        process.stderr.write(`${key} (load ${String(real.loadAverage1m)}, processingMs ${round(processingMs)}): ${Object.entries(compared).map(([k, r]) => `${k} ${r.sim} / ${r.real} = ${r.ratio}`).join('; ')}\n`)
+      }
     }
     return out
   }
-  // no bench/scale.ts figures yet: a real mesh of --real-mesh nodes, and the simulator at that size
+  // no bench/scale.ts figures: a real mesh of --real-mesh nodes (each joining through node 0 and dialling a few others), and the simulator at that size
   const m = Number(values['real-mesh'])
   const runs = Number(values['real-runs'])
   const real = await measureRealMesh(m, { probes: runs, lookups: runs * 2, jobs: runs })
-  const { processingMs, figures } = await fitProcessing(m, real.gossipToAllP50Ms, real.connectionsPerNode)
-  out[`n${m}`] = { source: `real mesh of ${m} nodes in this process`, processingMs: round(processingMs), connectedPeers: round(real.connectionsPerNode), compared: compare(figures, real) }
-  // the calibration sizes, simulated with the fitted processing scaled by nodes per core (one machine, same cores)
-  for (const n of sizes) {
-    const f = (await simulate(scaleScenario(n, processingMs * n / m))).figures
-    out[`n${n}`] = { source: `simulated only (processingMs ${round(processingMs)} × ${n}/${m}); no real figures (pass --real)`, sim: Object.fromEntries(COMPARED.map(k => [k, round(f[k])])) }
-  }
+  const meshScenario = (p: number): Scenario => ({ ...scaleScenario(m, p), topology: 'random', connectedPeers: Math.round(real.connectionsPerNode), jobsPerHour: 600, gossipDegree: undefined })
+  const { processingMs, figures } = await fitProcessing(meshScenario, {}, real.gossipToAllP50Ms)
+  out[`n${m}`] = { source: `real mesh of ${m} nodes in this process`, processingMs: round(processingMs), connectedPeers: round(real.connectionsPerNode), compared: compare(figures, real, MESH_MEASURE) }
   return out
 }
 

@@ -111,3 +111,29 @@ export const RECEIPT_SAMPLE = 20
 
 /** Ms in an hour. */
 export const HOUR_MS = 60 * 60 * 1000
+
+/** Worker processes bench/scale spreads its vehicles over (its `--processes` default); the stations run in the bench process. */
+export const SCALE_VEHICLE_HOSTS = 4
+
+/** bench/scale's bid window (its `--bid-window` default), ms. */
+export const SCALE_BID_WINDOW_MS = 300
+
+/** bench/scale's job rounds (its `--jobs` default): each region's first station submits once per round. */
+export const SCALE_JOB_ROUNDS = 3
+
+/** Virtual ms between the simulated rounds of bench/scale's jobs (a real round lasts until its jobs settled: 10–30 s on the shared machine). */
+export const SCALE_ROUND_MS = 20_000
+
+/**
+ * fleetmesh's gossipsub mesh degree by role (packages/peer
+ * `STATION_GOSSIP_DEGREE`, `VEHICLE_GOSSIP_DEGREE`; the simulator's test
+ * checks they agree): a station grafts 8 peers and accepts up to 64, a
+ * vehicle grafts its 2–3 stations.
+ */
+export const SCALE_GOSSIP_DEGREE = Object.freeze({
+  station: Object.freeze({ D: 8, Dlo: 6, Dhi: 64 }),
+  vehicle: Object.freeze({ D: 3, Dlo: 2, Dhi: 6 })
+})
+
+/** Virtual ms between the simulator's fleet-wide gossip probes (bench/scale publishes one, waits for it to reach every node, polling every 250 ms, then the next). */
+export const GOSSIP_PROBE_SPACING_MS = 1000

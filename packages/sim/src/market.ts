@@ -128,11 +128,74 @@ function directRoundTrip (w: MarketWorld, a: number, b: number, connected: boole
 }
 
 /**
+ * {@link directRoundTrip} started at virtual `t` on shared hosts: the
+ * request waits for `b`'s host CPU and the answer for `a`'s.
+ *
+ * @returns the virtual ms `a` has validated the answer
+ */
+function directExchange (w: MarketWorld, a: number, b: number, t: number, connected: boolean): number {
+  if (!w.net.cpu.shared) return t + directRoundTrip(w, a, b, connected)
+  return exchange(w, a, b, t, STREAM_ROUND_TRIPS + (connected ? 0 : DIAL_ROUND_TRIPS), MARKET_MESSAGE_UNITS * w.net.processingMs)
+}
+
+/**
+ * `setup` round trips (each end's CPU `processingMs`), then one request
+ * and its answer (each end's CPU `ms`) from `a` to `b` starting at
+ * virtual `t`, every step on its host's CPU.
+ *
+ * @returns the virtual ms `a` has handled the answer
+ */
+export function exchange (w: MarketWorld, a: number, b: number, t: number, setup: number, ms: number): number {
+  const { net, rng } = w
+  let at = t
+  for (let r = 0; r < setup; r++) {
+    at = net.cpu.run(b, at + net.latency(a, b, rng), net.processingMs)
+    at = net.cpu.run(a, at + net.latency(b, a, rng), net.processingMs)
+  }
+  at = net.cpu.run(b, at + net.latency(a, b, rng), ms)
+  return net.cpu.run(a, at + net.latency(b, a, rng), ms)
+}
+
+/**
  * Runs the market round of job `jobId` submitted by `requester` at
  * virtual `t0` (model in the module docs). Lease counts are read, not
  * changed: the caller holds the awarded leases.
  */
 export function runOffer (w: MarketWorld, requester: number, jobId: string, t0: number): OfferOutcome {
+  return runOffers(w, [{ requester, jobId }], t0)[0]
+}
+
+/**
+ * The market rounds of jobs submitted at the same virtual `t0` (bench/scale's
+ * regions submit at once): every offer is spread first, then every worker
+ * seals its bid in the order the workers decided, then the bids spread in
+ * that order, then each requester plans and awards. On shared hosts the
+ * jobs so share the hosts' CPU as they would (no job's bids ahead of the
+ * other's offer).
+ */
+export function runOffers (w: MarketWorld, jobs: Array<{ requester: number, jobId: string }>, t0: number): OfferOutcome[] {
+  const open = jobs.map(j => openOffer(w, j.requester, j.jobId, t0))
+  const all = open.flatMap(o => o.bidders.map(b => ({ o, b })))
+  if (w.net.cpu.shared) {
+    all.sort((x, y) => x.b.decidedAt - y.b.decidedAt)
+    for (const { o, b } of all) o.seal(b)
+  }
+  for (const { o, b } of all) o.spread(b)
+  return open.map(o => o.close())
+}
+
+/** A worker's bid in a round, decided at a virtual ms. */
+interface Bidder { node: number, decidedAt: number, bid: Bid }
+
+/** One job's round between its phases ({@link runOffers}). */
+interface OpenOffer {
+  bidders: Bidder[]
+  seal: (b: Bidder) => void
+  spread: (b: Bidder) => void
+  close: () => OfferOutcome
+}
+
+function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number): OpenOffer {
   const { nodes, scenario: s, net, rng } = w
   const region = nodes.region[requester]
   const regionName = nodes.regions[region]
@@ -159,14 +222,18 @@ export function runOffer (w: MarketWorld, requester: number, jobId: string, t0: 
   const bidsMesh = w.bids[region]
   // each hop's topic validator checks the signed envelope and its certificate
   const hop = MARKET_MESSAGE_UNITS * net.processingMs
-  const od = disseminate(offersMesh, nodes, net, rng, requester, t0 + hop, { dataBytes: offerBytes, connectedPeers: s.connectedPeers, processingMs: hop })
-  // the bids' way back: the delay from each worker to the requester over the bids mesh
-  const back = disseminate(bidsMesh, nodes, net, rng, requester, 0, { dataBytes: 120, connectedPeers: s.connectedPeers, processingMs: hop })
+  const od = disseminate(offersMesh, nodes, net, rng, requester, net.cpu.run(requester, t0, hop), { dataBytes: offerBytes, connectedPeers: s.connectedPeers, processingMs: hop })
+  // the bids' way back. On shared hosts each bid is gossiped on its own (their validations queue on the hosts' CPU, in the order the workers decided);
+  // otherwise the delay from each worker to the requester is taken from one dissemination from the requester over the bids mesh
+  const shared = net.cpu.shared
+  const back = shared ? undefined : disseminate(bidsMesh, nodes, net, rng, requester, 0, { dataBytes: 120, connectedPeers: s.connectedPeers, processingMs: hop })
   let bytes = od.bytes
   let bytesBids = 0
   let bytesDirect = 0
   const windowEnd = t0 + s.job.bidWindowMs
+  const conns = offersMesh.connections
   const connectedAll = nodes.byRegion[region].length - 1 <= s.connectedPeers
+  const connected = (a: number, b: number): boolean => conns != null ? conns.connected(a, b) : connectedAll
 
   type Answer = { at: number, rttAt: number, node: number, bid?: AuctionBid }
   const answers: Answer[] = []
@@ -174,123 +241,146 @@ export function runOffer (w: MarketWorld, requester: number, jobId: string, t0: 
   let reached = 0
   const reachedNodes: number[] = []
   const regionPeers: string[] = []
+  const bidders: Bidder[] = []
   for (const node of nodes.byRegion[region]) {
     if (node === requester || nodes.online[node] !== 1) continue
-    if (connectedAll || regionPeers.length < s.connectedPeers) regionPeers.push(nodes.names[node])
+    if (conns != null ? conns.connected(requester, node) : (connectedAll || regionPeers.length < s.connectedPeers)) regionPeers.push(nodes.names[node])
     if (nodes.available[node] === 1) eligible++
     const li = offersMesh.local[node]
-    const arrived = li >= 0 ? od.arrival[li] : Infinity
+    // the worker's own check of the offer is the last hop's
+    const arrived = li >= 0 ? od.handled[li] : Infinity
     if (arrived > windowEnd + PLACEMENT_TIMEOUT_MS) continue
     if (nodes.available[node] === 1 && arrived <= windowEnd) reached++
     reachedNodes.push(node)
     const decision = decideBid({ jobId, region: regionName, openShardUnits: terms.shardUnits, maxPricePerUnit: terms.maxPricePerUnit, deadline: terms.deadline, minReputation: terms.minReputation }, situationOf(w, node), EPOCH_MS + arrived)
-    // the worker's own check of the offer is the last hop's; deciding and sealing the bid
-    const decidedAt = arrived + hop
     if (decision.bid) {
       const bid: Bid = { jobId, bidder: new Uint8Array(38), pricePerUnit: decision.pricePerUnit, msPerUnit: decision.msPerUnit, setupMs: Math.round(decision.setupMs), capacity: decision.capacity, modelCached: decision.modelCached, role: nodes.role[node] === STATION ? BidderRole.STATION : BidderRole.VEHICLE, round: 0 }
       checkBidFields(bid)
-      const bi = bidsMesh.local[node]
-      const delay = bi >= 0 ? back.arrival[bi] : Infinity
-      if (!Number.isFinite(delay)) continue
-      bytes += back.bytes
-      bytesBids += back.bytes
-      // the requester validates the bid, then pings the bidder (libp2p ping: a stream and a round trip)
-      const at = decidedAt + delay + hop
-      const rtt = net.roundTrip(requester, node, rng)
-      const pingMs = rtt + STREAM_ROUND_TRIPS * net.roundTrip(requester, node, rng)
-      answers.push({
-        at,
-        rttAt: at + pingMs,
-        node,
-        bid: { bidder: nodes.names[node], pricePerUnit: bid.pricePerUnit, msPerUnit: bid.msPerUnit, setupMs: bid.setupMs, capacity: bid.capacity, modelCached: bid.modelCached, role: nodes.role[node] === STATION ? 'station' : 'vehicle', region: regionName, rttMs: rtt, reputation: 1, expiresAt: terms.deadline }
-      })
+      bidders.push({ node, decidedAt: arrived, bid })
     } else if (decision.code !== 'REGION' && decision.code !== 'NO_OPEN_SHARDS') {
-      const at = decidedAt + directRoundTrip(w, node, requester, connectedAll) / 2
+      const at = arrived + directRoundTrip(w, node, requester, connected(node, requester)) / 2
       bytes += 200
       bytesDirect += 200
       answers.push({ at, rttAt: at, node })
     }
   }
+  const ri = bidsMesh.local[requester]
+  // on shared hosts every worker seals its bid when it decided (in that order), before any bid's spread takes the hosts' CPU
+  const sentAt = new Map<number, number>()
+  const seal = (b: Bidder): void => { sentAt.set(b.node, net.cpu.run(b.node, b.decidedAt, hop)) }
+  const spread = ({ node, decidedAt, bid }: Bidder): void => {
+    let at: number
+    if (back != null) {
+      const bi = bidsMesh.local[node]
+      const delay = bi >= 0 ? back.arrival[bi] : Infinity
+      if (!Number.isFinite(delay)) return
+      bytes += back.bytes
+      bytesBids += back.bytes
+      // sealing the bid, its way to the requester, and the requester's validation
+      at = decidedAt + hop + delay + hop
+    } else {
+      // the worker seals and publishes its bid; the requester has it once it validated it
+      const d = disseminate(bidsMesh, nodes, net, rng, node, decidedAt, { dataBytes: 120, connectedPeers: s.connectedPeers, processingMs: hop, sentAt: sentAt.get(node) })
+      bytes += d.bytes
+      bytesBids += d.bytes
+      at = ri >= 0 ? d.handled[ri] : Infinity
+      if (!Number.isFinite(at)) return
+    }
+    // the requester then pings the bidder if connected to it (libp2p ping: a stream and a round trip); an unconnected bidder has no RTT
+    const direct = connected(requester, node)
+    const rtt = net.roundTrip(requester, node, rng)
+    const pingMs = direct ? rtt + STREAM_ROUND_TRIPS * net.roundTrip(requester, node, rng) : 0
+    answers.push({
+      at,
+      // on shared hosts the ping's stream and echo wait for both hosts' CPU
+      rttAt: direct && shared ? exchange(w, requester, node, at, STREAM_ROUND_TRIPS, net.processingMs) : at + pingMs,
+      node,
+      bid: { bidder: nodes.names[node], pricePerUnit: bid.pricePerUnit, msPerUnit: bid.msPerUnit, setupMs: bid.setupMs, capacity: bid.capacity, modelCached: bid.modelCached, role: nodes.role[node] === STATION ? 'station' : 'vehicle', region: regionName, ...(direct ? { rttMs: rtt } : {}), reputation: 1, expiresAt: terms.deadline }
+    })
+  }
+  const close = (): OfferOutcome => {
   // the requester's view in time order: a bid counts from its arrival, its RTT from one round trip later
-  const events: Array<{ t: number, kind: 'bid' | 'rtt' | 'refusal', a: Answer }> = []
-  for (const a of answers) {
-    if (a.bid == null) events.push({ t: a.at, kind: 'refusal', a })
-    else { events.push({ t: a.at, kind: 'bid', a }); events.push({ t: a.rttAt, kind: 'rtt', a }) }
-  }
-  events.sort((x, y) => x.t - y.t || (x.kind < y.kind ? -1 : x.kind > y.kind ? 1 : 0))
-  const open = terms.shardUnits.flatMap((_, i) => Array.from({ length: s.job.redundancy }, (_, r) => ({ shardIndex: i, replica: r })))
-  const held = new Map<string, AuctionBid>()
-  const pending = new Set<string>()
-  const refused: string[] = []
-  let plannedAt = windowEnd
-  let reason = 'window'
-  for (const e of events) {
-    if (e.t > windowEnd) break
-    const name = nodes.names[e.a.node]
-    if (e.kind === 'bid') {
-      // a job keeps at most MAX_BIDS_PER_JOB bidders (later ones are dropped, as acceptBid does)
-      if (held.size >= MAX_BIDS_PER_JOB) continue
-      held.set(name, e.a.bid as AuctionBid)
-      pending.add(name)
-    } else if (e.kind === 'rtt') {
-      if (!pending.delete(name)) continue
-    } else refused.push(name)
-    // shouldAwardEarly's first rule: no early award while a bidder's RTT is pending (skips its O(bids) work)
-    if (pending.size > 0) continue
-    const d = shouldAwardEarly({ terms, bids: [...held.values()], open, now: EPOCH_MS + e.t, score: { unknownRttMs: UNKNOWN_RTT_MS }, minBids: terms.shardUnits.length, pendingRtt: [...pending], regionPeers, refused })
-    if (d.award) { plannedAt = e.t; reason = d.reason; break }
-  }
-  const byName = new Map<string, number>()
-  for (const a of answers) byName.set(nodes.names[a.node], a.node)
-  const awards: SimAward[] = []
-  const used: Record<string, number> = {}
-  const shardHolders: Record<number, string[]> = {}
-  let remaining = open
-  let bids = [...held.values()]
-  // the first plan, then (slots left open) a re-offer round after each REOFFER_WINDOW_MS window, doubling up to 8×, with every bid in by then, until PLACEMENT_TIMEOUT_MS after the bid window
-  let at = plannedAt
-  let window = REOFFER_WINDOW_MS
-  while (true) {
-    const plan = planAwards({ terms, bids, open: remaining, held: used, shardHolders, now: EPOCH_MS + at, score: { unknownRttMs: UNKNOWN_RTT_MS } })
-    for (const a of plan.awards) {
-      const node = byName.get(a.bidder) as number
-      bytes += 400
-      bytesDirect += 400
-      used[a.bidder] = (used[a.bidder] ?? 0) + 1
-      ;(shardHolders[a.shardIndex] ??= []).push(a.bidder)
-      awards.push({ ...a, worker: node, acceptedAt: at + directRoundTrip(w, requester, node, connectedAll) })
+    const events: Array<{ t: number, kind: 'bid' | 'rtt' | 'refusal', a: Answer }> = []
+    for (const a of answers) {
+      if (a.bid == null) events.push({ t: a.at, kind: 'refusal', a })
+      else { events.push({ t: a.at, kind: 'bid', a }); events.push({ t: a.rttAt, kind: 'rtt', a }) }
     }
-    remaining = plan.unplaced.map(u => ({ shardIndex: u.shardIndex, replica: u.replica }))
-    if (remaining.length === 0 || at + window > windowEnd + PLACEMENT_TIMEOUT_MS || at + window >= terms.deadline - EPOCH_MS) break
-    at += window
-    window = Math.min(window * 2, REOFFER_WINDOW_MS * 8)
-    const cut = at
+    events.sort((x, y) => x.t - y.t || (x.kind < y.kind ? -1 : x.kind > y.kind ? 1 : 0))
+    const open = terms.shardUnits.flatMap((_, i) => Array.from({ length: s.job.redundancy }, (_, r) => ({ shardIndex: i, replica: r })))
+    const held = new Map<string, AuctionBid>()
+    const pending = new Set<string>()
+    const refused: string[] = []
+    let plannedAt = windowEnd
+    let reason = 'window'
     for (const e of events) {
-      if (e.kind !== 'bid' || e.t <= windowEnd || e.t > cut) continue
+      if (e.t > windowEnd) break
       const name = nodes.names[e.a.node]
-      if (!held.has(name) && held.size < MAX_BIDS_PER_JOB) held.set(name, e.a.bid as AuctionBid)
+      if (e.kind === 'bid') {
+      // a job keeps at most MAX_BIDS_PER_JOB bidders (later ones are dropped, as acceptBid does)
+        if (held.size >= MAX_BIDS_PER_JOB) continue
+        held.set(name, e.a.bid as AuctionBid)
+        pending.add(name)
+      } else if (e.kind === 'rtt') {
+        if (!pending.delete(name)) continue
+      } else refused.push(name)
+      // shouldAwardEarly's first rule: no early award while a bidder's RTT is pending (skips its O(bids) work)
+      if (pending.size > 0) continue
+      const d = shouldAwardEarly({ terms, bids: [...held.values()], open, now: EPOCH_MS + e.t, score: { unknownRttMs: UNKNOWN_RTT_MS }, minBids: terms.shardUnits.length, pendingRtt: [...pending], regionPeers, refused })
+      if (d.award) { plannedAt = e.t; reason = d.reason; break }
     }
-    bids = [...held.values()]
+    const byName = new Map<string, number>()
+    for (const a of answers) byName.set(nodes.names[a.node], a.node)
+    const awards: SimAward[] = []
+    const used: Record<string, number> = {}
+    const shardHolders: Record<number, string[]> = {}
+    let remaining = open
+    let bids = [...held.values()]
+    // the first plan, then (slots left open) a re-offer round after each REOFFER_WINDOW_MS window, doubling up to 8×, with every bid in by then, until PLACEMENT_TIMEOUT_MS after the bid window
+    let at = plannedAt
+    let window = REOFFER_WINDOW_MS
+    while (true) {
+      const plan = planAwards({ terms, bids, open: remaining, held: used, shardHolders, now: EPOCH_MS + at, score: { unknownRttMs: UNKNOWN_RTT_MS } })
+      for (const a of plan.awards) {
+        const node = byName.get(a.bidder) as number
+        bytes += 400
+        bytesDirect += 400
+        used[a.bidder] = (used[a.bidder] ?? 0) + 1
+        ;(shardHolders[a.shardIndex] ??= []).push(a.bidder)
+        awards.push({ ...a, worker: node, acceptedAt: directExchange(w, requester, node, at, connected(requester, node)) })
+      }
+      remaining = plan.unplaced.map(u => ({ shardIndex: u.shardIndex, replica: u.replica }))
+      if (remaining.length === 0 || at + window > windowEnd + PLACEMENT_TIMEOUT_MS || at + window >= terms.deadline - EPOCH_MS) break
+      at += window
+      window = Math.min(window * 2, REOFFER_WINDOW_MS * 8)
+      const cut = at
+      for (const e of events) {
+        if (e.kind !== 'bid' || e.t <= windowEnd || e.t > cut) continue
+        const name = nodes.names[e.a.node]
+        if (!held.has(name) && held.size < MAX_BIDS_PER_JOB) held.set(name, e.a.bid as AuctionBid)
+      }
+      bids = [...held.values()]
+    }
+    const unplaced = remaining.length
+    const last = awards.reduce((m, a) => Math.max(m, a.acceptedAt), plannedAt)
+    return {
+      jobId,
+      requester,
+      region,
+      eligible,
+      reached,
+      reachedNodes,
+      bids,
+      plannedAt,
+      reason,
+      awards,
+      unplaced,
+      offerToAllMs: reachOf(od, offersMesh, nodes, t0).allMs,
+      offerToAwardsMs: unplaced > 0 ? Infinity : last - t0,
+      bytes,
+      bytesOffer: od.bytes,
+      bytesBids,
+      bytesDirect
+    }
   }
-  const unplaced = remaining.length
-  const last = awards.reduce((m, a) => Math.max(m, a.acceptedAt), plannedAt)
-  return {
-    jobId,
-    requester,
-    region,
-    eligible,
-    reached,
-    reachedNodes,
-    bids,
-    plannedAt,
-    reason,
-    awards,
-    unplaced,
-    offerToAllMs: reachOf(od, offersMesh, nodes, t0).allMs,
-    offerToAwardsMs: unplaced > 0 ? Infinity : last - t0,
-    bytes,
-    bytesOffer: od.bytes,
-    bytesBids,
-    bytesDirect
-  }
+  return { bidders, seal, spread, close }
 }

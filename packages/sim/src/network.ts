@@ -1,3 +1,4 @@
+import { HostCpu } from './cpu.js'
 import { STATION } from './nodes.js'
 import type { NodeTable } from './nodes.js'
 import type { Rng } from './rng.js'
@@ -10,17 +11,22 @@ import type { LinkClass, ResolvedScenario } from './scenario.js'
  * cellular (plus the inter-region latency when the regions differ). Each
  * message takes the class's fixed latency plus exponential jitter, and is
  * lost with the class's loss rate; each node spends `processingMs` of CPU
- * on each message it handles.
+ * on each message it handles, on its host's CPU (`cpu`: nodes of one
+ * process wait for each other).
  */
 export class LinkModel {
   readonly processingMs: number
+  /** the hosts' CPU calendars (no sharing unless given) */
+  readonly cpu: HostCpu
   private readonly nodes: NodeTable
   private readonly links: ResolvedScenario['links']
 
-  constructor (s: ResolvedScenario, nodes: NodeTable) {
+  /** @param cpu - the hosts' CPU @default every node on a CPU of its own */
+  constructor (s: ResolvedScenario, nodes: NodeTable, cpu: HostCpu = new HostCpu()) {
     this.nodes = nodes
     this.links = s.links
     this.processingMs = s.processingMs
+    this.cpu = cpu
   }
 
   /** The class of the link between nodes `a` and `b`. */

@@ -1,7 +1,7 @@
-import { BID_WINDOW_MS, DEFAULT_MS_PER_UNIT, DEFAULT_UNCACHED_SETUP_MS, LOAD_FACTOR, MAX_CONCURRENT_LEASES } from '@fleetmesh/market'
+import { BASE_PRICE_PER_UNIT, BID_WINDOW_MS, DEFAULT_MS_PER_UNIT, DEFAULT_UNCACHED_SETUP_MS, LOAD_FACTOR, MAX_CONCURRENT_LEASES } from '@fleetmesh/market'
 import { RECONCILE_INTERVAL_MS } from '@fleetmesh/ledger'
 import { assertRegion } from '@fleetmesh/protocol'
-import { CHURN_PER_HOUR, CONNECTED_PEERS, DEFAULT_SEED, OFFLINE_MEAN_MS, PROCESSING_MS, RECEIPT_SAMPLE } from './constants.js'
+import { CHURN_PER_HOUR, CONNECTED_PEERS, DEFAULT_SEED, GOSSIP_D, GOSSIP_DHI, GOSSIP_DLO, OFFLINE_MEAN_MS, PROCESSING_MS, RECEIPT_SAMPLE, SCALE_BID_WINDOW_MS, SCALE_GOSSIP_DEGREE, SCALE_JOB_ROUNDS, SCALE_ROUND_MS, SCALE_VEHICLE_HOSTS } from './constants.js'
 import { SimConfigError } from './errors.js'
 
 /**
@@ -60,6 +60,16 @@ export interface ScenarioWorkers {
   vehiclesAvailable?: number
 }
 
+/** A gossipsub mesh degree (`D`, `Dlo`, `Dhi` of @libp2p/gossipsub's options). */
+export interface GossipDegree {
+  /** peers a node grafts itself */
+  D: number
+  /** below this many mesh peers its heartbeat grafts more */
+  Dlo: number
+  /** grafts it accepts up to (its heartbeat prunes above) */
+  Dhi: number
+}
+
 /** A scenario. Every optional field has the default named in its docs. */
 export interface Scenario {
   name: string
@@ -74,8 +84,19 @@ export interface Scenario {
   links: LinkClasses
   /** CPU time per message a node handles, ms @default PROCESSING_MS (0.5) */
   processingMs?: number
-  /** peers each node is connected to @default CONNECTED_PEERS (40) */
+  /** peers each node is connected to (`random` topology) @default CONNECTED_PEERS (40) */
   connectedPeers?: number
+  /**
+   * `random`: each node connected to `connectedPeers` random peers, each on
+   * its own CPU; `bootstrap`: the connections of bench/scale's bootstrap
+   * lists and its processes (stations in one, vehicles round robin over
+   * `vehicleHosts`), see `buildTopology` @default 'random'
+   */
+  topology?: 'random' | 'bootstrap'
+  /** processes hosting the vehicles (`bootstrap` topology) @default SCALE_VEHICLE_HOSTS (4) */
+  vehicleHosts?: number
+  /** gossipsub mesh degree by role @default gossipsub's D 6, Dlo 4, Dhi 12 for both */
+  gossipDegree?: { station: GossipDegree, vehicle: GossipDegree }
   /** leaves per node per hour, 0..1 @default 0 */
   churnPerHour?: number
   /** mean time away of a node that left, ms @default OFFLINE_MEAN_MS (1 h) */
@@ -124,6 +145,12 @@ export function resolveScenario (s: Scenario): ResolvedScenario {
     const l = s.links?.[k]
     check(l != null && l.meanMs >= 0 && l.jitterMs >= 0 && l.loss >= 0 && l.loss < 1, `links.${k} needs meanMs ≥ 0, jitterMs ≥ 0 and loss in [0, 1)`)
   }
+  for (const role of ['station', 'vehicle'] as const) {
+    const d = s.gossipDegree?.[role]
+    if (d == null) continue
+    check(Number.isInteger(d.D) && d.D >= 1 && d.Dlo <= d.D && d.D <= d.Dhi && d.Dhi <= 255, `gossipDegree.${role} needs integers 1 ≤ D, Dlo ≤ D ≤ Dhi ≤ 255`)
+  }
+  check(s.vehicleHosts == null || (Number.isInteger(s.vehicleHosts) && s.vehicleHosts >= 1), `vehicleHosts must be a positive integer, not ${s.vehicleHosts}`)
   const churn = s.churnPerHour ?? 0
   check(churn >= 0 && churn <= 1, `churnPerHour must be in 0..1, not ${churn}`)
   return {
@@ -131,6 +158,9 @@ export function resolveScenario (s: Scenario): ResolvedScenario {
     seed: s.seed ?? DEFAULT_SEED,
     processingMs: s.processingMs ?? PROCESSING_MS,
     connectedPeers: s.connectedPeers ?? CONNECTED_PEERS,
+    topology: s.topology ?? 'random',
+    vehicleHosts: s.vehicleHosts ?? SCALE_VEHICLE_HOSTS,
+    gossipDegree: s.gossipDegree ?? { station: { ...DEFAULT_DEGREE }, vehicle: { ...DEFAULT_DEGREE } },
     churnPerHour: churn,
     offlineMeanMs: s.offlineMeanMs ?? OFFLINE_MEAN_MS,
     dhtLookups: s.dhtLookups ?? 0,
@@ -141,6 +171,8 @@ export function resolveScenario (s: Scenario): ResolvedScenario {
     workers: { loadFactor: LOAD_FACTOR, maxConcurrentLeases: MAX_CONCURRENT_LEASES, msPerUnit: DEFAULT_MS_PER_UNIT, setupMs: DEFAULT_UNCACHED_SETUP_MS, vehiclesAvailable: 1, ...s.workers }
   }
 }
+
+const DEFAULT_DEGREE: Readonly<GossipDegree> = Object.freeze({ D: GOSSIP_D, Dlo: GOSSIP_DLO, Dhi: GOSSIP_DHI })
 
 /** Loopback: every node of the real bench runs in one process on one machine. */
 export const LOOPBACK_LINK: Readonly<LinkClass> = Object.freeze({ meanMs: 0.05, jitterMs: 0.05, loss: 0 })
@@ -155,28 +187,61 @@ export const INTER_REGION_LINK: Readonly<LinkClass> = Object.freeze({ meanMs: 20
 export const CELLULAR_LINK: Readonly<LinkClass> = Object.freeze({ meanMs: 40, jitterMs: 15, loss: 0.01 })
 
 /**
- * The scenario of the real fleet-scale benchmark (`bench/scale.ts`): `nodes`
- * in-process nodes on loopback in two regions, one station in five, jobs of
- * four shards. `processingMs` stands for the CPU a node spends per message
- * when `nodes` nodes share this machine's cores (fitted by the calibration
- * in `bench/sim.ts`).
+ * The scenario of the real fleet-scale benchmark (`bench/scale.ts`) at
+ * `nodes` nodes, as it runs on one machine:
+ *
+ * - two regions (`u33d`, `u33e`), one station in ten (at least one per
+ *   region), nodes round robin over the regions, the stations first;
+ * - its bootstrap lists as the connection graph, the stations in the bench
+ *   process and the vehicles round robin over SCALE_VEHICLE_HOSTS (4)
+ *   worker processes (`topology: 'bootstrap'`, see `buildTopology`);
+ * - fleetmesh's gossip degrees by role (SCALE_GOSSIP_DEGREE: stations
+ *   D 8 / Dlo 6 / Dhi 64, vehicles D 3 / Dlo 2 / Dhi 6);
+ * - every node a worker at the market's default base price (1 credit per
+ *   unit), vehicles parked and allowed to work;
+ * - the job: 2 shards, bid window SCALE_BID_WINDOW_MS (300), submitted by
+ *   the first station of each region at once, SCALE_JOB_ROUNDS (3) rounds
+ *   SCALE_ROUND_MS apart ({@link scaleJobs}; no Poisson arrivals);
+ * - loopback links.
+ *
+ * `processingMs` stands for the CPU a node spends on one plain gossip
+ * message when its process shares the machine's cores with the others
+ * (fitted by the calibration in `bench/sim.ts`).
  */
 export function scaleScenario (nodes: number, processingMs = PROCESSING_MS): Scenario {
+  const regions = ['u33d', 'u33e']
+  const stations = Math.max(regions.length, Math.round(nodes / 10))
   return {
     name: `scale-n${nodes}`,
     nodes,
-    regions: ['u33d', 'gcpv'],
-    stationShare: 0.2,
+    regions,
+    stationShare: stations / nodes,
     links: { backbone: { ...LOOPBACK_LINK }, interRegion: { ...LOOPBACK_LINK }, cellular: { ...LOOPBACK_LINK } },
     processingMs,
-    connectedPeers: CONNECTED_PEERS,
-    durationMs: 60_000,
-    jobsPerHour: 600,
-    job: { shardUnits: [100, 100, 100, 100], maxPricePerUnit: 2, deadlineMs: 30_000, bidWindowMs: BID_WINDOW_MS },
-    workers: { basePricePerUnit: [0.5, 1.5], maxConcurrentLeases: 2 },
-    dhtLookups: 50,
+    topology: 'bootstrap',
+    vehicleHosts: SCALE_VEHICLE_HOSTS,
+    gossipDegree: { station: { ...SCALE_GOSSIP_DEGREE.station }, vehicle: { ...SCALE_GOSSIP_DEGREE.vehicle } },
+    durationMs: 20_000 + SCALE_JOB_ROUNDS * SCALE_ROUND_MS,
+    jobsPerHour: 0,
+    job: { shardUnits: [100, 100], maxPricePerUnit: 10, deadlineMs: 120_000, bidWindowMs: SCALE_BID_WINDOW_MS },
+    workers: { basePricePerUnit: [BASE_PRICE_PER_UNIT, BASE_PRICE_PER_UNIT], maxConcurrentLeases: MAX_CONCURRENT_LEASES },
+    dhtLookups: 60,
     receipts: 'exact'
   }
+}
+
+/**
+ * bench/scale's submissions for a scenario of {@link scaleScenario}: in each
+ * of `rounds` rounds (SCALE_ROUND_MS apart, the first at 20 s, after the
+ * gossip probes) the first station of each region submits at once.
+ *
+ * @returns the `jobs` option of `simulate` (virtual ms, requester node number)
+ */
+export function scaleJobs (s: Scenario, rounds = SCALE_JOB_ROUNDS): Array<{ atMs: number, requester: number }> {
+  // nodes round robin over the regions, stations first: node r is region r's first station
+  const out: Array<{ atMs: number, requester: number }> = []
+  for (let k = 0; k < rounds; k++) for (let r = 0; r < Math.min(s.regions.length, s.nodes); r++) out.push({ atMs: 20_000 + k * SCALE_ROUND_MS, requester: r })
+  return out
 }
 
 /**
