@@ -18,7 +18,11 @@
  *     one free parameter, `processingMs` (CPU of one plain gossip message
  *     on a host's thread, on the loaded machine), is fitted per run on
  *     gossipToAllP50Ms (gossipToAllP99Ms when the file has no median); the
- *     other figures are predictions.
+ *     other figures are predictions. `--model relay` simulates the bid
+ *     path where vehicles send their bids to their stations without joining
+ *     the bids topic, requesters know their bidders' RTTs (no ping in the
+ *     window) and every station connects to every other; `main` (default)
+ *     the path where every vehicle carries its region's bids.
  * (b) Scale: `fleetScenario(n)` (regions of ~5,000 nodes, one station in
  *     ten, field links, 5 % churn per hour, one hour) for each `--sizes`
  *     size: offer reach, offer to awards, receipt convergence, bytes per
@@ -26,13 +30,15 @@
  *
  * Prints one JSON object with a `figures` object; `--out <file>` writes it
  * there too. Run: npm run bench:sim -- [--real scale.json[,scale.json]] [--real-mesh 24] [--real-runs 10]
- * [--calibrate 100,200] [--sizes 10000,100000] [--skip-calibration]
+ * [--calibrate 100,200] [--sizes 10000,100000] [--skip-calibration] [--processing-ms 0.29] [--model main|relay]
  */
 import { writeFileSync, readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { availableParallelism, loadavg } from 'node:os'
 import { basename } from 'node:path'
 import { DEFAULT_MS_PER_UNIT } from '@fleetmesh/market'
 import { fleetScenario, percentile, scaleJobs, scaleScenario, simulate } from '@fleetmesh/sim'
+import { measureMessageCost } from './sim-cost.js'
 import { measureRealMesh } from './sim-real.js'
 import type { Scenario, SimFigures, SimulateOptions } from '@fleetmesh/sim'
 import type { RealFigures } from './sim-real.js'
@@ -45,6 +51,8 @@ const { values } = parseArgs({
     calibrate: { type: 'string', default: '100,200' },
     sizes: { type: 'string', default: '10000,100000' },
     'skip-calibration': { type: 'boolean', default: false },
+    'processing-ms': { type: 'string' },
+    model: { type: 'string', default: 'main' },
     out: { type: 'string' }
   }
 })
@@ -71,6 +79,21 @@ const MESH_MEASURE: Record<Compared, keyof SimFigures> = { ...SCALE_MEASURE, off
 
 /** bench/scale gossip probes per size (its `--messages` default): the sim's p99 is over as many. */
 const SCALE_PROBES = 15
+
+/** This machine's cores (bench/scale ran here: its load average over them is the slowdown of its processes' CPU). */
+const CORES = availableParallelism()
+
+let measuredCost: number | undefined
+/** CPU of one gossip message at one node on an idle core, ms: `--processing-ms`, or measured once with real nodes (bench/sim-cost.ts). */
+async function idleMessageCost (): Promise<number> {
+  if (values['processing-ms'] != null) return Number(values['processing-ms'])
+  if (measuredCost == null) {
+    const m = await measureMessageCost()
+    measuredCost = m.cpuMsPerCopy
+    process.stderr.write(`measured CPU per gossip message: ${round(measuredCost)} ms (${m.messages} messages to ${m.receivers} receivers, load ${round(loadavg()[0] as number)})\n`)
+  }
+  return measuredCost
+}
 
 const round = (x: number, digits = 3): number => Number.isFinite(x) ? Number(x.toPrecision(digits)) : x
 
@@ -107,6 +130,29 @@ async function fitProcessing (scenario: (p: number) => Scenario, options: Simula
   return { processingMs: p, figures: f }
 }
 
+/**
+ * Fits `wakeMs` (the per-hop wait of a process on the loaded machine, no
+ * CPU) so that the simulated gossipToAllP50Ms matches `target`: bisection
+ * on [0, target] (time to all grows with it). 0 when the CPU alone already
+ * takes longer than the target.
+ */
+async function fitWake (scenario: (wakeMs: number) => Scenario, options: SimulateOptions, target: number): Promise<{ wakeMs: number, figures: SimFigures }> {
+  const run = async (w: number): Promise<SimFigures> => (await simulate(scenario(w), options)).figures
+  let lo = 0
+  let hi = Number.isFinite(target) ? target : 0
+  let best = { wakeMs: 0, figures: await run(0) }
+  if (!(best.figures.gossipToAllP50Ms < target)) return best
+  for (let step = 0; step < 12; step++) {
+    const mid = (lo + hi) / 2
+    const f = await run(mid)
+    if (Math.abs(f.gossipToAllP50Ms - target) < Math.abs(best.figures.gossipToAllP50Ms - target)) best = { wakeMs: mid, figures: f }
+    if (Math.abs(f.gossipToAllP50Ms - target) / target < 0.01) break
+    if (f.gossipToAllP50Ms < target) lo = mid
+    else hi = mid
+  }
+  return best
+}
+
 type Row = { sim: number, real: number, ratio: number, within25: boolean }
 function compare (sim: SimFigures, real: Partial<RealFigures>, measure: Record<Compared, keyof SimFigures>): Record<string, Row> {
   const out: Record<string, Row> = {}
@@ -132,23 +178,33 @@ async function calibration (): Promise<Record<string, unknown>> {
         const base = scaleScenario(n)
         // the measured lease duration as the lease's setup (its compute part at the scenario's ms per unit kept)
         const setupMs = real.leaseMs != null && Number.isFinite(real.leaseMs) ? Math.max(0, real.leaseMs - DEFAULT_MS_PER_UNIT * Math.max(...base.job.shardUnits)) : undefined
-        const scenario = (p: number): Scenario => { const sc = scaleScenario(n, p); return setupMs != null ? { ...sc, workers: { ...sc.workers, setupMs } } : sc }
-        const options = { jobs: scaleJobs(scenario(1)), gossipProbes: SCALE_PROBES }
+        // CPU per message: measured on an idle core, slowed by the run's load (its runnable processes sharing this machine's cores)
+        const slowdown = Math.max(1, (real.loadAverage1m ?? CORES) / CORES)
+        const processingMs = (await idleMessageCost()) * slowdown
+        // the vehicles' measured connections beyond their two bootstrap stations; the code's bid path (--model)
+        const extraVehicleLinks = Math.max(0, (real.vehicleConnections ?? 2) - 2)
+        const model: Partial<Scenario> = values.model === 'relay' ? { vehiclesOnBidsTopic: false, pingBidders: false, stationsFullyConnected: true } : {}
+        const scenario = (wakeMs: number): Scenario => { const sc = { ...scaleScenario(n, processingMs), ...model, extraVehicleLinks, wakeMs }; return setupMs != null ? { ...sc, workers: { ...sc.workers, setupMs } } : sc }
+        const options = { jobs: scaleJobs(scenario(0)), gossipProbes: SCALE_PROBES }
         const target = real.figures.gossipToAllP50Ms ?? real.figures.gossipToAllP99Ms ?? NaN
-        const { processingMs, figures } = await fitProcessing(scenario, options, target)
+        const { wakeMs, figures } = await fitWake(scenario, options, target)
         const compared = compare(figures, real.figures, SCALE_MEASURE)
         out[key] = {
           source: file,
           loadAverage1m: real.loadAverage1m,
           processingMs: round(processingMs),
+          processingMsIdle: round(await idleMessageCost()),
+          slowdown: round(slowdown),
+          wakeMs: round(wakeMs),
           leaseMs: real.leaseMs,
-          fittedOn: real.figures.gossipToAllP50Ms != null ? 'gossipToAllP50Ms' : 'gossipToAllP99Ms',
+          model: values.model,
+          fittedOn: `wakeMs on ${real.figures.gossipToAllP50Ms != null ? 'gossipToAllP50Ms' : 'gossipToAllP99Ms'}`,
           connectionsMean: { station: { sim: round(figures.connectionsMean.station), real: real.stationConnections }, vehicle: { sim: round(figures.connectionsMean.vehicle), real: real.vehicleConnections } },
           jobs: figures.jobs,
           unplacedJobs: figures.unplacedJobs,
           compared
         }
-        process.stderr.write(`${key} (load ${String(real.loadAverage1m)}, processingMs ${round(processingMs)}): ${Object.entries(compared).map(([k, r]) => `${k} ${r.sim} / ${r.real} = ${r.ratio}`).join('; ')}\n`)
+        process.stderr.write(`${key} (load ${String(real.loadAverage1m)}, processingMs ${round(processingMs)}, wakeMs ${round(wakeMs)}): ${Object.entries(compared).map(([k, r]) => `${k} ${r.sim} / ${r.real} = ${r.ratio}`).join('; ')}\n`)
       }
     }
     return out

@@ -1,3 +1,5 @@
+import type { Rng } from './rng.js'
+
 /**
  * The CPU of the processes that host a fleet's nodes. On one machine (the
  * real `bench/scale.ts`: the stations in the bench process, the vehicles
@@ -9,6 +11,13 @@
  *
  * Without hosts (a field fleet: every node its own device) work never
  * waits: it ends `ms` after it is ready.
+ *
+ * `wakeMs`: every piece of work starts no sooner than a wait after it is
+ * ready, without holding the CPU meanwhile: the time a process of a loaded
+ * machine takes to be scheduled again after its input arrived (0 on an idle
+ * machine and in the field). Each wait is drawn from an exponential law of
+ * mean `wakeMs` (an assumption: the scheduler's delays are short mostly,
+ * long now and then).
  *
  * The calendar serves reservations in the order they are made, not in
  * virtual-time order: a dissemination computed after another may only use
@@ -24,13 +33,20 @@ export class HostCpu {
   private readonly ends: number[][]
   /** ms of CPU reserved per host */
   readonly busyMs: Float64Array
+  /** mean ms from ready to the earliest start of any work (not CPU) */
+  readonly wakeMs: number
+  private readonly rng?: Rng
 
   /**
    * @param hostOf - the host (0..hosts-1) of each node number, -1 for a node alone on its CPU; undefined: no node shares a CPU
    * @param hosts - number of hosts
+   * @param wakeMs - mean delay from ready to the earliest start, ms @default 0
+   * @param rng - draws the delays (needed when `wakeMs` > 0)
    */
-  constructor (hostOf?: Int32Array, hosts = 0) {
+  constructor (hostOf?: Int32Array, hosts = 0, wakeMs = 0, rng?: Rng) {
     this.hostOf = hostOf
+    this.wakeMs = wakeMs
+    this.rng = rng
     this.starts = Array.from({ length: hosts }, () => [])
     this.ends = Array.from({ length: hosts }, () => [])
     this.busyMs = new Float64Array(hosts)
@@ -48,11 +64,12 @@ export class HostCpu {
 
   /**
    * Runs `ms` of work of node `node` ready at virtual `t` (ms): in the first
-   * gap of its host's calendar at or after `t` that is long enough.
+   * gap of its host's calendar at or after `t` plus a wait (mean `wakeMs`) that is long enough.
    *
    * @returns the virtual ms the work ends
    */
-  run (node: number, t: number, ms: number): number {
+  run (node: number, ready: number, ms: number): number {
+    const t = this.wakeMs > 0 && this.rng != null ? ready + this.rng.exp(this.wakeMs) : ready + this.wakeMs
     const h = this.hostOf?.[node] ?? -1
     if (h < 0 || ms <= 0) return t + Math.max(0, ms)
     const starts = this.starts[h]

@@ -267,11 +267,19 @@ export function disseminate (mesh: TopicMesh, nodes: NodeTable, net: LinkModel, 
 
   const o = mesh.local[origin]
   if (o < 0) {
-    // a publisher outside the topic (fanout): its connected topic peers, or D of them
-    const n = Math.min(s, Math.max(GOSSIP_D, options.connectedPeers))
-    for (let k = 0; k < n; k++) {
-      const v = rng.int(s)
-      if (online[mesh.members[v]] === 1) sendFrom(origin, v)
+    // a publisher outside the topic (fanout, floodPublish): its connected topic peers, or D of them
+    const conns = mesh.connections
+    if (conns != null) {
+      for (let k = 0; k < conns.degree(origin); k++) {
+        const v = mesh.local[conns.peer(origin, k)]
+        if (v >= 0 && online[mesh.members[v]] === 1) sendFrom(origin, v)
+      }
+    } else {
+      const n = Math.min(s, Math.max(GOSSIP_D, options.connectedPeers))
+      for (let k = 0; k < n; k++) {
+        const v = rng.int(s)
+        if (online[mesh.members[v]] === 1) sendFrom(origin, v)
+      }
     }
   } else {
     arrival[o] = t0

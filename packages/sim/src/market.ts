@@ -288,12 +288,13 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
     }
     // the requester then pings the bidder if connected to it (libp2p ping: a stream and a round trip); an unconnected bidder has no RTT
     const direct = connected(requester, node)
+    const pinged = direct && s.pingBidders
     const rtt = net.roundTrip(requester, node, rng)
-    const pingMs = direct ? rtt + STREAM_ROUND_TRIPS * net.roundTrip(requester, node, rng) : 0
+    const pingMs = pinged ? rtt + STREAM_ROUND_TRIPS * net.roundTrip(requester, node, rng) : 0
     answers.push({
       at,
       // on shared hosts the ping's stream and echo wait for both hosts' CPU
-      rttAt: direct && shared ? exchange(w, requester, node, at, STREAM_ROUND_TRIPS, net.processingMs) : at + pingMs,
+      rttAt: pinged && shared ? exchange(w, requester, node, at, STREAM_ROUND_TRIPS, net.processingMs) : at + pingMs,
       node,
       bid: { bidder: nodes.names[node], pricePerUnit: bid.pricePerUnit, msPerUnit: bid.msPerUnit, setupMs: bid.setupMs, capacity: bid.capacity, modelCached: bid.modelCached, role: nodes.role[node] === STATION ? 'station' : 'vehicle', region: regionName, ...(direct ? { rttMs: rtt } : {}), reputation: 1, expiresAt: terms.deadline }
     })

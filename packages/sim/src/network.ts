@@ -56,8 +56,8 @@ export class LinkModel {
     return rng.chance(this.classOf(a, b).loss)
   }
 
-  /** One request/response round trip, ms: both latencies and the responder's processing. */
+  /** One request/response round trip, ms: both latencies, the responder's processing, and both ends' wake-up (`cpu.wakeMs`). */
   roundTrip (a: number, b: number, rng: Rng): number {
-    return this.latency(a, b, rng) + this.processingMs + this.latency(b, a, rng)
+    return this.latency(a, b, rng) + this.processingMs + this.latency(b, a, rng) + 2 * this.cpu.wakeMs
   }
 }

@@ -84,6 +84,8 @@ export interface Scenario {
   links: LinkClasses
   /** CPU time per message a node handles, ms @default PROCESSING_MS (0.5) */
   processingMs?: number
+  /** delay from a message's arrival to the earliest moment its node's process runs it, taking no CPU (a process waking on a loaded machine), ms @default 0 */
+  wakeMs?: number
   /** peers each node is connected to (`random` topology) @default CONNECTED_PEERS (40) */
   connectedPeers?: number
   /**
@@ -95,6 +97,14 @@ export interface Scenario {
   topology?: 'random' | 'bootstrap'
   /** processes hosting the vehicles (`bootstrap` topology) @default SCALE_VEHICLE_HOSTS (4) */
   vehicleHosts?: number
+  /** `bootstrap` topology: the stations also connect to every other station (a station's routing-table refill dials the stations the DHT names) @default false */
+  stationsFullyConnected?: boolean
+  /** `bootstrap` topology: connections of a vehicle to stations beyond its two bootstrap stations (random stations of any region: its DHT lookups' dials), mean @default 0 */
+  extraVehicleLinks?: number
+  /** vehicles join their region's bids topic (and validate and forward every bid); false: a vehicle publishes its bid to the stations it is connected to without joining, and only stations carry a region's bids @default true */
+  vehiclesOnBidsTopic?: boolean
+  /** the requester pings each connected bidder in the bid window (the early award waits for each RTT); false: it knows their RTTs already @default true */
+  pingBidders?: boolean
   /** gossipsub mesh degree by role @default gossipsub's D 6, Dlo 4, Dhi 12 for both */
   gossipDegree?: { station: GossipDegree, vehicle: GossipDegree }
   /** leaves per node per hour, 0..1 @default 0 */
@@ -150,6 +160,7 @@ export function resolveScenario (s: Scenario): ResolvedScenario {
     if (d == null) continue
     check(Number.isInteger(d.D) && d.D >= 1 && d.Dlo <= d.D && d.D <= d.Dhi && d.Dhi <= 255, `gossipDegree.${role} needs integers 1 ≤ D, Dlo ≤ D ≤ Dhi ≤ 255`)
   }
+  check(s.wakeMs == null || s.wakeMs >= 0, `wakeMs must not be negative, not ${s.wakeMs}`)
   check(s.vehicleHosts == null || (Number.isInteger(s.vehicleHosts) && s.vehicleHosts >= 1), `vehicleHosts must be a positive integer, not ${s.vehicleHosts}`)
   const churn = s.churnPerHour ?? 0
   check(churn >= 0 && churn <= 1, `churnPerHour must be in 0..1, not ${churn}`)
@@ -158,7 +169,12 @@ export function resolveScenario (s: Scenario): ResolvedScenario {
     seed: s.seed ?? DEFAULT_SEED,
     processingMs: s.processingMs ?? PROCESSING_MS,
     connectedPeers: s.connectedPeers ?? CONNECTED_PEERS,
+    wakeMs: s.wakeMs ?? 0,
     topology: s.topology ?? 'random',
+    stationsFullyConnected: s.stationsFullyConnected ?? false,
+    extraVehicleLinks: s.extraVehicleLinks ?? 0,
+    vehiclesOnBidsTopic: s.vehiclesOnBidsTopic ?? true,
+    pingBidders: s.pingBidders ?? true,
     vehicleHosts: s.vehicleHosts ?? SCALE_VEHICLE_HOSTS,
     gossipDegree: s.gossipDegree ?? { station: { ...DEFAULT_DEGREE }, vehicle: { ...DEFAULT_DEGREE } },
     churnPerHour: churn,

@@ -116,11 +116,12 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
   const rng = new Rng(s.seed)
   const nodes = new NodeTable(s, rng, options.names, options.fleet)
   const topology = buildTopology(s, nodes)
-  const net = new LinkModel(s, nodes, new HostCpu(topology.hostOf, topology.hosts))
+  const net = new LinkModel(s, nodes, new HostCpu(topology.hostOf, topology.hosts, s.wakeMs, rng))
   const n = nodes.size
   const meshOptions = { connections: topology.connections, degreeOf: (node: number) => nodes.role[node] === STATION ? s.gossipDegree.station : s.gossipDegree.vehicle }
   const offers = nodes.byRegion.map(m => new TopicMesh(m, n, rng, meshOptions))
-  const bids = nodes.byRegion.map(m => new TopicMesh(m, n, rng, meshOptions))
+  // with vehiclesOnBidsTopic false only stations carry a region's bids (a vehicle publishes to its stations without joining)
+  const bids = nodes.byRegion.map(m => new TopicMesh(s.vehiclesOnBidsTopic ? m : m.filter(x => nodes.role[x] === STATION), n, rng, meshOptions))
   const all = new TopicMesh(Array.from({ length: n }, (_, i) => i), n, rng, meshOptions)
   const dht = new Dht(nodes, net, rng, s.connectedPeers, topology.connections)
   // every node provides its region's key (a DHT client puts its record through the servers); stations also role/station

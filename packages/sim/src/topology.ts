@@ -1,4 +1,5 @@
 import { STATION } from './nodes.js'
+import { Rng } from './rng.js'
 import type { NodeTable } from './nodes.js'
 import type { ResolvedScenario } from './scenario.js'
 
@@ -15,8 +16,10 @@ import type { ResolvedScenario } from './scenario.js'
  * the first station and the first station of its region; the i-th vehicle
  * (vehicles in node order) dials two stations of its region, the
  * (i mod s)-th and the (i+1 mod s)-th of its region's s stations. The
- * connections stay as dialled (the bench's nodes keep them; the DHT's
- * few extra dials are not modelled). The stations run in host 0, vehicle
+ * connections stay as dialled; `stationsFullyConnected` adds every
+ * station pair, `extraVehicleLinks` random vehicle-station links (as many
+ * per vehicle on average: a real run's measured connection count less
+ * its two bootstrap stations). The stations run in host 0, vehicle
  * i in host 1 + (i mod `vehicleHosts`).
  */
 export class Connections {
@@ -74,12 +77,19 @@ export function buildTopology (s: ResolvedScenario, nodes: NodeTable): { connect
     const local = stationsOf[nodes.region[st]][0]
     if (local != null) link(st, local)
   }
+  if (s.stationsFullyConnected) for (const a of stations) for (const b of stations) link(a, b)
   vehicles.forEach((v, i) => {
     const local = stationsOf[nodes.region[v]]
     if (local.length === 0) { if (first != null) link(v, first); return }
     link(v, local[i % local.length])
     link(v, local[(i + 1) % local.length])
   })
+  // the vehicles' later dials (DHT lookups): random stations, as many as the scenario says on average
+  if (s.extraVehicleLinks > 0 && stations.length > 0) {
+    const rng = new Rng(s.seed + 7)
+    const extra = Math.round(s.extraVehicleLinks * vehicles.length)
+    for (let k = 0; k < extra; k++) link(vehicles[rng.int(vehicles.length)], stations[rng.int(stations.length)])
+  }
   const hosts = 1 + Math.max(1, s.vehicleHosts)
   const hostOf = new Int32Array(n)
   for (const st of stations) hostOf[st] = 0
