@@ -77,6 +77,9 @@ const SCALE_MEASURE: Record<Compared, keyof SimFigures> = {
 /** The same for bench/sim-real.ts's in-process mesh (submit to running; the worst job's convergence). */
 const MESH_MEASURE: Record<Compared, keyof SimFigures> = { ...SCALE_MEASURE, offerToAwardsP50Ms: 'offerToAwardsP50Ms', receiptConvergenceMs: 'receiptConvergenceMs' }
 
+/** Shards of bench/scale's job. */
+const SCALE_SHARDS = 2
+
 /** bench/scale gossip probes per size (its `--messages` default): the sim's p99 is over as many. */
 const SCALE_PROBES = 15
 
@@ -98,7 +101,7 @@ async function idleMessageCost (): Promise<number> {
 const round = (x: number, digits = 3): number => Number.isFinite(x) ? Number(x.toPrecision(digits)) : x
 
 /** A bench/scale.ts run of size `n` in an output file: its figures, the gossip median, connection counts and the load, if the file has them. */
-interface ScaleRun { figures: Partial<RealFigures>, stationConnections?: number, vehicleConnections?: number, loadAverage1m?: number, leaseMs?: number }
+interface ScaleRun { figures: Partial<RealFigures>, stationConnections?: number, vehicleConnections?: number, loadAverage1m?: number, leaseMs?: number, receiptsPerLease?: number }
 function realFromFile (file: string, n: number): ScaleRun | undefined {
   const json = JSON.parse(readFileSync(file, 'utf8'))
   const figures = (json.figures ?? json)[`n${n}`]
@@ -111,6 +114,8 @@ function realFromFile (file: string, n: number): ScaleRun | undefined {
     vehicleConnections: run?.shape?.vehicle?.connectionsMean,
     loadAverage1m: run?.loadAverage1m,
     // a lease's real duration, all awarded to settled (the runner's start, the model's transfer, the inference, the results; the simulator does not model that work)
+    // the ledger entries a settled job added (receipts of leases, micro-batches and spot checks), per lease of its SHARDS
+    receiptsPerLease: run?.market?.receipts > 0 && run?.market?.timelines?.length > 0 ? Math.max(1, Math.round(run.market.receipts / run.market.timelines.length / SCALE_SHARDS)) : undefined,
     leaseMs: percentile((run?.market?.timelines ?? []).filter((t: any) => t.settledMs > 0 && t.allAwardedMs > 0).map((t: any) => t.settledMs - t.allAwardedMs), 0.5)
   }
 }
@@ -184,7 +189,7 @@ async function calibration (): Promise<Record<string, unknown>> {
         // the vehicles' measured connections beyond their two bootstrap stations; the code's bid path (--model)
         const extraVehicleLinks = Math.max(0, (real.vehicleConnections ?? 2) - 2)
         const model: Partial<Scenario> = values.model === 'relay' ? { vehiclesOnBidsTopic: false, pingBidders: false, stationsFullyConnected: true } : {}
-        const scenario = (wakeMs: number): Scenario => { const sc = { ...scaleScenario(n, processingMs), ...model, extraVehicleLinks, wakeMs }; return setupMs != null ? { ...sc, workers: { ...sc.workers, setupMs } } : sc }
+        const scenario = (wakeMs: number): Scenario => { const sc = { ...scaleScenario(n, processingMs), ...model, extraVehicleLinks, receiptsPerLease: real.receiptsPerLease, wakeMs }; return setupMs != null ? { ...sc, workers: { ...sc.workers, setupMs } } : sc }
         const options = { jobs: scaleJobs(scenario(0)), gossipProbes: SCALE_PROBES }
         const target = real.figures.gossipToAllP50Ms ?? real.figures.gossipToAllP99Ms ?? NaN
         const { wakeMs, figures } = await fitWake(scenario, options, target)
@@ -197,6 +202,7 @@ async function calibration (): Promise<Record<string, unknown>> {
           slowdown: round(slowdown),
           wakeMs: round(wakeMs),
           leaseMs: real.leaseMs,
+          receiptsPerLease: real.receiptsPerLease,
           model: values.model,
           fittedOn: `wakeMs on ${real.figures.gossipToAllP50Ms != null ? 'gossipToAllP50Ms' : 'gossipToAllP99Ms'}`,
           connectionsMean: { station: { sim: round(figures.connectionsMean.station), real: real.stationConnections }, vehicle: { sim: round(figures.connectionsMean.vehicle), real: real.vehicleConnections } },

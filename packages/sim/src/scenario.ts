@@ -128,6 +128,8 @@ export interface Scenario {
    * the session rate @default 'exact' up to 2000 nodes, else 'sampled'
    */
   receipts?: 'exact' | 'sampled'
+  /** `exact` mode: ledger entries a lease's settlement adds (its receipt, and those of its micro-batches and spot checks), each gossiped on its own @default 1 */
+  receiptsPerLease?: number
   /** receipts simulated in full in `sampled` mode @default RECEIPT_SAMPLE (20) */
   receiptSample?: number
 }
@@ -160,6 +162,7 @@ export function resolveScenario (s: Scenario): ResolvedScenario {
     if (d == null) continue
     check(Number.isInteger(d.D) && d.D >= 1 && d.Dlo <= d.D && d.D <= d.Dhi && d.Dhi <= 255, `gossipDegree.${role} needs integers 1 ≤ D, Dlo ≤ D ≤ Dhi ≤ 255`)
   }
+  check(s.receiptsPerLease == null || (Number.isInteger(s.receiptsPerLease) && s.receiptsPerLease >= 1), `receiptsPerLease must be a positive integer, not ${s.receiptsPerLease}`)
   check(s.wakeMs == null || s.wakeMs >= 0, `wakeMs must not be negative, not ${s.wakeMs}`)
   check(s.vehicleHosts == null || (Number.isInteger(s.vehicleHosts) && s.vehicleHosts >= 1), `vehicleHosts must be a positive integer, not ${s.vehicleHosts}`)
   const churn = s.churnPerHour ?? 0
@@ -183,6 +186,7 @@ export function resolveScenario (s: Scenario): ResolvedScenario {
     reconcileIntervalMs: s.reconcileIntervalMs ?? RECONCILE_INTERVAL_MS,
     receipts: s.receipts ?? (s.nodes <= 2000 ? 'exact' : 'sampled'),
     receiptSample: s.receiptSample ?? RECEIPT_SAMPLE,
+    receiptsPerLease: s.receiptsPerLease ?? 1,
     job: { bidWindowMs: BID_WINDOW_MS, redundancy: 1, minReputation: 0, ...s.job },
     workers: { loadFactor: LOAD_FACTOR, maxConcurrentLeases: MAX_CONCURRENT_LEASES, msPerUnit: DEFAULT_MS_PER_UNIT, setupMs: DEFAULT_UNCACHED_SETUP_MS, vehiclesAvailable: 1, ...s.workers }
   }

@@ -218,19 +218,23 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
     const at = net.cpu.shared
       ? net.cpu.run(l.requester, exchange(world, l.worker, l.requester, q.now, STREAM_ROUND_TRIPS, MARKET_MESSAGE_UNITS * net.processingMs), RECEIPT_UNITS * net.processingMs)
       : q.now + (1 + STREAM_ROUND_TRIPS) * net.roundTrip(l.worker, l.requester, rng) + 2 * MARKET_MESSAGE_UNITS * net.processingMs + RECEIPT_UNITS * net.processingMs
-    receiptCount++
+    receiptCount += s.receiptsPerLease
     if (nodes.online[l.requester] !== 1) return
     if (sets != null) {
-      const r = makeReceipt({ jobId: l.jobId, shardIndex: l.shardIndex, replica: l.replica, requester: nodes.names[l.requester], worker: nodes.names[l.worker], units: l.units, pricePerUnit: l.price, startedAt: EPOCH_MS + l.startedAt, finishedAt: EPOCH_MS + q.now })
-      const index = sets.create(r)
-      jobOf[index] = l.jobId
-      created[index] = at
-      holders[index] = 0
-      convergedAt[index] = NaN
-      const d = disseminate(all, nodes, net, rng, l.requester, at, { dataBytes: RECEIPT_ENTRY_BYTES, connectedPeers: s.connectedPeers, processingMs: RECEIPT_UNITS * net.processingMs })
-      bytes += d.bytes
-      by.receipts += d.bytes
-      for (let i = 0; i < all.size; i++) if (Number.isFinite(d.handled[i])) q.schedule(d.handled[i], RECEIPT_ARRIVE, all.members[i], index)
+      // the lease's entries (its receipt, and with receiptsPerLease > 1 those of its micro-batches), each countersigned and gossiped on its own
+      for (let e = 0; e < s.receiptsPerLease; e++) {
+        const r = makeReceipt({ jobId: e === 0 ? l.jobId : `${l.jobId}/${e}`, shardIndex: l.shardIndex, replica: l.replica, requester: nodes.names[l.requester], worker: nodes.names[l.worker], units: l.units, pricePerUnit: l.price, startedAt: EPOCH_MS + l.startedAt, finishedAt: EPOCH_MS + q.now })
+        const index = sets.create(r)
+        jobOf[index] = l.jobId
+        const signed = e === 0 ? at : net.cpu.run(l.requester, at, RECEIPT_UNITS * net.processingMs)
+        created[index] = signed
+        holders[index] = 0
+        convergedAt[index] = NaN
+        const d = disseminate(all, nodes, net, rng, l.requester, signed, { dataBytes: RECEIPT_ENTRY_BYTES, connectedPeers: s.connectedPeers, processingMs: RECEIPT_UNITS * net.processingMs })
+        bytes += d.bytes
+        by.receipts += d.bytes
+        for (let i = 0; i < all.size; i++) if (Number.isFinite(d.handled[i])) q.schedule(d.handled[i], RECEIPT_ARRIVE, all.members[i], index)
+      }
     } else if (sampledReceipts < s.receiptSample && at > 0.1 * s.durationMs) {
       // sampled: gossip in full, then each online node it missed is repaired by its first anti-entropy session
       sampledReceipts++

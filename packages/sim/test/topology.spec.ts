@@ -74,3 +74,34 @@ describe('bench/scale topology: bootstrap connections, shared hosts, role degree
     assert.ok(shared.figures.receiptConvergenceJobP50Ms >= 0 && Number.isFinite(shared.figures.receiptConvergenceJobP50Ms))
   })
 })
+
+describe('bench/scale variants: the bid path, the entries of a settlement, the wake-up wait', function () {
+  this.timeout(120_000)
+
+  it('keeps vehicles off the bids topic when told: their bids reach the requester through their stations', async () => {
+    // eight shards, one lease per worker: three stations per region cannot take them all
+    const base = scaleScenario(60, 0.5)
+    const s = { ...base, job: { ...base.job, shardUnits: Array(8).fill(100) }, workers: { ...base.workers, maxConcurrentLeases: 1 }, vehiclesOnBidsTopic: false, pingBidders: false, stationsFullyConnected: true }
+    const r = await simulate(s, { jobs: scaleJobs(s, 1), gossipProbes: 3 })
+    assert.equal(r.figures.unplacedJobs, 0)
+    for (const o of r.offers) assert.ok(o.awards.filter(a => r.scenario.nodes > a.worker && a.worker >= 6).length >= 5, `job ${o.jobId} awarded vehicles (nodes 6..59)`)
+    const onTopic = await simulate({ ...s, vehiclesOnBidsTopic: true }, { jobs: scaleJobs(s, 1), gossipProbes: 3 })
+    assert.ok(r.figures.bytesPerNodePerHourBy.bids < onTopic.figures.bytesPerNodePerHourBy.bids, 'fewer bid bytes with only stations carrying them')
+  })
+
+  it('gossips every entry of a lease\'s settlement, and converges on all of them', async () => {
+    const s = { ...scaleScenario(40, 0.5), receiptsPerLease: 4 }
+    const r = await simulate(s, { jobs: scaleJobs(s, 1), gossipProbes: 3 })
+    assert.equal(r.figures.receipts, 2 * 2 * 4, 'two jobs of two shards, four entries each')
+    assert.equal(r.converged, true)
+    assert.equal(r.balances?.[0].receipts, 16)
+  })
+
+  it('waits for the wake-up on every hop: gossip takes longer, the CPU it takes does not change', async () => {
+    const base = scaleScenario(60, 0.5)
+    const quick = await simulate(base, { gossipProbes: 5, jobs: [] })
+    const slow = await simulate({ ...base, wakeMs: 20 }, { gossipProbes: 5, jobs: [] })
+    assert.ok(slow.figures.gossipToAllP50Ms > quick.figures.gossipToAllP50Ms + 20, `${slow.figures.gossipToAllP50Ms} vs ${quick.figures.gossipToAllP50Ms} ms`)
+    await assert.rejects(simulate({ ...base, wakeMs: -1 }), (err: any) => err.name === 'SimConfigError' && /wakeMs/.test(err.message))
+  })
+})
