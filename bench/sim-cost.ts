@@ -10,8 +10,14 @@
  * share of a send): the simulator's `processingMs` on an idle core. CPU
  * time, not wall time: a loaded machine slows the wall clock of a run, not
  * the CPU it takes.
+ *
+ * Then the same for ledger entries: the station adds credit grants, each
+ * gossiped on the receipts topic and taken by every receiver's ledger
+ * (decoded, its signature checked, stored): the CPU of one ledger entry
+ * at one node. A grant carries one signature, a receipt two (the worker's
+ * and the requester's countersignature): a lower bound for a receipt.
  */
-import { createTestMesh, delay, waitUntil } from '@fleetmesh/test-utils'
+import { createTestGrant, createTestMesh, delay, waitUntil } from '@fleetmesh/test-utils'
 import type { MeshNode } from '@fleetmesh/peer'
 
 const TOPIC = '/fleetmesh/1/sim-cost'
@@ -20,6 +26,8 @@ const TOPIC = '/fleetmesh/1/sim-cost'
 export interface MessageCost {
   /** CPU per delivered copy, ms */
   cpuMsPerCopy: number
+  /** CPU per delivered copy of a ledger entry (a credit grant: gossipsub's checks, then the ledger's decoding, signature check and store), ms */
+  entryCpuMsPerCopy: number
   receivers: number
   messages: number
   /** the nodes' idle CPU over the same time, ms (subtracted) */
@@ -65,7 +73,29 @@ export async function measureMessageCost (options: { receivers?: number, message
     const i0 = cpuMs()
     await delay(wall)
     const idle = cpuMs() - i0
-    return { cpuMsPerCopy: Math.max(0, busy - idle) / (messages * receivers), receivers, messages, idleCpuMs: idle }
+
+    // ledger entries: the station adds credit grants (each its own entry: a distinct expiry), every receiver's ledger takes them from gossip
+    const entries = Math.max(20, Math.round(messages / 3))
+    const grants: Uint8Array[] = []
+    for (let k = 0; k < entries; k++) grants.push(await createTestGrant(mesh.authority, station.peerId.toString(), { credits: 1, validForMs: 3_600_000 + k }))
+    let held = 0
+    for (const n of nodes) n.ledger.addEventListener('entry', () => { held++ })
+    const e0 = cpuMs()
+    const et0 = performance.now()
+    for (let k = 0; k < entries; k++) {
+      await station.ledger.add(grants[k] as Uint8Array)
+      if (k % 10 === 9) await waitUntil(() => held >= (k + 1) * receivers, { timeoutMs: 60_000, message: `entry ${k} at every receiver` })
+    }
+    await waitUntil(() => held >= entries * receivers, { timeoutMs: 60_000, message: 'every entry at every receiver' })
+    const entryBusy = cpuMs() - e0
+    const entryIdle = idle * (performance.now() - et0) / wall
+    return {
+      cpuMsPerCopy: Math.max(0, busy - idle) / (messages * receivers),
+      entryCpuMsPerCopy: Math.max(0, entryBusy - entryIdle) / (entries * receivers),
+      receivers,
+      messages,
+      idleCpuMs: idle
+    }
   } finally {
     await mesh.stop()
   }

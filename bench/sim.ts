@@ -30,7 +30,7 @@
  *
  * Prints one JSON object with a `figures` object; `--out <file>` writes it
  * there too. Run: npm run bench:sim -- [--real scale.json[,scale.json]] [--real-mesh 24] [--real-runs 10]
- * [--calibrate 100,200] [--sizes 10000,100000] [--skip-calibration] [--processing-ms 0.29] [--model main|relay]
+ * [--calibrate 100,200] [--sizes 10000,100000] [--skip-calibration] [--processing-ms 0.34] [--receipt-units 2.4] [--model main|relay]
  */
 import { writeFileSync, readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -52,6 +52,7 @@ const { values } = parseArgs({
     sizes: { type: 'string', default: '10000,100000' },
     'skip-calibration': { type: 'boolean', default: false },
     'processing-ms': { type: 'string' },
+    'receipt-units': { type: 'string' },
     model: { type: 'string', default: 'main' },
     out: { type: 'string' }
   }
@@ -86,16 +87,20 @@ const SCALE_PROBES = 15
 /** This machine's cores (bench/scale ran here: its load average over them is the slowdown of its processes' CPU). */
 const CORES = availableParallelism()
 
-let measuredCost: number | undefined
-/** CPU of one gossip message at one node on an idle core, ms: `--processing-ms`, or measured once with real nodes (bench/sim-cost.ts). */
-async function idleMessageCost (): Promise<number> {
-  if (values['processing-ms'] != null) return Number(values['processing-ms'])
-  if (measuredCost == null) {
+let measured: { plainMs: number, entryUnits: number } | undefined
+/**
+ * CPU of one gossip message at one node on an idle core, ms, and a ledger
+ * entry's in units of it: `--processing-ms` and `--receipt-units`, or
+ * measured once with real nodes (bench/sim-cost.ts).
+ */
+async function idleMessageCost (): Promise<{ plainMs: number, entryUnits: number }> {
+  if (values['processing-ms'] != null && values['receipt-units'] != null) return { plainMs: Number(values['processing-ms']), entryUnits: Number(values['receipt-units']) }
+  if (measured == null) {
     const m = await measureMessageCost()
-    measuredCost = m.cpuMsPerCopy
-    process.stderr.write(`measured CPU per gossip message: ${round(measuredCost)} ms (${m.messages} messages to ${m.receivers} receivers, load ${round(loadavg()[0] as number)})\n`)
+    measured = { plainMs: Number(values['processing-ms'] ?? m.cpuMsPerCopy), entryUnits: Number(values['receipt-units'] ?? m.entryCpuMsPerCopy / m.cpuMsPerCopy) }
+    process.stderr.write(`measured CPU per copy: gossip message ${round(m.cpuMsPerCopy)} ms, ledger entry ${round(m.entryCpuMsPerCopy)} ms (${m.messages} messages to ${m.receivers} receivers, load ${round(loadavg()[0] as number)})\n`)
   }
-  return measuredCost
+  return measured
 }
 
 const round = (x: number, digits = 3): number => Number.isFinite(x) ? Number(x.toPrecision(digits)) : x
@@ -185,11 +190,12 @@ async function calibration (): Promise<Record<string, unknown>> {
         const setupMs = real.leaseMs != null && Number.isFinite(real.leaseMs) ? Math.max(0, real.leaseMs - DEFAULT_MS_PER_UNIT * Math.max(...base.job.shardUnits)) : undefined
         // CPU per message: measured on an idle core, slowed by the run's load (its runnable processes sharing this machine's cores)
         const slowdown = Math.max(1, (real.loadAverage1m ?? CORES) / CORES)
-        const processingMs = (await idleMessageCost()) * slowdown
+        const cost = await idleMessageCost()
+        const processingMs = cost.plainMs * slowdown
         // the vehicles' measured connections beyond their two bootstrap stations; the code's bid path (--model)
         const extraVehicleLinks = Math.max(0, (real.vehicleConnections ?? 2) - 2)
         const model: Partial<Scenario> = values.model === 'relay' ? { vehiclesOnBidsTopic: false, pingBidders: false, stationsFullyConnected: true } : {}
-        const scenario = (wakeMs: number): Scenario => { const sc = { ...scaleScenario(n, processingMs), ...model, extraVehicleLinks, receiptsPerLease: real.receiptsPerLease, wakeMs }; return setupMs != null ? { ...sc, workers: { ...sc.workers, setupMs } } : sc }
+        const scenario = (wakeMs: number): Scenario => { const sc = { ...scaleScenario(n, processingMs), ...model, extraVehicleLinks, receiptsPerLease: real.receiptsPerLease, receiptUnits: cost.entryUnits, wakeMs }; return setupMs != null ? { ...sc, workers: { ...sc.workers, setupMs } } : sc }
         const options = { jobs: scaleJobs(scenario(0)), gossipProbes: SCALE_PROBES }
         const target = real.figures.gossipToAllP50Ms ?? real.figures.gossipToAllP99Ms ?? NaN
         const { wakeMs, figures } = await fitWake(scenario, options, target)
@@ -198,7 +204,8 @@ async function calibration (): Promise<Record<string, unknown>> {
           source: file,
           loadAverage1m: real.loadAverage1m,
           processingMs: round(processingMs),
-          processingMsIdle: round(await idleMessageCost()),
+          processingMsIdle: round(cost.plainMs),
+          receiptUnits: round(cost.entryUnits),
           slowdown: round(slowdown),
           wakeMs: round(wakeMs),
           leaseMs: real.leaseMs,

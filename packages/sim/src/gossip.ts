@@ -166,6 +166,8 @@ export interface DisseminateOptions {
   ihave?: boolean
   /** CPU per hop for this message, ms (its validation) @default the link model's processingMs */
   processingMs?: number
+  /** validation time at each hop off the host's thread (the ledger's signature checks run in libuv's pool): it delays the delivery and the forward, and holds no host CPU, ms @default 0 */
+  offThreadMs?: number
   /** the publisher's CPU (signing) is already reserved: it sends at this virtual ms @default after `processingMs` on its host from `t0` */
   sentAt?: number
 }
@@ -221,6 +223,7 @@ export function disseminate (mesh: TopicMesh, nodes: NodeTable, net: LinkModel, 
     return -1
   }
   const proc = options.processingMs ?? net.processingMs
+  const offThread = options.offThreadMs ?? 0
   // the publisher signs and sends on its host's CPU
   const sendAt = options.sentAt ?? net.cpu.run(origin, t0, proc)
   const send = (u: number, v: number, at: number, extra: number): void => {
@@ -310,7 +313,7 @@ export function disseminate (mesh: TopicMesh, nodes: NodeTable, net: LinkModel, 
     if (done[u] === 1 || t > arrival[u]) continue
     done[u] = 1
     // validation on the node's host CPU (arrivals are taken in time order: its queue is first come, first served)
-    const at = net.cpu.run(mesh.members[u], t, proc)
+    const at = net.cpu.run(mesh.members[u], t, proc) + offThread
     handled[u] = at
     if (options.target != null && mesh.members[u] === options.target) break
     const base = u * mesh.stride

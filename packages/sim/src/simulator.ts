@@ -1,5 +1,5 @@
 import { IdSet } from '@fleetmesh/ledger'
-import { GOSSIP_HEARTBEAT_MS, GOSSIP_PROBE_SPACING_MS, HOUR_MS, MARKET_MESSAGE_UNITS, RECEIPT_UNITS, STREAM_ROUND_TRIPS } from './constants.js'
+import { GOSSIP_HEARTBEAT_MS, GOSSIP_PROBE_SPACING_MS, HOUR_MS, MARKET_MESSAGE_UNITS, STREAM_ROUND_TRIPS } from './constants.js'
 import { HostCpu } from './cpu.js'
 import { Dht } from './dht.js'
 import { disseminate, reachOf, TopicMesh } from './gossip.js'
@@ -210,14 +210,17 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
     results.forEach((o, i) => { record(o, jobs[i].requester, jobs[i].jobId) })
   })
 
+  // a receipt at a node: gossipsub's check on the host's thread (one unit), the ledger's signature checks in libuv's pool (the rest)
+  const receiptOnThread = Math.min(1, s.receiptUnits) * net.processingMs
+  const receiptOffThread = Math.max(0, s.receiptUnits - 1) * net.processingMs
   q.on(LEASE_END, (k) => {
     const l = leases[k]
     nodes.held[l.worker] = Math.max(0, nodes.held[l.worker] - 1)
     // Complete (with the worker-signed receipt) → Ack on a new stream, then the requester countersigns, stores and gossips the receipt
     // on shared hosts each step waits for its host's CPU
     const at = net.cpu.shared
-      ? net.cpu.run(l.requester, exchange(world, l.worker, l.requester, q.now, STREAM_ROUND_TRIPS, MARKET_MESSAGE_UNITS * net.processingMs), RECEIPT_UNITS * net.processingMs)
-      : q.now + (1 + STREAM_ROUND_TRIPS) * net.roundTrip(l.worker, l.requester, rng) + 2 * MARKET_MESSAGE_UNITS * net.processingMs + RECEIPT_UNITS * net.processingMs
+      ? net.cpu.run(l.requester, exchange(world, l.worker, l.requester, q.now, STREAM_ROUND_TRIPS, MARKET_MESSAGE_UNITS * net.processingMs), receiptOnThread) + receiptOffThread
+      : q.now + (1 + STREAM_ROUND_TRIPS) * net.roundTrip(l.worker, l.requester, rng) + 2 * MARKET_MESSAGE_UNITS * net.processingMs + s.receiptUnits * net.processingMs
     receiptCount += s.receiptsPerLease
     if (nodes.online[l.requester] !== 1) return
     if (sets != null) {
@@ -226,11 +229,11 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
         const r = makeReceipt({ jobId: e === 0 ? l.jobId : `${l.jobId}/${e}`, shardIndex: l.shardIndex, replica: l.replica, requester: nodes.names[l.requester], worker: nodes.names[l.worker], units: l.units, pricePerUnit: l.price, startedAt: EPOCH_MS + l.startedAt, finishedAt: EPOCH_MS + q.now })
         const index = sets.create(r)
         jobOf[index] = l.jobId
-        const signed = e === 0 ? at : net.cpu.run(l.requester, at, RECEIPT_UNITS * net.processingMs)
+        const signed = e === 0 ? at : net.cpu.run(l.requester, at, receiptOnThread) + receiptOffThread
         created[index] = signed
         holders[index] = 0
         convergedAt[index] = NaN
-        const d = disseminate(all, nodes, net, rng, l.requester, signed, { dataBytes: RECEIPT_ENTRY_BYTES, connectedPeers: s.connectedPeers, processingMs: RECEIPT_UNITS * net.processingMs })
+        const d = disseminate(all, nodes, net, rng, l.requester, signed, { dataBytes: RECEIPT_ENTRY_BYTES, connectedPeers: s.connectedPeers, processingMs: receiptOnThread, offThreadMs: receiptOffThread })
         bytes += d.bytes
         by.receipts += d.bytes
         for (let i = 0; i < all.size; i++) if (Number.isFinite(d.handled[i])) q.schedule(d.handled[i], RECEIPT_ARRIVE, all.members[i], index)
@@ -238,7 +241,7 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
     } else if (sampledReceipts < s.receiptSample && at > 0.1 * s.durationMs) {
       // sampled: gossip in full, then each online node it missed is repaired by its first anti-entropy session
       sampledReceipts++
-      const d = disseminate(all, nodes, net, rng, l.requester, at, { dataBytes: RECEIPT_ENTRY_BYTES, connectedPeers: s.connectedPeers, processingMs: RECEIPT_UNITS * net.processingMs })
+      const d = disseminate(all, nodes, net, rng, l.requester, at, { dataBytes: RECEIPT_ENTRY_BYTES, connectedPeers: s.connectedPeers, processingMs: receiptOnThread, offThreadMs: receiptOffThread })
       let worst = 0
       for (let i = 0; i < all.size; i++) {
         const g = all.members[i]
