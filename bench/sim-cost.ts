@@ -16,7 +16,10 @@
  * (decoded, its signature checked, stored): the CPU of one ledger entry
  * at one node. A grant carries one signature, a receipt two (the worker's
  * and the requester's countersignature): a lower bound for a receipt.
+ * And a market message's own check: opening its signed envelope (the
+ * market's topic validator; the certificate comes from its cache).
  */
+import { MARKET_DOMAIN, MARKET_PAYLOAD_TYPE, openEnvelope, sealEnvelope } from '@fleetmesh/protocol'
 import { createTestGrant, createTestMesh, delay, waitUntil } from '@fleetmesh/test-utils'
 import type { MeshNode } from '@fleetmesh/peer'
 
@@ -26,6 +29,8 @@ const TOPIC = '/fleetmesh/1/sim-cost'
 export interface MessageCost {
   /** CPU per delivered copy, ms */
   cpuMsPerCopy: number
+  /** CPU of opening one signed market envelope (its ed25519 check), on the node's thread, ms: a market message's validation beyond gossipsub's */
+  envelopeOpenMs: number
   /** CPU per delivered copy of a ledger entry (a credit grant: gossipsub's checks, then the ledger's decoding, signature check and store), ms */
   entryCpuMsPerCopy: number
   receivers: number
@@ -89,8 +94,17 @@ export async function measureMessageCost (options: { receivers?: number, message
     await waitUntil(() => held >= entries * receivers, { timeoutMs: 60_000, message: 'every entry at every receiver' })
     const entryBusy = cpuMs() - e0
     const entryIdle = idle * (performance.now() - et0) / wall
+
+    // a market message's own check: its signed envelope, opened as the market's topic validator opens it (the certificate comes from its cache)
+    const { privateKey } = await mesh.identity('vehicle', 'u33d')
+    const sealed = await sealEnvelope(privateKey, MARKET_DOMAIN, MARKET_PAYLOAD_TYPE, new Uint8Array(200).fill(3))
+    const opens = 500
+    const o0 = cpuMs()
+    for (let k = 0; k < opens; k++) await openEnvelope(sealed, MARKET_DOMAIN, { payloadType: MARKET_PAYLOAD_TYPE })
+    const envelopeOpenMs = (cpuMs() - o0) / opens
     return {
       cpuMsPerCopy: Math.max(0, busy - idle) / (messages * receivers),
+      envelopeOpenMs,
       entryCpuMsPerCopy: Math.max(0, entryBusy - entryIdle) / (entries * receivers),
       receivers,
       messages,

@@ -1,6 +1,6 @@
 import { checkBidFields, checkOfferFields, decideBid, MAX_BIDS_PER_JOB, PLACEMENT_TIMEOUT_MS, planAwards, REOFFER_WINDOW_MS, shouldAwardEarly, UNKNOWN_RTT_MS } from '@fleetmesh/market'
 import { Bid, BidderRole, JobMode, JobOffer } from '@fleetmesh/protocol'
-import { DIAL_ROUND_TRIPS, MARKET_MESSAGE_UNITS, STREAM_ROUND_TRIPS } from './constants.js'
+import { DIAL_ROUND_TRIPS, STREAM_ROUND_TRIPS } from './constants.js'
 import { disseminate, reachOf } from './gossip.js'
 import { STATION } from './nodes.js'
 import type { TopicMesh } from './gossip.js'
@@ -32,7 +32,7 @@ import type { AuctionBid, AuctionTerms, PlannedAward, WorkerSituation } from '@f
  *    accept is in.
  *
  * CPU: each hop of an offer or a bid, and each end of a direct exchange,
- * costs MARKET_MESSAGE_UNITS × `processingMs` (signed envelope and
+ * costs the scenario's `marketUnits` × `processingMs` (signed envelope and
  * certificate checks, sealing).
  *
  * The bids' gossip delay to the requester is taken from one dissemination
@@ -117,11 +117,11 @@ export function situationOf (w: MarketWorld, node: number): WorkerSituation {
 /**
  * One direct-stream exchange of signed market messages from `a` to `b`
  * and back: the stream's protocol negotiation, the request and the answer
- * (each checked and signed: MARKET_MESSAGE_UNITS of CPU at each end), plus
+ * (each checked and signed: `marketUnits` of CPU at each end), plus
  * a dial when they are not connected.
  */
 function directRoundTrip (w: MarketWorld, a: number, b: number, connected: boolean): number {
-  let t = w.net.roundTrip(a, b, w.rng) + 2 * MARKET_MESSAGE_UNITS * w.net.processingMs
+  let t = w.net.roundTrip(a, b, w.rng) + 2 * w.scenario.marketUnits * w.net.processingMs
   for (let r = 0; r < STREAM_ROUND_TRIPS; r++) t += w.net.roundTrip(a, b, w.rng)
   if (!connected) for (let d = 0; d < DIAL_ROUND_TRIPS; d++) t += w.net.roundTrip(a, b, w.rng)
   return t
@@ -135,7 +135,7 @@ function directRoundTrip (w: MarketWorld, a: number, b: number, connected: boole
  */
 function directExchange (w: MarketWorld, a: number, b: number, t: number, connected: boolean): number {
   if (!w.net.cpu.shared) return t + directRoundTrip(w, a, b, connected)
-  return exchange(w, a, b, t, STREAM_ROUND_TRIPS + (connected ? 0 : DIAL_ROUND_TRIPS), MARKET_MESSAGE_UNITS * w.net.processingMs)
+  return exchange(w, a, b, t, STREAM_ROUND_TRIPS + (connected ? 0 : DIAL_ROUND_TRIPS), w.scenario.marketUnits * w.net.processingMs)
 }
 
 /**
@@ -221,7 +221,7 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
   const offersMesh = w.offers[region]
   const bidsMesh = w.bids[region]
   // each hop's topic validator checks the signed envelope and its certificate
-  const hop = MARKET_MESSAGE_UNITS * net.processingMs
+  const hop = s.marketUnits * net.processingMs
   const od = disseminate(offersMesh, nodes, net, rng, requester, net.cpu.run(requester, t0, hop), { dataBytes: offerBytes, connectedPeers: s.connectedPeers, processingMs: hop })
   // the bids' way back. On shared hosts each bid is gossiped on its own (their validations queue on the hosts' CPU, in the order the workers decided);
   // otherwise the delay from each worker to the requester is taken from one dissemination from the requester over the bids mesh

@@ -1,7 +1,7 @@
 import { BASE_PRICE_PER_UNIT, BID_WINDOW_MS, DEFAULT_MS_PER_UNIT, DEFAULT_UNCACHED_SETUP_MS, LOAD_FACTOR, MAX_CONCURRENT_LEASES } from '@fleetmesh/market'
 import { RECONCILE_INTERVAL_MS } from '@fleetmesh/ledger'
 import { assertRegion } from '@fleetmesh/protocol'
-import { CHURN_PER_HOUR, CONNECTED_PEERS, DEFAULT_SEED, GOSSIP_D, GOSSIP_DHI, GOSSIP_DLO, OFFLINE_MEAN_MS, PROCESSING_MS, RECEIPT_SAMPLE, RECEIPT_UNITS, SCALE_BID_WINDOW_MS, SCALE_GOSSIP_DEGREE, SCALE_JOB_ROUNDS, SCALE_ROUND_MS, SCALE_VEHICLE_HOSTS } from './constants.js'
+import { CHURN_PER_HOUR, CONNECTED_PEERS, DEFAULT_SEED, GOSSIP_D, MARKET_MESSAGE_UNITS, GOSSIP_DHI, GOSSIP_DLO, OFFLINE_MEAN_MS, PROCESSING_MS, RECEIPT_SAMPLE, RECEIPT_UNITS, SCALE_BID_WINDOW_MS, SCALE_GOSSIP_DEGREE, SCALE_JOB_ROUNDS, SCALE_ROUND_MS, SCALE_VEHICLE_HOSTS } from './constants.js'
 import { SimConfigError } from './errors.js'
 
 /**
@@ -128,6 +128,8 @@ export interface Scenario {
    * the session rate @default 'exact' up to 2000 nodes, else 'sampled'
    */
   receipts?: 'exact' | 'sampled'
+  /** a market message's CPU at each hop and each end of a direct exchange, in units of `processingMs` @default MARKET_MESSAGE_UNITS (3) */
+  marketUnits?: number
   /** a received receipt's CPU in units of `processingMs`: one on the node's thread (gossipsub's check), the rest off it (the ledger's signature checks, in libuv's pool) @default RECEIPT_UNITS (2) */
   receiptUnits?: number
   /** `exact` mode: ledger entries a lease's settlement adds (its receipt, and those of its micro-batches and spot checks), each gossiped on its own @default 1 */
@@ -165,6 +167,7 @@ export function resolveScenario (s: Scenario): ResolvedScenario {
     check(Number.isInteger(d.D) && d.D >= 1 && d.Dlo <= d.D && d.D <= d.Dhi && d.Dhi <= 255, `gossipDegree.${role} needs integers 1 ≤ D, Dlo ≤ D ≤ Dhi ≤ 255`)
   }
   check(s.receiptsPerLease == null || (Number.isInteger(s.receiptsPerLease) && s.receiptsPerLease >= 1), `receiptsPerLease must be a positive integer, not ${s.receiptsPerLease}`)
+  check(s.marketUnits == null || s.marketUnits >= 0, `marketUnits must not be negative, not ${s.marketUnits}`)
   check(s.receiptUnits == null || s.receiptUnits >= 0, `receiptUnits must not be negative, not ${s.receiptUnits}`)
   check(s.wakeMs == null || s.wakeMs >= 0, `wakeMs must not be negative, not ${s.wakeMs}`)
   check(s.vehicleHosts == null || (Number.isInteger(s.vehicleHosts) && s.vehicleHosts >= 1), `vehicleHosts must be a positive integer, not ${s.vehicleHosts}`)
@@ -191,6 +194,7 @@ export function resolveScenario (s: Scenario): ResolvedScenario {
     receiptSample: s.receiptSample ?? RECEIPT_SAMPLE,
     receiptsPerLease: s.receiptsPerLease ?? 1,
     receiptUnits: s.receiptUnits ?? RECEIPT_UNITS,
+    marketUnits: s.marketUnits ?? MARKET_MESSAGE_UNITS,
     job: { bidWindowMs: BID_WINDOW_MS, redundancy: 1, minReputation: 0, ...s.job },
     workers: { loadFactor: LOAD_FACTOR, maxConcurrentLeases: MAX_CONCURRENT_LEASES, msPerUnit: DEFAULT_MS_PER_UNIT, setupMs: DEFAULT_UNCACHED_SETUP_MS, vehiclesAvailable: 1, ...s.workers }
   }

@@ -1,5 +1,5 @@
 import { IdSet } from '@fleetmesh/ledger'
-import { GOSSIP_HEARTBEAT_MS, GOSSIP_PROBE_SPACING_MS, HOUR_MS, MARKET_MESSAGE_UNITS, STREAM_ROUND_TRIPS } from './constants.js'
+import { GOSSIP_HEARTBEAT_MS, GOSSIP_PROBE_SPACING_MS, HOUR_MS, STREAM_ROUND_TRIPS } from './constants.js'
 import { HostCpu } from './cpu.js'
 import { Dht } from './dht.js'
 import { disseminate, reachOf, TopicMesh } from './gossip.js'
@@ -219,8 +219,8 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
     // Complete (with the worker-signed receipt) → Ack on a new stream, then the requester countersigns, stores and gossips the receipt
     // on shared hosts each step waits for its host's CPU
     const at = net.cpu.shared
-      ? net.cpu.run(l.requester, exchange(world, l.worker, l.requester, q.now, STREAM_ROUND_TRIPS, MARKET_MESSAGE_UNITS * net.processingMs), receiptOnThread) + receiptOffThread
-      : q.now + (1 + STREAM_ROUND_TRIPS) * net.roundTrip(l.worker, l.requester, rng) + 2 * MARKET_MESSAGE_UNITS * net.processingMs + s.receiptUnits * net.processingMs
+      ? net.cpu.run(l.requester, exchange(world, l.worker, l.requester, q.now, STREAM_ROUND_TRIPS, s.marketUnits * net.processingMs), receiptOnThread) + receiptOffThread
+      : q.now + (1 + STREAM_ROUND_TRIPS) * net.roundTrip(l.worker, l.requester, rng) + 2 * s.marketUnits * net.processingMs + s.receiptUnits * net.processingMs
     receiptCount += s.receiptsPerLease
     if (nodes.online[l.requester] !== 1) return
     if (sets != null) {
