@@ -88,7 +88,13 @@ export function buildTopology (s: ResolvedScenario, nodes: NodeTable): { connect
   if (s.extraVehicleLinks > 0 && stations.length > 0) {
     const rng = new Rng(s.seed + 7)
     const extra = Math.round(s.extraVehicleLinks * vehicles.length)
-    for (let k = 0; k < extra; k++) link(vehicles[rng.int(vehicles.length)], stations[rng.int(stations.length)])
+    for (let k = 0, tries = 0; k < extra && tries < 20 * extra; tries++) {
+      const v = vehicles[rng.int(vehicles.length)]
+      const st = stations[rng.int(stations.length)]
+      if (lists[v].has(st)) continue
+      link(v, st)
+      k++
+    }
   }
   const hosts = 1 + Math.max(1, s.vehicleHosts)
   const hostOf = new Int32Array(n)
