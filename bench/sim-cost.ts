@@ -17,10 +17,20 @@
  * at one node. A grant carries one signature, a receipt two (the worker's
  * and the requester's countersignature): a lower bound for a receipt.
  * And a market message's own check: opening its signed envelope (the
- * market's topic validator; the certificate comes from its cache).
+ * market's topic validator; the certificate comes from its cache). And
+ * the CPU of a findProviders from a vehicle until its station's answer
+ * names a provider (median of 40).
  */
 import { MARKET_DOMAIN, MARKET_PAYLOAD_TYPE, openEnvelope, sealEnvelope } from '@fleetmesh/protocol'
-import { createTestGrant, createTestMesh, delay, waitUntil } from '@fleetmesh/test-utils'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createFleetKeys, createTestGrant, createTestIdentity, createTestMesh, delay, loopbackListen, serializeFleetKeys, serializeIdentity, waitUntil } from '@fleetmesh/test-utils'
+import { IpcWorker } from './ipc-worker.js'
+import { ScaleProbe, startScaleNode, usage } from './scale-node.js'
+import type { ScaleFleet, ScaleNodeSpec } from './scale-node.js'
+import type { ScaleWorkerCommand } from './scale-worker.js'
+import { capabilityCid } from '@fleetmesh/peer'
 import type { MeshNode } from '@fleetmesh/peer'
 
 const TOPIC = '/fleetmesh/1/sim-cost'
@@ -29,6 +39,8 @@ const TOPIC = '/fleetmesh/1/sim-cost'
 export interface MessageCost {
   /** CPU per delivered copy, ms */
   cpuMsPerCopy: number
+  /** CPU of a findProviders answered by the station, from its start to the first provider, both nodes in this process (its query set-up, the RPC at both ends), ms */
+  lookupToFirstMs: number
   /** CPU of opening one signed market envelope (its ed25519 check), on the node's thread, ms: a market message's validation beyond gossipsub's */
   envelopeOpenMs: number
   /** CPU per delivered copy of a ledger entry (a credit grant: gossipsub's checks, then the ledger's decoding, signature check and store), ms */
@@ -102,8 +114,21 @@ export async function measureMessageCost (options: { receivers?: number, message
     const o0 = cpuMs()
     for (let k = 0; k < opens; k++) await openEnvelope(sealed, MARKET_DOMAIN, { payloadType: MARKET_PAYLOAD_TYPE })
     const envelopeOpenMs = (cpuMs() - o0) / opens
+    // findProviders of the station's region key from the vehicles, CPU from the start to the first provider
+    const cid = await capabilityCid('region', 'u33d')
+    const toFirst: number[] = []
+    for (let k = 0; k < 40; k++) {
+      const v = nodes[k % nodes.length] as MeshNode
+      const l0 = cpuMs()
+      for await (const e of v.libp2p.services.dht.findProviders(cid, { signal: AbortSignal.timeout(10_000) })) {
+        if (e.name === 'PROVIDER' && e.providers.some(p => !p.id.equals(v.peerId))) { toFirst.push(cpuMs() - l0); break }
+      }
+      await delay(50) // the query's tail, outside the next measurement
+    }
+    toFirst.sort((a, b) => a - b)
     return {
       cpuMsPerCopy: Math.max(0, busy - idle) / (messages * receivers),
+      lookupToFirstMs: toFirst[Math.floor(toFirst.length / 2)] ?? NaN,
       envelopeOpenMs,
       entryCpuMsPerCopy: Math.max(0, entryBusy - entryIdle) / (entries * receivers),
       receivers,
@@ -112,5 +137,100 @@ export async function measureMessageCost (options: { receivers?: number, message
     }
   } finally {
     await mesh.stop()
+  }
+}
+
+/** The CPU of one gossip copy split between its sender and its receiver, ms (each side in its own process). */
+export interface CopyCost {
+  /** the sender's CPU per copy sent (encoding, noise, yamux; its signature shared over the copies), ms */
+  sendMsPerCopy: number
+  /** the receiver's CPU per copy (decryption, decoding, de-duplication, the signature check, delivery), ms */
+  receiveMsPerCopy: number
+  /** a findProviders from a vehicle answered by its station (one DHT RPC on a new stream): the station's CPU and the vehicle's per lookup, ms, and its wall time (median) */
+  lookupServerMs: number
+  lookupClientMs: number
+  lookupWallMs: number
+  receivers: number
+  messages: number
+}
+
+/**
+ * One station in this process publishes `messages` presence messages to
+ * `receivers` vehicles in a worker process (bench/scale's own node and
+ * host code, `startScaleNode` and `scale-worker`): each process's CPU
+ * time over the publishing, less its idle CPU over as long, per copy.
+ * Then 40 findProviders of the region's key from the vehicles, which the
+ * station answers from its own provider records (one RPC): each side's
+ * CPU per lookup (the IPC of the probe's command included, a fraction of
+ * a millisecond) and the median wall time. Stops the node and the worker.
+ */
+export async function measureCopyCost (options: { receivers?: number, messages?: number } = {}): Promise<CopyCost> {
+  const receivers = options.receivers ?? 8
+  const messages = options.messages ?? 300
+  const root = await mkdtemp(join(tmpdir(), 'fleetmesh-sim-cost-'))
+  const keys = await createFleetKeys()
+  const fleet: ScaleFleet = { ...serializeFleetKeys(keys), bidWindowMs: 300, grants: [] }
+  const spec = async (role: 'station' | 'vehicle', i: number, bootstrap: string[]): Promise<ScaleNodeSpec> => ({
+    role,
+    region: 'u33d',
+    ...serializeIdentity(await createTestIdentity(keys.authority, { role, region: 'u33d' }), keys),
+    listen: loopbackListen(),
+    storeDir: join(root, `n${i}`),
+    bootstrap
+  })
+  const probe = new ScaleProbe()
+  const worker = await IpcWorker.fork<ScaleWorkerCommand>(new URL('./scale-worker.js', import.meta.url))
+  try {
+    const station = await startScaleNode(await spec('station', 0, []), fleet, probe)
+    const boot = [station.getMultiaddrs().map(String)[0] as string]
+    const specs = await Promise.all(Array.from({ length: receivers }, async (_, i) => spec('vehicle', i + 1, boot)))
+    await worker.call({ type: 'start', specs, fleet, concurrency: 4 })
+    await waitUntil(async () => (await worker.call<{ admitted: number }>({ type: 'ready' })).admitted === receivers, { timeoutMs: 120_000, message: 'every vehicle admitted' })
+    await delay(3000) // heartbeats graft the mesh
+    const cpuOf = async (): Promise<[number, number]> => [usage().cpuUs / 1000, (await worker.call<{ cpuUs: number }>({ type: 'usage' })).cpuUs / 1000]
+    // idle CPU of both processes over a window as long as the publishing takes, measured after it
+    const c0 = await cpuOf()
+    const t0 = performance.now()
+    let last = ''
+    for (let m = 0; m < messages; m++) {
+      last = `sim-cost-${m}-${Math.random()}`
+      await probe.publish(0, last)
+      if (m % 20 === 19) {
+        const id = last
+        await waitUntil(async () => (await worker.call<{ times: number[] }>({ type: 'presence', msgId: id })).times.length >= receivers, { timeoutMs: 60_000, message: `message ${m} at every receiver` })
+      }
+    }
+    await waitUntil(async () => (await worker.call<{ times: number[] }>({ type: 'presence', msgId: last })).times.length >= receivers, { timeoutMs: 60_000, message: 'the last message at every receiver' })
+    const c1 = await cpuOf()
+    const wall = performance.now() - t0
+    await delay(wall)
+    const c2 = await cpuOf()
+    const copies = messages * receivers
+    // DHT lookups of the station's region key from the vehicles (the station holds the record: one RPC each)
+    const lookups = 40
+    const walls: number[] = []
+    const l0 = await cpuOf()
+    const lt0 = performance.now()
+    for (let k = 0; k < lookups; k++) {
+      const r = await worker.call<{ ok: boolean, ms: number }>({ type: 'lookup', node: k % receivers, region: 'u33d', timeoutMs: 10_000 })
+      if (r.ok) walls.push(r.ms)
+    }
+    const l1 = await cpuOf()
+    const idleShare = (performance.now() - lt0) / wall
+    walls.sort((a, b) => a - b)
+    return {
+      sendMsPerCopy: Math.max(0, (c1[0] - c0[0]) - (c2[0] - c1[0])) / copies,
+      receiveMsPerCopy: Math.max(0, (c1[1] - c0[1]) - (c2[1] - c1[1])) / copies,
+      lookupServerMs: Math.max(0, (l1[0] - l0[0]) - idleShare * (c2[0] - c1[0])) / lookups,
+      lookupClientMs: Math.max(0, (l1[1] - l0[1]) - idleShare * (c2[1] - c1[1])) / lookups,
+      lookupWallMs: walls[Math.floor(walls.length / 2)] ?? NaN,
+      receivers,
+      messages
+    }
+  } finally {
+    await worker.call({ type: 'stop' }, 60_000).catch(() => {})
+    if (worker.child.exitCode == null) worker.child.kill('SIGKILL')
+    await probe.stop()
+    await rm(root, { recursive: true, force: true })
   }
 }

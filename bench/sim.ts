@@ -22,8 +22,9 @@
  *     `--model relay` simulates the bid
  *     path where vehicles send their bids to their stations without joining
  *     the bids topic, requesters know their bidders' RTTs (no ping in the
- *     window) and every station connects to every other; `main` (default)
- *     the path where every vehicle carries its region's bids.
+ *     window); `main` (default) the path where every vehicle carries its
+ *     region's bids. The stations are taken to be connected to every
+ *     other station when the file's station connection count says so.
  * (b) Scale: `fleetScenario(n)` (regions of ~5,000 nodes, one station in
  *     ten, field links, 5 % churn per hour, one hour) for each `--sizes`
  *     size: offer reach, offer to awards, receipt convergence, bytes per
@@ -31,7 +32,7 @@
  *
  * Prints one JSON object with a `figures` object; `--out <file>` writes it
  * there too. Run: npm run bench:sim -- [--real scale.json[,scale.json]] [--real-mesh 24] [--real-runs 10]
- * [--calibrate 100,200] [--sizes 10000,100000] [--skip-calibration] [--processing-ms 0.34] [--receipt-units 2.4] [--market-units 1.4] [--model main|relay] [--seeds 3]
+ * [--calibrate 100,200] [--sizes 10000,100000] [--skip-calibration] [--processing-ms 0.27 --send-ms 0.12 --receipt-units 2.8 --market-units 1.4 --dht-lookup-ms 48 --dht-rpc-ms 6.4] [--model main|relay] [--seeds 3]
  */
 import { writeFileSync, readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -39,7 +40,7 @@ import { availableParallelism, loadavg } from 'node:os'
 import { basename } from 'node:path'
 import { DEFAULT_MS_PER_UNIT } from '@fleetmesh/market'
 import { fleetScenario, percentile, scaleJobs, scaleScenario, simulate } from '@fleetmesh/sim'
-import { measureMessageCost } from './sim-cost.js'
+import { measureCopyCost, measureMessageCost } from './sim-cost.js'
 import { measureRealMesh } from './sim-real.js'
 import type { Scenario, SimFigures, SimulateOptions } from '@fleetmesh/sim'
 import type { RealFigures } from './sim-real.js'
@@ -54,6 +55,9 @@ const { values } = parseArgs({
     'skip-calibration': { type: 'boolean', default: false },
     'processing-ms': { type: 'string' },
     'receipt-units': { type: 'string' },
+    'send-ms': { type: 'string' },
+    'dht-lookup-ms': { type: 'string' },
+    'dht-rpc-ms': { type: 'string' },
     'market-units': { type: 'string' },
     model: { type: 'string', default: 'main' },
     seeds: { type: 'string', default: '3' },
@@ -90,18 +94,34 @@ const SCALE_PROBES = 15
 /** This machine's cores (bench/scale ran here: its load average over them is the slowdown of its processes' CPU). */
 const CORES = availableParallelism()
 
-let measured: { plainMs: number, entryUnits: number, marketUnits: number } | undefined
+/** The measured CPU costs the calibration's scenarios take (ms on an idle core; units of `processingMs`). */
+interface Costs { processingMs: number, sendMs: number, receiptUnits: number, marketUnits: number, dhtLookupMs: number, dhtRpcMs: number }
+let measured: Costs | undefined
 /**
- * CPU of one gossip message at one node on an idle core, ms, and a ledger
- * entry's in units of it: `--processing-ms` and `--receipt-units`, or
- * measured once with real nodes (bench/sim-cost.ts).
+ * CPU of one gossip copy at its receiver and at its sender on an idle core,
+ * ms, a ledger entry's and a market message's in units of the first:
+ * `--processing-ms`, `--send-ms`, `--receipt-units`, `--market-units`, or
+ * measured once with real nodes (bench/sim-cost.ts) for those not given.
  */
-async function idleMessageCost (): Promise<{ plainMs: number, entryUnits: number, marketUnits: number }> {
-  if (values['processing-ms'] != null && values['receipt-units'] != null && values['market-units'] != null) return { plainMs: Number(values['processing-ms']), entryUnits: Number(values['receipt-units']), marketUnits: Number(values['market-units']) }
+async function idleMessageCost (): Promise<Costs> {
+  const given = ['processing-ms', 'send-ms', 'receipt-units', 'market-units', 'dht-lookup-ms', 'dht-rpc-ms'] as const
+  if (given.every(k => values[k] != null)) return { processingMs: Number(values['processing-ms']), sendMs: Number(values['send-ms']), receiptUnits: Number(values['receipt-units']), marketUnits: Number(values['market-units']), dhtLookupMs: Number(values['dht-lookup-ms']), dhtRpcMs: Number(values['dht-rpc-ms']) }
   if (measured == null) {
     const m = await measureMessageCost()
-    measured = { plainMs: Number(values['processing-ms'] ?? m.cpuMsPerCopy), entryUnits: Number(values['receipt-units'] ?? m.entryCpuMsPerCopy / m.cpuMsPerCopy), marketUnits: Number(values['market-units'] ?? 1 + m.envelopeOpenMs / m.cpuMsPerCopy) }
-    process.stderr.write(`measured CPU per copy: gossip message ${round(m.cpuMsPerCopy)} ms, ledger entry ${round(m.entryCpuMsPerCopy)} ms; a market envelope's check ${round(m.envelopeOpenMs)} ms (${m.messages} messages to ${m.receivers} receivers, load ${round(loadavg()[0] as number)})\n`)
+    const c = await measureCopyCost()
+    const receive = Number(values['processing-ms'] ?? c.receiveMsPerCopy)
+    const send = Number(values['send-ms'] ?? c.sendMsPerCopy)
+    measured = {
+      processingMs: receive,
+      sendMs: send,
+      // one process: an entry's copy is its send and its receipt
+      receiptUnits: Number(values['receipt-units'] ?? Math.max(1, (m.entryCpuMsPerCopy - send) / receive)),
+      marketUnits: Number(values['market-units'] ?? 1 + m.envelopeOpenMs / receive),
+      // the requester's CPU until the first provider: one process's CPU to the first provider less the station's share
+      dhtLookupMs: Number(values['dht-lookup-ms'] ?? Math.max(0, m.lookupToFirstMs - c.lookupServerMs)),
+      dhtRpcMs: Number(values['dht-rpc-ms'] ?? c.lookupServerMs)
+    }
+    process.stderr.write(`measured CPU per copy (load ${round(loadavg()[0] as number)}): receive ${round(c.receiveMsPerCopy)} ms, send ${round(c.sendMsPerCopy)} ms (two processes); a ledger entry ${round(m.entryCpuMsPerCopy)} ms and a plain message ${round(m.cpuMsPerCopy)} ms (one process); a market envelope's check ${round(m.envelopeOpenMs)} ms; a lookup ${round(m.lookupToFirstMs)} ms to its first provider (one process), ${round(c.lookupClientMs)} ms at its requester in all, ${round(c.lookupServerMs)} ms at the station (wall p50 ${round(c.lookupWallMs)} ms)\n`)
   }
   return measured
 }
@@ -207,11 +227,15 @@ async function calibration (): Promise<Record<string, unknown>> {
         // CPU per message: measured on an idle core, slowed by the run's load (its runnable processes sharing this machine's cores)
         const slowdown = Math.max(1, (real.loadAverage1m ?? CORES) / CORES)
         const cost = await idleMessageCost()
-        const processingMs = cost.plainMs * slowdown
+        const processingMs = cost.processingMs * slowdown
         // the vehicles' measured connections beyond their two bootstrap stations; the code's bid path (--model)
         const extraVehicleLinks = Math.max(0, (real.vehicleConnections ?? 2) - 2)
-        const model: Partial<Scenario> = values.model === 'relay' ? { vehiclesOnBidsTopic: false, pingBidders: false, stationsFullyConnected: true } : {}
-        const scenario = (wakeMs: number): Scenario => { const sc = { ...scaleScenario(n, processingMs), ...model, extraVehicleLinks, receiptsPerLease: real.receiptsPerLease, receiptUnits: cost.entryUnits, marketUnits: cost.marketUnits, wakeMs }; return setupMs != null ? { ...sc, workers: { ...sc.workers, setupMs } } : sc }
+        const model: Partial<Scenario> = values.model === 'relay' ? { vehiclesOnBidsTopic: false, pingBidders: false } : {}
+        // the stations met every station when their measured connections, less their vehicles' links, reach most of the other stations
+        const stations = Math.max(2, Math.round(n / 10))
+        const stationPeers = (real.stationConnections ?? 0) - (real.vehicleConnections ?? 2) * (n - stations) / stations
+        const stationsFullyConnected = stationPeers >= 0.8 * (stations - 1)
+        const scenario = (wakeMs: number): Scenario => { const sc = { ...scaleScenario(n, processingMs), ...model, stationsFullyConnected, extraVehicleLinks, receiptsPerLease: real.receiptsPerLease, receiptUnits: cost.receiptUnits, marketUnits: cost.marketUnits, sendMs: cost.sendMs * slowdown, dhtLookupMs: cost.dhtLookupMs * slowdown, dhtRpcMs: cost.dhtRpcMs * slowdown, wakeMs }; return setupMs != null ? { ...sc, workers: { ...sc.workers, setupMs } } : sc }
         const options = { jobs: scaleJobs(scenario(0)), gossipProbes: SCALE_PROBES }
         const target = real.figures.gossipToAllP50Ms ?? real.figures.gossipToAllP99Ms ?? NaN
         const { wakeMs, figures } = await fitWake(scenario, options, target)
@@ -220,14 +244,18 @@ async function calibration (): Promise<Record<string, unknown>> {
           source: file,
           loadAverage1m: real.loadAverage1m,
           processingMs: round(processingMs),
-          processingMsIdle: round(cost.plainMs),
-          receiptUnits: round(cost.entryUnits),
+          processingMsIdle: round(cost.processingMs),
+          sendMsIdle: round(cost.sendMs),
+          dhtLookupMsIdle: round(cost.dhtLookupMs),
+          dhtRpcMsIdle: round(cost.dhtRpcMs),
+          receiptUnits: round(cost.receiptUnits),
           marketUnits: round(cost.marketUnits),
           slowdown: round(slowdown),
           wakeMs: round(wakeMs),
           leaseMs: real.leaseMs,
           receiptsPerLease: real.receiptsPerLease,
           model: values.model,
+          stationsFullyConnected,
           fittedOn: `wakeMs on ${real.figures.gossipToAllP50Ms != null ? 'gossipToAllP50Ms' : 'gossipToAllP99Ms'}`,
           connectionsMean: { station: { sim: round(figures.connectionsMean.station), real: real.stationConnections }, vehicle: { sim: round(figures.connectionsMean.vehicle), real: real.vehicleConnections } },
           jobs: figures.jobs,

@@ -66,10 +66,11 @@ export class HostCpu {
    * Runs `ms` of work of node `node` ready at virtual `t` (ms): in the first
    * gap of its host's calendar at or after `t` plus a wait (mean `wakeMs`) that is long enough.
    *
+   * @param wake - false for work that follows work of the same node at once (no new wait)
    * @returns the virtual ms the work ends
    */
-  run (node: number, ready: number, ms: number): number {
-    const t = this.wakeMs > 0 && this.rng != null ? ready + this.rng.exp(this.wakeMs) : ready + this.wakeMs
+  run (node: number, ready: number, ms: number, wake = true): number {
+    const t = !wake ? ready : this.wakeMs > 0 && this.rng != null ? ready + this.rng.exp(this.wakeMs) : ready + this.wakeMs
     const h = this.hostOf?.[node] ?? -1
     if (h < 0 || ms <= 0) return t + Math.max(0, ms)
     const starts = this.starts[h]

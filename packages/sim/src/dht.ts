@@ -35,6 +35,9 @@ import type { Connections } from './topology.js'
  *   table holds the servers it is connected to (a client joins no other
  *   server's table and learns only from its own connections), and an RPC
  *   dials exactly when the two are not connected;
+ * - CPU: a lookup's set-up at its requester (`dhtLookupMs`) and each
+ *   RPC's answer at its server (`dhtRpcMs`), when the scenario gives them
+ *   (bench/sim-cost.ts measures both);
  * - provide: the record goes to the K servers closest to the key (the
  *   lookup a real provide makes finds them; the simulator takes them from
  *   the full server list).
@@ -86,7 +89,14 @@ export class Dht {
    * @param connectedPeers - peers each node is connected to (no dial before an RPC to one of them)
    * @param connections - the connection graph, if the scenario has one
    */
-  constructor (nodes: NodeTable, net: LinkModel, rng: Rng, connectedPeers: number, connections?: Connections) {
+  /** CPU a lookup costs its requester before its first RPCs (kad-dht's query set-up), ms */
+  private readonly lookupMs: number
+  /** CPU a server spends answering one RPC (provider store, closer peers, the stream), ms; 0: the link model's processingMs */
+  private readonly rpcMs: number
+
+  constructor (nodes: NodeTable, net: LinkModel, rng: Rng, connectedPeers: number, connections?: Connections, cost: { lookupMs?: number, rpcMs?: number } = {}) {
+    this.lookupMs = cost.lookupMs ?? 0
+    this.rpcMs = cost.rpcMs ?? 0
     this.nodes = nodes
     this.net = net
     this.connectedPeers = connectedPeers
@@ -195,14 +205,14 @@ export class Dht {
         if (online[p] !== 1 || this.net.lost(src, p, rng)) t = now + DHT_RPC_TIMEOUT_MS
         else {
           // kad-dht opens a stream per RPC: the protocol negotiation, then the request and its answer
-          t = now + (1 + STREAM_ROUND_TRIPS) * this.net.roundTrip(src, p, rng)
+          t = now + (1 + STREAM_ROUND_TRIPS) * this.net.roundTrip(src, p, rng) + this.rpcMs
           const dial = this.connections != null ? !this.connections.connected(src, p) : rng.chance(dialShare)
           if (dial) for (let d = 0; d < DIAL_ROUND_TRIPS; d++) t += this.net.roundTrip(src, p, rng)
         }
         q.push(p * KAD_DISJOINT_PATHS + path, t)
       }
     }
-    for (let p = 0; p < KAD_DISJOINT_PATHS; p++) launch(p, 0)
+    for (let p = 0; p < KAD_DISJOINT_PATHS; p++) launch(p, this.lookupMs)
     while (q.length > 0) {
       const t = q.peekValue() as number
       const v = q.pop() as number

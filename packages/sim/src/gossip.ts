@@ -178,6 +178,8 @@ export interface Dissemination {
   arrival: Float64Array
   /** time each subscriber finished validating it (its delivery to the node's application; the publisher: `t0`), ms; Infinity where it never arrived */
   handled: Float64Array
+  /** virtual ms the publisher's last first-round copy left it (its publish call returns): `t0` plus its signing and sends */
+  publishedAt: number
   /** bytes sent by all nodes (messages, IHAVE, IWANT) */
   bytes: number
   /** message copies sent */
@@ -226,6 +228,10 @@ export function disseminate (mesh: TopicMesh, nodes: NodeTable, net: LinkModel, 
   const offThread = options.offThreadMs ?? 0
   // the publisher signs and sends on its host's CPU
   const sendAt = options.sentAt ?? net.cpu.run(origin, t0, proc)
+  // each copy a node sends costs it `net.sendMs` (encoding, noise, yamux): a block of its host's CPU after its validation, the j-th copy leaving at the j-th slot
+  const sendMs = net.sendMs
+  let publishedAt = sendAt
+  const sendBlock = (g: number, at: number, k: number): number => sendMs > 0 && k > 0 ? net.cpu.run(g, at, k * sendMs, false) - k * sendMs : at
   const send = (u: number, v: number, at: number, extra: number): void => {
     const gu = mesh.members[u]; const gv = mesh.members[v]
     bytes += size + extra
@@ -235,11 +241,11 @@ export function disseminate (mesh: TopicMesh, nodes: NodeTable, net: LinkModel, 
     if (t < arrival[v]) { arrival[v] = t; from[v] = u; q.push(v, t) }
   }
 
-  const sendFrom = (g: number, v: number): void => {
+  const sendFrom = (g: number, v: number, departs = sendAt): void => {
     bytes += size
     copies++
     if (net.lost(g, mesh.members[v], rng)) return
-    const t = sendAt + net.latency(g, mesh.members[v], rng)
+    const t = departs + net.latency(g, mesh.members[v], rng)
     if (t < arrival[v]) { arrival[v] = t; q.push(v, t) }
   }
   const gossipFrom = (u: number, t: number): void => {
@@ -273,10 +279,14 @@ export function disseminate (mesh: TopicMesh, nodes: NodeTable, net: LinkModel, 
     // a publisher outside the topic (fanout, floodPublish): its connected topic peers, or D of them
     const conns = mesh.connections
     if (conns != null) {
+      const targets: number[] = []
       for (let k = 0; k < conns.degree(origin); k++) {
         const v = mesh.local[conns.peer(origin, k)]
-        if (v >= 0 && online[mesh.members[v]] === 1) sendFrom(origin, v)
+        if (v >= 0 && online[mesh.members[v]] === 1) targets.push(v)
       }
+      const start = sendBlock(origin, sendAt, targets.length)
+      publishedAt = start + targets.length * sendMs
+      targets.forEach((v, j) => { sendFrom(origin, v, start + (j + 1) * sendMs) })
     } else {
       const n = Math.min(s, Math.max(GOSSIP_D, options.connectedPeers))
       for (let k = 0; k < n; k++) {
@@ -288,16 +298,20 @@ export function disseminate (mesh: TopicMesh, nodes: NodeTable, net: LinkModel, 
     arrival[o] = t0
     handled[o] = t0
     done[o] = 1
-    if (options.target === origin) return { arrival, handled, bytes, copies }
+    if (options.target === origin) return { arrival, handled, publishedAt, bytes, copies }
     // floodPublish: every connected topic peer (the mesh peers first, then the others)
     const base = o * mesh.stride
+    const connected = mesh.connectedPeers(o)
+    const firstCopies = mesh.degree[o] + (connected != null ? connected.filter(v => !mesh.has(o, v)).length : 0)
+    const start = sendBlock(origin, sendAt, firstCopies)
+    publishedAt = start + firstCopies * sendMs
+    let j = 0
     for (let k = 0; k < mesh.degree[o]; k++) {
       const v = resolve(mesh.adj[base + k], t0)
-      if (v >= 0 && v !== o) send(o, v, sendAt, 0)
+      if (v >= 0 && v !== o) send(o, v, start + (++j) * sendMs, 0)
     }
-    const connected = mesh.connectedPeers(o)
     if (connected != null) {
-      for (const v of connected) if (online[mesh.members[v]] === 1 && !mesh.has(o, v)) send(o, v, sendAt, 0)
+      for (const v of connected) if (online[mesh.members[v]] === 1 && !mesh.has(o, v)) send(o, v, start + (++j) * sendMs, 0)
     } else {
       const extra = Math.min(s - 1, options.connectedPeers) - mesh.degree[o]
       for (let k = 0; k < extra; k++) {
@@ -317,18 +331,21 @@ export function disseminate (mesh: TopicMesh, nodes: NodeTable, net: LinkModel, 
     handled[u] = at
     if (options.target != null && mesh.members[u] === options.target) break
     const base = u * mesh.stride
+    // its copies: every mesh peer but the source
+    const start = sendBlock(mesh.members[u], at, mesh.degree[u] - (from[u] >= 0 && mesh.has(u, from[u]) ? 1 : 0))
+    let j = 0
     for (let k = 0; k < mesh.degree[u]; k++) {
       const v = resolve(mesh.adj[base + k], t)
       if (v < 0 || v === from[u] || done[v] === 1) {
         // gossipsub still sends to a mesh peer that already has it (it cannot know); only the source is skipped
-        if (v >= 0 && v !== from[u]) { bytes += size; copies++ }
+        if (v >= 0 && v !== from[u]) { bytes += size; copies++; j++ }
         continue
       }
-      send(u, v, at, 0)
+      send(u, v, start + (++j) * sendMs, 0)
     }
     gossipFrom(u, t)
   }
-  return { arrival, handled, bytes, copies }
+  return { arrival, handled, publishedAt, bytes, copies }
 }
 
 /** Time from `t0` until every online subscriber had the message (validated it) (Infinity if one never did), and the share of online subscribers reached. */

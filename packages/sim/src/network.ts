@@ -16,6 +16,8 @@ import type { LinkClass, ResolvedScenario } from './scenario.js'
  */
 export class LinkModel {
   readonly processingMs: number
+  /** CPU a node spends on each gossip copy it sends, ms (the scenario's `sendMs`) */
+  readonly sendMs: number
   /** the hosts' CPU calendars (no sharing unless given) */
   readonly cpu: HostCpu
   private readonly nodes: NodeTable
@@ -26,6 +28,7 @@ export class LinkModel {
     this.nodes = nodes
     this.links = s.links
     this.processingMs = s.processingMs
+    this.sendMs = s.sendMs
     this.cpu = cpu
   }
 

@@ -84,6 +84,12 @@ export interface Scenario {
   links: LinkClasses
   /** CPU time per message a node handles, ms @default PROCESSING_MS (0.5) */
   processingMs?: number
+  /** CPU a findProviders costs its requester before its first RPCs (kad-dht's query set-up), ms @default 0 */
+  dhtLookupMs?: number
+  /** CPU a DHT server spends answering one RPC, ms, beyond the round trip's `processingMs` @default 0 */
+  dhtRpcMs?: number
+  /** CPU a node spends on each gossip copy it sends (encoding, noise, yamux), beyond `processingMs`, ms @default 0 (counted in `processingMs`) */
+  sendMs?: number
   /** delay from a message's arrival to the earliest moment its node's process runs it, taking no CPU (a process waking on a loaded machine), ms @default 0 */
   wakeMs?: number
   /** peers each node is connected to (`random` topology) @default CONNECTED_PEERS (40) */
@@ -169,6 +175,8 @@ export function resolveScenario (s: Scenario): ResolvedScenario {
   check(s.receiptsPerLease == null || (Number.isInteger(s.receiptsPerLease) && s.receiptsPerLease >= 1), `receiptsPerLease must be a positive integer, not ${s.receiptsPerLease}`)
   check(s.marketUnits == null || s.marketUnits >= 0, `marketUnits must not be negative, not ${s.marketUnits}`)
   check(s.receiptUnits == null || s.receiptUnits >= 0, `receiptUnits must not be negative, not ${s.receiptUnits}`)
+  check((s.dhtLookupMs ?? 0) >= 0 && (s.dhtRpcMs ?? 0) >= 0, 'dhtLookupMs and dhtRpcMs must not be negative')
+  check(s.sendMs == null || s.sendMs >= 0, `sendMs must not be negative, not ${s.sendMs}`)
   check(s.wakeMs == null || s.wakeMs >= 0, `wakeMs must not be negative, not ${s.wakeMs}`)
   check(s.vehicleHosts == null || (Number.isInteger(s.vehicleHosts) && s.vehicleHosts >= 1), `vehicleHosts must be a positive integer, not ${s.vehicleHosts}`)
   const churn = s.churnPerHour ?? 0
@@ -179,6 +187,9 @@ export function resolveScenario (s: Scenario): ResolvedScenario {
     processingMs: s.processingMs ?? PROCESSING_MS,
     connectedPeers: s.connectedPeers ?? CONNECTED_PEERS,
     wakeMs: s.wakeMs ?? 0,
+    sendMs: s.sendMs ?? 0,
+    dhtLookupMs: s.dhtLookupMs ?? 0,
+    dhtRpcMs: s.dhtRpcMs ?? 0,
     topology: s.topology ?? 'random',
     stationsFullyConnected: s.stationsFullyConnected ?? false,
     extraVehicleLinks: s.extraVehicleLinks ?? 0,

@@ -123,7 +123,7 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
   // with vehiclesOnBidsTopic false only stations carry a region's bids (a vehicle publishes to its stations without joining)
   const bids = nodes.byRegion.map(m => new TopicMesh(s.vehiclesOnBidsTopic ? m : m.filter(x => nodes.role[x] === STATION), n, rng, meshOptions))
   const all = new TopicMesh(Array.from({ length: n }, (_, i) => i), n, rng, meshOptions)
-  const dht = new Dht(nodes, net, rng, s.connectedPeers, topology.connections)
+  const dht = new Dht(nodes, net, rng, s.connectedPeers, topology.connections, { lookupMs: s.dhtLookupMs, rpcMs: s.dhtRpcMs })
   // every node provides its region's key (a DHT client puts its record through the servers); stations also role/station
   for (let i = 0; i < n; i++) {
     dht.provide(`region/${nodes.regions[nodes.region[i]]}`, i)
@@ -224,16 +224,18 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
     receiptCount += s.receiptsPerLease
     if (nodes.online[l.requester] !== 1) return
     if (sets != null) {
-      // the lease's entries (its receipt, and with receiptsPerLease > 1 those of its micro-batches), each countersigned and gossiped on its own
+      // the lease's entries (its receipt, and with receiptsPerLease > 1 those of its micro-batches), each countersigned and gossiped on its own, one after the other (the settlement awaits each add: its checks and its publish)
+      let prev = at
       for (let e = 0; e < s.receiptsPerLease; e++) {
         const r = makeReceipt({ jobId: e === 0 ? l.jobId : `${l.jobId}/${e}`, shardIndex: l.shardIndex, replica: l.replica, requester: nodes.names[l.requester], worker: nodes.names[l.worker], units: l.units, pricePerUnit: l.price, startedAt: EPOCH_MS + l.startedAt, finishedAt: EPOCH_MS + q.now })
         const index = sets.create(r)
         jobOf[index] = l.jobId
-        const signed = e === 0 ? at : net.cpu.run(l.requester, at, receiptOnThread) + receiptOffThread
+        const signed = e === 0 ? at : net.cpu.run(l.requester, prev, receiptOnThread) + receiptOffThread
         created[index] = signed
         holders[index] = 0
         convergedAt[index] = NaN
         const d = disseminate(all, nodes, net, rng, l.requester, signed, { dataBytes: RECEIPT_ENTRY_BYTES, connectedPeers: s.connectedPeers, processingMs: receiptOnThread, offThreadMs: receiptOffThread })
+        prev = d.publishedAt
         bytes += d.bytes
         by.receipts += d.bytes
         for (let i = 0; i < all.size; i++) if (Number.isFinite(d.handled[i])) q.schedule(d.handled[i], RECEIPT_ARRIVE, all.members[i], index)
