@@ -105,3 +105,21 @@ describe('bench/scale variants: the bid path, the entries of a settlement, the w
     await assert.rejects(simulate({ ...base, wakeMs: -1 }), (err: any) => err.name === 'SimConfigError' && /wakeMs/.test(err.message))
   })
 })
+
+describe('per-copy send CPU', () => {
+  it('holds the sender\'s host for each copy, and the publish returns after the last', () => {
+    const s = resolveScenario({ ...scaleScenario(100), processingMs: 1, sendMs: 0.5 })
+    const rng = new Rng(3)
+    const nodes = new NodeTable(s, rng)
+    const { connections, hostOf, hosts } = buildTopology(s, nodes)
+    const mesh = new TopicMesh(Array.from({ length: 100 }, (_, i) => i), 100, rng, { connections, degreeOf: n => nodes.role[n] === STATION ? s.gossipDegree.station : s.gossipDegree.vehicle })
+    const cpu = new HostCpu(hostOf, hosts)
+    const d = disseminate(mesh, nodes, new LinkModel(s, nodes, cpu), rng, 0, 0, { dataBytes: 100, connectedPeers: s.connectedPeers, ihave: false })
+    const copies = connections?.degree(0) ?? 0
+    assert.ok(copies > 10, `station 0 floods ${copies} peers`)
+    assert.ok(Math.abs(d.publishedAt - (1 + copies * 0.5)) < 1e-9, `published at ${d.publishedAt} ms: signing, then ${copies} copies of 0.5 ms`)
+    const free = disseminate(mesh, nodes, new LinkModel({ ...s, sendMs: 0 }, nodes, new HostCpu(hostOf, hosts)), rng, 0, 0, { dataBytes: 100, connectedPeers: s.connectedPeers, ihave: false })
+    assert.ok(reachOf(d, mesh, nodes, 0).allMs > reachOf(free, mesh, nodes, 0).allMs, 'sending costs time to all')
+    assert.ok(cpu.busyMs[0] >= copies * 0.5, 'host 0 spent the sends')
+  })
+})
