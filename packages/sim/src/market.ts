@@ -17,10 +17,13 @@ import type { AuctionBid, AuctionTerms, PlannedAward, WorkerSituation } from '@f
  *    then publishes it on its region's offers topic ({@link disseminate});
  * 2. each worker the offer reaches decides with `decideBid` (its price
  *    policy, held leases, vehicle availability, deadline); a bid is checked
- *    with `checkBidFields` and gossiped on the region's bids topic; a
- *    refusal with a NoBid code goes to the requester over a direct stream;
- * 3. the requester takes bids and refusals in arrival order, measures
- *    each bidder's RTT (one round trip, `pendingRtt` until then), asks
+ *    with `checkBidFields` and gossiped on the region's bids topic (with
+ *    `vehiclesOnBidsTopic` false, a vehicle publishes it to its stations
+ *    without joining the topic); a refusal with a NoBid code goes to the
+ *    requester over a direct stream;
+ * 3. the requester takes bids and refusals in arrival order, pings each
+ *    bidder it is connected to (unless `pingBidders` is false: it knows
+ *    their RTTs; `pendingRtt` until the ping returns), asks
  *    `shouldAwardEarly` after each, and at the latest at the end of the
  *    bid window plans with `planAwards`; slots left open are planned again
  *    at the end of each re-offer window (REOFFER_WINDOW_MS, doubling up
@@ -35,9 +38,13 @@ import type { AuctionBid, AuctionTerms, PlannedAward, WorkerSituation } from '@f
  * costs the scenario's `marketUnits` × `processingMs` (signed envelope and
  * certificate checks, sealing).
  *
- * The bids' gossip delay to the requester is taken from one dissemination
- * from the requester over the bids mesh (links are symmetric in the
- * model, so the delay from a worker to the requester has the same law).
+ * Each node on a CPU of its own (a field fleet): the bids' gossip delay to
+ * the requester is taken from one dissemination from the requester over
+ * the bids mesh (links are symmetric in the model, so the delay from a
+ * worker to the requester has the same law). On shared hosts (bench/scale)
+ * every bid spreads on its own, their validations queueing on the hosts'
+ * CPU, and every step of a direct exchange waits for its host
+ * ({@link runOffers} runs jobs submitted at once together).
  */
 
 /** The simulator's epoch: virtual time 0 is this wall-clock ms (the market's checks compare deadlines with ms since the epoch). */
