@@ -2,35 +2,47 @@
  * bench/sim: the discrete-event simulator (@fleetmesh/sim).
  *
  * (a) Calibration: the simulator runs `scaleScenario(n)` — the scenario of
- *     `bench/scale.ts` — for each calibration size and prints its figures
- *     beside the real ones with their ratio (sim ÷ real; goal 0.75..1.25)
- *     for gossipToAllP50Ms (when given), gossipToAllP99Ms, findProvidersSuccess, findProvidersP50Ms,
- *     offerToAwardsP50Ms and receiptConvergenceMs. The real figures come
- *     from `--real <scale.json>` (bench/scale.ts `--out`: figures keyed
- *     n50/n100/n200, at the top level or under `figures`), or, without
- *     one, from a real mesh of `--real-mesh` nodes started here
- *     (bench/sim-real.ts), simulated at the same size. The simulator's one
- *     free parameter, `processingMs` (CPU per message per node: on one
- *     machine it stands for the nodes' contention for its cores), is fitted
- *     per size on gossipToAllP50Ms (the median: a p99 of a few probes is
- *     one outlier; gossipToAllP99Ms when the file has no median); the
- *     other figures are predictions. The
- *     real mesh's mean connection count (`connectionsPerNode`, when the
- *     file has it) is the simulator's `connectedPeers`.
+ *     `bench/scale.ts`: its bootstrap connections, its processes (stations
+ *     in one, vehicles over four), its gossip degrees, its two-shard jobs
+ *     submitted by each region's first station at once, its 15 gossip
+ *     probes — and prints its figures beside the real ones with their
+ *     ratio (sim ÷ real; goal 0.75..1.25), each measured as bench/scale
+ *     measures it: gossipToAllP50Ms / P99Ms (publish to the last node),
+ *     findProvidersSuccess / P50Ms, offerToAwardsP50Ms (beyond the bid
+ *     window) and receiptConvergenceMs (per job from its settlement, p50).
+ *     The real figures come from `--real <scale.json>[,<scale.json>…]`
+ *     (bench/scale.ts `--out`: figures keyed n50/n100/n200, the gossip
+ *     median and connection counts from its `runs`), or, without one, from
+ *     a real mesh of `--real-mesh` nodes started here (bench/sim-real.ts),
+ *     simulated at the same size with random connections. The simulator's
+ *     one free parameter, `processingMs` (CPU of one plain gossip message
+ *     on a host's thread, on the loaded machine), is fitted per run on
+ *     gossipToAllP50Ms (gossipToAllP99Ms when the file has no median); the
+ *     other figures are predictions, each the median over `--seeds` runs.
+ *     `--model relay` simulates the bid
+ *     path where vehicles send their bids to their stations without joining
+ *     the bids topic, requesters know their bidders' RTTs (no ping in the
+ *     window); `main` (default) the path where every vehicle carries its
+ *     region's bids. The stations are taken to be connected to every
+ *     other station when the file's station connection count says so.
  * (b) Scale: `fleetScenario(n)` (regions of ~5,000 nodes, one station in
  *     ten, field links, 5 % churn per hour, one hour) for each `--sizes`
  *     size: offer reach, offer to awards, receipt convergence, bytes per
  *     node per hour, wall time and RSS.
  *
  * Prints one JSON object with a `figures` object; `--out <file>` writes it
- * there too. Run: npm run bench:sim -- [--real scale.json] [--real-mesh 24] [--real-runs 10]
- * [--calibrate 100,200] [--sizes 10000,100000] [--skip-calibration]
+ * there too. Run: npm run bench:sim -- [--real scale.json[,scale.json]] [--real-mesh 24] [--real-runs 10]
+ * [--calibrate 100,200] [--sizes 10000,100000] [--skip-calibration] [--processing-ms 0.27 --send-ms 0.12 --receipt-units 2.8 --market-units 1.4 --dht-lookup-ms 48 --dht-rpc-ms 6.4] [--model main|relay] [--seeds 3]
  */
 import { writeFileSync, readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { fleetScenario, scaleScenario, simulate } from '@fleetmesh/sim'
+import { availableParallelism, loadavg } from 'node:os'
+import { basename } from 'node:path'
+import { DEFAULT_MS_PER_UNIT } from '@fleetmesh/market'
+import { fleetScenario, percentile, scaleJobs, scaleScenario, simulate } from '@fleetmesh/sim'
+import { measureCopyCost, measureMessageCost } from './sim-cost.js'
 import { measureRealMesh } from './sim-real.js'
-import type { SimFigures } from '@fleetmesh/sim'
+import type { Scenario, SimFigures, SimulateOptions } from '@fleetmesh/sim'
 import type { RealFigures } from './sim-real.js'
 
 const { values } = parseArgs({
@@ -41,6 +53,14 @@ const { values } = parseArgs({
     calibrate: { type: 'string', default: '100,200' },
     sizes: { type: 'string', default: '10000,100000' },
     'skip-calibration': { type: 'boolean', default: false },
+    'processing-ms': { type: 'string' },
+    'receipt-units': { type: 'string' },
+    'send-ms': { type: 'string' },
+    'dht-lookup-ms': { type: 'string' },
+    'dht-rpc-ms': { type: 'string' },
+    'market-units': { type: 'string' },
+    model: { type: 'string', default: 'main' },
+    seeds: { type: 'string', default: '3' },
     out: { type: 'string' }
   }
 })
@@ -48,22 +68,94 @@ const { values } = parseArgs({
 const COMPARED = ['gossipToAllP50Ms', 'gossipToAllP99Ms', 'findProvidersSuccess', 'findProvidersP50Ms', 'offerToAwardsP50Ms', 'receiptConvergenceMs'] as const
 type Compared = typeof COMPARED[number]
 
+/**
+ * The simulator's figure that measures what bench/scale's figure of the
+ * same name measures: its offer to awards is beyond the bid window, its
+ * receipt convergence per job from the settlement (p50 over jobs).
+ */
+const SCALE_MEASURE: Record<Compared, keyof SimFigures> = {
+  gossipToAllP50Ms: 'gossipToAllP50Ms',
+  gossipToAllP99Ms: 'gossipToAllP99Ms',
+  findProvidersSuccess: 'findProvidersSuccess',
+  findProvidersP50Ms: 'findProvidersP50Ms',
+  offerToAwardsP50Ms: 'offerToAwardsBeyondWindowP50Ms',
+  receiptConvergenceMs: 'receiptConvergenceJobP50Ms'
+}
+
+/** The same for bench/sim-real.ts's in-process mesh (submit to running; the worst job's convergence). */
+const MESH_MEASURE: Record<Compared, keyof SimFigures> = { ...SCALE_MEASURE, offerToAwardsP50Ms: 'offerToAwardsP50Ms', receiptConvergenceMs: 'receiptConvergenceMs' }
+
+/** Shards of bench/scale's job. */
+const SCALE_SHARDS = 2
+
+/** bench/scale gossip probes per size (its `--messages` default): the sim's p99 is over as many. */
+const SCALE_PROBES = 15
+
+/** This machine's cores (bench/scale ran here: its load average over them is the slowdown of its processes' CPU). */
+const CORES = availableParallelism()
+
+/** The measured CPU costs the calibration's scenarios take (ms on an idle core; units of `processingMs`). */
+interface Costs { processingMs: number, sendMs: number, receiptUnits: number, marketUnits: number, dhtLookupMs: number, dhtRpcMs: number }
+let measured: Costs | undefined
+/**
+ * CPU of one gossip copy at its receiver and at its sender on an idle core,
+ * ms, a ledger entry's and a market message's in units of the first:
+ * `--processing-ms`, `--send-ms`, `--receipt-units`, `--market-units`, or
+ * measured once with real nodes (bench/sim-cost.ts) for those not given.
+ */
+async function idleMessageCost (): Promise<Costs> {
+  const given = ['processing-ms', 'send-ms', 'receipt-units', 'market-units', 'dht-lookup-ms', 'dht-rpc-ms'] as const
+  if (given.every(k => values[k] != null)) return { processingMs: Number(values['processing-ms']), sendMs: Number(values['send-ms']), receiptUnits: Number(values['receipt-units']), marketUnits: Number(values['market-units']), dhtLookupMs: Number(values['dht-lookup-ms']), dhtRpcMs: Number(values['dht-rpc-ms']) }
+  if (measured == null) {
+    const m = await measureMessageCost()
+    const c = await measureCopyCost()
+    const receive = Number(values['processing-ms'] ?? c.receiveMsPerCopy)
+    const send = Number(values['send-ms'] ?? c.sendMsPerCopy)
+    measured = {
+      processingMs: receive,
+      sendMs: send,
+      // one process: an entry's copy is its send and its receipt
+      receiptUnits: Number(values['receipt-units'] ?? Math.max(1, (m.entryCpuMsPerCopy - send) / receive)),
+      marketUnits: Number(values['market-units'] ?? 1 + m.envelopeOpenMs / receive),
+      // the requester's CPU until the first provider: one process's CPU to the first provider less the station's share
+      dhtLookupMs: Number(values['dht-lookup-ms'] ?? Math.max(0, m.lookupToFirstMs - c.lookupServerMs)),
+      dhtRpcMs: Number(values['dht-rpc-ms'] ?? c.lookupServerMs)
+    }
+    process.stderr.write(`measured CPU per copy (load ${round(loadavg()[0] as number)}): receive ${round(c.receiveMsPerCopy)} ms, send ${round(c.sendMsPerCopy)} ms (two processes); a ledger entry ${round(m.entryCpuMsPerCopy)} ms and a plain message ${round(m.cpuMsPerCopy)} ms (one process); a market envelope's check ${round(m.envelopeOpenMs)} ms; a lookup ${round(m.lookupToFirstMs)} ms to its first provider (one process), ${round(c.lookupClientMs)} ms at its requester in all, ${round(c.lookupServerMs)} ms at the station (wall p50 ${round(c.lookupWallMs)} ms)\n`)
+  }
+  return measured
+}
+
 const round = (x: number, digits = 3): number => Number.isFinite(x) ? Number(x.toPrecision(digits)) : x
 
-/** The real figures of size `n` in a bench/scale.ts output file, if it has them. */
-function realFromFile (file: string, n: number): Partial<RealFigures> | undefined {
+/** A bench/scale.ts run of size `n` in an output file: its figures, the gossip median, connection counts and the load, if the file has them. */
+interface ScaleRun { figures: Partial<RealFigures>, stationConnections?: number, vehicleConnections?: number, loadAverage1m?: number, leaseMs?: number, receiptsPerLease?: number }
+function realFromFile (file: string, n: number): ScaleRun | undefined {
   const json = JSON.parse(readFileSync(file, 'utf8'))
-  return (json.figures ?? json)[`n${n}`]
+  const figures = (json.figures ?? json)[`n${n}`]
+  if (figures == null) return undefined
+  const run = json.runs?.[`n${n}`]
+  const p50 = run?.gossip?.toAllP50Ms
+  return {
+    figures: { ...figures, ...(typeof p50 === 'number' ? { gossipToAllP50Ms: p50 } : {}) },
+    stationConnections: run?.shape?.station?.connectionsMean,
+    vehicleConnections: run?.shape?.vehicle?.connectionsMean,
+    loadAverage1m: run?.loadAverage1m,
+    // a lease's real duration, all awarded to settled (the runner's start, the model's transfer, the inference, the results; the simulator does not model that work)
+    // the ledger entries a settled job added (receipts of leases, micro-batches and spot checks), per lease of its SHARDS
+    receiptsPerLease: run?.market?.receipts > 0 && run?.market?.timelines?.length > 0 ? Math.max(1, Math.round(run.market.receipts / run.market.timelines.length / SCALE_SHARDS)) : undefined,
+    leaseMs: percentile((run?.market?.timelines ?? []).filter((t: any) => t.settledMs > 0 && t.allAwardedMs > 0).map((t: any) => t.settledMs - t.allAwardedMs), 0.5)
+  }
 }
 
 /** Fits `processingMs` so that the simulated gossipToAllP50Ms matches `target` (proportional steps on a monotone function). */
-async function fitProcessing (n: number, target: number, connectedPeers?: number): Promise<{ processingMs: number, figures: SimFigures }> {
-  const run = async (p: number): Promise<SimFigures> => (await simulate({ ...scaleScenario(n, p), ...(connectedPeers != null ? { connectedPeers: Math.round(connectedPeers) } : {}) })).figures
+async function fitProcessing (scenario: (p: number) => Scenario, options: SimulateOptions, target: number): Promise<{ processingMs: number, figures: SimFigures }> {
+  const run = async (p: number): Promise<SimFigures> => (await simulate(scenario(p), options)).figures
   let p = 1
   let f = await run(p)
-  for (let step = 0; step < 6; step++) {
+  for (let step = 0; step < 8; step++) {
     const g = f.gossipToAllP50Ms
-    if (!(g > 0) || !Number.isFinite(target) || Math.abs(g - target) / target < 0.05) break
+    if (!(g > 0) || !Number.isFinite(target) || Math.abs(g - target) / target < 0.03) break
     // time to all ≈ hops × (processing + latency): scale the processing by the ratio
     p = Math.max(0.01, p * target / g)
     f = await run(p)
@@ -71,12 +163,49 @@ async function fitProcessing (n: number, target: number, connectedPeers?: number
   return { processingMs: p, figures: f }
 }
 
-function compare (sim: SimFigures, real: Partial<RealFigures>): Record<string, { sim: number, real: number, ratio: number, within25: boolean }> {
-  const out: Record<string, { sim: number, real: number, ratio: number, within25: boolean }> = {}
+/**
+ * Fits `wakeMs` (the per-hop wait of a process on the loaded machine, no
+ * CPU) so that the simulated gossipToAllP50Ms matches `target`: bisection
+ * on [0, target] (time to all grows with it). 0 when the CPU alone already
+ * takes longer than the target.
+ */
+async function fitWake (scenario: (wakeMs: number) => Scenario, options: SimulateOptions, target: number): Promise<{ wakeMs: number, figures: SimFigures }> {
+  const run = async (w: number): Promise<SimFigures> => await simulateSeeds(scenario(w), options)
+  let lo = 0
+  let hi = Number.isFinite(target) ? target : 0
+  let best = { wakeMs: 0, figures: await run(0) }
+  if (!(best.figures.gossipToAllP50Ms < target)) return best
+  for (let step = 0; step < 12; step++) {
+    const mid = (lo + hi) / 2
+    const f = await run(mid)
+    if (Math.abs(f.gossipToAllP50Ms - target) < Math.abs(best.figures.gossipToAllP50Ms - target)) best = { wakeMs: mid, figures: f }
+    if (Math.abs(f.gossipToAllP50Ms - target) / target < 0.01) break
+    if (f.gossipToAllP50Ms < target) lo = mid
+    else hi = mid
+  }
+  return best
+}
+
+/**
+ * The scenario run with seeds 1..`--seeds`: each compared figure is the
+ * median over the runs (a run has 15 probes and 6 jobs: one seed's p50 and
+ * p99 move with its draws), the others those of the first run.
+ */
+async function simulateSeeds (scenario: Scenario, options: SimulateOptions): Promise<SimFigures> {
+  const runs: SimFigures[] = []
+  for (let seed = 1; seed <= Math.max(1, Number(values.seeds)); seed++) runs.push((await simulate({ ...scenario, seed }, options)).figures)
+  const out = { ...runs[0] } as SimFigures
+  for (const k of Object.values(SCALE_MEASURE)) (out as any)[k] = percentile(runs.map(f => f[k] as number), 0.5)
+  return out
+}
+
+type Row = { sim: number, real: number, ratio: number, within25: boolean }
+function compare (sim: SimFigures, real: Partial<RealFigures>, measure: Record<Compared, keyof SimFigures>): Record<string, Row> {
+  const out: Record<string, Row> = {}
   for (const k of COMPARED) {
-    const r = real[k as Compared]
+    const r = real[k]
     if (r == null) continue
-    const sv = sim[k]
+    const sv = sim[measure[k]] as number
     const ratio = r === 0 ? (sv === 0 ? 1 : Infinity) : sv / r
     out[k] = { sim: round(sv), real: round(r), ratio: round(ratio), within25: ratio >= 0.75 && ratio <= 1.25 }
   }
@@ -87,25 +216,64 @@ async function calibration (): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {}
   const sizes = values.calibrate.split(',').map(Number).filter(n => n > 1)
   if (values.real != null) {
-    for (const n of sizes) {
-      const real = realFromFile(values.real, n)
-      if (real == null) { out[`n${n}`] = { error: `no n${n} figures in ${values.real}` }; continue }
-      const { processingMs, figures } = await fitProcessing(n, real.gossipToAllP50Ms ?? real.gossipToAllP99Ms ?? NaN, real.connectionsPerNode)
-      out[`n${n}`] = { source: values.real, processingMs: round(processingMs), compared: compare(figures, real) }
+    for (const file of values.real.split(',')) {
+      for (const n of sizes) {
+        const key = `${basename(file, '.json')}/n${n}`
+        const real = realFromFile(file, n)
+        if (real == null) continue
+        const base = scaleScenario(n)
+        // the measured lease duration as the lease's setup (its compute part at the scenario's ms per unit kept)
+        const setupMs = real.leaseMs != null && Number.isFinite(real.leaseMs) ? Math.max(0, real.leaseMs - DEFAULT_MS_PER_UNIT * Math.max(...base.job.shardUnits)) : undefined
+        // CPU per message: measured on an idle core, slowed by the run's load (its runnable processes sharing this machine's cores)
+        const slowdown = Math.max(1, (real.loadAverage1m ?? CORES) / CORES)
+        const cost = await idleMessageCost()
+        const processingMs = cost.processingMs * slowdown
+        // the vehicles' measured connections beyond their two bootstrap stations; the code's bid path (--model)
+        const extraVehicleLinks = Math.max(0, (real.vehicleConnections ?? 2) - 2)
+        const model: Partial<Scenario> = values.model === 'relay' ? { vehiclesOnBidsTopic: false, pingBidders: false } : {}
+        // the stations met every station when their measured connections, less their vehicles' links, reach most of the other stations
+        const stations = Math.max(2, Math.round(n / 10))
+        const stationPeers = (real.stationConnections ?? 0) - (real.vehicleConnections ?? 2) * (n - stations) / stations
+        const stationsFullyConnected = stationPeers >= 0.8 * (stations - 1)
+        const scenario = (wakeMs: number): Scenario => { const sc = { ...scaleScenario(n, processingMs), ...model, stationsFullyConnected, extraVehicleLinks, receiptsPerLease: real.receiptsPerLease, receiptUnits: cost.receiptUnits, marketUnits: cost.marketUnits, sendMs: cost.sendMs * slowdown, dhtLookupMs: cost.dhtLookupMs * slowdown, dhtRpcMs: cost.dhtRpcMs * slowdown, wakeMs }; return setupMs != null ? { ...sc, workers: { ...sc.workers, setupMs } } : sc }
+        const options = { jobs: scaleJobs(scenario(0)), gossipProbes: SCALE_PROBES }
+        const target = real.figures.gossipToAllP50Ms ?? real.figures.gossipToAllP99Ms ?? NaN
+        const { wakeMs, figures } = await fitWake(scenario, options, target)
+        const compared = compare(figures, real.figures, SCALE_MEASURE)
+        out[key] = {
+          source: file,
+          loadAverage1m: real.loadAverage1m,
+          processingMs: round(processingMs),
+          processingMsIdle: round(cost.processingMs),
+          sendMsIdle: round(cost.sendMs),
+          dhtLookupMsIdle: round(cost.dhtLookupMs),
+          dhtRpcMsIdle: round(cost.dhtRpcMs),
+          receiptUnits: round(cost.receiptUnits),
+          marketUnits: round(cost.marketUnits),
+          slowdown: round(slowdown),
+          wakeMs: round(wakeMs),
+          leaseMs: real.leaseMs,
+          receiptsPerLease: real.receiptsPerLease,
+          model: values.model,
+          stationsFullyConnected,
+          fittedOn: `wakeMs on ${real.figures.gossipToAllP50Ms != null ? 'gossipToAllP50Ms' : 'gossipToAllP99Ms'}`,
+          connectionsMean: { station: { sim: round(figures.connectionsMean.station), real: real.stationConnections }, vehicle: { sim: round(figures.connectionsMean.vehicle), real: real.vehicleConnections } },
+          jobs: figures.jobs,
+          unplacedJobs: figures.unplacedJobs,
+          compared
+        }
+        process.stderr.write(`${key} (load ${String(real.loadAverage1m)}, processingMs ${round(processingMs)}, wakeMs ${round(wakeMs)}): ${Object.entries(compared).map(([k, r]) => `${k} ${r.sim} / ${r.real} = ${r.ratio}`).join('; ')}\n`)
+      }
     }
     return out
   }
-  // no bench/scale.ts figures yet: a real mesh of --real-mesh nodes, and the simulator at that size
+  // no bench/scale.ts figures: a real mesh of --real-mesh nodes (each joining through node 0 and dialling a few others), and the simulator at that size
   const m = Number(values['real-mesh'])
   const runs = Number(values['real-runs'])
   const real = await measureRealMesh(m, { probes: runs, lookups: runs * 2, jobs: runs })
-  const { processingMs, figures } = await fitProcessing(m, real.gossipToAllP50Ms, real.connectionsPerNode)
-  out[`n${m}`] = { source: `real mesh of ${m} nodes in this process`, processingMs: round(processingMs), connectedPeers: round(real.connectionsPerNode), compared: compare(figures, real) }
-  // the calibration sizes, simulated with the fitted processing scaled by nodes per core (one machine, same cores)
-  for (const n of sizes) {
-    const f = (await simulate(scaleScenario(n, processingMs * n / m))).figures
-    out[`n${n}`] = { source: `simulated only (processingMs ${round(processingMs)} × ${n}/${m}); no real figures (pass --real)`, sim: Object.fromEntries(COMPARED.map(k => [k, round(f[k])])) }
-  }
+  const meshScenario = (p: number): Scenario => ({ ...scaleScenario(m, p), topology: 'random', connectedPeers: Math.round(real.connectionsPerNode), jobsPerHour: 600, gossipDegree: undefined })
+  const { processingMs, figures } = await fitProcessing(meshScenario, {}, real.gossipToAllP50Ms)
+  out[`n${m}`] = { source: `real mesh of ${m} nodes in this process`, processingMs: round(processingMs), connectedPeers: round(real.connectionsPerNode), compared: compare(figures, real, MESH_MEASURE) }
   return out
 }
 

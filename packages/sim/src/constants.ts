@@ -80,7 +80,10 @@ export const PROCESSING_MS = 0.5
  * of `processingMs` (one unit: a forward, which checks one gossipsub
  * signature). A market message is a signed envelope with a device
  * certificate: every hop's topic validator checks the envelope signature
- * and the certificate's, and its author signs it (3 units).
+ * and the certificate's, and its author signs it (3 units, assumed).
+ * bench/sim-cost.ts measures the envelope's check at 0.4 plain messages
+ * (the certificate's comes from the validator's cache): 1.4 units, which
+ * the calibration uses.
  */
 export const MARKET_MESSAGE_UNITS = 3
 
@@ -89,8 +92,11 @@ export const MARKET_MESSAGE_UNITS = 3
  * `processingMs`: gossipsub's own check, and the ledger's check of the
  * worker's signature and the requester's countersignature (the
  * certificates come from its verification cache) — about as much again
- * (2 units). The calibration (bench/sim.ts) puts a received receipt at
- * about twice a plain message.
+ * (2 units). bench/sim-cost.ts measures a ledger entry (a credit grant,
+ * one signature) at 2.4 plain messages per copy on this machine; the
+ * calibration uses the measured figure. The ledger's signature checks run
+ * in libuv's thread pool: one unit holds the node's thread, the rest only
+ * delays the entry's delivery and forward.
  */
 export const RECEIPT_UNITS = 2
 
@@ -111,3 +117,29 @@ export const RECEIPT_SAMPLE = 20
 
 /** Ms in an hour. */
 export const HOUR_MS = 60 * 60 * 1000
+
+/** Worker processes bench/scale spreads its vehicles over (its `--processes` default); the stations run in the bench process. */
+export const SCALE_VEHICLE_HOSTS = 4
+
+/** bench/scale's bid window (its `--bid-window` default), ms. */
+export const SCALE_BID_WINDOW_MS = 300
+
+/** bench/scale's job rounds (its `--jobs` default): each region's first station submits once per round. */
+export const SCALE_JOB_ROUNDS = 3
+
+/** Virtual ms between the simulated rounds of bench/scale's jobs (a real round lasts until its jobs settled: 10–30 s on the shared machine). */
+export const SCALE_ROUND_MS = 20_000
+
+/**
+ * fleetmesh's gossipsub mesh degree by role (packages/peer
+ * `STATION_GOSSIP_DEGREE`, `VEHICLE_GOSSIP_DEGREE`; the simulator's test
+ * checks they agree): a station grafts 8 peers and accepts up to 64, a
+ * vehicle grafts its 2–3 stations.
+ */
+export const SCALE_GOSSIP_DEGREE = Object.freeze({
+  station: Object.freeze({ D: 8, Dlo: 6, Dhi: 64 }),
+  vehicle: Object.freeze({ D: 3, Dlo: 2, Dhi: 6 })
+})
+
+/** Virtual ms between the simulator's fleet-wide gossip probes (bench/scale publishes one, waits for it to reach every node, polling every 250 ms, then the next). */
+export const GOSSIP_PROBE_SPACING_MS = 1000

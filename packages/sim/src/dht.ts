@@ -5,6 +5,7 @@ import { STATION } from './nodes.js'
 import type { LinkModel } from './network.js'
 import type { NodeTable } from './nodes.js'
 import type { Rng } from './rng.js'
+import type { Connections } from './topology.js'
 
 /**
  * Kad-DHT lookups, modelled from @libp2p/kad-dht:
@@ -30,6 +31,13 @@ import type { Rng } from './rng.js'
  *   request's round trip, plus DIAL_ROUND_TRIPS round trips when the nodes
  *   are not connected already; a server that left fails after
  *   DHT_RPC_TIMEOUT_MS;
+ * - with a connection graph (bench/scale's bootstrap lists), a client's
+ *   table holds the servers it is connected to (a client joins no other
+ *   server's table and learns only from its own connections), and an RPC
+ *   dials exactly when the two are not connected;
+ * - CPU: a lookup's set-up at its requester (`dhtLookupMs`) and each
+ *   RPC's answer at its server (`dhtRpcMs`), when the scenario gives them
+ *   (bench/sim-cost.ts measures both);
  * - provide: the record goes to the K servers closest to the key (the
  *   lookup a real provide makes finds them; the simulator takes them from
  *   the full server list).
@@ -71,6 +79,7 @@ export class Dht {
   private readonly nodes: NodeTable
   private readonly net: LinkModel
   private readonly connectedPeers: number
+  private readonly connections?: Connections
   /** key id → the K servers closest to it (where its records go) and the providers */
   private readonly records = new Map<number, { holders: Set<number>, providers: Set<number> }>()
 
@@ -78,11 +87,20 @@ export class Dht {
    * Builds the converged routing tables (model in the module docs).
    *
    * @param connectedPeers - peers each node is connected to (no dial before an RPC to one of them)
+   * @param connections - the connection graph, if the scenario has one
    */
-  constructor (nodes: NodeTable, net: LinkModel, rng: Rng, connectedPeers: number) {
+  /** CPU a lookup costs its requester before its first RPCs (kad-dht's query set-up), ms */
+  private readonly lookupMs: number
+  /** CPU a server spends answering one RPC (provider store, closer peers, the stream), ms; 0: the link model's processingMs */
+  private readonly rpcMs: number
+
+  constructor (nodes: NodeTable, net: LinkModel, rng: Rng, connectedPeers: number, connections?: Connections, cost: { lookupMs?: number, rpcMs?: number } = {}) {
+    this.lookupMs = cost.lookupMs ?? 0
+    this.rpcMs = cost.rpcMs ?? 0
     this.nodes = nodes
     this.net = net
     this.connectedPeers = connectedPeers
+    this.connections = connections
     const servers: number[] = []
     for (let i = 0; i < nodes.size; i++) if (nodes.role[i] === STATION) servers.push(i)
     this.servers = Int32Array.from(servers)
@@ -91,6 +109,17 @@ export class Dht {
     this.table = new Int32Array(nodes.size * BUCKETS * KAD_K).fill(-1)
     this.count = new Uint8Array(nodes.size * BUCKETS)
     for (let n = 0; n < nodes.size; n++) {
+      if (connections != null && nodes.role[n] !== STATION) {
+        // a client: the servers it is connected to
+        for (let k = 0; k < connections.degree(n); k++) {
+          const p = connections.peer(n, k)
+          if (nodes.role[p] !== STATION) continue
+          const b = nodes.kadId[p] >>> SHIFT
+          const c = this.count[n * BUCKETS + b]
+          if (c < KAD_K) { this.table[(n * BUCKETS + b) * KAD_K + c] = p; this.count[n * BUCKETS + b] = c + 1 }
+        }
+        continue
+      }
       for (let b = 0; b < BUCKETS; b++) {
         // K random servers of the prefix (a partial Fisher-Yates on the group itself; its order does not matter)
         const g = groups[b]
@@ -176,13 +205,14 @@ export class Dht {
         if (online[p] !== 1 || this.net.lost(src, p, rng)) t = now + DHT_RPC_TIMEOUT_MS
         else {
           // kad-dht opens a stream per RPC: the protocol negotiation, then the request and its answer
-          t = now + (1 + STREAM_ROUND_TRIPS) * this.net.roundTrip(src, p, rng)
-          if (rng.chance(dialShare)) for (let d = 0; d < DIAL_ROUND_TRIPS; d++) t += this.net.roundTrip(src, p, rng)
+          t = now + (1 + STREAM_ROUND_TRIPS) * this.net.roundTrip(src, p, rng) + this.rpcMs
+          const dial = this.connections != null ? !this.connections.connected(src, p) : rng.chance(dialShare)
+          if (dial) for (let d = 0; d < DIAL_ROUND_TRIPS; d++) t += this.net.roundTrip(src, p, rng)
         }
         q.push(p * KAD_DISJOINT_PATHS + path, t)
       }
     }
-    for (let p = 0; p < KAD_DISJOINT_PATHS; p++) launch(p, 0)
+    for (let p = 0; p < KAD_DISJOINT_PATHS; p++) launch(p, this.lookupMs)
     while (q.length > 0) {
       const t = q.peekValue() as number
       const v = q.pop() as number

@@ -1,6 +1,8 @@
 import FlatQueue from 'flatqueue'
 import { GOSSIP_D, GOSSIP_DHI, GOSSIP_DLAZY, GOSSIP_FACTOR, GOSSIP_HEARTBEAT_MS, GOSSIP_HISTORY_GOSSIP, GOSSIP_MESSAGE_OVERHEAD_BYTES, GOSSIP_MSG_ID_BYTES } from './constants.js'
 import type { LinkModel } from './network.js'
+import type { GossipDegree } from './scenario.js'
+import type { Connections } from './topology.js'
 import type { NodeTable } from './nodes.js'
 import type { Rng } from './rng.js'
 
@@ -25,6 +27,13 @@ import type { Rng } from './rng.js'
  *   (a heartbeat after the leave, the link points at a random online
  *   subscriber); until then messages sent to it are lost.
  *
+ * - connections: with a connection graph ({@link Connections}) a node
+ *   grafts, floods and sends IHAVE only to topic peers it is connected to,
+ *   and each node grafts its role's D and accepts its role's Dhi; without
+ *   one, any subscriber may be a peer;
+ * - CPU: a node's validation runs on its host's CPU (`net.cpu`), where
+ *   nodes of one process wait for each other.
+ *
  * Not modelled: peer scoring (every peer here is honest), IDONTWANT, the
  * opportunistic graft, message size on the wire beyond a fixed overhead.
  */
@@ -35,38 +44,89 @@ export class TopicMesh {
   readonly members: Int32Array
   /** local index of each node number, -1 if not subscribed */
   readonly local: Int32Array
-  /** `adj[u * GOSSIP_DHI + k]`: k-th mesh peer (local index) of u */
+  /** `adj[u * stride + k]`: k-th mesh peer (local index) of u */
   readonly adj: Int32Array
+  /** slots per subscriber in {@link adj}: the largest Dhi (GOSSIP_DHI without degrees by role) */
+  readonly stride: number
   /** mesh degree of each subscriber */
   readonly degree: Uint8Array
+  /** who is connected to whom (node numbers); undefined: any subscriber may be a peer */
+  readonly connections?: Connections
 
   /**
    * Grafts the mesh: subscribers in random order each add random peers
-   * (not at Dhi) until they hold D, as gossipsub's heartbeat does.
+   * (not at their Dhi) until they hold their D, as gossipsub's heartbeat
+   * does; with `connections`, only peers they are connected to.
    *
    * @param members - node numbers of the subscribers
    * @param nodeCount - nodes in the fleet
+   * @param options.connections - the connection graph (node numbers)
+   * @param options.degreeOf - the mesh degree of a node number @default GOSSIP_D / GOSSIP_DHI for all
    */
-  constructor (members: ArrayLike<number>, nodeCount: number, rng: Rng) {
+  constructor (members: ArrayLike<number>, nodeCount: number, rng: Rng, options: { connections?: Connections, degreeOf?: (node: number) => GossipDegree } = {}) {
     const m = Int32Array.from(members)
     this.members = m
+    this.connections = options.connections
     this.local = new Int32Array(nodeCount).fill(-1)
     for (let i = 0; i < m.length; i++) this.local[m[i]] = i
     const s = m.length
-    this.adj = new Int32Array(s * GOSSIP_DHI).fill(-1)
+    const degreeOf = options.degreeOf ?? (() => ({ D: GOSSIP_D, Dlo: GOSSIP_D, Dhi: GOSSIP_DHI }))
+    const want = new Uint8Array(s)
+    const low = new Uint8Array(s)
+    const cap = new Uint8Array(s)
+    let stride = GOSSIP_DHI
+    for (let u = 0; u < s; u++) {
+      const d = degreeOf(m[u])
+      want[u] = Math.min(d.D, s - 1)
+      low[u] = Math.min(d.Dlo, s - 1)
+      cap[u] = d.Dhi
+      stride = Math.max(stride, d.Dhi)
+    }
+    this.stride = stride
+    this.adj = new Int32Array(s * stride).fill(-1)
     this.degree = new Uint8Array(s)
-    const want = Math.min(GOSSIP_D, s - 1)
     const order = Array.from({ length: s }, (_, i) => i)
-    for (let i = s - 1; i > 0; i--) { const j = rng.int(i + 1); [order[i], order[j]] = [order[j], order[i]] }
-    for (const u of order) {
-      let tries = 0
-      while (this.degree[u] < want && tries < 64) {
-        tries++
-        const v = rng.int(s)
-        if (v === u || this.degree[v] >= GOSSIP_DHI || this.has(u, v)) continue
+    const conns = options.connections
+    // with connections, subscribers join in node order (the start order of bench/scale: stations first), each grafting among the peers it is connected to;
+    // a later node's graft of an earlier one is accepted up to the earlier one's Dhi
+    if (conns == null) shuffle(order, rng)
+    else order.sort((a, b) => m[a] - m[b])
+    const graftAmong = (u: number, joined: (v: number) => boolean, until: number): void => {
+      const g = m[u]
+      const peers: number[] = []
+      for (let k = 0; k < (conns as Connections).degree(g); k++) { const v = this.local[(conns as Connections).peer(g, k)]; if (v >= 0 && joined(v)) peers.push(v) }
+      shuffle(peers, rng)
+      for (const v of peers) {
+        if (this.degree[u] >= until) break
+        if (this.degree[v] >= cap[v] || this.has(u, v)) continue
         this.link(u, v)
       }
     }
+    if (conns != null) {
+      // joining: D of the connected subscribers that joined before; then each heartbeat below Dlo grafts up to D among all connected subscribers
+      for (const u of order) graftAmong(u, v => m[v] < m[u], want[u])
+      for (const u of order) if (this.degree[u] < low[u]) graftAmong(u, () => true, want[u])
+    }
+    for (const u of order) {
+      if (conns != null) break
+      let tries = 0
+      while (this.degree[u] < want[u] && tries < 64) {
+        tries++
+        const v = rng.int(s)
+        if (v === u || this.degree[v] >= cap[v] || this.degree[u] >= cap[u] || this.has(u, v)) continue
+        this.link(u, v)
+      }
+    }
+  }
+
+  /** Topic peers local u is connected to (local indices); undefined without a connection graph. */
+  connectedPeers (u: number): number[] | undefined {
+    const conns = this.connections
+    if (conns == null) return undefined
+    const g = this.members[u]
+    const out: number[] = []
+    for (let k = 0; k < conns.degree(g); k++) { const v = this.local[conns.peer(g, k)]; if (v >= 0) out.push(v) }
+    return out
   }
 
   /** Subscribers. */
@@ -76,14 +136,14 @@ export class TopicMesh {
 
   /** True if local u has local v in its mesh. */
   has (u: number, v: number): boolean {
-    const base = u * GOSSIP_DHI
+    const base = u * this.stride
     for (let k = 0; k < this.degree[u]; k++) if (this.adj[base + k] === v) return true
     return false
   }
 
   private link (u: number, v: number): void {
-    this.adj[u * GOSSIP_DHI + this.degree[u]++] = v
-    this.adj[v * GOSSIP_DHI + this.degree[v]++] = u
+    this.adj[u * this.stride + this.degree[u]++] = v
+    this.adj[v * this.stride + this.degree[v]++] = u
   }
 
   /** Mean mesh degree. */
@@ -106,16 +166,28 @@ export interface DisseminateOptions {
   ihave?: boolean
   /** CPU per hop for this message, ms (its validation) @default the link model's processingMs */
   processingMs?: number
+  /** validation time at each hop off the host's thread (the ledger's signature checks run in libuv's pool): it delays the delivery and the forward, and holds no host CPU, ms @default 0 */
+  offThreadMs?: number
+  /** the publisher's CPU (signing) is already reserved: it sends at this virtual ms @default after `processingMs` on its host from `t0` */
+  sentAt?: number
 }
 
 /** The result of {@link disseminate}. */
 export interface Dissemination {
   /** arrival time of the message at each subscriber (local index), ms; Infinity where it never arrived */
   arrival: Float64Array
+  /** time each subscriber finished validating it (its delivery to the node's application; the publisher: `t0`), ms; Infinity where it never arrived */
+  handled: Float64Array
+  /** virtual ms the publisher's last first-round copy left it (its publish call returns): `t0` plus its signing and sends */
+  publishedAt: number
   /** bytes sent by all nodes (messages, IHAVE, IWANT) */
   bytes: number
   /** message copies sent */
   copies: number
+}
+
+function shuffle (a: number[], rng: Rng): void {
+  for (let i = a.length - 1; i > 0; i--) { const j = rng.int(i + 1); const t = a[i]; a[i] = a[j]; a[j] = t }
 }
 
 function nextHeartbeat (phase: number, t: number): number {
@@ -132,6 +204,7 @@ function nextHeartbeat (phase: number, t: number): number {
 export function disseminate (mesh: TopicMesh, nodes: NodeTable, net: LinkModel, rng: Rng, origin: number, t0: number, options: DisseminateOptions): Dissemination {
   const s = mesh.size
   const arrival = new Float64Array(s).fill(Infinity)
+  const handled = new Float64Array(s).fill(Infinity)
   const from = new Int32Array(s).fill(-1)
   const done = new Uint8Array(s)
   const q = new FlatQueue<number>()
@@ -152,7 +225,13 @@ export function disseminate (mesh: TopicMesh, nodes: NodeTable, net: LinkModel, 
     return -1
   }
   const proc = options.processingMs ?? net.processingMs
-  const sendAt = t0 + proc
+  const offThread = options.offThreadMs ?? 0
+  // the publisher signs and sends on its host's CPU
+  const sendAt = options.sentAt ?? net.cpu.run(origin, t0, proc)
+  // each copy a node sends costs it `net.sendMs` (encoding, noise, yamux): a block of its host's CPU after its validation, the j-th copy leaving at the j-th slot
+  const sendMs = net.sendMs
+  let publishedAt = sendAt
+  const sendBlock = (g: number, at: number, k: number): number => sendMs > 0 && k > 0 ? net.cpu.run(g, at, k * sendMs, false) - k * sendMs : at
   const send = (u: number, v: number, at: number, extra: number): void => {
     const gu = mesh.members[u]; const gv = mesh.members[v]
     bytes += size + extra
@@ -162,22 +241,25 @@ export function disseminate (mesh: TopicMesh, nodes: NodeTable, net: LinkModel, 
     if (t < arrival[v]) { arrival[v] = t; from[v] = u; q.push(v, t) }
   }
 
-  const sendFrom = (g: number, v: number): void => {
+  const sendFrom = (g: number, v: number, departs = sendAt): void => {
     bytes += size
     copies++
     if (net.lost(g, mesh.members[v], rng)) return
-    const t = sendAt + net.latency(g, mesh.members[v], rng)
+    const t = departs + net.latency(g, mesh.members[v], rng)
     if (t < arrival[v]) { arrival[v] = t; q.push(v, t) }
   }
   const gossipFrom = (u: number, t: number): void => {
     if (!ihave) return
     const gu = mesh.members[u]
-    const nonMesh = Math.max(0, Math.min(s - 1, options.connectedPeers) - mesh.degree[u])
+    const connected = mesh.connectedPeers(u)
+    const nonMeshPeers = connected?.filter(v => !mesh.has(u, v))
+    const nonMesh = nonMeshPeers != null ? nonMeshPeers.length : Math.max(0, Math.min(s - 1, options.connectedPeers) - mesh.degree[u])
     const targets = Math.min(nonMesh, Math.max(GOSSIP_DLAZY, Math.floor(GOSSIP_FACTOR * nonMesh)))
+    if (targets === 0) return
     let hb = nextHeartbeat(nodes.heartbeatPhase[gu], t)
     for (let h = 0; h < GOSSIP_HISTORY_GOSSIP; h++, hb += GOSSIP_HEARTBEAT_MS) {
       for (let k = 0; k < targets; k++) {
-        const v = rng.int(s)
+        const v = nonMeshPeers != null ? nonMeshPeers[rng.int(nonMeshPeers.length)] : rng.int(s)
         const gv = mesh.members[v]
         if (v === u || online[gv] !== 1) continue
         bytes += GOSSIP_MSG_ID_BYTES
@@ -194,26 +276,48 @@ export function disseminate (mesh: TopicMesh, nodes: NodeTable, net: LinkModel, 
 
   const o = mesh.local[origin]
   if (o < 0) {
-    // a publisher outside the topic (fanout): its connected topic peers, or D of them
-    const n = Math.min(s, Math.max(GOSSIP_D, options.connectedPeers))
-    for (let k = 0; k < n; k++) {
-      const v = rng.int(s)
-      if (online[mesh.members[v]] === 1) sendFrom(origin, v)
+    // a publisher outside the topic (fanout, floodPublish): its connected topic peers, or D of them
+    const conns = mesh.connections
+    if (conns != null) {
+      const targets: number[] = []
+      for (let k = 0; k < conns.degree(origin); k++) {
+        const v = mesh.local[conns.peer(origin, k)]
+        if (v >= 0 && online[mesh.members[v]] === 1) targets.push(v)
+      }
+      const start = sendBlock(origin, sendAt, targets.length)
+      publishedAt = start + targets.length * sendMs
+      targets.forEach((v, j) => { sendFrom(origin, v, start + (j + 1) * sendMs) })
+    } else {
+      const n = Math.min(s, Math.max(GOSSIP_D, options.connectedPeers))
+      for (let k = 0; k < n; k++) {
+        const v = rng.int(s)
+        if (online[mesh.members[v]] === 1) sendFrom(origin, v)
+      }
     }
   } else {
     arrival[o] = t0
+    handled[o] = t0
     done[o] = 1
-    if (options.target === origin) return { arrival, bytes, copies }
-    // floodPublish: every connected topic peer (the mesh peers first, then random others)
-    const base = o * GOSSIP_DHI
+    if (options.target === origin) return { arrival, handled, publishedAt, bytes, copies }
+    // floodPublish: every connected topic peer (the mesh peers first, then the others)
+    const base = o * mesh.stride
+    const connected = mesh.connectedPeers(o)
+    const firstCopies = mesh.degree[o] + (connected != null ? connected.filter(v => !mesh.has(o, v)).length : 0)
+    const start = sendBlock(origin, sendAt, firstCopies)
+    publishedAt = start + firstCopies * sendMs
+    let j = 0
     for (let k = 0; k < mesh.degree[o]; k++) {
       const v = resolve(mesh.adj[base + k], t0)
-      if (v >= 0 && v !== o) send(o, v, sendAt, 0)
+      if (v >= 0 && v !== o) send(o, v, start + (++j) * sendMs, 0)
     }
-    const extra = Math.min(s - 1, options.connectedPeers) - mesh.degree[o]
-    for (let k = 0; k < extra; k++) {
-      const v = rng.int(s)
-      if (v !== o && online[mesh.members[v]] === 1 && !mesh.has(o, v)) send(o, v, sendAt, 0)
+    if (connected != null) {
+      for (const v of connected) if (online[mesh.members[v]] === 1 && !mesh.has(o, v)) send(o, v, start + (++j) * sendMs, 0)
+    } else {
+      const extra = Math.min(s - 1, options.connectedPeers) - mesh.degree[o]
+      for (let k = 0; k < extra; k++) {
+        const v = rng.int(s)
+        if (v !== o && online[mesh.members[v]] === 1 && !mesh.has(o, v)) send(o, v, sendAt, 0)
+      }
     }
     gossipFrom(o, t0)
   }
@@ -222,24 +326,29 @@ export function disseminate (mesh: TopicMesh, nodes: NodeTable, net: LinkModel, 
     const u = q.pop() as number
     if (done[u] === 1 || t > arrival[u]) continue
     done[u] = 1
+    // validation on the node's host CPU (arrivals are taken in time order: its queue is first come, first served)
+    const at = net.cpu.run(mesh.members[u], t, proc) + offThread
+    handled[u] = at
     if (options.target != null && mesh.members[u] === options.target) break
-    const at = t + proc
-    const base = u * GOSSIP_DHI
+    const base = u * mesh.stride
+    // its copies: every mesh peer but the source
+    const start = sendBlock(mesh.members[u], at, mesh.degree[u] - (from[u] >= 0 && mesh.has(u, from[u]) ? 1 : 0))
+    let j = 0
     for (let k = 0; k < mesh.degree[u]; k++) {
       const v = resolve(mesh.adj[base + k], t)
       if (v < 0 || v === from[u] || done[v] === 1) {
         // gossipsub still sends to a mesh peer that already has it (it cannot know); only the source is skipped
-        if (v >= 0 && v !== from[u]) { bytes += size; copies++ }
+        if (v >= 0 && v !== from[u]) { bytes += size; copies++; j++ }
         continue
       }
-      send(u, v, at, 0)
+      send(u, v, start + (++j) * sendMs, 0)
     }
     gossipFrom(u, t)
   }
-  return { arrival, bytes, copies }
+  return { arrival, handled, publishedAt, bytes, copies }
 }
 
-/** Time from `t0` until every online subscriber had the message (Infinity if one never did), and the share of online subscribers reached. */
+/** Time from `t0` until every online subscriber had the message (validated it) (Infinity if one never did), and the share of online subscribers reached. */
 export function reachOf (d: Dissemination, mesh: TopicMesh, nodes: NodeTable, t0: number, within = Infinity): { allMs: number, reached: number, online: number } {
   let all = 0
   let reached = 0
@@ -247,7 +356,7 @@ export function reachOf (d: Dissemination, mesh: TopicMesh, nodes: NodeTable, t0
   for (let i = 0; i < mesh.size; i++) {
     if (nodes.online[mesh.members[i]] !== 1) continue
     on++
-    const dt = d.arrival[i] - t0
+    const dt = d.handled[i] - t0
     if (Number.isFinite(dt) && dt <= within) reached++
     if (dt > all) all = dt
   }

@@ -1,3 +1,4 @@
+import { HostCpu } from './cpu.js'
 import { STATION } from './nodes.js'
 import type { NodeTable } from './nodes.js'
 import type { Rng } from './rng.js'
@@ -10,17 +11,25 @@ import type { LinkClass, ResolvedScenario } from './scenario.js'
  * cellular (plus the inter-region latency when the regions differ). Each
  * message takes the class's fixed latency plus exponential jitter, and is
  * lost with the class's loss rate; each node spends `processingMs` of CPU
- * on each message it handles.
+ * on each message it handles, on its host's CPU (`cpu`: nodes of one
+ * process wait for each other).
  */
 export class LinkModel {
   readonly processingMs: number
+  /** CPU a node spends on each gossip copy it sends, ms (the scenario's `sendMs`) */
+  readonly sendMs: number
+  /** the hosts' CPU calendars (no sharing unless given) */
+  readonly cpu: HostCpu
   private readonly nodes: NodeTable
   private readonly links: ResolvedScenario['links']
 
-  constructor (s: ResolvedScenario, nodes: NodeTable) {
+  /** @param cpu - the hosts' CPU @default every node on a CPU of its own */
+  constructor (s: ResolvedScenario, nodes: NodeTable, cpu: HostCpu = new HostCpu()) {
     this.nodes = nodes
     this.links = s.links
     this.processingMs = s.processingMs
+    this.sendMs = s.sendMs
+    this.cpu = cpu
   }
 
   /** The class of the link between nodes `a` and `b`. */
@@ -50,8 +59,8 @@ export class LinkModel {
     return rng.chance(this.classOf(a, b).loss)
   }
 
-  /** One request/response round trip, ms: both latencies and the responder's processing. */
+  /** One request/response round trip, ms: both latencies, the responder's processing, and both ends' wake-up (`cpu.wakeMs`). */
   roundTrip (a: number, b: number, rng: Rng): number {
-    return this.latency(a, b, rng) + this.processingMs + this.latency(b, a, rng)
+    return this.latency(a, b, rng) + this.processingMs + this.latency(b, a, rng) + 2 * this.cpu.wakeMs
   }
 }

@@ -1,7 +1,7 @@
-import { BID_WINDOW_MS, DEFAULT_MS_PER_UNIT, DEFAULT_UNCACHED_SETUP_MS, LOAD_FACTOR, MAX_CONCURRENT_LEASES } from '@fleetmesh/market'
+import { BASE_PRICE_PER_UNIT, BID_WINDOW_MS, DEFAULT_MS_PER_UNIT, DEFAULT_UNCACHED_SETUP_MS, LOAD_FACTOR, MAX_CONCURRENT_LEASES } from '@fleetmesh/market'
 import { RECONCILE_INTERVAL_MS } from '@fleetmesh/ledger'
 import { assertRegion } from '@fleetmesh/protocol'
-import { CHURN_PER_HOUR, CONNECTED_PEERS, DEFAULT_SEED, OFFLINE_MEAN_MS, PROCESSING_MS, RECEIPT_SAMPLE } from './constants.js'
+import { CHURN_PER_HOUR, CONNECTED_PEERS, DEFAULT_SEED, GOSSIP_D, MARKET_MESSAGE_UNITS, GOSSIP_DHI, GOSSIP_DLO, OFFLINE_MEAN_MS, PROCESSING_MS, RECEIPT_SAMPLE, RECEIPT_UNITS, SCALE_BID_WINDOW_MS, SCALE_GOSSIP_DEGREE, SCALE_JOB_ROUNDS, SCALE_ROUND_MS, SCALE_VEHICLE_HOSTS } from './constants.js'
 import { SimConfigError } from './errors.js'
 
 /**
@@ -60,6 +60,16 @@ export interface ScenarioWorkers {
   vehiclesAvailable?: number
 }
 
+/** A gossipsub mesh degree (`D`, `Dlo`, `Dhi` of @libp2p/gossipsub's options). */
+export interface GossipDegree {
+  /** peers a node grafts itself */
+  D: number
+  /** below this many mesh peers its heartbeat grafts more */
+  Dlo: number
+  /** grafts it accepts up to (its heartbeat prunes above) */
+  Dhi: number
+}
+
 /** A scenario. Every optional field has the default named in its docs. */
 export interface Scenario {
   name: string
@@ -74,8 +84,35 @@ export interface Scenario {
   links: LinkClasses
   /** CPU time per message a node handles, ms @default PROCESSING_MS (0.5) */
   processingMs?: number
-  /** peers each node is connected to @default CONNECTED_PEERS (40) */
+  /** CPU a findProviders costs its requester before its first RPCs (kad-dht's query set-up), ms @default 0 */
+  dhtLookupMs?: number
+  /** CPU a DHT server spends answering one RPC, ms, beyond the round trip's `processingMs` @default 0 */
+  dhtRpcMs?: number
+  /** CPU a node spends on each gossip copy it sends (encoding, noise, yamux), beyond `processingMs`, ms @default 0 (counted in `processingMs`) */
+  sendMs?: number
+  /** delay from a message's arrival to the earliest moment its node's process runs it, taking no CPU (a process waking on a loaded machine), ms @default 0 */
+  wakeMs?: number
+  /** peers each node is connected to (`random` topology) @default CONNECTED_PEERS (40) */
   connectedPeers?: number
+  /**
+   * `random`: each node connected to `connectedPeers` random peers, each on
+   * its own CPU; `bootstrap`: the connections of bench/scale's bootstrap
+   * lists and its processes (stations in one, vehicles round robin over
+   * `vehicleHosts`), see `buildTopology` @default 'random'
+   */
+  topology?: 'random' | 'bootstrap'
+  /** processes hosting the vehicles (`bootstrap` topology) @default SCALE_VEHICLE_HOSTS (4) */
+  vehicleHosts?: number
+  /** `bootstrap` topology: the stations also connect to every other station (a station's routing-table refill dials the stations the DHT names) @default false */
+  stationsFullyConnected?: boolean
+  /** `bootstrap` topology: connections of a vehicle to stations beyond its two bootstrap stations (random stations of any region: its DHT lookups' dials), mean @default 0 */
+  extraVehicleLinks?: number
+  /** vehicles join their region's bids topic (and validate and forward every bid); false: a vehicle publishes its bid to the stations it is connected to without joining, and only stations carry a region's bids @default true */
+  vehiclesOnBidsTopic?: boolean
+  /** the requester pings each connected bidder in the bid window (the early award waits for each RTT); false: it knows their RTTs already @default true */
+  pingBidders?: boolean
+  /** gossipsub mesh degree by role @default gossipsub's D 6, Dlo 4, Dhi 12 for both */
+  gossipDegree?: { station: GossipDegree, vehicle: GossipDegree }
   /** leaves per node per hour, 0..1 @default 0 */
   churnPerHour?: number
   /** mean time away of a node that left, ms @default OFFLINE_MEAN_MS (1 h) */
@@ -97,6 +134,12 @@ export interface Scenario {
    * the session rate @default 'exact' up to 2000 nodes, else 'sampled'
    */
   receipts?: 'exact' | 'sampled'
+  /** a market message's CPU at each hop and each end of a direct exchange, in units of `processingMs` @default MARKET_MESSAGE_UNITS (3) */
+  marketUnits?: number
+  /** a received receipt's CPU in units of `processingMs`: one on the node's thread (gossipsub's check), the rest off it (the ledger's signature checks, in libuv's pool) @default RECEIPT_UNITS (2) */
+  receiptUnits?: number
+  /** `exact` mode: ledger entries a lease's settlement adds (its receipt, and those of its micro-batches and spot checks), each gossiped on its own @default 1 */
+  receiptsPerLease?: number
   /** receipts simulated in full in `sampled` mode @default RECEIPT_SAMPLE (20) */
   receiptSample?: number
 }
@@ -124,6 +167,18 @@ export function resolveScenario (s: Scenario): ResolvedScenario {
     const l = s.links?.[k]
     check(l != null && l.meanMs >= 0 && l.jitterMs >= 0 && l.loss >= 0 && l.loss < 1, `links.${k} needs meanMs ≥ 0, jitterMs ≥ 0 and loss in [0, 1)`)
   }
+  for (const role of ['station', 'vehicle'] as const) {
+    const d = s.gossipDegree?.[role]
+    if (d == null) continue
+    check(Number.isInteger(d.D) && d.D >= 1 && d.Dlo <= d.D && d.D <= d.Dhi && d.Dhi <= 255, `gossipDegree.${role} needs integers 1 ≤ D, Dlo ≤ D ≤ Dhi ≤ 255`)
+  }
+  check(s.receiptsPerLease == null || (Number.isInteger(s.receiptsPerLease) && s.receiptsPerLease >= 1), `receiptsPerLease must be a positive integer, not ${s.receiptsPerLease}`)
+  check(s.marketUnits == null || s.marketUnits >= 0, `marketUnits must not be negative, not ${s.marketUnits}`)
+  check(s.receiptUnits == null || s.receiptUnits >= 0, `receiptUnits must not be negative, not ${s.receiptUnits}`)
+  check((s.dhtLookupMs ?? 0) >= 0 && (s.dhtRpcMs ?? 0) >= 0, 'dhtLookupMs and dhtRpcMs must not be negative')
+  check(s.sendMs == null || s.sendMs >= 0, `sendMs must not be negative, not ${s.sendMs}`)
+  check(s.wakeMs == null || s.wakeMs >= 0, `wakeMs must not be negative, not ${s.wakeMs}`)
+  check(s.vehicleHosts == null || (Number.isInteger(s.vehicleHosts) && s.vehicleHosts >= 1), `vehicleHosts must be a positive integer, not ${s.vehicleHosts}`)
   const churn = s.churnPerHour ?? 0
   check(churn >= 0 && churn <= 1, `churnPerHour must be in 0..1, not ${churn}`)
   return {
@@ -131,16 +186,32 @@ export function resolveScenario (s: Scenario): ResolvedScenario {
     seed: s.seed ?? DEFAULT_SEED,
     processingMs: s.processingMs ?? PROCESSING_MS,
     connectedPeers: s.connectedPeers ?? CONNECTED_PEERS,
+    wakeMs: s.wakeMs ?? 0,
+    sendMs: s.sendMs ?? 0,
+    dhtLookupMs: s.dhtLookupMs ?? 0,
+    dhtRpcMs: s.dhtRpcMs ?? 0,
+    topology: s.topology ?? 'random',
+    stationsFullyConnected: s.stationsFullyConnected ?? false,
+    extraVehicleLinks: s.extraVehicleLinks ?? 0,
+    vehiclesOnBidsTopic: s.vehiclesOnBidsTopic ?? true,
+    pingBidders: s.pingBidders ?? true,
+    vehicleHosts: s.vehicleHosts ?? SCALE_VEHICLE_HOSTS,
+    gossipDegree: s.gossipDegree ?? { station: { ...DEFAULT_DEGREE }, vehicle: { ...DEFAULT_DEGREE } },
     churnPerHour: churn,
     offlineMeanMs: s.offlineMeanMs ?? OFFLINE_MEAN_MS,
     dhtLookups: s.dhtLookups ?? 0,
     reconcileIntervalMs: s.reconcileIntervalMs ?? RECONCILE_INTERVAL_MS,
     receipts: s.receipts ?? (s.nodes <= 2000 ? 'exact' : 'sampled'),
     receiptSample: s.receiptSample ?? RECEIPT_SAMPLE,
+    receiptsPerLease: s.receiptsPerLease ?? 1,
+    receiptUnits: s.receiptUnits ?? RECEIPT_UNITS,
+    marketUnits: s.marketUnits ?? MARKET_MESSAGE_UNITS,
     job: { bidWindowMs: BID_WINDOW_MS, redundancy: 1, minReputation: 0, ...s.job },
     workers: { loadFactor: LOAD_FACTOR, maxConcurrentLeases: MAX_CONCURRENT_LEASES, msPerUnit: DEFAULT_MS_PER_UNIT, setupMs: DEFAULT_UNCACHED_SETUP_MS, vehiclesAvailable: 1, ...s.workers }
   }
 }
+
+const DEFAULT_DEGREE: Readonly<GossipDegree> = Object.freeze({ D: GOSSIP_D, Dlo: GOSSIP_DLO, Dhi: GOSSIP_DHI })
 
 /** Loopback: every node of the real bench runs in one process on one machine. */
 export const LOOPBACK_LINK: Readonly<LinkClass> = Object.freeze({ meanMs: 0.05, jitterMs: 0.05, loss: 0 })
@@ -155,28 +226,61 @@ export const INTER_REGION_LINK: Readonly<LinkClass> = Object.freeze({ meanMs: 20
 export const CELLULAR_LINK: Readonly<LinkClass> = Object.freeze({ meanMs: 40, jitterMs: 15, loss: 0.01 })
 
 /**
- * The scenario of the real fleet-scale benchmark (`bench/scale.ts`): `nodes`
- * in-process nodes on loopback in two regions, one station in five, jobs of
- * four shards. `processingMs` stands for the CPU a node spends per message
- * when `nodes` nodes share this machine's cores (fitted by the calibration
- * in `bench/sim.ts`).
+ * The scenario of the real fleet-scale benchmark (`bench/scale.ts`) at
+ * `nodes` nodes, as it runs on one machine:
+ *
+ * - two regions (`u33d`, `u33e`), one station in ten (at least one per
+ *   region), nodes round robin over the regions, the stations first;
+ * - its bootstrap lists as the connection graph, the stations in the bench
+ *   process and the vehicles round robin over SCALE_VEHICLE_HOSTS (4)
+ *   worker processes (`topology: 'bootstrap'`, see `buildTopology`);
+ * - fleetmesh's gossip degrees by role (SCALE_GOSSIP_DEGREE: stations
+ *   D 8 / Dlo 6 / Dhi 64, vehicles D 3 / Dlo 2 / Dhi 6);
+ * - every node a worker at the market's default base price (1 credit per
+ *   unit), vehicles parked and allowed to work;
+ * - the job: 2 shards, bid window SCALE_BID_WINDOW_MS (300), submitted by
+ *   the first station of each region at once, SCALE_JOB_ROUNDS (3) rounds
+ *   SCALE_ROUND_MS apart ({@link scaleJobs}; no Poisson arrivals);
+ * - loopback links.
+ *
+ * `processingMs` stands for the CPU a node spends on one plain gossip
+ * message when its process shares the machine's cores with the others
+ * (fitted by the calibration in `bench/sim.ts`).
  */
 export function scaleScenario (nodes: number, processingMs = PROCESSING_MS): Scenario {
+  const regions = ['u33d', 'u33e']
+  const stations = Math.max(regions.length, Math.round(nodes / 10))
   return {
     name: `scale-n${nodes}`,
     nodes,
-    regions: ['u33d', 'gcpv'],
-    stationShare: 0.2,
+    regions,
+    stationShare: stations / nodes,
     links: { backbone: { ...LOOPBACK_LINK }, interRegion: { ...LOOPBACK_LINK }, cellular: { ...LOOPBACK_LINK } },
     processingMs,
-    connectedPeers: CONNECTED_PEERS,
-    durationMs: 60_000,
-    jobsPerHour: 600,
-    job: { shardUnits: [100, 100, 100, 100], maxPricePerUnit: 2, deadlineMs: 30_000, bidWindowMs: BID_WINDOW_MS },
-    workers: { basePricePerUnit: [0.5, 1.5], maxConcurrentLeases: 2 },
-    dhtLookups: 50,
+    topology: 'bootstrap',
+    vehicleHosts: SCALE_VEHICLE_HOSTS,
+    gossipDegree: { station: { ...SCALE_GOSSIP_DEGREE.station }, vehicle: { ...SCALE_GOSSIP_DEGREE.vehicle } },
+    durationMs: 20_000 + SCALE_JOB_ROUNDS * SCALE_ROUND_MS,
+    jobsPerHour: 0,
+    job: { shardUnits: [100, 100], maxPricePerUnit: 10, deadlineMs: 120_000, bidWindowMs: SCALE_BID_WINDOW_MS },
+    workers: { basePricePerUnit: [BASE_PRICE_PER_UNIT, BASE_PRICE_PER_UNIT], maxConcurrentLeases: MAX_CONCURRENT_LEASES },
+    dhtLookups: 60,
     receipts: 'exact'
   }
+}
+
+/**
+ * bench/scale's submissions for a scenario of {@link scaleScenario}: in each
+ * of `rounds` rounds (SCALE_ROUND_MS apart, the first at 20 s, after the
+ * gossip probes) the first station of each region submits at once.
+ *
+ * @returns the `jobs` option of `simulate` (virtual ms, requester node number)
+ */
+export function scaleJobs (s: Scenario, rounds = SCALE_JOB_ROUNDS): Array<{ atMs: number, requester: number }> {
+  // nodes round robin over the regions, stations first: node r is region r's first station
+  const out: Array<{ atMs: number, requester: number }> = []
+  for (let k = 0; k < rounds; k++) for (let r = 0; r < Math.min(s.regions.length, s.nodes); r++) out.push({ atMs: 20_000 + k * SCALE_ROUND_MS, requester: r })
+  return out
 }
 
 /**

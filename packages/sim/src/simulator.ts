@@ -1,8 +1,9 @@
 import { IdSet } from '@fleetmesh/ledger'
-import { GOSSIP_HEARTBEAT_MS, HOUR_MS, MARKET_MESSAGE_UNITS, RECEIPT_UNITS, STREAM_ROUND_TRIPS } from './constants.js'
+import { GOSSIP_HEARTBEAT_MS, GOSSIP_PROBE_SPACING_MS, HOUR_MS, STREAM_ROUND_TRIPS } from './constants.js'
+import { HostCpu } from './cpu.js'
 import { Dht } from './dht.js'
 import { disseminate, reachOf, TopicMesh } from './gossip.js'
-import { EPOCH_MS, runOffer } from './market.js'
+import { EPOCH_MS, exchange, runOffer, runOffers } from './market.js'
 import { LinkModel } from './network.js'
 import { NodeTable, STATION } from './nodes.js'
 import type { FleetNode } from './nodes.js'
@@ -11,6 +12,7 @@ import { makeReceipt, RECEIPT_ENTRY_BYTES, ReceiptSets, reconcilePair, sessionCo
 import { Rng } from './rng.js'
 import { resolveScenario } from './scenario.js'
 import { percentile } from './stats.js'
+import { buildTopology } from './topology.js'
 import type { OfferOutcome } from './market.js'
 import type { ResolvedScenario, Scenario } from './scenario.js'
 import type { Balances } from '@fleetmesh/ledger'
@@ -51,6 +53,8 @@ export interface SimFigures {
   /** submit to the last accepted award, ms (jobs with every slot placed) */
   offerToAwardsP50Ms: number
   offerToAwardsP99Ms: number
+  /** the same less the bid window (bench/scale's `offerToAwardsP50Ms`: offer to every shard awarded, beyond the window), p50, ms */
+  offerToAwardsBeyondWindowP50Ms: number
   /** jobs submitted, and jobs with a slot no bid took */
   jobs: number
   unplacedJobs: number
@@ -60,6 +64,10 @@ export interface SimFigures {
   receiptConvergenceP50Ms: number
   receiptConvergenceP99Ms: number
   receiptConvergenceMs: number
+  /** exact mode, per job as bench/scale measures it (its `receiptConvergenceMs`): from the job's last receipt's countersignature until every online node holds all its receipts, p50 over jobs, ms */
+  receiptConvergenceJobP50Ms: number
+  /** connections per node by role, mean (the scenario's `connectedPeers` for a `random` topology) */
+  connectionsMean: { station: number, vehicle: number }
   /** bytes each node sends per hour, mean (gossip, IHAVE/IWANT, market streams, reconciliation, DHT) */
   bytesPerNodePerHour: number
   /** of those, by part: offers, bids, market direct streams (NoBid, award, accept), receipt gossip, anti-entropy sessions, DHT lookups */
@@ -93,6 +101,7 @@ const RECONCILE_APPLY = 5
 const LEAVE = 6
 const JOIN = 7
 const LOOKUP = 8
+const SUBMIT_BATCH = 9
 
 /**
  * Runs a scenario to its end (exact receipts: the ledger's sessions run
@@ -106,12 +115,15 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
   const s = resolveScenario(input)
   const rng = new Rng(s.seed)
   const nodes = new NodeTable(s, rng, options.names, options.fleet)
-  const net = new LinkModel(s, nodes)
+  const topology = buildTopology(s, nodes)
+  const net = new LinkModel(s, nodes, new HostCpu(topology.hostOf, topology.hosts, s.wakeMs, rng))
   const n = nodes.size
-  const offers = nodes.byRegion.map(m => new TopicMesh(m, n, rng))
-  const bids = nodes.byRegion.map(m => new TopicMesh(m, n, rng))
-  const all = new TopicMesh(Array.from({ length: n }, (_, i) => i), n, rng)
-  const dht = new Dht(nodes, net, rng, s.connectedPeers)
+  const meshOptions = { connections: topology.connections, degreeOf: (node: number) => nodes.role[node] === STATION ? s.gossipDegree.station : s.gossipDegree.vehicle }
+  const offers = nodes.byRegion.map(m => new TopicMesh(m, n, rng, meshOptions))
+  // with vehiclesOnBidsTopic false only stations carry a region's bids (a vehicle publishes to its stations without joining)
+  const bids = nodes.byRegion.map(m => new TopicMesh(s.vehiclesOnBidsTopic ? m : m.filter(x => nodes.role[x] === STATION), n, rng, meshOptions))
+  const all = new TopicMesh(Array.from({ length: n }, (_, i) => i), n, rng, meshOptions)
+  const dht = new Dht(nodes, net, rng, s.connectedPeers, topology.connections, { lookupMs: s.dhtLookupMs, rpcMs: s.dhtRpcMs })
   // every node provides its region's key (a DHT client puts its record through the servers); stations also role/station
   for (let i = 0; i < n; i++) {
     dht.provide(`region/${nodes.regions[nodes.region[i]]}`, i)
@@ -129,6 +141,7 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
   const exact = s.receipts === 'exact'
   const sets = exact ? new ReceiptSets(n) : undefined
   const created: number[] = []
+  const jobOf: string[] = []
   const holders: number[] = []
   const convergedAt: number[] = []
   let sampledReceipts = 0
@@ -166,48 +179,71 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
     return -1
   }
 
-  q.on(SUBMIT, (scripted) => {
-    if (closed) return
-    const requester = scripted >= 0 ? scripted : randomOnline(-1)
-    if (requester >= 0) {
-      const jobId = `job-${outcomes.length}`
-      const o = runOffer(world, requester, jobId, q.now)
-      outcomes.push(o)
-      bytes += o.bytes
-      by.offers += o.bytesOffer; by.bids += o.bytesBids; by.direct += o.bytesDirect
-      if (o.unplaced === 0) {
-        for (const a of o.awards) {
-          nodes.held[a.worker]++
-          const end = a.acceptedAt + s.workers.setupMs + s.workers.msPerUnit * a.units
-          leases.push({ requester, worker: a.worker, jobId, shardIndex: a.shardIndex, replica: a.replica, units: a.units, price: a.pricePerUnit, startedAt: a.acceptedAt })
-          q.schedule(end, LEASE_END, leases.length - 1)
-        }
+  const record = (o: OfferOutcome, requester: number, jobId: string): void => {
+    outcomes.push(o)
+    bytes += o.bytes
+    by.offers += o.bytesOffer; by.bids += o.bytesBids; by.direct += o.bytesDirect
+    if (o.unplaced === 0) {
+      for (const a of o.awards) {
+        nodes.held[a.worker]++
+        const end = a.acceptedAt + s.workers.setupMs + s.workers.msPerUnit * a.units
+        leases.push({ requester, worker: a.worker, jobId, shardIndex: a.shardIndex, replica: a.replica, units: a.units, price: a.pricePerUnit, startedAt: a.acceptedAt })
+        q.schedule(end, LEASE_END, leases.length - 1)
       }
     }
-    if (scripted < 0 && s.jobsPerHour > 0) q.schedule(q.now + rng.exp(HOUR_MS / s.jobsPerHour), SUBMIT, -1)
+  }
+  q.on(SUBMIT, () => {
+    if (closed) return
+    const requester = randomOnline(-1)
+    if (requester >= 0) {
+      const jobId = `job-${outcomes.length}`
+      record(runOffer(world, requester, jobId, q.now), requester, jobId)
+    }
+    if (s.jobsPerHour > 0) q.schedule(q.now + rng.exp(HOUR_MS / s.jobsPerHour), SUBMIT, -1)
+  })
+  // scripted submissions of one virtual ms run their rounds together (their offers and bids share the hosts)
+  const batches: number[][] = []
+  q.on(SUBMIT_BATCH, (k) => {
+    if (closed) return
+    const jobs = batches[k].filter(r => nodes.online[r] === 1).map((requester, i) => ({ requester, jobId: `job-${outcomes.length + i}` }))
+    const results = runOffers(world, jobs, q.now)
+    results.forEach((o, i) => { record(o, jobs[i].requester, jobs[i].jobId) })
   })
 
+  // a receipt at a node: gossipsub's check on the host's thread (one unit), the ledger's signature checks in libuv's pool (the rest)
+  const receiptOnThread = Math.min(1, s.receiptUnits) * net.processingMs
+  const receiptOffThread = Math.max(0, s.receiptUnits - 1) * net.processingMs
   q.on(LEASE_END, (k) => {
     const l = leases[k]
     nodes.held[l.worker] = Math.max(0, nodes.held[l.worker] - 1)
     // Complete (with the worker-signed receipt) → Ack on a new stream, then the requester countersigns, stores and gossips the receipt
-    const at = q.now + (1 + STREAM_ROUND_TRIPS) * net.roundTrip(l.worker, l.requester, rng) + 2 * MARKET_MESSAGE_UNITS * net.processingMs + RECEIPT_UNITS * net.processingMs
-    receiptCount++
+    // on shared hosts each step waits for its host's CPU
+    const at = net.cpu.shared
+      ? net.cpu.run(l.requester, exchange(world, l.worker, l.requester, q.now, STREAM_ROUND_TRIPS, s.marketUnits * net.processingMs), receiptOnThread) + receiptOffThread
+      : q.now + (1 + STREAM_ROUND_TRIPS) * net.roundTrip(l.worker, l.requester, rng) + 2 * s.marketUnits * net.processingMs + s.receiptUnits * net.processingMs
+    receiptCount += s.receiptsPerLease
     if (nodes.online[l.requester] !== 1) return
     if (sets != null) {
-      const r = makeReceipt({ jobId: l.jobId, shardIndex: l.shardIndex, replica: l.replica, requester: nodes.names[l.requester], worker: nodes.names[l.worker], units: l.units, pricePerUnit: l.price, startedAt: EPOCH_MS + l.startedAt, finishedAt: EPOCH_MS + q.now })
-      const index = sets.create(r)
-      created[index] = at
-      holders[index] = 0
-      convergedAt[index] = NaN
-      const d = disseminate(all, nodes, net, rng, l.requester, at, { dataBytes: RECEIPT_ENTRY_BYTES, connectedPeers: s.connectedPeers, processingMs: RECEIPT_UNITS * net.processingMs })
-      bytes += d.bytes
-      by.receipts += d.bytes
-      for (let i = 0; i < all.size; i++) if (Number.isFinite(d.arrival[i])) q.schedule(d.arrival[i], RECEIPT_ARRIVE, all.members[i], index)
+      // the lease's entries (its receipt, and with receiptsPerLease > 1 those of its micro-batches), each countersigned and gossiped on its own, one after the other (the settlement awaits each add: its checks and its publish)
+      let prev = at
+      for (let e = 0; e < s.receiptsPerLease; e++) {
+        const r = makeReceipt({ jobId: e === 0 ? l.jobId : `${l.jobId}/${e}`, shardIndex: l.shardIndex, replica: l.replica, requester: nodes.names[l.requester], worker: nodes.names[l.worker], units: l.units, pricePerUnit: l.price, startedAt: EPOCH_MS + l.startedAt, finishedAt: EPOCH_MS + q.now })
+        const index = sets.create(r)
+        jobOf[index] = l.jobId
+        const signed = e === 0 ? at : net.cpu.run(l.requester, prev, receiptOnThread) + receiptOffThread
+        created[index] = signed
+        holders[index] = 0
+        convergedAt[index] = NaN
+        const d = disseminate(all, nodes, net, rng, l.requester, signed, { dataBytes: RECEIPT_ENTRY_BYTES, connectedPeers: s.connectedPeers, processingMs: receiptOnThread, offThreadMs: receiptOffThread })
+        prev = d.publishedAt
+        bytes += d.bytes
+        by.receipts += d.bytes
+        for (let i = 0; i < all.size; i++) if (Number.isFinite(d.handled[i])) q.schedule(d.handled[i], RECEIPT_ARRIVE, all.members[i], index)
+      }
     } else if (sampledReceipts < s.receiptSample && at > 0.1 * s.durationMs) {
       // sampled: gossip in full, then each online node it missed is repaired by its first anti-entropy session
       sampledReceipts++
-      const d = disseminate(all, nodes, net, rng, l.requester, at, { dataBytes: RECEIPT_ENTRY_BYTES, connectedPeers: s.connectedPeers, processingMs: RECEIPT_UNITS * net.processingMs })
+      const d = disseminate(all, nodes, net, rng, l.requester, at, { dataBytes: RECEIPT_ENTRY_BYTES, connectedPeers: s.connectedPeers, processingMs: receiptOnThread, offThreadMs: receiptOffThread })
       let worst = 0
       for (let i = 0; i < all.size; i++) {
         const g = all.members[i]
@@ -283,18 +319,22 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
     by.dht += r.bytes
   })
 
-  if (options.jobs != null) for (const j of options.jobs) q.schedule(j.atMs, SUBMIT, j.requester)
-  else if (s.jobsPerHour > 0) q.schedule(rng.exp(HOUR_MS / s.jobsPerHour), SUBMIT, -1)
+  if (options.jobs != null) {
+    const at = new Map<number, number[]>()
+    for (const j of options.jobs) at.set(j.atMs, [...(at.get(j.atMs) ?? []), j.requester])
+    for (const [t, requesters] of at) { batches.push(requesters); q.schedule(t, SUBMIT_BATCH, batches.length - 1) }
+  } else if (s.jobsPerHour > 0) q.schedule(rng.exp(HOUR_MS / s.jobsPerHour), SUBMIT, -1)
   if (s.churnPerHour > 0) q.schedule(rng.exp(HOUR_MS / (s.churnPerHour * n)), LEAVE, rng.int(n))
   for (let i = 0; i < s.dhtLookups; i++) q.schedule(rng.next() * s.durationMs, LOOKUP)
   if (exact) for (let i = 0; i < n; i++) q.schedule(rng.next() * s.reconcileIntervalMs, RECONCILE_TICK, i)
 
-  // fleet-wide gossip probes, at the start
+  // fleet-wide gossip probes, one after the other from the start (GOSSIP_PROBE_SPACING_MS apart: on shared hosts they do not queue behind each other)
   const probes: number[] = []
   for (let p = 0; p < (options.gossipProbes ?? 20); p++) {
     const origin = rng.int(n)
-    const d = disseminate(all, nodes, net, rng, origin, 0, { dataBytes: 100, connectedPeers: s.connectedPeers })
-    probes.push(reachOf(d, all, nodes, 0).allMs)
+    const t0 = p * GOSSIP_PROBE_SPACING_MS
+    const d = disseminate(all, nodes, net, rng, origin, t0, { dataBytes: 100, connectedPeers: s.connectedPeers })
+    probes.push(reachOf(d, all, nodes, t0).allMs)
   }
 
   const step = Math.max(1000, s.durationMs / 100)
@@ -314,6 +354,18 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
     }
   }
 
+  // per job, as bench/scale measures it: from its settlement (its last receipt countersigned) until every node holds all its receipts
+  const jobConvergence: number[] = []
+  if (exact) {
+    const byJob = new Map<string, { settled: number, converged: number }>()
+    created.forEach((c, i) => {
+      const j = byJob.get(jobOf[i]) ?? { settled: -Infinity, converged: -Infinity }
+      j.settled = Math.max(j.settled, c)
+      j.converged = Math.max(j.converged, Number.isNaN(convergedAt[i]) ? Infinity : convergedAt[i])
+      byJob.set(jobOf[i], j)
+    })
+    for (const j of byJob.values()) jobConvergence.push(Math.max(0, j.converged - j.settled))
+  }
   const hours = s.durationMs / HOUR_MS
   const placed = outcomes.filter(o => o.unplaced === 0)
   const reach = outcomes.map(o => o.eligible === 0 ? 1 : o.reached / o.eligible)
@@ -340,12 +392,17 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
     findProvidersP50Ms: percentile(lookups.filter(l => l.found).map(l => l.ms), 0.5),
     offerToAwardsP50Ms: percentile(placed.map(o => o.offerToAwardsMs), 0.5),
     offerToAwardsP99Ms: percentile(placed.map(o => o.offerToAwardsMs), 0.99),
+    offerToAwardsBeyondWindowP50Ms: percentile(placed.map(o => o.offerToAwardsMs - s.job.bidWindowMs), 0.5),
     jobs: outcomes.length,
     unplacedJobs: outcomes.length - placed.length,
     receipts: receiptCount,
     receiptConvergenceP50Ms: percentile(convergence, 0.5),
     receiptConvergenceP99Ms: percentile(convergence, 0.99),
     receiptConvergenceMs: convergence.length === 0 ? NaN : Math.max(...convergence),
+    receiptConvergenceJobP50Ms: percentile(jobConvergence, 0.5),
+    connectionsMean: topology.connections == null
+      ? { station: s.connectedPeers, vehicle: s.connectedPeers }
+      : { station: topology.connections.meanDegree(u => nodes.role[u] === STATION), vehicle: topology.connections.meanDegree(u => nodes.role[u] !== STATION) },
     bytesPerNodePerHour: bytes / n / hours,
     bytesPerNodePerHourBy: { offers: by.offers / n / hours, bids: by.bids / n / hours, direct: by.direct / n / hours, receipts: by.receipts / n / hours, reconcile: by.reconcile / n / hours, dht: by.dht / n / hours },
     leaves,
