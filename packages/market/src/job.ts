@@ -77,6 +77,8 @@ export interface Job {
   committed: boolean
   /** the first bid window is over: placement (and its timeout) has begun */
   placementStarted: boolean
+  /** the requester needs no more of the job placed (`Market.finishPlacement`): open slots are dropped, lost ones too */
+  placementFinished: boolean
   deadlineTimer?: ReturnType<typeof setTimeout>
   /** runs while a slot is unplaced; fires the placement failure */
   placementTimer?: ReturnType<typeof setTimeout>
@@ -170,6 +172,7 @@ export function createJob (spec: JobSpec, defaults: JobDefaults): Job {
     placing: false,
     placeAgain: false,
     placementStarted: false,
+    placementFinished: false,
     committed: false,
     progressAt: 0,
     abort: new AbortController(),

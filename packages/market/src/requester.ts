@@ -101,6 +101,25 @@ export class MarketRequester {
     return true
   }
 
+  /** See `Market.finishPlacement`. */
+  finishPlacement (jobId: string): boolean {
+    const job = this.jobsById.get(jobId)
+    if (job == null || !ACTIVE_JOB.has(job.state)) return false
+    job.placementFinished = true
+    clearTimeout(job.placementTimer)
+    job.placementTimer = undefined
+    // a re-offer round waiting for bids ends now
+    job.wake?.abort()
+    this.dropUnneeded(job)
+    return true
+  }
+
+  /** A job whose placement is finished: drops its open slots, and completes it when every slot left is done. */
+  private dropUnneeded (job: Job): void {
+    job.slots = job.slots.filter(s => !isOpen(s))
+    if (ACTIVE_JOB.has(job.state) && job.slots.every(s => s.done != null)) this.endJob(job, 'completed')
+  }
+
   /** See `Market.releaseLease`. */
   releaseLease (leaseId: string, reason: string, options: { reaward?: boolean } = {}): boolean {
     const lease = this.leasesById.get(leaseId)
@@ -249,7 +268,7 @@ export class MarketRequester {
     job.placing = true
     let window = this.ctx.timings.reofferWindowMs
     try {
-      while (ACTIVE_JOB.has(job.state)) {
+      while (ACTIVE_JOB.has(job.state) && !job.placementFinished) {
         job.placeAgain = false
         const open = job.slots.filter(isOpen)
         if (open.length === 0) {
@@ -462,6 +481,10 @@ export class MarketRequester {
     job.excluded.add(lease.workerStr)
     this.emitLease(lease, reason)
     if (options.notifyWorker === true) void this.sendCancel(lease, reason)
+    if (job.placementFinished) {
+      this.dropUnneeded(job)
+      return
+    }
     if (ACTIVE_JOB.has(job.state)) {
       if (wasActive || state !== 'declined') job.reawards++
       if (job.state === 'running') this.setJobState(job, 'awarding', reason)
