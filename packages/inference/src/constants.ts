@@ -43,10 +43,13 @@ export const ERROR_STREAM_LINGER_MS = 1000
  * Infer streams one connection may hold open at once, each way. A worker
  * holds at most MAX_CONCURRENT_LEASES (4) leases and MAX_SESSIONS_PER_WORKER
  * (4) sessions, each with a control stream and a feed stream or two: 32 is
- * twice that. It also bounds what a peer can have in flight on infer
- * streams before the worker has read a frame: this many yamux windows
- * (YAMUX_INITIAL_STREAM_WINDOW_BYTES, 2 MiB); at 64 the data-before-open
- * flood kept ~64 MiB of payloads in flight at the target.
+ * twice that. It also bounds what a peer can have waiting on infer
+ * streams before the worker has read a frame: this many stream read
+ * buffers (a yamux stream grants more window as soon as data arrives, so
+ * an unread stream holds up to its 4 MiB read buffer, not one window),
+ * per connection, of at most MAX_CONNECTIONS_PER_PEER (@fleetmesh/peer)
+ * connections; at 64 the data-before-open flood kept ~64 MiB of payloads
+ * in flight at the target (MALFORMED_INFER_STREAM_BUDGET now cuts it).
  */
 export const MAX_INFER_STREAMS = 32
 
