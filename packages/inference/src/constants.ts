@@ -43,12 +43,33 @@ export const ERROR_STREAM_LINGER_MS = 1000
  * Infer streams one connection may hold open at once, each way. A worker
  * holds at most MAX_CONCURRENT_LEASES (4) leases and MAX_SESSIONS_PER_WORKER
  * (4) sessions, each with a control stream and a feed stream or two: 32 is
- * twice that. It also bounds what a peer can have in flight on infer
- * streams before the worker has read a frame: this many yamux windows
- * (YAMUX_INITIAL_STREAM_WINDOW_BYTES, 2 MiB); at 64 the data-before-open
- * flood kept ~64 MiB of payloads in flight at the target.
+ * twice that. It also bounds what a peer can have waiting on infer
+ * streams before the worker has read a frame: this many stream read
+ * buffers (a yamux stream grants more window as soon as data arrives, so
+ * an unread stream holds up to its 4 MiB read buffer, not one window),
+ * per connection, of at most MAX_CONNECTIONS_PER_PEER (@fleetmesh/peer)
+ * connections; at 64 the data-before-open flood kept ~64 MiB of payloads
+ * in flight at the target (MALFORMED_INFER_STREAM_BUDGET now cuts it).
  */
 export const MAX_INFER_STREAMS = 32
+
+/**
+ * Malformed infer streams one connection may open (`InferChannel.malformed`:
+ * a first frame that is not `open`, a frame header over its limit or one
+ * that does not decode; no honest peer sends one): `burst` at once,
+ * refilled at `perSecond`. Past it the peer is refused for
+ * MALFORMED_INFER_BACKOFF_MS (its connections closed). Each such stream
+ * may carry what the remote sent ahead of the worker's first read, up to
+ * a yamux read buffer (4 MiB), and the worker must receive and decrypt it
+ * to drop it: bench/adversary's data-before-open flood (1 MiB after a data
+ * header, 64 streams at a time) grew the target's RSS by 56 to 90 MiB
+ * with the attacker's CPU, all of it transient buffers (the live heap
+ * after a collection grew by 2.6 MiB).
+ */
+export const MALFORMED_INFER_STREAM_BUDGET = { perSecond: 0.1, burst: 4 }
+
+/** How long a peer that opened more malformed infer streams than MALFORMED_INFER_STREAM_BUDGET is refused, ms. */
+export const MALFORMED_INFER_BACKOFF_MS = 10_000
 
 /** The first frame of an infer stream must arrive within this, ms. */
 export const FIRST_FRAME_TIMEOUT_MS = 2000

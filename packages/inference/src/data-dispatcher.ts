@@ -94,9 +94,9 @@ export class DataDispatcher implements Dispatcher {
       if (this.closed || (this.finished && this.opened.has(leaseId))) return
       this.ctx.log('data channel to %p for lease %s ended - %s', lease.worker, leaseId, err?.message ?? err)
       this.drop(leaseId)
-      // a stream that never opened, even once every result is in: the market ends the job only when each
-      // of its slots completed, so the lease is released at once (the worker stops holding it) and its
-      // slot re-awarded (the next worker is sent `finish` as soon as its stream opens)
+      // a stream that never opened, even once every result is in: the lease is released at once (the worker
+      // stops holding it); before the last result its slot is re-awarded, after it the market drops the slot
+      // (`finishPlacement`) and the job completes with the leases that did
       if (this.ctx.leases.has(leaseId)) this.ctx.streamLost(lease, `stream to the worker failed: ${err?.message ?? err}`)
     })
   }

@@ -209,6 +209,12 @@ export interface InferenceInit {
    * a production node.
    */
   delayNextStage?: (stage: number) => number
+  /**
+   * malformed infer streams one connection may open before its peer is
+   * refused for MALFORMED_INFER_BACKOFF_MS (`burst` at once, `perSecond`
+   * sustained; plain data) @default MALFORMED_INFER_STREAM_BUDGET (4, 0.1/s)
+   */
+  malformedStreamBudget?: { perSecond: number, burst: number }
   /** stateful sessions this worker serves at once (one per session stage it holds) @default MAX_SESSIONS_PER_WORKER (4) */
   maxSessions?: number
   /** largest state one session stage keeps on this worker, bytes @default MAX_SESSION_STATE_BYTES (256 MiB) */
@@ -331,6 +337,13 @@ export interface InferenceAdmission {
   admitted(): Array<{ peerId: PeerId, region: string, jurisdiction?: string }>
   /** resolves once the peer is admitted @throws when refused */
   waitFor(peerId: PeerId, options?: { signal?: AbortSignal }): Promise<unknown>
+  /**
+   * Refuses an admitted peer for what it did (`code`, e.g.
+   * `ERR_INFER_MALFORMED`): it is disconnected and kept out for
+   * `backoffMs` (ms). @fleetmesh/peer's admission has it; without it the
+   * worker only resets the peer's streams.
+   */
+  penalize?(peerId: PeerId, code: string, message: string, backoffMs: number): void
 }
 
 /** Capability discovery as far as inference uses it (@fleetmesh/peer's fits). */

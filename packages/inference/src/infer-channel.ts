@@ -52,6 +52,8 @@ export class InferChannel implements FrameSink, FrameSource {
   private readonly buffer = new Uint8ArrayList()
   private readonly chunks: AsyncIterator<Uint8Array | Uint8ArrayList>
   private failed?: Error
+  /** the remote broke the framing (see {@link InferChannel.malformed}) */
+  private brokeFraming = false
 
   /**
    * @param kind - what data frames on this stream carry, for the counters: `input` (requester → stage 0 or a data-parallel worker) or `activation` (stage → stage)
@@ -60,6 +62,14 @@ export class InferChannel implements FrameSink, FrameSource {
   constructor (readonly stream: Stream, private readonly counters: InferCounters, readonly kind: 'input' | 'activation', private readonly maxFrameBytes = MAX_TENSOR_BYTES + 4096) {
     this.chunks = stream[Symbol.asyncIterator]()
   }
+
+  /**
+   * True once `next()` threw because of what the remote sent, not because
+   * the stream ended: a malformed length prefix, a header over
+   * MAX_INFER_HEADER_BYTES or one that does not decode, or (with
+   * `mustOpen`) a first frame that is not `open`. No honest peer does this.
+   */
+  get malformed (): boolean { return this.brokeFraming }
 
   /** bytes queued for writing and not yet handed to the stream */
   get pending (): number { return this.queuedBytes }
@@ -109,17 +119,17 @@ export class InferChannel implements FrameSink, FrameSource {
   async next (options: { mustOpen?: boolean } = {}): Promise<InferFrame | undefined> {
     const headLen = await this.readVarint()
     if (headLen == null) return undefined
-    if (headLen > MAX_INFER_HEADER_BYTES) throw new MessageTooLargeError('infer frame header', headLen, MAX_INFER_HEADER_BYTES)
+    if (headLen > MAX_INFER_HEADER_BYTES) throw this.broke(new MessageTooLargeError('infer frame header', headLen, MAX_INFER_HEADER_BYTES))
     await this.fill(headLen)
     let message: InferFrame
     try {
       message = InferMessage.decode(this.buffer.subarray(0, headLen))
     } catch (err: any) {
-      throw new InvalidTensorError(`infer frame header does not decode: ${err?.message ?? err}`)
+      throw this.broke(new InvalidTensorError(`infer frame header does not decode: ${err?.message ?? err}`))
     }
     this.buffer.consume(headLen)
     // a stream's first frame names its lease: nothing it carries is buffered before that lease is checked
-    if (options.mustOpen === true && message.open == null) throw new InvalidTensorError('the first frame of an infer stream must be open')
+    if (options.mustOpen === true && message.open == null) throw this.broke(new InvalidTensorError('the first frame of an infer stream must be open'))
     let received = varint.encodingLength(headLen) + headLen
     const body = message.data ?? message.result ?? message.snapshot
     if (body != null) {
@@ -138,6 +148,12 @@ export class InferChannel implements FrameSink, FrameSource {
     return message
   }
 
+  /** Marks the framing broken by the remote; returns `err` to throw. */
+  private broke (err: Error): Error {
+    this.brokeFraming = true
+    return err
+  }
+
   /** Reads a varint length (undefined at a clean end of stream). */
   private async readVarint (): Promise<number | undefined> {
     while (true) {
@@ -147,7 +163,7 @@ export class InferChannel implements FrameSink, FrameSource {
           this.buffer.consume(varint.encodingLength(n))
           return n
         } catch (err) {
-          if (this.buffer.byteLength >= 10) throw new InvalidTensorError('infer frame: malformed length prefix')
+          if (this.buffer.byteLength >= 10) throw this.broke(new InvalidTensorError('infer frame: malformed length prefix'))
         }
       }
       if (!await this.pull()) {

@@ -3,7 +3,7 @@ import { INFER_PROTOCOL, MAX_TENSOR_BYTES } from '@fleetmesh/protocol'
 import { createRuntime } from '@fleetmesh/runtime'
 import { serviceCapabilities, serviceDependencies, TypedEventEmitter } from '@libp2p/interface'
 import { pushable } from 'it-pushable'
-import { DEFAULT_RUNNERS, MAX_INFER_STREAMS, MAX_SESSION_STATE_BYTES, MAX_SESSIONS_PER_WORKER, OPEN_STREAM_TIMEOUT_MS, REACH_REGION_PEERS, REACH_REGION_TIMEOUT_MS, RUN_TIMEOUT_MS, SESSION_IDLE_TIMEOUT_MS } from './constants.js'
+import { DEFAULT_RUNNERS, MALFORMED_INFER_STREAM_BUDGET, MAX_INFER_STREAMS, MAX_SESSION_STATE_BYTES, MAX_SESSIONS_PER_WORKER, OPEN_STREAM_TIMEOUT_MS, REACH_REGION_PEERS, REACH_REGION_TIMEOUT_MS, RUN_TIMEOUT_MS, SESSION_IDLE_TIMEOUT_MS } from './constants.js'
 import { JobCancelledError } from './errors.js'
 import { emptyCounters, InferChannel } from './infer-channel.js'
 import { runJob } from './job.js'
@@ -69,6 +69,7 @@ export class InferenceService extends TypedEventEmitter<InferenceEvents> impleme
       ledger: optional(() => components.ledger),
       runtime: async () => this.getRuntime(),
       maxInputBytes: this.maxInputBytes,
+      malformedStreamBudget: init.malformedStreamBudget ?? MALFORMED_INFER_STREAM_BUDGET,
       metrics: this.metrics,
       delayNextStage: init.delayNextStage,
       sessionBounds: {

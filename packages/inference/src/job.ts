@@ -208,7 +208,8 @@ export async function runJob (svc: InferenceService, jobId: string, init: Submit
     axes,
     results,
     emit,
-    done: () => { allDone.resolve() },
+    // every output is in: a shard without a lease has nothing left to run, so the market places no more of the job
+    done: () => { market.finishPlacement(jobId); allDone.resolve() },
     workerError: (lease, e) => {
       const recoverable = isRecoverable(e.code) && failures < MAX_LEASE_FAILURES
       const where = e.stage != null && mode === 'pipeline' ? `stage ${e.stage}` : e.seq != null ? `micro-batch ${e.seq}` : `lease ${lease.leaseId}`

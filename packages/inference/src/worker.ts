@@ -2,7 +2,7 @@ import { encodeReceipt, inputDigest, microBatchJobId, microBatchPricePerItem, ou
 import { decodeTensors, encodeTensorHeader, MessageTooLargeError } from '@fleetmesh/protocol'
 import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
-import { ERROR_STREAM_LINGER_MS, FEED_WAIT_MS, FIRST_FRAME_TIMEOUT_MS, LEASE_WAIT_MS, MAX_PENDING_JOIN } from './constants.js'
+import { ERROR_STREAM_LINGER_MS, FEED_WAIT_MS, FIRST_FRAME_TIMEOUT_MS, LEASE_WAIT_MS, MALFORMED_INFER_BACKOFF_MS, MAX_PENDING_JOIN } from './constants.js'
 import { InferenceError, SessionError } from './errors.js'
 import { InferChannel, InferChannelView } from './infer-channel.js'
 import { openNextStage } from './next-stage.js'
@@ -41,6 +41,8 @@ export interface WorkerContext {
   runtime: () => Promise<Runtime>
   /** largest micro-batch input accepted, bytes */
   maxInputBytes: number
+  /** malformed infer streams one connection may open before its peer is refused (InferenceInit.malformedStreamBudget) */
+  malformedStreamBudget: { perSecond: number, burst: number }
   /** fault injection for tests and drills (never set in production) */
   tamperOutputs?: (outputs: WireTensor[], open: InferOpen) => WireTensor[]
   /** the service's metrics, if any */
@@ -106,9 +108,23 @@ function errorFrame (err: any, seq?: number, stage?: number): InferMessage {
   return { error: { name: String(err?.name ?? 'Error'), code: String(err?.code ?? 'ERR_INFERENCE'), message: String(err?.message ?? err), seq, stage } }
 }
 
+/**
+ * Takes one token from a bucket refilled at `perSecond` up to `burst`, at
+ * `now` (ms); false when it is empty. Pure but for the bucket it updates.
+ */
+export function takeToken (bucket: { tokens: number, at: number }, budget: { perSecond: number, burst: number }, now: number): boolean {
+  bucket.tokens = Math.min(budget.burst, bucket.tokens + Math.max(0, now - bucket.at) * budget.perSecond / 1000)
+  bucket.at = now
+  if (bucket.tokens < 1) return false
+  bucket.tokens -= 1
+  return true
+}
+
 export class InferenceWorker {
   private readonly sessions = new Map<string, WorkerSession>()
   private readonly leaseWaiters = new Map<string, Set<() => void>>()
+  /** each connection's budget of malformed infer streams (WorkerContext.malformedStreamBudget) */
+  private readonly malformed = new WeakMap<Connection, { tokens: number, at: number }>()
   /** the stateful sessions this worker serves */
   readonly stateful: SessionWorker
 
@@ -211,6 +227,10 @@ export class InferenceWorker {
       }
     } catch (err: any) {
       this.ctx.log('infer stream from %p failed - %s', remote, err?.message ?? err)
+      if (first.malformed && this.chargeMalformed(connection, err)) {
+        stream.abort(err)
+        return
+      }
       // nothing more is read from this stream: what the remote sent ahead is dropped now, and the stream ends soon whatever the remote does
       stream.closeRead().catch(() => {})
       const linger = setTimeout(() => { if (stream.status !== 'closed') stream.abort(new InferenceError(`the infer stream was answered with an error and not closed within ${ERROR_STREAM_LINGER_MS} ms`)) }, ERROR_STREAM_LINGER_MS)
@@ -222,6 +242,23 @@ export class InferenceWorker {
       }
       if (stream.status === 'closed' || stream.status === 'reset' || stream.status === 'aborted') clearTimeout(linger)
     }
+  }
+
+  /**
+   * Counts a malformed infer stream against its connection's budget
+   * (`malformedStreamBudget`); past it the peer is refused for
+   * MALFORMED_INFER_BACKOFF_MS. Returns true when it was.
+   */
+  private chargeMalformed (connection: Connection, err: any): boolean {
+    const budget = this.ctx.malformedStreamBudget
+    let bucket = this.malformed.get(connection)
+    if (bucket == null) this.malformed.set(connection, bucket = { tokens: budget.burst, at: Date.now() })
+    if (takeToken(bucket, budget, Date.now())) return false
+    const penalize = this.ctx.admission.penalize
+    if (penalize == null) return false
+    this.ctx.log('%p opened more malformed infer streams than its budget (burst %d), refusing it - %s', connection.remotePeer, budget.burst, err?.message ?? err)
+    penalize.call(this.ctx.admission, connection.remotePeer, 'ERR_INFER_MALFORMED', `malformed infer streams over the budget of ${budget.burst} (${String(err?.message ?? err)})`, MALFORMED_INFER_BACKOFF_MS)
+    return true
   }
 
   /** A requester's control stream: configure the session, report ready or the error, then serve its frames. */

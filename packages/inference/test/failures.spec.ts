@@ -165,6 +165,35 @@ describe('jobs fail fast with the real reason', function () {
     await waitUntil(() => workerOf?.libp2p.services.market.heldLeases().length === 0, { timeoutMs: 10_000, message: 'the worker to hold no lease of the job' })
   })
 
+  it('a lease lost after every result is in is not placed again: with no other worker the job still completes', async function () {
+    // two workers, two shards: once the lost shard's worker and then the other worker are excluded, a re-offer
+    // of it can only fail (NoBidsError, "2 workers left out …"), though no micro-batch is left to run
+    mesh = await startJobMesh([{}, {}], { inference: { verifyRate: 0 } })
+    this.timeout(40_000)
+    const connectionManager = (mesh.requester.libp2p as any).components.connectionManager
+    const openStream = connectionManager.openStream.bind(connectionManager)
+    const opened: string[] = []
+    connectionManager.openStream = async (peer: any, protocols: string | string[], options?: any) => {
+      if (![protocols].flat().includes(INFER_PROTOCOL)) return openStream(peer, protocols, options)
+      opened.push(peer.toString())
+      if (opened.length === 1) return openStream(peer, protocols, options)
+      // every later infer stream fails (the second 3 s late: the first lease does every micro-batch meanwhile),
+      // so a re-award of the lost shard to the first worker loses that worker too
+      if (opened.length === 2) await delay(3000)
+      throw new Error('test: the infer stream could not be opened')
+    }
+    const input = x(8)
+    const r = await follow(mesh.requester.submit({ model: MLP, inputs: [input], shards: 2, microBatch: 4, maxPrice: 10, deadline: Date.now() + 30_000, placementTimeoutMs: 5000 }))
+    report('infer stream failed after the last result, no other worker', r.ms)
+    assert.equal(r.error, undefined, String(r.error?.message))
+    const failed = opened[1] as string
+    assert.ok(r.events.some(e => e.type === 'lease-lost' && e.worker === failed), 'the lease whose stream failed was released')
+    assert.equal(opened.length, 2, 'no infer stream was opened for a re-award')
+    const [expected] = await runLocal(MLP, [input])
+    assert.ok(maxAbsDiff(r.outputs?.[0] as WireTensor, expected as WireTensor) <= 1e-5)
+    assert.equal(mesh.requester.libp2p.services.market.jobs().length, 0, 'the market runs no job of it')
+  })
+
   it('cancel(reason) rejects with JobCancelledError carrying the reason', async function () {
     mesh = await startJobMesh([{}])
     this.timeout(20_000)

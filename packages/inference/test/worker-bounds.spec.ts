@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
 import { encodeTensorHeader, INFER_PROTOCOL, InferMessage } from '@fleetmesh/protocol'
+import { waitUntil } from '@fleetmesh/test-utils'
 import * as varint from 'uint8-varint'
-import { ERROR_STREAM_LINGER_MS, FIRST_FRAME_TIMEOUT_MS, LEASE_WAIT_MS } from '../src/constants.js'
+import { ERROR_STREAM_LINGER_MS, FIRST_FRAME_TIMEOUT_MS, LEASE_WAIT_MS, MALFORMED_INFER_BACKOFF_MS, MALFORMED_INFER_STREAM_BUDGET } from '../src/constants.js'
 import { emptyCounters, InferChannel } from '../src/infer-channel.js'
+import { takeToken } from '../src/worker.js'
 import { startJobMesh } from './utils/jobs.js'
 import type { JobMesh } from './utils/jobs.js'
 import type { MeshNode } from '@fleetmesh/peer'
@@ -61,7 +63,8 @@ describe('infer streams are bounded at the worker', function () {
     const payload = new Uint8Array(1024 * 1024)
     const { header } = encodeTensorHeader([{ name: 'x', dtype: 'uint8', dims: [payload.byteLength], data: payload }])
     const head = InferMessage.encode({ data: { seq: 0, tensors: header, more: false, items: 1, stageComputeMs: [] } })
-    const streams = await Promise.all(Array.from({ length: 8 }, async () => {
+    // within the malformed-stream budget (the first test above used one of it): past it the peer is refused, tested below
+    const streams = await Promise.all(Array.from({ length: MALFORMED_INFER_STREAM_BUDGET.burst - 1 }, async () => {
       const stream = await mesh.requester.libp2p.dialProtocol(worker.peerId, INFER_PROTOCOL)
       stream.send(varint.encode(head.byteLength))
       stream.send(head)
@@ -72,5 +75,51 @@ describe('infer streams are bounded at the worker', function () {
     await new Promise(resolve => setTimeout(resolve, ERROR_STREAM_LINGER_MS + 3000))
     assert.equal(inferStreams(), 0, 'the worker holds none of the refused streams (nor those of the tests above, whose requester never closed its side either)')
     for (const s of streams) s.abort(new Error('test over'))
+  })
+})
+
+/** A peer that keeps opening malformed infer streams (each may carry up to a read buffer of bytes the worker must receive to drop) is refused. */
+describe('malformed infer streams are budgeted per connection', function () {
+  this.timeout(60_000)
+  let mesh: JobMesh | undefined
+  afterEach(async () => { await mesh?.stop(); mesh = undefined })
+
+  it('takeToken (pure): `burst` at once, then `perSecond`', () => {
+    const bucket = { tokens: 2, at: 0 }
+    const budget = { perSecond: 0.5, burst: 2 }
+    assert.deepEqual([takeToken(bucket, budget, 0), takeToken(bucket, budget, 0), takeToken(bucket, budget, 0)], [true, true, false])
+    assert.equal(takeToken(bucket, budget, 1000), false, 'half a token after 1 s')
+    assert.equal(takeToken(bucket, budget, 2000), true, 'one token after 2 s')
+  })
+
+  it('past MALFORMED_INFER_STREAM_BUDGET data-before-open streams the peer is refused with ERR_INFER_MALFORMED and cut (bench/adversary\'s data-before-open flood)', async () => {
+    mesh = await startJobMesh([{}])
+    const worker = mesh.workers[0] as MeshNode
+    const requester = mesh.requester
+    const refusals: Array<{ peerId: { toString: () => string }, code: string }> = []
+    worker.addEventListener('peer:refused', (e) => { refusals.push(e.detail) })
+    const payload = new Uint8Array(64 * 1024)
+    const { header } = encodeTensorHeader([{ name: 'x', dtype: 'uint8', dims: [payload.byteLength], data: payload }])
+    const head = InferMessage.encode({ data: { seq: 0, tensors: header, more: false, items: 1, stageComputeMs: [] } })
+    const answers: string[] = []
+    for (let i = 0; i < MALFORMED_INFER_STREAM_BUDGET.burst + 2 && refusals.length === 0; i++) {
+      try {
+        const c = new InferChannel(await requester.libp2p.dialProtocol(worker.peerId, INFER_PROTOCOL), emptyCounters(), 'input')
+        c.stream.send(varint.encode(head.byteLength))
+        c.stream.send(head)
+        c.stream.send(payload)
+        const a = await c.next()
+        answers.push(a?.error?.code ?? 'end')
+      } catch (err: any) {
+        answers.push(err?.name ?? 'error')
+      }
+    }
+    await waitUntil(() => refusals.length > 0, { timeoutMs: 10_000, message: `the worker to refuse the peer (answers ${answers.join(', ')})` })
+    assert.equal(refusals[0]?.code, 'ERR_INFER_MALFORMED')
+    assert.equal(refusals[0]?.peerId.toString(), requester.peerId.toString())
+    assert.deepEqual(answers.slice(0, MALFORMED_INFER_STREAM_BUDGET.burst), Array(MALFORMED_INFER_STREAM_BUDGET.burst).fill('ERR_INVALID_TENSOR'), 'the streams within the budget are answered')
+    await waitUntil(() => worker.libp2p.getConnections(requester.peerId).length === 0, { timeoutMs: 5000, message: 'the peer\'s connections closed' })
+    assert.equal(worker.libp2p.services.admission.isRefused(requester.peerId), true, 'kept out for the back-off')
+    assert.ok(MALFORMED_INFER_BACKOFF_MS > 0)
   })
 })

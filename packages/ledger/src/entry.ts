@@ -17,6 +17,17 @@ export type VerifiedEntry =
   | { kind: 'evidence', id: string, bytes: Uint8Array, evidence: VerifiedEvidence }
   | { kind: 'grant', id: string, bytes: Uint8Array, grant: VerifiedGrant }
 
+/**
+ * `bytes` in a buffer of their own: a copy when they are a view into a
+ * larger buffer (a gossip message, a reconciliation batch, a pooled
+ * allocation), else `bytes` itself. The ledger keeps every entry it stores,
+ * and each field decoded from an entry is a view into the bytes it was
+ * decoded from: kept as they arrived, each entry held its whole buffer.
+ */
+export function ownBytes (bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes)
+}
+
 /** Encodes a receipt, evidence or a grant as a ledger entry. */
 export function encodeEntry (entry: { receipt: PbReceipt } | { evidence: PbEvidence } | { grant: PbGrant }): Uint8Array {
   return PbLedgerEntry.encode(entry)

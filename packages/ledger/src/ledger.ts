@@ -10,7 +10,7 @@ import { CertificateVerifier } from './certificates.js'
 import { GRANT_FILE_SUFFIX, GRANTS_DIR, MAX_RECONCILE_STREAMS, MICRO_PER_CREDIT, RECONCILE_INTERVAL_MS, RECONCILE_TIMEOUT_MS, REQUIRE_FUNDS } from './constants.js'
 import { fundsMicro, openCommitments } from './funds.js'
 import { receiptAmount, payingReceipts } from './balances.js'
-import { decodeEntry, encodeEntry, entryId, verifyEntry } from './entry.js'
+import { decodeEntry, encodeEntry, entryId, ownBytes, verifyEntry } from './entry.js'
 import { InsufficientFundsError, LedgerNotStartedError } from './errors.js'
 import { createEquivocationEvidence, createMismatchEvidence, verifyEvidence } from './evidence.js'
 import { countersignReceipt, signWorkerReceipt, verifyReceipt } from './receipt.js'
@@ -131,7 +131,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
     let loaded = 0
     for await (const { id, bytes } of this.store.all()) {
       try {
-        const e = await verifyEntry(bytes, { certificates: this.certificates, now: Number.MAX_SAFE_INTEGER })
+        const e = await verifyEntry(ownBytes(bytes), { certificates: this.certificates, now: Number.MAX_SAFE_INTEGER })
         if (e.id !== id) throw new InvalidReceiptError('stored under another id')
         this.remember(e)
         loaded++
@@ -197,7 +197,8 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
     const running = this.inflight.get(id)
     if (running != null) return running.then(() => undefined)
     const p = (async () => {
-      const e = await verifyEntry(bytes, { certificates: this.certificates })
+      // the ledger keeps what it stores for as long as it runs: not the buffer the entry arrived in
+      const e = await verifyEntry(ownBytes(bytes), { certificates: this.certificates })
       const store = this.store
       if (store == null) throw new LedgerNotStartedError('the ledger is not started')
       await store.put(e)

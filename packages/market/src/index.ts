@@ -527,6 +527,16 @@ export interface Market extends TypedEventEmitter<MarketEvents> {
    * the job. Returns false if no such live lease exists.
    */
   releaseLease(leaseId: string, reason: string, options?: { reaward?: boolean }): boolean
+  /**
+   * Tells the market that the requester needs nothing more placed for a
+   * job (every output is in: in data-parallel any lease can have run any
+   * micro-batch, so a shard without a lease has no work left). Its open
+   * shards, and any whose lease ends from now on without completing, are
+   * dropped instead of re-awarded or re-offered; the job completes once its
+   * live leases complete (at once if none is left), and its `JobResult`
+   * lists only the shards that completed. Returns false if no such job runs.
+   */
+  finishPlacement(jobId: string): boolean
   /** jobs this node runs as requester, with their state */
   jobs(): Array<{ jobId: string, state: JobState, round: number, region: string, slots: number, done: number }>
   /** leases this node holds as a worker */

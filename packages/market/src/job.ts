@@ -4,6 +4,7 @@ import { JOB_DEADLINE_MS, PLACEMENT_TIMEOUT_MS } from './constants.js'
 import { InvalidJobError } from './errors.js'
 import { checkOfferInputs } from './messages.js'
 import type { AuctionBid, AuctionTerms } from './auction.js'
+import type { UnplacedShard } from './errors.js'
 import type { JobInput, JobResult, JobSpec, JobState, LeaseState, ShardResult } from './index.js'
 import type { Refusal } from './no-bids.js'
 import type { PeerId } from '@libp2p/interface'
@@ -77,6 +78,8 @@ export interface Job {
   committed: boolean
   /** the first bid window is over: placement (and its timeout) has begun */
   placementStarted: boolean
+  /** the requester needs no more of the job placed (`Market.finishPlacement`): open slots are dropped, lost ones too */
+  placementFinished: boolean
   deadlineTimer?: ReturnType<typeof setTimeout>
   /** runs while a slot is unplaced; fires the placement failure */
   placementTimer?: ReturnType<typeof setTimeout>
@@ -170,6 +173,7 @@ export function createJob (spec: JobSpec, defaults: JobDefaults): Job {
     placing: false,
     placeAgain: false,
     placementStarted: false,
+    placementFinished: false,
     committed: false,
     progressAt: 0,
     abort: new AbortController(),
@@ -179,4 +183,27 @@ export function createJob (spec: JobSpec, defaults: JobDefaults): Job {
   if (spec.modelBytes != null) job.modelBytes = spec.modelBytes
   if (spec.maxFrameBytes != null) job.maxFrameBytes = spec.maxFrameBytes
   return job
+}
+
+/** A slot with neither a live lease nor a result: the placement's to fill. */
+export function isOpen (s: Slot): boolean {
+  return s.done == null && s.lease == null
+}
+
+/** Each slot of `job` not done and why: still leased, lost (and why not placed again: `notPlacedAgain`, or the planner's last reason), or the planner's reason. */
+export function unplacedShards (job: Job, notPlacedAgain?: string): UnplacedShard[] {
+  return job.slots.filter(s => s.done == null).map(s => ({
+    shardIndex: s.shardIndex,
+    replica: s.replica,
+    reason: s.lease != null
+      ? `leased to ${s.lease.workerStr}, not completed in time`
+      : s.lost != null
+        ? `${s.lost}; not placed again: ${notPlacedAgain ?? s.lastReason ?? 'no other bid'}`
+        : (s.lastReason ?? 'no bids')
+  }))
+}
+
+/** True while a usable bidder of the job holds one of its live leases: the job is progressing and more capacity will come. */
+export function waitingForCapacity (job: Job): boolean {
+  return job.slots.some(s => s.lease != null && job.bids.has(s.lease.workerStr) && !job.excluded.has(s.lease.workerStr))
 }

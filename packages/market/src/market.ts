@@ -167,6 +167,11 @@ export class MarketService extends TypedEventEmitter<MarketEvents> implements Ma
     return this.requester.failJob(jobId, error)
   }
 
+  /** See `Market.finishPlacement`. */
+  finishPlacement (jobId: string): boolean {
+    return this.requester.finishPlacement(jobId)
+  }
+
   releaseLease (leaseId: string, reason: string, options?: { reaward?: boolean }): boolean {
     return this.requester.releaseLease(leaseId, reason, options)
   }

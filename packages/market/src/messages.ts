@@ -319,9 +319,13 @@ export function checkNoBid (noBid: NoBid, job: NoBidJobView | undefined, worker:
  */
 export async function validateMarketMessage (ctx: MarketValidationContext, bytes: Uint8Array): Promise<ValidatedMarketMessage> {
   const opened = await openEnvelope(bytes, MARKET_DOMAIN, { payloadType: MARKET_PAYLOAD_TYPE, maxBytes: ctx.maxBytes })
+  // each bytes field decodes as a view into the payload, itself a view into the gossip frame or stream chunk it
+  // arrived in: decoded from a copy, a message kept (a worker holds up to MAX_KNOWN_OFFERS offers) holds only itself
+  const payload = opened.payload
+  const own = payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength ? payload : new Uint8Array(payload)
   let message: MarketMessage
   try {
-    message = MarketMessage.decode(opened.payload, {
+    message = MarketMessage.decode(own, {
       limits: {
         offer: { shardUnits: MAX_SHARDS, openShards: MAX_SHARDS, inputs: MAX_OFFER_INPUTS, inputs$: { dims: MAX_OFFER_INPUT_RANK } },
         heartbeat: { leaseIds: MAX_HEARTBEAT_LEASES }

@@ -4,7 +4,7 @@ import { planAwards, shouldAwardEarly } from './auction.js'
 import { UNKNOWN_RTT_MS } from './constants.js'
 import { sleep } from './context.js'
 import { InvalidJobError, JobCancelledError, JobFailedError, MarketNotStartedError, NoBidsError } from './errors.js'
-import { createJob } from './job.js'
+import { createJob, isOpen, unplacedShards, waitingForCapacity } from './job.js'
 import { explainNoBids } from './no-bids.js'
 import { commitJobFunds, releaseJobFunds } from './job-funds.js'
 import { acceptBid, acceptNoBid, noBidsInput, regionPeers, shouldFailFast } from './requester-answers.js'
@@ -12,7 +12,6 @@ import type { MarketContext } from './context.js'
 import type { JobResult, JobSpec, JobState, LeaseEvent, LeaseState, ShardResult } from './index.js'
 import type { Job, RequesterLease, Slot } from './job.js'
 import type { MarketBody, ValidatedMarketMessage } from './messages.js'
-import type { UnplacedShard } from './errors.js'
 import type { PeerId } from '@libp2p/interface'
 
 const TERMINAL: ReadonlySet<LeaseState> = new Set(['declined', 'completed', 'lost', 'released', 'expired', 'cancelled'])
@@ -25,8 +24,6 @@ function abortReason (signal: AbortSignal): string {
   if (typeof r === 'string' && r !== '') return r
   return 'aborted by its signal'
 }
-
-const isOpen = (s: Slot): boolean => s.done == null && s.lease == null
 
 /**
  * The requester side of the market: this node's jobs. Publishes each job's
@@ -99,6 +96,25 @@ export class MarketRequester {
     if (job == null || !ACTIVE_JOB.has(job.state)) return false
     this.endJob(job, 'failed', error.message, error)
     return true
+  }
+
+  /** See `Market.finishPlacement`. */
+  finishPlacement (jobId: string): boolean {
+    const job = this.jobsById.get(jobId)
+    if (job == null || !ACTIVE_JOB.has(job.state)) return false
+    job.placementFinished = true
+    clearTimeout(job.placementTimer)
+    job.placementTimer = undefined
+    // a re-offer round waiting for bids ends now
+    job.wake?.abort()
+    this.dropUnneeded(job)
+    return true
+  }
+
+  /** A job whose placement is finished: drops its open slots, and completes it when every slot left is done. */
+  private dropUnneeded (job: Job): void {
+    job.slots = job.slots.filter(s => !isOpen(s))
+    if (ACTIVE_JOB.has(job.state) && job.slots.every(s => s.done != null)) this.endJob(job, 'completed')
   }
 
   /** See `Market.releaseLease`. */
@@ -249,7 +265,7 @@ export class MarketRequester {
     job.placing = true
     let window = this.ctx.timings.reofferWindowMs
     try {
-      while (ACTIVE_JOB.has(job.state)) {
+      while (ACTIVE_JOB.has(job.state) && !job.placementFinished) {
         job.placeAgain = false
         const open = job.slots.filter(isOpen)
         if (open.length === 0) {
@@ -335,7 +351,7 @@ export class MarketRequester {
     job.placementTimer = setTimeout(() => {
       job.placementTimer = undefined
       if (!ACTIVE_JOB.has(job.state) || !job.slots.some(isOpen)) return
-      if (job.progressAt >= armedAt || this.waitingForCapacity(job)) this.armPlacementTimer(job)
+      if (job.progressAt >= armedAt || waitingForCapacity(job)) this.armPlacementTimer(job)
       else this.failPlacement(job)
     }, job.placementTimeoutMs)
   }
@@ -351,11 +367,6 @@ export class MarketRequester {
     }
   }
 
-  /** True while a usable bidder of the job holds one of its live leases: the job is progressing and more capacity will come. */
-  private waitingForCapacity (job: Job): boolean {
-    return job.slots.some(s => s.lease != null && job.bids.has(s.lease.workerStr) && !job.excluded.has(s.lease.workerStr))
-  }
-
   /**
    * Fails a job with an open slot: JobFailedError when an open slot lost a
    * lease (naming how, and why it was not placed again), NoBidsError with
@@ -365,7 +376,7 @@ export class MarketRequester {
     const explained = explainNoBids(noBidsInput(this.ctx, job))
     const open = job.slots.filter(isOpen)
     if (open.some(s => s.lost != null)) {
-      this.endJob(job, 'failed', explained.message, new JobFailedError(job.id, this.unplacedOf(job, explained.message), 'placement'))
+      this.endJob(job, 'failed', explained.message, new JobFailedError(job.id, unplacedShards(job, explained.message), 'placement'))
       return
     }
     const error = new NoBidsError({
@@ -378,19 +389,6 @@ export class MarketRequester {
       refusals: [...job.refusals.values()].map(r => ({ ...r }))
     })
     this.endJob(job, 'failed', explained.message, error)
-  }
-
-  /** Each slot not done and why: still leased, lost (and why not placed again), or the planner's reason. */
-  private unplacedOf (job: Job, notPlacedAgain?: string): UnplacedShard[] {
-    return job.slots.filter(s => s.done == null).map(s => ({
-      shardIndex: s.shardIndex,
-      replica: s.replica,
-      reason: s.lease != null
-        ? `leased to ${s.lease.workerStr}, not completed in time`
-        : s.lost != null
-          ? `${s.lost}; not placed again: ${notPlacedAgain ?? s.lastReason ?? 'no other bid'}`
-          : (s.lastReason ?? 'no bids')
-    }))
   }
 
   private award (job: Job, slot: Slot, worker: PeerId, pricePerUnit: number): void {
@@ -462,6 +460,10 @@ export class MarketRequester {
     job.excluded.add(lease.workerStr)
     this.emitLease(lease, reason)
     if (options.notifyWorker === true) void this.sendCancel(lease, reason)
+    if (job.placementFinished) {
+      this.dropUnneeded(job)
+      return
+    }
     if (ACTIVE_JOB.has(job.state)) {
       if (wasActive || state !== 'declined') job.reawards++
       if (job.state === 'running') this.setJobState(job, 'awarding', reason)
@@ -563,7 +565,7 @@ export class MarketRequester {
     clearTimeout(job.placementTimer)
     job.placementTimer = undefined
     job.abort.abort()
-    const failure = state === 'failed' ? (error ?? new JobFailedError(job.id, this.unplacedOf(job), 'deadline')) : undefined
+    const failure = state === 'failed' ? (error ?? new JobFailedError(job.id, unplacedShards(job), 'deadline')) : undefined
     const toWorker = error?.message ?? `job ${state}${reason != null ? `: ${reason}` : ''}`
     for (const slot of job.slots) {
       const lease = slot.lease

@@ -49,6 +49,15 @@ describe('market message validators (pure, no network)', function () {
     ctx = (over = {}) => ({ now: Date.now(), trustedAuthorities: [authority.publicKey], replay, certificates, maxBytes: MAX_OFFER_BYTES, expect: ['offer'], region: 'u33d', ...over })
   })
 
+  it('a validated message holds only its own bytes, not the gossip frame it arrived in (a worker keeps up to MAX_KNOWN_OFFERS offers)', async () => {
+    const sealed = await sealMarketMessage({ offer: offer(requester) }, requester)
+    const frame = new Uint8Array(64 * 1024)
+    frame.set(sealed, 100)
+    const o = await validateMarketMessage(ctx(), frame.subarray(100, 100 + sealed.byteLength))
+    const requesterBytes = o.message.offer?.requester as Uint8Array
+    assert.ok(requesterBytes.buffer.byteLength <= sealed.byteLength, `the offer's requester field holds a ${requesterBytes.buffer.byteLength}-byte buffer for a ${sealed.byteLength}-byte message`)
+  })
+
   it('accepts a good offer and a good bid, returning the signer and its certificate', async () => {
     const o = await validateMarketMessage(ctx(), await sealMarketMessage({ offer: offer(requester) }, requester))
     assert.equal(o.kind, 'offer')

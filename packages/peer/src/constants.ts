@@ -192,6 +192,17 @@ export const VEHICLE_GOSSIP_DEGREE = { D: 3, Dlo: 2, Dhi: 6, Dout: 1 } as const
  */
 export const CONNECTION_MONITOR_INTERVAL_MS = 60_000
 
+/**
+ * Open connections one peer may hold to a node; a further inbound
+ * connection from it is denied once encrypted (before any stream). Each
+ * per-connection bound (the inbound stream budget, MAX_INFER_STREAMS and
+ * the infer streams waiting for their open frame, every protocol's
+ * `maxInboundStreams`) multiplies by it, and libp2p itself sets no such
+ * limit. 3: a simultaneous dial leaves two, and a peer that reconnects
+ * while its stale connection is not yet noticed dead needs one more.
+ */
+export const MAX_CONNECTIONS_PER_PEER = 3
+
 /** Inbound connection attempts per second accepted from one host; libp2p's default of 5 drops bootstrap dials on a busy station. */
 export const INBOUND_CONNECTION_THRESHOLD = 100
 

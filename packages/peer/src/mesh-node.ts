@@ -21,7 +21,7 @@ import { AdmissionService } from './admission.js'
 import { CapabilitiesService } from './capabilities.js'
 import { RevocationService } from './revocation.js'
 import { budgetedMuxer } from './stream-budget.js'
-import { LEDGER_DIR, MODELS_DIR, REVOCATION_LIST_FILE, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, INBOUND_STREAM_BUDGET, MAX_BOOTSTRAP_RETRY_MS, MAX_INCOMING_PENDING_CONNECTIONS, PEER_STORE_MAX_PEER_AGE_MS, RELAY_MAX_RESERVATIONS, STREAM_FLOOD_BACKOFF_MS, YAMUX_INITIAL_STREAM_WINDOW_BYTES, YAMUX_MAX_STREAM_WINDOW_BYTES } from './constants.js'
+import { LEDGER_DIR, MODELS_DIR, REVOCATION_LIST_FILE, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, INBOUND_STREAM_BUDGET, MAX_BOOTSTRAP_RETRY_MS, MAX_CONNECTIONS_PER_PEER, MAX_INCOMING_PENDING_CONNECTIONS, PEER_STORE_MAX_PEER_AGE_MS, RELAY_MAX_RESERVATIONS, STREAM_FLOOD_BACKOFF_MS, YAMUX_INITIAL_STREAM_WINDOW_BYTES, YAMUX_MAX_STREAM_WINDOW_BYTES } from './constants.js'
 import { loadOrCreateIdentity, openDatastore } from './data-dir.js'
 import { ModelsUnavailableError, OwnCertificateError } from './errors.js'
 import { ModelTransferService } from './model-transfer.js'
@@ -100,6 +100,8 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
   // the gater asks the admission service, which exists only once libp2p is built
   const gate: { admission?: Admission, libp2p?: Libp2p } = {}
   const refused = (id: PeerId): boolean => gate.admission?.isRefused(id) ?? false
+  /** a peer that holds MAX_CONNECTIONS_PER_PEER open connections to this node gets no more inbound ones */
+  const connectedEnough = (id: PeerId): boolean => (gate.libp2p?.getConnections(id).filter(c => c.status === 'open').length ?? 0) >= MAX_CONNECTIONS_PER_PEER
 
   const services: Record<string, (components: any) => unknown> = {
     // identify runs only once a peer is admitted (the admission service
@@ -234,7 +236,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       connectionMonitor: { pingInterval: profile.connectionMonitorIntervalMs },
       connectionGater: {
         denyDialPeer: refused,
-        denyInboundEncryptedConnection: refused,
+        denyInboundEncryptedConnection: (id) => refused(id) || connectedEnough(id),
         denyOutboundEncryptedConnection: refused
       },
       connectionManager: {

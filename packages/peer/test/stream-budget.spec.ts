@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createTestMesh, waitUntil } from '@fleetmesh/test-utils'
-import { INBOUND_STREAM_BUDGET, STREAM_FLOOD_BACKOFF_MS } from '../src/index.js'
+import { INBOUND_STREAM_BUDGET, MAX_CONNECTIONS_PER_PEER, STREAM_FLOOD_BACKOFF_MS } from '../src/index.js'
 import { take } from '../src/stream-budget.js'
 import type { AdmissionRefusal, MeshNode } from '../src/index.js'
 import type { TestMesh } from '@fleetmesh/test-utils'
@@ -73,5 +73,27 @@ describe('inbound stream budget per connection', function () {
     assert.equal(opened, 80, 'every stream of the burst negotiated')
     assert.equal(target.isAdmitted(peer.peerId), true)
     assert.equal(target.libp2p.services.admission.isRefused(peer.peerId), false)
+  })
+
+  it('a peer holds at most MAX_CONNECTIONS_PER_PEER connections to a node: further inbound ones are denied (each would multiply every per-connection bound)', async () => {
+    const target = await fleet.add('station', 'u33d')
+    const peer = await fleet.add('station', 'u33d', { bootstrap: target.getMultiaddrs().map(String) })
+    await waitUntil(() => target.isAdmitted(peer.peerId) && peer.isAdmitted(target.peerId), { timeoutMs: 15_000, message: 'both admitted' })
+    const addr = target.getMultiaddrs()[0]
+    assert.ok(addr != null)
+    const outcomes: string[] = []
+    for (let i = 0; i < MAX_CONNECTIONS_PER_PEER + 2; i++) {
+      try {
+        // a denied connection is closed by the target once encrypted: the dialler may see it open for a moment
+        await peer.libp2p.dial(addr, { force: true, signal: AbortSignal.timeout(10_000) })
+        outcomes.push('dialled')
+      } catch (err: any) {
+        outcomes.push(err?.name ?? 'error')
+      }
+    }
+    await waitUntil(() => target.libp2p.getConnections(peer.peerId).filter(c => c.status === 'open').length <= MAX_CONNECTIONS_PER_PEER, { timeoutMs: 5000, message: 'the target to hold at most the cap' })
+    const held = target.libp2p.getConnections(peer.peerId).filter(c => c.status === 'open').length
+    assert.equal(held, MAX_CONNECTIONS_PER_PEER, `the target holds ${held} connections of the peer (${outcomes.join(', ')})`)
+    assert.equal(target.isAdmitted(peer.peerId), true, 'the peer stays admitted over the connections it keeps')
   })
 })
