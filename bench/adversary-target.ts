@@ -9,29 +9,18 @@
  * written to `file` if given, and `{ type: 'heap', file, ...process.memoryUsage() }`;
  * exits when the parent disconnects.
  */
-import { readFile } from 'node:fs/promises'
 import { writeFile } from 'node:fs/promises'
 import { Session } from 'node:inspector/promises'
 import { writeHeapSnapshot } from 'node:v8'
-import { createMeshNode } from '@fleetmesh/peer'
-import { deserializeIdentity, exitWithParent, loopbackGossip, sendToParent } from '@fleetmesh/test-utils'
+import { sendToParent, startForkedStation } from '@fleetmesh/test-utils'
 import type { JobsWorkerConfig } from './jobs-worker.js'
 
-const config: JobsWorkerConfig = JSON.parse(await readFile(process.argv[2] as string, 'utf8'))
-const node = await createMeshNode({
-  role: 'station',
-  region: 'u33d',
-  ...deserializeIdentity(config),
-  listen: [config.listen],
-  bootstrap: config.bootstrap,
-  modelStore: { dir: config.storeDir },
+const { node } = await startForkedStation<JobsWorkerConfig>(config => ({
   worker: true,
   // STREAM_BUDGET=off: the per-connection inbound stream budget out of reach (to measure without it)
   ...(process.env.STREAM_BUDGET === 'off' ? { inboundStreamBudget: { perSecond: 1e9, burst: 1e9, cutAfter: 1e9 } } : {}),
-  inference: { intraOpNumThreads: config.threads },
-  gossip: loopbackGossip()
-})
-await node.announced()
+  inference: { intraOpNumThreads: config.threads }
+}), node => ({ addrs: node.getMultiaddrs().map(String) }))
 let inspector: Session | undefined
 process.on('message', (msg: any) => {
   if (msg?.type === 'allocations') {
@@ -74,5 +63,3 @@ process.on('message', (msg: any) => {
     streams: connections.reduce((a, c) => a + c.streams.length, 0)
   })
 })
-sendToParent({ type: 'ready', peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(String) })
-exitWithParent(async () => { await node.stop() })
