@@ -228,7 +228,7 @@ describe('session bounds and failures', function () {
     const tokens: number[] = []
     for await (const t of session.generate({ prompt: [5, 17, 42], maxTokens: 30 })) {
       tokens.push(t)
-      assert.ok((session as any).recorded.length <= 8, `token ${tokens.length}: the log holds ${(session as any).recorded.length} steps`)
+      assert.ok((session as any).log.length <= 8, `token ${tokens.length}: the log holds ${(session as any).log.length} steps`)
       if (tokens.length === 25) await first.libp2p.services.market.drain('driving')
     }
     assert.deepEqual(tokens, expected, 'the tokens equal the uninterrupted run')
