@@ -1,7 +1,7 @@
 import { MAX_TENSOR_BYTES } from '@fleetmesh/protocol'
 import { TypedEventEmitter } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { MAX_SESSION_RECOVERIES, MAX_SESSION_REPLAY_BYTES, MAX_SESSION_REPLAY_STEPS, MAX_SESSION_STATE_BYTES, MAX_SESSION_STEPS, SESSION_CLOSE_TIMEOUT_MS, SESSION_DEADLINE_MS, STAGE_READY_TIMEOUT_MS } from './constants.js'
+import { MAX_SESSION_RECOVERIES, MAX_SESSION_REPLAY_BYTES, MAX_SESSION_REPLAY_STEPS, MAX_SESSION_STATE_BYTES, MAX_SESSION_STEPS, HAND_BACK_LINGER_MS, SESSION_CLOSE_TIMEOUT_MS, SESSION_DEADLINE_MS, STAGE_READY_TIMEOUT_MS } from './constants.js'
 import { isRecoverable, RemoteError, SessionError } from './errors.js'
 import { generateTokens } from './local-session.js'
 import { checkStepInputs, tensorBytes } from './session-plan.js'
@@ -234,7 +234,7 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
       return
     }
     this.lost = { stages: [...new Set([...(this.lost?.stages ?? []), l.stage])] }
-    this.teardown()
+    this.teardown(l.stage)
     void this.build()
   }
 
@@ -251,10 +251,20 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
     void this.build()
   }
 
-  /** Drops the current generation: its channels close (the workers drop its state), its step runs again on the next. */
-  private teardown (): void {
+  /**
+   * Drops the current generation: its channels close (the workers drop its
+   * state), its step runs again on the next. The channel of the stage
+   * `lost`, if given, is closed, not reset, and read for HAND_BACK_LINGER_MS
+   * more: the receipt its worker hands back with the lease's end may still
+   * be on its way.
+   */
+  private teardown (lost?: number): void {
     this.generation++
-    for (const c of this.channels) c.abort(new Error('session rebuilt'))
+    for (const [k, c] of this.channels.entries()) {
+      if (k !== lost) { c.abort(new Error('session rebuilt')); continue }
+      void c.close()
+      setTimeout(() => { c.abort(new Error('session rebuilt')) }, HAND_BACK_LINGER_MS).unref?.()
+    }
     this.channels = []
     this.log.parts.clear()
     if (this.pending != null) this.pending.result.reject(new Superseded())
@@ -375,7 +385,8 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
         if (m.error?.receipt != null && m.error.receipt.byteLength > 0 && !this.handedBack.has(lease.leaseId)) {
           this.handedBack.set(lease.leaseId, { leaseId: lease.leaseId, worker: lease.worker.toString(), stage: lease.stage, pricePerUnit: lease.pricePerUnit, receipt: m.error.receipt })
         }
-        if (gen !== this.generation) return
+        // a dropped generation's stream is read only for that receipt (only a lost stage's lingers, see teardown)
+        if (gen !== this.generation) continue
         if (m.error != null) {
           this.stageError(lease, { ...m.error, stage: m.error.stage ?? lease.stage })
           if (this.failed != null || gen !== this.generation) return

@@ -66,6 +66,35 @@ describe('session bounds and failures', function () {
     assert.equal(events.filter(e => e.type === 'worker-lost').length, 0, 'no stage was handed back')
   })
 
+  it('two sessions offered at once to a worker with room for one: it bids on both, but the second award is declined BUSY (its first lease counts before its stream opens), never over-committed', async () => {
+    mesh = await startJobMesh([priced(0.5, { maxSessions: 1 }), priced(2)])
+    const [busy, spare] = mesh.workers as [MeshNode, MeshNode]
+    // stored first: the two sessions then share its CID
+    const model = (await (mesh.requester.libp2p.services.models as NonNullable<MeshNode['libp2p']['services']['models']>).add(generateGru(GRU))).cid
+    const declined: Array<{ jobId: string, reason?: string }> = []
+    const ended: Array<{ state: string, reason?: string }> = []
+    mesh.requester.libp2p.services.market.addEventListener('lease', (e) => {
+      if (e.detail.worker !== busy.peerId.toString()) return
+      if (e.detail.state === 'declined') declined.push(e.detail)
+      if (e.detail.state === 'released' || e.detail.state === 'lost') ended.push(e.detail)
+    })
+    const opening = [mesh.requester.openSession({ model, state: [...GRU_STATE_PAIRS], maxPrice: 10 }), mesh.requester.openSession({ model, state: [...GRU_STATE_PAIRS], maxPrice: 10 })]
+    const events: SessionProgress[] = []
+    const opened = await Promise.allSettled(opening)
+    for (const r of opened) if (r.status === 'fulfilled') { sessions.push(r.value); r.value.addEventListener('progress', (e) => { events.push(e.detail) }) }
+    const [a, b] = opened.map(r => { assert.equal(r.status, 'fulfilled', `both sessions open: ${r.status === 'rejected' ? String(r.reason?.message) : ''}`); return (r as PromiseFulfilledResult<InferenceSession>).value })
+    const workers = [a, b].map(s => s?.leases[0]?.worker).sort()
+    assert.deepEqual(workers, [busy.peerId.toString(), spare.peerId.toString()].sort(), 'one session on each worker')
+    assert.deepEqual(ended, [], 'no lease of the full worker was handed back (a stage refused at its stream, ERR_SESSION_LIMIT)')
+    assert.ok(declined.some(d => /BUSY/.test(d.reason ?? '') && /maxSessions 1/.test(d.reason ?? '')), `the full worker declined the second award as BUSY: ${JSON.stringify(declined)}`)
+    assert.equal(busy.libp2p.services.inference?.sessionStages().stages, 1, 'the cheap worker holds one session stage')
+    for (const s of [a, b] as InferenceSession[]) {
+      const [y] = await s.step([gruChunk(0)])
+      assert.ok(y != null, `session ${s.id} steps`)
+    }
+    assert.equal(events.filter(e => e.type === 'worker-lost').length, 0, 'no stage was refused at its stream and handed back')
+  })
+
   it('steps called at once run one at a time, in call order (one step in flight per session)', async () => {
     mesh = await startJobMesh([{}])
     const model = generateGru(GRU)

@@ -25,6 +25,17 @@ export const HEARTBEAT_INTERVAL_MS = 1000
  */
 export const LEASE_TIMEOUT_MS = 3000
 
+/**
+ * Longest a worker waits, once a lease ended early (drained, expired,
+ * handed back), for the lease handler to settle before it sends the
+ * Release, ms: what the handler sends the requester on its own streams as
+ * the lease ends (a session stage's receipt for the steps it ran) goes
+ * ahead of the Release, which would otherwise make the requester drop
+ * those streams first. Two heartbeat intervals (HEARTBEAT_INTERVAL_MS):
+ * the requester hears of the end within them either way.
+ */
+export const RELEASE_FLUSH_MS = 2000
+
 /** How long a requester waits for an Accept/Decline to an Award, ms. */
 export const AWARD_TIMEOUT_MS = 5000
 

@@ -2,7 +2,7 @@ import { BidderRole, bidsTopic, JobMode, MAX_MARKET_STRING_LENGTH, offersTopic }
 import { isWorkAllowed } from './availability.js'
 import {
   ABANDONED_LEASE_BACKOFF_MS, DEFAULT_MS_PER_UNIT, DEFAULT_REPUTATION, DEFAULT_UNCACHED_SETUP_MS, FIRST_HEARTBEAT_TIMEOUT_MS, MAX_BUDGET_PEERS, MAX_CONCURRENT_LEASES, MAX_KNOWN_OFFERS,
-  MAX_KNOWN_OFFERS_PER_REQUESTER, MAX_LEASE_LIFE_MS, MAX_LEASE_TIMEOUT_MS, MAX_RESULT_BYTES, REQUESTER_LEASE_SHARE
+  MAX_KNOWN_OFFERS_PER_REQUESTER, MAX_LEASE_LIFE_MS, MAX_LEASE_TIMEOUT_MS, MAX_RESULT_BYTES, RELEASE_FLUSH_MS, REQUESTER_LEASE_SHARE
 } from './constants.js'
 import { sleep } from './context.js'
 import { KnownOffers } from './known-offers.js'
@@ -30,6 +30,8 @@ interface HeldWorkerLease {
   endsAt: number
   startedAt: number
   ended: boolean
+  /** the lease handler's run, once started */
+  running?: Promise<unknown>
 }
 
 /** Why a vehicle without a state source never works (the skipped bid's reason). */
@@ -186,9 +188,24 @@ export class MarketWorker {
     const leases = [...this.held.values()]
     await Promise.allSettled(leases.map(async wl => {
       if (!this.endHeld(wl, 'released', reason)) return
-      await this.ctx.exchange(wl.requester, { release: { jobId: wl.view.jobId, leaseId: wl.view.leaseId, reason: reason.slice(0, 200) } }, ['ack'], this.ctx.timings.directTimeoutMs)
+      await this.sendRelease(wl, reason.slice(0, 200))
         .catch(err => { this.ctx.log('release of %s to %p failed - %s', wl.view.leaseId, wl.requester, err?.message ?? err) })
     }))
+  }
+
+  /**
+   * Tells the requester a lease it holds here ended: once the lease
+   * handler settled (at most RELEASE_FLUSH_MS), so what the handler sends
+   * as the lease ends (a session stage's receipt) reaches the requester
+   * before the Release does. @throws DirectExchangeError
+   */
+  private async sendRelease (wl: HeldWorkerLease, reason: string): Promise<ValidatedMarketMessage> {
+    if (wl.running != null) {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      await Promise.race([wl.running.catch(() => {}), new Promise(resolve => { timer = setTimeout(resolve, RELEASE_FLUSH_MS) })])
+      clearTimeout(timer)
+    }
+    return await this.ctx.exchange(wl.requester, { release: { jobId: wl.view.jobId, leaseId: wl.view.leaseId, reason } }, ['ack'], this.ctx.timings.directTimeoutMs)
   }
 
   /** Most leases one requester may hold here at once (WorkerInit.maxLeasesPerRequester). */
@@ -357,6 +374,9 @@ export class MarketWorker {
     const handler = this.handler()
     if (handler == null) return decline(NO_LEASE_HANDLER)
     if (!this.isBidding()) return decline(this.draining ? 'draining' : `unavailable: ${this.availability?.reason ?? ''}`)
+    // the handler's limits as they stand now, with the leases won since the bid (two bids made with room for one do not over-commit)
+    const refusal = this.canServe(known.offer, known.requesterStr)
+    if (refusal != null) return decline(`${refusal.code}: ${refusal.message}`)
     const max = w.maxConcurrentLeases ?? MAX_CONCURRENT_LEASES
     if (this.held.size >= max) return decline(`at capacity (${this.held.size}/${max})`)
     const perRequester = this.maxPerRequester()
@@ -396,6 +416,7 @@ export class MarketWorker {
     if (req.modelBytes != null) view.modelBytes = req.modelBytes
     if (req.maxFrameBytes != null) view.maxFrameBytes = req.maxFrameBytes
     if (req.inputs != null) view.inputs = req.inputs
+    if (req.session === true) view.session = true
     const wl: HeldWorkerLease = {
       view,
       requester: known.requester,
@@ -448,7 +469,9 @@ export class MarketWorker {
     const t0 = Date.now()
     let result: Uint8Array<ArrayBuffer>
     try {
-      const out = await wl.handler({ ...wl.view }, wl.controller.signal)
+      const running = wl.handler({ ...wl.view }, wl.controller.signal)
+      wl.running = running
+      const out = await running
       result = out instanceof Uint8Array ? new Uint8Array(out) : new Uint8Array()
     } catch (err: any) {
       if (wl.ended) return
@@ -539,7 +562,7 @@ export class MarketWorker {
       // a requester that heartbeats another lease here is alive: this one was merely late
       const abandoned = expiry.abandoned && !this.heartbeating(requester)
       if (abandoned) this.abandon(requester, now)
-      void this.ctx.exchange(wl.requester, { release: { jobId: wl.view.jobId, leaseId: wl.view.leaseId, reason } }, ['ack'], this.ctx.timings.directTimeoutMs)
+      void this.sendRelease(wl, reason)
         .then(() => {
           // it answered: late (a loaded requester, a lost cancel), not gone; its share of the leases bounds it from here
           if (abandoned && (this.abandoned.get(requester) ?? 0) > Date.now()) this.abandoned.delete(requester)
