@@ -6,7 +6,7 @@ import {
 } from './constants.js'
 import { sleep } from './context.js'
 import { KnownOffers } from './known-offers.js'
-import { boundLease, leaseExpiry } from './lease-bounds.js'
+import { boundLease, leaseExpiry, LoopStall } from './lease-bounds.js'
 import { decideBid, maxJobCost } from './policy.js'
 import type { AvailabilityDecision } from './availability.js'
 import type { MarketContext } from './context.js'
@@ -74,10 +74,15 @@ export class MarketWorker {
   private draining = false
   private availability?: AvailabilityDecision
   private workerTimer?: ReturnType<typeof setInterval>
+  /** the lease timer's interval, ms, and the time the loop was held between its runs (not the requesters' silence) */
+  private readonly tickMs: number
+  private readonly stall: LoopStall
 
   constructor (ctx: MarketContext, worker: WorkerInit) {
     this.ctx = ctx
     this.worker = worker
+    this.tickMs = Math.max(50, Math.min(250, ctx.timings.heartbeatIntervalMs / 2))
+    this.stall = new LoopStall(this.tickMs)
   }
 
   /** Joins the region's offers and bids topics, starts the lease timer and the vehicle state source. */
@@ -85,7 +90,7 @@ export class MarketWorker {
     this.draining = false
     this.ctx.join(offersTopic(region), 'offer', region)
     this.ctx.join(bidsTopic(region), 'bid', region)
-    this.workerTimer = setInterval(() => { this.workerTick() }, Math.max(50, Math.min(250, this.ctx.timings.heartbeatIntervalMs / 2)))
+    this.workerTimer = setInterval(() => { this.workerTick() }, this.tickMs)
     const source = this.worker.vehicleState
     if (source != null) {
       source.addEventListener('change', this.onVehicleState)
@@ -552,12 +557,13 @@ export class MarketWorker {
    */
   private workerTick (): void {
     const now = Date.now()
+    const held = this.stall.held(now)
     for (const wl of [...this.held.values()]) {
+      wl.lastHeartbeat += held
       const expiry = leaseExpiry(wl, FIRST_HEARTBEAT_TIMEOUT_MS, now)
       if (expiry == null) continue
       const reason = expiry.reason
       if (!this.endHeld(wl, 'expired', reason)) continue
-      // a requester that heartbeats another lease here is alive: this one was merely late
       const requester = wl.view.requester
       // a requester that heartbeats another lease here is alive: this one was merely late
       const abandoned = expiry.abandoned && !this.heartbeating(requester)
