@@ -328,6 +328,14 @@ export class SessionWorker {
       const bytes = tensorBytes(sends)
       if (bytes > this.ctx.maxInputBytes) throw new InferenceError(`stage ${open.stage}: step ${seq} outputs are ${bytes} bytes, over this worker's limit of ${this.ctx.maxInputBytes}`)
       config.nextStep = seq + 1
+      await config.lastSend
+      if (config.ended) return
+      // the outputs go first: the receipt's accounting below is off the step's path
+      if (config.next != null) {
+        config.lastSend = config.next.send({ data: { seq, tensors: new Uint8Array(), more: false, items: 1, snapshot, stageComputeMs: [] } }, sends).catch(() => {})
+      } else {
+        config.lastSend = config.control.send({ result: { seq, tensors: new Uint8Array(), computeMs: ran.computeMs, more: false, receipt: new Uint8Array(), stageComputeMs: [] } }, sends).catch(() => {})
+      }
       s.steps++
       s.computeMs += ran.computeMs
       // the state is a deterministic function of the initial state and the steps' inputs, so the receipt
@@ -337,13 +345,6 @@ export class SessionWorker {
       s.outputs.update(stepBytes(seq)).update(outputDigest(sends))
       this.ctx.metrics?.workerCompute.observe(ran.computeMs / 1000)
       this.ctx.metrics?.workerMicroBatches.increment({ stage: true })
-      await config.lastSend
-      if (config.ended) return
-      if (config.next != null) {
-        config.lastSend = config.next.send({ data: { seq, tensors: new Uint8Array(), more: false, items: 1, snapshot, stageComputeMs: [] } }, sends).catch(() => {})
-      } else {
-        config.lastSend = config.control.send({ result: { seq, tensors: new Uint8Array(), computeMs: ran.computeMs, more: false, receipt: new Uint8Array(), stageComputeMs: [] } }, sends).catch(() => {})
-      }
       // a state over this worker's frame limit is not sent (the requester then keeps replaying from an older snapshot)
       if (snapshot && tensorBytes(state) <= this.ctx.maxInputBytes) void config.control.send({ snapshot: { step: seq, tensors: new Uint8Array() } }, state).catch(() => {})
       this.ctx.log.trace('session lease %s stage %d step %d in %d ms (started %d)', open.leaseId, open.stage, seq, ran.computeMs, startedAt)
