@@ -95,6 +95,24 @@ describe('session bounds and failures', function () {
     assert.equal(events.filter(e => e.type === 'worker-lost').length, 0, 'no stage was refused at its stream and handed back')
   })
 
+  it('leases stay alive while a stage of tens of MB is fetched, verified and loaded (hashed as it arrives, validated, loaded in the runner process): a lease of 600 ms outlives the open', async () => {
+    // a tight lease: 450 ms of silence past a heartbeat interval ends it
+    const timings = { leaseTimeoutMs: 600, heartbeatIntervalMs: 150 }
+    mesh = await startJobMesh([{ market: timings }], { market: { bidWindowMs: 400, ...timings } })
+    const big = { vocab: 96, dModel: 384, heads: 6, layers: 8, seed: 3 }
+    const model = generateDecoder(big)
+    assert.ok(model.byteLength > 40e6, `a model of tens of MB: ${model.byteLength} bytes`)
+    const ended: Array<{ side: string, state: string, reason?: string }> = []
+    for (const node of [mesh.requester, ...mesh.workers]) {
+      node.libp2p.services.market.addEventListener('lease', (e) => { if (['lost', 'released', 'expired'].includes(e.detail.state)) ended.push(e.detail) })
+    }
+    const session = await mesh.requester.openSession({ model, state: decoderStatePairs(big.layers), maxPrice: 10 })
+    sessions.push(session)
+    const [logits] = await session.step([ids([5, 17, 42])])
+    assert.ok(logits != null, 'the first step ran')
+    assert.deepEqual(ended.map(e => `${e.side} ${e.state}: ${e.reason ?? ''}`), [], 'no lease ended while the stage loaded')
+  })
+
   it('steps called at once run one at a time, in call order (one step in flight per session)', async () => {
     mesh = await startJobMesh([{}])
     const model = generateGru(GRU)
