@@ -70,7 +70,12 @@ const DECODER = { layers: Number(values.layers), dModel: Number(values['d-model'
 const REAL = { layers: Number(values['real-layers']), dModel: Number(values['real-d-model']), heads: Number(values['real-heads']) }
 const REAL_TOKENS = Number(values['real-tokens'])
 const ROUNDS = Number(values.rounds)
-const median = (xs: number[]): number => xs.length === 0 ? Number.NaN : pct(xs, 50)
+/** The median (of an even count, the mean of the middle two). */
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[m] as number : ((s[m - 1] as number) + (s[m] as number)) / 2
+}
 /** Mean step ms of the first and of the second half of the steps after the first. */
 const halves = (ms: number[]): { early: number, late: number } => {
   const rest = ms.slice(1)
@@ -318,7 +323,7 @@ try {
       })
     }
     const counted = rounds.some(r => r.warm === true) ? rounds.filter(r => r.warm === true) : rounds
-    const mid = (f: (r: Record<string, any>) => number): number => median(counted.map(f))
+    const mid = (f: (r: Record<string, any>) => number): number => round(median(counted.map(f)), 3)
     return {
       stages,
       decoder: `${m.decoder.layers} layers x d${m.decoder.dModel}, ${m.decoder.heads} heads, vocab 256 (${Math.round(m.model.byteLength / 1e6)} MB)`,
