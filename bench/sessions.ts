@@ -49,7 +49,7 @@ import { createFleetKeys, createTestGrant, createTestIdentity, forkNode, killChi
 import type { InferCounters, InferenceSession, MeshNode, SessionProgress } from '@fleetmesh/peer'
 import type { WireTensor } from '@fleetmesh/protocol'
 import type { ForkedNode } from '@fleetmesh/test-utils'
-import type { JobsWorkerConfig } from './jobs-worker.js'
+import type { SessionsWorkerConfig } from './sessions-worker.js'
 
 const { values } = parseArgs({
   options: {
@@ -254,7 +254,8 @@ try {
   const workers: Array<ForkedNode<{ peerId: string }>> = []
   const startWorker = async (i: number): Promise<void> => {
     const file = join(root, `worker-${i}.json`)
-    const config: JobsWorkerConfig = { ...serializeIdentity(await createTestIdentity(authority, { role: 'station' }), keys), bootstrap: boot, listen: loopbackListen(), storeDir: join(root, `worker-${i}`), threads: 1 }
+    // distinct prices: each session's auction puts stage k on the same worker as the session before (a worker that has run that stage: warm)
+    const config: SessionsWorkerConfig = { ...serializeIdentity(await createTestIdentity(authority, { role: 'station' }), keys), bootstrap: boot, listen: loopbackListen(), storeDir: join(root, `worker-${i}`), threads: 1, price: 1 + i / 4 }
     await writeFile(file, JSON.stringify(config))
     workers.push(await forkNode(new URL('./sessions-worker.js', import.meta.url), { args: [file], execArgv: [], readyTimeoutMs: 120_000, name: 'sessions worker' }))
   }
