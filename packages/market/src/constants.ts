@@ -21,7 +21,10 @@ export const HEARTBEAT_INTERVAL_MS = 1000
 /**
  * A lease is dead when no heartbeat got through for this long, ms (both
  * sides: the requester re-awards the shard, the worker drops it). Three
- * heartbeat intervals: one lost heartbeat is not churn.
+ * heartbeat intervals: one lost heartbeat is not churn. Time a node's own
+ * event loop was held (a synchronous load, a process not scheduled) is
+ * not counted (`LoopStall`); an answer slower than this minus one
+ * interval still ends the lease.
  */
 export const LEASE_TIMEOUT_MS = 3000
 
