@@ -199,17 +199,13 @@ export class MarketWorker {
   }
 
   /**
-   * Tells the requester a lease it holds here ended: once the lease
-   * handler settled (at most RELEASE_FLUSH_MS), so what the handler sends
-   * as the lease ends (a session stage's receipt) reaches the requester
-   * before the Release does. @throws DirectExchangeError
+   * Tells the requester a lease it holds here ended, once the lease handler settled (at most RELEASE_FLUSH_MS):
+   * what the handler sends as the lease ends (a session stage's receipt) reaches the requester first. @throws DirectExchangeError
    */
   private async sendRelease (wl: HeldWorkerLease, reason: string): Promise<ValidatedMarketMessage> {
-    if (wl.running != null) {
-      let timer: ReturnType<typeof setTimeout> | undefined
-      await Promise.race([wl.running.catch(() => {}), new Promise(resolve => { timer = setTimeout(resolve, RELEASE_FLUSH_MS) })])
-      clearTimeout(timer)
-    }
+    const settled = new AbortController()
+    void wl.running?.catch(() => {}).finally(() => { settled.abort() })
+    if (wl.running != null) await sleep(RELEASE_FLUSH_MS, settled.signal)
     return await this.ctx.exchange(wl.requester, { release: { jobId: wl.view.jobId, leaseId: wl.view.leaseId, reason } }, ['ack'], this.ctx.timings.directTimeoutMs)
   }
 
