@@ -38,15 +38,13 @@ const isOpen = (s: Slot): boolean => s.done == null && s.lease == null
  * market shell (market.ts).
  */
 export class MarketRequester {
-  private readonly ctx: MarketContext
   private readonly jobsById = new Map<string, Job>()
   private readonly leasesById = new Map<string, RequesterLease>()
   private readonly heartbeatsInFlight = new Set<string>()
   private heartbeatTimer?: ReturnType<typeof setInterval>
   private readonly stall: LoopStall
 
-  constructor (ctx: MarketContext) {
-    this.ctx = ctx
+  constructor (private readonly ctx: MarketContext) {
     this.stall = new LoopStall(ctx.timings.heartbeatIntervalMs)
   }
 
