@@ -3,14 +3,22 @@
  * config JSON in argv[2], as bench/jobs' worker). Reports
  * `{ type: 'ready', peerId }`; answers `{ type: 'counters' }` with
  * `{ type: 'counters', counters }` (its infer stream byte counters); exits
- * when the parent disconnects.
+ * when the parent disconnects. `price` (credits per unit, no load factor)
+ * makes the auction's choice among the bench's workers the same session
+ * after session.
  */
 import { readFile } from 'node:fs/promises'
 import { createMeshNode } from '@fleetmesh/peer'
 import { deserializeIdentity, exitWithParent, loopbackGossip, sendToParent } from '@fleetmesh/test-utils'
 import type { JobsWorkerConfig } from './jobs-worker.js'
 
-const config: JobsWorkerConfig = JSON.parse(await readFile(process.argv[2] as string, 'utf8'))
+/** The worker's config file: bench/jobs' worker's, and its asking price. */
+export interface SessionsWorkerConfig extends JobsWorkerConfig {
+  /** credits per unit it asks, whatever its load @default the market's pricing */
+  price?: number
+}
+
+const config: SessionsWorkerConfig = JSON.parse(await readFile(process.argv[2] as string, 'utf8'))
 const node = await createMeshNode({
   role: 'station',
   region: 'u33d',
@@ -18,7 +26,7 @@ const node = await createMeshNode({
   listen: [config.listen],
   bootstrap: config.bootstrap,
   modelStore: { dir: config.storeDir },
-  worker: true,
+  worker: config.price != null ? { pricing: { basePricePerUnit: config.price, loadFactor: 0 } } : true,
   inference: { intraOpNumThreads: config.threads },
   gossip: loopbackGossip()
 })

@@ -2,11 +2,15 @@
  * bench/sessions: stateful sessions on the mesh (a GPT-style decoder whose
  * KV cache stays on the workers), each figure measured in this run against
  * the same generation done locally in this process:
- *  - tokens/s of greedy generation through 2 and 3 stages ÷ local tokens/s
- *    (`figures.tokensPerSecOverLocal`, 2 stages; goal >= 0.7), and the same
- *    after the prompt's step (`figures.steadyTokensPerSecOverLocal`; the
- *    first step of a session, `figures.firstStepMs`, also pays each stage's
- *    first onnxruntime run);
+ *  - tokens/s of greedy generation (64 tokens) through 2 and 3 stages ÷
+ *    local tokens/s (`figures.tokensPerSecOverLocal`, 2 stages, goal >= 0.7;
+ *    `figures.tokensPerSecOverLocal3Stages`), both sides warm and side by
+ *    side: the local onnxruntime session and the stages' runner sessions
+ *    have run a whole generation first, then local and mesh runs alternate
+ *    (`--rounds`, default 3) and the figure is the median of the rounds'
+ *    ratios; a round whose stages landed on a worker that had not run that
+ *    stage before is not counted (`warm: false`). The same after the
+ *    prompt's step: `steadyTokensPerSecOverLocal`;
  *  - per-step latency p50, mesh (1, 2, 3 stages) and local; the difference
  *    over the hops of a step (requester → stage 0 → … → last stage →
  *    requester: stages + 1) is `figures.stepOverheadMsPerHop` (2 stages;
@@ -33,19 +37,19 @@
  * ratio, `figures.tinyTokensPerSecOverLocal`, measures the per-step
  * network cost, as do the per-hop overheads).
  * Run: npm run bench:sessions -- [--tokens 64] [--layers 4] [--d-model 64] [--heads 4]
- *   [--real-tokens 128] [--real-layers 6] [--real-d-model 768] [--real-heads 12]
+ *   [--real-tokens 64] [--real-layers 6] [--real-d-model 768] [--real-heads 12] [--rounds 3]
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { createMeshNode, generateTokens, LocalStatefulSession } from '@fleetmesh/peer'
+import { createMeshNode, generateTokens } from '@fleetmesh/peer'
 import { createRuntime, decoderInitialState, decoderStatePairs, generateDecoder, LocalSession, ModelStore } from '@fleetmesh/runtime'
 import { createFleetKeys, createTestGrant, createTestIdentity, forkNode, killChildProcesses, loopbackGossip, loopbackListen, serializeIdentity } from '@fleetmesh/test-utils'
 import type { InferCounters, InferenceSession, MeshNode, SessionProgress } from '@fleetmesh/peer'
 import type { WireTensor } from '@fleetmesh/protocol'
 import type { ForkedNode } from '@fleetmesh/test-utils'
-import type { JobsWorkerConfig } from './jobs-worker.js'
+import type { SessionsWorkerConfig } from './sessions-worker.js'
 
 const { values } = parseArgs({
   options: {
@@ -53,7 +57,8 @@ const { values } = parseArgs({
     layers: { type: 'string', default: '4' },
     'd-model': { type: 'string', default: '64' },
     heads: { type: 'string', default: '4' },
-    'real-tokens': { type: 'string', default: '128' },
+    'real-tokens': { type: 'string', default: '64' },
+    rounds: { type: 'string', default: '3' },
     'real-layers': { type: 'string', default: '6' },
     'real-d-model': { type: 'string', default: '768' },
     'real-heads': { type: 'string', default: '12' }
@@ -64,6 +69,19 @@ const DECODER = { layers: Number(values.layers), dModel: Number(values['d-model'
 /** the decoder the headline ratio is measured on: by default DistilGPT-2's transformer (6 layers × d768, 12 heads; a toy vocabulary of 256, so the weights are its blocks' ~42 M parameters) */
 const REAL = { layers: Number(values['real-layers']), dModel: Number(values['real-d-model']), heads: Number(values['real-heads']) }
 const REAL_TOKENS = Number(values['real-tokens'])
+const ROUNDS = Number(values.rounds)
+/** The median (of an even count, the mean of the middle two). */
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[m] as number : ((s[m - 1] as number) + (s[m] as number)) / 2
+}
+/** Mean step ms of the first and of the second half of the steps after the first. */
+const halves = (ms: number[]): { early: number, late: number } => {
+  const rest = ms.slice(1)
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
+  return { early: round(mean(rest.slice(0, Math.floor(rest.length / 2))), 2), late: round(mean(rest.slice(Math.floor(rest.length / 2))), 2) }
+}
 const PROMPT = [1, 2, 3]
 const KILL_AT = Math.min(20, Math.floor(TOKENS / 2))
 const note = (msg: string): void => { if (process.env.BENCH_TRACE != null) console.error(new Date().toISOString(), msg) }
@@ -100,29 +118,47 @@ function wholeStateBytes (decoder: { layers: number, dModel: number }, past: num
 
 const sum = (c: Partial<InferCounters>): number => (c.inputBytesSent ?? 0) + (c.activationBytesSent ?? 0) + (c.resultBytesSent ?? 0)
 
-/** A decoder measured locally in this process (1 onnxruntime thread): the reference its mesh runs are divided by. */
+type Stepper = { step: (inputs: WireTensor[]) => Promise<WireTensor[]> }
+
+/**
+ * A decoder run locally in this process (1 onnxruntime thread), the
+ * reference its mesh runs are divided by: one onnxruntime session, warmed
+ * by a whole generation, whose `fresh()` steppers each start a generation
+ * from the initial state (the session stays warm from run to run, as the
+ * stages' runner sessions do).
+ */
 interface Measured {
   decoder: { layers: number, dModel: number, heads: number }
   model: Uint8Array
   pairs: ReturnType<typeof decoderStatePairs>
   tokens: number
+  /** a warm run: its tokens are the reference */
   run: { tokens: number[], seconds: number }
   stepP50: number
   stepP99: number
-  steadyTokensPerSec: number
+  fresh: () => Stepper
+  close: () => Promise<void>
 }
 
 async function measureLocal (decoder: { layers: number, dModel: number, heads: number }, tokens: number): Promise<Measured> {
   const model = generateDecoder(decoder)
   const pairs = decoderStatePairs(decoder.layers)
-  const warm = await LocalStatefulSession.open(model, { state: pairs, intraOpNumThreads: 1 })
-  await generate(warm, tokens)
-  await warm.close()
-  const session = await LocalStatefulSession.open(model, { state: pairs, intraOpNumThreads: 1 })
-  const stepper = timed(session)
+  const session = await LocalSession.create(model, { intraOpNumThreads: 1 })
+  const initial = decoderInitialState(decoder)
+  const fresh = (): Stepper => {
+    let state = initial
+    return {
+      step: async (inputs) => {
+        const out = await session.run([...inputs, ...state])
+        state = pairs.map(p => ({ ...(out.find(o => o.name === p.output) as WireTensor), name: p.input }))
+        return out.filter(o => !pairs.some(p => p.output === o.name))
+      }
+    }
+  }
+  await generate(fresh(), tokens) // warm: the session's first runs
+  const stepper = timed(fresh())
   const run = await generate(stepper, tokens)
-  await session.close()
-  return { decoder, model, pairs, tokens, run, stepP50: pct(stepper.ms, 50), stepP99: pct(stepper.ms, 99), steadyTokensPerSec: (tokens - 1) / (stepper.ms.slice(1).reduce((a, b) => a + b, 0) / 1000) }
+  return { decoder, model, pairs, tokens, run, stepP50: pct(stepper.ms, 50), stepP99: pct(stepper.ms, 99), fresh, close: async () => { await session.release() } }
 }
 
 const loadBefore = loadavg()[0] as number
@@ -218,14 +254,16 @@ try {
   const workers: Array<ForkedNode<{ peerId: string }>> = []
   const startWorker = async (i: number): Promise<void> => {
     const file = join(root, `worker-${i}.json`)
-    const config: JobsWorkerConfig = { ...serializeIdentity(await createTestIdentity(authority, { role: 'station' }), keys), bootstrap: boot, listen: loopbackListen(), storeDir: join(root, `worker-${i}`), threads: 1 }
+    // distinct prices: each session's auction puts stage k on the same worker as the session before (a worker that has run that stage: warm)
+    const config: SessionsWorkerConfig = { ...serializeIdentity(await createTestIdentity(authority, { role: 'station' }), keys), bootstrap: boot, listen: loopbackListen(), storeDir: join(root, `worker-${i}`), threads: 1, price: 1 + i / 4 }
     await writeFile(file, JSON.stringify(config))
     workers.push(await forkNode(new URL('./sessions-worker.js', import.meta.url), { args: [file], execArgv: [], readyTimeoutMs: 120_000, name: 'sessions worker' }))
   }
-  // 3 stages at most, and one spare to replace the worker killed in the recovery run
-  for (let i = 0; i < 4; i++) await startWorker(i)
-  await requester.announced()
-  await new Promise(resolve => setTimeout(resolve, 2000))
+  /** the gossip mesh takes in the workers started */
+  const settle = async (): Promise<void> => {
+    await requester?.announced()
+    await new Promise(resolve => setTimeout(resolve, 2000))
+  }
 
   const workerBytes = async (): Promise<number> => {
     const answers = await Promise.all(workers.filter(w => w.child.exitCode == null && w.child.signalCode == null).map(async w => new Promise<number>(resolve => {
@@ -237,43 +275,90 @@ try {
     return answers.reduce((a, b) => a + b, 0)
   }
 
-  const meshRun = async (stages: number, m: Measured = tiny): Promise<Record<string, unknown>> => {
+  /** (stages, stage, worker) of every stage a worker has run a whole generation of: a run on those only is warm */
+  const served = new Set<string>()
+  const stageKey = (stages: number, m: Measured, l: { stage: number, worker: string }): string => `${m.decoder.layers}x${m.decoder.dModel}/${stages}/${l.stage}/${l.worker}`
+  /**
+   * Warm, then side by side: a whole generation on a first session (the
+   * stage models fetched and loaded, their runner sessions run), then
+   * ROUNDS rounds of one local generation and one on a fresh session; the
+   * figures are the medians of the warm rounds (all rounds if none was).
+   */
+  const sideBySide = async (stages: number, m: Measured): Promise<Record<string, unknown>> => {
     note(`mesh ${stages} stages, ${m.decoder.layers} x d${m.decoder.dModel}`)
-    const session = await requester!.openSession({ model: m.model, stages, state: m.pairs, maxPrice: 10 })
-    open.push(session)
-    await generate({ step: async inputs => session.step(inputs) }, m.tokens).catch(() => {}) // warm: models loaded on the workers, streams open
-    await session.close()
-    const measured = await requester!.openSession({ model: m.model, stages, state: m.pairs, maxPrice: 10 })
-    open.push(measured)
-    const before = sum({ ...requester!.libp2p.services.inference?.counters }) + await workerBytes()
-    const stepper = timed(measured)
-    const run = await generate(stepper, m.tokens)
-    const bytes = sum({ ...requester!.libp2p.services.inference?.counters }) + await workerBytes() - before
-    await measured.close()
-    const stepP50 = pct(stepper.ms, 50)
-    // the decode rate after the prompt's step (the first step of a fresh session also pays the stages' first onnxruntime runs)
-    const steady = (m.tokens - 1) / (stepper.ms.slice(1).reduce((a, b) => a + b, 0) / 1000)
-    const wholeState = stepper.ms.map((_, i) => wholeStateBytes(m.decoder, i === 0 ? 0 : PROMPT.length + i - 1)).reduce((a, b) => a + b, 0) / stepper.ms.length
+    const warm = await requester!.openSession({ model: m.model, stages, state: m.pairs, maxPrice: 10 })
+    open.push(warm)
+    await generate({ step: async inputs => warm.step(inputs) }, m.tokens).catch(() => {})
+    for (const l of warm.leases) served.add(stageKey(stages, m, l))
+    await warm.close()
+    const rounds: Array<Record<string, any>> = []
+    for (let r = 0; r < ROUNDS; r++) {
+      const local = timed(m.fresh())
+      const localRun = await generate(local, m.tokens)
+      const measured = await requester!.openSession({ model: m.model, stages, state: m.pairs, maxPrice: 10 })
+      open.push(measured)
+      const warmStages = measured.leases.every(l => served.has(stageKey(stages, m, l)))
+      const before = sum({ ...requester!.libp2p.services.inference?.counters }) + await workerBytes()
+      const stepper = timed(measured)
+      const run = await generate(stepper, m.tokens)
+      const bytes = sum({ ...requester!.libp2p.services.inference?.counters }) + await workerBytes() - before
+      for (const l of measured.leases) served.add(stageKey(stages, m, l))
+      const workers = new Set(measured.leases.map(l => l.worker)).size
+      await measured.close()
+      const wholeState = stepper.ms.map((_, i) => wholeStateBytes(m.decoder, i === 0 ? 0 : PROMPT.length + i - 1)).reduce((a, b) => a + b, 0) / stepper.ms.length
+      rounds.push({
+        warm: warmStages,
+        workers,
+        tokensEqualLocal: JSON.stringify(run.tokens) === JSON.stringify(m.run.tokens) && JSON.stringify(localRun.tokens) === JSON.stringify(m.run.tokens),
+        localTokensPerSec: round(m.tokens / localRun.seconds, 1),
+        tokensPerSec: round(m.tokens / run.seconds, 1),
+        tokensPerSecOverLocal: round(localRun.seconds / run.seconds),
+        // the decode rate after the prompt's step (the first step also pays the prompt's positions)
+        steadyTokensPerSecOverLocal: round(local.ms.slice(1).reduce((a, b) => a + b, 0) / stepper.ms.slice(1).reduce((a, b) => a + b, 0)),
+        // first: the prompt's step; early / late: the means of the steps of the first and the second half after it (how each side's step grows with the KV cache)
+        localStepMs: { p50: round(pct(local.ms, 50), 2), p99: round(pct(local.ms, 99), 2), first: round(local.ms[0] ?? Number.NaN, 1), ...halves(local.ms) },
+        stepMs: { p50: round(pct(stepper.ms, 50), 2), p99: round(pct(stepper.ms, 99), 2), first: round(stepper.ms[0] ?? Number.NaN, 1), ...halves(stepper.ms) },
+        stepOverheadMsPerHop: round((pct(stepper.ms, 50) - pct(local.ms, 50)) / (stages + 1), 2),
+        wireBytesPerStep: Math.round(bytes / stepper.ms.length),
+        wholeStateBytesPerStep: Math.round(wholeState)
+      })
+    }
+    const counted = rounds.some(r => r.warm === true) ? rounds.filter(r => r.warm === true) : rounds
+    const mid = (f: (r: Record<string, any>) => number): number => round(median(counted.map(f)), 3)
     return {
       stages,
-      workers: new Set(measured.leases.map(l => l.worker)).size,
-      tokensEqualLocal: JSON.stringify(run.tokens) === JSON.stringify(m.run.tokens),
-      tokensPerSec: round(m.tokens / run.seconds, 1),
-      tokensPerSecOverLocal: round((m.tokens / run.seconds) / (m.tokens / m.run.seconds)),
-      firstStepMs: round(stepper.ms[0] ?? Number.NaN, 1),
-      steadyTokensPerSecOverLocal: round(steady / m.steadyTokensPerSec),
-      stepMs: { p50: round(stepP50, 2), p99: round(pct(stepper.ms, 99), 2) },
-      stepOverheadMsPerHop: round((stepP50 - m.stepP50) / (stages + 1), 2),
-      wireBytesPerStep: Math.round(bytes / stepper.ms.length),
-      wholeStateBytesPerStep: Math.round(wholeState),
-      wireOverWholeState: round(bytes / stepper.ms.length / wholeState, 4)
+      decoder: `${m.decoder.layers} layers x d${m.decoder.dModel}, ${m.decoder.heads} heads, vocab 256 (${Math.round(m.model.byteLength / 1e6)} MB)`,
+      tokens: m.tokens,
+      warmRounds: rounds.filter(r => r.warm === true).length,
+      tokensEqualLocal: rounds.every(r => r.tokensEqualLocal === true),
+      tokensPerSecOverLocal: mid(r => r.tokensPerSecOverLocal),
+      steadyTokensPerSecOverLocal: mid(r => r.steadyTokensPerSecOverLocal),
+      stepMs: { p50: mid(r => r.stepMs.p50), p99: mid(r => r.stepMs.p99) },
+      localStepMs: { p50: mid(r => r.localStepMs.p50) },
+      firstStepMs: mid(r => r.stepMs.first),
+      localFirstStepMs: mid(r => r.localStepMs.first),
+      stepOverheadMsPerHop: mid(r => r.stepOverheadMsPerHop),
+      wireBytesPerStep: mid(r => r.wireBytesPerStep),
+      wholeStateBytesPerStep: mid(r => r.wholeStateBytesPerStep),
+      wireOverWholeState: round(mid(r => r.wireBytesPerStep) / mid(r => r.wholeStateBytesPerStep), 4),
+      rounds
     }
   }
+  // the realistic decoder first, on as many workers as stages (each worker then serves the same stage in every round)
+  await startWorker(0)
+  await startWorker(1)
+  await settle()
   note('runs on the realistic decoder')
-  const realTwo = await meshRun(2, real)
-  const one = await meshRun(1)
-  const two = await meshRun(2)
-  const three = await meshRun(3)
+  const realTwo = await sideBySide(2, real)
+  await startWorker(2)
+  await settle()
+  const realThree = await sideBySide(3, real)
+  // one spare to replace the worker killed in the recovery run
+  await startWorker(3)
+  await settle()
+  const one = await sideBySide(1, tiny)
+  const two = await sideBySide(2, tiny)
+  const three = await sideBySide(3, tiny)
   // step p50 against the stage count: the slope is what each further stage (a hop and a worker's runner call) adds
   const fit = [one, two, three].map(r => ({ k: r.stages as number, ms: (r.stepMs as { p50: number }).p50 }))
   const mk = fit.reduce((a, r) => a + r.k, 0) / fit.length
@@ -298,6 +383,8 @@ try {
   const lost = events.find(e => e.type === 'worker-lost')
   const summary = await session.close()
   const recoveryMs = rec != null ? rec.seen - killedAt : Number.NaN
+  await tiny.close()
+  await real.close()
   const replayComputeMs = localStepP50 * (rec?.replayed ?? 0)
   const loadAfter = loadavg()[0] as number
 
@@ -309,13 +396,14 @@ try {
     model: { kind: 'generateDecoder', ...DECODER, vocab: 256, bytes: model.byteLength },
     tokens: TOKENS,
     prompt: PROMPT,
+    rounds: ROUNDS,
     local: { tokensPerSec: round(TOKENS / localRun.seconds, 1), stepMs: { p50: round(localStepP50, 2), p99: round(tiny.stepP99, 2) }, threads: 1 },
     mesh: [one, two, three],
     realistic: {
       model: { kind: 'generateDecoder', like: 'DistilGPT-2 transformer (6 x d768, 12 heads) with a toy vocabulary', ...REAL, vocab: 256, bytes: real.model.byteLength },
       tokens: REAL_TOKENS,
       local: { tokensPerSec: round(REAL_TOKENS / real.run.seconds, 1), stepMs: { p50: round(real.stepP50, 2), p99: round(real.stepP99, 2) }, threads: 1 },
-      mesh: [realTwo]
+      mesh: [realTwo, realThree]
     },
     stepMsPerExtraStage: round(perStageMs, 2),
     runnerCall,
@@ -332,11 +420,17 @@ try {
       summary
     },
     figures: {
-      // the headline ratio, on the realistic decoder (2 stages); the tiny decoder's (a step of a fraction of a ms: a measure of per-step network cost) follows as tiny*
+      // the headline ratio, on the realistic decoder (REAL_TOKENS tokens, 2 and 3 stages, warm, side by side); the tiny decoder's (a step of a fraction of a ms: a measure of per-step network cost) follows as tiny*
       tokensPerSecOverLocal: realTwo.tokensPerSecOverLocal,
-      tokensPerSecOverLocalModel: `generateDecoder ${REAL.layers} layers x d${REAL.dModel}, ${REAL.heads} heads, vocab 256 (${Math.round(real.model.byteLength / 1e6)} MB)`,
+      tokensPerSecOverLocal3Stages: realThree.tokensPerSecOverLocal,
+      tokensPerSecOverLocalModel: realTwo.decoder,
+      tokensPerSecOverLocalTokens: REAL_TOKENS,
+      tokensPerSecOverLocalWarmRounds: `${realTwo.warmRounds as number}/${ROUNDS} (3 stages ${realThree.warmRounds as number}/${ROUNDS})`,
       steadyTokensPerSecOverLocalRealistic: realTwo.steadyTokensPerSecOverLocal,
       stepOverheadMsPerHopRealistic: realTwo.stepOverheadMsPerHop,
+      stepOverheadMsPerHopRealistic3Stages: realThree.stepOverheadMsPerHop,
+      firstStepMsRealistic: realTwo.firstStepMs,
+      localFirstStepMsRealistic: realTwo.localFirstStepMs,
       tinyTokensPerSecOverLocal: two.tokensPerSecOverLocal,
       tinyTokensPerSecOverLocal3Stages: three.tokensPerSecOverLocal,
       tinySteadyTokensPerSecOverLocal: two.steadyTokensPerSecOverLocal,

@@ -40,6 +40,25 @@ export const OPEN_STREAM_TIMEOUT_MS = 10_000
 export const ERROR_STREAM_LINGER_MS = 1000
 
 /**
+ * How long a session stage whose lease ends early (drained, handed back,
+ * freed) takes at most to send its error frame with the receipt for the
+ * steps it ran, and to close its control stream, ms: the lease handler
+ * settles after it, and the market's Release waits for that (the
+ * market's RELEASE_FLUSH_MS, 2000 ms), so the requester reads the receipt
+ * before it drops the stage. One heartbeat interval.
+ */
+export const HAND_BACK_FLUSH_MS = 1000
+
+/**
+ * How long a requester keeps reading the control stream of a session
+ * stage it lost (released, drained, its stream failed) for the receipt the
+ * worker hands back with the lease's end, ms, before it resets the stream:
+ * two HAND_BACK_FLUSH_MS, as the Release and the receipt frame travel on
+ * different streams.
+ */
+export const HAND_BACK_LINGER_MS = 2000
+
+/**
  * Infer streams one connection may hold open at once, each way. A worker
  * holds at most MAX_CONCURRENT_LEASES (4) leases and MAX_SESSIONS_PER_WORKER
  * (4) sessions, each with a control stream and a feed stream or two: 32 is

@@ -126,21 +126,19 @@ export class InferenceService extends TypedEventEmitter<InferenceEvents> impleme
   }
 
   /**
-   * Whether this worker can run an offer's shards, checked before bidding:
-   * the model's size against the store budget, one micro-batch's input
-   * against `maxInputBytes`, and a model already stored against validation.
-   */
-  /**
-   * Refuses (no bid) an offer this worker could not serve: a model over its
-   * store budget, a micro-batch over its frame limit, a session while it
-   * serves its most sessions (BUSY; a session leased meanwhile, between bid
-   * and stream, is still refused at the stream with ERR_SESSION_LIMIT).
+   * Refuses (no bid, and at the award a decline) an offer this worker
+   * could not serve: a model over its store budget, a micro-batch over its
+   * frame limit, a session while it holds its most session stages (BUSY):
+   * those it serves and those leased whose control stream has not opened
+   * yet, so bids made while it had room cannot over-commit it (a stream
+   * past the limit is still refused with ERR_SESSION_LIMIT).
    */
   private canServe (offer: { modelCid: string, modelBytes?: number, maxFrameBytes?: number, session?: boolean }): { code: 'MODEL_TOO_LARGE' | 'INPUT_TOO_LARGE' | 'MODEL_INVALID' | 'BUSY', message: string } | undefined {
     const store = this.components.models.store
     const maxSessions = this.init.maxSessions ?? MAX_SESSIONS_PER_WORKER
-    if (offer.session === true && this.worker.stateful.size >= maxSessions) {
-      return { code: 'BUSY', message: `this worker already serves ${this.worker.stateful.size} session stages, its most (maxSessions ${maxSessions})` }
+    if (offer.session === true) {
+      const held = this.sessionStagesHeld()
+      if (held >= maxSessions) return { code: 'BUSY', message: `this worker already holds ${held} session stages (leased or served), its most (maxSessions ${maxSessions})` }
     }
     if (offer.modelBytes != null && offer.modelBytes > store.budgetBytes) {
       return { code: 'MODEL_TOO_LARGE', message: `model is ${offer.modelBytes} bytes, over this worker's store budget of ${store.budgetBytes} bytes` }
@@ -149,6 +147,12 @@ export class InferenceService extends TypedEventEmitter<InferenceEvents> impleme
       return { code: 'INPUT_TOO_LARGE', message: `a micro-batch input is ${offer.maxFrameBytes} bytes, over this worker's limit of ${this.maxInputBytes} bytes` }
     }
     return undefined
+  }
+
+  /** Session stages this worker holds: served now, or leased with their stream still to open (each such lease is a stage it has promised). */
+  private sessionStagesHeld (): number {
+    const leased = this.components.market.heldLeases().filter(l => l.session === true).length
+    return Math.max(leased, this.worker.stateful.size)
   }
 
   /** The runner pool, started on first use. */

@@ -3,7 +3,7 @@ import { encodeReceipt, inputDigest, outputDigest } from '@fleetmesh/ledger'
 import { decodeTensors, encodeTensorHeader, PbShardReturn } from '@fleetmesh/protocol'
 import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
-import { FEED_WAIT_MS, MAX_PENDING_JOIN } from './constants.js'
+import { ERROR_STREAM_LINGER_MS, FEED_WAIT_MS, HAND_BACK_FLUSH_MS, MAX_PENDING_JOIN } from './constants.js'
 import { InferenceError, isRecoverable, SessionError } from './errors.js'
 import { InferChannelView, InferChannel } from './infer-channel.js'
 import { openNextStage } from './next-stage.js'
@@ -36,8 +36,8 @@ export interface SessionLease {
   finished: PromiseWithResolvers<void>
   /** set here: the lease handler's return once `finished` resolved */
   result?: () => Promise<Uint8Array>
-  /** set here: called once when the lease ends, with why when it ended without `finish` */
-  onEnd?: (why?: string) => void
+  /** set here: called once when the lease ends, with why when it ended without `finish`; resolves once the stage's last frame (the error with its receipt) is sent */
+  onEnd?: (why?: string) => Promise<void>
 }
 
 /** What the session worker needs: the worker's context, its session bounds, and the leases the market handed over. */
@@ -78,6 +78,8 @@ interface StageConfig {
   ended: boolean
   /** the last output frame handed to a channel */
   lastSend: Promise<void>
+  /** resolves once the configuration ended and its control stream's last frames are written (bounded by HAND_BACK_FLUSH_MS) */
+  closed: Promise<void>
 }
 
 /** A lease serving a session stage. */
@@ -147,9 +149,9 @@ export class SessionWorker {
       const stage = s
       this.stages.set(open.leaseId, stage)
       held.result = async () => this.leaseReturn(stage)
-      held.onEnd = (why) => {
+      held.onEnd = async (why) => {
         if (why == null) this.free(stage)
-        else this.handBack(stage, new SessionError(`session stage handed back: ${why}`, { code: 'ERR_SESSION', stage: stage.config?.open.stage }))
+        else await this.handBack(stage, new SessionError(`session stage handed back: ${why}`, { code: 'ERR_SESSION', stage: stage.config?.open.stage }))
       }
     }
     this.endConfig(s, 'replaced by a new session configuration')
@@ -168,7 +170,8 @@ export class SessionWorker {
       nextStep: open.session?.firstStep ?? 0,
       running: false,
       ended: false,
-      lastSend: Promise.resolve()
+      lastSend: Promise.resolve(),
+      closed: Promise.resolve()
     }
     config.ready = this.prepare(config, remote)
     config.ready.catch(() => {})
@@ -325,6 +328,14 @@ export class SessionWorker {
       const bytes = tensorBytes(sends)
       if (bytes > this.ctx.maxInputBytes) throw new InferenceError(`stage ${open.stage}: step ${seq} outputs are ${bytes} bytes, over this worker's limit of ${this.ctx.maxInputBytes}`)
       config.nextStep = seq + 1
+      await config.lastSend
+      if (config.ended) return
+      // the outputs go first: the receipt's accounting below is off the step's path
+      if (config.next != null) {
+        config.lastSend = config.next.send({ data: { seq, tensors: new Uint8Array(), more: false, items: 1, snapshot, stageComputeMs: [] } }, sends).catch(() => {})
+      } else {
+        config.lastSend = config.control.send({ result: { seq, tensors: new Uint8Array(), computeMs: ran.computeMs, more: false, receipt: new Uint8Array(), stageComputeMs: [] } }, sends).catch(() => {})
+      }
       s.steps++
       s.computeMs += ran.computeMs
       // the state is a deterministic function of the initial state and the steps' inputs, so the receipt
@@ -334,13 +345,6 @@ export class SessionWorker {
       s.outputs.update(stepBytes(seq)).update(outputDigest(sends))
       this.ctx.metrics?.workerCompute.observe(ran.computeMs / 1000)
       this.ctx.metrics?.workerMicroBatches.increment({ stage: true })
-      await config.lastSend
-      if (config.ended) return
-      if (config.next != null) {
-        config.lastSend = config.next.send({ data: { seq, tensors: new Uint8Array(), more: false, items: 1, snapshot, stageComputeMs: [] } }, sends).catch(() => {})
-      } else {
-        config.lastSend = config.control.send({ result: { seq, tensors: new Uint8Array(), computeMs: ran.computeMs, more: false, receipt: new Uint8Array(), stageComputeMs: [] } }, sends).catch(() => {})
-      }
       // a state over this worker's frame limit is not sent (the requester then keeps replaying from an older snapshot)
       if (snapshot && tensorBytes(state) <= this.ctx.maxInputBytes) void config.control.send({ snapshot: { step: seq, tensors: new Uint8Array() } }, state).catch(() => {})
       this.ctx.log.trace('session lease %s stage %d step %d in %d ms (started %d)', open.leaseId, open.stage, seq, ran.computeMs, startedAt)
@@ -383,12 +387,14 @@ export class SessionWorker {
    * recoverable error, drained, cancelled): the error that ends it goes to
    * the requester with a receipt for the steps run, so they are paid
    * (the lease's return, which would carry it, never reaches the
-   * requester). Then the stage is freed.
+   * requester). Then the stage is freed; resolves once the frame is
+   * sent and the control stream closed (or after HAND_BACK_FLUSH_MS).
    */
-  private handBack (s: SessionStage, err: SessionError): void {
+  private async handBack (s: SessionStage, err: SessionError): Promise<void> {
     const c = s.config
     if (c != null) this.sendWithReceipt(s, c, err)
     this.free(s)
+    if (c != null) await c.closed
   }
 
   /** Sends `err` on the control stream with a receipt for the steps run (once per lease; the receipt only where a ledger signs one and a step ran). */
@@ -421,7 +427,7 @@ export class SessionWorker {
     c.stateBytes = 0
     // the runner may forget the state
     this.runtime?.dropState(c.stateKey)
-    if (abortControl) void c.lastSend.finally(() => { c.control.abort(new Error(why)) })
+    if (abortControl) c.closed = closeControl(c.control, c.lastSend, why)
     c.next?.abort(new Error(why))
     s.config = undefined
   }
@@ -461,6 +467,22 @@ export class SessionWorker {
       leaseId: lease.leaseId
     })
   }
+}
+
+/**
+ * Ends a control stream whose configuration ended: the frames queued on it
+ * (the error carrying a receipt) are written and our side closed, not
+ * reset (a reset may drop what the requester has not read yet), within
+ * HAND_BACK_FLUSH_MS; a requester that keeps its side open longer than
+ * ERROR_STREAM_LINGER_MS after that is reset.
+ */
+async function closeControl (control: InferChannel, lastSend: Promise<void>, why: string): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const flushed = lastSend.then(async () => { await control.close() }).then(() => true, () => false)
+  const ok = await Promise.race([flushed, new Promise<boolean>(resolve => { timer = setTimeout(() => { resolve(false) }, HAND_BACK_FLUSH_MS) })])
+  clearTimeout(timer)
+  if (!ok) { control.abort(new Error(why)); return }
+  setTimeout(() => { control.abort(new Error(why)) }, ERROR_STREAM_LINGER_MS).unref?.()
 }
 
 /** sha2-256 over a step's tensor header and bytes. */

@@ -1,10 +1,11 @@
 import { MAX_TENSOR_BYTES } from '@fleetmesh/protocol'
 import { TypedEventEmitter } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { MAX_SESSION_RECOVERIES, MAX_SESSION_REPLAY_BYTES, MAX_SESSION_REPLAY_STEPS, MAX_SESSION_STATE_BYTES, MAX_SESSION_STEPS, SESSION_CLOSE_TIMEOUT_MS, SESSION_DEADLINE_MS, STAGE_READY_TIMEOUT_MS } from './constants.js'
+import { MAX_SESSION_RECOVERIES, MAX_SESSION_REPLAY_BYTES, MAX_SESSION_REPLAY_STEPS, MAX_SESSION_STATE_BYTES, MAX_SESSION_STEPS, HAND_BACK_LINGER_MS, SESSION_CLOSE_TIMEOUT_MS, SESSION_DEADLINE_MS, STAGE_READY_TIMEOUT_MS } from './constants.js'
 import { isRecoverable, RemoteError, SessionError } from './errors.js'
 import { generateTokens } from './local-session.js'
 import { checkStepInputs, tensorBytes } from './session-plan.js'
+import { ReplayLog } from './session-replay.js'
 import { settleSession } from './session-settle.js'
 import type { InferChannel } from './infer-channel.js'
 import type { InferenceSession, SessionEvents, SessionInit, SessionProgress, SessionSummary } from './index.js'
@@ -99,17 +100,8 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
   private lastLoss?: { stage: number, worker: string, reason: string, code?: string }
   /** set while rebuilding after a loss: what the `recovered` event reports */
   private lost?: { stages: number[] }
-  /** step inputs since `recordedFrom`, in order */
-  private recorded: WireTensor[][] = []
-  private recordedFrom = 0
-  /** bytes of `recorded` */
-  private recordedBytes = 0
-  /** the step that last asked for a snapshot since the log restarted */
-  private snapshotAsked?: number
-  /** the last complete snapshot: every stage's state after `steps` steps */
-  private snapshot?: { steps: number, state: WireTensor[][] }
-  /** snapshot parts arriving, by the step they follow */
-  private readonly snapshotParts = new Map<number, WireTensor[][]>()
+  /** the step inputs since the last snapshot, and that snapshot */
+  private readonly log: ReplayLog
   /** steps sent to each lease (replays included): the most its receipt may count */
   private readonly sent = new Map<string, number>()
   /** receipts that came with the error ending a lease (its return never comes), by lease id: one per lease, leases are bounded by MAX_SESSION_RECOVERIES */
@@ -123,6 +115,7 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
     this.spec = spec
     this.init = init
     this.id = spec.id
+    this.log = new ReplayLog(spec.stages.length, init.maxReplaySteps ?? MAX_SESSION_REPLAY_STEPS, init.maxReplayBytes ?? MAX_SESSION_REPLAY_BYTES, init.snapshotEvery ?? 0)
     this.ready.promise.catch(() => {})
     this.onLease = (evt) => { this.leaseEvent(evt.detail) }
     const market = svc.components.market
@@ -241,7 +234,7 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
       return
     }
     this.lost = { stages: [...new Set([...(this.lost?.stages ?? []), l.stage])] }
-    this.teardown()
+    this.teardown(l.stage)
     void this.build()
   }
 
@@ -258,12 +251,22 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
     void this.build()
   }
 
-  /** Drops the current generation: its channels close (the workers drop its state), its step runs again on the next. */
-  private teardown (): void {
+  /**
+   * Drops the current generation: its channels close (the workers drop its
+   * state), its step runs again on the next. The channel of the stage
+   * `lost`, if given, is closed, not reset, and read for HAND_BACK_LINGER_MS
+   * more: the receipt its worker hands back with the lease's end may still
+   * be on its way.
+   */
+  private teardown (lost?: number): void {
     this.generation++
-    for (const c of this.channels) c.abort(new Error('session rebuilt'))
+    for (const [k, c] of this.channels.entries()) {
+      if (k !== lost) { c.abort(new Error('session rebuilt')); continue }
+      void c.close()
+      setTimeout(() => { c.abort(new Error('session rebuilt')) }, HAND_BACK_LINGER_MS).unref?.()
+    }
     this.channels = []
-    this.snapshotParts.clear()
+    this.log.parts.clear()
     if (this.pending != null) this.pending.result.reject(new Superseded())
     const old = this.ready
     this.ready = Promise.withResolvers<void>()
@@ -288,7 +291,7 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
     this.building = true
     const gen = ++this.generation
     const opened: InferChannel[] = []
-    const base = this.snapshot
+    const base = this.log.snapshot
     try {
       for (let k = K - 1; k >= 0; k--) {
         const me = this.active.get(k) as StageLease
@@ -330,7 +333,7 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
       for (const [k, c] of opened.entries()) void this.read(c, gen, this.active.get(k) as StageLease)
       // catch up: the recorded steps since the snapshot, outputs dropped
       const from = base?.steps ?? 0
-      for (let seq = from; seq < this.stepCount; seq++) await this.attempt(seq, this.recorded[seq - this.recordedFrom] as WireTensor[], gen, false)
+      for (let seq = from; seq < this.stepCount; seq++) await this.attempt(seq, this.log.inputsOf(seq), gen, false)
       if (this.lost != null) {
         this.emit({ type: 'recovered', sessionId: this.id, stages: this.lost.stages, workers: this.leases.map(l => l.worker), fromStep: from, replayed: this.stepCount - from, at: Date.now() })
         this.lost = undefined
@@ -382,13 +385,14 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
         if (m.error?.receipt != null && m.error.receipt.byteLength > 0 && !this.handedBack.has(lease.leaseId)) {
           this.handedBack.set(lease.leaseId, { leaseId: lease.leaseId, worker: lease.worker.toString(), stage: lease.stage, pricePerUnit: lease.pricePerUnit, receipt: m.error.receipt })
         }
-        if (gen !== this.generation) return
+        // a dropped generation's stream is read only for that receipt (only a lost stage's lingers, see teardown)
+        if (gen !== this.generation) continue
         if (m.error != null) {
           this.stageError(lease, { ...m.error, stage: m.error.stage ?? lease.stage })
           if (this.failed != null || gen !== this.generation) return
           continue
         }
-        if (m.snapshot != null) { this.snapshotPart(lease.stage, m.snapshot.step, m.payload ?? []); continue }
+        if (m.snapshot != null) { this.log.part(lease.stage, m.snapshot.step, m.payload ?? []); continue }
         if (m.result == null || lease.stage !== K - 1) continue
         const p = this.pending
         if (p != null && p.gen === gen && p.seq === m.result.seq) p.result.resolve(m.payload ?? [])
@@ -452,12 +456,11 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
       await this.opened()
       const seq = this.stepCount
       if (seq >= this.maxSteps) throw new SessionError(`session ${this.id} ran its ${this.maxSteps} steps (maxSteps, what its funds were committed for): open a new session, or one with a larger maxSteps`, { code: 'ERR_SESSION_STEPS' })
-      this.checkReplayLog(bytes)
+      this.log.check(this.id, seq, bytes)
       const started = Date.now()
       try {
-        const outputs = await this.attempt(seq, inputs, this.generation, this.wantsSnapshot(seq, bytes))
-        this.recorded.push(inputs)
-        this.recordedBytes += bytes
+        const outputs = await this.attempt(seq, inputs, this.generation, this.log.wantsSnapshot(seq, bytes))
+        this.log.record(inputs, bytes)
         this.stepCount++
         this.emit({ type: 'step', sessionId: this.id, step: seq, ms: Date.now() - started, at: Date.now() })
         return outputs
@@ -466,29 +469,6 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
         throw err
       }
     }
-  }
-
-  private get maxReplaySteps (): number { return this.init.maxReplaySteps ?? MAX_SESSION_REPLAY_STEPS }
-  private get maxReplayBytes (): number { return this.init.maxReplayBytes ?? MAX_SESSION_REPLAY_BYTES }
-
-  /** @throws SessionError ERR_SESSION_REPLAY_LIMIT when recording a step of `bytes` would overfill the replay log */
-  private checkReplayLog (bytes: number): void {
-    const steps = this.recorded.length + 1
-    const total = this.recordedBytes + bytes
-    if (steps <= this.maxReplaySteps && total <= this.maxReplayBytes) return
-    throw new SessionError(`session ${this.id}: its replay log holds ${this.recorded.length} steps (${this.recordedBytes} bytes) since ${this.snapshot != null ? `the snapshot after step ${this.snapshot.steps - 1}` : 'the start'}, and step ${this.stepCount} (${bytes} bytes) would pass its most (${this.maxReplaySteps} steps, ${this.maxReplayBytes} bytes): no snapshot restarted it (a stage's state is over its worker's frame limit); set a smaller snapshotEvery or a larger maxReplaySteps / maxReplayBytes`, { code: 'ERR_SESSION_REPLAY_LIMIT' })
-  }
-
-  /** True if step `seq` asks the stages for a snapshot: every `snapshotEvery` steps, and once the replay log is half full (again every quarter of it while none completes). */
-  private wantsSnapshot (seq: number, bytes: number): boolean {
-    const every = this.init.snapshotEvery ?? 0
-    if (every > 0 && (seq + 1) % every === 0) return true
-    const steps = this.recorded.length + 1
-    const half = steps >= Math.ceil(this.maxReplaySteps / 2) || this.recordedBytes + bytes >= this.maxReplayBytes / 2
-    if (!half) return false
-    if (this.snapshotAsked != null && seq - this.snapshotAsked < Math.max(1, Math.floor(this.maxReplaySteps / 4))) return false
-    this.snapshotAsked = seq
-    return true
   }
 
   /** Sends step `seq` to the generation's stages and waits for the last stage's outputs. @throws Superseded when the generation is torn down */
@@ -509,24 +489,6 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
     } finally {
       if (this.pending === p) this.pending = undefined
     }
-  }
-
-  /** A stage's state after step `step`; once every stage's is in, it is the snapshot and older step inputs are dropped. */
-  private snapshotPart (stage: number, step: number, state: WireTensor[]): void {
-    const K = this.spec.stages.length
-    let parts = this.snapshotParts.get(step)
-    if (parts == null) { parts = []; this.snapshotParts.set(step, parts) }
-    parts[stage] = state
-    if (parts.filter(x => x != null).length < K) return
-    // parts of older snapshots a stage never completed (its state was over its frame limit) are dropped with this one
-    for (const s of [...this.snapshotParts.keys()]) if (s <= step) this.snapshotParts.delete(s)
-    const steps = step + 1
-    if (this.snapshot != null && this.snapshot.steps >= steps) return
-    this.snapshot = { steps, state: parts }
-    this.recorded = this.recorded.slice(steps - this.recordedFrom)
-    this.recordedBytes = this.recorded.reduce((n, t) => n + tensorBytes(t), 0)
-    this.recordedFrom = steps
-    this.snapshotAsked = undefined
   }
 
   /** `generateTokens(this, init)`: token ids, greedy or sampled, until `maxTokens` or the stop token. */

@@ -2,7 +2,7 @@ import { encodeReceipt, inputDigest, microBatchJobId, microBatchPricePerItem, ou
 import { decodeTensors, encodeTensorHeader, MessageTooLargeError } from '@fleetmesh/protocol'
 import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
-import { ERROR_STREAM_LINGER_MS, FEED_WAIT_MS, FIRST_FRAME_TIMEOUT_MS, LEASE_WAIT_MS, MALFORMED_INFER_BACKOFF_MS, MAX_PENDING_JOIN } from './constants.js'
+import { ERROR_STREAM_LINGER_MS, FEED_WAIT_MS, FIRST_FRAME_TIMEOUT_MS, HAND_BACK_FLUSH_MS, LEASE_WAIT_MS, MALFORMED_INFER_BACKOFF_MS, MAX_PENDING_JOIN } from './constants.js'
 import { InferenceError, SessionError } from './errors.js'
 import { InferChannel, InferChannelView } from './infer-channel.js'
 import { openNextStage } from './next-stage.js'
@@ -93,14 +93,21 @@ interface WorkerSession {
   digests: Map<number, { input: Uint8Array, output: Uint8Array }>
   /** a stateful session's lease (session-worker.ts): the lease handler's return */
   result?: () => Promise<Uint8Array>
-  /** a stateful session's lease: called when the lease ends, with why when it ended without `finish` (released, drained, cancelled, freed) */
-  onEnd?: (why?: string) => void
+  /** a stateful session's lease: called when the lease ends, with why when it ended without `finish` (released, drained, cancelled, freed); the handler settles once it resolved (at most HAND_BACK_FLUSH_MS) */
+  onEnd?: (why?: string) => Promise<void>
 }
 
 /** sha2-256 over a micro-batch's tensor header and bytes: the input digest of its receipt. */
 export function digestTensors (tensors: WireTensor[]): Uint8Array {
   const { header, payload } = encodeTensorHeader(tensors, Number.MAX_SAFE_INTEGER)
   return inputDigest(header, ...payload)
+}
+
+/** Waits for `p`, at most `ms` milliseconds; its failure is ignored. */
+async function withTimeout (p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  await Promise.race([p.catch(() => {}), new Promise(resolve => { timer = setTimeout(resolve, ms) })])
+  clearTimeout(timer)
 }
 
 /** An error as an InferError frame field set. */
@@ -179,7 +186,9 @@ export class InferenceWorker {
       })
     } finally {
       signal.removeEventListener('abort', onAbort)
-      s.onEnd?.(why)
+      // a session stage that ends early sends its receipt first: the market's Release waits for this handler
+      const ended = s.onEnd?.(why)
+      if (ended != null) await withTimeout(ended, HAND_BACK_FLUSH_MS)
       this.endConfig(s, 'lease over')
       this.sessions.delete(lease.leaseId)
     }

@@ -66,6 +66,53 @@ describe('session bounds and failures', function () {
     assert.equal(events.filter(e => e.type === 'worker-lost').length, 0, 'no stage was handed back')
   })
 
+  it('two sessions offered at once to a worker with room for one: it bids on both, but the second award is declined BUSY (its first lease counts before its stream opens), never over-committed', async () => {
+    mesh = await startJobMesh([priced(0.5, { maxSessions: 1 }), priced(2)])
+    const [busy, spare] = mesh.workers as [MeshNode, MeshNode]
+    // stored first: the two sessions then share its CID
+    const model = (await (mesh.requester.libp2p.services.models as NonNullable<MeshNode['libp2p']['services']['models']>).add(generateGru(GRU))).cid
+    const declined: Array<{ jobId: string, reason?: string }> = []
+    const ended: Array<{ state: string, reason?: string }> = []
+    mesh.requester.libp2p.services.market.addEventListener('lease', (e) => {
+      if (e.detail.worker !== busy.peerId.toString()) return
+      if (e.detail.state === 'declined') declined.push(e.detail)
+      if (e.detail.state === 'released' || e.detail.state === 'lost') ended.push(e.detail)
+    })
+    const opening = [mesh.requester.openSession({ model, state: [...GRU_STATE_PAIRS], maxPrice: 10 }), mesh.requester.openSession({ model, state: [...GRU_STATE_PAIRS], maxPrice: 10 })]
+    const events: SessionProgress[] = []
+    const opened = await Promise.allSettled(opening)
+    for (const r of opened) if (r.status === 'fulfilled') { sessions.push(r.value); r.value.addEventListener('progress', (e) => { events.push(e.detail) }) }
+    const [a, b] = opened.map(r => { assert.equal(r.status, 'fulfilled', `both sessions open: ${r.status === 'rejected' ? String(r.reason?.message) : ''}`); return (r as PromiseFulfilledResult<InferenceSession>).value })
+    const workers = [a, b].map(s => s?.leases[0]?.worker).sort()
+    assert.deepEqual(workers, [busy.peerId.toString(), spare.peerId.toString()].sort(), 'one session on each worker')
+    assert.deepEqual(ended, [], 'no lease of the full worker was handed back (a stage refused at its stream, ERR_SESSION_LIMIT)')
+    assert.ok(declined.some(d => /BUSY/.test(d.reason ?? '') && /maxSessions 1/.test(d.reason ?? '')), `the full worker declined the second award as BUSY: ${JSON.stringify(declined)}`)
+    assert.equal(busy.libp2p.services.inference?.sessionStages().stages, 1, 'the cheap worker holds one session stage')
+    for (const s of [a, b] as InferenceSession[]) {
+      const [y] = await s.step([gruChunk(0)])
+      assert.ok(y != null, `session ${s.id} steps`)
+    }
+    assert.equal(events.filter(e => e.type === 'worker-lost').length, 0, 'no stage was refused at its stream and handed back')
+  })
+
+  it('leases stay alive while a stage of tens of MB is fetched, verified and loaded (hashed as it arrives, validated, loaded in the runner process): a lease of 600 ms outlives the open', async () => {
+    // a tight lease: 450 ms of silence past a heartbeat interval ends it
+    const timings = { leaseTimeoutMs: 600, heartbeatIntervalMs: 150 }
+    mesh = await startJobMesh([{ market: timings }], { market: { bidWindowMs: 400, ...timings } })
+    const big = { vocab: 96, dModel: 384, heads: 6, layers: 8, seed: 3 }
+    const model = generateDecoder(big)
+    assert.ok(model.byteLength > 40e6, `a model of tens of MB: ${model.byteLength} bytes`)
+    const ended: Array<{ side: string, state: string, reason?: string }> = []
+    for (const node of [mesh.requester, ...mesh.workers]) {
+      node.libp2p.services.market.addEventListener('lease', (e) => { if (['lost', 'released', 'expired'].includes(e.detail.state)) ended.push(e.detail) })
+    }
+    const session = await mesh.requester.openSession({ model, state: decoderStatePairs(big.layers), maxPrice: 10 })
+    sessions.push(session)
+    const [logits] = await session.step([ids([5, 17, 42])])
+    assert.ok(logits != null, 'the first step ran')
+    assert.deepEqual(ended.map(e => `${e.side} ${e.state}: ${e.reason ?? ''}`), [], 'no lease ended while the stage loaded')
+  })
+
   it('steps called at once run one at a time, in call order (one step in flight per session)', async () => {
     mesh = await startJobMesh([{}])
     const model = generateGru(GRU)
@@ -228,7 +275,7 @@ describe('session bounds and failures', function () {
     const tokens: number[] = []
     for await (const t of session.generate({ prompt: [5, 17, 42], maxTokens: 30 })) {
       tokens.push(t)
-      assert.ok((session as any).recorded.length <= 8, `token ${tokens.length}: the log holds ${(session as any).recorded.length} steps`)
+      assert.ok((session as any).log.length <= 8, `token ${tokens.length}: the log holds ${(session as any).log.length} steps`)
       if (tokens.length === 25) await first.libp2p.services.market.drain('driving')
     }
     assert.deepEqual(tokens, expected, 'the tokens equal the uninterrupted run')

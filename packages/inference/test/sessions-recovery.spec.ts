@@ -18,6 +18,8 @@ const PROMPT = [5, 17, 42, 8]
 const TOKENS = 64
 /** the token after which the victim is killed: 20; with snapshots 40, so each stage's snapshot (2 layers, 2 KiB a position) is over 64 KiB */
 const KILL_AT = { replay: 20, snapshot: 40 }
+/** how long the drained worker takes to sign its receipt, ms: longer than its release takes to reach the requester */
+const SLOW_SIGN_MS = 600
 
 describe('sessions recover from a worker lost mid-generation', function () {
   this.timeout(240_000)
@@ -115,5 +117,26 @@ describe('sessions recover from a worker lost mid-generation', function () {
     const paid = await mesh.requester.ledger.receipts({ jobId: session.id, worker: drained.peerId.toString() })
     assert.equal(paid.length, 1, 'one receipt for the drained lease')
     assert.ok(paid[0]?.countersigned === true && paid[0].units >= KILL_AT.replay && paid[0].units <= KILL_AT.replay + 1, `paid for the ${KILL_AT.replay} steps it ran: ${paid[0]?.units}`)
+  })
+
+  it('a drained worker whose receipt is signed after its release would go is still paid: the release waits for the receipt frame', async () => {
+    mesh = await startJobMesh([{}, {}, {}])
+    session = await mesh.requester.openSession({ model: generateDecoder(DECODER), stages: 2, state: decoderStatePairs(DECODER.layers), maxPrice: 10 })
+    const drained = mesh.workers.find(w => w.peerId.toString() === session?.leases[1]?.worker)
+    assert.ok(drained != null, 'a worker of this mesh holds stage 1')
+    // the receipt frame is ready only well after the market's release could reach the requester
+    const ledger = drained.libp2p.services.ledger
+    const sign = ledger.signReceipt.bind(ledger)
+    ledger.signReceipt = async (...args) => { await delay(SLOW_SIGN_MS); return sign(...args) }
+    const tokens: number[] = []
+    for await (const t of session.generate({ prompt: PROMPT, maxTokens: 30 })) {
+      tokens.push(t)
+      if (tokens.length === KILL_AT.replay) await drained.libp2p.services.market.drain('driving')
+    }
+    assert.deepEqual(tokens, expected.slice(0, 30))
+    assert.equal((await session.close()).receipts, 3, 'both stages and the drained lease are paid')
+    const paid = await mesh.requester.ledger.receipts({ jobId: session.id, worker: drained.peerId.toString() })
+    assert.equal(paid.length, 1, 'one receipt for the drained lease')
+    assert.ok(paid[0]?.countersigned === true && paid[0].units >= KILL_AT.replay, `paid for the steps it ran: ${paid[0]?.units}`)
   })
 })

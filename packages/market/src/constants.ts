@@ -21,9 +21,23 @@ export const HEARTBEAT_INTERVAL_MS = 1000
 /**
  * A lease is dead when no heartbeat got through for this long, ms (both
  * sides: the requester re-awards the shard, the worker drops it). Three
- * heartbeat intervals: one lost heartbeat is not churn.
+ * heartbeat intervals: one lost heartbeat is not churn. Time a node's own
+ * event loop was held (a synchronous load, a process not scheduled) is
+ * not counted (`LoopStall`); an answer slower than this minus one
+ * interval still ends the lease.
  */
 export const LEASE_TIMEOUT_MS = 3000
+
+/**
+ * Longest a worker waits, once a lease ended early (drained, expired,
+ * handed back), for the lease handler to settle before it sends the
+ * Release, ms: what the handler sends the requester on its own streams as
+ * the lease ends (a session stage's receipt for the steps it ran) goes
+ * ahead of the Release, which would otherwise make the requester drop
+ * those streams first. Two heartbeat intervals (HEARTBEAT_INTERVAL_MS):
+ * the requester hears of the end within them either way.
+ */
+export const RELEASE_FLUSH_MS = 2000
 
 /** How long a requester waits for an Accept/Decline to an Award, ms. */
 export const AWARD_TIMEOUT_MS = 5000

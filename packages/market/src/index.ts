@@ -126,6 +126,8 @@ export interface WorkerLease {
   maxFrameBytes?: number
   /** input shapes of one micro-batch, as the offer stated them */
   inputs?: JobInput[]
+  /** the lease is a stage of a stateful session (the offer's `session`): it counts against the worker's session limit from its award on */
+  session?: boolean
 }
 
 /**
@@ -145,6 +147,9 @@ export interface LeaseHandlerOptions {
    * Called for each offer before the worker bids: return a refusal to not
    * bid (the requester gets a `NoBid` with its code and message), or
    * undefined to go on. A throw counts as an `UNSUPPORTED` refusal.
+   * Called again for each award (with the leases held until then,
+   * {@link Market.heldLeases}): a refusal then declines the award, so
+   * bids made while the worker had room cannot over-commit it.
    */
   canServe?: (offer: OfferRequirements) => BidRefusal | undefined
 }

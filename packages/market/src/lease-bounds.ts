@@ -75,3 +75,27 @@ export function leaseExpiry (lease: LeaseLiveness, firstHeartbeatMs: number, now
   if (now >= lease.endsAt) return { reason: `expired: the lease's life ended at ${new Date(lease.endsAt).toISOString()}`, abandoned: false }
   return undefined
 }
+
+/**
+ * How long this node's event loop was held between two runs of a
+ * periodic timer (a synchronous load of a large model, a process the OS
+ * did not schedule): the time since the previous run past one interval,
+ * once that is a whole interval or more (timer jitter is not counted).
+ * Lease timers add it to each lease's last heartbeat: a node that did not
+ * run could not read the heartbeats or answers waiting on its sockets, so
+ * that time is not the peer's silence. A peer that stays silent once the
+ * loop runs again still expires its lease one timeout later.
+ */
+export class LoopStall {
+  private last?: number
+
+  /** @param intervalMs - the timer's interval, ms */
+  constructor (private readonly intervalMs: number) {}
+
+  /** The ms the loop was held before this run at `now` (ms since the epoch), 0 for none. */
+  held (now: number): number {
+    const late = this.last == null ? 0 : now - this.last - this.intervalMs
+    this.last = now
+    return late >= this.intervalMs ? late : 0
+  }
+}

@@ -5,6 +5,7 @@ import { UNKNOWN_RTT_MS } from './constants.js'
 import { sleep } from './context.js'
 import { InvalidJobError, JobCancelledError, JobFailedError, MarketNotStartedError, NoBidsError } from './errors.js'
 import { createJob, isOpen, unplacedShards, waitingForCapacity } from './job.js'
+import { LoopStall } from './lease-bounds.js'
 import { explainNoBids } from './no-bids.js'
 import { commitJobFunds, releaseJobFunds } from './job-funds.js'
 import { acceptBid, acceptNoBid, noBidsInput, regionPeers, shouldFailFast } from './requester-answers.js'
@@ -34,14 +35,14 @@ function abortReason (signal: AbortSignal): string {
  * market shell (market.ts).
  */
 export class MarketRequester {
-  private readonly ctx: MarketContext
   private readonly jobsById = new Map<string, Job>()
   private readonly leasesById = new Map<string, RequesterLease>()
   private readonly heartbeatsInFlight = new Set<string>()
   private heartbeatTimer?: ReturnType<typeof setInterval>
+  private readonly stall: LoopStall
 
-  constructor (ctx: MarketContext) {
-    this.ctx = ctx
+  constructor (private readonly ctx: MarketContext) {
+    this.stall = new LoopStall(ctx.timings.heartbeatIntervalMs)
   }
 
   /** Starts the heartbeat round. */
@@ -479,9 +480,11 @@ export class MarketRequester {
 
   private heartbeatRound (): void {
     const now = Date.now()
+    const held = this.stall.held(now)
     const byWorker = new Map<string, RequesterLease[]>()
     for (const lease of this.leasesById.values()) {
       if (lease.state !== 'active') continue
+      lease.lastHeartbeat += held
       if (now - lease.lastHeartbeat > this.ctx.timings.leaseTimeoutMs) {
         this.loseLease(lease, 'lost', `expired: no heartbeat answered for ${now - lease.lastHeartbeat} ms`, { notifyWorker: true })
         continue

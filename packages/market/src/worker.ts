@@ -2,11 +2,11 @@ import { BidderRole, bidsTopic, JobMode, MAX_MARKET_STRING_LENGTH, offersTopic }
 import { isWorkAllowed } from './availability.js'
 import {
   ABANDONED_LEASE_BACKOFF_MS, DEFAULT_MS_PER_UNIT, DEFAULT_REPUTATION, DEFAULT_UNCACHED_SETUP_MS, FIRST_HEARTBEAT_TIMEOUT_MS, MAX_BUDGET_PEERS, MAX_CONCURRENT_LEASES, MAX_KNOWN_OFFERS,
-  MAX_KNOWN_OFFERS_PER_REQUESTER, MAX_LEASE_LIFE_MS, MAX_LEASE_TIMEOUT_MS, MAX_RESULT_BYTES, REQUESTER_LEASE_SHARE
+  MAX_KNOWN_OFFERS_PER_REQUESTER, MAX_LEASE_LIFE_MS, MAX_LEASE_TIMEOUT_MS, MAX_RESULT_BYTES, RELEASE_FLUSH_MS, REQUESTER_LEASE_SHARE
 } from './constants.js'
 import { sleep } from './context.js'
 import { KnownOffers } from './known-offers.js'
-import { boundLease, leaseExpiry } from './lease-bounds.js'
+import { boundLease, leaseExpiry, LoopStall } from './lease-bounds.js'
 import { decideBid, maxJobCost } from './policy.js'
 import type { AvailabilityDecision } from './availability.js'
 import type { MarketContext } from './context.js'
@@ -30,6 +30,8 @@ interface HeldWorkerLease {
   endsAt: number
   startedAt: number
   ended: boolean
+  /** the lease handler's run, once started */
+  running?: Promise<unknown>
 }
 
 /** Why a vehicle without a state source never works (the skipped bid's reason). */
@@ -72,10 +74,15 @@ export class MarketWorker {
   private draining = false
   private availability?: AvailabilityDecision
   private workerTimer?: ReturnType<typeof setInterval>
+  /** the lease timer's interval, ms, and the time the loop was held between its runs (not the requesters' silence) */
+  private readonly tickMs: number
+  private readonly stall: LoopStall
 
   constructor (ctx: MarketContext, worker: WorkerInit) {
     this.ctx = ctx
     this.worker = worker
+    this.tickMs = Math.max(50, Math.min(250, ctx.timings.heartbeatIntervalMs / 2))
+    this.stall = new LoopStall(this.tickMs)
   }
 
   /** Joins the region's offers and bids topics, starts the lease timer and the vehicle state source. */
@@ -83,7 +90,7 @@ export class MarketWorker {
     this.draining = false
     this.ctx.join(offersTopic(region), 'offer', region)
     this.ctx.join(bidsTopic(region), 'bid', region)
-    this.workerTimer = setInterval(() => { this.workerTick() }, Math.max(50, Math.min(250, this.ctx.timings.heartbeatIntervalMs / 2)))
+    this.workerTimer = setInterval(() => { this.workerTick() }, this.tickMs)
     const source = this.worker.vehicleState
     if (source != null) {
       source.addEventListener('change', this.onVehicleState)
@@ -186,9 +193,20 @@ export class MarketWorker {
     const leases = [...this.held.values()]
     await Promise.allSettled(leases.map(async wl => {
       if (!this.endHeld(wl, 'released', reason)) return
-      await this.ctx.exchange(wl.requester, { release: { jobId: wl.view.jobId, leaseId: wl.view.leaseId, reason: reason.slice(0, 200) } }, ['ack'], this.ctx.timings.directTimeoutMs)
+      await this.sendRelease(wl, reason.slice(0, 200))
         .catch(err => { this.ctx.log('release of %s to %p failed - %s', wl.view.leaseId, wl.requester, err?.message ?? err) })
     }))
+  }
+
+  /**
+   * Tells the requester a lease it holds here ended, once the lease handler settled (at most RELEASE_FLUSH_MS):
+   * what the handler sends as the lease ends (a session stage's receipt) reaches the requester first. @throws DirectExchangeError
+   */
+  private async sendRelease (wl: HeldWorkerLease, reason: string): Promise<ValidatedMarketMessage> {
+    const settled = new AbortController()
+    void wl.running?.catch(() => {}).finally(() => { settled.abort() })
+    if (wl.running != null) await sleep(RELEASE_FLUSH_MS, settled.signal)
+    return await this.ctx.exchange(wl.requester, { release: { jobId: wl.view.jobId, leaseId: wl.view.leaseId, reason } }, ['ack'], this.ctx.timings.directTimeoutMs)
   }
 
   /** Most leases one requester may hold here at once (WorkerInit.maxLeasesPerRequester). */
@@ -357,6 +375,9 @@ export class MarketWorker {
     const handler = this.handler()
     if (handler == null) return decline(NO_LEASE_HANDLER)
     if (!this.isBidding()) return decline(this.draining ? 'draining' : `unavailable: ${this.availability?.reason ?? ''}`)
+    // the handler's limits as they stand now, with the leases won since the bid (two bids made with room for one do not over-commit)
+    const refusal = this.canServe(known.offer, known.requesterStr)
+    if (refusal != null) return decline(`${refusal.code}: ${refusal.message}`)
     const max = w.maxConcurrentLeases ?? MAX_CONCURRENT_LEASES
     if (this.held.size >= max) return decline(`at capacity (${this.held.size}/${max})`)
     const perRequester = this.maxPerRequester()
@@ -396,6 +417,7 @@ export class MarketWorker {
     if (req.modelBytes != null) view.modelBytes = req.modelBytes
     if (req.maxFrameBytes != null) view.maxFrameBytes = req.maxFrameBytes
     if (req.inputs != null) view.inputs = req.inputs
+    if (req.session === true) view.session = true
     const wl: HeldWorkerLease = {
       view,
       requester: known.requester,
@@ -448,7 +470,9 @@ export class MarketWorker {
     const t0 = Date.now()
     let result: Uint8Array<ArrayBuffer>
     try {
-      const out = await wl.handler({ ...wl.view }, wl.controller.signal)
+      const running = wl.handler({ ...wl.view }, wl.controller.signal)
+      wl.running = running
+      const out = await running
       result = out instanceof Uint8Array ? new Uint8Array(out) : new Uint8Array()
     } catch (err: any) {
       if (wl.ended) return
@@ -529,17 +553,18 @@ export class MarketWorker {
    */
   private workerTick (): void {
     const now = Date.now()
+    const held = this.stall.held(now)
     for (const wl of [...this.held.values()]) {
+      wl.lastHeartbeat += held
       const expiry = leaseExpiry(wl, FIRST_HEARTBEAT_TIMEOUT_MS, now)
       if (expiry == null) continue
       const reason = expiry.reason
       if (!this.endHeld(wl, 'expired', reason)) continue
-      // a requester that heartbeats another lease here is alive: this one was merely late
       const requester = wl.view.requester
       // a requester that heartbeats another lease here is alive: this one was merely late
       const abandoned = expiry.abandoned && !this.heartbeating(requester)
       if (abandoned) this.abandon(requester, now)
-      void this.ctx.exchange(wl.requester, { release: { jobId: wl.view.jobId, leaseId: wl.view.leaseId, reason } }, ['ack'], this.ctx.timings.directTimeoutMs)
+      void this.sendRelease(wl, reason)
         .then(() => {
           // it answered: late (a loaded requester, a lost cancel), not gone; its share of the leases bounds it from here
           if (abandoned && (this.abandoned.get(requester) ?? 0) > Date.now()) this.abandoned.delete(requester)

@@ -105,6 +105,32 @@ describe('market churn: re-award, requester gone, cancel, deadline', function ()
     assert.equal(aborted, true, 'the handler was told through its signal')
   })
 
+  it('a node whose event loop is held longer than the lease timeout (a synchronous load) loses no lease: the time it did not run is not the peer\'s silence', async () => {
+    const timings = { leaseTimeoutMs: 1000, heartbeatIntervalMs: 250 }
+    const requester = await fleet.add('station', 'u33d', { market: timings })
+    const bootstrap = requester.node.getMultiaddrs().map(String)
+    let finish: () => void = () => {}
+    const working = new Promise<void>(resolve => { finish = resolve })
+    const worker = await fleet.add('station', 'u33d', { bootstrap, market: timings, worker: { onLease: async () => { await working; return new TextEncoder().encode('done') } } })
+    await waitAdmitted(requester.node, [worker.node])
+    await delay(1500)
+    const watch = watchSingleLease(requester)
+    const workerSide: LeaseEvent[] = []
+    worker.market.addEventListener('lease', (e) => { workerSide.push(e.detail) })
+    const done = requester.market.submit({ modelCid: 'bafy', shardUnits: [10], maxPricePerUnit: 2, deadline: Date.now() + 30_000 })
+    await waitUntil(() => watch.events.some(l => l.state === 'active'), { timeoutMs: 15_000, message: 'the lease is active' })
+    await delay(600) // a few heartbeats answered
+    // both nodes share this process: holding its loop holds both, as a synchronous load of a large model would
+    const until = Date.now() + 2 * timings.leaseTimeoutMs
+    while (Date.now() < until) { /* held */ }
+    await delay(1000) // heartbeats resume
+    finish()
+    const result = await done
+    assert.deepEqual(watch.events.filter(l => l.state === 'lost' || l.state === 'released').map(l => l.reason), [], 'the requester lost no lease')
+    assert.deepEqual(workerSide.filter(l => l.state === 'expired').map(l => l.reason), [], 'the worker expired no lease')
+    assert.equal(result.reawards, 0)
+  })
+
   it('cancellation is clean: workers stop their work and the job rejects with JobCancelledError', async () => {
     const requester = await fleet.add('station', 'u33d')
     let aborts = 0

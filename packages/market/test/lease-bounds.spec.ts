@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { ABANDONED_LEASE_BACKOFF_MS, FIRST_HEARTBEAT_TIMEOUT_MS, MAX_LEASE_TIMEOUT_MS } from '../src/constants.js'
-import { leaseExpiry } from '../src/lease-bounds.js'
+import { leaseExpiry, LoopStall } from '../src/lease-bounds.js'
 import { MARKET_PROTOCOL } from '@fleetmesh/protocol'
 import { waitAdmitted, waitUntil } from '@fleetmesh/test-utils'
 import { createMarketFleet, workFor } from './utils/mesh.js'
@@ -58,6 +58,15 @@ describe('leases bounded by the worker', function () {
     assert.equal(leaseExpiry({ ...lease, heartbeats: 1 }, 5000, 10_001)?.abandoned, false)
     assert.equal(leaseExpiry({ ...lease, timeoutMs: 2000 }, 5000, 2001)?.abandoned, true, 'a shorter timeout than the first-heartbeat bound wins')
     assert.match(leaseExpiry({ ...lease, lastHeartbeat: 59_000, heartbeats: 3 }, 5000, 60_000)?.reason ?? '', /life ended/)
+  })
+
+  it('LoopStall (pure): a timer run a whole interval or more late reports the time past its interval; jitter under an interval is none', () => {
+    const stall = new LoopStall(250)
+    assert.equal(stall.held(1000), 0, 'the first run has nothing to compare with')
+    assert.equal(stall.held(1250), 0, 'on time')
+    assert.equal(stall.held(1700), 0, '200 ms late: jitter')
+    assert.equal(stall.held(4000), 2050, '2300 ms since the last run: held 2050 ms past its interval')
+    assert.equal(stall.held(4250), 0, 'on time again')
   })
 
   it('an award never heartbeated holds the worker for FIRST_HEARTBEAT_TIMEOUT_MS at most, then a requester that does not answer the Release has its awards declined for ABANDONED_LEASE_BACKOFF_MS while an honest job runs (found by bench/adversary\'s award flood)', async () => {

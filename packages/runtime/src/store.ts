@@ -65,6 +65,8 @@ export class ModelStore {
   readonly budgetBytes: number
   private readonly limits: ModelLimits
   private readonly entries = new Map<string, StoredModel>()
+  /** writes of models not stored yet, by CID (a put of one being written waits for it) */
+  private readonly putting = new Map<string, Promise<StoredModel>>()
   private clock = 0
   private readonly persistTimers = new Map<string, ReturnType<typeof setTimeout>>()
 
@@ -142,13 +144,29 @@ export class ModelStore {
     if (bytes.byteLength > this.budgetBytes) {
       throw new ModelTooLargeError(`model is ${bytes.byteLength} bytes, over the store budget of ${this.budgetBytes} bytes`)
     }
+    // the same model put again while it is written (two sessions opening on it) waits for that write
+    const writing = this.putting.get(cid)
+    if (writing != null) return await writing
+    const put = this.write(cid, bytes)
+    this.putting.set(cid, put)
+    try {
+      return await put
+    } finally {
+      this.putting.delete(cid)
+    }
+  }
+
+  /** Validates, makes room for and writes a model not stored yet. */
+  private async write (cid: string, bytes: Uint8Array): Promise<StoredModel> {
     const info = validateModel(bytes, this.limits)
     await this.evictFor(bytes.byteLength)
     const now = Date.now()
     const entry: StoredModel = { cid, size: bytes.byteLength, info, addedAt: now, lastUsed: now + (this.clock++ / 1000) }
     const file = this.modelPath(cid)
-    await writeFile(`${file}.tmp`, bytes)
-    await rename(`${file}.tmp`, file)
+    // a .part file: removed at the next open should the node stop before the rename
+    const part = `${file}.${randomBytes(6).toString('hex')}.part`
+    await writeFile(part, bytes)
+    await rename(part, file)
     await this.writeMeta(entry)
     this.entries.set(cid, entry)
     return entry
@@ -273,8 +291,10 @@ export class ModelStore {
 
   private async writeMeta (entry: StoredModel): Promise<void> {
     const file = this.metaPath(entry.cid)
-    await writeFile(`${file}.tmp`, JSON.stringify(entry))
-    await rename(`${file}.tmp`, file)
+    // a name of its own: a put and a persisted touch of one model may write at once
+    const part = `${file}.${randomBytes(6).toString('hex')}.part`
+    await writeFile(part, JSON.stringify(entry))
+    await rename(part, file)
   }
 
   /** Evicts least recently used models until `incoming` more bytes fit the budget. */

@@ -84,6 +84,16 @@ describe('content-addressed model store', () => {
     assert.throws(() => store.stage(modelCid(b), store.budgetBytes + 1), { name: 'ModelTooLargeError' })
   })
 
+  it('stores the same model put twice at once (two sessions opening on one model): both puts give its entry, and no temporary file is left', async () => {
+    const store = await ModelStore.open(dir)
+    const bytes = generateMlp({ seed: 9 })
+    const entries = await Promise.all([store.put(bytes), store.put(bytes), store.put(bytes)])
+    for (const e of entries) assert.equal(e.cid, modelCid(bytes))
+    assert.deepEqual(await store.get(modelCid(bytes), { verify: true }), bytes)
+    const names = await readdir(dir)
+    assert.deepEqual(names.filter(n => !n.endsWith('.onnx') && !n.endsWith('.json')), [], `only the model and its metadata: ${names.join(', ')}`)
+  })
+
   it('removes temporary files of fetches a stopped node never finished when it opens', async () => {
     const store = await ModelStore.open(dir)
     const a = generateMlp({ seed: 7 })
