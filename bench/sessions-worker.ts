@@ -7,9 +7,7 @@
  * makes the auction's choice among the bench's workers the same session
  * after session.
  */
-import { readFile } from 'node:fs/promises'
-import { createMeshNode } from '@fleetmesh/peer'
-import { deserializeIdentity, exitWithParent, loopbackGossip, sendToParent } from '@fleetmesh/test-utils'
+import { sendToParent, startForkedStation } from '@fleetmesh/test-utils'
 import type { JobsWorkerConfig } from './jobs-worker.js'
 
 /** The worker's config file: bench/jobs' worker's, and its asking price. */
@@ -18,21 +16,10 @@ export interface SessionsWorkerConfig extends JobsWorkerConfig {
   price?: number
 }
 
-const config: SessionsWorkerConfig = JSON.parse(await readFile(process.argv[2] as string, 'utf8'))
-const node = await createMeshNode({
-  role: 'station',
-  region: 'u33d',
-  ...deserializeIdentity(config),
-  listen: [config.listen],
-  bootstrap: config.bootstrap,
-  modelStore: { dir: config.storeDir },
+const { node } = await startForkedStation<SessionsWorkerConfig>(config => ({
   worker: config.price != null ? { pricing: { basePricePerUnit: config.price, loadFactor: 0 } } : true,
-  inference: { intraOpNumThreads: config.threads },
-  gossip: loopbackGossip()
-})
+  inference: { intraOpNumThreads: config.threads }
+}))
 process.on('message', (msg: any) => {
   if (msg?.type === 'counters') sendToParent({ type: 'counters', counters: { ...node.libp2p.services.inference?.counters } })
 })
-await node.announced()
-sendToParent({ type: 'ready', peerId: node.peerId.toString() })
-exitWithParent(async () => { await node.stop() })
