@@ -25,6 +25,14 @@ function report (what: string, ms: number): void {
   console.log(`      time to outcome, ${what}: ${ms} ms`)
 }
 
+/** Asserts the job's output equals a local run of `model` within `tolerance`, and that `worker` comes to hold no lease. */
+async function equalsLocalAndReleased (mesh: JobMesh, outputs: WireTensor[] | undefined, model: Uint8Array, input: WireTensor, tolerance: number, worker: string): Promise<void> {
+  const [expected] = await runLocal(model, [input])
+  assert.ok(maxAbsDiff(outputs?.[0] as WireTensor, expected as WireTensor) <= tolerance)
+  const workerOf = mesh.workers.find(w => w.peerId.toString() === worker)
+  await waitUntil(() => workerOf?.libp2p.services.market.heldLeases().length === 0, { timeoutMs: 10_000, message: 'the worker to hold no lease of the job' })
+}
+
 describe('jobs fail fast with the real reason', function () {
   this.timeout(60_000)
   let mesh: JobMesh | undefined
@@ -128,10 +136,7 @@ describe('jobs fail fast with the real reason', function () {
     const failed = opened[1] as string
     const lost = r.events.find(e => e.type === 'lease-lost' && e.worker === failed)
     assert.ok(lost != null, 'the lease whose stream failed was released')
-    const [expected] = await runLocal(MLP, [input])
-    assert.ok(maxAbsDiff(r.outputs?.[0] as WireTensor, expected as WireTensor) <= 1e-5)
-    const workerOf = mesh.workers.find(w => w.peerId.toString() === failed)
-    await waitUntil(() => workerOf?.libp2p.services.market.heldLeases().length === 0, { timeoutMs: 10_000, message: 'the worker to hold no lease of the job' })
+    await equalsLocalAndReleased(mesh, r.outputs, MLP, input, 1e-5, failed)
   })
 
   it('a pipeline lease left unused whose finish cannot be sent is released, and the job completes at once', async function () {
@@ -159,10 +164,7 @@ describe('jobs fail fast with the real reason', function () {
     report('spare lease\'s finish failed', r.ms)
     assert.equal(r.error, undefined, String(r.error?.message))
     assert.ok(failed != null, 'a spare lease\'s finish stream was opened and failed')
-    const [expected] = await runLocal(CONV, [input])
-    assert.ok(maxAbsDiff(r.outputs?.[0] as WireTensor, expected as WireTensor) <= 1e-4)
-    const workerOf = mesh.workers.find(w => w.peerId.toString() === failed)
-    await waitUntil(() => workerOf?.libp2p.services.market.heldLeases().length === 0, { timeoutMs: 10_000, message: 'the worker to hold no lease of the job' })
+    await equalsLocalAndReleased(mesh, r.outputs, CONV, input, 1e-4, failed as string)
   })
 
   it('a lease lost after every result is in is not placed again: with no other worker the job still completes', async function () {
