@@ -74,6 +74,9 @@ export class ScaleProbe {
   /** ledger entry id -> arrival times at this host's nodes */
   private readonly entries = new Map<string, number[]>()
 
+  /** job id -> what this host's workers did with its offer: offer arrival and bid sent, ms since the epoch */
+  private readonly jobTrace = new Map<string, { offers: number[], bids: number[], accepted: number[] }>()
+
   /** peer:disconnect events and refusals seen by each node since it started */
   private readonly disconnects = new Map<MeshNode, number>()
 
@@ -86,6 +89,14 @@ export class ScaleProbe {
       list.push(now())
       this.presence.set(id, list)
     })
+    const trace = (jobId: string): { offers: number[], bids: number[], accepted: number[] } => {
+      let t = this.jobTrace.get(jobId)
+      if (t == null) this.jobTrace.set(jobId, t = { offers: [], bids: [], accepted: [] })
+      return t
+    }
+    node.libp2p.services.market.addEventListener('offer', (evt) => { if (evt.detail.round === 0) trace(evt.detail.jobId).offers.push(now()) })
+    node.libp2p.services.market.addEventListener('bid', (evt) => { if (evt.detail.side === 'sent') trace(evt.detail.jobId).bids.push(now()) })
+    node.libp2p.services.market.addEventListener('lease', (evt) => { if (evt.detail.side === 'worker' && evt.detail.state === 'active') trace(evt.detail.jobId).accepted.push(now()) })
     node.ledger.addEventListener('entry', (evt) => {
       const list = this.entries.get(evt.detail.id) ?? []
       list.push(now())
@@ -139,6 +150,11 @@ export class ScaleProbe {
     const t = now()
     await (this.nodes[index] as MeshNode).publish(PRESENCE_TOPIC, new TextEncoder().encode(msgId))
     return t
+  }
+
+  /** What this host's workers did with a job's first offer: arrival and bid-sent times, leases accepted (ms since the epoch). */
+  jobTimes (jobId: string): { offers: number[], bids: number[], accepted: number[] } {
+    return this.jobTrace.get(jobId) ?? { offers: [], bids: [], accepted: [] }
   }
 
   presenceTimes (msgId: string): number[] {

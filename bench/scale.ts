@@ -235,12 +235,13 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
       const settled = await Promise.all(requesters.map(async (requester) => {
         const handle = requester.submit({ model: MLP, inputs: [pattern([4, 16])], shards: SHARDS, maxPrice: 10, bidWindowMs, deadline: Date.now() + 120_000 })
         let offeredAt = 0
+        let jobId = ''
         const awarded = new Set<number>()
         let awardsAt = 0
         const bidAt: number[] = []
         try {
           for await (const e of handle) {
-            if (e.type === 'offered' && offeredAt === 0) offeredAt = e.at
+            if (e.type === 'offered' && offeredAt === 0) { offeredAt = e.at; jobId = e.jobId }
             if (e.type === 'bid') bidAt.push(e.at)
             if (e.type === 'awarded' && awardsAt === 0) {
               awarded.add(e.shard)
@@ -251,7 +252,21 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
           const settlement = await handle.settlement
           const settledAt = performance.timeOrigin + performance.now()
           if (offeredAt > 0 && awardsAt > 0) awardsBeyond.push(awardsAt - offeredAt - bidWindowMs)
-          timelines.push({ region: requester.region, bids: bidAt.length, firstBidMs: bidAt.length > 0 ? Math.min(...bidAt) - offeredAt : null, lastBidMs: bidAt.length > 0 ? Math.max(...bidAt) - offeredAt : null, allAwardedMs: awardsAt - offeredAt, settledMs: Math.round(Date.now() - offeredAt) })
+          // the workers' side of the job: offer arrivals, bids sent, leases accepted (ms from the offer: p50 / max)
+          const seen = [probe.jobTimes(jobId), ...await Promise.all(workers.map(async w => w.call<ReturnType<ScaleProbe['jobTimes']>>({ type: 'job', jobId })))]
+          const spread = (xs: number[]): string => xs.length === 0 ? '-' : `${xs.length}: ${Math.round(percentile(xs.map(x => x - offeredAt), 50) ?? 0)} / ${Math.round(Math.max(...xs) - offeredAt)}`
+          timelines.push({
+            region: requester.region,
+            bids: bidAt.length,
+            firstBidMs: bidAt.length > 0 ? Math.min(...bidAt) - offeredAt : null,
+            lastBidMs: bidAt.length > 0 ? Math.max(...bidAt) - offeredAt : null,
+            allAwardedMs: awardsAt - offeredAt,
+            settledMs: Math.round(Date.now() - offeredAt),
+            offerReached: spread(seen.flatMap(s => s.offers)),
+            bidSent: spread(seen.flatMap(s => s.bids)),
+            bidHeard: spread(bidAt),
+            leaseAccepted: spread(seen.flatMap(s => s.accepted))
+          })
           return { ids: settlement.accepted.map(r => r.id), settledAt }
         } catch (err: any) {
           jobFailures.push(`${requester.region}: ${err?.name ?? ''} ${err?.message ?? err}`)
