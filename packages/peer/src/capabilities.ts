@@ -3,7 +3,7 @@ import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { ANNOUNCE_RETRY_MS, LOCAL_PROVIDE_TIMEOUT_MS, MAX_ANNOUNCE_RETRY_MS, PROVIDE_TIMEOUT_MS, RTT_MAX_AGE_MS, DIAL_TIMEOUT_MS, FIND_PEERS_CONCURRENCY, FIND_PEERS_LIMIT, FIND_PEERS_TIMEOUT_MS, MIN_ANNOUNCED_REGION_PREFIX, REANNOUNCE_INTERVAL_MS, K_BUCKET_SIZE, ROUTING_TABLE_CHECK_MS, ROUTING_TABLE_QUERIES, ROUTING_TABLE_QUERY_TIMEOUT_MS } from './constants.js'
+import { ANNOUNCE_RETRY_MS, LOCAL_PROVIDE_TIMEOUT_MS, MAX_ANNOUNCE_RETRY_MS, PROVIDE_TIMEOUT_MS, RTT_MAX_AGE_MS, DIAL_TIMEOUT_MS, FIND_PEERS_CONCURRENCY, FIND_PEERS_LIMIT, FIND_PEERS_TIMEOUT_MS, MIN_ANNOUNCED_REGION_PREFIX, REANNOUNCE_INTERVAL_MS, K_BUCKET_SIZE, ROUTING_TABLE_CHECK_MS, ROUTING_TABLE_QUERIES, ROUTING_TABLE_QUERY_TIMEOUT_MS, NAMED_STATIONS_MAX } from './constants.js'
 import { InvalidQueryError } from './errors.js'
 import type { Admission } from './admission.js'
 import type { NodeRole, VerifiedCertificate } from '@fleetmesh/protocol'
@@ -150,8 +150,12 @@ export class CapabilitiesService implements Capabilities, Startable {
   private shutdown = new AbortController()
   private started = false
   private routingCheckTimer?: ReturnType<typeof setTimeout>
-  /** self-queries run since the routing table last held every admitted station */
+  /** self-queries run since the routing table last held every station this node knows of */
   private routingQueries = 0
+  /** whether this node ran its own self-query since it started (kad-dht's first one may have found no one) */
+  private selfQueried = false
+  /** DHT servers (PeerId strings) the answers to this node's self-queries named, at most NAMED_STATIONS_MAX */
+  private readonly namedStations = new Set<string>()
 
   constructor (components: CapabilitiesComponents, init: CapabilitiesInit) {
     this.components = components
@@ -176,6 +180,9 @@ export class CapabilitiesService implements Capabilities, Startable {
   start (): void {
     this.shutdown = new AbortController()
     this.started = true
+    this.selfQueried = false
+    this.routingQueries = 0
+    this.namedStations.clear()
     this.components.admission.addEventListener('peer:admitted', this.onAdmitted)
     this.reannounceTimer = setInterval(() => {
       for (const k of this.keys.values()) k.provided = false
@@ -340,28 +347,43 @@ export class CapabilitiesService implements Capabilities, Startable {
   }
 
   /**
-   * A station's Kad-DHT routing table should hold the stations it admitted
-   * (up to K_BUCKET_SIZE): kad-dht 16 adds a peer once, when libp2p first
-   * tells it of the peer, and only if a ping of it succeeds then, so under
-   * load admitted stations are left out for good (bench/README, scale). A
-   * self-query re-adds every peer that answers it; it runs while the table
-   * is short, ROUTING_TABLE_QUERIES times at most until it is full again.
+   * A station's Kad-DHT routing table should hold the stations it knows of
+   * (up to K_BUCKET_SIZE): those it admitted and those the DHT named in
+   * answers to its self-queries. kad-dht 16 adds a peer once, when libp2p
+   * first tells it of the peer or the peer answers a query, and only if a
+   * ping of it succeeds then, so under load admitted stations are left out
+   * for good; and kad-dht's own first self-query (1 s after start, then
+   * every 5 min) may run before the bootstrap station is in the table, so
+   * a station that admitted only its bootstrap stations never meets the
+   * rest, and a vehicle's lookup through it learns one closer peer
+   * (bench/README, scale: every failed lookup at 200 nodes). So the first
+   * check always runs a self-query; each answering peer is queued for the
+   * table (kad-dht's own path) and every server the answers name is
+   * remembered; further self-queries run while the table holds fewer than
+   * the stations known, ROUTING_TABLE_QUERIES times at most until it is
+   * full again.
    */
   private async checkRoutingTable (): Promise<void> {
     const dht = this.components.dht
     if (dht?.routingTable == null || dht.getClosestPeers == null) return
-    const stations = this.components.admission.admitted().filter(c => c.role === 'station').length
-    if (dht.routingTable.size >= Math.min(stations, K_BUCKET_SIZE)) {
+    const self = this.components.peerId.toString()
+    const known = new Set([...this.components.admission.admitted().filter(c => c.role === 'station').map(c => c.peerId.toString()), ...this.namedStations])
+    known.delete(self)
+    if (this.selfQueried && dht.routingTable.size >= Math.min(known.size, K_BUCKET_SIZE)) {
       this.routingQueries = 0
       return
     }
     if (this.routingQueries >= ROUTING_TABLE_QUERIES) return
     this.routingQueries++
-    this.log('routing table holds %d of %d admitted stations: self-query', dht.routingTable.size, stations)
+    this.selfQueried = true
+    this.log('routing table holds %d of %d known stations: self-query', dht.routingTable.size, known.size)
     const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(ROUTING_TABLE_QUERY_TIMEOUT_MS)])
     try {
-      // drain the query: each peer that answers is queued for the routing table
-      await drain(dht.getClosestPeers(this.components.peerId.toMultihash().bytes, { signal }))
+      for await (const event of dht.getClosestPeers(this.components.peerId.toMultihash().bytes, { signal })) {
+        for (const id of namedPeers(event)) {
+          if (id !== self && (this.namedStations.has(id) || this.namedStations.size < NAMED_STATIONS_MAX)) this.namedStations.add(id)
+        }
+      }
     } catch (err: any) {
       this.log('self-query failed - %s', err?.message ?? err)
     }
@@ -441,8 +463,10 @@ function uniqueAddrs (addrs: Multiaddr[]): Multiaddr[] {
   })
 }
 
-/** Runs an async iterable to its end, dropping its values. */
-async function drain (source: AsyncIterable<unknown>): Promise<void> {
-  const it = source[Symbol.asyncIterator]()
-  while (!(await it.next()).done);
+/** PeerId strings a Kad-DHT query event names: the closer peers of a PEER_RESPONSE, the peer of a FINAL_PEER. */
+function namedPeers (event: unknown): string[] {
+  const e = event as { name?: string, closer?: Array<{ id?: unknown }>, peer?: { id?: unknown } }
+  if (e?.name === 'PEER_RESPONSE' && Array.isArray(e.closer)) return e.closer.map(p => String(p.id))
+  if (e?.name === 'FINAL_PEER' && e.peer?.id != null) return [String(e.peer.id)]
+  return []
 }
