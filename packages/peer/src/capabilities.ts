@@ -103,6 +103,8 @@ export interface Capabilities {
   peers(): MeshPeer[]
   /** Measures RTT to a peer with libp2p ping and stores it in the peer table, ms. */
   measureRtt(peerId: PeerId, options?: { signal?: AbortSignal }): Promise<number>
+  /** The last RTT measured to a peer (PeerId or its string; on admission, by findPeers or measureRtt), ms, whatever its age; undefined if none was. */
+  rttOf(peerId: PeerId | string): number | undefined
 }
 
 /** The DHT key text of a capability. */
@@ -228,6 +230,10 @@ export class CapabilitiesService implements Capabilities, Startable {
       .catch(async () => this.components.ping.ping(peerId, { signal }))
     this.rtts.set(peerId.toString(), { rttMs: rtt, at: Date.now() })
     return rtt
+  }
+
+  rttOf (peerId: PeerId | string): number | undefined {
+    return this.rtts.get(peerId.toString())?.rttMs
   }
 
   async findPeers (query: FindPeersQuery): Promise<MeshPeer[]> {

@@ -180,6 +180,8 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     dir: init.ledger?.dir ?? (init.dataDir != null ? join(init.dataDir, LEDGER_DIR) : undefined)
   }) as any
   services.market = market({
+    // bidders are scored with the RTT discovery measured when it admitted them, not pinged again in the bid window
+    knownRtt: (id) => (gate.libp2p?.services as Partial<MeshServices> | undefined)?.capabilities?.rttOf(id),
     ...init.market,
     certificate: init.certificate,
     trustedAuthorities: init.trustedAuthorities,
