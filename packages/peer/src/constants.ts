@@ -316,3 +316,16 @@ export const K_BUCKET_SIZE = 20
 
 /** Most DHT servers a station remembers from the answers to its self-queries (a few buckets of K_BUCKET_SIZE). */
 export const NAMED_STATIONS_MAX = 4 * K_BUCKET_SIZE
+
+/**
+ * Smallest gossip message, bytes, for which gossipsub (v1.2) sends IDONTWANT
+ * to its mesh peers (its default is 512). Every market and ledger message is
+ * smaller than this (offers ≤ MAX_OFFER_BYTES, 16 KiB; bids ≤ 2 KiB;
+ * receipts ≤ 4 KiB): for them an IDONTWANT, one control RPC encrypted and
+ * framed per mesh peer, costs more than the duplicate it saves. A station
+ * has up to Dhi (64) mesh peers, so each bid or receipt it forwarded cost
+ * ~60 such writes: 5 % of the stations' process CPU in bench/scale's market
+ * rounds (100 nodes, CPU profile). An integrator's topic carrying larger
+ * messages still gets them.
+ */
+export const GOSSIP_IDONTWANT_MIN_BYTES = 32 * 1024
