@@ -211,6 +211,22 @@ export async function cpuProfile (ms: number, file: string): Promise<string> {
   }
 }
 
+/** Starts a V8 CPU profile of this process; the function it returns stops it and writes it to `file`. */
+export async function startCpuProfile (): Promise<(file: string) => Promise<void>> {
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.start')
+  return async (file) => {
+    try {
+      const { profile } = await session.post('Profiler.stop')
+      await writeFile(file, JSON.stringify(profile))
+    } finally {
+      session.disconnect()
+    }
+  }
+}
+
 /** Process figures a host reports: RSS and heap bytes, CPU time in µs (user + system). */
 export function usage (): { rss: number, heapUsed: number, cpuUs: number, at: number } {
   const cpu = process.cpuUsage()
