@@ -182,6 +182,8 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
         connectionsMean: round(mean(s.map(x => x.connections))),
         connectionsMax: Math.max(...s.map(x => x.connections)),
         admittedMean: round(mean(s.map(x => x.admitted))),
+        routingTableMean: round(mean(s.map(x => x.routingTable))),
+        routingTableMin: Math.min(...s.map(x => x.routingTable)),
         gossipMeshPeersMean: round(mean(s.map(x => x.meshPeers))),
         topicsMax: Math.max(...s.map(x => x.topics.length)),
         // peers lost since start, and this role's refusals by code

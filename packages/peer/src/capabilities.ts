@@ -3,7 +3,7 @@ import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { ANNOUNCE_RETRY_MS, LOCAL_PROVIDE_TIMEOUT_MS, MAX_ANNOUNCE_RETRY_MS, PROVIDE_TIMEOUT_MS, RTT_MAX_AGE_MS, DIAL_TIMEOUT_MS, FIND_PEERS_CONCURRENCY, FIND_PEERS_LIMIT, FIND_PEERS_TIMEOUT_MS, MIN_ANNOUNCED_REGION_PREFIX, REANNOUNCE_INTERVAL_MS, K_BUCKET_SIZE, ROUTING_TABLE_CHECK_MS, ROUTING_TABLE_QUERIES, ROUTING_TABLE_QUERY_TIMEOUT_MS, NAMED_STATIONS_MAX } from './constants.js'
+import { ANNOUNCE_RETRY_MS, LOCAL_PROVIDE_TIMEOUT_MS, MAX_ANNOUNCE_RETRY_MS, PROVIDE_TIMEOUT_MS, RTT_MAX_AGE_MS, DIAL_TIMEOUT_MS, FIND_PEERS_CONCURRENCY, FIND_PEERS_LIMIT, FIND_PEERS_TIMEOUT_MS, MIN_ANNOUNCED_REGION_PREFIX, REANNOUNCE_INTERVAL_MS, K_BUCKET_SIZE, ROUTING_TABLE_CHECK_MS, MAX_ROUTING_TABLE_CHECK_MS, ROUTING_TABLE_QUERY_TIMEOUT_MS, NAMED_STATIONS_MAX } from './constants.js'
 import { InvalidQueryError } from './errors.js'
 import type { Admission } from './admission.js'
 import type { NodeRole, VerifiedCertificate } from '@fleetmesh/protocol'
@@ -152,12 +152,12 @@ export class CapabilitiesService implements Capabilities, Startable {
   private shutdown = new AbortController()
   private started = false
   private routingCheckTimer?: ReturnType<typeof setTimeout>
-  /** self-queries run since the routing table last held every station this node knows of */
-  private routingQueries = 0
+  /** ms until the next routing-table check while the table is short: ROUTING_TABLE_CHECK_MS, doubling after each self-query up to MAX_ROUTING_TABLE_CHECK_MS */
+  private routingCheckDelay = ROUTING_TABLE_CHECK_MS
   /** whether this node ran its own self-query since it started (kad-dht's first one may have found no one) */
   private selfQueried = false
   /** DHT servers (PeerId strings) the answers to this node's self-queries named, at most NAMED_STATIONS_MAX */
-  private readonly namedStations = new Set<string>()
+  private readonly namedStations = new Map<string, PeerId>()
 
   constructor (components: CapabilitiesComponents, init: CapabilitiesInit) {
     this.components = components
@@ -183,7 +183,7 @@ export class CapabilitiesService implements Capabilities, Startable {
     this.shutdown = new AbortController()
     this.started = true
     this.selfQueried = false
-    this.routingQueries = 0
+    this.routingCheckDelay = ROUTING_TABLE_CHECK_MS
     this.namedStations.clear()
     this.components.admission.addEventListener('peer:admitted', this.onAdmitted)
     this.reannounceTimer = setInterval(() => {
@@ -342,13 +342,13 @@ export class CapabilitiesService implements Capabilities, Startable {
     if (evt.detail.role === 'station' && this.role === 'station') this.scheduleRoutingCheck()
   }
 
-  /** Checks the routing table ROUTING_TABLE_CHECK_MS from now (one check pending at a time). */
+  /** Checks the routing table `routingCheckDelay` ms from now (one check pending at a time). */
   private scheduleRoutingCheck (): void {
     if (!this.started || this.routingCheckTimer != null) return
     this.routingCheckTimer = setTimeout(() => {
       this.routingCheckTimer = undefined
       void this.checkRoutingTable().catch(() => {})
-    }, ROUTING_TABLE_CHECK_MS)
+    }, this.routingCheckDelay)
     this.routingCheckTimer.unref?.()
   }
 
@@ -365,29 +365,34 @@ export class CapabilitiesService implements Capabilities, Startable {
    * (bench/README, scale: every failed lookup at 200 nodes). So the first
    * check always runs a self-query; each answering peer is queued for the
    * table (kad-dht's own path) and every server the answers name is
-   * remembered; further self-queries run while the table holds fewer than
-   * the stations known, ROUTING_TABLE_QUERIES times at most until it is
-   * full again.
+   * remembered (a peer certified as a vehicle is not a server); further
+   * self-queries run while the table holds fewer than the stations known,
+   * at intervals doubling from ROUTING_TABLE_CHECK_MS to
+   * MAX_ROUTING_TABLE_CHECK_MS, so a refill that failed while the fleet was
+   * starting (bench/scale, 200 nodes: five queries 5 s apart, all while 180
+   * vehicles were joining) is tried again once it is calm.
    */
   private async checkRoutingTable (): Promise<void> {
     const dht = this.components.dht
     if (dht?.routingTable == null || dht.getClosestPeers == null) return
     const self = this.components.peerId.toString()
-    const known = new Set([...this.components.admission.admitted().filter(c => c.role === 'station').map(c => c.peerId.toString()), ...this.namedStations])
+    const { admission } = this.components
+    const named = [...this.namedStations].filter(([, id]) => admission.get(id)?.role !== 'vehicle').map(([key]) => key)
+    const known = new Set([...admission.admitted().filter(c => c.role === 'station').map(c => c.peerId.toString()), ...named])
     known.delete(self)
     if (this.selfQueried && dht.routingTable.size >= Math.min(known.size, K_BUCKET_SIZE)) {
-      this.routingQueries = 0
+      this.routingCheckDelay = ROUTING_TABLE_CHECK_MS
       return
     }
-    if (this.routingQueries >= ROUTING_TABLE_QUERIES) return
-    this.routingQueries++
+    if (this.selfQueried) this.routingCheckDelay = Math.min(this.routingCheckDelay * 2, MAX_ROUTING_TABLE_CHECK_MS)
     this.selfQueried = true
     this.log('routing table holds %d of %d known stations: self-query', dht.routingTable.size, known.size)
     const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(ROUTING_TABLE_QUERY_TIMEOUT_MS)])
     try {
       for await (const event of dht.getClosestPeers(this.components.peerId.toMultihash().bytes, { signal })) {
         for (const id of namedPeers(event)) {
-          if (id !== self && (this.namedStations.has(id) || this.namedStations.size < NAMED_STATIONS_MAX)) this.namedStations.add(id)
+          const key = id.toString()
+          if (key !== self && !this.namedStations.has(key) && this.namedStations.size < NAMED_STATIONS_MAX) this.namedStations.set(key, id)
         }
       }
     } catch (err: any) {
@@ -469,10 +474,9 @@ function uniqueAddrs (addrs: Multiaddr[]): Multiaddr[] {
   })
 }
 
-/** PeerId strings a Kad-DHT query event names: the closer peers of a PEER_RESPONSE, the peer of a FINAL_PEER. */
-function namedPeers (event: unknown): string[] {
-  const e = event as { name?: string, closer?: Array<{ id?: unknown }>, peer?: { id?: unknown } }
-  if (e?.name === 'PEER_RESPONSE' && Array.isArray(e.closer)) return e.closer.map(p => String(p.id))
-  if (e?.name === 'FINAL_PEER' && e.peer?.id != null) return [String(e.peer.id)]
-  return []
+/** The peers a Kad-DHT query event names: the closer peers of a PEER_RESPONSE, the peer of a FINAL_PEER. */
+function namedPeers (event: unknown): PeerId[] {
+  const e = event as { name?: string, closer?: Array<{ id?: PeerId }>, peer?: { id?: PeerId } }
+  const ids = e?.name === 'PEER_RESPONSE' && Array.isArray(e.closer) ? e.closer.map(p => p.id) : e?.name === 'FINAL_PEER' ? [e.peer?.id] : []
+  return ids.filter((id): id is PeerId => id != null && typeof id.toString === 'function')
 }

@@ -305,8 +305,14 @@ export const STREAM_FLOOD_BACKOFF_MS = 10_000
 /** Delay after a station admits a station before it checks its Kad-DHT routing table holds the stations it knows of (admitted, or named by the DHT), and between checks while it does not, ms. The first check always runs a self-query. */
 export const ROUTING_TABLE_CHECK_MS = 5000
 
-/** Self-queries a station runs to refill a short routing table before it stops trying (until it is full once more). */
-export const ROUTING_TABLE_QUERIES = 5
+/**
+ * Longest interval between a station's routing-table checks while its table
+ * stays short, ms: the interval doubles from ROUTING_TABLE_CHECK_MS after
+ * each self-query (5, 10, 20, 40, 60 s), so a station keeps refilling, once
+ * a minute at most, after the fleet's start-up load (it stopped after five
+ * queries before, all of them during start-up at 200 nodes).
+ */
+export const MAX_ROUTING_TABLE_CHECK_MS = 60_000
 
 /** Longest one such self-query runs, ms. */
 export const ROUTING_TABLE_QUERY_TIMEOUT_MS = 10_000
