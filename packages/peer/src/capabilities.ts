@@ -86,7 +86,14 @@ export interface CapabilitiesComponents {
   admission: Admission
   ping: PingLike
   /** the Kad-DHT service; its routing table size tells when providing can reach a server */
-  dht?: { routingTable?: { size: number }, getMode?: () => 'client' | 'server', getClosestPeers?: (key: Uint8Array, options?: { signal?: AbortSignal }) => AsyncIterable<unknown> }
+  dht?: { routingTable?: RoutingTableLike, getMode?: () => 'client' | 'server', getClosestPeers?: (key: Uint8Array, options?: { signal?: AbortSignal }) => AsyncIterable<unknown> }
+}
+
+/** Kad-DHT's routing table as far as discovery uses it: its size, a lookup, and kad-dht's own update queue (what it runs when a DHT peer connects). */
+export interface RoutingTableLike {
+  size: number
+  find?: (peer: PeerId) => Promise<unknown>
+  queueRoutingTableUpdate?: (peer: PeerId) => void
 }
 
 /** The public face of the capabilities service. */
@@ -386,6 +393,18 @@ export class CapabilitiesService implements Capabilities, Startable {
     }
     if (this.selfQueried) this.routingCheckDelay = Math.min(this.routingCheckDelay * 2, MAX_ROUTING_TABLE_CHECK_MS)
     this.selfQueried = true
+    // the stations known but missing from the table go through kad-dht's update queue again (a ping, then the
+    // add): a self-query starts from the table, so one whose every new-contact ping failed could not refill itself
+    const table = dht.routingTable
+    if (table.find != null && table.queueRoutingTableUpdate != null) {
+      const candidates = [
+        ...admission.admitted().filter(c => c.role === 'station').map(c => c.peerId),
+        ...[...this.namedStations.values()].filter(id => admission.get(id)?.role !== 'vehicle')
+      ].filter(id => !id.equals(this.components.peerId))
+      for (const id of candidates.slice(0, NAMED_STATIONS_MAX)) {
+        if (await table.find(id).catch(() => undefined) == null) table.queueRoutingTableUpdate(id)
+      }
+    }
     this.log('routing table holds %d of %d known stations: self-query', dht.routingTable.size, known.size)
     const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(ROUTING_TABLE_QUERY_TIMEOUT_MS)])
     try {

@@ -84,4 +84,20 @@ describe('Kad-DHT at stations: providers that are gone, routing table entries mi
     await waitUntil(() => table.size === 2, { timeoutMs: 25_000, intervalMs: 200, message: `the station's routing table to hold both stations (holds ${table.size as number})` })
     assert.ok(station.peers().some(m => m.peerId.equals(q.peerId)), 'the station admitted q, which it never bootstrapped from')
   })
+
+  it('a station whose every new-contact ping failed (an empty routing table, so no self-query can start) gets its one station back', async () => {
+    const p = await fleet.add('station', 'u33d')
+    // p resets the station's pings for 3 s: Kad-DHT adds a contact only after a ping answered, and tries once
+    const until = Date.now() + 3000
+    const registrar = (p.libp2p as any).components.registrar
+    const { handler, options } = registrar.getHandler(PING_PROTOCOL)
+    const station = await fleet.add('station', 'u33d', { bootstrap: p.getMultiaddrs().map(String) })
+    await registrar.handle(PING_PROTOCOL, async (stream: any, connection: any) => {
+      if (connection.remotePeer.equals(station.peerId) && Date.now() < until) { stream.abort(new Error('test: ping lost')); return }
+      return handler(stream, connection)
+    }, { ...options, force: true })
+    await waitAdmitted(station, [p])
+    const table = (station.libp2p.services.dht as any).routingTable
+    await waitUntil(() => table.size === 1, { timeoutMs: 20_000, intervalMs: 200, message: 'the station\'s routing table to hold p' })
+  })
 })
