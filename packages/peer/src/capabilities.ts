@@ -3,7 +3,7 @@ import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { ANNOUNCE_RETRY_MS, LOCAL_PROVIDE_TIMEOUT_MS, MAX_ANNOUNCE_RETRY_MS, PROVIDE_TIMEOUT_MS, RTT_MAX_AGE_MS, DIAL_TIMEOUT_MS, FIND_PEERS_CONCURRENCY, FIND_PEERS_LIMIT, FIND_PEERS_TIMEOUT_MS, MIN_ANNOUNCED_REGION_PREFIX, REANNOUNCE_INTERVAL_MS, K_BUCKET_SIZE, ROUTING_TABLE_CHECK_MS, MAX_ROUTING_TABLE_CHECK_MS, ROUTING_TABLE_QUERY_TIMEOUT_MS, NAMED_STATIONS_MAX } from './constants.js'
+import { ANNOUNCE_RETRY_MS, LOCAL_PROVIDE_TIMEOUT_MS, MAX_ANNOUNCE_RETRY_MS, PROVIDE_TIMEOUT_MS, RTT_MAX_AGE_MS, DIAL_TIMEOUT_MS, FIND_PEERS_CONCURRENCY, FIND_PEERS_LIMIT, FIND_PEERS_TIMEOUT_MS, MIN_ANNOUNCED_REGION_PREFIX, REANNOUNCE_INTERVAL_MS, K_BUCKET_SIZE, ROUTING_TABLE_CHECK_MS, MAX_ROUTING_TABLE_CHECK_MS, ROUTING_TABLE_QUERY_TIMEOUT_MS } from './constants.js'
 import { InvalidQueryError } from './errors.js'
 import type { Admission } from './admission.js'
 import type { NodeRole, VerifiedCertificate } from '@fleetmesh/protocol'
@@ -94,6 +94,9 @@ export interface RoutingTableLike {
   size: number
   find?: (peer: PeerId) => Promise<unknown>
   queueRoutingTableUpdate?: (peer: PeerId) => void
+  remove?: (peer: PeerId) => Promise<void>
+  addEventListener?: (type: 'peer:add', listener: (evt: CustomEvent<PeerId>) => void) => void
+  removeEventListener?: (type: 'peer:add', listener: (evt: CustomEvent<PeerId>) => void) => void
 }
 
 /** The public face of the capabilities service. */
@@ -163,8 +166,6 @@ export class CapabilitiesService implements Capabilities, Startable {
   private routingCheckDelay = ROUTING_TABLE_CHECK_MS
   /** whether this node ran its own self-query since it started (kad-dht's first one may have found no one) */
   private selfQueried = false
-  /** DHT servers (PeerId strings) the answers to this node's self-queries named, at most NAMED_STATIONS_MAX */
-  private readonly namedStations = new Map<string, PeerId>()
 
   constructor (components: CapabilitiesComponents, init: CapabilitiesInit) {
     this.components = components
@@ -191,8 +192,8 @@ export class CapabilitiesService implements Capabilities, Startable {
     this.started = true
     this.selfQueried = false
     this.routingCheckDelay = ROUTING_TABLE_CHECK_MS
-    this.namedStations.clear()
     this.components.admission.addEventListener('peer:admitted', this.onAdmitted)
+    this.components.dht?.routingTable?.addEventListener?.('peer:add', this.onTableAdd)
     this.reannounceTimer = setInterval(() => {
       for (const k of this.keys.values()) k.provided = false
       this.scheduleAnnounce(0)
@@ -205,6 +206,7 @@ export class CapabilitiesService implements Capabilities, Startable {
     this.started = false
     this.shutdown.abort()
     this.components.admission.removeEventListener('peer:admitted', this.onAdmitted)
+    this.components.dht?.routingTable?.removeEventListener?.('peer:add', this.onTableAdd)
     clearTimeout(this.retryTimer)
     clearInterval(this.reannounceTimer)
     clearTimeout(this.routingCheckTimer)
@@ -349,6 +351,22 @@ export class CapabilitiesService implements Capabilities, Startable {
     if (evt.detail.role === 'station' && this.role === 'station') this.scheduleRoutingCheck()
   }
 
+  /**
+   * A peer entered the Kad-DHT routing table: a peer certified as a vehicle
+   * is taken out again. Vehicles run the DHT in client mode and answer no
+   * query, but kad-dht 16 queues every provider named in an answer for the
+   * table, and its check is a libp2p ping, which vehicles answer: a node
+   * that looked up a vehicle-provided key (`region/<r>`) kept those vehicles,
+   * answered other seekers with them as closer peers, and their queries
+   * dialled vehicles to be refused (UnsupportedProtocolError in bench/scale's
+   * lookup traces).
+   */
+  private readonly onTableAdd = (evt: CustomEvent<PeerId>): void => {
+    const table = this.components.dht?.routingTable
+    if (table?.remove == null || this.components.admission.get(evt.detail)?.role !== 'vehicle') return
+    void table.remove(evt.detail).catch(() => {})
+  }
+
   /** Checks the routing table `routingCheckDelay` ms from now (one check pending at a time). */
   private scheduleRoutingCheck (): void {
     if (!this.started || this.routingCheckTimer != null) return
@@ -370,10 +388,11 @@ export class CapabilitiesService implements Capabilities, Startable {
    * a station that admitted only its bootstrap stations never meets the
    * rest, and a vehicle's lookup through it learns one closer peer
    * (bench/README, scale: every failed lookup at 200 nodes). So the first
-   * check always runs a self-query; each answering peer is queued for the
-   * table (kad-dht's own path) and every server the answers name is
-   * remembered (a peer certified as a vehicle is not a server); further
-   * self-queries run while the table holds fewer than the stations known,
+   * check always runs a self-query, which dials (and so admits) the
+   * stations the answers name and queues each that answers for the table
+   * (kad-dht's own path); the admitted stations the table still lacks are
+   * queued again; further self-queries run while the table holds fewer
+   * than the admitted stations,
    * at intervals doubling from ROUTING_TABLE_CHECK_MS to
    * MAX_ROUTING_TABLE_CHECK_MS, so a refill that failed while the fleet was
    * starting (bench/scale, 200 nodes: five queries 5 s apart, all while 180
@@ -384,9 +403,9 @@ export class CapabilitiesService implements Capabilities, Startable {
     if (dht?.routingTable == null || dht.getClosestPeers == null) return
     const self = this.components.peerId.toString()
     const { admission } = this.components
-    const named = [...this.namedStations].filter(([, id]) => admission.get(id)?.role !== 'vehicle').map(([key]) => key)
-    const known = new Set([...admission.admitted().filter(c => c.role === 'station').map(c => c.peerId.toString()), ...named])
-    known.delete(self)
+    // the stations the DHT names become admitted as the self-query contacts them
+    const stations = admission.admitted().filter(c => c.role === 'station' && c.peerId.toString() !== self).map(c => c.peerId)
+    const known = new Set(stations.map(id => id.toString()))
     if (this.selfQueried && dht.routingTable.size >= Math.min(known.size, K_BUCKET_SIZE)) {
       this.routingCheckDelay = ROUTING_TABLE_CHECK_MS
       return
@@ -397,23 +416,15 @@ export class CapabilitiesService implements Capabilities, Startable {
     // add): a self-query starts from the table, so one whose every new-contact ping failed could not refill itself
     const table = dht.routingTable
     if (table.find != null && table.queueRoutingTableUpdate != null) {
-      const candidates = [
-        ...admission.admitted().filter(c => c.role === 'station').map(c => c.peerId),
-        ...[...this.namedStations.values()].filter(id => admission.get(id)?.role !== 'vehicle')
-      ].filter(id => !id.equals(this.components.peerId))
-      for (const id of candidates.slice(0, NAMED_STATIONS_MAX)) {
+      for (const id of stations.slice(0, K_BUCKET_SIZE)) {
         if (await table.find(id).catch(() => undefined) == null) table.queueRoutingTableUpdate(id)
       }
     }
     this.log('routing table holds %d of %d known stations: self-query', dht.routingTable.size, known.size)
     const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(ROUTING_TABLE_QUERY_TIMEOUT_MS)])
     try {
-      for await (const event of dht.getClosestPeers(this.components.peerId.toMultihash().bytes, { signal })) {
-        for (const id of namedPeers(event)) {
-          const key = id.toString()
-          if (key !== self && !this.namedStations.has(key) && this.namedStations.size < NAMED_STATIONS_MAX) this.namedStations.set(key, id)
-        }
-      }
+      // drain the query: each peer it contacts is dialled (and admitted), each that answers queued for the table
+      await drain(dht.getClosestPeers(this.components.peerId.toMultihash().bytes, { signal }))
     } catch (err: any) {
       this.log('self-query failed - %s', err?.message ?? err)
     }
@@ -493,9 +504,8 @@ function uniqueAddrs (addrs: Multiaddr[]): Multiaddr[] {
   })
 }
 
-/** The peers a Kad-DHT query event names: the closer peers of a PEER_RESPONSE, the peer of a FINAL_PEER. */
-function namedPeers (event: unknown): PeerId[] {
-  const e = event as { name?: string, closer?: Array<{ id?: PeerId }>, peer?: { id?: PeerId } }
-  const ids = e?.name === 'PEER_RESPONSE' && Array.isArray(e.closer) ? e.closer.map(p => p.id) : e?.name === 'FINAL_PEER' ? [e.peer?.id] : []
-  return ids.filter((id): id is PeerId => id != null && typeof id.toString === 'function')
+/** Runs an async iterable to its end, dropping its values. */
+async function drain (source: AsyncIterable<unknown>): Promise<void> {
+  const it = source[Symbol.asyncIterator]()
+  while (!(await it.next()).done);
 }

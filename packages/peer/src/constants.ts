@@ -302,7 +302,7 @@ export const INBOUND_STREAM_BUDGET = Object.freeze({ perSecond: 200, burst: 400,
  */
 export const STREAM_FLOOD_BACKOFF_MS = 10_000
 
-/** Delay after a station admits a station before it checks its Kad-DHT routing table holds the stations it knows of (admitted, or named by the DHT), and between checks while it does not, ms. The first check always runs a self-query. */
+/** Delay after a station admits a station before it checks its Kad-DHT routing table holds the stations it admitted (the first check always runs a self-query, which admits the stations the DHT names), ms; checks repeat at doubling intervals while the table is short. */
 export const ROUTING_TABLE_CHECK_MS = 5000
 
 /**
@@ -319,9 +319,6 @@ export const ROUTING_TABLE_QUERY_TIMEOUT_MS = 10_000
 
 /** Kad-DHT's bucket size K (kad-dht 16's default, the most peers a self-query looks for). */
 export const K_BUCKET_SIZE = 20
-
-/** Most DHT servers a station remembers from the answers to its self-queries (a few buckets of K_BUCKET_SIZE). */
-export const NAMED_STATIONS_MAX = 4 * K_BUCKET_SIZE
 
 /**
  * Smallest gossip message, bytes, for which gossipsub (v1.2) sends IDONTWANT

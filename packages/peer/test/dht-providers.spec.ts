@@ -98,6 +98,22 @@ describe('Kad-DHT at stations: providers that are gone, routing table entries mi
     }, { ...options, force: true })
     await waitAdmitted(station, [p])
     const table = (station.libp2p.services.dht as any).routingTable
-    await waitUntil(() => table.size === 1, { timeoutMs: 20_000, intervalMs: 200, message: 'the station\'s routing table to hold p' })
+    await waitUntil(() => table.size === 1, { timeoutMs: 40_000, intervalMs: 200, message: 'the station\'s routing table to hold p' })
+  })
+
+  it('a vehicle named as a provider in a DHT answer is not kept in the routing table (vehicles answer no DHT query)', async () => {
+    const p = await fleet.add('station', 'u33d')
+    const q = await fleet.add('station', 'u33e', { bootstrap: p.getMultiaddrs().map(String) })
+    await waitAdmitted(p, [q])
+    const vehicle = await fleet.add('vehicle', 'u33f', { bootstrap: q.getMultiaddrs().map(String) })
+    await waitAdmitted(q, [vehicle])
+    await vehicle.announced()
+    // p looks up the vehicle's region: q answers with the vehicle as a provider, and kad-dht queues it for p's table
+    await waitUntil(async () => (await lookup(p, 'u33f', 3000)).includes(vehicle.peerId.toString()), { timeoutMs: 20_000, intervalMs: 500, message: 'p to find the vehicle as a provider of region/u33f' })
+    await waitUntil(() => p.isAdmitted(vehicle.peerId), { timeoutMs: 10_000, message: 'kad-dht to dial the vehicle to ping it' })
+    await delay(1500)
+    const table = (p.libp2p.services.dht as any).routingTable
+    assert.equal(await table.find(vehicle.peerId), undefined, 'the vehicle is not in p\'s routing table')
+    assert.ok(await table.find(q.peerId) != null, 'the station q is')
   })
 })
