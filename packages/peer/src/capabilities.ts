@@ -3,7 +3,7 @@ import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { ANNOUNCE_RETRY_MS, LOCAL_PROVIDE_TIMEOUT_MS, MAX_ANNOUNCE_RETRY_MS, PROVIDE_TIMEOUT_MS, RTT_MAX_AGE_MS, DIAL_TIMEOUT_MS, FIND_PEERS_CONCURRENCY, FIND_PEERS_LIMIT, FIND_PEERS_TIMEOUT_MS, MIN_ANNOUNCED_REGION_PREFIX, REANNOUNCE_INTERVAL_MS, K_BUCKET_SIZE, ROUTING_TABLE_CHECK_MS, MAX_ROUTING_TABLE_CHECK_MS, ROUTING_TABLE_QUERY_TIMEOUT_MS } from './constants.js'
+import { ANNOUNCE_RETRY_MS, LOCAL_PROVIDE_TIMEOUT_MS, MAX_ANNOUNCE_RETRY_MS, PROVIDE_TIMEOUT_MS, RTT_MAX_AGE_MS, DIAL_TIMEOUT_MS, FIND_PEERS_CONCURRENCY, FIND_PEERS_LIMIT, FIND_PEERS_TIMEOUT_MS, MIN_ANNOUNCED_REGION_PREFIX, REANNOUNCE_INTERVAL_MS, K_BUCKET_SIZE, ROUTING_TABLE_CHECK_MS, MAX_ROUTING_TABLE_CHECK_MS, ROUTING_TABLE_QUERY_TIMEOUT_MS, NAMED_STATIONS_MAX } from './constants.js'
 import { InvalidQueryError } from './errors.js'
 import type { Admission } from './admission.js'
 import type { NodeRole, VerifiedCertificate } from '@fleetmesh/protocol'
@@ -166,6 +166,8 @@ export class CapabilitiesService implements Capabilities, Startable {
   private routingCheckDelay = ROUTING_TABLE_CHECK_MS
   /** whether this node ran its own self-query since it started (kad-dht's first one may have found no one) */
   private selfQueried = false
+  /** DHT servers the answers to this node's self-queries named (PeerId string → PeerId), at most NAMED_STATIONS_MAX */
+  private readonly namedStations = new Map<string, PeerId>()
 
   constructor (components: CapabilitiesComponents, init: CapabilitiesInit) {
     this.components = components
@@ -192,6 +194,7 @@ export class CapabilitiesService implements Capabilities, Startable {
     this.started = true
     this.selfQueried = false
     this.routingCheckDelay = ROUTING_TABLE_CHECK_MS
+    this.namedStations.clear()
     this.components.admission.addEventListener('peer:admitted', this.onAdmitted)
     this.components.dht?.routingTable?.addEventListener?.('peer:add', this.onTableAdd)
     this.reannounceTimer = setInterval(() => {
@@ -388,11 +391,11 @@ export class CapabilitiesService implements Capabilities, Startable {
    * a station that admitted only its bootstrap stations never meets the
    * rest, and a vehicle's lookup through it learns one closer peer
    * (bench/README, scale: every failed lookup at 200 nodes). So the first
-   * check always runs a self-query, which dials (and so admits) the
-   * stations the answers name and queues each that answers for the table
-   * (kad-dht's own path); the admitted stations the table still lacks are
-   * queued again; further self-queries run while the table holds fewer
-   * than the admitted stations,
+   * check always runs a self-query and remembers the servers its answers
+   * name; the stations it admitted and those named (unless certified as
+   * vehicles) that the table lacks are queued through kad-dht's update
+   * queue again (a ping, dialling a named one); further self-queries run
+   * while the table holds fewer than these stations,
    * at intervals doubling from ROUTING_TABLE_CHECK_MS to
    * MAX_ROUTING_TABLE_CHECK_MS, so a refill that failed while the fleet was
    * starting (bench/scale, 200 nodes: five queries 5 s apart, all while 180
@@ -403,9 +406,12 @@ export class CapabilitiesService implements Capabilities, Startable {
     if (dht?.routingTable == null || dht.getClosestPeers == null) return
     const self = this.components.peerId.toString()
     const { admission } = this.components
-    // the stations the DHT names become admitted as the self-query contacts them
-    const stations = admission.admitted().filter(c => c.role === 'station' && c.peerId.toString() !== self).map(c => c.peerId)
-    const known = new Set(stations.map(id => id.toString()))
+    // the stations it admitted, and the servers the DHT named that are not certified as vehicles
+    const byKey = new Map<string, PeerId>(admission.admitted().filter(c => c.role === 'station').map(c => [c.peerId.toString(), c.peerId]))
+    for (const [key, id] of this.namedStations) if (!byKey.has(key) && admission.get(id)?.role !== 'vehicle') byKey.set(key, id)
+    byKey.delete(self)
+    const stations = [...byKey.values()]
+    const known = new Set(byKey.keys())
     if (this.selfQueried && dht.routingTable.size >= Math.min(known.size, K_BUCKET_SIZE)) {
       this.routingCheckDelay = ROUTING_TABLE_CHECK_MS
       return
@@ -423,8 +429,12 @@ export class CapabilitiesService implements Capabilities, Startable {
     this.log('routing table holds %d of %d known stations: self-query', dht.routingTable.size, known.size)
     const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(ROUTING_TABLE_QUERY_TIMEOUT_MS)])
     try {
-      // drain the query: each peer it contacts is dialled (and admitted), each that answers queued for the table
-      await drain(dht.getClosestPeers(this.components.peerId.toMultihash().bytes, { signal }))
+      for await (const event of dht.getClosestPeers(this.components.peerId.toMultihash().bytes, { signal })) {
+        for (const id of namedPeers(event)) {
+          const key = id.toString()
+          if (key !== self && !this.namedStations.has(key) && this.namedStations.size < NAMED_STATIONS_MAX) this.namedStations.set(key, id)
+        }
+      }
     } catch (err: any) {
       this.log('self-query failed - %s', err?.message ?? err)
     }
@@ -504,8 +514,9 @@ function uniqueAddrs (addrs: Multiaddr[]): Multiaddr[] {
   })
 }
 
-/** Runs an async iterable to its end, dropping its values. */
-async function drain (source: AsyncIterable<unknown>): Promise<void> {
-  const it = source[Symbol.asyncIterator]()
-  while (!(await it.next()).done);
+/** The peers a Kad-DHT query event names: the closer peers of a PEER_RESPONSE, the peer of a FINAL_PEER. */
+function namedPeers (event: unknown): PeerId[] {
+  const e = event as { name?: string, closer?: Array<{ id?: PeerId }>, peer?: { id?: PeerId } }
+  const ids = e?.name === 'PEER_RESPONSE' && Array.isArray(e.closer) ? e.closer.map(p => p.id) : e?.name === 'FINAL_PEER' ? [e.peer?.id] : []
+  return ids.filter((id): id is PeerId => id != null && typeof id.toString === 'function')
 }

@@ -332,3 +332,6 @@ export const K_BUCKET_SIZE = 20
  * messages still gets them.
  */
 export const GOSSIP_IDONTWANT_MIN_BYTES = 32 * 1024
+
+/** Most DHT servers a station remembers from the answers to its self-queries (a few buckets of K_BUCKET_SIZE). */
+export const NAMED_STATIONS_MAX = 4 * K_BUCKET_SIZE
