@@ -7,7 +7,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { computeBalances, computeEarnings, computeReputation } from './balances.js'
 import { CertificateVerifier } from './certificates.js'
-import { GRANT_FILE_SUFFIX, GRANTS_DIR, MAX_RECONCILE_STREAMS, MICRO_PER_CREDIT, RECONCILE_INTERVAL_MS, RECONCILE_MAX_INTERVAL_MS, RECONCILE_TIMEOUT_MS, REQUIRE_FUNDS } from './constants.js'
+import { GRANT_FILE_SUFFIX, GRANTS_DIR, MAX_RECONCILE_STREAMS, MICRO_PER_CREDIT, RECONCILE_TIMEOUT_MS, REQUIRE_FUNDS } from './constants.js'
 import { fundsMicro, openCommitments } from './funds.js'
 import { receiptAmount, payingReceipts } from './balances.js'
 import { decodeEntry, encodeEntry, entryId, verifyEntry } from './entry.js'
@@ -16,6 +16,7 @@ import { createEquivocationEvidence, createMismatchEvidence, verifyEvidence } fr
 import { countersignReceipt, signWorkerReceipt, verifyReceipt } from './receipt.js'
 import { baseJobId } from './micro-batch.js'
 import { IdSet } from './reconcile.js'
+import { ReconcileRounds } from './reconcile-rounds.js'
 import { initiateSession, respondSession } from './session.js'
 import { Settlements } from './settlements.js'
 import { verificationRate, verificationRecords } from './verification.js'
@@ -80,11 +81,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
   private readonly inflight = new Map<string, Promise<VerifiedEntry | undefined>>()
   private store?: EntryStore
   private started = false
-  private timer?: ReturnType<typeof setTimeout>
-  /** ms until the next anti-entropy round: RECONCILE_INTERVAL_MS, doubled after each round that found nothing */
-  private reconcileDelay = 0
-  /** entries stored since the current round started (a round during which one arrived is not idle) */
-  private newEntries = 0
+  private readonly rounds: ReconcileRounds
   private own?: VerifiedCertificate
   private derived?: { balances?: Balances, reputation?: Map<string, ReputationReport>, verification?: Map<string, VerificationRecord> }
   private reconciling = false
@@ -102,6 +99,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
     this.init = init
     this.log = components.logger.forComponent('fleetmesh:ledger')
     this.certificates = new CertificateVerifier(init.trustedAuthorities)
+    this.rounds = new ReconcileRounds(async () => this.reconcileRandom(), { intervalMs: init.reconcileIntervalMs, maxIntervalMs: init.reconcileMaxIntervalMs })
     this.sampleSeed = init.sampleSeed ?? toHex(randomBytes(16))
     if (components.pubsub == null) throw new InvalidConfigError('the ledger service needs the gossipsub service under the name "pubsub"')
     if (components.admission == null) throw new InvalidConfigError('the ledger service needs the admission service under the name "admission"')
@@ -156,8 +154,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
       await this.addGrant(bytes).catch((err: any) => { this.log.error('grant given at start refused - %s', err?.message ?? err) })
     }
     await this.loadGrants()
-    this.reconcileDelay = this.init.reconcileIntervalMs ?? RECONCILE_INTERVAL_MS
-    this.scheduleRound()
+    this.rounds.start()
     this.log('started with %d entries from %s', loaded, this.init.dir ?? 'memory')
   }
 
@@ -172,8 +169,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
-    clearTimeout(this.timer)
-    this.timer = undefined
+    this.rounds.stop()
     const pubsub = this.components.pubsub
     pubsub.topicValidators.delete(RECEIPTS_TOPIC)
     try { pubsub.unsubscribe(RECEIPTS_TOPIC) } catch {}
@@ -209,7 +205,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
       if (store == null) throw new LedgerNotStartedError('the ledger is not started')
       await store.put(e)
       this.remember(e)
-      this.onNewEntry()
+      this.rounds.entryAdded()
       this.metrics?.stored[e.kind].increment({ [source]: true })
       this.safeDispatchEvent('entry', { detail: { id: e.id, kind: e.kind, source } })
       return e
@@ -564,37 +560,6 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
     } catch (err: any) {
       this.log('reconcile stream from %p failed - %s', connection.remotePeer, err?.message ?? err)
       stream.abort(err)
-    }
-  }
-
-  /** Arms the next anti-entropy round `reconcileDelay` ms from now (none when rounds are off). */
-  private scheduleRound (): void {
-    clearTimeout(this.timer)
-    this.timer = undefined
-    const base = this.init.reconcileIntervalMs ?? RECONCILE_INTERVAL_MS
-    if (!this.started || base <= 0) return
-    this.timer = setTimeout(() => { void this.round() }, this.reconcileDelay)
-  }
-
-  /** A timed round: idle (nothing exchanged, nothing new meanwhile) doubles the next delay up to `reconcileMaxIntervalMs`; anything else resets it. */
-  private async round (): Promise<void> {
-    this.timer = undefined
-    const base = this.init.reconcileIntervalMs ?? RECONCILE_INTERVAL_MS
-    const max = Math.max(base, this.init.reconcileMaxIntervalMs ?? RECONCILE_MAX_INTERVAL_MS)
-    this.newEntries = 0
-    const stats = await this.reconcileRandom()
-    const idle = stats != null && stats.entriesSent === 0 && stats.entriesReceived === 0 && this.newEntries === 0
-    this.reconcileDelay = idle ? Math.min(this.reconcileDelay * 2, max) : base
-    if (this.timer == null) this.scheduleRound()
-  }
-
-  /** A new entry: the set changed, so the next round comes at the base interval again. */
-  private onNewEntry (): void {
-    this.newEntries++
-    const base = this.init.reconcileIntervalMs ?? RECONCILE_INTERVAL_MS
-    if (this.reconcileDelay > base && this.timer != null) {
-      this.reconcileDelay = base
-      this.scheduleRound()
     }
   }
 
