@@ -74,6 +74,9 @@ export class ScaleProbe {
   /** ledger entry id -> arrival times at this host's nodes */
   private readonly entries = new Map<string, number[]>()
 
+  /** job id -> what this host's workers did with its offer: offer arrival and bid sent, ms since the epoch */
+  private readonly jobTrace = new Map<string, { offers: number[], bids: number[], accepted: number[] }>()
+
   /** peer:disconnect events and refusals seen by each node since it started */
   private readonly disconnects = new Map<MeshNode, number>()
 
@@ -86,6 +89,14 @@ export class ScaleProbe {
       list.push(now())
       this.presence.set(id, list)
     })
+    const trace = (jobId: string): { offers: number[], bids: number[], accepted: number[] } => {
+      let t = this.jobTrace.get(jobId)
+      if (t == null) this.jobTrace.set(jobId, t = { offers: [], bids: [], accepted: [] })
+      return t
+    }
+    node.libp2p.services.market.addEventListener('offer', (evt) => { if (evt.detail.round === 0) trace(evt.detail.jobId).offers.push(now()) })
+    node.libp2p.services.market.addEventListener('bid', (evt) => { if (evt.detail.side === 'sent') trace(evt.detail.jobId).bids.push(now()) })
+    node.libp2p.services.market.addEventListener('lease', (evt) => { if (evt.detail.side === 'worker' && evt.detail.state === 'active') trace(evt.detail.jobId).accepted.push(now()) })
     node.ledger.addEventListener('entry', (evt) => {
       const list = this.entries.get(evt.detail.id) ?? []
       list.push(now())
@@ -141,6 +152,11 @@ export class ScaleProbe {
     return t
   }
 
+  /** What this host's workers did with a job's first offer: arrival and bid-sent times, leases accepted (ms since the epoch). */
+  jobTimes (jobId: string): { offers: number[], bids: number[], accepted: number[] } {
+    return this.jobTrace.get(jobId) ?? { offers: [], bids: [], accepted: [] }
+  }
+
   presenceTimes (msgId: string): number[] {
     return this.presence.get(msgId) ?? []
   }
@@ -155,7 +171,7 @@ export class ScaleProbe {
   }
 
   /** Connections, admitted peers and gossip topics of each node, by role. */
-  shape (): Array<{ role: NodeRole, region: string, connections: number, admitted: number, topics: string[], meshPeers: number, disconnects: number, refusals: string[] }> {
+  shape (): Array<{ role: NodeRole, region: string, connections: number, admitted: number, routingTable: number, topics: string[], meshPeers: number, disconnects: number, refusals: string[] }> {
     return this.nodes.map(n => {
       const pubsub = n.libp2p.services.pubsub
       // the class has getMeshPeers; the GossipSub interface does not name it
@@ -166,6 +182,8 @@ export class ScaleProbe {
         region: n.region,
         connections: n.libp2p.getConnections().length,
         admitted: n.peers().length,
+        // the single DHT's routing table (KadDHT's public type leaves it out)
+        routingTable: (n.libp2p.services.dht as { routingTable?: { size: number } }).routingTable?.size ?? 0,
         topics,
         meshPeers: topics.reduce((a, t) => a + (mesh.getMeshPeers?.(t).length ?? 0), 0),
         disconnects: this.disconnects.get(n) ?? 0,
@@ -192,6 +210,22 @@ export async function cpuProfile (ms: number, file: string): Promise<string> {
     return file
   } finally {
     session.disconnect()
+  }
+}
+
+/** Starts a V8 CPU profile of this process; the function it returns stops it and writes it to `file`. */
+export async function startCpuProfile (): Promise<(file: string) => Promise<void>> {
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.start')
+  return async (file) => {
+    try {
+      const { profile } = await session.post('Profiler.stop')
+      await writeFile(file, JSON.stringify(profile))
+    } finally {
+      session.disconnect()
+    }
   }
 }
 

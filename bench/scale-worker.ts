@@ -16,6 +16,7 @@ export type ScaleWorkerCommand =
   | { id: number, type: 'publish', node: number, msgId: string }
   | { id: number, type: 'presence', msgId: string }
   | { id: number, type: 'entries', ids: string[] }
+  | { id: number, type: 'job', jobId: string }
   | { id: number, type: 'shape' }
   | { id: number, type: 'heap-snapshot', file: string }
   | { id: number, type: 'cpu-profile', ms: number, file: string }
@@ -53,6 +54,8 @@ async function handle (cmd: ScaleWorkerCommand): Promise<unknown> {
       return { times: probe.presenceTimes(cmd.msgId) }
     case 'entries':
       return probe.entryArrivals(cmd.ids)
+    case 'job':
+      return probe.jobTimes(cmd.jobId)
     case 'shape':
       return probe.shape()
     case 'heap-snapshot':

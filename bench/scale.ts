@@ -18,7 +18,7 @@
  * Prints one JSON object (also written to `--out`), with `figures` keyed
  * `n<size>`, and the scenario in words on stderr.
  * Run: npm run bench:scale -- [--sizes 50,100,200] [--processes 4] [--regions 2] [--bid-window 300] [--jobs 3] [--out FILE]
- * [--cpu-profile DIR] [--heap-snapshot DIR] (V8 profiles of the idle window, stations and the first worker's vehicles)
+ * [--cpu-profile DIR] [--heap-snapshot DIR] (V8 profiles of the idle window, stations and the first worker's vehicles, and of the market rounds in the stations' process)
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
@@ -28,7 +28,7 @@ import { writeHeapSnapshot } from 'node:v8'
 import { generateMlp } from '@fleetmesh/runtime'
 import { createFleetKeys, createTestGrant, createTestIdentity, loopbackListen, serializeFleetKeys, serializeIdentity } from '@fleetmesh/test-utils'
 import { IpcWorker, percentile } from './ipc-worker.js'
-import { cpuProfile, ScaleProbe, startScaleNode, usage, warmUp } from './scale-node.js'
+import { cpuProfile, ScaleProbe, startCpuProfile, startScaleNode, usage, warmUp } from './scale-node.js'
 import type { ScaleFleet, ScaleNodeSpec } from './scale-node.js'
 import type { ScaleWorkerCommand } from './scale-worker.js'
 import type { MeshNode, NodeRole } from '@fleetmesh/peer'
@@ -182,6 +182,8 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
         connectionsMean: round(mean(s.map(x => x.connections))),
         connectionsMax: Math.max(...s.map(x => x.connections)),
         admittedMean: round(mean(s.map(x => x.admitted))),
+        routingTableMean: round(mean(s.map(x => x.routingTable))),
+        routingTableMin: Math.min(...s.map(x => x.routingTable)),
         gossipMeshPeersMean: round(mean(s.map(x => x.meshPeers))),
         topicsMax: Math.max(...s.map(x => x.topics.length)),
         // peers lost since start, and this role's refusals by code
@@ -231,16 +233,19 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
     const receiptIds: string[] = []
     // per job, ms from the offer: bids heard, every shard awarded, settled
     const timelines: Array<Record<string, unknown>> = []
+    // with --cpu-profile, the market rounds are profiled too (this process: the stations, the requesters among them)
+    const stopMarketProfile = values['cpu-profile'] != null ? await startCpuProfile() : undefined
     for (let j = 0; j < Number(values.jobs); j++) {
       const settled = await Promise.all(requesters.map(async (requester) => {
         const handle = requester.submit({ model: MLP, inputs: [pattern([4, 16])], shards: SHARDS, maxPrice: 10, bidWindowMs, deadline: Date.now() + 120_000 })
         let offeredAt = 0
+        let jobId = ''
         const awarded = new Set<number>()
         let awardsAt = 0
         const bidAt: number[] = []
         try {
           for await (const e of handle) {
-            if (e.type === 'offered' && offeredAt === 0) offeredAt = e.at
+            if (e.type === 'offered' && offeredAt === 0) { offeredAt = e.at; jobId = e.jobId }
             if (e.type === 'bid') bidAt.push(e.at)
             if (e.type === 'awarded' && awardsAt === 0) {
               awarded.add(e.shard)
@@ -251,7 +256,21 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
           const settlement = await handle.settlement
           const settledAt = performance.timeOrigin + performance.now()
           if (offeredAt > 0 && awardsAt > 0) awardsBeyond.push(awardsAt - offeredAt - bidWindowMs)
-          timelines.push({ region: requester.region, bids: bidAt.length, firstBidMs: bidAt.length > 0 ? Math.min(...bidAt) - offeredAt : null, lastBidMs: bidAt.length > 0 ? Math.max(...bidAt) - offeredAt : null, allAwardedMs: awardsAt - offeredAt, settledMs: Math.round(Date.now() - offeredAt) })
+          // the workers' side of the job: offer arrivals, bids sent, leases accepted (ms from the offer: p50 / max)
+          const seen = [probe.jobTimes(jobId), ...await Promise.all(workers.map(async w => w.call<ReturnType<ScaleProbe['jobTimes']>>({ type: 'job', jobId })))]
+          const spread = (xs: number[]): string => xs.length === 0 ? '-' : `${xs.length}: ${Math.round(percentile(xs.map(x => x - offeredAt), 50) ?? 0)} / ${Math.round(Math.max(...xs) - offeredAt)}`
+          timelines.push({
+            region: requester.region,
+            bids: bidAt.length,
+            firstBidMs: bidAt.length > 0 ? Math.min(...bidAt) - offeredAt : null,
+            lastBidMs: bidAt.length > 0 ? Math.max(...bidAt) - offeredAt : null,
+            allAwardedMs: awardsAt - offeredAt,
+            settledMs: Math.round(Date.now() - offeredAt),
+            offerReached: spread(seen.flatMap(s => s.offers)),
+            bidSent: spread(seen.flatMap(s => s.bids)),
+            bidHeard: spread(bidAt),
+            leaseAccepted: spread(seen.flatMap(s => s.accepted))
+          })
           return { ids: settlement.accepted.map(r => r.id), settledAt }
         } catch (err: any) {
           jobFailures.push(`${requester.region}: ${err?.name ?? ''} ${err?.message ?? err}`)
@@ -274,6 +293,7 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
         }
       }
     }
+    if (stopMarketProfile != null) await stopMarketProfile(join(values['cpu-profile'] as string, `scale-n${size}-market-stations.cpuprofile`))
     log(`n=${size}: offer→awards beyond window p50 ${percentile(awardsBeyond, 50)} ms, receipts converged ${convergence.length}/${Number(values.jobs) * regions.length - jobFailures.length}, failures ${jobFailures.length}`)
 
     const figures = {
@@ -281,6 +301,9 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
       rssPerNodeMB: round(perNode(rssDelta, all) / 1024 / 1024, 2),
       idleCpuPerNodePct: round(perNode(cpuPct, all), 3),
       gossipToAllP99Ms: percentile(toAll, 99),
+      // for bench/sim's calibration: its fitted parameter is matched on the median, and its mesh takes the mean connection count
+      gossipToAllP50Ms: percentile(toAll, 50),
+      connectionsPerNode: round(mean(shapes.map(x => x.connections))),
       findProvidersSuccess: round(lookupsOk / lookups, 3),
       findProvidersP50Ms: percentile(lookupMs, 50),
       offerToAwardsP50Ms: percentile(awardsBeyond, 50),

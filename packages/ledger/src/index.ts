@@ -79,8 +79,10 @@ export interface LedgerInit {
   trustedAuthorities: PublicKey[]
   /** LevelDB directory of the receipt store, e.g. `<dataDir>/ledger`; in memory if omitted */
   dir?: string
-  /** interval between anti-entropy rounds with a random admitted peer, ms; 0 turns them off @default RECONCILE_INTERVAL_MS (5000) */
+  /** interval between anti-entropy rounds with a random admitted peer while the set changes, ms; 0 turns them off @default RECONCILE_INTERVAL_MS (5000) */
   reconcileIntervalMs?: number
+  /** longest interval between rounds, ms: a round that found nothing to exchange doubles the interval up to this, a new entry resets it @default RECONCILE_MAX_INTERVAL_MS (60000) */
+  reconcileMaxIntervalMs?: number
   /** timeout of one reconciliation session, ms @default RECONCILE_TIMEOUT_MS (30000) */
   reconcileTimeoutMs?: number
   /** range split and id-list threshold, entries per message @default branching 16, id lists at ≤ 12 ids, 2000 entries */

@@ -7,7 +7,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { computeBalances, computeEarnings, computeReputation } from './balances.js'
 import { CertificateVerifier } from './certificates.js'
-import { GRANT_FILE_SUFFIX, GRANTS_DIR, MAX_RECONCILE_STREAMS, MICRO_PER_CREDIT, RECONCILE_INTERVAL_MS, RECONCILE_TIMEOUT_MS, REQUIRE_FUNDS } from './constants.js'
+import { GRANT_FILE_SUFFIX, GRANTS_DIR, MAX_RECONCILE_STREAMS, MICRO_PER_CREDIT, RECONCILE_TIMEOUT_MS, REQUIRE_FUNDS } from './constants.js'
 import { fundsMicro, openCommitments } from './funds.js'
 import { receiptAmount, payingReceipts } from './balances.js'
 import { decodeEntry, encodeEntry, entryId, ownBytes, verifyEntry } from './entry.js'
@@ -16,6 +16,7 @@ import { createEquivocationEvidence, createMismatchEvidence, verifyEvidence } fr
 import { countersignReceipt, signWorkerReceipt, verifyReceipt } from './receipt.js'
 import { baseJobId } from './micro-batch.js'
 import { IdSet } from './reconcile.js'
+import { ReconcileRounds } from './reconcile-rounds.js'
 import { initiateSession, respondSession } from './session.js'
 import { Settlements } from './settlements.js'
 import { verificationRate, verificationRecords } from './verification.js'
@@ -60,7 +61,9 @@ function lpIo (stream: Stream, signal: AbortSignal): SessionIo {
 /**
  * The ledger service: stores verified entries (countersigned receipts and
  * evidence), gossips new ones on RECEIPTS_TOPIC, reconciles with a random
- * admitted peer every `reconcileIntervalMs` over RECONCILE_PROTOCOL, and
+ * admitted peer over RECONCILE_PROTOCOL every `reconcileIntervalMs` while
+ * the set changes (backing off to `reconcileMaxIntervalMs` while rounds find
+ * nothing), and
  * derives balances, earnings and reputation from the set. Not exported
  * from the package; tests import it.
  */
@@ -78,7 +81,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
   private readonly inflight = new Map<string, Promise<VerifiedEntry | undefined>>()
   private store?: EntryStore
   private started = false
-  private timer?: ReturnType<typeof setInterval>
+  private readonly rounds: ReconcileRounds
   private own?: VerifiedCertificate
   private derived?: { balances?: Balances, reputation?: Map<string, ReputationReport>, verification?: Map<string, VerificationRecord> }
   private reconciling = false
@@ -96,6 +99,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
     this.init = init
     this.log = components.logger.forComponent('fleetmesh:ledger')
     this.certificates = new CertificateVerifier(init.trustedAuthorities)
+    this.rounds = new ReconcileRounds(async () => this.reconcileRandom(), { intervalMs: init.reconcileIntervalMs, maxIntervalMs: init.reconcileMaxIntervalMs })
     this.sampleSeed = init.sampleSeed ?? toHex(randomBytes(16))
     if (components.pubsub == null) throw new InvalidConfigError('the ledger service needs the gossipsub service under the name "pubsub"')
     if (components.admission == null) throw new InvalidConfigError('the ledger service needs the admission service under the name "admission"')
@@ -150,8 +154,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
       await this.addGrant(bytes).catch((err: any) => { this.log.error('grant given at start refused - %s', err?.message ?? err) })
     }
     await this.loadGrants()
-    const interval = this.init.reconcileIntervalMs ?? RECONCILE_INTERVAL_MS
-    if (interval > 0) this.timer = setInterval(() => { void this.reconcileRandom() }, interval)
+    this.rounds.start()
     this.log('started with %d entries from %s', loaded, this.init.dir ?? 'memory')
   }
 
@@ -166,7 +169,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
-    clearInterval(this.timer)
+    this.rounds.stop()
     const pubsub = this.components.pubsub
     pubsub.topicValidators.delete(RECEIPTS_TOPIC)
     try { pubsub.unsubscribe(RECEIPTS_TOPIC) } catch {}
@@ -203,6 +206,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
       if (store == null) throw new LedgerNotStartedError('the ledger is not started')
       await store.put(e)
       this.remember(e)
+      this.rounds.entryAdded()
       this.metrics?.stored[e.kind].increment({ [source]: true })
       this.safeDispatchEvent('entry', { detail: { id: e.id, kind: e.kind, source } })
       return e

@@ -227,6 +227,16 @@ export interface MarketInit {
   unknownRttMs?: number
   /** reputation of a bidder (PeerId string), 0..1 @default the `ledger` component's reputation, else DEFAULT_REPUTATION (1) */
   reputation?: (peerId: string) => number
+  /**
+   * the RTT to a peer (PeerId string) this node measured already, ms, or
+   * undefined: a bidder with one is scored with it and not pinged during the
+   * bid window (a ping per connected bidder held the early award until each
+   * answered). `createMeshNode` passes the RTTs its discovery measures when
+   * it admits a peer.
+   *
+   * @default the connection monitor's `rtt` of a connection to the bidder
+   */
+  knownRtt?: (peerId: string) => number | undefined
   /** replay window entries kept at most @default MAX_REPLAY_ENTRIES (100000) */
   maxReplayEntries?: number
   /**

@@ -6,6 +6,7 @@ import type { MarketContext } from './context.js'
 import type { Job } from './job.js'
 import type { MarketBody, ValidatedMarketMessage } from './messages.js'
 import type { NoBidsInput, Refusal } from './no-bids.js'
+import type { PeerId } from '@libp2p/interface'
 
 /**
  * What workers answer to a requester's offer: bids (gossiped) and
@@ -27,8 +28,9 @@ function record (ctx: MarketContext, job: Job, refusal: Refusal): void {
  * `reputation`, else the ledger's) is below the job's minimum, is recorded
  * as a refusal (PRICE, REPUTATION) instead of entering the auction. A good
  * bid replaces the bidder's earlier bid and refusal; the bidder's RTT is
- * measured once (ping) while the bid window runs, and `onRtt` is called
- * when that measurement settles. A job keeps at most MAX_BIDS_PER_JOB
+ * the one this node knows already (MarketInit's `knownRtt`, a connection's
+ * `rtt`), else measured once (ping, connected bidders only) while the bid
+ * window runs, and `onRtt` is called when that measurement settles. A job keeps at most MAX_BIDS_PER_JOB
  * bidders: a bid from a new bidder past that is dropped.
  */
 export function acceptBid (ctx: MarketContext, job: Job, v: ValidatedMarketMessage, onRtt?: () => void): void {
@@ -62,6 +64,10 @@ export function acceptBid (ctx: MarketContext, job: Job, v: ValidatedMarketMessa
     return
   }
   job.refusals.delete(bidder)
+  if (!job.rtts.has(bidder)) {
+    const known = knownRtt(ctx, bidder, v.signer)
+    if (known != null) job.rtts.set(bidder, known)
+  }
   job.bids.set(bidder, {
     bidder,
     pricePerUnit: bid.pricePerUnit,
@@ -94,6 +100,16 @@ export function acceptBid (ctx: MarketContext, job: Job, v: ValidatedMarketMessa
       onRtt?.()
     })
   }
+}
+
+/** The RTT to `peer` this node measured already, ms (MarketInit's `knownRtt`, else the connection monitor's `rtt` of a connection to it), or undefined. */
+function knownRtt (ctx: MarketContext, bidder: string, peer: PeerId): number | undefined {
+  const given = ctx.init.knownRtt?.(bidder)
+  if (given != null && Number.isFinite(given) && given >= 0) return given
+  for (const c of ctx.components.connectionManager.getConnections(peer)) {
+    if (c.rtt != null && Number.isFinite(c.rtt) && c.rtt >= 0) return c.rtt
+  }
+  return undefined
 }
 
 /**

@@ -85,11 +85,10 @@ export class MarketWorker {
     this.stall = new LoopStall(this.tickMs)
   }
 
-  /** Joins the region's offers and bids topics, starts the lease timer and the vehicle state source. */
+  /** Joins the region's offers topic (the shell joins its bids topic where this node carries it), starts the lease timer and the vehicle state source. */
   async start (region: string): Promise<void> {
     this.draining = false
     this.ctx.join(offersTopic(region), 'offer', region)
-    this.ctx.join(bidsTopic(region), 'bid', region)
     this.workerTimer = setInterval(() => { this.workerTick() }, this.tickMs)
     const source = this.worker.vehicleState
     if (source != null) {

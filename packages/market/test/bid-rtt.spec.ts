@@ -37,4 +37,27 @@ describe('bidder RTT: the requester measures only bidders it is connected to', f
     assert.deepEqual(unconnected, [], 'no bidder was dialled only to measure its RTT')
     assert.ok(pinged.some(p => p.peer === station.node.peerId.toString()), 'the connected station was pinged')
   })
+
+  it('a bidder whose RTT this node knows already (MarketInit.knownRtt) is scored with it and not pinged; the job is awarded once its bids are in, before the window ends', async () => {
+    fleet = await createMarketFleet()
+    const known = new Map<string, number>()
+    const requester = await fleet.add('station', 'u33d', { market: { knownRtt: (id: string) => known.get(id) } })
+    const station = await fleet.add('station', 'u33d', { bootstrap: requester.node.getMultiaddrs().map(String), worker: { onLease: workFor(20) } })
+    await waitAdmitted(requester.node, [station.node])
+    await delay(1500) // gossipsub heartbeat grafts the mesh
+    known.set(station.node.peerId.toString(), 4)
+
+    const ping = (requester.node.libp2p.services as any).ping
+    const original = ping.ping.bind(ping)
+    const pinged: string[] = []
+    ping.ping = async (peer: any, options?: any) => {
+      pinged.push(peer.toString())
+      return original(peer, options)
+    }
+    const bidWindowMs = 20_000
+    const result = await requester.market.submit({ modelCid: 'bafy-model', shardUnits: [100], maxPricePerUnit: 2, deadline: Date.now() + 60_000, bidWindowMs })
+    assert.equal(result.shards[0]?.worker, station.node.peerId.toString())
+    assert.deepEqual(pinged, [], 'the bidder with a known RTT was not pinged')
+    assert.ok((result.awardedAt ?? Infinity) < result.submittedAt + bidWindowMs, 'the one bid the job needs ended the window early')
+  })
 })

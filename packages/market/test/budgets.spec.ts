@@ -73,7 +73,7 @@ describe('per-peer budgets and bounded tables (pure, no network)', () => {
   it('bidders per job: at most MAX_BIDS_PER_JOB are entered; a known bidder may still bid again', async () => {
     const job = createJob({ modelCid: 'm', shardUnits: [1], maxPricePerUnit: 2 }, { now: Date.now(), region: 'u33d', bidWindowMs: 500 })
     const events: string[] = []
-    const ctx = { metrics: new MarketMetrics(), reputation: () => 1, emit: (type: string) => { events.push(type) }, components: {}, log: Object.assign(() => {}, { error: () => {} }) } as unknown as MarketContext
+    const ctx = { metrics: new MarketMetrics(), reputation: () => 1, emit: (type: string) => { events.push(type) }, init: {}, components: { connectionManager: { getConnections: () => [] } }, log: Object.assign(() => {}, { error: () => {} }) } as unknown as MarketContext
     const bidFrom = (peer: any, price = 1): ValidatedMarketMessage => ({
       kind: 'bid',
       signer: peer,

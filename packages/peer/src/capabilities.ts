@@ -3,7 +3,7 @@ import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { ANNOUNCE_RETRY_MS, LOCAL_PROVIDE_TIMEOUT_MS, MAX_ANNOUNCE_RETRY_MS, PROVIDE_TIMEOUT_MS, RTT_MAX_AGE_MS, DIAL_TIMEOUT_MS, FIND_PEERS_CONCURRENCY, FIND_PEERS_LIMIT, FIND_PEERS_TIMEOUT_MS, MIN_ANNOUNCED_REGION_PREFIX, REANNOUNCE_INTERVAL_MS, K_BUCKET_SIZE, ROUTING_TABLE_CHECK_MS, ROUTING_TABLE_QUERIES, ROUTING_TABLE_QUERY_TIMEOUT_MS } from './constants.js'
+import { ANNOUNCE_RETRY_MS, LOCAL_PROVIDE_TIMEOUT_MS, MAX_ANNOUNCE_RETRY_MS, PROVIDE_TIMEOUT_MS, RTT_MAX_AGE_MS, DIAL_TIMEOUT_MS, FIND_PEERS_CONCURRENCY, FIND_PEERS_LIMIT, FIND_PEERS_TIMEOUT_MS, MIN_ANNOUNCED_REGION_PREFIX, REANNOUNCE_INTERVAL_MS, K_BUCKET_SIZE, ROUTING_TABLE_CHECK_MS, MAX_ROUTING_TABLE_CHECK_MS, ROUTING_TABLE_QUERY_TIMEOUT_MS, NAMED_STATIONS_MAX } from './constants.js'
 import { InvalidQueryError } from './errors.js'
 import type { Admission } from './admission.js'
 import type { NodeRole, VerifiedCertificate } from '@fleetmesh/protocol'
@@ -86,7 +86,17 @@ export interface CapabilitiesComponents {
   admission: Admission
   ping: PingLike
   /** the Kad-DHT service; its routing table size tells when providing can reach a server */
-  dht?: { routingTable?: { size: number }, getMode?: () => 'client' | 'server', getClosestPeers?: (key: Uint8Array, options?: { signal?: AbortSignal }) => AsyncIterable<unknown> }
+  dht?: { routingTable?: RoutingTableLike, getMode?: () => 'client' | 'server', getClosestPeers?: (key: Uint8Array, options?: { signal?: AbortSignal }) => AsyncIterable<unknown> }
+}
+
+/** Kad-DHT's routing table as far as discovery uses it: its size, a lookup, and kad-dht's own update queue (what it runs when a DHT peer connects). */
+export interface RoutingTableLike {
+  size: number
+  find?: (peer: PeerId) => Promise<unknown>
+  queueRoutingTableUpdate?: (peer: PeerId) => void
+  remove?: (peer: PeerId) => Promise<void>
+  addEventListener?: (type: 'peer:add', listener: (evt: CustomEvent<PeerId>) => void) => void
+  removeEventListener?: (type: 'peer:add', listener: (evt: CustomEvent<PeerId>) => void) => void
 }
 
 /** The public face of the capabilities service. */
@@ -103,6 +113,8 @@ export interface Capabilities {
   peers(): MeshPeer[]
   /** Measures RTT to a peer with libp2p ping and stores it in the peer table, ms. */
   measureRtt(peerId: PeerId, options?: { signal?: AbortSignal }): Promise<number>
+  /** The last RTT measured to a peer (PeerId or its string; on admission, by findPeers or measureRtt), ms, whatever its age; undefined if none was. */
+  rttOf(peerId: PeerId | string): number | undefined
 }
 
 /** The DHT key text of a capability. */
@@ -150,8 +162,12 @@ export class CapabilitiesService implements Capabilities, Startable {
   private shutdown = new AbortController()
   private started = false
   private routingCheckTimer?: ReturnType<typeof setTimeout>
-  /** self-queries run since the routing table last held every admitted station */
-  private routingQueries = 0
+  /** ms until the next routing-table check while the table is short: ROUTING_TABLE_CHECK_MS, doubling after each self-query up to MAX_ROUTING_TABLE_CHECK_MS */
+  private routingCheckDelay = ROUTING_TABLE_CHECK_MS
+  /** whether this node ran its own self-query since it started (kad-dht's first one may have found no one) */
+  private selfQueried = false
+  /** DHT servers the answers to this node's self-queries named (PeerId string → PeerId), at most NAMED_STATIONS_MAX */
+  private readonly namedStations = new Map<string, PeerId>()
 
   constructor (components: CapabilitiesComponents, init: CapabilitiesInit) {
     this.components = components
@@ -176,7 +192,11 @@ export class CapabilitiesService implements Capabilities, Startable {
   start (): void {
     this.shutdown = new AbortController()
     this.started = true
+    this.selfQueried = false
+    this.routingCheckDelay = ROUTING_TABLE_CHECK_MS
+    this.namedStations.clear()
     this.components.admission.addEventListener('peer:admitted', this.onAdmitted)
+    this.components.dht?.routingTable?.addEventListener?.('peer:add', this.onTableAdd)
     this.reannounceTimer = setInterval(() => {
       for (const k of this.keys.values()) k.provided = false
       this.scheduleAnnounce(0)
@@ -189,6 +209,7 @@ export class CapabilitiesService implements Capabilities, Startable {
     this.started = false
     this.shutdown.abort()
     this.components.admission.removeEventListener('peer:admitted', this.onAdmitted)
+    this.components.dht?.routingTable?.removeEventListener?.('peer:add', this.onTableAdd)
     clearTimeout(this.retryTimer)
     clearInterval(this.reannounceTimer)
     clearTimeout(this.routingCheckTimer)
@@ -221,6 +242,10 @@ export class CapabilitiesService implements Capabilities, Startable {
       .catch(async () => this.components.ping.ping(peerId, { signal }))
     this.rtts.set(peerId.toString(), { rttMs: rtt, at: Date.now() })
     return rtt
+  }
+
+  rttOf (peerId: PeerId | string): number | undefined {
+    return this.rtts.get(peerId.toString())?.rttMs
   }
 
   async findPeers (query: FindPeersQuery): Promise<MeshPeer[]> {
@@ -329,39 +354,87 @@ export class CapabilitiesService implements Capabilities, Startable {
     if (evt.detail.role === 'station' && this.role === 'station') this.scheduleRoutingCheck()
   }
 
-  /** Checks the routing table ROUTING_TABLE_CHECK_MS from now (one check pending at a time). */
+  /**
+   * A peer entered the Kad-DHT routing table: a peer certified as a vehicle
+   * is taken out again. Vehicles run the DHT in client mode and answer no
+   * query, but kad-dht 16 queues every provider named in an answer for the
+   * table, and its check is a libp2p ping, which vehicles answer: a node
+   * that looked up a vehicle-provided key (`region/<r>`) kept those vehicles,
+   * answered other seekers with them as closer peers, and their queries
+   * dialled vehicles to be refused (UnsupportedProtocolError in bench/scale's
+   * lookup traces).
+   */
+  private readonly onTableAdd = (evt: CustomEvent<PeerId>): void => {
+    const table = this.components.dht?.routingTable
+    if (table?.remove == null || this.components.admission.get(evt.detail)?.role !== 'vehicle') return
+    void table.remove(evt.detail).catch(() => {})
+  }
+
+  /** Checks the routing table `routingCheckDelay` ms from now (one check pending at a time). */
   private scheduleRoutingCheck (): void {
     if (!this.started || this.routingCheckTimer != null) return
     this.routingCheckTimer = setTimeout(() => {
       this.routingCheckTimer = undefined
       void this.checkRoutingTable().catch(() => {})
-    }, ROUTING_TABLE_CHECK_MS)
+    }, this.routingCheckDelay)
     this.routingCheckTimer.unref?.()
   }
 
   /**
-   * A station's Kad-DHT routing table should hold the stations it admitted
-   * (up to K_BUCKET_SIZE): kad-dht 16 adds a peer once, when libp2p first
-   * tells it of the peer, and only if a ping of it succeeds then, so under
-   * load admitted stations are left out for good (bench/README, scale). A
-   * self-query re-adds every peer that answers it; it runs while the table
-   * is short, ROUTING_TABLE_QUERIES times at most until it is full again.
+   * A station's Kad-DHT routing table should hold the stations it knows of
+   * (up to K_BUCKET_SIZE): those it admitted and those the DHT named in
+   * answers to its self-queries. kad-dht 16 adds a peer once, when libp2p
+   * first tells it of the peer or the peer answers a query, and only if a
+   * ping of it succeeds then, so under load admitted stations are left out
+   * for good; and kad-dht's own first self-query (1 s after start, then
+   * every 5 min) may run before the bootstrap station is in the table, so
+   * a station that admitted only its bootstrap stations never meets the
+   * rest, and a vehicle's lookup through it learns one closer peer
+   * (bench/README, scale: every failed lookup at 200 nodes). So the first
+   * check always runs a self-query and remembers the servers its answers
+   * name; the stations it admitted and those named (unless certified as
+   * vehicles) that the table lacks are queued through kad-dht's update
+   * queue again (a ping, dialling a named one); further self-queries run
+   * while the table holds fewer than these stations,
+   * at intervals doubling from ROUTING_TABLE_CHECK_MS to
+   * MAX_ROUTING_TABLE_CHECK_MS, so a refill that failed while the fleet was
+   * starting (bench/scale, 200 nodes: five queries 5 s apart, all while 180
+   * vehicles were joining) is tried again once it is calm.
    */
   private async checkRoutingTable (): Promise<void> {
     const dht = this.components.dht
     if (dht?.routingTable == null || dht.getClosestPeers == null) return
-    const stations = this.components.admission.admitted().filter(c => c.role === 'station').length
-    if (dht.routingTable.size >= Math.min(stations, K_BUCKET_SIZE)) {
-      this.routingQueries = 0
+    const self = this.components.peerId.toString()
+    const { admission } = this.components
+    // the stations it admitted, and the servers the DHT named that are not certified as vehicles
+    const byKey = new Map<string, PeerId>(admission.admitted().filter(c => c.role === 'station').map(c => [c.peerId.toString(), c.peerId]))
+    for (const [key, id] of this.namedStations) if (!byKey.has(key) && admission.get(id)?.role !== 'vehicle') byKey.set(key, id)
+    byKey.delete(self)
+    const stations = [...byKey.values()]
+    const known = new Set(byKey.keys())
+    if (this.selfQueried && dht.routingTable.size >= Math.min(known.size, K_BUCKET_SIZE)) {
+      this.routingCheckDelay = ROUTING_TABLE_CHECK_MS
       return
     }
-    if (this.routingQueries >= ROUTING_TABLE_QUERIES) return
-    this.routingQueries++
-    this.log('routing table holds %d of %d admitted stations: self-query', dht.routingTable.size, stations)
+    if (this.selfQueried) this.routingCheckDelay = Math.min(this.routingCheckDelay * 2, MAX_ROUTING_TABLE_CHECK_MS)
+    this.selfQueried = true
+    // the stations known but missing from the table go through kad-dht's update queue again (a ping, then the
+    // add): a self-query starts from the table, so one whose every new-contact ping failed could not refill itself
+    const table = dht.routingTable
+    if (table.find != null && table.queueRoutingTableUpdate != null) {
+      for (const id of stations.slice(0, K_BUCKET_SIZE)) {
+        if (await table.find(id).catch(() => undefined) == null) table.queueRoutingTableUpdate(id)
+      }
+    }
+    this.log('routing table holds %d of %d known stations: self-query', dht.routingTable.size, known.size)
     const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(ROUTING_TABLE_QUERY_TIMEOUT_MS)])
     try {
-      // drain the query: each peer that answers is queued for the routing table
-      await drain(dht.getClosestPeers(this.components.peerId.toMultihash().bytes, { signal }))
+      for await (const event of dht.getClosestPeers(this.components.peerId.toMultihash().bytes, { signal })) {
+        for (const id of namedPeers(event)) {
+          const key = id.toString()
+          if (key !== self && !this.namedStations.has(key) && this.namedStations.size < NAMED_STATIONS_MAX) this.namedStations.set(key, id)
+        }
+      }
     } catch (err: any) {
       this.log('self-query failed - %s', err?.message ?? err)
     }
@@ -441,8 +514,9 @@ function uniqueAddrs (addrs: Multiaddr[]): Multiaddr[] {
   })
 }
 
-/** Runs an async iterable to its end, dropping its values. */
-async function drain (source: AsyncIterable<unknown>): Promise<void> {
-  const it = source[Symbol.asyncIterator]()
-  while (!(await it.next()).done);
+/** The peers a Kad-DHT query event names: the closer peers of a PEER_RESPONSE, the peer of a FINAL_PEER. */
+function namedPeers (event: unknown): PeerId[] {
+  const e = event as { name?: string, closer?: Array<{ id?: PeerId }>, peer?: { id?: PeerId } }
+  const ids = e?.name === 'PEER_RESPONSE' && Array.isArray(e.closer) ? e.closer.map(p => p.id) : e?.name === 'FINAL_PEER' ? [e.peer?.id] : []
+  return ids.filter((id): id is PeerId => id != null && typeof id.toString === 'function')
 }

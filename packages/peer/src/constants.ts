@@ -313,11 +313,17 @@ export const INBOUND_STREAM_BUDGET = Object.freeze({ perSecond: 200, burst: 400,
  */
 export const STREAM_FLOOD_BACKOFF_MS = 10_000
 
-/** Delay after a station admits a station before it checks its Kad-DHT routing table holds its admitted stations, and between checks while it does not, ms. */
+/** Delay after a station admits a station before it checks its Kad-DHT routing table holds the stations it admitted (the first check always runs a self-query, which admits the stations the DHT names), ms; checks repeat at doubling intervals while the table is short. */
 export const ROUTING_TABLE_CHECK_MS = 5000
 
-/** Self-queries a station runs to refill a short routing table before it stops trying (until it is full once more). */
-export const ROUTING_TABLE_QUERIES = 5
+/**
+ * Longest interval between a station's routing-table checks while its table
+ * stays short, ms: the interval doubles from ROUTING_TABLE_CHECK_MS after
+ * each self-query (5, 10, 20, 40, 60 s), so a station keeps refilling, once
+ * a minute at most, after the fleet's start-up load (it stopped after five
+ * queries before, all of them during start-up at 200 nodes).
+ */
+export const MAX_ROUTING_TABLE_CHECK_MS = 60_000
 
 /** Longest one such self-query runs, ms. */
 export const ROUTING_TABLE_QUERY_TIMEOUT_MS = 10_000
@@ -338,3 +344,19 @@ export const K_BUCKET_SIZE = 20
  * entry (a few hundred bytes) is kept up to this long.
  */
 export const PEER_STORE_MAX_PEER_AGE_MS = 49 * 3_600_000
+
+/**
+ * Smallest gossip message, bytes, for which gossipsub (v1.2) sends IDONTWANT
+ * to its mesh peers (its default is 512). Every market and ledger message is
+ * smaller than this (offers ≤ MAX_OFFER_BYTES, 16 KiB; bids ≤ 2 KiB;
+ * receipts ≤ 4 KiB): for them an IDONTWANT, one control RPC encrypted and
+ * framed per mesh peer, costs more than the duplicate it saves. A station
+ * has up to Dhi (64) mesh peers, so each bid or receipt it forwarded cost
+ * ~60 such writes: 5 % of the stations' process CPU in bench/scale's market
+ * rounds (100 nodes, CPU profile). An integrator's topic carrying larger
+ * messages still gets them.
+ */
+export const GOSSIP_IDONTWANT_MIN_BYTES = 32 * 1024
+
+/** Most DHT servers a station remembers from the answers to its self-queries (a few buckets of K_BUCKET_SIZE). */
+export const NAMED_STATIONS_MAX = 4 * K_BUCKET_SIZE

@@ -21,7 +21,7 @@ import { AdmissionService } from './admission.js'
 import { CapabilitiesService } from './capabilities.js'
 import { RevocationService } from './revocation.js'
 import { budgetedMuxer } from './stream-budget.js'
-import { LEDGER_DIR, MODELS_DIR, REVOCATION_LIST_FILE, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, INBOUND_STREAM_BUDGET, MAX_BOOTSTRAP_RETRY_MS, MAX_CONNECTIONS_PER_PEER, MAX_INCOMING_PENDING_CONNECTIONS, PEER_STORE_MAX_PEER_AGE_MS, RELAY_MAX_RESERVATIONS, STREAM_FLOOD_BACKOFF_MS, YAMUX_INITIAL_STREAM_WINDOW_BYTES, YAMUX_MAX_STREAM_WINDOW_BYTES } from './constants.js'
+import { GOSSIP_IDONTWANT_MIN_BYTES, LEDGER_DIR, MODELS_DIR, REVOCATION_LIST_FILE, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, INBOUND_STREAM_BUDGET, MAX_BOOTSTRAP_RETRY_MS, MAX_CONNECTIONS_PER_PEER, MAX_INCOMING_PENDING_CONNECTIONS, PEER_STORE_MAX_PEER_AGE_MS, RELAY_MAX_RESERVATIONS, STREAM_FLOOD_BACKOFF_MS, YAMUX_INITIAL_STREAM_WINDOW_BYTES, YAMUX_MAX_STREAM_WINDOW_BYTES } from './constants.js'
 import { loadOrCreateIdentity, openDatastore } from './data-dir.js'
 import { ModelsUnavailableError, OwnCertificateError } from './errors.js'
 import { ModelTransferService } from './model-transfer.js'
@@ -140,6 +140,8 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       // every duplicate (~19 % of CPU in a 25-node profile, DESIGN.md)
       // the role's mesh degree: stations are the hubs vehicles graft to (constants.ts)
       ...profile.gossip,
+      // no IDONTWANT for the fleet's own messages: each one is a control RPC to every mesh peer (constants.ts)
+      idontwantMinDataSize: GOSSIP_IDONTWANT_MIN_BYTES,
       fastMsgIdFn: (msg) => createHash('sha256').update(msg.from ?? new Uint8Array()).update(msg.seqno ?? new Uint8Array()).update(msg.data ?? new Uint8Array()).digest('base64'),
       ...init.gossip
     })(components),
@@ -182,6 +184,8 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     dir: init.ledger?.dir ?? (init.dataDir != null ? join(init.dataDir, LEDGER_DIR) : undefined)
   }) as any
   services.market = market({
+    // bidders are scored with the RTT discovery measured when it admitted them, not pinged again in the bid window
+    knownRtt: (id) => (gate.libp2p?.services as Partial<MeshServices> | undefined)?.capabilities?.rttOf(id),
     ...init.market,
     certificate: init.certificate,
     trustedAuthorities: init.trustedAuthorities,

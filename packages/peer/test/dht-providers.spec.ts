@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { capabilityCid } from '../src/index.js'
-import { createRevocationList } from '@fleetmesh/protocol'
+import { createRevocationList, DHT_PROTOCOL } from '@fleetmesh/protocol'
 import { createTestMesh, delay, waitAdmitted, waitUntil } from '@fleetmesh/test-utils'
 
 /** libp2p ping's protocol (its default prefix) */
@@ -85,5 +85,59 @@ describe('Kad-DHT at stations: providers that are gone, routing table entries mi
     await waitAdmitted(station, [p, q])
     const table = (station.libp2p.services.dht as any).routingTable
     await waitUntil(() => table.size === 2, { timeoutMs: 20_000, intervalMs: 200, message: `the station's routing table to hold both stations (holds ${table.size as number})` })
+  })
+
+  it('a station that admitted only its bootstrap station, and whose first self-query went unanswered, learns the stations the DHT names', async () => {
+    const p = await fleet.add('station', 'u33d')
+    const q = await fleet.add('station', 'u33e', { bootstrap: p.getMultiaddrs().map(String) })
+    await waitAdmitted(p, [q])
+    // q's own start-up queries (self-query 1 s after start, the table refresh) are over before the station joins
+    await delay(3000)
+    // p resets the DHT streams of the station for 3 s: its first self-query (kad-dht's, 1 s after start) finds no one
+    const until = Date.now() + 3000
+    const registrar = (p.libp2p as any).components.registrar
+    const { handler, options } = registrar.getHandler(DHT_PROTOCOL)
+    const station = await fleet.add('station', 'u33d', { bootstrap: p.getMultiaddrs().map(String) })
+    await registrar.handle(DHT_PROTOCOL, async (stream: any, connection: any) => {
+      if (connection.remotePeer.equals(station.peerId) && Date.now() < until) { stream.abort(new Error('test: DHT request lost')); return }
+      return handler(stream, connection)
+    }, { ...options, force: true })
+    await waitAdmitted(station, [p])
+    const table = (station.libp2p.services.dht as any).routingTable
+    // its routing table holds p, the one station it admitted; q is named by p's answers to a self-query
+    await waitUntil(() => table.size === 2, { timeoutMs: 25_000, intervalMs: 200, message: `the station's routing table to hold both stations (holds ${table.size as number})` })
+    assert.ok(station.peers().some(m => m.peerId.equals(q.peerId)), 'the station admitted q, which it never bootstrapped from')
+  })
+
+  it('a station whose every new-contact ping failed (an empty routing table, so no self-query can start) gets its one station back', async () => {
+    const p = await fleet.add('station', 'u33d')
+    // p resets the station's pings for 3 s: Kad-DHT adds a contact only after a ping answered, and tries once
+    const until = Date.now() + 3000
+    const registrar = (p.libp2p as any).components.registrar
+    const { handler, options } = registrar.getHandler(PING_PROTOCOL)
+    const station = await fleet.add('station', 'u33d', { bootstrap: p.getMultiaddrs().map(String) })
+    await registrar.handle(PING_PROTOCOL, async (stream: any, connection: any) => {
+      if (connection.remotePeer.equals(station.peerId) && Date.now() < until) { stream.abort(new Error('test: ping lost')); return }
+      return handler(stream, connection)
+    }, { ...options, force: true })
+    await waitAdmitted(station, [p])
+    const table = (station.libp2p.services.dht as any).routingTable
+    await waitUntil(() => table.size === 1, { timeoutMs: 40_000, intervalMs: 200, message: 'the station\'s routing table to hold p' })
+  })
+
+  it('a vehicle named as a provider in a DHT answer is not kept in the routing table (vehicles answer no DHT query)', async () => {
+    const p = await fleet.add('station', 'u33d')
+    const q = await fleet.add('station', 'u33e', { bootstrap: p.getMultiaddrs().map(String) })
+    await waitAdmitted(p, [q])
+    const vehicle = await fleet.add('vehicle', 'u33f', { bootstrap: q.getMultiaddrs().map(String) })
+    await waitAdmitted(q, [vehicle])
+    await vehicle.announced()
+    // p looks up the vehicle's region: q answers with the vehicle as a provider, and kad-dht queues it for p's table
+    await waitUntil(async () => (await lookup(p, 'u33f', 3000)).includes(vehicle.peerId.toString()), { timeoutMs: 20_000, intervalMs: 500, message: 'p to find the vehicle as a provider of region/u33f' })
+    await waitUntil(() => p.isAdmitted(vehicle.peerId), { timeoutMs: 10_000, message: 'kad-dht to dial the vehicle to ping it' })
+    await delay(1500)
+    const table = (p.libp2p.services.dht as any).routingTable
+    assert.equal(await table.find(vehicle.peerId), undefined, 'the vehicle is not in p\'s routing table')
+    assert.ok(await table.find(q.peerId) != null, 'the station q is')
   })
 })
