@@ -141,8 +141,10 @@ describe('jobs fail fast with the real reason', function () {
 
   it('a pipeline lease left unused whose finish cannot be sent is released, and the job completes at once', async function () {
     // two stages with redundancy 2: four leases, two of them spare; the requester tells a spare lease the job
-    // is over on an infer stream opened once every result is in, and the first such open fails, 4 s late
-    mesh = await startJobMesh([{}, {}, {}, {}], { inference: { verifyRate: 0 } })
+    // is over on an infer stream opened once every result is in, and the first such open fails, 4 s late; one
+    // lease per worker, so the spares are on the two workers the pipeline's streams do not go to
+    const one = { worker: { maxConcurrentLeases: 1 } }
+    mesh = await startJobMesh([one, one, one, one], { inference: { verifyRate: 0 } })
     this.timeout(40_000)
     const connectionManager = (mesh.requester.libp2p as any).components.connectionManager
     const openStream = connectionManager.openStream.bind(connectionManager)
