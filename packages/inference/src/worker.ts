@@ -1,6 +1,7 @@
 import { encodeReceipt, inputDigest, microBatchJobId, microBatchPricePerItem, outputDigest } from '@fleetmesh/ledger'
 import { decodeTensors, encodeTensorHeader, MessageTooLargeError } from '@fleetmesh/protocol'
 import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
+import { takeToken } from '@fleetmesh/market'
 import * as Digest from 'multiformats/hashes/digest'
 import { ERROR_STREAM_LINGER_MS, FEED_WAIT_MS, FIRST_FRAME_TIMEOUT_MS, HAND_BACK_FLUSH_MS, LEASE_WAIT_MS, MALFORMED_INFER_BACKOFF_MS, MAX_PENDING_JOIN } from './constants.js'
 import { InferenceError, SessionError } from './errors.js'
@@ -113,18 +114,6 @@ async function withTimeout (p: Promise<unknown>, ms: number): Promise<void> {
 /** An error as an InferError frame field set. */
 function errorFrame (err: any, seq?: number, stage?: number): InferMessage {
   return { error: { name: String(err?.name ?? 'Error'), code: String(err?.code ?? 'ERR_INFERENCE'), message: String(err?.message ?? err), seq, stage } }
-}
-
-/**
- * Takes one token from a bucket refilled at `perSecond` up to `burst`, at
- * `now` (ms); false when it is empty. Pure but for the bucket it updates.
- */
-export function takeToken (bucket: { tokens: number, at: number }, budget: { perSecond: number, burst: number }, now: number): boolean {
-  bucket.tokens = Math.min(budget.burst, bucket.tokens + Math.max(0, now - bucket.at) * budget.perSecond / 1000)
-  bucket.at = now
-  if (bucket.tokens < 1) return false
-  bucket.tokens -= 1
-  return true
 }
 
 export class InferenceWorker {

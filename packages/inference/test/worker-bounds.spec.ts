@@ -4,7 +4,6 @@ import { waitUntil } from '@fleetmesh/test-utils'
 import * as varint from 'uint8-varint'
 import { ERROR_STREAM_LINGER_MS, FIRST_FRAME_TIMEOUT_MS, LEASE_WAIT_MS, MALFORMED_INFER_BACKOFF_MS, MALFORMED_INFER_STREAM_BUDGET } from '../src/constants.js'
 import { emptyCounters, InferChannel } from '../src/infer-channel.js'
-import { takeToken } from '../src/worker.js'
 import { startJobMesh } from './utils/jobs.js'
 import type { JobMesh } from './utils/jobs.js'
 import type { MeshNode } from '@fleetmesh/peer'
@@ -83,14 +82,6 @@ describe('malformed infer streams are budgeted per connection', function () {
   this.timeout(60_000)
   let mesh: JobMesh | undefined
   afterEach(async () => { await mesh?.stop(); mesh = undefined })
-
-  it('takeToken (pure): `burst` at once, then `perSecond`', () => {
-    const bucket = { tokens: 2, at: 0 }
-    const budget = { perSecond: 0.5, burst: 2 }
-    assert.deepEqual([takeToken(bucket, budget, 0), takeToken(bucket, budget, 0), takeToken(bucket, budget, 0)], [true, true, false])
-    assert.equal(takeToken(bucket, budget, 1000), false, 'half a token after 1 s')
-    assert.equal(takeToken(bucket, budget, 2000), true, 'one token after 2 s')
-  })
 
   it('past MALFORMED_INFER_STREAM_BUDGET data-before-open streams the peer is refused with ERR_INFER_MALFORMED and cut (bench/adversary\'s data-before-open flood)', async () => {
     mesh = await startJobMesh([{}])

@@ -52,13 +52,9 @@ export class RateTable {
       if (this.buckets.size >= this.maxPeers) this.buckets.delete(this.buckets.keys().next().value as string)
     } else {
       this.buckets.delete(peer) // re-inserted below: most recently used last
-      b.tokens = Math.min(this.budget.burst, b.tokens + Math.max(0, now - b.at) * this.budget.perSecond / 1000)
-      b.at = now
     }
     this.buckets.set(peer, b)
-    if (b.tokens < 1) return false
-    b.tokens -= 1
-    return true
+    return takeToken(b, this.budget, now)
   }
 
   /** peers tracked now */
@@ -157,4 +153,19 @@ export class PeerBudgets {
   take (type: MarketRequestType, peer: string, now: number): boolean {
     return this.rates[type].take(peer, now)
   }
+}
+
+/**
+ * Takes one token from a bucket refilled at `perSecond` tokens a second
+ * up to `burst`, at `now` (ms); false when it is empty. Pure but for the
+ * bucket it updates. The token bucket of every per-peer and
+ * per-connection rate of the node (market budgets, the inference
+ * worker's malformed-stream budget, the peer's inbound stream budget).
+ */
+export function takeToken (bucket: { tokens: number, at: number }, budget: { perSecond: number, burst: number }, now: number): boolean {
+  bucket.tokens = Math.min(budget.burst, bucket.tokens + Math.max(0, now - bucket.at) * budget.perSecond / 1000)
+  bucket.at = now
+  if (bucket.tokens < 1) return false
+  bucket.tokens -= 1
+  return true
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { ConcurrencyTable, PeerBudgets, RateTable } from '../src/budgets.js'
+import { ConcurrencyTable, PeerBudgets, RateTable, takeToken } from '../src/budgets.js'
 import { MAX_BIDS_PER_JOB } from '../src/constants.js'
 import { createJob } from '../src/job.js'
 import { KnownOffers } from '../src/known-offers.js'
@@ -19,6 +19,21 @@ import type { JobOffer } from '@fleetmesh/protocol'
 const NOW = 1_700_000_000_000
 
 describe('per-peer budgets and bounded tables (pure, no network)', () => {
+  it('takeToken: a burst of `burst` tokens, then `perSecond`, the refill capped at the burst', () => {
+    const budget = { perSecond: 10, burst: 3 }
+    const bucket = { tokens: 3, at: 0 }
+    assert.deepEqual([takeToken(bucket, budget, 0), takeToken(bucket, budget, 0), takeToken(bucket, budget, 0), takeToken(bucket, budget, 0)], [true, true, true, false], 'the burst, then none')
+    assert.equal(takeToken(bucket, budget, 50), false, 'half a token after 50 ms')
+    assert.equal(takeToken(bucket, budget, 100), true, 'one token after 100 ms at 10/s')
+    assert.equal(takeToken(bucket, budget, 10_000), true)
+    assert.ok(bucket.tokens <= budget.burst, `refill capped at the burst: ${bucket.tokens}`)
+    const slow = { perSecond: 0.5, burst: 2 }
+    const b = { tokens: 2, at: 0 }
+    assert.deepEqual([takeToken(b, slow, 0), takeToken(b, slow, 0), takeToken(b, slow, 0)], [true, true, false])
+    assert.equal(takeToken(b, slow, 1000), false, 'half a token after 1 s')
+    assert.equal(takeToken(b, slow, 2000), true, 'one token after 2 s')
+  })
+
   it('a rate table spends a burst, refills at its rate and keeps at most maxPeers buckets', () => {
     const t = new RateTable({ perSecond: 10, burst: 5 }, 3)
     for (let i = 0; i < 5; i++) assert.equal(t.take('a', NOW), true, `burst token ${i}`)

@@ -1,3 +1,4 @@
+import { takeToken } from '@fleetmesh/market'
 import { InboundStreamFloodError } from './errors.js'
 import type { Connection, Logger, Stream, StreamMuxer, StreamMuxerFactory } from '@libp2p/interface'
 
@@ -61,7 +62,7 @@ export function budgetedMuxer (inner: StreamMuxerFactory, init: StreamBudgetInit
       const admit = (stream: Stream): boolean => {
         const known = verdicts.get(stream)
         if (known != null) return known
-        const ok = take(bucket, init, Date.now())
+        const ok = takeToken(bucket, init, Date.now())
         verdicts.set(stream, ok)
         if (ok) return true
         bucket.refused++
@@ -101,13 +102,4 @@ export function budgetedMuxer (inner: StreamMuxerFactory, init: StreamBudgetInit
       })
     }
   }
-}
-
-/** Takes one token from the bucket at `now` (ms), refilled at `perSecond`; false when it is empty. Pure but for the bucket it updates. */
-export function take (bucket: { tokens: number, at: number }, budget: { perSecond: number, burst: number }, now: number): boolean {
-  bucket.tokens = Math.min(budget.burst, bucket.tokens + Math.max(0, now - bucket.at) * budget.perSecond / 1000)
-  bucket.at = now
-  if (bucket.tokens < 1) return false
-  bucket.tokens -= 1
-  return true
 }

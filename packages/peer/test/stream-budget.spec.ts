@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
 import { createTestMesh, waitUntil } from '@fleetmesh/test-utils'
 import { INBOUND_STREAM_BUDGET, MAX_CONNECTIONS_PER_PEER, STREAM_FLOOD_BACKOFF_MS } from '../src/index.js'
-import { take } from '../src/stream-budget.js'
 import type { AdmissionRefusal, MeshNode } from '../src/index.js'
 import type { TestMesh } from '@fleetmesh/test-utils'
 
@@ -26,18 +25,6 @@ async function openStreams (from: MeshNode, to: MeshNode, count: number, paralle
   }))
   return opened
 }
-
-describe('inbound stream budget (pure)', () => {
-  it('take (pure): a burst of `burst` streams, then `perSecond`', () => {
-    const budget = { perSecond: 10, burst: 3 }
-    const bucket = { tokens: 3, at: 0 }
-    assert.deepEqual([take(bucket, budget, 0), take(bucket, budget, 0), take(bucket, budget, 0), take(bucket, budget, 0)], [true, true, true, false], 'the burst, then none')
-    assert.equal(take(bucket, budget, 50), false, 'half a token after 50 ms')
-    assert.equal(take(bucket, budget, 100), true, 'one token after 100 ms at 10/s')
-    assert.equal(take(bucket, budget, 10_000), true)
-    assert.ok(bucket.tokens <= budget.burst, `refill capped at the burst: ${bucket.tokens}`)
-  })
-})
 
 describe('inbound stream budget per connection', function () {
   this.timeout(60_000)
