@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict'
-import { INFER_PROTOCOL } from '@fleetmesh/protocol'
 import { generateConvNet, generateMlp, maxAbsDiff } from '@fleetmesh/runtime'
 import { delay, waitUntil } from '@fleetmesh/test-utils'
-import { follow, pattern, runLocal, startJobMesh } from './utils/jobs.js'
+import { follow, interceptInferOpens, pattern, runLocal, startJobMesh } from './utils/jobs.js'
 import type { JobMesh } from './utils/jobs.js'
 import type { WireTensor } from '@fleetmesh/protocol'
 
@@ -117,16 +116,13 @@ describe('jobs fail fast with the real reason', function () {
     this.timeout(40_000)
     // the requester's second infer stream fails, 4 s late (a worker that cannot be reached): the first lease
     // does every micro-batch meanwhile
-    const connectionManager = (mesh.requester.libp2p as any).components.connectionManager
-    const openStream = connectionManager.openStream.bind(connectionManager)
     const opened: string[] = []
-    connectionManager.openStream = async (peer: any, protocols: string | string[], options?: any) => {
-      if (![protocols].flat().includes(INFER_PROTOCOL)) return openStream(peer, protocols, options)
+    interceptInferOpens(mesh.requester, async (peer, open) => {
       opened.push(peer.toString())
-      if (opened.length !== 2) return openStream(peer, protocols, options)
+      if (opened.length !== 2) return open()
       await delay(4000)
       throw new Error('test: the infer stream could not be opened')
-    }
+    })
     const input = x(8)
     const deadline = Date.now() + 30_000
     const r = await follow(mesh.requester.submit({ model: MLP, inputs: [input], shards: 2, microBatch: 4, maxPrice: 10, deadline }))
@@ -146,21 +142,19 @@ describe('jobs fail fast with the real reason', function () {
     const one = { worker: { maxConcurrentLeases: 1 } }
     mesh = await startJobMesh([one, one, one, one], { inference: { verifyRate: 0 } })
     this.timeout(40_000)
-    const connectionManager = (mesh.requester.libp2p as any).components.connectionManager
-    const openStream = connectionManager.openStream.bind(connectionManager)
     // the pipeline's own streams go to the two stage leases' workers; the first open to any other worker is a spare's finish
     const stagePeers = new Set<string>()
     let failed: string | undefined
-    connectionManager.openStream = async (peer: any, protocols: string | string[], options?: any) => {
+    interceptInferOpens(mesh.requester, async (peer, open) => {
       const id = peer.toString()
-      if (![protocols].flat().includes(INFER_PROTOCOL) || failed != null || stagePeers.has(id) || stagePeers.size < 2) {
-        if ([protocols].flat().includes(INFER_PROTOCOL)) stagePeers.add(id)
-        return openStream(peer, protocols, options)
+      if (failed != null || stagePeers.has(id) || stagePeers.size < 2) {
+        stagePeers.add(id)
+        return open()
       }
       failed = id
       await delay(4000)
       throw new Error('test: the infer stream could not be opened')
-    }
+    })
     const input = pattern('x', [4, 3, 32, 32], 2)
     const r = await follow(mesh.requester.submit({ model: CONV, inputs: [input], mode: 'pipeline', stages: 2, redundancy: 2, microBatch: 2, maxPrice: 10, deadline: Date.now() + 30_000 }))
     report('spare lease\'s finish failed', r.ms)
@@ -174,18 +168,15 @@ describe('jobs fail fast with the real reason', function () {
     // of it can only fail (NoBidsError, "2 workers left out …"), though no micro-batch is left to run
     mesh = await startJobMesh([{}, {}], { inference: { verifyRate: 0 } })
     this.timeout(40_000)
-    const connectionManager = (mesh.requester.libp2p as any).components.connectionManager
-    const openStream = connectionManager.openStream.bind(connectionManager)
     const opened: string[] = []
-    connectionManager.openStream = async (peer: any, protocols: string | string[], options?: any) => {
-      if (![protocols].flat().includes(INFER_PROTOCOL)) return openStream(peer, protocols, options)
+    interceptInferOpens(mesh.requester, async (peer, open) => {
       opened.push(peer.toString())
-      if (opened.length === 1) return openStream(peer, protocols, options)
+      if (opened.length === 1) return open()
       // every later infer stream fails (the second 3 s late: the first lease does every micro-batch meanwhile),
       // so a re-award of the lost shard to the first worker loses that worker too
       if (opened.length === 2) await delay(3000)
       throw new Error('test: the infer stream could not be opened')
-    }
+    })
     const input = x(8)
     const r = await follow(mesh.requester.submit({ model: MLP, inputs: [input], shards: 2, microBatch: 4, maxPrice: 10, deadline: Date.now() + 30_000, placementTimeoutMs: 5000 }))
     report('infer stream failed after the last result, no other worker', r.ms)

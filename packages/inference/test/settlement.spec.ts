@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
-import { INFER_PROTOCOL } from '@fleetmesh/protocol'
 import { generateMlp, LocalSession, maxAbsDiff } from '@fleetmesh/runtime'
 import { createTestMesh, delay, removeTempDirs, tempDir, waitUntil } from '@fleetmesh/test-utils'
 import type { TestMesh } from '@fleetmesh/test-utils'
 import type { JobProgress, MeshNode, MeshNodeInit } from '@fleetmesh/peer'
 import type { WireTensor } from '@fleetmesh/protocol'
+import { interceptInferOpens } from './utils/jobs.js'
 
 const MODEL = generateMlp({ inputs: 16, hidden: [64, 64], outputs: 8, seed: 7 })
 
@@ -97,19 +97,16 @@ describe('sharded jobs settle in the ledger', function () {
     const x = input(48, 1)
     // the honest workers' infer streams open only once the cheat's has (or 5 s on): under load the cheat's stream
     // could open after the honest workers had run every micro-batch, and a cheat that returns nothing is not caught
-    const connectionManager = (requester.libp2p as any).components.connectionManager
-    const openStream = connectionManager.openStream.bind(connectionManager)
     const cheatOpened = Promise.withResolvers<void>()
-    connectionManager.openStream = async (peer: any, protocols: string | string[], options?: any) => {
-      if (![protocols].flat().includes(INFER_PROTOCOL)) return openStream(peer, protocols, options)
+    interceptInferOpens(requester, async (peer, open) => {
       if (peer.equals(cheat.peerId)) {
-        const stream = await openStream(peer, protocols, options)
+        const stream = await open()
         cheatOpened.resolve()
         return stream
       }
       await Promise.race([cheatOpened.promise, delay(5000)])
-      return openStream(peer, protocols, options)
-    }
+      return open()
+    })
     // a long bid window so all three workers' bids are in: the cheat must hold a lease
     const job = requester.submit({ model: MODEL, inputs: [x], mode: 'data', shards: 3, microBatch: 2, maxPrice: 2, bidWindowMs: 1500 })
     const events: JobProgress[] = []

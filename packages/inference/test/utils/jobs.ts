@@ -1,9 +1,26 @@
 import { rm } from 'node:fs/promises'
+import { INFER_PROTOCOL } from '@fleetmesh/protocol'
 import { LocalSession } from '@fleetmesh/runtime'
 import { createTestMesh, delay, tempDir } from '@fleetmesh/test-utils'
 import type { TestMesh } from '@fleetmesh/test-utils'
 import type { JobHandle, JobProgress, MeshNode, MeshNodeInit } from '@fleetmesh/peer'
 import type { WireTensor } from '@fleetmesh/protocol'
+import type { PeerId, Stream } from '@libp2p/interface'
+
+/**
+ * Routes `node`'s outbound infer stream opens through `intercept`, which
+ * opens the stream with `open()` (or delays, or throws instead); streams
+ * of other protocols open as ever. For tests of streams that fail or come
+ * late.
+ */
+export function interceptInferOpens (node: MeshNode, intercept: (peer: PeerId, open: () => Promise<Stream>) => Promise<Stream>): void {
+  const connectionManager = (node.libp2p as any).components.connectionManager
+  const openStream = connectionManager.openStream.bind(connectionManager)
+  connectionManager.openStream = async (peer: PeerId, protocols: string | string[], options?: any): Promise<Stream> => {
+    if (![protocols].flat().includes(INFER_PROTOCOL)) return openStream(peer, protocols, options)
+    return intercept(peer, async () => openStream(peer, protocols, options))
+  }
+}
 
 /** A deterministic float32 tensor. */
 export function pattern (name: string, dims: number[], phase: number): WireTensor {
