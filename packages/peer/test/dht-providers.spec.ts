@@ -19,6 +19,17 @@ async function lookup (node: MeshNode, region: string, timeoutMs: number): Promi
   return found
 }
 
+/** Makes `node` reset every `protocol` stream `from` opens for `ms` from now (a request lost `why`). */
+async function resetStreams (node: MeshNode, protocol: string, from: MeshNode, ms: number, why: string): Promise<void> {
+  const until = Date.now() + ms
+  const registrar = (node.libp2p as any).components.registrar
+  const { handler, options } = registrar.getHandler(protocol)
+  await registrar.handle(protocol, async (stream: any, connection: any) => {
+    if (connection.remotePeer.equals(from.peerId) && Date.now() < until) { stream.abort(new Error(`test: ${why}`)); return }
+    return handler(stream, connection)
+  }, { ...options, force: true })
+}
+
 describe('Kad-DHT at stations: providers that are gone, routing table entries missed under load', function () {
   this.timeout(60_000)
   let fleet: TestMesh
@@ -75,13 +86,7 @@ describe('Kad-DHT at stations: providers that are gone, routing table entries mi
     await waitAdmitted(p, [q])
     const station = await fleet.add('station', 'u33d', { bootstrap: [...p.getMultiaddrs(), ...q.getMultiaddrs()].map(String) })
     // p resets the station's pings for 3 s: Kad-DHT pings a new contact once before adding it to its routing table
-    const until = Date.now() + 3000
-    const registrar = (p.libp2p as any).components.registrar
-    const { handler, options } = registrar.getHandler(PING_PROTOCOL)
-    await registrar.handle(PING_PROTOCOL, async (stream: any, connection: any) => {
-      if (connection.remotePeer.equals(station.peerId) && Date.now() < until) { stream.abort(new Error('test: ping lost')); return }
-      return handler(stream, connection)
-    }, { ...options, force: true })
+    await resetStreams(p, PING_PROTOCOL, station, 3000, 'ping lost')
     await waitAdmitted(station, [p, q])
     const table = (station.libp2p.services.dht as any).routingTable
     await waitUntil(() => table.size === 2, { timeoutMs: 20_000, intervalMs: 200, message: `the station's routing table to hold both stations (holds ${table.size as number})` })
@@ -94,14 +99,8 @@ describe('Kad-DHT at stations: providers that are gone, routing table entries mi
     // q's own start-up queries (self-query 1 s after start, the table refresh) are over before the station joins
     await delay(3000)
     // p resets the DHT streams of the station for 3 s: its first self-query (kad-dht's, 1 s after start) finds no one
-    const until = Date.now() + 3000
-    const registrar = (p.libp2p as any).components.registrar
-    const { handler, options } = registrar.getHandler(DHT_PROTOCOL)
     const station = await fleet.add('station', 'u33d', { bootstrap: p.getMultiaddrs().map(String) })
-    await registrar.handle(DHT_PROTOCOL, async (stream: any, connection: any) => {
-      if (connection.remotePeer.equals(station.peerId) && Date.now() < until) { stream.abort(new Error('test: DHT request lost')); return }
-      return handler(stream, connection)
-    }, { ...options, force: true })
+    await resetStreams(p, DHT_PROTOCOL, station, 3000, 'DHT request lost')
     await waitAdmitted(station, [p])
     const table = (station.libp2p.services.dht as any).routingTable
     // its routing table holds p, the one station it admitted; q is named by p's answers to a self-query
@@ -112,14 +111,8 @@ describe('Kad-DHT at stations: providers that are gone, routing table entries mi
   it('a station whose every new-contact ping failed (an empty routing table, so no self-query can start) gets its one station back', async () => {
     const p = await fleet.add('station', 'u33d')
     // p resets the station's pings for 3 s: Kad-DHT adds a contact only after a ping answered, and tries once
-    const until = Date.now() + 3000
-    const registrar = (p.libp2p as any).components.registrar
-    const { handler, options } = registrar.getHandler(PING_PROTOCOL)
     const station = await fleet.add('station', 'u33d', { bootstrap: p.getMultiaddrs().map(String) })
-    await registrar.handle(PING_PROTOCOL, async (stream: any, connection: any) => {
-      if (connection.remotePeer.equals(station.peerId) && Date.now() < until) { stream.abort(new Error('test: ping lost')); return }
-      return handler(stream, connection)
-    }, { ...options, force: true })
+    await resetStreams(p, PING_PROTOCOL, station, 3000, 'ping lost')
     await waitAdmitted(station, [p])
     const table = (station.libp2p.services.dht as any).routingTable
     await waitUntil(() => table.size === 1, { timeoutMs: 40_000, intervalMs: 200, message: 'the station\'s routing table to hold p' })
