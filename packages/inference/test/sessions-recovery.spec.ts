@@ -87,7 +87,8 @@ describe('sessions recover from a worker lost mid-generation', function () {
         assert.ok(recovered.replayed >= killAt, `replayed ${recovered.replayed} steps`)
       } else {
         assert.ok(recovered.fromStep > 0 && recovered.fromStep % snapshotEvery === 0, `restored from the snapshot after step ${recovered.fromStep}`)
-        assert.ok(recovered.replayed < snapshotEvery, `replayed ${recovered.replayed} steps`)
+        // killed right after a step that asked for a snapshot: the victim's part of it may die with it, and the one before serves
+        assert.ok(recovered.replayed <= snapshotEvery, `replayed ${recovered.replayed} steps`)
       }
       const summary = await session.close()
       assert.equal(summary.steps, TOKENS)
