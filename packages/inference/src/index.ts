@@ -104,6 +104,8 @@ export interface SubmitInit extends BatchLayout {
   region?: string
   /** bid window, ms @default the market's */
   bidWindowMs?: number
+  /** acceptable bids that end the bid window early (the market's `JobSpec.minBids`) @default the shard count */
+  minBids?: number
   /** a job with a shard still unplaced this long after the bid window fails with the market's no-bid reason, ms @default the market's */
   placementTimeoutMs?: number
   /**

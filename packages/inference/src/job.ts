@@ -370,6 +370,7 @@ export async function runJob (svc: InferenceService, jobId: string, init: Submit
       redundancy: init.redundancy,
       region: init.region,
       bidWindowMs: init.bidWindowMs,
+      minBids: init.minBids,
       placementTimeoutMs: init.placementTimeoutMs,
       jurisdiction: init.jurisdiction,
       modelBytes: mode === 'data' ? entry.size : Math.max(...(stages as Stage[]).map(s => s.bytes.byteLength)),

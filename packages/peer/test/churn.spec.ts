@@ -72,10 +72,11 @@ describe('churn: a worker process SIGKILLed halfway through a job', function () 
 
   it('data-parallel: the killed worker\'s micro-batches are re-run elsewhere and the output is complete and correct', async () => {
     // a spare worker takes over the lost lease (a worker holding two leases of one job can stall: see the issue notes)
+    // the awards wait for all four bids (or 3 s): the victim's bid comes from another process, after the three here
     const { requester, victim, victimId } = await mesh(3)
     const bytes = await readFile(MODELS.recognitionPath)
     const input = pattern([24, 3, 48, 160], 4)
-    const { out, events, killed } = await runAndKill(requester, victim, victimId, { model: bytes, inputs: [input], mode: 'data', shards: 3, microBatch: 2, maxPrice: 10 },
+    const { out, events, killed } = await runAndKill(requester, victim, victimId, { model: bytes, inputs: [input], mode: 'data', shards: 3, microBatch: 2, maxPrice: 10, minBids: 4, bidWindowMs: 3000 },
       (e) => e.type === 'shard-finished' && e.worker === victimId)
     assert.ok(killed, 'the worker process was killed mid-job')
     assert.ok(events.some(e => e.type === 'lease-lost' && e.worker === victimId), 'its lease was lost')
