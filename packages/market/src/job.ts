@@ -207,3 +207,11 @@ export function unplacedShards (job: Job, notPlacedAgain?: string): UnplacedShar
 export function waitingForCapacity (job: Job): boolean {
   return job.slots.some(s => s.lease != null && job.bids.has(s.lease.workerStr) && !job.excluded.has(s.lease.workerStr))
 }
+
+/** One line of `Market.jobs`: a job's id, state, offer round, region, slots and slots done. */
+export interface JobSummary { jobId: string, state: JobState, round: number, region: string, slots: number, done: number }
+
+/** A job's {@link JobSummary}. Pure. */
+export function jobSummary (j: Job): JobSummary {
+  return { jobId: j.id, state: j.state, round: j.round, region: j.region, slots: j.slots.length, done: j.slots.filter(s => s.done != null).length }
+}

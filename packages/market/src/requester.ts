@@ -4,14 +4,14 @@ import { planAwards, shouldAwardEarly } from './auction.js'
 import { UNKNOWN_RTT_MS } from './constants.js'
 import { sleep } from './context.js'
 import { InvalidJobError, JobCancelledError, JobFailedError, MarketNotStartedError, NoBidsError } from './errors.js'
-import { createJob, isOpen, unplacedShards, waitingForCapacity } from './job.js'
+import { createJob, isOpen, jobSummary, unplacedShards, waitingForCapacity } from './job.js'
 import { LoopStall } from './lease-bounds.js'
 import { explainNoBids } from './no-bids.js'
 import { commitJobFunds, releaseJobFunds } from './job-funds.js'
 import { acceptBid, acceptNoBid, noBidsInput, regionPeers, shouldFailFast } from './requester-answers.js'
 import type { MarketContext } from './context.js'
 import type { JobResult, JobSpec, JobState, LeaseEvent, LeaseState, ShardResult } from './index.js'
-import type { Job, RequesterLease, Slot } from './job.js'
+import type { Job, JobSummary, RequesterLease, Slot } from './job.js'
 import type { MarketBody, ValidatedMarketMessage } from './messages.js'
 import type { PeerId } from '@libp2p/interface'
 
@@ -127,9 +127,7 @@ export class MarketRequester {
   }
 
   /** See `Market.jobs`. */
-  jobs (): Array<{ jobId: string, state: JobState, round: number, region: string, slots: number, done: number }> {
-    return [...this.jobsById.values()].map(j => ({ jobId: j.id, state: j.state, round: j.round, region: j.region, slots: j.slots.length, done: j.slots.filter(s => s.done != null).length }))
-  }
+  jobs (): JobSummary[] { return [...this.jobsById.values()].map(jobSummary) }
 
   private async runJob (job: Job): Promise<void> {
     this.setJobState(job, 'bidding')
