@@ -187,3 +187,13 @@ export const SETTLE_TIMEOUT_MS = 10_000
 
 /** Concurrent SETTLE_PROTOCOL streams per connection, each way. @default 4 */
 export const MAX_SETTLE_STREAMS = 4
+
+/**
+ * Account sets (a device and its owner) whose funding walk the ledger
+ * keeps between funds checks (FundsIndex), least recently asked first out.
+ * A worker asks about every requester whose offers it sees, so remote
+ * peers choose how many there are; a walk costs a few hundred bytes, and
+ * one evicted is recounted from the account's own receipts at its next
+ * check.
+ */
+export const MAX_FUNDS_WALKS = 1024

@@ -50,46 +50,96 @@ export function openCommitments (paying: VerifiedReceipt[], commitments: Iterabl
   return micro
 }
 
+/** One event of an account's funding walk, micro-credits: a grant (order 0, with its expiry), an earning (1) or a payment (2). */
+export interface FundsEvent {
+  /** ms since the epoch: a grant's issue time, a receipt's finish time */
+  at: number
+  order: 0 | 1 | 2
+  /** the grant's or receipt's id */
+  id: string
+  /** credits in (grant, earning) or out (payment, negative), micro-credits */
+  micro: number
+  /** a grant's expiry, ms since the epoch */
+  expiresAt?: number
+}
+
+/** Where a funding walk stands: the active grants (soonest expiry first) with what is left of each, and the free (earned) balance, micro-credits. */
+export interface FundsWalk {
+  buckets: Array<{ left: number, expiresAt: number }>
+  free: number
+}
+
+/** The walk's order: time, then grants before earnings before payments, then id. */
+export function compareFundsEvents (a: FundsEvent, b: FundsEvent): number {
+  return a.at - b.at || a.order - b.order || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+}
+
+/**
+ * The funding events of `accounts` (a device and its owner count as one):
+ * its grants issued by `now`, and its earnings and payments among the
+ * paying receipts `paying` (a receipt both paid and earned by them moves
+ * nothing), in walk order.
+ */
+export function fundsEvents (paying: Iterable<VerifiedReceipt>, grants: Iterable<VerifiedGrant>, accounts: ReadonlySet<string>, now: number): FundsEvent[] {
+  const events: FundsEvent[] = []
+  for (const g of grants) if (accounts.has(g.account) && g.issuedAt <= now) events.push({ at: g.issuedAt, order: 0, id: g.id, micro: g.microCredits, expiresAt: g.expiresAt })
+  for (const r of paying) {
+    const e = receiptEvent(r, accounts)
+    if (e != null) events.push(e)
+  }
+  return events.sort(compareFundsEvents)
+}
+
+/** A paying receipt's event for `accounts`: an earning, a payment, or none (it names them on both sides, or not at all). */
+export function receiptEvent (r: VerifiedReceipt, accounts: ReadonlySet<string>): FundsEvent | undefined {
+  const earns = accounts.has(r.worker) || accounts.has(r.workerOwner)
+  const pays = accounts.has(r.requester) || accounts.has(r.requesterOwner)
+  if (earns && !pays) return { at: r.finishedAt, order: 1, id: r.id, micro: receiptAmount(r) }
+  if (pays && !earns) return { at: r.finishedAt, order: 2, id: r.id, micro: -receiptAmount(r) }
+  return undefined
+}
+
+/**
+ * Takes the next event (in walk order) into `walk`: grants expired by its
+ * time lapse first; a grant opens a bucket, an earning adds to the free
+ * balance, a payment draws on the buckets that expire soonest, then on the
+ * free balance (which may go negative).
+ */
+export function stepFunds (walk: FundsWalk, e: FundsEvent): void {
+  walk.buckets = walk.buckets.filter(b => b.expiresAt > e.at && b.left > 0)
+  if (e.expiresAt != null) {
+    walk.buckets.push({ left: e.micro, expiresAt: e.expiresAt })
+    walk.buckets.sort((a, b) => a.expiresAt - b.expiresAt)
+  } else if (e.micro >= 0) {
+    walk.free += e.micro
+  } else {
+    let owed = -e.micro
+    for (const b of walk.buckets) {
+      const take = Math.min(b.left, owed)
+      b.left -= take
+      owed -= take
+      if (owed === 0) break
+    }
+    walk.free -= owed
+  }
+}
+
+/** What `walk` leaves to spend at `now`: the grants not expired by then, plus the free balance, micro-credits. */
+export function walkFunds (walk: FundsWalk, now: number): number {
+  let micro = walk.free
+  for (const b of walk.buckets) if (b.expiresAt > now && b.left > 0) micro += b.left
+  return micro
+}
+
 /**
  * Micro-credits an account (or a device and its owner) may spend at `now`,
  * before commitments. Pure.
  */
 export function fundsMicro (receipts: Iterable<VerifiedReceipt>, grants: Iterable<VerifiedGrant>, account: string | string[], now: number): number {
   const accounts = new Set(typeof account === 'string' ? [account] : account.filter(a => a !== ''))
-  const events: Array<{ at: number, order: number, id: string, micro: number, expiresAt?: number }> = []
-  for (const g of grants) if (accounts.has(g.account) && g.issuedAt <= now) events.push({ at: g.issuedAt, order: 0, id: g.id, micro: g.microCredits, expiresAt: g.expiresAt })
-  for (const r of payingReceipts(receipts)) {
-    const amount = receiptAmount(r)
-    const earns = accounts.has(r.worker) || accounts.has(r.workerOwner)
-    const pays = accounts.has(r.requester) || accounts.has(r.requesterOwner)
-    if (earns && !pays) events.push({ at: r.finishedAt, order: 1, id: r.id, micro: amount })
-    if (pays && !earns) events.push({ at: r.finishedAt, order: 2, id: r.id, micro: -amount })
-  }
-  events.sort((a, b) => a.at - b.at || a.order - b.order || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-  // active grants, soonest expiry first
-  let buckets: Array<{ left: number, expiresAt: number }> = []
-  let free = 0
-  const lapse = (t: number): void => { buckets = buckets.filter(b => b.expiresAt > t && b.left > 0) }
-  for (const e of events) {
-    lapse(e.at)
-    if (e.expiresAt != null) {
-      buckets.push({ left: e.micro, expiresAt: e.expiresAt })
-      buckets.sort((a, b) => a.expiresAt - b.expiresAt)
-    } else if (e.micro >= 0) {
-      free += e.micro
-    } else {
-      let owed = -e.micro
-      for (const b of buckets) {
-        const take = Math.min(b.left, owed)
-        b.left -= take
-        owed -= take
-        if (owed === 0) break
-      }
-      free -= owed
-    }
-  }
-  lapse(now)
-  return buckets.reduce((n, b) => n + b.left, free)
+  const walk: FundsWalk = { buckets: [], free: 0 }
+  for (const e of fundsEvents(payingReceipts(receipts), grants, accounts, now)) stepFunds(walk, e)
+  return walkFunds(walk, now)
 }
 
 /**

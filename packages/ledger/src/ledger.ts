@@ -8,8 +8,8 @@ import { lpStream } from '@libp2p/utils'
 import { computeBalances, computeEarnings, computeReputation } from './balances.js'
 import { CertificateVerifier } from './certificates.js'
 import { GRANT_FILE_SUFFIX, GRANTS_DIR, MAX_RECONCILE_STREAMS, MICRO_PER_CREDIT, RECONCILE_TIMEOUT_MS, REQUIRE_FUNDS } from './constants.js'
-import { fundsMicro, openCommitments } from './funds.js'
-import { receiptAmount, payingReceipts } from './balances.js'
+import { FundsIndex } from './funds-index.js'
+import { receiptAmount } from './balances.js'
 import { decodeEntry, encodeEntry, entryId, ownBytes, verifyEntry } from './entry.js'
 import { InsufficientFundsError, LedgerNotStartedError } from './errors.js'
 import { createEquivocationEvidence, createMismatchEvidence, verifyEvidence } from './evidence.js'
@@ -86,6 +86,8 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
   private derived?: { balances?: Balances, reputation?: Map<string, ReputationReport>, verification?: Map<string, VerificationRecord> }
   private reconciling = false
   private readonly open = new Map<string, Commitment>()
+  /** the funding figures of the set, kept as entries arrive */
+  private readonly funds = new FundsIndex()
   /** countersignatures run one at a time, so two cannot both spend the same credits */
   private paying: Promise<unknown> = Promise.resolve()
   private readonly metrics?: LedgerMetrics
@@ -186,6 +188,8 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
     if (this.entries.has(e.id)) return
     this.entries.set(e.id, e)
     this.ids.add(fromHex(e.id))
+    if (e.kind === 'receipt') this.funds.addReceipt(e.receipt)
+    else if (e.kind === 'grant') this.funds.addGrant(e.grant)
     this.derived = undefined
   }
 
@@ -347,14 +351,12 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
     if (peer === this.components.peerId.toString()) return this.own?.owner ?? ''
     const cert = this.components.admission.admitted().find(c => c.peerId.toString() === peer)
     if (cert != null) return cert.owner
-    for (const r of this.receiptList()) if (r.requester === peer && r.requesterOwner !== '') return r.requesterOwner
-    return ''
+    return this.funds.ownerOf(peer)
   }
 
-  /** Micro-credits `peer` may spend, less the commitments given. */
+  /** Micro-credits `peer` may spend, less the commitments given (from the funds index: the cost of the account's new entries, not of the whole set). */
   private fundsOf (peer: string, commitments: Iterable<Commitment>): number {
-    const paying = payingReceipts(this.receiptList())
-    return fundsMicro(paying, this.grants(), [peer, this.ownerOf(peer)], Date.now()) - openCommitments(paying, commitments)
+    return this.funds.fundsMicro([peer, this.ownerOf(peer)], Date.now()) - this.funds.openCommitments(commitments)
   }
 
   spendable (peer: PeerId | string = this.components.peerId): number {
