@@ -51,6 +51,8 @@ export interface InsiderOptions {
    * allocated, by stack); the detail then holds its memory after each
    */
   heapDir?: string
+  /** a folder for the target's CPU profile of each flood, `<flood>.cpuprofile` */
+  cpuProfDir?: string
 }
 
 /** One sample of the target process. */
@@ -137,17 +139,17 @@ async function heap (target: ForkedNode, file?: string): Promise<HeapFigures> {
   })
 }
 
-async function allocations (target: ForkedNode, action: 'start' | 'stop', file?: string): Promise<void> {
+async function allocations (target: ForkedNode, action: 'start' | 'stop', file?: string, type: 'allocations' | 'cpu' = 'allocations'): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { target.child.off('message', on); reject(new Error('the target did not answer an allocations request within 60 s')) }, 60_000)
+    const timer = setTimeout(() => { target.child.off('message', on); reject(new Error(`the target did not answer a ${type} request within 60 s`)) }, 60_000)
     const on = (msg: any): void => {
-      if (msg?.type !== 'allocations') return
+      if (msg?.type !== type) return
       clearTimeout(timer)
       target.child.off('message', on)
       resolve()
     }
     target.child.on('message', on)
-    target.send({ type: 'allocations', action, file })
+    target.send({ type, action, file })
   })
 }
 
@@ -250,6 +252,7 @@ export async function insiderFigures (options: InsiderOptions): Promise<InsiderR
       note(`insider: flood ${kind} for ${options.floodMs} ms`)
       const heapBefore = options.heapDir != null ? await heap(target, join(options.heapDir, `${kind}-before.heapsnapshot`)) : undefined
       if (options.heapDir != null) await allocations(target, 'start')
+      if (options.cpuProfDir != null) await allocations(target, 'start', undefined, 'cpu')
       const before = await sample(target)
       const otherBefore = await sample(other)
       const samples: TargetSample[] = [before]
@@ -273,6 +276,7 @@ export async function insiderFigures (options: InsiderOptions): Promise<InsiderR
       await sampler
       const after = await sample(target)
       if (options.heapDir != null) await allocations(target, 'stop', join(options.heapDir, `${kind}.heapprofile`))
+      if (options.cpuProfDir != null) await allocations(target, 'stop', join(options.cpuProfDir, `${kind}.cpuprofile`), 'cpu')
       const otherAfter = await sample(other)
       const elapsedMicros = (Date.now() - startedAt) * 1000
       await new Promise(resolve => setTimeout(resolve, 3000))

@@ -7,7 +7,9 @@
  * (bytes, CPU time used so far in µs, counts); answers `{ type: 'heap', file? }`
  * with a garbage collection (if started with --expose-gc), a heap snapshot
  * written to `file` if given, and `{ type: 'heap', file, ...process.memoryUsage() }`;
- * exits when the parent disconnects.
+ * answers `{ type: 'cpu', action: 'start' | 'stop', file? }` by starting the
+ * CPU profiler, or stopping it and writing its profile to `file`, with
+ * `{ type: 'cpu', action }`; exits when the parent disconnects.
  */
 import { writeFile } from 'node:fs/promises'
 import { Session } from 'node:inspector/promises'
@@ -22,7 +24,26 @@ const { node } = await startForkedStation<JobsWorkerConfig>(config => ({
   inference: { intraOpNumThreads: config.threads }
 }), node => ({ addrs: node.getMultiaddrs().map(String) }))
 let inspector: Session | undefined
+let profiler: Session | undefined
 process.on('message', (msg: any) => {
+  if (msg?.type === 'cpu') {
+    // the CPU profiler over one flood: where the target's time goes
+    void (async () => {
+      if (msg.action === 'start') {
+        profiler = new Session()
+        profiler.connect()
+        await profiler.post('Profiler.enable')
+        await profiler.post('Profiler.start')
+      } else if (profiler != null) {
+        const { profile } = await profiler.post('Profiler.stop')
+        await writeFile(msg.file, JSON.stringify(profile))
+        profiler.disconnect()
+        profiler = undefined
+      }
+      sendToParent({ type: 'cpu', action: msg.action })
+    })()
+    return
+  }
   if (msg?.type === 'allocations') {
     // the sampling heap profiler, counting objects collected since (what a flood allocates, by stack); `stop` writes the profile to `file`
     void (async () => {

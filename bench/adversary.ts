@@ -19,7 +19,8 @@
  * ADVERSARY_PARTS (`outsider`, `insider` or both, comma-separated; default
  * both), FLOODS (comma-separated subset of the floods), HEAP_DIR (a folder
  * for the target's heap snapshots before and after each flood, taken after
- * a forced collection), BENCH_TRACE (progress on stderr).
+ * a forced collection), TARGET_CPU_PROF (a folder for the target's CPU
+ * profile over the whole run), BENCH_TRACE (progress on stderr).
  */
 import { loadavg } from 'node:os'
 import { FLOOD_KINDS } from './adversary-floods.js'
@@ -35,7 +36,7 @@ const note = (msg: string): void => { if (process.env.BENCH_TRACE != null) conso
 
 const loadBefore = loadavg()[0] as number
 const outsider = parts.includes('outsider') ? await outsiderFigures() : undefined
-const insider = parts.includes('insider') ? await insiderFigures({ floodMs, streams, floods, note, attackerNiceness: Number(process.env.ATTACKER_NICE ?? 10), heapDir: process.env.HEAP_DIR }) : undefined
+const insider = parts.includes('insider') ? await insiderFigures({ floodMs, streams, floods, note, attackerNiceness: Number(process.env.ATTACKER_NICE ?? 10), heapDir: process.env.HEAP_DIR, cpuProfDir: process.env.TARGET_CPU_PROF }) : undefined
 console.log(JSON.stringify({
   bench: 'adversary',
   date: new Date().toISOString(),
