@@ -9,7 +9,12 @@
  *
  * Per flood: the target's RSS before, at its peak during the flood
  * (sampled every second) and after; the honest job's median wall time
- * during the flood ÷ its median quiet time measured before the floods.
+ * during the flood ÷ its quiet time. The quiet time is the median job of
+ * the control `none` (the same 20 s of back-to-back jobs, with the
+ * attacker connected and silent) when it runs, which it does first: the
+ * jobs run just after start-up (`quietJobsMs`, after two warm-up jobs)
+ * were 30-45 % slower than the control's, the code not yet warm; without
+ * the control, the median of those.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { setPriority, tmpdir } from 'node:os'
@@ -85,7 +90,7 @@ export interface FloodDetail {
   /** honest jobs run during the flood: their wall times, ms, and how many failed */
   honestJobsMs: number[]
   honestJobsFailed: number
-  /** median honest job during ÷ median quiet */
+  /** median honest job during ÷ the quiet time (the control's median job, see the module docs) */
   slowdown: number
   /** what the attacker sent and how the target answered */
   attacker: FloodCounts | { error: string }
@@ -100,6 +105,7 @@ interface HeapFigures { heapUsed: number, external: number, arrayBuffers: number
 export interface InsiderResult {
   /** over the floods (the control `none` left out); noFloodRssGrowthMiB and noFloodJobsFailed: the control's, what the honest jobs cost with no flood */
   figures: { floodRssGrowthMiB: number, honestJobSlowdown: number, honestJobsFailed: number, noFloodRssGrowthMiB?: number, noFloodJobsFailed?: number }
+  /** quietJobsMs: the jobs after start-up; quietJobMs: the quiet time the slowdowns divide by (the control's median job, or the median of quietJobsMs without it) */
   detail: { floodMs: number, streams: number, attackerNiceness: number, quietJobsMs: number[], quietJobMs: number, floods: Partial<Record<FloodKind, FloodDetail>> }
 }
 
@@ -245,7 +251,7 @@ export async function insiderFigures (options: InsiderOptions): Promise<InsiderR
     for (let i = 0; i < 2; i++) await job()
     const quietJobsMs: number[] = []
     for (let i = 0; i < 5; i++) quietJobsMs.push((await job()).ms)
-    const quiet = median(quietJobsMs)
+    let quiet = median(quietJobsMs)
 
     const floods: Partial<Record<FloodKind, FloodDetail>> = {}
     for (const kind of options.floods ?? FLOOD_KINDS) {
@@ -285,6 +291,8 @@ export async function insiderFigures (options: InsiderOptions): Promise<InsiderR
       samples.push(after)
       const peak = Math.max(...samples.map(s => s.rssBytes))
       const times = honest.map(h => h.ms)
+      // the control is the quiet time of the floods after it: the same jobs, as long, warm
+      if (kind === 'none' && times.length > 0) quiet = median(times)
       floods[kind] = {
         rssMiB: { before: round(before.rssBytes / MiB, 1), peak: round(peak / MiB, 1), after: round(after.rssBytes / MiB, 1), settled: round(settled.rssBytes / MiB, 1) },
         rssGrowthMiB: round((peak - before.rssBytes) / MiB, 1),

@@ -9,7 +9,8 @@
  * outsiderCutP99Ms, memberJoinUnderFloodMs, wrongKeyFailP99Ms) and the
  * insider's: floodRssGrowthMiB (the target's peak RSS during a flood minus
  * its RSS before, max over floods; goal <= 64), honestJobSlowdown (an
- * honest 24-item job's median wall time during a flood ÷ quiet, max over
+ * honest 24-item job's median wall time during a flood ÷ its quiet time,
+ * the median job of the no-flood control run first; max over
  * floods; goal <= 2), honestJobsFailed; and per-flood `insider.floods`.
  *
  * Environment: FLOOD_MS (each flood's duration, ms; default 20000),
