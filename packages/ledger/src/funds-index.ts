@@ -23,9 +23,11 @@ import type { VerifiedReceipt } from './receipt.js'
  * `payingReceipts`) are indexed by the accounts they name and by job, and
  * the funding walk of each account set asked about (a device and its
  * owner) is kept: a receipt or grant that comes later in the walk's order
- * than the walk's last event is stepped in; one that comes earlier (an old
- * receipt from reconciliation, a paying receipt replaced by one of smaller
- * id) marks the walk for a full recount at the next check. The walks kept
+ * than the walk's last event is stepped in, and so is an earlier receipt
+ * where the order does not change the figures (see `step`); anything else
+ * (an old receipt from reconciliation across a grant's expiry, a paying
+ * receipt replaced by one of smaller id) marks the walk for a full recount
+ * at the next check. The walks kept
  * are bounded (MAX_FUNDS_WALKS, least recently asked first out). Every
  * figure equals the pure functions' on the same set (a property test holds
  * them to it).
@@ -153,7 +155,7 @@ export class FundsIndex {
         if (g.issuedAt > now) nextGrantAt = Math.min(nextGrantAt, g.issuedAt)
       }
     }
-    const w: Walk = { accounts: set, walk: { buckets: [], free: 0 }, dirty: false, at: now, nextGrantAt }
+    const w: Walk = { accounts: set, walk: { buckets: [], free: 0 }, dirty: false, at: now, nextGrantAt, lapsedAt: -Infinity }
     for (const e of fundsEvents(receipts, grants, set, now)) step(w, e)
     this.forget(key)
     this.walks.set(key, w)
@@ -186,6 +188,10 @@ interface Walk {
   walk: FundsWalk
   /** the last event taken, in walk order */
   last?: FundsEvent
+  /** the last grant taken */
+  lastGrant?: FundsEvent
+  /** the latest expiry of a grant that lapsed with credits left (-Infinity if none): an earlier payment would have drawn on it */
+  lapsedAt: number
   /** an event came before `last`, or a counted receipt was replaced: recount at the next check */
   dirty: boolean
   /** the time the walk was counted at: grants issued after it are not in it */
@@ -194,13 +200,30 @@ interface Walk {
   nextGrantAt: number
 }
 
-/** Steps `e` into `w` if it comes after the walk's last event; otherwise marks the walk for a recount. */
+/**
+ * Steps `e` into `w`. An event that comes after the walk's last one is
+ * stepped in. An earning or payment that comes earlier is stepped in too
+ * when no grant opened and no grant lapsed with credits left since its
+ * time: over such a stretch earnings and payments commute (earnings only
+ * add to the free balance; payments draw on the same buckets in the same
+ * expiry order, whatever their order, and the same total overflows to the
+ * free balance) — the common case of two workers' receipts of one job
+ * arriving out of their finish order. Anything else marks the walk for a
+ * recount.
+ */
 function step (w: Walk, e: FundsEvent): void {
   if (w.dirty) return
   if (w.last != null && compareFundsEvents(w.last, e) >= 0) {
-    w.dirty = true
+    const commutes = e.order !== 0 && e.at >= w.lapsedAt && (w.lastGrant == null || compareFundsEvents(w.lastGrant, e) < 0)
+    if (!commutes) {
+      w.dirty = true
+      return
+    }
+    stepFunds(w.walk, e)
     return
   }
+  for (const b of w.walk.buckets) if (b.expiresAt <= e.at && b.left > 0) w.lapsedAt = Math.max(w.lapsedAt, b.expiresAt)
+  if (e.order === 0) w.lastGrant = e
   stepFunds(w.walk, e)
   w.last = e
 }
