@@ -61,13 +61,17 @@ export class FundsIndex {
     return this.walks.size
   }
 
-  /** Takes a receipt of the set in (any receipt: only countersigned ones pay). */
-  addReceipt (r: VerifiedReceipt): void {
+  /**
+   * Takes a receipt of the set in (any receipt: only countersigned ones
+   * pay). Returns what changed among the paying receipts: `paid` the
+   * receipt if it now pays its key, `unpaid` the one it replaced there.
+   */
+  addReceipt (r: VerifiedReceipt): { paid?: VerifiedReceipt, unpaid?: VerifiedReceipt } {
     if (r.requesterOwner !== '' && !this.owners.has(r.requester)) this.owners.set(r.requester, r.requesterOwner)
-    if (!r.countersigned) return
+    if (!r.countersigned) return {}
     const key = payingKey(r)
     const prev = this.paying.get(key)
-    if (prev != null && prev.id <= r.id) return
+    if (prev != null && prev.id <= r.id) return {}
     if (prev != null) {
       this.unindex(prev)
       // a receipt that paid is replaced: the walks that counted it start over
@@ -87,6 +91,7 @@ export class FundsIndex {
         if (e != null) step(w, e)
       }
     }
+    return { paid: r, unpaid: prev }
   }
 
   /** Takes a grant of the set in. */

@@ -5,10 +5,11 @@ import { InvalidConfigError, InvalidReceiptError, PbShardReturn, MAX_LEDGER_ENTR
 import { serviceCapabilities, serviceDependencies, TypedEventEmitter } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
-import { computeBalances, computeEarnings, computeReputation } from './balances.js'
+import { computeBalances, computeEarnings } from './balances.js'
 import { CertificateVerifier } from './certificates.js'
 import { GRANT_FILE_SUFFIX, GRANTS_DIR, MAX_RECONCILE_STREAMS, MICRO_PER_CREDIT, RECONCILE_TIMEOUT_MS, REQUIRE_FUNDS } from './constants.js'
 import { FundsIndex } from './funds-index.js'
+import { RecordIndex } from './record-index.js'
 import { receiptAmount } from './balances.js'
 import { decodeEntry, encodeEntry, entryId, ownBytes, verifyEntry } from './entry.js'
 import { InsufficientFundsError, LedgerNotStartedError } from './errors.js'
@@ -19,7 +20,7 @@ import { IdSet } from './reconcile.js'
 import { ReconcileRounds } from './reconcile-rounds.js'
 import { initiateSession, respondSession } from './session.js'
 import { Settlements } from './settlements.js'
-import { verificationRate, verificationRecords } from './verification.js'
+import { verificationRate } from './verification.js'
 import type { VerificationPolicy, VerificationRecord } from './verification.js'
 import { buf, fromHex, toHex } from './signing.js'
 import { indexPrefix, LevelEntryStore, MemoryEntryStore } from './store.js'
@@ -83,11 +84,13 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
   private started = false
   private readonly rounds: ReconcileRounds
   private own?: VerifiedCertificate
-  private derived?: { balances?: Balances, reputation?: Map<string, ReputationReport>, verification?: Map<string, VerificationRecord> }
+  private derived?: { balances?: Balances }
   private reconciling = false
   private readonly open = new Map<string, Commitment>()
   /** the funding figures of the set, kept as entries arrive */
   private readonly funds = new FundsIndex()
+  /** reputation and verification records of the set, kept as entries arrive */
+  private readonly records: RecordIndex
   /** countersignatures run one at a time, so two cannot both spend the same credits */
   private paying: Promise<unknown> = Promise.resolve()
   private readonly metrics?: LedgerMetrics
@@ -103,6 +106,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
     this.certificates = new CertificateVerifier(init.trustedAuthorities)
     this.rounds = new ReconcileRounds(async () => this.reconcileRandom(), { intervalMs: init.reconcileIntervalMs, maxIntervalMs: init.reconcileMaxIntervalMs })
     this.sampleSeed = init.sampleSeed ?? toHex(randomBytes(16))
+    this.records = new RecordIndex(init.mismatchWeight)
     if (components.pubsub == null) throw new InvalidConfigError('the ledger service needs the gossipsub service under the name "pubsub"')
     if (components.admission == null) throw new InvalidConfigError('the ledger service needs the admission service under the name "admission"')
     if (components.metrics != null) this.metrics = registerLedgerMetrics(components.metrics, components.peerId.toString(), () => this.balances())
@@ -188,8 +192,16 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
     if (this.entries.has(e.id)) return
     this.entries.set(e.id, e)
     this.ids.add(fromHex(e.id))
-    if (e.kind === 'receipt') this.funds.addReceipt(e.receipt)
-    else if (e.kind === 'grant') this.funds.addGrant(e.grant)
+    if (e.kind === 'receipt') {
+      const { paid, unpaid } = this.funds.addReceipt(e.receipt)
+      if (unpaid != null) this.records.unpaid(unpaid)
+      if (paid != null) this.records.paid(paid)
+      this.records.addReceipt(e.receipt)
+    } else if (e.kind === 'grant') {
+      this.funds.addGrant(e.grant)
+    } else if (e.kind === 'evidence') {
+      this.records.addEvidence(e.evidence)
+    }
     this.derived = undefined
   }
 
@@ -317,10 +329,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
   }
 
   reputationReport (peer: PeerId | string): ReputationReport {
-    this.derived ??= {}
-    this.derived.reputation ??= computeReputation(this.receiptList(), this.evidence(), { mismatchWeight: this.init.mismatchWeight })
-    const key = peer.toString()
-    return this.derived.reputation.get(key) ?? { peer: key, reputation: 1, good: 0, mismatches: 0, equivocated: false }
+    return this.records.reputation(peer.toString())
   }
 
   reputation (peer: PeerId | string): number {
@@ -328,10 +337,7 @@ export class LedgerService extends TypedEventEmitter<LedgerEvents> implements Le
   }
 
   verificationRecord (peer: PeerId | string): VerificationRecord {
-    this.derived ??= {}
-    this.derived.verification ??= verificationRecords(this.receiptList(), this.evidence())
-    const key = peer.toString()
-    return this.derived.verification.get(key) ?? { worker: key, verified: 0, consecutive: 0, mismatches: 0 }
+    return this.records.verification(peer.toString())
   }
 
   sampleRate (peer: PeerId | string, policy?: VerificationPolicy): number {
