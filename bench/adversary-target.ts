@@ -7,9 +7,10 @@
  * (bytes, CPU time used so far in µs, counts); answers `{ type: 'heap', file? }`
  * with a garbage collection (if started with --expose-gc), a heap snapshot
  * written to `file` if given, and `{ type: 'heap', file, ...process.memoryUsage() }`;
- * answers `{ type: 'cpu', action: 'start' | 'stop', file? }` by starting the
- * CPU profiler, or stopping it and writing its profile to `file`, with
- * `{ type: 'cpu', action }`; exits when the parent disconnects.
+ * answers `{ type: 'cpu' | 'allocations', action: 'start' | 'stop', file? }`
+ * by starting the CPU or the sampling heap profiler, or stopping it and
+ * writing its profile to `file`, with `{ type, action }`; exits when the
+ * parent disconnects.
  */
 import { writeFile } from 'node:fs/promises'
 import { Session } from 'node:inspector/promises'
@@ -23,41 +24,32 @@ const { node } = await startForkedStation<JobsWorkerConfig>(config => ({
   ...(process.env.STREAM_BUDGET === 'off' ? { inboundStreamBudget: { perSecond: 1e9, burst: 1e9, cutAfter: 1e9 } } : {}),
   inference: { intraOpNumThreads: config.threads }
 }), node => ({ addrs: node.getMultiaddrs().map(String) }))
-let inspector: Session | undefined
-let profiler: Session | undefined
+/**
+ * The inspector's profilers over one flood: 'cpu' (where the target's time
+ * goes) and 'allocations' (the sampling heap profiler, counting objects
+ * collected since: what a flood allocates, by stack). `start` starts it,
+ * `stop` writes its profile to `file`; answered with `{ type, action }`.
+ */
+const profilers: Record<string, { start: string, stop: string, params?: object, session?: Session }> = {
+  cpu: { start: 'Profiler.start', stop: 'Profiler.stop' },
+  allocations: { start: 'HeapProfiler.startSampling', stop: 'HeapProfiler.stopSampling', params: { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } }
+}
 process.on('message', (msg: any) => {
-  if (msg?.type === 'cpu') {
-    // the CPU profiler over one flood: where the target's time goes
+  const profiler = profilers[msg?.type]
+  if (profiler != null) {
     void (async () => {
       if (msg.action === 'start') {
-        profiler = new Session()
-        profiler.connect()
-        await profiler.post('Profiler.enable')
-        await profiler.post('Profiler.start')
-      } else if (profiler != null) {
-        const { profile } = await profiler.post('Profiler.stop')
+        const session = profiler.session = new Session()
+        session.connect()
+        if (msg.type === 'cpu') await session.post('Profiler.enable')
+        await session.post(profiler.start as any, profiler.params as any)
+      } else if (profiler.session != null) {
+        const { profile } = await profiler.session.post(profiler.stop as any) as any
         await writeFile(msg.file, JSON.stringify(profile))
-        profiler.disconnect()
-        profiler = undefined
+        profiler.session.disconnect()
+        profiler.session = undefined
       }
-      sendToParent({ type: 'cpu', action: msg.action })
-    })()
-    return
-  }
-  if (msg?.type === 'allocations') {
-    // the sampling heap profiler, counting objects collected since (what a flood allocates, by stack); `stop` writes the profile to `file`
-    void (async () => {
-      if (msg.action === 'start') {
-        inspector = new Session()
-        inspector.connect()
-        await inspector.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as any)
-      } else if (inspector != null) {
-        const { profile } = await inspector.post('HeapProfiler.stopSampling')
-        await writeFile(msg.file, JSON.stringify(profile))
-        inspector.disconnect()
-        inspector = undefined
-      }
-      sendToParent({ type: 'allocations', action: msg.action })
+      sendToParent({ type: msg.type, action: msg.action })
     })()
     return
   }
