@@ -257,6 +257,8 @@ export interface SessionInit {
   region?: string
   /** data residency: only workers certified in this jurisdiction serve the session @default none */
   jurisdiction?: string
+  /** acceptable bids that end each stage's bid window early (the market's `JobSpec.minBids`) @default the stage count */
+  minBids?: number
   /** steps between state snapshots fetched from the workers (a lost stage is then restored from the last one); 0 = snapshots only when the replay log fills (see `maxReplaySteps`) @default 0 */
   snapshotEvery?: number
   /**

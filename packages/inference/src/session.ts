@@ -132,6 +132,7 @@ export class MeshSession extends TypedEventEmitter<SessionEvents> implements Inf
       deadline: init.deadline ?? Date.now() + SESSION_DEADLINE_MS,
       region: init.region,
       jurisdiction: init.jurisdiction,
+      minBids: init.minBids,
       modelBytes: spec.modelBytes,
       spread: true,
       session: true

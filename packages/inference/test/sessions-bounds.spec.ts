@@ -78,7 +78,8 @@ describe('session bounds and failures', function () {
       if (e.detail.state === 'declined') declined.push(e.detail)
       if (e.detail.state === 'released' || e.detail.state === 'lost') ended.push(e.detail)
     })
-    const opening = [mesh.requester.openSession({ model, state: [...GRU_STATE_PAIRS], maxPrice: 10 }), mesh.requester.openSession({ model, state: [...GRU_STATE_PAIRS], maxPrice: 10 })]
+    // each award waits for both workers' bids (or the window): with the first bid ending the window, two offers whose spare's bids came first went both to the spare
+    const opening = [mesh.requester.openSession({ model, state: [...GRU_STATE_PAIRS], maxPrice: 10, minBids: 2 }), mesh.requester.openSession({ model, state: [...GRU_STATE_PAIRS], maxPrice: 10, minBids: 2 })]
     const events: SessionProgress[] = []
     const opened = await Promise.allSettled(opening)
     for (const r of opened) if (r.status === 'fulfilled') { sessions.push(r.value); r.value.addEventListener('progress', (e) => { events.push(e.detail) }) }
