@@ -86,6 +86,8 @@ export interface OfferOutcome {
   bids: AuctionBid[]
   /** virtual ms the requester validated each bid it heard, in the order heard (bench/scale's `bidHeard` timeline) */
   heardAt: number[]
+  /** virtual ms the job was submitted */
+  submittedAt: number
   /** virtual ms the requester planned */
   plannedAt: number
   /** why it planned then: `enough-bids`, `all-answered` or `window` */
@@ -321,7 +323,8 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
       // a job keeps at most MAX_BIDS_PER_JOB bidders (later ones are dropped, as acceptBid does)
       if (held.size >= MAX_BIDS_PER_JOB) return
       held.set(name, a.bid as AuctionBid)
-      pending.add(name)
+      // its RTT is pending until the requester's ping comes back (a bidder it does not ping has none pending)
+      if (a.rttAt > a.at) pending.add(name)
     } else if (kind === 'rtt') {
       if (!pending.delete(name)) return
     } else refused.push(name)
@@ -383,7 +386,7 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
     answers.push(a)
     heardAt.push(at)
     tasks.add(a.at, () => { consider(a.at, 'bid', a); return Infinity })
-    tasks.add(a.rttAt, () => { consider(a.rttAt, 'rtt', a); return Infinity })
+    if (a.rttAt > a.at) tasks.add(a.rttAt, () => { consider(a.rttAt, 'rtt', a); return Infinity })
   }
   const start = (driver: Tasks): void => {
     tasks = driver
@@ -426,6 +429,7 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
       reachedNodes,
       bids: [...held.values()],
       heardAt,
+      submittedAt: t0,
       plannedAt,
       reason,
       awards,

@@ -55,6 +55,9 @@ export interface SimFigures {
   offerToAwardsP99Ms: number
   /** the same less the bid window (bench/scale's `offerToAwardsP50Ms`: offer to every shard awarded, beyond the window), p50, ms */
   offerToAwardsBeyondWindowP50Ms: number
+  /** per job, ms from the submission until the requester validated its bids (bench/scale's `bidHeard` timeline: p50 over the job's bids; and its last bid), each the median over jobs */
+  bidsHeardP50Ms: number
+  lastBidHeardMs: number
   /** jobs submitted, and jobs with a slot no bid took */
   jobs: number
   unplacedJobs: number
@@ -393,6 +396,8 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
     offerToAwardsP50Ms: percentile(placed.map(o => o.offerToAwardsMs), 0.5),
     offerToAwardsP99Ms: percentile(placed.map(o => o.offerToAwardsMs), 0.99),
     offerToAwardsBeyondWindowP50Ms: percentile(placed.map(o => o.offerToAwardsMs - s.job.bidWindowMs), 0.5),
+    bidsHeardP50Ms: percentile(outcomes.filter(o => o.heardAt.length > 0).map(o => percentile(o.heardAt.map(t => t - o.submittedAt), 0.5)), 0.5),
+    lastBidHeardMs: percentile(outcomes.filter(o => o.heardAt.length > 0).map(o => Math.max(...o.heardAt) - o.submittedAt), 0.5),
     jobs: outcomes.length,
     unplacedJobs: outcomes.length - placed.length,
     receipts: receiptCount,

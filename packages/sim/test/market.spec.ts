@@ -4,6 +4,8 @@ import { TopicMesh } from '../src/gossip.js'
 import { HostCpu } from '../src/cpu.js'
 import { EPOCH_MS, exchange, exchangeTask, runOffer, situationOf, termsOf } from '../src/market.js'
 import { LinkModel } from '../src/network.js'
+import { fleetScenario } from '../src/scenario.js'
+import { simulate } from '../src/simulator.js'
 import { Tasks } from '../src/tasks.js'
 import { VEHICLE } from '../src/nodes.js'
 import { testScenario, world } from './helpers.js'
@@ -82,5 +84,16 @@ describe('market: a job round through the market\'s own functions', () => {
     let t = 0
     for (let k = 0; k < 5; k++) t = late.run(1, t, 30)
     assert.equal(exchange({ ...w, net: new LinkModel(w.scenario, w.nodes, late) }, 0, 2, 0, 0, 1), 151)
+  })
+
+  it('awards early once enough bids are in from bidders it does not ping (no RTT of theirs pending)', async () => {
+    // a field fleet: regions of 1,000 nodes, a requester connected to 40 of them pings only those; the others' bids come with no RTT to wait for
+    const s = { ...fleetScenario(2000), durationMs: 15 * 60 * 1000 }
+    const r = await simulate(s)
+    assert.ok(r.offers.length >= 3, `${r.offers.length} jobs`)
+    for (const o of r.offers) {
+      assert.equal(o.reason, 'enough-bids', `${o.jobId} planned for ${o.reason}`)
+      assert.ok(o.plannedAt < o.submittedAt + r.scenario.job.bidWindowMs, `${o.jobId} planned ${o.plannedAt - o.submittedAt} ms after its offer, before the window closed`)
+    }
   })
 })
