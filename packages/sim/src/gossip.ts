@@ -1,5 +1,6 @@
 import FlatQueue from 'flatqueue'
 import { GOSSIP_D, GOSSIP_DHI, GOSSIP_DLAZY, GOSSIP_FACTOR, GOSSIP_HEARTBEAT_MS, GOSSIP_HISTORY_GOSSIP, GOSSIP_MESSAGE_OVERHEAD_BYTES, GOSSIP_MSG_ID_BYTES } from './constants.js'
+import type { HostCpu } from './cpu.js'
 import type { LinkModel } from './network.js'
 import type { GossipDegree } from './scenario.js'
 import type { Connections } from './topology.js'
@@ -168,6 +169,8 @@ export interface DisseminateOptions {
   processingMs?: number
   /** validation time at each hop off the host's thread (the ledger's signature checks run in libuv's pool): it delays the delivery and the forward, and holds no host CPU, ms @default 0 */
   offThreadMs?: number
+  /** the off-thread part runs as this many pool jobs one after the other, each followed by the validation resuming on the node's thread (a wait for its process, `wakeMs`, no CPU) @default 0 (the off-thread part is a delay) */
+  poolJobs?: number
   /** the publisher's CPU (signing) is already reserved: it sends at this virtual ms @default after `processingMs` on its host from `t0` */
   sentAt?: number
 }
@@ -184,6 +187,22 @@ export interface Dissemination {
   bytes: number
   /** message copies sent */
   copies: number
+}
+
+/**
+ * A validation of node `node` ready at virtual `ready`: `onThread` ms on
+ * its host's CPU, then `offThread` ms in libuv's pool as `poolJobs` jobs
+ * one after the other, the validation resuming on the node's thread after
+ * each (a wait for its process, no CPU); with no pool jobs the off-thread
+ * part is a plain delay.
+ *
+ * @returns the virtual ms the validation is done
+ */
+export function validate (cpu: HostCpu, node: number, ready: number, onThread: number, offThread: number, poolJobs: number): number {
+  let at = cpu.run(node, ready, onThread)
+  if (poolJobs <= 0) return at + offThread
+  for (let k = 0; k < poolJobs; k++) at = cpu.run(node, at + offThread / poolJobs, 0)
+  return at
 }
 
 function shuffle (a: number[], rng: Rng): void {
@@ -235,6 +254,7 @@ export class Spread {
   private readonly size: number
   private readonly proc: number
   private readonly offThread: number
+  private readonly poolJobs: number
 
   /** Publishes (see {@link disseminate} for the arguments). */
   constructor (mesh: TopicMesh, nodes: NodeTable, net: LinkModel, rng: Rng, origin: number, t0: number, options: DisseminateOptions) {
@@ -251,6 +271,7 @@ export class Spread {
     this.size = options.dataBytes + GOSSIP_MESSAGE_OVERHEAD_BYTES
     this.proc = options.processingMs ?? net.processingMs
     this.offThread = options.offThreadMs ?? 0
+    this.poolJobs = options.poolJobs ?? 0
     const { arrival, handled, done } = this
     const online = nodes.online
     // the publisher signs and sends on its host's CPU
@@ -345,7 +366,7 @@ export class Spread {
     const u = this.q.pop() as number
     this.done[u] = 1
     // validation on the node's host CPU (arrivals are taken in time order: its queue is first come, first served)
-    const at = net.cpu.run(mesh.members[u], t, this.proc) + this.offThread
+    const at = validate(net.cpu, mesh.members[u], t, this.proc, this.offThread, this.poolJobs)
     this.handled[u] = at
     if (this.options.target != null && mesh.members[u] === this.options.target) { this.stopped = true; return u }
     const base = u * mesh.stride
