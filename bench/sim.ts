@@ -40,7 +40,7 @@ import { availableParallelism, loadavg } from 'node:os'
 import { basename } from 'node:path'
 import { DEFAULT_MS_PER_UNIT } from '@fleetmesh/market'
 import { fleetScenario, percentile, scaleJobs, scaleScenario, simulate } from '@fleetmesh/sim'
-import { measureCopyCost, measureMessageCost } from './sim-cost.js'
+import { measureCopyCost, measureLookupFanout, measureMessageCost } from './sim-cost.js'
 import { measureRealMesh } from './sim-real.js'
 import type { Scenario, SimFigures, SimulateOptions } from '@fleetmesh/sim'
 import type { RealFigures } from './sim-real.js'
@@ -121,6 +121,9 @@ async function idleMessageCost (): Promise<Costs> {
       dhtLookupMs: Number(values['dht-lookup-ms'] ?? Math.max(0, m.lookupToFirstMs - c.lookupServerMs)),
       dhtRpcMs: Number(values['dht-rpc-ms'] ?? c.lookupServerMs)
     }
+    // not a model input: how a lookup's CPU to its first provider grows with the peers in its table (bench/scale's vehicles hold 2.3–3.7)
+    const f = await measureLookupFanout()
+    process.stderr.write(`measured a lookup's CPU to its first provider (load ${round(loadavg()[0] as number)}): ${round(f.oneStation.cpuToFirstMs)} ms with ${f.oneStation.routingTable} peers in the seeker's routing table, ${round(f.moreStations.cpuToFirstMs)} ms with ${f.moreStations.routingTable} (${round(f.peerMs)} ms a peer; wall ${round(f.oneStation.wallMs)} / ${round(f.moreStations.wallMs)} ms)\n`)
     process.stderr.write(`measured CPU per copy (load ${round(loadavg()[0] as number)}): receive ${round(c.receiveMsPerCopy)} ms, send ${round(c.sendMsPerCopy)} ms (two processes); a ledger entry ${round(m.entryCpuMsPerCopy)} ms and a plain message ${round(m.cpuMsPerCopy)} ms (one process); a market envelope's check ${round(m.envelopeOpenMs)} ms; a lookup ${round(m.lookupToFirstMs)} ms to its first provider (one process), ${round(c.lookupClientMs)} ms at its requester in all, ${round(c.lookupServerMs)} ms at the station (wall p50 ${round(c.lookupWallMs)} ms)\n`)
   }
   return measured
