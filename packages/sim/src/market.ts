@@ -43,9 +43,11 @@ import type { AuctionBid, AuctionTerms, PlannedAward, WorkerSituation } from '@f
  * the requester is taken from one dissemination from the requester over
  * the bids mesh (links are symmetric in the model, so the delay from a
  * worker to the requester has the same law). On shared hosts (bench/scale)
- * every bid spreads on its own, their validations queueing on the hosts'
- * CPU, and every step of a direct exchange waits for its host
- * ({@link runOffers} runs jobs submitted at once together).
+ * every bid spreads on its own, hop by hop, and every step of an award's
+ * direct exchange waits for its host; all of a round's work (and that of
+ * the jobs submitted at once, {@link runOffers}) runs in virtual-time
+ * order ({@link Tasks}), so each piece waits in its host's queue for the
+ * work that reached the host before it.
  */
 
 /** The simulator's epoch: virtual time 0 is this wall-clock ms (the market's checks compare deadlines with ms since the epoch). */
