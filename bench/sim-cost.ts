@@ -234,3 +234,67 @@ export async function measureCopyCost (options: { receivers?: number, messages?:
     await rm(root, { recursive: true, force: true })
   }
 }
+
+/** The CPU a findProviders takes to its first provider as its routing table grows: each peer in the table is asked at once. */
+export interface LookupFanout {
+  /** CPU to the first provider (both ends, this process), ms, and the seekers' routing table size, median of 40 lookups each: one station, then `stations` */
+  oneStation: { routingTable: number, cpuToFirstMs: number, wallMs: number }
+  moreStations: { routingTable: number, cpuToFirstMs: number, wallMs: number }
+  /** the CPU each peer more in the table adds before the first provider, ms: the difference over the difference in table size */
+  peerMs: number
+}
+
+/**
+ * How a findProviders' CPU before its first provider grows with the peers
+ * it asks. kad-dht splits its start peers (its routing table's closest)
+ * over disjoint paths and sends them all at once; the first provider is
+ * taken only after the work of all those RPCs (their requests, answers and
+ * each answer's providers), so each peer more costs the lookup time. Two
+ * meshes in this process: one station and `vehicles` vehicles, then
+ * `stations` stations with every vehicle bootstrapped from all of them;
+ * 40 lookups of the stations' region key from the vehicles each, CPU from
+ * the start to the first provider other than the seeker (less the idle
+ * CPU over as long). Stops every node.
+ *
+ * @throws Error if the vehicles are not admitted by every station within 120 s
+ */
+export async function measureLookupFanout (options: { stations?: number, vehicles?: number } = {}): Promise<LookupFanout> {
+  const vehicleCount = options.vehicles ?? 8
+  const run = async (stationCount: number): Promise<LookupFanout['oneStation']> => {
+    const mesh = await createTestMesh()
+    try {
+      const stations: MeshNode[] = []
+      for (let i = 0; i < stationCount; i++) stations.push(await mesh.add('station', 'u33d', { bootstrap: i > 0 ? [(stations[0] as MeshNode).getMultiaddrs().map(String)[0] as string] : [] }))
+      const bootstrap = stations.map(s => s.getMultiaddrs().map(String)[0] as string)
+      const vehicles: MeshNode[] = []
+      for (let i = 0; i < vehicleCount; i++) vehicles.push(await mesh.add('vehicle', 'u33d', { bootstrap }))
+      await waitUntil(() => vehicles.every(n => n.peers().length >= stationCount), { timeoutMs: 120_000, message: 'every vehicle admitted by every station' })
+      await delay(5000) // the routing tables settle
+      const cid = await capabilityCid('region', 'u33d')
+      const i0 = cpuMs()
+      await delay(3000)
+      const idlePerMs = (cpuMs() - i0) / 3000
+      const cpu: number[] = []; const wall: number[] = []; const table: number[] = []
+      for (let k = 0; k < 40; k++) {
+        const v = vehicles[k % vehicles.length] as MeshNode
+        table.push((v.libp2p.services.dht as { routingTable?: { size: number } }).routingTable?.size ?? 0)
+        const c0 = cpuMs(); const w0 = performance.now()
+        for await (const e of v.libp2p.services.dht.findProviders(cid, { signal: AbortSignal.timeout(10_000) })) {
+          if (e.name === 'PROVIDER' && e.providers.some(p => !p.id.equals(v.peerId))) break
+        }
+        const w = performance.now() - w0
+        cpu.push(cpuMs() - c0 - idlePerMs * w)
+        wall.push(w)
+        await delay(300) // the query's tail, outside the next measurement
+      }
+      const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? NaN
+      return { routingTable: median(table), cpuToFirstMs: median(cpu), wallMs: median(wall) }
+    } finally {
+      await mesh.stop()
+    }
+  }
+  const oneStation = await run(1)
+  const moreStations = await run(options.stations ?? 3)
+  const peers = moreStations.routingTable - oneStation.routingTable
+  return { oneStation, moreStations, peerMs: peers > 0 ? Math.max(0, moreStations.cpuToFirstMs - oneStation.cpuToFirstMs) / peers : NaN }
+}

@@ -40,7 +40,7 @@ import { availableParallelism, loadavg } from 'node:os'
 import { basename } from 'node:path'
 import { DEFAULT_MS_PER_UNIT } from '@fleetmesh/market'
 import { fleetScenario, percentile, scaleJobs, scaleScenario, simulate } from '@fleetmesh/sim'
-import { measureCopyCost, measureMessageCost } from './sim-cost.js'
+import { measureCopyCost, measureLookupFanout, measureMessageCost } from './sim-cost.js'
 import { measureRealMesh } from './sim-real.js'
 import type { Scenario, SimFigures, SimulateOptions } from '@fleetmesh/sim'
 import type { RealFigures } from './sim-real.js'
@@ -121,6 +121,9 @@ async function idleMessageCost (): Promise<Costs> {
       dhtLookupMs: Number(values['dht-lookup-ms'] ?? Math.max(0, m.lookupToFirstMs - c.lookupServerMs)),
       dhtRpcMs: Number(values['dht-rpc-ms'] ?? c.lookupServerMs)
     }
+    // not a model input: how a lookup's CPU to its first provider grows with the peers in its table (bench/scale's vehicles hold 2.3–3.7)
+    const f = await measureLookupFanout()
+    process.stderr.write(`measured a lookup's CPU to its first provider (load ${round(loadavg()[0] as number)}): ${round(f.oneStation.cpuToFirstMs)} ms with ${f.oneStation.routingTable} peers in the seeker's routing table, ${round(f.moreStations.cpuToFirstMs)} ms with ${f.moreStations.routingTable} (${round(f.peerMs)} ms a peer; wall ${round(f.oneStation.wallMs)} / ${round(f.moreStations.wallMs)} ms)\n`)
     process.stderr.write(`measured CPU per copy (load ${round(loadavg()[0] as number)}): receive ${round(c.receiveMsPerCopy)} ms, send ${round(c.sendMsPerCopy)} ms (two processes); a ledger entry ${round(m.entryCpuMsPerCopy)} ms and a plain message ${round(m.cpuMsPerCopy)} ms (one process); a market envelope's check ${round(m.envelopeOpenMs)} ms; a lookup ${round(m.lookupToFirstMs)} ms to its first provider (one process), ${round(c.lookupClientMs)} ms at its requester in all, ${round(c.lookupServerMs)} ms at the station (wall p50 ${round(c.lookupWallMs)} ms)\n`)
   }
   return measured
@@ -129,7 +132,17 @@ async function idleMessageCost (): Promise<Costs> {
 const round = (x: number, digits = 3): number => Number.isFinite(x) ? Number(x.toPrecision(digits)) : x
 
 /** A bench/scale.ts run of size `n` in an output file: its figures, the gossip median, connection counts and the load, if the file has them. */
-interface ScaleRun { figures: Partial<RealFigures>, stationConnections?: number, vehicleConnections?: number, loadAverage1m?: number, leaseMs?: number, receiptsPerLease?: number }
+interface ScaleRun { figures: Partial<RealFigures>, stationConnections?: number, vehicleConnections?: number, loadAverage1m?: number, leaseMs?: number, receiptsPerLease?: number, timeline: Partial<Record<Timeline, number>> }
+
+/**
+ * The bid path's timeline, compared beside the figures (not a goal of its
+ * own: it says where offer → awards spends its time): per job, ms from the
+ * offer until the requester has its bids (p50 over the job's bids, from
+ * bench/scale's `bidHeard` "count: p50 / max"), and its last bid; each the
+ * median over jobs.
+ */
+const TIMELINE = ['bidsHeardP50Ms', 'lastBidHeardMs'] as const
+type Timeline = typeof TIMELINE[number]
 function realFromFile (file: string, n: number): ScaleRun | undefined {
   const json = JSON.parse(readFileSync(file, 'utf8'))
   const figures = (json.figures ?? json)[`n${n}`]
@@ -144,7 +157,11 @@ function realFromFile (file: string, n: number): ScaleRun | undefined {
     // a lease's real duration, all awarded to settled (the runner's start, the model's transfer, the inference, the results; the simulator does not model that work)
     // the ledger entries a settled job added (receipts of leases, micro-batches and spot checks), per lease of its SHARDS
     receiptsPerLease: run?.market?.receipts > 0 && run?.market?.timelines?.length > 0 ? Math.max(1, Math.round(run.market.receipts / run.market.timelines.length / SCALE_SHARDS)) : undefined,
-    leaseMs: percentile((run?.market?.timelines ?? []).filter((t: any) => t.settledMs > 0 && t.allAwardedMs > 0).map((t: any) => t.settledMs - t.allAwardedMs), 0.5)
+    leaseMs: percentile((run?.market?.timelines ?? []).filter((t: any) => t.settledMs > 0 && t.allAwardedMs > 0).map((t: any) => t.settledMs - t.allAwardedMs), 0.5),
+    timeline: {
+      bidsHeardP50Ms: percentile((run?.market?.timelines ?? []).map((t: any) => Number(/^\d+: (\d+) \//.exec(String(t.bidHeard))?.[1])).filter(Number.isFinite), 0.5),
+      lastBidHeardMs: percentile((run?.market?.timelines ?? []).map((t: any) => t.lastBidMs).filter((x: unknown) => typeof x === 'number'), 0.5)
+    }
   }
 }
 
@@ -195,7 +212,7 @@ async function simulateSeeds (scenario: Scenario, options: SimulateOptions): Pro
   const runs: SimFigures[] = []
   for (let seed = 1; seed <= Math.max(1, Number(values.seeds)); seed++) runs.push((await simulate({ ...scenario, seed }, options)).figures)
   const out = { ...runs[0] } as SimFigures
-  for (const k of Object.values(SCALE_MEASURE)) (out as any)[k] = percentile(runs.map(f => f[k] as number), 0.5)
+  for (const k of [...Object.values(SCALE_MEASURE), ...TIMELINE]) (out as any)[k] = percentile(runs.map(f => f[k] as number), 0.5)
   return out
 }
 
@@ -240,6 +257,7 @@ async function calibration (): Promise<Record<string, unknown>> {
         const target = real.figures.gossipToAllP50Ms ?? real.figures.gossipToAllP99Ms ?? NaN
         const { wakeMs, figures } = await fitWake(scenario, options, target)
         const compared = compare(figures, real.figures, SCALE_MEASURE)
+        const timeline = Object.fromEntries(TIMELINE.filter(k => Number.isFinite(real.timeline[k])).map(k => { const sv = figures[k]; const r = real.timeline[k] as number; return [k, { sim: round(sv), real: round(r), ratio: round(sv / r) }] }))
         out[key] = {
           source: file,
           loadAverage1m: real.loadAverage1m,
@@ -260,9 +278,10 @@ async function calibration (): Promise<Record<string, unknown>> {
           connectionsMean: { station: { sim: round(figures.connectionsMean.station), real: real.stationConnections }, vehicle: { sim: round(figures.connectionsMean.vehicle), real: real.vehicleConnections } },
           jobs: figures.jobs,
           unplacedJobs: figures.unplacedJobs,
-          compared
+          compared,
+          timeline
         }
-        process.stderr.write(`${key} (load ${String(real.loadAverage1m)}, processingMs ${round(processingMs)}, wakeMs ${round(wakeMs)}): ${Object.entries(compared).map(([k, r]) => `${k} ${r.sim} / ${r.real} = ${r.ratio}`).join('; ')}\n`)
+        process.stderr.write(`${key} (load ${String(real.loadAverage1m)}, processingMs ${round(processingMs)}, wakeMs ${round(wakeMs)}): ${Object.entries(compared).map(([k, r]) => `${k} ${r.sim} / ${r.real} = ${r.ratio}`).join('; ')}; timeline: ${Object.entries(timeline).map(([k, r]) => `${k} ${r.sim} / ${r.real} = ${r.ratio}`).join('; ')}\n`)
       }
     }
     return out

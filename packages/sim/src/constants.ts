@@ -100,6 +100,17 @@ export const MARKET_MESSAGE_UNITS = 3
  */
 export const RECEIPT_UNITS = 2
 
+/**
+ * Jobs a ledger entry's check sends to libuv's thread pool, one after the
+ * other, at each node it reaches: the worker's signature, then the
+ * requester's countersignature (packages/ledger `verifyReceipt` awaits
+ * each; `verifyEd25519` runs node's crypto in its callback form, in the
+ * pool). The validation leaves the node's thread for each and resumes
+ * when it is done: like any input, each resume waits for the process to
+ * be scheduled (`wakeMs`).
+ */
+export const RECEIPT_POOL_JOBS = 2
+
 /** Round trips of opening a protocol stream on a connection (multistream-select proposes and confirms the protocol). */
 export const STREAM_ROUND_TRIPS = 1
 

@@ -1,5 +1,6 @@
 import FlatQueue from 'flatqueue'
 import { GOSSIP_D, GOSSIP_DHI, GOSSIP_DLAZY, GOSSIP_FACTOR, GOSSIP_HEARTBEAT_MS, GOSSIP_HISTORY_GOSSIP, GOSSIP_MESSAGE_OVERHEAD_BYTES, GOSSIP_MSG_ID_BYTES } from './constants.js'
+import type { HostCpu } from './cpu.js'
 import type { LinkModel } from './network.js'
 import type { GossipDegree } from './scenario.js'
 import type { Connections } from './topology.js'
@@ -168,6 +169,8 @@ export interface DisseminateOptions {
   processingMs?: number
   /** validation time at each hop off the host's thread (the ledger's signature checks run in libuv's pool): it delays the delivery and the forward, and holds no host CPU, ms @default 0 */
   offThreadMs?: number
+  /** the off-thread part runs as this many pool jobs one after the other, each followed by the validation resuming on the node's thread (a wait for its process, `wakeMs`, no CPU) @default 0 (the off-thread part is a delay) */
+  poolJobs?: number
   /** the publisher's CPU (signing) is already reserved: it sends at this virtual ms @default after `processingMs` on its host from `t0` */
   sentAt?: number
 }
@@ -186,6 +189,22 @@ export interface Dissemination {
   copies: number
 }
 
+/**
+ * A validation of node `node` ready at virtual `ready`: `onThread` ms on
+ * its host's CPU, then `offThread` ms in libuv's pool as `poolJobs` jobs
+ * one after the other, the validation resuming on the node's thread after
+ * each (a wait for its process, no CPU); with no pool jobs the off-thread
+ * part is a plain delay.
+ *
+ * @returns the virtual ms the validation is done
+ */
+export function validate (cpu: HostCpu, node: number, ready: number, onThread: number, offThread: number, poolJobs: number): number {
+  let at = cpu.run(node, ready, onThread)
+  if (poolJobs <= 0) return at + offThread
+  for (let k = 0; k < poolJobs; k++) at = cpu.run(node, at + offThread / poolJobs, 0)
+  return at
+}
+
 function shuffle (a: number[], rng: Rng): void {
   for (let i = a.length - 1; i > 0; i--) { const j = rng.int(i + 1); const t = a[i]; a[i] = a[j]; a[j] = t }
 }
@@ -202,58 +221,215 @@ function nextHeartbeat (phase: number, t: number): number {
  * `rng`: equal inputs and seeds give equal arrivals.
  */
 export function disseminate (mesh: TopicMesh, nodes: NodeTable, net: LinkModel, rng: Rng, origin: number, t0: number, options: DisseminateOptions): Dissemination {
-  const s = mesh.size
-  const arrival = new Float64Array(s).fill(Infinity)
-  const handled = new Float64Array(s).fill(Infinity)
-  const from = new Int32Array(s).fill(-1)
-  const done = new Uint8Array(s)
-  const q = new FlatQueue<number>()
-  const size = options.dataBytes + GOSSIP_MESSAGE_OVERHEAD_BYTES
-  const ihave = options.ihave ?? true
-  let bytes = 0
-  let copies = 0
-  const online = nodes.online
-  const resolve = (v: number, t: number): number => {
-    // a mesh peer that left is replaced at the next heartbeat after its leave
+  const spread = new Spread(mesh, nodes, net, rng, origin, t0, options)
+  while (spread.next() < Infinity) spread.step()
+  return spread.result()
+}
+
+/**
+ * One message's dissemination ({@link disseminate}) one arrival at a time,
+ * so that several messages in flight at once take their hosts' CPU in
+ * virtual-time order (a driver steps whichever message's next arrival is
+ * earliest: a market round's bids and its award exchanges). The
+ * constructor publishes (the publisher's copies); each {@link step}
+ * handles the earliest arrival: its validation on its host's CPU, its
+ * forwards and its IHAVE gossip.
+ */
+export class Spread {
+  readonly arrival: Float64Array
+  readonly handled: Float64Array
+  /** virtual ms the publisher's last first-round copy left it */
+  readonly publishedAt: number
+  bytes = 0
+  copies = 0
+  private readonly from: Int32Array
+  private readonly done: Uint8Array
+  private readonly q = new FlatQueue<number>()
+  private stopped = false
+  private readonly mesh: TopicMesh
+  private readonly nodes: NodeTable
+  private readonly net: LinkModel
+  private readonly rng: Rng
+  private readonly options: DisseminateOptions
+  private readonly size: number
+  private readonly proc: number
+  private readonly offThread: number
+  private readonly poolJobs: number
+
+  /** Publishes (see {@link disseminate} for the arguments). */
+  constructor (mesh: TopicMesh, nodes: NodeTable, net: LinkModel, rng: Rng, origin: number, t0: number, options: DisseminateOptions) {
+    this.mesh = mesh
+    this.nodes = nodes
+    this.net = net
+    this.rng = rng
+    this.options = options
+    const s = mesh.size
+    this.arrival = new Float64Array(s).fill(Infinity)
+    this.handled = new Float64Array(s).fill(Infinity)
+    this.from = new Int32Array(s).fill(-1)
+    this.done = new Uint8Array(s)
+    this.size = options.dataBytes + GOSSIP_MESSAGE_OVERHEAD_BYTES
+    this.proc = options.processingMs ?? net.processingMs
+    this.offThread = options.offThreadMs ?? 0
+    this.poolJobs = options.poolJobs ?? 0
+    const { arrival, handled, done } = this
+    const online = nodes.online
+    // the publisher signs and sends on its host's CPU
+    const sendAt = options.sentAt ?? net.cpu.run(origin, t0, this.proc)
+    const sendMs = net.sendMs
+    let publishedAt = sendAt
+    const sendFrom = (g: number, v: number, departs = sendAt): void => {
+      this.bytes += this.size
+      this.copies++
+      if (net.lost(g, mesh.members[v], rng)) return
+      const t = departs + net.latency(g, mesh.members[v], rng)
+      if (t < arrival[v]) { arrival[v] = t; this.q.push(v, t) }
+    }
+    const o = mesh.local[origin]
+    if (o < 0) {
+      // a publisher outside the topic (fanout, floodPublish): its connected topic peers, or D of them
+      const conns = mesh.connections
+      if (conns != null) {
+        const targets: number[] = []
+        for (let k = 0; k < conns.degree(origin); k++) {
+          const v = mesh.local[conns.peer(origin, k)]
+          if (v >= 0 && online[mesh.members[v]] === 1) targets.push(v)
+        }
+        const start = this.sendBlock(origin, sendAt, targets.length)
+        publishedAt = start + targets.length * sendMs
+        targets.forEach((v, j) => { sendFrom(origin, v, start + (j + 1) * sendMs) })
+      } else {
+        const n = Math.min(s, Math.max(GOSSIP_D, options.connectedPeers))
+        for (let k = 0; k < n; k++) {
+          const v = rng.int(s)
+          if (online[mesh.members[v]] === 1) sendFrom(origin, v)
+        }
+      }
+    } else {
+      arrival[o] = t0
+      handled[o] = t0
+      done[o] = 1
+      if (options.target === origin) {
+        this.publishedAt = publishedAt
+        this.stopped = true
+        return
+      }
+      // floodPublish: every connected topic peer (the mesh peers first, then the others)
+      const base = o * mesh.stride
+      const connected = mesh.connectedPeers(o)
+      const firstCopies = mesh.degree[o] + (connected != null ? connected.filter(v => !mesh.has(o, v)).length : 0)
+      const start = this.sendBlock(origin, sendAt, firstCopies)
+      publishedAt = start + firstCopies * sendMs
+      let j = 0
+      for (let k = 0; k < mesh.degree[o]; k++) {
+        const v = this.resolve(mesh.adj[base + k], t0)
+        if (v >= 0 && v !== o) this.send(o, v, start + (++j) * sendMs)
+      }
+      if (connected != null) {
+        for (const v of connected) if (online[mesh.members[v]] === 1 && !mesh.has(o, v)) this.send(o, v, start + (++j) * sendMs)
+      } else {
+        const extra = Math.min(s - 1, options.connectedPeers) - mesh.degree[o]
+        for (let k = 0; k < extra; k++) {
+          const v = rng.int(s)
+          if (v !== o && online[mesh.members[v]] === 1 && !mesh.has(o, v)) this.send(o, v, sendAt)
+        }
+      }
+      this.gossipFrom(o, t0)
+    }
+    this.publishedAt = publishedAt
+  }
+
+  /** Virtual ms of the next arrival to handle; Infinity when the message has spread (or reached its `target`). */
+  next (): number {
+    if (this.stopped) return Infinity
+    const q = this.q
+    while (q.length > 0) {
+      const t = q.peekValue() as number
+      const u = q.peek() as number
+      if (this.done[u] === 1 || t > this.arrival[u]) { q.pop(); continue }
+      return t
+    }
+    return Infinity
+  }
+
+  /**
+   * Handles the earliest arrival (call when {@link next} is finite): the
+   * node validates the message on its host's CPU, forwards it to its mesh
+   * and sends IHAVE at its next heartbeats.
+   *
+   * @returns the local index of the node that handled it, -1 if none was left
+   */
+  step (): number {
+    if (this.next() === Infinity) return -1
+    const { mesh, net } = this
+    const t = this.q.peekValue() as number
+    const u = this.q.pop() as number
+    this.done[u] = 1
+    // validation on the node's host CPU (arrivals are taken in time order: its queue is first come, first served)
+    const at = validate(net.cpu, mesh.members[u], t, this.proc, this.offThread, this.poolJobs)
+    this.handled[u] = at
+    if (this.options.target != null && mesh.members[u] === this.options.target) { this.stopped = true; return u }
+    const base = u * mesh.stride
+    const from = this.from[u]
+    // its copies: every mesh peer but the source
+    const start = this.sendBlock(mesh.members[u], at, mesh.degree[u] - (from >= 0 && mesh.has(u, from) ? 1 : 0))
+    let j = 0
+    for (let k = 0; k < mesh.degree[u]; k++) {
+      const v = this.resolve(mesh.adj[base + k], t)
+      if (v < 0 || v === from || this.done[v] === 1) {
+        // gossipsub still sends to a mesh peer that already has it (it cannot know); only the source is skipped
+        if (v >= 0 && v !== from) { this.bytes += this.size; this.copies++; j++ }
+        continue
+      }
+      this.send(u, v, start + (++j) * net.sendMs)
+    }
+    this.gossipFrom(u, t)
+    return u
+  }
+
+  /** What the message did so far (all of it once {@link next} is Infinity). */
+  result (): Dissemination {
+    return { arrival: this.arrival, handled: this.handled, publishedAt: this.publishedAt, bytes: this.bytes, copies: this.copies }
+  }
+
+  /** a mesh peer that left is replaced at the next heartbeat after its leave */
+  private resolve (v: number, t: number): number {
+    const { mesh, nodes, rng } = this
     const g = mesh.members[v]
-    if (online[g] === 1) return v
+    if (nodes.online[g] === 1) return v
     if (t - nodes.leftAt[g] < GOSSIP_HEARTBEAT_MS) return -1
     for (let tries = 0; tries < 8; tries++) {
-      const w = rng.int(s)
-      if (online[mesh.members[w]] === 1) return w
+      const w = rng.int(mesh.size)
+      if (nodes.online[mesh.members[w]] === 1) return w
     }
     return -1
   }
-  const proc = options.processingMs ?? net.processingMs
-  const offThread = options.offThreadMs ?? 0
-  // the publisher signs and sends on its host's CPU
-  const sendAt = options.sentAt ?? net.cpu.run(origin, t0, proc)
-  // each copy a node sends costs it `net.sendMs` (encoding, noise, yamux): a block of its host's CPU after its validation, the j-th copy leaving at the j-th slot
-  const sendMs = net.sendMs
-  let publishedAt = sendAt
-  const sendBlock = (g: number, at: number, k: number): number => sendMs > 0 && k > 0 ? net.cpu.run(g, at, k * sendMs, false) - k * sendMs : at
-  const send = (u: number, v: number, at: number, extra: number): void => {
-    const gu = mesh.members[u]; const gv = mesh.members[v]
-    bytes += size + extra
-    copies++
-    if (net.lost(gu, gv, rng)) return
-    const t = at + net.latency(gu, gv, rng)
-    if (t < arrival[v]) { arrival[v] = t; from[v] = u; q.push(v, t) }
+
+  /** each copy a node sends costs it `net.sendMs` (encoding, noise, yamux): a block of its host's CPU after its validation, the j-th copy leaving at the j-th slot */
+  private sendBlock (g: number, at: number, k: number): number {
+    const sendMs = this.net.sendMs
+    return sendMs > 0 && k > 0 ? this.net.cpu.run(g, at, k * sendMs, false) - k * sendMs : at
   }
 
-  const sendFrom = (g: number, v: number, departs = sendAt): void => {
-    bytes += size
-    copies++
-    if (net.lost(g, mesh.members[v], rng)) return
-    const t = departs + net.latency(g, mesh.members[v], rng)
-    if (t < arrival[v]) { arrival[v] = t; q.push(v, t) }
+  private send (u: number, v: number, at: number): void {
+    const { mesh, net, rng } = this
+    const gu = mesh.members[u]; const gv = mesh.members[v]
+    this.bytes += this.size
+    this.copies++
+    if (net.lost(gu, gv, rng)) return
+    const t = at + net.latency(gu, gv, rng)
+    if (t < this.arrival[v]) { this.arrival[v] = t; this.from[v] = u; this.q.push(v, t) }
   }
-  const gossipFrom = (u: number, t: number): void => {
-    if (!ihave) return
+
+  private gossipFrom (u: number, t: number): void {
+    if (this.options.ihave === false) return
+    const { mesh, nodes, net, rng, arrival } = this
+    const s = mesh.size
+    const online = nodes.online
     const gu = mesh.members[u]
     const connected = mesh.connectedPeers(u)
     const nonMeshPeers = connected?.filter(v => !mesh.has(u, v))
-    const nonMesh = nonMeshPeers != null ? nonMeshPeers.length : Math.max(0, Math.min(s - 1, options.connectedPeers) - mesh.degree[u])
+    const nonMesh = nonMeshPeers != null ? nonMeshPeers.length : Math.max(0, Math.min(s - 1, this.options.connectedPeers) - mesh.degree[u])
     const targets = Math.min(nonMesh, Math.max(GOSSIP_DLAZY, Math.floor(GOSSIP_FACTOR * nonMesh)))
     if (targets === 0) return
     let hb = nextHeartbeat(nodes.heartbeatPhase[gu], t)
@@ -262,90 +438,17 @@ export function disseminate (mesh: TopicMesh, nodes: NodeTable, net: LinkModel, 
         const v = nonMeshPeers != null ? nonMeshPeers[rng.int(nonMeshPeers.length)] : rng.int(s)
         const gv = mesh.members[v]
         if (v === u || online[gv] !== 1) continue
-        bytes += GOSSIP_MSG_ID_BYTES
+        this.bytes += GOSSIP_MSG_ID_BYTES
         const ihaveAt = hb + net.latency(gu, gv, rng)
         // the peer asks for it only if it still lacks it when the IHAVE arrives
         if (arrival[v] <= ihaveAt || net.lost(gu, gv, rng)) continue
-        const t2 = ihaveAt + net.processingMs + net.latency(gv, gu, rng) + net.processingMs + net.latency(gu, gv, rng) + proc
-        bytes += GOSSIP_MSG_ID_BYTES + size
-        copies++
-        if (t2 < arrival[v]) { arrival[v] = t2; from[v] = u; q.push(v, t2) }
+        const t2 = ihaveAt + net.processingMs + net.latency(gv, gu, rng) + net.processingMs + net.latency(gu, gv, rng) + this.proc
+        this.bytes += GOSSIP_MSG_ID_BYTES + this.size
+        this.copies++
+        if (t2 < arrival[v]) { arrival[v] = t2; this.from[v] = u; this.q.push(v, t2) }
       }
     }
   }
-
-  const o = mesh.local[origin]
-  if (o < 0) {
-    // a publisher outside the topic (fanout, floodPublish): its connected topic peers, or D of them
-    const conns = mesh.connections
-    if (conns != null) {
-      const targets: number[] = []
-      for (let k = 0; k < conns.degree(origin); k++) {
-        const v = mesh.local[conns.peer(origin, k)]
-        if (v >= 0 && online[mesh.members[v]] === 1) targets.push(v)
-      }
-      const start = sendBlock(origin, sendAt, targets.length)
-      publishedAt = start + targets.length * sendMs
-      targets.forEach((v, j) => { sendFrom(origin, v, start + (j + 1) * sendMs) })
-    } else {
-      const n = Math.min(s, Math.max(GOSSIP_D, options.connectedPeers))
-      for (let k = 0; k < n; k++) {
-        const v = rng.int(s)
-        if (online[mesh.members[v]] === 1) sendFrom(origin, v)
-      }
-    }
-  } else {
-    arrival[o] = t0
-    handled[o] = t0
-    done[o] = 1
-    if (options.target === origin) return { arrival, handled, publishedAt, bytes, copies }
-    // floodPublish: every connected topic peer (the mesh peers first, then the others)
-    const base = o * mesh.stride
-    const connected = mesh.connectedPeers(o)
-    const firstCopies = mesh.degree[o] + (connected != null ? connected.filter(v => !mesh.has(o, v)).length : 0)
-    const start = sendBlock(origin, sendAt, firstCopies)
-    publishedAt = start + firstCopies * sendMs
-    let j = 0
-    for (let k = 0; k < mesh.degree[o]; k++) {
-      const v = resolve(mesh.adj[base + k], t0)
-      if (v >= 0 && v !== o) send(o, v, start + (++j) * sendMs, 0)
-    }
-    if (connected != null) {
-      for (const v of connected) if (online[mesh.members[v]] === 1 && !mesh.has(o, v)) send(o, v, start + (++j) * sendMs, 0)
-    } else {
-      const extra = Math.min(s - 1, options.connectedPeers) - mesh.degree[o]
-      for (let k = 0; k < extra; k++) {
-        const v = rng.int(s)
-        if (v !== o && online[mesh.members[v]] === 1 && !mesh.has(o, v)) send(o, v, sendAt, 0)
-      }
-    }
-    gossipFrom(o, t0)
-  }
-  while (q.length > 0) {
-    const t = q.peekValue() as number
-    const u = q.pop() as number
-    if (done[u] === 1 || t > arrival[u]) continue
-    done[u] = 1
-    // validation on the node's host CPU (arrivals are taken in time order: its queue is first come, first served)
-    const at = net.cpu.run(mesh.members[u], t, proc) + offThread
-    handled[u] = at
-    if (options.target != null && mesh.members[u] === options.target) break
-    const base = u * mesh.stride
-    // its copies: every mesh peer but the source
-    const start = sendBlock(mesh.members[u], at, mesh.degree[u] - (from[u] >= 0 && mesh.has(u, from[u]) ? 1 : 0))
-    let j = 0
-    for (let k = 0; k < mesh.degree[u]; k++) {
-      const v = resolve(mesh.adj[base + k], t)
-      if (v < 0 || v === from[u] || done[v] === 1) {
-        // gossipsub still sends to a mesh peer that already has it (it cannot know); only the source is skipped
-        if (v >= 0 && v !== from[u]) { bytes += size; copies++; j++ }
-        continue
-      }
-      send(u, v, start + (++j) * sendMs, 0)
-    }
-    gossipFrom(u, t)
-  }
-  return { arrival, handled, publishedAt, bytes, copies }
 }
 
 /** Time from `t0` until every online subscriber had the message (validated it) (Infinity if one never did), and the share of online subscribers reached. */

@@ -1,7 +1,8 @@
 import { checkBidFields, checkOfferFields, decideBid, MAX_BIDS_PER_JOB, PLACEMENT_TIMEOUT_MS, planAwards, REOFFER_WINDOW_MS, shouldAwardEarly, UNKNOWN_RTT_MS } from '@fleetmesh/market'
 import { Bid, BidderRole, JobMode, JobOffer } from '@fleetmesh/protocol'
 import { DIAL_ROUND_TRIPS, STREAM_ROUND_TRIPS } from './constants.js'
-import { disseminate, reachOf } from './gossip.js'
+import { disseminate, reachOf, Spread } from './gossip.js'
+import { Tasks } from './tasks.js'
 import { STATION } from './nodes.js'
 import type { TopicMesh } from './gossip.js'
 import type { LinkModel } from './network.js'
@@ -42,9 +43,11 @@ import type { AuctionBid, AuctionTerms, PlannedAward, WorkerSituation } from '@f
  * the requester is taken from one dissemination from the requester over
  * the bids mesh (links are symmetric in the model, so the delay from a
  * worker to the requester has the same law). On shared hosts (bench/scale)
- * every bid spreads on its own, their validations queueing on the hosts'
- * CPU, and every step of a direct exchange waits for its host
- * ({@link runOffers} runs jobs submitted at once together).
+ * every bid spreads on its own, hop by hop, and every step of an award's
+ * direct exchange waits for its host; all of a round's work (and that of
+ * the jobs submitted at once, {@link runOffers}) runs in virtual-time
+ * order ({@link Tasks}), so each piece waits in its host's queue for the
+ * work that reached the host before it.
  */
 
 /** The simulator's epoch: virtual time 0 is this wall-clock ms (the market's checks compare deadlines with ms since the epoch). */
@@ -83,6 +86,10 @@ export interface OfferOutcome {
   reachedNodes: number[]
   /** bids the requester held when it planned */
   bids: AuctionBid[]
+  /** virtual ms the requester validated each bid it heard, in the order heard (bench/scale's `bidHeard` timeline) */
+  heardAt: number[]
+  /** virtual ms the job was submitted */
+  submittedAt: number
   /** virtual ms the requester planned */
   plannedAt: number
   /** why it planned then: `enough-bids`, `all-answered` or `window` */
@@ -174,32 +181,56 @@ export function runOffer (w: MarketWorld, requester: number, jobId: string, t0: 
 
 /**
  * The market rounds of jobs submitted at the same virtual `t0` (bench/scale's
- * regions submit at once): every offer is spread first, then every worker
- * seals its bid in the order the workers decided, then the bids spread in
- * that order, then each requester plans and awards. On shared hosts the
- * jobs so share the hosts' CPU as they would (no job's bids ahead of the
- * other's offer).
+ * regions submit at once): every offer is spread first, then the rounds
+ * run together in virtual-time order ({@link Tasks}): each worker seals
+ * its bid when it decided, the bids spread hop by hop, each requester
+ * takes them as it validates them, plans and awards, and each award's
+ * exchange steps through its hosts. On shared hosts the jobs so share the
+ * hosts' CPU as they would: each piece of work waits for the work that
+ * reached its host before it.
  */
 export function runOffers (w: MarketWorld, jobs: Array<{ requester: number, jobId: string }>, t0: number): OfferOutcome[] {
   const open = jobs.map(j => openOffer(w, j.requester, j.jobId, t0))
-  const all = open.flatMap(o => o.bidders.map(b => ({ o, b })))
-  if (w.net.cpu.shared) {
-    all.sort((x, y) => x.b.decidedAt - y.b.decidedAt)
-    for (const { o, b } of all) o.seal(b)
-  }
-  for (const { o, b } of all) o.spread(b)
-  return open.map(o => o.close())
+  const tasks = new Tasks()
+  for (const o of open) o.start(tasks)
+  tasks.run()
+  return open.map(o => o.outcome())
 }
 
 /** A worker's bid in a round, decided at a virtual ms. */
 interface Bidder { node: number, decidedAt: number, bid: Bid }
 
+/** A bid or refusal as the requester has it: validated at `at`, its bidder's RTT known at `rttAt`. */
+interface Answer { at: number, rttAt: number, node: number, bid?: AuctionBid }
+
 /** One job's round between its phases ({@link runOffers}). */
 interface OpenOffer {
-  bidders: Bidder[]
-  seal: (b: Bidder) => void
-  spread: (b: Bidder) => void
-  close: () => OfferOutcome
+  /** schedules the round's work (bids, refusals, the bid window's end) on the driver */
+  start: (tasks: Tasks) => void
+  /** the round's outcome, once the driver has run */
+  outcome: () => OfferOutcome
+}
+
+/**
+ * `exchange` as a task: each of its steps (the setup round trips, the
+ * request, the answer) runs on its host's CPU when the driver reaches its
+ * arrival, after the work that reached the host before it; `done` gets
+ * the virtual ms `a` has handled the answer.
+ */
+export function exchangeTask (w: MarketWorld, tasks: Tasks, a: number, b: number, t: number, setup: number, ms: number, done: (at: number) => void): void {
+  const { net, rng } = w
+  const hops: Array<[number, number]> = []
+  for (let r = 0; r < setup; r++) hops.push([b, net.processingMs], [a, net.processingMs])
+  hops.push([b, ms], [a, ms])
+  let k = 0
+  let arrive = t + net.latency(a, b, rng)
+  tasks.add(arrive, () => {
+    const [node, cost] = hops[k]
+    const end = net.cpu.run(node, arrive, cost)
+    if (++k === hops.length) { done(end); return Infinity }
+    arrive = end + net.latency(node, hops[k][0], rng)
+    return arrive
+  })
 }
 
 function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number): OpenOffer {
@@ -242,7 +273,6 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
   const connectedAll = nodes.byRegion[region].length - 1 <= s.connectedPeers
   const connected = (a: number, b: number): boolean => conns != null ? conns.connected(a, b) : connectedAll
 
-  type Answer = { at: number, rttAt: number, node: number, bid?: AuctionBid }
   const answers: Answer[] = []
   let eligible = 0
   let reached = 0
@@ -272,102 +302,124 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
     }
   }
   const ri = bidsMesh.local[requester]
-  // on shared hosts every worker seals its bid when it decided (in that order), before any bid's spread takes the hosts' CPU
-  const sentAt = new Map<number, number>()
-  const seal = (b: Bidder): void => { sentAt.set(b.node, net.cpu.run(b.node, b.decidedAt, hop)) }
-  const spread = ({ node, decidedAt, bid }: Bidder): void => {
-    let at: number
-    if (back != null) {
-      const bi = bidsMesh.local[node]
-      const delay = bi >= 0 ? back.arrival[bi] : Infinity
-      if (!Number.isFinite(delay)) return
-      bytes += back.bytes
-      bytesBids += back.bytes
-      // sealing the bid, its way to the requester, and the requester's validation
-      at = decidedAt + hop + delay + hop
-    } else {
-      // the worker seals and publishes its bid; the requester has it once it validated it
-      const d = disseminate(bidsMesh, nodes, net, rng, node, decidedAt, { dataBytes: 120, connectedPeers: s.connectedPeers, processingMs: hop, sentAt: sentAt.get(node) })
-      bytes += d.bytes
-      bytesBids += d.bytes
-      at = ri >= 0 ? d.handled[ri] : Infinity
-      if (!Number.isFinite(at)) return
+  // the auction as the requester runs it, in virtual-time order ({@link Tasks}): bids and refusals as they are validated, each RTT as it comes back
+  const open = terms.shardUnits.flatMap((_, i) => Array.from({ length: s.job.redundancy }, (_, r) => ({ shardIndex: i, replica: r })))
+  const held = new Map<string, AuctionBid>()
+  const pending = new Set<string>()
+  const refused: string[] = []
+  let planned = false
+  let plannedAt = windowEnd
+  let reason = 'window'
+  const awards: SimAward[] = []
+  const used: Record<string, number> = {}
+  const shardHolders: Record<number, string[]> = {}
+  let remaining = open
+  let window = REOFFER_WINDOW_MS
+  const spreads: Spread[] = []
+  const heardAt: number[] = []
+  let tasks: Tasks
+  const consider = (t: number, kind: 'bid' | 'rtt' | 'refusal', a: Answer): void => {
+    if (planned || t > windowEnd) return
+    const name = nodes.names[a.node]
+    if (kind === 'bid') {
+      // a job keeps at most MAX_BIDS_PER_JOB bidders (later ones are dropped, as acceptBid does)
+      if (held.size >= MAX_BIDS_PER_JOB) return
+      held.set(name, a.bid as AuctionBid)
+      // its RTT is pending until the requester's ping comes back (a bidder it does not ping has none pending)
+      if (a.rttAt > a.at) pending.add(name)
+    } else if (kind === 'rtt') {
+      if (!pending.delete(name)) return
+    } else refused.push(name)
+    // shouldAwardEarly's first rule: no early award while a bidder's RTT is pending (skips its O(bids) work)
+    if (pending.size > 0) return
+    const d = shouldAwardEarly({ terms, bids: [...held.values()], open, now: EPOCH_MS + t, score: { unknownRttMs: UNKNOWN_RTT_MS }, minBids: terms.shardUnits.length, pendingRtt: [...pending], regionPeers, refused })
+    if (d.award) { reason = d.reason; plan(t) }
+  }
+  // the first plan, then (slots left open) a re-offer round after each REOFFER_WINDOW_MS window, doubling up to 8×, with every bid in by then, until PLACEMENT_TIMEOUT_MS after the bid window
+  const round = (at: number): void => {
+    const plan = planAwards({ terms, bids: [...held.values()], open: remaining, held: used, shardHolders, now: EPOCH_MS + at, score: { unknownRttMs: UNKNOWN_RTT_MS } })
+    for (const a of plan.awards) {
+      const node = byName.get(a.bidder) as number
+      bytes += 400
+      bytesDirect += 400
+      used[a.bidder] = (used[a.bidder] ?? 0) + 1
+      ;(shardHolders[a.shardIndex] ??= []).push(a.bidder)
+      const award: SimAward = { ...a, worker: node, acceptedAt: NaN }
+      awards.push(award)
+      // each award goes over a direct stream (a dial first when not connected); on shared hosts each of its steps waits in its host's queue
+      if (shared) exchangeTask(w, tasks, requester, node, at, STREAM_ROUND_TRIPS + (connected(requester, node) ? 0 : DIAL_ROUND_TRIPS), hop, end => { award.acceptedAt = end })
+      else award.acceptedAt = directExchange(w, requester, node, at, connected(requester, node))
     }
+    remaining = plan.unplaced.map(u => ({ shardIndex: u.shardIndex, replica: u.replica }))
+    if (remaining.length === 0 || at + window > windowEnd + PLACEMENT_TIMEOUT_MS || at + window >= terms.deadline - EPOCH_MS) return
+    const cut = at + window
+    window = Math.min(window * 2, REOFFER_WINDOW_MS * 8)
+    tasks.add(cut, () => {
+      for (const a of answers) {
+        if (a.bid == null || a.at <= windowEnd || a.at > cut) continue
+        const name = nodes.names[a.node]
+        if (!held.has(name) && held.size < MAX_BIDS_PER_JOB) held.set(name, a.bid)
+      }
+      round(cut)
+      return Infinity
+    })
+  }
+  const plan = (at: number): void => {
+    planned = true
+    plannedAt = at
+    round(at)
+  }
+  const byName = new Map<string, number>()
+  // a bid the requester validated at virtual `at`
+  const heard = ({ node, bid }: Bidder, at: number): void => {
+    byName.set(nodes.names[node], node)
     // the requester then pings the bidder if connected to it (libp2p ping: a stream and a round trip); an unconnected bidder has no RTT
     const direct = connected(requester, node)
     const pinged = direct && s.pingBidders
     const rtt = net.roundTrip(requester, node, rng)
     const pingMs = pinged ? rtt + STREAM_ROUND_TRIPS * net.roundTrip(requester, node, rng) : 0
-    answers.push({
+    const a: Answer = {
       at,
       // on shared hosts the ping's stream and echo wait for both hosts' CPU
       rttAt: pinged && shared ? exchange(w, requester, node, at, STREAM_ROUND_TRIPS, net.processingMs) : at + pingMs,
       node,
       bid: { bidder: nodes.names[node], pricePerUnit: bid.pricePerUnit, msPerUnit: bid.msPerUnit, setupMs: bid.setupMs, capacity: bid.capacity, modelCached: bid.modelCached, role: nodes.role[node] === STATION ? 'station' : 'vehicle', region: regionName, ...(direct ? { rttMs: rtt } : {}), reputation: 1, expiresAt: terms.deadline }
-    })
+    }
+    answers.push(a)
+    heardAt.push(at)
+    tasks.add(a.at, () => { consider(a.at, 'bid', a); return Infinity })
+    if (a.rttAt > a.at) tasks.add(a.rttAt, () => { consider(a.rttAt, 'rtt', a); return Infinity })
   }
-  const close = (): OfferOutcome => {
-  // the requester's view in time order: a bid counts from its arrival, its RTT from one round trip later
-    const events: Array<{ t: number, kind: 'bid' | 'rtt' | 'refusal', a: Answer }> = []
-    for (const a of answers) {
-      if (a.bid == null) events.push({ t: a.at, kind: 'refusal', a })
-      else { events.push({ t: a.at, kind: 'bid', a }); events.push({ t: a.rttAt, kind: 'rtt', a }) }
-    }
-    events.sort((x, y) => x.t - y.t || (x.kind < y.kind ? -1 : x.kind > y.kind ? 1 : 0))
-    const open = terms.shardUnits.flatMap((_, i) => Array.from({ length: s.job.redundancy }, (_, r) => ({ shardIndex: i, replica: r })))
-    const held = new Map<string, AuctionBid>()
-    const pending = new Set<string>()
-    const refused: string[] = []
-    let plannedAt = windowEnd
-    let reason = 'window'
-    for (const e of events) {
-      if (e.t > windowEnd) break
-      const name = nodes.names[e.a.node]
-      if (e.kind === 'bid') {
-      // a job keeps at most MAX_BIDS_PER_JOB bidders (later ones are dropped, as acceptBid does)
-        if (held.size >= MAX_BIDS_PER_JOB) continue
-        held.set(name, e.a.bid as AuctionBid)
-        pending.add(name)
-      } else if (e.kind === 'rtt') {
-        if (!pending.delete(name)) continue
-      } else refused.push(name)
-      // shouldAwardEarly's first rule: no early award while a bidder's RTT is pending (skips its O(bids) work)
-      if (pending.size > 0) continue
-      const d = shouldAwardEarly({ terms, bids: [...held.values()], open, now: EPOCH_MS + e.t, score: { unknownRttMs: UNKNOWN_RTT_MS }, minBids: terms.shardUnits.length, pendingRtt: [...pending], regionPeers, refused })
-      if (d.award) { plannedAt = e.t; reason = d.reason; break }
-    }
-    const byName = new Map<string, number>()
-    for (const a of answers) byName.set(nodes.names[a.node], a.node)
-    const awards: SimAward[] = []
-    const used: Record<string, number> = {}
-    const shardHolders: Record<number, string[]> = {}
-    let remaining = open
-    let bids = [...held.values()]
-    // the first plan, then (slots left open) a re-offer round after each REOFFER_WINDOW_MS window, doubling up to 8×, with every bid in by then, until PLACEMENT_TIMEOUT_MS after the bid window
-    let at = plannedAt
-    let window = REOFFER_WINDOW_MS
-    while (true) {
-      const plan = planAwards({ terms, bids, open: remaining, held: used, shardHolders, now: EPOCH_MS + at, score: { unknownRttMs: UNKNOWN_RTT_MS } })
-      for (const a of plan.awards) {
-        const node = byName.get(a.bidder) as number
-        bytes += 400
-        bytesDirect += 400
-        used[a.bidder] = (used[a.bidder] ?? 0) + 1
-        ;(shardHolders[a.shardIndex] ??= []).push(a.bidder)
-        awards.push({ ...a, worker: node, acceptedAt: directExchange(w, requester, node, at, connected(requester, node)) })
+  const start = (driver: Tasks): void => {
+    tasks = driver
+    for (const a of answers) if (a.bid == null) tasks.add(a.at, () => { consider(a.at, 'refusal', a); return Infinity })
+    for (const b of bidders) {
+      if (back != null) {
+        // sealing the bid, its way to the requester (the law of one dissemination from the requester), and the requester's validation
+        const bi = bidsMesh.local[b.node]
+        const delay = bi >= 0 ? back.arrival[bi] : Infinity
+        if (!Number.isFinite(delay)) continue
+        bytes += back.bytes
+        bytesBids += back.bytes
+        heard(b, b.decidedAt + hop + delay + hop)
+        continue
       }
-      remaining = plan.unplaced.map(u => ({ shardIndex: u.shardIndex, replica: u.replica }))
-      if (remaining.length === 0 || at + window > windowEnd + PLACEMENT_TIMEOUT_MS || at + window >= terms.deadline - EPOCH_MS) break
-      at += window
-      window = Math.min(window * 2, REOFFER_WINDOW_MS * 8)
-      const cut = at
-      for (const e of events) {
-        if (e.kind !== 'bid' || e.t <= windowEnd || e.t > cut) continue
-        const name = nodes.names[e.a.node]
-        if (!held.has(name) && held.size < MAX_BIDS_PER_JOB) held.set(name, e.a.bid as AuctionBid)
-      }
-      bids = [...held.values()]
+      // on shared hosts the worker seals and publishes its bid when it decided, and the bid spreads hop by hop among the round's other work
+      tasks.add(b.decidedAt, () => {
+        const sp = new Spread(bidsMesh, nodes, net, rng, b.node, b.decidedAt, { dataBytes: 120, connectedPeers: s.connectedPeers, processingMs: hop, sentAt: net.cpu.run(b.node, b.decidedAt, hop) })
+        spreads.push(sp)
+        tasks.add(sp.next(), () => {
+          // the requester has the bid once it validated it
+          if (sp.step() === ri && ri >= 0) heard(b, sp.handled[ri])
+          return sp.next()
+        })
+        return Infinity
+      })
     }
+    tasks.add(windowEnd, () => { if (!planned) plan(windowEnd); return Infinity })
+  }
+  const outcome = (): OfferOutcome => {
+    for (const sp of spreads) { bytes += sp.bytes; bytesBids += sp.bytes }
     const unplaced = remaining.length
     const last = awards.reduce((m, a) => Math.max(m, a.acceptedAt), plannedAt)
     return {
@@ -377,7 +429,9 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
       eligible,
       reached,
       reachedNodes,
-      bids,
+      bids: [...held.values()],
+      heardAt,
+      submittedAt: t0,
       plannedAt,
       reason,
       awards,
@@ -390,5 +444,5 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
       bytesDirect
     }
   }
-  return { bidders, seal, spread, close }
+  return { start, outcome }
 }

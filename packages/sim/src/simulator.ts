@@ -1,8 +1,8 @@
 import { IdSet } from '@fleetmesh/ledger'
-import { GOSSIP_HEARTBEAT_MS, GOSSIP_PROBE_SPACING_MS, HOUR_MS, STREAM_ROUND_TRIPS } from './constants.js'
+import { GOSSIP_HEARTBEAT_MS, GOSSIP_PROBE_SPACING_MS, HOUR_MS, RECEIPT_POOL_JOBS, STREAM_ROUND_TRIPS } from './constants.js'
 import { HostCpu } from './cpu.js'
 import { Dht } from './dht.js'
-import { disseminate, reachOf, TopicMesh } from './gossip.js'
+import { disseminate, reachOf, TopicMesh, validate } from './gossip.js'
 import { EPOCH_MS, exchange, runOffer, runOffers } from './market.js'
 import { LinkModel } from './network.js'
 import { NodeTable, STATION } from './nodes.js'
@@ -55,6 +55,9 @@ export interface SimFigures {
   offerToAwardsP99Ms: number
   /** the same less the bid window (bench/scale's `offerToAwardsP50Ms`: offer to every shard awarded, beyond the window), p50, ms */
   offerToAwardsBeyondWindowP50Ms: number
+  /** per job, ms from the submission until the requester validated its bids (bench/scale's `bidHeard` timeline: p50 over the job's bids; and its last bid), each the median over jobs */
+  bidsHeardP50Ms: number
+  lastBidHeardMs: number
   /** jobs submitted, and jobs with a slot no bid took */
   jobs: number
   unplacedJobs: number
@@ -219,7 +222,7 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
     // Complete (with the worker-signed receipt) → Ack on a new stream, then the requester countersigns, stores and gossips the receipt
     // on shared hosts each step waits for its host's CPU
     const at = net.cpu.shared
-      ? net.cpu.run(l.requester, exchange(world, l.worker, l.requester, q.now, STREAM_ROUND_TRIPS, s.marketUnits * net.processingMs), receiptOnThread) + receiptOffThread
+      ? validate(net.cpu, l.requester, exchange(world, l.worker, l.requester, q.now, STREAM_ROUND_TRIPS, s.marketUnits * net.processingMs), receiptOnThread, receiptOffThread, RECEIPT_POOL_JOBS)
       : q.now + (1 + STREAM_ROUND_TRIPS) * net.roundTrip(l.worker, l.requester, rng) + 2 * s.marketUnits * net.processingMs + s.receiptUnits * net.processingMs
     receiptCount += s.receiptsPerLease
     if (nodes.online[l.requester] !== 1) return
@@ -230,11 +233,11 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
         const r = makeReceipt({ jobId: e === 0 ? l.jobId : `${l.jobId}/${e}`, shardIndex: l.shardIndex, replica: l.replica, requester: nodes.names[l.requester], worker: nodes.names[l.worker], units: l.units, pricePerUnit: l.price, startedAt: EPOCH_MS + l.startedAt, finishedAt: EPOCH_MS + q.now })
         const index = sets.create(r)
         jobOf[index] = l.jobId
-        const signed = e === 0 ? at : net.cpu.run(l.requester, prev, receiptOnThread) + receiptOffThread
+        const signed = e === 0 ? at : validate(net.cpu, l.requester, prev, receiptOnThread, receiptOffThread, RECEIPT_POOL_JOBS)
         created[index] = signed
         holders[index] = 0
         convergedAt[index] = NaN
-        const d = disseminate(all, nodes, net, rng, l.requester, signed, { dataBytes: RECEIPT_ENTRY_BYTES, connectedPeers: s.connectedPeers, processingMs: receiptOnThread, offThreadMs: receiptOffThread })
+        const d = disseminate(all, nodes, net, rng, l.requester, signed, { dataBytes: RECEIPT_ENTRY_BYTES, connectedPeers: s.connectedPeers, processingMs: receiptOnThread, offThreadMs: receiptOffThread, poolJobs: RECEIPT_POOL_JOBS })
         prev = d.publishedAt
         bytes += d.bytes
         by.receipts += d.bytes
@@ -243,7 +246,7 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
     } else if (sampledReceipts < s.receiptSample && at > 0.1 * s.durationMs) {
       // sampled: gossip in full, then each online node it missed is repaired by its first anti-entropy session
       sampledReceipts++
-      const d = disseminate(all, nodes, net, rng, l.requester, at, { dataBytes: RECEIPT_ENTRY_BYTES, connectedPeers: s.connectedPeers, processingMs: receiptOnThread, offThreadMs: receiptOffThread })
+      const d = disseminate(all, nodes, net, rng, l.requester, at, { dataBytes: RECEIPT_ENTRY_BYTES, connectedPeers: s.connectedPeers, processingMs: receiptOnThread, offThreadMs: receiptOffThread, poolJobs: RECEIPT_POOL_JOBS })
       let worst = 0
       for (let i = 0; i < all.size; i++) {
         const g = all.members[i]
@@ -393,6 +396,8 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
     offerToAwardsP50Ms: percentile(placed.map(o => o.offerToAwardsMs), 0.5),
     offerToAwardsP99Ms: percentile(placed.map(o => o.offerToAwardsMs), 0.99),
     offerToAwardsBeyondWindowP50Ms: percentile(placed.map(o => o.offerToAwardsMs - s.job.bidWindowMs), 0.5),
+    bidsHeardP50Ms: percentile(outcomes.filter(o => o.heardAt.length > 0).map(o => percentile(o.heardAt.map(t => t - o.submittedAt), 0.5)), 0.5),
+    lastBidHeardMs: percentile(outcomes.filter(o => o.heardAt.length > 0).map(o => Math.max(...o.heardAt) - o.submittedAt), 0.5),
     jobs: outcomes.length,
     unplacedJobs: outcomes.length - placed.length,
     receipts: receiptCount,

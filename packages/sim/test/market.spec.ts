@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict'
 import { decideBid, planAwards } from '@fleetmesh/market'
 import { TopicMesh } from '../src/gossip.js'
-import { EPOCH_MS, runOffer, situationOf, termsOf } from '../src/market.js'
+import { HostCpu } from '../src/cpu.js'
+import { EPOCH_MS, exchange, exchangeTask, runOffer, situationOf, termsOf } from '../src/market.js'
+import { LinkModel } from '../src/network.js'
+import { fleetScenario } from '../src/scenario.js'
+import { simulate } from '../src/simulator.js'
+import { Tasks } from '../src/tasks.js'
 import { VEHICLE } from '../src/nodes.js'
 import { testScenario, world } from './helpers.js'
 import type { MarketWorld } from '../src/market.js'
@@ -55,5 +60,40 @@ describe('market: a job round through the market\'s own functions', () => {
     assert.equal(none.bids.length, 0)
     assert.equal(none.unplaced, 2)
     assert.equal(none.offerToAwardsMs, Infinity)
+  })
+
+  it('serves an award\'s steps in arrival order at their hosts: the accept waits for the work that reached its host before it, not for work that came after', () => {
+    // nodes 0 and 1 share host 0 (the stations' process), node 2 is on host 1; 10 ms links
+    const w = marketWorld()
+    const cpu = new HostCpu(Int32Array.from([0, 0, 1, ...Array(37).fill(-1)]), 2)
+    const net = new LinkModel(w.scenario, w.nodes, cpu)
+    const timed = { ...w, net }
+    // a bid's relay: node 1 validates a copy for 30 ms, ready at 0, and each forward it causes arrives back as the previous one ends (five hops, to 150 ms)
+    const tasks = new Tasks()
+    let hop = 0
+    let ready = 0
+    tasks.add(0, () => { ready = cpu.run(1, ready, 30); return ++hop < 5 ? ready : Infinity })
+    // the requester (node 0) awards node 2 at 0: the request reaches node 2 at 10, the accept node 0 at 21, while the first copy (ready at 0) is still validated
+    let accepted = NaN
+    exchangeTask(timed, tasks, 0, 2, 0, 0, 1, at => { accepted = at })
+    tasks.run()
+    assert.equal(accepted, 31, 'after the copy that was ready before it (0..30), before the forwards that came after it')
+    assert.equal(hop, 5)
+    // the same exchange computed after the relay's whole work (as a round that spread every bid before its awards): it waits for all of it
+    const late = new HostCpu(Int32Array.from([0, 0, 1, ...Array(37).fill(-1)]), 2)
+    let t = 0
+    for (let k = 0; k < 5; k++) t = late.run(1, t, 30)
+    assert.equal(exchange({ ...w, net: new LinkModel(w.scenario, w.nodes, late) }, 0, 2, 0, 0, 1), 151)
+  })
+
+  it('awards early once enough bids are in from bidders it does not ping (no RTT of theirs pending)', async () => {
+    // a field fleet: regions of 1,000 nodes, a requester connected to 40 of them pings only those; the others' bids come with no RTT to wait for
+    const s = { ...fleetScenario(2000), durationMs: 15 * 60 * 1000 }
+    const r = await simulate(s)
+    assert.ok(r.offers.length >= 3, `${r.offers.length} jobs`)
+    for (const o of r.offers) {
+      assert.equal(o.reason, 'enough-bids', `${o.jobId} planned for ${o.reason}`)
+      assert.ok(o.plannedAt < o.submittedAt + r.scenario.job.bidWindowMs, `${o.jobId} planned ${o.plannedAt - o.submittedAt} ms after its offer, before the window closed`)
+    }
   })
 })

@@ -123,3 +123,22 @@ describe('per-copy send CPU', () => {
     assert.ok(cpu.busyMs[0] >= copies * 0.5, 'host 0 spent the sends')
   })
 })
+
+describe('ledger entries: the checks in libuv\'s pool', () => {
+  it('resumes the validation after each pool job: every hop waits for its process once more per job', () => {
+    const s = resolveScenario({ ...scaleScenario(60), processingMs: 1, sendMs: 0 })
+    const rng = new Rng(5)
+    const nodes = new NodeTable(s, rng)
+    const { connections, hostOf, hosts } = buildTopology(s, nodes)
+    const mesh = new TopicMesh(Array.from({ length: 60 }, (_, i) => i), 60, rng, { connections, degreeOf: n => nodes.role[n] === STATION ? s.gossipDegree.station : s.gossipDegree.vehicle })
+    // a wait of 10 ms before a process runs anything that arrived (no rng: every wait is the mean)
+    const spread = (poolJobs: number): Float64Array => disseminate(mesh, nodes, new LinkModel(s, nodes, new HostCpu(hostOf, hosts, 10)), new Rng(9), 7, 0, { dataBytes: 900, connectedPeers: s.connectedPeers, ihave: false, offThreadMs: 2, poolJobs }).handled
+    const delay = spread(0)
+    const resumed = spread(2)
+    assert.equal(resumed[7], delay[7], 'the publisher holds it at once')
+    for (let i = 0; i < 60; i++) {
+      if (i === 7) continue
+      assert.ok(resumed[i] - delay[i] >= 2 * 10 - 1e-9, `node ${i}: ${resumed[i]} ms with two resumes, ${delay[i]} ms with the pool as a delay`)
+    }
+  })
+})
