@@ -17,7 +17,7 @@
  *    (receipts countersigned) until every node of the fleet holds them.
  * Prints one JSON object (also written to `--out`), with `figures` keyed
  * `n<size>`, and the scenario in words on stderr.
- * Run: npm run bench:scale -- [--sizes 50,100,200] [--processes 4] [--regions 2] [--bid-window 300] [--jobs 3] [--out FILE]
+ * Run: npm run bench:scale -- [--sizes 50,100,200] [--processes 4] [--regions 2] [--bid-window 300] [--bids-wanted N] [--jobs 3] [--out FILE]
  * [--cpu-profile DIR] [--heap-snapshot DIR] (V8 profiles of the idle window, stations and the first worker's vehicles, and of the market rounds in the stations' process)
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -40,6 +40,8 @@ const { values } = parseArgs({
     processes: { type: 'string', default: '4' },
     regions: { type: 'string', default: '2' },
     'bid-window': { type: 'string', default: '300' },
+    // bids asked of a region per offer (the market's JobSpec.bidsWanted; 0: every worker bids, as before bid sampling); unset: the market's default
+    'bids-wanted': { type: 'string' },
     jobs: { type: 'string', default: '3' },
     lookups: { type: 'string', default: '60' },
     messages: { type: 'string', default: '15' },
@@ -265,7 +267,7 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
     }
     for (let j = 0; j < Number(values.jobs); j++) {
       const settled = await Promise.all(requesters.map(async (requester) => {
-        const handle = requester.submit({ model: MLP, inputs: [pattern([4, 16])], shards: SHARDS, maxPrice: 10, bidWindowMs, deadline: Date.now() + 120_000 })
+        const handle = requester.submit({ model: MLP, inputs: [pattern([4, 16])], shards: SHARDS, maxPrice: 10, bidWindowMs, bidsWanted: values['bids-wanted'] != null ? Number(values['bids-wanted']) : undefined, deadline: Date.now() + 120_000 })
         let offeredAt = 0
         let jobId = ''
         const awarded = new Set<number>()
