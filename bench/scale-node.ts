@@ -123,11 +123,14 @@ export class ScaleProbe {
    * with the ms it came at and the peer's role and region where this host knows
    * it (`?` otherwise).
    */
-  async lookup (index: number, region: string, timeoutMs: number): Promise<{ ok: boolean, ms: number, trace?: Record<string, unknown> }> {
+  async lookup (index: number, region: string, timeoutMs: number): Promise<{ ok: boolean, ms: number, firstDialMs?: number, answeredBy?: string, trace?: Record<string, unknown> }> {
     const node = this.nodes[index] as MeshNode
     const cid = await capabilityCid('region', region)
     const start = now()
     const events: string[] = []
+    // a successful lookup's own timeline: the first query dial (the seeker's work before its first RPC) and who answered with the provider (connected before the lookup or not)
+    let firstDialMs: number | undefined
+    const connectedBefore = new Set(node.libp2p.getConnections().map(c => c.remotePeer.toString()))
     const who = (id: PeerId): string => {
       const cert = node.libp2p.services.admission.get(id)
       return `${id.toString().slice(-6)}(${cert != null ? `${cert.role}/${cert.region}` : '?'})`
@@ -135,9 +138,14 @@ export class ScaleProbe {
     try {
       for await (const e of node.libp2p.services.dht.findProviders(cid, { signal: AbortSignal.timeout(timeoutMs) })) {
         const at = Math.round(now() - start)
-        if (e.name === 'PROVIDER' && e.providers.some(p => !p.id.equals(node.peerId))) return { ok: true, ms: now() - start }
-        if (e.name === 'DIAL_PEER') events.push(`${at} dial ${who(e.peer)}`)
-        else if (e.name === 'QUERY_ERROR') events.push(`${at} error ${who(e.from)} ${String(e.error?.name)}`)
+        if (e.name === 'PROVIDER' && e.providers.some(p => !p.id.equals(node.peerId))) {
+          const cert = node.libp2p.services.admission.get(e.from)
+          return { ok: true, ms: now() - start, firstDialMs, answeredBy: `${cert?.role ?? '?'}${connectedBefore.has(e.from.toString()) ? ' connected' : ' dialled'}` }
+        }
+        if (e.name === 'DIAL_PEER') {
+          firstDialMs ??= now() - start
+          events.push(`${at} dial ${who(e.peer)}`)
+        } else if (e.name === 'QUERY_ERROR') events.push(`${at} error ${who(e.from)} ${String(e.error?.name)}`)
         else if (e.name === 'PEER_RESPONSE') events.push(`${at} response ${who(e.from)} ${e.providers.length}/${e.closer.length}`)
       }
     } catch (err: any) {

@@ -201,11 +201,19 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
     const lookupMs: number[] = []
     let lookupsOk = 0
     const failedLookups: Array<Record<string, unknown>> = []
+    // successful lookups: ms to the seeker's first query dial, and who answered with the provider
+    const firstDialMs: number[] = []
+    const answeredBy: Record<string, number> = {}
     const lookups = Number(values.lookups)
     for (let i = 0; i < lookups; i++) {
       const seeker = placed[(i * 7919 + 13) % placed.length] as Placed
-      const r = await call<{ ok: boolean, ms: number, trace?: Record<string, unknown> }>(seeker, { type: 'lookup', node: seeker.index, region: regions[i % regions.length], timeoutMs: Number(values['lookup-timeout']) })
-      if (r.ok) { lookupsOk++; lookupMs.push(r.ms) } else failedLookups.push({ lookup: `${seeker.role}/${seeker.region} -> ${regions[i % regions.length] as string}`, ...r.trace })
+      const r = await call<{ ok: boolean, ms: number, firstDialMs?: number, answeredBy?: string, trace?: Record<string, unknown> }>(seeker, { type: 'lookup', node: seeker.index, region: regions[i % regions.length], timeoutMs: Number(values['lookup-timeout']) })
+      if (r.ok) {
+        lookupsOk++
+        lookupMs.push(r.ms)
+        if (r.firstDialMs != null) firstDialMs.push(r.firstDialMs)
+        if (r.answeredBy != null) answeredBy[r.answeredBy] = (answeredBy[r.answeredBy] ?? 0) + 1
+      } else failedLookups.push({ lookup: `${seeker.role}/${seeker.region} -> ${regions[i % regions.length] as string}`, ...r.trace })
     }
     log(`n=${size}: lookups ${lookupsOk}/${lookups} p50 ${percentile(lookupMs, 50)} ms`)
 
@@ -359,7 +367,7 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
         vehicleIdleCpuPerNodePct: round(perNode(cpuPct, vehicleHosts), 3)
       },
       shape: { station: byRole('station'), vehicle: byRole('vehicle') },
-      dht: { lookups, ok: lookupsOk, p50Ms: percentile(lookupMs, 50), p99Ms: percentile(lookupMs, 99), failed: failedLookups },
+      dht: { lookups, ok: lookupsOk, p50Ms: percentile(lookupMs, 50), p99Ms: percentile(lookupMs, 99), firstDialP50Ms: percentile(firstDialMs, 50), answeredBy, failed: failedLookups },
       gossip: { messages: Number(values.messages), toAllP50Ms: percentile(toAll, 50), toAllP99Ms: percentile(toAll, 99), meanReach: round(mean(reach), 3), paths, loopLag, slowest },
       market: {
         jobs: Number(values.jobs) * regions.length,
