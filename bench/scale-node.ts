@@ -7,6 +7,7 @@
 import { writeFile } from 'node:fs/promises'
 import { Session } from 'node:inspector/promises'
 import { join } from 'node:path'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { createMeshNode, capabilityCid } from '@fleetmesh/peer'
 import { ScriptedVehicleState } from '@fleetmesh/market'
 import { PRESENCE_TOPIC } from '@fleetmesh/protocol'
@@ -36,6 +37,9 @@ export interface ScaleFleet {
 }
 
 const now = (): number => performance.timeOrigin + performance.now()
+
+/** One arrival of a presence message at a node: when (ms since the epoch), the receiver's role, the deliverer's role, and the path (the publisher itself, a mesh peer's push, or a peer outside the mesh: flood publish or IWANT after an IHAVE) */
+export interface PresenceArrival { t: number, role: NodeRole, from: string, fromPublisher: boolean, inMesh: boolean }
 
 /** Starts one bench node: a worker (vehicles parked at SoC 0.9) with a model store, subscribed to the presence topic for the gossip probe. */
 export async function startScaleNode (spec: ScaleNodeSpec, fleet: ScaleFleet, probe: ScaleProbe): Promise<MeshNode> {
@@ -69,8 +73,10 @@ export async function warmUp (spec: ScaleNodeSpec, fleet: ScaleFleet): Promise<v
 /** Per-host record of what its nodes saw, with sub-ms times (ms since the epoch, comparable across processes). */
 export class ScaleProbe {
   readonly nodes: MeshNode[] = []
-  /** presence message id -> arrival times at this host's nodes */
-  private readonly presence = new Map<string, number[]>()
+  /** presence message id -> arrivals at this host's nodes: time, receiver's role, the peer that delivered it and whether it was in the receiver's mesh of the topic */
+  private readonly presence = new Map<string, PresenceArrival[]>()
+  /** this process's event-loop delay since the last `loopLag()` (the host's own queue: a busy process delivers late) */
+  private readonly lag = monitorEventLoopDelay({ resolution: 10 })
   /** ledger entry id -> arrival times at this host's nodes */
   private readonly entries = new Map<string, number[]>()
 
@@ -81,12 +87,17 @@ export class ScaleProbe {
   private readonly disconnects = new Map<MeshNode, number>()
 
   add (node: MeshNode): void {
+    if (this.nodes.length === 0) this.lag.enable()
     this.nodes.push(node)
     node.libp2p.addEventListener('peer:disconnect', () => { this.disconnects.set(node, (this.disconnects.get(node) ?? 0) + 1) })
-    node.subscribe(PRESENCE_TOPIC, (msg) => {
+    node.subscribe(PRESENCE_TOPIC, (msg, source) => {
+      const t = now()
       const id = new TextDecoder().decode(msg.data)
       const list = this.presence.get(id) ?? []
-      list.push(now())
+      // the class has getMeshPeers; the GossipSub interface does not name it
+      const mesh = (node.libp2p.services.pubsub as unknown as { getMeshPeers?: (topic: string) => string[] }).getMeshPeers?.(PRESENCE_TOPIC) ?? []
+      const from = source.toString()
+      list.push({ t, role: node.role, from: node.libp2p.services.admission.get(source)?.role ?? '?', fromPublisher: msg.from.equals(source), inMesh: mesh.includes(from) })
       this.presence.set(id, list)
     })
     const trace = (jobId: string): { offers: number[], bids: number[], accepted: number[] } => {
@@ -112,11 +123,14 @@ export class ScaleProbe {
    * with the ms it came at and the peer's role and region where this host knows
    * it (`?` otherwise).
    */
-  async lookup (index: number, region: string, timeoutMs: number): Promise<{ ok: boolean, ms: number, trace?: Record<string, unknown> }> {
+  async lookup (index: number, region: string, timeoutMs: number): Promise<{ ok: boolean, ms: number, firstDialMs?: number, answeredBy?: string, trace?: Record<string, unknown> }> {
     const node = this.nodes[index] as MeshNode
     const cid = await capabilityCid('region', region)
     const start = now()
     const events: string[] = []
+    // a successful lookup's own timeline: the first query dial (the seeker's work before its first RPC) and who answered with the provider (connected before the lookup or not)
+    let firstDialMs: number | undefined
+    const connectedBefore = new Set(node.libp2p.getConnections().map(c => c.remotePeer.toString()))
     const who = (id: PeerId): string => {
       const cert = node.libp2p.services.admission.get(id)
       return `${id.toString().slice(-6)}(${cert != null ? `${cert.role}/${cert.region}` : '?'})`
@@ -124,9 +138,14 @@ export class ScaleProbe {
     try {
       for await (const e of node.libp2p.services.dht.findProviders(cid, { signal: AbortSignal.timeout(timeoutMs) })) {
         const at = Math.round(now() - start)
-        if (e.name === 'PROVIDER' && e.providers.some(p => !p.id.equals(node.peerId))) return { ok: true, ms: now() - start }
-        if (e.name === 'DIAL_PEER') events.push(`${at} dial ${who(e.peer)}`)
-        else if (e.name === 'QUERY_ERROR') events.push(`${at} error ${who(e.from)} ${String(e.error?.name)}`)
+        if (e.name === 'PROVIDER' && e.providers.some(p => !p.id.equals(node.peerId))) {
+          const cert = node.libp2p.services.admission.get(e.from)
+          return { ok: true, ms: now() - start, firstDialMs, answeredBy: `${cert?.role ?? '?'}${connectedBefore.has(e.from.toString()) ? ' connected' : ' dialled'}` }
+        }
+        if (e.name === 'DIAL_PEER') {
+          firstDialMs ??= now() - start
+          events.push(`${at} dial ${who(e.peer)}`)
+        } else if (e.name === 'QUERY_ERROR') events.push(`${at} error ${who(e.from)} ${String(e.error?.name)}`)
         else if (e.name === 'PEER_RESPONSE') events.push(`${at} response ${who(e.from)} ${e.providers.length}/${e.closer.length}`)
       }
     } catch (err: any) {
@@ -158,7 +177,19 @@ export class ScaleProbe {
   }
 
   presenceTimes (msgId: string): number[] {
+    return (this.presence.get(msgId) ?? []).map(a => a.t)
+  }
+
+  /** Every arrival of a presence message at this host's nodes. */
+  presenceArrivals (msgId: string): PresenceArrival[] {
     return this.presence.get(msgId) ?? []
+  }
+
+  /** This process's event-loop delay since the last call, ms (p99 and max), then reset. */
+  loopLag (): { p99Ms: number, maxMs: number } {
+    const r = { p99Ms: Math.round(this.lag.percentile(99) / 1e5) / 10, maxMs: Math.round(this.lag.max / 1e5) / 10 }
+    this.lag.reset()
+    return r
   }
 
   /** For each entry id: how many of this host's nodes hold it, and the latest arrival among them. */

@@ -15,6 +15,8 @@ export type ScaleWorkerCommand =
   | { id: number, type: 'lookup', node: number, region: string, timeoutMs: number }
   | { id: number, type: 'publish', node: number, msgId: string }
   | { id: number, type: 'presence', msgId: string }
+  | { id: number, type: 'presence-arrivals', msgId: string }
+  | { id: number, type: 'loop-lag' }
   | { id: number, type: 'entries', ids: string[] }
   | { id: number, type: 'job', jobId: string }
   | { id: number, type: 'shape' }
@@ -52,6 +54,10 @@ async function handle (cmd: ScaleWorkerCommand): Promise<unknown> {
       return { t: await probe.publish(cmd.node, cmd.msgId) }
     case 'presence':
       return { times: probe.presenceTimes(cmd.msgId) }
+    case 'presence-arrivals':
+      return { arrivals: probe.presenceArrivals(cmd.msgId) }
+    case 'loop-lag':
+      return probe.loopLag()
     case 'entries':
       return probe.entryArrivals(cmd.ids)
     case 'job':

@@ -17,7 +17,7 @@
  *    (receipts countersigned) until every node of the fleet holds them.
  * Prints one JSON object (also written to `--out`), with `figures` keyed
  * `n<size>`, and the scenario in words on stderr.
- * Run: npm run bench:scale -- [--sizes 50,100,200] [--processes 4] [--regions 2] [--bid-window 300] [--jobs 3] [--out FILE]
+ * Run: npm run bench:scale -- [--sizes 50,100,200] [--processes 4] [--regions 2] [--bid-window 300] [--bids-wanted N] [--jobs 3] [--out FILE]
  * [--cpu-profile DIR] [--heap-snapshot DIR] (V8 profiles of the idle window, stations and the first worker's vehicles, and of the market rounds in the stations' process)
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -29,7 +29,7 @@ import { generateMlp } from '@fleetmesh/runtime'
 import { createFleetKeys, createTestGrant, createTestIdentity, loopbackListen, serializeFleetKeys, serializeIdentity } from '@fleetmesh/test-utils'
 import { IpcWorker, percentile } from './ipc-worker.js'
 import { cpuProfile, ScaleProbe, startCpuProfile, startScaleNode, usage, warmUp } from './scale-node.js'
-import type { ScaleFleet, ScaleNodeSpec } from './scale-node.js'
+import type { PresenceArrival, ScaleFleet, ScaleNodeSpec } from './scale-node.js'
 import type { ScaleWorkerCommand } from './scale-worker.js'
 import type { MeshNode, NodeRole } from '@fleetmesh/peer'
 import type { WireTensor } from '@fleetmesh/protocol'
@@ -40,6 +40,8 @@ const { values } = parseArgs({
     processes: { type: 'string', default: '4' },
     regions: { type: 'string', default: '2' },
     'bid-window': { type: 'string', default: '300' },
+    // bids asked of a region per offer (the market's JobSpec.bidsWanted; 0: every worker bids, as before bid sampling); unset: the market's default
+    'bids-wanted': { type: 'string' },
     jobs: { type: 'string', default: '3' },
     lookups: { type: 'string', default: '60' },
     messages: { type: 'string', default: '15' },
@@ -199,17 +201,30 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
     const lookupMs: number[] = []
     let lookupsOk = 0
     const failedLookups: Array<Record<string, unknown>> = []
+    // successful lookups: ms to the seeker's first query dial, and who answered with the provider
+    const firstDialMs: number[] = []
+    const answeredBy: Record<string, number> = {}
     const lookups = Number(values.lookups)
     for (let i = 0; i < lookups; i++) {
       const seeker = placed[(i * 7919 + 13) % placed.length] as Placed
-      const r = await call<{ ok: boolean, ms: number, trace?: Record<string, unknown> }>(seeker, { type: 'lookup', node: seeker.index, region: regions[i % regions.length], timeoutMs: Number(values['lookup-timeout']) })
-      if (r.ok) { lookupsOk++; lookupMs.push(r.ms) } else failedLookups.push({ lookup: `${seeker.role}/${seeker.region} -> ${regions[i % regions.length] as string}`, ...r.trace })
+      const r = await call<{ ok: boolean, ms: number, firstDialMs?: number, answeredBy?: string, trace?: Record<string, unknown> }>(seeker, { type: 'lookup', node: seeker.index, region: regions[i % regions.length], timeoutMs: Number(values['lookup-timeout']) })
+      if (r.ok) {
+        lookupsOk++
+        lookupMs.push(r.ms)
+        if (r.firstDialMs != null) firstDialMs.push(r.firstDialMs)
+        if (r.answeredBy != null) answeredBy[r.answeredBy] = (answeredBy[r.answeredBy] ?? 0) + 1
+      } else failedLookups.push({ lookup: `${seeker.role}/${seeker.region} -> ${regions[i % regions.length] as string}`, ...r.trace })
     }
     log(`n=${size}: lookups ${lookupsOk}/${lookups} p50 ${percentile(lookupMs, 50)} ms`)
 
     // gossip to all on the presence topic
     const toAll: number[] = []
     const reach: number[] = []
+    // the slowest receivers of each message that reached every node: their delay, role, deliverer and path; and each host's event-loop delay over the probes
+    const slowest: string[] = []
+    const paths = { publisher: 0, mesh: 0, outsideMesh: 0 }
+    probe.loopLag()
+    await Promise.all(workers.map(async w => w.call({ type: 'loop-lag' })))
     for (let m = 0; m < Number(values.messages); m++) {
       const publisher = placed[(m * 104729 + 7) % placed.length] as Placed
       const msgId = `scale-${size}-${m}-${Math.random()}`
@@ -221,8 +236,15 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
         if (times.length >= size - 1) break
       }
       reach.push(times.length / (size - 1))
-      if (times.length >= size - 1) toAll.push(Math.max(...times) - t)
+      if (times.length >= size - 1) {
+        toAll.push(Math.max(...times) - t)
+        const arrivals = [...probe.presenceArrivals(msgId).map(a => ({ ...a, host: 'stations' })), ...(await Promise.all(workers.map(async (w, i) => (await w.call<{ arrivals: PresenceArrival[] }>({ type: 'presence-arrivals', msgId })).arrivals.map(a => ({ ...a, host: `worker${i}` }))))).flat()]
+        for (const a of arrivals) paths[a.fromPublisher ? 'publisher' : a.inMesh ? 'mesh' : 'outsideMesh']++
+        arrivals.sort((a, b) => b.t - a.t)
+        slowest.push(`${Math.round(Math.max(...times) - t)} ms (publisher ${publisher.role}@${publisher.host}): ` + arrivals.slice(0, 3).map(a => `${Math.round(a.t - t)} ${a.role}@${a.host} from ${a.fromPublisher ? 'publisher' : a.from} ${a.fromPublisher ? '' : a.inMesh ? 'mesh' : 'outside-mesh'}`).join(', '))
+      }
     }
+    const loopLag = { stations: probe.loopLag(), vehicles: await Promise.all(workers.map(async w => w.call<{ p99Ms: number, maxMs: number }>({ type: 'loop-lag' }))) }
     log(`n=${size}: gossip to all p99 ${percentile(toAll, 99)} ms, reached all ${toAll.length}/${Number(values.messages)}`)
 
     // market: a tiny MLP job per region, the regions at once, several rounds
@@ -235,9 +257,25 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
     const timelines: Array<Record<string, unknown>> = []
     // with --cpu-profile, the market rounds are profiled too (this process: the stations, the requesters among them)
     const stopMarketProfile = values['cpu-profile'] != null ? await startCpuProfile() : undefined
+    // the requesters' side of each award: sent (lease `awarded`) and its accept read (lease `active`), ms since the epoch, by job id
+    const awardTrace = new Map<string, { sent: number[], active: number[], winners: string[] }>()
+    for (const requester of requesters) {
+      requester.libp2p.services.market.addEventListener('lease', (evt) => {
+        const e = evt.detail
+        if (e.side !== 'requester' || (e.state !== 'awarded' && e.state !== 'active')) return
+        let t = awardTrace.get(e.jobId)
+        if (t == null) awardTrace.set(e.jobId, t = { sent: [], active: [], winners: [] })
+        if (e.state === 'awarded') {
+          t.sent.push(e.at)
+          // the winner's role, and whether the requester was connected to it when it awarded (else the award dials it)
+          const peer = requester.peers().find(p => p.peerId.toString() === e.worker)
+          t.winners.push(`${peer?.role ?? 'unconnected'}${peer?.rttMs != null ? ` rtt ${Math.round(peer.rttMs)}` : ''}`)
+        } else t.active.push(e.at)
+      })
+    }
     for (let j = 0; j < Number(values.jobs); j++) {
       const settled = await Promise.all(requesters.map(async (requester) => {
-        const handle = requester.submit({ model: MLP, inputs: [pattern([4, 16])], shards: SHARDS, maxPrice: 10, bidWindowMs, deadline: Date.now() + 120_000 })
+        const handle = requester.submit({ model: MLP, inputs: [pattern([4, 16])], shards: SHARDS, maxPrice: 10, bidWindowMs, bidsWanted: values['bids-wanted'] != null ? Number(values['bids-wanted']) : undefined, deadline: Date.now() + 120_000 })
         let offeredAt = 0
         let jobId = ''
         const awarded = new Set<number>()
@@ -269,7 +307,10 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
             offerReached: spread(seen.flatMap(s => s.offers)),
             bidSent: spread(seen.flatMap(s => s.bids)),
             bidHeard: spread(bidAt),
-            leaseAccepted: spread(seen.flatMap(s => s.accepted))
+            leaseAccepted: spread(seen.flatMap(s => s.accepted)),
+            awardSent: spread(awardTrace.get(jobId)?.sent ?? []),
+            acceptRead: spread(awardTrace.get(jobId)?.active ?? []),
+            winners: (awardTrace.get(jobId)?.winners ?? []).join(',')
           })
           return { ids: settlement.accepted.map(r => r.id), settledAt }
         } catch (err: any) {
@@ -326,8 +367,8 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
         vehicleIdleCpuPerNodePct: round(perNode(cpuPct, vehicleHosts), 3)
       },
       shape: { station: byRole('station'), vehicle: byRole('vehicle') },
-      dht: { lookups, ok: lookupsOk, p50Ms: percentile(lookupMs, 50), p99Ms: percentile(lookupMs, 99), failed: failedLookups },
-      gossip: { messages: Number(values.messages), toAllP50Ms: percentile(toAll, 50), toAllP99Ms: percentile(toAll, 99), meanReach: round(mean(reach), 3) },
+      dht: { lookups, ok: lookupsOk, p50Ms: percentile(lookupMs, 50), p99Ms: percentile(lookupMs, 99), firstDialP50Ms: percentile(firstDialMs, 50), answeredBy, failed: failedLookups },
+      gossip: { messages: Number(values.messages), toAllP50Ms: percentile(toAll, 50), toAllP99Ms: percentile(toAll, 99), meanReach: round(mean(reach), 3), paths, loopLag, slowest },
       market: {
         jobs: Number(values.jobs) * regions.length,
         failures: jobFailures,

@@ -106,6 +106,8 @@ export interface SubmitInit extends BatchLayout {
   bidWindowMs?: number
   /** acceptable bids that end the bid window early (the market's `JobSpec.minBids`) @default the shard count */
   minBids?: number
+  /** bids asked of the region per offer (bid sampling: the market's `JobSpec.bidsWanted`; 0: every worker bids) @default the market's */
+  bidsWanted?: number
   /** a job with a shard still unplaced this long after the bid window fails with the market's no-bid reason, ms @default the market's */
   placementTimeoutMs?: number
   /**

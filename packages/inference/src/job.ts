@@ -371,6 +371,7 @@ export async function runJob (svc: InferenceService, jobId: string, init: Submit
       region: init.region,
       bidWindowMs: init.bidWindowMs,
       minBids: init.minBids,
+      bidsWanted: init.bidsWanted,
       placementTimeoutMs: init.placementTimeoutMs,
       jurisdiction: init.jurisdiction,
       modelBytes: mode === 'data' ? entry.size : Math.max(...(stages as Stage[]).map(s => s.bytes.byteLength)),

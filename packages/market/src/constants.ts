@@ -214,3 +214,26 @@ export const MAX_KNOWN_OFFERS_PER_REQUESTER = 64
 
 /** Bidders a requester keeps per job (later bidders are not entered): a region's workers fit. */
 export const MAX_BIDS_PER_JOB = 1024
+
+/**
+ * Bids a requester asks for per shard replica it places (`bidsWantedFor`):
+ * enough that the best of a sample is close to the best of the region
+ * (4 draws per slot), few enough that a region's stations relay tens of
+ * bids per offer, not hundreds (bench/scale, 200 nodes: 99 bids a job
+ * before, each validated and relayed by all ten stations of the region).
+ */
+export const BIDS_WANTED_PER_SLOT = 4
+
+/**
+ * Fewest bids a requester asks for in a sampled offer: with 8 wanted, a
+ * region of 90 would-be bidders brings fewer than 2 (the early award's
+ * `minBids` of a 2-shard job) in 0.2 % of offers (binomial, share 8/90);
+ * such a round ends with its window and the re-offer asks for twice as many.
+ */
+export const MIN_BIDS_WANTED = 8
+
+/** Most bids a requester asks for in one offer round (a re-offer doubles them each round). */
+export const MAX_BIDS_WANTED = MAX_BIDS_PER_JOB
+
+/** Regions a requester keeps an estimate of its workers for (bid sampling); the oldest is forgotten first. */
+export const MAX_REGION_ESTIMATES = 256

@@ -53,6 +53,7 @@ import type { ComponentLogger, Libp2pEvents, Metrics, PeerId, PrivateKey, Public
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
 export * from './auction.js'
+export * from './bid-draw.js'
 export * from './availability.js'
 export * from './policy.js'
 export * from './errors.js'
@@ -353,6 +354,15 @@ export interface JobSpec {
    * @default the shard count (`shardUnits.length`)
    */
   minBids?: number
+  /**
+   * bids asked of the job's region in its first offer (bid sampling,
+   * `bidDrawn`): each worker that would bid does so only if its draw falls
+   * below `bidsWanted / regionWorkers`, the requester's estimate of the
+   * region's would-be bidders; each re-offer round asks for twice as many;
+   * 0: every worker bids
+   * @default max(MIN_BIDS_WANTED, BIDS_WANTED_PER_SLOT × shards × redundancy) (`bidsWantedFor`)
+   */
+  bidsWanted?: number
   /** spread shards over as many bidders as possible (see `PlanInput.spread`) @default false */
   spread?: boolean
   /**
@@ -457,7 +467,7 @@ export interface BidEvent {
   /** the bidder's throughput estimate, ms per compute unit (received bids) */
   msPerUnit?: number
   reason?: string
-  /** skipped: the refusal code (a NoBidCode, sent to the requester as NoBid; or REGION / NO_OPEN_SHARDS, not sent) */
+  /** skipped: the refusal code (a NoBidCode, sent to the requester as NoBid; or REGION / NO_OPEN_SHARDS / NOT_DRAWN (the offer's bid sample left this worker out), not sent) */
   code?: string
   at: number
 }

@@ -48,6 +48,10 @@ export interface Job {
   bidWindowMs: number
   /** acceptable bids that end the bid window early (JobSpec.minBids) */
   minBids: number
+  /** bids asked of the region per offer round before re-offers double it (JobSpec.bidsWanted; undefined: `bidsWantedFor`'s default, 0: every worker bids) */
+  bidsWanted?: number
+  /** the bid sample the first offer stated, and the bidders heard for it (the requester learns the region's workers from them) */
+  sample?: { bidsWanted: number, regionWorkers: number, bidders: Set<string> }
   placementTimeoutMs: number
   spread: boolean
   modelBytes?: number
@@ -132,6 +136,7 @@ export function createJob (spec: JobSpec, defaults: JobDefaults): Job {
   if (!(bidWindowMs >= 0 && bidWindowMs <= 60_000)) bad(`bidWindowMs ${bidWindowMs} is not 0..60000`)
   const minBids = spec.minBids ?? spec.shardUnits.length
   if (!(Number.isInteger(minBids) && minBids >= 1)) bad(`minBids ${minBids} is not a whole number of bids >= 1`)
+  if (spec.bidsWanted != null && !(Number.isInteger(spec.bidsWanted) && spec.bidsWanted >= 0)) bad(`bidsWanted ${spec.bidsWanted} is not a whole number of bids >= 0`)
   const placementTimeoutMs = spec.placementTimeoutMs ?? PLACEMENT_TIMEOUT_MS
   if (!(Number.isFinite(placementTimeoutMs) && placementTimeoutMs >= 0)) bad(`placementTimeoutMs ${placementTimeoutMs} is not a non-negative number of ms`)
   positiveBytes('modelBytes', spec.modelBytes)
@@ -181,6 +186,7 @@ export function createJob (spec: JobSpec, defaults: JobDefaults): Job {
     reject: () => {}
   }
   if (spec.modelBytes != null) job.modelBytes = spec.modelBytes
+  if (spec.bidsWanted != null) job.bidsWanted = spec.bidsWanted
   if (spec.maxFrameBytes != null) job.maxFrameBytes = spec.maxFrameBytes
   return job
 }
@@ -214,4 +220,21 @@ export interface JobSummary { jobId: string, state: JobState, round: number, reg
 /** A job's {@link JobSummary}. Pure. */
 export function jobSummary (j: Job): JobSummary {
   return { jobId: j.id, state: j.state, round: j.round, region: j.region, slots: j.slots.length, done: j.slots.filter(s => s.done != null).length }
+}
+
+/**
+ * What each bidder of `job` holds of it: its live leases (by bidder), and
+ * for each shard index the bidders that hold or completed a replica of it
+ * (`PlanInput.held`, `PlanInput.shardHolders`). Pure.
+ */
+export function holdings (job: Job): { held: Record<string, number>, shardHolders: Record<number, string[]> } {
+  const held: Record<string, number> = {}
+  const shardHolders: Record<number, string[]> = {}
+  for (const s of job.slots) {
+    const who = s.lease?.workerStr ?? s.done?.worker
+    if (who == null) continue
+    ;(shardHolders[s.shardIndex] ??= []).push(who)
+    if (s.lease != null) held[who] = (held[who] ?? 0) + 1
+  }
+  return { held, shardHolders }
 }

@@ -4,10 +4,11 @@ import { planAwards, shouldAwardEarly } from './auction.js'
 import { UNKNOWN_RTT_MS } from './constants.js'
 import { sleep } from './context.js'
 import { InvalidJobError, JobCancelledError, JobFailedError, MarketNotStartedError, NoBidsError } from './errors.js'
-import { createJob, isOpen, jobSummary, unplacedShards, waitingForCapacity } from './job.js'
+import { createJob, holdings, isOpen, jobSummary, unplacedShards, waitingForCapacity } from './job.js'
 import { LoopStall } from './lease-bounds.js'
 import { explainNoBids } from './no-bids.js'
 import { commitJobFunds, releaseJobFunds } from './job-funds.js'
+import { RegionWorkerEstimates } from './region-workers.js'
 import { acceptBid, acceptNoBid, noBidsInput, regionPeers, shouldFailFast } from './requester-answers.js'
 import type { MarketContext } from './context.js'
 import type { JobResult, JobSpec, JobState, LeaseEvent, LeaseState, ShardResult } from './index.js'
@@ -38,6 +39,7 @@ export class MarketRequester {
   private readonly jobsById = new Map<string, Job>()
   private readonly leasesById = new Map<string, RequesterLease>()
   private readonly heartbeatsInFlight = new Set<string>()
+  private readonly regionWorkers = new RegionWorkerEstimates()
   private heartbeatTimer?: ReturnType<typeof setInterval>
   private readonly stall: LoopStall
 
@@ -163,7 +165,8 @@ export class MarketRequester {
         maxFrameBytes: job.maxFrameBytes != null ? BigInt(job.maxFrameBytes) : undefined,
         inputs: job.inputs,
         jurisdiction: job.jurisdiction,
-        session: job.session ? true : undefined
+        session: job.session ? true : undefined,
+        ...this.regionWorkers.sampleFor(job, openShards.length === 0 ? job.slots.length : job.slots.filter(s => isOpen(s) && openShards.includes(s.shardIndex)).length, regionPeers(this.ctx, job).length)
       }
     })
   }
@@ -198,6 +201,7 @@ export class MarketRequester {
   onBid (v: ValidatedMarketMessage): void {
     const job = v.message.bid == null ? undefined : this.jobsById.get(v.message.bid.jobId)
     if (job == null || !ACTIVE_JOB.has(job.state)) return
+    if (v.message.bid?.round === 0) job.sample?.bidders.add(v.signer.toString())
     acceptBid(this.ctx, job, v, () => { this.checkEarlyAward(job) })
     this.checkFailFast(job)
     this.checkEarlyAward(job)
@@ -212,14 +216,7 @@ export class MarketRequester {
     if ((job.state !== 'bidding' && job.state !== 'reoffered') || job.wake == null || job.wake.signal.aborted) return
     const open = job.slots.filter(isOpen)
     if (open.length === 0) return
-    const held: Record<string, number> = {}
-    const shardHolders: Record<number, string[]> = {}
-    for (const s of job.slots) {
-      const who = s.lease?.workerStr ?? s.done?.worker
-      if (who == null) continue
-      ;(shardHolders[s.shardIndex] ??= []).push(who)
-      if (s.lease != null) held[who] = (held[who] ?? 0) + 1
-    }
+    const { held, shardHolders } = holdings(job)
     const decision = shouldAwardEarly({
       terms: job.terms,
       bids: [...job.bids.values()].map(b => ({ ...b, rttMs: Number.isNaN(b.rttMs) ? undefined : b.rttMs })),
@@ -272,14 +269,7 @@ export class MarketRequester {
           job.placementTimer = undefined
           break
         }
-        const held: Record<string, number> = {}
-        const shardHolders: Record<number, string[]> = {}
-        for (const s of job.slots) {
-          const who = s.lease?.workerStr ?? s.done?.worker
-          if (who == null) continue
-          ;(shardHolders[s.shardIndex] ??= []).push(who)
-          if (s.lease != null) held[who] = (held[who] ?? 0) + 1
-        }
+        const { held, shardHolders } = holdings(job)
         const now = Date.now()
         const plan = planAwards({
           terms: job.terms,
@@ -580,6 +570,7 @@ export class MarketRequester {
     if (state !== 'completed') releaseJobFunds(this.ctx, job)
     this.setJobState(job, state, reason)
     this.jobsById.delete(job.id)
+    this.regionWorkers.learn(job)
     this.ctx.leave(bidsTopic(job.region))
     if (state === 'completed') {
       job.resolve({

@@ -1,5 +1,6 @@
 import { BidderRole, bidsTopic, JobMode, MAX_MARKET_STRING_LENGTH, offersTopic } from '@fleetmesh/protocol'
 import { isWorkAllowed } from './availability.js'
+import { bidDrawn } from './bid-draw.js'
 import {
   ABANDONED_LEASE_BACKOFF_MS, DEFAULT_MS_PER_UNIT, DEFAULT_REPUTATION, DEFAULT_UNCACHED_SETUP_MS, FIRST_HEARTBEAT_TIMEOUT_MS, MAX_BUDGET_PEERS, MAX_CONCURRENT_LEASES, MAX_KNOWN_OFFERS,
   MAX_KNOWN_OFFERS_PER_REQUESTER, MAX_LEASE_LIFE_MS, MAX_LEASE_TIMEOUT_MS, MAX_RESULT_BYTES, RELEASE_FLUSH_MS, REQUESTER_LEASE_SHARE
@@ -288,6 +289,7 @@ export class MarketWorker {
       else await this.refuse(known, decision.code, decision.reason, decision.askPricePerUnit)
       return
     }
+    if (!bidDrawn(offer, this.ctx.components.peerId.toString())) return this.skipped(known, 'NOT_DRAWN', `not drawn: the offer asks ${offer.bidsWanted} bids of ~${offer.regionWorkers} workers`)
     this.myBids.set(offer.jobId, { round: offer.round, pricePerUnit: decision.pricePerUnit })
     await this.ctx.publish(bidsTopic(own.region), {
       bid: {

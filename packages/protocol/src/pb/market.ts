@@ -58,6 +58,8 @@ export interface JobOffer {
   inputs: OfferInput[]
   jurisdiction?: string
   session?: boolean
+  bidsWanted?: number
+  regionWorkers?: number
 }
 
 export namespace JobOffer {
@@ -164,6 +166,16 @@ export namespace JobOffer {
         if (obj.session != null) {
           w.uint32(144)
           w.bool(obj.session)
+        }
+
+        if (obj.bidsWanted != null) {
+          w.uint32(152)
+          w.uint32(obj.bidsWanted)
+        }
+
+        if (obj.regionWorkers != null) {
+          w.uint32(160)
+          w.uint32(obj.regionWorkers)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -277,6 +289,14 @@ export namespace JobOffer {
             }
             case 18: {
               obj.session = reader.bool()
+              break
+            }
+            case 19: {
+              obj.bidsWanted = reader.uint32()
+              break
+            }
+            case 20: {
+              obj.regionWorkers = reader.uint32()
               break
             }
             default: {
@@ -453,6 +473,20 @@ export namespace JobOffer {
               }
               break
             }
+            case 19: {
+              yield {
+                field: `${prefix}.bidsWanted`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 20: {
+              yield {
+                field: `${prefix}.regionWorkers`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -570,6 +604,16 @@ export namespace JobOffer {
     value: boolean
   }
 
+  export interface JobOfferBidsWantedFieldEvent {
+    field: '$.bidsWanted'
+    value: number
+  }
+
+  export interface JobOfferRegionWorkersFieldEvent {
+    field: '$.regionWorkers'
+    value: number
+  }
+
   export function encode (obj: Partial<JobOffer>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, JobOffer.codec())
   }
@@ -578,7 +622,7 @@ export namespace JobOffer {
     return decodeMessage(buf, JobOffer.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobOffer>): Generator<JobOfferJobIdFieldEvent | JobOfferRequesterFieldEvent | JobOfferModelCidFieldEvent | JobOfferModeFieldEvent | JobOfferShardUnitsFieldEvent | JobOfferMaxPricePerUnitFieldEvent | JobOfferDeadlineFieldEvent | JobOfferRedundancyFieldEvent | JobOfferMinReputationFieldEvent | JobOfferRegionFieldEvent | JobOfferRoundFieldEvent | JobOfferOpenShardsFieldEvent | JobOfferBidWindowMsFieldEvent | JobOfferModelBytesFieldEvent | JobOfferMaxFrameBytesFieldEvent | JobOfferInputsNameFieldEvent | JobOfferInputsDtypeFieldEvent | JobOfferInputsDimsFieldEvent | JobOfferJurisdictionFieldEvent | JobOfferSessionFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<JobOffer>): Generator<JobOfferJobIdFieldEvent | JobOfferRequesterFieldEvent | JobOfferModelCidFieldEvent | JobOfferModeFieldEvent | JobOfferShardUnitsFieldEvent | JobOfferMaxPricePerUnitFieldEvent | JobOfferDeadlineFieldEvent | JobOfferRedundancyFieldEvent | JobOfferMinReputationFieldEvent | JobOfferRegionFieldEvent | JobOfferRoundFieldEvent | JobOfferOpenShardsFieldEvent | JobOfferBidWindowMsFieldEvent | JobOfferModelBytesFieldEvent | JobOfferMaxFrameBytesFieldEvent | JobOfferInputsNameFieldEvent | JobOfferInputsDtypeFieldEvent | JobOfferInputsDimsFieldEvent | JobOfferJurisdictionFieldEvent | JobOfferSessionFieldEvent | JobOfferBidsWantedFieldEvent | JobOfferRegionWorkersFieldEvent> {
     return streamMessage(buf, JobOffer.codec(), opts)
   }
 }
@@ -2863,6 +2907,16 @@ export namespace MarketMessage {
     value: boolean
   }
 
+  export interface MarketMessageOfferBidsWantedFieldEvent {
+    field: '$.offer.bidsWanted'
+    value: number
+  }
+
+  export interface MarketMessageOfferRegionWorkersFieldEvent {
+    field: '$.offer.regionWorkers'
+    value: number
+  }
+
   export interface MarketMessageBidJobIdFieldEvent {
     field: '$.bid.jobId'
     value: string
@@ -3087,7 +3141,7 @@ export namespace MarketMessage {
     return decodeMessage(buf, MarketMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MarketMessage>): Generator<MarketMessageIssuedAtFieldEvent | MarketMessageExpiresAtFieldEvent | MarketMessageNonceFieldEvent | MarketMessageCertificateFieldEvent | MarketMessageOfferJobIdFieldEvent | MarketMessageOfferRequesterFieldEvent | MarketMessageOfferModelCidFieldEvent | MarketMessageOfferModeFieldEvent | MarketMessageOfferShardUnitsFieldEvent | MarketMessageOfferMaxPricePerUnitFieldEvent | MarketMessageOfferDeadlineFieldEvent | MarketMessageOfferRedundancyFieldEvent | MarketMessageOfferMinReputationFieldEvent | MarketMessageOfferRegionFieldEvent | MarketMessageOfferRoundFieldEvent | MarketMessageOfferOpenShardsFieldEvent | MarketMessageOfferBidWindowMsFieldEvent | MarketMessageOfferModelBytesFieldEvent | MarketMessageOfferMaxFrameBytesFieldEvent | MarketMessageOfferInputsNameFieldEvent | MarketMessageOfferInputsDtypeFieldEvent | MarketMessageOfferInputsDimsFieldEvent | MarketMessageOfferJurisdictionFieldEvent | MarketMessageOfferSessionFieldEvent | MarketMessageBidJobIdFieldEvent | MarketMessageBidBidderFieldEvent | MarketMessageBidPricePerUnitFieldEvent | MarketMessageBidMsPerUnitFieldEvent | MarketMessageBidSetupMsFieldEvent | MarketMessageBidCapacityFieldEvent | MarketMessageBidModelCachedFieldEvent | MarketMessageBidRoleFieldEvent | MarketMessageBidRoundFieldEvent | MarketMessageAwardJobIdFieldEvent | MarketMessageAwardLeaseIdFieldEvent | MarketMessageAwardShardIndexFieldEvent | MarketMessageAwardReplicaFieldEvent | MarketMessageAwardUnitsFieldEvent | MarketMessageAwardPricePerUnitFieldEvent | MarketMessageAwardLeaseTimeoutMsFieldEvent | MarketMessageAwardDeadlineFieldEvent | MarketMessageAwardModelCidFieldEvent | MarketMessageAwardModeFieldEvent | MarketMessageAwardShardCountFieldEvent | MarketMessageAcceptJobIdFieldEvent | MarketMessageAcceptLeaseIdFieldEvent | MarketMessageDeclineJobIdFieldEvent | MarketMessageDeclineLeaseIdFieldEvent | MarketMessageDeclineReasonFieldEvent | MarketMessageHeartbeatLeaseIdsFieldEvent | MarketMessageReleaseJobIdFieldEvent | MarketMessageReleaseLeaseIdFieldEvent | MarketMessageReleaseReasonFieldEvent | MarketMessageCancelJobIdFieldEvent | MarketMessageCancelLeaseIdFieldEvent | MarketMessageCancelReasonFieldEvent | MarketMessageCompleteJobIdFieldEvent | MarketMessageCompleteLeaseIdFieldEvent | MarketMessageCompleteResultFieldEvent | MarketMessageCompleteComputeMsFieldEvent | MarketMessageAckOkFieldEvent | MarketMessageAckCodeFieldEvent | MarketMessageNoBidJobIdFieldEvent | MarketMessageNoBidRoundFieldEvent | MarketMessageNoBidCodeFieldEvent | MarketMessageNoBidMessageFieldEvent | MarketMessageNoBidAskPricePerUnitFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MarketMessage>): Generator<MarketMessageIssuedAtFieldEvent | MarketMessageExpiresAtFieldEvent | MarketMessageNonceFieldEvent | MarketMessageCertificateFieldEvent | MarketMessageOfferJobIdFieldEvent | MarketMessageOfferRequesterFieldEvent | MarketMessageOfferModelCidFieldEvent | MarketMessageOfferModeFieldEvent | MarketMessageOfferShardUnitsFieldEvent | MarketMessageOfferMaxPricePerUnitFieldEvent | MarketMessageOfferDeadlineFieldEvent | MarketMessageOfferRedundancyFieldEvent | MarketMessageOfferMinReputationFieldEvent | MarketMessageOfferRegionFieldEvent | MarketMessageOfferRoundFieldEvent | MarketMessageOfferOpenShardsFieldEvent | MarketMessageOfferBidWindowMsFieldEvent | MarketMessageOfferModelBytesFieldEvent | MarketMessageOfferMaxFrameBytesFieldEvent | MarketMessageOfferInputsNameFieldEvent | MarketMessageOfferInputsDtypeFieldEvent | MarketMessageOfferInputsDimsFieldEvent | MarketMessageOfferJurisdictionFieldEvent | MarketMessageOfferSessionFieldEvent | MarketMessageOfferBidsWantedFieldEvent | MarketMessageOfferRegionWorkersFieldEvent | MarketMessageBidJobIdFieldEvent | MarketMessageBidBidderFieldEvent | MarketMessageBidPricePerUnitFieldEvent | MarketMessageBidMsPerUnitFieldEvent | MarketMessageBidSetupMsFieldEvent | MarketMessageBidCapacityFieldEvent | MarketMessageBidModelCachedFieldEvent | MarketMessageBidRoleFieldEvent | MarketMessageBidRoundFieldEvent | MarketMessageAwardJobIdFieldEvent | MarketMessageAwardLeaseIdFieldEvent | MarketMessageAwardShardIndexFieldEvent | MarketMessageAwardReplicaFieldEvent | MarketMessageAwardUnitsFieldEvent | MarketMessageAwardPricePerUnitFieldEvent | MarketMessageAwardLeaseTimeoutMsFieldEvent | MarketMessageAwardDeadlineFieldEvent | MarketMessageAwardModelCidFieldEvent | MarketMessageAwardModeFieldEvent | MarketMessageAwardShardCountFieldEvent | MarketMessageAcceptJobIdFieldEvent | MarketMessageAcceptLeaseIdFieldEvent | MarketMessageDeclineJobIdFieldEvent | MarketMessageDeclineLeaseIdFieldEvent | MarketMessageDeclineReasonFieldEvent | MarketMessageHeartbeatLeaseIdsFieldEvent | MarketMessageReleaseJobIdFieldEvent | MarketMessageReleaseLeaseIdFieldEvent | MarketMessageReleaseReasonFieldEvent | MarketMessageCancelJobIdFieldEvent | MarketMessageCancelLeaseIdFieldEvent | MarketMessageCancelReasonFieldEvent | MarketMessageCompleteJobIdFieldEvent | MarketMessageCompleteLeaseIdFieldEvent | MarketMessageCompleteResultFieldEvent | MarketMessageCompleteComputeMsFieldEvent | MarketMessageAckOkFieldEvent | MarketMessageAckCodeFieldEvent | MarketMessageNoBidJobIdFieldEvent | MarketMessageNoBidRoundFieldEvent | MarketMessageNoBidCodeFieldEvent | MarketMessageNoBidMessageFieldEvent | MarketMessageNoBidAskPricePerUnitFieldEvent> {
     return streamMessage(buf, MarketMessage.codec(), opts)
   }
 }
