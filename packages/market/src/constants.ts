@@ -237,3 +237,15 @@ export const MAX_BIDS_WANTED = MAX_BIDS_PER_JOB
 
 /** Regions a requester keeps an estimate of its workers for (bid sampling); the oldest is forgotten first. */
 export const MAX_REGION_ESTIMATES = 256
+
+/**
+ * How long a requester keeps waiting for bids once every region peer it is
+ * connected to has bid or refused (`shouldAwardEarly`'s all-answered) while
+ * the bids in hand are fewer than the job wants, ms. A region can hold
+ * workers this node is not connected to (a gateway bootstrapped to its
+ * nearest station): their bids come through a station a relay hop or two
+ * after the last answer this node saw (25 ms in the testnet, where a
+ * 2-stage pipeline otherwise went whole to the one station the gateway
+ * knew). Enough bids, or the window's end, end the wait sooner.
+ */
+export const ALL_ANSWERED_SETTLE_MS = 200

@@ -1,8 +1,11 @@
 import { BidderRole } from '@fleetmesh/protocol'
-import { MAX_BIDS_PER_JOB, MAX_REFUSALS_PER_JOB } from './constants.js'
+import { shouldAwardEarly } from './auction.js'
+import { MAX_BIDS_PER_JOB, MAX_REFUSALS_PER_JOB, UNKNOWN_RTT_MS } from './constants.js'
+import { holdings } from './job.js'
 import { checkNoBid } from './messages.js'
 import { everyWorkerRefused } from './no-bids.js'
 import type { MarketContext } from './context.js'
+import type { EarlyAwardDecision, OpenSlot } from './auction.js'
 import type { Job } from './job.js'
 import type { MarketBody, ValidatedMarketMessage } from './messages.js'
 import type { NoBidsInput, Refusal } from './no-bids.js'
@@ -169,4 +172,24 @@ export function noBidsInput (ctx: MarketContext, job: Job): NoBidsInput {
 export function shouldFailFast (ctx: MarketContext, job: Job): boolean {
   const input = noBidsInput(ctx, job)
   return (input.bids ?? 0) === 0 && everyWorkerRefused(input)
+}
+
+/** `shouldAwardEarly` over what the requester holds of `job` now: its bids (an RTT still measured counts as pending), leases, refusals and region peers; `open` its open slots. */
+export function earlyAward (ctx: MarketContext, job: Job, open: OpenSlot[]): EarlyAwardDecision {
+  const { held, shardHolders } = holdings(job)
+  return shouldAwardEarly({
+    terms: job.terms,
+    bids: [...job.bids.values()].map(b => ({ ...b, rttMs: Number.isNaN(b.rttMs) ? undefined : b.rttMs })),
+    open,
+    held,
+    shardHolders,
+    excluded: [...job.excluded],
+    now: Date.now(),
+    score: { weights: ctx.init.weights, unknownRttMs: ctx.init.unknownRttMs ?? UNKNOWN_RTT_MS },
+    spread: job.spread,
+    minBids: job.minBids,
+    pendingRtt: [...job.rtts].filter(([, ms]) => Number.isNaN(ms)).map(([bidder]) => bidder),
+    regionPeers: regionPeers(ctx, job),
+    refused: [...job.refusals.keys()]
+  })
 }

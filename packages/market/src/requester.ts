@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { bidsTopic, offersTopic } from '@fleetmesh/protocol'
-import { planAwards, shouldAwardEarly } from './auction.js'
-import { UNKNOWN_RTT_MS } from './constants.js'
+import { planAwards } from './auction.js'
+import { ALL_ANSWERED_SETTLE_MS, UNKNOWN_RTT_MS } from './constants.js'
 import { sleep } from './context.js'
 import { InvalidJobError, JobCancelledError, JobFailedError, MarketNotStartedError, NoBidsError } from './errors.js'
 import { createJob, holdings, isOpen, jobSummary, unplacedShards, waitingForCapacity } from './job.js'
@@ -9,7 +9,7 @@ import { LoopStall } from './lease-bounds.js'
 import { explainNoBids } from './no-bids.js'
 import { commitJobFunds, releaseJobFunds } from './job-funds.js'
 import { RegionWorkerEstimates } from './region-workers.js'
-import { acceptBid, acceptNoBid, noBidsInput, regionPeers, shouldFailFast } from './requester-answers.js'
+import { acceptBid, acceptNoBid, earlyAward, noBidsInput, regionPeers, shouldFailFast } from './requester-answers.js'
 import type { MarketContext } from './context.js'
 import type { JobResult, JobSpec, JobState, LeaseEvent, LeaseState, ShardResult } from './index.js'
 import type { Job, JobSummary, RequesterLease, Slot } from './job.js'
@@ -39,6 +39,8 @@ export class MarketRequester {
   private readonly jobsById = new Map<string, Job>()
   private readonly leasesById = new Map<string, RequesterLease>()
   private readonly heartbeatsInFlight = new Set<string>()
+  /** bid waits whose every known region peer answered: they end ALL_ANSWERED_SETTLE_MS later (checkEarlyAward) */
+  private readonly settling = new WeakSet<AbortController>()
   private readonly regionWorkers = new RegionWorkerEstimates()
   private heartbeatTimer?: ReturnType<typeof setInterval>
   private readonly stall: LoopStall
@@ -210,30 +212,28 @@ export class MarketRequester {
   /**
    * While the job waits for bids (its first bid window, or a re-offer
    * round): ends the wait as soon as `shouldAwardEarly` says the bids at
-   * hand are enough (or every region worker answered).
+   * hand are enough, or ALL_ANSWERED_SETTLE_MS after every region peer
+   * this node knows answered (a worker it does not know may still bid).
    */
   private checkEarlyAward (job: Job): void {
     if ((job.state !== 'bidding' && job.state !== 'reoffered') || job.wake == null || job.wake.signal.aborted) return
     const open = job.slots.filter(isOpen)
     if (open.length === 0) return
-    const { held, shardHolders } = holdings(job)
-    const decision = shouldAwardEarly({
-      terms: job.terms,
-      bids: [...job.bids.values()].map(b => ({ ...b, rttMs: Number.isNaN(b.rttMs) ? undefined : b.rttMs })),
-      open,
-      held,
-      shardHolders,
-      excluded: [...job.excluded],
-      now: Date.now(),
-      score: { weights: this.ctx.init.weights, unknownRttMs: this.ctx.init.unknownRttMs ?? UNKNOWN_RTT_MS },
-      spread: job.spread,
-      minBids: job.minBids,
-      pendingRtt: [...job.rtts].filter(([, ms]) => Number.isNaN(ms)).map(([bidder]) => bidder),
-      regionPeers: regionPeers(this.ctx, job),
-      refused: [...job.refusals.keys()]
-    })
+    const decision = earlyAward(this.ctx, job, open)
     // a re-offer round ends early only on new bids: refusals from busy workers would re-offer in a loop
     if (!decision.award || (job.state === 'reoffered' && decision.reason !== 'enough-bids')) return
+    if (decision.reason === 'all-answered') {
+      // every region peer this node knows answered; workers it does not know may still bid through a station
+      const wake = job.wake
+      if (this.settling.has(wake)) return
+      this.settling.add(wake)
+      const timer = setTimeout(() => {
+        this.ctx.log('job %s: bids are in early (all-answered, settled %d ms)', job.id, ALL_ANSWERED_SETTLE_MS)
+        wake.abort()
+      }, ALL_ANSWERED_SETTLE_MS)
+      wake.signal.addEventListener('abort', () => { clearTimeout(timer) }, { once: true })
+      return
+    }
     this.ctx.log('job %s: bids are in early (%s, %d acceptable)', job.id, decision.reason, decision.acceptable)
     job.wake.abort()
   }
