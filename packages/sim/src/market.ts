@@ -1,4 +1,4 @@
-import { checkBidFields, checkOfferFields, decideBid, MAX_BIDS_PER_JOB, PLACEMENT_TIMEOUT_MS, planAwards, REOFFER_WINDOW_MS, shouldAwardEarly, UNKNOWN_RTT_MS } from '@fleetmesh/market'
+import { bidDrawn, bidsWantedFor, checkBidFields, checkOfferFields, decideBid, estimateRegionWorkers, MAX_BIDS_PER_JOB, PLACEMENT_TIMEOUT_MS, planAwards, REOFFER_WINDOW_MS, shouldAwardEarly, UNKNOWN_RTT_MS } from '@fleetmesh/market'
 import { Bid, BidderRole, JobMode, JobOffer } from '@fleetmesh/protocol'
 import { DIAL_ROUND_TRIPS, STREAM_ROUND_TRIPS } from './constants.js'
 import { disseminate, reachOf, Spread } from './gossip.js'
@@ -63,6 +63,12 @@ export interface MarketWorld {
   offers: TopicMesh[]
   /** bids topic mesh of each region */
   bids: TopicMesh[]
+  /**
+   * each requester's estimate of a region's would-be bidders (node -> region ->
+   * workers), learned from its sampled offers' bids as the market's
+   * RegionWorkerEstimates learns it
+   */
+  estimates?: Map<number, Map<number, number>>
 }
 
 /** One award of a round, by node number. */
@@ -238,6 +244,15 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
   const region = nodes.region[requester]
   const regionName = nodes.regions[region]
   const terms = termsOf(s, regionName, t0)
+  // bid sampling as the requester states it: bids wanted for the round's slots, against its estimate of the region (first: its connected region peers)
+  const connectedPeers = nodes.byRegion[region].filter(n => n !== requester && nodes.online[n] === 1).length
+  const known = w.offers[region].connections
+  const admitted = known != null ? nodes.byRegion[region].filter(n => n !== requester && nodes.online[n] === 1 && known.connected(requester, n)).length : Math.min(connectedPeers, s.connectedPeers)
+  const estimates = (w.estimates ??= new Map()).get(requester) ?? new Map<number, number>()
+  w.estimates.set(requester, estimates)
+  const bidsWanted = bidsWantedFor(terms.shardUnits.length * s.job.redundancy, 0)
+  const regionWorkers = estimates.get(region) ?? (admitted > 0 ? admitted : undefined)
+  const sample = { jobId, round: 0, bidsWanted, regionWorkers }
   const offer: JobOffer = {
     jobId,
     requester: new Uint8Array(38),
@@ -252,7 +267,9 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
     round: 0,
     openShards: [],
     bidWindowMs: s.job.bidWindowMs,
-    inputs: []
+    inputs: [],
+    bidsWanted,
+    regionWorkers
   }
   checkOfferFields(offer, EPOCH_MS + t0)
   const offerBytes = JobOffer.encode(offer).byteLength
@@ -291,6 +308,8 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
     reachedNodes.push(node)
     const decision = decideBid({ jobId, region: regionName, openShardUnits: terms.shardUnits, maxPricePerUnit: terms.maxPricePerUnit, deadline: terms.deadline, minReputation: terms.minReputation }, situationOf(w, node), EPOCH_MS + arrived)
     if (decision.bid) {
+      // a worker not drawn for this round stays silent
+      if (!bidDrawn(sample, nodes.names[node])) continue
       const bid: Bid = { jobId, bidder: new Uint8Array(38), pricePerUnit: decision.pricePerUnit, msPerUnit: decision.msPerUnit, setupMs: Math.round(decision.setupMs), capacity: decision.capacity, modelCached: decision.modelCached, role: nodes.role[node] === STATION ? BidderRole.STATION : BidderRole.VEHICLE, round: 0 }
       checkBidFields(bid)
       bidders.push({ node, decidedAt: arrived, bid })
@@ -301,6 +320,9 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
       answers.push({ at, rttAt: at, node })
     }
   }
+  // the requester learns the region's size from the bidders its sample brought (averaged with what it knew)
+  const fresh = estimateRegionWorkers(sample, bidders.length)
+  if (fresh != null && regionWorkers != null) estimates.set(region, estimates.has(region) ? Math.ceil(((estimates.get(region) as number) + fresh) / 2) : fresh)
   const ri = bidsMesh.local[requester]
   // the auction as the requester runs it, in virtual-time order ({@link Tasks}): bids and refusals as they are validated, each RTT as it comes back
   const open = terms.shardUnits.flatMap((_, i) => Array.from({ length: s.job.redundancy }, (_, r) => ({ shardIndex: i, replica: r })))

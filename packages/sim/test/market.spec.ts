@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { decideBid, planAwards } from '@fleetmesh/market'
+import { bidDrawn, bidsWantedFor, decideBid, planAwards } from '@fleetmesh/market'
 import { TopicMesh } from '../src/gossip.js'
 import { HostCpu } from '../src/cpu.js'
 import { EPOCH_MS, exchange, exchangeTask, runOffer, situationOf, termsOf } from '../src/market.js'
@@ -41,6 +41,20 @@ describe('market: a job round through the market\'s own functions', () => {
     for (const b of o.bids) assert.ok(b.pricePerUnit <= 1.2, `${b.bidder} asks ${b.pricePerUnit}`)
   })
 
+  it('samples the bidders as the market does: a worker bids only if drawn for the bids the offer wants out of the region\'s would-be bidders, and the requester learns the region from them', () => {
+    const w = marketWorld({ job: { shardUnits: [100], maxPricePerUnit: 2, deadlineMs: 30_000, bidWindowMs: 500 } })
+    const requester = w.nodes.byRegion[0][0]
+    w.estimates = new Map([[requester, new Map([[0, 19]])]])
+    const o = runOffer(w, requester, 'job-s', 1000)
+    const sample = { jobId: 'job-s', round: 0, bidsWanted: bidsWantedFor(1, 0), regionWorkers: 19 }
+    const terms = termsOf(w.scenario, 'u33d', 1000)
+    const wouldBid = o.reachedNodes.filter(node => decideBid({ jobId: 'job-s', region: 'u33d', openShardUnits: terms.shardUnits, maxPricePerUnit: terms.maxPricePerUnit, deadline: terms.deadline, minReputation: 0 }, situationOf(w, node), EPOCH_MS + 1000).bid)
+    const drawn = wouldBid.filter(node => bidDrawn(sample, w.nodes.names[node])).map(node => w.nodes.names[node])
+    assert.deepEqual(o.bids.map(b => b.bidder).sort(), drawn.sort(), 'the bidders are the would-be bidders drawn')
+    assert.ok(o.bids.length < wouldBid.length, `fewer bids (${o.bids.length}) than would-be bidders (${wouldBid.length})`)
+    assert.equal(w.estimates.get(requester)?.get(0), Math.ceil((19 + Math.ceil(o.bids.length / (8 / 19))) / 2), 'the estimate is averaged with what the bids say')
+  })
+
   it('leaves out busy workers and vehicles whose owner policy forbids work', () => {
     const w = marketWorld()
     const region = w.nodes.byRegion[0]
@@ -50,6 +64,8 @@ describe('market: a job round through the market\'s own functions', () => {
     }
     const free = region.find(node => w.nodes.role[node] === VEHICLE) as number
     w.nodes.available[free] = 1
+    // the requester has learnt that its region holds one would-be bidder: every worker is drawn to bid (bid sampling asks for all)
+    w.estimates = new Map([[region[0], new Map([[0, 1]])]])
     const o = runOffer(w, region[0], 'job-b', 0)
     assert.deepEqual(o.bids.map(b => b.bidder), [w.nodes.names[free]], 'only the one available vehicle bids')
     assert.deepEqual(o.awards.map(a => a.worker), [free, free], 'it takes both shards (capacity: free leases, at most the open shards)')
