@@ -1,3 +1,5 @@
+import { JobMode } from '@fleetmesh/protocol'
+import type { OfferRequirements } from './index.js'
 import type { JobOffer } from '@fleetmesh/protocol'
 import type { PeerId } from '@libp2p/interface'
 
@@ -76,4 +78,14 @@ export class KnownOffers {
   countFrom (requester: string): number {
     return this.byRequester.get(requester)?.size ?? 0
   }
+}
+
+/** The requirements of an offer, as `canServe` sees them. */
+export function requirementsOf (offer: JobOffer, requester: string): OfferRequirements {
+  const req: OfferRequirements = { jobId: offer.jobId, requester, modelCid: offer.modelCid, mode: offer.mode === JobMode.PIPELINE ? 'pipeline' : 'data' }
+  if (offer.modelBytes != null) req.modelBytes = Number(offer.modelBytes)
+  if (offer.maxFrameBytes != null) req.maxFrameBytes = Number(offer.maxFrameBytes)
+  if (offer.session === true) req.session = true
+  if (offer.inputs.length > 0) req.inputs = offer.inputs.map(i => ({ name: i.name, dtype: i.dtype, dims: [...i.dims] }))
+  return req
 }

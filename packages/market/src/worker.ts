@@ -6,12 +6,12 @@ import {
   MAX_KNOWN_OFFERS_PER_REQUESTER, MAX_LEASE_LIFE_MS, MAX_LEASE_TIMEOUT_MS, MAX_RESULT_BYTES, RELEASE_FLUSH_MS, REQUESTER_LEASE_SHARE
 } from './constants.js'
 import { sleep } from './context.js'
-import { KnownOffers } from './known-offers.js'
+import { KnownOffers, requirementsOf } from './known-offers.js'
 import { boundLease, leaseExpiry, LoopStall } from './lease-bounds.js'
 import { decideBid, maxJobCost } from './policy.js'
 import type { AvailabilityDecision } from './availability.js'
 import type { MarketContext } from './context.js'
-import type { BidRefusal, HeldLease, LeaseEvent, LeaseHandler, LeaseHandlerOptions, LeaseState, OfferRequirements, WorkerInit, WorkerLease } from './index.js'
+import type { BidRefusal, HeldLease, LeaseEvent, LeaseHandler, LeaseHandlerOptions, LeaseState, WorkerInit, WorkerLease } from './index.js'
 import type { MarketBody, ValidatedMarketMessage } from './messages.js'
 import type { NoBidCode } from './no-bids.js'
 import type { JobOffer } from '@fleetmesh/protocol'
@@ -42,16 +42,6 @@ export const NO_VEHICLE_STATE_SOURCE = 'no vehicle state source'
 export const NO_LEASE_HANDLER = 'no lease handler registered'
 
 const REFUSAL_CODES: ReadonlySet<string> = new Set(['MODEL_TOO_LARGE', 'INPUT_TOO_LARGE', 'MODEL_INVALID', 'UNSUPPORTED', 'BUSY'])
-
-/** The requirements of an offer, as `canServe` sees them. */
-function requirementsOf (offer: JobOffer, requester: string): OfferRequirements {
-  const req: OfferRequirements = { jobId: offer.jobId, requester, modelCid: offer.modelCid, mode: offer.mode === JobMode.PIPELINE ? 'pipeline' : 'data' }
-  if (offer.modelBytes != null) req.modelBytes = Number(offer.modelBytes)
-  if (offer.maxFrameBytes != null) req.maxFrameBytes = Number(offer.maxFrameBytes)
-  if (offer.session === true) req.session = true
-  if (offer.inputs.length > 0) req.inputs = offer.inputs.map(i => ({ name: i.name, dtype: i.dtype, dims: [...i.dims] }))
-  return req
-}
 
 /**
  * The worker side of the market: offers seen, bid decisions, awards
