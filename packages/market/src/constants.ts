@@ -249,3 +249,14 @@ export const MAX_REGION_ESTIMATES = 256
  * knew). Enough bids, or the window's end, end the wait sooner.
  */
 export const ALL_ANSWERED_SETTLE_MS = 200
+
+/**
+ * How long a requester waits before it places again a slot whose award the
+ * worker refused with ERR_RATE_LIMITED (this node over AWARD_BUDGET there),
+ * ms. The worker stays in the job (its bid stands): an honest requester
+ * running short jobs back to back (bench/adversary's, 15 a second) outran
+ * the budget, and its job failed NoBidsError after PLACEMENT_TIMEOUT_MS
+ * with every worker left out. At AWARD_BUDGET's 10 a second, five awards'
+ * worth of budget comes back in this time.
+ */
+export const RATE_LIMITED_AWARD_RETRY_MS = 500

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { bidsTopic, offersTopic } from '@fleetmesh/protocol'
 import { planAwards } from './auction.js'
-import { ALL_ANSWERED_SETTLE_MS, UNKNOWN_RTT_MS } from './constants.js'
+import { ALL_ANSWERED_SETTLE_MS, RATE_LIMITED_AWARD_RETRY_MS, UNKNOWN_RTT_MS } from './constants.js'
 import { sleep } from './context.js'
 import { InvalidJobError, JobCancelledError, JobFailedError, MarketNotStartedError, NoBidsError } from './errors.js'
 import { createJob, holdings, isOpen, jobSummary, unplacedShards, waitingForCapacity } from './job.js'
@@ -422,7 +422,11 @@ export class MarketRequester {
           this.loseLease(lease, 'declined', `declined: ${reply.message.decline?.reason ?? 'no reason'}`)
         }
       } catch (err: any) {
-        if (lease.state === 'awarded') this.loseLease(lease, 'declined', `award not answered: ${err?.message ?? err}`)
+        if (lease.state !== 'awarded') return
+        // over the worker's award budget for this node: a "slow down", not a refusal of the job; its bid stands, and the slot is placed again once the budget refills
+        const limited = err?.code === 'ERR_RATE_LIMITED'
+        this.loseLease(lease, 'declined', `award not answered: ${err?.message ?? err}`, limited ? { exclude: false, place: false } : {})
+        if (limited) setTimeout(() => { if (ACTIVE_JOB.has(job.state)) void this.place(job) }, RATE_LIMITED_AWARD_RETRY_MS)
       }
     })()
   }
@@ -434,10 +438,11 @@ export class MarketRequester {
 
   /**
    * A lease ended without completing: free the slot, keep the worker off
-   * this job, and (unless `place` is false) place the slot again. With
-   * `notifyWorker` the worker is sent a Cancel with `reason`.
+   * this job (unless `exclude` is false), and (unless `place` is false)
+   * place the slot again. With `notifyWorker` the worker is sent a Cancel
+   * with `reason`.
    */
-  private loseLease (lease: RequesterLease, state: 'lost' | 'declined' | 'released', reason: string, options: { notifyWorker?: boolean, place?: boolean } = {}): void {
+  private loseLease (lease: RequesterLease, state: 'lost' | 'declined' | 'released', reason: string, options: { notifyWorker?: boolean, place?: boolean, exclude?: boolean } = {}): void {
     if (TERMINAL.has(lease.state)) return
     const wasActive = lease.state === 'active'
     lease.state = state
@@ -446,7 +451,7 @@ export class MarketRequester {
     lease.slot.lastReason = reason
     const job = lease.job
     if (wasActive || state !== 'declined') lease.slot.lost = `${reason} (lease to ${lease.workerStr})`
-    job.excluded.add(lease.workerStr)
+    if (options.exclude ?? true) job.excluded.add(lease.workerStr)
     this.emitLease(lease, reason)
     if (options.notifyWorker === true) void this.sendCancel(lease, reason)
     if (job.placementFinished) {
