@@ -5,7 +5,7 @@ import { holdings } from './job.js'
 import { checkNoBid } from './messages.js'
 import { everyWorkerRefused } from './no-bids.js'
 import type { MarketContext } from './context.js'
-import type { EarlyAwardDecision, OpenSlot } from './auction.js'
+import type { EarlyAwardDecision, OpenSlot, PlanInput } from './auction.js'
 import type { Job } from './job.js'
 import type { MarketBody, ValidatedMarketMessage } from './messages.js'
 import type { NoBidsInput, Refusal } from './no-bids.js'
@@ -174,19 +174,26 @@ export function shouldFailFast (ctx: MarketContext, job: Job): boolean {
   return (input.bids ?? 0) === 0 && everyWorkerRefused(input)
 }
 
-/** `shouldAwardEarly` over what the requester holds of `job` now: its bids (an RTT still measured counts as pending), leases, refusals and region peers; `open` its open slots. */
-export function earlyAward (ctx: MarketContext, job: Job, open: OpenSlot[]): EarlyAwardDecision {
+/** What `planAwards` takes for `job` now: its bids (an RTT still measured left out), leases held, shard holders and excluded workers; `open` its open slots. */
+export function planInput (ctx: MarketContext, job: Job, open: OpenSlot[], now: number): PlanInput {
   const { held, shardHolders } = holdings(job)
-  return shouldAwardEarly({
+  return {
     terms: job.terms,
     bids: [...job.bids.values()].map(b => ({ ...b, rttMs: Number.isNaN(b.rttMs) ? undefined : b.rttMs })),
     open,
     held,
     shardHolders,
     excluded: [...job.excluded],
-    now: Date.now(),
+    now,
     score: { weights: ctx.init.weights, unknownRttMs: ctx.init.unknownRttMs ?? UNKNOWN_RTT_MS },
-    spread: job.spread,
+    spread: job.spread
+  }
+}
+
+/** `shouldAwardEarly` over what the requester holds of `job` now ({@link planInput}, its pending RTTs, refusals and region peers); `open` its open slots. */
+export function earlyAward (ctx: MarketContext, job: Job, open: OpenSlot[]): EarlyAwardDecision {
+  return shouldAwardEarly({
+    ...planInput(ctx, job, open, Date.now()),
     minBids: job.minBids,
     pendingRtt: [...job.rtts].filter(([, ms]) => Number.isNaN(ms)).map(([bidder]) => bidder),
     regionPeers: regionPeers(ctx, job),

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto'
 import { bidsTopic, offersTopic } from '@fleetmesh/protocol'
 import { planAwards } from './auction.js'
-import { ALL_ANSWERED_SETTLE_MS, RATE_LIMITED_AWARD_RETRY_MS, UNKNOWN_RTT_MS } from './constants.js'
+import { ALL_ANSWERED_SETTLE_MS, RATE_LIMITED_AWARD_RETRY_MS } from './constants.js'
 import { sleep } from './context.js'
 import { InvalidJobError, JobCancelledError, JobFailedError, MarketNotStartedError, NoBidsError } from './errors.js'
-import { createJob, holdings, isOpen, jobSummary, unplacedShards, waitingForCapacity } from './job.js'
+import { createJob, isOpen, jobSummary, unplacedShards, waitingForCapacity } from './job.js'
 import { LoopStall } from './lease-bounds.js'
 import { explainNoBids } from './no-bids.js'
 import { commitJobFunds, releaseJobFunds } from './job-funds.js'
 import { RegionWorkerEstimates } from './region-workers.js'
-import { acceptBid, acceptNoBid, earlyAward, noBidsInput, regionPeers, shouldFailFast } from './requester-answers.js'
+import { acceptBid, acceptNoBid, earlyAward, noBidsInput, planInput, regionPeers, shouldFailFast } from './requester-answers.js'
 import type { MarketContext } from './context.js'
 import type { JobResult, JobSpec, JobState, LeaseEvent, LeaseState, ShardResult } from './index.js'
 import type { Job, JobSummary, RequesterLease, Slot } from './job.js'
@@ -269,19 +269,8 @@ export class MarketRequester {
           job.placementTimer = undefined
           break
         }
-        const { held, shardHolders } = holdings(job)
         const now = Date.now()
-        const plan = planAwards({
-          terms: job.terms,
-          bids: [...job.bids.values()].map(b => ({ ...b, rttMs: Number.isNaN(b.rttMs) ? undefined : b.rttMs })),
-          open,
-          held,
-          shardHolders,
-          excluded: [...job.excluded],
-          now,
-          score: { weights: this.ctx.init.weights, unknownRttMs: this.ctx.init.unknownRttMs ?? UNKNOWN_RTT_MS },
-          spread: job.spread
-        })
+        const plan = planAwards(planInput(this.ctx, job, open, now))
         if (plan.awards.length > 0 && !this.commitFunds(job)) break
         for (const a of plan.awards) {
           const slot = job.slots.find(s => s.shardIndex === a.shardIndex && s.replica === a.replica)
