@@ -91,7 +91,8 @@ describe('churn: a worker process SIGKILLed halfway through a job', function () 
     const { requester, victim, victimId } = await mesh(3)
     const bytes = await readFile(MODELS.detectionPath)
     const input = pattern([6, 3, 128, 128], 5)
-    const { out, events, killed } = await runAndKill(requester, victim, victimId, { model: bytes, inputs: [input], mode: 'pipeline', stages: 3, microBatch: 1, maxPrice: 10 },
+    // as above: the awards wait for all four bids (or 3 s), or the three in-process bids place the three stages before the victim's comes
+    const { out, events, killed } = await runAndKill(requester, victim, victimId, { model: bytes, inputs: [input], mode: 'pipeline', stages: 3, microBatch: 1, maxPrice: 10, minBids: 4, bidWindowMs: 3000 },
       (e, finished) => e.type === 'shard-finished' && finished >= 2)
     assert.ok(killed, 'the worker process was killed mid-job')
     assert.ok(events.some(e => e.type === 'awarded' && e.worker === victimId), 'the killed worker held a stage')
