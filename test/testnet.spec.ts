@@ -28,8 +28,12 @@ describe('examples/testnet: the main job (daemon processes, vehicle timeline, OC
     const accuracy = Number(/character accuracy on the rendered pages: ([\d.]+) %/.exec(out)?.[1])
     assert.ok(accuracy >= 90, `accuracy ${accuracy} %`)
     assert.match(out, /all 9 nodes hold the same \d+ countersigned receipts and identical balances/)
+    // recognition's three shards were leased to three vehicles or more (the one that drove away, and the one its lease went to);
+    // each micro-batch goes to whichever lease asks first, so a lease that starts after the others may deliver none: at least two earned
+    const leased = new Set(/text recognition: done in \d+ ms; \d+ micro-batches on ([^(\n]+)/.exec(out)?.[1]?.match(/vehicle-\d/g) ?? [])
+    assert.ok(leased.size >= 3, `recognition leased to at least 3 vehicles: ${[...leased].join(', ')}`)
     const earned = [...out.matchAll(/vehicle-\d\s+u33e\s+\S+\s+([\d.]+) credits/g)].map(m => Number(m[1]))
-    assert.ok(earned.filter(c => c > 0).length >= 3, `at least 3 vehicles earned credits: ${earned.join(', ')}`)
+    assert.ok(earned.filter(c => c > 0).length >= 2, `at least 2 vehicles earned credits: ${earned.join(', ')}`)
     assert.match(out, /testnet stopped cleanly/)
     const root = /data in (\S+)\)/.exec(out)?.[1]
     assert.ok(root != null && !existsSync(root), 'data directory removed')
