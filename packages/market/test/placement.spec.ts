@@ -72,13 +72,22 @@ describe('placement fails fast, with the real reason', function () {
     const tooBig = (offer: OfferRequirements): BidRefusal | undefined => (offer.modelBytes ?? 0) > 100e6 ? { code: 'MODEL_TOO_LARGE', message: `model ${offer.modelBytes ?? 0} bytes over the 100 MB store budget` } : undefined
     const { requester, workers } = await mesh([{ canServe: tooBig }, { canServe: tooBig }])
     const skipped: BidEvent[] = []
-    for (const w of workers) w.market.addEventListener('bid', (e) => { if (e.detail.side === 'skipped') skipped.push(e.detail) })
+    const sent: BidEvent[] = []
+    for (const w of workers) {
+      w.market.addEventListener('bid', (e) => {
+        if (e.detail.side === 'skipped') skipped.push(e.detail)
+        if (e.detail.side === 'sent') sent.push(e.detail)
+      })
+    }
     const { err, ms } = await failure('limits', requester.market.submit({ modelCid: 'bafy', shardUnits: [10], maxPricePerUnit: 2, modelBytes: 120_000_000, placementTimeoutMs: 60_000 }))
     assert.equal(err?.name, 'NoBidsError', String(err))
     assert.equal(err.reason, 'limits')
     assert.match(err.message, /model 120 MB over every bidder's store budget \(2 workers\)/)
     assert.deepEqual(err.refusals.map((r: any) => r.code), ['MODEL_TOO_LARGE', 'MODEL_TOO_LARGE'])
-    assert.deepEqual(skipped.map(s => s.code), ['MODEL_TOO_LARGE', 'MODEL_TOO_LARGE'], 'neither worker bid')
+    assert.deepEqual(sent, [], 'neither worker bid')
+    // each worker skipped the offer; a re-offer sent before their NoBids came in is skipped too
+    assert.ok(skipped.length >= 2 && skipped.every(s => s.code === 'MODEL_TOO_LARGE'), skipped.map(s => s.code).join(', '))
+    assert.deepEqual([...new Set(skipped.map(s => s.bidder))].sort(), peerIds(workers), 'both workers skipped it')
     assert.ok(ms < 30_000, `failed after ${ms} ms: at the bid window, not at the 60 s placement timeout`)
 
     // the same workers serve a model that fits
