@@ -44,7 +44,7 @@ async function validatorThroughput (): Promise<number> {
   const n = 2000
   const sealed: Uint8Array[] = []
   for (let i = 0; i < n; i++) {
-    sealed.push(await sealMarketMessage({ bid: { jobId: `j${i}`, bidder: peerId.toMultihash().bytes, pricePerUnit: 1, msPerUnit: 1, setupMs: 0, capacity: 1, modelCached: true, role: BidderRole.STATION, round: 0 } }, { privateKey: key, certificate }))
+    sealed.push(await sealMarketMessage({ bid: { jobId: `j${i}`, bidder: peerId.toMultihash().bytes, pricePerUnit: 1, msPerUnit: 1, setupMs: 0, capacity: 1, modelCached: true, role: BidderRole.STATION, round: 0, addrs: [] } }, { privateKey: key, certificate }))
   }
   const replay = new ReplayWindow()
   const certificates = new CertificateCache()

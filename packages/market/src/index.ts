@@ -49,8 +49,8 @@ import type { ScoreWeights } from './auction.js'
 import type { BidRefusalCode } from './no-bids.js'
 import type { PowerBudget, PricePolicy, ThroughputEstimate } from './policy.js'
 import type { MarketBudgets } from './budgets.js'
-import type { ComponentLogger, Libp2pEvents, Metrics, PeerId, PrivateKey, PublicKey, TypedEventEmitter, TypedEventTarget } from '@libp2p/interface'
-import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { ComponentLogger, Libp2pEvents, Metrics, PeerId, PeerStore, PrivateKey, PublicKey, TypedEventEmitter, TypedEventTarget } from '@libp2p/interface'
+import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
 export * from './auction.js'
 export * from './bid-draw.js'
@@ -315,6 +315,10 @@ export interface MarketComponents {
   pubsub: MarketPubSub
   admission: MarketAdmission
   ping?: MarketPing
+  /** a worker's bids carry its announced multiaddrs from here (`Bid.addrs`) */
+  addressManager?: Pick<AddressManager, 'getAddresses'>
+  /** a requester stores an unconnected winner's bid addresses here before it awards it */
+  peerStore?: Pick<PeerStore, 'merge'>
   /** scores bidders when `MarketInit.reputation` is not given; a node without a ledger uses DEFAULT_REPUTATION */
   ledger?: MarketLedger
   /** the market registers its counters here when present (see metrics.ts) */

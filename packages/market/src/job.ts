@@ -8,6 +8,7 @@ import type { UnplacedShard } from './errors.js'
 import type { JobInput, JobResult, JobSpec, JobState, LeaseState, ShardResult } from './index.js'
 import type { Refusal } from './no-bids.js'
 import type { PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 /**
  * A job as its requester runs it (requester.ts), and {@link createJob},
@@ -65,6 +66,8 @@ export interface Job {
   slots: Slot[]
   bids: Map<string, AuctionBid>
   bidders: Map<string, PeerId>
+  /** each bidder's own multiaddrs, from its bid (`Bid.addrs`): dialled to award a bidder whose bid came through a relaying station */
+  bidAddrs: Map<string, Multiaddr[]>
   rtts: Map<string, number>
   /** workers that lost, declined or released a lease of this job */
   excluded: Set<string>
@@ -167,6 +170,7 @@ export function createJob (spec: JobSpec, defaults: JobDefaults): Job {
     slots,
     bids: new Map(),
     bidders: new Map(),
+    bidAddrs: new Map(),
     rtts: new Map(),
     excluded: new Set(),
     refusals: new Map(),

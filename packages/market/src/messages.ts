@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import {
-  assertJurisdiction, BidderRole, DTYPE_BYTES, InvalidMarketMessageError, JobMode, MARKET_DOMAIN, MARKET_PAYLOAD_TYPE, MarketMessage, MAX_CLOCK_SKEW_MS, MAX_HEARTBEAT_LEASES,
+  assertJurisdiction, BidderRole, DTYPE_BYTES, InvalidMarketMessageError, JobMode, MARKET_DOMAIN, MARKET_PAYLOAD_TYPE, MarketMessage, MAX_BID_ADDRS, MAX_CLOCK_SKEW_MS, MAX_HEARTBEAT_LEASES,
   MAX_JOB_DEADLINE_MS, MAX_MARKET_MESSAGE_TTL_MS, MAX_MARKET_STRING_LENGTH, MAX_NO_BID_BYTES, MAX_OFFER_INPUT_RANK, MAX_OFFER_INPUTS, MAX_SHARDS, MessageExpiredError,
   MessageTooLargeError, openEnvelope, RegionMismatchError, ReplayedMessageError, sealEnvelope, SignerMismatchError, verifyCertificate
 } from '@fleetmesh/protocol'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
+import { parseBidAddrs } from './bid-addrs.js'
 import { MAX_REPLAY_ENTRIES, MESSAGE_TTL_MS } from './constants.js'
 import { UnknownJobError } from './errors.js'
 import type { Ack, Accept, Award, Bid, Cancel, Complete, Decline, Heartbeat, JobOffer, NoBid, Release, VerifiedCertificate } from '@fleetmesh/protocol'
@@ -256,6 +257,7 @@ export function checkBidFields (bid: Bid): void {
   checkNumber('bid msPerUnit', bid.msPerUnit, 0, 3_600_000)
   checkNumber('bid capacity', bid.capacity, 1, MAX_SHARDS)
   if (bid.role !== BidderRole.VEHICLE && bid.role !== BidderRole.STATION) throw new InvalidMarketMessageError(`bid role ${bid.role} is not VEHICLE or STATION`)
+  parseBidAddrs(bid.addrs ?? [])
 }
 
 /**
@@ -328,7 +330,8 @@ export async function validateMarketMessage (ctx: MarketValidationContext, bytes
     message = MarketMessage.decode(own, {
       limits: {
         offer: { shardUnits: MAX_SHARDS, openShards: MAX_SHARDS, inputs: MAX_OFFER_INPUTS, inputs$: { dims: MAX_OFFER_INPUT_RANK } },
-        heartbeat: { leaseIds: MAX_HEARTBEAT_LEASES }
+        heartbeat: { leaseIds: MAX_HEARTBEAT_LEASES },
+        bid: { addrs: MAX_BID_ADDRS }
       }
     } as any)
   } catch (err: any) {

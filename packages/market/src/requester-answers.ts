@@ -1,5 +1,6 @@
 import { BidderRole } from '@fleetmesh/protocol'
 import { shouldAwardEarly } from './auction.js'
+import { parseBidAddrs } from './bid-addrs.js'
 import { MAX_BIDS_PER_JOB, MAX_REFUSALS_PER_JOB, UNKNOWN_RTT_MS } from './constants.js'
 import { holdings } from './job.js'
 import { checkNoBid } from './messages.js'
@@ -85,6 +86,7 @@ export function acceptBid (ctx: MarketContext, job: Job, v: ValidatedMarketMessa
     expiresAt: Number(v.message.expiresAt)
   })
   job.bidders.set(bidder, v.signer)
+  job.bidAddrs.set(bidder, parseBidAddrs(bid.addrs ?? []))
   // only a bidder this node is connected to is pinged: dialling every vehicle whose bid came
   // through a station cost one connection per bidder and held the early award until each ping
   // settled (bench/scale, 200 nodes: 99 bids spread over 12.8 s); the others are scored with

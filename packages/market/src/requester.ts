@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { bidsTopic, offersTopic } from '@fleetmesh/protocol'
 import { planAwards } from './auction.js'
+import { learnBidderAddrs } from './bid-addrs.js'
 import { ALL_ANSWERED_SETTLE_MS, RATE_LIMITED_AWARD_RETRY_MS } from './constants.js'
 import { sleep } from './context.js'
 import { InvalidJobError, JobCancelledError, JobFailedError, MarketNotStartedError, NoBidsError } from './errors.js'
@@ -386,6 +387,7 @@ export class MarketRequester {
     this.emitLease(lease)
     void (async () => {
       try {
+        await learnBidderAddrs(this.ctx.components, worker, job.bidAddrs.get(lease.workerStr) ?? [])
         const reply = await this.ctx.exchange(worker, {
           award: {
             jobId: job.id,
@@ -441,6 +443,7 @@ export class MarketRequester {
     const job = lease.job
     if (wasActive || state !== 'declined') lease.slot.lost = `${reason} (lease to ${lease.workerStr})`
     if (options.exclude ?? true) job.excluded.add(lease.workerStr)
+    this.ctx.log('job %s: lease %s to %s %s - %s', job.id, lease.leaseId, lease.workerStr, state, reason)
     this.emitLease(lease, reason)
     if (options.notifyWorker === true) void this.sendCancel(lease, reason)
     if (job.placementFinished) {

@@ -1,5 +1,6 @@
 import { BidderRole, bidsTopic, JobMode, MAX_MARKET_STRING_LENGTH, offersTopic } from '@fleetmesh/protocol'
 import { isWorkAllowed } from './availability.js'
+import { ownBidAddrs } from './bid-addrs.js'
 import { bidDrawn } from './bid-draw.js'
 import {
   ABANDONED_LEASE_BACKOFF_MS, DEFAULT_MS_PER_UNIT, DEFAULT_REPUTATION, DEFAULT_UNCACHED_SETUP_MS, FIRST_HEARTBEAT_TIMEOUT_MS, MAX_BUDGET_PEERS, MAX_CONCURRENT_LEASES, MAX_KNOWN_OFFERS,
@@ -291,7 +292,8 @@ export class MarketWorker {
         capacity: decision.capacity,
         modelCached: decision.modelCached,
         role: own.role === 'vehicle' ? BidderRole.VEHICLE : BidderRole.STATION,
-        round: offer.round
+        round: offer.round,
+        addrs: ownBidAddrs(this.ctx.components.addressManager)
       }
     })
     this.ctx.metrics.bid('sent')

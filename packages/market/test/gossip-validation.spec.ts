@@ -71,7 +71,7 @@ describe('gossip validation on real nodes', function () {
       ['altered offer', offersTopic('u33d'), altered],
       ['expired offer', offersTopic('u33d'), await sealMarketMessage({ offer: offer({ jobId: 'expired' }) }, { ...asMallory, now: Date.now() - 120_000 })],
       ['oversize offer', offersTopic('u33d'), await sealMarketMessage({ offer: offer({ jobId: 'oversize', modelCid: 'x'.repeat(MAX_OFFER_BYTES) }) }, asMallory)],
-      ['bid naming another bidder', bidsTopic('u33d'), await sealMarketMessage({ bid: { jobId: 'target', bidder: worker.node.peerId.toMultihash().bytes, pricePerUnit: 0, msPerUnit: 0, setupMs: 0, capacity: 1, modelCached: true, role: BidderRole.STATION, round: 0 } }, asMallory)]
+      ['bid naming another bidder', bidsTopic('u33d'), await sealMarketMessage({ bid: { jobId: 'target', bidder: worker.node.peerId.toMultihash().bytes, pricePerUnit: 0, msPerUnit: 0, setupMs: 0, capacity: 1, modelCached: true, role: BidderRole.STATION, round: 0, addrs: [] } }, asMallory)]
     ]
     // a second job is in its bid window while the attacks arrive: the forged bid targets its auction
     const target = requester.market.submit({ jobId: 'target', modelCid: 'bafy', shardUnits: [10], maxPricePerUnit: 2, deadline: Date.now() + 20_000, bidWindowMs: 4000 })

@@ -34,7 +34,7 @@ describe('market message validators (pure, no network)', function () {
     ...over
   })
   const bid = (id: TestIdentity, over: Partial<Bid> = {}): Bid => ({
-    jobId: 'job-1', bidder: id.peerId.toMultihash().bytes, pricePerUnit: 1, msPerUnit: 5, setupMs: 0, capacity: 2, modelCached: true, role: BidderRole.STATION, round: 0, ...over
+    jobId: 'job-1', bidder: id.peerId.toMultihash().bytes, pricePerUnit: 1, msPerUnit: 5, setupMs: 0, capacity: 2, modelCached: true, role: BidderRole.STATION, round: 0, addrs: [], ...over
   })
 
   before(async () => {

@@ -60,6 +60,14 @@ export const MAX_OFFER_BYTES = 16 * 1024
 /** Largest gossiped bid (signed envelope), bytes; an honest one is ~500. */
 export const MAX_BID_BYTES = 2048
 
+/**
+ * Most multiaddrs a bid carries (`Bid.addrs`), and the longest one, bytes:
+ * a node announces one or two TCP addresses (8 bytes each in binary) and a
+ * circuit address per relay reservation (~50 bytes).
+ */
+export const MAX_BID_ADDRS = 8
+export const MAX_BID_ADDR_BYTES = 128
+
 /** Largest market message on the direct stream (`Award` … `Complete`), bytes; a `Complete` carries the handler's result. */
 export const MAX_MARKET_DIRECT_BYTES = 1024 * 1024
 

@@ -310,7 +310,7 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
     if (decision.bid) {
       // a worker not drawn for this round stays silent
       if (!bidDrawn(sample, nodes.names[node])) continue
-      const bid: Bid = { jobId, bidder: new Uint8Array(38), pricePerUnit: decision.pricePerUnit, msPerUnit: decision.msPerUnit, setupMs: Math.round(decision.setupMs), capacity: decision.capacity, modelCached: decision.modelCached, role: nodes.role[node] === STATION ? BidderRole.STATION : BidderRole.VEHICLE, round: 0 }
+      const bid: Bid = { jobId, bidder: new Uint8Array(38), pricePerUnit: decision.pricePerUnit, msPerUnit: decision.msPerUnit, setupMs: Math.round(decision.setupMs), capacity: decision.capacity, modelCached: decision.modelCached, role: nodes.role[node] === STATION ? BidderRole.STATION : BidderRole.VEHICLE, round: 0, addrs: [] }
       checkBidFields(bid)
       bidders.push({ node, decidedAt: arrived, bid })
     } else if (decision.code !== 'REGION' && decision.code !== 'NO_OPEN_SHARDS') {

@@ -45,7 +45,7 @@ export interface FleetNodeSpec {
 /** Options of {@link startLocalFleet}. */
 export interface LocalFleetInit {
   nodes: FleetNodeSpec[]
-  /** directory for every node's data (kept if starting fails); a fresh temporary directory if omitted (removed by `stop` and on failure) */
+  /** directory for every node's data and logs, kept by `stop` and on failure (for a post-mortem); a fresh temporary directory if omitted, removed by `stop` and on failure */
   root?: string
   /** how long a daemon may take to start and find its peers, ms @default FLEET_READY_TIMEOUT_MS (60000) */
   readyTimeoutMs?: number
@@ -77,7 +77,7 @@ export interface LocalFleet {
   /**
    * SIGTERM to every daemon (they drain and exit), SIGKILL after
    * FLEET_STOP_TIMEOUT_MS (15 s); then the data directory is removed
-   * unless `keep`.
+   * unless `keep` (default: kept when the caller chose `root`).
    *
    * @returns each daemon's exit code (null if it had to be killed)
    */
@@ -115,7 +115,7 @@ export async function startLocalFleet (init: LocalFleetInit): Promise<LocalFleet
   const readyTimeoutMs = init.readyTimeoutMs ?? FLEET_READY_TIMEOUT_MS
   const daemons: FleetDaemon[] = []
 
-  const stop = async (options: { keep?: boolean } = {}): Promise<Array<{ name: string, code: number | null }>> => {
+  const stop = async (options: { keep?: boolean } = { keep: init.root != null }): Promise<Array<{ name: string, code: number | null }>> => {
     const codes = await Promise.all(daemons.map(async d => {
       if (d.child.exitCode == null && d.child.signalCode == null) d.child.kill('SIGTERM')
       const timer = setTimeout(() => { d.child.kill('SIGKILL') }, FLEET_STOP_TIMEOUT_MS)
@@ -189,7 +189,7 @@ export async function startLocalFleet (init: LocalFleetInit): Promise<LocalFleet
     await delay(GOSSIP_SETTLE_MS)
   } catch (err) {
     // a caller-chosen root keeps its logs for a post-mortem
-    await stop({ keep: init.root != null })
+    await stop()
     throw err
   }
 

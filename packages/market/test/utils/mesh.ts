@@ -36,6 +36,8 @@ export interface AddOptions {
   /** no market service at all (an attacker node publishing raw gossip) */
   noMarket?: boolean
   bootstrap?: string[]
+  /** listen multiaddrs (default: one loopback address); [] for a node that only dials out (a gateway behind a firewall) */
+  listen?: string[]
   /** more libp2p services (a stand-in ledger, say) */
   services?: Record<string, (components: any) => unknown>
 }
@@ -90,7 +92,7 @@ export async function createMarketFleet (): Promise<MarketFleet> {
         ? {}
         : { market: market({ certificate, trustedAuthorities: [mesh.authority.publicKey], worker: options.worker, ...options.market }) }
       Object.assign(services, options.services)
-      const node = await mesh.add(role, region, { privateKey, certificate, bootstrap: options.bootstrap, services })
+      const node = await mesh.add(role, region, { privateKey, certificate, bootstrap: options.bootstrap, services, ...(options.listen != null ? { listen: options.listen } : {}) })
       return { node, market: node.libp2p.services.market as MarketService, privateKey, certificate }
     },
     async fork (spec) {
