@@ -14,9 +14,9 @@ describe('examples/testnet: the main job (daemon processes, vehicle timeline, OC
     assert.equal(code, 0, `exit code 0; output:\n${out}`)
     assert.match(out, /all 9 daemons up and admitted/)
     assert.match(out, /dashboard: http:\/\/127\.0\.0\.1:\d+\/#token=/)
-    // detection ran as a 2-stage pipeline on the stations (both, unless station-2's bid, relayed through station-1 to the gateway
-    // that knows only station-1, came after the settle of the early award: seen on a loaded machine); recognition data-parallel on vehicles
-    assert.match(out, /text detection: done in \d+ ms; \d+ micro-batches on station-\d(, station-\d)?\n/)
+    // detection ran as a 2-stage pipeline on both stations (the gateway knows only station-1: station-2's bid comes through it,
+    // with station-2's addresses, so its award needs no lookup); recognition data-parallel on vehicles
+    assert.match(out, /text detection: done in \d+ ms; \d+ micro-batches on station-\d, station-\d\n/)
     assert.match(out, /text recognition: done in \d+ ms; \d+ micro-batches on (vehicle-\d(, )?)+ \(a lease was lost and re-awarded\)/)
     assert.match(out, /\] vehicle-\d \(u33e\) driving, SoC 70 %/, 'a leased vehicle drove away mid-job')
     // each job's mesh compute time beside the same model run locally with one thread per core
@@ -29,11 +29,10 @@ describe('examples/testnet: the main job (daemon processes, vehicle timeline, OC
     const accuracy = Number(/character accuracy on the rendered pages: ([\d.]+) %/.exec(out)?.[1])
     assert.ok(accuracy >= 90, `accuracy ${accuracy} %`)
     assert.match(out, /all 9 nodes hold the same \d+ countersigned receipts and identical balances/)
-    // recognition's three shards were leased to two vehicles or more (a vehicle may hold two of one requester's leases: the early
-    // award can come before the bids of vehicles the gateway does not know); each micro-batch goes to whichever lease asks first,
-    // so a lease that starts after the others may deliver none: at least two vehicles earned
+    // recognition's three shards were spread over three vehicles or more (the re-award after the drive-away may add one); each
+    // micro-batch goes to whichever lease asks first, so a lease that starts after the others may deliver none: at least two earned
     const leased = new Set(/text recognition: done in \d+ ms; \d+ micro-batches on ([^(\n]+)/.exec(out)?.[1]?.match(/vehicle-\d/g) ?? [])
-    assert.ok(leased.size >= 2, `recognition leased to at least 2 vehicles: ${[...leased].join(', ')}`)
+    assert.ok(leased.size >= 3, `recognition leased to at least 3 vehicles: ${[...leased].join(', ')}`)
     const earned = [...out.matchAll(/vehicle-\d\s+u33e\s+\S+\s+([\d.]+) credits/g)].map(m => Number(m[1]))
     assert.ok(earned.filter(c => c > 0).length >= 2, `at least 2 vehicles earned credits: ${earned.join(', ')}`)
     assert.match(out, /testnet stopped cleanly/)
