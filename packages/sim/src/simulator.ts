@@ -58,6 +58,16 @@ export interface SimFigures {
   /** per job, ms from the submission until the requester validated its bids (bench/scale's `bidHeard` timeline: p50 over the job's bids; and its last bid), each the median over jobs */
   bidsHeardP50Ms: number
   lastBidHeardMs: number
+  /**
+   * per job, ms from the submission until the requester planned its awards
+   * (bench/scale's `awardSent`), until the workers had handled them
+   * (`leaseAccepted`) and until their accepts were read (`acceptRead`),
+   * p50 over the job's awards, each the median over jobs (the last two
+   * on shared hosts only)
+   */
+  awardSentP50Ms: number
+  leaseAcceptedP50Ms: number
+  acceptReadP50Ms: number
   /** jobs submitted, and jobs with a slot no bid took */
   jobs: number
   unplacedJobs: number
@@ -316,7 +326,7 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
   q.on(LOOKUP, () => {
     const src = randomOnline(-1)
     if (src < 0) return
-    const r = dht.findProviders(src, `region/${nodes.regions[rng.int(nodes.regions.length)]}`, rng)
+    const r = dht.findProviders(src, `region/${nodes.regions[rng.int(nodes.regions.length)]}`, rng, q.now)
     lookups.push(r)
     bytes += r.bytes
     by.dht += r.bytes
@@ -398,6 +408,9 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
     offerToAwardsBeyondWindowP50Ms: percentile(placed.map(o => o.offerToAwardsMs - s.job.bidWindowMs), 0.5),
     bidsHeardP50Ms: percentile(outcomes.filter(o => o.heardAt.length > 0).map(o => percentile(o.heardAt.map(t => t - o.submittedAt), 0.5)), 0.5),
     lastBidHeardMs: percentile(outcomes.filter(o => o.heardAt.length > 0).map(o => Math.max(...o.heardAt) - o.submittedAt), 0.5),
+    awardSentP50Ms: percentile(placed.map(o => o.plannedAt - o.submittedAt), 0.5),
+    leaseAcceptedP50Ms: percentile(placed.map(o => percentile(o.awards.map(a => a.servedAt - o.submittedAt), 0.5)).filter(Number.isFinite), 0.5),
+    acceptReadP50Ms: percentile(placed.map(o => percentile(o.awards.map(a => a.acceptedAt - o.submittedAt), 0.5)), 0.5),
     jobs: outcomes.length,
     unplacedJobs: outcomes.length - placed.length,
     receipts: receiptCount,
