@@ -20,9 +20,12 @@
  * market's topic validator; the certificate comes from its cache). And
  * the CPU of a findProviders from a vehicle until its station's answer
  * names a provider (median of 40). And the inference runtime's start that
- * a worker's first lease runs ahead of its accept (`measureRunnerStart`).
+ * a worker's first lease runs ahead of its accept (`measureRunnerStart`),
+ * and a market message's certificate check when the market's certificate
+ * cache misses (`measureCertificateCheck`).
  */
-import { MARKET_DOMAIN, MARKET_PAYLOAD_TYPE, openEnvelope, sealEnvelope } from '@fleetmesh/protocol'
+import { MARKET_DOMAIN, MARKET_PAYLOAD_TYPE, openEnvelope, sealEnvelope, verifyCertificate } from '@fleetmesh/protocol'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -309,6 +312,8 @@ export interface RunnerStart {
   firstSyncCpuMs: number
   /** wall time until the runner is ready (its process boots and loads onnxruntime, on the machine's other cores), median, ms */
   readyWallMs: number
+  /** the runner process's own CPU, its boot to its exit (this process's reaped children's CPU time, /proc/self/stat), median, ms */
+  bootCpuMs: number
   starts: number
 }
 
@@ -328,8 +333,12 @@ export async function measureRunnerStart (options: { starts?: number } = {}): Pr
   const store = await ModelStore.open(join(root, 'store'))
   const sync: number[] = []
   const ready: number[] = []
+  const boot: number[] = []
+  // reaped children's CPU (cutime + cstime, clock ticks of 10 ms)
+  const childrenCpuMs = (): number => { const f = (readFileSync('/proc/self/stat', 'utf8').split(') ')[1] ?? '').split(' '); return (Number(f[13]) + Number(f[14])) * 10 }
   try {
     for (let i = 0; i <= starts; i++) {
+      const k0 = childrenCpuMs()
       const c0 = process.cpuUsage()
       const t0 = performance.now()
       const starting = createRuntime({ store, runners: 1, intraOpNumThreads: 1 })
@@ -338,10 +347,32 @@ export async function measureRunnerStart (options: { starts?: number } = {}): Pr
       ready.push(performance.now() - t0)
       sync.push((c1.user + c1.system) / 1000)
       await runtime.stop()
+      // the runner has exited; its CPU shows once it is reaped
+      await delay(200)
+      boot.push(childrenCpuMs() - k0)
     }
   } finally {
     await rm(root, { recursive: true, force: true })
   }
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
-  return { syncCpuMs: median(sync.slice(1)), firstSyncCpuMs: sync[0] ?? NaN, readyWallMs: median(ready.slice(1)), starts }
+  return { syncCpuMs: median(sync.slice(1)), firstSyncCpuMs: sync[0] ?? NaN, readyWallMs: median(ready.slice(1)), bootCpuMs: median(boot.slice(1)), starts }
+}
+
+/**
+ * The CPU of a market message's certificate check when the market's
+ * certificate cache misses (a node's first message of a signer):
+ * `verifyCertificate` of `certificates` fresh device certificates (the
+ * authority's signature, the fields), this thread's CPU time per
+ * certificate, ms, after a few to warm up.
+ */
+export async function measureCertificateCheck (options: { certificates?: number } = {}): Promise<number> {
+  const count = options.certificates ?? 200
+  const keys = await createFleetKeys()
+  const ids = await Promise.all(Array.from({ length: count + 20 }, async () => createTestIdentity(keys.authority, { role: 'vehicle', region: 'u33d' })))
+  const trustedAuthorities = [keys.authority.publicKey]
+  for (const id of ids.slice(0, 20)) await verifyCertificate(id.certificate, { trustedAuthorities, peerId: id.peerId })
+  const c0 = process.cpuUsage()
+  for (const id of ids.slice(20)) await verifyCertificate(id.certificate, { trustedAuthorities, peerId: id.peerId })
+  const c = process.cpuUsage(c0)
+  return (c.user + c.system) / 1000 / count
 }

@@ -32,7 +32,7 @@
  *
  * Prints one JSON object with a `figures` object; `--out <file>` writes it
  * there too. Run: npm run bench:sim -- [--real scale.json[,scale.json]] [--real-mesh 24] [--real-runs 10]
- * [--calibrate 100,200] [--sizes 10000,100000] [--skip-calibration] [--processing-ms 0.27 --send-ms 0.12 --receipt-units 2.8 --market-units 1.4 --dht-lookup-ms 48 --dht-rpc-ms 6.4 --runner-start-ms 2.5] [--model main|relay] [--seeds 3]
+ * [--calibrate 100,200] [--sizes 10000,100000] [--skip-calibration] [--processing-ms 0.27 --send-ms 0.12 --receipt-units 2.8 --market-units 1.4 --dht-lookup-ms 48 --dht-rpc-ms 6.4 --runner-start-ms 2.5 --runner-boot-ms 280 --certificate-units 0.9] [--model main|relay] [--seeds 3]
  */
 import { writeFileSync, readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -40,7 +40,7 @@ import { availableParallelism, loadavg } from 'node:os'
 import { basename } from 'node:path'
 import { DEFAULT_MS_PER_UNIT } from '@fleetmesh/market'
 import { fleetScenario, percentile, scaleJobs, scaleScenario, simulate } from '@fleetmesh/sim'
-import { measureCopyCost, measureLookupFanout, measureMessageCost, measureRunnerStart } from './sim-cost.js'
+import { measureCertificateCheck, measureCopyCost, measureLookupFanout, measureMessageCost, measureRunnerStart } from './sim-cost.js'
 import { measureRealMesh } from './sim-real.js'
 import type { Scenario, SimFigures, SimulateOptions } from '@fleetmesh/sim'
 import type { RealFigures } from './sim-real.js'
@@ -60,6 +60,8 @@ const { values } = parseArgs({
     'dht-rpc-ms': { type: 'string' },
     'market-units': { type: 'string' },
     'runner-start-ms': { type: 'string' },
+    'certificate-units': { type: 'string' },
+    'runner-boot-ms': { type: 'string' },
     model: { type: 'string', default: 'main' },
     seeds: { type: 'string', default: '3' },
     out: { type: 'string' }
@@ -96,7 +98,7 @@ const SCALE_PROBES = 15
 const CORES = availableParallelism()
 
 /** The measured CPU costs the calibration's scenarios take (ms on an idle core; units of `processingMs`). */
-interface Costs { processingMs: number, sendMs: number, receiptUnits: number, marketUnits: number, dhtLookupMs: number, dhtRpcMs: number, runnerStartMs: number }
+interface Costs { processingMs: number, sendMs: number, receiptUnits: number, marketUnits: number, dhtLookupMs: number, dhtRpcMs: number, runnerStartMs: number, runnerBootMs: number, certificateUnits: number }
 let measured: Costs | undefined
 /**
  * CPU of one gossip copy at its receiver and at its sender on an idle core,
@@ -104,12 +106,14 @@ let measured: Costs | undefined
  * `--processing-ms`, `--send-ms`, `--receipt-units`, `--market-units`,
  * `--dht-lookup-ms`, `--dht-rpc-ms`, and the CPU a worker's first lease
  * takes to start its inference runtime ahead of its accept
- * `--runner-start-ms`, or measured once (bench/sim-cost.ts: real nodes, a
+ * `--runner-start-ms` and its runner process's CPU `--runner-boot-ms`,
+ * a market message's certificate check on a node's
+ * first message of a signer `--certificate-units`, or measured once (bench/sim-cost.ts: real nodes, a
  * real runtime) for those not given.
  */
 async function idleMessageCost (): Promise<Costs> {
   const given = ['processing-ms', 'send-ms', 'receipt-units', 'market-units', 'dht-lookup-ms', 'dht-rpc-ms'] as const
-  if (given.every(k => values[k] != null)) return { processingMs: Number(values['processing-ms']), sendMs: Number(values['send-ms']), receiptUnits: Number(values['receipt-units']), marketUnits: Number(values['market-units']), dhtLookupMs: Number(values['dht-lookup-ms']), dhtRpcMs: Number(values['dht-rpc-ms']), runnerStartMs: await runnerStartCost() }
+  if (given.every(k => values[k] != null)) return { processingMs: Number(values['processing-ms']), sendMs: Number(values['send-ms']), receiptUnits: Number(values['receipt-units']), marketUnits: Number(values['market-units']), dhtLookupMs: Number(values['dht-lookup-ms']), dhtRpcMs: Number(values['dht-rpc-ms']), runnerStartMs: (await runnerStartCost()).startMs, runnerBootMs: (await runnerStartCost()).bootMs, certificateUnits: await certificateCost(Number(values['processing-ms'])) }
   if (measured == null) {
     const m = await measureMessageCost()
     const c = await measureCopyCost()
@@ -124,7 +128,9 @@ async function idleMessageCost (): Promise<Costs> {
       // the requester's CPU until the first provider: one process's CPU to the first provider less the station's share
       dhtLookupMs: Number(values['dht-lookup-ms'] ?? Math.max(0, m.lookupToFirstMs - c.lookupServerMs)),
       dhtRpcMs: Number(values['dht-rpc-ms'] ?? c.lookupServerMs),
-      runnerStartMs: await runnerStartCost()
+      runnerStartMs: (await runnerStartCost()).startMs,
+      runnerBootMs: (await runnerStartCost()).bootMs,
+      certificateUnits: await certificateCost(receive)
     }
     // not a model input: how a lookup's CPU to its first provider grows with the peers in its table (bench/scale's vehicles hold 2.3–3.7)
     const f = await measureLookupFanout()
@@ -134,16 +140,28 @@ async function idleMessageCost (): Promise<Costs> {
   return measured
 }
 
-let runnerStart: number | undefined
-/** `--runner-start-ms`, or the measured CPU of an inference runtime's start on the worker's thread (bench/sim-cost.ts `measureRunnerStart`, once). */
-async function runnerStartCost (): Promise<number> {
-  if (values['runner-start-ms'] != null) return Number(values['runner-start-ms'])
+let runnerStart: { startMs: number, bootMs: number } | undefined
+/** `--runner-start-ms` and `--runner-boot-ms`, or the measured CPU of an inference runtime's start on the worker's thread and of its runner process (bench/sim-cost.ts `measureRunnerStart`, once), ms. */
+async function runnerStartCost (): Promise<{ startMs: number, bootMs: number }> {
+  if (values['runner-start-ms'] != null && values['runner-boot-ms'] != null) return { startMs: Number(values['runner-start-ms']), bootMs: Number(values['runner-boot-ms']) }
   if (runnerStart == null) {
     const r = await measureRunnerStart()
-    process.stderr.write(`measured an inference runtime's start (load ${round(loadavg()[0] as number)}): ${round(r.syncCpuMs)} ms of the calling thread's CPU (median of ${r.starts}; the process's first ${round(r.firstSyncCpuMs)} ms), its runner ready after ${round(r.readyWallMs)} ms\n`)
-    runnerStart = r.syncCpuMs
+    process.stderr.write(`measured an inference runtime's start (load ${round(loadavg()[0] as number)}): ${round(r.syncCpuMs)} ms of the calling thread's CPU (median of ${r.starts}; the process's first ${round(r.firstSyncCpuMs)} ms), its runner ready after ${round(r.readyWallMs)} ms, the runner's own CPU ${round(r.bootCpuMs)} ms\n`)
+    runnerStart = { startMs: Number(values['runner-start-ms'] ?? r.syncCpuMs), bootMs: Number(values['runner-boot-ms'] ?? r.bootCpuMs) }
   }
   return runnerStart
+}
+
+let certificateUnits: number | undefined
+/** `--certificate-units`, or the measured CPU of an uncached certificate check (bench/sim-cost.ts `measureCertificateCheck`, once) in units of `processingMs` (`receiveMs`, idle). */
+async function certificateCost (receiveMs: number): Promise<number> {
+  if (values['certificate-units'] != null) return Number(values['certificate-units'])
+  if (certificateUnits == null) {
+    const ms = await measureCertificateCheck()
+    process.stderr.write(`measured a certificate check (load ${round(loadavg()[0] as number)}): ${round(ms)} ms, ${round(ms / receiveMs)} receives\n`)
+    certificateUnits = ms / receiveMs
+  }
+  return certificateUnits
 }
 
 const round = (x: number, digits = 3): number => Number.isFinite(x) ? Number(x.toPrecision(digits)) : x
@@ -279,11 +297,19 @@ async function calibration (): Promise<Record<string, unknown>> {
         const stations = Math.max(2, Math.round(n / 10))
         const stationPeers = (real.stationConnections ?? 0) - (real.vehicleConnections ?? 2) * (n - stations) / stations
         const stationsFullyConnected = stationPeers >= 0.8 * (stations - 1)
-        const scenario = (wakeMs: number): Scenario => { const sc = { ...scaleScenario(n, processingMs), ...model, stationsFullyConnected, extraVehicleLinks, receiptsPerLease: real.receiptsPerLease, receiptUnits: cost.receiptUnits, marketUnits: cost.marketUnits, sendMs: cost.sendMs * slowdown, dhtLookupMs: cost.dhtLookupMs * slowdown, dhtRpcMs: cost.dhtRpcMs * slowdown, runnerStartMs: cost.runnerStartMs * slowdown, wakeMs }; return setupMs != null ? { ...sc, workers: { ...sc.workers, setupMs } } : sc }
+        const scenario = (wakeMs: number): Scenario => { const sc = { ...scaleScenario(n, processingMs), ...model, stationsFullyConnected, extraVehicleLinks, receiptsPerLease: real.receiptsPerLease, receiptUnits: cost.receiptUnits, marketUnits: cost.marketUnits, sendMs: cost.sendMs * slowdown, dhtLookupMs: cost.dhtLookupMs * slowdown, dhtRpcMs: cost.dhtRpcMs * slowdown, runnerStartMs: cost.runnerStartMs * slowdown, runnerBootMs: cost.runnerBootMs * slowdown, machine: { cores: CORES, load: real.loadAverage1m ?? CORES }, certificateUnits: cost.certificateUnits, wakeMs }; return setupMs != null ? { ...sc, workers: { ...sc.workers, setupMs } } : sc }
         const options = { jobs: scaleJobs(scenario(0)), gossipProbes: SCALE_PROBES }
         const target = real.figures.gossipToAllP50Ms ?? real.figures.gossipToAllP99Ms ?? NaN
         const { wakeMs, figures } = await fitWake(scenario, options, target)
         const compared = compare(figures, real.figures, SCALE_MEASURE)
+        // offer → awards from the offer (the window included): its ratio stays meaningful where the figure beyond the window is near 0 or negative
+        const o2a = compared.offerToAwardsP50Ms
+        if (o2a != null) {
+          const windowMs = base.job.bidWindowMs ?? 0
+          const sv = o2a.sim + windowMs
+          const rv = o2a.real + windowMs
+          compared.offerToAwardsFromOfferP50Ms = { sim: round(sv), real: round(rv), ratio: round(sv / rv), within25: sv / rv >= 0.75 && sv / rv <= 1.25 }
+        }
         const timeline = Object.fromEntries(TIMELINE.filter(k => Number.isFinite(real.timeline[k])).map(k => { const sv = figures[k]; const r = real.timeline[k] as number; return [k, { sim: round(sv), real: round(r), ratio: round(sv / r) }] }))
         out[key] = {
           source: file,
@@ -294,6 +320,8 @@ async function calibration (): Promise<Record<string, unknown>> {
           dhtLookupMsIdle: round(cost.dhtLookupMs),
           dhtRpcMsIdle: round(cost.dhtRpcMs),
           runnerStartMsIdle: round(cost.runnerStartMs),
+          runnerBootMsIdle: round(cost.runnerBootMs),
+          certificateUnits: round(cost.certificateUnits),
           receiptUnits: round(cost.receiptUnits),
           marketUnits: round(cost.marketUnits),
           slowdown: round(slowdown),

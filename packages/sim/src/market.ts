@@ -41,8 +41,12 @@ import type { AuctionBid, AuctionTerms, PlannedAward, WorkerSituation } from '@f
  *    accept.
  *
  * CPU: each hop of an offer or a bid, and each end of a direct exchange,
- * costs the scenario's `marketUnits` × `processingMs` (signed envelope and
- * certificate checks, sealing).
+ * costs the scenario's `marketUnits` × `processingMs` (signed envelope
+ * check with the certificate cached, sealing); a node's first gossiped
+ * message of a signer costs `certificateUnits` × `processingMs` more
+ * (its certificate verified, {@link certificateCheck}). Direct messages
+ * find their signer's certificate cached (the worker saw the requester's
+ * offer, the requester the worker's bid).
  *
  * Each node on a CPU of its own (a field fleet): the bids' gossip delay to
  * the requester is taken from one dissemination from the requester over
@@ -76,6 +80,29 @@ export interface MarketWorld {
   estimates?: Map<number, Map<number, number>>
   /** workers whose inference runtime started (their first lease took `runnerStartMs`) */
   runners?: Set<number>
+  /** with `certificateUnits`: the signers each node's market has verified the certificate of (node × fleet size + signer) */
+  certificates?: Set<number>
+}
+
+/**
+ * The extra CPU of a gossiped market message of `signer` at each node that
+ * validates it (the `extraMs` of a dissemination): `certificateUnits` ×
+ * `processingMs` the first time the node sees that signer (its
+ * certificate cache misses), nothing after; undefined without
+ * `certificateUnits`.
+ */
+export function certificateCheck (w: MarketWorld, signer: number): ((node: number) => number) | undefined {
+  const units = w.scenario.certificateUnits
+  if (!(units > 0)) return undefined
+  const seen = (w.certificates ??= new Set())
+  const ms = units * w.net.processingMs
+  const n = w.nodes.size
+  return (node: number): number => {
+    const key = node * n + signer
+    if (seen.has(key)) return 0
+    seen.add(key)
+    return ms
+  }
 }
 
 /** One award of a round, by node number. */
@@ -293,7 +320,7 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
   const bidsMesh = w.bids[region]
   // each hop's topic validator checks the signed envelope and its certificate
   const hop = s.marketUnits * net.processingMs
-  const od = disseminate(offersMesh, nodes, net, rng, requester, net.cpu.run(requester, t0, hop), { dataBytes: offerBytes, connectedPeers: s.connectedPeers, processingMs: hop })
+  const od = disseminate(offersMesh, nodes, net, rng, requester, net.cpu.run(requester, t0, hop), { dataBytes: offerBytes, connectedPeers: s.connectedPeers, processingMs: hop, extraMs: certificateCheck(w, requester) })
   // the bids' way back. On shared hosts each bid is gossiped on its own (their validations queue on the hosts' CPU, in the order the workers decided);
   // otherwise the delay from each worker to the requester is taken from one dissemination from the requester over the bids mesh
   const shared = net.cpu.shared
@@ -399,9 +426,12 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
       // each award goes over a direct stream (a dial first when not connected); on shared hosts each of its steps waits in its host's queue
       // a worker's first lease starts its inference runtime ahead of its accept (scenario `runnerStartMs`)
       const runners = (w.runners ??= new Set())
-      const runnerStart = runners.has(node) ? 0 : s.runnerStartMs
+      const ranBefore = runners.has(node)
+      const runnerStart = ranBefore ? 0 : s.runnerStartMs
       runners.add(node)
-      if (shared) exchangeTask(w, tasks, requester, node, at, STREAM_ROUND_TRIPS + (connected(requester, node) ? 0 : DIAL_ROUND_TRIPS), hop, end => { award.acceptedAt = end }, served => { award.servedAt = served }, runnerStart)
+      const firstLease = !ranBefore
+      // its runner process then boots on the machine's cores (scenario `runnerBootMs`), slowing every host meanwhile
+      if (shared) exchangeTask(w, tasks, requester, node, at, STREAM_ROUND_TRIPS + (connected(requester, node) ? 0 : DIAL_ROUND_TRIPS), hop, end => { award.acceptedAt = end }, served => { award.servedAt = served; if (firstLease) net.cpu.addProcess(served + runnerStart, served + runnerStart + s.runnerBootMs) }, runnerStart)
       else award.acceptedAt = directExchange(w, requester, node, at, connected(requester, node)) + runnerStart
     }
     remaining = plan.unplaced.map(u => ({ shardIndex: u.shardIndex, replica: u.replica }))
@@ -460,7 +490,7 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
       }
       // on shared hosts the worker seals and publishes its bid when it decided, and the bid spreads hop by hop among the round's other work
       tasks.add(b.decidedAt, () => {
-        const sp = new Spread(bidsMesh, nodes, net, rng, b.node, b.decidedAt, { dataBytes: 120, connectedPeers: s.connectedPeers, processingMs: hop, sentAt: net.cpu.run(b.node, b.decidedAt, hop) })
+        const sp = new Spread(bidsMesh, nodes, net, rng, b.node, b.decidedAt, { dataBytes: 120, connectedPeers: s.connectedPeers, processingMs: hop, sentAt: net.cpu.run(b.node, b.decidedAt, hop), extraMs: certificateCheck(w, b.node) })
         spreads.push(sp)
         tasks.add(sp.next(), () => {
           // the requester has the bid once it validated it

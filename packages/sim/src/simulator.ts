@@ -129,7 +129,7 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
   const rng = new Rng(s.seed)
   const nodes = new NodeTable(s, rng, options.names, options.fleet)
   const topology = buildTopology(s, nodes)
-  const net = new LinkModel(s, nodes, new HostCpu(topology.hostOf, topology.hosts, s.wakeMs, rng))
+  const net = new LinkModel(s, nodes, new HostCpu(topology.hostOf, topology.hosts, s.wakeMs, rng, s.machine))
   const n = nodes.size
   const meshOptions = { connections: topology.connections, degreeOf: (node: number) => nodes.role[node] === STATION ? s.gossipDegree.station : s.gossipDegree.vehicle }
   const offers = nodes.byRegion.map(m => new TopicMesh(m, n, rng, meshOptions))

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { ALL_ANSWERED_SETTLE_MS, bidDrawn, bidsWantedFor, decideBid, planAwards } from '@fleetmesh/market'
 import { TopicMesh } from '../src/gossip.js'
 import { HostCpu } from '../src/cpu.js'
-import { EPOCH_MS, exchange, exchangeTask, runOffer, situationOf, termsOf } from '../src/market.js'
+import { certificateCheck, EPOCH_MS, exchange, exchangeTask, runOffer, situationOf, termsOf } from '../src/market.js'
 import { LinkModel } from '../src/network.js'
 import { fleetScenario, scaleJobs, scaleScenario } from '../src/scenario.js'
 import { simulate } from '../src/simulator.js'
@@ -117,6 +117,43 @@ describe('market: a job round through the market\'s own functions', () => {
     assert.ok(firsts >= 2, `${firsts} first leases`)
     // the plain run's accepts leave at once after the award was handled (the accept's way back only)
     for (const o of plain.offers) for (const a of o.awards) assert.ok(a.acceptedAt - a.servedAt < 40, `${a.acceptedAt - a.servedAt} ms`)
+  })
+
+  it('checks a signer\'s certificate at each node once: its first gossiped market message costs certificateUnits more there, later ones do not', async () => {
+    const w = marketWorld({ processingMs: 0.5, certificateUnits: 2 })
+    const check = certificateCheck(w, 3) as (node: number) => number
+    assert.equal(check(7), 1, 'node 7\'s first message of signer 3: 2 units of 0.5 ms')
+    assert.equal(check(7), 0, 'cached')
+    assert.equal(check(8), 1, 'node 8 has its own cache')
+    assert.equal((certificateCheck(w, 4) as (node: number) => number)(7), 1, 'another signer misses at node 7')
+    assert.equal((certificateCheck(w, 3) as (node: number) => number)(7), 0, 'the cache outlives a message: a later offer of signer 3')
+    assert.equal(certificateCheck(marketWorld({ processingMs: 0.5 }), 3), undefined, 'no certificateUnits: no extra CPU')
+    // on shared hosts (bench/scale's processes) the first offer's spread takes the region's hosts longer: every node checks the requester's certificate
+    const base = { ...scaleScenario(40, 0.2), pingBidders: false, vehiclesOnBidsTopic: false, wakeMs: 0 }
+    const plain = await simulate(base, { jobs: scaleJobs(base) })
+    const checked = await simulate({ ...base, certificateUnits: 3 }, { jobs: scaleJobs(base) })
+    assert.ok(checked.offers[0].offerToAllMs > plain.offers[0].offerToAllMs + 1, `the first offer's spread: ${checked.offers[0].offerToAllMs} ms with certificate checks, ${plain.offers[0].offerToAllMs} ms without`)
+  })
+
+  it('slows every host while a runner process boots on the machine: work ready meanwhile takes (load + 1) / load as long, work after it does not', () => {
+    // 2 cores at load 4: one more process makes the machine 5 / 4 as slow
+    const cpu = new HostCpu(Int32Array.from([0, 1]), 2, 10, undefined, { cores: 2, load: 4 })
+    assert.equal(cpu.run(0, 0, 8), 10 + 8, 'no extra process: the wake (10) and the work (8)')
+    cpu.addProcess(100, 400)
+    assert.equal(cpu.slowdownAt(99), 1)
+    assert.equal(cpu.slowdownAt(100), 1.25)
+    assert.equal(cpu.run(1, 200, 8), 200 + 1.25 * (10 + 8), 'ready during the boot: wake and work slowed')
+    assert.equal(cpu.run(1, 400, 8), 400 + 10 + 8, 'ready after it: as before')
+    cpu.addProcess(150, 300)
+    assert.equal(cpu.slowdownAt(200), 1.5, 'two extra processes')
+    // on an idle machine (load 1 on 2 cores) a booting process takes a free core: no slowdown
+    const idle = new HostCpu(Int32Array.from([0]), 1, 0, undefined, { cores: 2, load: 1 })
+    idle.addProcess(0, 100)
+    assert.equal(idle.slowdownAt(50), 1)
+    // without a machine nothing is modelled
+    const none = new HostCpu(Int32Array.from([0]), 1)
+    none.addProcess(0, 100)
+    assert.equal(none.slowdownAt(50), 1)
   })
 
   it('serves an award\'s steps in arrival order at their hosts: the accept waits for the work that reached its host before it, not for work that came after', () => {
