@@ -172,13 +172,14 @@ interface ScaleRun { figures: Partial<RealFigures>, stationConnections?: number,
 /**
  * The bid path's timeline, compared beside the figures (not a goal of its
  * own: it says where offer → awards spends its time): per job, ms from the
- * offer until the requester has its bids (p50 over the job's bids, from
+ * offer until the region's nodes had it (`offerReached`), its bidders sent
+ * their bids (`bidSent`), the requester has its bids (p50 over the job's bids, from
  * bench/scale's `bidHeard` "count: p50 / max"), and its last bid; then
  * its awards: planned and sent (`awardSent`), handled by their workers
  * (`leaseAccepted`) and their accepts read by the requester
  * (`acceptRead`), p50 over the job's awards; each the median over jobs.
  */
-const TIMELINE = ['bidsHeardP50Ms', 'lastBidHeardMs', 'awardSentP50Ms', 'leaseAcceptedP50Ms', 'acceptReadP50Ms'] as const
+const TIMELINE = ['offerReachedP50Ms', 'bidSentP50Ms', 'bidsHeardP50Ms', 'lastBidHeardMs', 'awardSentP50Ms', 'leaseAcceptedP50Ms', 'acceptReadP50Ms'] as const
 type Timeline = typeof TIMELINE[number]
 /** The median over a bench/scale run's jobs of one timeline field's p50 (its "count: p50 / max" string). */
 function spreadP50 (run: any, field: string): number {
@@ -201,6 +202,8 @@ function realFromFile (file: string, n: number): ScaleRun | undefined {
     receiptsPerLease: run?.market?.receipts > 0 && run?.market?.timelines?.length > 0 ? Math.max(1, Math.round(run.market.receipts / run.market.timelines.length / SCALE_SHARDS)) : undefined,
     leaseMs: percentile((run?.market?.timelines ?? []).filter((t: any) => t.settledMs > 0 && t.allAwardedMs > 0).map((t: any) => t.settledMs - t.allAwardedMs), 0.5),
     timeline: {
+      offerReachedP50Ms: spreadP50(run, 'offerReached'),
+      bidSentP50Ms: spreadP50(run, 'bidSent'),
       bidsHeardP50Ms: spreadP50(run, 'bidHeard'),
       lastBidHeardMs: percentile((run?.market?.timelines ?? []).map((t: any) => t.lastBidMs).filter((x: unknown) => typeof x === 'number'), 0.5),
       awardSentP50Ms: spreadP50(run, 'awardSent'),

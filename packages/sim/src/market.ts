@@ -130,6 +130,10 @@ export interface OfferOutcome {
   bids: AuctionBid[]
   /** virtual ms the requester validated each bid it heard, in the order heard (bench/scale's `bidHeard` timeline) */
   heardAt: number[]
+  /** virtual ms each reached node of the region had validated the offer (bench/scale's `offerReached`) */
+  reachedAt: number[]
+  /** virtual ms each bidder sent its bid, sealed (bench/scale's `bidSent`; on shared hosts, else NaN each) */
+  bidSentAt: number[]
   /** virtual ms the job was submitted */
   submittedAt: number
   /** virtual ms the requester planned */
@@ -337,6 +341,8 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
   let eligible = 0
   let reached = 0
   const reachedNodes: number[] = []
+  const reachedAt: number[] = []
+  const bidSentAt: number[] = []
   const regionPeers: string[] = []
   const bidders: Bidder[] = []
   for (const node of nodes.byRegion[region]) {
@@ -349,6 +355,7 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
     if (arrived > windowEnd + PLACEMENT_TIMEOUT_MS) continue
     if (nodes.available[node] === 1 && arrived <= windowEnd) reached++
     reachedNodes.push(node)
+    reachedAt.push(arrived)
     const decision = decideBid({ jobId, region: regionName, openShardUnits: terms.shardUnits, maxPricePerUnit: terms.maxPricePerUnit, deadline: terms.deadline, minReputation: terms.minReputation }, situationOf(w, node), EPOCH_MS + arrived)
     if (decision.bid) {
       // a worker not drawn for this round stays silent
@@ -490,7 +497,9 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
       }
       // on shared hosts the worker seals and publishes its bid when it decided, and the bid spreads hop by hop among the round's other work
       tasks.add(b.decidedAt, () => {
-        const sp = new Spread(bidsMesh, nodes, net, rng, b.node, b.decidedAt, { dataBytes: 120, connectedPeers: s.connectedPeers, processingMs: hop, sentAt: net.cpu.run(b.node, b.decidedAt, hop), extraMs: certificateCheck(w, b.node) })
+        const sentAt = net.cpu.run(b.node, b.decidedAt, hop)
+        bidSentAt.push(sentAt)
+        const sp = new Spread(bidsMesh, nodes, net, rng, b.node, b.decidedAt, { dataBytes: 120, connectedPeers: s.connectedPeers, processingMs: hop, sentAt, extraMs: certificateCheck(w, b.node) })
         spreads.push(sp)
         tasks.add(sp.next(), () => {
           // the requester has the bid once it validated it
@@ -515,6 +524,8 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
       reachedNodes,
       bids: [...held.values()],
       heardAt,
+      reachedAt,
+      bidSentAt,
       submittedAt: t0,
       plannedAt,
       reason,

@@ -67,6 +67,9 @@ export interface SimFigures {
    */
   awardSentP50Ms: number
   leaseAcceptedP50Ms: number
+  /** per job, ms from the submission until the region's nodes had the offer (bench/scale's `offerReached`) and until its bidders sent their bids (`bidSent`, shared hosts only), p50 over the job's nodes, the median over jobs */
+  offerReachedP50Ms: number
+  bidSentP50Ms: number
   acceptReadP50Ms: number
   /** jobs submitted, and jobs with a slot no bid took */
   jobs: number
@@ -409,6 +412,8 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
     bidsHeardP50Ms: percentile(outcomes.filter(o => o.heardAt.length > 0).map(o => percentile(o.heardAt.map(t => t - o.submittedAt), 0.5)), 0.5),
     lastBidHeardMs: percentile(outcomes.filter(o => o.heardAt.length > 0).map(o => Math.max(...o.heardAt) - o.submittedAt), 0.5),
     awardSentP50Ms: percentile(placed.map(o => o.plannedAt - o.submittedAt), 0.5),
+    offerReachedP50Ms: percentile(outcomes.filter(o => o.reachedAt.length > 0).map(o => percentile(o.reachedAt.map(t => t - o.submittedAt), 0.5)), 0.5),
+    bidSentP50Ms: percentile(outcomes.filter(o => o.bidSentAt.length > 0).map(o => percentile(o.bidSentAt.map(t => t - o.submittedAt), 0.5)), 0.5),
     leaseAcceptedP50Ms: percentile(placed.map(o => percentile(o.awards.map(a => a.servedAt - o.submittedAt), 0.5)).filter(Number.isFinite), 0.5),
     acceptReadP50Ms: percentile(placed.map(o => percentile(o.awards.map(a => a.acceptedAt - o.submittedAt), 0.5)), 0.5),
     jobs: outcomes.length,
