@@ -19,9 +19,13 @@
  * And a market message's own check: opening its signed envelope (the
  * market's topic validator; the certificate comes from its cache). And
  * the CPU of a findProviders from a vehicle until its station's answer
- * names a provider (median of 40).
+ * names a provider (median of 40). And the inference runtime's start that
+ * a worker's first lease runs ahead of its accept (`measureRunnerStart`),
+ * and a market message's certificate check when the market's certificate
+ * cache misses (`measureCertificateCheck`).
  */
-import { MARKET_DOMAIN, MARKET_PAYLOAD_TYPE, openEnvelope, sealEnvelope } from '@fleetmesh/protocol'
+import { MARKET_DOMAIN, MARKET_PAYLOAD_TYPE, openEnvelope, sealEnvelope, verifyCertificate } from '@fleetmesh/protocol'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -31,6 +35,7 @@ import { ScaleProbe, startScaleNode, usage } from './scale-node.js'
 import type { ScaleFleet, ScaleNodeSpec } from './scale-node.js'
 import type { ScaleWorkerCommand } from './scale-worker.js'
 import { capabilityCid } from '@fleetmesh/peer'
+import { createRuntime, ModelStore } from '@fleetmesh/runtime'
 import type { MeshNode } from '@fleetmesh/peer'
 
 const TOPIC = '/fleetmesh/1/sim-cost'
@@ -297,4 +302,77 @@ export async function measureLookupFanout (options: { stations?: number, vehicle
   const moreStations = await run(options.stations ?? 3)
   const peers = moreStations.routingTable - oneStation.routingTable
   return { oneStation, moreStations, peerMs: peers > 0 ? Math.max(0, moreStations.cpuToFirstMs - oneStation.cpuToFirstMs) / peers : NaN }
+}
+
+/** The CPU a worker's first lease takes on its process's thread to start its inference runtime, ms (median of `starts`), and the runner's boot. */
+export interface RunnerStart {
+  /** CPU of `createRuntime` on the calling thread until it returns (the runner's fork included), median, ms */
+  syncCpuMs: number
+  /** the same for the process's first runtime (it loads the runtime's modules too), ms */
+  firstSyncCpuMs: number
+  /** wall time until the runner is ready (its process boots and loads onnxruntime, on the machine's other cores), median, ms */
+  readyWallMs: number
+  /** the runner process's own CPU, its boot to its exit (this process's reaped children's CPU time, /proc/self/stat), median, ms */
+  bootCpuMs: number
+  starts: number
+}
+
+/**
+ * What a worker's first lease costs its process before the worker's
+ * accept leaves: the market starts the lease (`setTimeout(runLease, 0)`)
+ * while it seals the accept, and the first lease's handler starts the
+ * inference runtime (`createRuntime`: one runner process forked, as
+ * bench/scale's workers run). The calling thread's CPU time
+ * (`process.cpuUsage`) over the synchronous call, for `starts` runtimes
+ * started and stopped one after the other in this process after a first
+ * one; and the wall time until each runner is ready. Stops every runtime.
+ */
+export async function measureRunnerStart (options: { starts?: number } = {}): Promise<RunnerStart> {
+  const starts = options.starts ?? 7
+  const root = await mkdtemp(join(tmpdir(), 'fleetmesh-sim-runner-'))
+  const store = await ModelStore.open(join(root, 'store'))
+  const sync: number[] = []
+  const ready: number[] = []
+  const boot: number[] = []
+  // reaped children's CPU (cutime + cstime, clock ticks of 10 ms)
+  const childrenCpuMs = (): number => { const f = (readFileSync('/proc/self/stat', 'utf8').split(') ')[1] ?? '').split(' '); return (Number(f[13]) + Number(f[14])) * 10 }
+  try {
+    for (let i = 0; i <= starts; i++) {
+      const k0 = childrenCpuMs()
+      const c0 = process.cpuUsage()
+      const t0 = performance.now()
+      const starting = createRuntime({ store, runners: 1, intraOpNumThreads: 1 })
+      const c1 = process.cpuUsage(c0)
+      const runtime = await starting
+      ready.push(performance.now() - t0)
+      sync.push((c1.user + c1.system) / 1000)
+      await runtime.stop()
+      // the runner has exited; its CPU shows once it is reaped
+      await delay(200)
+      boot.push(childrenCpuMs() - k0)
+    }
+  } finally {
+    await rm(root, { recursive: true, force: true })
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
+  return { syncCpuMs: median(sync.slice(1)), firstSyncCpuMs: sync[0] ?? NaN, readyWallMs: median(ready.slice(1)), bootCpuMs: median(boot.slice(1)), starts }
+}
+
+/**
+ * The CPU of a market message's certificate check when the market's
+ * certificate cache misses (a node's first message of a signer):
+ * `verifyCertificate` of `certificates` fresh device certificates (the
+ * authority's signature, the fields), this thread's CPU time per
+ * certificate, ms, after a few to warm up.
+ */
+export async function measureCertificateCheck (options: { certificates?: number } = {}): Promise<number> {
+  const count = options.certificates ?? 200
+  const keys = await createFleetKeys()
+  const ids = await Promise.all(Array.from({ length: count + 20 }, async () => createTestIdentity(keys.authority, { role: 'vehicle', region: 'u33d' })))
+  const trustedAuthorities = [keys.authority.publicKey]
+  for (const id of ids.slice(0, 20)) await verifyCertificate(id.certificate, { trustedAuthorities, peerId: id.peerId })
+  const c0 = process.cpuUsage()
+  for (const id of ids.slice(20)) await verifyCertificate(id.certificate, { trustedAuthorities, peerId: id.peerId })
+  const c = process.cpuUsage(c0)
+  return (c.user + c.system) / 1000 / count
 }

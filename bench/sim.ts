@@ -32,7 +32,7 @@
  *
  * Prints one JSON object with a `figures` object; `--out <file>` writes it
  * there too. Run: npm run bench:sim -- [--real scale.json[,scale.json]] [--real-mesh 24] [--real-runs 10]
- * [--calibrate 100,200] [--sizes 10000,100000] [--skip-calibration] [--processing-ms 0.27 --send-ms 0.12 --receipt-units 2.8 --market-units 1.4 --dht-lookup-ms 48 --dht-rpc-ms 6.4] [--model main|relay] [--seeds 3]
+ * [--calibrate 100,200] [--sizes 10000,100000] [--skip-calibration] [--processing-ms 0.27 --send-ms 0.12 --receipt-units 2.8 --market-units 1.4 --dht-lookup-ms 48 --dht-rpc-ms 6.4 --runner-start-ms 2.5 --runner-boot-ms 280 --certificate-units 0.9] [--model main|relay] [--seeds 3]
  */
 import { writeFileSync, readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -40,7 +40,7 @@ import { availableParallelism, loadavg } from 'node:os'
 import { basename } from 'node:path'
 import { DEFAULT_MS_PER_UNIT } from '@fleetmesh/market'
 import { fleetScenario, percentile, scaleJobs, scaleScenario, simulate } from '@fleetmesh/sim'
-import { measureCopyCost, measureLookupFanout, measureMessageCost } from './sim-cost.js'
+import { measureCertificateCheck, measureCopyCost, measureLookupFanout, measureMessageCost, measureRunnerStart } from './sim-cost.js'
 import { measureRealMesh } from './sim-real.js'
 import type { Scenario, SimFigures, SimulateOptions } from '@fleetmesh/sim'
 import type { RealFigures } from './sim-real.js'
@@ -59,6 +59,9 @@ const { values } = parseArgs({
     'dht-lookup-ms': { type: 'string' },
     'dht-rpc-ms': { type: 'string' },
     'market-units': { type: 'string' },
+    'runner-start-ms': { type: 'string' },
+    'certificate-units': { type: 'string' },
+    'runner-boot-ms': { type: 'string' },
     model: { type: 'string', default: 'main' },
     seeds: { type: 'string', default: '3' },
     out: { type: 'string' }
@@ -95,17 +98,22 @@ const SCALE_PROBES = 15
 const CORES = availableParallelism()
 
 /** The measured CPU costs the calibration's scenarios take (ms on an idle core; units of `processingMs`). */
-interface Costs { processingMs: number, sendMs: number, receiptUnits: number, marketUnits: number, dhtLookupMs: number, dhtRpcMs: number }
+interface Costs { processingMs: number, sendMs: number, receiptUnits: number, marketUnits: number, dhtLookupMs: number, dhtRpcMs: number, runnerStartMs: number, runnerBootMs: number, certificateUnits: number }
 let measured: Costs | undefined
 /**
  * CPU of one gossip copy at its receiver and at its sender on an idle core,
  * ms, a ledger entry's and a market message's in units of the first:
- * `--processing-ms`, `--send-ms`, `--receipt-units`, `--market-units`, or
- * measured once with real nodes (bench/sim-cost.ts) for those not given.
+ * `--processing-ms`, `--send-ms`, `--receipt-units`, `--market-units`,
+ * `--dht-lookup-ms`, `--dht-rpc-ms`, and the CPU a worker's first lease
+ * takes to start its inference runtime ahead of its accept
+ * `--runner-start-ms` and its runner process's CPU `--runner-boot-ms`,
+ * a market message's certificate check on a node's
+ * first message of a signer `--certificate-units`, or measured once (bench/sim-cost.ts: real nodes, a
+ * real runtime) for those not given.
  */
 async function idleMessageCost (): Promise<Costs> {
   const given = ['processing-ms', 'send-ms', 'receipt-units', 'market-units', 'dht-lookup-ms', 'dht-rpc-ms'] as const
-  if (given.every(k => values[k] != null)) return { processingMs: Number(values['processing-ms']), sendMs: Number(values['send-ms']), receiptUnits: Number(values['receipt-units']), marketUnits: Number(values['market-units']), dhtLookupMs: Number(values['dht-lookup-ms']), dhtRpcMs: Number(values['dht-rpc-ms']) }
+  if (given.every(k => values[k] != null)) return { processingMs: Number(values['processing-ms']), sendMs: Number(values['send-ms']), receiptUnits: Number(values['receipt-units']), marketUnits: Number(values['market-units']), dhtLookupMs: Number(values['dht-lookup-ms']), dhtRpcMs: Number(values['dht-rpc-ms']), runnerStartMs: (await runnerStartCost()).startMs, runnerBootMs: (await runnerStartCost()).bootMs, certificateUnits: await certificateCost(Number(values['processing-ms'])) }
   if (measured == null) {
     const m = await measureMessageCost()
     const c = await measureCopyCost()
@@ -119,7 +127,10 @@ async function idleMessageCost (): Promise<Costs> {
       marketUnits: Number(values['market-units'] ?? 1 + m.envelopeOpenMs / receive),
       // the requester's CPU until the first provider: one process's CPU to the first provider less the station's share
       dhtLookupMs: Number(values['dht-lookup-ms'] ?? Math.max(0, m.lookupToFirstMs - c.lookupServerMs)),
-      dhtRpcMs: Number(values['dht-rpc-ms'] ?? c.lookupServerMs)
+      dhtRpcMs: Number(values['dht-rpc-ms'] ?? c.lookupServerMs),
+      runnerStartMs: (await runnerStartCost()).startMs,
+      runnerBootMs: (await runnerStartCost()).bootMs,
+      certificateUnits: await certificateCost(receive)
     }
     // not a model input: how a lookup's CPU to its first provider grows with the peers in its table (bench/scale's vehicles hold 2.3–3.7)
     const f = await measureLookupFanout()
@@ -127,6 +138,30 @@ async function idleMessageCost (): Promise<Costs> {
     process.stderr.write(`measured CPU per copy (load ${round(loadavg()[0] as number)}): receive ${round(c.receiveMsPerCopy)} ms, send ${round(c.sendMsPerCopy)} ms (two processes); a ledger entry ${round(m.entryCpuMsPerCopy)} ms and a plain message ${round(m.cpuMsPerCopy)} ms (one process); a market envelope's check ${round(m.envelopeOpenMs)} ms; a lookup ${round(m.lookupToFirstMs)} ms to its first provider (one process), ${round(c.lookupClientMs)} ms at its requester in all, ${round(c.lookupServerMs)} ms at the station (wall p50 ${round(c.lookupWallMs)} ms)\n`)
   }
   return measured
+}
+
+let runnerStart: { startMs: number, bootMs: number } | undefined
+/** `--runner-start-ms` and `--runner-boot-ms`, or the measured CPU of an inference runtime's start on the worker's thread and of its runner process (bench/sim-cost.ts `measureRunnerStart`, once), ms. */
+async function runnerStartCost (): Promise<{ startMs: number, bootMs: number }> {
+  if (values['runner-start-ms'] != null && values['runner-boot-ms'] != null) return { startMs: Number(values['runner-start-ms']), bootMs: Number(values['runner-boot-ms']) }
+  if (runnerStart == null) {
+    const r = await measureRunnerStart()
+    process.stderr.write(`measured an inference runtime's start (load ${round(loadavg()[0] as number)}): ${round(r.syncCpuMs)} ms of the calling thread's CPU (median of ${r.starts}; the process's first ${round(r.firstSyncCpuMs)} ms), its runner ready after ${round(r.readyWallMs)} ms, the runner's own CPU ${round(r.bootCpuMs)} ms\n`)
+    runnerStart = { startMs: Number(values['runner-start-ms'] ?? r.syncCpuMs), bootMs: Number(values['runner-boot-ms'] ?? r.bootCpuMs) }
+  }
+  return runnerStart
+}
+
+let certificateUnits: number | undefined
+/** `--certificate-units`, or the measured CPU of an uncached certificate check (bench/sim-cost.ts `measureCertificateCheck`, once) in units of `processingMs` (`receiveMs`, idle). */
+async function certificateCost (receiveMs: number): Promise<number> {
+  if (values['certificate-units'] != null) return Number(values['certificate-units'])
+  if (certificateUnits == null) {
+    const ms = await measureCertificateCheck()
+    process.stderr.write(`measured a certificate check (load ${round(loadavg()[0] as number)}): ${round(ms)} ms, ${round(ms / receiveMs)} receives\n`)
+    certificateUnits = ms / receiveMs
+  }
+  return certificateUnits
 }
 
 const round = (x: number, digits = 3): number => Number.isFinite(x) ? Number(x.toPrecision(digits)) : x
@@ -137,12 +172,20 @@ interface ScaleRun { figures: Partial<RealFigures>, stationConnections?: number,
 /**
  * The bid path's timeline, compared beside the figures (not a goal of its
  * own: it says where offer → awards spends its time): per job, ms from the
- * offer until the requester has its bids (p50 over the job's bids, from
- * bench/scale's `bidHeard` "count: p50 / max"), and its last bid; each the
- * median over jobs.
+ * offer until the region's nodes had it (`offerReached`), its bidders sent
+ * their bids (`bidSent`), the requester has its bids (p50 over the job's bids, from
+ * bench/scale's `bidHeard` "count: p50 / max"), and its last bid; then
+ * its awards: planned and sent (`awardSent`), handled by their workers
+ * (`leaseAccepted`) and their accepts read by the requester
+ * (`acceptRead`), p50 over the job's awards; each the median over jobs.
  */
-const TIMELINE = ['bidsHeardP50Ms', 'lastBidHeardMs'] as const
+const TIMELINE = ['offerReachedP50Ms', 'bidSentP50Ms', 'bidsHeardP50Ms', 'lastBidHeardMs', 'awardSentP50Ms', 'leaseAcceptedP50Ms', 'acceptReadP50Ms'] as const
 type Timeline = typeof TIMELINE[number]
+/** The median over a bench/scale run's jobs of one timeline field's p50 (its "count: p50 / max" string). */
+function spreadP50 (run: any, field: string): number {
+  return percentile((run?.market?.timelines ?? []).map((t: any) => Number(/^\d+: (-?\d+) \//.exec(String(t[field]))?.[1])).filter(Number.isFinite), 0.5)
+}
+
 function realFromFile (file: string, n: number): ScaleRun | undefined {
   const json = JSON.parse(readFileSync(file, 'utf8'))
   const figures = (json.figures ?? json)[`n${n}`]
@@ -159,8 +202,13 @@ function realFromFile (file: string, n: number): ScaleRun | undefined {
     receiptsPerLease: run?.market?.receipts > 0 && run?.market?.timelines?.length > 0 ? Math.max(1, Math.round(run.market.receipts / run.market.timelines.length / SCALE_SHARDS)) : undefined,
     leaseMs: percentile((run?.market?.timelines ?? []).filter((t: any) => t.settledMs > 0 && t.allAwardedMs > 0).map((t: any) => t.settledMs - t.allAwardedMs), 0.5),
     timeline: {
-      bidsHeardP50Ms: percentile((run?.market?.timelines ?? []).map((t: any) => Number(/^\d+: (\d+) \//.exec(String(t.bidHeard))?.[1])).filter(Number.isFinite), 0.5),
-      lastBidHeardMs: percentile((run?.market?.timelines ?? []).map((t: any) => t.lastBidMs).filter((x: unknown) => typeof x === 'number'), 0.5)
+      offerReachedP50Ms: spreadP50(run, 'offerReached'),
+      bidSentP50Ms: spreadP50(run, 'bidSent'),
+      bidsHeardP50Ms: spreadP50(run, 'bidHeard'),
+      lastBidHeardMs: percentile((run?.market?.timelines ?? []).map((t: any) => t.lastBidMs).filter((x: unknown) => typeof x === 'number'), 0.5),
+      awardSentP50Ms: spreadP50(run, 'awardSent'),
+      leaseAcceptedP50Ms: spreadP50(run, 'leaseAccepted'),
+      acceptReadP50Ms: spreadP50(run, 'acceptRead')
     }
   }
 }
@@ -252,11 +300,19 @@ async function calibration (): Promise<Record<string, unknown>> {
         const stations = Math.max(2, Math.round(n / 10))
         const stationPeers = (real.stationConnections ?? 0) - (real.vehicleConnections ?? 2) * (n - stations) / stations
         const stationsFullyConnected = stationPeers >= 0.8 * (stations - 1)
-        const scenario = (wakeMs: number): Scenario => { const sc = { ...scaleScenario(n, processingMs), ...model, stationsFullyConnected, extraVehicleLinks, receiptsPerLease: real.receiptsPerLease, receiptUnits: cost.receiptUnits, marketUnits: cost.marketUnits, sendMs: cost.sendMs * slowdown, dhtLookupMs: cost.dhtLookupMs * slowdown, dhtRpcMs: cost.dhtRpcMs * slowdown, wakeMs }; return setupMs != null ? { ...sc, workers: { ...sc.workers, setupMs } } : sc }
+        const scenario = (wakeMs: number): Scenario => { const sc = { ...scaleScenario(n, processingMs), ...model, stationsFullyConnected, extraVehicleLinks, receiptsPerLease: real.receiptsPerLease, receiptUnits: cost.receiptUnits, marketUnits: cost.marketUnits, sendMs: cost.sendMs * slowdown, dhtLookupMs: cost.dhtLookupMs * slowdown, dhtRpcMs: cost.dhtRpcMs * slowdown, runnerStartMs: cost.runnerStartMs * slowdown, runnerBootMs: cost.runnerBootMs * slowdown, machine: { cores: CORES, load: real.loadAverage1m ?? CORES }, certificateUnits: cost.certificateUnits, wakeMs }; return setupMs != null ? { ...sc, workers: { ...sc.workers, setupMs } } : sc }
         const options = { jobs: scaleJobs(scenario(0)), gossipProbes: SCALE_PROBES }
         const target = real.figures.gossipToAllP50Ms ?? real.figures.gossipToAllP99Ms ?? NaN
         const { wakeMs, figures } = await fitWake(scenario, options, target)
         const compared = compare(figures, real.figures, SCALE_MEASURE)
+        // offer → awards from the offer (the window included): its ratio stays meaningful where the figure beyond the window is near 0 or negative
+        const o2a = compared.offerToAwardsP50Ms
+        if (o2a != null) {
+          const windowMs = base.job.bidWindowMs ?? 0
+          const sv = o2a.sim + windowMs
+          const rv = o2a.real + windowMs
+          compared.offerToAwardsFromOfferP50Ms = { sim: round(sv), real: round(rv), ratio: round(sv / rv), within25: sv / rv >= 0.75 && sv / rv <= 1.25 }
+        }
         const timeline = Object.fromEntries(TIMELINE.filter(k => Number.isFinite(real.timeline[k])).map(k => { const sv = figures[k]; const r = real.timeline[k] as number; return [k, { sim: round(sv), real: round(r), ratio: round(sv / r) }] }))
         out[key] = {
           source: file,
@@ -266,6 +322,9 @@ async function calibration (): Promise<Record<string, unknown>> {
           sendMsIdle: round(cost.sendMs),
           dhtLookupMsIdle: round(cost.dhtLookupMs),
           dhtRpcMsIdle: round(cost.dhtRpcMs),
+          runnerStartMsIdle: round(cost.runnerStartMs),
+          runnerBootMsIdle: round(cost.runnerBootMs),
+          certificateUnits: round(cost.certificateUnits),
           receiptUnits: round(cost.receiptUnits),
           marketUnits: round(cost.marketUnits),
           slowdown: round(slowdown),

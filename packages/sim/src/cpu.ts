@@ -36,6 +36,10 @@ export class HostCpu {
   /** mean ms from ready to the earliest start of any work (not CPU) */
   readonly wakeMs: number
   private readonly rng?: Rng
+  /** the machine the hosts run on (cores, runnable processes on average), for {@link addProcess}; undefined: no extra processes are modelled */
+  private readonly machine?: { cores: number, load: number }
+  /** starts and ends of the extra processes running on the machine (virtual ms) */
+  private readonly extra: Array<[number, number]> = []
 
   /**
    * @param hostOf - the host (0..hosts-1) of each node number, -1 for a node alone on its CPU; undefined: no node shares a CPU
@@ -43,13 +47,36 @@ export class HostCpu {
    * @param wakeMs - mean delay from ready to the earliest start, ms @default 0
    * @param rng - draws the delays (needed when `wakeMs` > 0)
    */
-  constructor (hostOf?: Int32Array, hosts = 0, wakeMs = 0, rng?: Rng) {
+  constructor (hostOf?: Int32Array, hosts = 0, wakeMs = 0, rng?: Rng, machine?: { cores: number, load: number }) {
     this.hostOf = hostOf
     this.wakeMs = wakeMs
     this.rng = rng
+    this.machine = machine != null && machine.cores > 0 && machine.load > 0 ? machine : undefined
     this.starts = Array.from({ length: hosts }, () => [])
     this.ends = Array.from({ length: hosts }, () => [])
     this.busyMs = new Float64Array(hosts)
+  }
+
+  /**
+   * One more runnable process on the machine from virtual `start` to `end`
+   * (ms), e.g. a runner process booting: work that becomes ready meanwhile
+   * is slowed by the machine's load with it over its load without it
+   * (each on its `cores`: max(1, (load + extra) / cores) ÷ max(1, load /
+   * cores)), its CPU and its wake-up wait alike. Nothing without a
+   * machine.
+   */
+  addProcess (start: number, end: number): void {
+    if (this.machine != null && end > start) this.extra.push([start, end])
+  }
+
+  /** The slowdown of work ready at virtual `t` by the extra processes running then (1 without any). */
+  slowdownAt (t: number): number {
+    const m = this.machine
+    if (m == null || this.extra.length === 0) return 1
+    let running = 0
+    for (const [a, b] of this.extra) if (a <= t && t < b) running++
+    if (running === 0) return 1
+    return Math.max(1, (m.load + running) / m.cores) / Math.max(1, m.load / m.cores)
   }
 
   /** True when nodes share hosts (work may wait). */
@@ -70,7 +97,9 @@ export class HostCpu {
    * @returns the virtual ms the work ends
    */
   run (node: number, ready: number, ms: number, wake = true): number {
-    const t = !wake ? ready : this.wakeMs > 0 && this.rng != null ? ready + this.rng.exp(this.wakeMs) : ready + this.wakeMs
+    const f = this.slowdownAt(ready)
+    if (f !== 1) ms *= f
+    const t = !wake ? ready : this.wakeMs > 0 && this.rng != null ? ready + f * this.rng.exp(this.wakeMs) : ready + f * this.wakeMs
     const h = this.hostOf?.[node] ?? -1
     if (h < 0 || ms <= 0) return t + Math.max(0, ms)
     const starts = this.starts[h]

@@ -37,7 +37,11 @@ import type { Connections } from './topology.js'
  *   dials exactly when the two are not connected;
  * - CPU: a lookup's set-up at its requester (`dhtLookupMs`) and each
  *   RPC's answer at its server (`dhtRpcMs`), when the scenario gives them
- *   (bench/sim-cost.ts measures both);
+ *   (bench/sim-cost.ts measures both); on shared hosts (bench/scale) each
+ *   of an RPC's arrivals waits for its host as a message does (the
+ *   wake-up wait, then the work that reached the host before it: the
+ *   lookup's other RPCs to the same process, the lookups' and messages'
+ *   work reserved before), and a lookup's set-up waits for its host too;
  * - provide: the record goes to the K servers closest to the key (the
  *   lookup a real provide makes finds them; the simulator takes them from
  *   the full server list).
@@ -173,9 +177,12 @@ export class Dht {
 
   /**
    * findProviders(key) from node `src` (model in the module docs); online
-   * state as it stands now. Pure given `rng`.
+   * state as it stands now. Pure given `rng`, except on shared hosts,
+   * where its work takes its place on the hosts' calendars.
+   *
+   * @param at - virtual ms the lookup starts (its place on shared hosts' calendars) @default 0
    */
-  findProviders (src: number, key: string, rng: Rng): LookupResult {
+  findProviders (src: number, key: string, rng: Rng, at = 0): LookupResult {
     const id = keyId(key)
     const held = this.records.get(id)?.holders
     const online = this.nodes.online
@@ -203,6 +210,7 @@ export class Dht {
         bytes += DHT_MESSAGE_BYTES
         let t: number
         if (online[p] !== 1 || this.net.lost(src, p, rng)) t = now + DHT_RPC_TIMEOUT_MS
+        else if (shared) t = this.rpcOnHosts(src, p, at + now, this.connections != null ? !this.connections.connected(src, p) : rng.chance(dialShare), rng) - at
         else {
           // kad-dht opens a stream per RPC: the protocol negotiation, then the request and its answer
           t = now + (1 + STREAM_ROUND_TRIPS) * this.net.roundTrip(src, p, rng) + this.rpcMs
@@ -212,7 +220,10 @@ export class Dht {
         q.push(p * KAD_DISJOINT_PATHS + path, t)
       }
     }
-    for (let p = 0; p < KAD_DISJOINT_PATHS; p++) launch(p, this.lookupMs)
+    // on shared hosts every step waits for its host (times on the hosts' calendars: virtual ms from `at`, made relative at the end)
+    const shared = this.net.cpu.shared
+    const t0 = shared ? this.net.cpu.run(src, at, this.lookupMs) - at : this.lookupMs
+    for (let p = 0; p < KAD_DISJOINT_PATHS; p++) launch(p, t0)
     while (q.length > 0) {
       const t = q.peekValue() as number
       const v = q.pop() as number
@@ -235,6 +246,29 @@ export class Dht {
       launch(path, t)
     }
     return { found: false, ms: last, rpcs, bytes }
+  }
+
+  /**
+   * One RPC from `src` to server `p` sent at virtual `t` on shared hosts:
+   * a dial's DIAL_ROUND_TRIPS when `dial`, the stream's negotiation
+   * (STREAM_ROUND_TRIPS), then the request and its answer; each arrival
+   * waits for its host (its wake-up wait, then its queue): `processingMs`
+   * at the server per set-up step and `rpcMs` for the request; the
+   * seeker's steps take no CPU of their own (its CPU to the first provider
+   * is `lookupMs`, spent before the first RPC) but wait for its host to wake.
+   *
+   * @returns the virtual ms the seeker has the answer
+   */
+  private rpcOnHosts (src: number, p: number, t: number, dial: boolean, rng: Rng): number {
+    const { net } = this
+    let at = t
+    const setup = STREAM_ROUND_TRIPS + (dial ? DIAL_ROUND_TRIPS : 0)
+    for (let r = 0; r < setup; r++) {
+      at = net.cpu.run(p, at + net.latency(src, p, rng), net.processingMs)
+      at = net.cpu.run(src, at + net.latency(p, src, rng), 0)
+    }
+    at = net.cpu.run(p, at + net.latency(src, p, rng), this.rpcMs)
+    return net.cpu.run(src, at + net.latency(p, src, rng), 0)
   }
 }
 

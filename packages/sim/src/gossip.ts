@@ -173,6 +173,8 @@ export interface DisseminateOptions {
   poolJobs?: number
   /** the publisher's CPU (signing) is already reserved: it sends at this virtual ms @default after `processingMs` on its host from `t0` */
   sentAt?: number
+  /** CPU a node (by node number) spends on this message beyond `processingMs` (its first message of this signer: the certificate check), ms; called once per node that handles it @default none */
+  extraMs?: (node: number) => number
 }
 
 /** The result of {@link disseminate}. */
@@ -366,7 +368,8 @@ export class Spread {
     const u = this.q.pop() as number
     this.done[u] = 1
     // validation on the node's host CPU (arrivals are taken in time order: its queue is first come, first served)
-    const at = validate(net.cpu, mesh.members[u], t, this.proc, this.offThread, this.poolJobs)
+    const extra = this.options.extraMs?.(mesh.members[u]) ?? 0
+    const at = validate(net.cpu, mesh.members[u], t, this.proc + extra, this.offThread, this.poolJobs)
     this.handled[u] = at
     if (this.options.target != null && mesh.members[u] === this.options.target) { this.stopped = true; return u }
     const base = u * mesh.stride

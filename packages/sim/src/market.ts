@@ -1,4 +1,4 @@
-import { bidDrawn, bidsWantedFor, checkBidFields, checkOfferFields, decideBid, estimateRegionWorkers, MAX_BIDS_PER_JOB, PLACEMENT_TIMEOUT_MS, planAwards, REOFFER_WINDOW_MS, shouldAwardEarly, UNKNOWN_RTT_MS } from '@fleetmesh/market'
+import { ALL_ANSWERED_SETTLE_MS, bidDrawn, bidsWantedFor, checkBidFields, checkOfferFields, decideBid, estimateRegionWorkers, MAX_BIDS_PER_JOB, PLACEMENT_TIMEOUT_MS, planAwards, REOFFER_WINDOW_MS, shouldAwardEarly, UNKNOWN_RTT_MS } from '@fleetmesh/market'
 import { Bid, BidderRole, JobMode, JobOffer } from '@fleetmesh/protocol'
 import { DIAL_ROUND_TRIPS, STREAM_ROUND_TRIPS } from './constants.js'
 import { disseminate, reachOf, Spread } from './gossip.js'
@@ -25,7 +25,9 @@ import type { AuctionBid, AuctionTerms, PlannedAward, WorkerSituation } from '@f
  * 3. the requester takes bids and refusals in arrival order, pings each
  *    bidder it is connected to (unless `pingBidders` is false: it knows
  *    their RTTs; `pendingRtt` until the ping returns), asks
- *    `shouldAwardEarly` after each, and at the latest at the end of the
+ *    `shouldAwardEarly` after each (on its `all-answered` it waits
+ *    ALL_ANSWERED_SETTLE_MS more, as the requester's `checkEarlyAward`
+ *    does, unless enough bids come in first), and at the latest at the end of the
  *    bid window plans with `planAwards`; slots left open are planned again
  *    at the end of each re-offer window (REOFFER_WINDOW_MS, doubling up
  *    to 8×) with the bids in by then, until PLACEMENT_TIMEOUT_MS after the
@@ -33,11 +35,18 @@ import type { AuctionBid, AuctionTerms, PlannedAward, WorkerSituation } from '@f
  *    of the first round stand for them);
  * 4. each award goes over a direct stream (a dial first when the two are
  *    not connected) and comes back accepted: the job runs when the last
- *    accept is in.
+ *    accept is in; on shared hosts a worker's first lease starts its
+ *    inference runtime (`runnerStartMs` of its host's CPU) before its
+ *    accept leaves, as the market starts the lease while it seals the
+ *    accept.
  *
  * CPU: each hop of an offer or a bid, and each end of a direct exchange,
- * costs the scenario's `marketUnits` × `processingMs` (signed envelope and
- * certificate checks, sealing).
+ * costs the scenario's `marketUnits` × `processingMs` (signed envelope
+ * check with the certificate cached, sealing); a node's first gossiped
+ * message of a signer costs `certificateUnits` × `processingMs` more
+ * (its certificate verified, {@link certificateCheck}). Direct messages
+ * find their signer's certificate cached (the worker saw the requester's
+ * offer, the requester the worker's bid).
  *
  * Each node on a CPU of its own (a field fleet): the bids' gossip delay to
  * the requester is taken from one dissemination from the requester over
@@ -69,14 +78,41 @@ export interface MarketWorld {
    * RegionWorkerEstimates learns it
    */
   estimates?: Map<number, Map<number, number>>
+  /** workers whose inference runtime started (their first lease took `runnerStartMs`) */
+  runners?: Set<number>
+  /** with `certificateUnits`: the signers each node's market has verified the certificate of (node × fleet size + signer) */
+  certificates?: Set<number>
+}
+
+/**
+ * The extra CPU of a gossiped market message of `signer` at each node that
+ * validates it (the `extraMs` of a dissemination): `certificateUnits` ×
+ * `processingMs` the first time the node sees that signer (its
+ * certificate cache misses), nothing after; undefined without
+ * `certificateUnits`.
+ */
+export function certificateCheck (w: MarketWorld, signer: number): ((node: number) => number) | undefined {
+  const units = w.scenario.certificateUnits
+  if (!(units > 0)) return undefined
+  const seen = (w.certificates ??= new Set())
+  const ms = units * w.net.processingMs
+  const n = w.nodes.size
+  return (node: number): number => {
+    const key = node * n + signer
+    if (seen.has(key)) return 0
+    seen.add(key)
+    return ms
+  }
 }
 
 /** One award of a round, by node number. */
 export interface SimAward extends PlannedAward {
   /** node number of the bidder */
   worker: number
-  /** virtual ms the accept reached the requester */
+  /** virtual ms the accept reached the requester (bench/scale's `acceptRead`) */
   acceptedAt: number
+  /** virtual ms the worker had handled the award and sealed its accept (bench/scale's `leaseAccepted`; NaN off shared hosts) */
+  servedAt: number
 }
 
 /** The outcome of {@link runOffer}. */
@@ -94,6 +130,10 @@ export interface OfferOutcome {
   bids: AuctionBid[]
   /** virtual ms the requester validated each bid it heard, in the order heard (bench/scale's `bidHeard` timeline) */
   heardAt: number[]
+  /** virtual ms each reached node of the region had validated the offer (bench/scale's `offerReached`) */
+  reachedAt: number[]
+  /** virtual ms each bidder sent its bid, sealed (bench/scale's `bidSent`; on shared hosts, else NaN each) */
+  bidSentAt: number[]
   /** virtual ms the job was submitted */
   submittedAt: number
   /** virtual ms the requester planned */
@@ -221,9 +261,11 @@ interface OpenOffer {
  * `exchange` as a task: each of its steps (the setup round trips, the
  * request, the answer) runs on its host's CPU when the driver reaches its
  * arrival, after the work that reached the host before it; `done` gets
- * the virtual ms `a` has handled the answer.
+ * the virtual ms `a` has handled the answer, `served` the virtual ms `b`
+ * has handled the request; `beforeAnswerMs` of `b`'s CPU follows it at
+ * once, before the answer leaves.
  */
-export function exchangeTask (w: MarketWorld, tasks: Tasks, a: number, b: number, t: number, setup: number, ms: number, done: (at: number) => void): void {
+export function exchangeTask (w: MarketWorld, tasks: Tasks, a: number, b: number, t: number, setup: number, ms: number, done: (at: number) => void, served?: (at: number) => void, beforeAnswerMs = 0): void {
   const { net, rng } = w
   const hops: Array<[number, number]> = []
   for (let r = 0; r < setup; r++) hops.push([b, net.processingMs], [a, net.processingMs])
@@ -232,7 +274,12 @@ export function exchangeTask (w: MarketWorld, tasks: Tasks, a: number, b: number
   let arrive = t + net.latency(a, b, rng)
   tasks.add(arrive, () => {
     const [node, cost] = hops[k]
-    const end = net.cpu.run(node, arrive, cost)
+    let end = net.cpu.run(node, arrive, cost)
+    if (k === hops.length - 2) {
+      served?.(end)
+      // work `b` runs right after it handled the request, before its answer leaves (no new wake-up: it follows at once)
+      if (beforeAnswerMs > 0) end = net.cpu.run(node, end, beforeAnswerMs, false)
+    }
     if (++k === hops.length) { done(end); return Infinity }
     arrive = end + net.latency(node, hops[k][0], rng)
     return arrive
@@ -277,7 +324,7 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
   const bidsMesh = w.bids[region]
   // each hop's topic validator checks the signed envelope and its certificate
   const hop = s.marketUnits * net.processingMs
-  const od = disseminate(offersMesh, nodes, net, rng, requester, net.cpu.run(requester, t0, hop), { dataBytes: offerBytes, connectedPeers: s.connectedPeers, processingMs: hop })
+  const od = disseminate(offersMesh, nodes, net, rng, requester, net.cpu.run(requester, t0, hop), { dataBytes: offerBytes, connectedPeers: s.connectedPeers, processingMs: hop, extraMs: certificateCheck(w, requester) })
   // the bids' way back. On shared hosts each bid is gossiped on its own (their validations queue on the hosts' CPU, in the order the workers decided);
   // otherwise the delay from each worker to the requester is taken from one dissemination from the requester over the bids mesh
   const shared = net.cpu.shared
@@ -294,6 +341,8 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
   let eligible = 0
   let reached = 0
   const reachedNodes: number[] = []
+  const reachedAt: number[] = []
+  const bidSentAt: number[] = []
   const regionPeers: string[] = []
   const bidders: Bidder[] = []
   for (const node of nodes.byRegion[region]) {
@@ -306,6 +355,7 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
     if (arrived > windowEnd + PLACEMENT_TIMEOUT_MS) continue
     if (nodes.available[node] === 1 && arrived <= windowEnd) reached++
     reachedNodes.push(node)
+    reachedAt.push(arrived)
     const decision = decideBid({ jobId, region: regionName, openShardUnits: terms.shardUnits, maxPricePerUnit: terms.maxPricePerUnit, deadline: terms.deadline, minReputation: terms.minReputation }, situationOf(w, node), EPOCH_MS + arrived)
     if (decision.bid) {
       // a worker not drawn for this round stays silent
@@ -330,6 +380,8 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
   const pending = new Set<string>()
   const refused: string[] = []
   let planned = false
+  // every known region peer answered: the requester waits ALL_ANSWERED_SETTLE_MS before it plans
+  let settling = false
   let plannedAt = windowEnd
   let reason = 'window'
   const awards: SimAward[] = []
@@ -355,7 +407,17 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
     // shouldAwardEarly's first rule: no early award while a bidder's RTT is pending (skips its O(bids) work)
     if (pending.size > 0) return
     const d = shouldAwardEarly({ terms, bids: [...held.values()], open, now: EPOCH_MS + t, score: { unknownRttMs: UNKNOWN_RTT_MS }, minBids: terms.shardUnits.length, pendingRtt: [...pending], regionPeers, refused })
-    if (d.award) { reason = d.reason; plan(t) }
+    if (!d.award) return
+    if (d.reason === 'all-answered') {
+      // as the requester's checkEarlyAward: every region peer it knows answered, a worker it does not know may still bid through a station; the wait ends ALL_ANSWERED_SETTLE_MS later (or sooner on enough bids, or at the window's end)
+      if (settling) return
+      settling = true
+      const end = t + ALL_ANSWERED_SETTLE_MS
+      tasks.add(end, () => { if (!planned && end <= windowEnd) { reason = 'all-answered'; plan(end) } return Infinity })
+      return
+    }
+    reason = d.reason
+    plan(t)
   }
   // the first plan, then (slots left open) a re-offer round after each REOFFER_WINDOW_MS window, doubling up to 8×, with every bid in by then, until PLACEMENT_TIMEOUT_MS after the bid window
   const round = (at: number): void => {
@@ -366,11 +428,18 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
       bytesDirect += 400
       used[a.bidder] = (used[a.bidder] ?? 0) + 1
       ;(shardHolders[a.shardIndex] ??= []).push(a.bidder)
-      const award: SimAward = { ...a, worker: node, acceptedAt: NaN }
+      const award: SimAward = { ...a, worker: node, acceptedAt: NaN, servedAt: NaN }
       awards.push(award)
       // each award goes over a direct stream (a dial first when not connected); on shared hosts each of its steps waits in its host's queue
-      if (shared) exchangeTask(w, tasks, requester, node, at, STREAM_ROUND_TRIPS + (connected(requester, node) ? 0 : DIAL_ROUND_TRIPS), hop, end => { award.acceptedAt = end })
-      else award.acceptedAt = directExchange(w, requester, node, at, connected(requester, node))
+      // a worker's first lease starts its inference runtime ahead of its accept (scenario `runnerStartMs`)
+      const runners = (w.runners ??= new Set())
+      const ranBefore = runners.has(node)
+      const runnerStart = ranBefore ? 0 : s.runnerStartMs
+      runners.add(node)
+      const firstLease = !ranBefore
+      // its runner process then boots on the machine's cores (scenario `runnerBootMs`), slowing every host meanwhile
+      if (shared) exchangeTask(w, tasks, requester, node, at, STREAM_ROUND_TRIPS + (connected(requester, node) ? 0 : DIAL_ROUND_TRIPS), hop, end => { award.acceptedAt = end }, served => { award.servedAt = served; if (firstLease) net.cpu.addProcess(served + runnerStart, served + runnerStart + s.runnerBootMs) }, runnerStart)
+      else award.acceptedAt = directExchange(w, requester, node, at, connected(requester, node)) + runnerStart
     }
     remaining = plan.unplaced.map(u => ({ shardIndex: u.shardIndex, replica: u.replica }))
     if (remaining.length === 0 || at + window > windowEnd + PLACEMENT_TIMEOUT_MS || at + window >= terms.deadline - EPOCH_MS) return
@@ -428,7 +497,9 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
       }
       // on shared hosts the worker seals and publishes its bid when it decided, and the bid spreads hop by hop among the round's other work
       tasks.add(b.decidedAt, () => {
-        const sp = new Spread(bidsMesh, nodes, net, rng, b.node, b.decidedAt, { dataBytes: 120, connectedPeers: s.connectedPeers, processingMs: hop, sentAt: net.cpu.run(b.node, b.decidedAt, hop) })
+        const sentAt = net.cpu.run(b.node, b.decidedAt, hop)
+        bidSentAt.push(sentAt)
+        const sp = new Spread(bidsMesh, nodes, net, rng, b.node, b.decidedAt, { dataBytes: 120, connectedPeers: s.connectedPeers, processingMs: hop, sentAt, extraMs: certificateCheck(w, b.node) })
         spreads.push(sp)
         tasks.add(sp.next(), () => {
           // the requester has the bid once it validated it
@@ -453,6 +524,8 @@ function openOffer (w: MarketWorld, requester: number, jobId: string, t0: number
       reachedNodes,
       bids: [...held.values()],
       heardAt,
+      reachedAt,
+      bidSentAt,
       submittedAt: t0,
       plannedAt,
       reason,

@@ -142,6 +142,34 @@ export interface Scenario {
   receiptsPerLease?: number
   /** receipts simulated in full in `sampled` mode @default RECEIPT_SAMPLE (20) */
   receiptSample?: number
+  /**
+   * CPU a worker's first lease takes on its host's thread before the
+   * worker's accept leaves, ms: the market starts the lease
+   * (`setTimeout(runLease, 0)`) while the accept is being sealed, and a
+   * worker's first lease starts its inference runtime (`createRuntime`
+   * forks the runner process); bench/sim-cost.ts `measureRunnerStart`
+   * measures it @default 0
+   */
+  runnerStartMs?: number
+  /**
+   * CPU a node spends, beyond `marketUnits`, on the first gossiped market
+   * message (offer, bid) of each signer it validates, in units of
+   * `processingMs`: the market's certificate cache misses and verifies the
+   * signer's certificate (`verifyCertificate`; later messages of the same
+   * signer find it cached); bench/sim-cost.ts `measureCertificateCheck`
+   * measures it. Each node then keeps the signers it has seen (one set
+   * per node: for the calibration's sizes, not for field fleets) @default 0
+   */
+  certificateUnits?: number
+  /**
+   * a worker's first lease's runner process: ms it runs as one more
+   * runnable process on the machine while it boots (its CPU on another
+   * core; bench/sim-cost.ts `measureRunnerStart`), slowing the hosts' work
+   * meanwhile by the machine's load with it (`machine`) @default 0
+   */
+  runnerBootMs?: number
+  /** the machine the hosts share (bench/scale's): its cores and its runnable processes on average (the run's load average), for `runnerBootMs` @default none */
+  machine?: { cores: number, load: number }
 }
 
 /** A scenario with every default applied. */
@@ -174,6 +202,9 @@ export function resolveScenario (s: Scenario): ResolvedScenario {
   }
   check(s.receiptsPerLease == null || (Number.isInteger(s.receiptsPerLease) && s.receiptsPerLease >= 1), `receiptsPerLease must be a positive integer, not ${s.receiptsPerLease}`)
   check(s.marketUnits == null || s.marketUnits >= 0, `marketUnits must not be negative, not ${s.marketUnits}`)
+  check(s.runnerStartMs == null || s.runnerStartMs >= 0, `runnerStartMs must not be negative, not ${s.runnerStartMs}`)
+  check(s.certificateUnits == null || s.certificateUnits >= 0, `certificateUnits must not be negative, not ${s.certificateUnits}`)
+  check(s.runnerBootMs == null || s.runnerBootMs >= 0, `runnerBootMs must not be negative, not ${s.runnerBootMs}`)
   check(s.receiptUnits == null || s.receiptUnits >= 0, `receiptUnits must not be negative, not ${s.receiptUnits}`)
   check((s.dhtLookupMs ?? 0) >= 0 && (s.dhtRpcMs ?? 0) >= 0, 'dhtLookupMs and dhtRpcMs must not be negative')
   check(s.sendMs == null || s.sendMs >= 0, `sendMs must not be negative, not ${s.sendMs}`)
@@ -206,6 +237,10 @@ export function resolveScenario (s: Scenario): ResolvedScenario {
     receiptsPerLease: s.receiptsPerLease ?? 1,
     receiptUnits: s.receiptUnits ?? RECEIPT_UNITS,
     marketUnits: s.marketUnits ?? MARKET_MESSAGE_UNITS,
+    runnerStartMs: s.runnerStartMs ?? 0,
+    certificateUnits: s.certificateUnits ?? 0,
+    runnerBootMs: s.runnerBootMs ?? 0,
+    machine: s.machine ?? { cores: 0, load: 0 },
     job: { bidWindowMs: BID_WINDOW_MS, redundancy: 1, minReputation: 0, ...s.job },
     workers: { loadFactor: LOAD_FACTOR, maxConcurrentLeases: MAX_CONCURRENT_LEASES, msPerUnit: DEFAULT_MS_PER_UNIT, setupMs: DEFAULT_UNCACHED_SETUP_MS, vehiclesAvailable: 1, ...s.workers }
   }

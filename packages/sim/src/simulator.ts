@@ -58,6 +58,19 @@ export interface SimFigures {
   /** per job, ms from the submission until the requester validated its bids (bench/scale's `bidHeard` timeline: p50 over the job's bids; and its last bid), each the median over jobs */
   bidsHeardP50Ms: number
   lastBidHeardMs: number
+  /**
+   * per job, ms from the submission until the requester planned its awards
+   * (bench/scale's `awardSent`), until the workers had handled them
+   * (`leaseAccepted`) and until their accepts were read (`acceptRead`),
+   * p50 over the job's awards, each the median over jobs (the last two
+   * on shared hosts only)
+   */
+  awardSentP50Ms: number
+  leaseAcceptedP50Ms: number
+  /** per job, ms from the submission until the region's nodes had the offer (bench/scale's `offerReached`) and until its bidders sent their bids (`bidSent`, shared hosts only), p50 over the job's nodes, the median over jobs */
+  offerReachedP50Ms: number
+  bidSentP50Ms: number
+  acceptReadP50Ms: number
   /** jobs submitted, and jobs with a slot no bid took */
   jobs: number
   unplacedJobs: number
@@ -119,7 +132,7 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
   const rng = new Rng(s.seed)
   const nodes = new NodeTable(s, rng, options.names, options.fleet)
   const topology = buildTopology(s, nodes)
-  const net = new LinkModel(s, nodes, new HostCpu(topology.hostOf, topology.hosts, s.wakeMs, rng))
+  const net = new LinkModel(s, nodes, new HostCpu(topology.hostOf, topology.hosts, s.wakeMs, rng, s.machine))
   const n = nodes.size
   const meshOptions = { connections: topology.connections, degreeOf: (node: number) => nodes.role[node] === STATION ? s.gossipDegree.station : s.gossipDegree.vehicle }
   const offers = nodes.byRegion.map(m => new TopicMesh(m, n, rng, meshOptions))
@@ -316,7 +329,7 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
   q.on(LOOKUP, () => {
     const src = randomOnline(-1)
     if (src < 0) return
-    const r = dht.findProviders(src, `region/${nodes.regions[rng.int(nodes.regions.length)]}`, rng)
+    const r = dht.findProviders(src, `region/${nodes.regions[rng.int(nodes.regions.length)]}`, rng, q.now)
     lookups.push(r)
     bytes += r.bytes
     by.dht += r.bytes
@@ -398,6 +411,11 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
     offerToAwardsBeyondWindowP50Ms: percentile(placed.map(o => o.offerToAwardsMs - s.job.bidWindowMs), 0.5),
     bidsHeardP50Ms: percentile(outcomes.filter(o => o.heardAt.length > 0).map(o => percentile(o.heardAt.map(t => t - o.submittedAt), 0.5)), 0.5),
     lastBidHeardMs: percentile(outcomes.filter(o => o.heardAt.length > 0).map(o => Math.max(...o.heardAt) - o.submittedAt), 0.5),
+    awardSentP50Ms: percentile(placed.map(o => o.plannedAt - o.submittedAt), 0.5),
+    offerReachedP50Ms: percentile(outcomes.filter(o => o.reachedAt.length > 0).map(o => percentile(o.reachedAt.map(t => t - o.submittedAt), 0.5)), 0.5),
+    bidSentP50Ms: percentile(outcomes.filter(o => o.bidSentAt.length > 0).map(o => percentile(o.bidSentAt.map(t => t - o.submittedAt), 0.5)), 0.5),
+    leaseAcceptedP50Ms: percentile(placed.map(o => percentile(o.awards.map(a => a.servedAt - o.submittedAt), 0.5)).filter(Number.isFinite), 0.5),
+    acceptReadP50Ms: percentile(placed.map(o => percentile(o.awards.map(a => a.acceptedAt - o.submittedAt), 0.5)), 0.5),
     jobs: outcomes.length,
     unplacedJobs: outcomes.length - placed.length,
     receipts: receiptCount,

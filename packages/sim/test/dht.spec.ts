@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { KAD_K } from '../src/constants.js'
+import { HostCpu } from '../src/cpu.js'
 import { Dht, distance, keyId } from '../src/dht.js'
+import { LinkModel } from '../src/network.js'
 import { STATION } from '../src/nodes.js'
 import { testScenario, world } from './helpers.js'
 
@@ -34,5 +36,26 @@ describe('dht: routing tables and findProviders', () => {
     const gone = dht.findProviders(src, 'model/x', rng)
     assert.equal(gone.found, false)
     assert.ok(gone.rpcs > 0)
+  })
+
+  it('on shared hosts, waits for the servers\' process: each RPC\'s arrival queues behind the work that reached the host before it', () => {
+    // 10 servers (stations) in one process (host 0), the 40 clients in another (host 1); 10 ms links; every server holds the record (fewer than K)
+    const s = testScenario({ nodes: 50, stationShare: 0.2 })
+    const { nodes, rng } = world(s)
+    const hostOf = Int32Array.from({ length: nodes.size }, (_, i) => nodes.role[i] === STATION ? 0 : 1)
+    const idle = new Dht(nodes, new LinkModel(s, nodes, new HostCpu(hostOf, 2)), rng, 40, undefined, { lookupMs: 2, rpcMs: 3 })
+    const busyCpu = new HostCpu(hostOf, 2)
+    const busy = new Dht(nodes, new LinkModel(s, nodes, busyCpu), rng, 40, undefined, { lookupMs: 2, rpcMs: 3 })
+    for (const d of [idle, busy]) d.provide('region/u33d', nodes.byRegion[0][0])
+    const src = nodes.byRegion[0].find(n => nodes.role[n] !== STATION) as number
+    // idle: the set-up (2), the stream's negotiation (10 there, 10 back, processingMs 0) and the request (10, 3 at the server, 10 back)
+    const r = idle.findProviders(src, 'region/u33d', rng, 1000)
+    assert.ok(r.found)
+    assert.equal(r.ms, 2 + 20 + 10 + 3 + 10)
+    // the servers' process busy from 1000 to 1500 ms (a bid storm): the request (its 3 ms of CPU) waits for it; the negotiation takes no CPU here (processingMs 0)
+    busyCpu.run(nodes.byRegion[0].find(n => nodes.role[n] === STATION) as number, 1000, 500)
+    const late = busy.findProviders(src, 'region/u33d', rng, 1000)
+    assert.ok(late.found)
+    assert.equal(late.ms, 500 + 3 + 10, 'the request is served once the host is free at 1500, its answer 10 ms later')
   })
 })

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
-import { bidDrawn, bidsWantedFor, decideBid, planAwards } from '@fleetmesh/market'
+import { ALL_ANSWERED_SETTLE_MS, bidDrawn, bidsWantedFor, decideBid, planAwards } from '@fleetmesh/market'
 import { TopicMesh } from '../src/gossip.js'
 import { HostCpu } from '../src/cpu.js'
-import { EPOCH_MS, exchange, exchangeTask, runOffer, situationOf, termsOf } from '../src/market.js'
+import { certificateCheck, EPOCH_MS, exchange, exchangeTask, runOffer, situationOf, termsOf } from '../src/market.js'
 import { LinkModel } from '../src/network.js'
-import { fleetScenario } from '../src/scenario.js'
+import { fleetScenario, scaleJobs, scaleScenario } from '../src/scenario.js'
 import { simulate } from '../src/simulator.js'
 import { Tasks } from '../src/tasks.js'
 import { VEHICLE } from '../src/nodes.js'
@@ -76,6 +76,84 @@ describe('market: a job round through the market\'s own functions', () => {
     assert.equal(none.bids.length, 0)
     assert.equal(none.unplaced, 2)
     assert.equal(none.offerToAwardsMs, Infinity)
+  })
+
+  it('on all-answered, waits ALL_ANSWERED_SETTLE_MS before it plans, as the requester does (a worker it does not know may still bid)', () => {
+    // every worker of the region refuses but one vehicle, whose one bid is fewer than the job's minBids (2 shards): only all-answered can end the window early
+    const w = marketWorld({ job: { shardUnits: [100, 100], maxPricePerUnit: 2, deadlineMs: 30_000, bidWindowMs: 3000 } })
+    const region = w.nodes.byRegion[0]
+    for (const node of region) {
+      if (w.nodes.role[node] === VEHICLE) w.nodes.available[node] = 0
+      else w.nodes.held[node] = w.scenario.workers.maxConcurrentLeases
+    }
+    const free = region.find(node => w.nodes.role[node] === VEHICLE) as number
+    w.nodes.available[free] = 1
+    w.estimates = new Map([[region[0], new Map([[0, 1]])]])
+    const o = runOffer(w, region[0], 'job-settle', 0)
+    assert.equal(o.reason, 'all-answered')
+    assert.equal(o.heardAt.length, 1)
+    // the last answer is the bid or a refusal (each one direct round trip of 10 ms links): at most 100 ms in; the plan comes ALL_ANSWERED_SETTLE_MS after it
+    assert.ok(o.plannedAt >= o.heardAt[0] + ALL_ANSWERED_SETTLE_MS, `planned at ${o.plannedAt} ms, the bid heard at ${o.heardAt[0]} ms`)
+    assert.ok(o.plannedAt <= 100 + ALL_ANSWERED_SETTLE_MS, `planned at ${o.plannedAt} ms`)
+    assert.deepEqual(o.awards.map(a => a.worker), [free, free])
+  })
+
+  it('starts a worker\'s inference runtime on its first lease before its accept leaves (runnerStartMs of its host), not on its later ones', async () => {
+    const base = { ...scaleScenario(40, 0.2), pingBidders: false, vehiclesOnBidsTopic: false }
+    const plain = await simulate(base, { jobs: scaleJobs(base) })
+    const started = await simulate({ ...base, runnerStartMs: 40 }, { jobs: scaleJobs(base) })
+    const first = new Set<number>()
+    let firsts = 0
+    for (const o of started.offers) {
+      for (const a of o.awards) {
+        const gap = a.acceptedAt - a.servedAt
+        if (!first.has(a.worker)) {
+          first.add(a.worker)
+          firsts++
+          assert.ok(gap >= 40, `a first lease's accept left ${gap} ms after the award was handled`)
+        }
+      }
+    }
+    assert.ok(firsts >= 2, `${firsts} first leases`)
+    // the plain run's accepts leave at once after the award was handled (the accept's way back only)
+    for (const o of plain.offers) for (const a of o.awards) assert.ok(a.acceptedAt - a.servedAt < 40, `${a.acceptedAt - a.servedAt} ms`)
+  })
+
+  it('checks a signer\'s certificate at each node once: its first gossiped market message costs certificateUnits more there, later ones do not', async () => {
+    const w = marketWorld({ processingMs: 0.5, certificateUnits: 2 })
+    const check = certificateCheck(w, 3) as (node: number) => number
+    assert.equal(check(7), 1, 'node 7\'s first message of signer 3: 2 units of 0.5 ms')
+    assert.equal(check(7), 0, 'cached')
+    assert.equal(check(8), 1, 'node 8 has its own cache')
+    assert.equal((certificateCheck(w, 4) as (node: number) => number)(7), 1, 'another signer misses at node 7')
+    assert.equal((certificateCheck(w, 3) as (node: number) => number)(7), 0, 'the cache outlives a message: a later offer of signer 3')
+    assert.equal(certificateCheck(marketWorld({ processingMs: 0.5 }), 3), undefined, 'no certificateUnits: no extra CPU')
+    // on shared hosts (bench/scale's processes) the first offer's spread takes the region's hosts longer: every node checks the requester's certificate
+    const base = { ...scaleScenario(40, 0.2), pingBidders: false, vehiclesOnBidsTopic: false, wakeMs: 0 }
+    const plain = await simulate(base, { jobs: scaleJobs(base) })
+    const checked = await simulate({ ...base, certificateUnits: 3 }, { jobs: scaleJobs(base) })
+    assert.ok(checked.offers[0].offerToAllMs > plain.offers[0].offerToAllMs + 1, `the first offer's spread: ${checked.offers[0].offerToAllMs} ms with certificate checks, ${plain.offers[0].offerToAllMs} ms without`)
+  })
+
+  it('slows every host while a runner process boots on the machine: work ready meanwhile takes (load + 1) / load as long, work after it does not', () => {
+    // 2 cores at load 4: one more process makes the machine 5 / 4 as slow
+    const cpu = new HostCpu(Int32Array.from([0, 1]), 2, 10, undefined, { cores: 2, load: 4 })
+    assert.equal(cpu.run(0, 0, 8), 10 + 8, 'no extra process: the wake (10) and the work (8)')
+    cpu.addProcess(100, 400)
+    assert.equal(cpu.slowdownAt(99), 1)
+    assert.equal(cpu.slowdownAt(100), 1.25)
+    assert.equal(cpu.run(1, 200, 8), 200 + 1.25 * (10 + 8), 'ready during the boot: wake and work slowed')
+    assert.equal(cpu.run(1, 400, 8), 400 + 10 + 8, 'ready after it: as before')
+    cpu.addProcess(150, 300)
+    assert.equal(cpu.slowdownAt(200), 1.5, 'two extra processes')
+    // on an idle machine (load 1 on 2 cores) a booting process takes a free core: no slowdown
+    const idle = new HostCpu(Int32Array.from([0]), 1, 0, undefined, { cores: 2, load: 1 })
+    idle.addProcess(0, 100)
+    assert.equal(idle.slowdownAt(50), 1)
+    // without a machine nothing is modelled
+    const none = new HostCpu(Int32Array.from([0]), 1)
+    none.addProcess(0, 100)
+    assert.equal(none.slowdownAt(50), 1)
   })
 
   it('serves an award\'s steps in arrival order at their hosts: the accept waits for the work that reached its host before it, not for work that came after', () => {
