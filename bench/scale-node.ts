@@ -123,13 +123,15 @@ export class ScaleProbe {
    * with the ms it came at and the peer's role and region where this host knows
    * it (`?` otherwise).
    */
-  async lookup (index: number, region: string, timeoutMs: number): Promise<{ ok: boolean, ms: number, firstDialMs?: number, answeredBy?: string, trace?: Record<string, unknown> }> {
+  async lookup (index: number, region: string, timeoutMs: number): Promise<{ ok: boolean, ms: number, firstDialMs?: number, firstSendMs?: number, firstResponseMs?: number, answeredBy?: string, events?: string[], trace?: Record<string, unknown> }> {
     const node = this.nodes[index] as MeshNode
     const cid = await capabilityCid('region', region)
     const start = now()
     const events: string[] = []
     // a successful lookup's own timeline: the first query dial (the seeker's work before its first RPC) and who answered with the provider (connected before the lookup or not)
     let firstDialMs: number | undefined
+    let firstSendMs: number | undefined
+    let firstResponseMs: number | undefined
     const connectedBefore = new Set(node.libp2p.getConnections().map(c => c.remotePeer.toString()))
     const who = (id: PeerId): string => {
       const cert = node.libp2p.services.admission.get(id)
@@ -140,13 +142,20 @@ export class ScaleProbe {
         const at = Math.round(now() - start)
         if (e.name === 'PROVIDER' && e.providers.some(p => !p.id.equals(node.peerId))) {
           const cert = node.libp2p.services.admission.get(e.from)
-          return { ok: true, ms: now() - start, firstDialMs, answeredBy: `${cert?.role ?? '?'}${connectedBefore.has(e.from.toString()) ? ' connected' : ' dialled'}` }
+          events.push(`${at} provider ${who(e.from)}`)
+          return { ok: true, ms: now() - start, firstDialMs, firstSendMs, firstResponseMs, answeredBy: `${cert?.role ?? '?'}${connectedBefore.has(e.from.toString()) ? ' connected' : ' dialled'}`, events: events.slice(0, 12) }
         }
         if (e.name === 'DIAL_PEER') {
           firstDialMs ??= now() - start
           events.push(`${at} dial ${who(e.peer)}`)
+        } else if (e.name === 'SEND_QUERY') {
+          firstSendMs ??= now() - start
+          events.push(`${at} send ${who(e.to)}`)
         } else if (e.name === 'QUERY_ERROR') events.push(`${at} error ${who(e.from)} ${String(e.error?.name)}`)
-        else if (e.name === 'PEER_RESPONSE') events.push(`${at} response ${who(e.from)} ${e.providers.length}/${e.closer.length}`)
+        else if (e.name === 'PEER_RESPONSE') {
+          firstResponseMs ??= now() - start
+          events.push(`${at} response ${who(e.from)} ${e.providers.length}/${e.closer.length}`)
+        }
       }
     } catch (err: any) {
       events.push(`${Math.round(now() - start)} ended ${String(err?.name)}`)
