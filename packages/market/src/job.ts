@@ -66,6 +66,8 @@ export interface Job {
   bids: Map<string, AuctionBid>
   bidders: Map<string, PeerId>
   rtts: Map<string, number>
+  /** bidders dialled during the bid window because they would win (dialLikelyWinners), PeerId strings */
+  predialled: Set<string>
   /** workers that lost, declined or released a lease of this job */
   excluded: Set<string>
   /** at most one refusal per worker (NoBid, or a bid the requester refused) */
@@ -168,6 +170,7 @@ export function createJob (spec: JobSpec, defaults: JobDefaults): Job {
     bids: new Map(),
     bidders: new Map(),
     rtts: new Map(),
+    predialled: new Set(),
     excluded: new Set(),
     refusals: new Map(),
     state: 'bidding',
