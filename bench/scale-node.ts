@@ -75,8 +75,13 @@ export class ScaleProbe {
   readonly nodes: MeshNode[] = []
   /** presence message id -> arrivals at this host's nodes: time, receiver's role, the peer that delivered it and whether it was in the receiver's mesh of the topic */
   private readonly presence = new Map<string, PresenceArrival[]>()
-  /** this process's event-loop delay since the last `loopLag()` (the host's own queue: a busy process delivers late) */
+  /**
+   * this process's event-loop delay over the gossip probes (the host's own queue: a busy process
+   * delivers late); enabled only between two `loopLag()` calls: its 10 ms timer alone took 0.3 % →
+   * 0.9 % of a core per process (a bare Node process, load 6), which the idle window counted
+   */
   private readonly lag = monitorEventLoopDelay({ resolution: 10 })
+  private lagOn = false
   /** ledger entry id -> arrival times at this host's nodes */
   private readonly entries = new Map<string, number[]>()
 
@@ -87,7 +92,6 @@ export class ScaleProbe {
   private readonly disconnects = new Map<MeshNode, number>()
 
   add (node: MeshNode): void {
-    if (this.nodes.length === 0) this.lag.enable()
     this.nodes.push(node)
     node.libp2p.addEventListener('peer:disconnect', () => { this.disconnects.set(node, (this.disconnects.get(node) ?? 0) + 1) })
     node.subscribe(PRESENCE_TOPIC, (msg, source) => {
@@ -123,13 +127,15 @@ export class ScaleProbe {
    * with the ms it came at and the peer's role and region where this host knows
    * it (`?` otherwise).
    */
-  async lookup (index: number, region: string, timeoutMs: number): Promise<{ ok: boolean, ms: number, firstDialMs?: number, answeredBy?: string, trace?: Record<string, unknown> }> {
+  async lookup (index: number, region: string, timeoutMs: number): Promise<{ ok: boolean, ms: number, firstDialMs?: number, firstSendMs?: number, firstResponseMs?: number, answeredBy?: string, events?: string[], trace?: Record<string, unknown> }> {
     const node = this.nodes[index] as MeshNode
     const cid = await capabilityCid('region', region)
     const start = now()
     const events: string[] = []
     // a successful lookup's own timeline: the first query dial (the seeker's work before its first RPC) and who answered with the provider (connected before the lookup or not)
     let firstDialMs: number | undefined
+    let firstSendMs: number | undefined
+    let firstResponseMs: number | undefined
     const connectedBefore = new Set(node.libp2p.getConnections().map(c => c.remotePeer.toString()))
     const who = (id: PeerId): string => {
       const cert = node.libp2p.services.admission.get(id)
@@ -140,13 +146,20 @@ export class ScaleProbe {
         const at = Math.round(now() - start)
         if (e.name === 'PROVIDER' && e.providers.some(p => !p.id.equals(node.peerId))) {
           const cert = node.libp2p.services.admission.get(e.from)
-          return { ok: true, ms: now() - start, firstDialMs, answeredBy: `${cert?.role ?? '?'}${connectedBefore.has(e.from.toString()) ? ' connected' : ' dialled'}` }
+          events.push(`${at} provider ${who(e.from)}`)
+          return { ok: true, ms: now() - start, firstDialMs, firstSendMs, firstResponseMs, answeredBy: `${cert?.role ?? '?'}${connectedBefore.has(e.from.toString()) ? ' connected' : ' dialled'}`, events: events.slice(0, 12) }
         }
         if (e.name === 'DIAL_PEER') {
           firstDialMs ??= now() - start
           events.push(`${at} dial ${who(e.peer)}`)
+        } else if (e.name === 'SEND_QUERY') {
+          firstSendMs ??= now() - start
+          events.push(`${at} send ${who(e.to)}`)
         } else if (e.name === 'QUERY_ERROR') events.push(`${at} error ${who(e.from)} ${String(e.error?.name)}`)
-        else if (e.name === 'PEER_RESPONSE') events.push(`${at} response ${who(e.from)} ${e.providers.length}/${e.closer.length}`)
+        else if (e.name === 'PEER_RESPONSE') {
+          firstResponseMs ??= now() - start
+          events.push(`${at} response ${who(e.from)} ${e.providers.length}/${e.closer.length}`)
+        }
       }
     } catch (err: any) {
       events.push(`${Math.round(now() - start)} ended ${String(err?.name)}`)
@@ -185,10 +198,18 @@ export class ScaleProbe {
     return this.presence.get(msgId) ?? []
   }
 
-  /** This process's event-loop delay since the last call, ms (p99 and max), then reset. */
+  /** Starts (one call) or ends (the next) a window of this process's event-loop delay: the delay over the window that ended, ms (p99 and max; zeros when one starts). */
   loopLag (): { p99Ms: number, maxMs: number } {
+    if (!this.lagOn) {
+      this.lag.reset()
+      this.lag.enable()
+      this.lagOn = true
+      return { p99Ms: 0, maxMs: 0 }
+    }
     const r = { p99Ms: Math.round(this.lag.percentile(99) / 1e5) / 10, maxMs: Math.round(this.lag.max / 1e5) / 10 }
+    this.lag.disable()
     this.lag.reset()
+    this.lagOn = false
     return r
   }
 

@@ -203,15 +203,21 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
     const failedLookups: Array<Record<string, unknown>> = []
     // successful lookups: ms to the seeker's first query dial, and who answered with the provider
     const firstDialMs: number[] = []
+    const firstSendMs: number[] = []
+    const firstResponseMs: number[] = []
+    const lookupTimelines: string[][] = []
     const answeredBy: Record<string, number> = {}
     const lookups = Number(values.lookups)
     for (let i = 0; i < lookups; i++) {
       const seeker = placed[(i * 7919 + 13) % placed.length] as Placed
-      const r = await call<{ ok: boolean, ms: number, firstDialMs?: number, answeredBy?: string, trace?: Record<string, unknown> }>(seeker, { type: 'lookup', node: seeker.index, region: regions[i % regions.length], timeoutMs: Number(values['lookup-timeout']) })
+      const r = await call<{ ok: boolean, ms: number, firstDialMs?: number, firstSendMs?: number, firstResponseMs?: number, answeredBy?: string, events?: string[], trace?: Record<string, unknown> }>(seeker, { type: 'lookup', node: seeker.index, region: regions[i % regions.length], timeoutMs: Number(values['lookup-timeout']) })
       if (r.ok) {
         lookupsOk++
         lookupMs.push(r.ms)
         if (r.firstDialMs != null) firstDialMs.push(r.firstDialMs)
+        if (r.firstSendMs != null) firstSendMs.push(r.firstSendMs)
+        if (r.firstResponseMs != null) firstResponseMs.push(r.firstResponseMs)
+        if (r.events != null && lookupTimelines.length < 10) lookupTimelines.push([`${seeker.role}/${seeker.region} -> ${regions[i % regions.length] as string}`, ...r.events])
         if (r.answeredBy != null) answeredBy[r.answeredBy] = (answeredBy[r.answeredBy] ?? 0) + 1
       } else failedLookups.push({ lookup: `${seeker.role}/${seeker.region} -> ${regions[i % regions.length] as string}`, ...r.trace })
     }
@@ -367,7 +373,7 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
         vehicleIdleCpuPerNodePct: round(perNode(cpuPct, vehicleHosts), 3)
       },
       shape: { station: byRole('station'), vehicle: byRole('vehicle') },
-      dht: { lookups, ok: lookupsOk, p50Ms: percentile(lookupMs, 50), p99Ms: percentile(lookupMs, 99), firstDialP50Ms: percentile(firstDialMs, 50), answeredBy, failed: failedLookups },
+      dht: { lookups, ok: lookupsOk, p50Ms: percentile(lookupMs, 50), p99Ms: percentile(lookupMs, 99), firstDialP50Ms: percentile(firstDialMs, 50), firstSendP50Ms: percentile(firstSendMs, 50), firstResponseP50Ms: percentile(firstResponseMs, 50), timelines: lookupTimelines, answeredBy, failed: failedLookups },
       gossip: { messages: Number(values.messages), toAllP50Ms: percentile(toAll, 50), toAllP99Ms: percentile(toAll, 99), meanReach: round(mean(reach), 3), paths, loopLag, slowest },
       market: {
         jobs: Number(values.jobs) * regions.length,

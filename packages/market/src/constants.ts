@@ -85,6 +85,17 @@ export const REPUTATION_WEIGHT = 1
 /** RTT assumed for a bidder that could not be pinged, ms (a slow cellular round trip). */
 export const UNKNOWN_RTT_MS = 500
 
+/**
+ * Bidders a requester may dial per open slot during a job's bid window, ahead
+ * of their award (dialLikelyWinners: the bids planAwards would take as they
+ * come in). A vehicle's bid reaches the requester through a station, so the
+ * award to it paid a dial and an admission handshake after the window
+ * (bench/scale, 200 nodes: the award sent at the window's end, the worker's
+ * accept read 300-750 ms later); 2 per slot covers a winner displaced by a
+ * later, better bid without dialling every bidder.
+ */
+export const PREDIALS_PER_SLOT = 2
+
 /** Reputation of a peer when no reputation source is given (neither `MarketInit.reputation` nor a ledger component). */
 export const DEFAULT_REPUTATION = 1
 

@@ -69,6 +69,8 @@ export interface Job {
   /** each bidder's own multiaddrs, from its bid (`Bid.addrs`): dialled to award a bidder whose bid came through a relaying station */
   bidAddrs: Map<string, Multiaddr[]>
   rtts: Map<string, number>
+  /** bidders dialled during the bid window because they would win (dialLikelyWinners), PeerId strings */
+  predialled: Set<string>
   /** workers that lost, declined or released a lease of this job */
   excluded: Set<string>
   /** at most one refusal per worker (NoBid, or a bid the requester refused) */
@@ -172,6 +174,7 @@ export function createJob (spec: JobSpec, defaults: JobDefaults): Job {
     bidders: new Map(),
     bidAddrs: new Map(),
     rtts: new Map(),
+    predialled: new Set(),
     excluded: new Set(),
     refusals: new Map(),
     state: 'bidding',

@@ -1,7 +1,7 @@
 import { BidderRole } from '@fleetmesh/protocol'
-import { shouldAwardEarly } from './auction.js'
-import { parseBidAddrs } from './bid-addrs.js'
-import { MAX_BIDS_PER_JOB, MAX_REFUSALS_PER_JOB, UNKNOWN_RTT_MS } from './constants.js'
+import { planAwards, shouldAwardEarly } from './auction.js'
+import { learnBidderAddrs, parseBidAddrs } from './bid-addrs.js'
+import { MAX_BIDS_PER_JOB, MAX_REFUSALS_PER_JOB, PREDIALS_PER_SLOT, UNKNOWN_RTT_MS } from './constants.js'
 import { holdings } from './job.js'
 import { checkNoBid } from './messages.js'
 import { everyWorkerRefused } from './no-bids.js'
@@ -201,4 +201,32 @@ export function earlyAward (ctx: MarketContext, job: Job, open: OpenSlot[]): Ear
     regionPeers: regionPeers(ctx, job),
     refused: [...job.refusals.keys()]
   })
+}
+
+/**
+ * While a job waits for bids: dials the bidders `planAwards` would award
+ * the `open` slots to now, where this node holds no connection to them (a
+ * vehicle's bid comes through a station), so that their award goes over a
+ * connection already open and admitted (dialled on the addresses of its
+ * bid) instead of paying a dial and an
+ * admission handshake after the window. At most PREDIALS_PER_SLOT dials
+ * per open slot and job, each bounded by the award timeout; a failed dial
+ * only costs the award its own dial later.
+ */
+export function dialLikelyWinners (ctx: MarketContext, job: Job, open: OpenSlot[]): void {
+  if (open.length === 0 || job.predialled.size >= open.length * PREDIALS_PER_SLOT) return
+  const plan = planAwards(planInput(ctx, job, open, Date.now()))
+  for (const a of plan.awards) {
+    if (job.predialled.size >= open.length * PREDIALS_PER_SLOT) return
+    const worker = job.bidders.get(a.bidder)
+    if (worker == null || job.predialled.has(a.bidder) || worker.equals(ctx.components.peerId)) continue
+    if (ctx.components.connectionManager.getConnections(worker).length > 0) continue
+    job.predialled.add(a.bidder)
+    const signal = AbortSignal.any([job.abort.signal, AbortSignal.timeout(ctx.timings.awardTimeoutMs)])
+    void learnBidderAddrs(ctx.components, worker, job.bidAddrs.get(a.bidder) ?? []).then(async () => {
+      await ctx.components.connectionManager.openConnection(worker, { signal })
+    }).catch((err: any) => {
+      ctx.log('job %s: dialling likely winner %p failed - %s', job.id, worker, err?.message ?? err)
+    })
+  }
 }

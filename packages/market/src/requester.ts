@@ -10,7 +10,7 @@ import { LoopStall } from './lease-bounds.js'
 import { explainNoBids } from './no-bids.js'
 import { commitJobFunds, releaseJobFunds } from './job-funds.js'
 import { RegionWorkerEstimates } from './region-workers.js'
-import { acceptBid, acceptNoBid, earlyAward, noBidsInput, planInput, regionPeers, shouldFailFast } from './requester-answers.js'
+import { acceptBid, acceptNoBid, dialLikelyWinners, earlyAward, noBidsInput, planInput, regionPeers, shouldFailFast } from './requester-answers.js'
 import type { MarketContext } from './context.js'
 import type { JobResult, JobSpec, JobState, LeaseEvent, LeaseState, ShardResult } from './index.js'
 import type { Job, JobSummary, RequesterLease, Slot } from './job.js'
@@ -206,6 +206,7 @@ export class MarketRequester {
     if (job == null || !ACTIVE_JOB.has(job.state)) return
     if (v.message.bid?.round === 0) job.sample?.bidders.add(v.signer.toString())
     acceptBid(this.ctx, job, v, () => { this.checkEarlyAward(job) })
+    if (job.state === 'bidding' || job.state === 'reoffered') dialLikelyWinners(this.ctx, job, job.slots.filter(isOpen))
     this.checkFailFast(job)
     this.checkEarlyAward(job)
   }

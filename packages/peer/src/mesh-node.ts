@@ -51,6 +51,21 @@ function excludingMapper (base: (info: PeerInfo) => PeerInfo, excluded: (id: Pee
   return (info) => excluded(info.id) ? { id: info.id, multiaddrs: [] } : base(info)
 }
 
+/**
+ * Whether a client-mode (vehicle) node lets kad-dht take a peer named in a
+ * DHT answer into its routing table: only a peer this node admitted as a
+ * station. Kad-DHT queues every provider and closer peer an answer names
+ * for the table and pings each first, so a vehicle that looked up a region
+ * dialled (and went through admission with) up to K of that region's
+ * vehicles after every lookup, in the background of the next ones. A
+ * vehicle's table fills from its own station connections (kad-dht's
+ * topology: connected peers that speak the DHT protocol); a query still
+ * follows every closer peer its answers name.
+ */
+function clientTableCandidate (cert: VerifiedCertificate | undefined): boolean {
+  return cert?.role === 'station'
+}
+
 const DEFAULT_LISTEN: Record<NodeRole, string[]> = {
   station: ['/ip4/0.0.0.0/tcp/0'],
   vehicle: ['/ip4/0.0.0.0/tcp/0', '/p2p-circuit']
@@ -114,8 +129,13 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     dht: kadDHT({
       protocol: DHT_PROTOCOL,
       clientMode: role !== 'station',
-      // answers never name a refused or revoked peer (kad-dht drops entries left without addresses)
-      peerInfoMapper: excludingMapper((init.allowPrivateAddresses ?? true) ? passthroughMapper : removePrivateAddressesMapper, (id) => gate.admission?.isExcluded(id) ?? false),
+      // answers never name a refused or revoked peer (kad-dht drops entries left without addresses);
+      // a vehicle (client mode) answers nothing, and there the mapper only picks which peers named in
+      // an answer kad-dht may ping into its routing table: admitted stations only (see clientTableCandidate)
+      peerInfoMapper: excludingMapper((init.allowPrivateAddresses ?? true) ? passthroughMapper : removePrivateAddressesMapper,
+        role === 'station'
+          ? (id) => gate.admission?.isExcluded(id) ?? false
+          : (id) => (gate.admission?.isExcluded(id) ?? false) || !clientTableCandidate(gate.admission?.get(id))),
       // fleets are small and stations few: a quiet routing table refresh is enough
       initialQuerySelfInterval: 1000,
       querySelfInterval: 5 * 60 * 1000

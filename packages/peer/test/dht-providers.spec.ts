@@ -133,4 +133,20 @@ describe('Kad-DHT at stations: providers that are gone, routing table entries mi
     assert.equal(await table.find(vehicle.peerId), undefined, 'the vehicle is not in p\'s routing table')
     assert.ok(await table.find(q.peerId) != null, 'the station q is')
   })
+  it('a vehicle that looked a region up dials none of the vehicles the answer named as providers (kad-dht pings every peer an answer names before its routing table takes it)', async () => {
+    // providerMesh's seeker (a vehicle of u33e) found the provider (a vehicle of u33d) through the station
+    const { station, provider, seeker } = await providerMesh()
+    const other = await fleet.add('vehicle', 'u33d', { bootstrap: station.getMultiaddrs().map(String) })
+    await waitAdmitted(station, [other])
+    await other.announced()
+    await waitUntil(async () => (await lookup(seeker, 'u33d', 3000)).includes(other.peerId.toString()), { timeoutMs: 20_000, intervalMs: 500, message: 'the seeker to find the second vehicle as a provider of region/u33d' })
+    // kad-dht's routing-table update queue pings a named peer at once (a dial and an admission handshake): give it the time
+    await delay(3000)
+    for (const v of [provider, other]) {
+      assert.equal(seeker.libp2p.getConnections(v.peerId).length, 0, `the seeker holds no connection to the provider ${v.peerId.toString()}`)
+    }
+    const table = (seeker.libp2p.services.dht as any).routingTable
+    assert.ok(await table.find(station.peerId) != null, 'the station is in the seeker\'s routing table')
+    assert.equal(table.size, 1, 'the seeker\'s routing table holds the station only')
+  })
 })
