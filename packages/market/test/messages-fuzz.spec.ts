@@ -4,6 +4,7 @@ import {
 } from '@fleetmesh/protocol'
 import { createTestIdentity } from '@fleetmesh/test-utils'
 import fc from 'fast-check'
+import { multiaddr } from '@multiformats/multiaddr'
 import { CertificateCache, checkBidFields, checkNoBidFields, checkOfferFields, checkOfferInputs, MARKET_BODY_KINDS, ReplayWindow, sealMarketMessage, validateMarketMessage } from '../src/messages.js'
 import type { MarketBody, MarketValidationContext } from '../src/messages.js'
 import type { FleetAuthority } from '@fleetmesh/protocol'
@@ -57,7 +58,9 @@ function bodies (self: () => Uint8Array): fc.Arbitrary<MarketBody> {
       capacity: u32,
       modelCached: fc.boolean(),
       role: fc.constantFrom(BidderRole.STATION, BidderRole.VEHICLE, BidderRole.BIDDER_ROLE_UNSPECIFIED),
-      round: u32
+      round: u32,
+      // real multiaddrs, garbage and oversized ones, up to past MAX_BID_ADDRS
+      addrs: fc.array(fc.oneof(fc.constant(multiaddr('/ip4/127.0.0.1/tcp/4001').bytes), bytes, fc.uint8Array({ minLength: 129, maxLength: 200 })), { maxLength: 10 })
     }).map(b => ({ bid: { ...b, bidder: b.bidder ?? self() } })),
     fc.record({
       jobId: str,
