@@ -17,6 +17,24 @@ function marketWorld (over: Parameters<typeof testScenario>[0] = {}): MarketWorl
   return { scenario, nodes, net, rng, offers: nodes.byRegion.map(m => new TopicMesh(m, nodes.size, rng)), bids: nodes.byRegion.map(m => new TopicMesh(m, nodes.size, rng)) }
 }
 
+/**
+ * Leaves one vehicle of the first region free to work: every other vehicle
+ * unavailable, every station at capacity; the requester has learnt that its
+ * region holds one would-be bidder, so every worker is drawn to bid (bid
+ * sampling asks for all).
+ */
+function oneFreeVehicle (w: MarketWorld): { region: Int32Array, free: number } {
+  const region = w.nodes.byRegion[0]
+  for (const node of region) {
+    if (w.nodes.role[node] === VEHICLE) w.nodes.available[node] = 0
+    else w.nodes.held[node] = w.scenario.workers.maxConcurrentLeases
+  }
+  const free = region.find(node => w.nodes.role[node] === VEHICLE) as number
+  w.nodes.available[free] = 1
+  w.estimates = new Map([[region[0], new Map([[0, 1]])]])
+  return { region, free }
+}
+
 describe('market: a job round through the market\'s own functions', () => {
   it('reaches only the region\'s workers and awards what planAwards picks from decideBid\'s bids', () => {
     const w = marketWorld({ job: { shardUnits: [100, 100, 100], maxPricePerUnit: 1.2, deadlineMs: 30_000, bidWindowMs: 500 } })
@@ -57,15 +75,7 @@ describe('market: a job round through the market\'s own functions', () => {
 
   it('leaves out busy workers and vehicles whose owner policy forbids work', () => {
     const w = marketWorld()
-    const region = w.nodes.byRegion[0]
-    for (const node of region) {
-      if (w.nodes.role[node] === VEHICLE) w.nodes.available[node] = 0
-      else w.nodes.held[node] = w.scenario.workers.maxConcurrentLeases
-    }
-    const free = region.find(node => w.nodes.role[node] === VEHICLE) as number
-    w.nodes.available[free] = 1
-    // the requester has learnt that its region holds one would-be bidder: every worker is drawn to bid (bid sampling asks for all)
-    w.estimates = new Map([[region[0], new Map([[0, 1]])]])
+    const { region, free } = oneFreeVehicle(w)
     const o = runOffer(w, region[0], 'job-b', 0)
     assert.deepEqual(o.bids.map(b => b.bidder), [w.nodes.names[free]], 'only the one available vehicle bids')
     assert.deepEqual(o.awards.map(a => a.worker), [free, free], 'it takes both shards (capacity: free leases, at most the open shards)')
@@ -81,14 +91,7 @@ describe('market: a job round through the market\'s own functions', () => {
   it('on all-answered, waits ALL_ANSWERED_SETTLE_MS before it plans, as the requester does (a worker it does not know may still bid)', () => {
     // every worker of the region refuses but one vehicle, whose one bid is fewer than the job's minBids (2 shards): only all-answered can end the window early
     const w = marketWorld({ job: { shardUnits: [100, 100], maxPricePerUnit: 2, deadlineMs: 30_000, bidWindowMs: 3000 } })
-    const region = w.nodes.byRegion[0]
-    for (const node of region) {
-      if (w.nodes.role[node] === VEHICLE) w.nodes.available[node] = 0
-      else w.nodes.held[node] = w.scenario.workers.maxConcurrentLeases
-    }
-    const free = region.find(node => w.nodes.role[node] === VEHICLE) as number
-    w.nodes.available[free] = 1
-    w.estimates = new Map([[region[0], new Map([[0, 1]])]])
+    const { region, free } = oneFreeVehicle(w)
     const o = runOffer(w, region[0], 'job-settle', 0)
     assert.equal(o.reason, 'all-answered')
     assert.equal(o.heardAt.length, 1)
