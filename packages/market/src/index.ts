@@ -589,10 +589,8 @@ export interface Market extends TypedEventEmitter<MarketEvents> {
 }
 
 /**
- * The market service factory, in libp2p's service shape:
- * `createMeshNode({ services: { market: market(init) } })`.
- * Needs the `pubsub` (gossipsub) and `admission` services; `ping` if present
- * is used to measure bidders' RTT.
+ * The market service factory, in libp2p's service shape: `createMeshNode({ services: { market: market(init) } })`.
+ * Needs the `pubsub` (gossipsub) and `admission` services; `ping` if present is used to measure bidders' RTT.
  *
  * @throws InvalidConfigError at start if this node's certificate is invalid
  */
