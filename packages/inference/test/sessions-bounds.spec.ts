@@ -42,7 +42,8 @@ describe('session bounds and failures', function () {
     mesh = await startJobMesh([priced(0.5, { maxSessions: 1 }), priced(2)])
     const [busy, spare] = mesh.workers as [MeshNode, MeshNode]
     const model = generateGru(GRU)
-    const a = await mesh.requester.openSession({ model, state: [...GRU_STATE_PAIRS], maxPrice: 10 })
+    // both bids before the award (minBids 2): the first bid alone would end the window, and under load it can be the dear one's
+    const a = await mesh.requester.openSession({ model, state: [...GRU_STATE_PAIRS], maxPrice: 10, minBids: 2 })
     sessions.push(a)
     assert.equal(a.leases[0]?.worker, busy.peerId.toString(), 'the cheap worker serves the first session')
     const skipped: Array<{ jobId: string, code?: string, reason?: string }> = []
@@ -209,7 +210,8 @@ describe('session bounds and failures', function () {
     const model = generateGru(GRU)
     const inputs = [0, 1, 2, 3].map(i => [gruChunk(i)])
     const expected = await stepLocally(model, [...GRU_STATE_PAIRS], gruInitialState(GRU), inputs)
-    const session = await mesh.requester.openSession({ model, state: [...GRU_STATE_PAIRS], maxPrice: 10 })
+    // both bids before the award (minBids 2), so the cheap worker takes the session whichever bid comes first
+    const session = await mesh.requester.openSession({ model, state: [...GRU_STATE_PAIRS], maxPrice: 10, minBids: 2 })
     sessions.push(session)
     const events = follow(session)
     assert.equal(session.leases[0]?.worker, idle.peerId.toString())

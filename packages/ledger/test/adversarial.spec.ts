@@ -63,7 +63,8 @@ describe('ledger under partition, cheating and forgery', function () {
     await delay(1500)
     const terms = { maxPricePerUnit: 5, deadlineMs: 60_000 }
     const rerun = marketRerun(requester.market, terms)
-    const job = await requester.market.submit({ jobId: 'job-a', modelCid: 'bafy-model', shardUnits: [10, 10, 10, 10], maxPricePerUnit: 5, deadline: Date.now() + 60_000 })
+    // a long window that the fourth bid ends (minBids defaults to the 4 shards): under load the cheater's bid came after a 500 ms window
+    const job = await requester.market.submit({ jobId: 'job-a', modelCid: 'bafy-model', shardUnits: [10, 10, 10, 10], maxPricePerUnit: 5, deadline: Date.now() + 60_000, bidWindowMs: 5000 })
     const cheated = job.shards.filter(s => s.worker === cheater.peerId.toString()).map(s => s.shardIndex)
     assert.ok(cheated.length > 0, 'the cheapest worker won shards')
     const settled = await settleJob(requester.ledger, job, { sampleRate: 1, rerun })
