@@ -1,4 +1,4 @@
-import { MAX_LEDGER_ENTRY_BYTES, PbPendingSettlement, PbSettleRequest, PbSettleResponse, SETTLE_PROTOCOL, SettleStatus } from '@fleetmesh/protocol'
+import { DemandTimer, MAX_LEDGER_ENTRY_BYTES, PbPendingSettlement, PbSettleRequest, PbSettleResponse, SETTLE_PROTOCOL, SettleStatus } from '@fleetmesh/protocol'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import {
@@ -111,11 +111,13 @@ export class Settlements {
   private readonly pendingIds = new Map<string, string>()
   private readonly refusals = new Map<string, string>()
   private readonly unsettled = new Map<string, Unsettled>()
-  private timer?: ReturnType<typeof setInterval>
+  /** follow-up of unsettled receipts: armed while there are some */
+  private readonly timer: DemandTimer
   private resuming?: Promise<void>
 
   constructor (ctx: SettlementsContext) {
     this.ctx = ctx
+    this.timer = new DemandTimer(Math.max(50, Math.min(1000, this.presentAfterMs / 4)), () => { this.tick() }, () => this.unsettled.size > 0)
   }
 
   private get presentAfterMs (): number { return this.ctx.options.presentAfterMs ?? SETTLE_PRESENT_AFTER_MS }
@@ -139,7 +141,8 @@ export class Settlements {
       maxOutboundStreams: MAX_SETTLE_STREAMS,
       runOnLimitedConnection: true
     })
-    this.timer = setInterval(() => { this.tick() }, Math.max(50, Math.min(1000, this.presentAfterMs / 4)))
+    this.timer.restart()
+    if (this.unsettled.size > 0) this.timer.arm()
   }
 
   /** Resumes the settlements found at start (once the ledger can gossip). */
@@ -156,7 +159,7 @@ export class Settlements {
   }
 
   async stop (): Promise<void> {
-    clearInterval(this.timer)
+    this.timer.stop()
     await this.ctx.registrar.unhandle(SETTLE_PROTOCOL).catch(() => {})
     await this.resuming?.catch(() => {})
   }
@@ -283,6 +286,7 @@ export class Settlements {
     const id = receiptIdHex(receipt)
     if (this.unsettled.has(id)) return
     this.unsettled.set(id, { id, jobId, requester, receipt, attempts: 0, nextAt: Date.now() + this.presentAfterMs, busy: false })
+    this.timer.arm()
     while (this.unsettled.size > MAX_UNSETTLED_RECEIPTS) this.unsettled.delete(this.unsettled.keys().next().value as string)
   }
 

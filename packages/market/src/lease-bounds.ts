@@ -98,4 +98,9 @@ export class LoopStall {
     this.last = now
     return late >= this.intervalMs ? late : 0
   }
+
+  /** Forgets the last run: the next `held` is 0 (the timer was stopped in between, not stalled). */
+  reset (): void {
+    this.last = undefined
+  }
 }

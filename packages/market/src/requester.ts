@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { bidsTopic, offersTopic } from '@fleetmesh/protocol'
+import { bidsTopic, DemandTimer, offersTopic } from '@fleetmesh/protocol'
 import { planAwards } from './auction.js'
 import { learnBidderAddrs } from './bid-addrs.js'
 import { ALL_ANSWERED_SETTLE_MS, RATE_LIMITED_AWARD_RETRY_MS } from './constants.js'
@@ -43,16 +43,18 @@ export class MarketRequester {
   /** bid waits whose every known region peer answered: they end ALL_ANSWERED_SETTLE_MS later (checkEarlyAward) */
   private readonly settling = new WeakSet<AbortController>()
   private readonly regionWorkers = new RegionWorkerEstimates()
-  private heartbeatTimer?: ReturnType<typeof setInterval>
+  /** the heartbeat round: armed while a lease exists (a node that requests nothing keeps no timer) */
+  private readonly heartbeatTimer: DemandTimer
   private readonly stall: LoopStall
 
   constructor (private readonly ctx: MarketContext) {
     this.stall = new LoopStall(ctx.timings.heartbeatIntervalMs)
+    this.heartbeatTimer = new DemandTimer(ctx.timings.heartbeatIntervalMs, () => { this.heartbeatRound() }, () => this.leasesById.size > 0, () => { this.stall.reset() })
   }
 
-  /** Starts the heartbeat round. */
+  /** Allows the heartbeat round (it runs while leases exist). */
   start (): void {
-    this.heartbeatTimer = setInterval(() => { this.heartbeatRound() }, this.ctx.timings.heartbeatIntervalMs)
+    this.heartbeatTimer.restart()
   }
 
   /** Ends every running job as cancelled with `reason` (its leases are cancelled at the workers while connections are up). */
@@ -63,7 +65,7 @@ export class MarketRequester {
   /** Cancels every running job and stops the heartbeat round. */
   stop (reason: string): void {
     this.cancelAll(reason)
-    clearInterval(this.heartbeatTimer)
+    this.heartbeatTimer.stop()
   }
 
   /** See `Market.submit`. */
@@ -384,6 +386,7 @@ export class MarketRequester {
     }
     slot.lease = lease
     this.leasesById.set(lease.leaseId, lease)
+    this.heartbeatTimer.arm()
     this.ctx.metrics.award('sent')
     this.emitLease(lease)
     void (async () => {

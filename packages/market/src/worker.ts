@@ -1,4 +1,4 @@
-import { BidderRole, bidsTopic, JobMode, MAX_MARKET_STRING_LENGTH, offersTopic } from '@fleetmesh/protocol'
+import { BidderRole, bidsTopic, DemandTimer, JobMode, MAX_MARKET_STRING_LENGTH, offersTopic } from '@fleetmesh/protocol'
 import { isWorkAllowed } from './availability.js'
 import { ownBidAddrs } from './bid-addrs.js'
 import { bidDrawn } from './bid-draw.js'
@@ -65,7 +65,8 @@ export class MarketWorker {
   private registered?: { handler: LeaseHandler, options: LeaseHandlerOptions }
   private draining = false
   private availability?: AvailabilityDecision
-  private workerTimer?: ReturnType<typeof setInterval>
+  /** the lease timer: armed while a lease is held or an offer remembered (an idle worker keeps no timer) */
+  private readonly workerTimer: DemandTimer
   /** the lease timer's interval, ms, and the time the loop was held between its runs (not the requesters' silence) */
   private readonly tickMs: number
   private readonly stall: LoopStall
@@ -75,13 +76,15 @@ export class MarketWorker {
     this.worker = worker
     this.tickMs = Math.max(50, Math.min(250, ctx.timings.heartbeatIntervalMs / 2))
     this.stall = new LoopStall(this.tickMs)
+    this.workerTimer = new DemandTimer(this.tickMs, () => { this.workerTick() }, () => this.held.size > 0 || this.offers.size > 0, () => { this.stall.reset() })
   }
 
   /** Joins the region's offers topic (the shell joins its bids topic where this node carries it), starts the lease timer and the vehicle state source. */
   async start (region: string): Promise<void> {
     this.draining = false
     this.ctx.join(offersTopic(region), 'offer', region)
-    this.workerTimer = setInterval(() => { this.workerTick() }, this.tickMs)
+    this.workerTimer.restart()
+    if (this.offers.size > 0) this.workerTimer.arm()
     const source = this.worker.vehicleState
     if (source != null) {
       source.addEventListener('change', this.onVehicleState)
@@ -131,7 +134,7 @@ export class MarketWorker {
   /** Ends what is still held, stops the timer and the vehicle state source. */
   async stop (): Promise<void> {
     for (const wl of [...this.held.values()]) this.endHeld(wl, 'cancelled', 'the worker stopped')
-    clearInterval(this.workerTimer)
+    this.workerTimer.stop()
     const source = this.worker.vehicleState
     if (source != null) {
       source.removeEventListener('change', this.onVehicleState)
@@ -239,6 +242,7 @@ export class MarketWorker {
     const requesterStr = v.signer.toString()
     if (v.signer.equals(this.ctx.components.peerId)) return
     for (const jobId of this.offers.set({ offer, requester: v.signer, requesterStr })) this.forgetJob(jobId)
+    this.workerTimer.arm()
     this.ctx.metrics.offer('received')
     this.ctx.emit('offer', { jobId: offer.jobId, requester: requesterStr, region: offer.region, round: offer.round, at: Date.now() })
     const previous = this.myBids.get(offer.jobId)
@@ -424,6 +428,7 @@ export class MarketWorker {
       ended: false
     }
     this.held.set(a.leaseId, wl)
+    this.workerTimer.arm()
     this.ctx.metrics.award('accepted')
     this.emitHeld(wl, 'active')
     setTimeout(() => { void this.runLease(wl) }, 0)

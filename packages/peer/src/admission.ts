@@ -1,4 +1,4 @@
-import { ADMISSION_PROTOCOL, AdmissionHello, AdmissionResult, MAX_ADMISSION_MESSAGE_BYTES, RevocationSet, verifyCertificate } from '@fleetmesh/protocol'
+import { ADMISSION_PROTOCOL, AdmissionHello, AdmissionResult, DemandTimer, MAX_ADMISSION_MESSAGE_BYTES, RevocationSet, verifyCertificate } from '@fleetmesh/protocol'
 import { serviceCapabilities, TypedEventEmitter } from '@libp2p/interface'
 import { PeerMap } from '@libp2p/peer-collections'
 import { pbStream } from '@libp2p/utils'
@@ -64,7 +64,8 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
   private readonly recentRefusals: AdmissionRefusal[] = []
   /** connections this node sent its certificate on */
   private readonly sentOn = new WeakSet<Connection>()
-  private sweepTimer?: ReturnType<typeof setInterval>
+  /** the refusal sweep: armed while refusals are held (an idle node without refusals keeps no timer) */
+  private readonly sweepTimer = new DemandTimer(REFUSAL_SWEEP_INTERVAL_MS, () => { this.sweepRefusals() }, () => this.refusedUntil.size > 0)
   private started = false
 
   constructor (components: AdmissionComponents, init: AdmissionInit) {
@@ -100,8 +101,8 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
     })
     this.components.events.addEventListener('connection:open', this.onConnectionOpen)
     this.components.events.addEventListener('peer:disconnect', this.onPeerDisconnect)
-    this.sweepTimer = setInterval(() => { this.sweepRefusals() }, REFUSAL_SWEEP_INTERVAL_MS)
-    this.sweepTimer.unref?.()
+    this.sweepTimer.restart()
+    if (this.refusedUntil.size > 0) this.sweepTimer.arm()
     this.started = true
   }
 
@@ -122,7 +123,7 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
   async stop (): Promise<void> {
     this.started = false
     this.gate.stop()
-    clearInterval(this.sweepTimer)
+    this.sweepTimer.stop()
     this.components.events.removeEventListener('connection:open', this.onConnectionOpen)
     this.components.events.removeEventListener('peer:disconnect', this.onPeerDisconnect)
     await this.components.registrar.unhandle(ADMISSION_PROTOCOL)
@@ -468,6 +469,7 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
     const key = peerId.toString()
     this.refusedUntil.delete(key)
     this.refusedUntil.set(key, { peerId, until: Date.now() + (backoffMs ?? (code === 'ERR_ADMISSION_TIMEOUT' ? Math.min(this.backoffMs, TIMEOUT_REFUSAL_BACKOFF_MS) : this.backoffMs)) })
+    this.sweepTimer.arm()
     // bounded: the oldest refusal is forgotten first (Map keeps insertion order)
     while (this.refusedUntil.size > MAX_REFUSED_PEERS) {
       const oldest = this.refusedUntil.keys().next().value as string

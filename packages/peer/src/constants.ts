@@ -360,3 +360,23 @@ export const GOSSIP_IDONTWANT_MIN_BYTES = 32 * 1024
 
 /** Most DHT servers a station remembers from the answers to its self-queries (a few buckets of K_BUCKET_SIZE). */
 export const NAMED_STATIONS_MAX = 4 * K_BUCKET_SIZE
+
+/**
+ * Gossipsub's score maintenance period (its `decayInterval`, default 1 s),
+ * ms. Each period every node walks its peers' score counters, a timer fire
+ * per node per second whether or not anything happened: in an idle
+ * 40-node process it was one of the two timers left firing every second
+ * (the other is the heartbeat) once the market's and ledger's rounds ran
+ * only with work. Scores decay by the same amount per second as before:
+ * see GOSSIP_BEHAVIOUR_PENALTY_DECAY.
+ */
+export const GOSSIP_SCORE_DECAY_INTERVAL_MS = 5000
+
+/**
+ * Gossipsub's behaviour-penalty decay factor per GOSSIP_SCORE_DECAY_INTERVAL_MS:
+ * gossipsub's default 0.2 per second, compounded over the 5 s period
+ * (0.2^5), so a penalty fades as fast in time as with the defaults. The
+ * fleet sets no topic score parameters; an integrator who does gives decays
+ * per this period.
+ */
+export const GOSSIP_BEHAVIOUR_PENALTY_DECAY = 0.2 ** (GOSSIP_SCORE_DECAY_INTERVAL_MS / 1000)

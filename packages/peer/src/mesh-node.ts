@@ -21,7 +21,7 @@ import { AdmissionService } from './admission.js'
 import { CapabilitiesService } from './capabilities.js'
 import { RevocationService } from './revocation.js'
 import { budgetedMuxer } from './stream-budget.js'
-import { GOSSIP_IDONTWANT_MIN_BYTES, LEDGER_DIR, MODELS_DIR, REVOCATION_LIST_FILE, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, INBOUND_STREAM_BUDGET, MAX_BOOTSTRAP_RETRY_MS, MAX_CONNECTIONS_PER_PEER, MAX_INCOMING_PENDING_CONNECTIONS, PEER_STORE_MAX_PEER_AGE_MS, RELAY_MAX_RESERVATIONS, STREAM_FLOOD_BACKOFF_MS, YAMUX_INITIAL_STREAM_WINDOW_BYTES, YAMUX_MAX_STREAM_WINDOW_BYTES } from './constants.js'
+import { GOSSIP_BEHAVIOUR_PENALTY_DECAY, GOSSIP_IDONTWANT_MIN_BYTES, GOSSIP_SCORE_DECAY_INTERVAL_MS, LEDGER_DIR, MODELS_DIR, REVOCATION_LIST_FILE, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, INBOUND_STREAM_BUDGET, MAX_BOOTSTRAP_RETRY_MS, MAX_CONNECTIONS_PER_PEER, MAX_INCOMING_PENDING_CONNECTIONS, PEER_STORE_MAX_PEER_AGE_MS, RELAY_MAX_RESERVATIONS, STREAM_FLOOD_BACKOFF_MS, YAMUX_INITIAL_STREAM_WINDOW_BYTES, YAMUX_MAX_STREAM_WINDOW_BYTES } from './constants.js'
 import { loadOrCreateIdentity, openDatastore } from './data-dir.js'
 import { ModelsUnavailableError, OwnCertificateError } from './errors.js'
 import { ModelTransferService } from './model-transfer.js'
@@ -163,7 +163,9 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       // no IDONTWANT for the fleet's own messages: each one is a control RPC to every mesh peer (constants.ts)
       idontwantMinDataSize: GOSSIP_IDONTWANT_MIN_BYTES,
       fastMsgIdFn: (msg) => createHash('sha256').update(msg.from ?? new Uint8Array()).update(msg.seqno ?? new Uint8Array()).update(msg.data ?? new Uint8Array()).digest('base64'),
-      ...init.gossip
+      ...init.gossip,
+      // score upkeep every 5 s instead of every second, with the same decay per second (constants.ts)
+      scoreParams: { decayInterval: GOSSIP_SCORE_DECAY_INTERVAL_MS, behaviourPenaltyDecay: GOSSIP_BEHAVIOUR_PENALTY_DECAY, ...init.gossip?.scoreParams }
     })(components),
     admission: (components: any) => new AdmissionService(components, {
       certificate: init.certificate,
@@ -294,6 +296,8 @@ class FleetMeshNode extends TypedEventEmitter<MeshNodeEvents> implements MeshNod
   private readonly bootstrapList: string[]
   private bootstrapTimer?: ReturnType<typeof setTimeout>
   private bootstrapDelay = BOOTSTRAP_RETRY_MS
+  /** a peer left: if it was the last admitted one, the bootstrap retries start again */
+  private readonly onPeerDisconnect = (): void => { if (this.bootstrapTimer == null) this.scheduleBootstrap() }
 
   constructor (libp2p: Libp2p<MeshServices>, certificate: VerifiedCertificate, datastore: { close: () => Promise<void> } | undefined, dialTimeoutMs: number, bootstrapList: string[]) {
     super()
@@ -320,6 +324,7 @@ class FleetMeshNode extends TypedEventEmitter<MeshNodeEvents> implements MeshNod
     for (const [type, fn] of this.forward) this.libp2p.services.admission.addEventListener(type, fn)
     ;(this.libp2p.services.pubsub as any).addEventListener('gossipsub:message', this.onGossip)
     await this.libp2p.start()
+    this.libp2p.addEventListener('peer:disconnect', this.onPeerDisconnect)
     this.scheduleBootstrap()
   }
 
@@ -327,19 +332,22 @@ class FleetMeshNode extends TypedEventEmitter<MeshNodeEvents> implements MeshNod
    * @libp2p/bootstrap dials its list once; a dial that fails (a station
    * still starting, a reset under load) is not retried. While this node has
    * no admitted peer, the list is re-dialled with exponential back-off.
+   * Once one is admitted the timer stops (an idle node keeps no polling
+   * timer); a peer's disconnect checks again a retry interval later.
    */
   private scheduleBootstrap (): void {
     if (this.bootstrapList.length === 0) return
     clearTimeout(this.bootstrapTimer)
     this.bootstrapTimer = setTimeout(() => {
+      this.bootstrapTimer = undefined
       if (this.libp2p.status !== 'started') return
       if (this.libp2p.services.admission.admitted().length > 0) {
         this.bootstrapDelay = BOOTSTRAP_RETRY_MS
-      } else {
-        this.bootstrapDelay = Math.min(this.bootstrapDelay * 2, MAX_BOOTSTRAP_RETRY_MS)
-        for (const addr of this.bootstrapList) {
-          void this.libp2p.dial(multiaddr(addr), { signal: AbortSignal.timeout(this.dialTimeoutMs) }).catch(() => {})
-        }
+        return
+      }
+      this.bootstrapDelay = Math.min(this.bootstrapDelay * 2, MAX_BOOTSTRAP_RETRY_MS)
+      for (const addr of this.bootstrapList) {
+        void this.libp2p.dial(multiaddr(addr), { signal: AbortSignal.timeout(this.dialTimeoutMs) }).catch(() => {})
       }
       this.scheduleBootstrap()
     }, this.bootstrapDelay)
@@ -347,6 +355,7 @@ class FleetMeshNode extends TypedEventEmitter<MeshNodeEvents> implements MeshNod
   }
 
   async stop (): Promise<void> {
+    this.libp2p.removeEventListener('peer:disconnect', this.onPeerDisconnect)
     clearTimeout(this.bootstrapTimer)
     for (const [type, fn] of this.forward) this.libp2p.services.admission.removeEventListener(type, fn)
     ;(this.libp2p.services.pubsub as any).removeEventListener('gossipsub:message', this.onGossip)

@@ -14,6 +14,38 @@ function meshPeers (node: MeshNode, topic: string): string[] {
   return (node.libp2p.services.pubsub as unknown as { getMeshPeers: (t: string) => string[] }).getMeshPeers(topic)
 }
 
+/**
+ * Counts the timer fires of everything created from now until `stop()`,
+ * by call site (the first two frames outside node's own code), while `counting`
+ * is on. Wraps setTimeout and setInterval; restores them on `stop()`.
+ */
+function timerCensus (): { start: () => void, end: () => Map<string, number>, stop: () => void } {
+  const fires = new Map<string, number>()
+  let counting = false
+  const site = (): string => {
+    const frames = (new Error().stack ?? '').split('\n').slice(3).map(l => l.trim())
+    const i = frames.findIndex(l => !l.includes('node:internal'))
+    return i < 0 ? '?' : frames.slice(i, i + 2).join(' < ')
+  }
+  const g = globalThis as any
+  const original = { setTimeout: g.setTimeout, setInterval: g.setInterval }
+  for (const name of ['setTimeout', 'setInterval'] as const) {
+    g[name] = function (fn: (...a: any[]) => unknown, ms?: number, ...args: any[]) {
+      const at = site()
+      return original[name](function (this: unknown, ...a: any[]) {
+        // (the test's own waits are not the nodes')
+        if (counting && !at.includes('/test/')) fires.set(at, (fires.get(at) ?? 0) + 1)
+        return fn.apply(this, a)
+      }, ms, ...args)
+    }
+  }
+  return {
+    start: () => { fires.clear(); counting = true },
+    end: () => { counting = false; return new Map(fires) },
+    stop: () => { g.setTimeout = original.setTimeout; g.setInterval = original.setInterval }
+  }
+}
+
 /** Busy-waits `ms` on this thread: every node of the process stalls, as a node starting up or under a burst of work does. */
 function stallEventLoop (ms: number): void {
   const until = Date.now() + ms
@@ -91,6 +123,38 @@ describe('role footprint (lean nodes)', function () {
         assert.deepEqual(vehicle.refusals().map(r => r.code), [], 'the vehicle refused nobody')
       } finally {
         await slow.stop()
+      }
+    })
+
+    it('an idle mesh of workers keeps no market, ledger or bootstrap round running, and fires at most 4 timers per node and second', async () => {
+      // each timer fire wakes the process: at 100 nodes on one machine the idle rounds were most of an idle node's CPU
+      const census = timerCensus()
+      try {
+        const station = await mesh.add('station', 'u33d', { dataDir: await tempDir('fleetmesh-footprint-'), worker: true })
+        const boot = station.getMultiaddrs().map(String)
+        const vehicles: MeshNode[] = []
+        for (let i = 0; i < 3; i++) {
+          vehicles.push(await mesh.add('vehicle', 'u33d', {
+            bootstrap: boot,
+            dataDir: await tempDir('fleetmesh-footprint-'),
+            worker: { vehicleState: new ScriptedVehicleState({ drive: 'parked', soc: 0.9, batteryTempC: 20 }) }
+          }))
+        }
+        await waitUntil(() => vehicles.every(v => v.isAdmitted(station.peerId) && station.isAdmitted(v.peerId)), { timeoutMs: 15_000, message: 'every vehicle admitted both ways' })
+        // past start-up: the first DHT self-query, announcements, the first reconciliation rounds
+        await new Promise(resolve => setTimeout(resolve, 4000))
+        const windowMs = 4000
+        census.start()
+        await new Promise(resolve => setTimeout(resolve, windowMs))
+        const fires = census.end()
+        const total = [...fires.values()].reduce((a, b) => a + b, 0)
+        const perNodeSecond = total / 4 / (windowMs / 1000)
+        const listing = [...fires].sort((a, b) => b[1] - a[1]).map(([at, n]) => `${n} ${at}`).join('\n')
+        const rounds = [...fires.keys()].filter(at => /DemandTimer|Market(Worker|Requester)|Settlements|scheduleBootstrap|sweepRefusals|admission\.start/.test(at))
+        assert.deepEqual(rounds, [], `rounds with nothing to do fired:\n${listing}`)
+        assert.ok(perNodeSecond <= 4, `${perNodeSecond.toFixed(2)} timer fires per node and second:\n${listing}`)
+      } finally {
+        census.stop()
       }
     })
 

@@ -4,7 +4,8 @@
  * Wire-level vocabulary of fleetmesh: protobuf messages (protons codecs
  * committed beside their `.proto`), protocol ids, gossipsub topic names,
  * decode limits, libp2p signed envelopes with domain separation, device
- * certificates, and the typed errors every package throws.
+ * certificates, the typed errors every package throws, and the on-demand
+ * timer the packages' periodic rounds share (`DemandTimer`).
  *
  * @example
  *
@@ -30,6 +31,7 @@ export * from './envelope.js'
 export * from './certificate.js'
 export * from './revocation.js'
 export * from './tensor.js'
+export * from './demand-timer.js'
 export { AdmissionHello, AdmissionResult } from './pb/admission.js'
 export { CertificateBody, Role as PbRole } from './pb/certificate.js'
 export { RevocationListBody as PbRevocationListBody, RevocationEntry as PbRevocationEntry } from './pb/revocation.js'
