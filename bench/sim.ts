@@ -63,6 +63,7 @@ const { values } = parseArgs({
     'runner-start-ms': { type: 'string' },
     'certificate-units': { type: 'string' },
     'runner-boot-ms': { type: 'string' },
+    'always-wait': { type: 'boolean', default: false },
     model: { type: 'string', default: 'main' },
     seeds: { type: 'string', default: '3' },
     out: { type: 'string' }
@@ -183,7 +184,7 @@ async function certificateCost (receiveMs: number): Promise<number> {
 const round = (x: number, digits = 3): number => Number.isFinite(x) ? Number(x.toPrecision(digits)) : x
 
 /** A bench/scale.ts run of size `n` in an output file: its figures, the gossip median, connection counts and the load, if the file has them. */
-interface ScaleRun { figures: Partial<RealFigures>, stationConnections?: number, vehicleConnections?: number, loadAverage1m?: number, leaseMs?: number, receiptsPerLease?: number, timeline: Partial<Record<Timeline, number>> }
+interface ScaleRun { figures: Partial<RealFigures>, stationConnections?: number, vehicleConnections?: number, loadAverage1m?: number, loadBefore?: number, leaseMs?: number, receiptsPerLease?: number, timeline: Partial<Record<Timeline, number>> }
 
 /**
  * The bid path's timeline, compared beside the figures (not a goal of its
@@ -213,6 +214,8 @@ function realFromFile (file: string, n: number): ScaleRun | undefined {
     stationConnections: run?.shape?.station?.connectionsMean,
     vehicleConnections: run?.shape?.vehicle?.connectionsMean,
     loadAverage1m: run?.loadAverage1m,
+    // the machine's load before the run (other sessions' processes): what is left of the cores is the hosts'
+    loadBefore: typeof run?.loadAverage1mBefore === 'number' ? run.loadAverage1mBefore : typeof json.loadAverage1mBefore === 'number' ? json.loadAverage1mBefore : undefined,
     // a lease's real duration, all awarded to settled (the runner's start, the model's transfer, the inference, the results; the simulator does not model that work)
     // the ledger entries a settled job added (receipts of leases, micro-batches and spot checks), per lease of its SHARDS
     receiptsPerLease: run?.market?.receipts > 0 && run?.market?.timelines?.length > 0 ? Math.max(1, Math.round(run.market.receipts / run.market.timelines.length / SCALE_SHARDS)) : undefined,
@@ -316,7 +319,7 @@ async function calibration (): Promise<Record<string, unknown>> {
         const stations = Math.max(2, Math.round(n / 10))
         const stationPeers = (real.stationConnections ?? 0) - (real.vehicleConnections ?? 2) * (n - stations) / stations
         const stationsFullyConnected = stationPeers >= 0.8 * (stations - 1)
-        const scenario = (wakeMs: number): Scenario => { const sc = { ...scaleScenario(n, processingMs), ...model, stationsFullyConnected, extraVehicleLinks, receiptsPerLease: real.receiptsPerLease, receiptUnits: cost.receiptUnits, marketUnits: cost.marketUnits, sendMs: cost.sendMs * slowdown, duplicateMs: cost.duplicateMs * slowdown, dhtLookupMs: cost.dhtLookupMs * slowdown, dhtRpcMs: cost.dhtRpcMs * slowdown, runnerStartMs: cost.runnerStartMs * slowdown, runnerBootMs: cost.runnerBootMs * slowdown, machine: { cores: CORES, load: real.loadAverage1m ?? CORES }, certificateUnits: cost.certificateUnits, wakeMs }; return setupMs != null ? { ...sc, workers: { ...sc.workers, setupMs } } : sc }
+        const scenario = (wakeMs: number): Scenario => { const sc = { ...scaleScenario(n, processingMs), ...model, stationsFullyConnected, extraVehicleLinks, receiptsPerLease: real.receiptsPerLease, receiptUnits: cost.receiptUnits, marketUnits: cost.marketUnits, sendMs: cost.sendMs * slowdown, duplicateMs: cost.duplicateMs * slowdown, dhtLookupMs: cost.dhtLookupMs * slowdown, dhtRpcMs: cost.dhtRpcMs * slowdown, runnerStartMs: cost.runnerStartMs * slowdown, runnerBootMs: cost.runnerBootMs * slowdown, machine: { cores: CORES, load: real.loadAverage1m ?? CORES, ...(real.loadBefore != null && values['always-wait'] !== true ? { otherLoad: real.loadBefore } : {}) }, certificateUnits: cost.certificateUnits, wakeMs }; return setupMs != null ? { ...sc, workers: { ...sc.workers, setupMs } } : sc }
         const options = { jobs: scaleJobs(scenario(0)), gossipProbes: SCALE_PROBES }
         const target = real.figures.gossipToAllP50Ms ?? real.figures.gossipToAllP99Ms ?? NaN
         const { wakeMs, figures } = await fitWake(scenario, options, target)
@@ -345,6 +348,7 @@ async function calibration (): Promise<Record<string, unknown>> {
           receiptUnits: round(cost.receiptUnits),
           marketUnits: round(cost.marketUnits),
           slowdown: round(slowdown),
+          loadBefore: real.loadBefore,
           wakeMs: round(wakeMs),
           leaseMs: real.leaseMs,
           receiptsPerLease: real.receiptsPerLease,

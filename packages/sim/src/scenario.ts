@@ -177,8 +177,14 @@ export interface Scenario {
    * meanwhile by the machine's load with it (`machine`) @default 0
    */
   runnerBootMs?: number
-  /** the machine the hosts share (bench/scale's): its cores and its runnable processes on average (the run's load average), for `runnerBootMs` @default none */
-  machine?: { cores: number, load: number }
+  /**
+   * the machine the hosts share (bench/scale's): its cores and its
+   * runnable processes on average (the run's load average), for
+   * `runnerBootMs`; `otherLoad`, the runnable processes besides the hosts
+   * (the load before the run): a host's work then waits `wakeMs` only
+   * while the machine has no core free (see `HostCpu`) @default none
+   */
+  machine?: { cores: number, load: number, otherLoad?: number }
 }
 
 /** A scenario with every default applied. */
