@@ -32,7 +32,9 @@
  *
  * Prints one JSON object with a `figures` object; `--out <file>` writes it
  * there too. Run: npm run bench:sim -- [--real scale.json[,scale.json]] [--real-mesh 24] [--real-runs 10]
- * [--calibrate 100,200] [--sizes 10000,100000] [--skip-calibration] [--processing-ms 0.27 --send-ms 0.12 --receipt-units 2.8 --market-units 1.4 --dht-lookup-ms 48 --dht-rpc-ms 6.4 --runner-start-ms 2.5 --runner-boot-ms 280 --certificate-units 0.9] [--model main|relay] [--seeds 3]
+ * [--calibrate 100,200] [--sizes 10000,100000] [--skip-calibration] [--processing-ms 0.367 --send-ms 0.131 --receipt-units 2.37 --market-units 1.40 --dht-lookup-ms 4.85 --dht-rpc-ms 5.44 --runner-start-ms 6.22 --runner-boot-ms 230 --certificate-units 0.66] [--duplicate-ms 0.22] [--always-wait] [--model main|relay] [--seeds 3]
+ *
+ * `--duplicate-ms`: a duplicate gossip copy's CPU at its receiver (idle ms; default the measured receive less its signature check); `--always-wait`: every piece of work on a shared host waits `wakeMs`, ignoring the file's `loadAverage1mBefore` (the machine's other load, which otherwise lets work start at once while a core is free)
  */
 import { writeFileSync, readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
