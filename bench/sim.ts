@@ -32,7 +32,9 @@
  *
  * Prints one JSON object with a `figures` object; `--out <file>` writes it
  * there too. Run: npm run bench:sim -- [--real scale.json[,scale.json]] [--real-mesh 24] [--real-runs 10]
- * [--calibrate 100,200] [--sizes 10000,100000] [--skip-calibration] [--processing-ms 0.27 --send-ms 0.12 --receipt-units 2.8 --market-units 1.4 --dht-lookup-ms 48 --dht-rpc-ms 6.4 --runner-start-ms 2.5 --runner-boot-ms 280 --certificate-units 0.9] [--model main|relay] [--seeds 3]
+ * [--calibrate 100,200] [--sizes 10000,100000] [--skip-calibration] [--processing-ms 0.367 --send-ms 0.131 --receipt-units 2.37 --market-units 1.40 --dht-lookup-ms 4.85 --dht-rpc-ms 5.44 --runner-start-ms 6.22 --runner-boot-ms 230 --certificate-units 0.66] [--duplicate-ms 0.22] [--always-wait] [--model main|relay] [--seeds 3]
+ *
+ * `--duplicate-ms`: a duplicate gossip copy's CPU at its receiver (idle ms; default the measured receive less its signature check); `--always-wait`: every piece of work on a shared host waits `wakeMs`, ignoring the file's `loadAverage1mBefore` (the machine's other load, which otherwise lets work start at once while a core is free)
  */
 import { writeFileSync, readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -56,12 +58,14 @@ const { values } = parseArgs({
     'processing-ms': { type: 'string' },
     'receipt-units': { type: 'string' },
     'send-ms': { type: 'string' },
+    'duplicate-ms': { type: 'string' },
     'dht-lookup-ms': { type: 'string' },
     'dht-rpc-ms': { type: 'string' },
     'market-units': { type: 'string' },
     'runner-start-ms': { type: 'string' },
     'certificate-units': { type: 'string' },
     'runner-boot-ms': { type: 'string' },
+    'always-wait': { type: 'boolean', default: false },
     model: { type: 'string', default: 'main' },
     seeds: { type: 'string', default: '3' },
     out: { type: 'string' }
@@ -98,7 +102,7 @@ const SCALE_PROBES = 15
 const CORES = availableParallelism()
 
 /** The measured CPU costs the calibration's scenarios take (ms on an idle core; units of `processingMs`). */
-interface Costs { processingMs: number, sendMs: number, receiptUnits: number, marketUnits: number, dhtLookupMs: number, dhtRpcMs: number, runnerStartMs: number, runnerBootMs: number, certificateUnits: number }
+interface Costs { processingMs: number, sendMs: number, duplicateMs: number, receiptUnits: number, marketUnits: number, dhtLookupMs: number, dhtRpcMs: number, runnerStartMs: number, runnerBootMs: number, certificateUnits: number }
 let measured: Costs | undefined
 /**
  * CPU of one gossip copy at its receiver and at its sender on an idle core,
@@ -113,7 +117,7 @@ let measured: Costs | undefined
  */
 async function idleMessageCost (): Promise<Costs> {
   const given = ['processing-ms', 'send-ms', 'receipt-units', 'market-units', 'dht-lookup-ms', 'dht-rpc-ms'] as const
-  if (given.every(k => values[k] != null)) return { processingMs: Number(values['processing-ms']), sendMs: Number(values['send-ms']), receiptUnits: Number(values['receipt-units']), marketUnits: Number(values['market-units']), dhtLookupMs: Number(values['dht-lookup-ms']), dhtRpcMs: Number(values['dht-rpc-ms']), runnerStartMs: (await runnerStartCost()).startMs, runnerBootMs: (await runnerStartCost()).bootMs, certificateUnits: await certificateCost(Number(values['processing-ms'])) }
+  if (given.every(k => values[k] != null)) return { processingMs: Number(values['processing-ms']), sendMs: Number(values['send-ms']), duplicateMs: duplicateCost(Number(values['processing-ms']), Number(values['market-units'])), receiptUnits: Number(values['receipt-units']), marketUnits: Number(values['market-units']), dhtLookupMs: Number(values['dht-lookup-ms']), dhtRpcMs: Number(values['dht-rpc-ms']), runnerStartMs: (await runnerStartCost()).startMs, runnerBootMs: (await runnerStartCost()).bootMs, certificateUnits: await certificateCost(Number(values['processing-ms'])) }
   if (measured == null) {
     const m = await measureMessageCost()
     const c = await measureCopyCost()
@@ -122,6 +126,7 @@ async function idleMessageCost (): Promise<Costs> {
     measured = {
       processingMs: receive,
       sendMs: send,
+      duplicateMs: duplicateCost(receive, 1 + m.envelopeOpenMs / receive),
       // one process: an entry's copy is its send and its receipt
       receiptUnits: Number(values['receipt-units'] ?? Math.max(1, (m.entryCpuMsPerCopy - send) / receive)),
       marketUnits: Number(values['market-units'] ?? 1 + m.envelopeOpenMs / receive),
@@ -138,6 +143,20 @@ async function idleMessageCost (): Promise<Costs> {
     process.stderr.write(`measured CPU per copy (load ${round(loadavg()[0] as number)}): receive ${round(c.receiveMsPerCopy)} ms, send ${round(c.sendMsPerCopy)} ms (two processes); a ledger entry ${round(m.entryCpuMsPerCopy)} ms and a plain message ${round(m.cpuMsPerCopy)} ms (one process); a market envelope's check ${round(m.envelopeOpenMs)} ms; a lookup ${round(m.lookupToFirstMs)} ms to its first provider (one process), ${round(c.lookupClientMs)} ms at its requester in all, ${round(c.lookupServerMs)} ms at the station (wall p50 ${round(c.lookupWallMs)} ms)\n`)
   }
   return measured
+}
+
+/**
+ * `--duplicate-ms`, or the CPU of a gossip copy whose message its receiver
+ * has already seen, from two measurements: the receive of a first copy
+ * (`receiveMs`) less its signature check (gossipsub's StrictSign check
+ * runs on a first copy only; measured as a signed envelope's check, the
+ * `marketUnits` − 1 of a receive); what is left, the copy's decryption,
+ * decoding, message-id hash and seen-cache lookup (and a first copy's
+ * delivery, small), a duplicate pays in full. ms on an idle core.
+ */
+function duplicateCost (receiveMs: number, marketUnits: number): number {
+  if (values['duplicate-ms'] != null) return Number(values['duplicate-ms'])
+  return Math.max(0, receiveMs * (2 - marketUnits))
 }
 
 let runnerStart: { startMs: number, bootMs: number } | undefined
@@ -167,7 +186,7 @@ async function certificateCost (receiveMs: number): Promise<number> {
 const round = (x: number, digits = 3): number => Number.isFinite(x) ? Number(x.toPrecision(digits)) : x
 
 /** A bench/scale.ts run of size `n` in an output file: its figures, the gossip median, connection counts and the load, if the file has them. */
-interface ScaleRun { figures: Partial<RealFigures>, stationConnections?: number, vehicleConnections?: number, loadAverage1m?: number, leaseMs?: number, receiptsPerLease?: number, timeline: Partial<Record<Timeline, number>> }
+interface ScaleRun { figures: Partial<RealFigures>, stationConnections?: number, vehicleConnections?: number, loadAverage1m?: number, loadBefore?: number, leaseMs?: number, receiptsPerLease?: number, timeline: Partial<Record<Timeline, number>> }
 
 /**
  * The bid path's timeline, compared beside the figures (not a goal of its
@@ -197,6 +216,8 @@ function realFromFile (file: string, n: number): ScaleRun | undefined {
     stationConnections: run?.shape?.station?.connectionsMean,
     vehicleConnections: run?.shape?.vehicle?.connectionsMean,
     loadAverage1m: run?.loadAverage1m,
+    // the machine's load before the run (other sessions' processes): what is left of the cores is the hosts'
+    loadBefore: typeof run?.loadAverage1mBefore === 'number' ? run.loadAverage1mBefore : typeof json.loadAverage1mBefore === 'number' ? json.loadAverage1mBefore : undefined,
     // a lease's real duration, all awarded to settled (the runner's start, the model's transfer, the inference, the results; the simulator does not model that work)
     // the ledger entries a settled job added (receipts of leases, micro-batches and spot checks), per lease of its SHARDS
     receiptsPerLease: run?.market?.receipts > 0 && run?.market?.timelines?.length > 0 ? Math.max(1, Math.round(run.market.receipts / run.market.timelines.length / SCALE_SHARDS)) : undefined,
@@ -300,7 +321,7 @@ async function calibration (): Promise<Record<string, unknown>> {
         const stations = Math.max(2, Math.round(n / 10))
         const stationPeers = (real.stationConnections ?? 0) - (real.vehicleConnections ?? 2) * (n - stations) / stations
         const stationsFullyConnected = stationPeers >= 0.8 * (stations - 1)
-        const scenario = (wakeMs: number): Scenario => { const sc = { ...scaleScenario(n, processingMs), ...model, stationsFullyConnected, extraVehicleLinks, receiptsPerLease: real.receiptsPerLease, receiptUnits: cost.receiptUnits, marketUnits: cost.marketUnits, sendMs: cost.sendMs * slowdown, dhtLookupMs: cost.dhtLookupMs * slowdown, dhtRpcMs: cost.dhtRpcMs * slowdown, runnerStartMs: cost.runnerStartMs * slowdown, runnerBootMs: cost.runnerBootMs * slowdown, machine: { cores: CORES, load: real.loadAverage1m ?? CORES }, certificateUnits: cost.certificateUnits, wakeMs }; return setupMs != null ? { ...sc, workers: { ...sc.workers, setupMs } } : sc }
+        const scenario = (wakeMs: number): Scenario => { const sc = { ...scaleScenario(n, processingMs), ...model, stationsFullyConnected, extraVehicleLinks, receiptsPerLease: real.receiptsPerLease, receiptUnits: cost.receiptUnits, marketUnits: cost.marketUnits, sendMs: cost.sendMs * slowdown, duplicateMs: cost.duplicateMs * slowdown, dhtLookupMs: cost.dhtLookupMs * slowdown, dhtRpcMs: cost.dhtRpcMs * slowdown, runnerStartMs: cost.runnerStartMs * slowdown, runnerBootMs: cost.runnerBootMs * slowdown, machine: { cores: CORES, load: real.loadAverage1m ?? CORES, ...(real.loadBefore != null && values['always-wait'] !== true ? { otherLoad: real.loadBefore } : {}) }, certificateUnits: cost.certificateUnits, wakeMs }; return setupMs != null ? { ...sc, workers: { ...sc.workers, setupMs } } : sc }
         const options = { jobs: scaleJobs(scenario(0)), gossipProbes: SCALE_PROBES }
         const target = real.figures.gossipToAllP50Ms ?? real.figures.gossipToAllP99Ms ?? NaN
         const { wakeMs, figures } = await fitWake(scenario, options, target)
@@ -320,6 +341,7 @@ async function calibration (): Promise<Record<string, unknown>> {
           processingMs: round(processingMs),
           processingMsIdle: round(cost.processingMs),
           sendMsIdle: round(cost.sendMs),
+          duplicateMsIdle: round(cost.duplicateMs),
           dhtLookupMsIdle: round(cost.dhtLookupMs),
           dhtRpcMsIdle: round(cost.dhtRpcMs),
           runnerStartMsIdle: round(cost.runnerStartMs),
@@ -328,6 +350,7 @@ async function calibration (): Promise<Record<string, unknown>> {
           receiptUnits: round(cost.receiptUnits),
           marketUnits: round(cost.marketUnits),
           slowdown: round(slowdown),
+          loadBefore: real.loadBefore,
           wakeMs: round(wakeMs),
           leaseMs: real.leaseMs,
           receiptsPerLease: real.receiptsPerLease,

@@ -17,7 +17,13 @@ import type { Rng } from './rng.js'
  * machine takes to be scheduled again after its input arrived (0 on an idle
  * machine and in the field). Each wait is drawn from an exponential law of
  * mean `wakeMs` (an assumption: the scheduler's delays are short mostly,
- * long now and then).
+ * long now and then). A process waits for a core only when the machine
+ * has none free: with the machine's `otherLoad` known (the runnable
+ * processes besides the hosts, the load before the run), work of a host
+ * waits only when that host, the other hosts busy at that moment and the
+ * booting extra processes ({@link addProcess}) are more than the cores
+ * the other load leaves (a lookup between two processes of an otherwise
+ * quiet machine runs at once; a message flooding every process waits).
  *
  * The calendar serves reservations in the order they are made, not in
  * virtual-time order: a dissemination computed after another may only use
@@ -37,7 +43,7 @@ export class HostCpu {
   readonly wakeMs: number
   private readonly rng?: Rng
   /** the machine the hosts run on (cores, runnable processes on average), for {@link addProcess}; undefined: no extra processes are modelled */
-  private readonly machine?: { cores: number, load: number }
+  private readonly machine?: { cores: number, load: number, otherLoad?: number }
   /** starts and ends of the extra processes running on the machine (virtual ms) */
   private readonly extra: Array<[number, number]> = []
 
@@ -47,7 +53,7 @@ export class HostCpu {
    * @param wakeMs - mean delay from ready to the earliest start, ms @default 0
    * @param rng - draws the delays (needed when `wakeMs` > 0)
    */
-  constructor (hostOf?: Int32Array, hosts = 0, wakeMs = 0, rng?: Rng, machine?: { cores: number, load: number }) {
+  constructor (hostOf?: Int32Array, hosts = 0, wakeMs = 0, rng?: Rng, machine?: { cores: number, load: number, otherLoad?: number }) {
     this.hostOf = hostOf
     this.wakeMs = wakeMs
     this.rng = rng
@@ -79,6 +85,34 @@ export class HostCpu {
     return Math.max(1, (m.load + running) / m.cores) / Math.max(1, m.load / m.cores)
   }
 
+  /** True if host `h`'s calendar is busy at virtual `t`. */
+  private busyAt (h: number, t: number): boolean {
+    const ends = this.ends[h]
+    let lo = 0
+    let hi = ends.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (ends[mid] <= t) lo = mid + 1
+      else hi = mid
+    }
+    return lo < ends.length && this.starts[h][lo] <= t
+  }
+
+  /**
+   * True if work of host `h` ready at virtual `t` waits for a core: always,
+   * unless the machine's `otherLoad` is known; then only when `h`, the
+   * other hosts busy at `t` and the extra processes running then exceed
+   * the cores the other load leaves.
+   */
+  contended (h: number, t: number): boolean {
+    const m = this.machine
+    if (m?.otherLoad == null || h < 0) return true
+    let runnable = 1 + m.otherLoad
+    for (let k = 0; k < this.starts.length; k++) if (k !== h && this.busyAt(k, t)) runnable++
+    for (const [a, b] of this.extra) if (a <= t && t < b) runnable++
+    return runnable > m.cores
+  }
+
   /** True when nodes share hosts (work may wait). */
   get shared (): boolean {
     return this.hostOf != null
@@ -99,8 +133,8 @@ export class HostCpu {
   run (node: number, ready: number, ms: number, wake = true): number {
     const f = this.slowdownAt(ready)
     if (f !== 1) ms *= f
-    const t = !wake ? ready : this.wakeMs > 0 && this.rng != null ? ready + f * this.rng.exp(this.wakeMs) : ready + f * this.wakeMs
     const h = this.hostOf?.[node] ?? -1
+    const t = !wake || !(this.wakeMs > 0) || !this.contended(h, ready) ? ready : this.rng != null ? ready + f * this.rng.exp(this.wakeMs) : ready + f * this.wakeMs
     if (h < 0 || ms <= 0) return t + Math.max(0, ms)
     const starts = this.starts[h]
     const ends = this.ends[h]

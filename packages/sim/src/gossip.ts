@@ -247,6 +247,10 @@ export class Spread {
   private readonly from: Int32Array
   private readonly done: Uint8Array
   private readonly q = new FlatQueue<number>()
+  /** copies of a message their receiver already has (local index, keyed by arrival): each costs the receiver `duplicateMs` */
+  private readonly dq = new FlatQueue<number>()
+  /** duplicates cost their receivers CPU (shared hosts and a `duplicateMs`) */
+  private readonly duplicates: boolean
   private stopped = false
   private readonly mesh: TopicMesh
   private readonly nodes: NodeTable
@@ -274,6 +278,7 @@ export class Spread {
     this.proc = options.processingMs ?? net.processingMs
     this.offThread = options.offThreadMs ?? 0
     this.poolJobs = options.poolJobs ?? 0
+    this.duplicates = net.cpu.shared && net.duplicateMs > 0
     const { arrival, handled, done } = this
     const online = nodes.online
     // the publisher signs and sends on its host's CPU
@@ -285,7 +290,7 @@ export class Spread {
       this.copies++
       if (net.lost(g, mesh.members[v], rng)) return
       const t = departs + net.latency(g, mesh.members[v], rng)
-      if (t < arrival[v]) { arrival[v] = t; this.q.push(v, t) }
+      this.arrive(v, t)
     }
     const o = mesh.local[origin]
     if (o < 0) {
@@ -341,9 +346,14 @@ export class Spread {
     this.publishedAt = publishedAt
   }
 
-  /** Virtual ms of the next arrival to handle; Infinity when the message has spread (or reached its `target`). */
+  /** Virtual ms of the next arrival to handle (a first copy or a duplicate); Infinity when the message has spread (or reached its `target`). */
   next (): number {
     if (this.stopped) return Infinity
+    return Math.min(this.nextFirst(), this.dq.length > 0 ? this.dq.peekValue() as number : Infinity)
+  }
+
+  /** Virtual ms of the next first copy to handle, Infinity if none is left. */
+  private nextFirst (): number {
     const q = this.q
     while (q.length > 0) {
       const t = q.peekValue() as number
@@ -355,6 +365,21 @@ export class Spread {
   }
 
   /**
+   * A copy reaches local `v` at virtual `t`: the earliest is its first copy
+   * (handled by {@link step}); every other one is a duplicate, whose
+   * receive costs the receiver `duplicateMs` when duplicates count.
+   */
+  private arrive (v: number, t: number, from = -1): void {
+    const earlier = this.arrival[v]
+    if (t < earlier) {
+      this.arrival[v] = t
+      this.from[v] = from
+      this.q.push(v, t)
+      if (this.duplicates && Number.isFinite(earlier)) this.dq.push(v, earlier)
+    } else if (this.duplicates) this.dq.push(v, t)
+  }
+
+  /**
    * Handles the earliest arrival (call when {@link next} is finite): the
    * node validates the message on its host's CPU, forwards it to its mesh
    * and sends IHAVE at its next heartbeats.
@@ -362,8 +387,16 @@ export class Spread {
    * @returns the local index of the node that handled it, -1 if none was left
    */
   step (): number {
-    if (this.next() === Infinity) return -1
+    const first = this.nextFirst()
+    if (this.stopped || (first === Infinity && this.dq.length === 0)) return -1
     const { mesh, net } = this
+    if (this.dq.length > 0 && (this.dq.peekValue() as number) < first) {
+      // a duplicate: decrypted, decoded, its id found in the seen cache, dropped
+      const dt = this.dq.peekValue() as number
+      const v = this.dq.pop() as number
+      net.cpu.run(mesh.members[v], dt, net.duplicateMs)
+      return -1
+    }
     const t = this.q.peekValue() as number
     const u = this.q.pop() as number
     this.done[u] = 1
@@ -381,7 +414,12 @@ export class Spread {
       const v = this.resolve(mesh.adj[base + k], t)
       if (v < 0 || v === from || this.done[v] === 1) {
         // gossipsub still sends to a mesh peer that already has it (it cannot know); only the source is skipped
-        if (v >= 0 && v !== from) { this.bytes += this.size; this.copies++; j++ }
+        if (v >= 0 && v !== from) {
+          this.bytes += this.size
+          this.copies++
+          j++
+          if (this.duplicates && !net.lost(mesh.members[u], mesh.members[v], this.rng)) this.dq.push(v, start + j * net.sendMs + net.latency(mesh.members[u], mesh.members[v], this.rng))
+        }
         continue
       }
       this.send(u, v, start + (++j) * net.sendMs)
@@ -421,7 +459,7 @@ export class Spread {
     this.copies++
     if (net.lost(gu, gv, rng)) return
     const t = at + net.latency(gu, gv, rng)
-    if (t < this.arrival[v]) { this.arrival[v] = t; this.from[v] = u; this.q.push(v, t) }
+    this.arrive(v, t, u)
   }
 
   private gossipFrom (u: number, t: number): void {

@@ -18,6 +18,8 @@ export class LinkModel {
   readonly processingMs: number
   /** CPU a node spends on each gossip copy it sends, ms (the scenario's `sendMs`) */
   readonly sendMs: number
+  /** CPU a node spends on a gossip copy of a message it has already seen, ms (the scenario's `duplicateMs`) */
+  readonly duplicateMs: number
   /** the hosts' CPU calendars (no sharing unless given) */
   readonly cpu: HostCpu
   private readonly nodes: NodeTable
@@ -29,6 +31,7 @@ export class LinkModel {
     this.links = s.links
     this.processingMs = s.processingMs
     this.sendMs = s.sendMs
+    this.duplicateMs = s.duplicateMs
     this.cpu = cpu
   }
 

@@ -90,6 +90,15 @@ export interface Scenario {
   dhtRpcMs?: number
   /** CPU a node spends on each gossip copy it sends (encoding, noise, yamux), beyond `processingMs`, ms @default 0 (counted in `processingMs`) */
   sendMs?: number
+  /**
+   * CPU a node spends on a gossip copy of a message it has already seen,
+   * ms: the copy is decrypted and decoded, its message id hashed and found
+   * in gossipsub's seen cache, and dropped (no signature check, no
+   * validation, no forward); only on shared hosts (bench/scale), where a
+   * station's process receives a copy from most of its mesh peers
+   * @default 0
+   */
+  duplicateMs?: number
   /** delay from a message's arrival to the earliest moment its node's process runs it, taking no CPU (a process waking on a loaded machine), ms @default 0 */
   wakeMs?: number
   /** peers each node is connected to (`random` topology) @default CONNECTED_PEERS (40) */
@@ -168,8 +177,14 @@ export interface Scenario {
    * meanwhile by the machine's load with it (`machine`) @default 0
    */
   runnerBootMs?: number
-  /** the machine the hosts share (bench/scale's): its cores and its runnable processes on average (the run's load average), for `runnerBootMs` @default none */
-  machine?: { cores: number, load: number }
+  /**
+   * the machine the hosts share (bench/scale's): its cores and its
+   * runnable processes on average (the run's load average), for
+   * `runnerBootMs`; `otherLoad`, the runnable processes besides the hosts
+   * (the load before the run): a host's work then waits `wakeMs` only
+   * while the machine has no core free (see `HostCpu`) @default none
+   */
+  machine?: { cores: number, load: number, otherLoad?: number }
 }
 
 /** A scenario with every default applied. */
@@ -208,6 +223,7 @@ export function resolveScenario (s: Scenario): ResolvedScenario {
   check(s.receiptUnits == null || s.receiptUnits >= 0, `receiptUnits must not be negative, not ${s.receiptUnits}`)
   check((s.dhtLookupMs ?? 0) >= 0 && (s.dhtRpcMs ?? 0) >= 0, 'dhtLookupMs and dhtRpcMs must not be negative')
   check(s.sendMs == null || s.sendMs >= 0, `sendMs must not be negative, not ${s.sendMs}`)
+  check(s.duplicateMs == null || s.duplicateMs >= 0, `duplicateMs must not be negative, not ${s.duplicateMs}`)
   check(s.wakeMs == null || s.wakeMs >= 0, `wakeMs must not be negative, not ${s.wakeMs}`)
   check(s.vehicleHosts == null || (Number.isInteger(s.vehicleHosts) && s.vehicleHosts >= 1), `vehicleHosts must be a positive integer, not ${s.vehicleHosts}`)
   const churn = s.churnPerHour ?? 0
@@ -219,6 +235,7 @@ export function resolveScenario (s: Scenario): ResolvedScenario {
     connectedPeers: s.connectedPeers ?? CONNECTED_PEERS,
     wakeMs: s.wakeMs ?? 0,
     sendMs: s.sendMs ?? 0,
+    duplicateMs: s.duplicateMs ?? 0,
     dhtLookupMs: s.dhtLookupMs ?? 0,
     dhtRpcMs: s.dhtRpcMs ?? 0,
     topology: s.topology ?? 'random',

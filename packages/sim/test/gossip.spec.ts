@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict'
 import { GOSSIP_D, GOSSIP_DHI } from '../src/constants.js'
+import { HostCpu } from '../src/cpu.js'
 import { disseminate, reachOf, TopicMesh } from '../src/gossip.js'
+import { LinkModel } from '../src/network.js'
+import { Connections } from '../src/topology.js'
 import { testScenario, world } from './helpers.js'
 
 describe('gossip: the topic mesh and dissemination', () => {
@@ -56,5 +59,24 @@ describe('gossip: the topic mesh and dissemination', () => {
     const t = disseminate(mesh, nodes, net, rng, 0, 10_000, { dataBytes: 100, connectedPeers: 40, target: 42 })
     assert.ok(Number.isFinite(t.arrival[mesh.local[42]]), 'the target has it')
     assert.ok(t.copies < d.copies, 'fewer copies when stopping at the target')
+  })
+
+  it('charges each duplicate copy to its receiver\'s host CPU on shared hosts, without changing who has the message when', () => {
+    // four subscribers, each connected to and grafted with the three others, each in its own process; node 0 publishes
+    const run = (duplicateMs: number): { busy: number[], handled: number[] } => {
+      const s = testScenario({ nodes: 4, stationShare: 1, processingMs: 1, duplicateMs })
+      const { nodes, rng } = world(s)
+      const connections = new Connections([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]])
+      const mesh = new TopicMesh([0, 1, 2, 3], 4, rng, { connections, degreeOf: () => ({ D: 3, Dlo: 3, Dhi: 3 }) })
+      const cpu = new HostCpu(Int32Array.from([0, 1, 2, 3]), 4)
+      const d = disseminate(mesh, nodes, new LinkModel(s, nodes, cpu), rng, 0, 0, { dataBytes: 100, connectedPeers: 3 })
+      return { busy: [...cpu.busyMs], handled: [...d.handled] }
+    }
+    const plain = run(0)
+    const dup = run(5)
+    // the publisher signs (1 ms); each receiver validates its first copy (1 ms) from the publisher and gets one duplicate from each of the two others (5 ms each)
+    assert.deepEqual(plain.busy, [1, 1, 1, 1])
+    assert.deepEqual(dup.busy, [1, 11, 11, 11])
+    assert.deepEqual(dup.handled, plain.handled, 'first copies are handled as before')
   })
 })

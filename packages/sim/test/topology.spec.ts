@@ -141,4 +141,19 @@ describe('ledger entries: the checks in libuv\'s pool', () => {
       assert.ok(resumed[i] - delay[i] >= 2 * 10 - 1e-9, `node ${i}: ${resumed[i]} ms with two resumes, ${delay[i]} ms with the pool as a delay`)
     }
   })
+
+  it('waits for a core only while the machine has none free, when its other load is known', () => {
+    // two hosts on 2 cores with 0.5 of other load: one busy host leaves a core free, two do not; waits of 10 ms (no rng: the mean)
+    const quiet = new HostCpu(Int32Array.from([0, 1]), 2, 10, undefined, { cores: 2, load: 2, otherLoad: 0.5 })
+    assert.equal(quiet.run(0, 0, 1), 1, 'alone on the machine: at once')
+    assert.equal(quiet.run(1, 0, 100), 110, 'host 0 busy at 0: waits')
+    assert.equal(quiet.run(0, 50, 1), 61, 'host 1 busy at 50: waits')
+    assert.equal(quiet.run(0, 200, 1), 201, 'both idle again: at once')
+    // a booting runner process is one more runnable process
+    quiet.addProcess(300, 400)
+    assert.equal(quiet.run(0, 350, 1), 350 + 10 * quiet.slowdownAt(350) + quiet.slowdownAt(350))
+    // without the other load every piece of work waits
+    const always = new HostCpu(Int32Array.from([0, 1]), 2, 10, undefined, { cores: 2, load: 2 })
+    assert.equal(always.run(0, 0, 1), 11)
+  })
 })
