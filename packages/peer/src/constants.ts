@@ -258,27 +258,6 @@ export const REVOCATION_LIST_FILE = 'revocation.list'
 export const PNET_HANDSHAKE_TIMEOUT_MS = 600
 
 /**
- * The same bound for a connection this node dialled, ms. The dialler's
- * first bytes from the remote come two round trips in (the nonces, then
- * the remote's multistream-select answer), each through both ends' event
- * loops: bench/scale at 200 nodes saw dials to stations fail after 615 ms
- * with EncryptionFailedError (the remote's answer not yet read), a vehicle
- * lookup that found no provider and stations' routing tables left short.
- * A dialled peer holds none of this node's inbound room, and a wrong or
- * missing key still fails as soon as the remote's first bytes arrive; the
- * dial timeout (DIAL_TIMEOUT_MS) bounds the rest.
- */
-export const PNET_OUTBOUND_HANDSHAKE_TIMEOUT_MS = 3000
-
-/**
- * Times the pnet check of a connection is armed again because it fired
- * more than half its bound late (this node's own event loop stalled; the
- * remote's bytes may be waiting unread), as ADMISSION_STALL_REARMS does
- * for admission.
- */
-export const PNET_STALL_REARMS = 2
-
-/**
  * yamux initial stream window, bytes: how much a sender may put on a new
  * stream before the receiver's first window update. A stream moves at most
  * one window per round trip, so the window must cover the bandwidth-delay

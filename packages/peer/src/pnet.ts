@@ -1,6 +1,6 @@
 import { InvalidParametersError } from '@libp2p/interface'
 import { AbstractMultiaddrConnection, byteStream } from '@libp2p/utils'
-import { PNET_HANDSHAKE_TIMEOUT_MS, PNET_OUTBOUND_HANDSHAKE_TIMEOUT_MS, PNET_STALL_REARMS } from './constants.js'
+import { PNET_HANDSHAKE_TIMEOUT_MS } from './constants.js'
 import { InvalidSwarmKeyError } from './errors.js'
 import { createPnetKeystream } from './pnet-cipher.js'
 import type { PnetKeystream } from './pnet-cipher.js'
@@ -60,8 +60,6 @@ interface BoxInit extends Omit<AbstractMultiaddrConnectionInit, 'remoteAddr' | '
   psk: Uint8Array
   /** ms since the epoch by which the remote's first bytes must have checked out */
   checkBy: number
-  /** the bound checkBy was set from, ms (a check timer that fires over half of it late was held up by this node's own event loop) */
-  timeoutMs: number
 }
 
 class BoxedConnection extends AbstractMultiaddrConnection {
@@ -78,7 +76,9 @@ class BoxedConnection extends AbstractMultiaddrConnection {
     this.maConn = init.maConn
     this.inbound = createPnetKeystream(init.psk, init.remoteNonce)
     this.outbound = createPnetKeystream(init.psk, init.localNonce)
-    this.armCheck(init.checkBy, init.timeoutMs, 0)
+    this.checkTimer = setTimeout(() => {
+      this.wrongKey(`no libp2p handshake within ${PNET_HANDSHAKE_TIMEOUT_MS} ms of connecting`)
+    }, Math.max(0, init.checkBy - Date.now()))
     this.maConn.addEventListener('message', (evt) => {
       // a list is XORed buffer by buffer into one output: one copy, no concatenation first
       this.receive(this.inbound.xor(evt.data as Uint8Array | Uint8ArrayList))
@@ -93,25 +93,6 @@ class BoxedConnection extends AbstractMultiaddrConnection {
       }
       clearTimeout(this.checkTimer)
     })
-  }
-
-  /**
-   * Drops the connection if the remote's first bytes have not checked out
-   * by `due`. Timers run before pending socket reads, so a check that fires
-   * looks again after them (setImmediate), and a check that fired more than
-   * half of `timeoutMs` late (this node's own event loop stalled: the
-   * remote's bytes may be waiting unread) is armed again, at most
-   * PNET_STALL_REARMS times.
-   */
-  private armCheck (due: number, timeoutMs: number, stalls: number): void {
-    this.checkTimer = setTimeout(() => {
-      const late = Date.now() - due
-      if (late > timeoutMs / 2 && stalls < PNET_STALL_REARMS) {
-        this.armCheck(Date.now() + timeoutMs, timeoutMs, stalls + 1)
-        return
-      }
-      setImmediate(() => { this.wrongKey(`no libp2p handshake within ${timeoutMs} ms of connecting`) })
-    }, Math.max(0, due - Date.now()))
   }
 
   /** Passes decrypted bytes on, once the first ones proved that both sides hold the same key. */
@@ -179,11 +160,8 @@ class SwarmKeyProtector implements ConnectionProtector {
     const log = connection.log.newScope('pnet')
     // the nonce exchange and the first bytes after it are bounded by our own
     // timeout, not only by the (much longer) upgrade or dial timeout
-    // a connection this node dialled waits longer (PNET_OUTBOUND_HANDSHAKE_TIMEOUT_MS): the remote's first
-    // bytes come two round trips in, and a dialled peer holds none of this node's inbound room
-    const timeoutMs = connection.direction === 'outbound' ? Math.max(this.timeoutMs, PNET_OUTBOUND_HANDSHAKE_TIMEOUT_MS) : this.timeoutMs
-    const checkBy = Date.now() + timeoutMs
-    const signals = [AbortSignal.timeout(timeoutMs)]
+    const checkBy = Date.now() + this.timeoutMs
+    const signals = [AbortSignal.timeout(this.timeoutMs)]
     if (options?.signal != null) signals.push(options.signal)
     const signal = AbortSignal.any(signals)
     const localNonce = crypto.getRandomValues(new Uint8Array(NONCE_LENGTH))
@@ -193,7 +171,7 @@ class SwarmKeyProtector implements ConnectionProtector {
       bytes.write(localNonce, { signal })
     ])
     log('exchanged nonces')
-    return new BoxedConnection({ localNonce, remoteNonce: result.subarray(), psk: this.psk, maConn: bytes.unwrap(), log, checkBy, timeoutMs } as BoxInit)
+    return new BoxedConnection({ localNonce, remoteNonce: result.subarray(), psk: this.psk, maConn: bytes.unwrap(), log, checkBy } as BoxInit)
   }
 }
 
@@ -201,13 +179,11 @@ class SwarmKeyProtector implements ConnectionProtector {
  * A libp2p connection protector for a swarm key (PSK v1 file bytes),
  * interoperable with @libp2p/pnet's `preSharedKey`.
  *
- * A connection whose first decrypted bytes are not a libp2p handshake is
- * dropped at once (a wrong or missing key fails on both sides as soon as
- * the first bytes arrive); one whose remote sends none within `timeoutMs`
- * of connecting (PNET_OUTBOUND_HANDSHAKE_TIMEOUT_MS, if longer, for a
- * connection this node dialled) is dropped then.
+ * A connection whose first decrypted bytes are not a libp2p handshake, or
+ * that sends none within `timeoutMs` of connecting, is dropped at once: a
+ * wrong or missing key fails on both sides within `timeoutMs`.
  *
- * @param timeoutMs - time from an inbound connection's start until the remote's nonce and first handshake bytes must have arrived, ms @default PNET_HANDSHAKE_TIMEOUT_MS (600)
+ * @param timeoutMs - time from connecting until the remote's nonce and first handshake bytes must have arrived, ms @default PNET_HANDSHAKE_TIMEOUT_MS (600)
  * @throws InvalidSwarmKeyError
  */
 export function swarmKeyProtector (swarmKey: Uint8Array, timeoutMs = PNET_HANDSHAKE_TIMEOUT_MS): () => ConnectionProtector {
