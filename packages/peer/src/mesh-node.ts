@@ -304,6 +304,8 @@ class FleetMeshNode extends TypedEventEmitter<MeshNodeEvents> implements MeshNod
   private readonly bootstrapList: string[]
   private bootstrapTimer?: ReturnType<typeof setTimeout>
   private bootstrapDelay = BOOTSTRAP_RETRY_MS
+  /** whether the last bootstrap check found a node with a peer missing a bootstrap peer (the next one re-dials it) */
+  private bootstrapWaited = false
 
   constructor (libp2p: Libp2p<MeshServices>, certificate: VerifiedCertificate, datastore: { close: () => Promise<void> } | undefined, dialTimeoutMs: number, bootstrapList: string[]) {
     super()
@@ -337,8 +339,10 @@ class FleetMeshNode extends TypedEventEmitter<MeshNodeEvents> implements MeshNod
    * @libp2p/bootstrap dials its list once; a dial that fails (a station
    * still starting, a reset under load) is not retried. While this node has
    * fewer of its bootstrap peers admitted than BOOTSTRAP_MIN_PEERS (or the
-   * list's length, if shorter), the ones not admitted are re-dialled with
-   * exponential back-off; an address without a `/p2p/` peer id counts as
+   * list's length, if shorter), the ones not admitted are re-dialled: with
+   * exponential back-off while it has no peer at all, MAX_BOOTSTRAP_RETRY_MS
+   * from the first check that finds one missing, and as far apart after,
+   * once it has one; an address without a `/p2p/` peer id counts as
    * admitted once any peer is.
    */
   private scheduleBootstrap (): void {
@@ -354,8 +358,14 @@ class FleetMeshNode extends TypedEventEmitter<MeshNodeEvents> implements MeshNod
       })
       if (any && this.bootstrapList.length - missing.length >= Math.min(BOOTSTRAP_MIN_PEERS, this.bootstrapList.length)) {
         this.bootstrapDelay = BOOTSTRAP_RETRY_MS
+        this.bootstrapWaited = false
+      } else if (any && !this.bootstrapWaited) {
+        // a node that has a peer is in no hurry: its missing bootstrap peers are re-dialled MAX_BOOTSTRAP_RETRY_MS
+        // from now, then as far apart, so the vehicles of a fleet that is starting add no dials while their stations are busiest
+        this.bootstrapDelay = MAX_BOOTSTRAP_RETRY_MS
+        this.bootstrapWaited = true
       } else {
-        this.bootstrapDelay = Math.min(this.bootstrapDelay * 2, MAX_BOOTSTRAP_RETRY_MS)
+        this.bootstrapDelay = any ? MAX_BOOTSTRAP_RETRY_MS : Math.min(this.bootstrapDelay * 2, MAX_BOOTSTRAP_RETRY_MS)
         for (const addr of missing) {
           void this.libp2p.dial(multiaddr(addr), { signal: AbortSignal.timeout(this.dialTimeoutMs) }).catch(() => {})
         }
