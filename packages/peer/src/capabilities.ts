@@ -400,7 +400,7 @@ export class CapabilitiesService implements Capabilities, Startable {
    * name; the stations it admitted and those named (unless certified as
    * vehicles) that the table lacks are queued through kad-dht's update
    * queue again (a ping, dialling a named one); further self-queries run
-   * while the table holds fewer than K_BUCKET_SIZE stations, ROUTING_TABLE_CHECK_MS
+   * while the table holds fewer than these stations, ROUTING_TABLE_CHECK_MS
    * apart while each check sees the table or the stations known grow, at
    * intervals doubling up to MAX_ROUTING_TABLE_CHECK_MS while they do not
    * (nextRoutingCheckDelay), so a refill that failed while the fleet was
@@ -419,11 +419,7 @@ export class CapabilitiesService implements Capabilities, Startable {
     byKey.delete(self)
     const stations = [...byKey.values()]
     const known = new Set(byKey.keys())
-    // done once the table holds K_BUCKET_SIZE stations: stopping once it held every station known kept tables
-    // whose self-queries ran while the other stations' tables were still empty (the fleet's start) at the 2 stations
-    // they bootstrapped from, for good (bench/scale, 200 nodes: 2 of 19 at least, 7.3 on average); a table short of
-    // K is queried again every MAX_ROUTING_TABLE_CHECK_MS at most (a fleet of fewer stations: a few RPCs each time)
-    if (this.selfQueried && dht.routingTable.size >= K_BUCKET_SIZE) {
+    if (this.selfQueried && dht.routingTable.size >= Math.min(known.size, K_BUCKET_SIZE)) {
       this.routingCheckDelay = ROUTING_TABLE_CHECK_MS
       return
     }
