@@ -330,16 +330,11 @@ export const ROUTING_TABLE_CHECK_MS = 5000
 /**
  * Longest interval between a station's routing-table checks while its table
  * stays short, ms: the interval doubles from ROUTING_TABLE_CHECK_MS after
- * each check that gained nothing (5, 10, 10, … s), so a station keeps
- * refilling after the fleet's start-up load (it stopped after five queries
- * before, all of them during start-up at 200 nodes). It was 60 s: at 200
- * nodes the checks during the vehicles' join gained nothing (dials between
- * the busy stations failed) and had doubled to 40 s, so the first check
- * after the join came up to 40 s late and the lookups meanwhile met
- * station tables of 2–7 of 19 stations. A check of a full table costs
- * nothing (no query); one of a short table is a self-query of a few RPCs.
+ * each self-query (5, 10, 20, 40, 60 s), so a station keeps refilling, once
+ * a minute at most, after the fleet's start-up load (it stopped after five
+ * queries before, all of them during start-up at 200 nodes).
  */
-export const MAX_ROUTING_TABLE_CHECK_MS = 10_000
+export const MAX_ROUTING_TABLE_CHECK_MS = 60_000
 
 /** Longest one such self-query runs, ms. */
 export const ROUTING_TABLE_QUERY_TIMEOUT_MS = 10_000
