@@ -304,8 +304,8 @@ class FleetMeshNode extends TypedEventEmitter<MeshNodeEvents> implements MeshNod
   private readonly bootstrapList: string[]
   private bootstrapTimer?: ReturnType<typeof setTimeout>
   private bootstrapDelay = BOOTSTRAP_RETRY_MS
-  /** whether the last bootstrap check found a node with a peer missing a bootstrap peer (the next one re-dials it) */
-  private bootstrapWaited = false
+  /** ms of bootstrap checks a node with a peer has found a bootstrap peer missing since it last re-dialled (re-dials at MAX_BOOTSTRAP_RETRY_MS) */
+  private bootstrapMissingMs = 0
 
   constructor (libp2p: Libp2p<MeshServices>, certificate: VerifiedCertificate, datastore: { close: () => Promise<void> } | undefined, dialTimeoutMs: number, bootstrapList: string[]) {
     super()
@@ -356,16 +356,17 @@ class FleetMeshNode extends TypedEventEmitter<MeshNodeEvents> implements MeshNod
         const id = bootstrapPeerOf(addr)
         return id == null ? !any : !admission.isAdmitted(id)
       })
-      if (any && this.bootstrapList.length - missing.length >= Math.min(BOOTSTRAP_MIN_PEERS, this.bootstrapList.length)) {
+      const enough = this.bootstrapList.length - missing.length >= Math.min(BOOTSTRAP_MIN_PEERS, this.bootstrapList.length)
+      if (any) {
+        // checked every BOOTSTRAP_RETRY_MS, so a node that loses its last peer re-dials at once; a node that has a
+        // peer is in no hurry: its missing bootstrap peers are re-dialled every MAX_BOOTSTRAP_RETRY_MS of checks,
+        // so the vehicles of a fleet that is starting add no dials while their stations are busiest
         this.bootstrapDelay = BOOTSTRAP_RETRY_MS
-        this.bootstrapWaited = false
-      } else if (any && !this.bootstrapWaited) {
-        // a node that has a peer is in no hurry: its missing bootstrap peers are re-dialled MAX_BOOTSTRAP_RETRY_MS
-        // from now, then as far apart, so the vehicles of a fleet that is starting add no dials while their stations are busiest
-        this.bootstrapDelay = MAX_BOOTSTRAP_RETRY_MS
-        this.bootstrapWaited = true
-      } else {
-        this.bootstrapDelay = any ? MAX_BOOTSTRAP_RETRY_MS : Math.min(this.bootstrapDelay * 2, MAX_BOOTSTRAP_RETRY_MS)
+        this.bootstrapMissingMs = enough ? 0 : this.bootstrapMissingMs + BOOTSTRAP_RETRY_MS
+      }
+      if (!any || this.bootstrapMissingMs >= MAX_BOOTSTRAP_RETRY_MS) {
+        if (!any) this.bootstrapDelay = Math.min(this.bootstrapDelay * 2, MAX_BOOTSTRAP_RETRY_MS)
+        this.bootstrapMissingMs = 0
         for (const addr of missing) {
           void this.libp2p.dial(multiaddr(addr), { signal: AbortSignal.timeout(this.dialTimeoutMs) }).catch(() => {})
         }
