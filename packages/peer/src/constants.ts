@@ -330,7 +330,8 @@ export const ROUTING_TABLE_CHECK_MS = 5000
 /**
  * Longest interval between a station's routing-table checks while its table
  * stays short, ms: the interval doubles from ROUTING_TABLE_CHECK_MS after
- * each self-query (5, 10, 20, 40, 60 s), so a station keeps refilling, once
+ * each check that saw nothing grow (5, 10, 20, 40, 60 s; one that saw the
+ * table or the stations known grow keeps 5 s: nextRoutingCheckDelay), so a station keeps refilling, once
  * a minute at most, after the fleet's start-up load (it stopped after five
  * queries before, all of them during start-up at 200 nodes).
  */
