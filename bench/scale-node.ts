@@ -223,7 +223,7 @@ export class ScaleProbe {
   }
 
   /** Connections, admitted peers and gossip topics of each node, by role. */
-  shape (): Array<{ role: NodeRole, region: string, connections: number, admitted: number, routingTable: number, topics: string[], meshPeers: number, disconnects: number, refusals: string[] }> {
+  shape (): Array<{ role: NodeRole, region: string, connections: number, admitted: number, admittedStations: number, routingTable: number, topics: string[], meshPeers: number, disconnects: number, refusals: string[] }> {
     return this.nodes.map(n => {
       const pubsub = n.libp2p.services.pubsub
       // the class has getMeshPeers; the GossipSub interface does not name it
@@ -234,6 +234,7 @@ export class ScaleProbe {
         region: n.region,
         connections: n.libp2p.getConnections().length,
         admitted: n.peers().length,
+        admittedStations: n.peers().filter(p => p.role === 'station').length,
         // the single DHT's routing table (KadDHT's public type leaves it out)
         routingTable: (n.libp2p.services.dht as { routingTable?: { size: number } }).routingTable?.size ?? 0,
         topics,

@@ -186,6 +186,10 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
         admittedMean: round(mean(s.map(x => x.admitted))),
         routingTableMean: round(mean(s.map(x => x.routingTable))),
         routingTableMin: Math.min(...s.map(x => x.routingTable)),
+        // stations admitted (a station's or vehicle's table should hold each), and nodes whose table holds fewer than that
+        admittedStationsMean: round(mean(s.map(x => x.admittedStations))),
+        admittedStationsMin: Math.min(...s.map(x => x.admittedStations)),
+        tableShortOfAdmittedStations: s.filter(x => x.routingTable < x.admittedStations).length,
         gossipMeshPeersMean: round(mean(s.map(x => x.meshPeers))),
         topicsMax: Math.max(...s.map(x => x.topics.length)),
         // peers lost since start, and this role's refusals by code

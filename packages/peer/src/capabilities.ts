@@ -3,8 +3,10 @@ import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { ANNOUNCE_RETRY_MS, LOCAL_PROVIDE_TIMEOUT_MS, MAX_ANNOUNCE_RETRY_MS, PROVIDE_TIMEOUT_MS, RTT_MAX_AGE_MS, DIAL_TIMEOUT_MS, FIND_PEERS_CONCURRENCY, FIND_PEERS_LIMIT, FIND_PEERS_TIMEOUT_MS, MIN_ANNOUNCED_REGION_PREFIX, REANNOUNCE_INTERVAL_MS, K_BUCKET_SIZE, ROUTING_TABLE_CHECK_MS, MAX_ROUTING_TABLE_CHECK_MS, ROUTING_TABLE_QUERY_TIMEOUT_MS, NAMED_STATIONS_MAX } from './constants.js'
+import { ANNOUNCE_RETRY_MS, LOCAL_PROVIDE_TIMEOUT_MS, MAX_ANNOUNCE_RETRY_MS, PROVIDE_TIMEOUT_MS, RTT_MAX_AGE_MS, DIAL_TIMEOUT_MS, FIND_PEERS_CONCURRENCY, FIND_PEERS_LIMIT, FIND_PEERS_TIMEOUT_MS, MIN_ANNOUNCED_REGION_PREFIX, REANNOUNCE_INTERVAL_MS, K_BUCKET_SIZE, ROUTING_TABLE_CHECK_MS, ROUTING_TABLE_QUERY_TIMEOUT_MS, NAMED_STATIONS_MAX } from './constants.js'
+import { nextRoutingCheckDelay } from './routing-check.js'
 import { InvalidQueryError } from './errors.js'
+import type { RoutingCheckSight } from './routing-check.js'
 import type { Admission } from './admission.js'
 import type { NodeRole, VerifiedCertificate } from '@fleetmesh/protocol'
 import type { ComponentLogger, ContentRouting, Libp2pEvents, Logger, PeerId, Startable, TypedEventTarget } from '@libp2p/interface'
@@ -162,10 +164,12 @@ export class CapabilitiesService implements Capabilities, Startable {
   private shutdown = new AbortController()
   private started = false
   private routingCheckTimer?: ReturnType<typeof setTimeout>
-  /** ms until the next routing-table check while the table is short: ROUTING_TABLE_CHECK_MS, doubling after each self-query up to MAX_ROUTING_TABLE_CHECK_MS */
+  /** ms until the next routing-table check while the table is short: ROUTING_TABLE_CHECK_MS, doubling after each check that saw nothing grow (nextRoutingCheckDelay) */
   private routingCheckDelay = ROUTING_TABLE_CHECK_MS
   /** whether this node ran its own self-query since it started (kad-dht's first one may have found no one) */
   private selfQueried = false
+  /** what the last routing-table check saw (the next one's delay depends on whether the table or the stations known grew) */
+  private lastRoutingCheck?: RoutingCheckSight
   /** DHT servers the answers to this node's self-queries named (PeerId string → PeerId), at most NAMED_STATIONS_MAX */
   private readonly namedStations = new Map<string, PeerId>()
 
@@ -194,6 +198,7 @@ export class CapabilitiesService implements Capabilities, Startable {
     this.started = true
     this.selfQueried = false
     this.routingCheckDelay = ROUTING_TABLE_CHECK_MS
+    this.lastRoutingCheck = undefined
     this.namedStations.clear()
     this.components.admission.addEventListener('peer:admitted', this.onAdmitted)
     this.components.dht?.routingTable?.addEventListener?.('peer:add', this.onTableAdd)
@@ -395,11 +400,13 @@ export class CapabilitiesService implements Capabilities, Startable {
    * name; the stations it admitted and those named (unless certified as
    * vehicles) that the table lacks are queued through kad-dht's update
    * queue again (a ping, dialling a named one); further self-queries run
-   * while the table holds fewer than these stations,
-   * at intervals doubling from ROUTING_TABLE_CHECK_MS to
-   * MAX_ROUTING_TABLE_CHECK_MS, so a refill that failed while the fleet was
+   * while the table holds fewer than these stations, ROUTING_TABLE_CHECK_MS
+   * apart while each check sees the table or the stations known grow, at
+   * intervals doubling up to MAX_ROUTING_TABLE_CHECK_MS while they do not
+   * (nextRoutingCheckDelay), so a refill that failed while the fleet was
    * starting (bench/scale, 200 nodes: five queries 5 s apart, all while 180
-   * vehicles were joining) is tried again once it is calm.
+   * vehicles were joining) is tried again once it is calm, and a table that
+   * starts to fill then fills in a few checks in a row.
    */
   private async checkRoutingTable (): Promise<void> {
     const dht = this.components.dht
@@ -416,7 +423,9 @@ export class CapabilitiesService implements Capabilities, Startable {
       this.routingCheckDelay = ROUTING_TABLE_CHECK_MS
       return
     }
-    if (this.selfQueried) this.routingCheckDelay = Math.min(this.routingCheckDelay * 2, MAX_ROUTING_TABLE_CHECK_MS)
+    const sight = { tableSize: dht.routingTable.size, known: known.size }
+    if (this.selfQueried) this.routingCheckDelay = nextRoutingCheckDelay(this.routingCheckDelay, this.lastRoutingCheck, sight)
+    this.lastRoutingCheck = sight
     this.selfQueried = true
     // the stations known but missing from the table go through kad-dht's update queue again (a ping, then the
     // add): a self-query starts from the table, so one whose every new-contact ping failed could not refill itself

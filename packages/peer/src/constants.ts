@@ -213,7 +213,18 @@ export const INBOUND_CONNECTION_THRESHOLD = 100
  */
 export const MAX_INCOMING_PENDING_CONNECTIONS = 64
 
-/** First delay before re-dialling the bootstrap list while no peer is admitted, ms; doubles up to MAX_BOOTSTRAP_RETRY_MS. */
+/**
+ * Bootstrap peers a node keeps re-dialling until it has admitted (or all of
+ * its list, if shorter). A vehicle bootstraps to two stations of its
+ * region; it re-dialled only while it had no peer at all, so one whose
+ * dial to its second station failed under load (bench/scale, 200 nodes:
+ * vehicles with one connection, one routing-table entry) kept a single
+ * station for its gossip and lookups: one whose station answered no
+ * provider and no closer station found nothing.
+ */
+export const BOOTSTRAP_MIN_PEERS = 2
+
+/** First delay before re-dialling the bootstrap list while a bootstrap peer is missing (BOOTSTRAP_MIN_PEERS), ms; doubles up to MAX_BOOTSTRAP_RETRY_MS. */
 export const BOOTSTRAP_RETRY_MS = 1000
 
 /**
@@ -319,7 +330,8 @@ export const ROUTING_TABLE_CHECK_MS = 5000
 /**
  * Longest interval between a station's routing-table checks while its table
  * stays short, ms: the interval doubles from ROUTING_TABLE_CHECK_MS after
- * each self-query (5, 10, 20, 40, 60 s), so a station keeps refilling, once
+ * each check that saw nothing grow (5, 10, 20, 40, 60 s; one that saw the
+ * table or the stations known grow keeps 5 s: nextRoutingCheckDelay), so a station keeps refilling, once
  * a minute at most, after the fleet's start-up load (it stopped after five
  * queries before, all of them during start-up at 200 nodes).
  */

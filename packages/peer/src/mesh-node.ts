@@ -11,7 +11,7 @@ import { identify } from '@libp2p/identify'
 import { TypedEventEmitter } from '@libp2p/interface'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
 import { swarmKeyProtector } from './pnet.js'
 import { tcp } from '@libp2p/tcp'
@@ -21,7 +21,7 @@ import { AdmissionService } from './admission.js'
 import { CapabilitiesService } from './capabilities.js'
 import { RevocationService } from './revocation.js'
 import { budgetedMuxer } from './stream-budget.js'
-import { GOSSIP_BEHAVIOUR_PENALTY_DECAY, GOSSIP_IDONTWANT_MIN_BYTES, GOSSIP_SCORE_DECAY_INTERVAL_MS, LEDGER_DIR, MODELS_DIR, REVOCATION_LIST_FILE, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, INBOUND_STREAM_BUDGET, MAX_BOOTSTRAP_RETRY_MS, MAX_CONNECTIONS_PER_PEER, MAX_INCOMING_PENDING_CONNECTIONS, PEER_STORE_MAX_PEER_AGE_MS, RELAY_MAX_RESERVATIONS, STREAM_FLOOD_BACKOFF_MS, YAMUX_INITIAL_STREAM_WINDOW_BYTES, YAMUX_MAX_STREAM_WINDOW_BYTES } from './constants.js'
+import { GOSSIP_BEHAVIOUR_PENALTY_DECAY, GOSSIP_IDONTWANT_MIN_BYTES, GOSSIP_SCORE_DECAY_INTERVAL_MS, LEDGER_DIR, MODELS_DIR, REVOCATION_LIST_FILE, BOOTSTRAP_MIN_PEERS, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, INBOUND_STREAM_BUDGET, MAX_BOOTSTRAP_RETRY_MS, MAX_CONNECTIONS_PER_PEER, MAX_INCOMING_PENDING_CONNECTIONS, PEER_STORE_MAX_PEER_AGE_MS, RELAY_MAX_RESERVATIONS, STREAM_FLOOD_BACKOFF_MS, YAMUX_INITIAL_STREAM_WINDOW_BYTES, YAMUX_MAX_STREAM_WINDOW_BYTES } from './constants.js'
 import { loadOrCreateIdentity, openDatastore } from './data-dir.js'
 import { ModelsUnavailableError, OwnCertificateError } from './errors.js'
 import { ModelTransferService } from './model-transfer.js'
@@ -49,6 +49,16 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 /** A Kad-DHT peer info mapper that empties the addresses of excluded peers (kad-dht then leaves them out of its answers). */
 function excludingMapper (base: (info: PeerInfo) => PeerInfo, excluded: (id: PeerId) => boolean): (info: PeerInfo) => PeerInfo {
   return (info) => excluded(info.id) ? { id: info.id, multiaddrs: [] } : base(info)
+}
+
+/** The peer id a bootstrap address names (its last `/p2p/` part), or undefined (none, or not a multiaddr). */
+function bootstrapPeerOf (addr: string): PeerId | undefined {
+  try {
+    const id = multiaddr(addr).getComponents().findLast(c => c.name === 'p2p')?.value
+    return id != null ? peerIdFromString(id) : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /**
@@ -296,8 +306,14 @@ class FleetMeshNode extends TypedEventEmitter<MeshNodeEvents> implements MeshNod
   private readonly bootstrapList: string[]
   private bootstrapTimer?: ReturnType<typeof setTimeout>
   private bootstrapDelay = BOOTSTRAP_RETRY_MS
-  /** a peer left: if it was the last admitted one, the bootstrap retries start again */
-  private readonly onPeerDisconnect = (): void => { if (this.bootstrapTimer == null) this.scheduleBootstrap() }
+  /** a bootstrap check of a node with a peer has found a bootstrap peer missing; the next one (MAX_BOOTSTRAP_RETRY_MS later) re-dials it */
+  private bootstrapMissing = false
+  /** when the pending bootstrap check runs, ms since the epoch */
+  private bootstrapDueAt = 0
+  /** a peer left: a check a retry interval from now (sooner than a pending one), so a node that lost its last or a bootstrap peer re-dials */
+  private readonly onPeerDisconnect = (): void => {
+    if (this.bootstrapTimer == null || this.bootstrapDueAt - Date.now() > BOOTSTRAP_RETRY_MS) this.scheduleBootstrap(BOOTSTRAP_RETRY_MS)
+  }
 
   constructor (libp2p: Libp2p<MeshServices>, certificate: VerifiedCertificate, datastore: { close: () => Promise<void> } | undefined, dialTimeoutMs: number, bootstrapList: string[]) {
     super()
@@ -331,27 +347,53 @@ class FleetMeshNode extends TypedEventEmitter<MeshNodeEvents> implements MeshNod
   /**
    * @libp2p/bootstrap dials its list once; a dial that fails (a station
    * still starting, a reset under load) is not retried. While this node has
-   * no admitted peer, the list is re-dialled with exponential back-off.
-   * Once one is admitted the timer stops (an idle node keeps no polling
-   * timer); a peer's disconnect checks again a retry interval later.
+   * fewer of its bootstrap peers admitted than BOOTSTRAP_MIN_PEERS (or the
+   * list's length, if shorter), the ones not admitted are re-dialled: with
+   * exponential back-off while it has no peer at all; once it has one,
+   * MAX_BOOTSTRAP_RETRY_MS after the first check that finds one missing, and
+   * as far apart after (a node with a peer is in no hurry: the vehicles of
+   * a fleet that is starting add no dials while their stations are
+   * busiest). An address without a `/p2p/` peer id counts as admitted once
+   * any peer is. With enough admitted the timer stops (an idle node keeps
+   * no polling timer); a peer's disconnect checks again a retry interval
+   * later.
    */
-  private scheduleBootstrap (): void {
+  private scheduleBootstrap (delayMs = this.bootstrapDelay): void {
     if (this.bootstrapList.length === 0) return
     clearTimeout(this.bootstrapTimer)
+    this.bootstrapDueAt = Date.now() + delayMs
     this.bootstrapTimer = setTimeout(() => {
       this.bootstrapTimer = undefined
       if (this.libp2p.status !== 'started') return
-      if (this.libp2p.services.admission.admitted().length > 0) {
+      const admission = this.libp2p.services.admission
+      const any = admission.admitted().length > 0
+      const missing = this.bootstrapList.filter(addr => {
+        const id = bootstrapPeerOf(addr)
+        return id == null ? !any : !admission.isAdmitted(id)
+      })
+      const enough = this.bootstrapList.length - missing.length >= Math.min(BOOTSTRAP_MIN_PEERS, this.bootstrapList.length)
+      if (any) {
         this.bootstrapDelay = BOOTSTRAP_RETRY_MS
+        if (enough) {
+          this.bootstrapMissing = false
+          return
+        }
+        if (this.bootstrapMissing) this.dialBootstrap(missing)
+        this.bootstrapMissing = true
+        this.scheduleBootstrap(MAX_BOOTSTRAP_RETRY_MS)
         return
       }
       this.bootstrapDelay = Math.min(this.bootstrapDelay * 2, MAX_BOOTSTRAP_RETRY_MS)
-      for (const addr of this.bootstrapList) {
-        void this.libp2p.dial(multiaddr(addr), { signal: AbortSignal.timeout(this.dialTimeoutMs) }).catch(() => {})
-      }
+      this.dialBootstrap(missing)
       this.scheduleBootstrap()
-    }, this.bootstrapDelay)
+    }, delayMs)
     this.bootstrapTimer.unref?.()
+  }
+
+  private dialBootstrap (addrs: string[]): void {
+    for (const addr of addrs) {
+      void this.libp2p.dial(multiaddr(addr), { signal: AbortSignal.timeout(this.dialTimeoutMs) }).catch(() => {})
+    }
   }
 
   async stop (): Promise<void> {

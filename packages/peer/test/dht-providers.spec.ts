@@ -2,6 +2,8 @@ import assert from 'node:assert/strict'
 import { capabilityCid } from '../src/index.js'
 import { createRevocationList, DHT_PROTOCOL } from '@fleetmesh/protocol'
 import { createTestMesh, delay, waitAdmitted, waitUntil } from '@fleetmesh/test-utils'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 
 /** libp2p ping's protocol (its default prefix) */
 const PING_PROTOCOL = '/ipfs/ping/1.0.0'
@@ -116,6 +118,22 @@ describe('Kad-DHT at stations: providers that are gone, routing table entries mi
     await waitAdmitted(station, [p])
     const table = (station.libp2p.services.dht as any).routingTable
     await waitUntil(() => table.size === 1, { timeoutMs: 40_000, intervalMs: 200, message: 'the station\'s routing table to hold p' })
+  })
+
+  it('a vehicle whose bootstrap dial to its second station failed dials that station again and holds both (it re-dialled only while it had no peer)', async () => {
+    const a = await fleet.add('station', 'u33d')
+    const b = await fleet.add('station', 'u33d', { bootstrap: a.getMultiaddrs().map(String) })
+    await waitAdmitted(a, [b])
+    const privateKey = await generateKeyPair('Ed25519')
+    const id = peerIdFromPrivateKey(privateKey)
+    // b refuses the vehicle for 3 s: the vehicle's bootstrap dial to b fails, the one to a succeeds
+    ;(b.libp2p.services.admission as any).penalize(id, 'ERR_TEST_REFUSED', 'test: refused for 3 s', 3000)
+    const vehicle = await fleet.add('vehicle', 'u33d', { privateKey, bootstrap: [...a.getMultiaddrs(), ...b.getMultiaddrs()].map(String) })
+    await waitUntil(() => vehicle.isAdmitted(a.peerId), { timeoutMs: 10_000, message: 'the vehicle to be admitted by a' })
+    assert.ok(!vehicle.isAdmitted(b.peerId), 'b refused the vehicle\'s first dial')
+    await waitUntil(() => vehicle.isAdmitted(b.peerId) && b.isAdmitted(vehicle.peerId), { timeoutMs: 20_000, intervalMs: 200, message: 'the vehicle to hold b as well, once b takes it' })
+    const table = (vehicle.libp2p.services.dht as any).routingTable
+    await waitUntil(() => table.size === 2, { timeoutMs: 10_000, intervalMs: 200, message: `the vehicle's routing table to hold both stations (holds ${table.size as number})` })
   })
 
   it('a vehicle named as a provider in a DHT answer is not kept in the routing table (vehicles answer no DHT query)', async () => {
