@@ -88,13 +88,7 @@ export class HostCpu {
   /** True if host `h`'s calendar is busy at virtual `t`. */
   private busyAt (h: number, t: number): boolean {
     const ends = this.ends[h]
-    let lo = 0
-    let hi = ends.length
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if (ends[mid] <= t) lo = mid + 1
-      else hi = mid
-    }
+    const lo = firstEndingAfter(ends, t)
     return lo < ends.length && this.starts[h][lo] <= t
   }
 
@@ -138,16 +132,8 @@ export class HostCpu {
     if (h < 0 || ms <= 0) return t + Math.max(0, ms)
     const starts = this.starts[h]
     const ends = this.ends[h]
-    // the first interval that ends after t
-    let lo = 0
-    let hi = ends.length
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if (ends[mid] <= t) lo = mid + 1
-      else hi = mid
-    }
     let at = t
-    let i = lo
+    let i = firstEndingAfter(ends, t)
     while (i < starts.length && starts[i] < at + ms) {
       if (ends[i] > at) at = ends[i]
       i++
@@ -171,4 +157,16 @@ export class HostCpu {
     }
     return end
   }
+}
+
+/** Index of the first of a calendar's busy intervals (sorted ends, ms) that ends after virtual `t`; `ends.length` if none does. */
+function firstEndingAfter (ends: ArrayLike<number>, t: number): number {
+  let lo = 0
+  let hi = ends.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (ends[mid] <= t) lo = mid + 1
+    else hi = mid
+  }
+  return lo
 }
