@@ -178,6 +178,24 @@ export class ScaleProbe {
     }
   }
 
+  /**
+   * Provider records each DHT server (station) of this host holds for each
+   * `region/<r>` key: its own kad-dht provider store (what it would answer a
+   * GET_PROVIDERS with), by the station's region and then the key's region.
+   * Vehicles run the DHT as clients and answer no query, so they are left out.
+   */
+  async records (regions: string[]): Promise<Array<{ region: string, providers: Record<string, number> }>> {
+    const out: Array<{ region: string, providers: Record<string, number> }> = []
+    for (const node of this.nodes.filter(n => n.role === 'station')) {
+      // the single DHT's provider store (KadDHT's public type leaves it out)
+      const store = (node.libp2p.services.dht as { providers?: { getProviders: (cid: Awaited<ReturnType<typeof capabilityCid>>) => Promise<PeerId[]> } }).providers
+      const providers: Record<string, number> = {}
+      for (const r of regions) providers[r] = store != null ? (await store.getProviders(await capabilityCid('region', r))).length : -1
+      out.push({ region: node.region, providers })
+    }
+    return out
+  }
+
   async publish (index: number, msgId: string): Promise<number> {
     const t = now()
     await (this.nodes[index] as MeshNode).publish(PRESENCE_TOPIC, new TextEncoder().encode(msgId))

@@ -208,6 +208,8 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
     const lookupTimelines: string[][] = []
     const answeredBy: Record<string, number> = {}
     const lookups = Number(values.lookups)
+    // each station's provider records per region key as the lookups start (where the providers' walks put them)
+    const recordsByStation = await probe.records(regions)
     for (let i = 0; i < lookups; i++) {
       const seeker = placed[(i * 7919 + 13) % placed.length] as Placed
       const r = await call<{ ok: boolean, ms: number, firstDialMs?: number, firstSendMs?: number, firstResponseMs?: number, answeredBy?: string, events?: string[], trace?: Record<string, unknown> }>(seeker, { type: 'lookup', node: seeker.index, region: regions[i % regions.length], timeoutMs: Number(values['lookup-timeout']) })
@@ -373,7 +375,7 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
         vehicleIdleCpuPerNodePct: round(perNode(cpuPct, vehicleHosts), 3)
       },
       shape: { station: byRole('station'), vehicle: byRole('vehicle') },
-      dht: { lookups, ok: lookupsOk, p50Ms: percentile(lookupMs, 50), p99Ms: percentile(lookupMs, 99), firstDialP50Ms: percentile(firstDialMs, 50), firstSendP50Ms: percentile(firstSendMs, 50), firstResponseP50Ms: percentile(firstResponseMs, 50), timelines: lookupTimelines, answeredBy, failed: failedLookups },
+      dht: { lookups, ok: lookupsOk, p50Ms: percentile(lookupMs, 50), p99Ms: percentile(lookupMs, 99), firstDialP50Ms: percentile(firstDialMs, 50), firstSendP50Ms: percentile(firstSendMs, 50), firstResponseP50Ms: percentile(firstResponseMs, 50), timelines: lookupTimelines, answeredBy, failed: failedLookups, recordsByStation },
       gossip: { messages: Number(values.messages), toAllP50Ms: percentile(toAll, 50), toAllP99Ms: percentile(toAll, 99), meanReach: round(mean(reach), 3), paths, loopLag, slowest },
       market: {
         jobs: Number(values.jobs) * regions.length,
