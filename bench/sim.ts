@@ -32,9 +32,9 @@
  *
  * Prints one JSON object with a `figures` object; `--out <file>` writes it
  * there too. Run: npm run bench:sim -- [--real scale.json[,scale.json]] [--real-mesh 24] [--real-runs 10]
- * [--calibrate 100,200] [--sizes 10000,100000] [--skip-calibration] [--processing-ms 0.367 --send-ms 0.131 --receipt-units 2.37 --market-units 1.40 --dht-lookup-ms 4.85 --dht-rpc-ms 5.44 --runner-start-ms 6.22 --runner-boot-ms 230 --certificate-units 0.66] [--duplicate-ms 0.22] [--always-wait] [--model main|relay] [--seeds 3]
+ * [--calibrate 100,200] [--sizes 10000,100000] [--skip-calibration] [--processing-ms 0.367 --send-ms 0.131 --receipt-units 2.37 --market-units 1.40 --dht-lookup-ms 4.85 --dht-rpc-ms 5.44 --runner-start-ms 6.22 --runner-boot-ms 230 --certificate-units 0.66] [--duplicate-ms 0.22] [--always-wait] [--records startup|closest] [--model main|relay] [--seeds 3]
  *
- * `--duplicate-ms`: a duplicate gossip copy's CPU at its receiver (idle ms; default the measured receive less its signature check); `--always-wait`: every piece of work on a shared host waits `wakeMs`, ignoring the file's `loadAverage1mBefore` (the machine's other load, which otherwise lets work start at once while a core is free)
+ * `--duplicate-ms`: a duplicate gossip copy's CPU at its receiver (idle ms; default the measured receive less its signature check); `--always-wait`: every piece of work on a shared host waits `wakeMs`, ignoring the file's `loadAverage1mBefore` (the machine's other load, which otherwise lets work start at once while a core is free); `--records`: where the region keys' provider records sit, `startup` (default: the key's region's stations and each region's first station, as bench/scale's `recordsByStation` measures them; the file's measured placement is printed beside) or `closest` (the K closest servers, as before)
  */
 import { writeFileSync, readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -66,6 +66,8 @@ const { values } = parseArgs({
     'certificate-units': { type: 'string' },
     'runner-boot-ms': { type: 'string' },
     'always-wait': { type: 'boolean', default: false },
+    // where region keys' provider records sit: startup (bench/scale's start-up, as its recordsByStation measures) or closest (the K closest servers)
+    records: { type: 'string', default: 'startup' },
     model: { type: 'string', default: 'main' },
     seeds: { type: 'string', default: '3' },
     out: { type: 'string' }
@@ -186,7 +188,7 @@ async function certificateCost (receiveMs: number): Promise<number> {
 const round = (x: number, digits = 3): number => Number.isFinite(x) ? Number(x.toPrecision(digits)) : x
 
 /** A bench/scale.ts run of size `n` in an output file: its figures, the gossip median, connection counts and the load, if the file has them. */
-interface ScaleRun { figures: Partial<RealFigures>, stationConnections?: number, vehicleConnections?: number, loadAverage1m?: number, loadBefore?: number, leaseMs?: number, receiptsPerLease?: number, timeline: Partial<Record<Timeline, number>> }
+interface ScaleRun { figures: Partial<RealFigures>, records?: Record<string, string>, stationConnections?: number, vehicleConnections?: number, loadAverage1m?: number, loadBefore?: number, leaseMs?: number, receiptsPerLease?: number, timeline: Partial<Record<Timeline, number>> }
 
 /**
  * The bid path's timeline, compared beside the figures (not a goal of its
@@ -205,6 +207,29 @@ function spreadP50 (run: any, field: string): number {
   return percentile((run?.market?.timelines ?? []).map((t: any) => Number(/^\d+: (-?\d+) \//.exec(String(t[field]))?.[1])).filter(Number.isFinite), 0.5)
 }
 
+/**
+ * A run's measured placement of provider records (bench/scale's
+ * `dht.recordsByStation`: each station's provider store as the lookups
+ * start, the stations in start order), per region key: how many of the
+ * key's region's stations, of the other regions' first stations and of the
+ * other stations hold a record of it ("held / stations"); undefined for a
+ * file without it.
+ */
+function measuredRecords (list: unknown): Record<string, string> | undefined {
+  if (!Array.isArray(list) || list.length === 0) return undefined
+  const stations = list as Array<{ region: string, providers: Record<string, number> }>
+  const firsts = new Set(stations.map(st => stations.find(x => x.region === st.region)))
+  const out: Record<string, string> = {}
+  for (const key of Object.keys(stations[0]?.providers ?? {})) {
+    const share = (xs: typeof stations): string => `${xs.filter(x => (x.providers[key] ?? 0) > 0).length}/${xs.length}`
+    const own = stations.filter(x => x.region === key)
+    const first = stations.filter(x => x.region !== key && firsts.has(x))
+    const other = stations.filter(x => x.region !== key && !firsts.has(x))
+    out[key] = `own region ${share(own)}, other regions' first stations ${share(first)}, other stations ${share(other)}`
+  }
+  return out
+}
+
 function realFromFile (file: string, n: number): ScaleRun | undefined {
   const json = JSON.parse(readFileSync(file, 'utf8'))
   const figures = (json.figures ?? json)[`n${n}`]
@@ -213,6 +238,7 @@ function realFromFile (file: string, n: number): ScaleRun | undefined {
   const p50 = run?.gossip?.toAllP50Ms
   return {
     figures: { ...figures, ...(typeof p50 === 'number' ? { gossipToAllP50Ms: p50 } : {}) },
+    records: measuredRecords(run?.dht?.recordsByStation),
     stationConnections: run?.shape?.station?.connectionsMean,
     vehicleConnections: run?.shape?.vehicle?.connectionsMean,
     loadAverage1m: run?.loadAverage1m,
@@ -321,7 +347,8 @@ async function calibration (): Promise<Record<string, unknown>> {
         const stations = Math.max(2, Math.round(n / 10))
         const stationPeers = (real.stationConnections ?? 0) - (real.vehicleConnections ?? 2) * (n - stations) / stations
         const stationsFullyConnected = stationPeers >= 0.8 * (stations - 1)
-        const scenario = (wakeMs: number): Scenario => { const sc = { ...scaleScenario(n, processingMs), ...model, stationsFullyConnected, extraVehicleLinks, receiptsPerLease: real.receiptsPerLease, receiptUnits: cost.receiptUnits, marketUnits: cost.marketUnits, sendMs: cost.sendMs * slowdown, duplicateMs: cost.duplicateMs * slowdown, dhtLookupMs: cost.dhtLookupMs * slowdown, dhtRpcMs: cost.dhtRpcMs * slowdown, runnerStartMs: cost.runnerStartMs * slowdown, runnerBootMs: cost.runnerBootMs * slowdown, machine: { cores: CORES, load: real.loadAverage1m ?? CORES, ...(real.loadBefore != null && values['always-wait'] !== true ? { otherLoad: real.loadBefore } : {}) }, certificateUnits: cost.certificateUnits, wakeMs }; return setupMs != null ? { ...sc, workers: { ...sc.workers, setupMs } } : sc }
+        const recordPlacement = values.records === 'closest' ? 'closest' as const : 'startup' as const
+        const scenario = (wakeMs: number): Scenario => { const sc = { ...scaleScenario(n, processingMs), ...model, recordPlacement, stationsFullyConnected, extraVehicleLinks, receiptsPerLease: real.receiptsPerLease, receiptUnits: cost.receiptUnits, marketUnits: cost.marketUnits, sendMs: cost.sendMs * slowdown, duplicateMs: cost.duplicateMs * slowdown, dhtLookupMs: cost.dhtLookupMs * slowdown, dhtRpcMs: cost.dhtRpcMs * slowdown, runnerStartMs: cost.runnerStartMs * slowdown, runnerBootMs: cost.runnerBootMs * slowdown, machine: { cores: CORES, load: real.loadAverage1m ?? CORES, ...(real.loadBefore != null && values['always-wait'] !== true ? { otherLoad: real.loadBefore } : {}) }, certificateUnits: cost.certificateUnits, wakeMs }; return setupMs != null ? { ...sc, workers: { ...sc.workers, setupMs } } : sc }
         const options = { jobs: scaleJobs(scenario(0)), gossipProbes: SCALE_PROBES }
         const target = real.figures.gossipToAllP50Ms ?? real.figures.gossipToAllP99Ms ?? NaN
         const { wakeMs, figures } = await fitWake(scenario, options, target)
@@ -356,6 +383,8 @@ async function calibration (): Promise<Record<string, unknown>> {
           receiptsPerLease: real.receiptsPerLease,
           model: values.model,
           stationsFullyConnected,
+          recordPlacement,
+          recordsMeasured: real.records,
           fittedOn: `wakeMs on ${real.figures.gossipToAllP50Ms != null ? 'gossipToAllP50Ms' : 'gossipToAllP99Ms'}`,
           connectionsMean: { station: { sim: round(figures.connectionsMean.station), real: real.stationConnections }, vehicle: { sim: round(figures.connectionsMean.vehicle), real: real.vehicleConnections } },
           jobs: figures.jobs,

@@ -44,7 +44,9 @@ import type { Connections } from './topology.js'
  *   work reserved before), and a lookup's set-up waits for its host too;
  * - provide: the record goes to the K servers closest to the key (the
  *   lookup a real provide makes finds them; the simulator takes them from
- *   the full server list).
+ *   the full server list), or, in bench/scale's start-up
+ *   (`recordPlacement: 'startup'`), to the servers its providers' walks
+ *   reached over the tables of the moment ({@link startupHolders}).
  */
 
 const BUCKETS = 1 << KAD_PREFIX_LENGTH
@@ -167,12 +169,24 @@ export class Dht {
     return best
   }
 
-  /** `provider` announces `key`: its record goes to the K servers closest to the key's id. */
-  provide (key: string, provider: number): void {
+  /**
+   * `provider` announces `key`: its record goes to the K servers closest to
+   * the key's id (a provide over converged tables), or to `holders` when the
+   * key's first provide names them (where the providers' walks put the
+   * records, e.g. bench/scale's start-up: {@link startupHolders}).
+   *
+   * @param holders - node numbers of the servers that hold the key's records; only the key's first provide sets them
+   */
+  provide (key: string, provider: number, holders?: Iterable<number>): void {
     const id = keyId(key)
     let r = this.records.get(id)
-    if (r == null) { r = { holders: new Set(this.trueClosest(id)), providers: new Set() }; this.records.set(id, r) }
+    if (r == null) { r = { holders: new Set(holders ?? this.trueClosest(id)), providers: new Set() }; this.records.set(id, r) }
     r.providers.add(provider)
+  }
+
+  /** Servers holding records of `key` (node numbers; empty before its first provide). */
+  holders (key: string): number[] {
+    return [...(this.records.get(keyId(key))?.holders ?? [])]
   }
 
   /**
@@ -270,6 +284,37 @@ export class Dht {
     at = net.cpu.run(p, at + net.latency(src, p, rng), this.rpcMs)
     return net.cpu.run(src, at + net.latency(p, src, rng), 0)
   }
+}
+
+/**
+ * Where a region key's provider records sit after bench/scale's start-up
+ * (`recordPlacement: 'startup'`): on every station of the key's region and
+ * on each region's first station, and on no other. bench/scale measures it
+ * (`runs.n<size>.dht.recordsByStation`, each station's provider store as the
+ * lookups start; 200 nodes: each of the region's 10 stations 16–30 records
+ * of its key, the two first stations 13 of the other region's, the other
+ * 18 stations none). Its start-up makes it so: a station joins through the
+ * fleet's first station and its region's first, a vehicle through two
+ * stations of its region, and each provides while its tables hold only
+ * those: a provide walk asks them and the peers they name (their region's
+ * stations, the first stations they bootstrapped from) and stores the
+ * record on all it met (fewer than K).
+ *
+ * @param nodes - the fleet (stations in node order: a region's first station is its lowest-numbered)
+ * @param region - index of the key's region in `nodes.regions`
+ * @returns station node numbers
+ */
+export function startupHolders (nodes: NodeTable, region: number): number[] {
+  const first = new Set<number>()
+  const out: number[] = []
+  for (let i = 0; i < nodes.size; i++) {
+    if (nodes.role[i] !== STATION) continue
+    const r = nodes.region[i]
+    const isFirst = !first.has(r)
+    first.add(r)
+    if (r === region || isFirst) out.push(i)
+  }
+  return out
 }
 
 function insertClosest (best: number[], p: number, id: number, k: number, kad: Uint32Array): void {

@@ -1,7 +1,7 @@
 import { IdSet } from '@fleetmesh/ledger'
 import { GOSSIP_HEARTBEAT_MS, GOSSIP_PROBE_SPACING_MS, HOUR_MS, RECEIPT_POOL_JOBS, STREAM_ROUND_TRIPS } from './constants.js'
 import { HostCpu } from './cpu.js'
-import { Dht } from './dht.js'
+import { Dht, startupHolders } from './dht.js'
 import { disseminate, reachOf, TopicMesh, validate } from './gossip.js'
 import { EPOCH_MS, exchange, runOffer, runOffers } from './market.js'
 import { LinkModel } from './network.js'
@@ -141,8 +141,9 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
   const all = new TopicMesh(Array.from({ length: n }, (_, i) => i), n, rng, meshOptions)
   const dht = new Dht(nodes, net, rng, s.connectedPeers, topology.connections, { lookupMs: s.dhtLookupMs, rpcMs: s.dhtRpcMs })
   // every node provides its region's key (a DHT client puts its record through the servers); stations also role/station
+  const regionHolders = nodes.regions.map((_, r) => s.recordPlacement === 'startup' ? startupHolders(nodes, r) : undefined)
   for (let i = 0; i < n; i++) {
-    dht.provide(`region/${nodes.regions[nodes.region[i]]}`, i)
+    dht.provide(`region/${nodes.regions[nodes.region[i]]}`, i, regionHolders[nodes.region[i]])
     if (nodes.role[i] === STATION) dht.provide('role/station', i)
   }
   rss = Math.max(rss, process.memoryUsage().rss)

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
 import { KAD_K } from '../src/constants.js'
 import { HostCpu } from '../src/cpu.js'
-import { Dht, distance, keyId } from '../src/dht.js'
+import { Dht, distance, keyId, startupHolders } from '../src/dht.js'
 import { LinkModel } from '../src/network.js'
 import { STATION } from '../src/nodes.js'
+import { buildTopology } from '../src/topology.js'
 import { testScenario, world } from './helpers.js'
 
 describe('dht: routing tables and findProviders', () => {
@@ -57,5 +58,36 @@ describe('dht: routing tables and findProviders', () => {
     const late = busy.findProviders(src, 'region/u33d', rng, 1000)
     assert.ok(late.found)
     assert.equal(late.ms, 500 + 3 + 10, 'the request is served once the host is free at 1500, its answer 10 ms later')
+  })
+  it('places records as bench/scale\'s start-up does: a vehicle whose stations hold none of the other region\'s key finds it in a second round', () => {
+    // bench/scale at 200 nodes: two regions of 10 stations and 90 vehicles, its bootstrap connections, 10 ms links
+    const s = testScenario({ nodes: 200, regions: ['u33d', 'u33e'], stationShare: 0.1, topology: 'bootstrap' })
+    const { nodes, net, rng } = world(s)
+    const { connections } = buildTopology(s, nodes)
+    const stationsOf = (r: number): number[] => Array.from(nodes.byRegion[r]).filter(x => nodes.role[x] === STATION)
+    // the key's region's stations and the other region's first station, as measured
+    const holders = startupHolders(nodes, 1)
+    assert.deepEqual([...holders].sort((a, b) => a - b), [...stationsOf(1), Math.min(...stationsOf(0))].sort((a, b) => a - b))
+    const closest = new Dht(nodes, net, rng, 40, connections)
+    const startup = new Dht(nodes, net, rng, 40, connections)
+    for (const i of nodes.byRegion[1]) {
+      closest.provide('region/u33e', i)
+      startup.provide('region/u33e', i, holders)
+    }
+    assert.equal(closest.holders('region/u33e').length, 20, 'K (20) closest: every station')
+    assert.equal(startup.holders('region/u33e').length, 11)
+    // a vehicle of u33d connected to none of the holders: its own stations answer with closer peers only
+    const seeker = nodes.byRegion[0].find(v => nodes.role[v] !== STATION && Array.from({ length: connections?.degree(v) ?? 0 }, (_, k) => connections?.peer(v, k)).every(p => !holders.includes(p as number))) as number
+    assert.ok(seeker != null, 'such a vehicle')
+    const first = closest.findProviders(seeker, 'region/u33e', rng)
+    const second = startup.findProviders(seeker, 'region/u33e', rng)
+    assert.ok(first.found && second.found)
+    // converged placement: its first answer has the record (two round trips, the stream's and the request's, on a connection)
+    assert.equal(first.ms, 40)
+    // start-up placement: the first answer names closer stations, one of which holds it and must be dialled first
+    assert.ok(second.ms > first.ms + 40, `${second.ms} ms: a second round, with a dial`)
+    assert.ok(second.rpcs > first.rpcs)
+    // its own region's key is on every station of its region
+    assert.deepEqual(startupHolders(nodes, 0).filter(x => nodes.region[x] === 0).length, stationsOf(0).length)
   })
 })
