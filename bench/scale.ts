@@ -264,6 +264,9 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
     // per job, ms from the offer: bids heard, every shard awarded, settled
     const timelines: Array<Record<string, unknown>> = []
     // with --cpu-profile, the market rounds are profiled too (this process: the stations, the requesters among them)
+    // the stations' received gossip per topic over the market rounds (first copies, duplicates, IHAVE ids)
+    const gossipBefore = probe.gossipCounts()
+    const gossipFrom = Date.now()
     const stopMarketProfile = values['cpu-profile'] != null ? await startCpuProfile() : undefined
     // the requesters' side of each award: sent (lease `awarded`) and its accept read (lease `active`), ms since the epoch, by job id
     const awardTrace = new Map<string, { sent: number[], active: number[], winners: string[] }>()
@@ -386,6 +389,7 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
         receiptConvergenceMaxMs: convergence.length > 0 ? round(Math.max(...convergence)) : null,
         receiptsConverged: convergence.length,
         receipts: receiptIds.length,
+        stationGossip: { windowMs: Date.now() - gossipFrom, topics: gossipDelta(gossipBefore, probe.gossipCounts()) },
         timelines
       }
     }
@@ -394,6 +398,11 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
     for (const w of workers) if (w.child.exitCode == null) w.child.kill('SIGKILL')
     await probe.stop()
   }
+}
+
+/** Per topic, the counts of `after` less those of `before` (ScaleProbe.gossipCounts). */
+function gossipDelta (before: ReturnType<ScaleProbe['gossipCounts']>, after: ReturnType<ScaleProbe['gossipCounts']>): Record<string, Record<string, number>> {
+  return Object.fromEntries(Object.entries(after).map(([t, c]) => [t, Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v - ((before[t] as Record<string, number> | undefined)?.[k] ?? 0)]))]))
 }
 
 /** The probe commands, run on this process's own nodes. */

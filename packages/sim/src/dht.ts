@@ -44,9 +44,9 @@ import type { Connections } from './topology.js'
  *   work reserved before), and a lookup's set-up waits for its host too;
  * - provide: the record goes to the K servers closest to the key (the
  *   lookup a real provide makes finds them; the simulator takes them from
- *   the full server list), or, in bench/scale's start-up
- *   (`recordPlacement: 'startup'`), to the servers its providers' walks
- *   reached over the tables of the moment ({@link startupHolders}).
+ *   the full server list), or to the servers a scenario names
+ *   (`recordHolders`: where bench/scale's providers' walks put them over
+ *   the tables of its start-up, as measured).
  */
 
 const BUCKETS = 1 << KAD_PREFIX_LENGTH
@@ -73,6 +73,8 @@ export interface LookupResult {
   rpcs: number
   /** bytes of requests and answers */
   bytes: number
+  /** with a connection graph: the provider came from a server the seeker was not connected to (a later round's dial; bench/scale's `answeredBy` "… dialled") */
+  dialled?: boolean
 }
 
 /** Routing tables, provider records and lookups of a fleet. */
@@ -173,7 +175,7 @@ export class Dht {
    * `provider` announces `key`: its record goes to the K servers closest to
    * the key's id (a provide over converged tables), or to `holders` when the
    * key's first provide names them (where the providers' walks put the
-   * records, e.g. bench/scale's start-up: {@link startupHolders}).
+   * records: bench/scale's start-up, as its `recordsByStation` measures them).
    *
    * @param holders - node numbers of the servers that hold the key's records; only the key's first provide sets them
    */
@@ -247,7 +249,7 @@ export class Dht {
       const p = (v - path) / KAD_DISJOINT_PATHS
       inflight[path]--
       if (online[p] === 1) {
-        if (held?.has(p) === true) return { found: true, ms: t, rpcs, bytes: bytes + DHT_MESSAGE_BYTES + DHT_PEER_BYTES }
+        if (held?.has(p) === true) return { found: true, ms: t, rpcs, bytes: bytes + DHT_MESSAGE_BYTES + DHT_PEER_BYTES, dialled: this.connections != null ? !this.connections.connected(src, p) : undefined }
         const closer = this.closest(p, id)
         bytes += DHT_MESSAGE_BYTES + closer.length * DHT_PEER_BYTES
         const dp = distance(kad[p], id)
@@ -284,37 +286,6 @@ export class Dht {
     at = net.cpu.run(p, at + net.latency(src, p, rng), this.rpcMs)
     return net.cpu.run(src, at + net.latency(p, src, rng), 0)
   }
-}
-
-/**
- * Where a region key's provider records sit after bench/scale's start-up
- * (`recordPlacement: 'startup'`): on every station of the key's region and
- * on each region's first station, and on no other. bench/scale measures it
- * (`runs.n<size>.dht.recordsByStation`, each station's provider store as the
- * lookups start; 200 nodes: each of the region's 10 stations 16–30 records
- * of its key, the two first stations 13 of the other region's, the other
- * 18 stations none). Its start-up makes it so: a station joins through the
- * fleet's first station and its region's first, a vehicle through two
- * stations of its region, and each provides while its tables hold only
- * those: a provide walk asks them and the peers they name (their region's
- * stations, the first stations they bootstrapped from) and stores the
- * record on all it met (fewer than K).
- *
- * @param nodes - the fleet (stations in node order: a region's first station is its lowest-numbered)
- * @param region - index of the key's region in `nodes.regions`
- * @returns station node numbers
- */
-export function startupHolders (nodes: NodeTable, region: number): number[] {
-  const first = new Set<number>()
-  const out: number[] = []
-  for (let i = 0; i < nodes.size; i++) {
-    if (nodes.role[i] !== STATION) continue
-    const r = nodes.region[i]
-    const isFirst = !first.has(r)
-    first.add(r)
-    if (r === region || isFirst) out.push(i)
-  }
-  return out
 }
 
 function insertClosest (best: number[], p: number, id: number, k: number, kad: Uint32Array): void {

@@ -133,14 +133,15 @@ export interface Scenario {
   job: ScenarioJob
   workers: ScenarioWorkers
   /**
-   * Where a region key's provider records sit: `closest`, on the K servers
-   * closest to the key (provides over converged routing tables); `startup`,
-   * as bench/scale's start-up leaves them, on the key's region's stations and
-   * each region's first station (measured: `startupHolders` in dht.ts), so a
-   * vehicle's lookup of another region's key takes a second round unless one
-   * of its stations is a first station @default 'closest'
+   * Where each region key's provider records sit: region → node numbers of
+   * the stations holding them (a region missing: the K servers closest to
+   * its key, as provides over converged routing tables leave them). For
+   * bench/scale's start-up, as its `recordsByStation` measures them (its
+   * stations in start order are `scaleScenario`'s node numbers: 200 nodes,
+   * each region's key on its 10 stations and on the other region's first
+   * station only; 100 nodes, on 9 of the 10 stations) @default {}
    */
-  recordPlacement?: 'closest' | 'startup'
+  recordHolders?: Record<string, number[]>
   /** findProviders lookups run, from random nodes for a random region key @default 0 */
   dhtLookups?: number
   /** anti-entropy interval, ms @default RECONCILE_INTERVAL_MS (5000) */
@@ -234,7 +235,7 @@ export function resolveScenario (s: Scenario): ResolvedScenario {
   check(s.sendMs == null || s.sendMs >= 0, `sendMs must not be negative, not ${s.sendMs}`)
   check(s.duplicateMs == null || s.duplicateMs >= 0, `duplicateMs must not be negative, not ${s.duplicateMs}`)
   check(s.wakeMs == null || s.wakeMs >= 0, `wakeMs must not be negative, not ${s.wakeMs}`)
-  check(s.recordPlacement == null || s.recordPlacement === 'closest' || s.recordPlacement === 'startup', `recordPlacement must be 'closest' or 'startup', not ${String(s.recordPlacement)}`)
+  for (const [r, holders] of Object.entries(s.recordHolders ?? {})) check(s.regions.includes(r) && holders.every(h => Number.isInteger(h) && h >= 0 && h < s.nodes), `recordHolders.${r} needs a region of the scenario and node numbers 0..${s.nodes - 1}`)
   check(s.vehicleHosts == null || (Number.isInteger(s.vehicleHosts) && s.vehicleHosts >= 1), `vehicleHosts must be a positive integer, not ${s.vehicleHosts}`)
   const churn = s.churnPerHour ?? 0
   check(churn >= 0 && churn <= 1, `churnPerHour must be in 0..1, not ${churn}`)
@@ -257,7 +258,7 @@ export function resolveScenario (s: Scenario): ResolvedScenario {
     gossipDegree: s.gossipDegree ?? { station: { ...DEFAULT_DEGREE }, vehicle: { ...DEFAULT_DEGREE } },
     churnPerHour: churn,
     offlineMeanMs: s.offlineMeanMs ?? OFFLINE_MEAN_MS,
-    recordPlacement: s.recordPlacement ?? 'closest',
+    recordHolders: s.recordHolders ?? {},
     dhtLookups: s.dhtLookups ?? 0,
     reconcileIntervalMs: s.reconcileIntervalMs ?? RECONCILE_INTERVAL_MS,
     receipts: s.receipts ?? (s.nodes <= 2000 ? 'exact' : 'sampled'),

@@ -1,7 +1,7 @@
 import { IdSet } from '@fleetmesh/ledger'
 import { GOSSIP_HEARTBEAT_MS, GOSSIP_PROBE_SPACING_MS, HOUR_MS, RECEIPT_POOL_JOBS, STREAM_ROUND_TRIPS } from './constants.js'
 import { HostCpu } from './cpu.js'
-import { Dht, startupHolders } from './dht.js'
+import { Dht } from './dht.js'
 import { disseminate, reachOf, TopicMesh, validate } from './gossip.js'
 import { EPOCH_MS, exchange, runOffer, runOffers } from './market.js'
 import { LinkModel } from './network.js'
@@ -50,6 +50,8 @@ export interface SimFigures {
   offerToAllP99Ms: number
   findProvidersSuccess: number
   findProvidersP50Ms: number
+  /** of the lookups that found a provider, the share whose provider came from a server the seeker was not connected to (`bootstrap` topology; NaN without a connection graph) */
+  findProvidersDialledShare: number
   /** submit to the last accepted award, ms (jobs with every slot placed) */
   offerToAwardsP50Ms: number
   offerToAwardsP99Ms: number
@@ -141,7 +143,8 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
   const all = new TopicMesh(Array.from({ length: n }, (_, i) => i), n, rng, meshOptions)
   const dht = new Dht(nodes, net, rng, s.connectedPeers, topology.connections, { lookupMs: s.dhtLookupMs, rpcMs: s.dhtRpcMs })
   // every node provides its region's key (a DHT client puts its record through the servers); stations also role/station
-  const regionHolders = nodes.regions.map((_, r) => s.recordPlacement === 'startup' ? startupHolders(nodes, r) : undefined)
+  // where the scenario says its records sit (measured), else on the K closest servers
+  const regionHolders = nodes.regions.map(r => s.recordHolders[r])
   for (let i = 0; i < n; i++) {
     dht.provide(`region/${nodes.regions[nodes.region[i]]}`, i, regionHolders[nodes.region[i]])
     if (nodes.role[i] === STATION) dht.provide('role/station', i)
@@ -154,7 +157,7 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
   let leaves = 0
   let onlineCount = n
   const outcomes: OfferOutcome[] = []
-  const lookups: Array<{ found: boolean, ms: number }> = []
+  const lookups: Array<{ found: boolean, ms: number, dialled?: boolean }> = []
   const exact = s.receipts === 'exact'
   const sets = exact ? new ReceiptSets(n) : undefined
   const created: number[] = []
@@ -407,6 +410,7 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
     offerToAllP99Ms: percentile(outcomes.map(o => o.offerToAllMs), 0.99),
     findProvidersSuccess: lookups.length === 0 ? NaN : lookups.filter(l => l.found).length / lookups.length,
     findProvidersP50Ms: percentile(lookups.filter(l => l.found).map(l => l.ms), 0.5),
+    findProvidersDialledShare: topology.connections == null || !lookups.some(l => l.found) ? NaN : lookups.filter(l => l.found && l.dialled === true).length / lookups.filter(l => l.found).length,
     offerToAwardsP50Ms: percentile(placed.map(o => o.offerToAwardsMs), 0.5),
     offerToAwardsP99Ms: percentile(placed.map(o => o.offerToAwardsMs), 0.99),
     offerToAwardsBeyondWindowP50Ms: percentile(placed.map(o => o.offerToAwardsMs - s.job.bidWindowMs), 0.5),
