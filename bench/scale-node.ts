@@ -131,7 +131,7 @@ export class ScaleProbe {
    * message ids of the IHAVEs and IWANTs it is sent.
    */
   private countGossip (node: MeshNode): void {
-    type Rpc = { messages?: Array<{ topic?: string }>, control?: { ihave?: Array<{ topic?: string, messageIDs?: unknown[] }>, iwant?: Array<{ messageIDs?: unknown[] }> } }
+    type Rpc = { messages?: Array<{ topic?: string }>, control?: { ihave?: Array<{ topicID?: string, messageIDs?: unknown[] }>, iwant?: Array<{ messageIDs?: unknown[] }> } }
     const pubsub = node.libp2p.services.pubsub as unknown as { handleReceivedRpc?: (from: PeerId, rpc: Rpc) => Promise<void> } & EventTarget
     const at = (topic: string): { copies: number, first: number, ihaveIds: number, iwantIds: number } => {
       let c = this.stationGossip.get(topic)
@@ -142,7 +142,7 @@ export class ScaleProbe {
     if (handle == null) return
     pubsub.handleReceivedRpc = async (from, rpc) => {
       for (const m of rpc.messages ?? []) at(m.topic ?? '?').copies++
-      for (const h of rpc.control?.ihave ?? []) at(h.topic ?? '?').ihaveIds += h.messageIDs?.length ?? 0
+      for (const h of rpc.control?.ihave ?? []) at(h.topicID ?? '?').ihaveIds += h.messageIDs?.length ?? 0
       for (const w of rpc.control?.iwant ?? []) at('(iwant)').iwantIds += w.messageIDs?.length ?? 0
       return handle.call(pubsub, from, rpc)
     }

@@ -189,7 +189,7 @@ async function certificateCost (receiveMs: number): Promise<number> {
 const round = (x: number, digits = 3): number => Number.isFinite(x) ? Number(x.toPrecision(digits)) : x
 
 /** A bench/scale.ts run of size `n` in an output file: its figures, the gossip median, connection counts and the load, if the file has them. */
-interface ScaleRun { figures: Partial<RealFigures>, dialledShare?: number, records?: Record<string, string>, recordHolders?: Record<string, number[]>, stationConnections?: number, vehicleConnections?: number, loadAverage1m?: number, loadBefore?: number, leaseMs?: number, receiptsPerLease?: number, timeline: Partial<Record<Timeline, number>> }
+interface ScaleRun { figures: Partial<RealFigures>, stationRoutingTable?: number, dialledShare?: number, records?: Record<string, string>, recordHolders?: Record<string, number[]>, stationConnections?: number, vehicleConnections?: number, loadAverage1m?: number, loadBefore?: number, leaseMs?: number, receiptsPerLease?: number, timeline: Partial<Record<Timeline, number>> }
 
 /**
  * The bid path's timeline, compared beside the figures (not a goal of its
@@ -263,6 +263,7 @@ function realFromFile (file: string, n: number): ScaleRun | undefined {
     // of the lookups that found a provider, the share answered by a station the seeker dialled
     dialledShare: run?.dht?.answeredBy != null && run.dht.ok > 0 ? Object.entries(run.dht.answeredBy as Record<string, number>).filter(([k]) => k.endsWith(' dialled')).reduce((a, [, v]) => a + v, 0) / run.dht.ok : undefined,
     stationConnections: run?.shape?.station?.connectionsMean,
+    stationRoutingTable: run?.shape?.station?.routingTableMean,
     vehicleConnections: run?.shape?.vehicle?.connectionsMean,
     loadAverage1m: run?.loadAverage1m,
     // the machine's load before the run (other sessions' processes): what is left of the cores is the hosts'
@@ -374,7 +375,9 @@ async function calibration (): Promise<Record<string, unknown>> {
         // the provider records where the run measured them (or a run of the same size, --records-from), else the K closest servers
         const borrowed = real.recordHolders == null ? recordSources.get(n) : undefined
         const recordHolders = values.records === 'closest' ? undefined : real.recordHolders ?? borrowed?.holders
-        const scenario = (wakeMs: number): Scenario => { const sc = { ...scaleScenario(n, processingMs), ...model, ...(recordHolders != null ? { recordHolders } : {}), stationsFullyConnected, extraVehicleLinks, receiptsPerLease: real.receiptsPerLease, receiptUnits: cost.receiptUnits, marketUnits: cost.marketUnits, sendMs: cost.sendMs * slowdown, duplicateMs: cost.duplicateMs * slowdown, dhtLookupMs: cost.dhtLookupMs * slowdown, dhtRpcMs: cost.dhtRpcMs * slowdown, runnerStartMs: cost.runnerStartMs * slowdown, runnerBootMs: cost.runnerBootMs * slowdown, machine: { cores: CORES, load: real.loadAverage1m ?? CORES, ...(real.loadBefore != null && values['always-wait'] !== true ? { otherLoad: real.loadBefore } : {}) }, certificateUnits: cost.certificateUnits, wakeMs }; return setupMs != null ? { ...sc, workers: { ...sc.workers, setupMs } } : sc }
+        // the stations' routing tables as the run measured them (start-up tables, not converged ones); --records closest: converged
+        const serverTableSize = values.records === 'closest' ? undefined : real.stationRoutingTable
+        const scenario = (wakeMs: number): Scenario => { const sc = { ...scaleScenario(n, processingMs), ...model, ...(recordHolders != null ? { recordHolders } : {}), ...(serverTableSize != null ? { serverTableSize } : {}), stationsFullyConnected, extraVehicleLinks, receiptsPerLease: real.receiptsPerLease, receiptUnits: cost.receiptUnits, marketUnits: cost.marketUnits, sendMs: cost.sendMs * slowdown, duplicateMs: cost.duplicateMs * slowdown, dhtLookupMs: cost.dhtLookupMs * slowdown, dhtRpcMs: cost.dhtRpcMs * slowdown, runnerStartMs: cost.runnerStartMs * slowdown, runnerBootMs: cost.runnerBootMs * slowdown, machine: { cores: CORES, load: real.loadAverage1m ?? CORES, ...(real.loadBefore != null && values['always-wait'] !== true ? { otherLoad: real.loadBefore } : {}) }, certificateUnits: cost.certificateUnits, wakeMs }; return setupMs != null ? { ...sc, workers: { ...sc.workers, setupMs } } : sc }
         const options = { jobs: scaleJobs(scenario(0)), gossipProbes: SCALE_PROBES }
         const target = real.figures.gossipToAllP50Ms ?? real.figures.gossipToAllP99Ms ?? NaN
         const { wakeMs, figures } = await fitWake(scenario, options, target)
@@ -416,6 +419,7 @@ async function calibration (): Promise<Record<string, unknown>> {
           stationsFullyConnected,
           recordHolders: recordHolders == null ? 'the K closest servers' : real.recordHolders != null ? 'measured in this run' : `measured in ${String(borrowed?.file)}`,
           recordsMeasured: real.records ?? borrowed?.records,
+          serverTableSize: serverTableSize ?? 'converged',
           fittedOn: `wakeMs on ${real.figures.gossipToAllP50Ms != null ? 'gossipToAllP50Ms' : 'gossipToAllP99Ms'}`,
           connectionsMean: { station: { sim: round(figures.connectionsMean.station), real: real.stationConnections }, vehicle: { sim: round(figures.connectionsMean.vehicle), real: real.vehicleConnections } },
           jobs: figures.jobs,

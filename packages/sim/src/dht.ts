@@ -34,7 +34,10 @@ import type { Connections } from './topology.js'
  * - with a connection graph (bench/scale's bootstrap lists), a client's
  *   table holds the servers it is connected to (a client joins no other
  *   server's table and learns only from its own connections), and an RPC
- *   dials exactly when the two are not connected;
+ *   dials exactly when the two are not connected; with `serverTableSize`
+ *   (bench/scale's measured start-up tables) a server's table holds that
+ *   many servers, its connected ones first, so its answers name few closer
+ *   peers;
  * - CPU: a lookup's set-up at its requester (`dhtLookupMs`) and each
  *   RPC's answer at its server (`dhtRpcMs`), when the scenario gives them
  *   (bench/sim-cost.ts measures both); on shared hosts (bench/scale) each
@@ -102,7 +105,10 @@ export class Dht {
   /** CPU a server spends answering one RPC (provider store, closer peers, the stream), ms; 0: the link model's processingMs */
   private readonly rpcMs: number
 
-  constructor (nodes: NodeTable, net: LinkModel, rng: Rng, connectedPeers: number, connections?: Connections, cost: { lookupMs?: number, rpcMs?: number } = {}) {
+  /**
+   * @param cost - CPU of a lookup's set-up (`lookupMs`) and of an RPC at its server (`rpcMs`), ms; `serverTableSize`: with a connection graph, each server's table holds this many servers (its connected servers first, then random ones), as bench/scale's start-up leaves them (measured: `shape.station.routingTableMean`), instead of the converged table
+   */
+  constructor (nodes: NodeTable, net: LinkModel, rng: Rng, connectedPeers: number, connections?: Connections, cost: { lookupMs?: number, rpcMs?: number, serverTableSize?: number } = {}) {
     this.lookupMs = cost.lookupMs ?? 0
     this.rpcMs = cost.rpcMs ?? 0
     this.nodes = nodes
@@ -116,15 +122,30 @@ export class Dht {
     for (const s of servers) groups[nodes.kadId[s] >>> SHIFT].push(s)
     this.table = new Int32Array(nodes.size * BUCKETS * KAD_K).fill(-1)
     this.count = new Uint8Array(nodes.size * BUCKETS)
+    const add = (n: number, p: number): boolean => {
+      const b = nodes.kadId[p] >>> SHIFT
+      const c = this.count[n * BUCKETS + b]
+      for (let i = 0; i < c; i++) if (this.table[(n * BUCKETS + b) * KAD_K + i] === p) return false
+      if (c >= KAD_K) return false
+      this.table[(n * BUCKETS + b) * KAD_K + c] = p
+      this.count[n * BUCKETS + b] = c + 1
+      return true
+    }
+    const serverTable = connections != null && cost.serverTableSize != null ? Math.min(Math.round(cost.serverTableSize), servers.length - 1) : undefined
     for (let n = 0; n < nodes.size; n++) {
-      if (connections != null && nodes.role[n] !== STATION) {
-        // a client: the servers it is connected to
-        for (let k = 0; k < connections.degree(n); k++) {
+      if (connections != null && (nodes.role[n] !== STATION || serverTable != null)) {
+        // a client: the servers it is connected to; a server of a start-up's table: those, then random ones up to its size
+        let size = 0
+        const most = nodes.role[n] === STATION && serverTable != null ? serverTable : Infinity
+        for (let k = 0; k < connections.degree(n) && size < most; k++) {
           const p = connections.peer(n, k)
-          if (nodes.role[p] !== STATION) continue
-          const b = nodes.kadId[p] >>> SHIFT
-          const c = this.count[n * BUCKETS + b]
-          if (c < KAD_K) { this.table[(n * BUCKETS + b) * KAD_K + c] = p; this.count[n * BUCKETS + b] = c + 1 }
+          if (nodes.role[p] === STATION && add(n, p)) size++
+        }
+        if (nodes.role[n] === STATION && serverTable != null) {
+          for (let tries = 0; size < serverTable && tries < 50 * serverTable; tries++) {
+            const p = servers[rng.int(servers.length)]
+            if (p !== n && add(n, p)) size++
+          }
         }
         continue
       }

@@ -141,7 +141,7 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
   // with vehiclesOnBidsTopic false only stations carry a region's bids (a vehicle publishes to its stations without joining)
   const bids = nodes.byRegion.map(m => new TopicMesh(s.vehiclesOnBidsTopic ? m : m.filter(x => nodes.role[x] === STATION), n, rng, meshOptions))
   const all = new TopicMesh(Array.from({ length: n }, (_, i) => i), n, rng, meshOptions)
-  const dht = new Dht(nodes, net, rng, s.connectedPeers, topology.connections, { lookupMs: s.dhtLookupMs, rpcMs: s.dhtRpcMs })
+  const dht = new Dht(nodes, net, rng, s.connectedPeers, topology.connections, { lookupMs: s.dhtLookupMs, rpcMs: s.dhtRpcMs, serverTableSize: s.serverTableSize > 0 ? s.serverTableSize : undefined })
   // every node provides its region's key (a DHT client puts its record through the servers); stations also role/station
   // where the scenario says its records sit (measured), else on the K closest servers
   const regionHolders = nodes.regions.map(r => s.recordHolders[r])

@@ -89,4 +89,20 @@ describe('dht: routing tables and findProviders', () => {
     assert.equal(first.dialled, false, 'answered by a station it was connected to')
     assert.equal(second.dialled, true, 'answered by a station it dialled')
   })
+  it('holds start-up tables of the measured size at the servers: their connected servers first, then random ones', () => {
+    const s = testScenario({ nodes: 200, regions: ['u33d', 'u33e'], stationShare: 0.1, topology: 'bootstrap' })
+    const { nodes, net, rng } = world(s)
+    const { connections } = buildTopology(s, nodes)
+    const startup = new Dht(nodes, net, rng, 40, connections, { serverTableSize: 6.4 })
+    const converged = new Dht(nodes, net, rng, 40, connections)
+    for (const st of startup.servers) {
+      assert.equal(startup.tableSize(st), 6, `station ${st}: 6.4 rounds to 6`)
+      assert.equal(converged.tableSize(st), 19, 'converged: every other station (fewer than K per prefix)')
+      const table = startup.closest(st, 0, 64)
+      const connected = Array.from({ length: connections?.degree(st) ?? 0 }, (_, k) => connections?.peer(st, k) as number).filter(p => nodes.role[p] === STATION)
+      // the fleet's first station is connected to every station: its table is 6 of them; the others' few connected stations are all in theirs
+      if (connected.length >= 6) assert.ok(table.every(p => connected.includes(p)), `station ${st}: connected stations only`)
+      else assert.ok(connected.every(p => table.includes(p)), `station ${st} holds its connected stations`)
+    }
+  })
 })
