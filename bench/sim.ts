@@ -100,6 +100,8 @@ const SCALE_SHARDS = 2
 
 /** bench/scale gossip probes per size (its `--messages` default): the sim's p99 is over as many. */
 const SCALE_PROBES = 15
+/** Virtual ms from one of the calibration's lookups to the next: bench/scale awaits each (an IPC round trip to the seeker's process) before it starts the next */
+const SCALE_LOOKUP_GAP_MS = 5
 
 /** This machine's cores (bench/scale ran here: its load average over them is the slowdown of its processes' CPU). */
 const CORES = availableParallelism()
@@ -378,7 +380,9 @@ async function calibration (): Promise<Record<string, unknown>> {
         // the stations' routing tables as the run measured them (start-up tables, not converged ones); --records closest: converged
         const serverTableSize = values.records === 'closest' ? undefined : real.stationRoutingTable
         const scenario = (wakeMs: number): Scenario => { const sc = { ...scaleScenario(n, processingMs), ...model, ...(recordHolders != null ? { recordHolders } : {}), ...(serverTableSize != null ? { serverTableSize } : {}), stationsFullyConnected, extraVehicleLinks, receiptsPerLease: real.receiptsPerLease, receiptUnits: cost.receiptUnits, marketUnits: cost.marketUnits, sendMs: cost.sendMs * slowdown, duplicateMs: cost.duplicateMs * slowdown, dhtLookupMs: cost.dhtLookupMs * slowdown, dhtRpcMs: cost.dhtRpcMs * slowdown, runnerStartMs: cost.runnerStartMs * slowdown, runnerBootMs: cost.runnerBootMs * slowdown, machine: { cores: CORES, load: real.loadAverage1m ?? CORES, ...(real.loadBefore != null && values['always-wait'] !== true ? { otherLoad: real.loadBefore } : {}) }, certificateUnits: cost.certificateUnits, wakeMs }; return setupMs != null ? { ...sc, workers: { ...sc.workers, setupMs } } : sc }
-        const options = { jobs: scaleJobs(scenario(0)), gossipProbes: SCALE_PROBES }
+        // bench/scale's lookups run one after another in a phase of their own, before its gossip probes and market rounds: here after the
+        // probes (one a virtual second from 0), each SCALE_LOOKUP_GAP_MS after the previous ended, none during a round's work
+        const options = { jobs: scaleJobs(scenario(0)), gossipProbes: SCALE_PROBES, lookupSequence: { atMs: SCALE_PROBES * 1000 + 100, gapMs: SCALE_LOOKUP_GAP_MS } }
         const target = real.figures.gossipToAllP50Ms ?? real.figures.gossipToAllP99Ms ?? NaN
         const { wakeMs, figures } = await fitWake(scenario, options, target)
         const compared = compare(figures, real.figures, SCALE_MEASURE)

@@ -32,6 +32,8 @@ export interface SimulateOptions {
   gossipProbes?: number
   /** the nodes one by one (role, region, price, availability), e.g. those of a real mesh */
   fleet?: FleetNode[]
+  /** the scenario's `dhtLookups` one after another instead of at random times: the first at `atMs` (virtual ms), each next `gapMs` after the previous ended (bench/scale's lookups: a phase of their own, before its gossip probes and market rounds, each awaited before the next) */
+  lookupSequence?: { atMs: number, gapMs: number }
   /** scripted submissions (virtual ms, requester node number) instead of Poisson arrivals at `jobsPerHour` */
   jobs?: Array<{ atMs: number, requester: number }>
 }
@@ -337,6 +339,9 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
     lookups.push(r)
     bytes += r.bytes
     by.dht += r.bytes
+    // in sequence: the next once this one has ended
+    const seq = options.lookupSequence
+    if (seq != null && lookups.length < s.dhtLookups) q.schedule(q.now + r.ms + seq.gapMs, LOOKUP)
   })
 
   if (options.jobs != null) {
@@ -345,7 +350,7 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
     for (const [t, requesters] of at) { batches.push(requesters); q.schedule(t, SUBMIT_BATCH, batches.length - 1) }
   } else if (s.jobsPerHour > 0) q.schedule(rng.exp(HOUR_MS / s.jobsPerHour), SUBMIT, -1)
   if (s.churnPerHour > 0) q.schedule(rng.exp(HOUR_MS / (s.churnPerHour * n)), LEAVE, rng.int(n))
-  for (let i = 0; i < s.dhtLookups; i++) q.schedule(rng.next() * s.durationMs, LOOKUP)
+  if (options.lookupSequence != null) { if (s.dhtLookups > 0) q.schedule(options.lookupSequence.atMs, LOOKUP) } else for (let i = 0; i < s.dhtLookups; i++) q.schedule(rng.next() * s.durationMs, LOOKUP)
   if (exact) for (let i = 0; i < n; i++) q.schedule(rng.next() * s.reconcileIntervalMs, RECONCILE_TICK, i)
 
   // fleet-wide gossip probes, one after the other from the start (GOSSIP_PROBE_SPACING_MS apart: on shared hosts they do not queue behind each other)
