@@ -88,12 +88,16 @@ export class ScaleProbe {
   /** job id -> what this host's workers did with its offer: offer arrival and bid sent, ms since the epoch */
   private readonly jobTrace = new Map<string, { offers: number[], bids: number[], accepted: number[] }>()
 
+  /** per topic, over this host's stations: gossip copies received, first copies among them (validated and delivered), IHAVE and IWANT message ids received */
+  private readonly stationGossip = new Map<string, { copies: number, first: number, ihaveIds: number, iwantIds: number }>()
+
   /** peer:disconnect events and refusals seen by each node since it started */
   private readonly disconnects = new Map<MeshNode, number>()
 
   add (node: MeshNode): void {
     this.nodes.push(node)
     node.libp2p.addEventListener('peer:disconnect', () => { this.disconnects.set(node, (this.disconnects.get(node) ?? 0) + 1) })
+    if (node.role === 'station') this.countGossip(node)
     node.subscribe(PRESENCE_TOPIC, (msg, source) => {
       const t = now()
       const id = new TextDecoder().decode(msg.data)
@@ -117,6 +121,37 @@ export class ScaleProbe {
       list.push(now())
       this.entries.set(evt.detail.id, list)
     })
+  }
+
+  /**
+   * Counts a station's received gossip per topic: every copy of every RPC
+   * (gossipsub's `handleReceivedRpc`, wrapped on the instance: the class has
+   * no event for a copy it drops as seen), the first copies among them
+   * (`gossipsub:message`, dispatched once a first copy is validated), and the
+   * message ids of the IHAVEs and IWANTs it is sent.
+   */
+  private countGossip (node: MeshNode): void {
+    type Rpc = { messages?: Array<{ topic?: string }>, control?: { ihave?: Array<{ topicID?: string, messageIDs?: unknown[] }>, iwant?: Array<{ messageIDs?: unknown[] }> } }
+    const pubsub = node.libp2p.services.pubsub as unknown as { handleReceivedRpc?: (from: PeerId, rpc: Rpc) => Promise<void> } & EventTarget
+    const at = (topic: string): { copies: number, first: number, ihaveIds: number, iwantIds: number } => {
+      let c = this.stationGossip.get(topic)
+      if (c == null) this.stationGossip.set(topic, c = { copies: 0, first: 0, ihaveIds: 0, iwantIds: 0 })
+      return c
+    }
+    const handle = pubsub.handleReceivedRpc
+    if (handle == null) return
+    pubsub.handleReceivedRpc = async (from, rpc) => {
+      for (const m of rpc.messages ?? []) at(m.topic ?? '?').copies++
+      for (const h of rpc.control?.ihave ?? []) at(h.topicID ?? '?').ihaveIds += h.messageIDs?.length ?? 0
+      for (const w of rpc.control?.iwant ?? []) at('(iwant)').iwantIds += w.messageIDs?.length ?? 0
+      return handle.call(pubsub, from, rpc)
+    }
+    pubsub.addEventListener('gossipsub:message', (evt) => { at((evt as CustomEvent<{ msg: { topic: string } }>).detail.msg.topic).first++ })
+  }
+
+  /** This host's stations' received gossip per topic so far (see `countGossip`): copies, first copies, duplicates (copies less first copies: seen already, or refused), IHAVE and IWANT ids. */
+  gossipCounts (): Record<string, { copies: number, first: number, duplicates: number, ihaveIds: number, iwantIds: number }> {
+    return Object.fromEntries([...this.stationGossip].map(([t, c]) => [t, { ...c, duplicates: c.copies - c.first }]))
   }
 
   /**
@@ -176,6 +211,24 @@ export class ScaleProbe {
         events: events.slice(0, 40)
       }
     }
+  }
+
+  /**
+   * Provider records each DHT server (station) of this host holds for each
+   * `region/<r>` key: its own kad-dht provider store (what it would answer a
+   * GET_PROVIDERS with), by the station's region and then the key's region.
+   * Vehicles run the DHT as clients and answer no query, so they are left out.
+   */
+  async records (regions: string[]): Promise<Array<{ region: string, providers: Record<string, number> }>> {
+    const out: Array<{ region: string, providers: Record<string, number> }> = []
+    for (const node of this.nodes.filter(n => n.role === 'station')) {
+      // the single DHT's provider store (KadDHT's public type leaves it out)
+      const store = (node.libp2p.services.dht as { providers?: { getProviders: (cid: Awaited<ReturnType<typeof capabilityCid>>) => Promise<PeerId[]> } }).providers
+      const providers: Record<string, number> = {}
+      for (const r of regions) providers[r] = store != null ? (await store.getProviders(await capabilityCid('region', r))).length : -1
+      out.push({ region: node.region, providers })
+    }
+    return out
   }
 
   async publish (index: number, msgId: string): Promise<number> {

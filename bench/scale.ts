@@ -212,6 +212,8 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
     const lookupTimelines: string[][] = []
     const answeredBy: Record<string, number> = {}
     const lookups = Number(values.lookups)
+    // each station's provider records per region key as the lookups start (where the providers' walks put them)
+    const recordsByStation = await probe.records(regions)
     for (let i = 0; i < lookups; i++) {
       const seeker = placed[(i * 7919 + 13) % placed.length] as Placed
       const r = await call<{ ok: boolean, ms: number, firstDialMs?: number, firstSendMs?: number, firstResponseMs?: number, answeredBy?: string, events?: string[], trace?: Record<string, unknown> }>(seeker, { type: 'lookup', node: seeker.index, region: regions[i % regions.length], timeoutMs: Number(values['lookup-timeout']) })
@@ -266,6 +268,9 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
     // per job, ms from the offer: bids heard, every shard awarded, settled
     const timelines: Array<Record<string, unknown>> = []
     // with --cpu-profile, the market rounds are profiled too (this process: the stations, the requesters among them)
+    // the stations' received gossip per topic over the market rounds (first copies, duplicates, IHAVE ids)
+    const gossipBefore = probe.gossipCounts()
+    const gossipFrom = Date.now()
     const stopMarketProfile = values['cpu-profile'] != null ? await startCpuProfile() : undefined
     // the requesters' side of each award: sent (lease `awarded`) and its accept read (lease `active`), ms since the epoch, by job id
     const awardTrace = new Map<string, { sent: number[], active: number[], winners: string[] }>()
@@ -377,7 +382,7 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
         vehicleIdleCpuPerNodePct: round(perNode(cpuPct, vehicleHosts), 3)
       },
       shape: { station: byRole('station'), vehicle: byRole('vehicle') },
-      dht: { lookups, ok: lookupsOk, p50Ms: percentile(lookupMs, 50), p99Ms: percentile(lookupMs, 99), firstDialP50Ms: percentile(firstDialMs, 50), firstSendP50Ms: percentile(firstSendMs, 50), firstResponseP50Ms: percentile(firstResponseMs, 50), timelines: lookupTimelines, answeredBy, failed: failedLookups },
+      dht: { lookups, ok: lookupsOk, p50Ms: percentile(lookupMs, 50), p99Ms: percentile(lookupMs, 99), firstDialP50Ms: percentile(firstDialMs, 50), firstSendP50Ms: percentile(firstSendMs, 50), firstResponseP50Ms: percentile(firstResponseMs, 50), timelines: lookupTimelines, answeredBy, failed: failedLookups, recordsByStation },
       gossip: { messages: Number(values.messages), toAllP50Ms: percentile(toAll, 50), toAllP99Ms: percentile(toAll, 99), meanReach: round(mean(reach), 3), paths, loopLag, slowest },
       market: {
         jobs: Number(values.jobs) * regions.length,
@@ -388,6 +393,7 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
         receiptConvergenceMaxMs: convergence.length > 0 ? round(Math.max(...convergence)) : null,
         receiptsConverged: convergence.length,
         receipts: receiptIds.length,
+        stationGossip: { windowMs: Date.now() - gossipFrom, topics: gossipDelta(gossipBefore, probe.gossipCounts()) },
         timelines
       }
     }
@@ -396,6 +402,11 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
     for (const w of workers) if (w.child.exitCode == null) w.child.kill('SIGKILL')
     await probe.stop()
   }
+}
+
+/** Per topic, the counts of `after` less those of `before` (ScaleProbe.gossipCounts). */
+function gossipDelta (before: ReturnType<ScaleProbe['gossipCounts']>, after: ReturnType<ScaleProbe['gossipCounts']>): Record<string, Record<string, number>> {
+  return Object.fromEntries(Object.entries(after).map(([t, c]) => [t, Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v - ((before[t] as Record<string, number> | undefined)?.[k] ?? 0)]))]))
 }
 
 /** The probe commands, run on this process's own nodes. */

@@ -32,9 +32,9 @@
  *
  * Prints one JSON object with a `figures` object; `--out <file>` writes it
  * there too. Run: npm run bench:sim -- [--real scale.json[,scale.json]] [--real-mesh 24] [--real-runs 10]
- * [--calibrate 100,200] [--sizes 10000,100000] [--skip-calibration] [--processing-ms 0.367 --send-ms 0.131 --receipt-units 2.37 --market-units 1.40 --dht-lookup-ms 4.85 --dht-rpc-ms 5.44 --runner-start-ms 6.22 --runner-boot-ms 230 --certificate-units 0.66] [--duplicate-ms 0.22] [--always-wait] [--model main|relay] [--seeds 3]
+ * [--calibrate 100,200] [--sizes 10000,100000] [--skip-calibration] [--processing-ms 0.367 --send-ms 0.131 --receipt-units 2.37 --market-units 1.40 --dht-lookup-ms 4.85 --dht-rpc-ms 5.44 --runner-start-ms 6.22 --runner-boot-ms 230 --certificate-units 0.66] [--duplicate-ms 0.22] [--always-wait] [--records measured|closest] [--records-from scale.json[,…]] [--model main|relay] [--seeds 3]
  *
- * `--duplicate-ms`: a duplicate gossip copy's CPU at its receiver (idle ms; default the measured receive less its signature check); `--always-wait`: every piece of work on a shared host waits `wakeMs`, ignoring the file's `loadAverage1mBefore` (the machine's other load, which otherwise lets work start at once while a core is free)
+ * `--duplicate-ms`: a duplicate gossip copy's CPU at its receiver (idle ms; default the measured receive less its signature check); `--always-wait`: every piece of work on a shared host waits `wakeMs`, ignoring the file's `loadAverage1mBefore` (the machine's other load, which otherwise lets work start at once while a core is free); `--records`: where the region keys' provider records sit, `measured` (default: on the stations the file's `recordsByStation` says, or, for a file without it, those of a `--records-from` file's run of the same size; else the K closest) or `closest` (the K closest servers, as before); the placement used is printed beside
  */
 import { writeFileSync, readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -66,6 +66,9 @@ const { values } = parseArgs({
     'certificate-units': { type: 'string' },
     'runner-boot-ms': { type: 'string' },
     'always-wait': { type: 'boolean', default: false },
+    // where region keys' provider records sit: measured (the file's recordsByStation, else --records-from's of the same size, else the K closest) or closest (the K closest servers)
+    records: { type: 'string', default: 'measured' },
+    'records-from': { type: 'string' },
     model: { type: 'string', default: 'main' },
     seeds: { type: 'string', default: '3' },
     out: { type: 'string' }
@@ -97,6 +100,8 @@ const SCALE_SHARDS = 2
 
 /** bench/scale gossip probes per size (its `--messages` default): the sim's p99 is over as many. */
 const SCALE_PROBES = 15
+/** Virtual ms from one of the calibration's lookups to the next: bench/scale awaits each (an IPC round trip to the seeker's process) before it starts the next */
+const SCALE_LOOKUP_GAP_MS = 5
 
 /** This machine's cores (bench/scale ran here: its load average over them is the slowdown of its processes' CPU). */
 const CORES = availableParallelism()
@@ -186,7 +191,7 @@ async function certificateCost (receiveMs: number): Promise<number> {
 const round = (x: number, digits = 3): number => Number.isFinite(x) ? Number(x.toPrecision(digits)) : x
 
 /** A bench/scale.ts run of size `n` in an output file: its figures, the gossip median, connection counts and the load, if the file has them. */
-interface ScaleRun { figures: Partial<RealFigures>, stationConnections?: number, vehicleConnections?: number, loadAverage1m?: number, loadBefore?: number, leaseMs?: number, receiptsPerLease?: number, timeline: Partial<Record<Timeline, number>> }
+interface ScaleRun { figures: Partial<RealFigures>, stationRoutingTable?: number, dialledShare?: number, records?: Record<string, string>, recordHolders?: Record<string, number[]>, stationConnections?: number, vehicleConnections?: number, loadAverage1m?: number, loadBefore?: number, leaseMs?: number, receiptsPerLease?: number, timeline: Partial<Record<Timeline, number>> }
 
 /**
  * The bid path's timeline, compared beside the figures (not a goal of its
@@ -205,6 +210,48 @@ function spreadP50 (run: any, field: string): number {
   return percentile((run?.market?.timelines ?? []).map((t: any) => Number(/^\d+: (-?\d+) \//.exec(String(t[field]))?.[1])).filter(Number.isFinite), 0.5)
 }
 
+/**
+ * A run's measured placement of provider records (bench/scale's
+ * `dht.recordsByStation`: each station's provider store as the lookups
+ * start, the stations in start order), per region key: how many of the
+ * key's region's stations, of the other regions' first stations and of the
+ * other stations hold a record of it ("held / stations"); undefined for a
+ * file without it.
+ */
+function measuredRecords (list: unknown): Record<string, string> | undefined {
+  if (!Array.isArray(list) || list.length === 0) return undefined
+  const stations = list as Array<{ region: string, providers: Record<string, number> }>
+  const firsts = new Set(stations.map(st => stations.find(x => x.region === st.region)))
+  const out: Record<string, string> = {}
+  for (const key of Object.keys(stations[0]?.providers ?? {})) {
+    const share = (xs: typeof stations): string => `${xs.filter(x => (x.providers[key] ?? 0) > 0).length}/${xs.length}`
+    const own = stations.filter(x => x.region === key)
+    const first = stations.filter(x => x.region !== key && firsts.has(x))
+    const other = stations.filter(x => x.region !== key && !firsts.has(x))
+    out[key] = `own region ${share(own)}, other regions' first stations ${share(first)}, other stations ${share(other)}`
+  }
+  return out
+}
+
+/** The stations (by start order: `scaleScenario`'s node numbers) holding records of each region key in a run's `dht.recordsByStation`; undefined without it. */
+function measuredHolders (list: unknown): Record<string, number[]> | undefined {
+  if (!Array.isArray(list) || list.length === 0) return undefined
+  const stations = list as Array<{ region: string, providers: Record<string, number> }>
+  return Object.fromEntries(Object.keys(stations[0]?.providers ?? {}).map(key => [key, stations.flatMap((x, i) => (x.providers[key] ?? 0) > 0 ? [i] : [])]))
+}
+
+/** `--records-from`: the measured holders of runs by size, for files of the same size that lack them. */
+function holdersFrom (files: string | undefined): Map<number, { file: string, holders: Record<string, number[]>, records?: Record<string, string> }> {
+  const out = new Map<number, { file: string, holders: Record<string, number[]>, records?: Record<string, string> }>()
+  for (const file of files?.split(',') ?? []) {
+    for (const [k, run] of Object.entries(JSON.parse(readFileSync(file, 'utf8')).runs ?? {})) {
+      const holders = measuredHolders((run as any)?.dht?.recordsByStation)
+      if (holders != null && !out.has(Number(k.slice(1)))) out.set(Number(k.slice(1)), { file, holders, records: measuredRecords((run as any)?.dht?.recordsByStation) })
+    }
+  }
+  return out
+}
+
 function realFromFile (file: string, n: number): ScaleRun | undefined {
   const json = JSON.parse(readFileSync(file, 'utf8'))
   const figures = (json.figures ?? json)[`n${n}`]
@@ -213,7 +260,12 @@ function realFromFile (file: string, n: number): ScaleRun | undefined {
   const p50 = run?.gossip?.toAllP50Ms
   return {
     figures: { ...figures, ...(typeof p50 === 'number' ? { gossipToAllP50Ms: p50 } : {}) },
+    records: measuredRecords(run?.dht?.recordsByStation),
+    recordHolders: measuredHolders(run?.dht?.recordsByStation),
+    // of the lookups that found a provider, the share answered by a station the seeker dialled
+    dialledShare: run?.dht?.answeredBy != null && run.dht.ok > 0 ? Object.entries(run.dht.answeredBy as Record<string, number>).filter(([k]) => k.endsWith(' dialled')).reduce((a, [, v]) => a + v, 0) / run.dht.ok : undefined,
     stationConnections: run?.shape?.station?.connectionsMean,
+    stationRoutingTable: run?.shape?.station?.routingTableMean,
     vehicleConnections: run?.shape?.vehicle?.connectionsMean,
     loadAverage1m: run?.loadAverage1m,
     // the machine's load before the run (other sessions' processes): what is left of the cores is the hosts'
@@ -301,6 +353,7 @@ function compare (sim: SimFigures, real: Partial<RealFigures>, measure: Record<C
 async function calibration (): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {}
   const sizes = values.calibrate.split(',').map(Number).filter(n => n > 1)
+  const recordSources = holdersFrom(values['records-from'])
   if (values.real != null) {
     for (const file of values.real.split(',')) {
       for (const n of sizes) {
@@ -321,8 +374,15 @@ async function calibration (): Promise<Record<string, unknown>> {
         const stations = Math.max(2, Math.round(n / 10))
         const stationPeers = (real.stationConnections ?? 0) - (real.vehicleConnections ?? 2) * (n - stations) / stations
         const stationsFullyConnected = stationPeers >= 0.8 * (stations - 1)
-        const scenario = (wakeMs: number): Scenario => { const sc = { ...scaleScenario(n, processingMs), ...model, stationsFullyConnected, extraVehicleLinks, receiptsPerLease: real.receiptsPerLease, receiptUnits: cost.receiptUnits, marketUnits: cost.marketUnits, sendMs: cost.sendMs * slowdown, duplicateMs: cost.duplicateMs * slowdown, dhtLookupMs: cost.dhtLookupMs * slowdown, dhtRpcMs: cost.dhtRpcMs * slowdown, runnerStartMs: cost.runnerStartMs * slowdown, runnerBootMs: cost.runnerBootMs * slowdown, machine: { cores: CORES, load: real.loadAverage1m ?? CORES, ...(real.loadBefore != null && values['always-wait'] !== true ? { otherLoad: real.loadBefore } : {}) }, certificateUnits: cost.certificateUnits, wakeMs }; return setupMs != null ? { ...sc, workers: { ...sc.workers, setupMs } } : sc }
-        const options = { jobs: scaleJobs(scenario(0)), gossipProbes: SCALE_PROBES }
+        // the provider records where the run measured them (or a run of the same size, --records-from), else the K closest servers
+        const borrowed = real.recordHolders == null ? recordSources.get(n) : undefined
+        const recordHolders = values.records === 'closest' ? undefined : real.recordHolders ?? borrowed?.holders
+        // the stations' routing tables as the run measured them (start-up tables, not converged ones); --records closest: converged
+        const serverTableSize = values.records === 'closest' ? undefined : real.stationRoutingTable
+        const scenario = (wakeMs: number): Scenario => { const sc = { ...scaleScenario(n, processingMs), ...model, ...(recordHolders != null ? { recordHolders } : {}), ...(serverTableSize != null ? { serverTableSize } : {}), stationsFullyConnected, extraVehicleLinks, receiptsPerLease: real.receiptsPerLease, receiptUnits: cost.receiptUnits, marketUnits: cost.marketUnits, sendMs: cost.sendMs * slowdown, duplicateMs: cost.duplicateMs * slowdown, dhtLookupMs: cost.dhtLookupMs * slowdown, dhtRpcMs: cost.dhtRpcMs * slowdown, runnerStartMs: cost.runnerStartMs * slowdown, runnerBootMs: cost.runnerBootMs * slowdown, machine: { cores: CORES, load: real.loadAverage1m ?? CORES, ...(real.loadBefore != null && values['always-wait'] !== true ? { otherLoad: real.loadBefore } : {}) }, certificateUnits: cost.certificateUnits, wakeMs }; return setupMs != null ? { ...sc, workers: { ...sc.workers, setupMs } } : sc }
+        // bench/scale's lookups run one after another in a phase of their own, before its gossip probes and market rounds: here after the
+        // probes (one a virtual second from 0), each SCALE_LOOKUP_GAP_MS after the previous ended, none during a round's work
+        const options = { jobs: scaleJobs(scenario(0)), gossipProbes: SCALE_PROBES, lookupSequence: { atMs: SCALE_PROBES * 1000 + 100, gapMs: SCALE_LOOKUP_GAP_MS } }
         const target = real.figures.gossipToAllP50Ms ?? real.figures.gossipToAllP99Ms ?? NaN
         const { wakeMs, figures } = await fitWake(scenario, options, target)
         const compared = compare(figures, real.figures, SCALE_MEASURE)
@@ -333,6 +393,11 @@ async function calibration (): Promise<Record<string, unknown>> {
           const sv = o2a.sim + windowMs
           const rv = o2a.real + windowMs
           compared.offerToAwardsFromOfferP50Ms = { sim: round(sv), real: round(rv), ratio: round(sv / rv), within25: sv / rv >= 0.75 && sv / rv <= 1.25 }
+        }
+        // lookups answered by a station the seeker dialled (a later round): where the records sit, not how fast the hosts are
+        if (real.dialledShare != null && Number.isFinite(figures.findProvidersDialledShare)) {
+          const sv = figures.findProvidersDialledShare
+          compared.findProvidersDialledShare = { sim: round(sv, 3), real: round(real.dialledShare, 3), ratio: round(sv / real.dialledShare), within25: sv / real.dialledShare >= 0.75 && sv / real.dialledShare <= 1.25 }
         }
         const timeline = Object.fromEntries(TIMELINE.filter(k => Number.isFinite(real.timeline[k])).map(k => { const sv = figures[k]; const r = real.timeline[k] as number; return [k, { sim: round(sv), real: round(r), ratio: round(sv / r) }] }))
         out[key] = {
@@ -356,6 +421,9 @@ async function calibration (): Promise<Record<string, unknown>> {
           receiptsPerLease: real.receiptsPerLease,
           model: values.model,
           stationsFullyConnected,
+          recordHolders: recordHolders == null ? 'the K closest servers' : real.recordHolders != null ? 'measured in this run' : `measured in ${String(borrowed?.file)}`,
+          recordsMeasured: real.records ?? borrowed?.records,
+          serverTableSize: serverTableSize ?? 'converged',
           fittedOn: `wakeMs on ${real.figures.gossipToAllP50Ms != null ? 'gossipToAllP50Ms' : 'gossipToAllP99Ms'}`,
           connectionsMean: { station: { sim: round(figures.connectionsMean.station), real: real.stationConnections }, vehicle: { sim: round(figures.connectionsMean.vehicle), real: real.vehicleConnections } },
           jobs: figures.jobs,

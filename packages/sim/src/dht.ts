@@ -34,7 +34,10 @@ import type { Connections } from './topology.js'
  * - with a connection graph (bench/scale's bootstrap lists), a client's
  *   table holds the servers it is connected to (a client joins no other
  *   server's table and learns only from its own connections), and an RPC
- *   dials exactly when the two are not connected;
+ *   dials exactly when the two are not connected; with `serverTableSize`
+ *   (bench/scale's measured start-up tables) a server's table holds that
+ *   many servers, its connected ones first, so its answers name few closer
+ *   peers;
  * - CPU: a lookup's set-up at its requester (`dhtLookupMs`) and each
  *   RPC's answer at its server (`dhtRpcMs`), when the scenario gives them
  *   (bench/sim-cost.ts measures both); on shared hosts (bench/scale) each
@@ -44,7 +47,9 @@ import type { Connections } from './topology.js'
  *   work reserved before), and a lookup's set-up waits for its host too;
  * - provide: the record goes to the K servers closest to the key (the
  *   lookup a real provide makes finds them; the simulator takes them from
- *   the full server list).
+ *   the full server list), or to the servers a scenario names
+ *   (`recordHolders`: where bench/scale's providers' walks put them over
+ *   the tables of its start-up, as measured).
  */
 
 const BUCKETS = 1 << KAD_PREFIX_LENGTH
@@ -71,6 +76,8 @@ export interface LookupResult {
   rpcs: number
   /** bytes of requests and answers */
   bytes: number
+  /** with a connection graph: the provider came from a server the seeker was not connected to (a later round's dial; bench/scale's `answeredBy` "… dialled") */
+  dialled?: boolean
 }
 
 /** Routing tables, provider records and lookups of a fleet. */
@@ -98,7 +105,10 @@ export class Dht {
   /** CPU a server spends answering one RPC (provider store, closer peers, the stream), ms; 0: the link model's processingMs */
   private readonly rpcMs: number
 
-  constructor (nodes: NodeTable, net: LinkModel, rng: Rng, connectedPeers: number, connections?: Connections, cost: { lookupMs?: number, rpcMs?: number } = {}) {
+  /**
+   * @param cost - CPU of a lookup's set-up (`lookupMs`) and of an RPC at its server (`rpcMs`), ms; `serverTableSize`: with a connection graph, each server's table holds this many servers (its connected servers first, then random ones), as bench/scale's start-up leaves them (measured: `shape.station.routingTableMean`), instead of the converged table
+   */
+  constructor (nodes: NodeTable, net: LinkModel, rng: Rng, connectedPeers: number, connections?: Connections, cost: { lookupMs?: number, rpcMs?: number, serverTableSize?: number } = {}) {
     this.lookupMs = cost.lookupMs ?? 0
     this.rpcMs = cost.rpcMs ?? 0
     this.nodes = nodes
@@ -112,15 +122,30 @@ export class Dht {
     for (const s of servers) groups[nodes.kadId[s] >>> SHIFT].push(s)
     this.table = new Int32Array(nodes.size * BUCKETS * KAD_K).fill(-1)
     this.count = new Uint8Array(nodes.size * BUCKETS)
+    const add = (n: number, p: number): boolean => {
+      const b = nodes.kadId[p] >>> SHIFT
+      const c = this.count[n * BUCKETS + b]
+      for (let i = 0; i < c; i++) if (this.table[(n * BUCKETS + b) * KAD_K + i] === p) return false
+      if (c >= KAD_K) return false
+      this.table[(n * BUCKETS + b) * KAD_K + c] = p
+      this.count[n * BUCKETS + b] = c + 1
+      return true
+    }
+    const serverTable = connections != null && cost.serverTableSize != null ? Math.min(Math.round(cost.serverTableSize), servers.length - 1) : undefined
     for (let n = 0; n < nodes.size; n++) {
-      if (connections != null && nodes.role[n] !== STATION) {
-        // a client: the servers it is connected to
-        for (let k = 0; k < connections.degree(n); k++) {
+      if (connections != null && (nodes.role[n] !== STATION || serverTable != null)) {
+        // a client: the servers it is connected to; a server of a start-up's table: those, then random ones up to its size
+        let size = 0
+        const most = nodes.role[n] === STATION && serverTable != null ? serverTable : Infinity
+        for (let k = 0; k < connections.degree(n) && size < most; k++) {
           const p = connections.peer(n, k)
-          if (nodes.role[p] !== STATION) continue
-          const b = nodes.kadId[p] >>> SHIFT
-          const c = this.count[n * BUCKETS + b]
-          if (c < KAD_K) { this.table[(n * BUCKETS + b) * KAD_K + c] = p; this.count[n * BUCKETS + b] = c + 1 }
+          if (nodes.role[p] === STATION && add(n, p)) size++
+        }
+        if (nodes.role[n] === STATION && serverTable != null) {
+          for (let tries = 0; size < serverTable && tries < 50 * serverTable; tries++) {
+            const p = servers[rng.int(servers.length)]
+            if (p !== n && add(n, p)) size++
+          }
         }
         continue
       }
@@ -167,12 +192,24 @@ export class Dht {
     return best
   }
 
-  /** `provider` announces `key`: its record goes to the K servers closest to the key's id. */
-  provide (key: string, provider: number): void {
+  /**
+   * `provider` announces `key`: its record goes to the K servers closest to
+   * the key's id (a provide over converged tables), or to `holders` when the
+   * key's first provide names them (where the providers' walks put the
+   * records: bench/scale's start-up, as its `recordsByStation` measures them).
+   *
+   * @param holders - node numbers of the servers that hold the key's records; only the key's first provide sets them
+   */
+  provide (key: string, provider: number, holders?: Iterable<number>): void {
     const id = keyId(key)
     let r = this.records.get(id)
-    if (r == null) { r = { holders: new Set(this.trueClosest(id)), providers: new Set() }; this.records.set(id, r) }
+    if (r == null) { r = { holders: new Set(holders ?? this.trueClosest(id)), providers: new Set() }; this.records.set(id, r) }
     r.providers.add(provider)
+  }
+
+  /** Servers holding records of `key` (node numbers; empty before its first provide). */
+  holders (key: string): number[] {
+    return [...(this.records.get(keyId(key))?.holders ?? [])]
   }
 
   /**
@@ -233,7 +270,7 @@ export class Dht {
       const p = (v - path) / KAD_DISJOINT_PATHS
       inflight[path]--
       if (online[p] === 1) {
-        if (held?.has(p) === true) return { found: true, ms: t, rpcs, bytes: bytes + DHT_MESSAGE_BYTES + DHT_PEER_BYTES }
+        if (held?.has(p) === true) return { found: true, ms: t, rpcs, bytes: bytes + DHT_MESSAGE_BYTES + DHT_PEER_BYTES, dialled: this.connections != null ? !this.connections.connected(src, p) : undefined }
         const closer = this.closest(p, id)
         bytes += DHT_MESSAGE_BYTES + closer.length * DHT_PEER_BYTES
         const dp = distance(kad[p], id)

@@ -132,6 +132,23 @@ export interface Scenario {
   jobsPerHour: number
   job: ScenarioJob
   workers: ScenarioWorkers
+  /**
+   * Where each region key's provider records sit: region → node numbers of
+   * the stations holding them (a region missing: the K servers closest to
+   * its key, as provides over converged routing tables leave them). For
+   * bench/scale's start-up, as its `recordsByStation` measures them (its
+   * stations in start order are `scaleScenario`'s node numbers: 200 nodes,
+   * each region's key on its 10 stations and on the other region's first
+   * station only; 100 nodes, on 9 of the 10 stations) @default {}
+   */
+  recordHolders?: Record<string, number[]>
+  /**
+   * `bootstrap` topology: each station's routing table holds this many
+   * stations (its connected stations first, then random ones), as
+   * bench/scale's start-up leaves them (measured: `shape.station.routingTableMean`,
+   * 6.4 of 19 at 200 nodes); 0: the converged table (K per 6-bit prefix) @default 0
+   */
+  serverTableSize?: number
   /** findProviders lookups run, from random nodes for a random region key @default 0 */
   dhtLookups?: number
   /** anti-entropy interval, ms @default RECONCILE_INTERVAL_MS (5000) */
@@ -225,6 +242,8 @@ export function resolveScenario (s: Scenario): ResolvedScenario {
   check(s.sendMs == null || s.sendMs >= 0, `sendMs must not be negative, not ${s.sendMs}`)
   check(s.duplicateMs == null || s.duplicateMs >= 0, `duplicateMs must not be negative, not ${s.duplicateMs}`)
   check(s.wakeMs == null || s.wakeMs >= 0, `wakeMs must not be negative, not ${s.wakeMs}`)
+  for (const [r, holders] of Object.entries(s.recordHolders ?? {})) check(s.regions.includes(r) && holders.every(h => Number.isInteger(h) && h >= 0 && h < s.nodes), `recordHolders.${r} needs a region of the scenario and node numbers 0..${s.nodes - 1}`)
+  check(s.serverTableSize == null || s.serverTableSize >= 0, `serverTableSize must not be negative, not ${String(s.serverTableSize)}`)
   check(s.vehicleHosts == null || (Number.isInteger(s.vehicleHosts) && s.vehicleHosts >= 1), `vehicleHosts must be a positive integer, not ${s.vehicleHosts}`)
   const churn = s.churnPerHour ?? 0
   check(churn >= 0 && churn <= 1, `churnPerHour must be in 0..1, not ${churn}`)
@@ -247,6 +266,8 @@ export function resolveScenario (s: Scenario): ResolvedScenario {
     gossipDegree: s.gossipDegree ?? { station: { ...DEFAULT_DEGREE }, vehicle: { ...DEFAULT_DEGREE } },
     churnPerHour: churn,
     offlineMeanMs: s.offlineMeanMs ?? OFFLINE_MEAN_MS,
+    recordHolders: s.recordHolders ?? {},
+    serverTableSize: s.serverTableSize ?? 0,
     dhtLookups: s.dhtLookups ?? 0,
     reconcileIntervalMs: s.reconcileIntervalMs ?? RECONCILE_INTERVAL_MS,
     receipts: s.receipts ?? (s.nodes <= 2000 ? 'exact' : 'sampled'),

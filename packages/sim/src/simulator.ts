@@ -32,6 +32,8 @@ export interface SimulateOptions {
   gossipProbes?: number
   /** the nodes one by one (role, region, price, availability), e.g. those of a real mesh */
   fleet?: FleetNode[]
+  /** the scenario's `dhtLookups` one after another instead of at random times: the first at `atMs` (virtual ms), each next `gapMs` after the previous ended (bench/scale's lookups: a phase of their own, before its gossip probes and market rounds, each awaited before the next) */
+  lookupSequence?: { atMs: number, gapMs: number }
   /** scripted submissions (virtual ms, requester node number) instead of Poisson arrivals at `jobsPerHour` */
   jobs?: Array<{ atMs: number, requester: number }>
 }
@@ -50,6 +52,8 @@ export interface SimFigures {
   offerToAllP99Ms: number
   findProvidersSuccess: number
   findProvidersP50Ms: number
+  /** of the lookups that found a provider, the share whose provider came from a server the seeker was not connected to (`bootstrap` topology; NaN without a connection graph) */
+  findProvidersDialledShare: number
   /** submit to the last accepted award, ms (jobs with every slot placed) */
   offerToAwardsP50Ms: number
   offerToAwardsP99Ms: number
@@ -139,10 +143,12 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
   // with vehiclesOnBidsTopic false only stations carry a region's bids (a vehicle publishes to its stations without joining)
   const bids = nodes.byRegion.map(m => new TopicMesh(s.vehiclesOnBidsTopic ? m : m.filter(x => nodes.role[x] === STATION), n, rng, meshOptions))
   const all = new TopicMesh(Array.from({ length: n }, (_, i) => i), n, rng, meshOptions)
-  const dht = new Dht(nodes, net, rng, s.connectedPeers, topology.connections, { lookupMs: s.dhtLookupMs, rpcMs: s.dhtRpcMs })
+  const dht = new Dht(nodes, net, rng, s.connectedPeers, topology.connections, { lookupMs: s.dhtLookupMs, rpcMs: s.dhtRpcMs, serverTableSize: s.serverTableSize > 0 ? s.serverTableSize : undefined })
   // every node provides its region's key (a DHT client puts its record through the servers); stations also role/station
+  // where the scenario says its records sit (measured), else on the K closest servers
+  const regionHolders = nodes.regions.map(r => s.recordHolders[r])
   for (let i = 0; i < n; i++) {
-    dht.provide(`region/${nodes.regions[nodes.region[i]]}`, i)
+    dht.provide(`region/${nodes.regions[nodes.region[i]]}`, i, regionHolders[nodes.region[i]])
     if (nodes.role[i] === STATION) dht.provide('role/station', i)
   }
   rss = Math.max(rss, process.memoryUsage().rss)
@@ -153,7 +159,7 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
   let leaves = 0
   let onlineCount = n
   const outcomes: OfferOutcome[] = []
-  const lookups: Array<{ found: boolean, ms: number }> = []
+  const lookups: Array<{ found: boolean, ms: number, dialled?: boolean }> = []
   const exact = s.receipts === 'exact'
   const sets = exact ? new ReceiptSets(n) : undefined
   const created: number[] = []
@@ -333,6 +339,9 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
     lookups.push(r)
     bytes += r.bytes
     by.dht += r.bytes
+    // in sequence: the next once this one has ended
+    const seq = options.lookupSequence
+    if (seq != null && lookups.length < s.dhtLookups) q.schedule(q.now + r.ms + seq.gapMs, LOOKUP)
   })
 
   if (options.jobs != null) {
@@ -341,7 +350,7 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
     for (const [t, requesters] of at) { batches.push(requesters); q.schedule(t, SUBMIT_BATCH, batches.length - 1) }
   } else if (s.jobsPerHour > 0) q.schedule(rng.exp(HOUR_MS / s.jobsPerHour), SUBMIT, -1)
   if (s.churnPerHour > 0) q.schedule(rng.exp(HOUR_MS / (s.churnPerHour * n)), LEAVE, rng.int(n))
-  for (let i = 0; i < s.dhtLookups; i++) q.schedule(rng.next() * s.durationMs, LOOKUP)
+  if (options.lookupSequence != null) { if (s.dhtLookups > 0) q.schedule(options.lookupSequence.atMs, LOOKUP) } else for (let i = 0; i < s.dhtLookups; i++) q.schedule(rng.next() * s.durationMs, LOOKUP)
   if (exact) for (let i = 0; i < n; i++) q.schedule(rng.next() * s.reconcileIntervalMs, RECONCILE_TICK, i)
 
   // fleet-wide gossip probes, one after the other from the start (GOSSIP_PROBE_SPACING_MS apart: on shared hosts they do not queue behind each other)
@@ -406,6 +415,7 @@ export async function simulate (input: Scenario, options: SimulateOptions = {}):
     offerToAllP99Ms: percentile(outcomes.map(o => o.offerToAllMs), 0.99),
     findProvidersSuccess: lookups.length === 0 ? NaN : lookups.filter(l => l.found).length / lookups.length,
     findProvidersP50Ms: percentile(lookups.filter(l => l.found).map(l => l.ms), 0.5),
+    findProvidersDialledShare: topology.connections == null || !lookups.some(l => l.found) ? NaN : lookups.filter(l => l.found && l.dialled === true).length / lookups.filter(l => l.found).length,
     offerToAwardsP50Ms: percentile(placed.map(o => o.offerToAwardsMs), 0.5),
     offerToAwardsP99Ms: percentile(placed.map(o => o.offerToAwardsMs), 0.99),
     offerToAwardsBeyondWindowP50Ms: percentile(placed.map(o => o.offerToAwardsMs - s.job.bidWindowMs), 0.5),

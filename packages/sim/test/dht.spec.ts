@@ -4,6 +4,7 @@ import { HostCpu } from '../src/cpu.js'
 import { Dht, distance, keyId } from '../src/dht.js'
 import { LinkModel } from '../src/network.js'
 import { STATION } from '../src/nodes.js'
+import { buildTopology } from '../src/topology.js'
 import { testScenario, world } from './helpers.js'
 
 describe('dht: routing tables and findProviders', () => {
@@ -57,5 +58,51 @@ describe('dht: routing tables and findProviders', () => {
     const late = busy.findProviders(src, 'region/u33d', rng, 1000)
     assert.ok(late.found)
     assert.equal(late.ms, 500 + 3 + 10, 'the request is served once the host is free at 1500, its answer 10 ms later')
+  })
+  it('places records where the scenario says (bench/scale\'s start-up at 200 nodes): a vehicle whose stations hold none of the other region\'s key finds it in a second round', () => {
+    // bench/scale at 200 nodes: two regions of 10 stations and 90 vehicles, its bootstrap connections, 10 ms links
+    const s = testScenario({ nodes: 200, regions: ['u33d', 'u33e'], stationShare: 0.1, topology: 'bootstrap' })
+    const { nodes, net, rng } = world(s)
+    const { connections } = buildTopology(s, nodes)
+    const stationsOf = (r: number): number[] => Array.from(nodes.byRegion[r]).filter(x => nodes.role[x] === STATION)
+    // the key's region's stations and the other region's first station, as bench/scale measured them at 200 nodes
+    const holders = [...stationsOf(1), Math.min(...stationsOf(0))]
+    const closest = new Dht(nodes, net, rng, 40, connections)
+    const startup = new Dht(nodes, net, rng, 40, connections)
+    for (const i of nodes.byRegion[1]) {
+      closest.provide('region/u33e', i)
+      startup.provide('region/u33e', i, holders)
+    }
+    assert.equal(closest.holders('region/u33e').length, 20, 'K (20) closest: every station')
+    assert.equal(startup.holders('region/u33e').length, 11)
+    // a vehicle of u33d connected to none of the holders: its own stations answer with closer peers only
+    const seeker = nodes.byRegion[0].find(v => nodes.role[v] !== STATION && Array.from({ length: connections?.degree(v) ?? 0 }, (_, k) => connections?.peer(v, k)).every(p => !holders.includes(p as number))) as number
+    assert.ok(seeker != null, 'such a vehicle')
+    const first = closest.findProviders(seeker, 'region/u33e', rng)
+    const second = startup.findProviders(seeker, 'region/u33e', rng)
+    assert.ok(first.found && second.found)
+    // converged placement: its first answer has the record (two round trips, the stream's and the request's, on a connection)
+    assert.equal(first.ms, 40)
+    // start-up placement: the first answer names closer stations, one of which holds it and must be dialled first
+    assert.ok(second.ms > first.ms + 40, `${second.ms} ms: a second round, with a dial`)
+    assert.ok(second.rpcs > first.rpcs)
+    assert.equal(first.dialled, false, 'answered by a station it was connected to')
+    assert.equal(second.dialled, true, 'answered by a station it dialled')
+  })
+  it('holds start-up tables of the measured size at the servers: their connected servers first, then random ones', () => {
+    const s = testScenario({ nodes: 200, regions: ['u33d', 'u33e'], stationShare: 0.1, topology: 'bootstrap' })
+    const { nodes, net, rng } = world(s)
+    const { connections } = buildTopology(s, nodes)
+    const startup = new Dht(nodes, net, rng, 40, connections, { serverTableSize: 6.4 })
+    const converged = new Dht(nodes, net, rng, 40, connections)
+    for (const st of startup.servers) {
+      assert.equal(startup.tableSize(st), 6, `station ${st}: 6.4 rounds to 6`)
+      assert.equal(converged.tableSize(st), 19, 'converged: every other station (fewer than K per prefix)')
+      const table = startup.closest(st, 0, 64)
+      const connected = Array.from({ length: connections?.degree(st) ?? 0 }, (_, k) => connections?.peer(st, k) as number).filter(p => nodes.role[p] === STATION)
+      // the fleet's first station is connected to every station: its table is 6 of them; the others' few connected stations are all in theirs
+      if (connected.length >= 6) assert.ok(table.every(p => connected.includes(p)), `station ${st}: connected stations only`)
+      else assert.ok(connected.every(p => table.includes(p)), `station ${st} holds its connected stations`)
+    }
   })
 })

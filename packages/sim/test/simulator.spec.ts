@@ -42,6 +42,15 @@ describe('simulate: a scenario run end to end', function () {
     assert.ok(r.figures.offerReach > 0.9, `reach ${r.figures.offerReach}`)
   })
 
+  it('runs the lookups one after another when asked, instead of at random times', async () => {
+    const none = await simulate(small({ jobsPerHour: 0, dhtLookups: 0 }), { lookupSequence: { atMs: 1000, gapMs: 5 } })
+    assert.ok(Number.isNaN(none.figures.findProvidersSuccess), 'no lookup ran')
+    // a quiet fleet (no jobs): each lookup alone, from a random node, finds its region's provider
+    const quiet = await simulate(small({ jobsPerHour: 0, dhtLookups: 3 }), { lookupSequence: { atMs: 1000, gapMs: 5 } })
+    assert.equal(quiet.figures.findProvidersSuccess, 1)
+    assert.ok(Number.isFinite(quiet.figures.findProvidersP50Ms) && quiet.figures.findProvidersP50Ms >= 0)
+  })
+
   it('refuses a bad scenario by name', async () => {
     await assert.rejects(simulate(small({ nodes: 1 })), (err: any) => err.name === 'SimConfigError' && /nodes/.test(err.message))
     await assert.rejects(simulate(small({ regions: ['not a region!'] })), (err: any) => err.name === 'SimConfigError')
