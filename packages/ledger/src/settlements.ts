@@ -142,7 +142,6 @@ export class Settlements {
       runOnLimitedConnection: true
     })
     this.timer.restart()
-    if (this.unsettled.size > 0) this.timer.arm()
   }
 
   /** Resumes the settlements found at start (once the ledger can gossip). */

@@ -84,7 +84,6 @@ export class MarketWorker {
     this.draining = false
     this.ctx.join(offersTopic(region), 'offer', region)
     this.workerTimer.restart()
-    if (this.offers.size > 0) this.workerTimer.arm()
     const source = this.worker.vehicleState
     if (source != null) {
       source.addEventListener('change', this.onVehicleState)

@@ -102,7 +102,6 @@ export class AdmissionService extends TypedEventEmitter<AdmissionEvents> impleme
     this.components.events.addEventListener('connection:open', this.onConnectionOpen)
     this.components.events.addEventListener('peer:disconnect', this.onPeerDisconnect)
     this.sweepTimer.restart()
-    if (this.refusedUntil.size > 0) this.sweepTimer.arm()
     this.started = true
   }
 

@@ -304,6 +304,8 @@ class FleetMeshNode extends TypedEventEmitter<MeshNodeEvents> implements MeshNod
   private readonly onGossip: (evt: CustomEvent<{ propagationSource: PeerId, msg: Message }>) => void
 
   private readonly bootstrapList: string[]
+  /** the peer id each bootstrap address names, parsed once (undefined: none) */
+  private readonly bootstrapPeers: Array<PeerId | undefined>
   private bootstrapTimer?: ReturnType<typeof setTimeout>
   private bootstrapDelay = BOOTSTRAP_RETRY_MS
   /** a bootstrap check of a node with a peer has found a bootstrap peer missing; the next one (MAX_BOOTSTRAP_RETRY_MS later) re-dials it */
@@ -318,6 +320,7 @@ class FleetMeshNode extends TypedEventEmitter<MeshNodeEvents> implements MeshNod
   constructor (libp2p: Libp2p<MeshServices>, certificate: VerifiedCertificate, datastore: { close: () => Promise<void> } | undefined, dialTimeoutMs: number, bootstrapList: string[]) {
     super()
     this.bootstrapList = bootstrapList
+    this.bootstrapPeers = bootstrapList.map(bootstrapPeerOf)
     this.libp2p = libp2p
     this.certificate = certificate
     this.datastore = datastore
@@ -367,8 +370,8 @@ class FleetMeshNode extends TypedEventEmitter<MeshNodeEvents> implements MeshNod
       if (this.libp2p.status !== 'started') return
       const admission = this.libp2p.services.admission
       const any = admission.admitted().length > 0
-      const missing = this.bootstrapList.filter(addr => {
-        const id = bootstrapPeerOf(addr)
+      const missing = this.bootstrapList.filter((_, i) => {
+        const id = this.bootstrapPeers[i]
         return id == null ? !any : !admission.isAdmitted(id)
       })
       const enough = this.bootstrapList.length - missing.length >= Math.min(BOOTSTRAP_MIN_PEERS, this.bootstrapList.length)

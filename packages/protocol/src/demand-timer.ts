@@ -53,8 +53,9 @@ export class DemandTimer {
     this.disarm()
   }
 
-  /** Allows `arm` again after `stop` (a service started again). */
+  /** Allows `arm` again after `stop` (a service started again), and arms the timer if there is work already. */
   restart (): void {
     this.stopped = false
+    if (this.busy()) this.arm()
   }
 }
