@@ -55,6 +55,12 @@ export class ModelFetchError extends FleetmeshError {
   }
 }
 
+/** A model fetch was cut because this node is stopping; nothing of it is left in the store. Fetch again once the node runs. */
+export class ModelFetchAbortedError extends FleetmeshError {
+  override readonly name = 'ModelFetchAbortedError'
+  readonly code = 'ERR_MODEL_FETCH_ABORTED'
+}
+
 /** A model operation on a node started without a model store. */
 export class ModelsUnavailableError extends FleetmeshError {
   override readonly name = 'ModelsUnavailableError'

@@ -230,7 +230,7 @@ export interface MeshNode extends TypedEventEmitter<MeshNodeEvents> {
   /**
    * Returns a stored model, fetching it by CID from a provider first if needed.
    *
-   * @throws ModelsUnavailableError, InvalidCidError, ModelFetchError, ModelHashMismatchError
+   * @throws ModelsUnavailableError, InvalidCidError, ModelFetchError, ModelHashMismatchError, ModelFetchAbortedError (the node stopped mid-fetch)
    */
   fetchModel(cid: string, options?: FetchModelOptions): Promise<StoredModel>
   /**

@@ -405,6 +405,8 @@ class FleetMeshNode extends TypedEventEmitter<MeshNodeEvents> implements MeshNod
     for (const [type, fn] of this.forward) this.libp2p.services.admission.removeEventListener(type, fn)
     ;(this.libp2p.services.pubsub as any).removeEventListener('gossipsub:message', this.onGossip)
     await this.libp2p.stop()
+    // last-use times of models still waiting for their timer reach disk now: nothing writes into the data directory after stop()
+    await this.modelStore?.flush()
     await this.datastore?.close?.()?.catch(() => {})
   }
 

@@ -4,7 +4,7 @@ import { MAX_MODEL_BYTES, MAX_MODEL_HEADER_BYTES, MODEL_PROTOCOL, MODEL_WRITE_BY
 import { cidDigest, ModelHashMismatchError, ModelTooLargeError, parseModelCid } from '@fleetmesh/runtime'
 import { serviceCapabilities, serviceDependencies, TypedEventEmitter } from '@libp2p/interface'
 import { DIAL_TIMEOUT_MS, MAX_RESTRICTED_MODELS, MODEL_EOF_TIMEOUT_MS, MODEL_FETCH_TIMEOUT_MS, MODEL_REQUEST_TIMEOUT_MS } from './constants.js'
-import { ModelFetchError, ModelProtocolError } from './errors.js'
+import { ModelFetchAbortedError, ModelFetchError, ModelProtocolError } from './errors.js'
 import { decodeWire, filePieces, lengthPrefixed, readPrefixed, sendAll } from './model-wire.js'
 import type { Admission } from './admission.js'
 import type { Capabilities } from './capabilities.js'
@@ -68,6 +68,7 @@ export interface ModelTransfer extends TypedEventEmitter<ModelTransferEvents> {
    * @throws InvalidCidError on a malformed CID
    * @throws ModelFetchError if no provider delivered it; its `attempts` say why for each
    * @throws ModelHashMismatchError (when `from` is given) if the provider sent other bytes
+   * @throws ModelFetchAbortedError if the node stops during the fetch (stop() waits until it has ended)
    */
   fetch(cid: string, options?: FetchModelOptions): Promise<StoredModel>
   /** Validates, stores and announces a model held locally. */
@@ -111,6 +112,10 @@ export class ModelTransferService extends TypedEventEmitter<ModelTransferEvents>
   /** model CID -> the jurisdiction a peer must be certified in to fetch it */
   private readonly restricted = new Map<string, string>()
   private started = false
+  /** aborted by stop(): cuts every fetch in flight */
+  private stopping = new AbortController()
+  /** fetches and puts in flight, awaited by stop() so that nothing writes into the store after it */
+  private readonly running = new Set<Promise<unknown>>()
 
   constructor (components: ModelTransferComponents, init: ModelTransferInit) {
     super()
@@ -126,19 +131,30 @@ export class ModelTransferService extends TypedEventEmitter<ModelTransferEvents>
   isStarted (): boolean { return this.started }
 
   async start (): Promise<void> {
+    this.stopping = new AbortController()
     await this.components.registrar.handle(MODEL_PROTOCOL, this.handle, { maxInboundStreams: 16, maxOutboundStreams: 16, runOnLimitedConnection: true })
     this.started = true
     // every stored model is announced (retried by the capabilities service until the DHT has a server)
     for (const m of this.store.list()) void this.components.capabilities.announce('model', m.cid).catch(() => {})
   }
 
+  /** Stops serving, cuts the fetches in flight and waits until they and any put have left the store (no staged file is written after it). */
   async stop (): Promise<void> {
     this.started = false
+    this.stopping.abort(new ModelFetchAbortedError('the node is stopping'))
     await this.components.registrar.unhandle(MODEL_PROTOCOL)
+    await Promise.allSettled([...this.running])
+  }
+
+  /** Runs `work`, tracked until it settles: stop() waits for it. */
+  private track<T> (work: Promise<T>): Promise<T> {
+    this.running.add(work)
+    void work.catch(() => {}).finally(() => this.running.delete(work))
+    return work
   }
 
   async add (bytes: Uint8Array): Promise<StoredModel> {
-    const entry = await this.store.put(bytes)
+    const entry = await this.track(this.store.put(bytes))
     void this.components.capabilities.announce('model', entry.cid).catch(() => {})
     return entry
   }
@@ -148,13 +164,24 @@ export class ModelTransferService extends TypedEventEmitter<ModelTransferEvents>
     if (this.store.has(cid)) return this.store.info(cid)
     const pending = this.inFlight.get(cid)
     if (pending != null && options.from == null) return pending
-    const p = this.fetchFromProviders(cid, options).finally(() => this.inFlight.delete(cid))
+    const p = this.track(this.fetchFromProviders(cid, options)).finally(() => this.inFlight.delete(cid))
     if (options.from == null) this.inFlight.set(cid, p)
     return p
   }
 
   private async fetchFromProviders (cid: string, options: FetchModelOptions): Promise<StoredModel> {
-    const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs ?? MODEL_FETCH_TIMEOUT_MS), ...(options.signal != null ? [options.signal] : [])])
+    const stopping = this.stopping.signal
+    if (stopping.aborted) throw new ModelFetchAbortedError(`cannot fetch model ${cid}: the node is stopped`)
+    const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs ?? MODEL_FETCH_TIMEOUT_MS), stopping, ...(options.signal != null ? [options.signal] : [])])
+    try {
+      return await this.fetchFromAny(cid, options, signal)
+    } catch (err) {
+      if (stopping.aborted) throw new ModelFetchAbortedError(`the fetch of model ${cid} was cut: the node is stopping`)
+      throw err
+    }
+  }
+
+  private async fetchFromAny (cid: string, options: FetchModelOptions, signal: AbortSignal): Promise<StoredModel> {
     if (options.from != null) return this.fetchFrom(options.from, cid, options, signal)
     const providers = await this.components.capabilities.findPeers({ model: cid, limit: 8, timeoutMs: Math.min(10_000, options.timeoutMs ?? MODEL_FETCH_TIMEOUT_MS) })
     const attempts: Array<{ peer: string, code: string, message: string }> = []

@@ -217,6 +217,42 @@ describe('model transfer by CID (/fleetmesh/model/1.1.0)', function () {
     })
   }
 
+  it('a node stopped mid-fetch ends the fetch before stop() resolves: the fetch rejects and no file is left in the store', async () => {
+    const bytes = generateMlp({ hidden: [256, 256] })
+    const cid = modelCid(bytes)
+    // a provider that sends half the model and then stalls, stream open
+    const stall = await fleet.add('station', 'u33d')
+    await serveRaw(stall, async (_cid, stream) => { stream.send(new Uint8ArrayList(headerFor(bytes.byteLength), bytes.subarray(0, 200_000))) })
+    const store = await withStore()
+    const vehicle = await fleet.add('vehicle', 'u33d', store)
+    await vehicle.connect(stall.getMultiaddrs()[0] as any)
+    let received = 0
+    let settled: unknown
+    const fetch = vehicle.fetchModel(cid, { from: stall.peerId, onProgress: p => { received = p.received } })
+    fetch.then(() => { settled = 'resolved' }, (err) => { settled = err })
+    await waitUntil(() => received >= 200_000, { timeoutMs: 10_000, message: 'half the model to arrive' })
+    await fleet.stopNode(vehicle)
+    assert.ok(settled instanceof Error, `the fetch had ended when stop() resolved (${String(settled)})`)
+    assert.equal((settled as any).code, 'ERR_MODEL_FETCH_ABORTED', `${(settled as any).code}: ${(settled as any).message}`)
+    // nothing writes into the data directory any more: it can be removed at once
+    assert.deepEqual(await readdir(store.modelStore.dir), [], 'no staged file left')
+    await rm(store.modelStore.dir, { recursive: true })
+  })
+
+  it('a model used just before stop: its last-use time is on disk when stop() resolves, so the data directory can be removed at once', async () => {
+    const store = await withStore()
+    const station = await fleet.add('station', 'u33d', store)
+    const entry = await station.addModel(generateMlp({ hidden: [16] }))
+    await new Promise(resolve => setTimeout(resolve, 20))
+    station.modelStore?.path(entry.cid) // a use: its time reaches disk later, on a timer
+    const used = station.modelStore?.info(entry.cid).lastUsed as number
+    assert.ok(used > entry.addedAt)
+    await fleet.stopNode(station)
+    const meta = JSON.parse(await readFile(join(store.modelStore.dir, `${entry.cid}.json`), 'utf8'))
+    assert.equal(meta.lastUsed, used, 'the last use was written by stop(), not left to a timer that fires after it')
+    assert.deepEqual((await readdir(store.modelStore.dir)).sort(), [`${entry.cid}.json`, `${entry.cid}.onnx`])
+  })
+
   it('a provider that sends the model but never closes its side: the verified model is kept', async () => {
     const bytes = generateMlp({ hidden: [64, 64] })
     const cid = modelCid(bytes)

@@ -69,6 +69,8 @@ export class ModelStore {
   private readonly putting = new Map<string, Promise<StoredModel>>()
   private clock = 0
   private readonly persistTimers = new Map<string, ReturnType<typeof setTimeout>>()
+  /** last-use writes under way (awaited by flush) */
+  private readonly persisting = new Set<Promise<void>>()
 
   private constructor (dir: string, init: ModelStoreInit) {
     this.dir = dir
@@ -261,8 +263,27 @@ export class ModelStore {
     return this.modelPath(cid)
   }
 
+  /**
+   * Writes every last-use time still waiting for its TOUCH_PERSIST_MS timer
+   * now, and waits for those writes: after it nothing of the store is being
+   * written (call it when the node stops, before its data directory is
+   * moved or removed). A later use arms the timers again.
+   */
+  async flush (): Promise<void> {
+    const due = [...this.persistTimers.entries()]
+    this.persistTimers.clear()
+    for (const [cid, timer] of due) {
+      clearTimeout(timer)
+      const entry = this.entries.get(cid)
+      if (entry != null) this.persist(entry)
+    }
+    while (this.persisting.size > 0) await Promise.all([...this.persisting])
+  }
+
   /** Removes a model. */
   async delete (cid: string): Promise<void> {
+    clearTimeout(this.persistTimers.get(cid))
+    this.persistTimers.delete(cid)
     this.entries.delete(cid)
     await rm(this.modelPath(cid), { force: true })
     await rm(this.metaPath(cid), { force: true })
@@ -283,10 +304,16 @@ export class ModelStore {
     if (this.persistTimers.has(entry.cid)) return
     const timer = setTimeout(() => {
       this.persistTimers.delete(entry.cid)
-      if (this.entries.has(entry.cid)) void this.writeMeta(entry).catch(() => {})
+      if (this.entries.has(entry.cid)) this.persist(entry)
     }, TOUCH_PERSIST_MS)
     timer.unref?.()
     this.persistTimers.set(entry.cid, timer)
+  }
+
+  /** Writes a model's entry in the background, tracked for {@link flush}. */
+  private persist (entry: StoredModel): void {
+    const write: Promise<void> = this.writeMeta(entry).catch(() => {}).finally(() => this.persisting.delete(write))
+    this.persisting.add(write)
   }
 
   private async writeMeta (entry: StoredModel): Promise<void> {
