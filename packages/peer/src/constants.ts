@@ -185,12 +185,23 @@ export const VEHICLE_GOSSIP_DEGREE = { D: 3, Dlo: 2, Dhi: 6, Dout: 1 } as const
  * in the bench/scale CPU profile (connection monitor, ping handler and the
  * peer store writes of their streams: ~4 % of the samples of 5 stations with
  * 31 connections each), and under load a late pong aborts the connection.
- * yamux already sends its keep-alive ping every 30 s on each connection
- * (no stream), and the market's lease heartbeats find a lost worker within
- * seconds, so the monitor only has to notice a silently dead peer: once a
- * minute.
+ * The market's lease heartbeats find a lost worker within seconds, so the
+ * monitor only has to notice a silently dead peer (it closes a connection
+ * whose ping times out) and keep NAT mappings open: once a minute.
  */
 export const CONNECTION_MONITOR_INTERVAL_MS = 60_000
+
+/**
+ * Whether yamux sends its own keep-alive ping on each connection (at once,
+ * then every 30 s, from both ends). Off: it only measures an RTT nothing
+ * reads, and unlike the connection monitor it never closes a connection
+ * whose pong does not come; the monitor's ping (CONNECTION_MONITOR_INTERVAL_MS)
+ * keeps idle connections and NAT mappings alive. On, its pings and pongs
+ * were 20 % of the CPU samples of an idle station process and 11 % of a
+ * vehicle process (bench/scale, 100 nodes, 10 s idle window).
+ * @default false
+ */
+export const YAMUX_KEEP_ALIVE = false
 
 /**
  * Open connections one peer may hold to a node; a further inbound
@@ -392,3 +403,6 @@ export const GOSSIP_SCORE_DECAY_INTERVAL_MS = 5000
  * per this period.
  */
 export const GOSSIP_BEHAVIOUR_PENALTY_DECAY = 0.2 ** (GOSSIP_SCORE_DECAY_INTERVAL_MS / 1000)
+
+/** Longest life of a ping stream, ms, asked or answered (`@libp2p/ping`'s TIMEOUT; ping-responder.ts). @default 10000 */
+export const PING_TIMEOUT_MS = 10_000

@@ -82,3 +82,9 @@ export class InboundStreamFloodError extends FleetmeshError {
   override readonly name = 'InboundStreamFloodError'
   readonly code = 'ERR_STREAM_FLOOD'
 }
+
+/** A ping stream this node answered stayed open past PING_TIMEOUT_MS, or closed while its echo waited to be sent: the stream is aborted. */
+export class PingResponseTimeoutError extends FleetmeshError {
+  override readonly name = 'PingResponseTimeoutError'
+  readonly code = 'ERR_PING_RESPONSE_TIMEOUT'
+}

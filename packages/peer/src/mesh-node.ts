@@ -21,7 +21,8 @@ import { AdmissionService } from './admission.js'
 import { CapabilitiesService } from './capabilities.js'
 import { RevocationService } from './revocation.js'
 import { budgetedMuxer } from './stream-budget.js'
-import { GOSSIP_BEHAVIOUR_PENALTY_DECAY, GOSSIP_IDONTWANT_MIN_BYTES, GOSSIP_SCORE_DECAY_INTERVAL_MS, LEDGER_DIR, MODELS_DIR, REVOCATION_LIST_FILE, BOOTSTRAP_MIN_PEERS, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, INBOUND_STREAM_BUDGET, MAX_BOOTSTRAP_RETRY_MS, MAX_CONNECTIONS_PER_PEER, MAX_INCOMING_PENDING_CONNECTIONS, PEER_STORE_MAX_PEER_AGE_MS, RELAY_MAX_RESERVATIONS, STREAM_FLOOD_BACKOFF_MS, YAMUX_INITIAL_STREAM_WINDOW_BYTES, YAMUX_MAX_STREAM_WINDOW_BYTES } from './constants.js'
+import { withPingResponder } from './ping-responder.js'
+import { GOSSIP_BEHAVIOUR_PENALTY_DECAY, GOSSIP_IDONTWANT_MIN_BYTES, GOSSIP_SCORE_DECAY_INTERVAL_MS, LEDGER_DIR, MODELS_DIR, REVOCATION_LIST_FILE, BOOTSTRAP_MIN_PEERS, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, INBOUND_STREAM_BUDGET, MAX_BOOTSTRAP_RETRY_MS, MAX_CONNECTIONS_PER_PEER, MAX_INCOMING_PENDING_CONNECTIONS, PEER_STORE_MAX_PEER_AGE_MS, PING_TIMEOUT_MS, RELAY_MAX_RESERVATIONS, STREAM_FLOOD_BACKOFF_MS, YAMUX_INITIAL_STREAM_WINDOW_BYTES, YAMUX_KEEP_ALIVE, YAMUX_MAX_STREAM_WINDOW_BYTES } from './constants.js'
 import { loadOrCreateIdentity, openDatastore } from './data-dir.js'
 import { ModelsUnavailableError, OwnCertificateError } from './errors.js'
 import { ModelTransferService } from './model-transfer.js'
@@ -135,7 +136,8 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     // a peer that is not a member
     identify: identify({ runOnLimitedConnection: true, runOnConnectionOpen: false }),
     // findPeers pings several providers while the connection monitor and DHT ping too
-    ping: ping({ runOnLimitedConnection: true, maxOutboundStreams: 8, maxInboundStreams: 8 }),
+    // answered by pingResponder, which clears its timeout when the stream ends (ping-responder.ts)
+    ping: withPingResponder(ping({ runOnLimitedConnection: true, maxOutboundStreams: 8, maxInboundStreams: 8, timeout: PING_TIMEOUT_MS }), PING_TIMEOUT_MS),
     dht: kadDHT({
       protocol: DHT_PROTOCOL,
       clientMode: role !== 'station',
@@ -257,7 +259,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       connectionEncrypters: [noise()],
       // windows sized for a fleet LAN's bandwidth-delay product; every node of the private network shares them
       // each connection's inbound streams are budgeted before negotiation (stream-budget.ts)
-      streamMuxers: [(components: any) => budgetedMuxer(yamux({ streamOptions: { initialStreamWindowSize: YAMUX_INITIAL_STREAM_WINDOW_BYTES, maxStreamWindowSize: YAMUX_MAX_STREAM_WINDOW_BYTES } })(), {
+      streamMuxers: [(components: any) => budgetedMuxer(yamux({ enableKeepAlive: YAMUX_KEEP_ALIVE, streamOptions: { initialStreamWindowSize: YAMUX_INITIAL_STREAM_WINDOW_BYTES, maxStreamWindowSize: YAMUX_MAX_STREAM_WINDOW_BYTES } })(), {
         ...(init.inboundStreamBudget ?? INBOUND_STREAM_BUDGET),
         log: components.logger.forComponent('fleetmesh:stream-budget'),
         connectionOf: (muxer) => gate.libp2p?.getConnections().find(c => c.streams === muxer.streams),

@@ -158,6 +158,39 @@ describe('role footprint (lean nodes)', function () {
       }
     })
 
+    it('a node that answered pings leaves no timeout behind: nothing fires on a ping stream after it ended', async () => {
+      // every answered ping (connection monitor, DHT, findPeers) used to leave a timer that fired 10 s later and reset the closed stream
+      const g = AbortSignal as unknown as { timeout: (ms: number) => AbortSignal }
+      const original = g.timeout
+      let fired = 0
+      let armed = 0
+      g.timeout = (ms: number): AbortSignal => {
+        const signal = original.call(AbortSignal, ms)
+        if ((new Error().stack ?? '').includes('/@libp2p/ping/')) {
+          armed++
+          signal.addEventListener('abort', () => { fired++ })
+        }
+        return signal
+      }
+      try {
+        const station = await mesh.add('station', 'u33d')
+        const vehicle = await mesh.add('vehicle', 'u33d', { bootstrap: station.getMultiaddrs().map(String) })
+        await waitUntil(() => vehicle.isAdmitted(station.peerId) && station.isAdmitted(vehicle.peerId), { timeoutMs: 15_000, message: 'admitted both ways' })
+        const pings = 20
+        for (let i = 0; i < pings; i++) {
+          const rtt = await station.libp2p.services.ping.ping(vehicle.peerId)
+          assert.ok(rtt >= 0 && rtt < 5000, `ping ${i}: ${rtt} ms`)
+          await vehicle.libp2p.services.ping.ping(station.peerId)
+        }
+        // past the ping timeout (10 s) of the last one answered
+        await new Promise(resolve => setTimeout(resolve, 10_500))
+        assert.equal(fired, 0, `${fired} of ${armed} timeouts armed by the ping service fired after ${2 * pings} answered pings`)
+        assert.ok(vehicle.isAdmitted(station.peerId), 'the connection is still up')
+      } finally {
+        g.timeout = original
+      }
+    })
+
     it('a vehicle worker joins only its own region\'s offers topic (stations carry the bids)', async () => {
       const station = await mesh.add('station', 'u33d', { dataDir: await tempDir('fleetmesh-footprint-'), worker: true })
       const vehicle = await mesh.add('vehicle', 'u33e', {
