@@ -214,6 +214,8 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
     const lookups = Number(values.lookups)
     // each station's provider records per region key as the lookups start (where the providers' walks put them)
     const recordsByStation = await probe.records(regions)
+    // the cores the run's processes used over the lookup phase (CPU time ÷ wall time, summed): what slows a lookup's CPU, not the start-up's load
+    const lookupStart: Usage[] = [usage(), ...await Promise.all(workers.map(async w => w.call<Usage>({ type: 'usage' })))]
     for (let i = 0; i < lookups; i++) {
       const seeker = placed[(i * 7919 + 13) % placed.length] as Placed
       const r = await call<{ ok: boolean, ms: number, firstDialMs?: number, firstSendMs?: number, firstResponseMs?: number, answeredBy?: string, events?: string[], trace?: Record<string, unknown> }>(seeker, { type: 'lookup', node: seeker.index, region: regions[i % regions.length], timeoutMs: Number(values['lookup-timeout']) })
@@ -227,7 +229,9 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
         if (r.answeredBy != null) answeredBy[r.answeredBy] = (answeredBy[r.answeredBy] ?? 0) + 1
       } else failedLookups.push({ lookup: `${seeker.role}/${seeker.region} -> ${regions[i % regions.length] as string}`, ...r.trace })
     }
-    log(`n=${size}: lookups ${lookupsOk}/${lookups} p50 ${percentile(lookupMs, 50)} ms`)
+    const lookupEnd: Usage[] = [usage(), ...await Promise.all(workers.map(async w => w.call<Usage>({ type: 'usage' })))]
+    const lookupPhaseCores = lookupEnd.reduce((a, u, h) => a + (u.cpuUs - (lookupStart[h] as Usage).cpuUs) / ((u.at - (lookupStart[h] as Usage).at) * 1000), 0)
+    log(`n=${size}: lookups ${lookupsOk}/${lookups} p50 ${percentile(lookupMs, 50)} ms (the run's processes used ${round(lookupPhaseCores, 2)} cores meanwhile)`)
 
     // gossip to all on the presence topic
     const toAll: number[] = []
@@ -382,7 +386,7 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
         vehicleIdleCpuPerNodePct: round(perNode(cpuPct, vehicleHosts), 3)
       },
       shape: { station: byRole('station'), vehicle: byRole('vehicle') },
-      dht: { lookups, ok: lookupsOk, p50Ms: percentile(lookupMs, 50), p99Ms: percentile(lookupMs, 99), firstDialP50Ms: percentile(firstDialMs, 50), firstSendP50Ms: percentile(firstSendMs, 50), firstResponseP50Ms: percentile(firstResponseMs, 50), timelines: lookupTimelines, answeredBy, failed: failedLookups, recordsByStation },
+      dht: { lookups, ok: lookupsOk, phaseCores: round(lookupPhaseCores, 3), p50Ms: percentile(lookupMs, 50), p99Ms: percentile(lookupMs, 99), firstDialP50Ms: percentile(firstDialMs, 50), firstSendP50Ms: percentile(firstSendMs, 50), firstResponseP50Ms: percentile(firstResponseMs, 50), timelines: lookupTimelines, answeredBy, failed: failedLookups, recordsByStation },
       gossip: { messages: Number(values.messages), toAllP50Ms: percentile(toAll, 50), toAllP99Ms: percentile(toAll, 99), meanReach: round(mean(reach), 3), paths, loopLag, slowest },
       market: {
         jobs: Number(values.jobs) * regions.length,
