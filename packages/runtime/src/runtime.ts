@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events'
 import { checkTensor } from '@fleetmesh/protocol'
 import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_RUN_TIMEOUT_MS, MAX_RUNNER_STATES, RUNNER_STOP_GRACE_MS } from './constants.js'
 import { InferenceError, OutputTooLargeError, RunnerCrashedError, RunnerTimeoutError, RuntimeStoppedError } from './errors.js'
-import { TensorExchange } from './tensor-channel.js'
+import { sweepStaleExchanges, TensorExchange } from './tensor-channel.js'
 import type { ModelStore } from './store.js'
 import type { TensorEntry } from './tensor-channel.js'
 import type { RunnerConfig, RunnerReply, RunnerRequest } from './runner-types.js'
@@ -276,8 +276,9 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     this.execArgv = [...(init.runnerExecArgv ?? [])]
   }
 
-  /** Starts the runner processes and waits until they are ready. */
+  /** Starts the runner processes and waits until they are ready; first removes the exchange directories of nodes that died with their runners (sweepStaleExchanges). */
   async start (): Promise<void> {
+    sweepStaleExchanges()
     for (let i = 0; i < this.size; i++) this.spawn()
     await Promise.all(this.pool.map(async r => r.ready))
   }

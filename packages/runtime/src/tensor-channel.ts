@@ -1,4 +1,4 @@
-import { closeSync, constants, existsSync, fstatSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync, write as writeCb, writeSync, writev as writevCb, writevSync, read as readCb } from 'node:fs'
+import { closeSync, constants, existsSync, fstatSync, ftruncateSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, write as writeCb, writeFileSync, writeSync, writev as writevCb, writevSync, read as readCb } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -37,6 +37,57 @@ const MAX_HEADER_BYTES = 1024 * 1024
 const writeAsync = promisify(writeCb)
 const writevAsync = promisify(writevCb)
 const readAsync = promisify(readCb)
+
+const EXCHANGE_PREFIX = 'fleetmesh-runner-'
+const OWNER_FILE = 'owner'
+/** An exchange directory without an owner file (made before there was one) is stale once it has not changed for this long, ms. */
+const UNOWNED_STALE_MS = 3600 * 1000
+
+/**
+ * Removes the exchange directories whose node process is gone. A node and
+ * its runner that die together (a process group or cgroup SIGKILLed, the
+ * OOM killer) leave their directory behind, and on tmpfs its files hold
+ * RAM (up to EXCHANGE_RETAIN_BYTES each, more after a call that was
+ * running) until the machine restarts; a runner alone removes it when its
+ * node dies, and a node when its runner does. Called by each
+ * {@link Runtime}'s start. Directories of live processes, of other users
+ * (not removable) and unreadable ones are left alone.
+ *
+ * @param root - where the directories are @default /dev/shm, else the temp directory
+ * @returns the directories removed
+ */
+export function sweepStaleExchanges (root: string = exchangeRoot()): string[] {
+  const removed: string[] = []
+  let names: string[]
+  try { names = readdirSync(root).filter(n => n.startsWith(EXCHANGE_PREFIX)) } catch { return removed }
+  for (const name of names) {
+    const dir = join(root, name)
+    try {
+      let stale: boolean
+      try {
+        const owner = Number(readFileSync(join(dir, OWNER_FILE), 'utf8'))
+        stale = Number.isSafeInteger(owner) && owner > 0 && !processAlive(owner)
+      } catch {
+        stale = Date.now() - statSync(dir).mtimeMs > UNOWNED_STALE_MS
+      }
+      if (stale) {
+        rmSync(dir, { recursive: true, force: true })
+        removed.push(dir)
+      }
+    } catch {}
+  }
+  return removed
+}
+
+/** Whether a process with this pid exists (one of another user counts: EPERM). */
+function processAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err: any) {
+    return err?.code === 'EPERM'
+  }
+}
 
 /** tmpfs when the platform has one, else the temp directory. */
 function exchangeRoot (): string {
@@ -87,9 +138,15 @@ export class TensorExchange {
     this.fds = { in: openSync(join(dir, 'in'), flags, 0o600), out: openSync(join(dir, 'out'), flags, 0o600) }
   }
 
-  /** Creates a private (0700) directory with both exchange files, on tmpfs where there is one. Remove it with {@link TensorExchange.remove}. */
+  /**
+   * Creates a private (0700) directory with both exchange files, on tmpfs
+   * where there is one, and an `owner` file naming this process (see
+   * {@link sweepStaleExchanges}). Remove it with {@link TensorExchange.remove}.
+   */
   static create (options: ExchangeOptions = {}): TensorExchange {
-    return new TensorExchange(mkdtempSync(join(exchangeRoot(), 'fleetmesh-runner-')), options)
+    const dir = mkdtempSync(join(exchangeRoot(), EXCHANGE_PREFIX))
+    writeFileSync(join(dir, OWNER_FILE), String(process.pid), { mode: 0o600 })
+    return new TensorExchange(dir, options)
   }
 
   /** Opens the files of a directory made by {@link TensorExchange.create} (the runner's side). */

@@ -186,6 +186,39 @@ describe('isolated runners (onnxruntime in child processes)', function () {
       }
     })
   }
+  it('a node SIGKILLed together with its runner leaves its exchange directory, which the next runtime to start removes (a live node\'s is kept)', async () => {
+    const fixture = new URL('./fixtures/node-with-runner.js', import.meta.url)
+    const storeDir = await mkdtemp(join(tmpdir(), 'fleetmesh-killed-group-'))
+    const node = spawn(process.execPath, [fixture.pathname, storeDir, 'idle'], { stdio: ['ignore', 'pipe', 'ignore'] })
+    const live = TensorExchange.create()
+    let runnerPid = 0
+    let second: Runtime | undefined
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = ''
+        node.stdout.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('\n')) resolve(out.split('\n')[0] as string) })
+        node.once('exit', code => { reject(new Error(`node exited (${code}) before its runner was up`)) })
+      })
+      const { runnerPid: pid, exchange } = JSON.parse(line) as { runnerPid: number, exchange: string }
+      runnerPid = pid
+      // both at once, as a SIGKILL of their process group or cgroup does: neither is left to remove the directory
+      process.kill(pid, 'SIGKILL')
+      node.kill('SIGKILL')
+      await new Promise(resolve => node.once('exit', resolve))
+      await new Promise(resolve => setTimeout(resolve, 100))
+      assert.ok(existsSync(exchange), 'the directory outlived both')
+      second = await createRuntime({ store: await ModelStore.open(storeDir), runners: 1, intraOpNumThreads: 1 })
+      assert.equal(existsSync(exchange), false, 'the next runtime removed the dead node\'s directory')
+      assert.ok(existsSync(live.dir), 'the directory of a live process is kept')
+    } finally {
+      node.kill('SIGKILL')
+      if (runnerPid !== 0) { try { process.kill(runnerPid, 'SIGKILL') } catch {} }
+      await second?.stop()
+      live.remove()
+      await rm(storeDir, { recursive: true, force: true })
+    }
+  })
+
   it('a runner whose node goes away before it is ready exits cleanly (no unhandled EPIPE) and removes its exchange directory', async () => {
     for (let i = 0; i < 3; i++) {
       const exchange = TensorExchange.create()
