@@ -32,6 +32,8 @@ export interface ScaleFleet {
   swarmKey: string
   authority: string
   bidWindowMs: number
+  /** every node runs with MeshNodeInit.fullStationTables */
+  fullStationTables?: boolean
   /** the authority's credit grants (encoded ledger entries, base64) every node starts with: the stations', which submit the jobs (workers bid only for a requester that can pay) */
   grants: string[]
 }
@@ -52,6 +54,7 @@ export async function startScaleNode (spec: ScaleNodeSpec, fleet: ScaleFleet, pr
     gossip: loopbackGossip(),
     modelStore: { dir: join(spec.storeDir) },
     market: { bidWindowMs: fleet.bidWindowMs },
+    fullStationTables: fleet.fullStationTables,
     inference: { intraOpNumThreads: 1 },
     worker: spec.role === 'vehicle' ? { vehicleState: new ScriptedVehicleState({ drive: 'parked', soc: 0.9, batteryTempC: 20 }) } : true,
     ledger: { grants: fleet.grants.map(g => Uint8Array.from(Buffer.from(g, 'base64'))) }

@@ -17,7 +17,7 @@
  *    (receipts countersigned) until every node of the fleet holds them.
  * Prints one JSON object (also written to `--out`), with `figures` keyed
  * `n<size>`, and the scenario in words on stderr.
- * Run: npm run bench:scale -- [--sizes 50,100,200] [--processes 4] [--regions 2] [--bid-window 300] [--bids-wanted N] [--jobs 3] [--out FILE]
+ * Run: npm run bench:scale -- [--sizes 50,100,200] [--processes 4] [--regions 2] [--bid-window 300] [--full-tables] [--bids-wanted N] [--jobs 3] [--out FILE]
  * [--cpu-profile DIR] [--heap-snapshot DIR] (V8 profiles of the idle window, stations and the first worker's vehicles, and of the market rounds in the stations' process)
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -40,6 +40,7 @@ const { values } = parseArgs({
     processes: { type: 'string', default: '4' },
     regions: { type: 'string', default: '2' },
     'bid-window': { type: 'string', default: '300' },
+    'full-tables': { type: 'boolean', default: false },
     // bids asked of a region per offer (the market's JobSpec.bidsWanted; 0: every worker bids, as before bid sampling); unset: the market's default
     'bids-wanted': { type: 'string' },
     jobs: { type: 'string', default: '3' },
@@ -74,7 +75,7 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
   const concurrency = Number(values['start-concurrency'])
   const stationCount = Math.max(regions.length, Math.round(size / 10))
   const keys = await createFleetKeys()
-  const fleet: ScaleFleet = { ...serializeFleetKeys(keys), bidWindowMs, grants: [] }
+  const fleet: ScaleFleet = { ...serializeFleetKeys(keys), bidWindowMs, fullStationTables: values['full-tables'], grants: [] }
   const spec = async (role: NodeRole, region: string, i: number): Promise<ScaleNodeSpec> => {
     const identity = await createTestIdentity(keys.authority, { role, region })
     // the stations submit the jobs: every node starts with their credit grants
@@ -101,6 +102,7 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
     bootstrap: 'stations: the first station and the first station of their region; vehicles: two stations of their region',
     workers: 'every node (vehicles parked at SoC 0.9, stations always on), one onnxruntime runner per awarded worker, started on its first lease',
     bidWindowMs,
+    dht: values['full-tables'] ? 'fullStationTables: stations walk towards the stations they know; vehicles provide to their 2 nearest stations of each key' : 'defaults',
     job: `MLP 16-16-4 (${MLP.byteLength} bytes), 4×16 float32 input, ${SHARDS} shards, submitted by the first station of each region to its own region; ${Number(values.jobs)} rounds, the regions at once`,
     timings: `settle ${Number(values['settle-ms'])} ms after start-up, idle window ${Number(values['idle-ms'])} ms, ${Number(values.lookups)} lookups (timeout ${Number(values['lookup-timeout'])} ms), ${Number(values.messages)} gossip messages`
   }

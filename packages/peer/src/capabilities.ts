@@ -3,7 +3,7 @@ import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { ANNOUNCE_RETRY_MS, LOCAL_PROVIDE_TIMEOUT_MS, MAX_ANNOUNCE_RETRY_MS, PROVIDE_TIMEOUT_MS, RTT_MAX_AGE_MS, DIAL_TIMEOUT_MS, FIND_PEERS_CONCURRENCY, FIND_PEERS_LIMIT, FIND_PEERS_TIMEOUT_MS, MIN_ANNOUNCED_REGION_PREFIX, REANNOUNCE_INTERVAL_MS, K_BUCKET_SIZE, ROUTING_TABLE_CHECK_MS, ROUTING_TABLE_QUERY_TIMEOUT_MS, NAMED_STATIONS_MAX } from './constants.js'
+import { ANNOUNCE_RETRY_MS, LOCAL_PROVIDE_TIMEOUT_MS, MAX_ANNOUNCE_RETRY_MS, PROVIDE_TIMEOUT_MS, RTT_MAX_AGE_MS, DIAL_TIMEOUT_MS, FIND_PEERS_CONCURRENCY, FIND_PEERS_LIMIT, FIND_PEERS_TIMEOUT_MS, MIN_ANNOUNCED_REGION_PREFIX, REANNOUNCE_INTERVAL_MS, K_BUCKET_SIZE, ROUTING_TABLE_CHECK_MS, ROUTING_TABLE_QUERY_TIMEOUT_MS, NAMED_STATIONS_MAX, TABLE_ROLE_RECHECK_MS } from './constants.js'
 import { nextRoutingCheckDelay } from './routing-check.js'
 import { InvalidQueryError } from './errors.js'
 import type { RoutingCheckSight } from './routing-check.js'
@@ -77,6 +77,8 @@ export interface CapabilitiesInit {
   models?: string[]
   /** dial timeout for providers found in the DHT, ms @default DIAL_TIMEOUT_MS */
   dialTimeoutMs?: number
+  /** a station walks towards the stations it knows and provides again as its table doubles (MeshNodeInit.fullStationTables) @default false */
+  fullStationTables?: boolean
 }
 
 export interface CapabilitiesComponents {
@@ -153,6 +155,7 @@ export class CapabilitiesService implements Capabilities, Startable {
   private readonly role: NodeRole
   private readonly region: string
   private readonly dialTimeoutMs: number
+  private readonly fullStationTables: boolean
   private readonly log: Logger
   private readonly keys = new Map<string, { kind: CapabilityKind, value: string, provided: boolean, localOnly: boolean }>()
   private readonly rtts = new Map<string, { rttMs: number, at: number }>()
@@ -172,12 +175,19 @@ export class CapabilitiesService implements Capabilities, Startable {
   private lastRoutingCheck?: RoutingCheckSight
   /** DHT servers the answers to this node's self-queries named (PeerId string → PeerId), at most NAMED_STATIONS_MAX */
   private readonly namedStations = new Map<string, PeerId>()
+  /** the stations this node walked the DHT towards since it started (PeerId strings), at most K_BUCKET_SIZE */
+  private readonly walked = new Set<string>()
+  /** pending re-checks of table entries whose role was unknown when they entered (TABLE_ROLE_RECHECK_MS) */
+  private readonly tableRechecks = new Set<ReturnType<typeof setTimeout>>()
+  /** routing-table size when this node's last announce round began (with fullStationTables, a station provides again once its complete table holds more) */
+  private providedTableSize = 0
 
   constructor (components: CapabilitiesComponents, init: CapabilitiesInit) {
     this.components = components
     this.role = assertRole(init.role)
     this.region = assertRegion(init.region)
     this.dialTimeoutMs = init.dialTimeoutMs ?? DIAL_TIMEOUT_MS
+    this.fullStationTables = init.fullStationTables === true
     this.log = components.logger.forComponent('fleetmesh:capabilities')
     this.addKey('role', this.role)
     for (let n = Math.min(MIN_ANNOUNCED_REGION_PREFIX, this.region.length); n <= this.region.length; n++) {
@@ -200,6 +210,8 @@ export class CapabilitiesService implements Capabilities, Startable {
     this.routingCheckDelay = ROUTING_TABLE_CHECK_MS
     this.lastRoutingCheck = undefined
     this.namedStations.clear()
+    this.walked.clear()
+    this.providedTableSize = 0
     this.components.admission.addEventListener('peer:admitted', this.onAdmitted)
     this.components.dht?.routingTable?.addEventListener?.('peer:add', this.onTableAdd)
     this.reannounceTimer = setInterval(() => {
@@ -219,6 +231,8 @@ export class CapabilitiesService implements Capabilities, Startable {
     clearInterval(this.reannounceTimer)
     clearTimeout(this.routingCheckTimer)
     this.routingCheckTimer = undefined
+    for (const t of this.tableRechecks) clearTimeout(t)
+    this.tableRechecks.clear()
   }
 
   announced (): string[] {
@@ -361,18 +375,31 @@ export class CapabilitiesService implements Capabilities, Startable {
 
   /**
    * A peer entered the Kad-DHT routing table: a peer certified as a vehicle
-   * is taken out again. Vehicles run the DHT in client mode and answer no
-   * query, but kad-dht 16 queues every provider named in an answer for the
-   * table, and its check is a libp2p ping, which vehicles answer: a node
-   * that looked up a vehicle-provided key (`region/<r>`) kept those vehicles,
-   * answered other seekers with them as closer peers, and their queries
-   * dialled vehicles to be refused (UnsupportedProtocolError in bench/scale's
-   * lookup traces).
+   * is taken out again, and one not admitted yet is looked at again
+   * TABLE_ROLE_RECHECK_MS later. Vehicles run the DHT in client mode and
+   * answer no query, but kad-dht 16 queues every provider named in an answer
+   * for the table, and its check is a libp2p ping, which vehicles answer: a
+   * node that looked up a vehicle-provided key (`region/<r>`) kept those
+   * vehicles, answered other seekers with them as closer peers, and their
+   * queries dialled vehicles to be refused (UnsupportedProtocolError in
+   * bench/scale's lookup traces). The ping comes before the certificate
+   * exchange, so a vehicle often enters before its role is known.
    */
   private readonly onTableAdd = (evt: CustomEvent<PeerId>): void => {
     const table = this.components.dht?.routingTable
-    if (table?.remove == null || this.components.admission.get(evt.detail)?.role !== 'vehicle') return
-    void table.remove(evt.detail).catch(() => {})
+    if (table?.remove == null) return
+    const remove = table.remove.bind(table)
+    const role = this.components.admission.get(evt.detail)?.role
+    if (role === 'vehicle') {
+      void remove(evt.detail).catch(() => {})
+    } else if (role == null && this.started) {
+      const t = setTimeout(() => {
+        this.tableRechecks.delete(t)
+        if (this.components.admission.get(evt.detail)?.role === 'vehicle') void remove(evt.detail).catch(() => {})
+      }, TABLE_ROLE_RECHECK_MS)
+      t.unref?.()
+      this.tableRechecks.add(t)
+    }
   }
 
   /** Checks the routing table `routingCheckDelay` ms from now (one check pending at a time). */
@@ -421,6 +448,13 @@ export class CapabilitiesService implements Capabilities, Startable {
     const known = new Set(byKey.keys())
     if (this.selfQueried && dht.routingTable.size >= Math.min(known.size, K_BUCKET_SIZE)) {
       this.routingCheckDelay = ROUTING_TABLE_CHECK_MS
+      // its records went to the stations its table held then: those a lookup's walk ends at may have joined
+      // since (a check finds the table complete a few times while a fleet starts, not once a station)
+      if (this.fullStationTables && dht.routingTable.size > this.providedTableSize && this.announcing == null) {
+        this.log('routing table holds %d stations, %d when its keys were provided: providing them again', dht.routingTable.size, this.providedTableSize)
+        for (const k of this.keys.values()) k.provided = false
+        this.scheduleAnnounce(0)
+      }
       return
     }
     const sight = { tableSize: dht.routingTable.size, known: known.size }
@@ -447,7 +481,45 @@ export class CapabilitiesService implements Capabilities, Startable {
     } catch (err: any) {
       this.log('self-query failed - %s', err?.message ?? err)
     }
+    if (this.fullStationTables) await this.walkTowardsStations(stations, signal)
     this.scheduleRoutingCheck()
+  }
+
+  /**
+   * Walks the DHT (`getClosestPeers`) towards one station this node knows
+   * and has not walked towards yet (those named by an earlier walk
+   * included), one walk per routing check and up to K_BUCKET_SIZE since it
+   * started: all of them in one check, in each of 20 stations sharing the
+   * bench's process, slowed their admissions at start-up until vehicles
+   * were refused for timeouts. A self-query only meets the
+   * stations near this node's own id: a station that admitted just its two
+   * bootstrap stations learned nothing more from its self-queries, and its
+   * table stayed at 2 (bench/scale, 200 nodes); each walk's answers name
+   * the stations near another part of the key space, and kad-dht adds those
+   * that answer. Walking on every check instead kept the stations at
+   * 2.5 % of a core each, idle, because a table short of its known
+   * stations is checked again and again (bench/README, scale).
+   */
+  private async walkTowardsStations (stations: PeerId[], signal: AbortSignal): Promise<void> {
+    const dht = this.components.dht
+    if (dht?.getClosestPeers == null) return
+    const self = this.components.peerId.toString()
+    const { admission } = this.components
+    const next = (): PeerId | undefined => [...stations, ...this.namedStations.values()]
+      .find(id => { const key = id.toString(); return key !== self && !this.walked.has(key) && admission.get(id)?.role !== 'vehicle' })
+    const target = next()
+    if (target == null || this.walked.size >= K_BUCKET_SIZE || signal.aborted) return
+    this.walked.add(target.toString())
+    try {
+      for await (const event of dht.getClosestPeers(target.toMultihash().bytes, { signal })) {
+        for (const id of namedPeers(event)) {
+          const key = id.toString()
+          if (key !== self && !this.namedStations.has(key) && this.namedStations.size < NAMED_STATIONS_MAX && admission.get(id)?.role !== 'vehicle') this.namedStations.set(key, id)
+        }
+      }
+    } catch (err: any) {
+      this.log('walk towards %p failed - %s', target, err?.message ?? err)
+    }
   }
 
   private scheduleAnnounce (delay: number): void {
@@ -467,7 +539,8 @@ export class CapabilitiesService implements Capabilities, Startable {
       // locally and then waits for peers until its signal fires (measured);
       // the local record still answers queries that reach this node. A
       // client's keys stay pending and are retried until a server is known.
-      const reachable = (this.components.dht?.routingTable?.size ?? 1) > 0
+      const tableSize = this.components.dht?.routingTable?.size ?? 1
+      const reachable = tableSize > 0
       // a DHT server alone (the first station of a fleet) is the whole DHT:
       // its local records answer every query; they are pushed to other
       // servers as soon as one is admitted
@@ -500,6 +573,7 @@ export class CapabilitiesService implements Capabilities, Startable {
         this.retryDelay = Math.min(this.retryDelay * 2, MAX_ANNOUNCE_RETRY_MS)
       } else {
         this.retryDelay = ANNOUNCE_RETRY_MS
+        if (pending.length > 0) this.providedTableSize = tableSize
         this.firstAnnounce.resolve()
       }
     })().finally(() => { this.announcing = undefined })

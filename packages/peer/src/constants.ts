@@ -355,6 +355,30 @@ export const ROUTING_TABLE_QUERY_TIMEOUT_MS = 10_000
 export const K_BUCKET_SIZE = 20
 
 /**
+ * Kad-DHT's bucket size K on vehicles (DHT clients). kad-dht 16 sends a
+ * provide's ADD_PROVIDER to the providing node's own K closest peers
+ * (`getClosestPeers` keeps a `PeerDistanceList` of its `kBucketSize`), and
+ * a query's walk ends once it finds no peer closer than its K closest that
+ * answered; so with the default 20 every vehicle's provide walked to,
+ * dialled and was admitted by every station once the stations' tables were
+ * full, and idle CPU rose to 0.41 %/node at 200 nodes (bench/README,
+ * scale). With 2, a vehicle's record lies on the 2 stations nearest each
+ * key, where a lookup's walk ends, and a station that goes away leaves a
+ * copy. Its lookups still yield up to K_BUCKET_SIZE providers
+ * (lookupsYieldUpTo, dht-reach.ts: kad-dht stops a lookup after K).
+ */
+export const VEHICLE_K_BUCKET_SIZE = 2
+
+/**
+ * How long after a peer of unknown role enters a station's routing table it
+ * is checked again, ms: one named in an answer is pinged into the table
+ * before its certificate is exchanged, and if it turns out to be a vehicle
+ * it is taken out then (admission takes well under a second on a calm
+ * fleet; 3 s leaves room for a busy one).
+ */
+export const TABLE_ROLE_RECHECK_MS = 3000
+
+/**
  * How long the peer store keeps a peer it has heard nothing new of, ms:
  * Kad-DHT's provider record validity (48 h, kad-dht 16's
  * `PROVIDERS_VALIDITY`) plus its hourly cleanup. libp2p's default (6 h)

@@ -88,6 +88,26 @@ export interface MeshNodeInit {
   inboundStreamBudget?: StreamBudget
   /** connection manager ceiling @default station: STATION_MAX_CONNECTIONS (100); vehicle: VEHICLE_MAX_CONNECTIONS (32) */
   maxConnections?: number
+  /**
+   * Full station routing tables (under trial, off by default). A station
+   * walks the DHT towards each station it knows, one walk per routing
+   * check, up to K_BUCKET_SIZE, and provides its keys again each time its
+   * table, complete, holds more; a vehicle's provides and walks reach its
+   * VEHICLE_K_BUCKET_SIZE nearest stations of each key while its lookups
+   * still yield up to K_BUCKET_SIZE providers. Every node of a fleet
+   * should set it alike. bench/scale (`--full-tables`) measured, at 200
+   * nodes on a loaded machine, every lookup answered in 6 of 6 runs and
+   * stations' tables of 14–19 of 19 (the default: 59–60 of 60, tables of
+   * 1–2 at their shortest), and idle CPU and start-up no better, often
+   * worse (bench/README, scale). Known gap: a vehicle's lookup walks to
+   * its 2 nearest stations of the key, so right after a fleet starts it
+   * may miss a station whose own records went only to the few stations
+   * its table held then (peer's discovery spec, run with this set: one
+   * station of two missing from a `region/u33` lookup).
+   *
+   * @default false
+   */
+  fullStationTables?: boolean
   /** extra gossipsub options (score parameters, mesh degree: they replace the role's STATION_/VEHICLE_GOSSIP_DEGREE); fleetmesh's limits and StrictSign always apply */
   gossip?: Partial<GossipsubOpts>
   /**

@@ -21,8 +21,9 @@ import { AdmissionService } from './admission.js'
 import { CapabilitiesService } from './capabilities.js'
 import { RevocationService } from './revocation.js'
 import { budgetedMuxer } from './stream-budget.js'
+import { lookupsYieldUpTo } from './dht-reach.js'
 import { withPingResponder } from './ping-responder.js'
-import { GOSSIP_BEHAVIOUR_PENALTY_DECAY, GOSSIP_IDONTWANT_MIN_BYTES, GOSSIP_SCORE_DECAY_INTERVAL_MS, LEDGER_DIR, MODELS_DIR, REVOCATION_LIST_FILE, BOOTSTRAP_MIN_PEERS, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, INBOUND_STREAM_BUDGET, MAX_BOOTSTRAP_RETRY_MS, MAX_CONNECTIONS_PER_PEER, MAX_INCOMING_PENDING_CONNECTIONS, PEER_STORE_MAX_PEER_AGE_MS, PING_TIMEOUT_MS, RELAY_MAX_RESERVATIONS, STREAM_FLOOD_BACKOFF_MS, YAMUX_INITIAL_STREAM_WINDOW_BYTES, YAMUX_KEEP_ALIVE, YAMUX_MAX_STREAM_WINDOW_BYTES } from './constants.js'
+import { GOSSIP_BEHAVIOUR_PENALTY_DECAY, GOSSIP_IDONTWANT_MIN_BYTES, GOSSIP_SCORE_DECAY_INTERVAL_MS, LEDGER_DIR, MODELS_DIR, REVOCATION_LIST_FILE, BOOTSTRAP_MIN_PEERS, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, INBOUND_STREAM_BUDGET, MAX_BOOTSTRAP_RETRY_MS, MAX_CONNECTIONS_PER_PEER, MAX_INCOMING_PENDING_CONNECTIONS, PEER_STORE_MAX_PEER_AGE_MS, PING_TIMEOUT_MS, RELAY_MAX_RESERVATIONS, VEHICLE_K_BUCKET_SIZE, K_BUCKET_SIZE, STREAM_FLOOD_BACKOFF_MS, YAMUX_INITIAL_STREAM_WINDOW_BYTES, YAMUX_KEEP_ALIVE, YAMUX_MAX_STREAM_WINDOW_BYTES } from './constants.js'
 import { loadOrCreateIdentity, openDatastore } from './data-dir.js'
 import { ModelsUnavailableError, OwnCertificateError } from './errors.js'
 import { ModelTransferService } from './model-transfer.js'
@@ -141,6 +142,8 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     dht: kadDHT({
       protocol: DHT_PROTOCOL,
       clientMode: role !== 'station',
+      // with fullStationTables, a vehicle's provides reach its own K nearest stations of each key (VEHICLE_K_BUCKET_SIZE)
+      ...(role !== 'station' && init.fullStationTables === true ? { kBucketSize: VEHICLE_K_BUCKET_SIZE } : {}),
       // answers never name a refused or revoked peer (kad-dht drops entries left without addresses);
       // a vehicle (client mode) answers nothing, and there the mapper only picks which peers named in
       // an answer kad-dht may ping into its routing table: admitted stations only (see clientTableCandidate)
@@ -187,7 +190,7 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       maxCertificateValidityMs: init.maxCertificateValidityMs
     }),
     revocations: (components: any) => new RevocationService(components, { trustedAuthorities: init.trustedAuthorities, lists: revocationLists }),
-    capabilities: (components: any) => new CapabilitiesService(components, { role, region, models: init.models, dialTimeoutMs }),
+    capabilities: (components: any) => new CapabilitiesService(components, { role, region, models: init.models, dialTimeoutMs, fullStationTables: init.fullStationTables }),
     dcutr: dcutr(),
     autonat: autoNAT()
   }
@@ -291,6 +294,8 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
   }
   gate.admission = libp2p.services.admission
   gate.libp2p = libp2p
+  // a vehicle's provides and walks reach VEHICLE_K_BUCKET_SIZE stations; its lookups still yield K_BUCKET_SIZE providers
+  if (role !== 'station' && init.fullStationTables === true) lookupsYieldUpTo(libp2p.services.dht, K_BUCKET_SIZE)
   const node = new FleetMeshNode(libp2p, certificate, ownedStore, dialTimeoutMs, init.bootstrap ?? [])
   if (init.start !== false) await node.start()
   return node

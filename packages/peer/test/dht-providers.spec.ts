@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { capabilityCid } from '../src/index.js'
+import { capabilityCid, VEHICLE_K_BUCKET_SIZE } from '../src/index.js'
 import { createRevocationList, DHT_PROTOCOL } from '@fleetmesh/protocol'
 import { createTestMesh, delay, waitAdmitted, waitUntil } from '@fleetmesh/test-utils'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -9,6 +9,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 const PING_PROTOCOL = '/ipfs/ping/1.0.0'
 import type { TestMesh } from '@fleetmesh/test-utils'
 import type { MeshNode, MeshNodeInit } from '../src/index.js'
+import type { PeerId } from '@libp2p/interface'
 
 /** Providers of `region/<region>` other than `node` that `node` finds by DHT within `timeoutMs`. */
 async function lookup (node: MeshNode, region: string, timeoutMs: number): Promise<string[]> {
@@ -166,5 +167,44 @@ describe('Kad-DHT at stations: providers that are gone, routing table entries mi
     const table = (seeker.libp2p.services.dht as any).routingTable
     assert.ok(await table.find(station.peerId) != null, 'the station is in the seeker\'s routing table')
     assert.equal(table.size, 1, 'the seeker\'s routing table holds the station only')
+  })
+})
+
+describe('Kad-DHT at vehicles: how far a provide reaches', function () {
+  this.timeout(90_000)
+  let fleet: TestMesh
+  beforeEach(async () => { fleet = await createTestMesh() })
+  afterEach(async () => { await fleet.stop() })
+
+  it('with fullStationTables, a vehicle\'s record of a key lies on the VEHICLE_K_BUCKET_SIZE stations nearest it, not on every station (each provide made every station dial and admit the vehicle)', async () => {
+    const first = await fleet.add('station', 'u33d', { fullStationTables: true })
+    const boot = first.getMultiaddrs().map(String)
+    const stations = [first]
+    for (let i = 1; i < 8; i++) stations.push(await fleet.add('station', 'u33d', { bootstrap: boot, fullStationTables: true }))
+    for (const s of stations) await waitAdmitted(s, stations.filter(o => o !== s))
+    await waitUntil(() => stations.every(s => (s.libp2p.services.dht as any).routingTable.size === stations.length - 1), { timeoutMs: 30_000, intervalMs: 200, message: 'every station\'s routing table to hold the other seven' })
+    // the vehicle knows every station before it provides: a client's provide goes to the nearest stations it can reach
+    const vehicle = await fleet.add('vehicle', 'u33d', { bootstrap: stations.flatMap(s => s.getMultiaddrs().map(String)), fullStationTables: true })
+    await waitAdmitted(vehicle, stations)
+    await waitUntil(() => stations.every(s => s.isAdmitted(vehicle.peerId)), { timeoutMs: 10_000, message: 'every station to admit the vehicle' })
+    await vehicle.announced()
+    await vehicle.announce('region', 'u33dz')
+    const cid = await capabilityCid('region', 'u33dz')
+    const holding = async (): Promise<MeshNode[]> => {
+      const held: MeshNode[] = []
+      for (const s of stations) {
+        const providers: PeerId[] = await (s.libp2p.services.dht as any).providers.getProviders(cid)
+        if (providers.some(p => p.equals(vehicle.peerId))) held.push(s)
+      }
+      return held
+    }
+    await waitUntil(async () => (await holding()).length > 0, { timeoutMs: 10_000, intervalMs: 200, message: 'a station to hold the vehicle\'s record of region/u33dz' })
+    // the provide has had the time to reach every station it was sent to
+    await delay(2000)
+    const held = await holding()
+    assert.ok(held.length <= VEHICLE_K_BUCKET_SIZE, `the vehicle's record lies on ${held.length} of ${stations.length} stations, at most ${VEHICLE_K_BUCKET_SIZE}`)
+    // a seeker still finds it: its lookup's walk ends at the stations nearest the key
+    const seeker = await fleet.add('vehicle', 'u33e', { bootstrap: stations[7]?.getMultiaddrs().map(String), fullStationTables: true })
+    await waitUntil(async () => (await lookup(seeker, 'u33dz', 3000)).includes(vehicle.peerId.toString()), { timeoutMs: 20_000, intervalMs: 500, message: 'a vehicle of another region to find the vehicle as a provider of region/u33dz' })
   })
 })
