@@ -4,7 +4,7 @@ import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { ANNOUNCE_RETRY_MS, LOCAL_PROVIDE_TIMEOUT_MS, MAX_ANNOUNCE_RETRY_MS, PROVIDE_TIMEOUT_MS, RTT_MAX_AGE_MS, DIAL_TIMEOUT_MS, FIND_PEERS_CONCURRENCY, FIND_PEERS_LIMIT, FIND_PEERS_TIMEOUT_MS, MIN_ANNOUNCED_REGION_PREFIX, REANNOUNCE_INTERVAL_MS, K_BUCKET_SIZE, ROUTING_TABLE_CHECK_MS, ROUTING_TABLE_QUERY_TIMEOUT_MS, NAMED_STATIONS_MAX, TABLE_ROLE_RECHECK_MS } from './constants.js'
-import { nextRoutingCheckDelay } from './routing-check.js'
+import { namedPeers, nextRoutingCheckDelay } from './routing-check.js'
 import { InvalidQueryError } from './errors.js'
 import type { RoutingCheckSight } from './routing-check.js'
 import type { Admission } from './admission.js'
@@ -595,11 +595,4 @@ function uniqueAddrs (addrs: Multiaddr[]): Multiaddr[] {
     seen.add(k)
     return true
   })
-}
-
-/** The peers a Kad-DHT query event names: the closer peers of a PEER_RESPONSE, the peer of a FINAL_PEER. */
-function namedPeers (event: unknown): PeerId[] {
-  const e = event as { name?: string, closer?: Array<{ id?: PeerId }>, peer?: { id?: PeerId } }
-  const ids = e?.name === 'PEER_RESPONSE' && Array.isArray(e.closer) ? e.closer.map(p => p.id) : e?.name === 'FINAL_PEER' ? [e.peer?.id] : []
-  return ids.filter((id): id is PeerId => id != null && typeof id.toString === 'function')
 }

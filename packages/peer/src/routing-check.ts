@@ -1,3 +1,4 @@
+import type { PeerId } from '@libp2p/interface'
 import { MAX_ROUTING_TABLE_CHECK_MS, ROUTING_TABLE_CHECK_MS } from './constants.js'
 
 /** What one routing-table check of a station saw: its table's size and the stations it knew of (admitted or named by the DHT). */
@@ -28,4 +29,11 @@ export interface RoutingCheckSight {
 export function nextRoutingCheckDelay (delay: number, previous: RoutingCheckSight | undefined, now: RoutingCheckSight): number {
   if (previous != null && (now.tableSize > previous.tableSize || now.known > previous.known)) return ROUTING_TABLE_CHECK_MS
   return Math.min(delay * 2, MAX_ROUTING_TABLE_CHECK_MS)
+}
+
+/** The peers a Kad-DHT query event names: the closer peers of a PEER_RESPONSE, the peer of a FINAL_PEER. */
+export function namedPeers (event: unknown): PeerId[] {
+  const e = event as { name?: string, closer?: Array<{ id?: PeerId }>, peer?: { id?: PeerId } }
+  const ids = e?.name === 'PEER_RESPONSE' && Array.isArray(e.closer) ? e.closer.map(p => p.id) : e?.name === 'FINAL_PEER' ? [e.peer?.id] : []
+  return ids.filter((id): id is PeerId => id != null && typeof id.toString === 'function')
 }
