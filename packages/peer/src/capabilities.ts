@@ -77,7 +77,7 @@ export interface CapabilitiesInit {
   models?: string[]
   /** dial timeout for providers found in the DHT, ms @default DIAL_TIMEOUT_MS */
   dialTimeoutMs?: number
-  /** a station walks towards the stations it knows and provides again as its table doubles (MeshNodeInit.fullStationTables) @default false */
+  /** a station walks towards the stations it knows and provides again as its complete table grows (MeshNodeInit.fullStationTables) @default false */
   fullStationTables?: boolean
 }
 
@@ -472,12 +472,7 @@ export class CapabilitiesService implements Capabilities, Startable {
     this.log('routing table holds %d of %d known stations: self-query', dht.routingTable.size, known.size)
     const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(ROUTING_TABLE_QUERY_TIMEOUT_MS)])
     try {
-      for await (const event of dht.getClosestPeers(this.components.peerId.toMultihash().bytes, { signal })) {
-        for (const id of namedPeers(event)) {
-          const key = id.toString()
-          if (key !== self && !this.namedStations.has(key) && this.namedStations.size < NAMED_STATIONS_MAX) this.namedStations.set(key, id)
-        }
-      }
+      for await (const event of dht.getClosestPeers(this.components.peerId.toMultihash().bytes, { signal })) this.rememberNamed(event)
     } catch (err: any) {
       this.log('self-query failed - %s', err?.message ?? err)
     }
@@ -488,37 +483,39 @@ export class CapabilitiesService implements Capabilities, Startable {
   /**
    * Walks the DHT (`getClosestPeers`) towards one station this node knows
    * and has not walked towards yet (those named by an earlier walk
-   * included), one walk per routing check and up to K_BUCKET_SIZE since it
-   * started: all of them in one check, in each of 20 stations sharing the
-   * bench's process, slowed their admissions at start-up until vehicles
-   * were refused for timeouts. A self-query only meets the
-   * stations near this node's own id: a station that admitted just its two
-   * bootstrap stations learned nothing more from its self-queries, and its
-   * table stayed at 2 (bench/scale, 200 nodes); each walk's answers name
-   * the stations near another part of the key space, and kad-dht adds those
-   * that answer. Walking on every check instead kept the stations at
-   * 2.5 % of a core each, idle, because a table short of its known
-   * stations is checked again and again (bench/README, scale).
+   * included), up to K_BUCKET_SIZE walks since it started. A self-query
+   * only meets the stations near this node's own id: a station that
+   * admitted just its two bootstrap stations learned nothing more from its
+   * self-queries, and its table stayed at 2 (bench/scale, 200 nodes); each
+   * walk's answers name the stations near another part of the key space,
+   * and kad-dht adds those that answer. One walk per routing check: walking
+   * to every known station at every check kept the stations at 2.5 % of a
+   * core each, idle (a table short of its known stations is checked again
+   * and again), and all walks in one check slowed admissions at start-up
+   * (bench/README, scale).
    */
   private async walkTowardsStations (stations: PeerId[], signal: AbortSignal): Promise<void> {
     const dht = this.components.dht
     if (dht?.getClosestPeers == null) return
     const self = this.components.peerId.toString()
     const { admission } = this.components
-    const next = (): PeerId | undefined => [...stations, ...this.namedStations.values()]
+    const target = [...stations, ...this.namedStations.values()]
       .find(id => { const key = id.toString(); return key !== self && !this.walked.has(key) && admission.get(id)?.role !== 'vehicle' })
-    const target = next()
     if (target == null || this.walked.size >= K_BUCKET_SIZE || signal.aborted) return
     this.walked.add(target.toString())
     try {
-      for await (const event of dht.getClosestPeers(target.toMultihash().bytes, { signal })) {
-        for (const id of namedPeers(event)) {
-          const key = id.toString()
-          if (key !== self && !this.namedStations.has(key) && this.namedStations.size < NAMED_STATIONS_MAX && admission.get(id)?.role !== 'vehicle') this.namedStations.set(key, id)
-        }
-      }
+      for await (const event of dht.getClosestPeers(target.toMultihash().bytes, { signal })) this.rememberNamed(event)
     } catch (err: any) {
       this.log('walk towards %p failed - %s', target, err?.message ?? err)
+    }
+  }
+
+  /** Remembers the DHT servers a query event names (namedStations, at most NAMED_STATIONS_MAX): not this node, not a peer admitted as a vehicle. */
+  private rememberNamed (event: unknown): void {
+    const self = this.components.peerId.toString()
+    for (const id of namedPeers(event)) {
+      const key = id.toString()
+      if (key !== self && !this.namedStations.has(key) && this.namedStations.size < NAMED_STATIONS_MAX && this.components.admission.get(id)?.role !== 'vehicle') this.namedStations.set(key, id)
     }
   }
 

@@ -292,10 +292,15 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
     await ownedStore?.close().catch(() => {})
     throw err
   }
+  try {
+    // a vehicle's provides and walks reach VEHICLE_K_BUCKET_SIZE stations; its lookups still yield K_BUCKET_SIZE providers
+    if (role !== 'station' && init.fullStationTables === true) lookupsYieldUpTo(libp2p.services.dht, K_BUCKET_SIZE)
+  } catch (err) {
+    await ownedStore?.close().catch(() => {})
+    throw err
+  }
   gate.admission = libp2p.services.admission
   gate.libp2p = libp2p
-  // a vehicle's provides and walks reach VEHICLE_K_BUCKET_SIZE stations; its lookups still yield K_BUCKET_SIZE providers
-  if (role !== 'station' && init.fullStationTables === true) lookupsYieldUpTo(libp2p.services.dht, K_BUCKET_SIZE)
   const node = new FleetMeshNode(libp2p, certificate, ownedStore, dialTimeoutMs, init.bootstrap ?? [])
   if (init.start !== false) await node.start()
   return node
