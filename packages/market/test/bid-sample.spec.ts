@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { delay, waitAdmitted, waitUntil } from '@fleetmesh/test-utils'
+import { offersTopic } from '@fleetmesh/protocol'
 import { bidDrawn, estimateRegionWorkers } from '../src/bid-draw.js'
 import { createMarketFleet, workFor } from './utils/mesh.js'
 import type { BidEvent } from '../src/index.js'
@@ -18,7 +19,12 @@ describe('bid sampling on real nodes: a region of 12 workers', function () {
     const bootstrap = requester.node.getMultiaddrs().map(String)
     const workers: MarketNode[] = []
     for (let i = 0; i < WORKERS; i++) workers.push(await fleet.add('station', 'u33d', { bootstrap, worker: { onLease: workFor(50), pricing: { basePricePerUnit: 1, loadFactor: 0 } } }))
+    // both ways: a worker drops (and marks seen) an offer from a requester it has not admitted yet, and the requester
+    // publishes to the workers whose subscription of the region's offers topic it has heard
     await waitAdmitted(requester.node, workers.map(w => w.node))
+    for (const w of workers) await waitAdmitted(w.node, [requester.node])
+    const offers = offersTopic('u33d')
+    await waitUntil(() => workers.every(w => requester.node.libp2p.services.pubsub.getSubscribers(offers).some(p => p.equals(w.node.peerId))), { timeoutMs: 15_000, message: `the requester to hear every worker's subscription of ${offers}` })
     await delay(1500) // gossipsub heartbeat grafts the mesh
 
     const heard: BidEvent[] = []
