@@ -29,10 +29,12 @@ describe('examples/testnet: the main job (daemon processes, vehicle timeline, OC
     const accuracy = Number(/character accuracy on the rendered pages: ([\d.]+) %/.exec(out)?.[1])
     assert.ok(accuracy >= 90, `accuracy ${accuracy} %`)
     assert.match(out, /all 9 nodes hold the same \d+ countersigned receipts and identical balances/)
-    // recognition's three shards were spread over three vehicles or more (the re-award after the drive-away may add one); each
-    // micro-batch goes to whichever lease asks first, so a lease that starts after the others may deliver none: at least two earned
+    // recognition's three shards went to two vehicles or more (three when three bids are in before the early award; on a loaded
+    // machine the office may hear only two within the all-answered settle, and a vehicle bids for several shards at once; the
+    // re-award after the drive-away may add one); each micro-batch goes to whichever lease asks first, so a lease that starts
+    // after the others may deliver none, but the vehicle that drove away had delivered one: at least two earned
     const leased = new Set(/text recognition: done in \d+ ms; \d+ micro-batches on ([^(\n]+)/.exec(out)?.[1]?.match(/vehicle-\d/g) ?? [])
-    assert.ok(leased.size >= 3, `recognition leased to at least 3 vehicles: ${[...leased].join(', ')}`)
+    assert.ok(leased.size >= 2, `recognition leased to at least 2 vehicles: ${[...leased].join(', ')}`)
     const earned = [...out.matchAll(/vehicle-\d\s+u33e\s+\S+\s+([\d.]+) credits/g)].map(m => Number(m[1]))
     assert.ok(earned.filter(c => c > 0).length >= 2, `at least 2 vehicles earned credits: ${earned.join(', ')}`)
     assert.match(out, /testnet stopped cleanly/)
