@@ -145,7 +145,7 @@ export async function outsiderFigures (): Promise<{ figures: Record<string, numb
     const publishing = setInterval(() => { for (const v of vehicles) void v.publish('/fleetmesh/1/presence', new TextEncoder().encode('member gossip')).catch(() => {}) }, 20)
     let dhtAnswers = 0
     let fleetBytes = 0
-    for (const key of ['role/station', 'role/vehicle', 'region/u33d', 'region/u3']) {
+    for (const key of ['role/station', 'region/u33', 'region/u33d', 'region/u3']) {
       if (!outsider.getConnections().some(c => c.status === 'open')) await outsider.dial(target).catch(() => {})
       dhtAnswers += await dhtProbe(outsider, target, 3, capabilityCid(key).bytes)
       dhtAnswers += await dhtProbe(outsider, target, 4, capabilityCid(key).bytes)

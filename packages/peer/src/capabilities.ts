@@ -1,11 +1,11 @@
 import { assertRegion, assertRole, commonPrefixLength } from '@fleetmesh/protocol'
 import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
-import { CID } from 'multiformats/cid'
-import * as raw from 'multiformats/codecs/raw'
-import { sha256 } from 'multiformats/hashes/sha2'
-import { ANNOUNCE_RETRY_MS, LOCAL_PROVIDE_TIMEOUT_MS, MAX_ANNOUNCE_RETRY_MS, PROVIDE_TIMEOUT_MS, RTT_MAX_AGE_MS, DIAL_TIMEOUT_MS, FIND_PEERS_CONCURRENCY, FIND_PEERS_LIMIT, FIND_PEERS_TIMEOUT_MS, MIN_ANNOUNCED_REGION_PREFIX, REANNOUNCE_INTERVAL_MS, K_BUCKET_SIZE, ROUTING_TABLE_CHECK_MS, ROUTING_TABLE_QUERY_TIMEOUT_MS, NAMED_STATIONS_MAX, TABLE_ROLE_RECHECK_MS } from './constants.js'
+import { capabilityCid, capabilityKey, startupCapabilities } from './capability-keys.js'
+import { ANNOUNCE_RETRY_MS, LOCAL_PROVIDE_TIMEOUT_MS, MAX_ANNOUNCE_RETRY_MS, PROVIDE_TIMEOUT_MS, RTT_MAX_AGE_MS, DIAL_TIMEOUT_MS, FIND_PEERS_CONCURRENCY, FIND_PEERS_LIMIT, FIND_PEERS_TIMEOUT_MS, REANNOUNCE_INTERVAL_MS, K_BUCKET_SIZE, ROUTING_TABLE_CHECK_MS, ROUTING_TABLE_QUERY_TIMEOUT_MS, NAMED_STATIONS_MAX, TABLE_ROLE_RECHECK_MS } from './constants.js'
 import { namedPeers, nextRoutingCheckDelay } from './routing-check.js'
 import { InvalidQueryError } from './errors.js'
+import type { CapabilityKind } from './capability-keys.js'
+import type { CID } from 'multiformats/cid'
 import type { RoutingCheckSight } from './routing-check.js'
 import type { Admission } from './admission.js'
 import type { NodeRole, VerifiedCertificate } from '@fleetmesh/protocol'
@@ -15,16 +15,19 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 
 /**
  * Capabilities and discovery. A node announces what it is and can do as
- * Kad-DHT provider records under the CID of a capability key:
- * `role/<role>`, `region/<geohash prefix>` (every prefix from 2 characters up
- * to its full region) and `model/<model CID>`. `findPeers` looks the most
+ * Kad-DHT provider records under the CID of a capability key: a station
+ * `role/station` and `region/<prefix>` for every prefix of its region from
+ * 2 characters up, a vehicle `region/<its region>` only
+ * (`startupCapabilities`), both `model/<model CID>` for the models they
+ * hold. A region's vehicles are found by its full region; a wider prefix,
+ * or a role alone, finds its stations. `findPeers` looks the most
  * selective key up in the DHT, dials the providers, keeps those admitted
  * whose certificate matches, and ranks them nearest first: longest shared
  * region prefix with this node, then lowest measured RTT (libp2p ping).
  */
 
-/** A capability key kind. */
-export type CapabilityKind = 'role' | 'region' | 'model'
+export { capabilityCid, capabilityKey, startupCapabilities } from './capability-keys.js'
+export type { CapabilityKind } from './capability-keys.js'
 
 /** A peer found by `findPeers` or listed in the peer table. */
 export interface MeshPeer {
@@ -46,7 +49,11 @@ export interface MeshPeer {
 /** What `findPeers` looks for; at least one of `role`, `region`, `model`. */
 export interface FindPeersQuery {
   role?: NodeRole
-  /** geohash prefix the peer's region must start with */
+  /**
+   * geohash prefix the peer's region must start with; a vehicle is found
+   * only by its full region (it announces nothing wider), stations by any
+   * prefix of 2 characters or more
+   */
   region?: string
   /** CID (string or CID) of a model the peer must provide */
   model?: string | CID
@@ -121,20 +128,6 @@ export interface Capabilities {
   rttOf(peerId: PeerId | string): number | undefined
 }
 
-/** The DHT key text of a capability. */
-export function capabilityKey (kind: CapabilityKind, value: string): string {
-  return `${kind}/${value}`
-}
-
-/**
- * The CID under which a capability key is provided: CIDv1, raw codec,
- * sha2-256 of the UTF-8 text `fleetmesh/<kind>/<value>`.
- */
-export async function capabilityCid (kind: CapabilityKind, value: string): Promise<CID> {
-  const digest = await sha256.digest(new TextEncoder().encode(`fleetmesh/${capabilityKey(kind, value)}`))
-  return CID.createV1(raw.code, digest)
-}
-
 /** Orders peers nearest first: longest shared region prefix, then lowest RTT, then PeerId (deterministic). */
 export function compareNearest (a: MeshPeer, b: MeshPeer): number {
   if (a.sharedPrefix !== b.sharedPrefix) return b.sharedPrefix - a.sharedPrefix
@@ -189,10 +182,7 @@ export class CapabilitiesService implements Capabilities, Startable {
     this.dialTimeoutMs = init.dialTimeoutMs ?? DIAL_TIMEOUT_MS
     this.fullStationTables = init.fullStationTables === true
     this.log = components.logger.forComponent('fleetmesh:capabilities')
-    this.addKey('role', this.role)
-    for (let n = Math.min(MIN_ANNOUNCED_REGION_PREFIX, this.region.length); n <= this.region.length; n++) {
-      this.addKey('region', this.region.slice(0, n))
-    }
+    for (const [kind, value] of startupCapabilities(this.role, this.region)) this.addKey(kind, value)
     for (const model of init.models ?? []) this.addKey('model', model)
     this.onAdmitted = this.onAdmitted.bind(this)
     // a caller that never awaits ready() must not see an unhandled rejection
@@ -272,6 +262,9 @@ export class CapabilitiesService implements Capabilities, Startable {
       throw new InvalidQueryError('findPeers needs at least one of role, region or model')
     }
     if (query.role != null) assertRole(query.role)
+    if (query.role === 'vehicle' && query.region == null && query.model == null) {
+      throw new InvalidQueryError('vehicles announce only their region: name the region to find vehicles in (findPeers({ role: \'vehicle\', region }))')
+    }
     if (query.region != null) assertRegion(query.region)
     const limit = query.limit ?? FIND_PEERS_LIMIT
     if (!Number.isInteger(limit) || limit < 1) throw new InvalidQueryError(`limit ${limit} is not a positive integer`)

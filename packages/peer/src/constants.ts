@@ -128,7 +128,7 @@ export const RTT_MAX_AGE_MS = 30_000
 /** Interval at which capabilities are provided again, ms (kad-dht provider records expire after 48 h; 12 h keeps them fresh). */
 export const REANNOUNCE_INTERVAL_MS = 12 * 3600 * 1000
 
-/** Shortest region prefix announced in the DHT: `u33d` is announced as `u3`, `u33` and `u33d`. */
+/** Shortest region prefix a station announces in the DHT: a `u33d` station is announced as `u3`, `u33` and `u33d` (a vehicle as `u33d` only). */
 export const MIN_ANNOUNCED_REGION_PREFIX = 2
 
 /** Most circuit relay reservations a station serves at once. */

@@ -36,7 +36,7 @@ export type { MeshNode, MeshNodeInit, MeshNodeEvents, MeshServices, GossipHandle
 export type { Admission, AdmissionEvents, AdmissionInit, AdmissionRefusal } from './admission.js'
 export type { Revocations, RevocationInit } from './revocation.js'
 export type { StreamBudget } from './stream-budget.js'
-export { capabilityCid, capabilityKey, compareNearest } from './capabilities.js'
+export { capabilityCid, capabilityKey, compareNearest, startupCapabilities } from './capabilities.js'
 export type { Capabilities, CapabilityKind, FindPeersQuery, MeshPeer } from './capabilities.js'
 export type { ModelTransfer, ModelTransferEvents, ModelProgress, FetchModelOptions } from './model-transfer.js'
 export { inference, checkInputs, JobInputError, InferenceError, JobCancelledError, RemoteError, SessionError, MAX_IN_FLIGHT, LocalStatefulSession, generateTokens, createSampler } from '@fleetmesh/inference'

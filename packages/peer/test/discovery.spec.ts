@@ -80,6 +80,16 @@ describe('discovery: 20 nodes from one bootstrap address', function () {
     assert.deepEqual(found.map(p => p.peerId.toString()), sorted.map(p => p.peerId.toString()), 'returned in nearest-first order')
   })
 
+  it('a vehicle announces its region cell and nothing wider (one provider record at start-up, not four); a station its role and every region prefix', async () => {
+    const keys = (n: MeshNode): string[] => n.libp2p.services.capabilities.announced().sort()
+    for (const v of vehicles.filter(v => v.region === 'u33d')) assert.deepEqual(keys(v), ['region/u33d'], 'a u33d vehicle\'s keys')
+    assert.deepEqual(keys(stations[0] as MeshNode), ['region/u3', 'region/u33', 'region/u33d', 'role/station'], 'a u33d station\'s keys')
+    // so a wider prefix finds that region's stations, its vehicles only by their cell
+    const station = stations[3] as MeshNode // gcpv
+    const wide = await station.findPeers({ region: 'u33', timeoutMs: 5000 })
+    assert.ok(wide.length > 0 && wide.every(p => p.role === 'station'), `u33 finds stations: ${JSON.stringify(wide.map(p => [p.role, p.region]))}`)
+  })
+
   it('finds vehicles by role and honours the limit', async () => {
     const station = stations[3] as MeshNode // gcpv
     const found = await station.findPeers({ role: 'vehicle', region: 'gcpv', limit: 3, timeoutMs: 5000 })
@@ -105,5 +115,6 @@ describe('discovery: 20 nodes from one bootstrap address', function () {
   it('rejects a query that names nothing to look for', async () => {
     await assert.rejects((vehicles[0] as MeshNode).findPeers({}), { name: 'InvalidQueryError' })
     await assert.rejects((vehicles[0] as MeshNode).findPeers({ region: 'Z!' }), { name: 'InvalidRegionError' })
+    await assert.rejects((stations[0] as MeshNode).findPeers({ role: 'vehicle' }), { name: 'InvalidQueryError', message: /name the region/ })
   })
 })
