@@ -95,22 +95,21 @@ describe('sharded jobs settle in the ledger', function () {
     const { requester, workers, cheats } = await mesh(2, 1, 1)
     const cheat = cheats[0] as MeshNode
     const x = input(48, 1)
-    // the honest workers' infer streams open only once the cheat's has (or 5 s on): under load the cheat's stream
-    // could open after the honest workers had run every micro-batch, and a cheat that returns nothing is not caught
-    const cheatOpened = Promise.withResolvers<void>()
+    // the honest workers' infer streams open only once the cheat has returned a result (or 5 s on): under load the
+    // cheat's stream could open, or its first result come back, after the honest workers had run every micro-batch,
+    // and a cheat that returns nothing is not caught
+    const cheatDelivered = Promise.withResolvers<void>()
     interceptInferOpens(requester, async (peer, open) => {
-      if (peer.equals(cheat.peerId)) {
-        const stream = await open()
-        cheatOpened.resolve()
-        return stream
-      }
-      await Promise.race([cheatOpened.promise, delay(5000)])
+      if (!peer.equals(cheat.peerId)) await Promise.race([cheatDelivered.promise, delay(5000)])
       return open()
     })
     // a long bid window so all three workers' bids are in: the cheat must hold a lease
     const job = requester.submit({ model: MODEL, inputs: [x], mode: 'data', shards: 3, microBatch: 2, maxPrice: 2, bidWindowMs: 1500 })
     const events: JobProgress[] = []
-    for await (const e of job) events.push(e)
+    for await (const e of job) {
+      events.push(e)
+      if (e.type === 'shard-finished' && e.worker === cheat.peerId.toString()) cheatDelivered.resolve()
+    }
     const [out] = await job.result
     assert.ok(maxAbsDiff(out as WireTensor, await local(x)) <= 1e-4, 'the job output is correct despite the cheat')
     assert.ok(events.some(e => e.type === 'awarded' && e.worker === cheat.peerId.toString()), 'the cheat held a lease')
