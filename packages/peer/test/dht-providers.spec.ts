@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { capabilityCid, VEHICLE_K_BUCKET_SIZE } from '../src/index.js'
+import { TABLE_ROLE_RECHECK_MS } from '../src/constants.js'
 import { createRevocationList, DHT_PROTOCOL } from '@fleetmesh/protocol'
 import { createTestMesh, delay, waitAdmitted, waitUntil } from '@fleetmesh/test-utils'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -147,7 +148,9 @@ describe('Kad-DHT at stations: providers that are gone, routing table entries mi
     // p looks up the vehicle's region: q answers with the vehicle as a provider, and kad-dht queues it for p's table
     await waitUntil(async () => (await lookup(p, 'u33f', 3000)).includes(vehicle.peerId.toString()), { timeoutMs: 20_000, intervalMs: 500, message: 'p to find the vehicle as a provider of region/u33f' })
     await waitUntil(() => p.isAdmitted(vehicle.peerId), { timeoutMs: 10_000, message: 'kad-dht to dial the vehicle to ping it' })
-    await delay(1500)
+    // kad-dht may take the vehicle in before its certificate was read (its role unknown): it is checked again
+    // TABLE_ROLE_RECHECK_MS after it entered and taken out then
+    await delay(TABLE_ROLE_RECHECK_MS + 1500)
     const table = (p.libp2p.services.dht as any).routingTable
     assert.equal(await table.find(vehicle.peerId), undefined, 'the vehicle is not in p\'s routing table')
     assert.ok(await table.find(q.peerId) != null, 'the station q is')
