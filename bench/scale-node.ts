@@ -97,9 +97,13 @@ export class ScaleProbe {
   /** peer:disconnect events and refusals seen by each node since it started */
   private readonly disconnects = new Map<MeshNode, number>()
 
+  /** when one of this host's nodes last opened a connection (either direction), ms since the epoch; 0: never */
+  lastConnectionOpenAt = 0
+
   add (node: MeshNode): void {
     this.nodes.push(node)
     node.libp2p.addEventListener('peer:disconnect', () => { this.disconnects.set(node, (this.disconnects.get(node) ?? 0) + 1) })
+    node.libp2p.addEventListener('connection:open', () => { this.lastConnectionOpenAt = Date.now() })
     if (node.role === 'station') this.countGossip(node)
     node.subscribe(PRESENCE_TOPIC, (msg, source) => {
       const t = now()

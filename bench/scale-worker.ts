@@ -12,6 +12,7 @@ export type ScaleWorkerCommand =
   | { id: number, type: 'warm-up', spec: ScaleNodeSpec, fleet: ScaleFleet }
   | { id: number, type: 'ready' }
   | { id: number, type: 'usage' }
+  | { id: number, type: 'last-open' }
   | { id: number, type: 'lookup', node: number, region: string, timeoutMs: number }
   | { id: number, type: 'publish', node: number, msgId: string }
   | { id: number, type: 'presence', msgId: string }
@@ -48,6 +49,8 @@ async function handle (cmd: ScaleWorkerCommand): Promise<unknown> {
       }
     case 'usage':
       return usage()
+    case 'last-open':
+      return { at: probe.lastConnectionOpenAt }
     case 'lookup':
       return probe.lookup(cmd.node, cmd.region, cmd.timeoutMs)
     case 'publish':

@@ -6,7 +6,10 @@
  * Per size it measures
  *  - start-up: wall time until every node has an admitted peer, ÷ nodes,
  *  - idle cost: per-process RSS growth from before its nodes started, and
- *    CPU time over an idle window, ÷ the process's nodes,
+ *    CPU time over an idle window, ÷ the process's nodes; the window opens
+ *    once start-up has settled: `--settle-ms` after every node was admitted
+ *    and no node opened a connection for `--quiet-ms` (bounded by
+ *    `--settle-max-ms`),
  *  - DHT findProviders of `region/<r>` from random nodes (time to the first
  *    provider other than the seeker; success within the timeout),
  *  - gossip to all nodes on the fleet-wide presence topic (publish to the
@@ -17,7 +20,7 @@
  *    (receipts countersigned) until every node of the fleet holds them.
  * Prints one JSON object (also written to `--out`), with `figures` keyed
  * `n<size>`, and the scenario in words on stderr.
- * Run: npm run bench:scale -- [--sizes 50,100,200] [--processes 4] [--regions 2] [--bid-window 300] [--full-tables] [--bids-wanted N] [--jobs 3] [--out FILE]
+ * Run: npm run bench:scale -- [--sizes 50,100,200] [--processes 4] [--regions 2] [--bid-window 300] [--settle-ms 5000] [--quiet-ms 10000] [--idle-ms 60000] [--full-tables] [--bids-wanted N] [--jobs 3] [--out FILE]
  * [--cpu-profile DIR] [--heap-snapshot DIR] (V8 profiles of the idle window, stations and the first worker's vehicles, and of the market rounds in the stations' process)
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -46,8 +49,15 @@ const { values } = parseArgs({
     jobs: { type: 'string', default: '3' },
     lookups: { type: 'string', default: '60' },
     messages: { type: 'string', default: '15' },
-    'idle-ms': { type: 'string', default: '10000' },
+    // one period of libp2p's connection monitor (CONNECTION_MONITOR_INTERVAL_MS, 60 s), which pings every connection of a
+    // node at once: a host's nodes start within seconds of each other, so a shorter window holds all of their rounds or none
+    'idle-ms': { type: 'string', default: '60000' },
     'settle-ms': { type: 'string', default: '5000' },
+    // start-up's last dials (vehicles' provides reaching the key's stations, their admissions) end seconds after
+    // every node holds an admitted peer, and each stream they opened leaves libp2p's and Kad-DHT's 10 s timers
+    // (AbortSignal.timeout) that fire 10 s later: an idle window that opens sooner measures start-up's tail
+    'quiet-ms': { type: 'string', default: '10000' },
+    'settle-max-ms': { type: 'string', default: '60000' },
     'lookup-timeout': { type: 'string', default: '5000' },
     'start-concurrency': { type: 'string', default: '4' },
     'heap-snapshot': { type: 'string' },
@@ -104,7 +114,7 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
     bidWindowMs,
     dht: values['full-tables'] ? 'fullStationTables: stations walk towards the stations they know; vehicles provide to their 2 nearest stations of each key' : 'defaults',
     job: `MLP 16-16-4 (${MLP.byteLength} bytes), 4×16 float32 input, ${SHARDS} shards, submitted by the first station of each region to its own region; ${Number(values.jobs)} rounds, the regions at once`,
-    timings: `settle ${Number(values['settle-ms'])} ms after start-up, idle window ${Number(values['idle-ms'])} ms, ${Number(values.lookups)} lookups (timeout ${Number(values['lookup-timeout'])} ms), ${Number(values.messages)} gossip messages`
+    timings: `settle ${Number(values['settle-ms'])} ms after start-up, then until no node opened a connection for ${Number(values['quiet-ms'])} ms (at most ${Number(values['settle-max-ms'])} ms in all), idle window ${Number(values['idle-ms'])} ms, ${Number(values.lookups)} lookups (timeout ${Number(values['lookup-timeout'])} ms), ${Number(values.messages)} gossip messages`
   }
   log(`n=${size}: ${JSON.stringify(scenario)}`)
 
@@ -152,7 +162,18 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
     }
     const startupMs = Date.now() - t0
     log(`n=${size}: stations up after ${stationsMs} ms, every node created after ${createdMs} ms, ${admitted}/${size} admitted by a peer after ${startupMs} ms`)
+    const settleFrom = Date.now()
     await sleep(Number(values['settle-ms']))
+    // quiet: no connection opened on any host for quiet-ms (or settle-max-ms reached)
+    let lastOpenAt = 0
+    for (;;) {
+      lastOpenAt = Math.max(probe.lastConnectionOpenAt, ...(await Promise.all(workers.map(async w => w.call<{ at: number }>({ type: 'last-open' })))).map(r => r.at))
+      const wait = lastOpenAt + Number(values['quiet-ms']) - Date.now()
+      if (wait <= 0 || Date.now() - settleFrom >= Number(values['settle-max-ms'])) break
+      await sleep(Math.min(wait, Number(values['settle-max-ms']) - (Date.now() - settleFrom)))
+    }
+    const settleMs = Date.now() - settleFrom
+    log(`n=${size}: settled ${settleMs} ms after every node was admitted (the last connection opened ${lastOpenAt - settleFrom} ms after it)`)
 
     // idle: RSS growth since before the nodes started, CPU over the idle window
     const idleStart: Usage[] = [usage(), ...await Promise.all(workers.map(async w => w.call<Usage>({ type: 'usage' })))]
@@ -378,6 +399,9 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
       startup: { ms: startupMs, stationsMs, createdMs, admitted },
       idle: {
         windowMs: Number(values['idle-ms']),
+        // ms from every node admitted to the window's start, and to the last connection opened before it
+        settleMs,
+        lastConnectionOpenMs: lastOpenAt - settleFrom,
         cpuPctByHost: cpuPct.map(x => round(x, 2)),
         nodesByHost: hostNodes,
         rssDeltaMBByHost: rssDelta.map(x => round(x / 1024 / 1024)),
