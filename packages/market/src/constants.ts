@@ -45,6 +45,22 @@ export const AWARD_TIMEOUT_MS = 5000
 /** Timeout of every other direct market stream exchange, ms. */
 export const DIRECT_TIMEOUT_MS = 5000
 
+/**
+ * How long a requester keeps an unused market stream to a worker open for
+ * its next message (the lease's award or heartbeat), ms. Under
+ * DIRECT_TIMEOUT_MS, the worker's wait for a next message on the stream,
+ * so that the requester always closes first; over HEARTBEAT_INTERVAL_MS, so
+ * that a lease's heartbeats keep reusing one stream. The shell uses
+ * `min(KEPT_STREAM_IDLE_MS, directTimeoutMs / 2)`.
+ */
+export const KEPT_STREAM_IDLE_MS = 2000
+
+/** Unused market streams a node keeps per peer (a second one covers an award sent while a heartbeat is in flight). */
+export const KEPT_STREAMS_PER_PEER = 2
+
+/** Unused market streams a node keeps in all. */
+export const MAX_KEPT_STREAMS = 256
+
 /** Lifetime of a gossiped offer or bid and of direct messages, ms (the replay window covers it). */
 export const MESSAGE_TTL_MS = 60_000
 

@@ -52,6 +52,8 @@ export interface MarketContext {
    * @throws DirectExchangeError when the peer cannot be reached, times out, answers badly or refuses with a not-ok ack
    */
   exchange(peer: PeerId, body: MarketBody, expect: MarketBodyKind[], timeoutMs: number): Promise<ValidatedMarketMessage>
+  /** opens a market stream to `peer` for the next award or heartbeat to it (kept-streams.ts); never throws */
+  openKeptStream(peer: PeerId, signal: AbortSignal): Promise<void>
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts (never rejects). */

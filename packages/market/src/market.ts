@@ -3,12 +3,14 @@ import {
 } from '@fleetmesh/protocol'
 import { serviceCapabilities, serviceDependencies, TypedEventEmitter } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
+import type { KeptStream } from './kept-streams.js'
 import { PeerBudgets } from './budgets.js'
 import {
   AWARD_BUDGET, AWARD_TIMEOUT_MS, BID_BUDGET, BID_WINDOW_MS, DEFAULT_REPUTATION, DIRECT_BUDGET, DIRECT_CONCURRENCY_PER_PEER, DIRECT_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS,
-  LEASE_TIMEOUT_MS, MAX_BUDGET_PEERS, MAX_MARKET_STREAMS, MAX_REPLAY_ENTRIES, MESSAGE_TTL_MS, NO_BID_BUDGET, OFFER_BUDGET, REOFFER_WINDOW_MS
+  KEPT_STREAM_IDLE_MS, KEPT_STREAMS_PER_PEER, LEASE_TIMEOUT_MS, MAX_BUDGET_PEERS, MAX_KEPT_STREAMS, MAX_MARKET_STREAMS, MAX_REPLAY_ENTRIES, MESSAGE_TTL_MS, NO_BID_BUDGET, OFFER_BUDGET, REOFFER_WINDOW_MS
 } from './constants.js'
 import { DirectExchangeError, RateLimitedError, UnsignedGossipError } from './errors.js'
+import { KeptStreams } from './kept-streams.js'
 import { CertificateCache, ReplayWindow, sealMarketMessage, validateMarketMessage, validationOutcome } from './messages.js'
 import { MarketMetrics } from './metrics.js'
 import { MarketRequester } from './requester.js'
@@ -48,6 +50,8 @@ export class MarketService extends TypedEventEmitter<MarketEvents> implements Ma
   private readonly worker?: MarketWorker
   private readonly budgets: PeerBudgets
   private readonly metrics: MarketMetrics
+  /** outbound market streams kept between a requester's messages to a worker (award, heartbeats, cancel) */
+  private readonly kept: KeptStreams
   private started = false
   private own?: VerifiedCertificate
   private ledger?: MarketLedger
@@ -67,6 +71,7 @@ export class MarketService extends TypedEventEmitter<MarketEvents> implements Ma
       directTimeoutMs: init.directTimeoutMs ?? DIRECT_TIMEOUT_MS
     }
     this.messageTtlMs = init.messageTtlMs ?? MESSAGE_TTL_MS
+    this.kept = new KeptStreams({ idleMs: Math.min(KEPT_STREAM_IDLE_MS, this.timings.directTimeoutMs / 2), perPeer: KEPT_STREAMS_PER_PEER, max: MAX_KEPT_STREAMS })
     const b = init.budgets ?? {}
     this.budgets = new PeerBudgets({
       offer: b.offer ?? OFFER_BUDGET,
@@ -97,7 +102,8 @@ export class MarketService extends TypedEventEmitter<MarketEvents> implements Ma
       join: (topic, kind, region) => { this.join(topic, kind, region) },
       leave: (topic) => { this.leave(topic) },
       publish: async (topic, body) => { await this.publish(topic, body) },
-      exchange: async (peer, body, expect, timeoutMs) => this.exchange(peer, body, expect, timeoutMs)
+      exchange: async (peer, body, expect, timeoutMs) => this.exchange(peer, body, expect, timeoutMs),
+      openKeptStream: async (peer, signal) => this.openKeptStream(peer, signal)
     }
     this.requester = new MarketRequester(ctx)
     if (init.worker != null) this.worker = new MarketWorker(ctx, init.worker)
@@ -150,6 +156,7 @@ export class MarketService extends TypedEventEmitter<MarketEvents> implements Ma
     this.started = false
     this.requester.stop('the requester stopped')
     await this.worker?.stop()
+    this.kept.clear()
     this.components.pubsub.removeEventListener('gossipsub:message', this.onGossip)
     this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
     for (const topic of [...this.topicRefs.keys()]) {
@@ -308,23 +315,69 @@ export class MarketService extends TypedEventEmitter<MarketEvents> implements Ma
 
   // ---------------------------------------------------------------- direct stream
 
+  /**
+   * One message, one answer, over a market stream. A requester's award,
+   * heartbeat and cancel (what a worker answers the same way however often
+   * it gets it) go over a kept stream to the peer when there is one (no
+   * multistream-select round trip first), and leave theirs in the pool
+   * afterwards; a kept stream that fails is dropped and the message sent
+   * once more on a new stream. Everything else opens a stream and closes it.
+   */
   private async exchange (peer: PeerId, body: MarketBody, expect: MarketBodyKind[], timeoutMs: number): Promise<ValidatedMarketMessage> {
     const signal = AbortSignal.timeout(timeoutMs)
-    let stream: Stream | undefined
+    const keep = 'award' in body || 'heartbeat' in body || 'cancel' in body
+    const reused = keep ? this.kept.take(peer) : undefined
+    if (reused != null) {
+      try {
+        // sealed for each try: the worker's replay window refuses a message it has read once
+        return await this.exchangeOn(reused, await this.seal(body), peer, expect, keep, signal)
+      } catch (err: any) {
+        // the worker answers these idempotently: an award it already holds is accepted again
+        if (err?.name === 'RateLimitedError' || err?.name === 'DirectExchangeError' || signal.aborted) throw err
+      }
+    }
+    let kept: KeptStream | undefined
     try {
-      stream = await this.components.connectionManager.openStream(peer, MARKET_PROTOCOL, { signal })
-      const lp = lpStream(stream, { maxDataLength: MAX_MARKET_DIRECT_BYTES })
-      await lp.write(await this.seal(body), { signal })
-      const reply = await lp.read({ signal })
-      const v = await this.validateDirect(reply.subarray(), peer, [...expect, 'ack'])
-      await stream.close({ signal }).catch(() => {})
-      if (v.kind === 'ack' && v.message.ack?.ok === false && v.message.ack.code === 'ERR_RATE_LIMITED') throw new RateLimitedError(`peer ${peer} refused the message: this node is over its budget there; slow down`)
-      if (v.kind === 'ack' && !expect.includes('ack')) throw new DirectExchangeError(`peer ${peer} refused the message: ${v.message.ack?.code ?? ''}`)
-      return v
+      kept = KeptStreams.wrap(peer, await this.components.connectionManager.openStream(peer, MARKET_PROTOCOL, { signal }))
     } catch (err: any) {
-      stream?.abort(err)
+      throw new DirectExchangeError(`market exchange with ${peer} failed: ${err?.message ?? err}`)
+    }
+    try {
+      return await this.exchangeOn(kept, await this.seal(body), peer, expect, keep, signal)
+    } catch (err: any) {
       if (err?.name === 'DirectExchangeError' || err?.name === 'RateLimitedError') throw err
       throw new DirectExchangeError(`market exchange with ${peer} failed: ${err?.message ?? err}`)
+    }
+  }
+
+  /** Writes `sealed` on the stream and reads its answer; the stream goes back to the pool (`keep`) or is closed. */
+  private async exchangeOn (kept: KeptStream, sealed: Uint8Array, peer: PeerId, expect: MarketBodyKind[], keep: boolean, signal: AbortSignal): Promise<ValidatedMarketMessage> {
+    let v: ValidatedMarketMessage
+    try {
+      await kept.lp.write(sealed, { signal })
+      const reply = await kept.lp.read({ signal })
+      v = await this.validateDirect(reply.subarray(), peer, [...expect, 'ack'])
+    } catch (err) {
+      kept.stream.abort(err as Error)
+      throw err
+    }
+    if (keep) this.kept.put(kept)
+    else await kept.stream.close({ signal }).catch(() => {})
+    if (v.kind === 'ack' && v.message.ack?.ok === false && v.message.ack.code === 'ERR_RATE_LIMITED') throw new RateLimitedError(`peer ${peer} refused the message: this node is over its budget there; slow down`)
+    if (v.kind === 'ack' && !expect.includes('ack')) throw new DirectExchangeError(`peer ${peer} refused the message: ${v.message.ack?.code ?? ''}`)
+    return v
+  }
+
+  /**
+   * Opens a market stream to `peer` and keeps it for the next exchange (a
+   * likely winner, during the bid window: its award then skips the stream's
+   * multistream-select round trip). Errors are logged, never thrown.
+   */
+  private async openKeptStream (peer: PeerId, signal: AbortSignal): Promise<void> {
+    try {
+      this.kept.put(KeptStreams.wrap(peer, await this.components.connectionManager.openStream(peer, MARKET_PROTOCOL, { signal })))
+    } catch (err: any) {
+      this.log('opening a market stream to %p failed - %s', peer, err?.message ?? err)
     }
   }
 
@@ -341,35 +394,61 @@ export class MarketService extends TypedEventEmitter<MarketEvents> implements Ma
   }
 
   /**
-   * Inbound market stream: one message, one answer. The message's own
+   * Inbound market stream: one message, one answer, then the next message
+   * on the same stream if the sender keeps it (a requester's award and
+   * heartbeats to this worker, kept-streams.ts), each within
+   * `directTimeoutMs`; the sender closing the stream, or sending nothing
+   * for that long after an answer, ends it quietly. The message's own
    * certificate proves fleet membership (the stream may open before
    * admission finished on a fresh connection). Budgets first: a peer with
    * DIRECT_CONCURRENCY_PER_PEER streams in progress, or over its direct
-   * message rate, is answered ERR_RATE_LIMITED before its message is read
-   * or verified; awards and NoBids have their own rates per signer.
+   * message rate, is answered ERR_RATE_LIMITED (and the stream closed)
+   * before its message is verified (before the first is read); awards and
+   * NoBids have their own rates per signer.
    */
   private async onStream (stream: Stream, connection: Connection): Promise<void> {
-    const signal = AbortSignal.timeout(this.timings.directTimeoutMs)
     const peer = connection.remotePeer.toString()
     const slot = this.budgets.directInFlight.acquire(peer)
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_MARKET_DIRECT_BYTES })
-      let reply: MarketBody
-      try {
-        if (!slot) throw new RateLimitedError(`${peer} has ${this.budgets.directInFlight.held(peer)} market streams in progress here, the most allowed`)
-        if (!this.budgets.take('direct', peer, Date.now())) throw new RateLimitedError(`direct market messages from ${peer} are over its budget`)
-        const bytes = await lp.read({ signal })
-        const v = await this.validateDirect(bytes.subarray(), connection.remotePeer, ['award', 'heartbeat', 'cancel', 'release', 'complete', 'noBid'])
-        if ((v.kind === 'award' || v.kind === 'noBid') && !this.budgets.take(v.kind, peer, Date.now())) throw new RateLimitedError(`${v.kind}s from ${peer} are over its budget`)
-        reply = this.onDirect(v)
-      } catch (err: any) {
-        const { code } = validationOutcome(err)
-        this.metrics.directRefused(code === 'OK' ? 'ERR_UNKNOWN' : code)
-        this.log('refused market message from %p - %s', connection.remotePeer, err?.message ?? err)
-        reply = { ack: { ok: false, code: err?.code ?? 'ERR_UNKNOWN' } }
+      // one message and its answer at a time; a requester may send its next one on the same stream (kept-streams.ts)
+      for (let n = 0; ; n++) {
+        const signal = AbortSignal.timeout(this.timings.directTimeoutMs)
+        let reply: MarketBody
+        let refused = false
+        try {
+          if (!slot) throw new RateLimitedError(`${peer} has ${this.budgets.directInFlight.held(peer)} market streams in progress here, the most allowed`)
+          // the first message's budget before it is read; a next one's once it came (nothing is written unasked)
+          if (n === 0 && !this.budgets.take('direct', peer, Date.now())) throw new RateLimitedError(`direct market messages from ${peer} are over its budget`)
+          let bytes
+          try {
+            bytes = await lp.read({ signal })
+          } catch (err: any) {
+            // the sender closed the stream before a next message (or kept it unused past the wait): it is done with it
+            if (n > 0 || err?.name === 'UnexpectedEOFError' || stream.remoteWriteStatus !== 'writable') {
+              await stream.close({ signal: AbortSignal.timeout(1000) }).catch(() => { stream.abort(err) })
+              return
+            }
+            throw err
+          }
+          if (n > 0 && !this.budgets.take('direct', peer, Date.now())) throw new RateLimitedError(`direct market messages from ${peer} are over its budget`)
+          const v = await this.validateDirect(bytes.subarray(), connection.remotePeer, ['award', 'heartbeat', 'cancel', 'release', 'complete', 'noBid'])
+          if ((v.kind === 'award' || v.kind === 'noBid') && !this.budgets.take(v.kind, peer, Date.now())) throw new RateLimitedError(`${v.kind}s from ${peer} are over its budget`)
+          reply = this.onDirect(v)
+        } catch (err: any) {
+          const { code } = validationOutcome(err)
+          this.metrics.directRefused(code === 'OK' ? 'ERR_UNKNOWN' : code)
+          this.log('refused market message from %p - %s', connection.remotePeer, err?.message ?? err)
+          reply = { ack: { ok: false, code: err?.code ?? 'ERR_UNKNOWN' } }
+          refused = true
+        }
+        await lp.write(await this.seal(reply), { signal })
+        // a refusal ends the stream, as does a sender that does not keep it
+        if (refused) {
+          await stream.close({ signal }).catch(() => {})
+          return
+        }
       }
-      await lp.write(await this.seal(reply), { signal })
-      await stream.close({ signal }).catch(() => {})
     } catch (err: any) {
       this.log('market stream from %p failed - %s', connection.remotePeer, err?.message ?? err)
       stream.abort(err)

@@ -204,14 +204,15 @@ export function earlyAward (ctx: MarketContext, job: Job, open: OpenSlot[]): Ear
 }
 
 /**
- * While a job waits for bids: dials the bidders `planAwards` would award
- * the `open` slots to now, where this node holds no connection to them (a
- * vehicle's bid comes through a station), so that their award goes over a
- * connection already open and admitted (dialled on the addresses of its
- * bid) instead of paying a dial and an
- * admission handshake after the window. At most PREDIALS_PER_SLOT dials
- * per open slot and job, each bounded by the award timeout; a failed dial
- * only costs the award its own dial later.
+ * While a job waits for bids: readies the bidders `planAwards` would award
+ * the `open` slots to now, so that their award goes out at once: it dials
+ * those this node holds no connection to (a vehicle's bid comes through a
+ * station; the dial uses the addresses of its bid), so that no dial and
+ * admission handshake follow the window, and opens a market stream to each
+ * (kept for the award, KEPT_STREAM_IDLE_MS), so that the award does not
+ * wait for the stream's protocol echo. At most PREDIALS_PER_SLOT bidders
+ * per open slot and job, each bounded by the award timeout; a failure only
+ * costs the award its own dial or stream later.
  */
 export function dialLikelyWinners (ctx: MarketContext, job: Job, open: OpenSlot[]): void {
   if (open.length === 0 || job.predialled.size >= open.length * PREDIALS_PER_SLOT) return
@@ -220,12 +221,16 @@ export function dialLikelyWinners (ctx: MarketContext, job: Job, open: OpenSlot[
     if (job.predialled.size >= open.length * PREDIALS_PER_SLOT) return
     const worker = job.bidders.get(a.bidder)
     if (worker == null || job.predialled.has(a.bidder) || worker.equals(ctx.components.peerId)) continue
-    if (ctx.components.connectionManager.getConnections(worker).length > 0) continue
     job.predialled.add(a.bidder)
     const signal = AbortSignal.any([job.abort.signal, AbortSignal.timeout(ctx.timings.awardTimeoutMs)])
-    void learnBidderAddrs(ctx.components, worker, job.bidAddrs.get(a.bidder) ?? []).then(async () => {
-      await ctx.components.connectionManager.openConnection(worker, { signal })
-    }).catch((err: any) => {
+    const connected = ctx.components.connectionManager.getConnections(worker).length > 0
+    void (async () => {
+      if (!connected) {
+        await learnBidderAddrs(ctx.components, worker, job.bidAddrs.get(a.bidder) ?? [])
+        await ctx.components.connectionManager.openConnection(worker, { signal })
+      }
+      await ctx.openKeptStream(worker, signal)
+    })().catch((err: any) => {
       ctx.log('job %s: dialling likely winner %p failed - %s', job.id, worker, err?.message ?? err)
     })
   }

@@ -34,6 +34,8 @@ interface HeldWorkerLease {
   ended: boolean
   /** the lease handler's run, once started */
   running?: Promise<unknown>
+  /** the run is over and its result on its way to the requester: the lease no longer takes a compute slot */
+  delivering?: boolean
 }
 
 /** Why a vehicle without a state source never works (the skipped bid's reason). */
@@ -208,10 +210,14 @@ export class MarketWorker {
     return this.worker.maxLeasesPerRequester ?? Math.max(1, Math.ceil(REQUESTER_LEASE_SHARE * max))
   }
 
-  /** Leases `requester` (a PeerId string) holds here now. */
-  private heldBy (requester: string): number {
+  /**
+   * Leases that take a compute slot here now (of `requester`, a PeerId
+   * string, if given): those held, less those whose result is on its way
+   * (the requester's next award can come before this worker read its ack).
+   */
+  private computing (requester?: string): number {
     let n = 0
-    for (const h of this.held.values()) if (h.view.requester === requester) n++
+    for (const h of this.held.values()) if (h.delivering !== true && (requester == null || h.view.requester === requester)) n++
     return n
   }
 
@@ -220,8 +226,8 @@ export class MarketWorker {
     return {
       region: this.ctx.own()?.region ?? '',
       jurisdiction: this.ctx.own()?.jurisdiction ?? '',
-      held: this.held.size,
-      heldByRequester: requester != null ? this.heldBy(requester) : 0,
+      held: this.computing(),
+      heldByRequester: requester != null ? this.computing(requester) : 0,
       maxPerRequester: this.maxPerRequester(),
       maxConcurrent: w.maxConcurrentLeases ?? MAX_CONCURRENT_LEASES,
       pricing: w.pricing ?? {},
@@ -375,9 +381,10 @@ export class MarketWorker {
     const refusal = this.canServe(known.offer, known.requesterStr)
     if (refusal != null) return decline(`${refusal.code}: ${refusal.message}`)
     const max = w.maxConcurrentLeases ?? MAX_CONCURRENT_LEASES
-    if (this.held.size >= max) return decline(`at capacity (${this.held.size}/${max})`)
+    const computing = this.computing()
+    if (computing >= max) return decline(`at capacity (${computing}/${max})`)
     const perRequester = this.maxPerRequester()
-    const mine = this.heldBy(known.requesterStr)
+    const mine = this.computing(known.requesterStr)
     if (mine >= perRequester) return decline(`the requester holds ${mine} of this worker's ${max} leases, its most at once (${perRequester})`)
     if (w.power != null && decideBid({ jobId: a.jobId, region: this.ctx.own()?.region ?? '', openShardUnits: [1], maxPricePerUnit: Infinity, deadline: Infinity, minReputation: 0 }, this.situation(), Date.now()).bid === false) {
       return decline('site power budget is spent')
@@ -486,6 +493,7 @@ export class MarketWorker {
       return
     }
     const computeMs = Math.min(0xffffffff, Date.now() - t0)
+    wl.delivering = true
     for (let attempt = 0; attempt < 3 && !wl.ended; attempt++) {
       try {
         const reply = await this.ctx.exchange(wl.requester, { complete: { jobId: wl.view.jobId, leaseId: wl.view.leaseId, result, computeMs } }, ['ack'], this.ctx.timings.directTimeoutMs)
