@@ -235,14 +235,6 @@ export const MAX_INCOMING_PENDING_CONNECTIONS = 64
  */
 export const BOOTSTRAP_MIN_PEERS = 2
 
-/**
- * How long after its first announce a vehicle closes the station
- * connections only its provide needed (closeProvideConnections), ms: the
- * ADD_PROVIDER messages are written when the provide resolves, and this
- * leaves them time to be read before the connection goes.
- */
-export const PROVIDE_LINGER_MS = 1000
-
 /** First delay before re-dialling the bootstrap list while a bootstrap peer is missing (BOOTSTRAP_MIN_PEERS), ms; doubles up to MAX_BOOTSTRAP_RETRY_MS. */
 export const BOOTSTRAP_RETRY_MS = 1000
 

@@ -23,11 +23,10 @@ import { RevocationService } from './revocation.js'
 import { budgetedMuxer } from './stream-budget.js'
 import { lookupsYieldUpTo } from './dht-reach.js'
 import { withPingResponder } from './ping-responder.js'
-import { GOSSIP_BEHAVIOUR_PENALTY_DECAY, GOSSIP_IDONTWANT_MIN_BYTES, GOSSIP_SCORE_DECAY_INTERVAL_MS, LEDGER_DIR, MODELS_DIR, REVOCATION_LIST_FILE, BOOTSTRAP_MIN_PEERS, BOOTSTRAP_RETRY_MS, PROVIDE_LINGER_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, INBOUND_STREAM_BUDGET, MAX_BOOTSTRAP_RETRY_MS, MAX_CONNECTIONS_PER_PEER, MAX_INCOMING_PENDING_CONNECTIONS, PEER_STORE_MAX_PEER_AGE_MS, PING_TIMEOUT_MS, RELAY_MAX_RESERVATIONS, VEHICLE_K_BUCKET_SIZE, K_BUCKET_SIZE, STREAM_FLOOD_BACKOFF_MS, YAMUX_INITIAL_STREAM_WINDOW_BYTES, YAMUX_KEEP_ALIVE, YAMUX_MAX_STREAM_WINDOW_BYTES } from './constants.js'
+import { GOSSIP_BEHAVIOUR_PENALTY_DECAY, GOSSIP_IDONTWANT_MIN_BYTES, GOSSIP_SCORE_DECAY_INTERVAL_MS, LEDGER_DIR, MODELS_DIR, REVOCATION_LIST_FILE, BOOTSTRAP_MIN_PEERS, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, INBOUND_STREAM_BUDGET, MAX_BOOTSTRAP_RETRY_MS, MAX_CONNECTIONS_PER_PEER, MAX_INCOMING_PENDING_CONNECTIONS, PEER_STORE_MAX_PEER_AGE_MS, PING_TIMEOUT_MS, RELAY_MAX_RESERVATIONS, VEHICLE_K_BUCKET_SIZE, K_BUCKET_SIZE, STREAM_FLOOD_BACKOFF_MS, YAMUX_INITIAL_STREAM_WINDOW_BYTES, YAMUX_KEEP_ALIVE, YAMUX_MAX_STREAM_WINDOW_BYTES } from './constants.js'
 import { loadOrCreateIdentity, openDatastore } from './data-dir.js'
 import { ModelsUnavailableError, OwnCertificateError } from './errors.js'
 import { ModelTransferService } from './model-transfer.js'
-import { closeProvideConnections } from './provide-connections.js'
 import { roleProfile } from './role-profile.js'
 import { inference } from '@fleetmesh/inference'
 import { market } from '@fleetmesh/market'
@@ -358,14 +357,6 @@ class FleetMeshNode extends TypedEventEmitter<MeshNodeEvents> implements MeshNod
     await this.libp2p.start()
     this.libp2p.addEventListener('peer:disconnect', this.onPeerDisconnect)
     this.scheduleBootstrap()
-    if (this.role === 'vehicle') {
-      // a vehicle keeps its bootstrap stations, not the ones its provide walked to
-      void this.libp2p.services.capabilities.ready().then(async () => {
-        await new Promise(resolve => setTimeout(resolve, PROVIDE_LINGER_MS).unref?.())
-        if (this.libp2p.status !== 'started') return
-        await closeProvideConnections({ getConnections: () => this.libp2p.getConnections(), admission: this.libp2p.services.admission, log: this.libp2p.logger.forComponent('fleetmesh:mesh-node') }, this.bootstrapPeers)
-      }).catch(() => {})
-    }
   }
 
   /**
