@@ -10,33 +10,15 @@ import { sleep } from './context.js'
 import { KnownOffers, requirementsOf } from './known-offers.js'
 import { boundLease, leaseExpiry, LoopStall } from './lease-bounds.js'
 import { decideBid, maxJobCost } from './policy.js'
+import { computingLeases } from './worker-lease.js'
 import type { AvailabilityDecision } from './availability.js'
 import type { MarketContext } from './context.js'
 import type { BidRefusal, HeldLease, LeaseEvent, LeaseHandler, LeaseHandlerOptions, LeaseState, WorkerInit, WorkerLease } from './index.js'
 import type { MarketBody, ValidatedMarketMessage } from './messages.js'
 import type { NoBidCode } from './no-bids.js'
+import type { HeldWorkerLease } from './worker-lease.js'
 import type { JobOffer } from '@fleetmesh/protocol'
 import type { PeerId } from '@libp2p/interface'
-
-interface HeldWorkerLease {
-  view: WorkerLease
-  requester: PeerId
-  handler: LeaseHandler
-  controller: AbortController
-  lastHeartbeat: number
-  /** heartbeats received */
-  heartbeats: number
-  /** heartbeat timeout granted, ms (capped by the worker) */
-  timeoutMs: number
-  /** ms since the epoch: the lease ends then at the latest */
-  endsAt: number
-  startedAt: number
-  ended: boolean
-  /** the lease handler's run, once started */
-  running?: Promise<unknown>
-  /** the run is over and its result on its way to the requester: the lease no longer takes a compute slot */
-  delivering?: boolean
-}
 
 /** Why a vehicle without a state source never works (the skipped bid's reason). */
 export const NO_VEHICLE_STATE_SOURCE = 'no vehicle state source'
@@ -210,15 +192,9 @@ export class MarketWorker {
     return this.worker.maxLeasesPerRequester ?? Math.max(1, Math.ceil(REQUESTER_LEASE_SHARE * max))
   }
 
-  /**
-   * Leases that take a compute slot here now (of `requester`, a PeerId
-   * string, if given): those held, less those whose result is on its way
-   * (the requester's next award can come before this worker read its ack).
-   */
+  /** Leases that take a compute slot here now (of `requester`, a PeerId string, if given): see `computingLeases`. */
   private computing (requester?: string): number {
-    let n = 0
-    for (const h of this.held.values()) if (h.delivering !== true && (requester == null || h.view.requester === requester)) n++
-    return n
+    return computingLeases(this.held.values(), requester)
   }
 
   private situation (requester?: string): Parameters<typeof decideBid>[1] {
