@@ -41,7 +41,9 @@ describe('market churn: re-award, requester gone, cancel, deadline', function ()
     await delay(1500)
     const watch = watchSingleLease(requester)
 
-    const done = requester.market.submit({ modelCid: 'bafy', shardUnits: [100, 100], maxPricePerUnit: 2, deadline: Date.now() + 40_000 })
+    // a 2 s bid window: the forked worker's bid must be in it for the test to mean anything, and under CI's load
+    // a separate process's bid came after the default 500 ms (the job then went to w1 and w2 alone)
+    const done = requester.market.submit({ modelCid: 'bafy', shardUnits: [100, 100], maxPricePerUnit: 2, bidWindowMs: 2000, deadline: Date.now() + 40_000 })
     await waitUntil(() => watch.events.filter(l => l.worker === doomed.peerId && l.state === 'active').length === 2, { timeoutMs: 15_000, message: 'the cheapest (forked) worker to hold both shards' })
     doomed.child.kill('SIGKILL')
     const result = await done
