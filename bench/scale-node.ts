@@ -34,6 +34,8 @@ export interface ScaleFleet {
   bidWindowMs: number
   /** every node runs with MeshNodeInit.fullStationTables */
   fullStationTables?: boolean
+  /** vehicles' gossipsub mesh degree in place of the peer's VEHICLE_GOSSIP_DEGREE (a side-by-side variant); unset: the default */
+  vehicleGossip?: { D: number, Dlo: number, Dhi: number, Dout: number }
   /** the authority's credit grants (encoded ledger entries, base64) every node starts with: the stations', which submit the jobs (workers bid only for a requester that can pay) */
   grants: string[]
 }
@@ -51,7 +53,7 @@ export async function startScaleNode (spec: ScaleNodeSpec, fleet: ScaleFleet, pr
     ...deserializeIdentity({ ...spec, swarmKey: fleet.swarmKey, authority: fleet.authority }),
     listen: [spec.listen],
     bootstrap: spec.bootstrap,
-    gossip: loopbackGossip(),
+    gossip: { ...loopbackGossip(), ...(spec.role === 'vehicle' ? fleet.vehicleGossip : undefined) },
     modelStore: { dir: join(spec.storeDir) },
     market: { bidWindowMs: fleet.bidWindowMs },
     fullStationTables: fleet.fullStationTables,

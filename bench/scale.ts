@@ -20,7 +20,7 @@
  *    (receipts countersigned) until every node of the fleet holds them.
  * Prints one JSON object (also written to `--out`), with `figures` keyed
  * `n<size>`, and the scenario in words on stderr.
- * Run: npm run bench:scale -- [--sizes 50,100,200] [--processes 4] [--regions 2] [--bid-window 300] [--settle-ms 5000] [--quiet-ms 10000] [--idle-ms 60000] [--full-tables] [--bids-wanted N] [--jobs 3] [--out FILE]
+ * Run: npm run bench:scale -- [--sizes 50,100,200] [--processes 4] [--regions 2] [--bid-window 300] [--settle-ms 5000] [--quiet-ms 10000] [--idle-ms 60000] [--full-tables] [--vehicle-gossip D,Dlo,Dhi,Dout] [--bids-wanted N] [--jobs 3] [--out FILE]
  * [--cpu-profile DIR] [--heap-snapshot DIR] (V8 profiles of the idle window, stations and the first worker's vehicles, and of the market rounds in the stations' process)
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -44,6 +44,8 @@ const { values } = parseArgs({
     regions: { type: 'string', default: '2' },
     'bid-window': { type: 'string', default: '300' },
     'full-tables': { type: 'boolean', default: false },
+    // vehicles' gossipsub mesh degree "D,Dlo,Dhi,Dout" in place of the peer's default (a side-by-side variant)
+    'vehicle-gossip': { type: 'string' },
     // bids asked of a region per offer (the market's JobSpec.bidsWanted; 0: every worker bids, as before bid sampling); unset: the market's default
     'bids-wanted': { type: 'string' },
     jobs: { type: 'string', default: '3' },
@@ -65,6 +67,13 @@ const { values } = parseArgs({
     out: { type: 'string' }
   }
 })
+/** "D,Dlo,Dhi,Dout" as a gossipsub mesh degree; undefined stays undefined. */
+function parseDegree (text: string | undefined): ScaleFleet['vehicleGossip'] {
+  if (text == null) return undefined
+  const [D, Dlo, Dhi, Dout] = text.split(',').map(Number) as [number, number, number, number]
+  if (![D, Dlo, Dhi, Dout].every(Number.isInteger)) throw new Error(`--vehicle-gossip wants D,Dlo,Dhi,Dout (four integers), not "${text}"`)
+  return { D, Dlo, Dhi, Dout }
+}
 const ALL_REGIONS = ['u33d', 'u33e', 'u33f', 'gcpv', 'gcpu', 'dr5r']
 const MLP = generateMlp({ inputs: 16, hidden: [16], outputs: 4, seed: 7 })
 const SHARDS = 2
@@ -85,7 +94,7 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
   const concurrency = Number(values['start-concurrency'])
   const stationCount = Math.max(regions.length, Math.round(size / 10))
   const keys = await createFleetKeys()
-  const fleet: ScaleFleet = { ...serializeFleetKeys(keys), bidWindowMs, fullStationTables: values['full-tables'], grants: [] }
+  const fleet: ScaleFleet = { ...serializeFleetKeys(keys), bidWindowMs, fullStationTables: values['full-tables'], vehicleGossip: parseDegree(values['vehicle-gossip']), grants: [] }
   const spec = async (role: NodeRole, region: string, i: number): Promise<ScaleNodeSpec> => {
     const identity = await createTestIdentity(keys.authority, { role, region })
     // the stations submit the jobs: every node starts with their credit grants
@@ -112,6 +121,7 @@ async function measure (size: number, root: string): Promise<Record<string, unkn
     bootstrap: 'stations: the first station and the first station of their region; vehicles: two stations of their region',
     workers: 'every node (vehicles parked at SoC 0.9, stations always on), one onnxruntime runner per awarded worker, started on its first lease',
     bidWindowMs,
+    vehicleGossip: fleet.vehicleGossip ?? 'defaults',
     dht: values['full-tables'] ? 'fullStationTables: stations walk towards the stations they know; vehicles provide to their 2 nearest stations of each key' : 'defaults',
     job: `MLP 16-16-4 (${MLP.byteLength} bytes), 4×16 float32 input, ${SHARDS} shards, submitted by the first station of each region to its own region; ${Number(values.jobs)} rounds, the regions at once`,
     timings: `settle ${Number(values['settle-ms'])} ms after start-up, then until no node opened a connection for ${Number(values['quiet-ms'])} ms (at most ${Number(values['settle-max-ms'])} ms in all), idle window ${Number(values['idle-ms'])} ms, ${Number(values.lookups)} lookups (timeout ${Number(values['lookup-timeout'])} ms), ${Number(values.messages)} gossip messages`
