@@ -21,6 +21,7 @@ import { AdmissionService } from './admission.js'
 import { CapabilitiesService } from './capabilities.js'
 import { RevocationService } from './revocation.js'
 import { budgetedMuxer } from './stream-budget.js'
+import { halfWindowMuxer } from './yamux-window.js'
 import { lookupsYieldUpTo } from './dht-reach.js'
 import { withPingResponder } from './ping-responder.js'
 import { GOSSIP_BEHAVIOUR_PENALTY_DECAY, GOSSIP_IDONTWANT_MIN_BYTES, GOSSIP_SCORE_DECAY_INTERVAL_MS, LEDGER_DIR, MODELS_DIR, REVOCATION_LIST_FILE, BOOTSTRAP_MIN_PEERS, BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, INBOUND_CONNECTION_THRESHOLD, INBOUND_STREAM_BUDGET, MAX_BOOTSTRAP_RETRY_MS, MAX_CONNECTIONS_PER_PEER, MAX_INCOMING_PENDING_CONNECTIONS, PEER_STORE_MAX_PEER_AGE_MS, PING_TIMEOUT_MS, RELAY_MAX_RESERVATIONS, VEHICLE_K_BUCKET_SIZE, K_BUCKET_SIZE, STREAM_FLOOD_BACKOFF_MS, YAMUX_INITIAL_STREAM_WINDOW_BYTES, YAMUX_KEEP_ALIVE, YAMUX_MAX_STREAM_WINDOW_BYTES } from './constants.js'
@@ -261,8 +262,8 @@ export async function createMeshNode (init: MeshNodeInit): Promise<MeshNode> {
       transports: [tcp(), circuitRelayTransport()],
       connectionEncrypters: [noise()],
       // windows sized for a fleet LAN's bandwidth-delay product; every node of the private network shares them
-      // each connection's inbound streams are budgeted before negotiation (stream-budget.ts)
-      streamMuxers: [(components: any) => budgetedMuxer(yamux({ enableKeepAlive: YAMUX_KEEP_ALIVE, streamOptions: { initialStreamWindowSize: YAMUX_INITIAL_STREAM_WINDOW_BYTES, maxStreamWindowSize: YAMUX_MAX_STREAM_WINDOW_BYTES } })(), {
+      // each connection's inbound streams are budgeted before negotiation (stream-budget.ts); window updates at half a window (yamux-window.ts)
+      streamMuxers: [(components: any) => budgetedMuxer(halfWindowMuxer(yamux({ enableKeepAlive: YAMUX_KEEP_ALIVE, streamOptions: { initialStreamWindowSize: YAMUX_INITIAL_STREAM_WINDOW_BYTES, maxStreamWindowSize: YAMUX_MAX_STREAM_WINDOW_BYTES } })()), {
         ...(init.inboundStreamBudget ?? INBOUND_STREAM_BUDGET),
         log: components.logger.forComponent('fleetmesh:stream-budget'),
         connectionOf: (muxer) => gate.libp2p?.getConnections().find(c => c.streams === muxer.streams),
