@@ -41,7 +41,9 @@ describe('market churn: re-award, requester gone, cancel, deadline', function ()
     await delay(1500)
     const watch = watchSingleLease(requester)
 
-    const done = requester.market.submit({ modelCid: 'bafy', shardUnits: [100, 100], maxPricePerUnit: 2, deadline: Date.now() + 40_000 })
+    // minBids 3: the requester would otherwise award at once on the two in-process workers' bids (enough to place both
+    // shards: shouldAwardEarly's enough-bids), before the forked worker's bid came, as it did in CI under load
+    const done = requester.market.submit({ modelCid: 'bafy', shardUnits: [100, 100], maxPricePerUnit: 2, minBids: 3, deadline: Date.now() + 40_000 })
     const bids: string[] = []
     requester.market.addEventListener('bid', (e) => { bids.push(`${e.detail.bidder === doomed.peerId ? 'doomed' : e.detail.bidder.slice(-6)} ${e.detail.side} ${e.detail.pricePerUnit}`) })
     await waitUntil(() => watch.events.filter(l => l.worker === doomed.peerId && l.state === 'active').length === 2, { timeoutMs: 15_000, message: 'the cheapest (forked) worker to hold both shards' })
