@@ -4,13 +4,14 @@ import { createTestMesh, waitUntil } from '@fleetmesh/test-utils'
 import { YAMUX_INITIAL_STREAM_WINDOW_BYTES } from '../src/index.js'
 import type { MeshNode } from '../src/index.js'
 import type { TestMesh } from '@fleetmesh/test-utils'
-import type { Server, Socket } from 'node:net'
+import type { Connection } from '@libp2p/interface'
+import type { Socket } from 'node:net'
 
 /** A protocol whose handler reads its stream to the end and counts the bytes. */
 const SINK_PROTOCOL = '/fleetmesh-test/sink/1.0.0'
 
 /** A TCP proxy in front of `host`:`port` that counts the bytes going back to the dialler (the target's writes). */
-async function countingProxy ({ host, port }: { host: string, port: number }): Promise<{ server: Server, port: number, back: () => number, close: () => Promise<void> }> {
+async function countingProxy ({ host, port }: { host: string, port: number }): Promise<{ port: number, back: () => number, close: () => Promise<void> }> {
   let back = 0
   const sockets: Socket[] = []
   const server = createServer((client) => {
@@ -27,7 +28,6 @@ async function countingProxy ({ host, port }: { host: string, port: number }): P
   const address = server.address()
   assert.ok(address != null && typeof address === 'object')
   return {
-    server,
     port: address.port,
     back: () => back,
     close: async () => { for (const s of sockets) s.destroy(); await new Promise<void>((resolve) => server.close(() => { resolve() })) }
@@ -49,8 +49,8 @@ describe('yamux window updates at half a window', function () {
   beforeEach(async () => { fleet = await createTestMesh() })
   afterEach(async () => { await fleet.stop(); await proxy?.close(); proxy = undefined })
 
-  /** A target that sinks SINK_PROTOCOL streams, a sender connected to it through the counting proxy, and the stream's read total. */
-  async function pair (): Promise<{ sender: MeshNode, target: MeshNode, read: () => number, done: () => Promise<void> }> {
+  /** A target that sinks SINK_PROTOCOL streams, a sender's connection to it through the counting proxy, and the stream's read total. */
+  async function pair (): Promise<{ connection: Connection, read: () => number, done: () => Promise<void> }> {
     const target = await fleet.add('station', 'u33d')
     let read = 0
     let ended: () => void = () => {}
@@ -63,13 +63,13 @@ describe('yamux window updates at half a window', function () {
     proxy = await countingProxy(tcpAddress(target))
     const sender = await fleet.add('station', 'u33d', { bootstrap: [`/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${target.peerId.toString()}`] })
     await waitUntil(() => target.isAdmitted(sender.peerId) && sender.isAdmitted(target.peerId), { timeoutMs: 15_000, message: 'both admitted' })
-    return { sender, target, read: () => read, done: async () => { await finished } }
+    const connection = sender.libp2p.getConnections(target.peerId).find(c => c.remoteAddr.toString().includes(`/tcp/${proxy?.port ?? 0}`))
+    assert.ok(connection != null, 'the sender reached the target through the proxy')
+    return { connection, read: () => read, done: async () => { await finished } }
   }
 
   it('a receiver reading 400 small frames sends no window update for them (it sent one per frame: ~30 bytes each, encrypted)', async () => {
-    const { sender, target, read, done } = await pair()
-    const connection = sender.libp2p.getConnections(target.peerId).find(c => c.remoteAddr.toString().includes(`/tcp/${proxy?.port ?? 0}`))
-    assert.ok(connection != null, 'the sender reached the target through the proxy')
+    const { connection, read, done } = await pair()
     const stream = await connection.newStream(SINK_PROTOCOL)
     // settle: the stream's open and its protocol echo are behind us
     stream.send(new Uint8Array(8))
@@ -90,9 +90,7 @@ describe('yamux window updates at half a window', function () {
   })
 
   it('a transfer of four initial windows arrives whole: the sender is released by updates at half a window', async () => {
-    const { sender, target, read, done } = await pair()
-    const connection = sender.libp2p.getConnections(target.peerId).find(c => c.remoteAddr.toString().includes(`/tcp/${proxy?.port ?? 0}`))
-    assert.ok(connection != null)
+    const { connection, read, done } = await pair()
     const stream = await connection.newStream(SINK_PROTOCOL)
     const total = 4 * YAMUX_INITIAL_STREAM_WINDOW_BYTES
     const chunk = new Uint8Array(64 * 1024).fill(7)
